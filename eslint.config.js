@@ -1,0 +1,60 @@
+// Layering rules (see README "Architecture"): a wrong import fails `npm run lint`.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const NODE_BUILTINS = ['node:*', 'fs', 'path', 'crypto', 'os', 'child_process', 'http', 'https', 'net', 'tls', 'url', 'util', 'stream', 'events', 'worker_threads', 'zlib', 'buffer'];
+
+const restrict = (patterns, message) => ({
+  'no-restricted-imports': ['error', { patterns: patterns.map((group) => ({ group: [group], message })) }],
+});
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'dist/**', 'renderer/dist/**', 'test-results/**', 'playwright-report/**', '**/*.cjs', 'electron/main/dist/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'off',
+      'no-restricted-syntax': ['error', { selector: 'ExportDefaultDeclaration', message: 'Use named exports (STYLE.md).' }],
+    },
+  },
+  {
+    files: ['**/*.mjs', '**/*.js'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' } },
+    rules: { 'no-restricted-syntax': 'off' },
+  },
+  {
+    files: ['eslint.config.js', 'renderer/vite.config.ts', 'test/e2e/playwright.config.ts'],
+    rules: { 'no-restricted-syntax': 'off' },
+  },
+  {
+    // shared/ runs everywhere: no Node, no Electron, no DOM-only code, no other layer.
+    files: ['shared/**/*.ts'],
+    ignores: ['shared/node/**'],
+    rules: restrict([...NODE_BUILTINS, 'electron', '**/grant-store/**', '**/electron/**', '**/renderer/**', '**/node/**', '@sigstore/*', 'pg', 'better-sqlite3', 'fastify'], 'Bad layering: shared/ is pure TypeScript (no node:, electron, DOM or other layers). Node-only shared code goes in shared/node/.'),
+  },
+  {
+    // shared/node/: Node-only code used by the store, the CLI and the console main process.
+    files: ['shared/node/**/*.ts'],
+    rules: restrict(['electron', '**/grant-store/**', '**/electron/**', '**/renderer/**'], 'Bad layering: shared/node/ may use Node but not the app layers.'),
+  },
+  {
+    files: ['renderer/**/*.ts', 'renderer/**/*.tsx'],
+    ignores: ['renderer/vite.config.ts'],
+    rules: restrict([...NODE_BUILTINS, 'electron', '**/electron/**', '**/grant-store/**', '**/shared/node/**', 'keytar', 'pkcs11js', '@sigstore/*'], 'Bad layering: the renderer is a sandboxed page; it talks to main only through window.breakglass (shared/ipc).'),
+  },
+  {
+    // electron/core is plain Node so it runs in tests without Electron.
+    files: ['electron/core/**/*.ts', 'electron/browser-host/**/*.ts'],
+    rules: restrict(['electron', '**/renderer/**', '**/electron/main/**', '**/grant-store/**'], 'Bad layering: electron/core and the browser host must not import electron, the renderer, main glue or the grant store.'),
+  },
+  {
+    files: ['electron/main/**/*.ts', 'electron/preload/**/*.ts'],
+    rules: restrict(['**/renderer/**', '**/grant-store/**'], 'Bad layering: Electron glue does not import the renderer or the grant store.'),
+  },
+  {
+    files: ['grant-store/**/*.ts'],
+    rules: restrict(['electron', '**/electron/**', '**/renderer/**'], 'Bad layering: the grant store never imports the console.'),
+  },
+);

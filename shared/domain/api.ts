@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { RequestStateSchema, BypassRequestSchema } from './request';
+import { DecisionRecordSchema } from './decision';
+import { PrincipalNameSchema, SlugSchema } from './common';
+
+/**
+ * The grant store's HTTP API (all JSON, `Authorization: Bearer <token>`, errors as
+ * `{ error: AppErrorBody }` from shared/errors.ts). Request bodies are the *InputSchemas in
+ * shared/domain; this file holds query strings and response envelopes shared by the store,
+ * the CLI and the console's store client.
+ *
+ *   GET  /healthz                                   liveness (no auth)
+ *   GET  /v1/whoami                                 WhoAmI
+ *   GET  /v1/policy                                 { policy, hash, loadedAt }
+ *   POST /v1/requests            RequestInput       201 RequestCreated
+ *   GET  /v1/requests?…          ListRequestsQuery  { requests: BypassRequest[] }
+ *   GET  /v1/requests/:id                           RequestDetail
+ *   POST /v1/requests/:id/reply  { message }        { request }   (requester answers needs_info)
+ *   POST /v1/requests/:id/cancel { comment? }       { request }
+ *   POST /v1/requests/:id/decisions DecisionInput   { request, decision }
+ *   POST /v1/checks              CheckInput         CheckResult
+ *   GET  /v1/reviews?state=                         { reviews }
+ *   GET  /v1/reviews/:id                            Review
+ *   POST /v1/reviews/:id/complete ReviewCompleteInput  Review
+ *   GET  /v1/history?requester=&team=&gate=         History
+ *   GET  /v1/ledger/entries?from=&limit=            { entries, treeSize }
+ *   POST /v1/admin/tokens        TokenCreateInput   201 TokenCreated
+ *   GET  /v1/admin/tokens                           { tokens }
+ *   DELETE /v1/admin/tokens/:id                     { token }
+ *   POST /v1/admin/approvers/:principal/keys KeyEnrollInput  201 EnrolledKey
+ *   GET  /v1/admin/approvers/:principal/keys        { keys }
+ *   DELETE /v1/admin/approvers/:principal/keys/:keyId   EnrolledKey (revoked)
+ *   POST /v1/admin/policy/reload                    { hash, loadedAt }
+ */
+
+export const ListRequestsQuerySchema = z.strictObject({
+  state: z.union([RequestStateSchema, z.literal('open')]).optional(),
+  /** Only requests this caller may decide and has not yet decided. */
+  awaiting: z.literal('me').optional(),
+  requester: PrincipalNameSchema.optional(),
+  team: SlugSchema.optional(),
+  gate: SlugSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(5000).default(500),
+});
+export type ListRequestsQuery = z.infer<typeof ListRequestsQuerySchema>;
+
+export const RequestCreatedSchema = z.strictObject({
+  request: BypassRequestSchema,
+  /** Principals who may approve it (after separation-of-duties rules). */
+  approvers: z.array(PrincipalNameSchema),
+});
+export type RequestCreated = z.infer<typeof RequestCreatedSchema>;
+
+export const RequestDetailSchema = z.strictObject({
+  request: BypassRequestSchema,
+  decisions: z.array(DecisionRecordSchema),
+  approvers: z.array(PrincipalNameSchema),
+});
+export type RequestDetail = z.infer<typeof RequestDetailSchema>;
+
+export const ReplyInputSchema = z.strictObject({ message: z.string().trim().min(5, 'a reply needs at least 5 characters').max(2000) });
+export const CancelInputSchema = z.strictObject({ comment: z.string().trim().max(2000).optional() });
+
+export const HistoryQuerySchema = z.strictObject({
+  requester: PrincipalNameSchema.optional(),
+  team: SlugSchema.optional(),
+  gate: SlugSchema.optional(),
+});
+
+const OutcomeCountsSchema = z.strictObject({ last30Days: z.number().int(), last90Days: z.number().int() });
+
+/** Bypass history shown next to a request: the requester's, the team's and the gate's. */
+export const HistorySchema = z.strictObject({
+  requester: z.strictObject({ name: z.string(), counts: OutcomeCountsSchema, recent: z.array(BypassRequestSchema) }).nullable(),
+  team: z
+    .strictObject({ name: z.string(), counts: OutcomeCountsSchema, recent: z.array(BypassRequestSchema), budget: z.number().int(), usedThisQuarter: z.number().int() })
+    .nullable(),
+  gate: z.strictObject({ id: z.string(), counts: OutcomeCountsSchema, frequentlyBypassed: z.boolean() }).nullable(),
+});
+export type History = z.infer<typeof HistorySchema>;

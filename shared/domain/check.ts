@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { PrincipalNameSchema, ScopeSchema, SlugSchema, TimestampSchema } from './common';
+
+/** A gate asks: is there an active bypass for this gate on this subject? */
+export const CheckInputSchema = z.strictObject({
+  gate: SlugSchema,
+  subject: ScopeSchema,
+  /** Optional CI/admission context recorded with an evaluation under bypass (job URL, commit...). */
+  context: z.record(z.string().max(64), z.string().max(512)).optional(),
+});
+export type CheckInput = z.infer<typeof CheckInputSchema>;
+
+export const CheckResultSchema = z.strictObject({
+  verdict: z.enum(['block', 'warn']),
+  gate: SlugSchema,
+  subject: ScopeSchema,
+  /** Human message: names the gate and, on block, the exact command to request a bypass. */
+  message: z.string(),
+  /** On block: the `breakglass request ...` command line to ask for a bypass. */
+  requestCommand: z.string().nullable(),
+  bypass: z
+    .strictObject({
+      id: z.string(),
+      requestId: z.string(),
+      approvers: z.array(PrincipalNameSchema),
+      expiresAt: TimestampSchema,
+      /** Ledger seq of the evaluation_under_bypass entry. */
+      evaluationSeq: z.number().int().nonnegative(),
+    })
+    .nullable(),
+  checkedAt: TimestampSchema,
+});
+export type CheckResult = z.infer<typeof CheckResultSchema>;

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { PrincipalNameSchema, RoleSchema, TimestampSchema } from './common';
+
+export const LedgerEntryTypeSchema = z.enum([
+  'policy_loaded',
+  'principal_enrolled', // token created for a principal
+  'token_revoked',
+  'key_enrolled',
+  'key_revoked',
+  'request_created',
+  'info_requested',
+  'info_provided',
+  'decision', // a signed approve / deny / request_info / revoke (payload: the Sigstore bundle)
+  'request_cancelled',
+  'request_lapsed',
+  'bypass_activated',
+  'evaluation_under_bypass',
+  'bypass_expired',
+  'bypass_revoked',
+  'review_opened',
+  'review_completed',
+  'alert_delivered',
+  'alert_failed',
+]);
+export type LedgerEntryType = z.infer<typeof LedgerEntryTypeSchema>;
+
+/**
+ * One ledger entry: the audit record an auditor expects (who, what, when, why, which gate,
+ * who approved, until when, from where). Its canonical JSON bytes are the Merkle leaf.
+ *
+ * Decision entries additionally carry `kind`/`apiVersion`/`spec` in the Rekor `dsse` 0.0.1
+ * body shape at the top level, so the entry's canonical bytes can serve as the
+ * `canonicalizedBody` of a Sigstore tlog entry (see shared/ledger).
+ */
+export const LedgerEntrySchema = z.looseObject({
+  seq: z.number().int().nonnegative(),
+  time: TimestampSchema,
+  type: LedgerEntryTypeSchema,
+  /** Named identity that caused the event; `system` for expiry, lapse and review opening. */
+  actor: z.union([PrincipalNameSchema, z.literal('system')]),
+  actorRole: z.union([RoleSchema, z.literal('system')]),
+  /** What the event is about: req_…, rev_…, a principal, a key id, a policy hash. */
+  target: z.string(),
+  gate: z.string().nullable(),
+  reason: z.string().nullable(),
+  incidentRef: z.string().nullable(),
+  approver: z.string().nullable(),
+  expiresAt: TimestampSchema.nullable(),
+  sourceAddress: z.string().nullable(),
+  /** Type-specific details (scope, subject, finding, policy hash, key PEM, ...). */
+  data: z.record(z.string(), z.unknown()),
+});
+export type LedgerEntry = z.infer<typeof LedgerEntrySchema>;

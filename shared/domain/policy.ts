@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { GateKindSchema, PrincipalNameSchema, ScopeSchema, SlugSchema } from './common';
+import { DEFAULT_TTL_CHOICES, TtlSchema } from './ttl';
+
+/**
+ * The policy file (YAML), validated with these schemas. Unknown keys are errors so that a
+ * typo (`aprovals: 2`) fails loudly instead of silently weakening a tier.
+ */
+export const TierSchema = z.strictObject({
+  /** Distinct approvers needed before the bypass activates. */
+  approvals: z.union([z.literal(1), z.literal(2)]),
+  /** Approver groups (keys of `approvers`) whose members may decide. */
+  approverGroups: z.array(SlugSchema).min(1, 'a tier needs at least one approver group'),
+  /** Whether an approver may be on the requester's own team. */
+  allowSameTeam: z.boolean().default(true),
+  /** Longest bypass this tier grants; must be one of ttlChoices. */
+  maxTtl: TtlSchema,
+  /** Only keys enrolled as hardware-backed (PKCS#11 token) may approve. */
+  hardwareKeyRequired: z.boolean().default(false),
+  /** Principals told about every request on this tier (e.g. the CISO). */
+  notify: z.array(PrincipalNameSchema).default([]),
+});
+export type Tier = z.infer<typeof TierSchema>;
+
+export const GateSchema = z.strictObject({
+  id: SlugSchema,
+  /** `slow` gates (long suites) may be bypassed under pressure; `safety` gates (signing, secrets) are marked loudly. */
+  kind: GateKindSchema,
+  tier: SlugSchema,
+  description: z.string().max(500).optional(),
+});
+export type Gate = z.infer<typeof GateSchema>;
+
+export const TeamSchema = z.strictObject({
+  members: z.array(PrincipalNameSchema).min(1, 'a team needs at least one member'),
+  /** Bypasses per calendar quarter before the team is flagged for review. */
+  bypassBudget: z.number().int().min(0).default(10),
+});
+export type Team = z.infer<typeof TeamSchema>;
+
+/**
+ * A pre-authorized scope: the request is still filed and recorded, but it activates on filing
+ * (approved in advance by the policy's authors) and may run for a longer window.
+ */
+export const StandingScopeSchema = z.strictObject({
+  id: SlugSchema,
+  gate: SlugSchema,
+  team: SlugSchema,
+  scope: ScopeSchema,
+  maxTtl: TtlSchema,
+  /** Who approved this standing scope when the policy was written (recorded with every use). */
+  approvedBy: z.array(PrincipalNameSchema).min(1),
+  /** Last day (UTC, inclusive) on which the standing approval may be used. */
+  validUntil: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date like 2027-03-31'),
+  reason: z.string().min(1).max(500),
+});
+export type StandingScope = z.infer<typeof StandingScopeSchema>;
+
+export const WebhookSchema = z.strictObject({
+  id: SlugSchema,
+  url: z.url({ protocol: /^https?$/ }),
+  format: z.enum(['json', 'slack']).default('json'),
+  /** Name of the environment variable holding the HMAC secret (secrets never live in the policy). */
+  secretEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+  events: z.array(z.enum(['bypass_activated', 'critical_request', 'deviance_finding', 'decision'])).min(1),
+});
+export type Webhook = z.infer<typeof WebhookSchema>;
+
+export const PolicySchema = z
+  .strictObject({
+    version: z.literal(1),
+    ttlChoices: z.array(TtlSchema).min(1).default([...DEFAULT_TTL_CHOICES]),
+    /** A pending request with no decision for this long lapses. */
+    decisionWindow: TtlSchema.default('24h'),
+    /** https hosts the console may open incident links on. */
+    incidentLinkHosts: z.array(z.string().regex(/^[a-z0-9.-]+$/)).default([]),
+    tiers: z.record(SlugSchema, TierSchema),
+    gates: z.array(GateSchema).min(1, 'a policy needs at least one gate'),
+    teams: z.record(SlugSchema, TeamSchema),
+    approvers: z.record(SlugSchema, z.array(PrincipalNameSchema).min(1)),
+    standingScopes: z.array(StandingScopeSchema).default([]),
+    webhooks: z.array(WebhookSchema).default([]),
+  })
+  .superRefine((policy, ctx) => {
+    const gateIds = new Set<string>();
+    policy.gates.forEach((gate, i) => {
+      if (gateIds.has(gate.id)) ctx.addIssue({ code: 'custom', path: ['gates', i, 'id'], message: `duplicate gate id "${gate.id}"` });
+      gateIds.add(gate.id);
+      if (!policy.tiers[gate.tier]) ctx.addIssue({ code: 'custom', path: ['gates', i, 'tier'], message: `unknown tier "${gate.tier}" (tiers: ${Object.keys(policy.tiers).join(', ')})` });
+    });
+    for (const [name, tier] of Object.entries(policy.tiers)) {
+      if (!policy.ttlChoices.includes(tier.maxTtl)) ctx.addIssue({ code: 'custom', path: ['tiers', name, 'maxTtl'], message: `maxTtl ${tier.maxTtl} is not one of ttlChoices (${policy.ttlChoices.join(', ')})` });
+      tier.approverGroups.forEach((group, i) => {
+        if (!policy.approvers[group]) ctx.addIssue({ code: 'custom', path: ['tiers', name, 'approverGroups', i], message: `unknown approver group "${group}"` });
+      });
+    }
+    const teamOf = new Map<string, string>();
+    for (const [team, def] of Object.entries(policy.teams)) {
+      def.members.forEach((member, i) => {
+        const other = teamOf.get(member);
+        if (other) ctx.addIssue({ code: 'custom', path: ['teams', team, 'members', i], message: `${member} is already a member of team "${other}": a principal belongs to one team` });
+        teamOf.set(member, team);
+      });
+    }
+    policy.standingScopes.forEach((standing, i) => {
+      if (!gateIds.has(standing.gate)) ctx.addIssue({ code: 'custom', path: ['standingScopes', i, 'gate'], message: `unknown gate "${standing.gate}"` });
+      if (!policy.teams[standing.team]) ctx.addIssue({ code: 'custom', path: ['standingScopes', i, 'team'], message: `unknown team "${standing.team}"` });
+      if (!policy.ttlChoices.includes(standing.maxTtl)) ctx.addIssue({ code: 'custom', path: ['standingScopes', i, 'maxTtl'], message: `maxTtl ${standing.maxTtl} is not one of ttlChoices` });
+    });
+  });
+export type Policy = z.infer<typeof PolicySchema>;

@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import {
+  CommentSchema,
+  DigestSchema,
+  IncidentRefSchema,
+  PrincipalNameSchema,
+  ReasonSchema,
+  RequestIdSchema,
+  ScopeSchema,
+  SeveritySchema,
+  SlugSchema,
+  TimestampSchema,
+} from './common';
+import { TtlSchema } from './ttl';
+
+/**
+ * Request lifecycle. `pending` waits for its tier's threshold of distinct approvers;
+ * `active` is the bypass window; the rest are terminal. See shared/policy/state-machine.ts.
+ */
+export const RequestStateSchema = z.enum(['pending', 'needs_info', 'active', 'denied', 'cancelled', 'lapsed', 'expired', 'revoked']);
+export type RequestState = z.infer<typeof RequestStateSchema>;
+export const TERMINAL_STATES: readonly RequestState[] = ['denied', 'cancelled', 'lapsed', 'expired', 'revoked'];
+
+/** What a requester sends (CLI flags, console, HTTP body). The server adds everything else. */
+export const RequestInputSchema = z.strictObject({
+  gate: SlugSchema,
+  scope: ScopeSchema,
+  reason: ReasonSchema,
+  incidentRef: IncidentRefSchema.optional(),
+  severity: SeveritySchema,
+  ttl: TtlSchema,
+  /** Extending an active bypass is a new request linked to it, approved like any other. */
+  extends: RequestIdSchema.optional(),
+});
+export type RequestInput = z.infer<typeof RequestInputSchema>;
+
+/**
+ * The immutable part of a request, fixed at filing. Its canonical JSON's SHA-256 is the
+ * `requestDigest` every decision signs, so a signature can never be replayed onto another request.
+ */
+export const CanonicalRequestSchema = z.strictObject({
+  id: RequestIdSchema,
+  requester: PrincipalNameSchema,
+  team: SlugSchema,
+  gate: SlugSchema,
+  scope: ScopeSchema,
+  reason: z.string(),
+  incidentRef: z.string().nullable(),
+  severity: SeveritySchema,
+  ttl: TtlSchema,
+  extends: RequestIdSchema.nullable(),
+  createdAt: TimestampSchema,
+});
+export type CanonicalRequest = z.infer<typeof CanonicalRequestSchema>;
+
+export const ApprovalSchema = z.strictObject({
+  approver: PrincipalNameSchema,
+  keyId: z.string(),
+  hardwareBacked: z.boolean(),
+  /** TTL this approver granted (at most the one asked). */
+  ttl: TtlSchema,
+  comment: z.string(),
+  at: TimestampSchema,
+});
+export type Approval = z.infer<typeof ApprovalSchema>;
+
+export const MessageSchema = z.strictObject({
+  from: PrincipalNameSchema,
+  kind: z.enum(['question', 'reply', 'comment']),
+  text: z.string(),
+  at: TimestampSchema,
+});
+
+/** A request as the store reports it. */
+export const BypassRequestSchema = CanonicalRequestSchema.extend({
+  digest: DigestSchema,
+  state: RequestStateSchema,
+  tier: SlugSchema,
+  gateKind: z.enum(['slow', 'safety']),
+  approvalsRequired: z.number().int().min(0).max(2),
+  approvals: z.array(ApprovalSchema),
+  messages: z.array(MessageSchema),
+  /** Set when the request came through a standing (pre-authorized) scope. */
+  standingScope: SlugSchema.nullable(),
+  bypassId: z.string().nullable(),
+  approvedTtl: TtlSchema.nullable(),
+  activatedAt: TimestampSchema.nullable(),
+  expiresAt: TimestampSchema.nullable(),
+  /** When the request left pending/needs_info/active (decision, expiry, revocation...). */
+  closedAt: TimestampSchema.nullable(),
+  /** A pending request lapses at this time if nobody decides. */
+  lapsesAt: TimestampSchema.nullable(),
+  updatedAt: TimestampSchema,
+  closeComment: CommentSchema.nullable(),
+  closedBy: PrincipalNameSchema.nullable(),
+});
+export type BypassRequest = z.infer<typeof BypassRequestSchema>;
