@@ -1,0 +1,472 @@
+import { z } from 'zod';
+import { AppErrorBodySchema, type AppErrorBody, AppError } from '../errors';
+import {
+  CommentSchema,
+  GateKindSchema,
+  PrincipalNameSchema,
+  RequestIdSchema,
+  ReviewIdSchema,
+  RoleSchema,
+  SeveritySchema,
+  SlugSchema,
+  TimestampSchema,
+} from '../domain/common';
+import { BypassRequestSchema, RequestStateSchema } from '../domain/request';
+import { DecisionRecordSchema } from '../domain/decision';
+import { HistorySchema } from '../domain/api';
+import { ReviewFindingSchema, ReviewSchema, ReviewStateSchema } from '../domain/review';
+import { LedgerEntrySchema, LedgerEntryTypeSchema } from '../domain/ledger-entry';
+import { TtlSchema } from '../domain/ttl';
+
+/**
+ * The approver console's one IPC contract: channel → { input, output } zod schemas.
+ *
+ * Used by three transports that all behave the same:
+ * - Electron: the preload exposes `window.breakglass.<method>(input)` (one method per channel,
+ *   see MAIN_METHODS); electron/main/ipc.ts binds every channel with one `handle()` wrapper that
+ *   checks the sender frame and parses the input with this schema.
+ * - Browser host (electron/browser-host): `POST /ipc/<channel>` with a JSON body (the input) and
+ *   header `x-breakglass-token`; the response body is an IpcResult. Renderer events arrive as
+ *   server-sent events on `GET /ipc/events` (event name = renderer channel, data = JSON payload).
+ * - Tests call ConsoleService directly.
+ *
+ * Every call resolves to an IpcResult: `{ ok: true, value }` or `{ ok: false, error: AppErrorBody }`.
+ * Errors are data because Electron's ipcMain.handle keeps only `message` of a thrown error.
+ * `unwrapIpcResult()` turns a failed result back into an AppError for code that prefers throwing.
+ *
+ * Channel names carry their recipient: `console:main:*` is handled by the main process,
+ * `console:renderer:*` is an event sent to the renderer.
+ *
+ * Secrets never cross this contract (ARCHITECTURE.md invariant 2): the API token crosses it once,
+ * from the setup screen to main (`setup`), and never comes back; keys and PINs never cross it.
+ */
+
+const EmptyInputSchema = z.strictObject({});
+
+// ---------------------------------------------------------------------------------------------
+// Shared shapes
+// ---------------------------------------------------------------------------------------------
+
+export const ConnectionStateSchema = z.strictObject({
+  /** The grant store answered the last call / the event stream is connected. */
+  online: z.boolean(),
+  /** When the store stopped answering; null while online. The UI shows "offline since …". */
+  offlineSince: TimestampSchema.nullable(),
+  /** Last successful sync of the ledger mirror (null before the first one). */
+  lastSyncAt: TimestampSchema.nullable(),
+  /** Why the store is unreachable (human text), null while online. */
+  lastError: z.string().nullable(),
+});
+export type ConnectionState = z.infer<typeof ConnectionStateSchema>;
+
+export const SigningKeyKindSchema = z.enum(['software', 'pkcs11']);
+export type SigningKeyKind = z.infer<typeof SigningKeyKindSchema>;
+
+export const SessionKeySchema = z.strictObject({
+  kind: SigningKeyKindSchema,
+  keyId: z.string(),
+  publicKeyPem: z.string(),
+  hardwareBacked: z.boolean(),
+  /** PKCS#11 only: where the key lives (module, token and key label); null for software keys. */
+  pkcs11: z.strictObject({ modulePath: z.string(), tokenLabel: z.string(), keyLabel: z.string() }).nullable(),
+  /** The store lists this key as enrolled (and not revoked) for the principal. False until an admin enrolls it. */
+  enrolled: z.boolean(),
+  /** The exact command an admin runs to enroll this key (shown on the setup / settings screen). */
+  enrollCommand: z.string(),
+});
+export type SessionKey = z.infer<typeof SessionKeySchema>;
+
+export const SessionSchema = z.strictObject({
+  /** False until setup has stored a token (and a key) for a store. The renderer shows the setup screen. */
+  configured: z.boolean(),
+  storeUrl: z.string().nullable(),
+  principal: PrincipalNameSchema.nullable(),
+  roles: z.array(RoleSchema),
+  team: z.string().nullable(),
+  approverGroups: z.array(z.string()),
+  key: SessionKeySchema.nullable(),
+  /** Whether an OS keychain is usable. When it is not, the console refuses to keep secrets (no plain-file fallback). */
+  keychain: z.strictObject({ available: z.boolean(), message: z.string().nullable() }),
+  connection: ConnectionStateSchema,
+  /** https hosts the console may open links on (policy `incidentLinkHosts`); see open-external. */
+  linkHosts: z.array(z.string()),
+  /** Which transport serves this console: the renderer hides Electron-only settings in the browser host. */
+  host: z.enum(['electron', 'browser']),
+});
+export type Session = z.infer<typeof SessionSchema>;
+
+/** The gate a request is for, resolved against the store's policy. */
+export const GateInfoSchema = z.strictObject({
+  id: SlugSchema,
+  kind: GateKindSchema,
+  tier: SlugSchema,
+  description: z.string().nullable(),
+  /** The tier counts as critical for notifications (see NotificationThresholdSchema). */
+  critical: z.boolean(),
+  approvalsRequired: z.number().int(),
+  hardwareKeyRequired: z.boolean(),
+  maxTtl: TtlSchema,
+});
+export type GateInfo = z.infer<typeof GateInfoSchema>;
+
+/** Decision SLA: 15 minutes for incident-flagged requests (an incident ref), a business day otherwise. */
+export const InboxItemSchema = z.strictObject({
+  request: BypassRequestSchema,
+  gate: GateInfoSchema,
+  /** Distinct approvals so far (request.approvals.length) of request.approvalsRequired. */
+  approvalsSoFar: z.number().int(),
+  /** When a decision is due (createdAt + SLA). The renderer shows a countdown; overdue when past. */
+  slaDeadline: TimestampSchema,
+  incidentFlagged: z.boolean(),
+});
+export type InboxItem = z.infer<typeof InboxItemSchema>;
+
+/** Where data came from: the live store, or the local copy kept for offline reading. */
+export const DataSourceSchema = z.strictObject({
+  source: z.enum(['store', 'mirror']),
+  /** Time the data was fetched from the store (for `mirror`, when it was last fresh). */
+  asOf: TimestampSchema.nullable(),
+});
+
+export const CanApproveSchema = z.strictObject({
+  allowed: z.boolean(),
+  /** Why not, in words the approver understands, e.g. "you filed this request: no self-approval". Null when allowed. */
+  reason: z.string().nullable(),
+});
+
+export const VerificationStateSchema = z.enum(['verified', 'unverified', 'failed']);
+export type VerificationState = z.infer<typeof VerificationStateSchema>;
+
+export const VerifiedCheckpointSchema = z.strictObject({
+  treeSize: z.number().int().nonnegative(),
+  /** Hex SHA-256 Merkle root. */
+  rootHash: z.string(),
+  /** The signed note text as the store published it (C2SP tlog-checkpoint). */
+  note: z.string().nullable(),
+  verifiedAt: TimestampSchema,
+});
+
+export const NotificationThresholdSchema = z.strictObject({
+  /** Notify for requests of these severities. */
+  severities: z.array(SeveritySchema),
+  /**
+   * Tiers counted as critical (every request on them notifies). Null = derive from the policy:
+   * a tier named `critical`, or one needing two approvals or a hardware key.
+   */
+  criticalTiers: z.array(SlugSchema).nullable(),
+});
+export type NotificationThreshold = z.infer<typeof NotificationThresholdSchema>;
+
+export const MAX_PIN_CACHE_MINUTES = 30;
+export const MAX_PAUSE_MINUTES = 7 * 24 * 60;
+
+export const SettingsSchema = z.strictObject({
+  notificationThreshold: NotificationThresholdSchema,
+  /** Notifications (except sev1) are suppressed until this time; null = not paused. */
+  pauseUntil: TimestampSchema.nullable(),
+  /** Electron only: start the console at login (to the tray). */
+  startAtLogin: z.boolean(),
+  /** Keep a hardware-key PIN in main-process memory for this long (0 = ask for every signature). Never on disk. */
+  pinCacheMinutes: z.number().int().min(0).max(MAX_PIN_CACHE_MINUTES),
+});
+export type Settings = z.infer<typeof SettingsSchema>;
+
+export const DEFAULT_SETTINGS: Settings = {
+  notificationThreshold: { severities: ['sev1', 'sev2'], criticalTiers: null },
+  pauseUntil: null,
+  startAtLogin: false,
+  pinCacheMinutes: 0,
+};
+
+const DecisionResultSchema = z.strictObject({ request: BypassRequestSchema, decision: DecisionRecordSchema });
+
+const DecisionCommentSchema = CommentSchema.min(5, 'say why in at least 5 characters');
+
+const HttpsUrlInputSchema = z.string().max(2048);
+
+// ---------------------------------------------------------------------------------------------
+// The contract
+// ---------------------------------------------------------------------------------------------
+
+export const mainContract = {
+  /** Current session: whether setup is done, who I am, my key, keychain and connection state. Works offline. */
+  'console:main:get-session': { input: EmptyInputSchema, output: SessionSchema },
+
+  /**
+   * First run: checks the token against the store (whoami), stores it in the OS keychain (never on
+   * disk), creates or selects the signing key, returns the session whose `key.publicKeyPem` and
+   * `key.enrollCommand` the screen shows for an admin to enroll. The caller must drop the token
+   * from its memory once this resolves; it is never returned. Fails with `unavailable` when no OS
+   * keychain is usable.
+   */
+  'console:main:setup': {
+    input: z.strictObject({
+      storeUrl: z.url({ protocol: /^https?$/ }),
+      token: z.string().trim().min(8, 'paste the whole token').max(512),
+      key: z.discriminatedUnion('kind', [
+        z.strictObject({ kind: z.literal('software') }),
+        z.strictObject({
+          kind: z.literal('pkcs11'),
+          modulePath: z.string().min(1).max(1024),
+          tokenLabel: z.string().min(1).max(32),
+          keyLabel: z.string().min(1).max(64),
+          /** generate = a new non-extractable key on the token; select = an existing one with this label. */
+          mode: z.enum(['generate', 'select']),
+        }),
+      ]),
+    }),
+    output: SessionSchema,
+  },
+
+  /** Forget the token (and, with forgetKey, the software key) from the keychain. Returns the unconfigured session. */
+  'console:main:sign-out': {
+    input: z.strictObject({ forgetKey: z.boolean().default(false) }),
+    output: SessionSchema,
+  },
+
+  /** Requests waiting for my decision, sorted by severity then age. Needs the store. */
+  'console:main:list-inbox': {
+    input: EmptyInputSchema,
+    output: z.strictObject({ items: z.array(InboxItemSchema), fetchedAt: TimestampSchema }),
+  },
+
+  /** Requests by filter (all fields optional). Needs the store. */
+  'console:main:list-requests': {
+    input: z.strictObject({
+      state: z.union([RequestStateSchema, z.literal('open')]).optional(),
+      requester: PrincipalNameSchema.optional(),
+      team: SlugSchema.optional(),
+      gate: SlugSchema.optional(),
+      limit: z.number().int().min(1).max(5000).default(500),
+    }),
+    output: z.strictObject({ requests: z.array(BypassRequestSchema) }),
+  },
+
+  /**
+   * One request with its decisions, who may approve, the requester's/team's/gate's bypass history
+   * and whether I may approve (with the reason when not). Served from the local copy when the
+   * store is unreachable (`source: 'mirror'`), in which case every action is disabled.
+   */
+  'console:main:get-request': {
+    input: z.strictObject({ id: RequestIdSchema }),
+    output: z.strictObject({
+      request: BypassRequestSchema,
+      gate: GateInfoSchema.nullable(),
+      decisions: z.array(DecisionRecordSchema),
+      approvers: z.array(PrincipalNameSchema),
+      history: HistorySchema,
+      canApprove: CanApproveSchema,
+      /** Deny / ask for context / revoke are allowed (same separation-of-duties reason otherwise). */
+      canDecide: CanApproveSchema,
+      /** TTLs the approver may grant: the policy's choices up to the one asked. */
+      ttlChoices: z.array(TtlSchema),
+      data: DataSourceSchema,
+    }),
+  },
+
+  /**
+   * Approve with a TTL at most the one asked. Main builds the decision statement, signs it locally
+   * (asking for the PIN itself when the key is on a hardware token: the PIN never reaches the
+   * renderer), then sends the bundle. The caller must have shown a confirmation naming the gate,
+   * the scope and the exact expiry time first.
+   */
+  'console:main:approve': {
+    input: z.strictObject({ id: RequestIdSchema, ttl: TtlSchema, comment: CommentSchema.default('') }),
+    output: DecisionResultSchema,
+  },
+  /** Deny; the reason is required. Signed like approve. */
+  'console:main:deny': { input: z.strictObject({ id: RequestIdSchema, comment: DecisionCommentSchema }), output: DecisionResultSchema },
+  /** Ask the requester for context (request_info decision). Signed like approve. */
+  'console:main:ask': { input: z.strictObject({ id: RequestIdSchema, message: DecisionCommentSchema }), output: DecisionResultSchema },
+  /** Revoke an active bypass; the reason is required. Signed like approve. */
+  'console:main:revoke': { input: z.strictObject({ id: RequestIdSchema, comment: DecisionCommentSchema }), output: DecisionResultSchema },
+
+  /** Active bypasses (state active), soonest expiry first. Needs the store. */
+  'console:main:list-active': {
+    input: EmptyInputSchema,
+    output: z.strictObject({ requests: z.array(BypassRequestSchema), fetchedAt: TimestampSchema }),
+  },
+
+  /** Post-incident reviews (default: waiting for sign-off). Served from the local copy when offline. */
+  'console:main:list-reviews': {
+    input: z.strictObject({ state: ReviewStateSchema.optional() }),
+    output: z.strictObject({ reviews: z.array(ReviewSchema), data: DataSourceSchema }),
+  },
+
+  /** Sign off a review (someone other than the requester). Needs the store. */
+  'console:main:complete-review': {
+    input: z.strictObject({
+      id: ReviewIdSchema,
+      finding: ReviewFindingSchema,
+      note: z.string().trim().min(10, 'a review note needs at least 10 characters').max(5000),
+    }),
+    output: z.strictObject({ review: ReviewSchema }),
+  },
+
+  /**
+   * Query the local verified ledger mirror (works offline). `search` matches target, actor, gate,
+   * reason, incident ref and approver (case-insensitive substring). Newest first.
+   */
+  'console:main:query-ledger': {
+    input: z.strictObject({
+      search: z.string().max(200).optional(),
+      gate: SlugSchema.optional(),
+      team: SlugSchema.optional(),
+      actor: z.string().max(64).optional(),
+      type: LedgerEntryTypeSchema.optional(),
+      offset: z.number().int().min(0).default(0),
+      limit: z.number().int().min(1).max(1000).default(100),
+    }),
+    output: z.strictObject({
+      entries: z.array(z.strictObject({ entry: LedgerEntrySchema, verification: VerificationStateSchema })),
+      /** Matching entries in the mirror (for the virtualized list's length). */
+      total: z.number().int().nonnegative(),
+      /** Entries in the mirror. */
+      mirrorSize: z.number().int().nonnegative(),
+      /** Entries covered by the last verified checkpoint (seq < verifiedTreeSize are `verified`). */
+      verifiedTreeSize: z.number().int().nonnegative(),
+      checkpoint: VerifiedCheckpointSchema.nullable(),
+      lastSyncAt: TimestampSchema.nullable(),
+    }),
+  },
+
+  /** Fetch new ledger entries from the store and verify them now (also runs in the background). */
+  'console:main:sync-ledger': {
+    input: EmptyInputSchema,
+    output: z.strictObject({
+      added: z.number().int().nonnegative(),
+      mirrorSize: z.number().int().nonnegative(),
+      verifiedTreeSize: z.number().int().nonnegative(),
+      lastSyncAt: TimestampSchema,
+    }),
+  },
+
+  'console:main:get-settings': { input: EmptyInputSchema, output: SettingsSchema },
+
+  /** Change some settings (omitted fields keep their value). Returns the full settings. */
+  'console:main:update-settings': {
+    input: z.strictObject({
+      notificationThreshold: NotificationThresholdSchema.optional(),
+      pauseUntil: TimestampSchema.nullable().optional(),
+      startAtLogin: z.boolean().optional(),
+      pinCacheMinutes: z.number().int().min(0).max(MAX_PIN_CACHE_MINUTES).optional(),
+    }),
+    output: SettingsSchema,
+  },
+
+  /** Pause notifications (except sev1) for `minutes` from now; 0 resumes them. */
+  'console:main:pause-notifications': {
+    input: z.strictObject({ minutes: z.number().int().min(0).max(MAX_PAUSE_MINUTES) }),
+    output: SettingsSchema,
+  },
+
+  /**
+   * Open a link in the system browser. Only https URLs whose host is allow-listed (session.linkHosts)
+   * are opened; anything else is refused with `forbidden`. Main parses the URL with `new URL`.
+   */
+  'console:main:open-external': {
+    input: z.strictObject({ url: HttpsUrlInputSchema }),
+    output: z.strictObject({ opened: z.literal(true) }),
+  },
+} as const;
+
+export type MainContract = typeof mainContract;
+export type MainChannel = keyof MainContract;
+export const MAIN_CHANNELS = Object.keys(mainContract) as MainChannel[];
+
+/** What the caller passes (defaults still optional). */
+export type ChannelInput<C extends MainChannel> = z.input<MainContract[C]['input']>;
+/** What the handler receives after parsing (defaults applied). */
+export type ParsedChannelInput<C extends MainChannel> = z.output<MainContract[C]['input']>;
+export type ChannelOutput<C extends MainChannel> = z.output<MainContract[C]['output']>;
+
+/** Main → renderer events (Electron: webContents.send; browser host: SSE on GET /ipc/events). */
+export const rendererEvents = {
+  /** The inbox may have changed (new request, decision, expiry): refetch list-inbox. `count` = requests awaiting me. */
+  'console:renderer:inbox-changed': z.strictObject({ count: z.number().int().nonnegative() }),
+  /** Open this request (a notification or a tray menu item was clicked). */
+  'console:renderer:open-request': z.strictObject({ id: RequestIdSchema }),
+  'console:renderer:connection-changed': ConnectionStateSchema,
+  /**
+   * Browser host only: a hardware-key signature needs the PIN. The renderer must open `url`
+   * (a static page served by the host, not the React app) in a popup, in response to a click if
+   * popups are blocked; that page posts the PIN straight to the host. The React app never sees it.
+   */
+  'console:renderer:pin-required': z.strictObject({
+    promptId: z.string().regex(/^[0-9a-f]{32}$/),
+    url: z.string(),
+    /** What is being signed, e.g. "approve req_… (deploy-prod)". */
+    purpose: z.string(),
+    tokenLabel: z.string(),
+  }),
+  /** Browser host only: the PIN prompt was answered, cancelled or timed out; close any UI for it. */
+  'console:renderer:pin-settled': z.strictObject({ promptId: z.string().regex(/^[0-9a-f]{32}$/) }),
+} as const;
+
+export type RendererEvents = typeof rendererEvents;
+export type RendererEvent = keyof RendererEvents;
+export type RendererEventPayload<E extends RendererEvent> = z.infer<RendererEvents[E]>;
+export const RENDERER_EVENTS = Object.keys(rendererEvents) as RendererEvent[];
+
+// ---------------------------------------------------------------------------------------------
+// Results and the renderer-facing API shape
+// ---------------------------------------------------------------------------------------------
+
+export type IpcResult<T> = { ok: true; value: T } | { ok: false; error: AppErrorBody };
+
+export function ipcResultSchema<T extends z.ZodType>(value: T) {
+  return z.union([z.strictObject({ ok: z.literal(true), value }), z.strictObject({ ok: z.literal(false), error: AppErrorBodySchema })]);
+}
+
+/** Throw the AppError of a failed result, or return the value. */
+export function unwrapIpcResult<T>(result: IpcResult<T>): T {
+  if (result.ok) return result.value;
+  throw AppError.fromBody(result.error);
+}
+
+/** Method names on `window.breakglass`, one per main channel. */
+export const MAIN_METHODS = {
+  getSession: 'console:main:get-session',
+  setup: 'console:main:setup',
+  signOut: 'console:main:sign-out',
+  listInbox: 'console:main:list-inbox',
+  listRequests: 'console:main:list-requests',
+  getRequest: 'console:main:get-request',
+  approve: 'console:main:approve',
+  deny: 'console:main:deny',
+  ask: 'console:main:ask',
+  revoke: 'console:main:revoke',
+  listActive: 'console:main:list-active',
+  listReviews: 'console:main:list-reviews',
+  completeReview: 'console:main:complete-review',
+  queryLedger: 'console:main:query-ledger',
+  syncLedger: 'console:main:sync-ledger',
+  getSettings: 'console:main:get-settings',
+  updateSettings: 'console:main:update-settings',
+  pauseNotifications: 'console:main:pause-notifications',
+  openExternal: 'console:main:open-external',
+} as const satisfies Record<string, MainChannel>;
+export type MainMethod = keyof typeof MAIN_METHODS;
+
+// Compile-time proof that MAIN_METHODS names every channel exactly once.
+type MissingChannels = Exclude<MainChannel, (typeof MAIN_METHODS)[MainMethod]>;
+const _everyChannelHasAMethod: [MissingChannels] extends [never] ? true : MissingChannels = true;
+void _everyChannelHasAMethod;
+
+type MethodArgs<C extends MainChannel> = object extends ChannelInput<C> ? [input?: ChannelInput<C>] : [input: ChannelInput<C>];
+
+/**
+ * `window.breakglass` as the preload (Electron) or the browser-host bridge exposes it.
+ * Each method resolves to an IpcResult (never rejects for an AppError; it may reject if the
+ * transport itself breaks). `on()` subscribes to a renderer event and returns an unsubscribe.
+ */
+export type BreakglassApi = {
+  [M in MainMethod]: (...args: MethodArgs<(typeof MAIN_METHODS)[M]>) => Promise<IpcResult<ChannelOutput<(typeof MAIN_METHODS)[M]>>>;
+} & {
+  on<E extends RendererEvent>(event: E, callback: (payload: RendererEventPayload<E>) => void): () => void;
+};
+
+/** Header carrying the browser host's secret token on every /ipc request. */
+export const BROWSER_HOST_TOKEN_HEADER = 'x-breakglass-token';
+/** Default browser host port (ARCHITECTURE.md). */
+export const BROWSER_HOST_DEFAULT_PORT = 7420;
