@@ -1,0 +1,74 @@
+import pg from 'pg';
+
+/**
+ * PostgreSQL connections for the grant store. One pool per instance; the LISTEN client of the
+ * event feed is a separate long-lived connection (a pooled client cannot hold a LISTEN).
+ */
+
+/** Connections per instance: enough for concurrent HTTP handlers plus the sweeper. */
+export const DEFAULT_POOL_SIZE = 10;
+/** A query stuck longer than this is a bug or an outage, not a slow check. */
+const STATEMENT_TIMEOUT_MS = 15_000;
+/** Give up on a connection attempt quickly so `serve` fails with a clear message. */
+const CONNECT_TIMEOUT_MS = 5_000;
+/** Retries of a transaction that lost a deadlock or serialization race (40P01, 40001). */
+const MAX_TX_ATTEMPTS = 5;
+
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+
+/**
+ * bigint columns (ledger seq, counters) come back as JS numbers: our seqs stay far below 2^53,
+ * and the domain schemas use numbers. Set per pool, not globally, so other pg users are untouched.
+ */
+const types = {
+  getTypeParser(oid: number, format?: string) {
+    if (oid === INT8_OID || oid === NUMERIC_OID) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+
+export function pgClientConfig(databaseUrl: string): pg.ClientConfig {
+  return { connectionString: databaseUrl, types, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, statement_timeout: STATEMENT_TIMEOUT_MS, application_name: 'breakglass' };
+}
+
+export function createPgPool(databaseUrl: string, max = DEFAULT_POOL_SIZE): pg.Pool {
+  const pool = new pg.Pool({ ...pgClientConfig(databaseUrl), max });
+  // An idle client losing its server connection emits 'error' on the pool; without a handler
+  // that would crash the process. The next checkout simply gets a fresh connection.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+export type Queryable = Pick<pg.PoolClient, 'query'>;
+
+const RETRYABLE_CODES = new Set(['40001', '40P01']);
+
+/**
+ * Run `fn` in one transaction (READ COMMITTED: the row locks taken with FOR UPDATE do the
+ * serialising). Retries deadlocks and serialization failures; the caller's `fn` must therefore
+ * be safe to run again (it only touches the database through `client`).
+ */
+export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const client = await pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
+      const code = (error as { code?: string }).code;
+      if (code && RETRYABLE_CODES.has(code) && attempt < MAX_TX_ATTEMPTS) continue;
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+}

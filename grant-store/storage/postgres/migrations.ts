@@ -1,0 +1,139 @@
+/**
+ * Versioned PostgreSQL schema, mirroring grant-store/storage/sqlite/migrations.ts table for
+ * table so both backends hold the same data. Append new migrations; never edit an applied one.
+ *
+ * Times are stored as the domain's ISO text (`2026-06-22T03:14:07.000Z`): fixed width, so text
+ * order is time order, and they round-trip byte for byte into the canonical ledger entries.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+      -- The next ledger seq. Appenders lock this one row (UPDATE ... RETURNING) inside the
+      -- transaction that commits the state change, so seqs are assigned in commit order with
+      -- no gap and the Merkle tree is the same whichever instance wrote.
+      CREATE TABLE ledger_head (
+        id boolean PRIMARY KEY DEFAULT true CHECK (id),
+        next_seq bigint NOT NULL CHECK (next_seq >= 0)
+      );
+      INSERT INTO ledger_head (id, next_seq) VALUES (true, 0);
+
+      CREATE TABLE ledger_entries (
+        seq bigint PRIMARY KEY CHECK (seq >= 0),
+        time text NOT NULL,
+        type text NOT NULL,
+        target text NOT NULL,
+        entry_json text NOT NULL,
+        leaf_hash bytea NOT NULL CHECK (octet_length(leaf_hash) = 32)
+      );
+      CREATE INDEX ledger_entries_target ON ledger_entries (target, seq);
+
+      -- History is append-only: reject UPDATE, DELETE and TRUNCATE on ledger tables, so even a
+      -- bug or a person with psql who does not drop the triggers cannot rewrite it silently.
+      CREATE FUNCTION breakglass_append_only() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        RAISE EXCEPTION '% is append-only: % rejected', TG_TABLE_NAME, TG_OP USING ERRCODE = 'restrict_violation';
+      END
+      $fn$;
+      CREATE TRIGGER ledger_entries_append_only BEFORE UPDATE OR DELETE ON ledger_entries
+        FOR EACH ROW EXECUTE FUNCTION breakglass_append_only();
+      CREATE TRIGGER ledger_entries_no_truncate BEFORE TRUNCATE ON ledger_entries
+        FOR EACH STATEMENT EXECUTE FUNCTION breakglass_append_only();
+
+      -- The head only moves forward: a rollback of next_seq would reuse seqs.
+      CREATE FUNCTION breakglass_head_forward() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        IF NEW.next_seq < OLD.next_seq THEN
+          RAISE EXCEPTION 'ledger_head only moves forward (% -> %)', OLD.next_seq, NEW.next_seq USING ERRCODE = 'restrict_violation';
+        END IF;
+        RETURN NEW;
+      END
+      $fn$;
+      CREATE TRIGGER ledger_head_forward BEFORE UPDATE ON ledger_head
+        FOR EACH ROW EXECUTE FUNCTION breakglass_head_forward();
+      CREATE TRIGGER ledger_head_no_delete BEFORE DELETE ON ledger_head
+        FOR EACH ROW EXECUTE FUNCTION breakglass_append_only();
+
+      CREATE TABLE requests (
+        id text PRIMARY KEY,
+        state text NOT NULL,
+        requester text NOT NULL,
+        team text NOT NULL,
+        gate text NOT NULL,
+        created_at text NOT NULL,
+        activated_at text,
+        expires_at text,
+        lapses_at text,
+        doc jsonb NOT NULL
+      );
+      CREATE INDEX requests_state ON requests (state);
+      CREATE INDEX requests_gate_state ON requests (gate, state);
+      CREATE INDEX requests_requester ON requests (requester, created_at);
+      CREATE INDEX requests_team ON requests (team, created_at);
+      CREATE INDEX requests_active_expiry ON requests (expires_at) WHERE state = 'active';
+      CREATE INDEX requests_open_lapse ON requests (lapses_at) WHERE state IN ('pending', 'needs_info');
+
+      CREATE TABLE decisions (
+        seq bigint PRIMARY KEY,
+        request_id text NOT NULL REFERENCES requests (id),
+        decision text NOT NULL,
+        approver text NOT NULL,
+        key_id text NOT NULL,
+        comment text NOT NULL,
+        ttl text,
+        at text NOT NULL,
+        signature_digest text NOT NULL UNIQUE,
+        nonce text NOT NULL UNIQUE,
+        bundle jsonb NOT NULL
+      );
+      CREATE INDEX decisions_request ON decisions (request_id, seq);
+
+      CREATE TABLE tokens (
+        id text PRIMARY KEY,
+        token_hash text NOT NULL UNIQUE,
+        principal text NOT NULL,
+        roles jsonb NOT NULL,
+        created_at text NOT NULL,
+        expires_at text,
+        revoked_at text
+      );
+
+      CREATE TABLE keys (
+        key_id text PRIMARY KEY,
+        principal text NOT NULL,
+        public_key_pem text NOT NULL,
+        hardware_backed boolean NOT NULL,
+        label text,
+        enrolled_at text NOT NULL,
+        revoked_at text
+      );
+      CREATE INDEX keys_principal ON keys (principal);
+
+      CREATE TABLE reviews (
+        id text PRIMARY KEY,
+        request_id text NOT NULL UNIQUE REFERENCES requests (id),
+        state text NOT NULL,
+        opened_at text NOT NULL,
+        doc jsonb NOT NULL
+      );
+
+      CREATE TABLE gate_blocks (
+        gate text PRIMARY KEY,
+        count bigint NOT NULL,
+        last_at text NOT NULL
+      );
+
+      CREATE TABLE meta (
+        key text PRIMARY KEY,
+        value text NOT NULL
+      );
+    `,
+  },
+];

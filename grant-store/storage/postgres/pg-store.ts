@@ -1,0 +1,90 @@
+import type pg from 'pg';
+import type { LedgerListener, Store, StoreTx } from '../store';
+import { createPgPool, DEFAULT_POOL_SIZE, withTransaction } from './connection';
+import { PgLedgerFeed } from './ledger-feed';
+import { applyMigrations } from './migrate';
+import { PgReader } from './pg-reader';
+import { PgTx } from './pg-tx';
+
+export interface PgStoreOptions {
+  databaseUrl: string;
+  poolSize?: number;
+  /** Apply pending migrations on open (default true; `admin migrate` does it alone). */
+  migrate?: boolean;
+  log?: (message: string) => void;
+}
+
+/**
+ * The PostgreSQL backend, for several grant-store instances on one database. Transactions are
+ * READ COMMITTED with row locks where the service reads what it is about to change (see
+ * PgReader), the ledger seq is taken from a locked head row inside the committing transaction,
+ * and `onLedgerAppended` listeners receive the entries of EVERY instance, in seq order (fed by
+ * LISTEN/NOTIFY plus a read by seq, see PgLedgerFeed). A transaction resolves only after its
+ * own entries reached this instance's listeners, so a caller that got its answer finds it in
+ * the check index and the event stream too.
+ */
+export class PgStore extends PgReader implements Store {
+  readonly backend = 'postgres' as const;
+  private closed = false;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly feed: PgLedgerFeed,
+  ) {
+    super(pool, false);
+  }
+
+  static async open(options: PgStoreOptions): Promise<PgStore> {
+    const log = options.log ?? ((message: string) => console.error(message));
+    const pool = createPgPool(options.databaseUrl, options.poolSize ?? DEFAULT_POOL_SIZE);
+    try {
+      if (options.migrate !== false) await applyMigrations(pool);
+      const reader = new PgReader(pool, false);
+      const size = await reader.ledgerSize();
+      const feed = new PgLedgerFeed(
+        options.databaseUrl,
+        { entriesAfter: async (after, limit) => reader.getLedgerEntries(after + 1, limit) },
+        size - 1,
+        log,
+      );
+      await feed.start();
+      return new PgStore(pool, feed);
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    if (this.closed) throw new Error('store is closed');
+    const { result, lastSeq } = await withTransaction(this.pool, async (client) => {
+      const tx = new PgTx(client);
+      const value = await fn(tx);
+      return { result: value, lastSeq: tx.lastSeq };
+    });
+    if (lastSeq !== undefined) await this.feed.deliverThrough(lastSeq);
+    return result;
+  }
+
+  onLedgerAppended(listener: LedgerListener): () => void {
+    return this.feed.subscribe(listener);
+  }
+
+  /** Seq of the last entry handed to listeners (tests and the check index use it). */
+  get deliveredSeq(): number {
+    return this.feed.deliveredSeq;
+  }
+
+  /** Entries committed by other instances reach listeners on NOTIFY; this forces a read now. */
+  async syncLedger(): Promise<void> {
+    await this.feed.wake();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.feed.close();
+    await this.pool.end();
+  }
+}
+

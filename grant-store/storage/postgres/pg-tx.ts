@@ -1,0 +1,148 @@
+import { canonicalJson } from '../../../shared/canonical-json';
+import type { EnrolledKey } from '../../../shared/domain/identity';
+import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
+import type { BypassRequest } from '../../../shared/domain/request';
+import type { Review } from '../../../shared/domain/review';
+import { AppError } from '../../../shared/errors';
+import { leafHash } from '../leaf-hash';
+import type { NewLedgerEntry, StoreTx, StoredDecision, StoredToken } from '../store';
+import type { Queryable } from './connection';
+import { LEDGER_CHANNEL } from './ledger-feed';
+import { PgReader } from './pg-reader';
+
+/**
+ * Writes inside one PostgreSQL transaction (opened and committed by PgStore). Uniqueness
+ * conflicts use ON CONFLICT DO NOTHING and are reported as AppError('conflict') without a
+ * failed statement, because a failed statement would abort the whole PostgreSQL transaction
+ * (SQLite lets the caller carry on; the service may rely on that).
+ */
+export class PgTx extends PgReader implements StoreTx {
+  /** Highest seq appended in this transaction (the store waits for it to reach listeners). */
+  lastSeq: number | undefined;
+
+  constructor(db: Queryable) {
+    super(db, true);
+  }
+
+  async insertRequest(r: BypassRequest): Promise<void> {
+    await this.db.query(
+      'INSERT INTO requests (id, state, requester, team, gate, created_at, activated_at, expires_at, lapses_at, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
+      [r.id, r.state, r.requester, r.team, r.gate, r.createdAt, r.activatedAt, r.expiresAt, r.lapsesAt, JSON.stringify(r)],
+    );
+  }
+
+  async updateRequest(r: BypassRequest): Promise<void> {
+    const result = await this.db.query('UPDATE requests SET state = $1, activated_at = $2, expires_at = $3, lapses_at = $4, doc = $5 WHERE id = $6', [
+      r.state,
+      r.activatedAt,
+      r.expiresAt,
+      r.lapsesAt,
+      JSON.stringify(r),
+      r.id,
+    ]);
+    if (result.rowCount !== 1) throw new AppError('not_found', `request ${r.id} not found`);
+  }
+
+  async insertDecision(d: StoredDecision): Promise<void> {
+    const result = await this.db.query(
+      `INSERT INTO decisions (seq, request_id, decision, approver, key_id, comment, ttl, at, signature_digest, nonce, bundle)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
+      [d.seq, d.requestId, d.decision, d.approver, d.keyId, d.comment, d.ttl, d.at, d.signatureDigest, d.nonce, JSON.stringify(d.bundle)],
+    );
+    if (result.rowCount !== 1) throw new AppError('conflict', 'this decision bundle (signature or nonce) was already submitted: replays are refused');
+  }
+
+  async insertToken(t: StoredToken): Promise<void> {
+    await this.db.query('INSERT INTO tokens (id, token_hash, principal, roles, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+      t.id,
+      t.tokenHash,
+      t.principal,
+      JSON.stringify(t.roles),
+      t.createdAt,
+      t.expiresAt,
+      t.revokedAt,
+    ]);
+  }
+
+  async revokeToken(id: string, at: string): Promise<void> {
+    await this.db.query('UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [at, id]);
+  }
+
+  async insertKey(k: EnrolledKey): Promise<void> {
+    const result = await this.db.query(
+      'INSERT INTO keys (key_id, principal, public_key_pem, hardware_backed, label, enrolled_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING',
+      [k.keyId, k.principal, k.publicKeyPem, k.hardwareBacked, k.label, k.enrolledAt, k.revokedAt],
+    );
+    if (result.rowCount !== 1) throw new AppError('conflict', `key ${k.keyId} is already enrolled`);
+  }
+
+  async revokeKey(keyId: string, at: string): Promise<void> {
+    await this.db.query('UPDATE keys SET revoked_at = $1 WHERE key_id = $2 AND revoked_at IS NULL', [at, keyId]);
+  }
+
+  async insertReview(r: Review): Promise<void> {
+    const result = await this.db.query('INSERT INTO reviews (id, request_id, state, opened_at, doc) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [
+      r.id,
+      r.requestId,
+      r.state,
+      r.openedAt,
+      JSON.stringify(r),
+    ]);
+    if (result.rowCount !== 1) throw new AppError('conflict', `request ${r.requestId} already has a review`);
+  }
+
+  async updateReview(r: Review): Promise<void> {
+    await this.db.query('UPDATE reviews SET state = $1, doc = $2 WHERE id = $3', [r.state, JSON.stringify(r), r.id]);
+  }
+
+  async incrementGateBlocks(gate: string, at: string): Promise<void> {
+    await this.db.query(
+      'INSERT INTO gate_blocks (gate, count, last_at) VALUES ($1, 1, $2) ON CONFLICT (gate) DO UPDATE SET count = gate_blocks.count + 1, last_at = GREATEST(gate_blocks.last_at, excluded.last_at)',
+      [gate, at],
+    );
+  }
+
+  async appendLedger(entries: readonly NewLedgerEntry[]): Promise<LedgerEntry[]> {
+    if (entries.length === 0) return [];
+    // Take the next seqs by moving the head. The row lock is held until this transaction
+    // commits, so appenders on every instance are numbered in commit order, densely: a
+    // rolled-back transaction also rolls back its head move and leaves no gap.
+    const head = await this.db.query<{ first: number }>('UPDATE ledger_head SET next_seq = next_seq + $1 RETURNING next_seq - $1 AS first', [entries.length]);
+    let next = head.rows[0]!.first;
+    const seqs: number[] = [];
+    const times: string[] = [];
+    const types: string[] = [];
+    const targets: string[] = [];
+    const texts: string[] = [];
+    const hashes: Buffer[] = [];
+    const out: LedgerEntry[] = [];
+    for (const draft of entries) {
+      const entry = { ...draft, seq: next } as LedgerEntry;
+      const text = canonicalJson(entry);
+      seqs.push(next);
+      times.push(entry.time);
+      types.push(entry.type);
+      targets.push(entry.target);
+      texts.push(text);
+      hashes.push(leafHash(Buffer.from(text, 'utf8')));
+      out.push(JSON.parse(text) as LedgerEntry);
+      next++;
+    }
+    // One round trip: insert the rows and queue the wake-up, which PostgreSQL delivers only
+    // when (and if) this transaction commits.
+    await this.db.query(
+      `WITH inserted AS (
+         INSERT INTO ledger_entries (seq, time, type, target, entry_json, leaf_hash)
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[])
+         RETURNING seq)
+       SELECT pg_notify('${LEDGER_CHANNEL}', (SELECT max(seq) FROM inserted)::text)`,
+      [seqs, times, types, targets, texts, hashes],
+    );
+    this.lastSeq = next - 1;
+    return out;
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    await this.db.query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+  }
+}
