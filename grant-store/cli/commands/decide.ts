@@ -1,0 +1,134 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Command } from 'commander';
+import type { RequestDetail } from '../../../shared/domain/api';
+import { CommentSchema, RequestIdSchema } from '../../../shared/domain/common';
+import type { DecisionKind, DecisionRecord } from '../../../shared/domain/decision';
+import type { WhoAmI } from '../../../shared/domain/identity';
+import { CanonicalRequestSchema, type BypassRequest, type CanonicalRequest } from '../../../shared/domain/request';
+import { TtlSchema } from '../../../shared/domain/ttl';
+import { AppError } from '../../../shared/errors';
+import { signDecision } from '../../../shared/node/signing/sign-decision';
+import { loadFileKeySigner } from '../../../shared/node/signing/key-files';
+import { newDecisionStatement } from '../../../shared/signing/decision-statement';
+import { requestDigest } from '../../../shared/signing/request-digest';
+import type { CliContext } from '../context';
+import { withExamples } from '../help';
+import { formatScope } from '../output';
+import { usageError, validateFlags, withFlagNames } from '../validate';
+
+/** Random bytes in a decision nonce (DecisionStatementSchema wants 16, hex). */
+const NONCE_BYTES = 16;
+
+interface DecideFlags {
+  comment?: string;
+  key: string;
+  ttl?: string;
+}
+
+interface VerbSpec {
+  verb: 'approve' | 'deny' | 'ask' | 'revoke';
+  decision: DecisionKind;
+  description: string;
+  example: string;
+  done: (r: BypassRequest) => string;
+}
+
+const VERBS: VerbSpec[] = [
+  {
+    verb: 'approve',
+    decision: 'approve',
+    description: 'approve a request, signed with your key; the bypass activates when the tier threshold of distinct approvers is met',
+    example: 'breakglass approve req_0123456789abcdef --comment "Checked INC-1190, rollback plan ok" --key ~/.config/breakglass/bob.key --ttl 1h',
+    done: (r) =>
+      r.state === 'active'
+        ? `Approved ${r.id}: bypass ${r.bypassId ?? ''} is ACTIVE for gate ${r.gate} on ${formatScope(r.scope)} until ${r.expiresAt ?? '?'} (approved by ${r.approvals.map((a) => a.approver).join(', ')}).`
+        : `Approved ${r.id}: ${r.approvals.length}/${r.approvalsRequired} approvals, still ${r.state}.`,
+  },
+  {
+    verb: 'deny',
+    decision: 'deny',
+    description: 'deny a request, signed with your key (the comment says why)',
+    example: 'breakglass deny req_0123456789abcdef --comment "Not an incident: wait for the suite" --key bob.key',
+    done: (r) => `Denied ${r.id} (state: ${r.state}).`,
+  },
+  {
+    verb: 'ask',
+    decision: 'request_info',
+    description: 'ask the requester for more context (the request goes to needs_info until they reply)',
+    example: 'breakglass ask req_0123456789abcdef --comment "Which deploys exactly? Is the rollback tested?" --key bob.key',
+    done: (r) => `Asked the requester of ${r.id} for more information (state: ${r.state}). They answer with: breakglass request reply ${r.id} --message "..."`,
+  },
+  {
+    verb: 'revoke',
+    decision: 'revoke',
+    description: 'end an active bypass now, signed with your key; a review opens',
+    example: 'breakglass revoke req_0123456789abcdef --comment "Fix deployed, closing the bypass" --key bob.key',
+    done: (r) => `Revoked ${r.id} (state: ${r.state}); a post-incident review is open.`,
+  },
+];
+
+export function registerDecisions(program: Command, ctx: CliContext): void {
+  for (const spec of VERBS) {
+    const cmd = program
+      .command(spec.verb)
+      .description(spec.description)
+      .argument('<req>', 'request id')
+      .option('--comment <text>', spec.decision === 'approve' ? 'why you approve (optional)' : 'why (at least 5 characters)')
+      .requiredOption('--key <file>', 'your ECDSA P-256 private key (PEM), enrolled with `breakglass admin approver enroll`');
+    if (spec.decision === 'approve') cmd.option('--ttl <ttl>', 'grant a shorter TTL than asked (never longer)');
+    withExamples(cmd, spec.example).action(async (id: string, flags: DecideFlags, command: Command) => {
+      const request = await decide(ctx, command, spec, id, flags);
+      ctx.emit(command, request, () => `${spec.done(request.request)}\n`);
+    });
+  }
+}
+
+async function decide(ctx: CliContext, cmd: Command, spec: VerbSpec, id: string, flags: DecideFlags): Promise<{ request: BypassRequest; decision: DecisionRecord }> {
+  const reqId = validateFlags(RequestIdSchema, id, 'request id', { '': 'REQ' });
+  const comment = validateFlags(CommentSchema, flags.comment ?? '', spec.verb, { '': '--comment' });
+  if (spec.decision !== 'approve' && comment.length < 5) {
+    throw usageError(spec.verb, [{ path: '--comment', message: `a ${spec.verb} needs a comment of at least 5 characters saying why` }]);
+  }
+  const ttl = flags.ttl !== undefined ? validateFlags(TtlSchema, flags.ttl, spec.verb, { '': '--ttl' }) : undefined;
+  let signer;
+  try {
+    signer = await loadFileKeySigner(flags.key);
+  } catch (error) {
+    throw usageError(spec.verb, [{ path: '--key', message: (error as Error).message }]);
+  }
+
+  const client = ctx.client(cmd);
+  const me = await client.get<WhoAmI>('/v1/whoami');
+  const detail = await client.get<RequestDetail>(`/v1/requests/${reqId}`);
+  // Sign what we computed ourselves, not what the store claims: a store that shows one request
+  // and digests another must not get a signature.
+  const digest = requestDigest(canonicalOf(detail.request), sha256);
+  if (digest !== detail.request.digest) {
+    throw new AppError('verification_failed', `the store's digest for ${reqId} (${detail.request.digest}) does not match the request it shows (${digest}): refusing to sign`);
+  }
+  const statement = newDecisionStatement({
+    request: { id: reqId, digest },
+    decision: spec.decision,
+    approver: me.principal,
+    comment,
+    ttl: spec.decision === 'approve' ? (ttl ?? detail.request.ttl) : undefined,
+    nonceHex: randomBytes(NONCE_BYTES).toString('hex'),
+    now: new Date(),
+  });
+  const bundle = await signDecision(statement, signer);
+  try {
+    return await client.post<{ request: BypassRequest; decision: DecisionRecord }>(`/v1/requests/${reqId}/decisions`, { bundle });
+  } catch (error) {
+    throw withFlagNames(error, { ttl: '--ttl', comment: '--comment' });
+  }
+}
+
+function sha256(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(bytes).digest());
+}
+
+/** Exactly the CanonicalRequest fields of a reported request (extra fields would change the digest). */
+export function canonicalOf(request: BypassRequest): CanonicalRequest {
+  const picked = Object.fromEntries(Object.keys(CanonicalRequestSchema.shape).map((k) => [k, (request as Record<string, unknown>)[k]]));
+  return CanonicalRequestSchema.parse(picked);
+}

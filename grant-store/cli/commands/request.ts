@@ -1,0 +1,146 @@
+import type { Command } from 'commander';
+import { ListRequestsQuerySchema, CancelInputSchema, ReplyInputSchema, type RequestCreated } from '../../../shared/domain/api';
+import { INCIDENT_REQUIRED_SEVERITIES, RequestIdSchema } from '../../../shared/domain/common';
+import { RequestInputSchema, type BypassRequest } from '../../../shared/domain/request';
+import { formatRemaining } from '../../../shared/domain/ttl';
+import type { CliContext } from '../context';
+import { withExamples } from '../help';
+import { formatScope, formatTable } from '../output';
+import { collect, parseScopeFlag, usageError, validateFlags, withFlagNames, type FlagNames } from '../validate';
+
+/** Field paths of RequestInput → the flags that set them. */
+const REQUEST_FLAGS: FlagNames = { gate: '--gate', scope: '--scope', reason: '--reason', incidentRef: '--incident', severity: '--severity', ttl: '--ttl', extends: '--extends' };
+
+interface CreateFlags {
+  gate: string;
+  scope: string[];
+  reason: string;
+  incident?: string;
+  severity: string;
+  ttl: string;
+  extends?: string;
+}
+
+export function registerRequest(program: Command, ctx: CliContext): void {
+  const request = withExamples(
+    program.command('request').description('file a bypass request, answer an approver, cancel or list requests (`request create` is the default)'),
+    'breakglass request --gate deploy-freeze --scope repo=payments-api,branch=main --reason "Hotfix for INC-1190: checkout 500s, the slow suite takes 2h" --incident INC-1190 --severity sev1 --ttl 1h',
+    'breakglass request reply req_0123456789abcdef --message "Only the payments-api deploy; the rollback is tested"',
+    'breakglass request list --state open',
+  );
+
+  withExamples(
+    request
+      .command('create', { isDefault: true })
+      .description('ask for a time-boxed bypass of one gate for one scope; prints the request id and who can approve it')
+      .requiredOption('--gate <id>', 'the gate to bypass (see the policy: `gates`)')
+      .requiredOption('--scope <key=value,...>', 'what the bypass covers, e.g. repo=payments-api,branch=main (repeatable)', collect)
+      .requiredOption('--reason <text>', 'why the gate must be bypassed (at least 20 characters)')
+      .option('--incident <ref>', 'incident reference, e.g. INC-1190 (required for sev1 and sev2)')
+      .requiredOption('--severity <sev>', 'sev1 | sev2 | sev3 | sev4')
+      .requiredOption('--ttl <ttl>', "how long the bypass lasts, one of the policy's ttlChoices (e.g. 15m, 1h, 4h)")
+      .option('--extends <req>', 'extend an active bypass: a new request linked to it'),
+    'breakglass request --gate deploy-freeze --scope repo=payments-api,branch=main --reason "Hotfix for INC-1190: checkout 500s, the slow suite takes 2h" --incident INC-1190 --severity sev1 --ttl 1h',
+  ).action(async (flags: CreateFlags, cmd: Command) => {
+    const input = validateFlags(
+      RequestInputSchema,
+      {
+        gate: flags.gate,
+        scope: parseScopeFlag(flags.scope, '--scope'),
+        reason: flags.reason,
+        incidentRef: flags.incident,
+        severity: flags.severity,
+        ttl: flags.ttl,
+        extends: flags.extends,
+      },
+      'request',
+      REQUEST_FLAGS,
+    );
+    if (INCIDENT_REQUIRED_SEVERITIES.includes(input.severity) && !input.incidentRef) {
+      throw usageError('request', [{ path: '--incident', message: `an incident reference is required for ${input.severity} (e.g. --incident INC-1190)` }]);
+    }
+    const client = ctx.client(cmd);
+    let created: RequestCreated;
+    try {
+      created = await client.post<RequestCreated>('/v1/requests', input);
+    } catch (error) {
+      throw withFlagNames(error, REQUEST_FLAGS);
+    }
+    ctx.emit(cmd, created, () => describeCreated(created));
+  });
+
+  withExamples(
+    request
+      .command('reply')
+      .description('answer an approver who asked for more context (needs_info → pending)')
+      .argument('<req>', 'request id')
+      .requiredOption('--message <text>', 'your answer (at least 5 characters)'),
+    'breakglass request reply req_0123456789abcdef --message "Only the payments-api deploy; the rollback is tested"',
+  ).action(async (id: string, flags: { message: string }, cmd: Command) => {
+    const reqId = validateFlags(RequestIdSchema, id, 'request id', { '': 'REQ' });
+    const body = validateFlags(ReplyInputSchema, { message: flags.message }, 'reply', { message: '--message' });
+    const result = await ctx.client(cmd).post<{ request: BypassRequest }>(`/v1/requests/${reqId}/reply`, body);
+    ctx.emit(cmd, result, () => `Replied to ${reqId}; it is ${result.request.state} again and waits for approvers.\n`);
+  });
+
+  withExamples(
+    request
+      .command('cancel')
+      .description('withdraw your own pending request')
+      .argument('<req>', 'request id')
+      .option('--comment <text>', 'why (optional)'),
+    'breakglass request cancel req_0123456789abcdef --comment "Fixed forward, no bypass needed"',
+  ).action(async (id: string, flags: { comment?: string }, cmd: Command) => {
+    const reqId = validateFlags(RequestIdSchema, id, 'request id', { '': 'REQ' });
+    const body = validateFlags(CancelInputSchema, { comment: flags.comment }, 'cancel', { comment: '--comment' });
+    const result = await ctx.client(cmd).post<{ request: BypassRequest }>(`/v1/requests/${reqId}/cancel`, body);
+    ctx.emit(cmd, result, () => `Cancelled ${reqId} (state: ${result.request.state}).\n`);
+  });
+
+  withExamples(
+    request
+      .command('list')
+      .description('list requests (newest first), filtered by state, requester, team or gate')
+      .option('--state <state>', 'pending | needs_info | active | denied | cancelled | lapsed | expired | revoked | open')
+      .option('--awaiting-me', 'only requests you may decide and have not decided yet')
+      .option('--requester <name>', 'only this requester')
+      .option('--team <team>', 'only this team')
+      .option('--gate <id>', 'only this gate')
+      .option('--limit <n>', 'at most this many (1-5000)', '500'),
+    'breakglass request list --state open',
+    'breakglass request list --awaiting-me --json',
+  ).action(async (flags: { state?: string; awaitingMe?: boolean; requester?: string; team?: string; gate?: string; limit: string }, cmd: Command) => {
+    const query = validateFlags(
+      ListRequestsQuerySchema,
+      { state: flags.state, awaiting: flags.awaitingMe ? 'me' : undefined, requester: flags.requester, team: flags.team, gate: flags.gate, limit: flags.limit },
+      'filters',
+      { state: '--state', awaiting: '--awaiting-me', requester: '--requester', team: '--team', gate: '--gate', limit: '--limit' },
+    );
+    const result = await ctx.client(cmd).get<{ requests: BypassRequest[] }>('/v1/requests', query);
+    ctx.emit(cmd, result, () =>
+      formatTable(
+        ['ID', 'STATE', 'GATE', 'REQUESTER', 'SCOPE', 'TTL', 'EXPIRES'],
+        result.requests.map((r) => [r.id, r.state, r.gate, r.requester, formatScope(r.scope), r.approvedTtl ?? r.ttl, expiryText(r)]),
+        'no requests match',
+      ),
+    );
+  });
+}
+
+function expiryText(r: BypassRequest): string {
+  if (!r.expiresAt) return '-';
+  if (r.state !== 'active') return r.expiresAt;
+  return `in ${formatRemaining(Date.parse(r.expiresAt) - Date.now())}`;
+}
+
+function describeCreated({ request, approvers }: RequestCreated): string {
+  const lines = [`Created ${request.id} (${request.state}): bypass of gate ${request.gate} (${request.gateKind}, tier ${request.tier}) for ${formatScope(request.scope)}, ${request.ttl}.`];
+  if (request.state === 'active') {
+    lines.push(`Active now${request.standingScope ? ` under standing scope ${request.standingScope}` : ''}; expires ${request.expiresAt ?? '?'}.`);
+  } else {
+    const n = request.approvalsRequired;
+    lines.push(`Needs ${n} approval${n === 1 ? '' : 's'} from distinct approvers. Who can approve: ${approvers.length > 0 ? approvers.join(', ') : 'nobody (check the policy!)'}`);
+  }
+  lines.push(`Follow it with: breakglass status ${request.id}`);
+  return `${lines.join('\n')}\n`;
+}

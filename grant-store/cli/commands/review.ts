@@ -1,0 +1,73 @@
+import type { Command } from 'commander';
+import { ReviewIdSchema } from '../../../shared/domain/common';
+import { ReviewCompleteInputSchema, ReviewStateSchema, type Review } from '../../../shared/domain/review';
+import type { CliContext } from '../context';
+import { withExamples } from '../help';
+import { formatTable } from '../output';
+import { validateFlags, withFlagNames } from '../validate';
+
+export function registerReview(program: Command, ctx: CliContext): void {
+  const review = withExamples(
+    program.command('review').description('post-incident reviews, opened automatically when a bypass expires or is revoked'),
+    'breakglass review list',
+    'breakglass review complete rev_0123456789abcdef --finding fix_the_gate --note "The suite is too slow for hotfixes; split it"',
+  );
+
+  withExamples(
+    review.command('list').description('list reviews (open ones by default)').option('--state <state>', 'review_open | reviewed | all', 'review_open'),
+    'breakglass review list',
+    'breakglass review list --state all --json',
+  ).action(async (flags: { state: string }, cmd: Command) => {
+    const state = flags.state === 'all' ? undefined : validateFlags(ReviewStateSchema, flags.state, 'filters', { '': '--state' });
+    const result = await ctx.client(cmd).get<{ reviews: Review[] }>('/v1/reviews', { state });
+    ctx.emit(cmd, result, () =>
+      formatTable(
+        ['ID', 'STATE', 'REQUEST', 'GATE', 'REQUESTER', 'OPENED', 'FINDING'],
+        result.reviews.map((r) => [r.id, r.state, r.requestId, r.gate, r.requester, r.openedAt, r.finding ?? '-']),
+        'no reviews match',
+      ),
+    );
+  });
+
+  withExamples(
+    review.command('show').description('a review with its timeline: request, decisions, activation, every evaluation under the bypass, expiry').argument('<rev>', 'review id'),
+    'breakglass review show rev_0123456789abcdef',
+  ).action(async (id: string, _flags: unknown, cmd: Command) => {
+    const revId = validateFlags(ReviewIdSchema, id, 'review id', { '': 'REV' });
+    const r = await ctx.client(cmd).get<Review>(`/v1/reviews/${revId}`);
+    ctx.emit(cmd, r, () => describeReview(r));
+  });
+
+  withExamples(
+    review
+      .command('complete')
+      .description('sign off a review (someone other than the requester) with a finding and a note')
+      .argument('<rev>', 'review id')
+      .requiredOption('--finding <finding>', 'justified | not_justified | fix_the_gate')
+      .requiredOption('--note <text>', 'what the review found (at least 10 characters)'),
+    'breakglass review complete rev_0123456789abcdef --finding justified --note "Real outage, bypass scoped to one repo, expired on time"',
+  ).action(async (id: string, flags: { finding: string; note: string }, cmd: Command) => {
+    const revId = validateFlags(ReviewIdSchema, id, 'review id', { '': 'REV' });
+    const flagNames = { finding: '--finding', note: '--note' };
+    const body = validateFlags(ReviewCompleteInputSchema, { finding: flags.finding, note: flags.note }, 'review', flagNames);
+    let r: Review;
+    try {
+      r = await ctx.client(cmd).post<Review>(`/v1/reviews/${revId}/complete`, body);
+    } catch (error) {
+      throw withFlagNames(error, flagNames);
+    }
+    ctx.emit(cmd, r, () => `Completed ${r.id} for ${r.requestId}: ${r.finding ?? '?'} (by ${r.completedBy ?? '?'}).\n`);
+  });
+}
+
+function describeReview(r: Review): string {
+  const lines = [
+    `${r.id}  ${r.state.toUpperCase()}`,
+    `  request:   ${r.requestId} (gate ${r.gate}, requester ${r.requester}, team ${r.team})`,
+    `  opened:    ${r.openedAt}`,
+  ];
+  if (r.finding) lines.push(`  finding:   ${r.finding} by ${r.completedBy ?? '?'} at ${r.completedAt ?? '?'}`, `  note:      ${r.note ?? ''}`);
+  lines.push('  timeline:');
+  for (const t of r.timeline) lines.push(`    #${t.seq}  ${t.time}  ${t.type.padEnd(24)} ${t.actor}: ${t.summary}`);
+  return `${lines.join('\n')}\n`;
+}

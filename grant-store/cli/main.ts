@@ -1,0 +1,68 @@
+import { Command, CommanderError } from 'commander';
+import { AppError } from '../../shared/errors';
+import { registerAdmin } from './commands/admin';
+import { registerCheck } from './commands/check';
+import { registerDecisions } from './commands/decide';
+import { registerKeygen } from './commands/keygen';
+import { registerLedgerExport } from './commands/ledger-export';
+import { registerRequest } from './commands/request';
+import { registerReview } from './commands/review';
+import { registerStatus } from './commands/status';
+import { CliContext } from './context';
+import { EXIT_OK, EXIT_REFUSED, EXIT_USAGE, exitCodeForError } from './exit-codes';
+import { withExamples } from './help';
+import { formatError, processIO, type CliIO } from './output';
+
+/** The `breakglass` command tree. Global options are valid anywhere on the command line. */
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('breakglass')
+    .description('Break-glass for policy gates: scoped, signed, time-boxed bypasses with a tamper-evident ledger.')
+    .option('--store <url>', 'grant store URL (env BREAKGLASS_STORE, default http://127.0.0.1:7410)')
+    .option('--token <token>', 'your bearer token (env BREAKGLASS_TOKEN)')
+    .option('--data-dir <dir>', 'data directory for serve and admin init/migrate (env BREAKGLASS_DATA_DIR, default ~/.local/share/breakglass)')
+    .option('--json', 'machine-readable output on stdout (errors as {"error": ...} on stderr)')
+    .option('--timeout <duration>', 'how long to wait for the store, e.g. 3s or 500ms (default 3s for check, 15s otherwise)')
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
+    .configureOutput({ writeOut: (s) => ctx.io.stdout(s), writeErr: (s) => ctx.io.stderr(s) })
+    .showHelpAfterError('(run with --help for usage and examples)')
+    .exitOverride();
+  withExamples(
+    program,
+    'breakglass request --gate container-signing --scope repo=payments-api,branch=main --reason "Hotfix for INC-1190: signer outage" --incident INC-1190 --severity sev1 --ttl 1h',
+    'breakglass check --gate container-signing --subject repo=payments-api,branch=main',
+    'breakglass approve req_0123456789abcdef --comment "ok" --key bob.pem',
+  );
+
+  registerRequest(program, ctx);
+  registerCheck(program, ctx);
+  registerDecisions(program, ctx);
+  registerStatus(program, ctx);
+  registerReview(program, ctx);
+  registerKeygen(program, ctx);
+  const ledger = withExamples(program.command('ledger').description('the append-only ledger'), 'breakglass ledger export --format jsonl > ledger.jsonl');
+  registerLedgerExport(ledger, ctx);
+  registerAdmin(program, ctx);
+  return program;
+}
+
+/**
+ * Run the CLI on `argv` (without node and the script) and return the exit code:
+ * 0 ok (check: pass or warn), 1 refused / blocked / failed, 2 bad usage or invalid input.
+ */
+export async function main(argv: string[], io: CliIO = processIO, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const ctx = new CliContext(io, env);
+  const program = buildProgram(ctx);
+  const json = argv.includes('--json');
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return ctx.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander already printed its message (and the help hint) on stderr.
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? EXIT_OK : EXIT_USAGE;
+    }
+    const appError = error instanceof AppError ? error : new AppError('internal', `unexpected failure: ${(error as Error)?.stack ?? String(error)}`);
+    io.stderr(json ? `${JSON.stringify({ error: appError.toBody() })}\n` : formatError(appError));
+    return error instanceof AppError ? exitCodeForError(appError.code) : EXIT_REFUSED;
+  }
+}

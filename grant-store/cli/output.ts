@@ -1,0 +1,54 @@
+import type { AppError } from '../../shared/errors';
+
+/** Where a verb writes: results on stdout, diagnostics on stderr (tests pass their own). */
+export interface CliIO {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+export const processIO: CliIO = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+};
+
+/** Left-aligned columns separated by two spaces, like `kubectl get`. Empty rows print a note. */
+export function formatTable(headers: string[], rows: string[][], empty = 'nothing to show'): string {
+  if (rows.length === 0) return `${empty}\n`;
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return `${[line(headers), ...rows.map(line)].join('\n')}\n`;
+}
+
+/** `repo=payments-api,branch=main`: the same syntax the flags take. */
+export function formatScope(scope: Record<string, string>): string {
+  return Object.entries(scope)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+/** Quote a value for a copy-pasteable shell command line. */
+export function shellQuote(value: string): string {
+  return /^[A-Za-z0-9_./:=,@%+-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Human rendering of an AppError: the message, one line per field, and a hint where one helps. */
+export function formatError(error: AppError): string {
+  const lines = [`error: ${error.message}`];
+  // parseOrThrow already lists the fields in the message; add the ones it did not.
+  for (const f of error.fieldErrors ?? []) {
+    if (!error.message.includes(f.message)) lines.push(`  ${f.path || '(input)'}: ${f.message}`);
+  }
+  if (error.currentState) lines.push(`  current state: ${error.currentState}`);
+  const hint = HINTS[error.code];
+  if (hint) lines.push(`hint: ${hint}`);
+  return `${lines.join('\n')}\n`;
+}
+
+const HINTS: Partial<Record<AppError['code'], string>> = {
+  unauthenticated: 'pass a valid token with --token or BREAKGLASS_TOKEN (an admin creates one with `breakglass admin token create`)',
+  store_unreachable: 'start a store with `breakglass serve` or point --store / BREAKGLASS_STORE at one',
+};
