@@ -1,0 +1,75 @@
+import { CheckInputSchema, type CheckInput, type CheckResult } from '../../shared/domain/check';
+import type { Policy } from '../../shared/domain/policy';
+import { formatRemaining, ttlToMs } from '../../shared/domain/ttl';
+import { AppError, parseOrThrow } from '../../shared/errors';
+import { bypassMatches, formatScope } from '../../shared/policy/scope-match';
+import { resolveGate, type ResolvedGate } from '../../shared/policy/tier-resolution';
+import { actingRole, requireRole } from './access';
+import { auditEntry } from './audit-entry';
+import { requestAudit } from './request-audit';
+import type { Caller, ServiceDeps } from './service-deps';
+
+/** The TTL suggested in a block message: 1h when the tier allows it, else the tier's max. */
+const SUGGESTED_TTL = '1h';
+
+/**
+ * A gate asks whether (gate, subject) is under an active bypass. Expiry is judged from the
+ * server clock at this instant (not from the sweeper), so a bypass never outlives its window.
+ * Under a bypass: `warn` plus an evaluation_under_bypass ledger entry. Otherwise: `block`,
+ * counted per gate, naming the gate, the rule and the command to ask for a bypass.
+ */
+export async function checkGate(deps: ServiceDeps, caller: Caller, body: unknown): Promise<CheckResult> {
+  requireRole(caller, 'gate', 'admin');
+  const input: CheckInput = parseOrThrow(CheckInputSchema, body, 'check');
+  const policy = deps.policies.policy;
+  const resolved = resolveGate(policy, input.gate);
+  if (!resolved) {
+    throw new AppError('invalid_input', `unknown gate "${input.gate}"`, { fieldErrors: [{ path: 'gate', message: `unknown gate "${input.gate}" (gates: ${policy.gates.map((g) => g.id).join(', ')})` }] });
+  }
+  return deps.store.transaction(async (tx) => {
+    const now = deps.clock();
+    const at = now.toISOString();
+    const bypass = (await tx.findActiveBypasses(input.gate, at)).find((r) => bypassMatches(r, input.gate, input.subject));
+    if (!bypass) {
+      await tx.incrementGateBlocks(input.gate, at);
+      const command = requestCommand(policy, resolved, input);
+      return {
+        verdict: 'block',
+        gate: input.gate,
+        subject: input.subject,
+        message: `BLOCKED by gate ${input.gate} (${ruleText(resolved)}): no active bypass covers ${formatScope(input.subject)}. To ask for one: ${command}`,
+        requestCommand: command,
+        bypass: null,
+        checkedAt: at,
+      };
+    }
+    const approvers = bypass.approvals.map((a) => a.approver);
+    const [entry] = await tx.appendLedger([
+      auditEntry(at, 'evaluation_under_bypass', caller, requestAudit(bypass, {
+        actorRole: actingRole(caller, 'gate', 'admin'),
+        data: { bypassId: bypass.bypassId, subject: input.subject, context: input.context ?? null, verdict: 'warn', gateKind: resolved.gate.kind },
+      })),
+    ]);
+    const expiresAt = bypass.expiresAt!;
+    const by = approvers.length > 0 ? `approved by ${approvers.join(', ')}` : `standing scope ${bypass.standingScope}`;
+    return {
+      verdict: 'warn',
+      gate: input.gate,
+      subject: input.subject,
+      message: `WARN: gate ${input.gate}${resolved.gate.kind === 'safety' ? ' (SAFETY gate)' : ''} bypassed by ${bypass.bypassId} for request ${bypass.id} (${by}), expires ${expiresAt} (in ${formatRemaining(Date.parse(expiresAt) - now.getTime())}). This evaluation is recorded in the ledger.`,
+      requestCommand: null,
+      bypass: { id: bypass.bypassId!, requestId: bypass.id, approvers, expiresAt, evaluationSeq: entry!.seq },
+      checkedAt: at,
+    };
+  });
+}
+
+function ruleText(resolved: ResolvedGate): string {
+  const approvals = resolved.tier.approvals === 1 ? '1 approval' : `${resolved.tier.approvals} distinct approvals`;
+  return `${resolved.gate.kind} gate, tier ${resolved.tierName}: a bypass needs ${approvals}, at most ${resolved.tier.maxTtl}`;
+}
+
+function requestCommand(policy: Policy, resolved: ResolvedGate, input: CheckInput): string {
+  const ttl = policy.ttlChoices.includes(SUGGESTED_TTL) && ttlToMs(SUGGESTED_TTL) <= ttlToMs(resolved.tier.maxTtl) ? SUGGESTED_TTL : resolved.tier.maxTtl;
+  return `breakglass request --gate ${input.gate} --scope ${formatScope(input.subject)} --reason "<what is broken and why the gate must be bypassed>" --severity sev2 --incident <INC-ID> --ttl ${ttl}`;
+}

@@ -1,0 +1,185 @@
+import { RequestInputSchema, type BypassRequest, type CanonicalRequest, type RequestInput } from '../../shared/domain/request';
+import { ttlToMs } from '../../shared/domain/ttl';
+import { ListRequestsQuerySchema, type ListRequestsQuery, type RequestCreated, type RequestDetail } from '../../shared/domain/api';
+import { AppError, parseOrThrow, type FieldError } from '../../shared/errors';
+import { checkRequestAgainstPolicy } from '../../shared/policy/request-validation';
+import { eligibleApprovers, ineligibilityReason } from '../../shared/policy/separation-of-duties';
+import { scopesEqual } from '../../shared/policy/scope-match';
+import { nextState } from '../../shared/policy/state-machine';
+import { resolveGate, teamOf } from '../../shared/policy/tier-resolution';
+import { requestDigest } from '../../shared/signing/request-digest';
+import type { StoreReader } from '../storage/store';
+import { actingRole, requireRole } from './access';
+import { activate } from './activation';
+import { auditEntry } from './audit-entry';
+import { newId, sha256 } from './ids';
+import { requestAudit } from './request-audit';
+import type { Caller, ServiceDeps } from './service-deps';
+import { canSeeRequest } from './visibility';
+
+/** File a request. Standing (pre-authorized) scopes activate on filing. */
+export async function createRequest(deps: ServiceDeps, caller: Caller, body: unknown): Promise<RequestCreated> {
+  requireRole(caller, 'requester');
+  const input: RequestInput = parseOrThrow(RequestInputSchema, body, 'request');
+  const policy = deps.policies.policy;
+  const team = teamOf(policy, caller.principal);
+  if (!team) throw new AppError('forbidden', `${caller.principal} is not a member of any team in the policy; ask an admin to add them`);
+  const now = deps.clock();
+  const check = checkRequestAgainstPolicy(policy, input, team, now);
+  const errors: FieldError[] = [...check.errors];
+  const resolved = resolveGate(policy, input.gate);
+  if (errors.length > 0 || !resolved) throw invalid(errors);
+
+  return deps.store.transaction(async (tx) => {
+    if (input.extends) {
+      const extendErrors = await extensionErrors(tx, input, caller.principal, now);
+      if (extendErrors.length > 0) throw invalid(extendErrors);
+    }
+    const at = now.toISOString();
+    const canonical: CanonicalRequest = {
+      id: newId('req'),
+      requester: caller.principal,
+      team,
+      gate: input.gate,
+      scope: input.scope,
+      reason: input.reason,
+      incidentRef: input.incidentRef ?? null,
+      severity: input.severity,
+      ttl: input.ttl,
+      extends: input.extends ?? null,
+      createdAt: at,
+    };
+    let request: BypassRequest = {
+      ...canonical,
+      digest: requestDigest(canonical, sha256),
+      state: 'pending',
+      tier: resolved.tierName,
+      gateKind: resolved.gate.kind,
+      approvalsRequired: check.standing ? 0 : resolved.tier.approvals,
+      approvals: [],
+      messages: [],
+      standingScope: check.standing?.id ?? null,
+      bypassId: null,
+      approvedTtl: null,
+      activatedAt: null,
+      expiresAt: null,
+      closedAt: null,
+      lapsesAt: check.standing ? null : new Date(now.getTime() + ttlToMs(policy.decisionWindow)).toISOString(),
+      updatedAt: at,
+      closeComment: null,
+      closedBy: null,
+    };
+    const entries = [
+      auditEntry(at, 'request_created', caller, requestAudit(request, {
+        actorRole: 'requester',
+        data: { scope: request.scope, severity: request.severity, ttl: request.ttl, tier: request.tier, gateKind: request.gateKind, digest: request.digest, extends: request.extends, standingScope: request.standingScope, team },
+      })),
+    ];
+    if (check.standing) {
+      request = activate(request, input.ttl, now);
+      entries.push(
+        auditEntry(at, 'bypass_activated', caller, requestAudit(request, {
+          actorRole: 'requester',
+          approver: check.standing.approvedBy.join(','),
+          data: { bypassId: request.bypassId, ttl: request.approvedTtl, activatedAt: request.activatedAt, standingScope: check.standing.id },
+        })),
+      );
+    }
+    await tx.insertRequest(request);
+    await tx.appendLedger(entries);
+    return { request, approvers: eligibleApprovers(policy, request) };
+  });
+}
+
+function invalid(fieldErrors: FieldError[]): AppError {
+  const summary = fieldErrors.map((f) => `${f.path}: ${f.message}`).join('; ');
+  return new AppError('invalid_input', `invalid request: ${summary}`, { fieldErrors });
+}
+
+/** An extension must point to an active bypass of the same requester, gate and scope. */
+async function extensionErrors(reader: StoreReader, input: RequestInput, requester: string, now: Date): Promise<FieldError[]> {
+  const target = await reader.getRequest(input.extends!);
+  const fail = (message: string): FieldError[] => [{ path: 'extends', message }];
+  if (!target) return fail(`request ${input.extends} does not exist`);
+  if (target.state !== 'active' || !target.expiresAt || target.expiresAt <= now.toISOString()) return fail(`request ${target.id} is ${target.state}, not an active bypass`);
+  if (target.requester !== requester) return fail(`request ${target.id} belongs to ${target.requester}: only your own bypass can be extended`);
+  if (target.gate !== input.gate) return fail(`request ${target.id} is for gate ${target.gate}, not ${input.gate}`);
+  if (!scopesEqual(target.scope, input.scope)) return fail(`request ${target.id} has a different scope: an extension keeps the same scope`);
+  return [];
+}
+
+/** Load a request the caller may see, or 404 (also when hidden, so ids do not leak). */
+export async function loadVisibleRequest(deps: ServiceDeps, caller: Caller, id: string, reader: StoreReader = deps.store): Promise<BypassRequest> {
+  const request = await reader.getRequest(id);
+  if (!request || !canSeeRequest(deps.policies.policy, caller, request)) throw new AppError('not_found', `request ${id} not found`);
+  return request;
+}
+
+export async function getRequestDetail(deps: ServiceDeps, caller: Caller, id: string): Promise<RequestDetail> {
+  const request = await loadVisibleRequest(deps, caller, id);
+  const decisions = await deps.store.listDecisions(id);
+  return {
+    request,
+    decisions: decisions.map(({ signatureDigest: _s, nonce: _n, bundle: _b, ...record }) => record),
+    approvers: eligibleApprovers(deps.policies.policy, request),
+  };
+}
+
+export async function listRequests(deps: ServiceDeps, caller: Caller, rawQuery: unknown): Promise<BypassRequest[]> {
+  const query: ListRequestsQuery = parseOrThrow(ListRequestsQuerySchema, rawQuery, 'query');
+  const policy = deps.policies.policy;
+  const states = query.state === 'open' ? (['pending', 'needs_info', 'active'] as const) : query.state ? [query.state] : undefined;
+  const rows = await deps.store.listRequests({ states, requester: query.requester, team: query.team, gate: query.gate });
+  const out: BypassRequest[] = [];
+  for (const request of rows) {
+    if (!canSeeRequest(policy, caller, request)) continue;
+    if (query.awaiting === 'me') {
+      if (request.state !== 'pending' && request.state !== 'needs_info') continue;
+      if (ineligibilityReason(policy, request, caller.principal) !== undefined) continue;
+      if (request.approvals.some((a) => a.approver === caller.principal)) continue;
+    }
+    out.push(request);
+    if (out.length >= query.limit) break;
+  }
+  return out;
+}
+
+/** The requester answers a needs_info question; the request goes back to pending. */
+export async function replyToRequest(deps: ServiceDeps, caller: Caller, id: string, message: string): Promise<BypassRequest> {
+  requireRole(caller, 'requester');
+  return deps.store.transaction(async (tx) => {
+    const request = await loadVisibleRequest(deps, caller, id, tx);
+    if (request.requester !== caller.principal) throw new AppError('forbidden', `only ${request.requester} can reply on request ${id}`);
+    const at = deps.clock().toISOString();
+    const updated: BypassRequest = {
+      ...request,
+      state: nextState(request.state, 'reply'),
+      messages: [...request.messages, { from: caller.principal, kind: 'reply', text: message, at }],
+      updatedAt: at,
+    };
+    await tx.updateRequest(updated);
+    await tx.appendLedger([auditEntry(at, 'info_provided', caller, requestAudit(updated, { actorRole: 'requester', data: { message } }))]);
+    return updated;
+  });
+}
+
+/** The requester withdraws a pending / needs_info request. */
+export async function cancelRequest(deps: ServiceDeps, caller: Caller, id: string, comment: string | undefined): Promise<BypassRequest> {
+  requireRole(caller, 'requester', 'admin');
+  return deps.store.transaction(async (tx) => {
+    const request = await loadVisibleRequest(deps, caller, id, tx);
+    if (request.requester !== caller.principal && !caller.roles.includes('admin')) throw new AppError('forbidden', `only ${request.requester} can cancel request ${id}`);
+    const at = deps.clock().toISOString();
+    const updated: BypassRequest = {
+      ...request,
+      state: nextState(request.state, 'cancel'),
+      closedAt: at,
+      closedBy: caller.principal,
+      closeComment: comment ?? null,
+      updatedAt: at,
+    };
+    await tx.updateRequest(updated);
+    await tx.appendLedger([auditEntry(at, 'request_cancelled', caller, requestAudit(updated, { actorRole: actingRole(caller, 'requester', 'admin'), data: { comment: comment ?? null } }))]);
+    return updated;
+  });
+}

@@ -1,0 +1,31 @@
+import type { DecisionStatement } from '../../shared/domain/decision';
+import type { Role } from '../../shared/domain/common';
+import type { PolicyHolder } from '../policy/policy-holder';
+import type { Store } from '../storage/store';
+
+/** Server clock. Every timestamp and every expiry comes from here, never from a client. */
+export type Clock = () => Date;
+
+/** The signing helper's verifyDecisionBundle (shared/node/signing/verify-decision.ts), injected. */
+export type DecisionVerifier = (
+  bundle: unknown,
+  keys: (keyId: string) => { publicKeyPem: string } | undefined,
+) => Promise<{ statement: DecisionStatement; keyId: string; signatureDigest: string }>;
+
+export interface ServiceDeps {
+  store: Store;
+  policies: PolicyHolder;
+  clock: Clock;
+  verifyDecision: DecisionVerifier;
+}
+
+/** The authenticated caller of a service operation. */
+export interface Caller {
+  principal: string;
+  roles: readonly Role[];
+  /** Socket address the call came from (recorded in the ledger). */
+  sourceAddress: string | null;
+}
+
+/** The store acting by itself (expiry, lapse, review opening). */
+export const SYSTEM_CALLER: Caller = { principal: 'system', roles: [], sourceAddress: null };

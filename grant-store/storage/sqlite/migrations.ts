@@ -1,0 +1,116 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * Versioned schema. Append new migrations; never edit an applied one. The ledger table is
+ * append-only: triggers reject UPDATE and DELETE, so even a bug (or a person with the SQLite
+ * CLI who does not drop the triggers) cannot rewrite history silently.
+ */
+export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+      CREATE TABLE ledger_entries (
+        seq INTEGER PRIMARY KEY,
+        time TEXT NOT NULL,
+        type TEXT NOT NULL,
+        target TEXT NOT NULL,
+        entry_json TEXT NOT NULL,
+        leaf_hash BLOB NOT NULL
+      );
+      CREATE INDEX ledger_entries_target ON ledger_entries(target, seq);
+      CREATE TRIGGER ledger_entries_no_update BEFORE UPDATE ON ledger_entries
+        BEGIN SELECT RAISE(ABORT, 'ledger_entries is append-only: UPDATE rejected'); END;
+      CREATE TRIGGER ledger_entries_no_delete BEFORE DELETE ON ledger_entries
+        BEGIN SELECT RAISE(ABORT, 'ledger_entries is append-only: DELETE rejected'); END;
+
+      CREATE TABLE requests (
+        id TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        requester TEXT NOT NULL,
+        team TEXT NOT NULL,
+        gate TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        activated_at TEXT,
+        expires_at TEXT,
+        lapses_at TEXT,
+        doc TEXT NOT NULL
+      );
+      CREATE INDEX requests_state ON requests(state);
+      CREATE INDEX requests_gate_state ON requests(gate, state);
+      CREATE INDEX requests_requester ON requests(requester, created_at);
+      CREATE INDEX requests_team ON requests(team, created_at);
+
+      CREATE TABLE decisions (
+        seq INTEGER PRIMARY KEY,
+        request_id TEXT NOT NULL REFERENCES requests(id),
+        decision TEXT NOT NULL,
+        approver TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        comment TEXT NOT NULL,
+        ttl TEXT,
+        at TEXT NOT NULL,
+        signature_digest TEXT NOT NULL UNIQUE,
+        nonce TEXT NOT NULL UNIQUE,
+        bundle TEXT NOT NULL
+      );
+      CREATE INDEX decisions_request ON decisions(request_id, seq);
+
+      CREATE TABLE tokens (
+        id TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        principal TEXT NOT NULL,
+        roles TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT,
+        revoked_at TEXT
+      );
+
+      CREATE TABLE keys (
+        key_id TEXT PRIMARY KEY,
+        principal TEXT NOT NULL,
+        public_key_pem TEXT NOT NULL,
+        hardware_backed INTEGER NOT NULL,
+        label TEXT,
+        enrolled_at TEXT NOT NULL,
+        revoked_at TEXT
+      );
+      CREATE INDEX keys_principal ON keys(principal);
+
+      CREATE TABLE reviews (
+        id TEXT PRIMARY KEY,
+        request_id TEXT NOT NULL UNIQUE REFERENCES requests(id),
+        state TEXT NOT NULL,
+        opened_at TEXT NOT NULL,
+        doc TEXT NOT NULL
+      );
+
+      CREATE TABLE gate_blocks (
+        gate TEXT PRIMARY KEY,
+        count INTEGER NOT NULL,
+        last_at TEXT NOT NULL
+      );
+
+      CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+    `,
+  },
+];
+
+/** Apply every migration newer than the database's version, each in its own transaction. */
+export function migrate(db: Database.Database, now: () => string): number {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+  const row = db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number };
+  let applied = 0;
+  for (const migration of MIGRATIONS) {
+    if (migration.version <= row.v) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(migration.version, migration.name, now());
+    })();
+    applied++;
+  }
+  return applied;
+}

@@ -1,0 +1,140 @@
+import type { Role } from '../../shared/domain/common';
+import type { DecisionRecord, SigstoreBundleJson } from '../../shared/domain/decision';
+import type { EnrolledKey } from '../../shared/domain/identity';
+import type { LedgerEntry } from '../../shared/domain/ledger-entry';
+import type { BypassRequest, RequestState } from '../../shared/domain/request';
+import type { Review } from '../../shared/domain/review';
+
+/**
+ * The grant store's persistence, one interface for every backend (SQLite embedded now,
+ * Postgres in issue 6; one conformance suite for both). Everything is async so a networked
+ * backend fits. Writes happen only inside `transaction`: a state change and its ledger entries
+ * commit together or not at all.
+ */
+
+/** A bearer token as stored: only the SHA-256 of the secret, never the secret itself. */
+export interface StoredToken {
+  id: string;
+  /** Lowercase hex SHA-256 of the token string. */
+  tokenHash: string;
+  principal: string;
+  roles: Role[];
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+}
+
+/** A decision as stored: the record plus what refuses replays and the signed bundle itself. */
+export interface StoredDecision extends DecisionRecord {
+  /** `sha256:<hex>` of the DSSE signature bytes; UNIQUE, so a replayed bundle is refused. */
+  signatureDigest: string;
+  /** The statement's nonce; UNIQUE as well. */
+  nonce: string;
+  bundle: SigstoreBundleJson;
+}
+
+/** A ledger entry before the store numbers it: seq is assigned inside the transaction. */
+export type NewLedgerEntry = Omit<LedgerEntry, 'seq'>;
+
+export interface RequestFilter {
+  states?: readonly RequestState[];
+  requester?: string;
+  team?: string;
+  gate?: string;
+  /** createdAt >= this timestamp. */
+  createdSince?: string;
+  /** activatedAt >= this timestamp (so only requests that became bypasses). */
+  activatedSince?: string;
+  /** Newest first; defaults to all. */
+  limit?: number;
+}
+
+export interface GateBlockCount {
+  gate: string;
+  count: number;
+  lastAt: string;
+}
+
+/** Reads: available on the store (committed data) and inside a transaction (its own writes too). */
+export interface StoreReader {
+  getRequest(id: string): Promise<BypassRequest | undefined>;
+  listRequests(filter: RequestFilter): Promise<BypassRequest[]>;
+  countRequests(filter: RequestFilter): Promise<number>;
+  /** Active requests on `gate` whose window has not ended at `now` (ISO time). */
+  findActiveBypasses(gate: string, now: string): Promise<BypassRequest[]>;
+  /** Active requests whose expiresAt <= now. */
+  dueForExpiry(now: string): Promise<BypassRequest[]>;
+  /** Pending / needs_info requests whose lapsesAt <= now. */
+  dueForLapse(now: string): Promise<BypassRequest[]>;
+  /** Earliest future expiresAt / lapsesAt of an open request, to arm a precise timer. */
+  nextDeadline(): Promise<string | undefined>;
+
+  listDecisions(requestId: string): Promise<StoredDecision[]>;
+  /** Whether a decision with this signature digest or this nonce was already accepted. */
+  decisionReplayed(signatureDigest: string, nonce: string): Promise<boolean>;
+
+  getTokenByHash(tokenHash: string): Promise<StoredToken | undefined>;
+  getToken(id: string): Promise<StoredToken | undefined>;
+  listTokens(): Promise<StoredToken[]>;
+
+  getKey(keyId: string): Promise<EnrolledKey | undefined>;
+  listKeys(principal?: string): Promise<EnrolledKey[]>;
+
+  getReview(id: string): Promise<Review | undefined>;
+  getReviewByRequest(requestId: string): Promise<Review | undefined>;
+  listReviews(state?: Review['state']): Promise<Review[]>;
+
+  gateBlockCounts(): Promise<GateBlockCount[]>;
+
+  /** Number of ledger entries (= the Merkle tree size; seq runs 0..size-1). */
+  ledgerSize(): Promise<number>;
+  getLedgerEntries(from: number, limit: number): Promise<LedgerEntry[]>;
+  /** Every entry whose target is `target`, in seq order (a request's timeline). */
+  ledgerEntriesForTarget(target: string): Promise<LedgerEntry[]>;
+  /** RFC 6962 leaf hashes SHA-256(0x00 || canonical entry bytes), seq from..from+limit-1. */
+  getLeafHashes(from: number, limit: number): Promise<Uint8Array[]>;
+  /** Canonical JSON text of entries from..from+limit-1 exactly as hashed. */
+  getLedgerEntryTexts(from: number, limit: number): Promise<{ seq: number; text: string }[]>;
+
+  getMeta(key: string): Promise<string | undefined>;
+}
+
+/** Writes, only inside `Store.transaction`. */
+export interface StoreTx extends StoreReader {
+  insertRequest(request: BypassRequest): Promise<void>;
+  /** Replace the stored request with this version (same id). */
+  updateRequest(request: BypassRequest): Promise<void>;
+  /** Throws AppError('conflict') when the signature digest or nonce was seen before. */
+  insertDecision(decision: StoredDecision): Promise<void>;
+  insertToken(token: StoredToken): Promise<void>;
+  revokeToken(id: string, at: string): Promise<void>;
+  /** Throws AppError('conflict') when the key id is already enrolled. */
+  insertKey(key: EnrolledKey): Promise<void>;
+  revokeKey(keyId: string, at: string): Promise<void>;
+  /** Throws AppError('conflict') when the request already has a review (one per closure). */
+  insertReview(review: Review): Promise<void>;
+  updateReview(review: Review): Promise<void>;
+  incrementGateBlocks(gate: string, at: string): Promise<void>;
+  /** Number the entries (next seq upward), store their canonical bytes and leaf hashes. */
+  appendLedger(entries: readonly NewLedgerEntry[]): Promise<LedgerEntry[]>;
+  setMeta(key: string, value: string): Promise<void>;
+}
+
+export type LedgerListener = (entries: readonly LedgerEntry[]) => void;
+
+export interface Store extends StoreReader {
+  readonly backend: 'sqlite' | 'postgres';
+  /**
+   * Run `fn` in one serializable transaction: commit when it resolves, roll back when it
+   * throws (the error is rethrown). The caller must not do slow I/O inside `fn`: other writers
+   * wait for it.
+   */
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /**
+   * Called after each commit that appended ledger entries, with those entries in seq order
+   * (the Merkle tree / checkpoints and the event stream hang off this). Returns unsubscribe.
+   * A throwing listener is logged and does not affect the commit or other listeners.
+   */
+  onLedgerAppended(listener: LedgerListener): () => void;
+  close(): Promise<void>;
+}
