@@ -1,0 +1,30 @@
+import type { TeamBudgetRow, TeamsReport } from '../../shared/domain/reports';
+import { calendarQuarter, fraction, iso } from './calendar';
+import { bypassesUpTo } from './bypasses';
+import type { ReportInput } from './report-input';
+
+/**
+ * Per team: bypasses activated this calendar quarter (UTC) against its `bypassBudget`; more than
+ * the budget flags the team for a review (a conversation about the gate or the practice, not a
+ * penalty). Teams not in the policy but with bypasses appear with a null budget.
+ */
+export function teamsReport(input: ReportInput): TeamsReport {
+  const nowMs = input.now.getTime();
+  const quarter = calendarQuarter(nowMs);
+  const inQuarter = bypassesUpTo(input.requests, nowMs).filter((b) => b.atMs >= quarter.start && b.atMs < quarter.end);
+  const names = new Set<string>([...Object.keys(input.policy.teams), ...inQuarter.map((b) => b.request.team)]);
+  const teams: TeamBudgetRow[] = [...names].sort().map((team) => {
+    const budget = input.policy.teams[team]?.bypassBudget ?? null;
+    const requestIds = inQuarter.filter((b) => b.request.team === team).map((b) => b.request.id);
+    const used = requestIds.length;
+    return {
+      team,
+      budget,
+      used,
+      usage: budget === null ? null : fraction(used, budget),
+      overBudget: budget !== null && used > budget,
+      requestIds,
+    };
+  });
+  return { now: iso(nowMs), quarter: quarter.label, quarterStart: iso(quarter.start), quarterEnd: iso(quarter.end), teams };
+}
