@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { AppError } from '../../shared/errors';
 import { registerAdmin } from './commands/admin';
+import { registerAdminMigrate } from './commands/admin-migrate';
 import { registerCheck } from './commands/check';
 import { registerDecisions } from './commands/decide';
 import { registerKeygen } from './commands/keygen';
@@ -41,7 +42,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerKeygen(program, ctx);
   const ledger = withExamples(program.command('ledger').description('the append-only ledger'), 'breakglass ledger export --format jsonl > ledger.jsonl');
   registerLedgerExport(ledger, ctx);
-  registerAdmin(program, ctx);
+  const admin = registerAdmin(program, ctx);
+  registerAdminMigrate(admin, ctx);
   return program;
 }
 
