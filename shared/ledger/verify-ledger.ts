@@ -1,0 +1,317 @@
+import { canonicalJson } from '../canonical-json';
+import type { SigstoreBundleJson } from '../domain/decision';
+import { LedgerEntrySchema, type LedgerEntry } from '../domain/ledger-entry';
+import { AppError } from '../errors';
+import { bytesEqual, toHex, utf8 } from './bytes';
+import { parseCheckpoint, type Checkpoint } from './checkpoint';
+import { CompactRange } from './compact-range';
+import { decisionEntryFieldsMismatch } from './rekor-dsse';
+import { verifyNote, type NoteVerifier } from './signed-note';
+import type { TreeHasher } from './tree-hasher';
+
+/**
+ * The offline verifier of a whole ledger: recompute every leaf from the entry bytes, check seq
+ * contiguity, every decision's signature against the keys enrolled at that point of the ledger
+ * itself, the root against the signed checkpoint, and that the log extends the checkpoint the
+ * client trusted before. Pure: hashing, note and signature checks are injected.
+ */
+
+/** Verifies one decision bundle; must throw (any error) when the signature is bad. */
+export type DecisionVerifier = (
+  bundle: unknown,
+  keys: (keyId: string) => { publicKeyPem: string } | undefined,
+) => Promise<{ statement: { requestId: string; approver: string }; keyId: string }>;
+
+export interface LedgerToVerify {
+  /** The entries' canonical JSON texts, seq 0 upward (entries.jsonl lines). */
+  entryTexts: readonly string[];
+  /** The latest signed checkpoint (signed note); must cover exactly these entries. */
+  checkpoint: string;
+  /** Earlier signed checkpoints (any order): used to locate an altered entry more precisely. */
+  history?: readonly string[];
+  /** Leaf hashes as recorded by the log, if available: trusted only once they reproduce the signed root. */
+  recordedLeafHashes?: readonly Uint8Array[];
+}
+
+export interface VerifyLedgerOptions {
+  hasher: TreeHasher;
+  /** The log key (note key name = origin). */
+  logKey: NoteVerifier;
+  verifyDecision: DecisionVerifier;
+  /** The last checkpoint this client verified (signed note); the log must extend it. */
+  trustedCheckpoint?: string;
+  /** How many decision signatures to check concurrently (default 32). */
+  concurrency?: number;
+}
+
+export type LedgerProblemCode =
+  | 'bad_checkpoint'
+  | 'entry_malformed'
+  | 'entry_not_canonical'
+  | 'seq_mismatch'
+  | 'missing_entries'
+  | 'extra_entries'
+  | 'leaf_mismatch'
+  | 'root_mismatch'
+  | 'bad_signature'
+  | 'key_not_enrolled'
+  | 'decision_mismatch'
+  | 'rolled_back'
+  | 'inconsistent_history';
+
+export interface LedgerProblem {
+  code: LedgerProblemCode;
+  /** The first bad entry, when one can be named (null for a bad checkpoint or a short log). */
+  seq: number | null;
+  message: string;
+}
+
+export type LedgerVerdict =
+  | { ok: true; treeSize: number; rootHash: string; checkpoint: Checkpoint; decisionsVerified: number; keysSeen: number }
+  | { ok: false; problem: LedgerProblem; problems: LedgerProblem[] };
+
+interface KeyState {
+  principal: string;
+  publicKeyPem: string;
+  revoked: boolean;
+}
+
+const DEFAULT_CONCURRENCY = 32;
+
+function problem(code: LedgerProblemCode, seq: number | null, message: string): LedgerProblem {
+  return { code, seq, message };
+}
+
+function verifyCheckpointNote(note: string, logKey: NoteVerifier, what: string): Checkpoint {
+  const { text } = verifyNote(note, [logKey]);
+  const cp = parseCheckpoint(text);
+  if (cp.origin !== logKey.name) throw new AppError('verification_failed', `${what} is for log "${cp.origin}", not "${logKey.name}"`);
+  return cp;
+}
+
+export async function verifyLedger(ledger: LedgerToVerify, options: VerifyLedgerOptions): Promise<LedgerVerdict> {
+  const { hasher, logKey } = options;
+  const problems: LedgerProblem[] = [];
+  const done = (): LedgerVerdict => {
+    problems.sort((a, b) => (a.seq ?? -1) - (b.seq ?? -1));
+    return { ok: false, problem: problems[0]!, problems };
+  };
+
+  // 1. The signed checkpoint (and the one trusted before) must be signed by the log key.
+  let checkpoint: Checkpoint;
+  try {
+    checkpoint = verifyCheckpointNote(ledger.checkpoint, logKey, 'the checkpoint');
+  } catch (e) {
+    problems.push(problem('bad_checkpoint', null, `checkpoint rejected: ${(e as Error).message}`));
+    return done();
+  }
+  let trusted: Checkpoint | undefined;
+  if (options.trustedCheckpoint) {
+    try {
+      trusted = verifyCheckpointNote(options.trustedCheckpoint, logKey, 'the trusted checkpoint');
+    } catch (e) {
+      problems.push(problem('bad_checkpoint', null, `previously trusted checkpoint rejected: ${(e as Error).message}`));
+      return done();
+    }
+    if (trusted.size > checkpoint.size) {
+      problems.push(problem('rolled_back', null, `log rolled back: it now has ${checkpoint.size} entries, but a checkpoint for ${trusted.size} entries was verified before`));
+    }
+  }
+  const history: Checkpoint[] = [];
+  for (const note of ledger.history ?? []) {
+    try {
+      const cp = verifyCheckpointNote(note, logKey, 'a historical checkpoint');
+      if (cp.size <= checkpoint.size) history.push(cp);
+    } catch {
+      // An unverifiable historical checkpoint only costs precision; the latest one decides.
+    }
+  }
+  const checkpointsAt = new Map<number, Checkpoint[]>();
+  for (const cp of [...history, ...(trusted ? [trusted] : []), checkpoint]) {
+    const list = checkpointsAt.get(cp.size) ?? [];
+    list.push(cp);
+    checkpointsAt.set(cp.size, list);
+  }
+
+  // 2. Entries: structure, contiguity, leaves, keys, decisions; roots at every known checkpoint.
+  const range = new CompactRange(hasher);
+  const leaves: Uint8Array[] = [];
+  const keys = new Map<string, KeyState>();
+  const pendingDecisions: Array<() => Promise<LedgerProblem | null>> = [];
+  let lastGoodCheckpointSize = 0;
+  const n = ledger.entryTexts.length;
+
+  const checkRootAt = (size: number) => {
+    const cps = checkpointsAt.get(size);
+    if (!cps) return;
+    const root = range.root();
+    for (const cp of cps) {
+      if (bytesEqual(root, cp.rootHash)) continue;
+      const isTrusted = cp === trusted;
+      const locate = locateAlteredLeaf(lastGoodCheckpointSize, size, leaves, ledger.recordedLeafHashes, hasher, checkpoint);
+      const seq = locate ?? lastGoodCheckpointSize;
+      const where = locate !== null ? `entry ${locate} differs from the leaf the log signed` : `an entry among seq ${lastGoodCheckpointSize}..${size - 1} was altered, inserted or removed`;
+      problems.push(
+        problem(
+          isTrusted ? 'inconsistent_history' : 'root_mismatch',
+          seq,
+          isTrusted
+            ? `history rewritten: the first ${size} entries no longer hash to the root of the checkpoint verified before (${where})`
+            : `Merkle root of the first ${size} entries is ${toHex(root)}, the signed checkpoint says ${toHex(cp.rootHash)}: ${where}`,
+        ),
+      );
+      return;
+    }
+    lastGoodCheckpointSize = size;
+  };
+
+  checkRootAt(0);
+  for (let i = 0; i < n; i++) {
+    const text = ledger.entryTexts[i]!;
+    const leaf = hasher.leaf(utf8(text));
+    leaves.push(leaf);
+    range.append(leaf);
+    const entryProblem = checkEntry(i, text, keys, pendingDecisions, options);
+    if (entryProblem) problems.push(entryProblem);
+    checkRootAt(i + 1);
+  }
+  if (n < checkpoint.size) {
+    problems.push(problem('missing_entries', n, `the ledger has ${n} entries but its signed checkpoint covers ${checkpoint.size}: entries ${n}..${checkpoint.size - 1} are missing (truncated or deleted)`));
+  } else if (n > checkpoint.size) {
+    problems.push(problem('extra_entries', checkpoint.size, `entries ${checkpoint.size}..${n - 1} are not covered by the signed checkpoint (size ${checkpoint.size}): inserted or not yet checkpointed`));
+  }
+  if (trusted && trusted.size > n) {
+    problems.push(problem('rolled_back', n, `the ledger has ${n} entries but ${trusted.size} were verified before: it was rolled back`));
+  }
+
+  // 3. Decision signatures (the expensive part) run concurrently; the lowest failing seq wins.
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  let decisionsVerified = 0;
+  for (let start = 0; start < pendingDecisions.length; start += concurrency) {
+    const results = await Promise.all(pendingDecisions.slice(start, start + concurrency).map((run) => run()));
+    for (const r of results) {
+      if (r) problems.push(r);
+      else decisionsVerified++;
+    }
+  }
+
+  if (problems.length > 0) return done();
+  return { ok: true, treeSize: n, rootHash: toHex(range.root()), checkpoint, decisionsVerified, keysSeen: keys.size };
+}
+
+/**
+ * Name the first altered entry in [from, to) when the log's recorded leaf hashes are available
+ * and themselves reproduce the signed root (so they are what the log committed to).
+ */
+function locateAlteredLeaf(
+  from: number,
+  to: number,
+  leaves: readonly Uint8Array[],
+  recorded: readonly Uint8Array[] | undefined,
+  hasher: TreeHasher,
+  checkpoint: Checkpoint,
+): number | null {
+  if (!recorded || recorded.length < checkpoint.size) return null;
+  const range = new CompactRange(hasher);
+  for (let i = 0; i < checkpoint.size; i++) range.append(recorded[i]!);
+  if (!bytesEqual(range.root(), checkpoint.rootHash)) return null;
+  for (let i = from; i < to && i < leaves.length; i++) {
+    if (!bytesEqual(leaves[i]!, recorded[i]!)) return i;
+  }
+  return null;
+}
+
+function checkEntry(
+  index: number,
+  text: string,
+  keys: Map<string, KeyState>,
+  pendingDecisions: Array<() => Promise<LedgerProblem | null>>,
+  options: VerifyLedgerOptions,
+): LedgerProblem | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return problem('entry_malformed', index, `entry at position ${index} is not valid JSON`);
+  }
+  let canonical: string;
+  try {
+    canonical = canonicalJson(json);
+  } catch (e) {
+    return problem('entry_malformed', index, `entry at position ${index}: ${(e as Error).message}`);
+  }
+  if (canonical !== text) return problem('entry_not_canonical', index, `entry at position ${index} is not in canonical JSON form`);
+  const parsed = LedgerEntrySchema.safeParse(json);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    return problem('entry_malformed', index, `entry at position ${index} is not a ledger entry (${first?.path.join('.') || '(root)'}: ${first?.message})`);
+  }
+  const entry = parsed.data;
+  if (entry.seq !== index) {
+    const why = entry.seq < index ? 'a duplicate or reordered entry' : 'an entry before it was deleted, or entries were reordered';
+    return problem('seq_mismatch', index, `entry at position ${index} has seq ${entry.seq}: ${why}`);
+  }
+  switch (entry.type) {
+    case 'key_enrolled':
+      return enrollKey(entry, keys);
+    case 'key_revoked': {
+      const keyId = keyIdOf(entry);
+      const key = keys.get(keyId);
+      if (!key) return problem('key_not_enrolled', index, `entry ${index} revokes key ${keyId}, which was never enrolled`);
+      key.revoked = true;
+      return null;
+    }
+    case 'decision':
+      return queueDecision(entry, keys, pendingDecisions, options);
+    default:
+      return null;
+  }
+}
+
+function keyIdOf(entry: LedgerEntry): string {
+  const fromData = entry.data.keyId;
+  return typeof fromData === 'string' ? fromData : entry.target;
+}
+
+function enrollKey(entry: LedgerEntry, keys: Map<string, KeyState>): LedgerProblem | null {
+  const keyId = keyIdOf(entry);
+  const pem = entry.data.publicKeyPem;
+  const principal = typeof entry.data.principal === 'string' ? entry.data.principal : entry.approver;
+  if (typeof pem !== 'string' || typeof principal !== 'string') {
+    return problem('entry_malformed', entry.seq, `key enrollment ${entry.seq} lacks data.publicKeyPem or the principal`);
+  }
+  keys.set(keyId, { principal, publicKeyPem: pem, revoked: false });
+  return null;
+}
+
+function queueDecision(
+  entry: LedgerEntry,
+  keys: Map<string, KeyState>,
+  pending: Array<() => Promise<LedgerProblem | null>>,
+  options: VerifyLedgerOptions,
+): LedgerProblem | null {
+  const seq = entry.seq;
+  const bundle = entry.data.bundle as SigstoreBundleJson | undefined;
+  if (typeof bundle !== 'object' || bundle === null) return problem('entry_malformed', seq, `decision ${seq} has no data.bundle`);
+  const hint = (bundle.verificationMaterial as { publicKey?: { hint?: unknown } }).publicKey?.hint;
+  if (typeof hint !== 'string') return problem('entry_malformed', seq, `decision ${seq}: its bundle has no public-key hint`);
+  const key = keys.get(hint);
+  if (!key) return problem('key_not_enrolled', seq, `decision ${seq} is signed with key ${hint}, which is not enrolled at that point of the ledger`);
+  if (key.revoked) return problem('key_not_enrolled', seq, `decision ${seq} is signed with key ${hint}, which was revoked before it`);
+  const mismatch = decisionEntryFieldsMismatch(entry, bundle, key.publicKeyPem, options.hasher.sha256);
+  if (mismatch) return problem('decision_mismatch', seq, `decision ${seq}: ${mismatch}`);
+  // Snapshot the key now: the ledger's own history says which keys were valid at this seq.
+  const snapshot = { keyId: hint, publicKeyPem: key.publicKeyPem, principal: key.principal };
+  pending.push(async () => {
+    try {
+      const verified = await options.verifyDecision(bundle, (keyId) => (keyId === snapshot.keyId ? { publicKeyPem: snapshot.publicKeyPem } : undefined));
+      if (verified.statement.requestId !== entry.target) return problem('decision_mismatch', seq, `decision ${seq} is recorded for ${entry.target} but its signed statement is for ${verified.statement.requestId}`);
+      if (verified.statement.approver !== snapshot.principal) return problem('decision_mismatch', seq, `decision ${seq} is signed by ${snapshot.principal}'s key but names approver ${verified.statement.approver}`);
+      if (entry.actor !== snapshot.principal) return problem('decision_mismatch', seq, `decision ${seq} is recorded as by ${entry.actor} but signed by ${snapshot.principal}`);
+      return null;
+    } catch (e) {
+      return problem('bad_signature', seq, `decision ${seq}: signature does not verify (${(e as Error).message})`);
+    }
+  });
+  return null;
+}
