@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { toCsv as writeCsv } from '../../../shared/csv';
 import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
 import type { CliContext } from '../context';
 import { withExamples } from '../help';
@@ -28,15 +29,9 @@ export async function fetchAllEntries(ctx: CliContext, cmd: Command): Promise<Le
   }
 }
 
-/** RFC 4180: quote when needed, double the quotes. */
-function csvCell(value: unknown): string {
-  const text = value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
+/** The project's one CSV writer (shared/csv.ts): RFC 4180 plus formula-injection neutralising. */
 export function toCsv(entries: LedgerEntry[]): string {
-  const rows = [CSV_COLUMNS.join(','), ...entries.map((e) => CSV_COLUMNS.map((c) => csvCell((e as Record<string, unknown>)[c])).join(','))];
-  return `${rows.join('\r\n')}\r\n`;
+  return writeCsv(CSV_COLUMNS, entries as unknown as Record<(typeof CSV_COLUMNS)[number], unknown>[]);
 }
 
 export function toJsonl(entries: LedgerEntry[]): string {
