@@ -1,0 +1,59 @@
+import type { Session } from '../../shared/ipc/contract';
+import { ROUTES } from './routes';
+import type { ScreenRoute } from './screen-route';
+import { useUi } from './ui-store';
+
+function NavItem({ route, current }: { route: ScreenRoute; current: boolean }) {
+  const navigate = useUi((s) => s.navigate);
+  const badge = route.useBadge?.();
+  return (
+    <li>
+      <button type="button" className="nav-item" aria-current={current ? 'page' : undefined} onClick={() => navigate(route.id)}>
+        <span>{route.label}</span>
+        {badge && badge.count > 0 ? (
+          <span className={`nav-count${badge.urgent ? ' urgent' : ''}`} aria-label={`${badge.count} ${route.label.toLowerCase()}`}>
+            {badge.count}
+          </span>
+        ) : null}
+      </button>
+    </li>
+  );
+}
+
+export function Sidebar({ session }: { session: Session }) {
+  const screen = useUi((s) => s.screen);
+  const returnTo = useUi((s) => s.returnTo);
+  const active = screen === 'request' ? returnTo : screen;
+  const online = session.connection.online;
+  return (
+    <nav className="nav" aria-label="Main navigation">
+      <div className="nav-brand">
+        <div className="nav-brand-mark" aria-hidden="true">
+          B
+        </div>
+        <div>
+          <div className="nav-brand-name">Breakglass</div>
+          <div className="nav-brand-sub">approver console</div>
+        </div>
+      </div>
+      <ul className="nav-list">
+        {ROUTES.filter((r) => r.nav).map((route) => (
+          <NavItem key={route.id} route={route} current={route.id === active} />
+        ))}
+      </ul>
+      <div className="nav-footer">
+        <div className="who">{session.principal ?? 'not signed in'}</div>
+        <div>
+          {session.team ? `team ${session.team}` : 'no team'}
+          {session.approverGroups.length ? ` · ${session.approverGroups.join(', ')}` : ''}
+        </div>
+        <div className="status" aria-label={online ? 'store connected' : 'store unreachable'}>
+          <span className={`dot ${online ? 'ok' : 'bad'}`} aria-hidden="true" />
+          <span className="mono" title={session.storeUrl ?? ''}>
+            {online ? 'connected' : 'offline'} · {session.storeUrl?.replace(/^https?:\/\//, '') ?? 'no store'}
+          </span>
+        </div>
+      </div>
+    </nav>
+  );
+}

@@ -1,0 +1,38 @@
+import { useQueryClient } from '@tanstack/react-query';
+import { useEffect } from 'react';
+import type { Session } from '../../shared/ipc/contract';
+import { useBridge } from '../bridge/bridge-context';
+import { channelKey } from '../bridge/queries';
+import { useUi } from './ui-store';
+
+const PIN_POPUP_FEATURES = 'popup=yes,width=440,height=420';
+
+/** Main → renderer events: refresh what changed, follow notification clicks, show PIN prompts. */
+export function useConsoleEvents() {
+  const bridge = useBridge();
+  const client = useQueryClient();
+  useEffect(() => {
+    const refreshDecisions = () => {
+      for (const channel of ['console:main:list-inbox', 'console:main:list-active', 'console:main:list-reviews', 'console:main:get-request', 'console:main:query-ledger'] as const) {
+        void client.invalidateQueries({ queryKey: [channel] });
+      }
+    };
+    const offs = [
+      bridge.on('console:renderer:inbox-changed', refreshDecisions),
+      bridge.on('console:renderer:open-request', ({ id }) => useUi.getState().openRequest(id, 'inbox')),
+      bridge.on('console:renderer:connection-changed', (connection) => {
+        const key = channelKey('console:main:get-session', {});
+        const before = client.getQueryData<Session>(key);
+        if (before) client.setQueryData<Session>(key, { ...before, connection });
+        if (connection.online && before && !before.connection.online) void client.invalidateQueries();
+      }),
+      bridge.on('console:renderer:pin-required', (prompt) => {
+        // The PIN page belongs to the host, not to this app: the PIN never enters React.
+        const popup = window.open(prompt.url, `breakglass-pin-${prompt.promptId}`, PIN_POPUP_FEATURES);
+        useUi.getState().addPinPrompt({ ...prompt, popupBlocked: !popup });
+      }),
+      bridge.on('console:renderer:pin-settled', ({ promptId }) => useUi.getState().settlePinPrompt(promptId)),
+    ];
+    return () => offs.forEach((off) => off());
+  }, [bridge, client]);
+}

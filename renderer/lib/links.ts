@@ -1,0 +1,16 @@
+/**
+ * An incident reference becomes a link only when it is an https URL on an allow-listed host
+ * (the policy's incidentLinkHosts). Parsed with `new URL`, never matched with startsWith, so
+ * `https://good.example.evil.test` or `https://good.example@evil.test` do not pass.
+ */
+export function allowedIncidentUrl(ref: string | null, hosts: readonly string[]): string | null {
+  if (!ref) return null;
+  let url: URL;
+  try {
+    url = new URL(ref);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== 'https:' || url.username || url.password || url.port) return null;
+  return hosts.includes(url.hostname.toLowerCase()) ? url.href : null;
+}

@@ -1,0 +1,264 @@
+import { useState } from 'react';
+import type { ChannelOutput, Session } from '../../../shared/ipc/contract';
+import { useSession } from '../../app/use-session';
+import { useUi } from '../../app/ui-store';
+import { routeById } from '../../app/routes';
+import { useChannel, useChannelMutation } from '../../bridge/queries';
+import { GateKindBadge, SeverityBadge, StateBadge, TierBadge } from '../../components/badges';
+import { ErrorNotice } from '../../components/error-notice';
+import { ScopeChips } from '../../components/scope-chips';
+import { Age, Countdown, SlaTimer } from '../../components/timers';
+import { allowedIncidentUrl } from '../../lib/links';
+import { formatUtc } from '../../lib/time';
+import { ApproveDialog, TextDecisionDialog } from './decision-dialogs';
+import { HistoryPanel } from './history-panel';
+
+type Detail = ChannelOutput<'console:main:get-request'>;
+type OpenDialog = null | 'approve' | 'deny' | 'ask' | 'revoke';
+
+function IncidentRef({ value, session }: { value: string | null; session: Session }) {
+  const open = useChannelMutation('console:main:open-external', []);
+  if (!value) return <span className="muted">none</span>;
+  const url = allowedIncidentUrl(value, session.linkHosts);
+  if (!url) return <span className="mono">{value}</span>;
+  return (
+    <>
+      <a
+        href={url}
+        className="mono"
+        onClick={(e) => {
+          e.preventDefault();
+          open.mutate({ url });
+        }}
+        rel="noreferrer"
+      >
+        {value} ↗
+      </a>
+      <ErrorNotice error={open.error} />
+    </>
+  );
+}
+
+function Actions({ detail, session, onOpen }: { detail: Detail; session: Session; onOpen(d: OpenDialog): void }) {
+  const { request, canApprove, canDecide, data } = detail;
+  const offline = !session.connection.online || data.source === 'mirror';
+  const offlineWhy = 'The grant store is unreachable: decisions need the store and are disabled until it is back.';
+  const decidable = request.state === 'pending' || request.state === 'needs_info';
+  const revocable = request.state === 'active';
+  if (!decidable && !revocable) {
+    return (
+      <p className="muted" style={{ margin: 0 }}>
+        This request is <strong>{request.state.replace('_', ' ')}</strong>
+        {request.closedBy ? ` (by ${request.closedBy}${request.closedAt ? ` at ${formatUtc(request.closedAt)}` : ''})` : ''}: nothing left to decide.
+      </p>
+    );
+  }
+  return (
+    <div className="stack" style={{ gap: 10 }}>
+      {offline ? (
+        <div className="notice warn" role="note" aria-label="actions disabled">
+          {offlineWhy}
+        </div>
+      ) : null}
+      {decidable && !canApprove.allowed ? (
+        <div className="notice error" role="note" aria-label="cannot approve">
+          <strong>You cannot approve this request.</strong> {canApprove.reason}
+        </div>
+      ) : null}
+      {!canDecide.allowed && canDecide.reason !== canApprove.reason ? (
+        <div className="notice warn" role="note">
+          {canDecide.reason}
+        </div>
+      ) : null}
+      <div className="actions">
+        {decidable ? (
+          <>
+            <button
+              type="button"
+              className="btn primary"
+              disabled={offline || !canApprove.allowed}
+              title={offline ? offlineWhy : (canApprove.reason ?? undefined)}
+              onClick={() => onOpen('approve')}
+            >
+              Approve…
+            </button>
+            <button type="button" className="btn danger" disabled={offline || !canDecide.allowed} title={offline ? offlineWhy : undefined} onClick={() => onOpen('deny')}>
+              Deny…
+            </button>
+            <button type="button" className="btn" disabled={offline || !canDecide.allowed} title={offline ? offlineWhy : undefined} onClick={() => onOpen('ask')}>
+              Ask for context…
+            </button>
+          </>
+        ) : null}
+        {revocable ? (
+          <button type="button" className="btn danger" disabled={offline || !canDecide.allowed} title={offline ? offlineWhy : undefined} onClick={() => onOpen('revoke')}>
+            Revoke…
+          </button>
+        ) : null}
+      </div>
+    </div>
+  );
+}
+
+function RequestBody({ detail, session }: { detail: Detail; session: Session }) {
+  const { request, gate, decisions, approvers, history, data } = detail;
+  const [dialog, setDialog] = useState<OpenDialog>(null);
+  const gateKind = gate?.kind ?? request.gateKind;
+  return (
+    <>
+      <div className="req-title" style={{ marginBottom: 14 }}>
+        <SeverityBadge severity={request.severity} />
+        <h1 className="mono">{request.gate}</h1>
+        <GateKindBadge kind={gateKind} />
+        <TierBadge tier={request.tier} />
+        <StateBadge state={request.state} />
+        <span className="muted mono" style={{ fontSize: 12 }}>
+          {request.id}
+        </span>
+        {data.source === 'mirror' ? <span className="badge sw">local copy{data.asOf ? ` as of ${formatUtc(data.asOf)}` : ''}</span> : null}
+      </div>
+      {gateKind === 'safety' ? (
+        <div className="safety-callout" role="note" aria-label="safety gate warning">
+          <span aria-hidden="true">⚠</span>
+          <span>
+            <strong>Safety gate</strong>: {gate?.description ?? 'it protects signing, secrets or provenance'}. A bypass here removes a security control, not just a slow check.
+            {gate?.hardwareKeyRequired ? ' Approvals must be signed with a hardware-backed key.' : ''}
+          </span>
+        </div>
+      ) : null}
+      <div className="grid-2">
+        <div className="stack">
+          <section className="panel" aria-label="request details">
+            <div className="panel-head">
+              <h3>Reason</h3>
+              <span className="muted">
+                filed {formatUtc(request.createdAt)} · <Age since={request.createdAt} /> ago
+              </span>
+            </div>
+            <div className="panel-body">
+              <p className="reason" aria-label="reason">
+                {request.reason}
+              </p>
+            </div>
+            <div className="panel-body" style={{ borderTop: '1px solid var(--border-muted)' }}>
+              <dl className="facts">
+                <dt>Requester</dt>
+                <dd>
+                  <strong>{request.requester}</strong> <span className="muted">team {request.team}</span>
+                </dd>
+                <dt>Incident</dt>
+                <dd aria-label="incident reference">
+                  <IncidentRef value={request.incidentRef} session={session} />
+                </dd>
+                <dt>Scope</dt>
+                <dd>
+                  <ScopeChips scope={request.scope} wrap />
+                </dd>
+                <dt>TTL asked</dt>
+                <dd className="mono">
+                  {request.ttl}
+                  {gate ? <span className="muted"> (tier max {gate.maxTtl})</span> : null}
+                </dd>
+                {request.state === 'pending' || request.state === 'needs_info' ? (
+                  <>
+                    <dt>Decision due</dt>
+                    <dd>
+                      <SlaTimer createdAt={request.createdAt} incidentRef={request.incidentRef} />
+                    </dd>
+                  </>
+                ) : null}
+                {request.state === 'active' && request.expiresAt ? (
+                  <>
+                    <dt>Expires</dt>
+                    <dd>
+                      <span className="mono">{formatUtc(request.expiresAt)}</span> · <Countdown expiresAt={request.expiresAt} /> left
+                    </dd>
+                  </>
+                ) : null}
+                <dt>Approvals</dt>
+                <dd aria-label="approvals">
+                  <span className="mono">
+                    {request.approvals.length} of {request.approvalsRequired}
+                  </span>
+                  {request.approvals.length ? <span className="muted"> · {request.approvals.map((a) => `${a.approver} (${a.ttl}${a.hardwareBacked ? ', hardware key' : ''})`).join(', ')}</span> : null}
+                </dd>
+                <dt>May approve</dt>
+                <dd className="muted">{approvers.length ? approvers.join(', ') : 'nobody (check the policy)'}</dd>
+                <dt>Request digest</dt>
+                <dd className="mono" style={{ fontSize: 11.5 }}>
+                  {request.digest}
+                </dd>
+                {request.standingScope ? (
+                  <>
+                    <dt>Standing scope</dt>
+                    <dd className="mono">{request.standingScope}</dd>
+                  </>
+                ) : null}
+              </dl>
+            </div>
+          </section>
+          <section className="panel" aria-label="actions">
+            <div className="panel-head">
+              <h3>Decision</h3>
+            </div>
+            <div className="panel-body">
+              <Actions detail={detail} session={session} onOpen={setDialog} />
+            </div>
+          </section>
+          {request.messages.length || decisions.length ? (
+            <section className="panel" aria-label="activity">
+              <div className="panel-head">
+                <h3>Activity</h3>
+              </div>
+              <div className="panel-body">
+                <ul className="timeline">
+                  {[
+                    ...request.messages.map((m) => ({ at: m.at, key: `m${m.at}${m.from}`, text: `${m.from} ${m.kind === 'question' ? 'asked' : m.kind === 'reply' ? 'replied' : 'commented'}: ${m.text}` })),
+                    ...decisions.map((d) => ({
+                      at: d.at,
+                      key: `d${d.seq}`,
+                      text: `${d.approver} signed ${d.decision.replace('_', ' ')}${d.ttl ? ` (${d.ttl})` : ''}${d.comment ? `: ${d.comment}` : ''} · key ${d.keyId.slice(0, 12)}… · ledger #${d.seq}`,
+                    })),
+                  ]
+                    .sort((a, b) => (a.at < b.at ? -1 : 1))
+                    .map((item) => (
+                      <li key={item.key}>
+                        <div className="t">{formatUtc(item.at)}</div>
+                        <div>{item.text}</div>
+                      </li>
+                    ))}
+                </ul>
+              </div>
+            </section>
+          ) : null}
+        </div>
+        <HistoryPanel history={history} requestId={request.id} />
+      </div>
+      {dialog === 'approve' ? <ApproveDialog request={request} gate={gate} ttlChoices={detail.ttlChoices} session={session} onClose={() => setDialog(null)} /> : null}
+      {dialog === 'deny' || dialog === 'ask' || dialog === 'revoke' ? <TextDecisionDialog kind={dialog} request={request} session={session} onClose={() => setDialog(null)} /> : null}
+    </>
+  );
+}
+
+export function RequestScreen() {
+  const id = useUi((s) => s.requestId);
+  const returnTo = useUi((s) => s.returnTo);
+  const navigate = useUi((s) => s.navigate);
+  const session = useSession().data;
+  const detail = useChannel('console:main:get-request', { id: id ?? '' }, { enabled: Boolean(id), refetchInterval: 15_000 });
+  const back = routeById(returnTo);
+  return (
+    <>
+      <div className="crumbs muted" style={{ marginBottom: 8, fontSize: 12 }}>
+        <button type="button" className="btn link" onClick={() => navigate(returnTo)}>
+          ← {back?.label ?? 'Back'}
+        </button>
+        <span> / </span>
+        <span className="mono">{id}</span>
+      </div>
+      <ErrorNotice error={detail.error} title="Could not load the request" />
+      {detail.isPending && id ? <div className="empty">Loading…</div> : null}
+      {detail.data && session ? <RequestBody detail={detail.data} session={session} /> : null}
+    </>
+  );
+}

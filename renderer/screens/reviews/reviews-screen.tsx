@@ -1,0 +1,184 @@
+import { useState } from 'react';
+import type { Review, ReviewFinding } from '../../../shared/domain/review';
+import { useSession } from '../../app/use-session';
+import { useUi } from '../../app/ui-store';
+import { useChannel, useChannelMutation } from '../../bridge/queries';
+import { StateBadge } from '../../components/badges';
+import { ErrorNotice, fieldError } from '../../components/error-notice';
+import { formatUtc } from '../../lib/time';
+
+const FINDINGS: { value: ReviewFinding; label: string; hint: string }[] = [
+  { value: 'justified', label: 'Justified', hint: 'The bypass was the right call.' },
+  { value: 'not_justified', label: 'Not justified', hint: 'The gate should have held.' },
+  { value: 'fix_the_gate', label: 'Fix the gate', hint: 'The gate was wrong or too slow: file the fix.' },
+];
+const MIN_NOTE = 10;
+
+function CompleteForm({ review, disabledReason }: { review: Review; disabledReason: string | null }) {
+  const complete = useChannelMutation('console:main:complete-review');
+  const [finding, setFinding] = useState<ReviewFinding>('justified');
+  const [note, setNote] = useState('');
+  const err = complete.error;
+  return (
+    <form
+      aria-label={`complete review ${review.id}`}
+      onSubmit={(e) => {
+        e.preventDefault();
+        complete.mutate({ id: review.id, finding, note });
+      }}
+    >
+      <div className="field">
+        <span className="label">Finding</span>
+        <div className="row" role="radiogroup" aria-label="finding">
+          {FINDINGS.map((f) => (
+            <label key={f.value} className="radio-card" style={{ padding: '6px 10px' }} title={f.hint}>
+              <input type="radio" name={`finding-${review.id}`} checked={finding === f.value} onChange={() => setFinding(f.value)} />
+              <span>{f.label}</span>
+            </label>
+          ))}
+        </div>
+      </div>
+      <div className="field">
+        <label htmlFor={`note-${review.id}`}>Note</label>
+        <textarea id={`note-${review.id}`} className="textarea" value={note} onChange={(e) => setNote(e.target.value)} aria-invalid={Boolean(fieldError(err, 'note'))} />
+        {fieldError(err, 'note') ? <span className="error">{fieldError(err, 'note')}</span> : <span className="hint">What happened, and what should change. At least {MIN_NOTE} characters.</span>}
+      </div>
+      <ErrorNotice error={err} title="Sign-off refused" />
+      <div className="row" style={{ marginTop: 8 }}>
+        <button type="submit" className="btn primary" disabled={Boolean(disabledReason) || complete.isPending || note.trim().length < MIN_NOTE}>
+          {complete.isPending ? 'Saving…' : 'Complete review'}
+        </button>
+        {disabledReason ? <span className="muted">{disabledReason}</span> : null}
+      </div>
+    </form>
+  );
+}
+
+export function ReviewsScreen() {
+  const [state, setState] = useState<'review_open' | 'reviewed'>('review_open');
+  const reviews = useChannel('console:main:list-reviews', { state }, { keepPrevious: true });
+  const session = useSession().data;
+  const openRequest = useUi((s) => s.openRequest);
+  const [selected, setSelected] = useState<string | null>(null);
+  const list = reviews.data?.reviews ?? [];
+  const current = list.find((r) => r.id === selected) ?? list[0] ?? null;
+  const offline = !session?.connection.online;
+  const disabledReason = !current
+    ? null
+    : offline
+      ? 'The grant store is unreachable: sign-off needs the store.'
+      : current.requester === session?.principal
+        ? 'You filed this request: a review is signed off by someone other than the requester.'
+        : null;
+  return (
+    <>
+      <div className="page-head">
+        <div>
+          <h1>Reviews</h1>
+          <p>Post-incident reviews open by themselves when a bypass expires or is revoked.</p>
+        </div>
+        <div className="row" role="tablist" aria-label="review state">
+          <button type="button" role="tab" aria-selected={state === 'review_open'} className={`btn small${state === 'review_open' ? ' primary' : ''}`} onClick={() => setState('review_open')}>
+            Waiting for sign-off
+          </button>
+          <button type="button" role="tab" aria-selected={state === 'reviewed'} className={`btn small${state === 'reviewed' ? ' primary' : ''}`} onClick={() => setState('reviewed')}>
+            Completed
+          </button>
+        </div>
+      </div>
+      <ErrorNotice error={reviews.error} title="Could not load reviews" />
+      {reviews.data?.data.source === 'mirror' ? (
+        <div className="notice info" style={{ marginBottom: 12 }}>
+          Showing the local copy{reviews.data.data.asOf ? ` as of ${formatUtc(reviews.data.data.asOf)}` : ''}.
+        </div>
+      ) : null}
+      {list.length === 0 && !reviews.isPending ? (
+        <div className="panel empty">
+          <strong>{state === 'review_open' ? 'No reviews waiting' : 'No completed reviews'}</strong>
+          {state === 'review_open' ? 'Every closed bypass has been signed off.' : ''}
+        </div>
+      ) : (
+        <div className="grid-2" style={{ gridTemplateColumns: 'minmax(280px, 0.8fr) minmax(0, 1.6fr)' }}>
+          <div className="panel">
+            <table className="table" aria-label="Reviews">
+              <thead>
+                <tr>
+                  <th>Gate / request</th>
+                  <th>Opened</th>
+                  <th>State</th>
+                </tr>
+              </thead>
+              <tbody>
+                {list.map((r) => (
+                  <tr key={r.id} className={current?.id === r.id ? 'selected' : undefined} style={current?.id === r.id ? { background: 'var(--accent-bg)' } : undefined}>
+                    <td>
+                      <button type="button" className="btn link mono" onClick={() => setSelected(r.id)} aria-label={`review ${r.id}`} style={{ fontWeight: 600 }}>
+                        {r.gate}
+                      </button>
+                      <div className="muted" style={{ fontSize: 12 }}>
+                        {r.requester} · {r.team}
+                      </div>
+                    </td>
+                    <td className="mono nowrap" style={{ fontSize: 12 }}>
+                      {formatUtc(r.openedAt)}
+                    </td>
+                    <td>
+                      <StateBadge state={r.state} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          {current ? (
+            <section className="panel" aria-label={`review ${current.id} detail`}>
+              <div className="panel-head">
+                <div>
+                  <h2 className="mono">{current.gate}</h2>
+                  <div className="muted" style={{ fontSize: 12 }}>
+                    <span className="mono">{current.id}</span> · request{' '}
+                    <button type="button" className="btn link mono" onClick={() => openRequest(current.requestId, 'reviews')}>
+                      {current.requestId}
+                    </button>
+                  </div>
+                </div>
+                <StateBadge state={current.state} />
+              </div>
+              <div className="panel-body">
+                <h3 style={{ marginBottom: 8 }}>Timeline</h3>
+                <ul className="timeline" aria-label="review timeline">
+                  {current.timeline.map((t) => (
+                    <li key={t.seq}>
+                      <div className="t">
+                        {formatUtc(t.time)} · #{t.seq} · {t.type}
+                      </div>
+                      <div>
+                        <strong>{t.actor}</strong> {t.summary}
+                      </div>
+                    </li>
+                  ))}
+                </ul>
+              </div>
+              <div className="panel-body" style={{ borderTop: '1px solid var(--border-muted)' }}>
+                {current.state === 'reviewed' ? (
+                  <dl className="facts">
+                    <dt>Finding</dt>
+                    <dd>{FINDINGS.find((f) => f.value === current.finding)?.label ?? current.finding}</dd>
+                    <dt>Note</dt>
+                    <dd>{current.note}</dd>
+                    <dt>Signed off</dt>
+                    <dd>
+                      {current.completedBy} {current.completedAt ? <span className="mono muted">{formatUtc(current.completedAt)}</span> : null}
+                    </dd>
+                  </dl>
+                ) : (
+                  <CompleteForm key={current.id} review={current} disabledReason={disabledReason} />
+                )}
+              </div>
+            </section>
+          ) : null}
+        </div>
+      )}
+    </>
+  );
+}

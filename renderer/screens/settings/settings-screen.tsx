@@ -1,0 +1,230 @@
+import { useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
+import { SeveritySchema, type Severity } from '../../../shared/domain/common';
+import { MAX_PIN_CACHE_MINUTES, type Session, type Settings } from '../../../shared/ipc/contract';
+import { useSession } from '../../app/use-session';
+import { useChannel, useChannelMutation } from '../../bridge/queries';
+import { KeyBadge } from '../../components/badges';
+import { CopyButton } from '../../components/copy-button';
+import { ErrorNotice } from '../../components/error-notice';
+import { useNow } from '../../components/use-now';
+import { SEVERITY_LABEL } from '../../lib/severity';
+import { formatUtc } from '../../lib/time';
+
+const PAUSE_CHOICES = [
+  { minutes: 60, label: '1 hour' },
+  { minutes: 4 * 60, label: '4 hours' },
+  { minutes: 24 * 60, label: '24 hours' },
+];
+
+function Identity({ session }: { session: Session }) {
+  const key = session.key;
+  return (
+    <section className="panel" aria-label="identity and keys">
+      <div className="panel-head">
+        <h3>Store and identity</h3>
+      </div>
+      <div className="panel-body">
+        <dl className="facts">
+          <dt>Grant store</dt>
+          <dd className="mono" aria-label="store url">
+            {session.storeUrl}
+          </dd>
+          <dt>Connection</dt>
+          <dd>
+            <span className={`dot ${session.connection.online ? 'ok' : 'bad'}`} />{' '}
+            {session.connection.online ? 'connected' : `offline since ${session.connection.offlineSince ? formatUtc(session.connection.offlineSince) : 'start-up'}`}
+            {session.connection.lastSyncAt ? <span className="muted"> · ledger synced {formatUtc(session.connection.lastSyncAt)}</span> : null}
+          </dd>
+          <dt>Principal</dt>
+          <dd>
+            <strong className="mono" aria-label="principal">
+              {session.principal}
+            </strong>{' '}
+            <span className="muted">{session.roles.join(', ')}</span>
+          </dd>
+          <dt>Team</dt>
+          <dd className="mono">{session.team ?? '—'}</dd>
+          <dt>Approver groups</dt>
+          <dd className="mono">{session.approverGroups.join(', ') || '—'}</dd>
+          <dt>OS keychain</dt>
+          <dd aria-label="keychain status">
+            <span className={`dot ${session.keychain.available ? 'ok' : 'bad'}`} /> {session.keychain.available ? 'available: token and software key are held there' : 'unavailable'}
+            {session.keychain.message ? <div className="muted">{session.keychain.message}</div> : null}
+          </dd>
+        </dl>
+      </div>
+      {key ? (
+        <div className="panel-body" style={{ borderTop: '1px solid var(--border-muted)' }}>
+          <dl className="facts">
+            <dt>Signing key</dt>
+            <dd className="row" style={{ gap: 6 }}>
+              <KeyBadge hardwareBacked={key.hardwareBacked} />
+              <span className={`badge ${key.enrolled ? 'hw' : 'state-pending'}`}>{key.enrolled ? 'enrolled' : 'not enrolled yet'}</span>
+            </dd>
+            <dt>Key id</dt>
+            <dd className="mono" aria-label="key id" style={{ fontSize: 11.5 }}>
+              {key.keyId}
+            </dd>
+            {key.pkcs11 ? (
+              <>
+                <dt>PKCS#11</dt>
+                <dd className="mono" style={{ fontSize: 12 }}>
+                  {key.pkcs11.modulePath}
+                  <br />
+                  token {key.pkcs11.tokenLabel} · key {key.pkcs11.keyLabel}
+                </dd>
+              </>
+            ) : null}
+            <dt>Public key</dt>
+            <dd>
+              <CopyButton text={key.publicKeyPem} label="Copy public key" />
+            </dd>
+            {!key.enrolled ? (
+              <>
+                <dt>Enroll</dt>
+                <dd>
+                  <pre className="pem">{key.enrollCommand}</pre>
+                </dd>
+              </>
+            ) : null}
+          </dl>
+        </div>
+      ) : null}
+    </section>
+  );
+}
+
+function Preferences({ settings, session }: { settings: Settings; session: Session }) {
+  const update = useChannelMutation('console:main:update-settings', ['console:main:get-settings']);
+  const pause = useChannelMutation('console:main:pause-notifications', ['console:main:get-settings']);
+  const now = useNow();
+  const [pin, setPin] = useState(String(settings.pinCacheMinutes));
+  const severities = settings.notificationThreshold.severities;
+  const paused = settings.pauseUntil && new Date(settings.pauseUntil).getTime() > now;
+  const toggleSeverity = (s: Severity) => {
+    const next = severities.includes(s) ? severities.filter((x) => x !== s) : [...severities, s];
+    update.mutate({ notificationThreshold: { ...settings.notificationThreshold, severities: SeveritySchema.options.filter((o) => next.includes(o)) } });
+  };
+  return (
+    <section className="panel" aria-label="notification settings">
+      <div className="panel-head">
+        <h3>Notifications and signing</h3>
+      </div>
+      <div className="panel-body">
+        <div className="switch-row">
+          <div>
+            <div style={{ fontWeight: 600 }}>Notify me for</div>
+            <div className="muted" style={{ fontSize: 12 }}>
+              Plus every request on a critical tier
+              {settings.notificationThreshold.criticalTiers ? ` (${settings.notificationThreshold.criticalTiers.join(', ')})` : ' (from the policy)'}. Never for your own requests.
+            </div>
+          </div>
+          <div className="row" role="group" aria-label="notification threshold">
+            {SeveritySchema.options.map((s) => (
+              <label key={s} className="row" style={{ gap: 4 }} title={SEVERITY_LABEL[s]}>
+                <input type="checkbox" checked={severities.includes(s)} onChange={() => toggleSeverity(s)} aria-label={`notify ${s}`} />
+                <span className="mono">{s}</span>
+              </label>
+            ))}
+          </div>
+        </div>
+        <div className="switch-row">
+          <div>
+            <div style={{ fontWeight: 600 }}>Pause notifications</div>
+            <div className="muted" style={{ fontSize: 12 }} aria-label="pause state">
+              {paused ? `Paused until ${formatUtc(settings.pauseUntil!)}; sev1 still notifies.` : 'Active. A pause never silences sev1.'}
+            </div>
+          </div>
+          <div className="row">
+            {paused ? (
+              <button type="button" className="btn small" onClick={() => pause.mutate({ minutes: 0 })}>
+                Resume
+              </button>
+            ) : (
+              PAUSE_CHOICES.map((c) => (
+                <button key={c.minutes} type="button" className="btn small" onClick={() => pause.mutate({ minutes: c.minutes })}>
+                  {c.label}
+                </button>
+              ))
+            )}
+          </div>
+        </div>
+        <div className="switch-row">
+          <div>
+            <div style={{ fontWeight: 600 }}>Start at login</div>
+            <div className="muted" style={{ fontSize: 12 }}>
+              {session.host === 'electron' ? 'Start to the tray when you log in.' : 'Desktop app only: this console runs in the browser host.'}
+            </div>
+          </div>
+          <input type="checkbox" aria-label="start at login" checked={settings.startAtLogin} disabled={session.host !== 'electron'} onChange={(e) => update.mutate({ startAtLogin: e.target.checked })} />
+        </div>
+        <div className="switch-row">
+          <div>
+            <div style={{ fontWeight: 600 }}>Cache hardware-key PIN</div>
+            <div className="muted" style={{ fontSize: 12 }}>
+              Minutes the PIN stays in the console's memory (never on disk). 0 asks for every signature.
+            </div>
+          </div>
+          <form
+            className="row"
+            onSubmit={(e) => {
+              e.preventDefault();
+              update.mutate({ pinCacheMinutes: Number(pin) });
+            }}
+          >
+            <input className="input mono" style={{ width: 64 }} type="number" min={0} max={MAX_PIN_CACHE_MINUTES} value={pin} onChange={(e) => setPin(e.target.value)} aria-label="PIN cache minutes" />
+            <button type="submit" className="btn small" disabled={String(settings.pinCacheMinutes) === pin}>
+              Save
+            </button>
+          </form>
+        </div>
+        <ErrorNotice error={update.error ?? pause.error} title="Could not save" />
+      </div>
+    </section>
+  );
+}
+
+export function SettingsScreen() {
+  const session = useSession().data;
+  const settings = useChannel('console:main:get-settings', {});
+  const client = useQueryClient();
+  const signOut = useChannelMutation('console:main:sign-out', []);
+  return (
+    <>
+      <div className="page-head">
+        <div>
+          <h1>Settings</h1>
+          <p>Secrets stay in the OS keychain or on the hardware token; this page never sees them.</p>
+        </div>
+      </div>
+      <ErrorNotice error={settings.error} title="Could not load settings" />
+      <div className="grid-2">
+        {session ? <Identity session={session} /> : <div />}
+        <div className="stack">
+          {settings.data && session ? <Preferences settings={settings.data} session={session} /> : null}
+          <section className="panel" aria-label="sign out">
+            <div className="panel-head">
+              <h3>Sign out</h3>
+            </div>
+            <div className="panel-body row" style={{ justifyContent: 'space-between' }}>
+              <span className="muted">Removes the API token from the keychain. Your signing key stays.</span>
+              <button
+                type="button"
+                className="btn danger small"
+                onClick={() => signOut.mutate({ forgetKey: false }, { onSuccess: () => void client.invalidateQueries() })}
+              >
+                Sign out
+              </button>
+            </div>
+            {signOut.error ? (
+              <div className="panel-body">
+                <ErrorNotice error={signOut.error} />
+              </div>
+            ) : null}
+          </section>
+        </div>
+      </div>
+    </>
+  );
+}

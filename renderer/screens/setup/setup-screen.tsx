@@ -1,0 +1,186 @@
+import { useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import type { ChannelInput, Session } from '../../../shared/ipc/contract';
+import { channelKey, useChannelMutation } from '../../bridge/queries';
+import { KeyBadge } from '../../components/badges';
+import { CopyButton } from '../../components/copy-button';
+import { ErrorNotice, fieldError } from '../../components/error-notice';
+
+type KeyChoice = 'software' | 'pkcs11';
+const DEFAULT_STORE_URL = 'http://127.0.0.1:7410';
+const DEFAULT_SOFTHSM_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
+
+/** Shown once the key exists: the public half and the enroll command for an admin. */
+function EnrollmentStep({ session, onDone }: { session: Session; onDone(): void }) {
+  const key = session.key;
+  if (!key) return null;
+  return (
+    <section className="panel" aria-label="public key for enrollment">
+      <div className="panel-head">
+        <h2>Hand this public key to an admin</h2>
+        <KeyBadge hardwareBacked={key.hardwareBacked} />
+      </div>
+      <div className="panel-body">
+        <p className="muted" style={{ marginTop: 0 }}>
+          Signed decisions are accepted only from keys the grant store has enrolled for <strong>{session.principal}</strong>. Send the public
+          key (it is not secret) to an admin, who runs the command below.
+        </p>
+        <dl className="facts" style={{ marginBottom: 12 }}>
+          <dt>Key id</dt>
+          <dd className="mono" aria-label="key id">
+            {key.keyId}
+          </dd>
+          <dt>Enrolled</dt>
+          <dd>{key.enrolled ? 'yes: the store accepts this key' : 'not yet: decisions will be refused until an admin enrolls it'}</dd>
+        </dl>
+        <div className="row" style={{ justifyContent: 'space-between', marginBottom: 6 }}>
+          <span className="label">Public key (PEM)</span>
+          <CopyButton text={key.publicKeyPem} label="Copy public key" />
+        </div>
+        <pre className="pem" aria-label="public key PEM">
+          {key.publicKeyPem.trim()}
+        </pre>
+        <div className="row" style={{ justifyContent: 'space-between', margin: '12px 0 6px' }}>
+          <span className="label">Enroll command (for the admin)</span>
+          <CopyButton text={key.enrollCommand} label="Copy enroll command" />
+        </div>
+        <pre className="pem">{key.enrollCommand}</pre>
+      </div>
+      <div className="dialog-foot">
+        <button className="btn primary" type="button" onClick={onDone}>
+          Open the console
+        </button>
+      </div>
+    </section>
+  );
+}
+
+export function SetupScreen() {
+  const client = useQueryClient();
+  const setup = useChannelMutation('console:main:setup', []);
+  const [storeUrl, setStoreUrl] = useState(DEFAULT_STORE_URL);
+  const [token, setToken] = useState('');
+  const [kind, setKind] = useState<KeyChoice>('software');
+  const [modulePath, setModulePath] = useState(DEFAULT_SOFTHSM_MODULE);
+  const [tokenLabel, setTokenLabel] = useState('');
+  const [keyLabel, setKeyLabel] = useState('breakglass-approver');
+  const [mode, setMode] = useState<'generate' | 'select'>('generate');
+  const [done, setDone] = useState<Session | null>(null);
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const key: ChannelInput<'console:main:setup'>['key'] =
+      kind === 'software' ? { kind: 'software' } : { kind: 'pkcs11', modulePath, tokenLabel, keyLabel, mode };
+    setup.mutate(
+      { storeUrl, token, key },
+      {
+        onSuccess: (session) => {
+          // The token went to main's keychain; this page forgets it now.
+          setToken('');
+          setDone(session);
+        },
+      },
+    );
+  };
+
+  const finish = () => {
+    if (done) client.setQueryData(channelKey('console:main:get-session', {}), done);
+    void client.invalidateQueries();
+  };
+
+  const err = setup.error;
+  return (
+    <div className="setup-wrap">
+      <div className="row" style={{ marginBottom: 6 }}>
+        <div className="nav-brand-mark" aria-hidden="true">
+          B
+        </div>
+        <h1>Set up the Breakglass console</h1>
+      </div>
+      <p className="muted" style={{ marginTop: 0 }}>
+        Connect to your grant store and create the key that signs your decisions. The token is kept in the OS keychain, never on disk in the clear.
+      </p>
+      <div className="steps" aria-hidden="true">
+        <div className="step done" />
+        <div className={`step${done ? ' done' : ''}`} />
+      </div>
+      {done ? (
+        <EnrollmentStep session={done} onDone={finish} />
+      ) : (
+        <form className="panel" onSubmit={submit} aria-label="setup">
+          <div className="panel-head">
+            <h2>Store and signing key</h2>
+          </div>
+          <div className="panel-body">
+            <div className="field">
+              <label htmlFor="store-url">Grant store URL</label>
+              <input id="store-url" className="input mono" value={storeUrl} onChange={(e) => setStoreUrl(e.target.value)} aria-invalid={Boolean(fieldError(err, 'storeUrl'))} required />
+              {fieldError(err, 'storeUrl') ? <span className="error">{fieldError(err, 'storeUrl')}</span> : <span className="hint">Non-loopback stores must use https.</span>}
+            </div>
+            <div className="field">
+              <label htmlFor="api-token">API token</label>
+              <input id="api-token" className="input mono" type="password" autoComplete="off" value={token} onChange={(e) => setToken(e.target.value)} aria-invalid={Boolean(fieldError(err, 'token'))} required />
+              {fieldError(err, 'token') ? <span className="error">{fieldError(err, 'token')}</span> : <span className="hint">Printed once by `breakglass admin token create --principal YOU --role approver`.</span>}
+            </div>
+            <fieldset className="field" style={{ border: 0, padding: 0, margin: '0 0 12px' }}>
+              <legend className="label" style={{ marginBottom: 6 }}>
+                Signing key
+              </legend>
+              <div className="radio-cards">
+                <label className="radio-card">
+                  <input type="radio" name="key-kind" checked={kind === 'software'} onChange={() => setKind('software')} aria-label="software key" />
+                  <span>
+                    <strong>Software key</strong>
+                    <span className="muted">ECDSA P-256, private half in the OS keychain.</span>
+                  </span>
+                </label>
+                <label className="radio-card">
+                  <input type="radio" name="key-kind" checked={kind === 'pkcs11'} onChange={() => setKind('pkcs11')} aria-label="hardware key" />
+                  <span>
+                    <strong>Hardware key (PKCS#11)</strong>
+                    <span className="muted">YubiKey PIV, smart card, TPM or HSM; non-extractable. Required by critical tiers.</span>
+                  </span>
+                </label>
+              </div>
+            </fieldset>
+            {kind === 'pkcs11' ? (
+              <div className="panel" style={{ padding: 12, marginBottom: 12, background: '#fafbfc' }}>
+                <div className="field">
+                  <label htmlFor="module-path">PKCS#11 module</label>
+                  <input id="module-path" className="input mono" value={modulePath} onChange={(e) => setModulePath(e.target.value)} required />
+                </div>
+                <div className="row" style={{ alignItems: 'flex-start' }}>
+                  <div className="field" style={{ flex: 1 }}>
+                    <label htmlFor="token-label">Token label</label>
+                    <input id="token-label" className="input mono" value={tokenLabel} onChange={(e) => setTokenLabel(e.target.value)} required />
+                  </div>
+                  <div className="field" style={{ flex: 1 }}>
+                    <label htmlFor="key-label">Key label</label>
+                    <input id="key-label" className="input mono" value={keyLabel} onChange={(e) => setKeyLabel(e.target.value)} required />
+                  </div>
+                </div>
+                <div className="row">
+                  <label className="row">
+                    <input type="radio" name="key-mode" checked={mode === 'generate'} onChange={() => setMode('generate')} /> Generate a new key on the token
+                  </label>
+                  <label className="row">
+                    <input type="radio" name="key-mode" checked={mode === 'select'} onChange={() => setMode('select')} /> Use an existing key with this label
+                  </label>
+                </div>
+                <p className="hint muted" style={{ marginBottom: 0 }}>
+                  The token PIN is asked by the console host in its own window when needed; it never enters this page.
+                </p>
+              </div>
+            ) : null}
+            <ErrorNotice error={err} title="Setup failed" />
+          </div>
+          <div className="dialog-foot">
+            <button className="btn primary" type="submit" disabled={setup.isPending}>
+              {setup.isPending ? 'Connecting…' : 'Connect and create key'}
+            </button>
+          </div>
+        </form>
+      )}
+    </div>
+  );
+}
