@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { AppError } from '../../shared/errors';
 import { registerAdmin } from './commands/admin';
+import { registerAdminInit } from './commands/admin-init';
 import { registerAdminMigrate } from './commands/admin-migrate';
 import { registerCheck } from './commands/check';
 import { registerDecisions } from './commands/decide';
@@ -43,6 +44,7 @@ export function buildProgram(ctx: CliContext): Command {
   const ledger = withExamples(program.command('ledger').description('the append-only ledger'), 'breakglass ledger export --format jsonl > ledger.jsonl');
   registerLedgerExport(ledger, ctx);
   const admin = registerAdmin(program, ctx);
+  registerAdminInit(admin, ctx);
   registerAdminMigrate(admin, ctx);
   return program;
 }

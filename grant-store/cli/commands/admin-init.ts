@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import { PrincipalNameSchema } from '../../../shared/domain/common';
+import { initDataDir } from '../../admin/init';
+import type { CliContext } from '../context';
+import { withExamples } from '../help';
+import { validateFlags } from '../validate';
+
+/**
+ * `admin init`: a new data dir with the commented example policy, the log signing key, the
+ * database and the first admin token, which is printed exactly once.
+ */
+export function registerAdminInit(admin: Command, ctx: CliContext): void {
+  withExamples(
+    admin
+      .command('init')
+      .description('create a data dir: example policy, log signing key, database and the first admin token (printed ONCE)')
+      .option('--admin <name>', 'principal name of the first admin', 'admin')
+      .option('--force', 'on an initialized dir: rewrite the policy and issue a new admin token (never replaces the log key or database)'),
+    'breakglass admin init --data-dir /var/lib/breakglass',
+    'BREAKGLASS_DATA_DIR=./data breakglass admin init --admin root --json',
+  ).action(async (flags: { admin: string; force?: boolean }, cmd: Command) => {
+    const adminPrincipal = validateFlags(PrincipalNameSchema, flags.admin, 'init', { '': '--admin' });
+    const { dataDir, storeUrl } = ctx.globals(cmd);
+    const result = await initDataDir(dataDir, { adminPrincipal, force: flags.force === true });
+    ctx.emit(cmd, { dataDir, adminPrincipal, ...result }, () =>
+      [
+        `Initialized ${dataDir}`,
+        `  policy:       ${result.policyPath}   (the commented example: edit it for your gates, tiers and teams)`,
+        `  log key:      ${result.logKeyPath}   (mode 0600: signs ledger checkpoints; back it up)`,
+        '',
+        `Admin token for ${adminPrincipal} (shown only this once; the store keeps a hash):`,
+        '',
+        `  ${result.adminToken}`,
+        '',
+        'Next steps:',
+        `  breakglass serve --data-dir ${dataDir}`,
+        `  export BREAKGLASS_STORE=${storeUrl} BREAKGLASS_TOKEN=${result.adminToken}`,
+        '  breakglass admin token create --principal alice --role requester',
+        '  breakglass keygen --out ./bob.pem && breakglass admin approver enroll --principal bob --public-key ./bob.pub.pem',
+        '',
+      ].join('\n'),
+    );
+  });
+}
