@@ -1,0 +1,546 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { canonicalJson } from '../../../shared/canonical-json';
+import type { EnrolledKey } from '../../../shared/domain/identity';
+import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
+import type { BypassRequest } from '../../../shared/domain/request';
+import type { Review } from '../../../shared/domain/review';
+import { AppError } from '../../../shared/errors';
+import type { NewLedgerEntry, Store, StoredDecision, StoredToken } from '../../../grant-store/storage/store';
+
+/**
+ * One conformance suite for the Store interface (Teleport-style): every backend runs all of
+ * it, and a backend is done when it passes. Backend-specific behaviour (row locks, SKIP
+ * LOCKED, the LISTEN feed) is exercised through the interface only, by racing callers.
+ */
+
+export interface StoreUnderTest {
+  store: Store;
+  /**
+   * Another handle on the same database, as a second grant-store instance would hold
+   * (Postgres), or the same store when the backend is single-process (SQLite: one writer).
+   */
+  openPeer(): Promise<Store>;
+  /** Run raw SQL beside the store (to prove the database itself refuses ledger rewrites). */
+  rawExec(sql: string): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+export interface StoreBackendFactory {
+  name: string;
+  create(): Promise<StoreUnderTest>;
+}
+
+const T0 = '2026-06-22T03:00:00.000Z';
+const at = (minutes: number) => new Date(Date.parse(T0) + minutes * 60_000).toISOString();
+const rid = (prefix: 'req' | 'rev' | 'byp' | 'tok') => `${prefix}_${randomBytes(10).toString('hex')}`;
+
+function makeRequest(overrides: Partial<BypassRequest> = {}): BypassRequest {
+  return {
+    id: rid('req'),
+    requester: 'alice',
+    team: 'payments',
+    gate: 'unit-tests',
+    scope: { repo: 'payments-api', branch: 'main' },
+    reason: 'flaky suite blocks the hotfix for INC-1190',
+    incidentRef: 'INC-1190',
+    severity: 'sev2',
+    ttl: '1h',
+    extends: null,
+    createdAt: T0,
+    digest: `sha256:${'ab'.repeat(32)}`,
+    state: 'pending',
+    tier: 'standard',
+    gateKind: 'slow',
+    approvalsRequired: 2,
+    approvals: [],
+    messages: [],
+    standingScope: null,
+    bypassId: null,
+    approvedTtl: null,
+    activatedAt: null,
+    expiresAt: null,
+    closedAt: null,
+    lapsesAt: at(24 * 60),
+    updatedAt: T0,
+    closeComment: null,
+    closedBy: null,
+    ...overrides,
+  };
+}
+
+function activeRequest(overrides: Partial<BypassRequest> = {}): BypassRequest {
+  return makeRequest({ state: 'active', bypassId: rid('byp'), approvedTtl: '1h', activatedAt: at(0), expiresAt: at(60), lapsesAt: null, ...overrides });
+}
+
+function entry(type: NewLedgerEntry['type'], target: string, extra: Partial<NewLedgerEntry> = {}): NewLedgerEntry {
+  return {
+    time: T0,
+    type,
+    actor: 'alice',
+    actorRole: 'requester',
+    target,
+    gate: 'unit-tests',
+    reason: null,
+    incidentRef: null,
+    approver: null,
+    expiresAt: null,
+    sourceAddress: '127.0.0.1',
+    data: { n: 1, nested: { z: true, a: [1, 'two'] } },
+    ...extra,
+  };
+}
+
+function makeDecision(requestId: string, seq: number, overrides: Partial<StoredDecision> = {}): StoredDecision {
+  return {
+    requestId,
+    decision: 'approve',
+    approver: 'bob',
+    keyId: 'ab'.repeat(32),
+    comment: 'looks right',
+    ttl: '1h',
+    at: T0,
+    seq,
+    signatureDigest: `sha256:${randomBytes(32).toString('hex')}`,
+    nonce: randomBytes(16).toString('hex'),
+    bundle: { mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json', verificationMaterial: { publicKey: { hint: 'k' } }, dsseEnvelope: { payload: 'e30=', payloadType: 'x', signatures: [{ sig: 'c2ln' }] } },
+    ...overrides,
+  };
+}
+
+function makeReview(requestId: string, overrides: Partial<Review> = {}): Review {
+  return {
+    id: rid('rev'),
+    requestId,
+    gate: 'unit-tests',
+    requester: 'alice',
+    team: 'payments',
+    state: 'review_open',
+    openedAt: at(61),
+    timeline: [{ seq: 0, time: T0, type: 'request_created', actor: 'alice', summary: 'filed' }],
+    finding: null,
+    note: null,
+    completedBy: null,
+    completedAt: null,
+    ...overrides,
+  };
+}
+
+function makeToken(overrides: Partial<StoredToken> = {}): StoredToken {
+  return { id: rid('tok'), tokenHash: randomBytes(32).toString('hex'), principal: 'ci-gate', roles: ['gate'], createdAt: T0, expiresAt: null, revokedAt: null, ...overrides };
+}
+
+function makeKey(overrides: Partial<EnrolledKey> = {}): EnrolledKey {
+  return {
+    keyId: randomBytes(32).toString('hex'),
+    principal: 'bob',
+    publicKeyPem: '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n',
+    hardwareBacked: false,
+    label: 'laptop',
+    enrolledAt: T0,
+    revokedAt: null,
+    ...overrides,
+  };
+}
+
+async function rejectsWithCode(promise: Promise<unknown>, code: string): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof AppError, `expected an AppError, got ${String(error)}`);
+    assert.equal(error.code, code);
+    return true;
+  });
+}
+
+/**
+ * What a decision does inside one transaction, reduced to the storage steps the service takes
+ * (read the request, append the decision entry, update, activate at the threshold). Racing
+ * callers must never double-activate, whatever the backend.
+ */
+async function approveOnce(store: Store, requestId: string, approver: string): Promise<'activated' | 'recorded' | 'refused'> {
+  return store.transaction(async (tx) => {
+    const request = await tx.getRequest(requestId);
+    assert.ok(request);
+    if (request.state !== 'pending' || request.approvals.some((a) => a.approver === approver)) return 'refused';
+    const [decision] = await tx.appendLedger([entry('decision', requestId, { actor: approver, actorRole: 'approver', approver })]);
+    await tx.insertDecision(makeDecision(requestId, decision!.seq, { approver }));
+    let updated: BypassRequest = { ...request, approvals: [...request.approvals, { approver, keyId: 'k', hardwareBacked: false, ttl: '1h', comment: 'ok', at: T0 }] };
+    if (updated.approvals.length >= updated.approvalsRequired) {
+      updated = { ...updated, state: 'active', bypassId: rid('byp'), activatedAt: at(0), expiresAt: at(60), lapsesAt: null };
+      await tx.updateRequest(updated);
+      await tx.appendLedger([entry('bypass_activated', requestId, { actor: approver, actorRole: 'approver' })]);
+      return 'activated';
+    }
+    await tx.updateRequest(updated);
+    return 'recorded';
+  });
+}
+
+/** The sweeper's storage steps: expire every due bypass and open its review, exactly once. */
+async function sweepOnce(store: Store, now: string): Promise<string[]> {
+  return store.transaction(async (tx) => {
+    const due = await tx.dueForExpiry(now);
+    const expired: string[] = [];
+    for (const request of due) {
+      const current = await tx.getRequest(request.id);
+      if (current?.state !== 'active') continue;
+      await tx.updateRequest({ ...current, state: 'expired', closedAt: now });
+      await tx.appendLedger([entry('bypass_expired', current.id, { actor: 'system', actorRole: 'system' })]);
+      await tx.insertReview(makeReview(current.id));
+      await tx.appendLedger([entry('review_opened', current.id, { actor: 'system', actorRole: 'system' })]);
+      expired.push(current.id);
+    }
+    return expired;
+  });
+}
+
+function leaf(text: string): string {
+  return createHash('sha256').update(Buffer.from([0])).update(text, 'utf8').digest('hex');
+}
+
+export function storeConformanceSuite(factory: StoreBackendFactory): void {
+  describe(`Store conformance: ${factory.name}`, () => {
+    let sut: StoreUnderTest;
+    let store: Store;
+
+    beforeEach(async () => {
+      sut = await factory.create();
+      store = sut.store;
+    });
+    afterEach(async () => {
+      await sut.destroy();
+    });
+
+    test('an empty store has nothing and a zero-size ledger', async () => {
+      assert.equal(await store.ledgerSize(), 0);
+      assert.equal(await store.getRequest(rid('req')), undefined);
+      assert.deepEqual(await store.listRequests({}), []);
+      assert.equal(await store.countRequests({}), 0);
+      assert.equal(await store.nextDeadline(), undefined);
+      assert.deepEqual(await store.getLedgerEntries(0, 10), []);
+      assert.deepEqual(await store.gateBlockCounts(), []);
+      assert.equal(await store.getMeta('missing'), undefined);
+    });
+
+    test('requests round-trip exactly and updates replace them', async () => {
+      const request = makeRequest({ messages: [{ from: 'bob', kind: 'question', text: 'why now?', at: at(1) }] });
+      await store.transaction((tx) => tx.insertRequest(request));
+      assert.deepEqual(await store.getRequest(request.id), request);
+      const updated: BypassRequest = { ...request, state: 'needs_info', updatedAt: at(2) };
+      await store.transaction((tx) => tx.updateRequest(updated));
+      assert.deepEqual(await store.getRequest(request.id), updated);
+      await rejectsWithCode(
+        store.transaction((tx) => tx.updateRequest(makeRequest())),
+        'not_found',
+      );
+    });
+
+    test('listRequests and countRequests filter by state, requester, team, gate and times, newest first', async () => {
+      const a = makeRequest({ createdAt: at(1), requester: 'alice', team: 'payments', gate: 'unit-tests' });
+      const b = makeRequest({ createdAt: at(2), requester: 'carol', team: 'search', gate: 'e2e', state: 'denied' });
+      const c = activeRequest({ createdAt: at(3), requester: 'alice', team: 'payments', gate: 'e2e', activatedAt: at(5) });
+      await store.transaction(async (tx) => {
+        for (const r of [a, b, c]) await tx.insertRequest(r);
+      });
+      const ids = (rs: BypassRequest[]) => rs.map((r) => r.id);
+      assert.deepEqual(ids(await store.listRequests({})), [c.id, b.id, a.id]);
+      assert.deepEqual(ids(await store.listRequests({ limit: 2 })), [c.id, b.id]);
+      assert.deepEqual(ids(await store.listRequests({ states: ['pending', 'active'] })), [c.id, a.id]);
+      assert.deepEqual(ids(await store.listRequests({ requester: 'alice' })), [c.id, a.id]);
+      assert.deepEqual(ids(await store.listRequests({ team: 'search' })), [b.id]);
+      assert.deepEqual(ids(await store.listRequests({ gate: 'e2e', states: ['active'] })), [c.id]);
+      assert.deepEqual(ids(await store.listRequests({ createdSince: at(2) })), [c.id, b.id]);
+      assert.deepEqual(ids(await store.listRequests({ activatedSince: at(0) })), [c.id]);
+      assert.equal(await store.countRequests({}), 3);
+      assert.equal(await store.countRequests({ requester: 'alice' }), 2);
+      assert.equal(await store.countRequests({ states: ['denied'] }), 1);
+    });
+
+    test('findActiveBypasses: only active on the gate, window not ended, longest first', async () => {
+      const long = activeRequest({ expiresAt: at(120) });
+      const short = activeRequest({ expiresAt: at(30) });
+      const ended = activeRequest({ expiresAt: at(10) });
+      const otherGate = activeRequest({ gate: 'e2e' });
+      const pending = makeRequest();
+      await store.transaction(async (tx) => {
+        for (const r of [long, short, ended, otherGate, pending]) await tx.insertRequest(r);
+      });
+      assert.deepEqual((await store.findActiveBypasses('unit-tests', at(10))).map((r) => r.id), [long.id, short.id]);
+      assert.deepEqual((await store.findActiveBypasses('unit-tests', at(30))).map((r) => r.id), [long.id]);
+      assert.deepEqual(await store.findActiveBypasses('nope', at(0)), []);
+    });
+
+    test('due lists and nextDeadline follow expiresAt and lapsesAt', async () => {
+      const expiring = activeRequest({ expiresAt: at(5) });
+      const later = activeRequest({ expiresAt: at(50) });
+      const lapsing = makeRequest({ lapsesAt: at(3) });
+      const askedInfo = makeRequest({ state: 'needs_info', lapsesAt: at(4) });
+      const closed = makeRequest({ state: 'denied', lapsesAt: at(1) });
+      await store.transaction(async (tx) => {
+        for (const r of [expiring, later, lapsing, askedInfo, closed]) await tx.insertRequest(r);
+      });
+      assert.equal(await store.nextDeadline(), at(3));
+      assert.deepEqual((await store.dueForExpiry(at(5))).map((r) => r.id), [expiring.id]);
+      assert.deepEqual(await store.dueForExpiry(at(4)), []);
+      assert.deepEqual((await store.dueForLapse(at(4))).map((r) => r.id), [lapsing.id, askedInfo.id]);
+      assert.deepEqual((await store.dueForLapse(at(3))).map((r) => r.id), [lapsing.id]);
+    });
+
+    test('ledger: dense seqs from 0, canonical text, RFC 6962 leaf hashes, ranges and targets', async () => {
+      const target = rid('req');
+      const first = await store.transaction((tx) => tx.appendLedger([entry('request_created', target), entry('policy_loaded', 'sha256:x', { gate: null })]));
+      const second = await store.transaction((tx) => tx.appendLedger([entry('decision', target, { approver: 'bob' })]));
+      assert.deepEqual([...first, ...second].map((e) => e.seq), [0, 1, 2]);
+      assert.equal(await store.ledgerSize(), 3);
+      const texts = await store.getLedgerEntryTexts(0, 10);
+      assert.deepEqual(texts.map((t) => t.seq), [0, 1, 2]);
+      for (const [i, t] of texts.entries()) assert.equal(t.text, canonicalJson([...first, ...second][i]));
+      const hashes = await store.getLeafHashes(0, 10);
+      assert.deepEqual(hashes.map((h) => Buffer.from(h).toString('hex')), texts.map((t) => leaf(t.text)));
+      assert.deepEqual(await store.getLedgerEntries(1, 1), [first[1]]);
+      assert.deepEqual((await store.getLeafHashes(2, 5)).length, 1);
+      assert.deepEqual((await store.ledgerEntriesForTarget(target)).map((e) => e.seq), [0, 2]);
+      const parsed: LedgerEntry = (await store.getLedgerEntries(0, 1))[0]!;
+      assert.deepEqual(parsed.data, { n: 1, nested: { z: true, a: [1, 'two'] } });
+    });
+
+    test('ledger tables refuse UPDATE and DELETE in the database itself', async () => {
+      await store.transaction((tx) => tx.appendLedger([entry('request_created', rid('req'))]));
+      await assert.rejects(sut.rawExec("UPDATE ledger_entries SET type = 'forged' WHERE seq = 0"), /append-only/);
+      await assert.rejects(sut.rawExec('DELETE FROM ledger_entries WHERE seq = 0'), /append-only/);
+      assert.equal(await store.ledgerSize(), 1);
+      assert.equal((await store.getLedgerEntries(0, 1))[0]!.type, 'request_created');
+    });
+
+    test('a rolled-back transaction writes nothing and consumes no seq', async () => {
+      const request = makeRequest();
+      const seen: number[] = [];
+      store.onLedgerAppended((entries) => seen.push(...entries.map((e) => e.seq)));
+      await assert.rejects(
+        store.transaction(async (tx) => {
+          await tx.insertRequest(request);
+          await tx.appendLedger([entry('request_created', request.id)]);
+          assert.deepEqual(await tx.getRequest(request.id), request, 'a transaction reads its own writes');
+          throw new Error('boom');
+        }),
+        /boom/,
+      );
+      assert.equal(await store.getRequest(request.id), undefined);
+      assert.equal(await store.ledgerSize(), 0);
+      assert.deepEqual(seen, []);
+      const [e] = await store.transaction((tx) => tx.appendLedger([entry('request_created', request.id)]));
+      assert.equal(e!.seq, 0);
+    });
+
+    test('uncommitted writes are invisible outside the transaction', async () => {
+      const request = makeRequest();
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let inserted!: () => void;
+      const didInsert = new Promise<void>((resolve) => (inserted = resolve));
+      const tx = store.transaction(async (t) => {
+        await t.insertRequest(request);
+        await t.appendLedger([entry('request_created', request.id)]);
+        inserted();
+        await gate;
+      });
+      await didInsert;
+      assert.equal(await store.getRequest(request.id), undefined);
+      assert.equal(await store.ledgerSize(), 0);
+      release();
+      await tx;
+      assert.deepEqual(await store.getRequest(request.id), request);
+      assert.equal(await store.ledgerSize(), 1);
+    });
+
+    test('listeners get committed entries once, in seq order, before transaction() resolves', async () => {
+      const batches: number[][] = [];
+      const unsubscribe = store.onLedgerAppended((entries) => batches.push(entries.map((e) => e.seq)));
+      store.onLedgerAppended(() => {
+        throw new Error('a broken listener must not break the commit');
+      });
+      await store.transaction(async (tx) => {
+        await tx.appendLedger([entry('request_created', 'a')]);
+        await tx.appendLedger([entry('request_created', 'b')]);
+      });
+      assert.deepEqual(batches.flat(), [0, 1]);
+      await store.transaction(async (tx) => tx.setMeta('no-ledger', 'x'));
+      assert.deepEqual(batches.flat(), [0, 1]);
+      unsubscribe();
+      await store.transaction((tx) => tx.appendLedger([entry('request_created', 'c')]));
+      assert.deepEqual(batches.flat(), [0, 1]);
+    });
+
+    test('concurrent appenders get a gap-free ledger and listeners see every entry once', async () => {
+      const peer = await sut.openPeer();
+      const seen: number[] = [];
+      store.onLedgerAppended((entries) => seen.push(...entries.map((e) => e.seq)));
+      const writers = Array.from({ length: 40 }, (_, i) =>
+        (i % 2 === 0 ? store : peer).transaction((tx) => tx.appendLedger([entry('evaluation_under_bypass', `t${i}`), entry('evaluation_under_bypass', `u${i}`)])),
+      );
+      const results = await Promise.all(writers);
+      const seqs = results.flat().map((e) => e.seq).sort((a, b) => a - b);
+      assert.deepEqual(seqs, Array.from({ length: 80 }, (_, i) => i));
+      for (const batch of results) assert.equal(batch[1]!.seq, batch[0]!.seq + 1, 'one transaction gets consecutive seqs');
+      assert.equal(await store.ledgerSize(), 80);
+      // The peer's commits reach this handle's listeners too when the backend is shared
+      // (Postgres feed); embedded, the peer is this very store. Either way: every seq once.
+      const deadline = Date.now() + 2_000;
+      while (seen.length < 80 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(seen, Array.from({ length: 80 }, (_, i) => i));
+    });
+
+    test('racing approvals on a two-approver request activate it exactly once', async () => {
+      const peer = await sut.openPeer();
+      const request = makeRequest({ approvalsRequired: 2 });
+      await store.transaction((tx) => tx.insertRequest(request));
+      const approvers = Array.from({ length: 12 }, (_, i) => `approver-${i}`);
+      const outcomes = await Promise.all(approvers.map((a, i) => approveOnce(i % 2 ? peer : store, request.id, a)));
+      assert.equal(outcomes.filter((o) => o === 'activated').length, 1);
+      assert.equal(outcomes.filter((o) => o === 'recorded').length, 1);
+      const final = await store.getRequest(request.id);
+      assert.equal(final?.state, 'active');
+      assert.equal(final?.approvals.length, 2);
+      assert.equal((await store.listDecisions(request.id)).length, 2);
+      const entries = await store.ledgerEntriesForTarget(request.id);
+      assert.equal(entries.filter((e) => e.type === 'bypass_activated').length, 1);
+      assert.equal(entries.filter((e) => e.type === 'decision').length, 2);
+      assert.equal(await store.ledgerSize(), 3);
+    });
+
+    test('racing sweepers expire each bypass exactly once and open exactly one review', async () => {
+      const peer = await sut.openPeer();
+      const due = Array.from({ length: 15 }, (_, i) => activeRequest({ expiresAt: at(i) }));
+      const notYet = activeRequest({ expiresAt: at(500) });
+      await store.transaction(async (tx) => {
+        for (const r of [...due, notYet]) await tx.insertRequest(r);
+      });
+      const runs = await Promise.all(Array.from({ length: 6 }, (_, i) => sweepOnce(i % 2 ? peer : store, at(100))));
+      const expired = runs.flat();
+      assert.equal(expired.length, due.length);
+      assert.equal(new Set(expired).size, due.length);
+      for (const r of due) {
+        assert.equal((await store.getRequest(r.id))?.state, 'expired');
+        const entries = await store.ledgerEntriesForTarget(r.id);
+        assert.equal(entries.filter((e) => e.type === 'bypass_expired').length, 1);
+        assert.equal(entries.filter((e) => e.type === 'review_opened').length, 1);
+        assert.ok(await store.getReviewByRequest(r.id));
+      }
+      assert.equal((await store.getRequest(notYet.id))?.state, 'active');
+      assert.equal((await store.listReviews('review_open')).length, due.length);
+      assert.equal(await store.ledgerSize(), due.length * 2);
+    });
+
+    test('decisions: stored with their bundle, listed by seq, replays refused without poisoning the transaction', async () => {
+      const request = makeRequest();
+      const first = makeDecision(request.id, 1, { approver: 'bob' });
+      const second = makeDecision(request.id, 2, { approver: 'carol', decision: 'request_info', ttl: null });
+      await store.transaction(async (tx) => {
+        await tx.insertRequest(request);
+        await tx.appendLedger([entry('request_created', request.id), entry('decision', request.id), entry('decision', request.id)]);
+        await tx.insertDecision(second);
+        await tx.insertDecision(first);
+      });
+      assert.deepEqual(await store.listDecisions(request.id), [first, second]);
+      assert.equal(await store.decisionReplayed(first.signatureDigest, 'f'.repeat(32)), true);
+      assert.equal(await store.decisionReplayed(`sha256:${'0'.repeat(64)}`, first.nonce), true);
+      assert.equal(await store.decisionReplayed(`sha256:${'0'.repeat(64)}`, 'f'.repeat(32)), false);
+      const other = makeRequest();
+      await store.transaction(async (tx) => {
+        const [e] = await tx.appendLedger([entry('decision', request.id)]);
+        await rejectsWithCode(tx.insertDecision(makeDecision(request.id, e!.seq, { signatureDigest: first.signatureDigest })), 'conflict');
+        await rejectsWithCode(tx.insertDecision(makeDecision(request.id, e!.seq, { nonce: first.nonce })), 'conflict');
+        // The caller may carry on after a refused insert: the transaction is still usable.
+        await tx.insertRequest(other);
+      });
+      assert.ok(await store.getRequest(other.id));
+      assert.equal((await store.listDecisions(request.id)).length, 2);
+    });
+
+    test('tokens: by hash and id, listed, revoked once', async () => {
+      const a = makeToken({ createdAt: at(1), roles: ['approver', 'requester'], expiresAt: at(99) });
+      const b = makeToken({ createdAt: at(2) });
+      await store.transaction(async (tx) => {
+        await tx.insertToken(b);
+        await tx.insertToken(a);
+      });
+      assert.deepEqual(await store.getTokenByHash(a.tokenHash), a);
+      assert.deepEqual(await store.getToken(b.id), b);
+      assert.equal(await store.getToken(rid('tok')), undefined);
+      assert.deepEqual(await store.listTokens(), [a, b]);
+      await store.transaction((tx) => tx.revokeToken(a.id, at(5)));
+      await store.transaction((tx) => tx.revokeToken(a.id, at(9)));
+      assert.equal((await store.getToken(a.id))?.revokedAt, at(5), 'the first revocation time is kept');
+    });
+
+    test('keys: enrolled once, listed per principal, revoked once', async () => {
+      const bob = makeKey({ enrolledAt: at(1), hardwareBacked: true });
+      const carol = makeKey({ principal: 'carol', enrolledAt: at(2), label: null });
+      await store.transaction(async (tx) => {
+        await tx.insertKey(bob);
+        await tx.insertKey(carol);
+      });
+      assert.deepEqual(await store.getKey(bob.keyId), bob);
+      assert.deepEqual(await store.listKeys(), [bob, carol]);
+      assert.deepEqual(await store.listKeys('carol'), [carol]);
+      await rejectsWithCode(
+        store.transaction((tx) => tx.insertKey({ ...bob, principal: 'mallory' })),
+        'conflict',
+      );
+      await store.transaction((tx) => tx.revokeKey(bob.keyId, at(3)));
+      await store.transaction((tx) => tx.revokeKey(bob.keyId, at(4)));
+      assert.equal((await store.getKey(bob.keyId))?.revokedAt, at(3));
+    });
+
+    test('reviews: one per request, by id and request, listed by state newest first, updated', async () => {
+      const r1 = makeRequest();
+      const r2 = makeRequest();
+      const v1 = makeReview(r1.id, { openedAt: at(1) });
+      const v2 = makeReview(r2.id, { openedAt: at(2) });
+      await store.transaction(async (tx) => {
+        await tx.insertRequest(r1);
+        await tx.insertRequest(r2);
+        await tx.insertReview(v1);
+        await tx.insertReview(v2);
+      });
+      await rejectsWithCode(
+        store.transaction((tx) => tx.insertReview(makeReview(r1.id))),
+        'conflict',
+      );
+      assert.deepEqual(await store.getReview(v1.id), v1);
+      assert.deepEqual(await store.getReviewByRequest(r2.id), v2);
+      assert.deepEqual((await store.listReviews()).map((r) => r.id), [v2.id, v1.id]);
+      const done: Review = { ...v1, state: 'reviewed', finding: 'justified', note: 'the suite was broken upstream', completedBy: 'carol', completedAt: at(90) };
+      await store.transaction((tx) => tx.updateReview(done));
+      assert.deepEqual(await store.getReview(v1.id), done);
+      assert.deepEqual((await store.listReviews('review_open')).map((r) => r.id), [v2.id]);
+      assert.deepEqual((await store.listReviews('reviewed')).map((r) => r.id), [v1.id]);
+    });
+
+    test('gate block counts and meta', async () => {
+      await store.transaction(async (tx) => {
+        await tx.incrementGateBlocks('unit-tests', at(1));
+        await tx.incrementGateBlocks('e2e', at(2));
+        await tx.incrementGateBlocks('unit-tests', at(3));
+        await tx.setMeta('policy.hash', 'sha256:1');
+        await tx.setMeta('policy.hash', 'sha256:2');
+      });
+      assert.deepEqual(await store.gateBlockCounts(), [
+        { gate: 'e2e', count: 1, lastAt: at(2) },
+        { gate: 'unit-tests', count: 2, lastAt: at(3) },
+      ]);
+      assert.equal(await store.getMeta('policy.hash'), 'sha256:2');
+    });
+
+    test('another handle on the same database reads committed data', async () => {
+      const request = makeRequest();
+      await store.transaction(async (tx) => {
+        await tx.insertRequest(request);
+        await tx.appendLedger([entry('request_created', request.id)]);
+      });
+      const peer = await sut.openPeer();
+      assert.deepEqual(await peer.getRequest(request.id), request);
+      assert.equal(await peer.ledgerSize(), 1);
+    });
+  });
+}
