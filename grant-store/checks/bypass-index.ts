@@ -4,10 +4,12 @@ import { scopeCovers } from '../../shared/policy/scope-match';
 
 /**
  * The active bypasses of this instance, in memory, indexed for the gate check hot path: by
- * gate, then by one "anchor" attribute of the bypass scope (its first key in sorted order). A
- * bypass covers a subject only if the subject carries every scope attribute, so it carries the
- * anchor too: looking up each subject attribute (at most 16) finds every candidate without
- * scanning the gate's bypasses, whatever their number.
+ * gate, then by one "anchor" attribute=value of the bypass scope. A bypass covers a subject
+ * only if the subject carries every scope attribute, so it carries the anchor too: looking up
+ * each subject attribute (at most 16) finds every candidate without scanning the gate's
+ * bypasses. The anchor is the scope attribute whose bucket is smallest at insertion, so
+ * 10,000 bypasses all scoped `repo=<x>,branch=main` spread over their repos instead of piling
+ * up under branch=main.
  *
  * Expiry is exact: an entry whose expiresAt has passed never matches, even before the expiry
  * ledger entry removes it. Which bypasses exist is kept fresh by CheckIndexFeed.
@@ -18,11 +20,6 @@ interface Indexed {
   gate: string;
   anchor: string;
   expiresAtMs: number;
-}
-
-function anchorKey(scope: Scope): string | undefined {
-  const key = Object.keys(scope).sort()[0];
-  return key === undefined ? undefined : bucketKey(key, scope[key]!);
 }
 
 function bucketKey(attribute: string, value: string): string {
@@ -42,6 +39,13 @@ export class BypassIndex {
     return this.byRequest.has(requestId);
   }
 
+  /** Largest candidate list a match on `gate` may scan (diagnostics, tests). */
+  largestBucket(gate: string): number {
+    let largest = 0;
+    for (const bucket of this.byGate.get(gate)?.values() ?? []) largest = Math.max(largest, bucket.length);
+    return largest;
+  }
+
   requestIds(): string[] {
     return [...this.byRequest.keys()];
   }
@@ -50,11 +54,17 @@ export class BypassIndex {
   upsert(request: BypassRequest): void {
     this.remove(request.id);
     if (request.state !== 'active' || !request.expiresAt || !request.bypassId) return;
-    const anchor = anchorKey(request.scope);
+    let buckets = this.byGate.get(request.gate);
+    let anchor: string | undefined;
+    let smallest = Infinity;
+    for (const attribute of Object.keys(request.scope).sort()) {
+      const key = bucketKey(attribute, request.scope[attribute]!);
+      const size = buckets?.get(key)?.length ?? 0;
+      if (size < smallest) [anchor, smallest] = [key, size];
+    }
     if (anchor === undefined) return; // an empty scope never matches (scopeCovers)
     const item: Indexed = { request, gate: request.gate, anchor, expiresAtMs: Date.parse(request.expiresAt) };
     this.byRequest.set(request.id, item);
-    let buckets = this.byGate.get(item.gate);
     if (!buckets) this.byGate.set(item.gate, (buckets = new Map()));
     const bucket = buckets.get(anchor);
     if (bucket) bucket.push(item);
