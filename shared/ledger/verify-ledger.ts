@@ -1,5 +1,5 @@
 import { canonicalJson } from '../canonical-json';
-import type { SigstoreBundleJson } from '../domain/decision';
+import { SigstoreBundleJsonSchema } from '../domain/decision';
 import { LedgerEntrySchema, type LedgerEntry } from '../domain/ledger-entry';
 import { AppError } from '../errors';
 import { bytesEqual, toHex, utf8 } from './bytes';
@@ -291,8 +291,9 @@ function queueDecision(
   options: VerifyLedgerOptions,
 ): LedgerProblem | null {
   const seq = entry.seq;
-  const bundle = entry.data.bundle as SigstoreBundleJson | undefined;
-  if (typeof bundle !== 'object' || bundle === null) return problem('entry_malformed', seq, `decision ${seq} has no data.bundle`);
+  const parsedBundle = SigstoreBundleJsonSchema.safeParse(entry.data.bundle);
+  if (!parsedBundle.success) return problem('entry_malformed', seq, `decision ${seq} has no well-formed data.bundle`);
+  const bundle = parsedBundle.data;
   const hint = (bundle.verificationMaterial as { publicKey?: { hint?: unknown } }).publicKey?.hint;
   if (typeof hint !== 'string') return problem('entry_malformed', seq, `decision ${seq}: its bundle has no public-key hint`);
   const key = keys.get(hint);
