@@ -366,7 +366,12 @@ export const mainContract = {
    */
   'console:main:open-external': {
     input: z.strictObject({ url: HttpsUrlInputSchema }),
-    output: z.strictObject({ opened: z.literal(true) }),
+    /**
+     * `opened: true`: main opened it in the system browser (Electron). `opened: false` (browser
+     * host): the URL passed the allow-list and the caller must open `url` itself with
+     * window.open(url, '_blank', 'noopener,noreferrer').
+     */
+    output: z.strictObject({ opened: z.boolean(), url: z.string() }),
   },
 } as const;
 

@@ -1,0 +1,79 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CredentialVault } from '../core/vault/credential-vault';
+import { ConsoleService, type ConsoleServiceOptions } from '../core/console-service';
+import { EventHub } from '../core/event-hub';
+import type { ConsoleNotification } from '../core/notifier';
+import type { SignerProvider } from '../core/signer-provider';
+import { BrowserPinPromptBroker } from './pin-prompt-broker';
+import { startBrowserHost, type RunningBrowserHost } from './server';
+
+/** renderer/dist next to this repo (the default for `npm start` and the e2e tests). */
+export const DEFAULT_RENDERER_DIR = fileURLToPath(new URL('../../renderer/dist/', import.meta.url));
+
+export interface ConsoleBrowserHostOptions {
+  /** Console data dir (profile, settings, ledger mirror). Use a temp dir in tests. */
+  dataDir: string;
+  /** 0 = random port (tests); the CLI defaults to 7420. */
+  port?: number;
+  rendererDir?: string;
+  token?: string;
+  /** Defaults to the OS keychain via keytar (CredentialVault.open()). */
+  openVault?: () => Promise<CredentialVault>;
+  signers?: SignerProvider;
+  /** Called for each notification the notifier rules let through (the browser host has no native ones). */
+  onNotification?: (notification: ConsoleNotification) => void;
+  sse?: ConsoleServiceOptions['sse'];
+}
+
+export interface RunningConsoleBrowserHost extends RunningBrowserHost {
+  service: ConsoleService;
+  /** Every notification fired since start (newest last): the e2e tests assert on these. */
+  notifications: ConsoleNotification[];
+}
+
+/**
+ * The console core behind the browser host, wired the same way Electron's main wires it, with PIN
+ * prompts answered through the host's static /pin-prompt page. Used by `npm start` (fallback),
+ * electron/browser-host/cli.ts and the Playwright tests.
+ */
+export async function startConsoleBrowserHost(options: ConsoleBrowserHostOptions): Promise<RunningConsoleBrowserHost> {
+  const events = new EventHub();
+  const pinBroker = new BrowserPinPromptBroker(events.emit);
+  const notifications: ConsoleNotification[] = [];
+  const service = new ConsoleService({
+    dataDir: options.dataDir,
+    host: 'browser',
+    pinPrompt: pinBroker,
+    events,
+    openVault: options.openVault,
+    signers: options.signers,
+    sse: options.sse,
+    notify: (notification) => {
+      notifications.push(notification);
+      options.onNotification?.(notification);
+    },
+  });
+  await service.start();
+  const host = await startBrowserHost({
+    backend: service,
+    rendererDir: options.rendererDir ?? DEFAULT_RENDERER_DIR,
+    port: options.port,
+    token: options.token,
+    pinBroker,
+  });
+  return {
+    ...host,
+    service,
+    notifications,
+    async close() {
+      await host.close();
+      await service.stop();
+    },
+  };
+}
+
+export function defaultConsoleDataDir(): string {
+  const base = process.env.XDG_DATA_HOME ?? join(process.env.HOME ?? '.', '.local', 'share');
+  return join(base, 'breakglass-console');
+}

@@ -1,0 +1,50 @@
+/* global window, document, fetch */
+// The PIN page of the browser host. Deliberately tiny and separate from the React renderer: the
+// PIN is read here and posted straight to the host (same origin), which hands it to the signer.
+(function () {
+  'use strict';
+  var match = /^\/pin-prompt\/([0-9a-f]{32})$/.exec(window.location.pathname);
+  var purpose = document.getElementById('purpose');
+  var token = document.getElementById('token');
+  var errorBox = document.getElementById('error');
+  var form = document.getElementById('pin-form');
+  var pinInput = document.getElementById('pin');
+  if (!match) {
+    purpose.textContent = 'This PIN prompt link is not valid.';
+    form.hidden = true;
+    return;
+  }
+  var promptUrl = '/pin-prompt/' + match[1];
+
+  function finish(text) {
+    form.hidden = true;
+    purpose.textContent = text;
+    window.setTimeout(function () { window.close(); }, 600);
+  }
+
+  fetch(promptUrl + '/context', { headers: { accept: 'application/json' } })
+    .then(function (res) { return res.ok ? res.json() : Promise.reject(new Error('gone')); })
+    .then(function (ctx) {
+      purpose.textContent = 'Sign: ' + ctx.purpose;
+      token.textContent = 'Token "' + ctx.tokenLabel + '", key "' + ctx.keyLabel + '"' + (ctx.attempt > 1 ? ' (the last PIN was wrong)' : '');
+    })
+    .catch(function () { finish('This PIN prompt has already been answered or has expired.'); });
+
+  function post(body) {
+    return fetch(promptUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  }
+
+  form.addEventListener('submit', function (event) {
+    event.preventDefault();
+    var pin = pinInput.value;
+    pinInput.value = '';
+    if (!pin) { errorBox.textContent = 'Enter the PIN.'; return; }
+    post({ pin: pin }).then(function (res) {
+      if (res.ok) finish('PIN sent. Signing…');
+      else errorBox.textContent = 'The console refused the PIN prompt answer (expired?).';
+    });
+  });
+  document.getElementById('cancel').addEventListener('click', function () {
+    post({ cancel: true }).then(function () { finish('Cancelled: nothing was signed.'); });
+  });
+})();

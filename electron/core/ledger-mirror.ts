@@ -1,0 +1,226 @@
+import { createHash } from 'node:crypto';
+import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { canonicalJsonBytes } from '../../shared/canonical-json';
+import { AppError } from '../../shared/errors';
+import { LedgerEntrySchema, type LedgerEntry } from '../../shared/domain/ledger-entry';
+import { CompactRange } from '../../shared/ledger/compact-range';
+import { treeHasher } from '../../shared/ledger/tree-hasher';
+import { fromHex, toHex } from '../../shared/ledger/bytes';
+import type { ChannelOutput, ParsedChannelInput, VerificationState } from '../../shared/ipc/contract';
+import { writeJsonAtomic } from './settings';
+
+/** Entries fetched per page while syncing. */
+export const LEDGER_SYNC_PAGE_SIZE = 1000;
+
+const sha256 = (data: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(data).digest());
+const hasher = treeHasher(sha256);
+
+/** A checkpoint as the store publishes it, already checked for a valid log signature by the source. */
+export interface PublishedCheckpoint {
+  size: number;
+  rootHash: Uint8Array;
+  /** The signed note text (kept so an auditor can re-check it), null when the store has none. */
+  note: string | null;
+}
+
+/** Where the mirror gets entries and checkpoints: the grant store, through the store client. */
+export interface LedgerSource {
+  entries(from: number, limit: number): Promise<{ entries: LedgerEntry[]; treeSize: number }>;
+  /** The latest signed checkpoint, or null when the store does not publish one yet. */
+  latestCheckpoint(): Promise<PublishedCheckpoint | null>;
+}
+
+const MirrorStateSchema = z.strictObject({
+  size: z.number().int().nonnegative(),
+  frontier: z.array(z.string()),
+  verifiedTreeSize: z.number().int().nonnegative(),
+  checkpoint: z.strictObject({ treeSize: z.number().int(), rootHash: z.string(), note: z.string().nullable(), verifiedAt: z.string() }).nullable(),
+  lastSyncAt: z.string().nullable(),
+  /** Set when the store served a log that does not match a checkpoint: entries past verifiedTreeSize are `failed`. */
+  failure: z.strictObject({ at: z.string(), message: z.string(), treeSize: z.number().int() }).nullable(),
+});
+type MirrorState = z.infer<typeof MirrorStateSchema>;
+
+const EMPTY_STATE: MirrorState = { size: 0, frontier: [], verifiedTreeSize: 0, checkpoint: null, lastSyncAt: null, failure: null };
+
+type LedgerQuery = ParsedChannelInput<'console:main:query-ledger'>;
+type LedgerQueryResult = ChannelOutput<'console:main:query-ledger'>;
+
+/**
+ * A local, verified copy of the ledger in the console data dir (entries.jsonl + state.json).
+ * Synced incrementally: each new entry's leaf hash (SHA-256(0x00 ‖ canonical entry)) extends a
+ * compact range, and once the mirror reaches a published checkpoint's size its root must equal the
+ * checkpoint's root. Because the mirror never re-downloads old entries, a store that rewrote
+ * history cannot produce a matching root: the mirror refuses it (consistency by construction).
+ * Queries are answered from the mirror, so the ledger stays readable with the store unreachable.
+ */
+export class LedgerMirror {
+  private entries: LedgerEntry[] = [];
+  private state: MirrorState = structuredClone(EMPTY_STATE);
+  private range = new CompactRange(hasher);
+  private loaded = false;
+  private syncing: Promise<{ added: number }> | undefined;
+
+  constructor(private readonly dir: string) {}
+
+  private get entriesPath(): string {
+    return join(this.dir, 'entries.jsonl');
+  }
+
+  private get statePath(): string {
+    return join(this.dir, 'state.json');
+  }
+
+  async load(): Promise<void> {
+    if (this.loaded) return;
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const stateText = await readFile(this.statePath, 'utf8').catch(() => undefined);
+    const entriesText = await readFile(this.entriesPath, 'utf8').catch(() => '');
+    if (stateText !== undefined) {
+      this.state = MirrorStateSchema.parse(JSON.parse(stateText));
+      const lines = entriesText.split('\n').filter((l) => l.length > 0);
+      // A crash between appending entries and saving state leaves extra lines: drop them, re-sync.
+      this.entries = lines.slice(0, this.state.size).map((l) => LedgerEntrySchema.parse(JSON.parse(l)));
+      if (this.entries.length !== this.state.size) throw new AppError('verification_failed', `the ledger mirror in ${this.dir} is truncated; delete it to re-sync`);
+      this.range = new CompactRange(hasher, this.state.size, this.state.frontier.map(fromHex));
+      if (lines.length !== this.state.size) await this.rewriteEntries();
+    }
+    this.loaded = true;
+  }
+
+  get size(): number {
+    return this.state.size;
+  }
+
+  get verifiedTreeSize(): number {
+    return this.state.verifiedTreeSize;
+  }
+
+  get lastSyncAt(): string | null {
+    return this.state.lastSyncAt;
+  }
+
+  get failure(): MirrorState['failure'] {
+    return this.state.failure;
+  }
+
+  /** Fetch and verify everything new; concurrent calls share one sync. */
+  sync(source: LedgerSource, now: () => Date = () => new Date()): Promise<{ added: number }> {
+    this.syncing ??= this.doSync(source, now).finally(() => {
+      this.syncing = undefined;
+    });
+    return this.syncing;
+  }
+
+  private async doSync(source: LedgerSource, now: () => Date): Promise<{ added: number }> {
+    await this.load();
+    const checkpoint = await source.latestCheckpoint();
+    const startSize = this.state.size;
+    const pending: LedgerEntry[] = [];
+    const range = this.range.clone();
+    let treeSize = checkpoint?.size ?? Number.POSITIVE_INFINITY;
+    let target = checkpoint?.size;
+    if (checkpoint && checkpoint.size < startSize) {
+      return this.fail(now, `the store's checkpoint (size ${checkpoint.size}) is older than the ${startSize} entries already verified: the log shrank`);
+    }
+    while (startSize + pending.length < treeSize) {
+      const from = startSize + pending.length;
+      const page = await source.entries(from, LEDGER_SYNC_PAGE_SIZE);
+      if (!checkpoint) {
+        treeSize = page.treeSize;
+        target = page.treeSize;
+      }
+      if (page.entries.length === 0) break;
+      for (const entry of page.entries) {
+        const expected = startSize + pending.length;
+        if (entry.seq !== expected) return this.fail(now, `the store sent entry seq ${entry.seq} where ${expected} was expected`);
+        if (expected >= treeSize) break;
+        range.append(hasher.leaf(canonicalJsonBytes(entry)));
+        pending.push(entry);
+      }
+    }
+    if (target !== undefined && startSize + pending.length < target) {
+      return this.fail(now, `the store published ${target} entries but served only ${startSize + pending.length}`);
+    }
+    let verifiedTreeSize = this.state.verifiedTreeSize;
+    let checkpointState = this.state.checkpoint;
+    if (checkpoint) {
+      const root = range.root();
+      if (toHex(root) !== toHex(checkpoint.rootHash)) {
+        return this.fail(now, `the ledger does not match the store's signed checkpoint at size ${checkpoint.size}: history was rewritten or an entry was altered`);
+      }
+      verifiedTreeSize = checkpoint.size;
+      checkpointState = { treeSize: checkpoint.size, rootHash: toHex(checkpoint.rootHash), note: checkpoint.note, verifiedAt: now().toISOString() };
+    }
+    if (pending.length > 0) await appendFile(this.entriesPath, pending.map((e) => `${JSON.stringify(e)}\n`).join(''), { mode: 0o600 });
+    this.entries.push(...pending);
+    this.range = range;
+    this.state = {
+      size: this.entries.length,
+      frontier: range.frontier.map(toHex),
+      verifiedTreeSize,
+      checkpoint: checkpointState,
+      lastSyncAt: now().toISOString(),
+      failure: null,
+    };
+    await writeJsonAtomic(this.statePath, this.state);
+    return { added: pending.length };
+  }
+
+  private async fail(now: () => Date, message: string): Promise<never> {
+    this.state = { ...this.state, failure: { at: now().toISOString(), message, treeSize: this.state.size } };
+    await writeJsonAtomic(this.statePath, this.state);
+    throw new AppError('verification_failed', message);
+  }
+
+  private async rewriteEntries(): Promise<void> {
+    await rm(this.entriesPath, { force: true });
+    await appendFile(this.entriesPath, this.entries.map((e) => `${JSON.stringify(e)}\n`).join(''), { mode: 0o600 });
+  }
+
+  verificationOf(seq: number): VerificationState {
+    if (seq < this.state.verifiedTreeSize) return 'verified';
+    return this.state.failure ? 'failed' : 'unverified';
+  }
+
+  /** All mirrored entries about one target (request id, review id…), oldest first. */
+  entriesFor(target: string): LedgerEntry[] {
+    return this.entries.filter((e) => e.target === target || (e.data as Record<string, unknown>).requestId === target);
+  }
+
+  allEntries(): readonly LedgerEntry[] {
+    return this.entries;
+  }
+
+  query(query: LedgerQuery): LedgerQueryResult {
+    const search = query.search?.trim().toLowerCase();
+    const matches: LedgerEntry[] = [];
+    for (let i = this.entries.length - 1; i >= 0; i--) {
+      const entry = this.entries[i] as LedgerEntry;
+      if (query.type && entry.type !== query.type) continue;
+      if (query.gate && entry.gate !== query.gate) continue;
+      if (query.actor && entry.actor !== query.actor && entry.approver !== query.actor) continue;
+      if (query.team && (entry.data as Record<string, unknown>).team !== query.team) continue;
+      if (search && !searchableText(entry).includes(search)) continue;
+      matches.push(entry);
+    }
+    return {
+      entries: matches.slice(query.offset, query.offset + query.limit).map((entry) => ({ entry, verification: this.verificationOf(entry.seq) })),
+      total: matches.length,
+      mirrorSize: this.state.size,
+      verifiedTreeSize: this.state.verifiedTreeSize,
+      checkpoint: this.state.checkpoint,
+      lastSyncAt: this.state.lastSyncAt,
+    };
+  }
+}
+
+function searchableText(entry: LedgerEntry): string {
+  const data = entry.data as Record<string, unknown>;
+  return [entry.target, entry.actor, entry.gate, entry.reason, entry.incidentRef, entry.approver, entry.type, data.requester, data.team]
+    .filter((v) => typeof v === 'string')
+    .join(' ')
+    .toLowerCase();
+}
