@@ -110,7 +110,7 @@ describe('ledger mutation suite: shared verifier', () => {
   test('an entry rewritten consistently (new leaf, log re-signed by a thief of the log key) still fails on its signature', async () => {
     const l = ledgers.get(100)!;
     const decisionSeq = l.entries.findIndex((e) => e.type === 'decision');
-    const entry = structuredClone(l.entries[decisionSeq]!) as Record<string, unknown> & { data: { bundle: { dsseEnvelope: { payload: string } } } };
+    const entry = structuredClone(l.entries[decisionSeq]!) as unknown as Record<string, unknown> & { data: { bundle: { dsseEnvelope: { payload: string } } } };
     const payload = JSON.parse(Buffer.from(entry.data.bundle.dsseEnvelope.payload, 'base64').toString()) as Record<string, unknown>;
     payload.ttl = '24h';
     entry.data.bundle.dsseEnvelope.payload = Buffer.from(canonicalJson(payload)).toString('base64');
