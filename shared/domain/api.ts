@@ -30,7 +30,16 @@ import { PrincipalNameSchema, SlugSchema } from './common';
  *   POST /v1/admin/approvers/:principal/keys KeyEnrollInput  201 EnrolledKey
  *   GET  /v1/admin/approvers/:principal/keys        { keys }
  *   DELETE /v1/admin/approvers/:principal/keys/:keyId   EnrolledKey (revoked)
- *   POST /v1/admin/policy/reload                    { hash, loadedAt }
+ *   POST /v1/admin/policy/reload                    { hash, loadedAt, changed }
+ *   GET  /v1/events?lastEventId=                    text/event-stream (added by the grant store):
+ *        one `event: ledger` per committed ledger entry the caller may see, `id:` = ledger seq,
+ *        `data:` = the LedgerEntry JSON; resume with the Last-Event-ID header (or ?lastEventId=).
+ *
+ * Roles: requests are filed/replied/cancelled by `requester`; decisions need `approver` (and an
+ * enrolled key); checks need `gate` (or `admin`); /v1/admin/* needs `admin`; ledger entries
+ * need `approver`, `auditor` or `admin`. Reads are filtered: requesters see their own requests,
+ * approvers also those of tiers they approve for, auditors and admins everything.
+ * Limits: bodies over 256 KiB → 413; a body that is not application/json → 415.
  */
 
 export const ListRequestsQuerySchema = z.strictObject({

@@ -1,0 +1,49 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { readFileSync } from 'node:fs';
+import type { Sweeper } from '../jobs/expiry-sweeper';
+import type { ServiceDeps } from '../service/service-deps';
+import { callerOf, installAuth } from './auth';
+import { installErrorHandling } from './error-handler';
+import { EventBus } from './event-bus';
+import type { RouteContext } from './route-context';
+import { registerAdminRoutes } from './routes/admin-routes';
+import { registerCheckRoutes } from './routes/check-routes';
+import { registerEventRoutes } from './routes/event-routes';
+import { registerIdentityRoutes } from './routes/identity-routes';
+import { registerLedgerRoutes } from './routes/ledger-routes';
+import { registerRequestRoutes } from './routes/request-routes';
+import { registerReviewRoutes } from './routes/review-routes';
+
+/** Largest accepted body: a decision bundle is ~3 KiB; 256 KiB leaves room and bounds abuse. */
+export const BODY_LIMIT_BYTES = 256 * 1024;
+
+export interface AppOptions {
+  deps: ServiceDeps;
+  dataDir: string;
+  sweeper: Sweeper;
+  logger?: boolean;
+  tls?: { certPath: string; keyPath: string };
+}
+
+/** The Fastify app with every route; the caller listens and closes it. */
+export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; bus: EventBus }> {
+  const https = opts.tls ? { cert: readFileSync(opts.tls.certPath), key: readFileSync(opts.tls.keyPath) } : null;
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Unknown fields are rejected by the zod schemas, not stripped; keep Fastify out of validation.
+    ...(https ? { https } : {}),
+  }) as unknown as FastifyInstance;
+  // Only JSON bodies: text/plain (a Fastify default) would reach the handlers as a string.
+  app.removeContentTypeParser('text/plain');
+  installErrorHandling(app);
+  installAuth(app, opts.deps);
+
+  const bus = new EventBus(opts.deps.store);
+  const ctx: RouteContext = { deps: opts.deps, dataDir: opts.dataDir, bus, sweeper: opts.sweeper, caller: callerOf };
+  for (const register of [registerIdentityRoutes, registerRequestRoutes, registerCheckRoutes, registerReviewRoutes, registerAdminRoutes, registerEventRoutes, registerLedgerRoutes]) {
+    await register(app, ctx);
+  }
+  app.addHook('onClose', async () => bus.close());
+  return { app, bus };
+}

@@ -1,0 +1,118 @@
+import { z } from 'zod';
+import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
+import type { BypassRequest } from '../../../shared/domain/request';
+import { AppError } from '../../../shared/errors';
+import { entryVisible } from '../entry-visibility';
+import { query } from '../parse';
+import type { RoutePlugin } from '../route-context';
+
+/** Comment line sent this often so proxies and clients know the stream is alive. */
+const HEARTBEAT_MS = 15_000;
+/** Entries read per page while replaying after Last-Event-ID. */
+const REPLAY_PAGE = 500;
+
+const EventsQuerySchema = z.strictObject({
+  /** Same as the Last-Event-ID header (for clients that cannot set headers). */
+  lastEventId: z.coerce.number().int().min(-1).optional(),
+});
+
+function lastEventIdHeader(value: string | string[] | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const text = Array.isArray(value) ? value[0] : value;
+  if (text === undefined || !/^-?\d+$/.test(text.trim())) throw new AppError('invalid_input', 'Last-Event-ID must be a ledger seq', { fieldErrors: [{ path: 'Last-Event-ID', message: 'must be an integer ledger seq' }] });
+  return Number(text.trim());
+}
+
+/**
+ * GET /v1/events: server-sent events, one per committed ledger entry the caller may see
+ * (`id:` = ledger seq, `event: ledger`, `data:` = the entry JSON). Resuming with Last-Event-ID
+ * replays from the ledger, then continues live, with no gap and no duplicate.
+ */
+export const registerEventRoutes: RoutePlugin = (app, ctx) => {
+  const open = new Set<() => void>();
+  app.addHook('onClose', async () => {
+    for (const end of [...open]) end();
+  });
+
+  app.get('/v1/events', async (request, reply) => {
+    const caller = ctx.caller(request);
+    const q = query(EventsQuerySchema, request.query);
+    const resumeFrom = lastEventIdHeader(request.headers['last-event-id']) ?? q.lastEventId;
+    const store = ctx.deps.store;
+
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.write(': breakglass event stream\n\n');
+
+    const requestCache = new Map<string, Pick<BypassRequest, 'requester' | 'gate'>>();
+    const getRequest = async (id: string) => {
+      const cached = requestCache.get(id);
+      if (cached) return cached;
+      const found = await store.getRequest(id);
+      if (found) requestCache.set(id, { requester: found.requester, gate: found.gate });
+      return found;
+    };
+
+    let lastSent = resumeFrom ?? (await store.ledgerSize()) - 1;
+    let closed = false;
+    let queue: LedgerEntry[] = [];
+    let draining = false;
+    let replaying = true;
+
+    const send = async (entries: readonly LedgerEntry[]) => {
+      for (const entry of entries) {
+        if (closed || entry.seq <= lastSent) continue;
+        lastSent = entry.seq;
+        if (await entryVisible(ctx.deps.policies.policy, caller, entry, getRequest)) {
+          res.write(`id: ${entry.seq}\nevent: ledger\ndata: ${JSON.stringify(entry)}\n\n`);
+        }
+      }
+    };
+    const drain = async () => {
+      if (draining || replaying) return;
+      draining = true;
+      try {
+        while (queue.length > 0 && !closed) {
+          const batch = queue;
+          queue = [];
+          await send(batch);
+        }
+      } finally {
+        draining = false;
+      }
+    };
+
+    // Subscribe before replaying so nothing committed meanwhile is missed; seq de-duplicates.
+    const unsubscribe = ctx.bus.subscribe((entries) => {
+      queue.push(...entries);
+      void drain();
+    });
+    const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
+    heartbeat.unref();
+    const end = () => {
+      if (closed) return;
+      closed = true;
+      clearInterval(heartbeat);
+      unsubscribe();
+      open.delete(end);
+      res.end();
+    };
+    open.add(end);
+    request.raw.on('close', end);
+
+    try {
+      for (;;) {
+        const page = await store.getLedgerEntries(lastSent + 1, REPLAY_PAGE);
+        if (page.length === 0 || closed) break;
+        await send(page);
+      }
+    } catch (error) {
+      request.log.error({ err: error }, 'event replay failed');
+      end();
+      return;
+    }
+    replaying = false;
+    await drain();
+  });
+};

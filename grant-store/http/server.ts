@@ -1,0 +1,100 @@
+import { AppError } from '../../shared/errors';
+import { verifyDecisionBundle } from '../../shared/node/signing/verify-decision';
+import { dataDirPaths } from '../admin/data-dir';
+import { DEFAULT_SWEEP_INTERVAL_MS, startExpirySweeper } from '../jobs/expiry-sweeper';
+import { PolicyHolder } from '../policy/policy-holder';
+import { recordPolicyLoaded } from '../service/policy-service';
+import type { ServiceDeps } from '../service/service-deps';
+import { SqliteStore } from '../storage/sqlite/sqlite-store';
+import type { Store } from '../storage/store';
+import { buildApp } from './build-app';
+import { isLoopbackHost } from './loopback';
+
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_PORT = 7410;
+
+export interface GrantStoreOptions {
+  dataDir: string;
+  host?: string;
+  /** 0 = a random free port. */
+  port?: number;
+  tlsCertPath?: string;
+  tlsKeyPath?: string;
+  /** Default <dataDir>/policy.yaml. */
+  policyPath?: string;
+  /** Postgres (issue 6); the embedded SQLite database is used when absent. */
+  databaseUrl?: string;
+  sweepIntervalMs?: number;
+  logger?: boolean;
+  /**
+   * Server clock override, for tests that must see expiry without waiting an hour (start the
+   * store in-process and advance the clock). Production never sets it.
+   */
+  clock?: () => Date;
+}
+
+export interface RunningGrantStore {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Hook for other backends (issue 6): given a database URL, open a Store. Set by the Postgres
+ * module when it is wired in; until then a databaseUrl is refused with a clear message.
+ */
+export type StoreOpener = (databaseUrl: string) => Promise<Store>;
+let postgresOpener: StoreOpener | undefined;
+export function registerPostgresOpener(opener: StoreOpener): void {
+  postgresOpener = opener;
+}
+
+/**
+ * Start the grant store: open the database, load and record the policy, start the expiry
+ * sweeper, and serve HTTP(S). Refuses a non-loopback host without TLS (invariant 6).
+ */
+export async function startGrantStore(opts: GrantStoreOptions): Promise<RunningGrantStore> {
+  const host = opts.host ?? DEFAULT_HOST;
+  const tls = opts.tlsCertPath && opts.tlsKeyPath ? { certPath: opts.tlsCertPath, keyPath: opts.tlsKeyPath } : undefined;
+  if ((opts.tlsCertPath && !opts.tlsKeyPath) || (!opts.tlsCertPath && opts.tlsKeyPath)) {
+    throw new AppError('invalid_input', 'TLS needs both a certificate and a key (--tls-cert and --tls-key)');
+  }
+  if (!isLoopbackHost(host) && !tls) {
+    throw new AppError('invalid_input', `refusing to listen on ${host} without TLS: only loopback addresses may serve plain HTTP (pass a TLS certificate and key)`);
+  }
+  const paths = dataDirPaths(opts.dataDir);
+  const policies = await PolicyHolder.load(opts.policyPath ?? paths.policyPath);
+  let store: Store;
+  if (opts.databaseUrl) {
+    if (!postgresOpener) throw new AppError('unavailable', 'a Postgres databaseUrl was given but the Postgres backend is not wired in yet');
+    store = await postgresOpener(opts.databaseUrl);
+  } else {
+    store = SqliteStore.open(paths.databasePath);
+  }
+  const deps: ServiceDeps = { store, policies, clock: opts.clock ?? (() => new Date()), verifyDecision: verifyDecisionBundle };
+  const sweeper = startExpirySweeper(deps, opts.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS);
+  try {
+    await recordPolicyLoaded(deps, { principal: 'system', roles: [], sourceAddress: null });
+    await sweeper.sweep();
+    const { app } = await buildApp({ deps, dataDir: opts.dataDir, sweeper, logger: opts.logger, tls });
+    await app.listen({ host, port: opts.port ?? DEFAULT_PORT });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : (opts.port ?? DEFAULT_PORT);
+    const urlHost = host.includes(':') ? `[${host}]` : host;
+    let closing: Promise<void> | undefined;
+    return {
+      url: `${tls ? 'https' : 'http'}://${urlHost}:${port}`,
+      close() {
+        closing ??= (async () => {
+          await sweeper.stop();
+          await app.close();
+          await store.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await sweeper.stop();
+    await store.close();
+    throw error;
+  }
+}

@@ -1,0 +1,149 @@
+import { randomBytes } from 'node:crypto';
+import { KeyEnrollInputSchema, TokenCreateInputSchema, type EnrolledKey, type TokenInfo, type WhoAmI } from '../../shared/domain/identity';
+import { PrincipalNameSchema } from '../../shared/domain/common';
+import { AppError, parseOrThrow } from '../../shared/errors';
+import { approverGroupsOf, teamOf } from '../../shared/policy/tier-resolution';
+import { keyIdFromPublicKey, parsePublicKeyPem } from '../../shared/node/signing/key-id';
+import type { StoreTx, StoredToken } from '../storage/store';
+import { requireRole } from './access';
+import { auditEntry } from './audit-entry';
+import { newId, sha256Hex } from './ids';
+import type { Caller, ServiceDeps } from './service-deps';
+
+/** 32 random bytes: a bearer secret nobody guesses. The `bgt_` prefix makes leaked tokens greppable. */
+const TOKEN_SECRET_BYTES = 32;
+const TOKEN_PREFIX = 'bgt_';
+const DAY_MS = 86_400_000;
+
+export function hashToken(token: string): string {
+  return sha256Hex(token);
+}
+
+export function tokenInfo(t: StoredToken): TokenInfo {
+  return { id: t.id, principal: t.principal, roles: t.roles, createdAt: t.createdAt, expiresAt: t.expiresAt, revokedAt: t.revokedAt };
+}
+
+/**
+ * Resolve a bearer token to its principal. Unknown, expired and revoked tokens all get the same
+ * 401 (which one is not the caller's business).
+ */
+export async function authenticate(deps: ServiceDeps, token: string | undefined, sourceAddress: string | null): Promise<Caller> {
+  if (!token) throw new AppError('unauthenticated', 'missing bearer token (Authorization: Bearer <token>, or BREAKGLASS_TOKEN)');
+  const stored = await deps.store.getTokenByHash(hashToken(token));
+  const now = deps.clock().toISOString();
+  if (!stored || stored.revokedAt || (stored.expiresAt && stored.expiresAt <= now)) {
+    throw new AppError('unauthenticated', 'unknown, expired or revoked token');
+  }
+  return { principal: stored.principal, roles: stored.roles, sourceAddress };
+}
+
+/** Create a token inside an existing transaction (used by admin init and the API). */
+export async function createTokenInTx(tx: StoreTx, caller: Caller, body: unknown, now: Date): Promise<{ token: string; info: TokenInfo }> {
+  const input = parseOrThrow(TokenCreateInputSchema, body, 'token');
+  const token = `${TOKEN_PREFIX}${randomBytes(TOKEN_SECRET_BYTES).toString('base64url')}`;
+  const stored: StoredToken = {
+    id: newId('tok'),
+    tokenHash: hashToken(token),
+    principal: input.principal,
+    roles: [...new Set(input.roles)],
+    createdAt: now.toISOString(),
+    expiresAt: input.expiresInDays ? new Date(now.getTime() + input.expiresInDays * DAY_MS).toISOString() : null,
+    revokedAt: null,
+  };
+  await tx.insertToken(stored);
+  await tx.appendLedger([
+    auditEntry(stored.createdAt, 'principal_enrolled', caller, {
+      target: stored.principal,
+      actorRole: 'admin',
+      expiresAt: stored.expiresAt,
+      data: { tokenId: stored.id, roles: stored.roles },
+    }),
+  ]);
+  return { token, info: tokenInfo(stored) };
+}
+
+export async function createToken(deps: ServiceDeps, caller: Caller, body: unknown): Promise<{ token: string; info: TokenInfo }> {
+  requireRole(caller, 'admin');
+  parseOrThrow(TokenCreateInputSchema, body, 'token');
+  return deps.store.transaction((tx) => createTokenInTx(tx, caller, body, deps.clock()));
+}
+
+export async function listTokens(deps: ServiceDeps, caller: Caller): Promise<TokenInfo[]> {
+  requireRole(caller, 'admin');
+  return (await deps.store.listTokens()).map(tokenInfo);
+}
+
+export async function revokeToken(deps: ServiceDeps, caller: Caller, id: string): Promise<TokenInfo> {
+  requireRole(caller, 'admin');
+  return deps.store.transaction(async (tx) => {
+    const token = await tx.getToken(id);
+    if (!token) throw new AppError('not_found', `token ${id} not found`);
+    if (token.revokedAt) throw new AppError('illegal_transition', `token ${id} is already revoked`, { currentState: 'revoked' });
+    const at = deps.clock().toISOString();
+    await tx.revokeToken(id, at);
+    await tx.appendLedger([auditEntry(at, 'token_revoked', caller, { target: token.principal, actorRole: 'admin', data: { tokenId: id } })]);
+    return tokenInfo({ ...token, revokedAt: at });
+  });
+}
+
+function principalParam(principal: string): string {
+  return parseOrThrow(PrincipalNameSchema, principal, 'principal');
+}
+
+/** Enroll an approver's public signing key (ECDSA P-256 or Ed25519). */
+export async function enrollKey(deps: ServiceDeps, caller: Caller, principal: string, body: unknown): Promise<EnrolledKey> {
+  requireRole(caller, 'admin');
+  const name = principalParam(principal);
+  const input = parseOrThrow(KeyEnrollInputSchema, body, 'key');
+  let keyId: string;
+  try {
+    const key = parsePublicKeyPem(input.publicKeyPem);
+    const curve = key.asymmetricKeyDetails?.namedCurve;
+    if (!(key.asymmetricKeyType === 'ed25519' || (key.asymmetricKeyType === 'ec' && curve === 'prime256v1'))) {
+      throw new AppError('invalid_input', `unsupported key type ${key.asymmetricKeyType}${curve ? ` (${curve})` : ''}: use ECDSA P-256 or Ed25519`);
+    }
+    keyId = keyIdFromPublicKey(key);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new AppError('invalid_input', message, { fieldErrors: [{ path: 'publicKeyPem', message }] });
+  }
+  return deps.store.transaction(async (tx) => {
+    const at = deps.clock().toISOString();
+    const key: EnrolledKey = { keyId, principal: name, publicKeyPem: input.publicKeyPem.trim() + '\n', hardwareBacked: input.hardwareBacked, label: input.label ?? null, enrolledAt: at, revokedAt: null };
+    await tx.insertKey(key);
+    await tx.appendLedger([
+      auditEntry(at, 'key_enrolled', caller, { target: keyId, actorRole: 'admin', approver: name, data: { principal: name, keyId, publicKeyPem: key.publicKeyPem, hardwareBacked: key.hardwareBacked, label: key.label } }),
+    ]);
+    return key;
+  });
+}
+
+export async function listKeys(deps: ServiceDeps, caller: Caller, principal: string): Promise<EnrolledKey[]> {
+  requireRole(caller, 'admin', 'auditor');
+  return deps.store.listKeys(principalParam(principal));
+}
+
+export async function revokeKey(deps: ServiceDeps, caller: Caller, principal: string, keyId: string): Promise<EnrolledKey> {
+  requireRole(caller, 'admin');
+  const name = principalParam(principal);
+  return deps.store.transaction(async (tx) => {
+    const key = await tx.getKey(keyId);
+    if (!key || key.principal !== name) throw new AppError('not_found', `key ${keyId} of ${name} not found`);
+    if (key.revokedAt) throw new AppError('illegal_transition', `key ${keyId} is already revoked`, { currentState: 'revoked' });
+    const at = deps.clock().toISOString();
+    await tx.revokeKey(keyId, at);
+    await tx.appendLedger([auditEntry(at, 'key_revoked', caller, { target: keyId, actorRole: 'admin', approver: name, data: { principal: name, keyId } })]);
+    return { ...key, revokedAt: at };
+  });
+}
+
+export async function whoAmI(deps: ServiceDeps, caller: Caller): Promise<WhoAmI> {
+  const policy = deps.policies.policy;
+  return {
+    principal: caller.principal,
+    roles: [...caller.roles],
+    team: teamOf(policy, caller.principal) ?? null,
+    approverGroups: approverGroupsOf(policy, caller.principal),
+    keys: await deps.store.listKeys(caller.principal),
+  };
+}

@@ -1,0 +1,132 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Role } from '../../shared/domain/common';
+import type { DecisionKind, SigstoreBundleJson } from '../../shared/domain/decision';
+import type { BypassRequest } from '../../shared/domain/request';
+import { fileKeySigner, generateSoftwareKeyPair } from '../../shared/node/signing/software-signer';
+import { signDecision } from '../../shared/node/signing/sign-decision';
+import type { DecisionSigner } from '../../shared/node/signing/signer';
+import { newDecisionStatement } from '../../shared/signing/decision-statement';
+import { initDataDir } from '../../grant-store/admin/init';
+import { startGrantStore, type RunningGrantStore } from '../../grant-store/http/server';
+
+/**
+ * A real grant store on a temp data dir (port 0, 127.0.0.1) for integration tests, with helpers
+ * to call it as any principal and to sign decisions with freshly enrolled software keys.
+ * The caller must `await fixture.close()` (it removes the data dir too).
+ */
+export interface StoreFixture {
+  url: string;
+  dataDir: string;
+  adminToken: string;
+  clock: TestClock;
+  store: RunningGrantStore;
+  call(method: string, path: string, opts?: CallOptions): Promise<CallResult>;
+  token(principal: string, roles: Role[]): Promise<string>;
+  /** Token + enrolled software key for an approver. */
+  approver(principal: string, opts?: { hardwareBacked?: boolean; roles?: Role[] }): Promise<{ token: string; signer: DecisionSigner }>;
+  sign(request: BypassRequest, approver: string, signer: DecisionSigner, decision: DecisionKind, opts?: { ttl?: string; comment?: string }): Promise<SigstoreBundleJson>;
+  ledgerSize(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface CallOptions {
+  token?: string;
+  body?: unknown;
+  /** Sent as is (malformed JSON tests). */
+  rawBody?: string | Buffer;
+  contentType?: string | null;
+  headers?: Record<string, string>;
+}
+
+export interface CallResult {
+  status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  json: any;
+  text: string;
+}
+
+/** A settable clock: real time plus an offset the test can advance. */
+export class TestClock {
+  offsetMs = 0;
+  now = (): Date => new Date(Date.now() + this.offsetMs);
+  advance(ms: number): void {
+    this.offsetMs += ms;
+  }
+}
+
+export async function startStoreFixture(opts: { policyYaml?: string } = {}): Promise<StoreFixture> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'bg-store-'));
+  const { adminToken, policyPath } = await initDataDir(dataDir);
+  if (opts.policyYaml) await writeFile(policyPath, opts.policyYaml);
+  const clock = new TestClock();
+  const store = await startGrantStore({ dataDir, port: 0, clock: clock.now, sweepIntervalMs: 50 });
+
+  const call = async (method: string, path: string, o: CallOptions = {}): Promise<CallResult> => {
+    const headers: Record<string, string> = { ...(o.headers ?? {}) };
+    if (o.token) headers.authorization = `Bearer ${o.token}`;
+    let payload: string | Buffer | undefined;
+    if (o.rawBody !== undefined) payload = o.rawBody;
+    else if (o.body !== undefined) payload = JSON.stringify(o.body);
+    if (payload !== undefined && o.contentType !== null) headers['content-type'] = o.contentType ?? 'application/json';
+    const response = await fetch(store.url + path, { method, headers, body: payload });
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: response.status, json, text };
+  };
+
+  const token = async (principal: string, roles: Role[]): Promise<string> => {
+    const r = await call('POST', '/v1/admin/tokens', { token: adminToken, body: { principal, roles } });
+    if (r.status !== 201) throw new Error(`token create failed: ${r.text}`);
+    return r.json.token as string;
+  };
+
+  const approver = async (principal: string, o: { hardwareBacked?: boolean; roles?: Role[] } = {}) => {
+    const pair = generateSoftwareKeyPair();
+    const r = await call('POST', `/v1/admin/approvers/${principal}/keys`, { token: adminToken, body: { publicKeyPem: pair.publicKeyPem, hardwareBacked: o.hardwareBacked ?? false } });
+    if (r.status !== 201) throw new Error(`key enroll failed: ${r.text}`);
+    return { token: await token(principal, o.roles ?? ['approver']), signer: fileKeySigner(pair.privateKeyPem) };
+  };
+
+  const sign = async (request: BypassRequest, approverName: string, signer: DecisionSigner, decision: DecisionKind, o: { ttl?: string; comment?: string } = {}) => {
+    const statement = newDecisionStatement({
+      request: { id: request.id, digest: request.digest },
+      decision,
+      approver: approverName,
+      comment: o.comment ?? `${decision} after looking at the incident`,
+      ...(decision === 'approve' ? { ttl: o.ttl ?? request.ttl } : {}),
+      nonceHex: randomBytes(16).toString('hex'),
+      now: new Date(),
+    });
+    return signDecision(statement, signer);
+  };
+
+  const ledgerSize = async () => {
+    const r = await call('GET', '/v1/ledger/entries?from=0&limit=1', { token: adminToken });
+    return r.json.treeSize as number;
+  };
+
+  return {
+    url: store.url,
+    dataDir,
+    adminToken,
+    clock,
+    store,
+    call,
+    token,
+    approver,
+    sign,
+    ledgerSize,
+    async close() {
+      await store.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
