@@ -45,6 +45,11 @@ export interface Pkcs11SignerOptions {
   pinCacheMs?: number;
   /** Clock for the PIN cache (tests). */
   now?: () => number;
+  /**
+   * For openPkcs11Signer only: 'generate' creates the key on the token (as generatePkcs11Key),
+   * 'select' and 'use' (default) open an existing one.
+   */
+  mode?: 'generate' | 'select' | 'use';
 }
 
 export interface Pkcs11Signer extends DecisionSigner {
@@ -373,6 +378,7 @@ function makeSigner(pk: Pkcs11Module, opts: Pkcs11SignerOptions, tokenLabel: str
  * the token or the key is missing.
  */
 export async function openPkcs11Signer(opts: Pkcs11SignerOptions): Promise<Pkcs11Signer> {
+  if (opts.mode === 'generate') return generatePkcs11Key(opts);
   checkOptions(opts);
   const pk = await loadPkcs11js();
   const cache = new PinCache(opts.pinCacheMs ?? 0, opts.now ?? Date.now);

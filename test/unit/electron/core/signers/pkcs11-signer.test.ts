@@ -168,6 +168,29 @@ describe('PKCS#11 signer against a real SoftHSM2 token', () => {
     sigs.forEach((sig, i) => assert.equal(verify('sha256', data[i]!, signer.publicKeyPem, sig), true));
   });
 
+  test('openPkcs11Signer with mode "generate" generates; "select" opens', async () => {
+    const getPin = pinSource(token.userPin).getPin;
+    const made = await openPkcs11Signer({ ...base, keyLabel: 'via-mode', mode: 'generate', getPin: () => getPin({ tokenLabel: '', keyLabel: '', purpose: 'sign' }) });
+    const selected = await openPkcs11Signer({ ...base, keyLabel: 'via-mode', mode: 'select', getPin });
+    assert.equal(selected.keyId, made.keyId);
+    await assert.rejects(openPkcs11Signer({ ...base, keyLabel: 'via-mode', mode: 'generate', getPin }), (e: unknown) => e instanceof AppError && e.code === 'conflict');
+  });
+
+  test('after every operation, failed or not, the session is closed and the module finalized', async () => {
+    const signer = await openPkcs11Signer({ ...base, getPin: pinSource(token.userPin).getPin });
+    await signer.sign(Buffer.from('x'));
+    const wrong = await openPkcs11Signer({ ...base, getPin: pinSource('111111').getPin });
+    await assert.rejects(wrong.sign(Buffer.from('x')), /wrong PIN/);
+    // If our code had left the library initialized, this C_Initialize (same process, same
+    // library) would fail with CKR_CRYPTOKI_ALREADY_INITIALIZED. (Finalize also closes any
+    // session; SoftHSM does not report session counts.)
+    const lib = new pk.PKCS11();
+    lib.load(token.modulePath);
+    lib.C_Initialize();
+    lib.C_Finalize();
+    lib.close();
+  });
+
   test('missing key, taken label, unknown token and a bad module give clear errors', async () => {
     const getPin = pinSource(token.userPin).getPin;
     await assert.rejects(openPkcs11Signer({ ...base, keyLabel: 'nope', getPin }), (e: unknown) => e instanceof AppError && e.code === 'not_found' && /no key labelled "nope"/.test(e.message));
