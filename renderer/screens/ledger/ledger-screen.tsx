@@ -74,6 +74,7 @@ function Filters() {
 
 export function LedgerScreen() {
   const filters = useUi((s) => s.ledgerFilters);
+  const openRequest = useUi((s) => s.openRequest);
   const scrollRef = useRef<HTMLDivElement>(null);
   const [visiblePages, setVisiblePages] = useState<number[]>([0]);
   const [selected, setSelected] = useState<LedgerRow | null>(null);
@@ -203,9 +204,16 @@ export function LedgerScreen() {
               <h3>
                 Entry #{selected.entry.seq} · {selected.entry.type}
               </h3>
-              <button type="button" className="btn small" onClick={() => setSelected(null)}>
-                Close
-              </button>
+              <span className="row">
+                {/^req_/.test(selected.entry.target) ? (
+                  <button type="button" className="btn small" onClick={() => openRequest(selected.entry.target, 'ledger')}>
+                    Open request
+                  </button>
+                ) : null}
+                <button type="button" className="btn small" onClick={() => setSelected(null)}>
+                  Close
+                </button>
+              </span>
             </div>
             <pre className="pem" style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-all' }}>
               {JSON.stringify(selected.entry, null, 2)}

@@ -2,7 +2,7 @@ import type { History } from '../../../shared/domain/api';
 import type { BypassRequest } from '../../../shared/domain/request';
 import { useUi } from '../../app/ui-store';
 import { StateBadge } from '../../components/badges';
-import { ScopeChips } from '../../components/scope-chips';
+import { scopeText } from '../../components/scope-chips';
 import { formatUtc } from '../../lib/time';
 
 /** How many past requests we list per person/team: enough to see a pattern, short enough to read. */
@@ -25,26 +25,23 @@ function Counts({ counts, label }: { counts: { last30Days: number; last90Days: n
   );
 }
 
-function RecentList({ recent, currentId, label }: { recent: BypassRequest[]; currentId: string; label: string }) {
+function RecentList({ recent, currentId, label, showRequester }: { recent: BypassRequest[]; currentId: string; label: string; showRequester: boolean }) {
   const openRequest = useUi((s) => s.openRequest);
   const shown = recent.filter((r) => r.id !== currentId).slice(0, RECENT_SHOWN);
-  if (!shown.length) return <p className="muted" style={{ margin: '8px 0 0', fontSize: 12 }}>No earlier requests.</p>;
+  if (!shown.length) return <p className="muted" style={{ margin: '10px 0 0', fontSize: 12 }}>No earlier requests.</p>;
   return (
     <ul className="history-list" aria-label={label}>
       {shown.map((r) => (
         <li key={r.id}>
           <span>
-            <button type="button" className="btn link mono" onClick={() => openRequest(r.id)} style={{ fontSize: 12 }}>
+            <button type="button" className="btn link mono" onClick={() => openRequest(r.id)} style={{ fontSize: 12, fontWeight: 600 }}>
               {r.gate}
-            </button>{' '}
-            <span className="muted">{r.requester}</span>
+            </button>
+            {showRequester ? <span className="muted"> · {r.requester}</span> : null}
           </span>
           <StateBadge state={r.state} />
-          <span className="muted mono" style={{ fontSize: 11 }}>
-            {formatUtc(r.createdAt)}
-          </span>
-          <span style={{ justifySelf: 'end' }}>
-            <ScopeChips scope={r.scope} />
+          <span className="when" title={scopeText(r.scope)}>
+            {formatUtc(r.createdAt)} · {scopeText(r.scope)}
           </span>
         </li>
       ))}
@@ -67,7 +64,7 @@ export function HistoryPanel({ history, requestId }: { history: History; request
           {history.requester ? (
             <>
               <Counts counts={history.requester.counts} label="requester" />
-              <RecentList recent={history.requester.recent} currentId={requestId} label="requester's recent requests" />
+              <RecentList recent={history.requester.recent} currentId={requestId} label="requester's recent requests" showRequester={false} />
             </>
           ) : (
             <p className="muted">No history available.</p>
@@ -98,7 +95,7 @@ export function HistoryPanel({ history, requestId }: { history: History; request
                   Over budget this quarter: the team is flagged for review.
                 </div>
               ) : null}
-              <RecentList recent={team.recent} currentId={requestId} label="team's recent requests" />
+              <RecentList recent={team.recent} currentId={requestId} label="team's recent requests" showRequester />
             </>
           ) : (
             <p className="muted">No team history available.</p>

@@ -49,7 +49,7 @@ function Identity({ session }: { session: Session }) {
           <dd className="mono">{session.approverGroups.join(', ') || '—'}</dd>
           <dt>OS keychain</dt>
           <dd aria-label="keychain status">
-            <span className={`dot ${session.keychain.available ? 'ok' : 'bad'}`} /> {session.keychain.available ? 'available: token and software key are held there' : 'unavailable'}
+            <span className={`dot ${session.keychain.available ? 'ok' : 'bad'}`} /> {session.keychain.available ? 'available: the API token (and a software key, if any) is held there' : 'unavailable'}
             {session.keychain.message ? <div className="muted">{session.keychain.message}</div> : null}
           </dd>
         </dl>
