@@ -161,6 +161,26 @@ describe('signDecision / verifyDecisionBundle', () => {
     );
   });
 
+  test('tlog entries added later (by the ledger) do not affect the signature check', async () => {
+    const statement = statementFixture();
+    const bundle = clone(await signDecision(statement, bob));
+    bundle.verificationMaterial.tlogEntries = [
+      {
+        logIndex: '7',
+        logId: { keyId: Buffer.alloc(32, 1).toString('base64') },
+        kindVersion: { kind: 'dsse', version: '0.0.1' },
+        integratedTime: '1764151200',
+        inclusionProof: { logIndex: '7', rootHash: Buffer.alloc(32, 2).toString('base64'), treeSize: '8', hashes: [], checkpoint: { envelope: 'log\n8\nAAAA\n' } },
+        canonicalizedBody: Buffer.from('{}').toString('base64'),
+      },
+    ];
+    const verified = await verifyDecisionBundle(bundle, lookup);
+    assert.deepEqual(verified.statement, statement);
+    // ...but the signature still has to be right
+    bundle.dsseEnvelope.payload = Buffer.from(canonicalJson({ ...statement, comment: 'changed' })).toString('base64');
+    await rejects(bundle, /bad signature/);
+  });
+
   test('malformed bundles are rejected with a message', async () => {
     const bundle = await signDecision(statementFixture(), bob);
     await rejects(null, /not a JSON object/);
