@@ -95,6 +95,7 @@ export async function startTestKeyring(opts: { password?: string } = {}): Promis
   try {
     const bus = spawn('dbus-daemon', [`--config-file=${config}`, '--nofork'], { stdio: ['ignore', 'ignore', 'pipe'] });
     children.push(bus);
+    collectStderr(bus, 'dbus-daemon');
     await waitFor(async () => dbusSend(address, ['/org/freedesktop/DBus', 'org.freedesktop.DBus.GetId']) !== undefined, 'the private D-Bus daemon');
 
     const keyring = spawn('gnome-keyring-daemon', ['--unlock', '--components=secrets', '--foreground'], {
@@ -102,6 +103,7 @@ export async function startTestKeyring(opts: { password?: string } = {}): Promis
       stdio: ['pipe', 'ignore', 'pipe'],
     });
     children.push(keyring);
+    collectStderr(keyring, 'gnome-keyring-daemon');
     // --unlock reads the login keyring password from stdin (creating the keyring on first use).
     keyring.stdin!.end(opts.password ?? 'bg-test-keyring');
     await waitFor(
@@ -126,5 +128,15 @@ async function waitFor(check: () => Promise<boolean>, what: string): Promise<voi
     if (await check()) return;
     await new Promise((r) => setTimeout(r, READY_POLL_MS));
   }
-  throw new Error(`timed out waiting for ${what}`);
+  throw new Error(`timed out waiting for ${what}${diagnostics ? `; daemon output:\n${diagnostics}` : ''}`);
+}
+
+/** Daemon stderr, kept (bounded) for the timeout message; also keeps the pipe drained. */
+let diagnostics = '';
+const MAX_DIAGNOSTICS_CHARS = 4000;
+
+function collectStderr(child: ChildProcess, name: string): void {
+  child.stderr?.on('data', (chunk: Buffer) => {
+    if (diagnostics.length < MAX_DIAGNOSTICS_CHARS) diagnostics += `[${name}] ${chunk.toString()}`.slice(0, MAX_DIAGNOSTICS_CHARS - diagnostics.length);
+  });
 }
