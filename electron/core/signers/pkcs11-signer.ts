@@ -100,10 +100,19 @@ async function withModule<T>(pk: Pkcs11Module, modulePath: string, fn: (lib: Pkc
       try {
         return await fn(lib);
       } finally {
-        lib.C_Finalize();
+        // Never let a failing finalize hide the operation's own error or result.
+        try {
+          lib.C_Finalize();
+        } catch {
+          /* the token may have gone away mid-operation */
+        }
       }
     } finally {
-      lib.close();
+      try {
+        lib.close();
+      } catch {
+        /* as above */
+      }
     }
   });
   moduleQueues.set(modulePath, run);
