@@ -41,7 +41,9 @@ export function parsePolicy(bytes: Uint8Array, path: string): LoadedPolicy {
   const result = PolicySchema.safeParse(doc.toJS());
   if (!result.success) {
     const located = result.error.issues.map((issue) => {
-      const pos = locate(doc, lineCounter, issue.path);
+      // An unknown key (a typo) is reported on the key's own line, not where its map starts.
+      const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
+      const pos = locate(doc, lineCounter, keys.length > 0 ? [...issue.path, keys[0]!] : issue.path);
       const fieldPath = issue.path.map(String).join('.');
       return { pos, fieldPath, message: issue.message };
     });

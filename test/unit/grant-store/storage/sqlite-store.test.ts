@@ -1,0 +1,118 @@
+import { describe, test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { canonicalJson } from '../../../../shared/canonical-json';
+import { AppError } from '../../../../shared/errors';
+import { SqliteStore } from '../../../../grant-store/storage/sqlite/sqlite-store';
+import type { NewLedgerEntry } from '../../../../grant-store/storage/store';
+
+function entry(n: number): NewLedgerEntry {
+  return { time: '2026-06-22T03:14:07.000Z', type: 'policy_loaded', actor: 'system', actorRole: 'system', target: `t${n}`, gate: null, reason: null, incidentRef: null, approver: null, expiresAt: null, sourceAddress: null, data: { n } };
+}
+
+describe('SQLite store', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'bg-sqlite-'));
+  const path = join(dir, 'breakglass.db');
+  const store = SqliteStore.open(path);
+  after(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('durable settings: WAL and synchronous=FULL', () => {
+    const db = new Database(path, { readonly: true });
+    assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+    db.close();
+  });
+
+  test('ledger seq is dense from 0, entries are canonical and leaf hashes are RFC 6962', async () => {
+    const seen: number[] = [];
+    const off = store.onLedgerAppended((entries) => seen.push(...entries.map((e) => e.seq)));
+    const appended = await store.transaction((tx) => tx.appendLedger([entry(0), entry(1)]));
+    await store.transaction((tx) => tx.appendLedger([entry(2)]));
+    off();
+    assert.deepEqual(appended.map((e) => e.seq), [0, 1]);
+    assert.deepEqual(seen, [0, 1, 2]);
+    assert.equal(await store.ledgerSize(), 3);
+    const [text] = await store.getLedgerEntryTexts(1, 1);
+    assert.equal(text?.text, canonicalJson({ ...entry(1), seq: 1 }));
+    const [leaf] = await store.getLeafHashes(1, 1);
+    const expected = createHash('sha256').update(Buffer.from([0])).update(text!.text).digest();
+    assert.deepEqual(Buffer.from(leaf!), expected);
+  });
+
+  test('a failed transaction writes nothing and notifies nobody', async () => {
+    const before = await store.ledgerSize();
+    let notified = false;
+    const off = store.onLedgerAppended(() => (notified = true));
+    await assert.rejects(
+      store.transaction(async (tx) => {
+        await tx.appendLedger([entry(9)]);
+        await tx.setMeta('k', 'v');
+        throw new Error('boom');
+      }),
+      /boom/,
+    );
+    off();
+    assert.equal(await store.ledgerSize(), before);
+    assert.equal(await store.getMeta('k'), undefined);
+    assert.equal(notified, false);
+  });
+
+  test('reads outside a transaction see only committed data', async () => {
+    let inside = -1;
+    let outside = -1;
+    const before = await store.ledgerSize();
+    await store.transaction(async (tx) => {
+      await tx.appendLedger([entry(10)]);
+      inside = await tx.ledgerSize();
+      outside = await store.ledgerSize();
+    });
+    assert.equal(inside, before + 1);
+    assert.equal(outside, before);
+  });
+
+  test('concurrent transactions are serialized: no duplicate or missing seq', async () => {
+    const before = await store.ledgerSize();
+    await Promise.all(Array.from({ length: 20 }, (_, i) => store.transaction((tx) => tx.appendLedger([entry(100 + i)]))));
+    const texts = await store.getLedgerEntryTexts(0, 1000);
+    assert.equal(texts.length, before + 20);
+    texts.forEach((t, i) => assert.equal(t.seq, i));
+  });
+
+  test('UPDATE and DELETE on the ledger are rejected by triggers, even straight into the file', () => {
+    const db = new Database(path);
+    assert.throws(() => db.prepare("UPDATE ledger_entries SET entry_json = '{}' WHERE seq = 0").run(), /append-only/);
+    assert.throws(() => db.prepare('DELETE FROM ledger_entries WHERE seq = 0').run(), /append-only/);
+    db.close();
+  });
+
+  test('replayed decisions and duplicate reviews/keys are refused as conflicts', async () => {
+    const request = {
+      id: 'req_00000000000000000000000001', requester: 'alice', team: 'payments', gate: 'ci-tests', scope: { repo: 'x' }, reason: 'r'.repeat(20), incidentRef: null, severity: 'sev3' as const, ttl: '1h', extends: null, createdAt: '2026-06-22T03:14:07.000Z',
+      digest: `sha256:${'0'.repeat(64)}`, state: 'pending' as const, tier: 'low', gateKind: 'slow' as const, approvalsRequired: 1, approvals: [], messages: [], standingScope: null, bypassId: null, approvedTtl: null, activatedAt: null, expiresAt: null, closedAt: null, lapsesAt: null, updatedAt: '2026-06-22T03:14:07.000Z', closeComment: null, closedBy: null,
+    };
+    await store.transaction((tx) => tx.insertRequest(request));
+    const decision = { requestId: request.id, decision: 'approve' as const, approver: 'bob', keyId: 'k', comment: '', ttl: '1h', at: request.createdAt, seq: 0, signatureDigest: 'sha256:aa', nonce: 'n1', bundle: {} as never };
+    await store.transaction((tx) => tx.insertDecision(decision));
+    assert.equal(await store.decisionReplayed('sha256:aa', 'zz'), true);
+    assert.equal(await store.decisionReplayed('sha256:bb', 'n1'), true);
+    assert.equal(await store.decisionReplayed('sha256:bb', 'n2'), false);
+    await assert.rejects(store.transaction((tx) => tx.insertDecision({ ...decision, seq: 1 })), (e: unknown) => e instanceof AppError && e.code === 'conflict');
+    await assert.rejects(store.transaction((tx) => tx.insertDecision({ ...decision, seq: 2, signatureDigest: 'sha256:cc' })), (e: unknown) => e instanceof AppError && e.code === 'conflict');
+  });
+
+  test('migrations are versioned and idempotent on reopen', async () => {
+    const again = SqliteStore.open(path);
+    const size = await again.ledgerSize();
+    await again.close();
+    const db = new Database(path, { readonly: true });
+    assert.deepEqual(db.prepare('SELECT version FROM schema_migrations').all(), [{ version: 1 }]);
+    db.close();
+    assert.equal(size, await store.ledgerSize());
+  });
+});
