@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { AppError } from '../../shared/errors';
 import { registerAdmin } from './commands/admin';
@@ -9,6 +10,7 @@ import { registerKeygen } from './commands/keygen';
 import { registerLedgerExport } from './commands/ledger-export';
 import { registerRequest } from './commands/request';
 import { registerReview } from './commands/review';
+import { registerServe } from './commands/serve';
 import { registerStatus } from './commands/status';
 import { CliContext } from './context';
 import { EXIT_OK, EXIT_REFUSED, EXIT_USAGE, exitCodeForError } from './exit-codes';
@@ -24,6 +26,7 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--data-dir <dir>', 'data directory for serve and admin init/migrate (env BREAKGLASS_DATA_DIR, default ~/.local/share/breakglass)')
     .option('--json', 'machine-readable output on stdout (errors as {"error": ...} on stderr)')
     .option('--timeout <duration>', 'how long to wait for the store, e.g. 3s or 500ms (default 3s for check, 15s otherwise)')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .configureOutput({ writeOut: (s) => ctx.io.stdout(s), writeErr: (s) => ctx.io.stderr(s) })
     .showHelpAfterError('(run with --help for usage and examples)')
@@ -35,6 +38,7 @@ export function buildProgram(ctx: CliContext): Command {
     'breakglass approve req_0123456789abcdef --comment "ok" --key bob.pem',
   );
 
+  registerServe(program, ctx);
   registerRequest(program, ctx);
   registerCheck(program, ctx);
   registerDecisions(program, ctx);
@@ -49,11 +53,33 @@ export function buildProgram(ctx: CliContext): Command {
   return program;
 }
 
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** `breakglass ... | head` closes the pipe early: that is the reader's choice, not a failure. */
+let brokenPipeHandled = false;
+function exitQuietlyOnBrokenPipe(): void {
+  if (brokenPipeHandled) return;
+  brokenPipeHandled = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw error;
+    });
+  }
+}
+
 /**
  * Run the CLI on `argv` (without node and the script) and return the exit code:
  * 0 ok (check: pass or warn), 1 refused / blocked / failed, 2 bad usage or invalid input.
  */
 export async function main(argv: string[], io: CliIO = processIO, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  if (io === processIO) exitQuietlyOnBrokenPipe();
   const ctx = new CliContext(io, env);
   const program = buildProgram(ctx);
   const json = argv.includes('--json');
