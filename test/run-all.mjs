@@ -1,6 +1,6 @@
 // `npm test`: every suite. Node suites (unit, integration) then the Playwright end-to-end
-// suite. Runs inside a private D-Bus session when none exists, so the keychain tests reach a
-// real gnome-keyring. Ends with one "N passed, N failed" line covering all of it.
+// suite. Tests that need the OS keychain start their own private D-Bus bus and unlocked
+// gnome-keyring (test/support/keyring.ts). Ends with one "N passed, N failed" line.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
