@@ -84,12 +84,18 @@ export class AppError extends Error {
   }
 }
 
-/** Turn a zod failure into field errors with dotted paths ("" for the root). */
+/**
+ * Turn a zod failure into field errors with dotted paths ("" for the root). An unknown field
+ * gets its own path (`scope.extra`), so a client can point at the offending key.
+ */
 export function fieldErrorsFromZod(error: z.ZodError): FieldError[] {
-  return error.issues.map((issue) => ({
-    path: issue.path.map(String).join('.'),
-    message: issue.message,
-  }));
+  return error.issues.flatMap((issue) => {
+    const base = issue.path.map(String);
+    if (issue.code === 'unrecognized_keys' && issue.keys.length > 0) {
+      return issue.keys.map((key) => ({ path: [...base, key].join('.'), message: `unknown field "${key}"` }));
+    }
+    return [{ path: base.join('.'), message: issue.message }];
+  });
 }
 
 /** Parse `input` with `schema` or throw an invalid_input AppError naming every bad field. */

@@ -40,12 +40,14 @@ export function parsePolicy(bytes: Uint8Array, path: string): LoadedPolicy {
   }
   const result = PolicySchema.safeParse(doc.toJS());
   if (!result.success) {
-    const located = result.error.issues.map((issue) => {
-      // An unknown key (a typo) is reported on the key's own line, not where its map starts.
-      const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
-      const pos = locate(doc, lineCounter, keys.length > 0 ? [...issue.path, keys[0]!] : issue.path);
-      const fieldPath = issue.path.map(String).join('.');
-      return { pos, fieldPath, message: issue.message };
+    const located = result.error.issues.flatMap((issue) => {
+      // An unknown key (a typo) is reported at the key itself, not where its map starts.
+      const paths = issue.code === 'unrecognized_keys' && issue.keys.length > 0 ? issue.keys.map((key) => [...issue.path, key]) : [issue.path];
+      return paths.map((path) => ({
+        pos: locate(doc, lineCounter, path),
+        fieldPath: path.map(String).join('.'),
+        message: issue.code === 'unrecognized_keys' ? `unknown field "${String(path.at(-1))}"` : issue.message,
+      }));
     });
     located.sort((a, b) => a.pos.line - b.pos.line);
     const fieldErrors = located.map((l) => ({ path: l.fieldPath, message: `line ${l.pos.line}: ${l.message}` }));
