@@ -5,6 +5,8 @@ import { DEFAULT_SWEEP_INTERVAL_MS, startExpirySweeper } from '../jobs/expiry-sw
 import { PolicyHolder } from '../policy/policy-holder';
 import { recordPolicyLoaded } from '../service/policy-service';
 import type { ServiceDeps } from '../service/service-deps';
+import { startCheckHotPath } from '../checks/check-hot-path';
+import { PgStore } from '../storage/postgres/pg-store';
 import { SqliteStore } from '../storage/sqlite/sqlite-store';
 import type { Store } from '../storage/store';
 import { buildApp } from './build-app';
@@ -65,12 +67,17 @@ export async function startGrantStore(opts: GrantStoreOptions): Promise<RunningG
   const policies = await PolicyHolder.load(opts.policyPath ?? paths.policyPath);
   let store: Store;
   if (opts.databaseUrl) {
-    if (!postgresOpener) throw new AppError('unavailable', 'a Postgres databaseUrl was given but the Postgres backend is not wired in yet');
-    store = await postgresOpener(opts.databaseUrl);
+    store = postgresOpener ? await postgresOpener(opts.databaseUrl) : await PgStore.open({ databaseUrl: opts.databaseUrl });
   } else {
     store = SqliteStore.open(paths.databasePath);
   }
-  const deps: ServiceDeps = { store, policies, clock: opts.clock ?? (() => new Date()), verifyDecision: verifyDecisionBundle };
+  // Gate checks answer from an in-memory index of active bypasses fed by the ledger (every
+  // instance's entries, with Postgres), so a block needs no database round trip.
+  const checks = await startCheckHotPath(store).catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
+  const deps: ServiceDeps = { store, policies, clock: opts.clock ?? (() => new Date()), verifyDecision: verifyDecisionBundle, checks };
   const sweeper = startExpirySweeper(deps, opts.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS);
   try {
     await recordPolicyLoaded(deps, { principal: 'system', roles: [], sourceAddress: null });
@@ -87,6 +94,7 @@ export async function startGrantStore(opts: GrantStoreOptions): Promise<RunningG
         closing ??= (async () => {
           await sweeper.stop();
           await app.close();
+          await checks.stop();
           await store.close();
         })();
         return closing;
@@ -94,6 +102,7 @@ export async function startGrantStore(opts: GrantStoreOptions): Promise<RunningG
     };
   } catch (error) {
     await sweeper.stop();
+    await checks.stop();
     await store.close();
     throw error;
   }

@@ -1,9 +1,11 @@
 import { CheckInputSchema, type CheckInput, type CheckResult } from '../../shared/domain/check';
 import type { Policy } from '../../shared/domain/policy';
+import type { BypassRequest } from '../../shared/domain/request';
 import { formatRemaining, ttlToMs } from '../../shared/domain/ttl';
 import { AppError, parseOrThrow } from '../../shared/errors';
 import { bypassMatches, formatScope } from '../../shared/policy/scope-match';
 import { resolveGate, type ResolvedGate } from '../../shared/policy/tier-resolution';
+import type { StoreTx } from '../storage/store';
 import { actingRole, requireRole } from './access';
 import { auditEntry } from './audit-entry';
 import { requestAudit } from './request-audit';
@@ -26,42 +28,64 @@ export async function checkGate(deps: ServiceDeps, caller: Caller, body: unknown
   if (!resolved) {
     throw new AppError('invalid_input', `unknown gate "${input.gate}"`, { fieldErrors: [{ path: 'gate', message: `unknown gate "${input.gate}" (gates: ${policy.gates.map((g) => g.id).join(', ')})` }] });
   }
+  const hot = deps.checks;
+  if (hot) {
+    // Hot path (grant-store/checks): the bypass comes from the in-memory index and a block is
+    // counted in memory, so only a warn touches the database (to record its evaluation).
+    // Expiry stays exact: the index never matches a bypass whose window ended at `now`.
+    const now = deps.clock();
+    const bypass = await hot.match(input.gate, input.subject, now.getTime());
+    if (!bypass) {
+      hot.countBlock(input.gate, now.toISOString());
+      return blocked(policy, resolved, input, now.toISOString());
+    }
+    return deps.store.transaction((tx) => underBypass(tx, caller, resolved, input, bypass, now));
+  }
   return deps.store.transaction(async (tx) => {
     const now = deps.clock();
     const at = now.toISOString();
     const bypass = (await tx.findActiveBypasses(input.gate, at)).find((r) => bypassMatches(r, input.gate, input.subject));
     if (!bypass) {
       await tx.incrementGateBlocks(input.gate, at);
-      const command = requestCommand(policy, resolved, input);
-      return {
-        verdict: 'block',
-        gate: input.gate,
-        subject: input.subject,
-        message: `BLOCKED by gate ${input.gate} (${ruleText(resolved)}): no active bypass covers ${formatScope(input.subject)}. To ask for one: ${command}`,
-        requestCommand: command,
-        bypass: null,
-        checkedAt: at,
-      };
+      return blocked(policy, resolved, input, at);
     }
-    const approvers = bypass.approvals.map((a) => a.approver);
-    const [entry] = await tx.appendLedger([
-      auditEntry(at, 'evaluation_under_bypass', caller, requestAudit(bypass, {
-        actorRole: actingRole(caller, 'gate', 'admin'),
-        data: { bypassId: bypass.bypassId, subject: input.subject, context: input.context ?? null, verdict: 'warn', gateKind: resolved.gate.kind },
-      })),
-    ]);
-    const expiresAt = bypass.expiresAt!;
-    const by = approvers.length > 0 ? `approved by ${approvers.join(', ')}` : `standing scope ${bypass.standingScope}`;
-    return {
-      verdict: 'warn',
-      gate: input.gate,
-      subject: input.subject,
-      message: `WARN: gate ${input.gate}${resolved.gate.kind === 'safety' ? ' (SAFETY gate)' : ''} bypassed by ${bypass.bypassId} for request ${bypass.id} (${by}), expires ${expiresAt} (in ${formatRemaining(Date.parse(expiresAt) - now.getTime())}). This evaluation is recorded in the ledger.`,
-      requestCommand: null,
-      bypass: { id: bypass.bypassId!, requestId: bypass.id, approvers, expiresAt, evaluationSeq: entry!.seq },
-      checkedAt: at,
-    };
+    return underBypass(tx, caller, resolved, input, bypass, now);
   });
+}
+
+function blocked(policy: Policy, resolved: ResolvedGate, input: CheckInput, at: string): CheckResult {
+  const command = requestCommand(policy, resolved, input);
+  return {
+    verdict: 'block',
+    gate: input.gate,
+    subject: input.subject,
+    message: `BLOCKED by gate ${input.gate} (${ruleText(resolved)}): no active bypass covers ${formatScope(input.subject)}. To ask for one: ${command}`,
+    requestCommand: command,
+    bypass: null,
+    checkedAt: at,
+  };
+}
+
+async function underBypass(tx: StoreTx, caller: Caller, resolved: ResolvedGate, input: CheckInput, bypass: BypassRequest, now: Date): Promise<CheckResult> {
+  const at = now.toISOString();
+  const approvers = bypass.approvals.map((a) => a.approver);
+  const [entry] = await tx.appendLedger([
+    auditEntry(at, 'evaluation_under_bypass', caller, requestAudit(bypass, {
+      actorRole: actingRole(caller, 'gate', 'admin'),
+      data: { bypassId: bypass.bypassId, subject: input.subject, context: input.context ?? null, verdict: 'warn', gateKind: resolved.gate.kind },
+    })),
+  ]);
+  const expiresAt = bypass.expiresAt!;
+  const by = approvers.length > 0 ? `approved by ${approvers.join(', ')}` : `standing scope ${bypass.standingScope}`;
+  return {
+    verdict: 'warn',
+    gate: input.gate,
+    subject: input.subject,
+    message: `WARN: gate ${input.gate}${resolved.gate.kind === 'safety' ? ' (SAFETY gate)' : ''} bypassed by ${bypass.bypassId} for request ${bypass.id} (${by}), expires ${expiresAt} (in ${formatRemaining(Date.parse(expiresAt) - now.getTime())}). This evaluation is recorded in the ledger.`,
+    requestCommand: null,
+    bypass: { id: bypass.bypassId!, requestId: bypass.id, approvers, expiresAt, evaluationSeq: entry!.seq },
+    checkedAt: at,
+  };
 }
 
 function ruleText(resolved: ResolvedGate): string {

@@ -1,6 +1,7 @@
 import type { DecisionStatement } from '../../shared/domain/decision';
 import type { Role } from '../../shared/domain/common';
 import type { PolicyHolder } from '../policy/policy-holder';
+import type { CheckHotPath } from '../checks/check-hot-path';
 import type { Store } from '../storage/store';
 
 /** Server clock. Every timestamp and every expiry comes from here, never from a client. */
@@ -17,6 +18,11 @@ export interface ServiceDeps {
   policies: PolicyHolder;
   clock: Clock;
   verifyDecision: DecisionVerifier;
+  /**
+   * In-memory index of active bypasses (grant-store/checks): when set, a check finds its bypass
+   * and counts a block without a database round trip; only a warn writes (its evaluation).
+   */
+  checks?: CheckHotPath;
 }
 
 /** The authenticated caller of a service operation. */

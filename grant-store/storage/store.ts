@@ -114,7 +114,8 @@ export interface StoreTx extends StoreReader {
   /** Throws AppError('conflict') when the request already has a review (one per closure). */
   insertReview(review: Review): Promise<void>;
   updateReview(review: Review): Promise<void>;
-  incrementGateBlocks(gate: string, at: string): Promise<void>;
+  /** Add `count` (default 1) blocks on `gate`; the check hot path batches them per second. */
+  incrementGateBlocks(gate: string, at: string, count?: number): Promise<void>;
   /** Number the entries (next seq upward), store their canonical bytes and leaf hashes. */
   appendLedger(entries: readonly NewLedgerEntry[]): Promise<LedgerEntry[]>;
   setMeta(key: string, value: string): Promise<void>;

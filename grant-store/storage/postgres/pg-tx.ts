@@ -95,10 +95,10 @@ export class PgTx extends PgReader implements StoreTx {
     await this.db.query('UPDATE reviews SET state = $1, doc = $2 WHERE id = $3', [r.state, JSON.stringify(r), r.id]);
   }
 
-  async incrementGateBlocks(gate: string, at: string): Promise<void> {
+  async incrementGateBlocks(gate: string, at: string, count = 1): Promise<void> {
     await this.db.query(
-      'INSERT INTO gate_blocks (gate, count, last_at) VALUES ($1, 1, $2) ON CONFLICT (gate) DO UPDATE SET count = gate_blocks.count + 1, last_at = GREATEST(gate_blocks.last_at, excluded.last_at)',
-      [gate, at],
+      'INSERT INTO gate_blocks (gate, count, last_at) VALUES ($1, $2, $3) ON CONFLICT (gate) DO UPDATE SET count = gate_blocks.count + excluded.count, last_at = GREATEST(gate_blocks.last_at, excluded.last_at)',
+      [gate, count, at],
     );
   }
 

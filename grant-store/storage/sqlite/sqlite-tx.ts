@@ -99,8 +99,8 @@ export class SqliteTx extends SqliteReader implements StoreTx {
     this.stmt('UPDATE reviews SET state = ?, doc = ? WHERE id = ?').run(r.state, JSON.stringify(r), r.id);
   }
 
-  async incrementGateBlocks(gate: string, at: string): Promise<void> {
-    this.stmt('INSERT INTO gate_blocks (gate, count, last_at) VALUES (?, 1, ?) ON CONFLICT(gate) DO UPDATE SET count = count + 1, last_at = excluded.last_at').run(gate, at);
+  async incrementGateBlocks(gate: string, at: string, count = 1): Promise<void> {
+    this.stmt('INSERT INTO gate_blocks (gate, count, last_at) VALUES (?, ?, ?) ON CONFLICT(gate) DO UPDATE SET count = count + excluded.count, last_at = excluded.last_at').run(gate, count, at);
   }
 
   async appendLedger(entries: readonly NewLedgerEntry[]): Promise<LedgerEntry[]> {

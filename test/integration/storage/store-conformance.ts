@@ -522,12 +522,13 @@ export function storeConformanceSuite(factory: StoreBackendFactory): void {
         await tx.incrementGateBlocks('unit-tests', at(1));
         await tx.incrementGateBlocks('e2e', at(2));
         await tx.incrementGateBlocks('unit-tests', at(3));
+        await tx.incrementGateBlocks('unit-tests', at(4), 40);
         await tx.setMeta('policy.hash', 'sha256:1');
         await tx.setMeta('policy.hash', 'sha256:2');
       });
       assert.deepEqual(await store.gateBlockCounts(), [
         { gate: 'e2e', count: 1, lastAt: at(2) },
-        { gate: 'unit-tests', count: 2, lastAt: at(3) },
+        { gate: 'unit-tests', count: 42, lastAt: at(4) },
       ]);
       assert.equal(await store.getMeta('policy.hash'), 'sha256:2');
     });

@@ -1,0 +1,40 @@
+import type { Scope } from '../../shared/domain/common';
+import type { BypassRequest } from '../../shared/domain/request';
+import type { Store } from '../storage/store';
+import { BlockCounter } from './block-counter';
+import { CheckIndexFeed, type CheckIndexFeedOptions } from './check-index-feed';
+
+/**
+ * What POST /v1/checks needs to answer from memory: the active bypass covering a subject, and
+ * a place to count blocks. Only a `warn` touches the database (its evaluation is a ledger
+ * entry).
+ */
+export interface CheckHotPath {
+  /** The active bypass covering (gate, subject) at `nowMs`, from the in-memory index. */
+  match(gate: string, subject: Scope, nowMs: number): Promise<BypassRequest | undefined>;
+  /** Count one block on `gate` (written to the store in batches). */
+  countBlock(gate: string, at: string): void;
+}
+
+export interface RunningCheckHotPath extends CheckHotPath {
+  readonly feed: CheckIndexFeed;
+  readonly blocks: BlockCounter;
+  stop(): Promise<void>;
+}
+
+/** Load the index (resolves when it can answer) and start the block counter. */
+export async function startCheckHotPath(store: Store, options: CheckIndexFeedOptions = {}): Promise<RunningCheckHotPath> {
+  const feed = new CheckIndexFeed(store, options);
+  await feed.start();
+  const blocks = new BlockCounter(store, undefined, options.log);
+  return {
+    feed,
+    blocks,
+    match: (gate, subject, nowMs) => feed.match(gate, subject, nowMs),
+    countBlock: (gate, at) => blocks.count(gate, at),
+    async stop() {
+      feed.stop();
+      await blocks.stop();
+    },
+  };
+}
