@@ -1,0 +1,71 @@
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Role } from '../../shared/domain/common';
+import { AppError, ErrorResponseSchema } from '../../shared/errors';
+import { writeKeyPairFiles } from '../../shared/node/signing/key-files';
+
+/** Demo principals, matching the example policy's teams and approver groups. */
+export const DEMO_PRINCIPALS: { name: string; roles: Role[]; about: string; signingKey: boolean }[] = [
+  { name: 'alice', roles: ['requester'], about: 'requester, team payments', signingKey: false },
+  { name: 'bob', roles: ['approver'], about: 'approver, team platform (platform-leads)', signingKey: true },
+  { name: 'carol', roles: ['approver'], about: 'approver, team security (security-leads)', signingKey: true },
+  { name: 'erin', roles: ['auditor'], about: 'auditor: reviews, ledger export', signingKey: false },
+  { name: 'ci-gate', roles: ['gate'], about: 'a CI job asking the gate', signingKey: false },
+];
+
+/** What the demo remembers between runs (demo only: real tokens are never stored like this). */
+export interface DemoCredentials {
+  tokens: Record<string, string>;
+  /** Private key file per approver, relative to the repository root. */
+  keys: Record<string, string>;
+}
+
+const CREDENTIALS_FILE = 'demo-credentials.json';
+const CREDENTIALS_MODE = 0o600;
+
+export function credentialsPath(dataDir: string): string {
+  return join(dataDir, CREDENTIALS_FILE);
+}
+
+export async function readCredentials(dataDir: string): Promise<DemoCredentials | undefined> {
+  try {
+    return JSON.parse(await readFile(credentialsPath(dataDir), 'utf8')) as DemoCredentials;
+  } catch {
+    return undefined;
+  }
+}
+
+async function call<T>(storeUrl: string, token: string, method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${storeUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json: unknown = await response.json().catch(() => undefined);
+  if (!response.ok) {
+    const parsed = ErrorResponseSchema.safeParse(json);
+    throw parsed.success ? AppError.fromBody(parsed.data.error) : new AppError('internal', `${method} ${path}: HTTP ${response.status}`);
+  }
+  return json as T;
+}
+
+/**
+ * Create a token for every demo principal and a software signing key for each approver
+ * (written under <dataDir>/keys, enrolled with the store), through the store's own API.
+ */
+export async function seedDemo(storeUrl: string, adminToken: string, dataDir: string, relativeTo: (path: string) => string): Promise<DemoCredentials> {
+  const credentials: DemoCredentials = { tokens: { admin: adminToken }, keys: {} };
+  await mkdir(join(dataDir, 'keys'), { recursive: true, mode: 0o700 });
+  for (const p of DEMO_PRINCIPALS) {
+    const created = await call<{ token: string }>(storeUrl, adminToken, 'POST', '/v1/admin/tokens', { principal: p.name, roles: p.roles });
+    credentials.tokens[p.name] = created.token;
+    if (p.signingKey) {
+      const written = await writeKeyPairFiles(join(dataDir, 'keys', `${p.name}.pem`));
+      await call(storeUrl, adminToken, 'POST', `/v1/admin/approvers/${p.name}/keys`, { publicKeyPem: written.publicKeyPem, hardwareBacked: false, label: 'demo software key' });
+      credentials.keys[p.name] = relativeTo(written.privateKeyPath);
+    }
+  }
+  await writeFile(credentialsPath(dataDir), `${JSON.stringify(credentials, null, 2)}\n`, { mode: CREDENTIALS_MODE });
+  await chmod(credentialsPath(dataDir), CREDENTIALS_MODE);
+  return credentials;
+}
