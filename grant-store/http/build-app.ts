@@ -13,6 +13,8 @@ import { registerIdentityRoutes } from './routes/identity-routes';
 import { registerLedgerRoutes } from './routes/ledger-routes';
 import { registerRequestRoutes } from './routes/request-routes';
 import { registerReviewRoutes } from './routes/review-routes';
+import { registerReportRoutes } from './routes/report-routes';
+import { registerAlertJob } from '../alerts/alert-plugin';
 
 /** Largest accepted body: a decision bundle is ~3 KiB; 256 KiB leaves room and bounds abuse. */
 export const BODY_LIMIT_BYTES = 256 * 1024;
@@ -41,7 +43,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
 
   const bus = new EventBus(opts.deps.store);
   const ctx: RouteContext = { deps: opts.deps, dataDir: opts.dataDir, bus, sweeper: opts.sweeper, caller: callerOf };
-  for (const register of [registerIdentityRoutes, registerRequestRoutes, registerCheckRoutes, registerReviewRoutes, registerAdminRoutes, registerEventRoutes, registerLedgerRoutes]) {
+  for (const register of [registerIdentityRoutes, registerRequestRoutes, registerCheckRoutes, registerReviewRoutes, registerAdminRoutes, registerEventRoutes, registerLedgerRoutes, registerReportRoutes, registerAlertJob]) {
     await register(app, ctx);
   }
   app.addHook('onClose', async () => bus.close());

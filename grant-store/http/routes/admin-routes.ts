@@ -41,7 +41,8 @@ export const registerAdminRoutes: RoutePlugin = (app, ctx) => {
     return revokeKey(deps, caller, principal, keyId);
   });
   app.post('/v1/admin/policy/reload', async (request) => {
+    const caller = admin(request);
     body(Empty, request.body, 'reload');
-    return reloadPolicy(deps, admin(request));
+    return reloadPolicy(deps, caller);
   });
 };

@@ -5,6 +5,7 @@ import { parseOrThrow } from '../../../shared/errors';
 import { submitDecision } from '../../service/decision-service';
 import { cancelRequest, createRequest, getRequestDetail, listRequests, replyToRequest } from '../../service/request-service';
 import { body } from '../parse';
+import { requireRole } from '../../service/access';
 import type { RoutePlugin } from '../route-context';
 
 const IdParams = z.strictObject({ id: RequestIdSchema });
@@ -23,14 +24,19 @@ export const registerRequestRoutes: RoutePlugin = (app, ctx) => {
 
   app.get('/v1/requests/:id', async (request) => getRequestDetail(deps, ctx.caller(request), id(request.params)));
 
+  // Order everywhere: authenticate, role, input, lookup (a wrong role learns nothing about inputs).
   app.post('/v1/requests/:id/reply', async (request) => {
+    const caller = ctx.caller(request);
+    requireRole(caller, 'requester');
     const input = body(ReplyInputSchema, request.body, 'reply');
-    return { request: await replyToRequest(deps, ctx.caller(request), id(request.params), input.message) };
+    return { request: await replyToRequest(deps, caller, id(request.params), input.message) };
   });
 
   app.post('/v1/requests/:id/cancel', async (request) => {
+    const caller = ctx.caller(request);
+    requireRole(caller, 'requester', 'admin');
     const input = body(CancelInputSchema, request.body, 'cancel');
-    return { request: await cancelRequest(deps, ctx.caller(request), id(request.params), input.comment) };
+    return { request: await cancelRequest(deps, caller, id(request.params), input.comment) };
   });
 
   app.post('/v1/requests/:id/decisions', async (request) => {

@@ -1,0 +1,146 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStoreFixture, type CallResult, type StoreFixture } from '../../support/grant-store-fixture';
+import { ENDPOINTS, UNKNOWN_IDS, type Endpoint } from './endpoints';
+
+/**
+ * Every endpoint against malformed JSON, wrong types, unknown fields, oversize and non-JSON
+ * bodies, bad query strings, unknown and malformed ids and wrong roles: the right 4xx with field
+ * paths, and nothing written (the ledger size is unchanged after each call).
+ */
+describe('HTTP bad input, every endpoint', () => {
+  let f: StoreFixture;
+  const tokens: Record<string, string> = {};
+  const ids: Record<string, string> = {};
+
+  before(async () => {
+    f = await startStoreFixture();
+    tokens.admin = f.adminToken;
+    tokens.requester = await f.token('alice', ['requester']);
+    tokens.gate = await f.token('ci', ['gate']);
+    tokens.auditor = await f.token('audrey', ['auditor']);
+    const bob = await f.approver('bob');
+    tokens.approver = bob.token;
+    const pending = await f.call('POST', '/v1/requests', {
+      token: tokens.requester,
+      body: { gate: 'ci-tests', scope: { repo: 'payments-api' }, reason: 'flaky suite blocks a hotfix for INC-7', severity: 'sev3', ttl: '1h' },
+    });
+    assert.equal(pending.status, 201, pending.text);
+    ids.req = pending.json.request.id;
+    // A standing-scope bypass (active on filing), revoked by bob: opens a review.
+    const standing = await f.call('POST', '/v1/requests', {
+      token: tokens.requester,
+      body: { gate: 'perf-suite', scope: { repo: 'payments-api', branch: 'release' }, reason: 'release ships before the nightly perf run ends', severity: 'sev4', ttl: '24h' },
+    });
+    assert.equal(standing.json.request.state, 'active', standing.text);
+    const revoke = await f.call('POST', `/v1/requests/${standing.json.request.id}/decisions`, { token: bob.token, body: { bundle: await f.sign(standing.json.request, 'bob', bob.signer, 'revoke', { comment: 'release shipped, closing it' }) } });
+    assert.equal(revoke.status, 200, revoke.text);
+    const reviews = await f.call('GET', '/v1/reviews', { token: tokens.approver });
+    ids.rev = reviews.json.reviews[0].id;
+    const list = await f.call('GET', '/v1/admin/tokens', { token: f.adminToken });
+    ids.tok = list.json.tokens.find((t: { principal: string }) => t.principal === 'audrey').id;
+    ids.principal = 'bob';
+    const keys = await f.call('GET', '/v1/admin/approvers/bob/keys', { token: f.adminToken });
+    ids.key = keys.json.keys[0].keyId;
+  });
+  after(() => f?.close());
+
+  const fill = (path: string, values: Record<string, string>) => path.replace(/:(req|rev|tok|principal|key)\b/g, (_, name: string) => values[name] ?? '');
+  const tokenFor = (e: Endpoint) => (e.role === 'any' ? tokens.requester! : tokens[e.role]!);
+
+  async function unchanged(fn: () => Promise<CallResult>): Promise<CallResult> {
+    const before = await f.ledgerSize();
+    const result = await fn();
+    assert.equal(await f.ledgerSize(), before, `the ledger grew after ${result.status} ${result.text}`);
+    return result;
+  }
+  function assertError(r: CallResult, status: number, code: string, path?: string) {
+    assert.equal(r.status, status, r.text);
+    assert.equal(r.json?.error?.code, code, r.text);
+    if (path !== undefined) {
+      const paths = (r.json.error.fieldErrors ?? []).map((e: { path: string }) => e.path);
+      assert.ok(paths.includes(path), `expected field path "${path}" in ${JSON.stringify(paths)}`);
+    }
+  }
+
+  for (const e of ENDPOINTS) {
+    const name = `${e.method} ${e.path}`;
+    describe(name, () => {
+      if (e.forbiddenRole) {
+        test(`role ${e.forbiddenRole} → 403`, async () => {
+          const r = await unchanged(() => f.call(e.method, fill(e.path, ids), { token: tokens[e.forbiddenRole!], ...(e.body ? { body: e.wrongTypes?.value ?? {} } : {}) }));
+          assertError(r, 403, 'forbidden');
+        });
+      }
+      if (e.body) {
+        test('malformed JSON → 400', async () => {
+          assertError(await unchanged(() => f.call(e.method, fill(e.path, ids), { token: tokenFor(e), rawBody: '{"gate": "ci-tests",' })), 400, 'invalid_input', '');
+        });
+        test('wrong types → 400 naming the field', async () => {
+          assertError(await unchanged(() => f.call(e.method, fill(e.path, ids), { token: tokenFor(e), body: e.wrongTypes!.value })), 400, 'invalid_input', e.wrongTypes!.path);
+        });
+        test('unknown field → 400 naming it', async () => {
+          const base = typeof e.wrongTypes?.value === 'object' ? (e.wrongTypes.value as object) : {};
+          assertError(await unchanged(() => f.call(e.method, fill(e.path, ids), { token: tokenFor(e), body: { ...base, sneaky: true } })), 400, 'invalid_input', 'sneaky');
+        });
+        test('a JSON array instead of an object → 400', async () => {
+          assertError(await unchanged(() => f.call(e.method, fill(e.path, ids), { token: tokenFor(e), body: [1, 2] })), 400, 'invalid_input', '');
+        });
+        test('oversize body (300 KiB) → 413', async () => {
+          const big = JSON.stringify({ pad: 'x'.repeat(300 * 1024) });
+          assertError(await unchanged(() => f.call(e.method, fill(e.path, ids), { token: tokenFor(e), rawBody: big })), 413, 'payload_too_large');
+        });
+        test('not JSON (text/plain) → 415', async () => {
+          assertError(await unchanged(() => f.call(e.method, fill(e.path, ids), { token: tokenFor(e), rawBody: 'gate=ci-tests', contentType: 'text/plain' })), 415, 'unsupported_media_type');
+        });
+      }
+      if (e.badQuery) {
+        test(`bad query (${e.badQuery.query}) → 400 naming the field`, async () => {
+          assertError(await unchanged(() => f.call(e.method, `${fill(e.path, ids)}?${e.badQuery!.query}`, { token: tokenFor(e) })), 400, 'invalid_input', e.badQuery!.path);
+        });
+      }
+      const idNames = [...e.path.matchAll(/:(req|rev|tok|key)\b/g)].map((m) => m[1]!);
+      for (const idName of idNames) {
+        test(`unknown ${idName} id → 404`, async () => {
+          const r = await unchanged(() => f.call(e.method, fill(e.path, { ...ids, [idName]: UNKNOWN_IDS[idName as keyof typeof UNKNOWN_IDS] }), { token: tokenFor(e), ...(e.body ? { body: validBodyFor(e) } : {}) }));
+          assertError(r, 404, 'not_found');
+        });
+        test(`malformed ${idName} id → 400`, async () => {
+          const r = await unchanged(() => f.call(e.method, fill(e.path, { ...ids, [idName]: 'nope' }), { token: tokenFor(e), ...(e.body ? { body: validBodyFor(e) } : {}) }));
+          assertError(r, 400, 'invalid_input', idName === 'key' ? 'keyId' : 'id');
+        });
+      }
+      if (e.path.includes(':principal')) {
+        test('malformed principal → 400', async () => {
+          const r = await unchanged(() => f.call(e.method, fill(e.path, { ...ids, principal: '!!bad' }), { token: tokenFor(e), ...(e.body ? { body: validBodyFor(e) } : {}) }));
+          assertError(r, 400, 'invalid_input');
+        });
+      }
+    });
+  }
+
+  /** Bodies that pass validation, so the unknown-id tests reach the lookup. */
+  function validBodyFor(e: Endpoint): unknown {
+    if (e.path.endsWith('/reply')) return { message: 'here is the context you asked for' };
+    if (e.path.endsWith('/cancel')) return {};
+    if (e.path.endsWith('/complete')) return { finding: 'justified', note: 'the incident needed it, gate was fine' };
+    if (e.path.endsWith('/decisions')) return { bundle: { mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json', verificationMaterial: {}, dsseEnvelope: { payload: '', payloadType: 'x', signatures: [{ sig: '' }] } } };
+    return {};
+  }
+
+  test('unknown route → 404 JSON error', async () => {
+    assertError(await unchanged(() => f.call('GET', '/v1/nope', { token: tokens.admin })), 404, 'not_found');
+  });
+  test('/healthz needs no token', async () => {
+    const r = await f.call('GET', '/healthz');
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.json, { ok: true });
+  });
+  test('every endpoint in shared/domain/api.ts is covered by the table', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const api = await readFile(new URL('../../../shared/domain/api.ts', import.meta.url), 'utf8');
+    const listed = [...api.matchAll(/^ \*\s+(GET|POST|DELETE)\s+(\/\S+)/gm)].map((m) => `${m[1]} ${m[2]!.split('?')[0]!.replace(/:\w+/g, ':x')}`);
+    const covered = new Set([...ENDPOINTS.map((e) => `${e.method} ${e.path.replace(/:\w+/g, ':x')}`), 'GET /healthz']);
+    for (const route of listed) assert.ok(covered.has(route), `${route} is not in the bad-input table`);
+  });
+});
