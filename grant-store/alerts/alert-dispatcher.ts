@@ -1,0 +1,268 @@
+import { randomBytes } from 'node:crypto';
+import type { LedgerEntry } from '../../shared/domain/ledger-entry';
+import type { Policy } from '../../shared/domain/policy';
+import type { Finding } from '../../shared/domain/reports';
+import type { NewLedgerEntry, Store, StoreTx } from '../storage/store';
+import { type AlertEvent, alertEventForFinding, alertEventsForEntry } from './alert-events';
+import {
+  CURSOR_META_KEY,
+  DEFAULT_RETRY_POLICY,
+  type OutboxItem,
+  type RetryPolicy,
+  SEEN_FINDINGS_KEEP,
+  SEEN_FINDINGS_META_KEY,
+  readCursor,
+  readOutbox,
+  readSeenFindings,
+  retryDelayMs,
+  writeOutbox,
+} from './outbox';
+import { renderWebhookBody } from './webhook-payload';
+import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signWebhook } from './webhook-signature';
+
+/** A receiver gets this long to answer one delivery. */
+export const WEBHOOK_TIMEOUT_MS = 10_000;
+/** Ledger entries turned into events per transaction (keeps each transaction short). */
+const INGEST_BATCH = 500;
+/** Deliveries attempted per pass. */
+const DELIVERY_BATCH = 16;
+/** How often the deviance findings are recomputed when nothing else happens. */
+export const FINDINGS_INTERVAL_MS = 10 * 60_000;
+
+/** Statuses retried; any other 4xx is the receiver refusing the message, and retrying won't help. */
+function retryable(status: number): boolean {
+  return status >= 500 || status === 408 || status === 429;
+}
+
+export interface AlertDispatcherOptions {
+  store: Store;
+  policy: () => Policy;
+  clock: () => Date;
+  /** The current deviance findings (grant-store/reports on the store's data). */
+  findings: () => Promise<Finding[]>;
+  retry?: RetryPolicy;
+  /** Environment holding the webhook secrets named by `secretEnv`. */
+  env?: NodeJS.ProcessEnv;
+  fetch?: typeof fetch;
+  /** Diagnostics (never secrets). */
+  log?: (message: string) => void;
+}
+
+/**
+ * Alerts out: tails the ledger (durable cursor in meta), turns activations, critical-tier
+ * requests and decisions into outbox items for every policy webhook that subscribes to them,
+ * adds new deviance findings, and delivers with HMAC signatures and bounded exponential
+ * backoff. Each final outcome is one alert_delivered or alert_failed ledger entry, written in
+ * the same transaction that takes the item out of the outbox.
+ */
+export class AlertDispatcher {
+  private readonly retry: RetryPolicy;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly fetchImpl: typeof fetch;
+  private chain: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private findingsTimer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private stopped = true;
+  private findingsDue = true;
+
+  constructor(private readonly opts: AlertDispatcherOptions) {
+    this.retry = opts.retry ?? DEFAULT_RETRY_POLICY;
+    this.env = opts.env ?? process.env;
+    this.fetchImpl = opts.fetch ?? fetch;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.unsubscribe = this.opts.store.onLedgerAppended((entries) => {
+      if (entries.some((e) => e.type === 'bypass_activated')) this.findingsDue = true;
+      if (entries.some((e) => e.type !== 'alert_delivered' && e.type !== 'alert_failed')) this.kick();
+    });
+    this.findingsTimer = setInterval(() => {
+      this.findingsDue = true;
+      this.kick();
+    }, FINDINGS_INTERVAL_MS);
+    this.findingsTimer.unref();
+    this.kick();
+  }
+
+  /** Stop timers and wait for the pass in flight; pending items stay in the outbox. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    if (this.timer) clearTimeout(this.timer);
+    if (this.findingsTimer) clearInterval(this.findingsTimer);
+    await this.chain;
+  }
+
+  /** Run one pass soon (passes never overlap). */
+  kick(): void {
+    this.chain = this.chain.then(() => (this.stopped ? undefined : this.pass())).catch((error: unknown) => this.opts.log?.(`alerts: ${String(error)}`));
+  }
+
+  /** One pass: ingest new ledger entries, check findings, deliver what is due, arm the timer. */
+  async pass(): Promise<void> {
+    await this.ingestLedger();
+    if (this.findingsDue) {
+      this.findingsDue = false;
+      await this.ingestFindings();
+    }
+    await this.deliverDue();
+    await this.armTimer();
+  }
+
+  private newItems(events: readonly AlertEvent[], policy: Policy, now: string): OutboxItem[] {
+    const items: OutboxItem[] = [];
+    for (const event of events) {
+      for (const webhook of policy.webhooks) {
+        if (!webhook.events.includes(event.event)) continue;
+        const id = `dlv_${randomBytes(12).toString('hex')}`;
+        items.push({
+          id,
+          key: `${event.key}:${webhook.id}`,
+          event: event.event,
+          subject: event.subject,
+          gate: event.gate,
+          webhookId: webhook.id,
+          url: webhook.url,
+          format: webhook.format,
+          secretEnv: webhook.secretEnv ?? null,
+          body: renderWebhookBody(webhook.format, event, id),
+          createdAt: now,
+          attempts: 0,
+          nextAttemptAt: now,
+          lastError: null,
+        });
+      }
+    }
+    return items;
+  }
+
+  private async ingestLedger(): Promise<void> {
+    for (;;) {
+      const more = await this.opts.store.transaction(async (tx) => {
+        const cursor = await readCursor(tx);
+        const entries = await tx.getLedgerEntries(cursor + 1, INGEST_BATCH);
+        if (entries.length === 0) return false;
+        const policy = this.opts.policy();
+        const now = this.opts.clock().toISOString();
+        const events: AlertEvent[] = [];
+        for (const entry of entries) {
+          const request = entry.target.startsWith('req_') ? await tx.getRequest(entry.target) : undefined;
+          events.push(...alertEventsForEntry(entry, policy, request));
+        }
+        await this.enqueue(tx, this.newItems(events, policy, now));
+        await tx.setMeta(CURSOR_META_KEY, JSON.stringify((entries.at(-1) as LedgerEntry).seq));
+        return entries.length === INGEST_BATCH;
+      });
+      if (!more) return;
+    }
+  }
+
+  private async ingestFindings(): Promise<void> {
+    const findings = await this.opts.findings();
+    if (findings.length === 0) return;
+    await this.opts.store.transaction(async (tx) => {
+      const seen = await readSeenFindings(tx);
+      const fresh = findings.filter((f) => !seen.includes(f.id));
+      if (fresh.length === 0) return;
+      const now = this.opts.clock().toISOString();
+      await this.enqueue(tx, this.newItems(fresh.map((f) => alertEventForFinding(f, now)), this.opts.policy(), now));
+      await tx.setMeta(SEEN_FINDINGS_META_KEY, JSON.stringify([...seen, ...fresh.map((f) => f.id)].slice(-SEEN_FINDINGS_KEEP)));
+    });
+  }
+
+  /** Add items whose key is not already queued. */
+  private async enqueue(tx: StoreTx, items: readonly OutboxItem[]): Promise<void> {
+    if (items.length === 0) return;
+    const outbox = await readOutbox(tx);
+    const keys = new Set(outbox.map((i) => i.key));
+    await writeOutbox(tx, [...outbox, ...items.filter((i) => !keys.has(i.key))]);
+  }
+
+  private async attempt(item: OutboxItem): Promise<{ ok: true; status: number } | { ok: false; error: string; final: boolean }> {
+    let secret: string | undefined;
+    if (item.secretEnv) {
+      secret = this.env[item.secretEnv];
+      if (!secret) return { ok: false, error: `the webhook secret environment variable ${item.secretEnv} is not set: refusing to send unsigned`, final: true };
+    }
+    const timestamp = Math.floor(this.opts.clock().getTime() / 1000);
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': 'breakglass-alerts/1',
+      [DELIVERY_HEADER]: item.id,
+      [EVENT_HEADER]: item.event,
+      [TIMESTAMP_HEADER]: String(timestamp),
+    };
+    if (secret) headers[SIGNATURE_HEADER] = signWebhook(secret, timestamp, item.body);
+    try {
+      const response = await this.fetchImpl(item.url, { method: 'POST', headers, body: item.body, redirect: 'error', signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS) });
+      await response.body?.cancel();
+      if (response.ok) return { ok: true, status: response.status };
+      return { ok: false, error: `HTTP ${response.status}`, final: !retryable(response.status) };
+    } catch (error) {
+      return { ok: false, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error), final: false };
+    }
+  }
+
+  private async deliverDue(): Promise<void> {
+    const nowMs = this.opts.clock().getTime();
+    const due = (await readOutbox(this.opts.store)).filter((i) => Date.parse(i.nextAttemptAt) <= nowMs).slice(0, DELIVERY_BATCH);
+    if (due.length === 0) return;
+    const results = await Promise.all(due.map(async (item) => ({ item, result: await this.attempt(item) })));
+    await this.opts.store.transaction(async (tx) => {
+      const outbox = await readOutbox(tx);
+      const at = this.opts.clock();
+      const entries: NewLedgerEntry[] = [];
+      const next: OutboxItem[] = [];
+      for (const item of outbox) {
+        const done = results.find((r) => r.item.id === item.id);
+        if (!done) {
+          next.push(item);
+          continue;
+        }
+        const attempts = item.attempts + 1;
+        const { result } = done;
+        if (result.ok) {
+          entries.push(this.record('alert_delivered', item, attempts, at, { status: result.status }));
+        } else if (result.final || attempts >= this.retry.maxAttempts) {
+          entries.push(this.record('alert_failed', item, attempts, at, { error: result.error }));
+          this.opts.log?.(`alerts: delivery ${item.id} to webhook ${item.webhookId} failed for good after ${attempts} attempt(s): ${result.error}`);
+        } else {
+          next.push({ ...item, attempts, lastError: result.error, nextAttemptAt: new Date(at.getTime() + retryDelayMs(attempts, this.retry)).toISOString() });
+        }
+      }
+      await writeOutbox(tx, next);
+      if (entries.length > 0) await tx.appendLedger(entries);
+    });
+  }
+
+  private record(type: 'alert_delivered' | 'alert_failed', item: OutboxItem, attempts: number, at: Date, extra: Record<string, unknown>): NewLedgerEntry {
+    return {
+      time: at.toISOString(),
+      type,
+      actor: 'system',
+      actorRole: 'system',
+      target: item.subject,
+      gate: item.gate,
+      reason: null,
+      incidentRef: null,
+      approver: null,
+      expiresAt: null,
+      sourceAddress: null,
+      data: { deliveryId: item.id, webhookId: item.webhookId, event: item.event, url: item.url, format: item.format, signed: item.secretEnv !== null, attempts, firstQueuedAt: item.createdAt, ...extra },
+    };
+  }
+
+  private async armTimer(): Promise<void> {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    const outbox = await readOutbox(this.opts.store);
+    if (outbox.length === 0) return;
+    const next = Math.min(...outbox.map((i) => Date.parse(i.nextAttemptAt)));
+    const delay = Math.max(0, next - this.opts.clock().getTime());
+    this.timer = setTimeout(() => this.kick(), delay);
+    this.timer.unref();
+  }
+}

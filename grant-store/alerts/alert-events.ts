@@ -1,0 +1,112 @@
+import type { LedgerEntry } from '../../shared/domain/ledger-entry';
+import type { Policy, Webhook } from '../../shared/domain/policy';
+import type { Finding } from '../../shared/domain/reports';
+import type { BypassRequest } from '../../shared/domain/request';
+import { isCriticalTier, tierOfGate } from './critical-tier';
+
+export type AlertEventKind = Webhook['events'][number];
+
+/** Something to send out loudly, independent of the webhook format. */
+export interface AlertEvent {
+  event: AlertEventKind;
+  /** Dedupe key: one event per (kind, ledger seq) or per finding id, never sent twice. */
+  key: string;
+  /** What it is about: a request id or a finding id (the ledger target of the delivery record). */
+  subject: string;
+  gate: string | null;
+  occurredAt: string;
+  title: string;
+  text: string;
+  /** Structured facts for the JSON format and the Slack fields. */
+  data: Record<string, unknown>;
+}
+
+function requestFacts(entry: LedgerEntry, request: BypassRequest | undefined): Record<string, unknown> {
+  return {
+    requestId: entry.target,
+    seq: entry.seq,
+    gate: entry.gate,
+    requester: request?.requester ?? null,
+    team: request?.team ?? null,
+    scope: request?.scope ?? null,
+    severity: request?.severity ?? null,
+    reason: entry.reason,
+    incidentRef: entry.incidentRef,
+    approvers: entry.approver,
+    expiresAt: entry.expiresAt,
+    actor: entry.actor,
+  };
+}
+
+/**
+ * The alert events one ledger entry raises: every activation, every request on a critical tier,
+ * every decision (so the requester hears of it). `request` is the entry's request as it is now
+ * (for the requester, team and scope), when the entry belongs to one.
+ */
+export function alertEventsForEntry(entry: LedgerEntry, policy: Policy, request: BypassRequest | undefined): AlertEvent[] {
+  const facts = requestFacts(entry, request);
+  const who = request ? `${request.requester} (${request.team})` : 'someone';
+  const incident = entry.incidentRef ? ` for ${entry.incidentRef}` : '';
+  switch (entry.type) {
+    case 'bypass_activated':
+      return [
+        {
+          event: 'bypass_activated',
+          key: `bypass_activated:${entry.seq}`,
+          subject: entry.target,
+          gate: entry.gate,
+          occurredAt: entry.time,
+          title: `BREAK-GLASS: gate ${entry.gate} bypassed`,
+          text: `Gate ${entry.gate} is bypassed for ${who}${incident} until ${entry.expiresAt ?? '?'}, approved by ${entry.approver ?? (entry.data['standingScope'] ? `standing scope ${String(entry.data['standingScope'])}` : 'nobody')}. Reason: ${entry.reason ?? ''}`,
+          data: { ...facts, bypassId: entry.data['bypassId'] ?? null, ttl: entry.data['ttl'] ?? null },
+        },
+      ];
+    case 'request_created': {
+      const tier = tierOfGate(policy, entry.gate);
+      if (!tier || !isCriticalTier(tier.tier)) return [];
+      return [
+        {
+          event: 'critical_request',
+          key: `critical_request:${entry.seq}`,
+          subject: entry.target,
+          gate: entry.gate,
+          occurredAt: entry.time,
+          title: `Critical bypass request on gate ${entry.gate}`,
+          text: `${who} asks to bypass gate ${entry.gate} (tier ${tier.name}: ${tier.tier.approvals} approval(s))${incident}. Reason: ${entry.reason ?? ''}`,
+          data: { ...facts, tier: tier.name, approvalsRequired: tier.tier.approvals, notify: tier.tier.notify },
+        },
+      ];
+    }
+    case 'decision': {
+      const decision = String(entry.data['decision'] ?? 'decision');
+      return [
+        {
+          event: 'decision',
+          key: `decision:${entry.seq}`,
+          subject: entry.target,
+          gate: entry.gate,
+          occurredAt: entry.time,
+          title: `${entry.actor} decided ${decision} on ${entry.target}`,
+          text: `${entry.actor} decided ${decision} on the request by ${who} to bypass gate ${entry.gate}. Comment: ${String(entry.data['comment'] ?? '')}`,
+          data: { ...facts, decision, comment: entry.data['comment'] ?? null },
+        },
+      ];
+    }
+    default:
+      return [];
+  }
+}
+
+/** The alert event for a deviance finding: it says "fix the gate" and carries the evidence. */
+export function alertEventForFinding(finding: Finding, now: string): AlertEvent {
+  return {
+    event: 'deviance_finding',
+    key: `deviance_finding:${finding.id}`,
+    subject: finding.id,
+    gate: finding.gate,
+    occurredAt: now,
+    title: `Fix the gate: ${finding.title}`,
+    text: finding.message,
+    data: { findingId: finding.id, kind: finding.kind, gate: finding.gate, action: finding.action, evidence: finding.evidence },
+  };
+}

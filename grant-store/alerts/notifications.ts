@@ -1,0 +1,62 @@
+import type { LedgerEntry } from '../../shared/domain/ledger-entry';
+import type { Notification } from '../../shared/domain/notification';
+import type { Policy } from '../../shared/domain/policy';
+import { isCriticalTier, tierOfGate } from './critical-tier';
+
+interface RequestFacts {
+  requester: string;
+  gate: string | null;
+  notify: readonly string[];
+}
+
+const REQUESTER_KINDS = new Set(['decision', 'bypass_activated', 'bypass_expired', 'bypass_revoked', 'request_lapsed', 'review_opened']);
+const NOTIFY_LIST_KINDS = new Set(['request_created', 'bypass_activated']);
+
+function describe(entry: LedgerEntry): { kind: Notification['kind']; decision: string | null; text: string } {
+  const gate = entry.gate ?? '?';
+  switch (entry.type) {
+    case 'decision': {
+      const decision = String(entry.data['decision'] ?? '');
+      const comment = String(entry.data['comment'] ?? '');
+      return { kind: 'decision', decision, text: `${entry.actor} decided ${decision} on ${entry.target} (gate ${gate})${comment ? `: ${comment}` : ''}` };
+    }
+    case 'bypass_activated':
+      return { kind: 'bypass_activated', decision: null, text: `${entry.target} is active: gate ${gate} is bypassed until ${entry.expiresAt ?? '?'}` };
+    case 'bypass_expired':
+      return { kind: 'bypass_expired', decision: null, text: `${entry.target} expired: gate ${gate} enforces again` };
+    case 'bypass_revoked':
+      return { kind: 'bypass_revoked', decision: null, text: `${entry.target} was revoked by ${entry.actor}: gate ${gate} enforces again` };
+    case 'request_lapsed':
+      return { kind: 'request_lapsed', decision: null, text: `${entry.target} lapsed: nobody decided in time` };
+    case 'review_opened':
+      return { kind: 'review_opened', decision: null, text: `a post-bypass review opened for ${entry.target}: someone other than you completes it` };
+    default:
+      return { kind: 'critical_request', decision: null, text: `${entry.actor} asks to bypass critical gate ${gate} (${entry.target}): ${entry.reason ?? ''}` };
+  }
+}
+
+/**
+ * The notifications for `principal` in `entries` (seq order, starting at or before the
+ * request_created entries they refer to). Pure: the route reads the ledger and calls this.
+ * The notify list is the tier's in the current policy (who must be told now).
+ */
+export function notificationsFor(principal: string, entries: readonly LedgerEntry[], policy: Policy, since = -1): Notification[] {
+  const requests = new Map<string, RequestFacts>();
+  const out: Notification[] = [];
+  for (const entry of entries) {
+    if (!entry.target.startsWith('req_')) continue;
+    if (entry.type === 'request_created') {
+      const tier = tierOfGate(policy, entry.gate);
+      requests.set(entry.target, { requester: entry.actor, gate: entry.gate, notify: tier && isCriticalTier(tier.tier) ? tier.tier.notify : [] });
+    }
+    const facts = requests.get(entry.target);
+    if (!facts || entry.seq <= since) continue;
+    let because: Notification['because'] | null = null;
+    if (facts.requester === principal && REQUESTER_KINDS.has(entry.type)) because = 'requester';
+    else if (facts.notify.includes(principal) && NOTIFY_LIST_KINDS.has(entry.type)) because = 'notify_list';
+    if (!because) continue;
+    const { kind, decision, text } = describe(entry);
+    out.push({ seq: entry.seq, time: entry.time, kind, because, requestId: entry.target, gate: entry.gate, decision, actor: entry.actor, text });
+  }
+  return out;
+}
