@@ -1,0 +1,58 @@
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { ed25519NoteSigner, nodeSha256, rawEd25519PublicKey } from '../../shared/node/ledger/node-crypto';
+import { ed25519NoteKeyHash } from '../../shared/ledger/signed-note';
+import type { NoteSigner } from '../../shared/ledger/signed-note';
+
+const PRIVATE_FILE_MODE = 0o600;
+/** Host part of every log origin; the store id follows it. */
+export const ORIGIN_HOST = 'breakglass.local';
+/** Hex characters of the key fingerprint used as the store id in the origin. */
+const STORE_ID_HEX_CHARS = 16;
+
+export interface LogKey {
+  /** `breakglass.local/<store id>`: the checkpoint origin and the note key name. */
+  origin: string;
+  signer: NoteSigner;
+  publicKeyPem: string;
+  rawPublicKey: Uint8Array;
+  /** SHA-256(origin ‖ 0x0A ‖ 0x01 ‖ key): the Sigstore log id / checkpoint key id. */
+  logId: Uint8Array;
+}
+
+/** The store id: derived from the log key, so the same key always names the same log. */
+export function storeIdFor(rawPublicKey: Uint8Array): string {
+  return createHash('sha256').update(rawPublicKey).digest('hex').slice(0, STORE_ID_HEX_CHARS);
+}
+
+/**
+ * Load the Ed25519 log key from <dataDir>/log-key.pem (`breakglass admin init` writes it);
+ * create it (mode 0600) when missing so a bare data dir still gets a signed log.
+ */
+export async function loadLogKey(path: string): Promise<LogKey> {
+  let pem: string;
+  try {
+    pem = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    const { privateKey } = generateKeyPairSync('ed25519');
+    pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    try {
+      await writeFile(path, pem, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
+    } catch (writeError) {
+      // Another process created it first: use theirs.
+      if ((writeError as NodeJS.ErrnoException).code !== 'EEXIST') throw writeError;
+      pem = await readFile(path, 'utf8');
+    }
+  }
+  const probe = ed25519NoteSigner('probe', pem);
+  const origin = `${ORIGIN_HOST}/${storeIdFor(probe.rawPublicKey)}`;
+  const signer = ed25519NoteSigner(origin, pem);
+  return {
+    origin,
+    signer,
+    publicKeyPem: signer.publicKeyPem,
+    rawPublicKey: rawEd25519PublicKey(signer.publicKeyPem),
+    logId: ed25519NoteKeyHash(origin, signer.rawPublicKey, nodeSha256),
+  };
+}

@@ -1,0 +1,306 @@
+import Database from 'better-sqlite3';
+import type { SigstoreBundleJson } from '../../shared/domain/decision';
+import { SigstoreBundleJsonSchema } from '../../shared/domain/decision';
+import { AppError } from '../../shared/errors';
+import { utf8 } from '../../shared/ledger/bytes';
+import { formatCheckpoint } from '../../shared/ledger/checkpoint';
+import { CompactRange, frontierNodes } from '../../shared/ledger/compact-range';
+import { consistencyProof, inclusionProof, treeRoot, verifyConsistency, type NodeSource } from '../../shared/ledger/proofs';
+import { bundleWithTlogEntry, signedEntryTimestampPayload } from '../../shared/ledger/rekor-dsse';
+import { signNote } from '../../shared/ledger/signed-note';
+import { approverPublicKeys, ledgerTrustedRoot } from '../../shared/ledger/trusted-root';
+import { nodeTreeHasher } from '../../shared/node/ledger/node-crypto';
+import { dataDirPaths } from '../admin/data-dir';
+import type { Store } from '../storage/store';
+import { createLedgerTables } from './ledger-tables';
+import { loadLogKey, type LogKey } from './log-key';
+
+/** At most one checkpoint per this interval while entries arrive (issue 4: one within a second or two). */
+export const DEFAULT_CHECKPOINT_INTERVAL_MS = 500;
+/** Entries read from the store per query while catching up. */
+const CATCH_UP_PAGE = 5000;
+const BUSY_TIMEOUT_MS = 5_000;
+
+export interface SignedCheckpoint {
+  id: number;
+  treeSize: number;
+  rootHash: Uint8Array;
+  /** The C2SP signed note. */
+  note: string;
+  signedAt: string;
+}
+
+export interface TransparencyLogOptions {
+  store: Store;
+  dataDir: string;
+  clock?: () => Date;
+  checkpointIntervalMs?: number;
+  /** Where the log's tables live; default <dataDir>/breakglass.db (next to ledger_entries). */
+  databasePath?: string;
+  /** Where the Ed25519 log key lives; default <dataDir>/log-key.pem. */
+  logKeyPath?: string;
+}
+
+interface CheckpointRow {
+  id: number;
+  tree_size: number;
+  root_hash: Buffer;
+  note: string;
+  signed_at: string;
+}
+
+function rowToCheckpoint(row: CheckpointRow): SignedCheckpoint {
+  return { id: row.id, treeSize: row.tree_size, rootHash: new Uint8Array(row.root_hash), note: row.note, signedAt: row.signed_at };
+}
+
+/**
+ * The grant store's ledger as an RFC 6962 transparency log. Follows the store's committed
+ * entries (onLedgerAppended), hashes each entry's canonical bytes itself, keeps every perfect
+ * subtree hash in ledger_nodes and signs a C2SP checkpoint at most every ~500 ms while entries
+ * arrive, never one inconsistent with the last it signed. Serves inclusion and consistency
+ * proofs, the trusted root and decision bundles with their tlog entry.
+ */
+export class TransparencyLog implements NodeSource {
+  private readonly pending = new Map<string, Uint8Array>();
+  private range: CompactRange;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> = Promise.resolve();
+  private lastSignedAtMs = 0;
+  private closed = false;
+  private unsubscribe: () => void = () => {};
+  /** Set when the log refused to sign (inconsistency): it stays stopped and says why. */
+  halted: string | undefined;
+  private readonly waiters: Array<{ size: number; resolve: () => void }> = [];
+
+  private constructor(
+    private readonly store: Store,
+    private readonly db: Database.Database,
+    readonly key: LogKey,
+    private readonly clock: () => Date,
+    private readonly intervalMs: number,
+  ) {
+    const size = (db.prepare('SELECT COALESCE(MAX(idx) + 1, 0) AS n FROM ledger_nodes WHERE level = 0').get() as { n: number }).n;
+    const hashes = frontierNodes(size).map(({ level, index }) => this.perfect(level, index));
+    this.range = new CompactRange(nodeTreeHasher, size, hashes);
+  }
+
+  static async open(opts: TransparencyLogOptions): Promise<TransparencyLog> {
+    const paths = dataDirPaths(opts.dataDir);
+    const key = await loadLogKey(opts.logKeyPath ?? paths.logKeyPath);
+    const db = new Database(opts.databasePath ?? paths.databasePath);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    createLedgerTables(db);
+    const log = new TransparencyLog(opts.store, db, key, opts.clock ?? (() => new Date()), opts.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS);
+    log.unsubscribe = opts.store.onLedgerAppended(() => log.schedule());
+    await log.checkpointNow();
+    return log;
+  }
+
+  get origin(): string {
+    return this.key.origin;
+  }
+
+  get publicKeyPem(): string {
+    return this.key.publicKeyPem;
+  }
+
+  /** Leaves integrated so far (may be ahead of the latest checkpoint by < one interval). */
+  get size(): number {
+    return this.range.size;
+  }
+
+  perfect(level: number, index: number): Uint8Array {
+    const pending = this.pending.get(`${level}:${index}`);
+    if (pending) return pending;
+    const row = this.db.prepare('SELECT hash FROM ledger_nodes WHERE level = ? AND idx = ?').get(level, index) as { hash: Buffer } | undefined;
+    if (!row) throw new AppError('internal', `ledger node ${level}/${index} is missing`);
+    return new Uint8Array(row.hash);
+  }
+
+  /** Ask for a checkpoint soon: now if none was signed within the interval, else at its end. */
+  schedule(): void {
+    if (this.closed || this.timer) return;
+    const delay = Math.max(0, this.lastSignedAtMs + this.intervalMs - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.checkpointNow().catch((error) => console.error('ledger checkpoint failed:', error));
+    }, delay);
+    this.timer.unref();
+  }
+
+  /** Integrate every committed entry and sign a checkpoint if the tree grew. Serialized. */
+  checkpointNow(): Promise<void> {
+    const run = this.running.then(() => this.integrateAndSign());
+    this.running = run.catch(() => {});
+    return run;
+  }
+
+  private async integrateAndSign(): Promise<void> {
+    if (this.closed || this.halted) return;
+    const storeSize = await this.store.ledgerSize();
+    while (this.range.size < storeSize) {
+      const rows = await this.store.getLedgerEntryTexts(this.range.size, Math.min(CATCH_UP_PAGE, storeSize - this.range.size));
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        if (row.seq !== this.range.size) throw new AppError('internal', `ledger entry seq ${row.seq} arrived where ${this.range.size} was expected`);
+        const leaf = nodeTreeHasher.leaf(utf8(row.text));
+        this.pending.set(`0:${row.seq}`, leaf);
+        this.range.append(leaf, (level, index, hash) => this.pending.set(`${level}:${index}`, hash));
+      }
+    }
+    const last = this.latestCheckpoint();
+    if (last && last.treeSize === this.range.size) {
+      this.persistNodes(undefined);
+      this.notifyWaiters(last.treeSize);
+      return;
+    }
+    const size = this.range.size;
+    const root = this.range.root();
+    if (last) {
+      // Never contradict what was signed before: prove the new tree extends the last checkpoint.
+      try {
+        if (last.treeSize > size) throw new AppError('verification_failed', `the ledger shrank from ${last.treeSize} to ${size} entries`);
+        verifyConsistency(nodeTreeHasher, last.treeSize, size, consistencyProof(nodeTreeHasher, this, last.treeSize, size), last.rootHash, root);
+      } catch (error) {
+        this.halted = `refusing to sign: the ledger is not consistent with checkpoint ${last.id} (size ${last.treeSize}): ${(error as Error).message}`;
+        console.error(this.halted);
+        return;
+      }
+    }
+    const signedAt = this.clock().toISOString();
+    const note = signNote(formatCheckpoint({ origin: this.key.origin, size, rootHash: root, extensions: [] }), [this.key.signer]);
+    this.persistNodes({ size, root, note, signedAt });
+    this.lastSignedAtMs = Date.now();
+    this.notifyWaiters(size);
+  }
+
+  private persistNodes(checkpoint: { size: number; root: Uint8Array; note: string; signedAt: string } | undefined): void {
+    const insertNode = this.db.prepare('INSERT OR IGNORE INTO ledger_nodes (level, idx, hash) VALUES (?, ?, ?)');
+    this.db.transaction(() => {
+      for (const [key, hash] of this.pending) {
+        const [level, index] = key.split(':').map(Number) as [number, number];
+        insertNode.run(level, index, Buffer.from(hash));
+      }
+      if (checkpoint) {
+        this.db
+          .prepare('INSERT INTO ledger_checkpoints (tree_size, root_hash, note, signed_at) VALUES (?, ?, ?, ?)')
+          .run(checkpoint.size, Buffer.from(checkpoint.root), checkpoint.note, checkpoint.signedAt);
+      }
+    })();
+    this.pending.clear();
+  }
+
+  private notifyWaiters(size: number): void {
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      if (this.waiters[i]!.size <= size) this.waiters.splice(i, 1)[0]!.resolve();
+    }
+  }
+
+  /** Resolves once a signed checkpoint covers `size` entries. */
+  waitForCheckpoint(size: number): Promise<void> {
+    const last = this.latestCheckpoint();
+    if (last && last.treeSize >= size) return Promise.resolve();
+    if (this.halted) return Promise.reject(new AppError('unavailable', this.halted));
+    this.schedule();
+    return new Promise((resolve) => this.waiters.push({ size, resolve }));
+  }
+
+  latestCheckpoint(): SignedCheckpoint | undefined {
+    const row = this.db.prepare('SELECT * FROM ledger_checkpoints ORDER BY id DESC LIMIT 1').get() as CheckpointRow | undefined;
+    return row ? rowToCheckpoint(row) : undefined;
+  }
+
+  /** The newest checkpoint of exactly this size, if one was signed. */
+  checkpointOfSize(size: number): SignedCheckpoint | undefined {
+    const row = this.db.prepare('SELECT * FROM ledger_checkpoints WHERE tree_size = ? ORDER BY id DESC LIMIT 1').get(size) as CheckpointRow | undefined;
+    return row ? rowToCheckpoint(row) : undefined;
+  }
+
+  /** Every signed checkpoint up to `maxSize`, oldest first. */
+  checkpoints(maxSize = Number.MAX_SAFE_INTEGER): SignedCheckpoint[] {
+    return (this.db.prepare('SELECT * FROM ledger_checkpoints WHERE tree_size <= ? ORDER BY id').all(maxSize) as CheckpointRow[]).map(rowToCheckpoint);
+  }
+
+  private checkTreeSize(treeSize: number): void {
+    const last = this.latestCheckpoint();
+    if (!last || treeSize > last.treeSize) throw new AppError('not_found', `no signed checkpoint covers tree size ${treeSize} yet (latest: ${last?.treeSize ?? 0})`);
+  }
+
+  inclusionProof(seq: number, treeSize: number): { seq: number; treeSize: number; rootHash: Uint8Array; hashes: Uint8Array[] } {
+    this.checkTreeSize(treeSize);
+    if (seq >= treeSize) throw new AppError('invalid_input', `entry ${seq} is not in a tree of size ${treeSize}`, { fieldErrors: [{ path: 'seq', message: `must be below treeSize ${treeSize}` }] });
+    return { seq, treeSize, rootHash: treeRoot(nodeTreeHasher, this, treeSize), hashes: inclusionProof(nodeTreeHasher, this, seq, treeSize) };
+  }
+
+  consistencyProof(from: number, to: number): { from: number; to: number; fromRoot: Uint8Array; toRoot: Uint8Array; hashes: Uint8Array[] } {
+    this.checkTreeSize(to);
+    if (from > to) throw new AppError('invalid_input', `from (${from}) must not exceed to (${to})`, { fieldErrors: [{ path: 'from', message: `must be at most to (${to})` }] });
+    return { from, to, fromRoot: treeRoot(nodeTreeHasher, this, from), toRoot: treeRoot(nodeTreeHasher, this, to), hashes: consistencyProof(nodeTreeHasher, this, from, to) };
+  }
+
+  /** Leaf hashes seq from..from+limit-1 as the log computed them. */
+  leafHashes(from: number, limit: number): Uint8Array[] {
+    const rows = this.db.prepare('SELECT hash FROM ledger_nodes WHERE level = 0 AND idx >= ? ORDER BY idx LIMIT ?').all(from, limit) as { hash: Buffer }[];
+    return rows.map((r) => new Uint8Array(r.hash));
+  }
+
+  /** Sigstore trusted root for this log (the stock verifier's tlogs[] entry). */
+  async trustedRoot(): Promise<Record<string, unknown>> {
+    const first = (await this.store.getLedgerEntries(0, 1))[0];
+    const start = first ? new Date(Math.floor(Date.parse(first.time) / 1000) * 1000) : this.clock();
+    return ledgerTrustedRoot({ origin: this.key.origin, logPublicKeyPem: this.key.publicKeyPem, logId: this.key.logId, validFrom: start.toISOString() });
+  }
+
+  /** Every approver key ever enrolled, with its validity window, as @sigstore/verify public keys. */
+  async approverKeys(): Promise<Record<string, Record<string, unknown>>> {
+    const keys = await this.store.listKeys();
+    return approverPublicKeys(keys.map((k) => ({ keyId: k.keyId, publicKeyPem: k.publicKeyPem, enrolledAt: k.enrolledAt, revokedAt: k.revokedAt })));
+  }
+
+  /**
+   * The decision bundle stored at `seq`, with its tlog entry: inclusion proof against the
+   * latest checkpoint, the checkpoint envelope, and a signed entry timestamp by the log key.
+   */
+  async decisionBundle(seq: number): Promise<SigstoreBundleJson> {
+    const [row] = await this.store.getLedgerEntryTexts(seq, 1);
+    if (!row || row.seq !== seq) throw new AppError('not_found', `no ledger entry ${seq}`);
+    const entry = JSON.parse(row.text) as { type?: string; time: string; data?: { bundle?: unknown } };
+    if (entry.type !== 'decision') throw new AppError('not_found', `ledger entry ${seq} is not a decision`);
+    const bundle = SigstoreBundleJsonSchema.parse(entry.data?.bundle);
+    await this.waitForCheckpoint(seq + 1);
+    const checkpoint = this.latestCheckpoint()!;
+    const entryBytes = utf8(row.text);
+    const integratedTime = Math.floor(Date.parse(entry.time) / 1000);
+    const proof = this.inclusionProof(seq, checkpoint.treeSize);
+    const setPayload = signedEntryTimestampPayload({ canonicalizedBody: entryBytes, integratedTime, logIndex: seq, logId: this.key.logId });
+    return bundleWithTlogEntry(bundle, {
+      entryBytes,
+      seq,
+      integratedTime,
+      logId: this.key.logId,
+      treeSize: checkpoint.treeSize,
+      rootHash: checkpoint.rootHash,
+      inclusionProof: proof.hashes,
+      checkpointNote: checkpoint.note,
+      signedEntryTimestamp: this.signRaw(setPayload),
+    });
+  }
+
+  private signRaw(message: Uint8Array): Uint8Array {
+    return this.key.signer.sign(message);
+  }
+
+  /** Stop following the store; waits for a checkpoint in progress. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.unsubscribe();
+    // Sign what was appended before closing, so a clean shutdown leaves nothing unsigned.
+    await this.checkpointNow().catch((error) => console.error('ledger checkpoint on close failed:', error));
+    this.closed = true;
+    this.db.close();
+  }
+}
