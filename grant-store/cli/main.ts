@@ -7,7 +7,7 @@ import { registerAdminMigrate } from './commands/admin-migrate';
 import { registerCheck } from './commands/check';
 import { registerDecisions } from './commands/decide';
 import { registerKeygen } from './commands/keygen';
-import { registerLedgerExport } from './commands/ledger-export';
+import { registerLedgerCommands } from './commands/ledger';
 import { registerRequest } from './commands/request';
 import { registerReview } from './commands/review';
 import { registerServe } from './commands/serve';
@@ -45,8 +45,12 @@ export function buildProgram(ctx: CliContext): Command {
   registerStatus(program, ctx);
   registerReview(program, ctx);
   registerKeygen(program, ctx);
-  const ledger = withExamples(program.command('ledger').description('the append-only ledger'), 'breakglass ledger export --format jsonl > ledger.jsonl');
-  registerLedgerExport(ledger, ctx);
+  const ledger = withExamples(
+    program.command('ledger').description('the append-only, Merkle-tree ledger: verify it, export it, get its trusted root'),
+    'breakglass ledger verify',
+    'breakglass ledger export --format jsonl > ledger.jsonl',
+  );
+  registerLedgerCommands(ledger, ctx);
   const admin = registerAdmin(program, ctx);
   registerAdminInit(admin, ctx);
   registerAdminMigrate(admin, ctx);

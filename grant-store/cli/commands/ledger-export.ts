@@ -1,19 +1,13 @@
-import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { z } from 'zod';
 import { toCsv as writeCsv } from '../../../shared/csv';
 import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
 import type { CliContext } from '../context';
-import { withExamples } from '../help';
-import { validateFlags } from '../validate';
 
 /** Entries fetched per GET /v1/ledger/entries call. */
 const PAGE_SIZE = 1000;
 
 /** The auditor's columns, in the order ARCHITECTURE.md lists them; `data` is JSON. */
 export const CSV_COLUMNS = ['seq', 'time', 'type', 'actor', 'actorRole', 'target', 'gate', 'reason', 'incidentRef', 'approver', 'expiresAt', 'sourceAddress', 'data'] as const;
-
-const ExportFlagsSchema = z.strictObject({ format: z.enum(['jsonl', 'csv']), out: z.string().min(1).optional() });
 
 /** Every ledger entry in seq order, page by page. */
 export async function fetchAllEntries(ctx: CliContext, cmd: Command): Promise<LedgerEntry[]> {
@@ -36,27 +30,4 @@ export function toCsv(entries: LedgerEntry[]): string {
 
 export function toJsonl(entries: LedgerEntry[]): string {
   return entries.map((e) => `${JSON.stringify(e)}\n`).join('');
-}
-
-/** `ledger export`: the whole ledger for auditors (needs an auditor or admin token). */
-export function registerLedgerExport(ledger: Command, ctx: CliContext): void {
-  withExamples(
-    ledger
-      .command('export')
-      .description('write every ledger entry for auditors: JSON lines (one entry per line, exactly as hashed) or CSV')
-      .requiredOption('--format <format>', 'jsonl | csv')
-      .option('--out <file>', 'write to this file instead of stdout'),
-    'breakglass ledger export --format jsonl > ledger.jsonl',
-    'breakglass ledger export --format csv --out ledger.csv',
-  ).action(async (flags: { format: string; out?: string }, cmd: Command) => {
-    const opts = validateFlags(ExportFlagsSchema, { format: flags.format, out: flags.out }, 'export', { format: '--format', out: '--out' });
-    const entries = await fetchAllEntries(ctx, cmd);
-    const text = opts.format === 'csv' ? toCsv(entries) : toJsonl(entries);
-    if (opts.out) {
-      await writeFile(opts.out, text);
-      ctx.note(`Wrote ${entries.length} ledger entries to ${opts.out}.`);
-    } else {
-      ctx.io.stdout(text);
-    }
-  });
 }
