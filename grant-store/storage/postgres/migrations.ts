@@ -136,4 +136,37 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'transparency log tables',
+    // Mirrors grant-store/ledger/ledger-tables.ts (the SQLite side): every perfect-subtree hash
+    // and every signed checkpoint, both append-only. Nodes are derived from ledger_entries, so
+    // every instance computes the same ones (ON CONFLICT DO NOTHING when two write the same);
+    // checkpoints are signed by whichever instance integrated the entries, all with the log key.
+    sql: `
+      CREATE TABLE ledger_nodes (
+        level integer NOT NULL CHECK (level >= 0),
+        idx bigint NOT NULL CHECK (idx >= 0),
+        hash bytea NOT NULL CHECK (octet_length(hash) = 32),
+        PRIMARY KEY (level, idx)
+      );
+      CREATE TRIGGER ledger_nodes_append_only BEFORE UPDATE OR DELETE ON ledger_nodes
+        FOR EACH ROW EXECUTE FUNCTION breakglass_append_only();
+      CREATE TRIGGER ledger_nodes_no_truncate BEFORE TRUNCATE ON ledger_nodes
+        FOR EACH STATEMENT EXECUTE FUNCTION breakglass_append_only();
+
+      CREATE TABLE ledger_checkpoints (
+        id bigserial PRIMARY KEY,
+        tree_size bigint NOT NULL CHECK (tree_size >= 0),
+        root_hash bytea NOT NULL CHECK (octet_length(root_hash) = 32),
+        note text NOT NULL,
+        signed_at text NOT NULL
+      );
+      CREATE INDEX ledger_checkpoints_size ON ledger_checkpoints (tree_size);
+      CREATE TRIGGER ledger_checkpoints_append_only BEFORE UPDATE OR DELETE ON ledger_checkpoints
+        FOR EACH ROW EXECUTE FUNCTION breakglass_append_only();
+      CREATE TRIGGER ledger_checkpoints_no_truncate BEFORE TRUNCATE ON ledger_checkpoints
+        FOR EACH STATEMENT EXECUTE FUNCTION breakglass_append_only();
+    `,
+  },
 ];
