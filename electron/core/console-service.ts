@@ -15,7 +15,6 @@ import { newDecisionStatement } from '../../shared/signing/decision-statement';
 import { requestDigest } from '../../shared/signing/request-digest';
 import { signDecision } from '../../shared/node/signing/sign-decision';
 import type { DecisionSigner } from '../../shared/node/signing/signer';
-import { keyIdFromPublicKeyPem } from '../../shared/node/signing/key-id';
 import { parseCheckpoint } from '../../shared/ledger/checkpoint';
 import type {
   ChannelOutput,
@@ -34,7 +33,8 @@ import { NotifierRules, isCriticalTier, type ConsoleNotification } from './notif
 import { OfflineCache } from './offline-cache';
 import { pinCancelled, type PinPrompt } from './pin-prompt';
 import { SettingsStore, writeJsonAtomic } from './settings';
-import { defaultSignerProvider, type Pkcs11KeyRef, type SignerProvider } from './signer-provider';
+import { defaultSignerProvider, type HardwareSigner, type Pkcs11KeyRef, type SignerProvider } from './signer-provider';
+import type { PinRequest } from './signers/pkcs11-signer';
 import { SseClient } from './sse-client';
 import { StoreClient } from './store-client';
 import { CredentialVault } from './vault/credential-vault';
@@ -47,8 +47,6 @@ export const BUSINESS_DAY_SLA_MS = 24 * 3_600_000;
 const REFRESH_DEBOUNCE_MS = 150;
 /** Policy (gate kinds, tiers, TTL choices) is refetched at most this often. */
 const POLICY_MAX_AGE_MS = 60_000;
-/** Wrong PINs tolerated per signature before giving up (tokens lock after a few more). */
-const MAX_PIN_ATTEMPTS = 3;
 /** Request pages pre-cached for offline reading after each inbox refresh. */
 const PREFETCH_REQUESTS = 20;
 
@@ -116,8 +114,8 @@ export class ConsoleService implements ConsoleBackend {
   private rules = new NotifierRules();
   private refreshTimer: NodeJS.Timeout | undefined;
   private inboxCount = 0;
-  private cachedPin: { pin: string; until: number } | undefined;
-  private hardwareSigner: DecisionSigner | undefined;
+  private lastInbox: InboxItem[] = [];
+  private hardwareSigner: HardwareSigner | undefined;
   private stopped = false;
 
   constructor(private readonly options: ConsoleServiceOptions) {
@@ -177,7 +175,7 @@ export class ConsoleService implements ConsoleBackend {
     clearTimeout(this.refreshTimer);
     await this.sse?.stop();
     this.sse = undefined;
-    this.cachedPin = undefined;
+    this.hardwareSigner?.clearPinCache?.();
   }
 
   // -- session & setup -------------------------------------------------------------------------
@@ -220,18 +218,15 @@ export class ConsoleService implements ConsoleBackend {
     const principal = whoami.principal;
     let key: Profile['key'];
     if (input.key.kind === 'software') {
-      let privateKeyPem = await vault.getSigningKey(storeUrl, principal);
-      if (!privateKeyPem) {
-        privateKeyPem = this.signers.generateSoftwareKey().privateKeyPem;
-        await vault.setSigningKey(storeUrl, principal, privateKeyPem);
-      }
-      const signer = this.signers.softwareSigner(privateKeyPem);
+      const signer = await this.signers.keychainSigner({ vault, storeUrl, principal }, true);
+      if (!signer) throw new AppError('internal', 'the keychain did not keep the new signing key');
       key = { kind: 'software', keyId: signer.keyId, publicKeyPem: signer.publicKeyPem, hardwareBacked: false, pkcs11: null };
     } else {
       const ref: Pkcs11KeyRef = { modulePath: input.key.modulePath, tokenLabel: input.key.tokenLabel, keyLabel: input.key.keyLabel };
-      const signer = await this.signers.pkcs11Signer(ref, input.key.mode, this.pinAsker(ref, `${input.key.mode === 'generate' ? 'create' : 'select'} the signing key "${ref.keyLabel}"`));
+      this.currentPurpose = `${input.key.mode === 'generate' ? 'create' : 'select'} the signing key "${ref.keyLabel}" on token "${ref.tokenLabel}"`;
+      const signer = await this.signers.pkcs11Signer({ ...ref, mode: input.key.mode, getPin: this.pinAsker(ref), pinCacheMs: await this.pinCacheMs() });
       this.hardwareSigner = signer;
-      key = { kind: 'pkcs11', keyId: signer.keyId || keyIdFromPublicKeyPem(signer.publicKeyPem), publicKeyPem: signer.publicKeyPem, hardwareBacked: true, pkcs11: ref };
+      key = { kind: 'pkcs11', keyId: signer.keyId, publicKeyPem: signer.publicKeyPem, hardwareBacked: true, pkcs11: ref };
     }
     await vault.setToken(storeUrl, principal, input.token);
     const profile: Profile = { storeUrl, principal, key, lastEventId: null };
@@ -257,9 +252,11 @@ export class ConsoleService implements ConsoleBackend {
     this.client = undefined;
     this.whoami = undefined;
     this.policy = undefined;
-    this.cachedPin = undefined;
+    this.hardwareSigner?.clearPinCache?.();
     this.hardwareSigner = undefined;
     this.setInboxCount(0);
+    this.lastInbox = [];
+    this.events.emit('console:renderer:inbox-changed', { count: 0 });
     return this.getSession();
   }
 
@@ -274,6 +271,7 @@ export class ConsoleService implements ConsoleBackend {
       .map((request) => this.inboxItem(request, policy, settings))
       .sort((a, b) => SEVERITY_RANK[a.request.severity] - SEVERITY_RANK[b.request.severity] || a.request.createdAt.localeCompare(b.request.createdAt));
     this.setInboxCount(items.length);
+    this.lastInbox = items;
     return { items, fetchedAt: this.now().toISOString() };
   }
 
@@ -400,53 +398,41 @@ export class ConsoleService implements ConsoleBackend {
     });
     const purpose = `${decision.replace('_', ' ')} ${id} (${detail.request.gate}, ${Object.entries(detail.request.scope).map(([k, v]) => `${k}=${v}`).join(',')})`;
     const signer = await this.signer(purpose);
-    const bundle = await this.signWithRetry(statement, signer);
+    const bundle = await signDecision(statement, signer);
     const result = await this.tracked(client.sendDecision(id, bundle));
     this.scheduleRefresh();
     return { request: result.request, decision: result.decision };
   }
 
-  private async signWithRetry(statement: Parameters<typeof signDecision>[0], signer: DecisionSigner) {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await signDecision(statement, signer);
-      } catch (error) {
-        if (!isWrongPin(error) || attempt >= MAX_PIN_ATTEMPTS) throw error;
-        this.cachedPin = undefined;
-        this.pinAttempt = attempt + 1;
-      }
-    }
-  }
-
-  private pinAttempt = 1;
-
   private async signer(purpose: string): Promise<DecisionSigner> {
     const profile = this.profile as Profile;
+    this.currentPurpose = purpose;
     if (profile.key.kind === 'software') {
       const vault = await this.requireVault();
-      const pem = await vault.getSigningKey(profile.storeUrl, profile.principal);
-      if (!pem) throw new AppError('unavailable', 'the signing key is missing from the keychain: run setup again to create one');
-      return this.signers.softwareSigner(pem);
+      const signer = await this.signers.keychainSigner({ vault, storeUrl: profile.storeUrl, principal: profile.principal }, false);
+      if (!signer) throw new AppError('unavailable', 'the signing key is missing from the keychain: run setup again to create one');
+      return signer;
     }
     const ref = profile.key.pkcs11 as Pkcs11KeyRef;
-    this.pinAttempt = 1;
-    this.hardwareSigner ??= await this.signers.pkcs11Signer(ref, 'use', this.pinAsker(ref, purpose));
-    this.currentPurpose = purpose;
+    this.hardwareSigner ??= await this.signers.pkcs11Signer({ ...ref, mode: 'use', getPin: this.pinAsker(ref), pinCacheMs: await this.pinCacheMs() });
+    if (this.hardwareSigner.keyId !== profile.key.keyId) {
+      throw new AppError('verification_failed', `the key "${ref.keyLabel}" on token "${ref.tokenLabel}" is not the one set up (${profile.key.keyId}): refusing to sign`);
+    }
     return this.hardwareSigner;
   }
 
+  /** What the next PIN prompt says is being signed. */
   private currentPurpose = '';
 
-  /** getPin callback for the PKCS#11 signer: the in-memory cache when allowed, else the PinPrompt. */
-  private pinAsker(ref: Pkcs11KeyRef, initialPurpose: string): () => Promise<string> {
+  private async pinCacheMs(): Promise<number> {
+    return (await this.settings.get()).pinCacheMinutes * 60_000;
+  }
+
+  /** getPin callback for the PKCS#11 signer: asks the PinPrompt (Electron window or browser-host page). */
+  private pinAsker(ref: Pkcs11KeyRef): (request: PinRequest) => Promise<string> {
     return async () => {
-      const cached = this.cachedPin;
-      if (cached && cached.until > Date.now()) return cached.pin;
-      this.cachedPin = undefined;
-      const pin = await this.options.pinPrompt.ask({ purpose: this.currentPurpose || initialPurpose, tokenLabel: ref.tokenLabel, keyLabel: ref.keyLabel, attempt: this.pinAttempt });
+      const pin = await this.options.pinPrompt.ask({ purpose: this.currentPurpose, tokenLabel: ref.tokenLabel, keyLabel: ref.keyLabel, attempt: 1 });
       if (!pin) throw pinCancelled();
-      const minutes = (await this.settings.get()).pinCacheMinutes;
-      if (minutes > 0) this.cachedPin = { pin, until: Date.now() + minutes * 60_000 };
       return pin;
     };
   }
@@ -517,6 +503,11 @@ export class ConsoleService implements ConsoleBackend {
 
   private async updateSettings(input: ParsedChannelInput<'console:main:update-settings'>): Promise<Settings> {
     const next = await this.settings.update(input);
+    if (input.pinCacheMinutes !== undefined) {
+      // The cache window is fixed when a signer opens: reopen it with the new one (and forget the PIN).
+      this.hardwareSigner?.clearPinCache?.();
+      this.hardwareSigner = undefined;
+    }
     this.options.onSettingsChanged?.(next);
     return next;
   }
@@ -720,6 +711,11 @@ export class ConsoleService implements ConsoleBackend {
     this.inboxCount = count;
   }
 
+  /** The inbox as of the last refresh (tray menu). */
+  get inbox(): InboxItem[] {
+    return this.lastInbox;
+  }
+
   /** Requests waiting for me after the last refresh (tray badge). */
   get waitingCount(): number {
     return this.inboxCount;
@@ -743,7 +739,3 @@ function businessDayDeadline(createdMs: number): number {
   return deadline.getTime();
 }
 
-function isWrongPin(error: unknown): boolean {
-  const message = error instanceof Error ? error.message : String(error);
-  return /PIN_INCORRECT|wrong PIN|incorrect PIN/i.test(message);
-}

@@ -1,6 +1,7 @@
-import { AppError } from '../../shared/errors';
 import type { DecisionSigner } from '../../shared/node/signing/signer';
-import { fileKeySigner, generateSoftwareKeyPair } from '../../shared/node/signing/software-signer';
+import { ensureKeychainSigner, loadKeychainSigner } from './signers/keychain-signer';
+import { openPkcs11Signer, type PinRequest } from './signers/pkcs11-signer';
+import type { CredentialVault } from './vault/credential-vault';
 
 /** Where a hardware key lives. */
 export interface Pkcs11KeyRef {
@@ -9,39 +10,30 @@ export interface Pkcs11KeyRef {
   keyLabel: string;
 }
 
-/**
- * How the console gets signers. Narrow so tests can pass a different one; the default uses the
- * signing helper's code (software keys from shared/node/signing, PKCS#11 from
- * electron/core/signers/pkcs11-signer.ts, loaded on demand because pkcs11js is optional).
- */
-export interface SignerProvider {
-  generateSoftwareKey(): { privateKeyPem: string; publicKeyPem: string };
-  softwareSigner(privateKeyPem: string): DecisionSigner;
-  /**
-   * Open a signer on a PKCS#11 token. `generate` creates a new non-extractable P-256 key with the
-   * label (refusing if one exists), `select` requires an existing one, `use` opens the configured
-   * key for signing. `getPin` is called whenever the token needs a login.
-   */
-  pkcs11Signer(ref: Pkcs11KeyRef, mode: 'generate' | 'select' | 'use', getPin: () => Promise<string>): Promise<DecisionSigner>;
+export interface HardwareSigner extends DecisionSigner {
+  clearPinCache?(): void;
 }
 
-type Pkcs11Module = {
-  openPkcs11Signer?: (options: Pkcs11KeyRef & { mode: 'generate' | 'select' | 'use'; getPin: () => Promise<string> }) => Promise<DecisionSigner>;
-};
+/**
+ * How the console gets signers: the signing helper's keychain signer (software key in the OS
+ * keychain) and PKCS#11 signer (pkcs11js is loaded on demand, so a build without it still runs).
+ * An interface so tests can substitute a provider.
+ */
+export interface SignerProvider {
+  /** The keychain key for (store, principal); `create` generates and stores one when missing. */
+  keychainSigner(target: { vault: CredentialVault; storeUrl: string; principal: string }, create: boolean): Promise<DecisionSigner | null>;
+  /**
+   * A signer on a PKCS#11 token. `generate` creates a new non-extractable P-256 key with the label,
+   * `select`/`use` open an existing one. `getPin` is asked whenever the token needs a login; the
+   * PIN is cached in memory for `pinCacheMs` (0 = ask every time).
+   */
+  pkcs11Signer(options: Pkcs11KeyRef & { mode: 'generate' | 'select' | 'use'; getPin: (request: PinRequest) => Promise<string>; pinCacheMs: number }): Promise<HardwareSigner>;
+}
 
 export const defaultSignerProvider: SignerProvider = {
-  generateSoftwareKey: generateSoftwareKeyPair,
-  softwareSigner: fileKeySigner,
-  async pkcs11Signer(ref, mode, getPin) {
-    let mod: Pkcs11Module;
-    try {
-      // Resolved at run time: the PKCS#11 signer is optional (pkcs11js is an optional dependency).
-      const path = './signers/pkcs11-signer';
-      mod = (await import(/* @vite-ignore */ path)) as Pkcs11Module;
-    } catch (error) {
-      throw new AppError('unavailable', `PKCS#11 signing is not available in this build: ${(error as Error).message.split('\n')[0]}`);
-    }
-    if (typeof mod.openPkcs11Signer !== 'function') throw new AppError('unavailable', 'PKCS#11 signing is not available in this build (no openPkcs11Signer)');
-    return mod.openPkcs11Signer({ ...ref, mode, getPin });
+  async keychainSigner(target, create) {
+    if (create) return (await ensureKeychainSigner(target)).signer;
+    return loadKeychainSigner(target);
   },
+  pkcs11Signer: (options) => openPkcs11Signer(options),
 };

@@ -17,6 +17,7 @@ import { HistorySchema } from '../domain/api';
 import { ReviewFindingSchema, ReviewSchema, ReviewStateSchema } from '../domain/review';
 import { LedgerEntrySchema, LedgerEntryTypeSchema } from '../domain/ledger-entry';
 import { TtlSchema } from '../domain/ttl';
+import { MAIN_METHODS, RENDERER_EVENT_NAMES, type MainMethod } from './channels';
 
 /**
  * The approver console's one IPC contract: channel → { input, output } zod schemas.
@@ -429,34 +430,18 @@ export function unwrapIpcResult<T>(result: IpcResult<T>): T {
   throw AppError.fromBody(result.error);
 }
 
-/** Method names on `window.breakglass`, one per main channel. */
-export const MAIN_METHODS = {
-  getSession: 'console:main:get-session',
-  setup: 'console:main:setup',
-  signOut: 'console:main:sign-out',
-  listInbox: 'console:main:list-inbox',
-  listRequests: 'console:main:list-requests',
-  getRequest: 'console:main:get-request',
-  approve: 'console:main:approve',
-  deny: 'console:main:deny',
-  ask: 'console:main:ask',
-  revoke: 'console:main:revoke',
-  listActive: 'console:main:list-active',
-  listReviews: 'console:main:list-reviews',
-  completeReview: 'console:main:complete-review',
-  queryLedger: 'console:main:query-ledger',
-  syncLedger: 'console:main:sync-ledger',
-  getSettings: 'console:main:get-settings',
-  updateSettings: 'console:main:update-settings',
-  pauseNotifications: 'console:main:pause-notifications',
-  openExternal: 'console:main:open-external',
-} as const satisfies Record<string, MainChannel>;
-export type MainMethod = keyof typeof MAIN_METHODS;
+export { MAIN_METHODS, type MainMethod } from './channels';
 
-// Compile-time proof that MAIN_METHODS names every channel exactly once.
-type MissingChannels = Exclude<MainChannel, (typeof MAIN_METHODS)[MainMethod]>;
-const _everyChannelHasAMethod: [MissingChannels] extends [never] ? true : MissingChannels = true;
-void _everyChannelHasAMethod;
+// Compile-time proof that channels.ts names exactly the contract's channels and events.
+type MethodChannel = (typeof MAIN_METHODS)[MainMethod];
+type MissingChannels = Exclude<MainChannel, MethodChannel>;
+type UnknownChannels = Exclude<MethodChannel, MainChannel>;
+const _methodsMatchChannels: [MissingChannels | UnknownChannels] extends [never] ? true : MissingChannels | UnknownChannels = true;
+type EventNamesMismatch = Exclude<RendererEvent, (typeof RENDERER_EVENT_NAMES)[number]> | Exclude<(typeof RENDERER_EVENT_NAMES)[number], RendererEvent>;
+const _eventNamesMatch: [EventNamesMismatch] extends [never] ? true : EventNamesMismatch = true;
+void _methodsMatchChannels;
+void _eventNamesMatch;
+
 
 type MethodArgs<C extends MainChannel> = object extends ChannelInput<C> ? [input?: ChannelInput<C>] : [input: ChannelInput<C>];
 

@@ -1,0 +1,75 @@
+import { readFile, stat } from 'node:fs/promises';
+import { extname, resolve, sep } from 'node:path';
+
+/** The renderer is served from app://console/ (never file://): a standard, secure, origin-isolated scheme. */
+export const APP_SCHEME = 'app';
+export const APP_HOST = 'console';
+/** The PIN prompt window's own origin: its page and preload share nothing with the React app. */
+export const PIN_HOST = 'pin';
+export const APP_URL = `${APP_SCHEME}://${APP_HOST}/`;
+
+/**
+ * Strict CSP for every page of the console (mirrors the browser host): our own scripts and styles
+ * only, no inline script or eval, no remote connections from the page (main talks to the store).
+ */
+export const APP_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+  "object-src 'none'",
+].join('; ');
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.map': 'application/json; charset=utf-8',
+};
+
+/**
+ * The `protocol.handle('app', …)` handler: app://console/<path> from the renderer build,
+ * app://pin/<path> from the PIN prompt's own directory. Paths never leave their root; app routes
+ * fall back to index.html; every response carries the CSP.
+ */
+export function createAppProtocolHandler(roots: { console: string; pin: string }): (request: Request) => Promise<Response> {
+  return async (request) => {
+    const url = new URL(request.url);
+    const root = url.protocol === `${APP_SCHEME}:` ? (url.host === APP_HOST ? roots.console : url.host === PIN_HOST ? roots.pin : undefined) : undefined;
+    if (!root || request.method !== 'GET') return respond(404, 'not found');
+    const base = resolve(root);
+    let path: string;
+    try {
+      path = decodeURIComponent(url.pathname);
+    } catch {
+      return respond(400, 'bad path');
+    }
+    const candidate = resolve(base, `.${path}`);
+    if (candidate !== base && !candidate.startsWith(base + sep)) return respond(404, 'not found');
+    let file = candidate;
+    if (!(await stat(candidate).catch(() => undefined))?.isFile()) {
+      if (extname(path) !== '') return respond(404, 'not found');
+      file = resolve(base, 'index.html');
+    }
+    const bytes = await readFile(file).catch(() => undefined);
+    if (!bytes) return respond(404, 'not found');
+    return new Response(new Uint8Array(bytes), {
+      status: 200,
+      headers: { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', 'content-security-policy': APP_CSP, 'x-content-type-options': 'nosniff' },
+    });
+  };
+}
+
+function respond(status: number, text: string): Response {
+  return new Response(text, { status, headers: { 'content-type': 'text/plain; charset=utf-8', 'content-security-policy': APP_CSP } });
+}

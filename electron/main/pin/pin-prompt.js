@@ -1,0 +1,24 @@
+/* global window, document */
+// The Electron PIN window's page: talks only to window.pinPrompt (pin-preload.ts).
+(function () {
+  'use strict';
+  var api = window.pinPrompt;
+  var purpose = document.getElementById('purpose');
+  var token = document.getElementById('token');
+  var errorBox = document.getElementById('error');
+  var form = document.getElementById('pin-form');
+  var pinInput = document.getElementById('pin');
+  api.context().then(function (ctx) {
+    if (!ctx) { purpose.textContent = 'No PIN is being asked for.'; form.hidden = true; return; }
+    purpose.textContent = 'Sign: ' + ctx.purpose;
+    token.textContent = 'Token "' + ctx.tokenLabel + '", key "' + ctx.keyLabel + '"' + (ctx.attempt > 1 ? ' (the last PIN was wrong)' : '');
+  });
+  form.addEventListener('submit', function (event) {
+    event.preventDefault();
+    var pin = pinInput.value;
+    pinInput.value = '';
+    if (!pin) { errorBox.textContent = 'Enter the PIN.'; return; }
+    api.submit(pin);
+  });
+  document.getElementById('cancel').addEventListener('click', function () { api.cancel(); });
+})();
