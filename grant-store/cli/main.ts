@@ -8,6 +8,7 @@ import { registerCheck } from './commands/check';
 import { registerDecisions } from './commands/decide';
 import { registerKeygen } from './commands/keygen';
 import { registerLedgerCommands } from './commands/ledger';
+import { registerReport } from './commands/report';
 import { registerRequest } from './commands/request';
 import { registerReview } from './commands/review';
 import { registerServe } from './commands/serve';
@@ -45,6 +46,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerStatus(program, ctx);
   registerReview(program, ctx);
   registerKeygen(program, ctx);
+  registerReport(program, ctx);
   const ledger = withExamples(
     program.command('ledger').description('the append-only, Merkle-tree ledger: verify it, export it, get its trusted root'),
     'breakglass ledger verify',
