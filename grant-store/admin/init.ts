@@ -6,7 +6,9 @@ import { PolicyHolder } from '../policy/policy-holder';
 import { createTokenInTx } from '../service/identity-service';
 import { recordPolicyLoaded } from '../service/policy-service';
 import type { Caller, ServiceDeps } from '../service/service-deps';
+import { PgStore } from '../storage/postgres/pg-store';
 import { SqliteStore } from '../storage/sqlite/sqlite-store';
+import type { Store } from '../storage/store';
 import { dataDirPaths } from './data-dir';
 
 const DEFAULT_ADMIN = 'admin';
@@ -29,9 +31,13 @@ async function exists(path: string): Promise<boolean> {
  * existing log key or database (checkpoints and history must stay verifiable): force rewrites
  * the policy file and issues a new admin token.
  */
-export async function initDataDir(dataDir: string, opts: { adminPrincipal?: string; force?: boolean } = {}): Promise<{ adminToken: string; policyPath: string; logKeyPath: string }> {
+export async function initDataDir(
+  dataDir: string,
+  /** databaseUrl: a Postgres database (issue 6) instead of <dataDir>/breakglass.db; migrated here. */
+  opts: { adminPrincipal?: string; force?: boolean; databaseUrl?: string } = {},
+): Promise<{ adminToken: string; policyPath: string; logKeyPath: string }> {
   const { policyPath, logKeyPath, databasePath } = dataDirPaths(dataDir);
-  const initialized = (await exists(policyPath)) || (await exists(databasePath));
+  const initialized = (await exists(policyPath)) || (!opts.databaseUrl && (await exists(databasePath)));
   if (initialized && !opts.force) {
     throw new AppError('conflict', `${dataDir} is already initialized (found ${(await exists(policyPath)) ? policyPath : databasePath}); use --force to write a fresh policy and a new admin token`);
   }
@@ -41,7 +47,7 @@ export async function initDataDir(dataDir: string, opts: { adminPrincipal?: stri
     const { privateKey } = generateKeyPairSync('ed25519');
     await writeFile(logKeyPath, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: PRIVATE_FILE_MODE, flag: 'wx' });
   }
-  const store = SqliteStore.open(databasePath);
+  const store: Store = opts.databaseUrl ? await PgStore.open({ databaseUrl: opts.databaseUrl }) : SqliteStore.open(databasePath);
   try {
     const policies = await PolicyHolder.load(policyPath);
     const clock = () => new Date();

@@ -3,7 +3,7 @@ import { PrincipalNameSchema } from '../../../shared/domain/common';
 import { initDataDir } from '../../admin/init';
 import type { CliContext } from '../context';
 import { withExamples } from '../help';
-import { validateFlags } from '../validate';
+import { usageError, validateFlags } from '../validate';
 
 /**
  * `admin init`: a new data dir with the commented example policy, the log signing key, the
@@ -15,13 +15,17 @@ export function registerAdminInit(admin: Command, ctx: CliContext): void {
       .command('init')
       .description('create a data dir: example policy, log signing key, database and the first admin token (printed ONCE)')
       .option('--admin <name>', 'principal name of the first admin', 'admin')
-      .option('--force', 'on an initialized dir: rewrite the policy and issue a new admin token (never replaces the log key or database)'),
+      .option('--force', 'on an initialized dir: rewrite the policy and issue a new admin token (never replaces the log key or database)')
+      .option('--database-url <url>', 'keep the data in Postgres instead of <data-dir>/breakglass.db (env BREAKGLASS_DATABASE_URL)'),
     'breakglass admin init --data-dir /var/lib/breakglass',
     'BREAKGLASS_DATA_DIR=./data breakglass admin init --admin root --json',
-  ).action(async (flags: { admin: string; force?: boolean }, cmd: Command) => {
+    'breakglass admin init --data-dir ./data --database-url postgres://breakglass@db.internal:5432/breakglass',
+  ).action(async (flags: { admin: string; force?: boolean; databaseUrl?: string }, cmd: Command) => {
     const adminPrincipal = validateFlags(PrincipalNameSchema, flags.admin, 'init', { '': '--admin' });
     const { dataDir, storeUrl } = ctx.globals(cmd);
-    const result = await initDataDir(dataDir, { adminPrincipal, force: flags.force === true });
+    const databaseUrl = flags.databaseUrl ?? (ctx.env.BREAKGLASS_DATABASE_URL || undefined);
+    if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw usageError('admin init', [{ path: '--database-url', message: 'must be a postgres:// URL' }]);
+    const result = await initDataDir(dataDir, { adminPrincipal, force: flags.force === true, databaseUrl });
     ctx.emit(cmd, { dataDir, adminPrincipal, ...result }, () =>
       [
         `Initialized ${dataDir}`,
@@ -33,7 +37,7 @@ export function registerAdminInit(admin: Command, ctx: CliContext): void {
         `  ${result.adminToken}`,
         '',
         'Next steps:',
-        `  breakglass serve --data-dir ${dataDir}`,
+        `  breakglass serve --data-dir ${dataDir}${databaseUrl ? ` --database-url ${databaseUrl}` : ''}`,
         `  export BREAKGLASS_STORE=${storeUrl} BREAKGLASS_TOKEN=${result.adminToken}`,
         '  breakglass admin token create --principal alice --role requester',
         '  breakglass keygen --out ./bob.pem && breakglass admin approver enroll --principal bob --public-key ./bob.pub.pem',
