@@ -36,7 +36,7 @@ describe('HTTP decisions: refusals', () => {
     assert.equal(await f.ledgerSize(), before, 'nothing written');
     return r;
   }
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+   
   const submit = (token: string, requestId: string, bundle: unknown) => f.call('POST', `/v1/requests/${requestId}/decisions`, { token, body: { bundle } });
 
   test('the requester can never approve their own request', async () => {
@@ -144,7 +144,7 @@ describe('HTTP decisions: refusals', () => {
 describe('HTTP decisions: hardware-key tiers', () => {
   let f: StoreFixture;
   before(async () => {
-    const yaml = (await readFile(EXAMPLE_POLICY_PATH, 'utf8')).replace(/hardwareKeyRequired: false\n    notify/, 'hardwareKeyRequired: true\n    notify');
+    const yaml = (await readFile(EXAMPLE_POLICY_PATH, 'utf8')).replace(/hardwareKeyRequired: false\n {4}notify/, 'hardwareKeyRequired: true\n    notify');
     assert.match(yaml, /hardwareKeyRequired: true/);
     f = await startStoreFixture({ policyYaml: yaml });
   });
