@@ -35,7 +35,7 @@ export function Dialog({ title, onClose, children, footer, label }: { title: Rea
   };
   return (
     <div className="dialog-backdrop" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
-      <div className="dialog" role="dialog" aria-modal="true" aria-labelledby={titleId} aria-label={label} ref={ref} onKeyDown={onKeyDown}>
+      <div className="dialog" role="dialog" aria-modal="true" aria-label={label} aria-describedby={titleId} ref={ref} onKeyDown={onKeyDown}>
         <div className="dialog-head">
           <h2 id={titleId}>{title}</h2>
         </div>

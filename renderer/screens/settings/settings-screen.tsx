@@ -60,7 +60,9 @@ function Identity({ session }: { session: Session }) {
             <dt>Signing key</dt>
             <dd className="row" style={{ gap: 6 }}>
               <KeyBadge hardwareBacked={key.hardwareBacked} />
-              <span className={`badge ${key.enrolled ? 'hw' : 'state-pending'}`}>{key.enrolled ? 'enrolled' : 'not enrolled yet'}</span>
+              <span className={`badge ${key.enrolled ? 'hw' : 'state-pending'}`} aria-label={key.enrolled ? 'key enrolled' : 'key not enrolled'}>
+                {key.enrolled ? 'enrolled' : 'not enrolled yet'}
+              </span>
             </dd>
             <dt>Key id</dt>
             <dd className="mono" aria-label="key id" style={{ fontSize: 11.5 }}>

@@ -1,0 +1,76 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const STACK_READY_TIMEOUT_MS = 90_000;
+const STACK_STOP_TIMEOUT_MS = 15_000;
+
+/** Newest modification time under a directory (skipping the build output). */
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const name of readdirSync(dir)) {
+    if (name === 'dist' || name === 'node_modules') continue;
+    const path = join(dir, name);
+    const st = statSync(path);
+    newest = Math.max(newest, st.isDirectory() ? newestMtime(path) : st.mtimeMs);
+  }
+  return newest;
+}
+
+/** Build the renderer when dist is missing or older than its sources (or the shared contract). */
+function buildRendererIfNeeded(): void {
+  const index = join(REPO, 'renderer', 'dist', 'index.html');
+  const sources = Math.max(newestMtime(join(REPO, 'renderer')), newestMtime(join(REPO, 'shared')));
+  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
+  const result = spawnSync('npm', ['run', 'build:renderer'], { cwd: REPO, stdio: 'inherit' });
+  if (result.status !== 0) throw new Error('npm run build:renderer failed');
+}
+
+/**
+ * Start the real stack (test/e2e/support/stack.ts) in a child process and hand its StackInfo to
+ * the tests through BG_E2E_STACK. Returns the teardown: SIGTERM, and the stack closes the host,
+ * stops the store, the keyring and the bus, and deletes its temp dirs.
+ */
+export default async function globalSetup(): Promise<() => Promise<void>> {
+  buildRendererIfNeeded();
+  mkdirSync(join(REPO, 'test-results'), { recursive: true });
+  const log = createWriteStream(join(REPO, 'test-results', 'e2e-stack.log'));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/e2e/support/stack.ts'], {
+    cwd: REPO,
+    env: { ...process.env, BG_E2E_WATCH_STDIN: '1' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  child.stderr!.pipe(log);
+  const info = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`the e2e stack did not start in ${STACK_READY_TIMEOUT_MS} ms (see test-results/e2e-stack.log)`)), STACK_READY_TIMEOUT_MS);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line) {
+        clearTimeout(timer);
+        resolve(line);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the e2e stack exited with ${code} before it was ready (see test-results/e2e-stack.log)`));
+    });
+  });
+  process.env.BG_E2E_STACK = info;
+
+  return async () => {
+    if (child.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), STACK_STOP_TIMEOUT_MS);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
+    log.end();
+  };
+}

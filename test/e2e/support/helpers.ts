@@ -1,0 +1,69 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Page } from '@playwright/test';
+import type { StackInfo } from './stack-info';
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+export const SCREENSHOT_DIR = `${REPO}test-results/screenshots`;
+const CLI_TIMEOUT_MS = 60_000;
+
+export function stack(): StackInfo {
+  const raw = process.env.BG_E2E_STACK;
+  if (!raw) throw new Error('BG_E2E_STACK is not set: run through playwright (global-setup.ts starts the stack)');
+  return JSON.parse(raw) as StackInfo;
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the real `breakglass` CLI as `principal` (their token in BREAKGLASS_TOKEN). */
+export function cli(principal: string | null, args: string[]): Promise<CliResult> {
+  const s = stack();
+  const env: NodeJS.ProcessEnv = { ...process.env, ...s.cliEnv };
+  if (principal) env.BREAKGLASS_TOKEN = principal === 'admin' ? s.adminToken : s.tokens[principal];
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['bin/breakglass.mjs', ...args], { cwd: REPO, env, timeout: CLI_TIMEOUT_MS }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** `--json` CLI call that must succeed; returns the parsed stdout. */
+export async function cliJson<T>(principal: string | null, args: string[]): Promise<T> {
+  const result = await cli(principal, [...args, '--json']);
+  if (result.code !== 0) throw new Error(`breakglass ${args.join(' ')} exited ${result.code}: ${result.stderr || result.stdout}`);
+  return JSON.parse(result.stdout) as T;
+}
+
+export async function control<T>(method: 'GET' | 'POST', path: string): Promise<T> {
+  const response = await fetch(`${stack().controlUrl}${path}`, { method });
+  if (!response.ok) throw new Error(`control ${method} ${path}: HTTP ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+/** Call a console channel the way the renderer does, straight at the browser host. */
+export async function ipc(channel: string, input: unknown): Promise<{ ok: boolean; value?: unknown; error?: { code: string; message: string } }> {
+  const s = stack();
+  const response = await fetch(`${s.consoleUrl}/ipc/${channel}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-breakglass-token': s.consoleToken },
+    body: JSON.stringify(input),
+  });
+  return (await response.json()) as { ok: boolean; value?: unknown; error?: { code: string; message: string } };
+}
+
+export async function openConsole(page: Page): Promise<void> {
+  await page.goto(stack().openUrl);
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  // Let countdowns and fonts settle so the picture shows a steady state.
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: `${SCREENSHOT_DIR}/${name}.png` });
+}

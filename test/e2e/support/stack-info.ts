@@ -1,0 +1,18 @@
+/** What the e2e stack (stack.ts) prints once it is ready; the tests read it from BG_E2E_STACK. */
+export interface StackInfo {
+  storeUrl: string;
+  storeDataDir: string;
+  adminToken: string;
+  /** Bearer tokens by principal: alice, dave (requesters), bob (the console's approver), carol (CLI approver), ci (gate). */
+  tokens: Record<string, string>;
+  /** Browser host base URL and its secret (the tests call /ipc directly for refusals). */
+  consoleUrl: string;
+  consoleToken: string;
+  /** Base URL + #token=… (hand-over in the fragment). */
+  openUrl: string;
+  /** stack.ts control API: POST /store/stop, POST /store/start, GET /notifications. */
+  controlUrl: string;
+  softhsm: { modulePath: string; tokenLabel: string; userPin: string };
+  /** Environment for CLI runs (no keychain secrets; tokens are passed per call). */
+  cliEnv: Record<string, string>;
+}

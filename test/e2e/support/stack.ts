@@ -1,0 +1,177 @@
+// The real parts behind the console end-to-end tests, in one child process of Playwright's global
+// setup: a private gnome-keyring on a private D-Bus bus, a SoftHSM2 token, a grant store run by the
+// real CLI (`breakglass serve`) on a temp data dir, and the console browser host (real console core).
+// Run: node --import tsx test/e2e/support/stack.ts. Prints one JSON line (StackInfo) when ready,
+// then serves a small control API on 127.0.0.1 for the tests (stop/start the store, notifications).
+// Exits, cleaning up everything, on SIGTERM/SIGINT or when its stdin closes (the parent died).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startTestKeyring } from '../../support/keyring';
+import { createSoftHsmToken } from '../../support/softhsm';
+import { initDataDir } from '../../../grant-store/admin/init';
+import { startConsoleBrowserHost, type RunningConsoleBrowserHost } from '../../../electron/browser-host/start';
+import type { StackInfo } from './stack-info';
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const POLICY = fileURLToPath(new URL('../fixtures/policy.yaml', import.meta.url));
+const STORE_READY_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 5_000;
+/** Principals of the story: alice and dave file, bob is the console's approver, carol approves from the CLI. */
+const PRINCIPALS = { alice: ['requester'], dave: ['requester'], bob: ['approver', 'requester'], carol: ['approver'], ci: ['gate'] } as const;
+
+const cleanups: (() => Promise<void>)[] = [];
+let storeChild: ChildProcess | undefined;
+
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function startStore(dataDir: string, port: number, env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/breakglass.mjs', 'serve', '--data-dir', dataDir, '--port', String(port), '--json'], {
+      cwd: REPO,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    storeChild = child;
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`grant store did not start in ${STORE_READY_TIMEOUT_MS} ms: ${err}`)), STORE_READY_TIMEOUT_MS);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line) {
+        clearTimeout(timer);
+        resolve((JSON.parse(line) as { url: string }).url);
+      }
+    });
+    child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (storeChild === child) storeChild = undefined;
+      reject(new Error(`grant store exited (${code}): ${err}`));
+    });
+  });
+}
+
+async function stopStore(): Promise<void> {
+  const child = storeChild;
+  if (!child || child.exitCode !== null) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+  storeChild = undefined;
+}
+
+async function main(): Promise<void> {
+  // 1. A real OS keychain, private to this run; keytar (libsecret) binds to the bus on first use.
+  const keyring = await startTestKeyring();
+  cleanups.push(() => keyring.stop());
+  Object.assign(process.env, keyring.env);
+
+  // 2. A real PKCS#11 token; SoftHSM reads SOFTHSM2_CONF at C_Initialize.
+  const token = await createSoftHsmToken({ label: 'bg-e2e' });
+  cleanups.push(() => token.cleanup());
+  process.env.SOFTHSM2_CONF = token.confPath;
+
+  // 3. A real grant store (the CLI's `serve`) on a temp data dir with the e2e policy.
+  const storeDir = await mkdtemp(join(tmpdir(), 'bg-e2e-store-'));
+  cleanups.push(() => rm(storeDir, { recursive: true, force: true }));
+  const { adminToken, policyPath } = await initDataDir(storeDir);
+  await copyFile(POLICY, policyPath);
+  const storePort = await freePort();
+  const storeEnv = { ...process.env, BREAKGLASS_DATA_DIR: storeDir };
+  cleanups.push(stopStore);
+  const storeUrl = await startStore(storeDir, storePort, storeEnv);
+
+  const tokens: Record<string, string> = {};
+  for (const [principal, roles] of Object.entries(PRINCIPALS)) {
+    const res = await fetch(`${storeUrl}/v1/admin/tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ principal, roles }),
+    });
+    if (res.status !== 201) throw new Error(`token for ${principal}: HTTP ${res.status} ${await res.text()}`);
+    tokens[principal] = ((await res.json()) as { token: string }).token;
+  }
+
+  // 4. The console: real core (keychain vault, PKCS#11 signer, store client, mirror) behind the browser host.
+  const consoleDir = await mkdtemp(join(tmpdir(), 'bg-e2e-console-'));
+  cleanups.push(() => rm(consoleDir, { recursive: true, force: true }));
+  const host: RunningConsoleBrowserHost = await startConsoleBrowserHost({ dataDir: consoleDir, port: 0, sse: { initialBackoffMs: 200, maxBackoffMs: 1000 } });
+  cleanups.unshift(() => host.close());
+
+  // 5. Control API for the tests.
+  const control = createHttpServer((req, res) => {
+    const reply = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    const route = `${req.method} ${req.url}`;
+    (async () => {
+      if (route === 'GET /notifications') return reply(200, { notifications: host.notifications });
+      if (route === 'POST /store/stop') {
+        await stopStore();
+        return reply(200, { stopped: true });
+      }
+      if (route === 'POST /store/start') {
+        if (!storeChild) await startStore(storeDir, storePort, storeEnv);
+        return reply(200, { url: storeUrl });
+      }
+      return reply(404, { error: `no route ${route}` });
+    })().catch((error: unknown) => reply(500, { error: String(error) }));
+  });
+  await new Promise<void>((resolve) => control.listen(0, '127.0.0.1', resolve));
+  cleanups.unshift(() => new Promise<void>((resolve) => control.close(() => resolve())));
+  const controlUrl = `http://127.0.0.1:${(control.address() as AddressInfo).port}`;
+
+  const info: StackInfo = {
+    storeUrl,
+    storeDataDir: storeDir,
+    adminToken,
+    tokens,
+    consoleUrl: host.url,
+    consoleToken: host.token,
+    openUrl: host.openUrl,
+    controlUrl,
+    softhsm: { modulePath: token.modulePath, tokenLabel: token.label, userPin: token.userPin },
+    cliEnv: { HOME: keyring.env.HOME!, BREAKGLASS_STORE: storeUrl },
+  };
+  process.stdout.write(`${JSON.stringify(info)}\n`);
+}
+
+let shuttingDown = false;
+async function shutdown(code: number): Promise<void> {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  for (const cleanup of cleanups) await cleanup().catch((error: unknown) => process.stderr.write(`cleanup: ${String(error)}\n`));
+  process.exit(code);
+}
+
+process.on('SIGTERM', () => void shutdown(0));
+process.on('SIGINT', () => void shutdown(0));
+// The parent (Playwright) holds our stdin: when it goes away, so do we and everything we started.
+if (process.env.BG_E2E_WATCH_STDIN === '1') {
+  process.stdin.on('end', () => void shutdown(0));
+  process.stdin.resume();
+}
+process.on('exit', () => storeChild?.kill('SIGKILL'));
+
+main().catch(async (error: unknown) => {
+  process.stderr.write(`e2e stack failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  await shutdown(1);
+});
