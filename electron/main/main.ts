@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type * as ElectronModule from 'electron';
 import type { BrowserWindow } from 'electron';
-import { ConsoleService } from '../core/console-service';
+import { ConsoleService, type ConsoleServiceOptions } from '../core/console-service';
 import { APP_SCHEME, APP_URL, createAppProtocolHandler } from './app-protocol';
 import { bindIpc } from './ipc';
 import { showRequestNotification } from './notifications';
@@ -26,13 +26,19 @@ export function appPaths(appRoot: string) {
 export interface RunningConsoleApp {
   service: ConsoleService;
   window: () => BrowserWindow | null;
+  tray: ConsoleTray;
 }
 
 /**
  * The Electron glue. Takes the electron module as a parameter so tests can pass a fake one
  * (test/unit/electron/main); entry.ts passes the real one. All behaviour lives in ConsoleService.
  */
-export async function startConsoleApp(electron: Electron, argv: string[] = process.argv): Promise<RunningConsoleApp | undefined> {
+export async function startConsoleApp(
+  electron: Electron,
+  argv: string[] = process.argv,
+  /** Tests only: e.g. an in-memory keychain backend. */
+  overrides: Pick<Partial<ConsoleServiceOptions>, 'openVault' | 'signers' | 'fetchImpl'> = {},
+): Promise<RunningConsoleApp | undefined> {
   const { app, BrowserWindow, ipcMain, protocol, session, shell, Menu, Tray, nativeImage, Notification } = electron;
 
   // One console per user: a second launch just shows the first one's window.
@@ -82,6 +88,7 @@ export async function startConsoleApp(electron: Electron, argv: string[] = proce
     notify: (notification) => showRequestNotification({ Notification, onClick: openRequest, icon: paths.appIcon }, notification),
     openExternal: (url) => shell.openExternal(url),
     onSettingsChanged: (settings) => app.setLoginItemSettings({ openAtLogin: settings.startAtLogin, openAsHidden: true, args: ['--hidden'] }),
+    ...overrides,
   });
 
   bindIpc({ ipcMain, fromWebContents: (contents) => BrowserWindow.fromWebContents(contents), mainWindow: () => window, handlers: service.handlers });
@@ -121,5 +128,5 @@ export async function startConsoleApp(electron: Electron, argv: string[] = proce
   const current = await service.handlers['console:main:get-session']({});
   showWhenRendered = !current.configured || !argv.includes('--hidden');
   if (showWhenRendered && rendered) showWindow();
-  return { service, window: () => window };
+  return { service, window: () => window, tray };
 }
