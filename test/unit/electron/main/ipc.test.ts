@@ -26,7 +26,7 @@ function setup() {
   const main = new FakeBrowserWindow({});
   void main.loadURL('app://console/');
   const { handlers, calls } = recordingHandlers();
-  const bound = bindIpc({ ipcMain: fake.ipcMain, fromWebContents: (c) => FakeBrowserWindow.fromWebContents(c) as never, mainWindow: () => main as never, handlers });
+  const bound = bindIpc({ ipcMain: fake.ipcMain as never, fromWebContents: (c) => FakeBrowserWindow.fromWebContents(c) as never, mainWindow: () => main as never, handlers });
   const invoke = (channel: string, input: unknown, event?: { sender: unknown; senderFrame: unknown }) =>
     fake.handlers.get(channel)!(event ?? { sender: main.webContents, senderFrame: main.webContents.mainFrame }, input) as Promise<{ ok: boolean; value?: unknown; error?: { code: string; message: string; fieldErrors?: Array<{ path: string }> } }>;
   return { fake, main, bound, invoke, calls };
@@ -38,7 +38,7 @@ describe('ipc handle()', () => {
     const channels = Object.keys(mainContract).sort();
     assert.deepEqual([...bound].sort(), channels);
     assert.deepEqual([...fake.handlers.keys()].sort(), channels);
-    unbindIpc({ ipcMain: fake.ipcMain });
+    unbindIpc({ ipcMain: fake.ipcMain as never });
     assert.equal(fake.handlers.size, 0);
   });
 
