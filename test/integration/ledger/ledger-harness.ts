@@ -43,8 +43,10 @@ export async function startLedgerWorld(): Promise<LedgerWorld> {
       return { status: res.status, body: (await res.json()) as T };
     },
     async restart() {
+      // Same port: the client's saved checkpoint is kept per store host:port.
+      const port = Number(new URL(world.store.url).port);
       await world.store.close();
-      world.store = await startGrantStore({ dataDir, port: 0 });
+      world.store = await startGrantStore({ dataDir, port });
     },
   };
   for (const [principal, roles] of [

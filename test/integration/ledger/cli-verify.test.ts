@@ -1,0 +1,215 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { copyFile, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import { formatCheckpoint } from '../../../shared/ledger/checkpoint';
+import { signNote } from '../../../shared/ledger/signed-note';
+import { ed25519NoteSigner } from '../../../shared/node/ledger/node-crypto';
+import { runCli, type CliResult } from '../cli/cli-harness';
+import { fileAndDecide, startLedgerWorld, type LedgerWorld } from './ledger-harness';
+
+/**
+ * `breakglass ledger verify` (the real CLI, a separate process) against a real store: online
+ * with the client's saved checkpoint, offline on an export, and against every kind of
+ * tampering an operator with file access could try: a row edited in the SQLite file, a rolled
+ * back database, a split view, a forged checkpoint, entries deleted, reordered or inserted.
+ */
+
+interface VerifyJson {
+  ok: boolean;
+  firstBadSeq?: number | null;
+  code?: string;
+  reason?: string;
+  treeSize?: number;
+}
+
+const CHECKPOINT_WAIT_MS = 3_000;
+
+describe('breakglass ledger verify (real CLI) catches tampering', { concurrency: false }, () => {
+  let world: LedgerWorld;
+  let stateHome = '';
+  const backups: Record<string, string> = {};
+
+  const cli = (args: string[], who = 'erin') => runCli(args, { BREAKGLASS_STORE: world.store.url, BREAKGLASS_TOKEN: world.tokens[who], XDG_STATE_HOME: stateHome });
+  const statePath = () => join(stateHome, 'breakglass', new URL(world.store.url).host.replace(/[^A-Za-z0-9._-]/g, '_'), 'checkpoint');
+  const dbPath = () => join(world.dataDir, 'breakglass.db');
+
+  function parse(r: CliResult): VerifyJson {
+    try {
+      return JSON.parse(r.stdout) as VerifyJson;
+    } catch {
+      throw new Error(`not JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+    }
+  }
+
+  async function settle(): Promise<void> {
+    // Wait until the log's checkpoint covers every entry (the log signs within ~500 ms).
+    const started = Date.now();
+    for (;;) {
+      const size = (await world.api<{ treeSize: number }>('erin', 'GET', '/v1/ledger/entries?limit=1')).body.treeSize;
+      const cp = (await world.api<{ treeSize: number }>('erin', 'GET', '/v1/ledger/checkpoint')).body.treeSize;
+      if (cp >= size) return;
+      if (Date.now() - started > CHECKPOINT_WAIT_MS) throw new Error(`checkpoint stuck at ${cp} < ${size}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Stop the store, copy its database aside (or back), start it again. */
+  async function backup(name: string): Promise<void> {
+    await world.store.close();
+    backups[name] = join(world.tmp, `${name}.db`);
+    await copyFile(dbPath(), backups[name]!);
+    await world.restart();
+  }
+  async function restore(name: string, edit?: (db: Database.Database) => void): Promise<void> {
+    await world.store.close();
+    await rm(`${dbPath()}-wal`, { force: true });
+    await rm(`${dbPath()}-shm`, { force: true });
+    await copyFile(backups[name]!, dbPath());
+    if (edit) {
+      const db = new Database(dbPath());
+      try {
+        edit(db);
+      } finally {
+        db.close();
+      }
+    }
+    await world.restart();
+  }
+
+  before(async () => {
+    world = await startLedgerWorld();
+    stateHome = join(world.tmp, 'state');
+    await fileAndDecide(world, 'bob', 'approve');
+    await fileAndDecide(world, 'carol', 'deny');
+    await settle();
+  });
+
+  after(async () => {
+    await world?.store.close();
+    if (world) await rm(world.tmp, { recursive: true, force: true });
+  });
+
+  test('online verify succeeds, saves the checkpoint; a second run checks consistency with it', async () => {
+    const first = await cli(['ledger', 'verify']);
+    assert.equal(first.code, 0, `${first.stdout}\n${first.stderr}`);
+    assert.match(first.stdout, /^OK: ledger verified/);
+    assert.match(first.stdout, /decisions: +2 signatures verified/);
+    const saved = await readFile(statePath(), 'utf8');
+    assert.match(saved, /^breakglass\.local\//);
+    await backup('early');
+
+    await fileAndDecide(world, 'bob', 'approve');
+    await settle();
+    const second = await cli(['ledger', 'verify', '--json']);
+    assert.equal(second.code, 0, second.stderr);
+    const v = parse(second);
+    assert.equal(v.ok, true);
+    assert.ok((v.treeSize ?? 0) > Number(saved.split('\n')[1]));
+    await backup('late');
+  });
+
+  test('export --format bundle verifies offline; bad usage exits 2', async () => {
+    const dir = join(world.tmp, 'export');
+    const r = await cli(['ledger', 'export', '--out', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    const offline = await cli(['ledger', 'verify', '--offline', dir, '--json']);
+    assert.equal(offline.code, 0, offline.stdout + offline.stderr);
+    assert.equal(parse(offline).ok, true);
+    for (const f of ['entries.jsonl', 'checkpoint', 'log-key.pub', 'approver-keys.json', 'trusted_root.json']) await readFile(join(dir, f));
+    assert.equal((await cli(['ledger', 'verify', '--offline', join(world.tmp, 'nope')])).code, 2);
+    assert.equal((await cli(['ledger', 'export', '--format', 'xml'])).code, 2);
+    const csv = await cli(['ledger', 'export', '--format', 'csv']);
+    assert.equal(csv.code, 0);
+    assert.match(csv.stdout.split('\r\n')[0]!, /^seq,time,type/);
+  });
+
+  test('offline: flipped bit, deleted, reordered, inserted and truncated entries, forged checkpoint, other log key', async () => {
+    const dir = join(world.tmp, 'export');
+    const lines = (await readFile(join(dir, 'entries.jsonl'), 'utf8')).split('\n').slice(0, -1);
+    const n = lines.length;
+    const p = Math.floor(n / 2);
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const checkpoint = await readFile(join(dir, 'checkpoint'), 'utf8');
+    const origin = checkpoint.split('\n')[0]!;
+    const thief = ed25519NoteSigner(origin, privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
+    const forged = signNote(checkpoint.split('\n\n')[0]! + '\n', [thief]);
+    const flipped = Buffer.from(lines[p]!);
+    flipped[40]! ^= 0x04;
+    const cases: Array<{ name: string; edit: (l: string[]) => string[]; checkpoint?: string; extra?: string[]; seq: number | null }> = [
+      { name: 'flipped bit', edit: (l) => l.map((x, i) => (i === p ? flipped.toString() : x)), seq: p },
+      { name: 'deleted', edit: (l) => l.filter((_, i) => i !== p), seq: p },
+      { name: 'reordered', edit: (l) => l.map((x, i) => (i === p ? l[p + 1]! : i === p + 1 ? l[p]! : x)), seq: p },
+      { name: 'inserted', edit: (l) => [...l.slice(0, p), l[p]!, ...l.slice(p)], seq: p + 1 },
+      { name: 'truncated', edit: (l) => l.slice(0, p), seq: p },
+      { name: 'forged checkpoint', edit: (l) => l, checkpoint: forged, seq: null },
+      { name: 'pinned key of another log', edit: (l) => l, extra: ['--log-key', 'OTHER_KEY'], seq: null },
+    ];
+    const otherKeyPath = join(world.tmp, 'other.pub');
+    await writeFile(otherKeyPath, publicKey.export({ format: 'pem', type: 'spki' }));
+    await Promise.all(
+      cases.map(async (c, i) => {
+        const copy = join(world.tmp, `mutated-${i}`);
+        await cp(dir, copy, { recursive: true });
+        await writeFile(join(copy, 'entries.jsonl'), c.edit(lines).map((l) => `${l}\n`).join(''));
+        if (c.checkpoint) await writeFile(join(copy, 'checkpoint'), c.checkpoint);
+        const extra = (c.extra ?? []).map((x) => (x === 'OTHER_KEY' ? otherKeyPath : x));
+        const r = await cli(['ledger', 'verify', '--offline', copy, '--json', ...extra]);
+        assert.equal(r.code, 1, `${c.name}: expected exit 1, got ${r.code}\n${r.stdout}\n${r.stderr}`);
+        const v = parse(r);
+        assert.equal(v.ok, false, c.name);
+        assert.equal(v.firstBadSeq, c.seq, `${c.name}: ${v.reason}`);
+      }),
+    );
+    const human = await cli(['ledger', 'verify', '--offline', join(world.tmp, 'mutated-1')]);
+    assert.match(human.stdout, new RegExp(`^FAILED: ledger verification failed at entry ${p}\\n  first bad: `));
+  });
+
+  test('a row edited straight in the SQLite file (trigger dropped) is caught at that entry, and the saved checkpoint does not move', async () => {
+    const before = await readFile(statePath(), 'utf8');
+    const target = 3;
+    await restore('late', (db) => {
+      db.exec('DROP TRIGGER ledger_entries_no_update');
+      const row = db.prepare('SELECT entry_json FROM ledger_entries WHERE seq = ?').get(target) as { entry_json: string };
+      const edited = row.entry_json.replace('"sourceAddress":"127.0.0.1"', '"sourceAddress":"10.9.9.9"');
+      assert.notEqual(edited, row.entry_json);
+      // A careful attacker also fixes the leaf hash column.
+      const leaf = createHash('sha256').update(Buffer.from([0])).update(edited).digest();
+      db.prepare('UPDATE ledger_entries SET entry_json = ?, leaf_hash = ? WHERE seq = ?').run(edited, leaf, target);
+    });
+    const r = await cli(['ledger', 'verify', '--json']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    const v = parse(r);
+    assert.equal(v.firstBadSeq, target, v.reason);
+    assert.equal(await readFile(statePath(), 'utf8'), before, 'a failed verification must not move the trusted checkpoint');
+  });
+
+  test('a rolled-back database (older backup restored) is refused', async () => {
+    await restore('early');
+    const r = await cli(['ledger', 'verify', '--json']);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.equal(parse(r).code, 'rolled_back');
+  });
+
+  test('a split view (same size, different root, signed by the log key) is refused', async () => {
+    await restore('late');
+    const trusted = await readFile(statePath(), 'utf8');
+    const size = Number(trusted.split('\n')[1]);
+    const origin = trusted.split('\n')[0]!;
+    const logKey = ed25519NoteSigner(origin, await readFile(join(world.dataDir, 'log-key.pem'), 'utf8'));
+    const otherRoot = createHash('sha256').update('another history').digest();
+    const split = signNote(formatCheckpoint({ origin, size, rootHash: otherRoot, extensions: [] }), [logKey]);
+    const splitPath = join(world.tmp, 'split-checkpoint');
+    await writeFile(splitPath, split);
+    const r = await cli(['ledger', 'verify', '--json', '--trusted-checkpoint', splitPath]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.equal(parse(r).code, 'inconsistent_history');
+    // The untouched store still verifies against what this client saw.
+    const ok = await cli(['ledger', 'verify']);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    await mkdir(join(world.tmp, 'done'), { recursive: true });
+  });
+});
