@@ -5,6 +5,7 @@ import { createPrivateKey } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
+import { StringDecoder } from 'node:string_decoder';
 import { join } from 'node:path';
 import { initDataDir } from '../../../grant-store/admin/init';
 import { startGrantStore } from '../../../grant-store/http/server';
@@ -35,7 +36,7 @@ describe('grant store server', () => {
     try {
       const who = await fetch(`${running.url}/v1/whoami`, { headers: { authorization: `Bearer ${adminToken}` } });
       assert.equal(who.status, 200);
-      assert.equal((await who.json()).principal, 'root');
+      assert.equal(((await who.json()) as { principal: string }).principal, 'root');
     } finally {
       await running.close();
     }
@@ -78,11 +79,11 @@ describe('grant store server', () => {
     const { adminToken } = await initDataDir(dataDir);
     const first = await startGrantStore({ dataDir, port: 0 });
     const auth = { authorization: `Bearer ${adminToken}` };
-    const size1 = (await (await fetch(`${first.url}/v1/ledger/entries`, { headers: auth })).json()).treeSize;
+    const size1 = ((await (await fetch(`${first.url}/v1/ledger/entries`, { headers: auth })).json()) as { treeSize: number }).treeSize;
     await first.close();
     const second = await startGrantStore({ dataDir, port: 0 });
     try {
-      const size2 = (await (await fetch(`${second.url}/v1/ledger/entries`, { headers: auth })).json()).treeSize;
+      const size2 = ((await (await fetch(`${second.url}/v1/ledger/entries`, { headers: auth })).json()) as { treeSize: number }).treeSize;
       assert.equal(size2, size1);
     } finally {
       await second.close();
@@ -137,11 +138,11 @@ describe('event stream', () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
     const out: { id: number; entry: { type: string; target: string } }[] = [];
-    const decoder = new TextDecoder();
+    const decoder = new StringDecoder('utf8');
     let buffer = '';
     try {
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
+        buffer += decoder.write(Buffer.from(chunk));
         let cut: number;
         while ((cut = buffer.indexOf('\n\n')) >= 0) {
           const block = buffer.slice(0, cut);
