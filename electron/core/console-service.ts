@@ -11,6 +11,7 @@ import { CanonicalRequestSchema, type BypassRequest } from '../../shared/domain/
 import type { Severity } from '../../shared/domain/common';
 import { ttlToMs } from '../../shared/domain/ttl';
 import type { Review } from '../../shared/domain/review';
+import { HealthReportSchema, type HealthReport } from '../../shared/domain/reports';
 import { newDecisionStatement } from '../../shared/signing/decision-statement';
 import { requestDigest } from '../../shared/signing/request-digest';
 import { signDecision } from '../../shared/node/signing/sign-decision';
@@ -139,6 +140,7 @@ export class ConsoleService implements ConsoleBackend {
       'console:main:list-active': () => this.listActive(),
       'console:main:list-reviews': (input) => this.listReviews(input),
       'console:main:complete-review': (input) => this.completeReview(input),
+      'console:main:get-health': () => this.getHealth(),
       'console:main:query-ledger': (input) => this.queryLedger(input),
       'console:main:sync-ledger': () => this.syncLedger(),
       'console:main:get-settings': () => this.settings.get(),
@@ -443,6 +445,21 @@ export class ConsoleService implements ConsoleBackend {
     const requests = await this.tracked(this.requireClient().listRequests({ state: 'active', limit: 5000 }));
     requests.sort((a, b) => (a.expiresAt ?? '').localeCompare(b.expiresAt ?? ''));
     return { requests, fetchedAt: this.now().toISOString() };
+  }
+
+  /** Gate health (issue 7); the last report fetched is served when the store is unreachable. */
+  private async getHealth(): Promise<ChannelOutput<'console:main:get-health'>> {
+    const client = this.requireClient();
+    try {
+      const report = await this.tracked(client.get('/v1/reports/health', HealthReportSchema));
+      await this.cache.put('health', report, this.now());
+      return { report, data: { source: 'store', asOf: this.now().toISOString() } };
+    } catch (error) {
+      if (!(error instanceof AppError) || error.code !== 'store_unreachable') throw error;
+      const cached = await this.cache.get<HealthReport>('health');
+      if (!cached) throw error;
+      return { report: cached.value, data: { source: 'mirror', asOf: cached.at } };
+    }
   }
 
   private async listReviews(input: ParsedChannelInput<'console:main:list-reviews'>): Promise<ChannelOutput<'console:main:list-reviews'>> {

@@ -18,6 +18,7 @@ export const MAIN_METHODS = {
   listActive: 'console:main:list-active',
   listReviews: 'console:main:list-reviews',
   completeReview: 'console:main:complete-review',
+  getHealth: 'console:main:get-health',
   queryLedger: 'console:main:query-ledger',
   syncLedger: 'console:main:sync-ledger',
   getSettings: 'console:main:get-settings',

@@ -17,6 +17,7 @@ import { HistorySchema } from '../domain/api';
 import { ReviewFindingSchema, ReviewSchema, ReviewStateSchema } from '../domain/review';
 import { LedgerEntrySchema, LedgerEntryTypeSchema } from '../domain/ledger-entry';
 import { TtlSchema } from '../domain/ttl';
+import { HealthReportSchema } from '../domain/reports';
 import { MAIN_METHODS, RENDERER_EVENT_NAMES, type MainMethod } from './channels';
 
 /**
@@ -302,6 +303,12 @@ export const mainContract = {
       note: z.string().trim().min(10, 'a review note needs at least 10 characters').max(5000),
     }),
     output: z.strictObject({ review: ReviewSchema }),
+  },
+
+  /** Gate health (issue 7): every report at once from GET /v1/reports/health. Served from the local copy when offline. */
+  'console:main:get-health': {
+    input: EmptyInputSchema,
+    output: z.strictObject({ report: HealthReportSchema, data: DataSourceSchema }),
   },
 
   /**
