@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { PrincipalNameSchema } from '../../../shared/domain/common';
-import { initDataDir } from '../../admin/init';
 import type { CliContext } from '../context';
 import { withExamples } from '../help';
 import { usageError, validateFlags } from '../validate';
@@ -25,6 +24,7 @@ export function registerAdminInit(admin: Command, ctx: CliContext): void {
     const { dataDir, storeUrl } = ctx.globals(cmd);
     const databaseUrl = flags.databaseUrl ?? (ctx.env.BREAKGLASS_DATABASE_URL || undefined);
     if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw usageError('admin init', [{ path: '--database-url', message: 'must be a postgres:// URL' }]);
+    const { initDataDir } = await import('../../admin/init');
     const result = await initDataDir(dataDir, { adminPrincipal, force: flags.force === true, databaseUrl });
     ctx.emit(cmd, { dataDir, adminPrincipal, ...result }, () =>
       [

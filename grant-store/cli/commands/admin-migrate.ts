@@ -1,10 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import type { Command } from 'commander';
 import { AppError } from '../../../shared/errors';
-import { migrate as migratePostgres } from '../../storage/postgres/migrate';
-import { migrate as migrateSqlite } from '../../storage/sqlite/migrations';
 import type { CliContext } from '../context';
 import { withExamples } from '../help';
 
@@ -32,6 +29,7 @@ export function registerAdminMigrate(admin: Command, ctx: CliContext): void {
       if (!/^postgres(ql)?:\/\//.test(databaseUrl)) {
         throw new AppError('invalid_input', `invalid --database-url: "${databaseUrl}" is not a postgres:// URL`, { fieldErrors: [{ path: '--database-url', message: 'must be a postgres:// URL' }] });
       }
+      const { migrate: migratePostgres } = await import('../../storage/postgres/migrate');
       const result = await migratePostgres(databaseUrl);
       ctx.emit(cmd, { backend: 'postgres', ...result }, () =>
         result.applied.length > 0 ? `Applied Postgres migrations ${result.applied.join(', ')}; schema version ${result.current}.\n` : `Postgres schema already current (version ${result.current}).\n`,
@@ -44,6 +42,9 @@ export function registerAdminMigrate(admin: Command, ctx: CliContext): void {
         fieldErrors: [{ path: '--data-dir', message: 'not an initialised data dir' }],
       });
     }
+    // Loaded on demand so other verbs start fast.
+    const { default: Database } = await import('better-sqlite3');
+    const { migrate: migrateSqlite } = await import('../../storage/sqlite/migrations');
     const db = new Database(join(dataDir, SQLITE_FILE));
     try {
       db.pragma('journal_mode = WAL');

@@ -7,8 +7,6 @@ import type { WhoAmI } from '../../../shared/domain/identity';
 import { CanonicalRequestSchema, type BypassRequest, type CanonicalRequest } from '../../../shared/domain/request';
 import { TtlSchema } from '../../../shared/domain/ttl';
 import { AppError } from '../../../shared/errors';
-import { signDecision } from '../../../shared/node/signing/sign-decision';
-import { loadFileKeySigner } from '../../../shared/node/signing/key-files';
 import { newDecisionStatement } from '../../../shared/signing/decision-statement';
 import { requestDigest } from '../../../shared/signing/request-digest';
 import type { CliContext } from '../context';
@@ -90,6 +88,8 @@ async function decide(ctx: CliContext, cmd: Command, spec: VerbSpec, id: string,
     throw usageError(spec.verb, [{ path: '--comment', message: `a ${spec.verb} needs a comment of at least 5 characters saying why` }]);
   }
   const ttl = flags.ttl !== undefined ? validateFlags(TtlSchema, flags.ttl, spec.verb, { '': '--ttl' }) : undefined;
+  // Signing pulls in @sigstore/*: load it only for the decision verbs.
+  const [{ loadFileKeySigner }, { signDecision }] = await Promise.all([import('../../../shared/node/signing/key-files'), import('../../../shared/node/signing/sign-decision')]);
   let signer;
   try {
     signer = await loadFileKeySigner(flags.key);

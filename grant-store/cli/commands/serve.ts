@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
 import { AppError } from '../../../shared/errors';
-import { DEFAULT_HOST, DEFAULT_PORT, startGrantStore } from '../../http/server';
 import type { CliContext } from '../context';
 import { withExamples } from '../help';
 import { usageError } from '../validate';
 
 const MAX_PORT = 65_535;
+/** The store's defaults (grant-store/http/server.ts), repeated so `--help` does not load the whole store. */
+const DEFAULT_HOST = '127.0.0.1';
+const DEFAULT_PORT = 7410;
 
 interface ServeFlags {
   host: string;
@@ -51,6 +53,8 @@ export function registerServe(program: Command, ctx: CliContext): void {
     const databaseUrl = flags.databaseUrl ?? (ctx.env.BREAKGLASS_DATABASE_URL || undefined);
     if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw usageError('serve', [{ path: '--database-url', message: 'must be a postgres:// URL' }]);
     const g = ctx.globals(cmd);
+    // Loaded on demand: the store (Fastify, SQLite, the ledger) is heavy and only `serve` needs it.
+    const { startGrantStore } = await import('../../http/server');
     let store;
     try {
       store = await startGrantStore({

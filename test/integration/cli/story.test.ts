@@ -217,6 +217,107 @@ describe('breakglass CLI: the whole story against a real store', { concurrency: 
     assert.match(blocked.requestCommand, /breakglass request --gate container-signing/);
   });
 
+  test('a requester who is also an approver still cannot complete the review of their own bypass', async () => {
+    // A second, small story on the low tier: dave (requester + approver) asks, bob approves and
+    // then revokes; the revocation opens a review dave must not sign off.
+    const r = await as('dave', ['request', '--gate', 'ci-tests', '--scope', 'repo=payments-api', '--reason', 'Flaky integration suite blocks the INC-1190 hotfix', '--severity', 'sev3', '--ttl', '15m', '--json']);
+    expectExit(r, 0, 'low-tier request');
+    const id = json<{ request: { id: string } }>(r).request.id;
+    const own = await as('dave', ['approve', id, '--comment', 'self-service', '--key', keys.dave!]);
+    expectExit(own, 1, 'approving ones own request');
+    expectExit(await as('bob', ['approve', id, '--key', keys.bob!]), 0, 'low-tier approval');
+    const revoke = await as('bob', ['revoke', id, '--comment', 'Suite fixed, closing the bypass', '--key', keys.bob!]);
+    expectExit(revoke, 0, 'revoke');
+    assert.match(revoke.stdout, /revoked/);
+    const reviews = json<{ reviews: { id: string; requestId: string }[] }>(await as('erin', ['review', 'list', '--json'])).reviews;
+    const rev = reviews.find((x) => x.requestId === id);
+    assert.ok(rev, 'revocation opens a review');
+    const self = await as('dave', ['review', 'complete', rev.id, '--finding', 'justified', '--note', 'I think my own bypass was fine']);
+    expectExit(self, 1, 'requester completing own review');
+    assert.match(self.stderr, /requester|own|someone other/i);
+  });
+
+  test('a check fails closed when the store cannot be reached', async () => {
+    const deadUrl = `http://127.0.0.1:${await closedPort()}`;
+    const dead = await runCli(['check', '--gate', 'container-signing', '--subject', SCOPE, '--store', deadUrl, '--token', tokens['ci-deploy']!, '--json', '--timeout', '2s']);
+    expectExit(dead, 1, 'check against a dead store');
+    const v = json<{ verdict: string; error: { code: string } }>(dead);
+    assert.equal(v.verdict, 'block');
+    assert.equal(v.error.code, 'store_unreachable');
+    const human = await runCli(['check', '--gate', 'container-signing', '--subject', SCOPE, '--store', deadUrl, '--token', 'x']);
+    expectExit(human, 1, 'human check against a dead store');
+    assert.match(human.stdout, /fail closed/);
+    assert.match(human.stdout, new RegExp(`cannot reach the grant store at ${deadUrl}: connection refused`));
+  });
+
+  describe('bad input: exit 2 (or 1 for a refusal) with a clear message, nothing written', () => {
+    const base = ['request', '--gate', 'container-signing', '--scope', SCOPE, '--reason', REASON, '--incident', 'INC-7', '--severity', 'sev1', '--ttl', '15m'];
+    const without = (flag: string) => {
+      const i = base.indexOf(flag);
+      return [...base.slice(0, i), ...base.slice(i + 2)];
+    };
+    const replace = (flag: string, value: string) => base.map((a, i) => (base[i - 1] === flag ? value : a));
+    let countBefore = 0;
+
+    before(async () => {
+      countBefore = json<{ requests: unknown[] }>(await as('erin', ['request', 'list', '--json'])).requests.length;
+    });
+
+    // Independent of each other: run them side by side to keep the story short.
+    describe('each is refused', { concurrency: true }, () => {
+      const cases: [string, () => string[], number, RegExp][] = [
+        ['missing --gate', () => without('--gate'), 2, /--gate/],
+        ['missing --reason', () => without('--reason'), 2, /--reason/],
+        ['scope without "="', () => replace('--scope', 'repo'), 2, /--scope: "repo" is not key=value/],
+        ['scope with a bad key', () => replace('--scope', 'Repo=x'), 2, /--scope Repo/],
+        ['short reason', () => replace('--reason', 'too short'), 2, /--reason: the reason must be at least 20 characters/],
+        ['bad severity', () => replace('--severity', 'sev9'), 2, /--severity/],
+        ['malformed ttl', () => replace('--ttl', '90s'), 2, /--ttl/],
+        ['sev1 without an incident', () => without('--incident'), 2, /--incident: an incident reference is required for sev1/],
+        ['unknown gate', () => replace('--gate', 'no-such-gate'), 2, /unknown gate "no-such-gate"/],
+        ['ttl not in the policy list', () => replace('--ttl', '4h'), 2, /4h/],
+        ['unknown option', () => [...base, '--frobnicate'], 2, /unknown option '--frobnicate'/],
+      ];
+      for (const [name, args, code, message] of cases) {
+        test(name, async () => {
+          const r = await as('alice', args());
+          expectExit(r, code, name);
+          assert.match(r.stderr, message);
+          assert.equal(r.stdout, '', 'nothing on stdout');
+        });
+      }
+
+      test('--json errors are machine-readable with field paths', async () => {
+        const r = await as('alice', [...replace('--reason', 'short'), '--json']);
+        expectExit(r, 2, 'short reason --json');
+        const body = JSON.parse(r.stderr) as { error: { code: string; fieldErrors: { path: string }[] } };
+        assert.equal(body.error.code, 'invalid_input');
+        assert.deepEqual(body.error.fieldErrors.map((f) => f.path), ['--reason']);
+      });
+
+      test('no token, a bad request id, a missing key file, a bad --store', async () => {
+        const noToken = await runCli(base, { BREAKGLASS_STORE: serve!.url });
+        expectExit(noToken, 2, 'no token');
+        assert.match(noToken.stderr, /BREAKGLASS_TOKEN/);
+        const badId = await as('alice', ['status', 'req-1']);
+        expectExit(badId, 2, 'bad id');
+        assert.match(badId.stderr, /REQ: must be a request id/);
+        const noKey = await as('bob', ['approve', reqId, '--key', join(tmp, 'nope.pem')]);
+        expectExit(noKey, 2, 'missing key file');
+        assert.match(noKey.stderr, /--key: private key file not found/);
+        const badStore = await as('alice', ['request', 'list', '--store', 'ftp://x']);
+        expectExit(badStore, 2, 'bad store url');
+        assert.match(badStore.stderr, /--store/);
+        const unknownReq = await as('alice', ['status', 'req_0000000000000000']);
+        expectExit(unknownReq, 1, 'unknown request');
+      });
+    });
+
+    test('nothing was written by the rejected requests', async () => {
+      const countAfter = json<{ requests: unknown[] }>(await as('erin', ['request', 'list', '--json'])).requests.length;
+      assert.equal(countAfter, countBefore);
+    });
+  });
   test('the bypass expires by itself and the gate blocks again', async () => {
     const started = Date.now();
     const detail = json<{ request: { expiresAt: string } }>(await as('alice', ['status', reqId, '--json']));
@@ -256,26 +357,6 @@ describe('breakglass CLI: the whole story against a real store', { concurrency: 
     assert.match(done.stdout, /fix_the_gate/);
   });
 
-  test('a requester who is also an approver still cannot complete the review of their own bypass', async () => {
-    // A second, small story on the low tier: dave (requester + approver) asks, bob approves and
-    // then revokes; the revocation opens a review dave must not sign off.
-    const r = await as('dave', ['request', '--gate', 'ci-tests', '--scope', 'repo=payments-api', '--reason', 'Flaky integration suite blocks the INC-1190 hotfix', '--severity', 'sev3', '--ttl', '15m', '--json']);
-    expectExit(r, 0, 'low-tier request');
-    const id = json<{ request: { id: string } }>(r).request.id;
-    const own = await as('dave', ['approve', id, '--comment', 'self-service', '--key', keys.dave!]);
-    expectExit(own, 1, 'approving ones own request');
-    expectExit(await as('bob', ['approve', id, '--key', keys.bob!]), 0, 'low-tier approval');
-    const revoke = await as('bob', ['revoke', id, '--comment', 'Suite fixed, closing the bypass', '--key', keys.bob!]);
-    expectExit(revoke, 0, 'revoke');
-    assert.match(revoke.stdout, /revoked/);
-    const reviews = json<{ reviews: { id: string; requestId: string }[] }>(await as('erin', ['review', 'list', '--json'])).reviews;
-    const rev = reviews.find((x) => x.requestId === id);
-    assert.ok(rev, 'revocation opens a review');
-    const self = await as('dave', ['review', 'complete', rev.id, '--finding', 'justified', '--note', 'I think my own bypass was fine']);
-    expectExit(self, 1, 'requester completing own review');
-    assert.match(self.stderr, /requester|own|someone other/i);
-  });
-
   test('ledger export (jsonl and csv) contains every step of the story', async () => {
     const jsonl = await as('erin', ['ledger', 'export', '--format', 'jsonl']);
     expectExit(jsonl, 0, 'ledger export jsonl');
@@ -304,82 +385,4 @@ describe('breakglass CLI: the whole story against a real store', { concurrency: 
     for (const e of ours) assert.ok(lines.some((l) => l.startsWith(`${e.seq},`) && l.includes(`,${e.type},`)), `csv row for seq ${e.seq} (${e.type})`);
   });
 
-  test('a check fails closed when the store cannot be reached', async () => {
-    const deadUrl = `http://127.0.0.1:${await closedPort()}`;
-    const dead = await runCli(['check', '--gate', 'container-signing', '--subject', SCOPE, '--store', deadUrl, '--token', tokens['ci-deploy']!, '--json', '--timeout', '2s']);
-    expectExit(dead, 1, 'check against a dead store');
-    const v = json<{ verdict: string; error: { code: string } }>(dead);
-    assert.equal(v.verdict, 'block');
-    assert.equal(v.error.code, 'store_unreachable');
-    const human = await runCli(['check', '--gate', 'container-signing', '--subject', SCOPE, '--store', deadUrl, '--token', 'x']);
-    expectExit(human, 1, 'human check against a dead store');
-    assert.match(human.stdout, /fail closed/);
-    assert.match(human.stdout, new RegExp(`cannot reach the grant store at ${deadUrl}: connection refused`));
-  });
-
-  describe('bad input: exit 2 (or 1 for a refusal) with a clear message, nothing written', () => {
-    const base = ['request', '--gate', 'container-signing', '--scope', SCOPE, '--reason', REASON, '--incident', 'INC-7', '--severity', 'sev1', '--ttl', '15m'];
-    const without = (flag: string) => {
-      const i = base.indexOf(flag);
-      return [...base.slice(0, i), ...base.slice(i + 2)];
-    };
-    const replace = (flag: string, value: string) => base.map((a, i) => (base[i - 1] === flag ? value : a));
-    let countBefore = 0;
-
-    before(async () => {
-      countBefore = json<{ requests: unknown[] }>(await as('erin', ['request', 'list', '--json'])).requests.length;
-    });
-
-    const cases: [string, () => string[], number, RegExp][] = [
-      ['missing --gate', () => without('--gate'), 2, /--gate/],
-      ['missing --reason', () => without('--reason'), 2, /--reason/],
-      ['scope without "="', () => replace('--scope', 'repo'), 2, /--scope: "repo" is not key=value/],
-      ['scope with a bad key', () => replace('--scope', 'Repo=x'), 2, /--scope Repo/],
-      ['short reason', () => replace('--reason', 'too short'), 2, /--reason: the reason must be at least 20 characters/],
-      ['bad severity', () => replace('--severity', 'sev9'), 2, /--severity/],
-      ['malformed ttl', () => replace('--ttl', '90s'), 2, /--ttl/],
-      ['sev1 without an incident', () => without('--incident'), 2, /--incident: an incident reference is required for sev1/],
-      ['unknown gate', () => replace('--gate', 'no-such-gate'), 2, /unknown gate "no-such-gate"/],
-      ['ttl not in the policy list', () => replace('--ttl', '4h'), 2, /4h/],
-      ['unknown option', () => [...base, '--frobnicate'], 2, /unknown option '--frobnicate'/],
-    ];
-    for (const [name, args, code, message] of cases) {
-      test(name, async () => {
-        const r = await as('alice', args());
-        expectExit(r, code, name);
-        assert.match(r.stderr, message);
-        assert.equal(r.stdout, '', 'nothing on stdout');
-      });
-    }
-
-    test('--json errors are machine-readable with field paths', async () => {
-      const r = await as('alice', [...replace('--reason', 'short'), '--json']);
-      expectExit(r, 2, 'short reason --json');
-      const body = JSON.parse(r.stderr) as { error: { code: string; fieldErrors: { path: string }[] } };
-      assert.equal(body.error.code, 'invalid_input');
-      assert.deepEqual(body.error.fieldErrors.map((f) => f.path), ['--reason']);
-    });
-
-    test('no token, a bad request id, a missing key file, a bad --store', async () => {
-      const noToken = await runCli(base, { BREAKGLASS_STORE: serve!.url });
-      expectExit(noToken, 2, 'no token');
-      assert.match(noToken.stderr, /BREAKGLASS_TOKEN/);
-      const badId = await as('alice', ['status', 'req-1']);
-      expectExit(badId, 2, 'bad id');
-      assert.match(badId.stderr, /REQ: must be a request id/);
-      const noKey = await as('bob', ['approve', reqId, '--key', join(tmp, 'nope.pem')]);
-      expectExit(noKey, 2, 'missing key file');
-      assert.match(noKey.stderr, /--key: private key file not found/);
-      const badStore = await as('alice', ['request', 'list', '--store', 'ftp://x']);
-      expectExit(badStore, 2, 'bad store url');
-      assert.match(badStore.stderr, /--store/);
-      const unknownReq = await as('alice', ['status', 'req_0000000000000000']);
-      expectExit(unknownReq, 1, 'unknown request');
-    });
-
-    test('nothing was written by the rejected requests', async () => {
-      const countAfter = json<{ requests: unknown[] }>(await as('erin', ['request', 'list', '--json'])).requests.length;
-      assert.equal(countAfter, countBefore);
-    });
-  });
 });
