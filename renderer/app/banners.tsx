@@ -13,15 +13,16 @@ export function OfflineBanner({ session }: { session: Session }) {
   return (
     <div className="banner offline" role="status" aria-label="offline banner">
       <span className="dot bad" aria-hidden="true" />
-      <span>
-        <strong>Offline since {since ? formatUtc(since) : 'start-up'}</strong>
-        {since ? <span> ({formatAge(now - new Date(since).getTime())} ago)</span> : null}
-        {connection.lastError ? <span>: {connection.lastError}</span> : null}
-      </span>
-      <span className="spacer" />
-      <span>
-        Ledger, history and reviews are read from the local verified copy
-        {connection.lastSyncAt ? ` (last sync ${formatUtc(connection.lastSyncAt)})` : ''}. Approve, deny and revoke are disabled.
+      <span className="lines">
+        <span>
+          <strong>Offline since {since ? formatUtc(since) : 'start-up'}</strong>
+          {since ? <span> ({formatAge(now - new Date(since).getTime())} ago)</span> : null}
+          {connection.lastError ? <span>: {connection.lastError}</span> : null}
+        </span>
+        <span className="sub">
+          Ledger, history and reviews are read from the local verified copy
+          {connection.lastSyncAt ? ` (last sync ${formatUtc(connection.lastSyncAt)})` : ''}. Approve, deny, ask and revoke need the store and are disabled.
+        </span>
       </span>
     </div>
   );

@@ -14,7 +14,7 @@ test.describe.configure({ mode: 'serial' });
 
 const SCOPE = 'repo=payments-api,branch=main';
 /** Gate checks recorded under the bypass to fill the ledger for the virtualization test. */
-const LEDGER_FILL_CHECKS = 3000;
+const LEDGER_FILL_CHECKS = 10_000;
 const CHECK_CONCURRENCY = 16;
 /** The console core refreshes whoami (enrolled keys) together with the policy, every 60 s. */
 const ENROLLMENT_SEEN_TIMEOUT_MS = 90_000;
@@ -201,6 +201,7 @@ test('self-approval is refused, with the reason shown', async ({ page }) => {
 });
 
 test('the ledger stays virtualized with thousands of entries, each with its verification state', async ({ page }) => {
+  test.setTimeout(240_000);
   // Fill the ledger for real: every gate check under the active bypass is a marked ledger entry.
   const s = stack();
   let sent = 0;
@@ -222,16 +223,17 @@ test('the ledger stays virtualized with thousands of entries, each with its veri
   await page.getByRole('button', { name: 'Sync now' }).click();
   const table = page.getByRole('table', { name: 'Ledger entries' });
   await expect.poll(async () => Number(await table.getAttribute('aria-rowcount')), { timeout: 60_000 }).toBeGreaterThan(LEDGER_FILL_CHECKS);
+  await expect(page.getByText(/10,0\d\d entries/)).toBeVisible();
   await expect(table.getByRole('row', { name: /evaluation_under_bypass/ }).first()).toBeVisible();
   await expect(table.getByRole('row').nth(1)).toContainText(/✓ verified|… pending/);
   const domRows = await table.getByRole('row').count();
   expect(domRows).toBeLessThan(80);
 
   // Jump to the middle: rows there render (fetched page by page), still only a screenful in the DOM.
-  await page.getByTestId('ledger-scroll').evaluate((el) => (el.scrollTop = el.scrollHeight / 2));
+  await page.getByTestId('ledger-scroll').evaluate((el) => { const box = el as unknown as { scrollTop: number; scrollHeight: number }; box.scrollTop = box.scrollHeight / 2; });
   await expect(table.getByRole('row', { name: /ledger entry \d+ / }).nth(5)).toBeVisible();
   expect(await table.getByRole('row').count()).toBeLessThan(80);
-  await page.getByTestId('ledger-scroll').evaluate((el) => (el.scrollTop = 0));
+  await page.getByTestId('ledger-scroll').evaluate((el) => { (el as unknown as { scrollTop: number }).scrollTop = 0; });
 
   // Filter by type and open an entry.
   await page.getByLabel('Entry type').selectOption('decision');

@@ -33,6 +33,7 @@ function buildRendererIfNeeded(): void {
  * the tests through BG_E2E_STACK. Returns the teardown: SIGTERM, and the stack closes the host,
  * stops the store, the keyring and the bus, and deletes its temp dirs.
  */
+// eslint-disable-next-line no-restricted-syntax -- Playwright loads a global setup by its default export.
 export default async function globalSetup(): Promise<() => Promise<void>> {
   buildRendererIfNeeded();
   mkdirSync(join(REPO, 'test-results'), { recursive: true });

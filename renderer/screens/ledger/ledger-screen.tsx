@@ -10,7 +10,7 @@ import { LEDGER_PAGE_SIZE, useLedgerPages, type LedgerRow } from './use-ledger-p
 
 const ROW_HEIGHT = 36;
 const FILTER_DEBOUNCE_MS = 250;
-const GRID = '72px 168px 176px minmax(120px, 0.9fr) minmax(150px, 1fr) minmax(110px, 0.8fr) minmax(160px, 1.6fr) 96px';
+const GRID = '64px 150px 172px minmax(100px, 0.7fr) 224px minmax(110px, 0.7fr) minmax(160px, 1.6fr) 92px';
 const COLUMNS = ['Seq', 'Time (UTC)', 'Type', 'Actor', 'Target', 'Gate', 'Detail', 'Verified'];
 
 const VERIFY_TEXT: Record<VerificationState, { text: string; title: string }> = {

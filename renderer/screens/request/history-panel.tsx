@@ -15,11 +15,11 @@ function Counts({ counts, label }: { counts: { last30Days: number; last90Days: n
     <div className="stat-grid" style={{ gridTemplateColumns: '1fr 1fr' }} aria-label={`${label} bypass counts`}>
       <div className="stat">
         <div className="v">{counts.last30Days}</div>
-        <div className="l">last 30 days</div>
+        <div className="l">bypasses · last 30 days</div>
       </div>
       <div className="stat">
         <div className="v">{counts.last90Days}</div>
-        <div className="l">last 90 days</div>
+        <div className="l">bypasses · last 90 days</div>
       </div>
     </div>
   );

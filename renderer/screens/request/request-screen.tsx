@@ -39,6 +39,11 @@ function IncidentRef({ value, session }: { value: string | null; session: Sessio
   );
 }
 
+/** "you filed this request: no self-approval" → "You filed this request: no self-approval." */
+const sentence = (text: string | null) => (text ? `${text.charAt(0).toUpperCase()}${text.slice(1)}${/[.!?]$/.test(text) ? '' : '.'}` : '');
+/** Two refusals with the same cause before the colon ("you filed this request: …") are said once. */
+const sameCause = (a: string | null, b: string | null) => Boolean(a && b && a.split(':')[0] === b.split(':')[0]);
+
 function Actions({ detail, session, onOpen }: { detail: Detail; session: Session; onOpen(d: OpenDialog): void }) {
   const { request, canApprove, canDecide, data } = detail;
   const offline = !session.connection.online || data.source === 'mirror';
@@ -60,14 +65,16 @@ function Actions({ detail, session, onOpen }: { detail: Detail; session: Session
           {offlineWhy}
         </div>
       ) : null}
-      {decidable && !canApprove.allowed ? (
+      {/* Offline, the one reason that matters is the store; otherwise say exactly why not. */}
+      {decidable && !offline && !canApprove.allowed ? (
         <div className="notice error" role="note" aria-label="cannot approve">
-          <strong>You cannot approve this request.</strong> {canApprove.reason}
+          <strong>You cannot approve this request.</strong> {sentence(canApprove.reason)}
+          {!canDecide.allowed && sameCause(canApprove.reason, canDecide.reason) ? ' You cannot deny it or ask for context either.' : ''}
         </div>
       ) : null}
-      {!canDecide.allowed && canDecide.reason !== canApprove.reason ? (
-        <div className="notice warn" role="note">
-          {canDecide.reason}
+      {!offline && !canDecide.allowed && !(decidable && !canApprove.allowed && sameCause(canApprove.reason, canDecide.reason)) ? (
+        <div className="notice warn" role="note" aria-label="cannot decide">
+          {sentence(canDecide.reason)}
         </div>
       ) : null}
       <div className="actions">

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { Review, ReviewFinding } from '../../../shared/domain/review';
+import type { Review, ReviewFinding, TimelineItem } from '../../../shared/domain/review';
 import { useSession } from '../../app/use-session';
 import { useUi } from '../../app/ui-store';
 import { useChannel, useChannelMutation } from '../../bridge/queries';
@@ -13,6 +13,34 @@ const FINDINGS: { value: ReviewFinding; label: string; hint: string }[] = [
   { value: 'fix_the_gate', label: 'Fix the gate', hint: 'The gate was wrong or too slow: file the fix.' },
 ];
 const MIN_NOTE = 10;
+/** Runs of the same event by the same actor longer than this are folded into one line. */
+const FOLD_RUN_LONGER_THAN = 2;
+
+type TimelineRow = { key: string; first: TimelineItem; last: TimelineItem; count: number };
+
+/** Fold repeated events (thousands of gate evaluations under one bypass) so the story stays readable. */
+function foldTimeline(items: readonly TimelineItem[]): TimelineRow[] {
+  const rows: TimelineRow[] = [];
+  for (const item of items) {
+    const previous = rows[rows.length - 1];
+    if (previous && previous.first.type === item.type && previous.first.actor === item.actor) {
+      previous.last = item;
+      previous.count++;
+    } else {
+      rows.push({ key: String(item.seq), first: item, last: item, count: 1 });
+    }
+  }
+  return rows.flatMap((row) =>
+    row.count > FOLD_RUN_LONGER_THAN
+      ? [row]
+      : items.filter((i) => i.seq >= row.first.seq && i.seq <= row.last.seq).map((i) => ({ key: String(i.seq), first: i, last: i, count: 1 })),
+  );
+}
+
+/** The store's summaries usually start with the actor's name; do not say it twice. */
+function withoutActor(summary: string, actor: string): string {
+  return summary.startsWith(`${actor} `) ? summary.slice(actor.length + 1) : summary;
+}
 
 function CompleteForm({ review, disabledReason }: { review: Review; disabledReason: string | null }) {
   const complete = useChannelMutation('console:main:complete-review');
@@ -77,11 +105,11 @@ export function ReviewsScreen() {
           <h1>Reviews</h1>
           <p>Post-incident reviews open by themselves when a bypass expires or is revoked.</p>
         </div>
-        <div className="row" role="tablist" aria-label="review state">
-          <button type="button" role="tab" aria-selected={state === 'review_open'} className={`btn small${state === 'review_open' ? ' primary' : ''}`} onClick={() => setState('review_open')}>
+        <div className="seg" role="tablist" aria-label="review state">
+          <button type="button" role="tab" aria-selected={state === 'review_open'} onClick={() => setState('review_open')}>
             Waiting for sign-off
           </button>
-          <button type="button" role="tab" aria-selected={state === 'reviewed'} className={`btn small${state === 'reviewed' ? ' primary' : ''}`} onClick={() => setState('reviewed')}>
+          <button type="button" role="tab" aria-selected={state === 'reviewed'} onClick={() => setState('reviewed')}>
             Completed
           </button>
         </div>
@@ -98,8 +126,8 @@ export function ReviewsScreen() {
           {state === 'review_open' ? 'Every closed bypass has been signed off.' : ''}
         </div>
       ) : (
-        <div className="grid-2" style={{ gridTemplateColumns: 'minmax(280px, 0.8fr) minmax(0, 1.6fr)' }}>
-          <div className="panel">
+        <div className="grid-2" style={{ gridTemplateColumns: '360px minmax(0, 1fr)' }}>
+          <div className="panel" style={{ overflow: 'hidden' }}>
             <table className="table" aria-label="Reviews">
               <thead>
                 <tr>
@@ -147,14 +175,20 @@ export function ReviewsScreen() {
               <div className="panel-body">
                 <h3 style={{ marginBottom: 8 }}>Timeline</h3>
                 <ul className="timeline" aria-label="review timeline">
-                  {current.timeline.map((t) => (
-                    <li key={t.seq}>
+                  {foldTimeline(current.timeline).map(({ key, first, last, count }) => (
+                    <li key={key}>
                       <div className="t">
-                        {formatUtc(t.time)} · #{t.seq} · {t.type}
+                        {formatUtc(first.time)} · #{first.seq}
+                        {count > 1 ? `–#${last.seq}` : ''} · {first.type}
                       </div>
                       <div>
-                        <strong>{t.actor}</strong> {t.summary}
+                        <strong>{first.actor}</strong> {withoutActor(first.summary, first.actor)}
                       </div>
+                      {count > 1 ? (
+                        <div className="group">
+                          and {count - 1} more like it until {formatUtc(last.time)} ({count} in all)
+                        </div>
+                      ) : null}
                     </li>
                   ))}
                 </ul>

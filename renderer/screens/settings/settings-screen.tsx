@@ -201,7 +201,7 @@ export function SettingsScreen() {
         </div>
       </div>
       <ErrorNotice error={settings.error} title="Could not load settings" />
-      <div className="grid-2">
+      <div className="grid-2" style={{ gridTemplateColumns: 'minmax(0, 1fr) minmax(0, 1fr)' }}>
         {session ? <Identity session={session} /> : <div />}
         <div className="stack">
           {settings.data && session ? <Preferences settings={settings.data} session={session} /> : null}
@@ -209,7 +209,7 @@ export function SettingsScreen() {
             <div className="panel-head">
               <h3>Sign out</h3>
             </div>
-            <div className="panel-body row" style={{ justifyContent: 'space-between' }}>
+            <div className="panel-body row" style={{ justifyContent: 'space-between', flexWrap: 'nowrap' }}>
               <span className="muted">Removes the API token from the keychain. Your signing key stays.</span>
               <button
                 type="button"
