@@ -78,7 +78,8 @@ export async function startGrantStore(opts: GrantStoreOptions): Promise<RunningG
     throw error;
   });
   const deps: ServiceDeps = { store, policies, clock: opts.clock ?? (() => new Date()), verifyDecision: verifyDecisionBundle, checks };
-  const sweeper = startExpirySweeper(deps, opts.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS);
+  // Never sweep less often than every 250 ms: expiry must not lag by more than that even if a timer is lost.
+  const sweeper = startExpirySweeper(deps, Math.min(opts.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS, DEFAULT_SWEEP_INTERVAL_MS));
   try {
     await recordPolicyLoaded(deps, { principal: 'system', roles: [], sourceAddress: null });
     await sweeper.sweep();

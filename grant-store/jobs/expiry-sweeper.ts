@@ -1,7 +1,7 @@
 import { closeBypass, lapseRequest } from '../service/closure';
 import { SYSTEM_CALLER, type ServiceDeps } from '../service/service-deps';
 
-/** Upper bound between sweeps; the precise timer usually fires first. */
+/** Upper bound between sweeps in production (startGrantStore clamps to it); the precise timer usually fires first. */
 export const DEFAULT_SWEEP_INTERVAL_MS = 250;
 /** setTimeout's ceiling (2^31-1 ms); farther deadlines are re-armed by the periodic sweep. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -79,7 +79,7 @@ export function startExpirySweeper(deps: ServiceDeps, intervalMs = DEFAULT_SWEEP
 
   const interval = setInterval(() => {
     sweep().catch(onError);
-  }, Math.min(intervalMs, DEFAULT_SWEEP_INTERVAL_MS));
+  }, intervalMs);
   interval.unref();
   const unsubscribe = deps.store.onLedgerAppended((entries) => {
     // New requests and activations move the next deadline.
