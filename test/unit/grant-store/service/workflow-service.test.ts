@@ -1,0 +1,102 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { canonicalJsonBytes } from '../../../../shared/canonical-json';
+import type { BypassRequest } from '../../../../shared/domain/request';
+import { AppError } from '../../../../shared/errors';
+import { fileKeySigner, generateSoftwareKeyPair } from '../../../../shared/node/signing/software-signer';
+import { signDecision } from '../../../../shared/node/signing/sign-decision';
+import { newDecisionStatement } from '../../../../shared/signing/decision-statement';
+import { checkGate } from '../../../../grant-store/service/check-service';
+import { submitDecision } from '../../../../grant-store/service/decision-service';
+import { quarterStart } from '../../../../grant-store/service/history-service';
+import { enrollKey } from '../../../../grant-store/service/identity-service';
+import { createRequest } from '../../../../grant-store/service/request-service';
+import { completeReview } from '../../../../grant-store/service/review-service';
+import { closeBypass } from '../../../../grant-store/service/closure';
+import { SYSTEM_CALLER } from '../../../../grant-store/service/service-deps';
+import { startHarness, type Harness } from '../service-harness';
+
+const MINUTE = 60_000;
+const body = (overrides: Record<string, unknown> = {}) => ({ gate: 'ci-tests', scope: { repo: 'payments-api' }, reason: 'the integration suite is down for the whole org', severity: 'sev3', ttl: '1h', ...overrides });
+
+describe('grant store service', () => {
+  let h: Harness;
+  const bobKey = generateSoftwareKeyPair();
+  before(async () => {
+    h = await startHarness();
+    await enrollKey(h.deps, h.caller('root', 'admin'), 'bob', { publicKeyPem: bobKey.publicKeyPem });
+  });
+  after(() => h?.close());
+
+  const approve = async (request: BypassRequest, ttl = request.ttl) => {
+    const statement = newDecisionStatement({ request, decision: 'approve', approver: 'bob', comment: 'fine', ttl, nonceHex: randomBytes(16).toString('hex'), now: new Date(h.now.ms) });
+    return submitDecision(h.deps, h.caller('bob', 'approver'), request.id, { bundle: await signDecision(statement, fileKeySigner(bobKey.privateKeyPem)) });
+  };
+
+  test('a filed request: server time, digest over exactly the canonical fields, lapse deadline, audit fields', async () => {
+    const { request, approvers } = await createRequest(h.deps, h.caller('alice', 'requester'), body({ incidentRef: 'INC-5' }));
+    assert.equal(request.createdAt, new Date(h.now.ms).toISOString());
+    const canonical = { id: request.id, requester: 'alice', team: 'payments', gate: 'ci-tests', scope: request.scope, reason: request.reason, incidentRef: 'INC-5', severity: 'sev3', ttl: '1h', extends: null, createdAt: request.createdAt };
+    assert.equal(request.digest, `sha256:${createHash('sha256').update(canonicalJsonBytes(canonical)).digest('hex')}`);
+    assert.deepEqual(approvers, ['bob', 'carol', 'dave']);
+    const [entry] = await h.store.ledgerEntriesForTarget(request.id);
+    assert.equal(entry?.type, 'request_created');
+    assert.equal(entry?.actor, 'alice');
+    assert.equal(entry?.actorRole, 'requester');
+    assert.equal(entry?.gate, 'ci-tests');
+    assert.equal(entry?.incidentRef, 'INC-5');
+    assert.equal(entry?.sourceAddress, '127.0.0.1');
+  });
+
+  test('the bypass window runs from activation, not from filing', async () => {
+    const { request } = await createRequest(h.deps, h.caller('alice', 'requester'), body({ scope: { repo: 'window' } }));
+    h.now.ms += 30 * MINUTE;
+    const { request: active } = await approve(request, '15m');
+    assert.equal(active.activatedAt, new Date(h.now.ms).toISOString());
+    assert.equal(active.expiresAt, new Date(h.now.ms + 15 * MINUTE).toISOString());
+  });
+
+  test('a check judges expiry by the server clock at that instant, before any sweep', async () => {
+    const { request } = await createRequest(h.deps, h.caller('alice', 'requester'), body({ scope: { repo: 'edge' } }));
+    const { request: active } = await approve(request, '15m');
+    const gate = h.caller('ci', 'gate');
+    h.now.ms = Date.parse(active.expiresAt!) - 1;
+    assert.equal((await checkGate(h.deps, gate, { gate: 'ci-tests', subject: { repo: 'edge' } })).verdict, 'warn');
+    h.now.ms += 1;
+    assert.equal((await checkGate(h.deps, gate, { gate: 'ci-tests', subject: { repo: 'edge' } })).verdict, 'block');
+    assert.equal((await h.store.getRequest(request.id))?.state, 'active', 'the sweeper has not run, yet the gate blocks');
+    const blocks = await h.store.gateBlockCounts();
+    assert.ok((blocks.find((b) => b.gate === 'ci-tests')?.count ?? 0) >= 1);
+  });
+
+  test('closure opens a review pre-filled from the ledger; only someone other than the requester completes it', async () => {
+    const { request } = await createRequest(h.deps, h.caller('alice', 'requester'), body({ scope: { repo: 'review' } }));
+    await approve(request);
+    await checkGate(h.deps, h.caller('ci', 'gate'), { gate: 'ci-tests', subject: { repo: 'review' } });
+    const { review } = await h.store.transaction(async (tx) => closeBypass(tx, (await tx.getRequest(request.id))!, 'expire', SYSTEM_CALLER, new Date(h.now.ms), null));
+    assert.deepEqual(review.timeline.map((t) => t.type), ['request_created', 'decision', 'bypass_activated', 'evaluation_under_bypass', 'bypass_expired']);
+    assert.match(review.timeline[0]!.summary, /alice requested a 1h bypass of ci-tests/);
+    await assert.rejects(completeReview(h.deps, h.caller('alice', 'approver'), review.id, { finding: 'justified', note: 'looks fine to me' }), (e: unknown) => e instanceof AppError && e.code === 'forbidden');
+    await assert.rejects(completeReview(h.deps, h.caller('ci', 'gate'), review.id, { finding: 'justified', note: 'looks fine to me' }), (e: unknown) => e instanceof AppError && e.code === 'forbidden');
+    const done = await completeReview(h.deps, h.caller('audrey', 'auditor'), review.id, { finding: 'not_justified', note: 'a retry would have worked' });
+    assert.equal(done.completedBy, 'audrey');
+    // A second closure of the same request is impossible.
+    await assert.rejects(
+      h.store.transaction(async (tx) => closeBypass(tx, (await tx.getRequest(request.id))!, 'expire', SYSTEM_CALLER, new Date(h.now.ms), null)),
+      (e: unknown) => e instanceof AppError && e.code === 'illegal_transition',
+    );
+  });
+
+  test('quarter boundaries for the team budget', () => {
+    assert.equal(quarterStart(new Date('2026-06-22T03:14:07.000Z')).toISOString(), '2026-04-01T00:00:00.000Z');
+    assert.equal(quarterStart(new Date('2026-01-01T00:00:00.000Z')).toISOString(), '2026-01-01T00:00:00.000Z');
+    assert.equal(quarterStart(new Date('2026-12-31T23:59:59.999Z')).toISOString(), '2026-10-01T00:00:00.000Z');
+  });
+
+  test('key enrollment rejects keys that are not P-256 or Ed25519', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    await assert.rejects(enrollKey(h.deps, h.caller('root', 'admin'), 'bob', { publicKeyPem: rsa }), (e: unknown) => e instanceof AppError && e.code === 'invalid_input' && e.fieldErrors?.[0]?.path === 'publicKeyPem');
+  });
+});
