@@ -200,6 +200,21 @@ describe('three grant-store processes on one Postgres database', { timeout: 300_
     }
   });
 
+  test(`a token revoked on A is refused by C within ${CROSS_INSTANCE_MS} ms (token caches follow the ledger)`, async () => {
+    const created = await call(url(a), 'POST', '/v1/admin/tokens', adminToken, { principal: 'ci-temp', roles: ['gate'] });
+    assert.equal(created.status, 201);
+    const temp = created.json.token as string;
+    const check = (i: number) => call(url(i), 'POST', '/v1/checks', temp, { gate: 'ci-tests', subject: uniqueScope() });
+    assert.equal((await check(c)).status, 200, 'C knows (and caches) the token');
+    assert.equal((await call(url(a), 'DELETE', `/v1/admin/tokens/${created.json.info.id}`, adminToken)).status, 200);
+    const revokedAt = Date.now();
+    assert.equal((await check(a)).status, 401, 'the revoking instance refuses it at once');
+    let status = 200;
+    while (status !== 401 && Date.now() - revokedAt < 5_000) status = (await check(c)).status;
+    assert.equal(status, 401);
+    assert.ok(Date.now() - revokedAt < CROSS_INSTANCE_MS, `C accepted the revoked token for ${Date.now() - revokedAt} ms`);
+  });
+
   test('many approvals racing on two-approver requests activate each exactly once', async () => {
     for (let round = 0; round < 3; round++) {
       const filed = await file(round % 3, 'container-signing', uniqueScope(), '15m');

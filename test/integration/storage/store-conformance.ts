@@ -468,7 +468,9 @@ export function storeConformanceSuite(factory: StoreBackendFactory): void {
       assert.deepEqual(await store.getToken(b.id), b);
       assert.equal(await store.getToken(rid('tok')), undefined);
       assert.deepEqual(await store.listTokens(), [a, b]);
+      assert.equal((await store.getTokenByHash(a.tokenHash))?.revokedAt, null);
       await store.transaction((tx) => tx.revokeToken(a.id, at(5)));
+      assert.equal((await store.getTokenByHash(a.tokenHash))?.revokedAt, at(5), 'a revocation is seen at once by hash too');
       await store.transaction((tx) => tx.revokeToken(a.id, at(9)));
       assert.equal((await store.getToken(a.id))?.revokedAt, at(5), 'the first revocation time is kept');
     });
