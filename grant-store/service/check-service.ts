@@ -39,18 +39,26 @@ export async function checkGate(deps: ServiceDeps, caller: Caller, body: unknown
       hot.countBlock(input.gate, now.toISOString());
       return blocked(policy, resolved, input, now.toISOString());
     }
-    return deps.store.transaction((tx) => underBypass(tx, caller, resolved, input, bypass, now));
+    return deps.store.transaction(async (tx) => {
+      // The index may lag a revocation committed a moment ago: confirm the bypass inside the
+      // transaction, and fall back to the database lookup if it is no longer active.
+      const fresh = await tx.getRequest(bypass.id);
+      if (fresh && fresh.state === 'active' && fresh.expiresAt && fresh.expiresAt > now.toISOString()) return underBypass(tx, caller, resolved, input, fresh, now);
+      return checkInTx(tx, deps, caller, resolved, input, now);
+    });
   }
-  return deps.store.transaction(async (tx) => {
-    const now = deps.clock();
-    const at = now.toISOString();
-    const bypass = (await tx.findActiveBypasses(input.gate, at)).find((r) => bypassMatches(r, input.gate, input.subject));
-    if (!bypass) {
-      await tx.incrementGateBlocks(input.gate, at);
-      return blocked(policy, resolved, input, at);
-    }
-    return underBypass(tx, caller, resolved, input, bypass, now);
-  });
+  return deps.store.transaction((tx) => checkInTx(tx, deps, caller, resolved, input, deps.clock()));
+}
+
+/** The check answered from the database inside `tx` (no index, or the index was stale). */
+async function checkInTx(tx: StoreTx, deps: ServiceDeps, caller: Caller, resolved: ResolvedGate, input: CheckInput, now: Date): Promise<CheckResult> {
+  const at = now.toISOString();
+  const bypass = (await tx.findActiveBypasses(input.gate, at)).find((r) => bypassMatches(r, input.gate, input.subject));
+  if (!bypass) {
+    await tx.incrementGateBlocks(input.gate, at);
+    return blocked(deps.policies.policy, resolved, input, at);
+  }
+  return underBypass(tx, caller, resolved, input, bypass, now);
 }
 
 function blocked(policy: Policy, resolved: ResolvedGate, input: CheckInput, at: string): CheckResult {

@@ -14,6 +14,8 @@ import type { Caller, ServiceDeps } from './service-deps';
 const TOKEN_SECRET_BYTES = 32;
 const TOKEN_PREFIX = 'bgt_';
 const DAY_MS = 86_400_000;
+/** The ledger's actor for expiry, lapse and review opening: no person may hold a token under it. */
+const RESERVED_PRINCIPALS = ['system'];
 
 export function hashToken(token: string): string {
   return sha256Hex(token);
@@ -40,6 +42,9 @@ export async function authenticate(deps: ServiceDeps, token: string | undefined,
 /** Create a token inside an existing transaction (used by admin init and the API). */
 export async function createTokenInTx(tx: StoreTx, caller: Caller, body: unknown, now: Date): Promise<{ token: string; info: TokenInfo }> {
   const input = parseOrThrow(TokenCreateInputSchema, body, 'token');
+  if (RESERVED_PRINCIPALS.includes(input.principal.toLowerCase())) {
+    throw new AppError('invalid_input', `"${input.principal}" is reserved`, { fieldErrors: [{ path: 'principal', message: `"${input.principal}" is reserved for the store's own ledger entries` }] });
+  }
   const token = `${TOKEN_PREFIX}${randomBytes(TOKEN_SECRET_BYTES).toString('base64url')}`;
   const stored: StoredToken = {
     id: newId('tok'),

@@ -10,7 +10,7 @@ import { newDecisionStatement } from '../../../../shared/signing/decision-statem
 import { checkGate } from '../../../../grant-store/service/check-service';
 import { submitDecision } from '../../../../grant-store/service/decision-service';
 import { quarterStart } from '../../../../grant-store/service/history-service';
-import { enrollKey } from '../../../../grant-store/service/identity-service';
+import { createToken, enrollKey } from '../../../../grant-store/service/identity-service';
 import { createRequest } from '../../../../grant-store/service/request-service';
 import { completeReview } from '../../../../grant-store/service/review-service';
 import { closeBypass } from '../../../../grant-store/service/closure';
@@ -92,6 +92,10 @@ describe('grant store service', () => {
     assert.equal(quarterStart(new Date('2026-06-22T03:14:07.000Z')).toISOString(), '2026-04-01T00:00:00.000Z');
     assert.equal(quarterStart(new Date('2026-01-01T00:00:00.000Z')).toISOString(), '2026-01-01T00:00:00.000Z');
     assert.equal(quarterStart(new Date('2026-12-31T23:59:59.999Z')).toISOString(), '2026-10-01T00:00:00.000Z');
+  });
+
+  test('nobody can get a token as "system" (the actor of expiry and lapse entries)', async () => {
+    await assert.rejects(createToken(h.deps, h.caller('root', 'admin'), { principal: 'System', roles: ['admin'] }), (e: unknown) => e instanceof AppError && e.fieldErrors?.[0]?.path === 'principal');
   });
 
   test('key enrollment rejects keys that are not P-256 or Ed25519', async () => {
