@@ -139,16 +139,16 @@ export class TransparencyLog implements NodeSource {
 
   private async integrateAndSign(): Promise<void> {
     if (this.closed || this.halted) return;
-    const storeSize = await this.store.ledgerSize();
-    while (this.range.size < storeSize) {
-      const rows = await this.store.getLedgerEntryTexts(this.range.size, Math.min(CATCH_UP_PAGE, storeSize - this.range.size));
-      if (rows.length === 0) break;
+    // Page through whatever was committed after our size (no COUNT(*): it scans the table).
+    for (;;) {
+      const rows = await this.store.getLedgerEntryTexts(this.range.size, CATCH_UP_PAGE);
       for (const row of rows) {
         if (row.seq !== this.range.size) throw new AppError('internal', `ledger entry seq ${row.seq} arrived where ${this.range.size} was expected`);
         const leaf = nodeTreeHasher.leaf(utf8(row.text));
         this.pending.set(`0:${row.seq}`, leaf);
         this.range.append(leaf, (level, index, hash) => this.pending.set(`${level}:${index}`, hash));
       }
+      if (rows.length < CATCH_UP_PAGE) break;
     }
     const last = this.latestCheckpoint();
     if (last && last.treeSize === this.range.size) {
