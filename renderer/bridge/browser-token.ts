@@ -5,7 +5,22 @@
  */
 const STORAGE_KEY = 'breakglass.hostToken';
 
-export function takeHostToken(location: Location, history: History, storage: Storage): string | null {
+/** The slices of window.location / history / sessionStorage used here (narrow, so tests pass plain objects). */
+export interface TokenLocation {
+  hash: string;
+  pathname: string;
+  search: string;
+}
+export interface TokenHistory {
+  state: unknown;
+  replaceState(state: unknown, unused: string, url: string): void;
+}
+export interface TokenStorage {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+}
+
+export function takeHostToken(location: TokenLocation, history: TokenHistory, storage: TokenStorage): string | null {
   const params = new URLSearchParams(location.hash.replace(/^#/, ''));
   const fromHash = params.get('token');
   if (fromHash) {

@@ -147,8 +147,9 @@ export function ReviewsScreen() {
                         {r.requester} · {r.team}
                       </div>
                     </td>
-                    <td className="mono nowrap" style={{ fontSize: 12 }}>
-                      {formatUtc(r.openedAt)}
+                    <td className="mono nowrap" style={{ fontSize: 11.5 }} title={formatUtc(r.openedAt)}>
+                      {formatUtc(r.openedAt).slice(0, 10)}
+                      <div className="muted">{formatUtc(r.openedAt).slice(11)}</div>
                     </td>
                     <td>
                       <StateBadge state={r.state} />
