@@ -108,18 +108,23 @@ function requestWhere(filter: RequestFilter): { sql: string; params: unknown[] }
   return { sql: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', params };
 }
 
+const STATEMENTS = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+
 /** StoreReader over one better-sqlite3 handle (the read connection, or the writer inside a tx). */
 export class SqliteReader implements StoreReader {
-  private readonly statements = new Map<string, Database.Statement>();
-
   constructor(protected readonly db: Database.Database) {}
 
-  /** Prepared statements are cached per handle: preparing dominates small queries. */
+  /** Prepared statements are cached per handle (shared by every transaction on the writer): preparing dominates small queries. */
   protected stmt(sql: string): Database.Statement {
-    let statement = this.statements.get(sql);
+    let cache = STATEMENTS.get(this.db);
+    if (!cache) {
+      cache = new Map();
+      STATEMENTS.set(this.db, cache);
+    }
+    let statement = cache.get(sql);
     if (!statement) {
       statement = this.db.prepare(sql);
-      this.statements.set(sql, statement);
+      cache.set(sql, statement);
     }
     return statement;
   }

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
-import { AsyncMutex } from '../async-mutex';
+import { GroupCommitter } from './group-commit';
 import type { LedgerListener, Store, StoreTx } from '../store';
 import { migrate } from './migrations';
 import { SqliteReader } from './sqlite-reader';
@@ -10,20 +10,25 @@ import { SqliteTx } from './sqlite-tx';
 const BUSY_TIMEOUT_MS = 5_000;
 
 /**
- * The embedded backend: one writer handle (transactions serialized by a mutex) and one reader
- * handle, so reads outside a transaction see only committed data (WAL snapshot) while a
- * transaction is in flight. synchronous=FULL: an acknowledged commit survives power loss.
+ * The embedded backend: one writer handle (transactions serialized, several folded into one
+ * durable COMMIT under load: see group-commit.ts) and one reader handle, so reads outside a
+ * transaction see only committed data (WAL snapshot) while a transaction is in flight.
+ * synchronous=FULL: an acknowledged commit survives power loss.
  */
 export class SqliteStore extends SqliteReader implements Store {
   readonly backend = 'sqlite' as const;
   private readonly writer: Database.Database;
-  private readonly mutex = new AsyncMutex();
+  private readonly committer: GroupCommitter;
   private readonly listeners = new Set<LedgerListener>();
   private closed = false;
 
   private constructor(writer: Database.Database, reader: Database.Database) {
     super(reader);
     this.writer = writer;
+    this.committer = new GroupCommitter(writer, (results) => {
+      const appended = (results as { appended: LedgerEntry[] }[]).flatMap((r) => r.appended);
+      if (appended.length > 0) this.emit(appended);
+    });
   }
 
   static open(path: string): SqliteStore {
@@ -38,22 +43,14 @@ export class SqliteStore extends SqliteReader implements Store {
     return new SqliteStore(writer, reader);
   }
 
-  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
-    return this.mutex.run(async () => {
-      if (this.closed) throw new Error('store is closed');
+  async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    if (this.closed) throw new Error('store is closed');
+    const outcome = await this.committer.submit(async () => {
       const tx = new SqliteTx(this.writer);
-      this.writer.exec('BEGIN IMMEDIATE');
-      let result: T;
-      try {
-        result = await fn(tx);
-        this.writer.exec('COMMIT');
-      } catch (error) {
-        if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
-        throw error;
-      }
-      if (tx.appended.length > 0) this.emit(tx.appended);
-      return result;
+      const value = await fn(tx);
+      return { value, appended: tx.appended };
     });
+    return outcome.value;
   }
 
   onLedgerAppended(listener: LedgerListener): () => void {
@@ -73,11 +70,10 @@ export class SqliteStore extends SqliteReader implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    // Let a running transaction finish before closing the handles.
-    await this.mutex.run(async () => {
-      this.closed = true;
-      this.db.close();
-      this.writer.close();
-    });
+    this.closed = true;
+    // Let queued transactions finish before closing the handles.
+    await this.committer.idle();
+    this.db.close();
+    this.writer.close();
   }
 }

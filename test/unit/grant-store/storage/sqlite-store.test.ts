@@ -84,6 +84,31 @@ describe('SQLite store', async () => {
     texts.forEach((t, i) => assert.equal(t.seq, i));
   });
 
+  test('group commit: concurrent transactions share commits; a failing one rolls back alone', async () => {
+    const before = await store.ledgerSize();
+    const batches: number[] = [];
+    const off = store.onLedgerAppended((entries) => batches.push(entries.length));
+    const results = await Promise.allSettled(
+      Array.from({ length: 30 }, (_, i) =>
+        store.transaction(async (tx) => {
+          await tx.appendLedger([entry(200 + i)]);
+          if (i % 7 === 3) throw new Error(`tx ${i} fails`);
+          return i;
+        }),
+      ),
+    );
+    off();
+    const failed = results.filter((r) => r.status === 'rejected').length;
+    assert.equal(failed, 4);
+    assert.equal(await store.ledgerSize(), before + 26);
+    assert.equal(batches.reduce((a, b) => a + b, 0), 26);
+    assert.ok(batches.length < 26, `expected fewer commits than transactions, got ${batches.length}`);
+    const texts = await store.getLedgerEntryTexts(before, 100);
+    const ns = texts.map((t) => (JSON.parse(t.text) as { data: { n: number } }).data.n);
+    assert.ok(!ns.some((n) => (n - 200) % 7 === 3), 'no entry of a failed transaction survives');
+    texts.forEach((t, i) => assert.equal(t.seq, before + i));
+  });
+
   test('UPDATE and DELETE on the ledger are rejected by triggers, even straight into the file', () => {
     const db = new Database(path);
     assert.throws(() => db.prepare("UPDATE ledger_entries SET entry_json = '{}' WHERE seq = 0").run(), /append-only/);

@@ -1,0 +1,120 @@
+import type Database from 'better-sqlite3';
+
+/** Most transactions folded into one commit: bounds the latency a late joiner adds to a batch. */
+export const MAX_GROUP_COMMIT = 256;
+
+interface Job<T> {
+  run: () => Promise<T>;
+  resolve: (value: T) => void;
+  reject: (error: unknown) => void;
+}
+
+/** What a batch tells the caller after its one COMMIT. */
+export interface CommittedJob {
+  /** Called after COMMIT for each job that succeeded, in order. */
+  onCommitted: () => void;
+}
+
+/**
+ * Group commit for one better-sqlite3 writer: transactions queue up while a commit is being
+ * synced; the next batch runs them one after another inside one BEGIN IMMEDIATE … COMMIT, each
+ * in its own SAVEPOINT. A failing transaction rolls back to its savepoint (nothing of it stays)
+ * and is rejected at once; the others resolve only after the shared COMMIT is durable. With
+ * synchronous=FULL each COMMIT is an fsync, so this turns N fsyncs into one under load while a
+ * lone transaction still commits immediately. Semantics stay serial: each transaction sees the
+ * ones before it in the batch.
+ */
+export class GroupCommitter {
+  private readonly queue: Job<unknown>[] = [];
+  /** Set and cleared synchronously with the queue check, so a job can never be stranded. */
+  private running = false;
+  private draining: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly afterCommit: (results: unknown[]) => void = () => undefined,
+  ) {}
+
+  /** Queue `run` (which must only use this writer) and resolve with its result after COMMIT. */
+  submit<T>(run: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ run, resolve, reject } as Job<unknown>);
+      if (!this.running) {
+        this.running = true;
+        this.draining = this.drain();
+      }
+    });
+  }
+
+  /** Resolves when everything queued so far has committed or failed. */
+  async idle(): Promise<void> {
+    while (this.running) await this.draining;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, MAX_GROUP_COMMIT);
+        // Settled promises ignore a second settle, so this only reaches jobs left hanging.
+        await this.runBatch(batch).catch((error: unknown) => {
+          if (this.db.inTransaction) this.db.exec('ROLLBACK');
+          for (const job of batch) job.reject(error);
+        });
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async runBatch(batch: Job<unknown>[]): Promise<void> {
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+    } catch (error) {
+      for (const job of batch) job.reject(error);
+      return;
+    }
+    const succeeded: { job: Job<unknown>; result: unknown }[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      const job = batch[i]!;
+      try {
+        this.db.exec('SAVEPOINT grant_tx');
+        const result = await job.run();
+        this.db.exec('RELEASE grant_tx');
+        succeeded.push({ job, result });
+      } catch (error) {
+        job.reject(error);
+        if (!this.rollbackToSavepoint()) {
+          // The whole transaction is gone (e.g. disk full): nothing in this batch committed.
+          const lost = new Error('the database aborted the transaction batch', { cause: error });
+          for (const s of succeeded) s.job.reject(lost);
+          for (const rest of batch.slice(i + 1)) rest.reject(lost);
+          return;
+        }
+      }
+    }
+    try {
+      this.db.exec('COMMIT');
+    } catch (error) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      for (const s of succeeded) s.job.reject(error);
+      return;
+    }
+    try {
+      this.afterCommit(succeeded.map((s) => s.result));
+    } finally {
+      for (const s of succeeded) s.job.resolve(s.result);
+    }
+  }
+
+  private rollbackToSavepoint(): boolean {
+    if (!this.db.inTransaction) return false;
+    try {
+      this.db.exec('ROLLBACK TO grant_tx');
+      this.db.exec('RELEASE grant_tx');
+      return true;
+    } catch {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      return false;
+    }
+  }
+}
