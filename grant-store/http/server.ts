@@ -6,6 +6,7 @@ import { PolicyHolder } from '../policy/policy-holder';
 import { recordPolicyLoaded } from '../service/policy-service';
 import type { ServiceDeps } from '../service/service-deps';
 import { startCheckHotPath } from '../checks/check-hot-path';
+import { TokenCache } from '../checks/token-cache';
 import { PgStore } from '../storage/postgres/pg-store';
 import { SqliteStore } from '../storage/sqlite/sqlite-store';
 import type { Store } from '../storage/store';
@@ -77,7 +78,8 @@ export async function startGrantStore(opts: GrantStoreOptions): Promise<RunningG
     await store.close();
     throw error;
   });
-  const deps: ServiceDeps = { store, policies, clock: opts.clock ?? (() => new Date()), verifyDecision: verifyDecisionBundle, checks };
+  const tokens = new TokenCache(store);
+  const deps: ServiceDeps = { store, policies, clock: opts.clock ?? (() => new Date()), verifyDecision: verifyDecisionBundle, checks, tokens };
   // Never sweep less often than every 250 ms: expiry must not lag by more than that even if a timer is lost.
   const sweeper = startExpirySweeper(deps, Math.min(opts.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS, DEFAULT_SWEEP_INTERVAL_MS));
   try {
@@ -96,6 +98,7 @@ export async function startGrantStore(opts: GrantStoreOptions): Promise<RunningG
           await sweeper.stop();
           await app.close();
           await checks.stop();
+          tokens.stop();
           await store.close();
         })();
         return closing;
@@ -104,6 +107,7 @@ export async function startGrantStore(opts: GrantStoreOptions): Promise<RunningG
   } catch (error) {
     await sweeper.stop();
     await checks.stop();
+    tokens.stop();
     await store.close();
     throw error;
   }

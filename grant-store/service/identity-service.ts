@@ -31,7 +31,7 @@ export function tokenInfo(t: StoredToken): TokenInfo {
  */
 export async function authenticate(deps: ServiceDeps, token: string | undefined, sourceAddress: string | null): Promise<Caller> {
   if (!token) throw new AppError('unauthenticated', 'missing bearer token (Authorization: Bearer <token>, or BREAKGLASS_TOKEN)');
-  const stored = await deps.store.getTokenByHash(hashToken(token));
+  const stored = await (deps.tokens ?? deps.store).getTokenByHash(hashToken(token));
   const now = deps.clock().toISOString();
   if (!stored || stored.revokedAt || (stored.expiresAt && stored.expiresAt <= now)) {
     throw new AppError('unauthenticated', 'unknown, expired or revoked token');

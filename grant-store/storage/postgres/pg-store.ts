@@ -1,20 +1,10 @@
 import type pg from 'pg';
-import type { LedgerListener, Store, StoreTx, StoredToken } from '../store';
+import type { LedgerListener, Store, StoreTx } from '../store';
 import { createPgPool, DEFAULT_POOL_SIZE, withTransaction } from './connection';
 import { PgLedgerFeed } from './ledger-feed';
 import { applyMigrations } from './migrate';
 import { PgReader } from './pg-reader';
 import { PgTx } from './pg-tx';
-
-/**
- * Tokens are looked up on every HTTP call (gate checks included); a database round trip each
- * time would be the check's only one. Found tokens are cached this long at most, and the whole
- * cache is dropped when any instance revokes a token (its ledger entry reaches every instance
- * within milliseconds; a local revocation drops it before the revoking call returns). Expiry
- * needs nothing: the caller compares expiresAt with the clock on every use.
- */
-const TOKEN_CACHE_MS = 10_000;
-const TOKEN_CACHE_MAX = 10_000;
 
 export interface PgStoreOptions {
   databaseUrl: string;
@@ -36,29 +26,12 @@ export interface PgStoreOptions {
 export class PgStore extends PgReader implements Store {
   readonly backend = 'postgres' as const;
   private closed = false;
-  private readonly tokenCache = new Map<string, { token: StoredToken; at: number }>();
 
   private constructor(
     private readonly pool: pg.Pool,
     private readonly feed: PgLedgerFeed,
   ) {
     super(pool, false);
-    feed.subscribe((entries) => {
-      if (entries.some((e) => e.type === 'token_revoked')) this.tokenCache.clear();
-    });
-  }
-
-  override async getTokenByHash(tokenHash: string): Promise<StoredToken | undefined> {
-    const hit = this.tokenCache.get(tokenHash);
-    if (hit && Date.now() - hit.at < TOKEN_CACHE_MS) return hit.token;
-    const token = await super.getTokenByHash(tokenHash);
-    if (token && !token.revokedAt) {
-      if (this.tokenCache.size >= TOKEN_CACHE_MAX) this.tokenCache.clear();
-      this.tokenCache.set(tokenHash, { token, at: Date.now() });
-    } else {
-      this.tokenCache.delete(tokenHash);
-    }
-    return token;
   }
 
   static async open(options: PgStoreOptions): Promise<PgStore> {
@@ -84,12 +57,11 @@ export class PgStore extends PgReader implements Store {
 
   async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     if (this.closed) throw new Error('store is closed');
-    const { result, lastSeq, revokedTokens } = await withTransaction(this.pool, async (client) => {
+    const { result, lastSeq } = await withTransaction(this.pool, async (client) => {
       const tx = new PgTx(client);
       const value = await fn(tx);
-      return { result: value, lastSeq: tx.lastSeq, revokedTokens: tx.revokedTokens };
+      return { result: value, lastSeq: tx.lastSeq };
     });
-    if (revokedTokens) this.tokenCache.clear();
     if (lastSeq !== undefined) await this.feed.deliverThrough(lastSeq);
     return result;
   }

@@ -19,8 +19,6 @@ import { PgReader } from './pg-reader';
 export class PgTx extends PgReader implements StoreTx {
   /** Highest seq appended in this transaction (the store waits for it to reach listeners). */
   lastSeq: number | undefined;
-  /** A token was revoked: the store drops its token cache after commit. */
-  revokedTokens = false;
 
   constructor(db: Queryable) {
     super(db, true);
@@ -67,7 +65,6 @@ export class PgTx extends PgReader implements StoreTx {
   }
 
   async revokeToken(id: string, at: string): Promise<void> {
-    this.revokedTokens = true;
     await this.db.query('UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [at, id]);
   }
 

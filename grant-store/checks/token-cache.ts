@@ -1,0 +1,41 @@
+import type { Store, StoredToken } from '../storage/store';
+
+/**
+ * Bearer tokens are looked up on every HTTP call, gate checks included; without a cache that
+ * lookup would be the check's only database round trip (Postgres) or its largest cost
+ * (SQLite). Found tokens are kept at most TOKEN_CACHE_MS, and the whole cache is dropped on any
+ * `token_revoked` ledger entry: the listener runs before a local revocation returns, and
+ * (Postgres) receives other instances' revocations within milliseconds. Expiry needs nothing:
+ * authenticate() compares expiresAt with the clock on every use. Unknown tokens are not cached.
+ */
+export const TOKEN_CACHE_MS = 10_000;
+const TOKEN_CACHE_MAX = 10_000;
+
+export class TokenCache {
+  private readonly cache = new Map<string, { token: StoredToken; at: number }>();
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly store: Store) {
+    this.unsubscribe = store.onLedgerAppended((entries) => {
+      if (entries.some((e) => e.type === 'token_revoked')) this.cache.clear();
+    });
+  }
+
+  async getTokenByHash(tokenHash: string): Promise<StoredToken | undefined> {
+    const hit = this.cache.get(tokenHash);
+    if (hit && Date.now() - hit.at < TOKEN_CACHE_MS) return hit.token;
+    const token = await this.store.getTokenByHash(tokenHash);
+    if (token && !token.revokedAt) {
+      if (this.cache.size >= TOKEN_CACHE_MAX) this.cache.clear();
+      this.cache.set(tokenHash, { token, at: Date.now() });
+    } else {
+      this.cache.delete(tokenHash);
+    }
+    return token;
+  }
+
+  stop(): void {
+    this.unsubscribe();
+    this.cache.clear();
+  }
+}
