@@ -26,6 +26,12 @@ export const WEBHOOK_TIMEOUT_MS = 10_000;
 const INGEST_BATCH = 500;
 /** Deliveries attempted per pass. */
 const DELIVERY_BATCH = 16;
+/**
+ * Ledger appends are coalesced into one pass per this interval: a gate under load records an
+ * evaluation per check, and each must not cost the store another write transaction. An
+ * activation still goes out well within a second.
+ */
+export const KICK_COALESCE_MS = 100;
 /** How often the deviance findings are recomputed when nothing else happens. */
 export const FINDINGS_INTERVAL_MS = 10 * 60_000;
 
@@ -65,6 +71,7 @@ export class AlertDispatcher {
   private unsubscribe: (() => void) | undefined;
   private stopped = true;
   private findingsDue = true;
+  private kickTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: AlertDispatcherOptions) {
     this.retry = opts.retry ?? DEFAULT_RETRY_POLICY;
@@ -77,7 +84,7 @@ export class AlertDispatcher {
     this.stopped = false;
     this.unsubscribe = this.opts.store.onLedgerAppended((entries) => {
       if (entries.some((e) => e.type === 'bypass_activated')) this.findingsDue = true;
-      if (entries.some((e) => e.type !== 'alert_delivered' && e.type !== 'alert_failed')) this.kick();
+      if (entries.some((e) => e.type !== 'alert_delivered' && e.type !== 'alert_failed')) this.kickSoon();
     });
     this.findingsTimer = setInterval(() => {
       this.findingsDue = true;
@@ -92,8 +99,19 @@ export class AlertDispatcher {
     this.stopped = true;
     this.unsubscribe?.();
     if (this.timer) clearTimeout(this.timer);
+    if (this.kickTimer) clearTimeout(this.kickTimer);
     if (this.findingsTimer) clearInterval(this.findingsTimer);
     await this.chain;
+  }
+
+  /** Run one pass within KICK_COALESCE_MS; appends arriving meanwhile share it. */
+  private kickSoon(): void {
+    if (this.kickTimer || this.stopped) return;
+    this.kickTimer = setTimeout(() => {
+      this.kickTimer = undefined;
+      this.kick();
+    }, KICK_COALESCE_MS);
+    this.kickTimer.unref();
   }
 
   /** Run one pass soon (passes never overlap). */
