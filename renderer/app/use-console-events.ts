@@ -6,16 +6,26 @@ import { channelKey } from '../bridge/queries';
 import { useUi } from './ui-store';
 
 const PIN_POPUP_FEATURES = 'popup=yes,width=440,height=420';
+/**
+ * A burst of store events (a script filing hundreds of requests, a sweep expiring many bypasses)
+ * becomes one refetch per window instead of one per event.
+ */
+const REFRESH_COALESCE_MS = 400;
 
 /** Main → renderer events: refresh what changed, follow notification clicks, show PIN prompts. */
 export function useConsoleEvents() {
   const bridge = useBridge();
   const client = useQueryClient();
   useEffect(() => {
+    let pending: ReturnType<typeof setTimeout> | null = null;
     const refreshDecisions = () => {
-      for (const channel of ['console:main:list-inbox', 'console:main:list-active', 'console:main:list-reviews', 'console:main:get-request', 'console:main:query-ledger'] as const) {
-        void client.invalidateQueries({ queryKey: [channel] });
-      }
+      if (pending) return;
+      pending = setTimeout(() => {
+        pending = null;
+        for (const channel of ['console:main:list-inbox', 'console:main:list-active', 'console:main:list-reviews', 'console:main:get-request', 'console:main:query-ledger'] as const) {
+          void client.invalidateQueries({ queryKey: [channel] });
+        }
+      }, REFRESH_COALESCE_MS);
     };
     const offs = [
       bridge.on('console:renderer:inbox-changed', refreshDecisions),
@@ -33,6 +43,9 @@ export function useConsoleEvents() {
       }),
       bridge.on('console:renderer:pin-settled', ({ promptId }) => useUi.getState().settlePinPrompt(promptId)),
     ];
-    return () => offs.forEach((off) => off());
+    return () => {
+      if (pending) clearTimeout(pending);
+      offs.forEach((off) => off());
+    };
   }, [bridge, client]);
 }

@@ -57,8 +57,23 @@ export async function ipc(channel: string, input: unknown): Promise<{ ok: boolea
   return (await response.json()) as { ok: boolean; value?: unknown; error?: { code: string; message: string } };
 }
 
+const cspViolations = new WeakMap<Page, string[]>();
+
+/** Open the console with the one-time token link; CSP violations on the page are collected. */
 export async function openConsole(page: Page): Promise<void> {
+  if (!cspViolations.has(page)) {
+    const seen: string[] = [];
+    cspViolations.set(page, seen);
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) seen.push(message.text());
+    });
+  }
   await page.goto(stack().openUrl);
+}
+
+/** Messages the browser logged for Content-Security-Policy violations on this page. */
+export function cspViolationsOf(page: Page): string[] {
+  return cspViolations.get(page) ?? [];
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {
