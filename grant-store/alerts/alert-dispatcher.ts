@@ -158,6 +158,8 @@ export class AlertDispatcher {
   }
 
   private async ingestLedger(): Promise<void> {
+    // Read-only check first: a write transaction only when there is something to ingest.
+    if ((await this.opts.store.ledgerSize()) - 1 <= (await readCursor(this.opts.store))) return;
     for (;;) {
       const more = await this.opts.store.transaction(async (tx) => {
         const cursor = await readCursor(tx);
