@@ -46,7 +46,7 @@ export class CliContext {
 
   globals(cmd: Command): ResolvedGlobals {
     const flags = cmd.optsWithGlobals<GlobalFlags>();
-    const storeUrl = flags.store ?? this.env.BREAKGLASS_STORE ?? DEFAULT_STORE_URL;
+    const storeUrl = flags.store ?? (this.env.BREAKGLASS_STORE || DEFAULT_STORE_URL);
     let parsed: URL | undefined;
     try {
       parsed = new URL(storeUrl);

@@ -54,20 +54,31 @@ function parseContext(parts: string[]): Record<string, string> {
 }
 
 function requestCommandFor(input: CheckInput): string {
-  return `breakglass request --gate ${shellQuote(input.gate)} --scope ${shellQuote(formatScope(input.subject))} --reason "..." --severity sev3 --ttl 1h`;
+  return `breakglass request --gate ${shellQuote(input.gate)} --scope ${shellQuote(formatScope(input.subject))} --reason "<what is broken and why the gate must be bypassed>" --severity sev3 --ttl 1h`;
 }
 
 function failClosed(input: CheckInput, error: unknown): FailClosedResult {
   const err = error instanceof AppError ? error : new AppError('internal', (error as Error)?.message ?? String(error));
+  // The field messages often say more ("unknown gate "x" (gates: a, b)"): use them, once.
+  const parts = [err.message];
+  for (const { message } of err.fieldErrors ?? []) {
+    if (message.includes(parts[0] as string)) parts[0] = message;
+    else if (!parts.some((p) => p.includes(message))) parts.push(message);
+  }
+  const why = parts.join(': ');
+  const unreachable = err.code === 'store_unreachable';
   return {
     verdict: 'block',
     gate: input.gate,
     subject: input.subject,
-    message: `BLOCKED (fail closed): gate ${input.gate} could not be checked, so it blocks: ${err.message}`,
-    requestCommand: requestCommandFor(input),
+    message: unreachable
+      ? `BLOCKED (fail closed): gate ${input.gate} could not be checked, so it blocks: ${why}`
+      : `BLOCKED (fail closed): the store refused to check gate ${input.gate} (${err.code}): ${why}`,
+    // Only worth suggesting when the gate itself is fine and the store was merely unreachable.
+    requestCommand: unreachable ? requestCommandFor(input) : null,
     bypass: null,
     checkedAt: new Date().toISOString(),
-    error: { code: err.code, message: err.message },
+    error: { code: err.code, message: why },
   };
 }
 
@@ -81,7 +92,10 @@ function describe(result: CheckResult | FailClosedResult): string {
       '',
     ].join('\n');
   }
-  const lines = [result.message.startsWith('BLOCKED') ? result.message : `BLOCKED: ${result.message}`];
-  if (result.requestCommand && !result.message.includes(result.requestCommand)) lines.push('To request a bypass:', `  ${result.requestCommand}`);
+  // Put the request command on a line of its own so it can be copied as is.
+  const command = result.requestCommand;
+  const message = command ? result.message.replace(command, '').replace(/\s*(To ask for one|To request a bypass):?\s*$/i, '').trimEnd() : result.message;
+  const lines = [message.startsWith('BLOCKED') ? message : `BLOCKED: ${message}`];
+  if (command) lines.push('To request a bypass:', `  ${command}`);
   return `${lines.join('\n')}\n`;
 }

@@ -23,7 +23,10 @@ interface CreateFlags {
 
 export function registerRequest(program: Command, ctx: CliContext): void {
   const request = withExamples(
-    program.command('request').description('file a bypass request, answer an approver, cancel or list requests (`request create` is the default)'),
+    program
+      .command('request')
+      .description('file a bypass request, answer an approver, cancel or list requests (`request create` is the default)')
+      .addHelpText('after', '\nEvery flag of a new request: breakglass request create --help'),
     'breakglass request --gate deploy-freeze --scope repo=payments-api,branch=main --reason "Hotfix for INC-1190: checkout 500s, the slow suite takes 2h" --incident INC-1190 --severity sev1 --ttl 1h',
     'breakglass request reply req_0123456789abcdef --message "Only the payments-api deploy; the rollback is tested"',
     'breakglass request list --state open',

@@ -55,7 +55,7 @@ export function describe({ request: r, decisions, approvers }: RequestDetail): s
   ];
   if (r.standingScope) lines.push(`  standing:  ${r.standingScope}`);
   if (r.state === 'pending' || r.state === 'needs_info') {
-    lines.push(`  can decide: ${approvers.join(', ') || 'nobody'}`);
+    lines.push(`  deciders:  ${approvers.join(', ') || 'nobody'}`);
     if (r.lapsesAt) lines.push(`  lapses:    ${r.lapsesAt} (in ${formatRemaining(Date.parse(r.lapsesAt) - Date.now())})`);
   }
   if (r.bypassId) lines.push(`  bypass:    ${r.bypassId}`);
