@@ -205,14 +205,16 @@ describe('bypass as a health signal (real store, real webhooks on 127.0.0.1)', (
       assert.equal(verifyWebhookSignature(SECRET, headers, r.body, now + 3600), false, 'a replay an hour later is refused');
     }
 
-    // the first SIEM delivery (the critical request) answered 500, 500, then 200: same id, same body
+    // the first SIEM delivery answered 500, 500, then 200: same id, same body each time
     const first = received.filter((r) => r.headers['x-breakglass-delivery'] === firstJsonDelivery);
     assert.deepEqual(first.map((r) => r.status), [500, 500, 200]);
     assert.equal(new Set(first.map((r) => r.body)).size, 1);
-    const firstBody = JSON.parse(first[0]?.body ?? '{}');
-    assert.equal(firstBody.event, 'critical_request');
-    assert.equal(firstBody.data.gate, 'container-signing');
-    assert.deepEqual(firstBody.data.notify, ['ciso']);
+    assert.equal(JSON.parse(first[0]?.body ?? '{}').id, firstJsonDelivery);
+    // the critical request names the tier's notify list
+    const criticalBody = JSON.parse(accepted('/json', 'critical_request')[0]?.body ?? '{}');
+    assert.equal(criticalBody.data.gate, 'container-signing');
+    assert.equal(criticalBody.data.requestId, requests[0]?.id);
+    assert.deepEqual(criticalBody.data.notify, ['ciso']);
 
     // Slack-compatible messages
     for (const r of received.filter((x) => x.path === '/slack')) {
