@@ -30,7 +30,9 @@ function lastEventIdHeader(value: string | string[] | undefined): number | undef
  */
 export const registerEventRoutes: RoutePlugin = (app, ctx) => {
   const open = new Set<() => void>();
-  app.addHook('onClose', async () => {
+  // preClose, not onClose: the server waits for open connections before onClose runs, and an
+  // event stream never ends by itself.
+  app.addHook('preClose', async () => {
     for (const end of [...open]) end();
   });
 
@@ -99,7 +101,8 @@ export const registerEventRoutes: RoutePlugin = (app, ctx) => {
       res.end();
     };
     open.add(end);
-    request.raw.on('close', end);
+    // The response (not the request) closes when the client goes away.
+    res.on('close', end);
 
     try {
       for (;;) {

@@ -188,3 +188,16 @@ describe('event stream', () => {
     assert.deepEqual(resumed.map((e) => e.id), [lastSeq]);
   });
 });
+
+describe('event stream shutdown', () => {
+  test('closing the store ends open streams instead of hanging', async () => {
+    const f = await startStoreFixture();
+    const res = await fetch(`${f.url}/v1/events`, { headers: { authorization: `Bearer ${f.adminToken}` } });
+    const reader = res.body!.getReader();
+    await reader.read();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([f.close(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('close hung with an open stream')), 5000)))]);
+    clearTimeout(timer);
+    assert.equal((await reader.read()).done, true);
+  });
+});
