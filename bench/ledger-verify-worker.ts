@@ -34,6 +34,8 @@ export interface VerifyResult {
 const LEAF_PREFIX = Buffer.from([0]);
 const NODE_PREFIX = Buffer.from([1]);
 const READ_CHUNK = 8 * 1024 * 1024;
+/** Read past a range's end by this much so its last line usually arrives in the same read. */
+const LINE_SLACK = 64 * 1024;
 const NEWLINE = 0x0a;
 
 function nodeHash(left: Buffer, right: Buffer): Buffer {
@@ -90,8 +92,10 @@ function verifyRange(task: VerifyTask): VerifyResult {
     while (pos < task.end) {
       let nl = buf.indexOf(NEWLINE, pos - bufStart);
       if (nl < 0) {
-        const chunk = Buffer.alloc(READ_CHUNK);
-        const n = readSync(fd, chunk, 0, chunk.length, bufStart + buf.length);
+        // Read no further than the range (plus slack for its last line): small ranges stay cheap.
+        const readAt = bufStart + buf.length;
+        const chunk = Buffer.allocUnsafe(Math.max(LINE_SLACK, Math.min(READ_CHUNK, task.end - readAt + LINE_SLACK)));
+        const n = readSync(fd, chunk, 0, chunk.length, readAt);
         if (n === 0) break;
         buf = Buffer.concat([buf.subarray(pos - bufStart), chunk.subarray(0, n)]);
         bufStart = pos;
