@@ -35,6 +35,8 @@ interface CheckJson {
 }
 
 const ids: Record<string, string> = {};
+/** An incident reference that is a link on a host the policy allow-lists (incidentLinkHosts). */
+const INCIDENT_URL = 'https://incidents.example.com/INC-4240';
 const keyDir = mkdtempSync(join(tmpdir(), 'bg-e2e-keys-'));
 
 /** Type the PIN into the host's PIN window that `action` makes the console open. */
@@ -105,7 +107,7 @@ test('a request filed with the CLI appears in the inbox, and the notifier fires 
   expect((await cli('carol', ['deny', denied, '--comment', 'docs-only changes do not run the suite anyway', '--key', carolKey])).code).toBe(0);
 
   // Waiting for bob: a two-approver critical request carol already approved, and a quiet sev3.
-  ids.critical = await fileRequest('dave', 'container-signing', 'sev2', '1h', 'Signer outage: hotfix image for the checkout 500s cannot be signed until the HSM is back', 'INC-4240');
+  ids.critical = await fileRequest('dave', 'container-signing', 'sev2', '1h', 'Signer outage: hotfix image for the checkout 500s cannot be signed until the HSM is back', INCIDENT_URL);
   expect((await cli('carol', ['approve', ids.critical, '--key', carolKey, '--comment', 'signer outage confirmed in #inc-4240'])).code).toBe(0);
   ids.quiet = await fileRequest('dave', 'ci-tests', 'sev3', '4h', 'Nightly suite is red because of the expired test certificate, fix is in review');
 
@@ -157,6 +159,18 @@ test("the request page shows the requester's and the team's history", async ({ p
   await expect(team.getByLabel('budget used')).toHaveText(/\d+ of 6 used/);
   await expect(page.getByLabel('gate history')).toContainText('deploy-prod');
   await screenshot(page, 'request');
+
+  // An incident reference on an allow-listed https host is a link, opened through open-external.
+  await page.context().route('https://incidents.example.com/**', (route) => route.fulfill({ contentType: 'text/plain', body: 'INC-4240 incident page' }));
+  await nav(page, 'Inbox');
+  await page.getByRole('row', { name: new RegExp(ids.critical!) }).click();
+  const link = page.getByLabel('incident reference').getByRole('link', { name: /INC-4240/ });
+  await expect(link).toHaveAttribute('href', INCIDENT_URL);
+  const popupPromise = page.waitForEvent('popup');
+  await link.click();
+  const incidentPage = await popupPromise;
+  await expect.poll(() => incidentPage.url()).toBe(INCIDENT_URL);
+  await incidentPage.close();
 });
 
 test('approving with the hardware key (PIN typed in the host window) makes `breakglass check` warn', async ({ page }) => {

@@ -4,7 +4,7 @@ import type { BypassRequest } from '../../shared/domain/request';
 import { fileKeySigner, generateSoftwareKeyPair } from '../../shared/node/signing/software-signer';
 import { signDecision } from '../../shared/node/signing/sign-decision';
 import { newDecisionStatement } from '../../shared/signing/decision-statement';
-import { control, openConsole, screenshot, stack } from './support/helpers';
+import { control, ipc, openConsole, screenshot, stack } from './support/helpers';
 
 /**
  * The Gate health screen against the real stack: alice's team breaks the ci-tests gate seven
@@ -28,6 +28,9 @@ async function store<T>(method: string, path: string, token: string, body?: unkn
   return JSON.parse(text) as T;
 }
 
+/** Whether this spec set the console up itself (run alone), so it can leave it as it found it. */
+let didSetup = false;
+
 async function ensureConsoleReady(page: Page): Promise<void> {
   const s = stack();
   await openConsole(page);
@@ -40,6 +43,7 @@ async function ensureConsoleReady(page: Page): Promise<void> {
     await page.getByLabel('software key', { exact: true }).check();
     await page.getByRole('button', { name: 'Connect and create key' }).click();
     await page.getByRole('button', { name: 'Open the console' }).click();
+    didSetup = true;
   }
   await expect(nav).toBeVisible();
 }
@@ -103,4 +107,13 @@ test('gate health: the dominating gate says fix the gate, with charts, budgets, 
   // below the fold (the content pane scrolls by itself): budgets, decision times, reviews, approver groups
   await page.getByRole('region', { name: 'approver groups' }).scrollIntoViewIfNeeded();
   await screenshot(page, 'gate-health-budgets');
+});
+
+test.afterAll(async () => {
+  // Run alone, this spec set the console up: sign out (forgetting the key) so a spec that expects
+  // the first-run screen still finds it.
+  if (didSetup) {
+    const result = await ipc('console:main:sign-out', { forgetKey: true });
+    if (!result.ok) throw new Error(`sign-out failed: ${result.error?.message}`);
+  }
 });

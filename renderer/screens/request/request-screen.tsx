@@ -28,12 +28,20 @@ function IncidentRef({ value, session }: { value: string | null; session: Sessio
         className="mono"
         onClick={(e) => {
           e.preventDefault();
-          open.mutate({ url });
+          // Main checks the host against the policy's allow-list; Electron opens it in the system
+          // browser, the browser host hands the checked URL back for us to open without an opener.
+          open.mutate(
+            { url },
+            { onSuccess: (result) => void (result.opened || window.open(result.url, '_blank', 'noopener,noreferrer')) },
+          );
         }}
         rel="noreferrer"
       >
         {value} ↗
       </a>
+      <span className="muted" style={{ marginLeft: 6, fontSize: 12 }}>
+        opens in your browser
+      </span>
       <ErrorNotice error={open.error} />
     </>
   );

@@ -187,7 +187,7 @@ export function ReviewsScreen() {
                       </div>
                       {count > 1 ? (
                         <div className="group">
-                          and {count - 1} more like it until {formatUtc(last.time)} ({count} in all)
+                          and {(count - 1).toLocaleString('en-US')} more like it until {formatUtc(last.time)} ({count.toLocaleString('en-US')} in all)
                         </div>
                       ) : null}
                     </li>
