@@ -71,6 +71,7 @@ export class TransparencyLog implements NodeSource {
   /** Set when the log refused to sign (inconsistency): it stays stopped and says why. */
   halted: string | undefined;
   private readonly waiters: Array<{ size: number; resolve: () => void }> = [];
+  private nodeQuery: Database.Statement | undefined;
 
   private constructor(
     private readonly store: Store,
@@ -114,7 +115,8 @@ export class TransparencyLog implements NodeSource {
   perfect(level: number, index: number): Uint8Array {
     const pending = this.pending.get(`${level}:${index}`);
     if (pending) return pending;
-    const row = this.db.prepare('SELECT hash FROM ledger_nodes WHERE level = ? AND idx = ?').get(level, index) as { hash: Buffer } | undefined;
+    this.nodeQuery ??= this.db.prepare('SELECT hash FROM ledger_nodes WHERE level = ? AND idx = ?');
+    const row = this.nodeQuery.get(level, index) as { hash: Buffer } | undefined;
     if (!row) throw new AppError('internal', `ledger node ${level}/${index} is missing`);
     return new Uint8Array(row.hash);
   }

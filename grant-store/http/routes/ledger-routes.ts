@@ -61,7 +61,15 @@ export const registerLedgerRoutes: RoutePlugin = async (app, ctx) => {
     requireRole(ctx.caller(request), ...READERS);
     // The latest signed one; never signs on demand (checkpoints come at most every ~500 ms).
     const cp = log.latestCheckpoint();
-    return { origin: log.origin, treeSize: cp?.treeSize ?? 0, rootHash: cp ? toBase64(cp.rootHash) : null, checkpoint: cp?.note ?? null, signedAt: cp?.signedAt ?? null };
+    return {
+      origin: log.origin,
+      treeSize: cp?.treeSize ?? 0,
+      rootHash: cp ? toBase64(cp.rootHash) : null,
+      checkpoint: cp?.note ?? null,
+      signedAt: cp?.signedAt ?? null,
+      // Set when the log refused to sign a checkpoint inconsistent with its last one.
+      halted: log.halted ?? null,
+    };
   });
 
   app.get('/v1/ledger/proof/inclusion', async (request) => {

@@ -173,3 +173,40 @@ function flipB64(b64: string): string {
   bytes[Math.floor(bytes.length / 2)]! ^= 1;
   return bytes.toString('base64');
 }
+
+describe('the log never signs a checkpoint inconsistent with its last one', () => {
+  test('history rewritten in the SQLite file (entry edited, ledger_nodes wiped): the log halts instead of signing', async () => {
+    const world = await startLedgerWorld();
+    try {
+      await fileAndDecide(world, 'bob', 'approve');
+      // Let the log sign the current state.
+      const started = Date.now();
+      let before: CheckpointResponse;
+      for (;;) {
+        before = (await world.api<CheckpointResponse>('erin', 'GET', '/v1/ledger/checkpoint')).body;
+        const size = (await world.api<{ treeSize: number }>('erin', 'GET', '/v1/ledger/entries?limit=1')).body.treeSize;
+        if (before.treeSize >= size) break;
+        assert.ok(Date.now() - started < CHECKPOINT_DEADLINE_MS);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await world.store.close();
+      const { default: Database } = await import('better-sqlite3');
+      const db = new Database(`${world.dataDir}/breakglass.db`);
+      db.exec('DROP TRIGGER ledger_entries_no_update; DROP TRIGGER ledger_nodes_no_delete;');
+      const row = db.prepare('SELECT entry_json FROM ledger_entries WHERE seq = 1').get() as { entry_json: string };
+      db.prepare('UPDATE ledger_entries SET entry_json = ? WHERE seq = 1').run(row.entry_json.replace('"type":', '"note":"rewritten","type":'));
+      db.exec('DELETE FROM ledger_nodes');
+      db.close();
+      await world.restart();
+      await fileAndDecide(world, 'carol', 'approve');
+      await new Promise((r) => setTimeout(r, 1_500));
+      const after = (await world.api<CheckpointResponse & { halted: string | null }>('erin', 'GET', '/v1/ledger/checkpoint')).body;
+      assert.equal(after.treeSize, before.treeSize, 'no new checkpoint over a rewritten history');
+      assert.equal(after.checkpoint, before.checkpoint);
+      assert.match(after.halted ?? '', /refusing to sign: the ledger is not consistent with checkpoint/);
+    } finally {
+      await world.store.close();
+      await rm(world.tmp, { recursive: true, force: true });
+    }
+  });
+});
