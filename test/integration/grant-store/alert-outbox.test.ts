@@ -7,15 +7,18 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { AlertDispatcher } from '../../../grant-store/alerts/alert-dispatcher';
 import { readCursor, readOutbox } from '../../../grant-store/alerts/outbox';
+import { PgStore } from '../../../grant-store/storage/postgres/pg-store';
 import { SqliteStore } from '../../../grant-store/storage/sqlite/sqlite-store';
 import type { Store } from '../../../grant-store/storage/store';
 import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
 import { PolicySchema } from '../../../shared/domain/policy';
+import { createTempDatabase } from '../storage/pg-temp-database';
 
 /**
  * The outbox is durable: a delivery that failed before a restart is retried after it, keeps
  * its delivery id, is recorded once, and the ledger entry it came from is not turned into a
- * second delivery. Real SQLite store on a temp dir, real HTTP receiver on 127.0.0.1.
+ * second delivery. Both backends (SQLite on a temp dir, PostgreSQL on a temp database), real
+ * HTTP receiver on 127.0.0.1.
  */
 
 let dir: string;
@@ -58,10 +61,11 @@ function dispatcher(store: Store, nowMs: () => number): AlertDispatcher {
   return new AlertDispatcher({ store, policy, clock: () => new Date(nowMs()), findings: async () => [], retry: { maxAttempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000 } });
 }
 
-test('a pending delivery survives a restart: retried with the same id, recorded once, never re-enqueued', async () => {
+async function survivesRestart(open: () => Promise<Store>): Promise<void> {
+  answer = 500;
+  seen.length = 0;
   let now = Date.parse('2026-11-26T10:00:00.000Z');
-  const path = join(dir, 'breakglass.db');
-  let store: Store = SqliteStore.open(path);
+  let store: Store = await open();
   await store.transaction((tx) =>
     tx.appendLedger([
       { time: new Date(now).toISOString(), type: 'bypass_activated', actor: 'bob', actorRole: 'approver', target: 'req_0123456789abcdef', gate: 'ci-tests', reason: 'suite hangs on the shared runner', incidentRef: null, approver: 'bob', expiresAt: new Date(now + 3_600_000).toISOString(), sourceAddress: '127.0.0.1', data: {} },
@@ -83,7 +87,7 @@ test('a pending delivery survives a restart: retried with the same id, recorded 
   // restart; the receiver is back; the retry is due
   answer = 200;
   now += 60_000;
-  store = SqliteStore.open(path);
+  store = await open();
   const second = dispatcher(store, () => now);
   await second.pass();
   await second.pass();
@@ -100,4 +104,15 @@ test('a pending delivery survives a restart: retried with the same id, recorded 
   assert.equal(await readCursor(store), (entries.at(-1) as LedgerEntry).seq);
   await second.stop();
   await store.close();
+}
+
+test('SQLite: a pending delivery survives a restart: retried with the same id, recorded once, never re-enqueued', async () => {
+  const path = join(dir, 'breakglass.db');
+  await survivesRestart(async () => SqliteStore.open(path));
+});
+
+test('PostgreSQL: the same, on a temp database', async (t) => {
+  const db = await createTempDatabase('bg_outbox');
+  t.after(() => db.drop());
+  await survivesRestart(() => PgStore.open({ databaseUrl: db.url }));
 });
