@@ -194,19 +194,24 @@ export function registerLedgerCommands(ledger: Command, ctx: CliContext): void {
       .command('export')
       .description('export the ledger: a self-contained verifiable bundle directory (default), or JSON lines / CSV for auditors')
       .option('--format <format>', 'bundle | jsonl | csv', 'bundle')
-      .option('--out <path>', `bundle: directory (default ./${DEFAULT_BUNDLE_DIR}); jsonl/csv: file (default stdout)`),
+      .option('--out <path>', `bundle: directory (default ./${DEFAULT_BUNDLE_DIR}); jsonl/csv: file (default stdout)`)
+      .option('--sigstore-bundles', 'bundle: also write decisions/<seq>.sigstore.json, each decision with its tlog entry (for stock Sigstore verifiers)'),
     'breakglass ledger export --out ./audit-2026q1',
     'breakglass ledger export --format csv --out ledger.csv',
     'breakglass ledger export --format jsonl > ledger.jsonl',
-  ).action(async (flags: { format: string; out?: string }, cmd: Command) => {
+  ).action(async (flags: { format: string; out?: string; sigstoreBundles?: boolean }, cmd: Command) => {
     const opts = validateFlags(ExportFlagsSchema, { format: flags.format, out: flags.out }, 'export', { format: '--format', out: '--out' });
     if (opts.format === 'bundle') {
       const dir = resolve(opts.out ?? DEFAULT_BUNDLE_DIR);
       const data = await fetchExport(ctx, cmd);
       await writeExportBundle(dir, data);
-      ctx.emit(cmd, { dir, entries: data.entries.length, origin: data.origin }, () => `Wrote ${data.entries.length} ledger entries and checkpoint of ${data.origin} to ${dir}\nVerify offline: breakglass ledger verify --offline ${dir}\n`);
+      const bundles = flags.sigstoreBundles ? await writeDecisionBundles(ctx, cmd, dir, data.entries) : 0;
+      ctx.emit(cmd, { dir, entries: data.entries.length, origin: data.origin, sigstoreBundles: bundles }, () =>
+        `Wrote ${data.entries.length} ledger entries and checkpoint of ${data.origin} to ${dir}${bundles ? ` (+ ${bundles} Sigstore bundles in decisions/)` : ''}\nVerify offline: breakglass ledger verify --offline ${dir}\n`,
+      );
       return;
     }
+    if (flags.sigstoreBundles) throw new AppError('invalid_input', '--sigstore-bundles needs --format bundle', { fieldErrors: [{ path: '--sigstore-bundles', message: 'only with --format bundle' }] });
     const entries = await fetchAllEntries(ctx, cmd);
     const text = opts.format === 'csv' ? toCsv(entries) : toJsonl(entries);
     if (opts.out) {
@@ -229,6 +234,25 @@ export function registerLedgerCommands(ledger: Command, ctx: CliContext): void {
     const r = await client.get<{ trustedRoot: unknown; publicKeys: unknown }>('/v1/ledger/trusted-root');
     ctx.io.stdout(`${JSON.stringify(flags.publicKeys ? r.publicKeys : r.trustedRoot, null, 2)}\n`);
   });
+}
+
+/** Concurrent bundle fetches while exporting (keeps a large export quick without flooding the store). */
+const BUNDLE_FETCH_CONCURRENCY = 8;
+
+async function writeDecisionBundles(ctx: CliContext, cmd: Command, dir: string, entries: string[]): Promise<number> {
+  const client = ctx.client(cmd);
+  const seqs = entries.flatMap((text, seq) => ((JSON.parse(text) as { type?: string }).type === 'decision' ? [seq] : []));
+  await mkdir(join(dir, 'decisions'), { recursive: true });
+  let next = 0;
+  const worker = async () => {
+    while (next < seqs.length) {
+      const seq = seqs[next++]!;
+      const r = await client.get<{ bundle: unknown }>(`/v1/ledger/decisions/${seq}/bundle`);
+      await writeFile(join(dir, 'decisions', `${seq}.sigstore.json`), `${JSON.stringify(r.bundle, null, 2)}\n`);
+    }
+  };
+  await Promise.all(Array.from({ length: BUNDLE_FETCH_CONCURRENCY }, worker));
+  return seqs.length;
 }
 
 function sizeOf(note: string): number | undefined {

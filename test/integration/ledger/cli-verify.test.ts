@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { copyFile, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -9,7 +9,7 @@ import { formatCheckpoint } from '../../../shared/ledger/checkpoint';
 import { signNote } from '../../../shared/ledger/signed-note';
 import { ed25519NoteSigner } from '../../../shared/node/ledger/node-crypto';
 import { runCli, type CliResult } from '../cli/cli-harness';
-import { fileAndDecide, startLedgerWorld, type LedgerWorld } from './ledger-harness';
+import { fileAndDecide, sigstoreVerify, startLedgerWorld, type LedgerWorld } from './ledger-harness';
 
 /**
  * `breakglass ledger verify` (the real CLI, a separate process) against a real store: online
@@ -114,8 +114,14 @@ describe('breakglass ledger verify (real CLI) catches tampering', { concurrency:
 
   test('export --format bundle verifies offline; bad usage exits 2', async () => {
     const dir = join(world.tmp, 'export');
-    const r = await cli(['ledger', 'export', '--out', dir]);
+    const r = await cli(['ledger', 'export', '--out', dir, '--sigstore-bundles']);
     assert.equal(r.code, 0, r.stderr);
+    // Every exported decision bundle verifies with stock @sigstore/verify and the exported trust material.
+    const trustedRoot = JSON.parse(await readFile(join(dir, 'trusted_root.json'), 'utf8')) as unknown;
+    const publicKeys = JSON.parse(await readFile(join(dir, 'approver-keys.json'), 'utf8')) as Record<string, unknown>;
+    const bundleFiles = await readdir(join(dir, 'decisions'));
+    assert.equal(bundleFiles.length, 3);
+    for (const f of bundleFiles) sigstoreVerify(JSON.parse(await readFile(join(dir, 'decisions', f), 'utf8')), trustedRoot, publicKeys);
     const offline = await cli(['ledger', 'verify', '--offline', dir, '--json']);
     assert.equal(offline.code, 0, offline.stdout + offline.stderr);
     assert.equal(parse(offline).ok, true);
