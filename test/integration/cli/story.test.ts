@@ -16,8 +16,13 @@ import { runCli, startServe, type CliResult, type ServeProcess } from './cli-har
 
 /** Shortest TTL the schema allows; the test policy offers it so expiry can be awaited. */
 const SHORT_TTL = '1m';
-/** Grace after expiresAt for the store's expiry sweep (issue 3: no delay beyond a second). */
-const EXPIRY_GRACE_MS = 5_000;
+/**
+ * Issue 3 asks for expiry "with no delay beyond a second"; the ledger's bypass_expired time is
+ * checked against this bound (generous: the test machine is shared and loaded).
+ */
+const EXPIRY_LEDGER_LAG_MAX_MS = 3_000;
+/** How long after expiresAt the test keeps polling `status` (each poll is a CLI process). */
+const EXPIRY_POLL_GRACE_MS = 10_000;
 
 const TEST_POLICY = `# Test policy: the critical tier needs two approvers from another team.
 version: 1
@@ -321,7 +326,7 @@ describe('breakglass CLI: the whole story against a real store', { concurrency: 
   test('the bypass expires by itself and the gate blocks again', async () => {
     const started = Date.now();
     const detail = json<{ request: { expiresAt: string } }>(await as('alice', ['status', reqId, '--json']));
-    const deadline = Date.parse(detail.request.expiresAt) + EXPIRY_GRACE_MS;
+    const deadline = Date.parse(detail.request.expiresAt) + EXPIRY_POLL_GRACE_MS;
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(detail.request.expiresAt) - Date.now())));
     let state = '';
     while (Date.now() < deadline) {
@@ -329,7 +334,7 @@ describe('breakglass CLI: the whole story against a real store', { concurrency: 
       if (state === 'expired') break;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    timings.expiryLagMs = Date.now() - Date.parse(detail.request.expiresAt);
+    timings.expirySeenByCliAfterMs = Date.now() - Date.parse(detail.request.expiresAt);
     timings.waitForExpiryMs = Date.now() - started;
     assert.equal(state, 'expired', 'the store expires the bypass from its own clock');
 
@@ -370,6 +375,11 @@ describe('breakglass CLI: the whole story against a real store', { concurrency: 
     for (const type of ['request_created', 'info_requested', 'info_provided', 'bypass_activated', 'evaluation_under_bypass', 'bypass_expired', 'review_opened']) {
       assert.ok(types.includes(type), `ledger has ${type} for ${reqId}: ${types.join(', ')}`);
     }
+    const activated = ours.find((e) => e.type === 'bypass_activated') as unknown as { expiresAt: string };
+    const expired = ours.find((e) => e.type === 'bypass_expired') as unknown as { time: string };
+    timings.expiryLedgerLagMs = Date.parse(expired.time) - Date.parse(activated.expiresAt);
+    assert.ok(timings.expiryLedgerLagMs >= 0, 'never expires early');
+    assert.ok(timings.expiryLedgerLagMs <= EXPIRY_LEDGER_LAG_MAX_MS, `expired ${timings.expiryLedgerLagMs} ms after expiresAt`);
     const decisions = ours.filter((e) => e.type === 'decision');
     assert.deepEqual(decisions.map((e) => e.actor).sort(), ['bob', 'bob', 'carol'], 'ask + two approvals, each a signed decision');
     if (revId) assert.ok(entries.some((e) => e.type === 'review_completed' && JSON.stringify(e).includes(revId)), 'review completion is in the ledger');
