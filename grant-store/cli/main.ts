@@ -13,6 +13,7 @@ import { registerRequest } from './commands/request';
 import { registerReview } from './commands/review';
 import { registerServe } from './commands/serve';
 import { registerStatus } from './commands/status';
+import { registerWhoami } from './commands/whoami';
 import { CliContext } from './context';
 import { EXIT_OK, EXIT_REFUSED, EXIT_USAGE, exitCodeForError } from './exit-codes';
 import { withExamples } from './help';
@@ -46,6 +47,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerStatus(program, ctx);
   registerReview(program, ctx);
   registerKeygen(program, ctx);
+  registerWhoami(program, ctx);
   registerReport(program, ctx);
   const ledger = withExamples(
     program.command('ledger').description('the append-only, Merkle-tree ledger: verify it, export it, get its trusted root'),

@@ -86,7 +86,7 @@ function describe(result: CheckResult | FailClosedResult): string {
   if (result.verdict === 'warn' && result.bypass) {
     const b = result.bypass;
     return [
-      `WARN: gate ${result.gate} passes for ${formatScope(result.subject)} under bypass ${b.id} (request ${b.requestId}).`,
+      `WARN: gate ${result.gate}${/\bSAFETY\b/.test(result.message) ? ' (SAFETY gate)' : ''} passes for ${formatScope(result.subject)} under bypass ${b.id} (request ${b.requestId}).`,
       `Approved by ${b.approvers.join(', ') || 'a standing scope'}; expires ${b.expiresAt} (in ${formatRemaining(Date.parse(b.expiresAt) - Date.now())}).`,
       `Recorded in the ledger as entry ${b.evaluationSeq}.`,
       '',

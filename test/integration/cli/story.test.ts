@@ -147,6 +147,9 @@ describe('breakglass CLI: the whole story against a real store', { concurrency: 
     assert.match(before.stdout, /container-signing/);
     assert.match(before.stdout, /breakglass request --gate container-signing/);
 
+    const bob = json<{ principal: string; roles: string[]; team: string; keys: unknown[] }>(await as('bob', ['whoami', '--json']));
+    assert.deepEqual([bob.principal, bob.roles, bob.team, bob.keys.length], ['bob', ['approver'], 'platform', 1]);
+
     const r = await as('alice', ['request', '--gate', 'container-signing', '--scope', SCOPE, '--reason', REASON, '--incident', 'INC-1190', '--severity', 'sev1', '--ttl', SHORT_TTL, '--json']);
     expectExit(r, 0, 'request');
     const created = json<{ request: { id: string; state: string; approvalsRequired: number }; approvers: string[] }>(r);
