@@ -14,7 +14,7 @@ export interface VerifyTask {
   start: number;
   end: number;
   /** Keys enrolled before this range (the ledger's own key_enrolled entries): keyId → PEM. */
-  keys: Record<string, string>;
+  keys: Record<string, { pem: string; principal: string }>;
 }
 
 export interface RangeNode {
@@ -37,6 +37,7 @@ const READ_CHUNK = 8 * 1024 * 1024;
 /** Read past a range's end by this much so its last line usually arrives in the same read. */
 const LINE_SLACK = 64 * 1024;
 const NEWLINE = 0x0a;
+const DECISION_PAYLOAD_TYPE = 'application/vnd.breakglass.decision+json';
 
 function nodeHash(left: Buffer, right: Buffer): Buffer {
   return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
@@ -60,8 +61,8 @@ function pae(payloadType: string, payload: Buffer): Buffer {
 
 function verifyRange(task: VerifyTask): VerifyResult {
   const fd = openSync(task.file, 'r');
-  const keys = new Map<string, { key: KeyObject; verifier: string }>();
-  for (const [id, pem] of Object.entries(task.keys)) keys.set(id, { key: createPublicKey(pem), verifier: Buffer.from(pem).toString('base64') });
+  const keys = new Map<string, { key: KeyObject; verifier: string; principal: string }>();
+  for (const [id, k] of Object.entries(task.keys)) keys.set(id, { key: createPublicKey(k.pem), verifier: Buffer.from(k.pem).toString('base64'), principal: k.principal });
   const stack: RangeNode[] = [];
   let firstSeq = -1;
   let expected = -1;
@@ -113,13 +114,16 @@ function verifyRange(task: VerifyTask): VerifyResult {
       const leaf = createHash('sha256').update(LEAF_PREFIX).update(line).digest();
       appendAligned(stack, { level: 0, index: entry.seq, hash: leaf });
       if (entry.type === 'key_enrolled') {
-        keys.set(entry.data.keyId, { key: createPublicKey(entry.data.publicKeyPem), verifier: Buffer.from(entry.data.publicKeyPem).toString('base64') });
+        keys.set(entry.data.keyId, { key: createPublicKey(entry.data.publicKeyPem), verifier: Buffer.from(entry.data.publicKeyPem).toString('base64'), principal: entry.data.principal });
       } else if (entry.type === 'key_revoked') {
         keys.delete(entry.data.keyId);
       } else if (entry.type === 'decision') {
         const bundle = entry.data.bundle;
         const key = keys.get(bundle.verificationMaterial.publicKey.hint);
         if (!key) return { firstSeq, count, nodes: stack, decisions, error: `decision ${entry.seq}: key not enrolled` };
+        if (bundle.dsseEnvelope.payloadType !== DECISION_PAYLOAD_TYPE || bundle.dsseEnvelope.signatures.length !== 1) {
+          return { firstSeq, count, nodes: stack, decisions, error: `decision ${entry.seq}: not a single-signature decision envelope` };
+        }
         const payload = Buffer.from(bundle.dsseEnvelope.payload, 'base64');
         const sigB64 = bundle.dsseEnvelope.signatures[0].sig as string;
         if (!verify('sha256', pae(bundle.dsseEnvelope.payloadType, payload), key.key, Buffer.from(sigB64, 'base64'))) {
@@ -132,6 +136,11 @@ function verifyRange(task: VerifyTask): VerifyResult {
           spec?.signatures?.[0]?.verifier !== key.verifier
         ) {
           return { firstSeq, count, nodes: stack, decisions, error: `decision ${entry.seq}: Rekor fields do not match the bundle` };
+        }
+        // The signed statement must be about this entry's request and by the key's owner.
+        const statement = JSON.parse(payload.toString('utf8')) as { requestId?: string; approver?: string };
+        if (statement.requestId !== entry.target || statement.approver !== key.principal || entry.actor !== key.principal) {
+          return { firstSeq, count, nodes: stack, decisions, error: `decision ${entry.seq}: statement does not match the entry or the key's owner` };
         }
         decisions++;
       }

@@ -230,16 +230,16 @@ function runTasks(tasks: VerifyTask[]): Promise<VerifyResult[]> {
   });
 }
 
-function enrolledKeys(): Record<string, string> {
+function enrolledKeys(): Record<string, { pem: string; principal: string }> {
   // The ledger's own key_enrolled entries (seq 0 and 1) are read before the parallel pass.
   const head = Buffer.alloc(64 * 1024);
   const f = openSync(file, 'r');
   const n = readSync(f, head, 0, head.length, 0);
   closeSync(f);
-  const keys: Record<string, string> = {};
+  const keys: Record<string, { pem: string; principal: string }> = {};
   for (const line of head.subarray(0, n).toString().split('\n').slice(0, 2)) {
-    const e = JSON.parse(line) as { type: string; data: { keyId: string; publicKeyPem: string } };
-    if (e.type === 'key_enrolled') keys[e.data.keyId] = e.data.publicKeyPem;
+    const e = JSON.parse(line) as { type: string; data: { keyId: string; publicKeyPem: string; principal: string } };
+    if (e.type === 'key_enrolled') keys[e.data.keyId] = { pem: e.data.publicKeyPem, principal: e.data.principal };
   }
   return keys;
 }
@@ -317,6 +317,22 @@ if (!inc.ok) {
   process.exitCode = 1;
 }
 console.log(`incremental verification: ${INCREMENTAL_ENTRIES.toLocaleString('en')} new entries against the stored checkpoint in ${fmt(incSeconds)} (target < 1.5 s)`);
+// Self-test: the same incremental pass over a copy with one flipped bit must fail (a verifier
+// that cannot fail proves nothing).
+{
+  const f = openSync(file, 'r+');
+  const at = stored!.byteOffset + Math.floor((bytesWritten - stored!.byteOffset) / 2);
+  const byte = Buffer.alloc(1);
+  readSync(f, byte, 0, 1, at);
+  byte[0]! ^= byte[0] === 0x0a || byte[0] === 0x0b ? 0x10 : 0x01;
+  writeSync(f, byte, 0, 1, at);
+  closeSync(f);
+  const tampered = await verifyRange(stored!.byteOffset, bytesWritten, N - INCREMENTAL_ENTRIES, stored!.stack, checkpointNote, stored!.note);
+  if (tampered.ok) {
+    console.error('SELF-TEST FAILED: a flipped bit was not detected');
+    process.exitCode = 1;
+  } else console.log(`self-test: a flipped bit in the new entries is detected (${tampered.why})`);
+}
 await Promise.all(workers.map((w) => w.terminate()));
 
 // ---------------------------------------------------------------------------------------------
