@@ -1,16 +1,21 @@
 import type { AppError } from '../../shared/errors';
 
-/** Errors are data: code, message and each field path, never a stack or a bare "failed". */
-export function ErrorNotice({ error, title }: { error: AppError | null | undefined; title?: string }) {
+/**
+ * Errors are data: code, message and each field path, never a stack or a bare "failed".
+ * Field errors the form already shows next to their inputs (`shownInline`) are not repeated.
+ */
+export function ErrorNotice({ error, title, shownInline = [] }: { error: AppError | null | undefined; title?: string; shownInline?: readonly string[] }) {
   if (!error) return null;
+  const remaining = (error.fieldErrors ?? []).filter((f) => !shownInline.includes(f.path));
+  const allInline = error.code === 'invalid_input' && (error.fieldErrors?.length ?? 0) > 0 && remaining.length === 0;
   return (
     <div className="notice error" role="alert" aria-label="error">
       {title ? <strong>{title}: </strong> : null}
       <span className="code">{error.code}</span>
-      <span>{error.message}</span>
-      {error.fieldErrors?.length ? (
+      <span>{allInline ? 'check the highlighted fields.' : error.message}</span>
+      {!allInline && remaining.length ? (
         <ul>
-          {error.fieldErrors.map((f) => (
+          {remaining.map((f) => (
             <li key={f.path + f.message}>
               <code>{f.path || '(input)'}</code>: {f.message}
             </li>

@@ -55,6 +55,8 @@ async function fileRequest(principal: string, gate: string, severity: string, tt
   return created.request.id;
 }
 
+const requestSummary = (page: Page) => page.getByRole('group', { name: 'request summary' });
+
 async function nav(page: Page, label: string): Promise<void> {
   await page.getByRole('navigation', { name: 'Main navigation' }).getByRole('button', { name: new RegExp(`^${label}`) }).click();
 }
@@ -67,6 +69,17 @@ test('first run: setup with a key generated on the hardware token, public key sh
   // The token handed over in the fragment is taken and stripped from the address bar.
   expect(page.url()).not.toContain('token=');
   await page.getByLabel('Grant store URL').fill(s.storeUrl);
+
+  // Errors are data: a field error lands under its field, a refused token says why.
+  await page.getByLabel('API token').fill('short');
+  await page.getByRole('button', { name: 'Connect and create key' }).click();
+  await expect(page.getByLabel('API token')).toHaveAttribute('aria-invalid', 'true');
+  await expect(page.getByText('paste the whole token', { exact: true })).toBeVisible();
+  await expect(page.getByRole('alert', { name: 'error' })).toContainText('invalid_input');
+  await page.getByLabel('API token').fill(`bgt_${'x'.repeat(43)}`);
+  await page.getByRole('button', { name: 'Connect and create key' }).click();
+  await expect(page.getByRole('alert', { name: 'error' })).toContainText('unauthenticated');
+
   await page.getByLabel('API token').fill(s.tokens.bob!);
   await page.getByLabel('hardware key', { exact: true }).check();
   await page.getByLabel('PKCS#11 module').fill(s.softhsm.modulePath);
@@ -196,7 +209,7 @@ test('approving with the hardware key (PIN typed in the host window) makes `brea
 
   await withPin(page, () => dialog.getByRole('button', { name: 'Sign and approve' }).click());
   await expect(dialog).toBeHidden();
-  await expect(page.getByLabel('state active')).toBeVisible();
+  await expect(requestSummary(page).getByLabel('state active')).toBeVisible();
 
   const after = await cli('ci', ['check', '--gate', 'deploy-prod', '--subject', SCOPE, '--json']);
   expect(after.code, after.stderr).toBe(0);
@@ -220,6 +233,34 @@ test('self-approval is refused, with the reason shown', async ({ page }) => {
   const direct = await ipc('console:main:approve', { id: ids.own, ttl: '1h' });
   expect(direct.ok).toBe(false);
   expect(direct.error?.code).toBe('forbidden');
+});
+
+test('ask for context and deny: a reason is required, each decision is signed with the PIN', async ({ page }) => {
+  await openConsole(page);
+  await page.getByRole('row', { name: new RegExp(ids.quiet!) }).click();
+  await page.getByRole('button', { name: 'Ask for context…' }).click();
+  const ask = page.getByRole('dialog', { name: 'Ask the requester for context' });
+  const send = ask.getByRole('button', { name: 'Sign and send' });
+  await expect(send).toBeDisabled();
+  await ask.getByLabel('Your question (sent to the requester)').fill('Which certificate expired, and is the fix merged yet?');
+  await withPin(page, () => send.click());
+  await expect(ask).toBeHidden();
+  await expect(requestSummary(page).getByLabel('state needs info')).toBeVisible();
+  await expect(page.getByLabel('activity')).toContainText('Which certificate expired');
+
+  await nav(page, 'Inbox');
+  await page.getByRole('row', { name: new RegExp(ids.critical!) }).click();
+  await page.getByRole('button', { name: 'Deny…' }).click();
+  const deny = page.getByRole('dialog', { name: 'Deny request' });
+  const confirm = deny.getByRole('button', { name: 'Sign and deny' });
+  await deny.getByLabel('Reason for denial (required)').fill('no');
+  await expect(confirm).toBeDisabled();
+  await deny.getByLabel('Reason for denial (required)').fill('The HSM is back since 11:40; sign the hotfix image normally');
+  await withPin(page, () => confirm.click());
+  await expect(deny).toBeHidden();
+  await expect(requestSummary(page).getByLabel('state denied')).toBeVisible();
+  const status = await cliJson<{ request: { state: string } }>('dave', ['status', ids.critical!]);
+  expect(status.request.state).toBe('denied');
 });
 
 test('the ledger stays virtualized with thousands of entries, each with its verification state', async ({ page }) => {

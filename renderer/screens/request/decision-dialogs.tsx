@@ -203,7 +203,7 @@ export function TextDecisionDialog({ kind, request, session, onClose }: { kind: 
         <textarea id="decision-text" className="textarea" value={text} onChange={(e) => setText(e.target.value)} aria-invalid={Boolean(fieldError(err, spec.field))} data-autofocus />
         {fieldError(err, spec.field) ? <span className="error">{fieldError(err, spec.field)}</span> : <span className="hint">At least {MIN_DECISION_COMMENT} characters; recorded in the ledger with your signature.</span>}
       </div>
-      <ErrorNotice error={err} title="Refused" />
+      <ErrorNotice error={err} title="Refused" shownInline={[spec.field]} />
       <SigningNote session={session} pending={mutation.isPending} />
     </Dialog>
   );

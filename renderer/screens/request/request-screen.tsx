@@ -121,7 +121,7 @@ function RequestBody({ detail, session }: { detail: Detail; session: Session }) 
   const gateKind = gate?.kind ?? request.gateKind;
   return (
     <>
-      <div className="req-title" style={{ marginBottom: 14 }}>
+      <div className="req-title" style={{ marginBottom: 14 }} role="group" aria-label="request summary">
         <SeverityBadge severity={request.severity} />
         <h1 className="mono">{request.gate}</h1>
         <GateKindBadge kind={gateKind} />

@@ -71,7 +71,7 @@ function CompleteForm({ review, disabledReason }: { review: Review; disabledReas
         <textarea id={`note-${review.id}`} className="textarea" value={note} onChange={(e) => setNote(e.target.value)} aria-invalid={Boolean(fieldError(err, 'note'))} />
         {fieldError(err, 'note') ? <span className="error">{fieldError(err, 'note')}</span> : <span className="hint">What happened, and what should change. At least {MIN_NOTE} characters.</span>}
       </div>
-      <ErrorNotice error={err} title="Sign-off refused" />
+      <ErrorNotice error={err} title="Sign-off refused" shownInline={['note']} />
       <div className="row" style={{ marginTop: 8 }}>
         <button type="submit" className="btn primary" disabled={Boolean(disabledReason) || complete.isPending || note.trim().length < MIN_NOTE}>
           {complete.isPending ? 'Saving…' : 'Complete review'}

@@ -172,7 +172,7 @@ export function SetupScreen() {
                 </p>
               </div>
             ) : null}
-            <ErrorNotice error={err} title="Setup failed" />
+            <ErrorNotice error={err} title="Setup failed" shownInline={['storeUrl', 'token']} />
           </div>
           <div className="dialog-foot">
             <button className="btn primary" type="submit" disabled={setup.isPending}>
