@@ -8,9 +8,13 @@ import { startGrantStore, type RunningGrantStore } from '../../grant-store/http/
 import { credentialsPath, DEMO_PRINCIPALS, readCredentials, seedDemo, type DemoCredentials } from './demo-seed';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** Demo data lives in the checkout (git-ignored), so `rm -rf .breakglass-demo` starts over. */
-const DEMO_DIR = resolve(ROOT, '.breakglass-demo');
+/**
+ * Demo data lives in the checkout (git-ignored), so `rm -rf .breakglass-demo` starts over.
+ * BREAKGLASS_DEMO_DIR moves it (tests use a temp dir).
+ */
+const DEMO_DIR = resolve(ROOT, process.env.BREAKGLASS_DEMO_DIR || '.breakglass-demo');
 const DEFAULT_DEMO_PORT = 7410;
+const MAX_PORT = 65_535;
 
 /** Something `npm start` runs and must stop on Ctrl-C. */
 interface Running {
@@ -96,9 +100,10 @@ function untilSignal(): Promise<NodeJS.Signals> {
 
 /** `npm start`. Returns the exit code. */
 export async function startDemo(_argv: string[]): Promise<number> {
-  const port = Number(process.env.BREAKGLASS_DEMO_PORT ?? DEFAULT_DEMO_PORT);
+  const port = Number(process.env.BREAKGLASS_DEMO_PORT || DEFAULT_DEMO_PORT);
   const running: Running[] = [];
   try {
+    if (!Number.isInteger(port) || port < 0 || port > MAX_PORT) throw new AppError('invalid_input', `BREAKGLASS_DEMO_PORT must be a port number (0-${MAX_PORT}), not "${process.env.BREAKGLASS_DEMO_PORT}"`);
     const { fresh, adminToken } = await prepare();
     let store: RunningGrantStore;
     try {
