@@ -121,15 +121,22 @@ export class TransparencyLog implements NodeSource {
     return new Uint8Array(row.hash);
   }
 
-  /** Ask for a checkpoint soon: now if none was signed within the interval, else at its end. */
-  schedule(): void {
-    if (this.closed || this.timer) return;
+  /**
+   * Ask for a checkpoint soon: now if none was signed within the interval, else at its end.
+   * The timer does not keep the process alive unless someone waits for the checkpoint.
+   */
+  schedule(keepAlive = false): void {
+    if (this.closed) return;
+    if (this.timer) {
+      if (keepAlive) this.timer.ref();
+      return;
+    }
     const delay = Math.max(0, this.lastSignedAtMs + this.intervalMs - Date.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.checkpointNow().catch((error) => console.error('ledger checkpoint failed:', error));
     }, delay);
-    this.timer.unref();
+    if (!keepAlive) this.timer.unref();
   }
 
   /** Integrate every committed entry and sign a checkpoint if the tree grew. Serialized. */
@@ -205,7 +212,7 @@ export class TransparencyLog implements NodeSource {
     const last = this.latestCheckpoint();
     if (last && last.treeSize >= size) return Promise.resolve();
     if (this.halted) return Promise.reject(new AppError('unavailable', this.halted));
-    this.schedule();
+    this.schedule(true);
     return new Promise((resolve) => this.waiters.push({ size, resolve }));
   }
 
