@@ -78,6 +78,8 @@ function pae(payloadType: string, payload: Buffer): Buffer {
 // 1. Build the ledger file.
 const tmp = mkdtempSync(join(tmpdir(), 'breakglass-bench-'));
 const file = join(tmp, 'entries.jsonl');
+// The ledger file is large: remove it however the run ends.
+process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 console.log(`ledger-verify bench: ${N.toLocaleString('en')} entries, ${WORKERS} worker threads, ${DISTINCT} distinct signed statements (every entry's signature is verified)`);
 const buildStart = process.hrtime.bigint();
 
