@@ -436,6 +436,7 @@ test('the inbox stays virtualized and keyboard-driven with 1,000 pending request
     await table.getByRole('rowgroup').evaluate((el) => {
       (el as unknown as { scrollTop: number }).scrollTop = 0;
     });
+    await screenshot(page, 'inbox-volume');
     const firstRow = table.getByRole('row').nth(1);
     await firstRow.focus();
     await page.keyboard.press('ArrowDown');

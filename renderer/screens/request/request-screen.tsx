@@ -179,6 +179,10 @@ function RequestBody({ detail, session }: { detail: Detail; session: Session }) 
                     <dt>Decision due</dt>
                     <dd>
                       <SlaTimer createdAt={request.createdAt} incidentRef={request.incidentRef} />
+                      <span className="muted" style={{ fontSize: 12 }}>
+                        {' '}
+                        · {request.incidentRef ? '15-minute target for incident-flagged requests' : 'one business day target'}
+                      </span>
                     </dd>
                   </>
                 ) : null}
