@@ -3,7 +3,7 @@ import { useMemo, useRef, type KeyboardEvent } from 'react';
 import type { InboxItem } from '../../../shared/ipc/contract';
 import { useUi } from '../../app/ui-store';
 import { useChannel } from '../../bridge/queries';
-import { GateKindBadge, SeverityBadge, TierBadge } from '../../components/badges';
+import { GateKindBadge, SeverityBadge, StateBadge, TierBadge } from '../../components/badges';
 import { ErrorNotice } from '../../components/error-notice';
 import { ScopeChips } from '../../components/scope-chips';
 import { Age, SlaTimer } from '../../components/timers';
@@ -71,7 +71,13 @@ function InboxRow({ item, index, top, onOpen }: { item: InboxItem; index: number
         <Age since={request.createdAt} />
       </span>
       <span role="cell">
-        <SlaTimer createdAt={request.createdAt} incidentRef={request.incidentRef} deadline={item.slaDeadline} />
+        {request.state === 'needs_info' ? (
+          <span title="An approver asked the requester for context; the SLA clock waits for the reply">
+            <StateBadge state="needs_info" />
+          </span>
+        ) : (
+          <SlaTimer createdAt={request.createdAt} incidentRef={request.incidentRef} deadline={item.slaDeadline} />
+        )}
       </span>
       <span role="cell" className="mono" aria-label={`approvals ${item.approvalsSoFar} of ${request.approvalsRequired}`}>
         {request.approvalsRequired > 1 ? `${item.approvalsSoFar} of ${request.approvalsRequired}` : <span className="subtle">1 needed</span>}
@@ -94,7 +100,7 @@ export function InboxScreen() {
         <div>
           <h1>Inbox</h1>
           <p>
-            {inbox.data ? `${items.length} request${items.length === 1 ? '' : 's'} waiting for your decision` : 'Requests waiting for your decision'}
+            {inbox.data ? `${items.length.toLocaleString('en-US')} request${items.length === 1 ? '' : 's'} waiting for your decision` : 'Requests waiting for your decision'}
             {incidents ? ` · ${incidents} incident-flagged (15 min SLA)` : ''}. Sorted by severity, then age.
           </p>
         </div>
