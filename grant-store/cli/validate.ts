@@ -41,7 +41,10 @@ export function withFlagNames(error: unknown, flags: FlagNames): unknown {
   if (error instanceof AppError && error.code === 'invalid_input' && error.fieldErrors && error.fieldErrors.length > 0) {
     const fieldErrors = toFlagErrors(error.fieldErrors, flags);
     const summary = fieldErrors.map((f) => `${f.path}: ${f.message}`).join('; ');
-    return new AppError('invalid_input', `${error.message.split(':')[0]}: ${summary}`, { fieldErrors });
+    const prefix = error.message.split(':')[0] ?? '';
+    // "invalid request: --ttl: ..." but not "X: --ttl: X, details" when the field already says X.
+    const message = fieldErrors.some((f) => f.message.startsWith(prefix)) ? summary : `${prefix}: ${summary}`;
+    return new AppError('invalid_input', message, { fieldErrors });
   }
   return error;
 }

@@ -119,7 +119,7 @@ async function decide(ctx: CliContext, cmd: Command, spec: VerbSpec, id: string,
   try {
     return await client.post<{ request: BypassRequest; decision: DecisionRecord }>(`/v1/requests/${reqId}/decisions`, { bundle });
   } catch (error) {
-    throw withFlagNames(error, { ttl: '--ttl', comment: '--comment' });
+    throw withFlagNames(error, { ttl: '--ttl', comment: '--comment', 'bundle.statement.ttl': '--ttl', 'bundle.statement.comment': '--comment' });
   }
 }
 

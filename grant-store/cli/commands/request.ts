@@ -142,7 +142,7 @@ function describeCreated({ request, approvers }: RequestCreated): string {
     lines.push(`Active now${request.standingScope ? ` under standing scope ${request.standingScope}` : ''}; expires ${request.expiresAt ?? '?'}.`);
   } else {
     const n = request.approvalsRequired;
-    lines.push(`Needs ${n} approval${n === 1 ? '' : 's'} from distinct approvers. Who can approve: ${approvers.length > 0 ? approvers.join(', ') : 'nobody (check the policy!)'}`);
+    lines.push(`Needs ${n === 1 ? '1 approval' : `${n} approvals from distinct approvers`}. Who can approve: ${approvers.length > 0 ? approvers.join(', ') : 'nobody (check the policy!)'}`);
   }
   lines.push(`Follow it with: breakglass status ${request.id}`);
   return `${lines.join('\n')}\n`;
