@@ -17,6 +17,8 @@ import { requestDigest } from '../../shared/signing/request-digest';
 import { signDecision } from '../../shared/node/signing/sign-decision';
 import type { DecisionSigner } from '../../shared/node/signing/signer';
 import { parseCheckpoint } from '../../shared/ledger/checkpoint';
+import { verifyNote } from '../../shared/ledger/signed-note';
+import { ed25519NoteVerifier } from '../../shared/node/ledger/node-crypto';
 import type {
   ChannelOutput,
   ConnectionState,
@@ -68,7 +70,8 @@ const ProfileSchema = z.strictObject({
 });
 type Profile = z.infer<typeof ProfileSchema>;
 
-const CheckpointResponseSchema = z.looseObject({ checkpoint: z.string() });
+const CheckpointResponseSchema = z.looseObject({ origin: z.string(), treeSize: z.number().int(), checkpoint: z.string().nullable() });
+const LogKeyResponseSchema = z.looseObject({ origin: z.string(), publicKeyPem: z.string() });
 
 export interface ConsoleServiceOptions {
   /** Console data dir: profile, settings, ledger mirror, offline cache (nothing secret). */
@@ -186,7 +189,8 @@ export class ConsoleService implements ConsoleBackend {
     if (!this.keychain.available) await this.probeKeychain();
     const profile = this.profile;
     const configured = profile !== undefined && this.client !== undefined;
-    if (configured && !this.whoami) await this.refreshWhoami().catch(() => undefined);
+    // Whoami is cheap and changes when an admin enrolls the key: refresh it for every session read.
+    if (configured) await this.refreshWhoami().catch(() => undefined);
     const policy = configured ? await this.currentPolicy().catch(() => undefined) : undefined;
     return {
       configured,
@@ -254,6 +258,7 @@ export class ConsoleService implements ConsoleBackend {
     this.client = undefined;
     this.whoami = undefined;
     this.policy = undefined;
+    this.logKey = undefined;
     this.hardwareSigner?.clearPinCache?.();
     this.hardwareSigner = undefined;
     this.setInboxCount(0);
@@ -330,6 +335,7 @@ export class ConsoleService implements ConsoleBackend {
       };
     }
     const [policy, settings] = await Promise.all([this.currentPolicy().catch(() => undefined), this.settings.get()]);
+    if (this.profile && !this.sessionKey(this.profile).enrolled) await this.refreshWhoami().catch(() => undefined);
     const result: ChannelOutput<'console:main:get-request'> = {
       request: detail.request,
       gate: this.gateInfo(detail.request.gate, detail.request, policy, settings),
@@ -383,6 +389,7 @@ export class ConsoleService implements ConsoleBackend {
       throw new AppError('verification_failed', `the store's digest for ${id} does not match the request it sent: refusing to sign`);
     }
     if (decision === 'approve') {
+      if (!this.sessionKey(profile).enrolled) await this.refreshWhoami().catch(() => undefined);
       const verdict = this.canApprove(detail.request, detail.approvers, await this.currentPolicy().catch(() => undefined));
       if (!verdict.allowed) throw new AppError('forbidden', verdict.reason ?? 'not allowed');
       if (ttl && ttlToMs(ttl) > ttlToMs(detail.request.ttl)) {
@@ -501,20 +508,19 @@ export class ConsoleService implements ConsoleBackend {
     return {
       entries: (from, limit) => client.ledgerEntries(from, limit),
       latestCheckpoint: async (): Promise<PublishedCheckpoint | null> => {
-        let note: string;
-        try {
-          note = (await client.get('/v1/ledger/checkpoint', CheckpointResponseSchema)).checkpoint;
-        } catch (error) {
-          // A store without checkpoints yet: entries stay `unverified` rather than failing.
-          if (error instanceof AppError && error.code === 'not_found') return null;
-          throw error;
-        }
-        const body = note.split('\n\n')[0] + '\n';
-        const checkpoint = parseCheckpoint(body);
-        return { size: checkpoint.size, rootHash: checkpoint.rootHash, note };
+        const published = await client.get('/v1/ledger/checkpoint', CheckpointResponseSchema);
+        // A fresh store may not have signed a checkpoint yet: entries stay `unverified` meanwhile.
+        if (!published.checkpoint) return null;
+        this.logKey ??= await client.get('/v1/ledger/public-key', LogKeyResponseSchema);
+        const { text } = verifyNote(published.checkpoint, [ed25519NoteVerifier(this.logKey.origin, this.logKey.publicKeyPem)]);
+        const checkpoint = parseCheckpoint(text);
+        if (checkpoint.origin !== this.logKey.origin) throw new AppError('verification_failed', `checkpoint origin ${checkpoint.origin} is not the log's (${this.logKey.origin})`);
+        return { size: checkpoint.size, rootHash: checkpoint.rootHash, note: published.checkpoint, logKey: { origin: this.logKey.origin, publicKeyPem: this.logKey.publicKeyPem } };
       },
     };
   }
+
+  private logKey: { origin: string; publicKeyPem: string } | undefined;
 
   // -- settings --------------------------------------------------------------------------------
 

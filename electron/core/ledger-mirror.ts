@@ -23,6 +23,8 @@ export interface PublishedCheckpoint {
   rootHash: Uint8Array;
   /** The signed note text (kept so an auditor can re-check it), null when the store has none. */
   note: string | null;
+  /** The log key the note verified under (pinned by the mirror on first use). */
+  logKey: { origin: string; publicKeyPem: string } | null;
 }
 
 /** Where the mirror gets entries and checkpoints: the grant store, through the store client. */
@@ -34,8 +36,11 @@ export interface LedgerSource {
 
 const MirrorStateSchema = z.strictObject({
   size: z.number().int().nonnegative(),
-  frontier: z.array(z.string()),
   verifiedTreeSize: z.number().int().nonnegative(),
+  /** Compact range (hex hashes) of the verified prefix: enough to extend verification later. */
+  verifiedFrontier: z.array(z.string()),
+  /** The log's note key, pinned on first use: a store presenting another key is refused. */
+  logKey: z.strictObject({ origin: z.string(), publicKeyPem: z.string() }).nullable(),
   checkpoint: z.strictObject({ treeSize: z.number().int(), rootHash: z.string(), note: z.string().nullable(), verifiedAt: z.string() }).nullable(),
   lastSyncAt: z.string().nullable(),
   /** Set when the store served a log that does not match a checkpoint: entries past verifiedTreeSize are `failed`. */
@@ -43,23 +48,24 @@ const MirrorStateSchema = z.strictObject({
 });
 type MirrorState = z.infer<typeof MirrorStateSchema>;
 
-const EMPTY_STATE: MirrorState = { size: 0, frontier: [], verifiedTreeSize: 0, checkpoint: null, lastSyncAt: null, failure: null };
+const EMPTY_STATE: MirrorState = { size: 0, verifiedTreeSize: 0, verifiedFrontier: [], logKey: null, checkpoint: null, lastSyncAt: null, failure: null };
 
 type LedgerQuery = ParsedChannelInput<'console:main:query-ledger'>;
 type LedgerQueryResult = ChannelOutput<'console:main:query-ledger'>;
 
 /**
  * A local, verified copy of the ledger in the console data dir (entries.jsonl + state.json).
- * Synced incrementally: each new entry's leaf hash (SHA-256(0x00 ‖ canonical entry)) extends a
- * compact range, and once the mirror reaches a published checkpoint's size its root must equal the
- * checkpoint's root. Because the mirror never re-downloads old entries, a store that rewrote
- * history cannot produce a matching root: the mirror refuses it (consistency by construction).
+ * Synced incrementally. The verified prefix is kept as a compact range; each new signed checkpoint
+ * (note signature checked by the source, log key pinned here) must have the root obtained by
+ * extending that range with the leaf hashes (SHA-256(0x00 ‖ canonical entry)) of the mirrored
+ * entries. Because old entries are never re-downloaded, a store that rewrote history cannot
+ * produce a matching root: the mirror refuses it (consistency by construction). Entries past the
+ * latest checkpoint are kept as `unverified` until a later checkpoint covers them.
  * Queries are answered from the mirror, so the ledger stays readable with the store unreachable.
  */
 export class LedgerMirror {
   private entries: LedgerEntry[] = [];
   private state: MirrorState = structuredClone(EMPTY_STATE);
-  private range = new CompactRange(hasher);
   private loaded = false;
   private syncing: Promise<{ added: number }> | undefined;
 
@@ -84,7 +90,6 @@ export class LedgerMirror {
       // A crash between appending entries and saving state leaves extra lines: drop them, re-sync.
       this.entries = lines.slice(0, this.state.size).map((l) => LedgerEntrySchema.parse(JSON.parse(l)));
       if (this.entries.length !== this.state.size) throw new AppError('verification_failed', `the ledger mirror in ${this.dir} is truncated; delete it to re-sync`);
-      this.range = new CompactRange(hasher, this.state.size, this.state.frontier.map(fromHex));
       if (lines.length !== this.state.size) await this.rewriteEntries();
     }
     this.loaded = true;
@@ -117,51 +122,59 @@ export class LedgerMirror {
   private async doSync(source: LedgerSource, now: () => Date): Promise<{ added: number }> {
     await this.load();
     const checkpoint = await source.latestCheckpoint();
-    const startSize = this.state.size;
+    if (checkpoint) {
+      if (this.state.logKey && checkpoint.logKey && (this.state.logKey.publicKeyPem !== checkpoint.logKey.publicKeyPem || this.state.logKey.origin !== checkpoint.logKey.origin)) {
+        return this.fail(now, `the store's log key changed (was ${this.state.logKey.origin}, now ${checkpoint.logKey.origin}): refusing its checkpoints`);
+      }
+      if (checkpoint.size < this.state.verifiedTreeSize) {
+        return this.fail(now, `the store's checkpoint (size ${checkpoint.size}) is smaller than the ${this.state.verifiedTreeSize} entries already verified: the log shrank`);
+      }
+    }
+    // Fetch everything new (also past the latest checkpoint: those entries stay `unverified`
+    // until a later checkpoint covers them).
     const pending: LedgerEntry[] = [];
-    const range = this.range.clone();
-    let treeSize = checkpoint?.size ?? Number.POSITIVE_INFINITY;
-    let target = checkpoint?.size;
-    if (checkpoint && checkpoint.size < startSize) {
-      return this.fail(now, `the store's checkpoint (size ${checkpoint.size}) is older than the ${startSize} entries already verified: the log shrank`);
-    }
-    while (startSize + pending.length < treeSize) {
-      const from = startSize + pending.length;
+    for (;;) {
+      const from = this.state.size + pending.length;
       const page = await source.entries(from, LEDGER_SYNC_PAGE_SIZE);
-      if (!checkpoint) {
-        treeSize = page.treeSize;
-        target = page.treeSize;
-      }
-      if (page.entries.length === 0) break;
+      let progressed = false;
       for (const entry of page.entries) {
-        const expected = startSize + pending.length;
+        const expected = this.state.size + pending.length;
         if (entry.seq !== expected) return this.fail(now, `the store sent entry seq ${entry.seq} where ${expected} was expected`);
-        if (expected >= treeSize) break;
-        range.append(hasher.leaf(canonicalJsonBytes(entry)));
+        if (expected >= page.treeSize) break;
         pending.push(entry);
+        progressed = true;
       }
-    }
-    if (target !== undefined && startSize + pending.length < target) {
-      return this.fail(now, `the store published ${target} entries but served only ${startSize + pending.length}`);
+      if (!progressed || this.state.size + pending.length >= page.treeSize) break;
     }
     let verifiedTreeSize = this.state.verifiedTreeSize;
+    let verifiedFrontier = this.state.verifiedFrontier;
     let checkpointState = this.state.checkpoint;
-    if (checkpoint) {
-      const root = range.root();
-      if (toHex(root) !== toHex(checkpoint.rootHash)) {
+    const all = this.entries.length + pending.length;
+    if (checkpoint && checkpoint.size > verifiedTreeSize && checkpoint.size <= all) {
+      // Extend the verified prefix: old verified frontier + every leaf up to the checkpoint size.
+      // Old entries are never re-downloaded, so a rewritten history cannot match the signed root.
+      const range = new CompactRange(hasher, verifiedTreeSize, verifiedFrontier.map(fromHex));
+      for (let seq = verifiedTreeSize; seq < checkpoint.size; seq++) {
+        const entry = seq < this.entries.length ? this.entries[seq] : pending[seq - this.entries.length];
+        range.append(hasher.leaf(canonicalJsonBytes(entry as LedgerEntry)));
+      }
+      if (toHex(range.root()) !== toHex(checkpoint.rootHash)) {
         return this.fail(now, `the ledger does not match the store's signed checkpoint at size ${checkpoint.size}: history was rewritten or an entry was altered`);
       }
       verifiedTreeSize = checkpoint.size;
+      verifiedFrontier = range.frontier.map(toHex);
       checkpointState = { treeSize: checkpoint.size, rootHash: toHex(checkpoint.rootHash), note: checkpoint.note, verifiedAt: now().toISOString() };
+    } else if (checkpoint && checkpoint.size === verifiedTreeSize && checkpointState && checkpointState.rootHash !== toHex(checkpoint.rootHash)) {
+      return this.fail(now, `the store's checkpoint at size ${checkpoint.size} has a different root than the one verified before: split view`);
     }
     if (pending.length > 0) await appendFile(this.entriesPath, pending.map((e) => `${JSON.stringify(e)}\n`).join(''), { mode: 0o600 });
     this.entries.push(...pending);
-    this.range = range;
     this.state = {
       size: this.entries.length,
-      frontier: range.frontier.map(toHex),
+      verifiedFrontier,
       verifiedTreeSize,
       checkpoint: checkpointState,
+      logKey: this.state.logKey ?? checkpoint?.logKey ?? null,
       lastSyncAt: now().toISOString(),
       failure: null,
     };

@@ -1,0 +1,187 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RendererEvent } from '../../../../shared/ipc/contract';
+import { ConsoleService } from '../../../../electron/core/console-service';
+import type { ConsoleNotification } from '../../../../electron/core/notifier';
+import { pinCancelled } from '../../../../electron/core/pin-prompt';
+import { startStoreFixture, type StoreFixture } from '../../../support/grant-store-fixture';
+import { fileRequest, waitFor } from '../../grant-store/workflow-helpers';
+import { memoryKeychain } from './memory-keychain';
+
+describe('ConsoleService against a real grant store', () => {
+  let store: StoreFixture;
+  let dataDir: string;
+  let service: ConsoleService;
+  let keychain: ReturnType<typeof memoryKeychain>;
+  const notifications: ConsoleNotification[] = [];
+  const events: Array<{ event: RendererEvent; payload: unknown }> = [];
+  let alice: string;
+  let gate: string;
+  let bobToken: string;
+
+  before(async () => {
+    store = await startStoreFixture();
+    dataDir = await mkdtemp(join(tmpdir(), 'bg-console-'));
+    alice = await store.token('alice', ['requester']);
+    gate = await store.token('ci-gate', ['gate']);
+    bobToken = await store.token('bob', ['approver', 'requester']);
+    keychain = memoryKeychain();
+    service = new ConsoleService({
+      dataDir,
+      host: 'browser',
+      pinPrompt: { ask: () => Promise.reject(pinCancelled()) },
+      openVault: keychain.openVault,
+      notify: (n) => notifications.push(n),
+      sse: { initialBackoffMs: 50, maxBackoffMs: 200 },
+    });
+    service.subscribe((event, payload) => events.push({ event, payload }));
+    await service.start();
+  });
+
+  let storeClosing: Promise<void> | undefined;
+
+  after(async () => {
+    await service.stop();
+    await storeClosing;
+    await store.close().catch(() => undefined);
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  test('setup keeps the token and a new software key in the keychain only, and shows the key to enroll', async () => {
+    const before = await service.handlers['console:main:get-session']({});
+    assert.equal(before.configured, false);
+    const session = await service.handlers['console:main:setup']({ storeUrl: store.url, token: bobToken, key: { kind: 'software' } });
+    assert.equal(session.configured, true);
+    assert.equal(session.principal, 'bob');
+    assert.equal(session.team, 'platform');
+    assert.equal(session.key?.kind, 'software');
+    assert.equal(session.key?.enrolled, false);
+    assert.match(session.key?.publicKeyPem ?? '', /BEGIN PUBLIC KEY/);
+    assert.match(session.key?.enrollCommand ?? '', /breakglass admin approver enroll --principal bob/);
+    // Secrets: in the keychain, never in the data dir.
+    assert.ok([...keychain.secrets.keys()].some((k) => k.endsWith('|bob|token')));
+    assert.ok([...keychain.secrets.values()].some((v) => v.includes('PRIVATE KEY')));
+    for (const name of await readdir(dataDir)) {
+      if (name === 'ledger') continue;
+      const text = await readFile(join(dataDir, name), 'utf8');
+      assert.ok(!text.includes(bobToken), `${name} must not hold the token`);
+      assert.ok(!text.includes('PRIVATE KEY'), `${name} must not hold the private key`);
+    }
+    const enroll = await store.call('POST', '/v1/admin/approvers/bob/keys', { token: store.adminToken, body: { publicKeyPem: session.key!.publicKeyPem } });
+    assert.equal(enroll.status, 201, enroll.text);
+    const after = await service.handlers['console:main:get-session']({});
+    assert.equal(after.key?.enrolled, true);
+    assert.deepEqual(after.linkHosts, ['incidents.example.com']);
+  });
+
+  test('a new request at the threshold reaches the inbox by push and notifies once, naming requester, gate, scope and severity', async () => {
+    const request = await fileRequest(store, alice, { gate: 'deploy-freeze', severity: 'sev2', incidentRef: 'INC-7', scope: { repo: 'payments-api', env: 'prod' } });
+    const { value: notification } = await waitFor(async () => notifications.find((n) => n.requestId === request.id), 5000);
+    assert.match(notification.title, /SEV2.*deploy-freeze/);
+    assert.match(notification.body, /alice \(payments\)/);
+    assert.match(notification.body, /repo=payments-api, env=prod/);
+    const inbox = await service.handlers['console:main:list-inbox']({});
+    const item = inbox.items.find((i) => i.request.id === request.id);
+    assert.ok(item, 'the request is in the inbox');
+    assert.equal(item.gate.kind, 'slow');
+    assert.equal(item.gate.tier, 'high');
+    assert.equal(item.incidentFlagged, true);
+    assert.equal(Date.parse(item.slaDeadline) - Date.parse(request.createdAt), 15 * 60_000);
+    await waitFor(async () => events.some((e) => e.event === 'console:renderer:inbox-changed'), 5000);
+    await service.settle();
+    assert.equal(notifications.filter((n) => n.requestId === request.id).length, 1, 'no duplicate notification');
+  });
+
+  test('no notification below the threshold, none for my own requests, none while paused except sev1', async () => {
+    const low = await fileRequest(store, alice, { gate: 'ci-tests', severity: 'sev3' });
+    const own = await fileRequest(store, bobToken, { gate: 'deploy-freeze', severity: 'sev1', incidentRef: 'INC-8' });
+    await service.settle();
+    assert.equal(notifications.some((n) => n.requestId === low.id), false, 'sev3 on a low tier is below the threshold');
+    assert.equal(notifications.some((n) => n.requestId === own.id), false, 'never for my own request');
+    const settings = await service.handlers['console:main:pause-notifications']({ minutes: 60 });
+    assert.ok(settings.pauseUntil);
+    const paused = await fileRequest(store, alice, { gate: 'deploy-freeze', severity: 'sev2', incidentRef: 'INC-9' });
+    const urgent = await fileRequest(store, alice, { gate: 'deploy-freeze', severity: 'sev1', incidentRef: 'INC-10' });
+    await waitFor(async () => notifications.find((n) => n.requestId === urgent.id), 5000);
+    await service.settle();
+    assert.equal(notifications.some((n) => n.requestId === paused.id), false, 'sev2 stays quiet while paused');
+    await service.handlers['console:main:pause-notifications']({ minutes: 0 });
+  });
+
+  test('the request page carries history and refuses self-approval with the reason', async () => {
+    const own = (await service.handlers['console:main:list-requests']({ requester: 'bob', state: 'pending' })).requests[0]!;
+    const page = await service.handlers['console:main:get-request']({ id: own.id });
+    assert.equal(page.canApprove.allowed, false);
+    assert.equal(page.canApprove.reason, 'you filed this request: no self-approval');
+    await assert.rejects(service.handlers['console:main:approve']({ id: own.id, ttl: '15m', comment: '' }), (e: Error & { code?: string }) => e.code === 'forbidden');
+    const theirs = (await service.handlers['console:main:list-inbox']({})).items[0]!.request;
+    const other = await service.handlers['console:main:get-request']({ id: theirs.id });
+    assert.equal(other.canApprove.allowed, true, String(other.canApprove.reason));
+    assert.equal(other.history.requester?.name, 'alice');
+    assert.equal(other.history.team?.name, 'payments');
+    assert.ok((other.history.requester?.recent.length ?? 0) >= 3, 'the requester\'s recent requests are listed');
+    assert.ok(other.ttlChoices.every((t) => ['15m', '1h'].includes(t) || t === theirs.ttl));
+  });
+
+  test('approving signs locally and activates the bypass: the gate check warns; revoking makes it block', async () => {
+    const request = await fileRequest(store, alice, { gate: 'ci-tests', severity: 'sev3', scope: { repo: 'ledger-svc', branch: 'main' } });
+    const approved = await service.handlers['console:main:approve']({ id: request.id, ttl: '15m', comment: 'tests are flaky, reviewed' });
+    assert.equal(approved.request.state, 'active');
+    assert.equal(approved.request.approvedTtl, '15m');
+    const check = await store.call('POST', '/v1/checks', { token: gate, body: { gate: 'ci-tests', subject: { repo: 'ledger-svc', branch: 'main' } } });
+    assert.equal(check.json.verdict, 'warn');
+    const active = await service.handlers['console:main:list-active']({});
+    assert.ok(active.requests.some((r) => r.id === request.id));
+    const revoked = await service.handlers['console:main:revoke']({ id: request.id, comment: 'flaky test fixed' });
+    assert.equal(revoked.request.state, 'revoked');
+    const after = await store.call('POST', '/v1/checks', { token: gate, body: { gate: 'ci-tests', subject: { repo: 'ledger-svc', branch: 'main' } } });
+    assert.equal(after.json.verdict, 'block');
+    const reviews = await service.handlers['console:main:list-reviews']({ state: 'review_open' });
+    assert.ok(reviews.reviews.some((r) => r.requestId === request.id));
+  });
+
+  test('the ledger mirror syncs and verifies against signed checkpoints', async () => {
+    const { value } = await waitFor(async () => {
+      await service.handlers['console:main:sync-ledger']({});
+      const q = service.handlers['console:main:query-ledger']({ offset: 0, limit: 1000 });
+      const r = await q;
+      return r.verifiedTreeSize === r.mirrorSize && r.mirrorSize > 0 ? r : undefined;
+    }, 8000, 200);
+    assert.equal(value.mirrorSize, await store.ledgerSize());
+    assert.ok(value.entries.every((e) => e.verification === 'verified'));
+    assert.match(value.checkpoint?.note ?? '', /\u2014 /, 'the signed note is kept');
+    const decisions = await service.handlers['console:main:query-ledger']({ type: 'decision', offset: 0, limit: 100 });
+    assert.ok(decisions.total >= 2);
+    const byAlice = await service.handlers['console:main:query-ledger']({ search: 'alice', offset: 0, limit: 5 });
+    assert.ok(byAlice.total > 0 && byAlice.entries.length <= 5);
+  });
+
+  test('with the store stopped: offline since is reported, the ledger, request history and reviews stay readable, actions fail clearly', async () => {
+    const inbox = await service.handlers['console:main:list-inbox']({});
+    const seen = inbox.items[0]!.request.id;
+    await service.handlers['console:main:get-request']({ id: seen });
+    await service.handlers['console:main:list-reviews']({});
+    // Not awaited: the store's close() waits for open event streams (ours) to end; it stops
+    // listening at once, which is what "the store is down" means to the console.
+    storeClosing = store.store.close();
+    await new Promise((r) => setTimeout(r, 100));
+    await assert.rejects(service.handlers['console:main:list-inbox']({}), (e: Error & { code?: string }) => e.code === 'store_unreachable');
+    const session = await service.handlers['console:main:get-session']({});
+    assert.equal(session.connection.online, false);
+    assert.ok(session.connection.offlineSince);
+    assert.ok(events.some((e) => e.event === 'console:renderer:connection-changed' && (e.payload as { online: boolean }).online === false));
+    const ledger = await service.handlers['console:main:query-ledger']({ offset: 0, limit: 50 });
+    assert.ok(ledger.total > 0);
+    const page = await service.handlers['console:main:get-request']({ id: seen });
+    assert.equal(page.data.source, 'mirror');
+    assert.equal(page.canApprove.allowed, false);
+    assert.match(page.canApprove.reason ?? '', /store is unreachable/);
+    assert.equal(page.history.requester?.name, 'alice');
+    const reviews = await service.handlers['console:main:list-reviews']({});
+    assert.equal(reviews.data.source, 'mirror');
+    await assert.rejects(service.handlers['console:main:deny']({ id: seen, comment: 'no longer needed' }), (e: Error & { code?: string }) => e.code === 'store_unreachable');
+  });
+});
