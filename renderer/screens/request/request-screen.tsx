@@ -118,6 +118,7 @@ function Actions({ detail, session, onOpen }: { detail: Detail; session: Session
 function RequestBody({ detail, session }: { detail: Detail; session: Session }) {
   const { request, gate, decisions, approvers, history, data } = detail;
   const [dialog, setDialog] = useState<OpenDialog>(null);
+  const openRequest = useUi((s) => s.openRequest);
   const gateKind = gate?.kind ?? request.gateKind;
   return (
     <>
@@ -207,6 +208,17 @@ function RequestBody({ detail, session }: { detail: Detail; session: Session }) 
                 <dd className="mono" style={{ fontSize: 11.5 }}>
                   {request.digest}
                 </dd>
+                {request.extends ? (
+                  <>
+                    <dt>Extends</dt>
+                    <dd>
+                      <button type="button" className="btn link mono" onClick={() => openRequest(request.extends!)}>
+                        {request.extends}
+                      </button>
+                      <span className="muted"> (a new window, approved like any other; the old one still ends on time)</span>
+                    </dd>
+                  </>
+                ) : null}
                 {request.standingScope ? (
                   <>
                     <dt>Standing scope</dt>
