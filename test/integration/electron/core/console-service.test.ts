@@ -112,7 +112,7 @@ describe('ConsoleService against a real grant store', () => {
   });
 
   test('the request page carries history and refuses self-approval with the reason', async () => {
-    const own = (await service.handlers['console:main:list-requests']({ requester: 'bob', state: 'pending' })).requests[0]!;
+    const own = (await service.handlers['console:main:list-requests']({ requester: 'bob', state: 'pending', limit: 500 })).requests[0]!;
     const page = await service.handlers['console:main:get-request']({ id: own.id });
     assert.equal(page.canApprove.allowed, false);
     assert.equal(page.canApprove.reason, 'you filed this request: no self-approval');
