@@ -9,7 +9,7 @@ import { nextState } from '../../shared/policy/state-machine';
 import { resolveGate, teamOf } from '../../shared/policy/tier-resolution';
 import { requestDigest } from '../../shared/signing/request-digest';
 import type { StoreReader } from '../storage/store';
-import { actingRole, requireRole } from './access';
+import { actingRole, hasRole, requireRole } from './access';
 import { activate } from './activation';
 import { auditEntry } from './audit-entry';
 import { newId, sha256 } from './ids';
@@ -129,7 +129,18 @@ export async function listRequests(deps: ServiceDeps, caller: Caller, rawQuery: 
   const query: ListRequestsQuery = parseOrThrow(ListRequestsQuerySchema, rawQuery, 'query');
   const policy = deps.policies.policy;
   const states = query.state === 'open' ? (['pending', 'needs_info', 'active'] as const) : query.state ? [query.state] : undefined;
-  const rows = await deps.store.listRequests({ states, requester: query.requester, team: query.team, gate: query.gate });
+  // Push what visibility allows into the query: a plain requester only ever sees their own,
+  // auditors and admins see everything (so the limit can go to the database too).
+  const seesAll = hasRole(caller, 'auditor', 'admin');
+  const ownOnly = !seesAll && !hasRole(caller, 'approver');
+  if (ownOnly && query.requester && query.requester !== caller.principal) return [];
+  const rows = await deps.store.listRequests({
+    states,
+    requester: ownOnly ? caller.principal : query.requester,
+    team: query.team,
+    gate: query.gate,
+    ...(seesAll && query.awaiting !== 'me' ? { limit: query.limit } : {}),
+  });
   const out: BypassRequest[] = [];
   for (const request of rows) {
     if (!canSeeRequest(policy, caller, request)) continue;
