@@ -141,28 +141,50 @@ export async function verifyLedger(ledger: LedgerToVerify, options: VerifyLedger
   let lastGoodCheckpointSize = 0;
   const n = ledger.entryTexts.length;
 
+  // The log's recorded leaf hashes, trusted only if they reproduce the signed root (checked once).
+  let recordedOk: boolean | undefined;
+  const locate = (from: number, to: number): number | null => {
+    recordedOk ??= recordedLeavesMatch(ledger.recordedLeafHashes, hasher, checkpoint);
+    if (!recordedOk) return null;
+    for (let i = from; i < to && i < leaves.length; i++) {
+      if (!bytesEqual(leaves[i]!, ledger.recordedLeafHashes![i]!)) return i;
+    }
+    return null;
+  };
+  let rootMismatchReported = false;
+  let trustedChecked = false;
+
   const checkRootAt = (size: number) => {
     const cps = checkpointsAt.get(size);
     if (!cps) return;
     const root = range.root();
     for (const cp of cps) {
-      if (bytesEqual(root, cp.rootHash)) continue;
-      const isTrusted = cp === trusted;
-      const locate = locateAlteredLeaf(lastGoodCheckpointSize, size, leaves, ledger.recordedLeafHashes, hasher, checkpoint);
-      const seq = locate ?? lastGoodCheckpointSize;
-      const where = locate !== null ? `entry ${locate} differs from the leaf the log signed` : `an entry among seq ${lastGoodCheckpointSize}..${size - 1} was altered, inserted or removed`;
-      problems.push(
-        problem(
-          isTrusted ? 'inconsistent_history' : 'root_mismatch',
-          seq,
-          isTrusted
-            ? `history rewritten: the first ${size} entries no longer hash to the root of the checkpoint verified before (${where})`
-            : `Merkle root of the first ${size} entries is ${toHex(root)}, the signed checkpoint says ${toHex(cp.rootHash)}: ${where}`,
-        ),
-      );
-      return;
+      if (cp === trusted) {
+        if (trustedChecked) continue;
+        trustedChecked = true;
+        if (bytesEqual(root, cp.rootHash)) continue;
+        const at = locate(0, size);
+        problems.push(
+          problem(
+            'inconsistent_history',
+            at,
+            `split view or rewritten history: the first ${size} entries hash to ${toHex(root)}, but the checkpoint verified before says ${toHex(cp.rootHash)} for that size` +
+              (at !== null ? ` (entry ${at} differs from the leaf the log signed)` : ''),
+          ),
+        );
+        continue;
+      }
+      if (rootMismatchReported) continue;
+      if (bytesEqual(root, cp.rootHash)) {
+        lastGoodCheckpointSize = Math.max(lastGoodCheckpointSize, size);
+        continue;
+      }
+      // Only the first mismatch matters: it bounds where the first altered entry is.
+      rootMismatchReported = true;
+      const at = locate(lastGoodCheckpointSize, size);
+      const where = at !== null ? `entry ${at} differs from the leaf the log signed` : `an entry among seq ${lastGoodCheckpointSize}..${size - 1} was altered, inserted or removed`;
+      problems.push(problem('root_mismatch', at ?? lastGoodCheckpointSize, `Merkle root of the first ${size} entries is ${toHex(root)}, the signed checkpoint says ${toHex(cp.rootHash)}: ${where}`));
     }
-    lastGoodCheckpointSize = size;
   };
 
   checkRootAt(0);
@@ -199,26 +221,12 @@ export async function verifyLedger(ledger: LedgerToVerify, options: VerifyLedger
   return { ok: true, treeSize: n, rootHash: toHex(range.root()), checkpoint, decisionsVerified, keysSeen: keys.size };
 }
 
-/**
- * Name the first altered entry in [from, to) when the log's recorded leaf hashes are available
- * and themselves reproduce the signed root (so they are what the log committed to).
- */
-function locateAlteredLeaf(
-  from: number,
-  to: number,
-  leaves: readonly Uint8Array[],
-  recorded: readonly Uint8Array[] | undefined,
-  hasher: TreeHasher,
-  checkpoint: Checkpoint,
-): number | null {
-  if (!recorded || recorded.length < checkpoint.size) return null;
+/** Whether the log's recorded leaf hashes exist and reproduce the signed root (then they are what it committed to). */
+function recordedLeavesMatch(recorded: readonly Uint8Array[] | undefined, hasher: TreeHasher, checkpoint: Checkpoint): boolean {
+  if (!recorded || recorded.length < checkpoint.size) return false;
   const range = new CompactRange(hasher);
   for (let i = 0; i < checkpoint.size; i++) range.append(recorded[i]!);
-  if (!bytesEqual(range.root(), checkpoint.rootHash)) return null;
-  for (let i = from; i < to && i < leaves.length; i++) {
-    if (!bytesEqual(leaves[i]!, recorded[i]!)) return i;
-  }
-  return null;
+  return bytesEqual(range.root(), checkpoint.rootHash);
 }
 
 function checkEntry(
