@@ -1,8 +1,9 @@
 import type { Scope } from '../../shared/domain/common';
 import type { BypassRequest } from '../../shared/domain/request';
-import type { Store } from '../storage/store';
+import type { Store, StoreTx } from '../storage/store';
 import { BlockCounter } from './block-counter';
 import { CheckIndexFeed, type CheckIndexFeedOptions } from './check-index-feed';
+import { GroupCommit } from './group-commit';
 
 /**
  * What POST /v1/checks needs to answer from memory: the active bypass covering a subject, and
@@ -14,6 +15,12 @@ export interface CheckHotPath {
   match(gate: string, subject: Scope, nowMs: number): Promise<BypassRequest | undefined>;
   /** Count one block on `gate` (written to the store in batches). */
   countBlock(gate: string, at: string): void;
+  /**
+   * Record a warn's evaluation: `fn` runs in a transaction shared with the other checks
+   * arriving meanwhile (group commit, see GroupCommit for what `fn` may do); resolves after
+   * the commit.
+   */
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
 }
 
 export interface RunningCheckHotPath extends CheckHotPath {
@@ -27,11 +34,13 @@ export async function startCheckHotPath(store: Store, options: CheckIndexFeedOpt
   const feed = new CheckIndexFeed(store, options);
   await feed.start();
   const blocks = new BlockCounter(store, undefined, options.log);
+  const group = new GroupCommit(store);
   return {
     feed,
     blocks,
     match: (gate, subject, nowMs) => feed.match(gate, subject, nowMs),
     countBlock: (gate, at) => blocks.count(gate, at),
+    transaction: (fn) => group.run(fn),
     async stop() {
       feed.stop();
       await blocks.stop();

@@ -39,7 +39,8 @@ export async function checkGate(deps: ServiceDeps, caller: Caller, body: unknown
       hot.countBlock(input.gate, now.toISOString());
       return blocked(policy, resolved, input, now.toISOString());
     }
-    return deps.store.transaction(async (tx) => {
+    // Group commit: concurrent warns share one durable commit (grant-store/checks/group-commit.ts).
+    return hot.transaction(async (tx) => {
       // The index may lag a revocation committed a moment ago: confirm the bypass inside the
       // transaction, and fall back to the database lookup if it is no longer active.
       const fresh = await tx.getRequest(bypass.id);
