@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
@@ -37,7 +37,12 @@ interface CheckJson {
 const ids: Record<string, string> = {};
 /** An incident reference that is a link on a host the policy allow-lists (incidentLinkHosts). */
 const INCIDENT_URL = 'https://incidents.example.com/INC-4240';
-const keyDir = mkdtempSync(join(tmpdir(), 'bg-e2e-keys-'));
+/** Key files for the CLI approvers (made in the worker only: the file is also loaded to list tests). */
+let keyDir = '';
+test.beforeAll(() => {
+  keyDir = mkdtempSync(join(tmpdir(), 'bg-e2e-keys-'));
+});
+test.afterAll(() => rmSync(keyDir, { recursive: true, force: true }));
 
 /** Type the PIN into the host's PIN window that `action` makes the console open. */
 async function withPin(page: Page, action: () => Promise<void>): Promise<void> {

@@ -24,6 +24,7 @@ const STOP_TIMEOUT_MS = 5_000;
 /** Principals of the story: alice and dave file, bob is the console's approver, carol approves from the CLI. */
 const PRINCIPALS = { alice: ['requester'], dave: ['requester'], bob: ['approver', 'requester'], carol: ['approver'], ci: ['gate'] } as const;
 
+/** Undo steps, registered in start-up order and run in reverse. */
 const cleanups: (() => Promise<void>)[] = [];
 let storeChild: ChildProcess | undefined;
 
@@ -113,7 +114,7 @@ async function main(): Promise<void> {
   const consoleDir = await mkdtemp(join(tmpdir(), 'bg-e2e-console-'));
   cleanups.push(() => rm(consoleDir, { recursive: true, force: true }));
   const host: RunningConsoleBrowserHost = await startConsoleBrowserHost({ dataDir: consoleDir, port: 0, sse: { initialBackoffMs: 200, maxBackoffMs: 1000 } });
-  cleanups.unshift(() => host.close());
+  cleanups.push(() => host.close());
 
   // 5. Control API for the tests.
   const control = createHttpServer((req, res) => {
@@ -136,7 +137,7 @@ async function main(): Promise<void> {
     })().catch((error: unknown) => reply(500, { error: String(error) }));
   });
   await new Promise<void>((resolve) => control.listen(0, '127.0.0.1', resolve));
-  cleanups.unshift(() => new Promise<void>((resolve) => control.close(() => resolve())));
+  cleanups.push(() => new Promise<void>((resolve) => control.close(() => resolve())));
   const controlUrl = `http://127.0.0.1:${(control.address() as AddressInfo).port}`;
 
   const info: StackInfo = {
@@ -158,7 +159,8 @@ let shuttingDown = false;
 async function shutdown(code: number): Promise<void> {
   if (shuttingDown) return;
   shuttingDown = true;
-  for (const cleanup of cleanups) await cleanup().catch((error: unknown) => process.stderr.write(`cleanup: ${String(error)}\n`));
+  // Undo in reverse order of start-up: control API, host, store, then the dirs, token and keyring.
+  for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => process.stderr.write(`cleanup: ${String(error)}\n`));
   process.exit(code);
 }
 
