@@ -50,6 +50,10 @@ export async function submitDecision(deps: ServiceDeps, caller: Caller, requestI
 
   return deps.store.transaction(async (tx) => {
     const request = await loadVisibleRequest(deps, caller, requestId, tx);
+    // The key was read before verifying (outside the transaction): a revocation committed since
+    // then must still win.
+    const current = await tx.getKey(key.keyId);
+    if (!current || current.revokedAt) throw new AppError('forbidden', `key ${key.keyId} was revoked`);
     if (statement.requestDigest !== request.digest) {
       throw new AppError('verification_failed', `the bundle signs request digest ${statement.requestDigest}, but ${requestId} has digest ${request.digest}`);
     }
