@@ -24,8 +24,14 @@ export function registerStatus(program: Command, ctx: CliContext): void {
     const reqId = validateFlags(RequestIdSchema, id, 'request id', { '': 'REQ' });
     const client = ctx.client(cmd);
     let detail = await client.get<RequestDetail>(`/v1/requests/${reqId}`);
-    ctx.emit(cmd, detail, () => describe(detail));
-    if (!flags.watch) return;
+    if (!flags.watch) {
+      ctx.emit(cmd, detail, () => describe(detail));
+      return;
+    }
+    // --watch --json: one compact JSON document per line (NDJSON), easy to stream.
+    const json = ctx.globals(cmd).json;
+    const show = (first: boolean) => ctx.io.stdout(json ? `${JSON.stringify(detail)}\n` : `${first ? '' : '\n'}${describe(detail)}`);
+    show(true);
     const stop = new AbortController();
     const onSignal = () => stop.abort();
     process.once('SIGINT', onSignal);
@@ -34,7 +40,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
         await new Promise((resolve) => setTimeout(resolve, WATCH_INTERVAL_MS));
         if (stop.signal.aborted) break;
         detail = await client.get<RequestDetail>(`/v1/requests/${reqId}`);
-        ctx.emit(cmd, detail, () => `\n${describe(detail)}`);
+        show(false);
       }
     } finally {
       process.off('SIGINT', onSignal);
