@@ -186,6 +186,15 @@ describe('event stream', () => {
     const lastSeq = all.at(-1)!.id;
     const resumed = await readEvents(f.adminToken, 100, { 'last-event-id': String(lastSeq - 1) }, 800);
     assert.deepEqual(resumed.map((e) => e.id), [lastSeq]);
+
+    // Approvers see the requests of tiers they approve for: erin approves high/critical only.
+    const erinToken = await f.token('erin', ['approver']);
+    const erinReplay = await readEvents(erinToken, 100, { 'last-event-id': '-1' }, 800);
+    assert.ok(!erinReplay.some((e) => e.entry.target === mine.id), 'erin does not see a low-tier request');
+    const bobToken = await f.token('bob', ['approver']);
+    const bobReplay = await readEvents(bobToken, 100, { 'last-event-id': '-1' }, 800);
+    assert.ok(bobReplay.some((e) => e.entry.target === mine.id) && bobReplay.some((e) => e.entry.target === theirs.id), 'bob (oncall-leads) sees both');
+
   });
 });
 

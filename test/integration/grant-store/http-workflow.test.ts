@@ -230,6 +230,11 @@ describe('HTTP workflow: critical tier, end to end', () => {
     assert.ok(awaiting.json.requests.some((x: { id: string }) => x.id === daveReq.id));
     const carolAwaiting = await f.call('GET', '/v1/requests?awaiting=me', { token: carol.token });
     assert.ok(carolAwaiting.json.requests.some((x: { id: string }) => x.id === daveReq.id), 'carol is in oncall-leads');
+    const open = await f.call('GET', '/v1/requests?state=open&limit=1000', { token: auditor });
+    assert.ok(open.json.requests.length > 0);
+    assert.ok(open.json.requests.every((x: { state: string }) => ['pending', 'needs_info', 'active'].includes(x.state)));
+    const limited = await f.call('GET', '/v1/requests?limit=2', { token: auditor });
+    assert.equal(limited.json.requests.length, 2);
     const erin = await f.approver('erin');
     const erinSees = await f.call('GET', `/v1/requests/${daveReq.id}`, { token: erin.token });
     assert.equal(erinSees.status, 404, 'erin approves only high/critical tiers');
