@@ -1,4 +1,5 @@
 import { create } from 'zustand';
+import type { Severity } from '../../shared/domain/common';
 import type { LedgerEntryType } from '../../shared/domain/ledger-entry';
 import type { RendererEventPayload } from '../../shared/ipc/contract';
 
@@ -12,6 +13,14 @@ export interface LedgerFilters {
 
 export const EMPTY_LEDGER_FILTERS: LedgerFilters = { search: '', gate: '', team: '', actor: '', type: '' };
 
+export interface InboxFilters {
+  text: string;
+  severity: Severity | '';
+  safetyOnly: boolean;
+}
+
+export const EMPTY_INBOX_FILTERS: InboxFilters = { text: '', severity: '', safetyOnly: false };
+
 export type PinPrompt = RendererEventPayload<'console:renderer:pin-required'> & { popupBlocked: boolean };
 
 /** UI state only (what is selected, typed, open). Remote data lives in react-query. */
@@ -21,10 +30,12 @@ interface UiState {
   requestId: string | null;
   returnTo: string;
   ledgerFilters: LedgerFilters;
+  inboxFilters: InboxFilters;
   pinPrompts: PinPrompt[];
   navigate(screen: string): void;
   openRequest(id: string, from?: string): void;
   setLedgerFilters(patch: Partial<LedgerFilters>): void;
+  setInboxFilters(patch: Partial<InboxFilters>): void;
   addPinPrompt(prompt: PinPrompt): void;
   settlePinPrompt(promptId: string): void;
 }
@@ -34,10 +45,12 @@ export const useUi = create<UiState>((set, get) => ({
   requestId: null,
   returnTo: 'inbox',
   ledgerFilters: EMPTY_LEDGER_FILTERS,
+  inboxFilters: EMPTY_INBOX_FILTERS,
   pinPrompts: [],
   navigate: (screen) => set({ screen }),
   openRequest: (id, from) => set({ screen: 'request', requestId: id, returnTo: from ?? (get().screen === 'request' ? get().returnTo : get().screen) }),
   setLedgerFilters: (patch) => set({ ledgerFilters: { ...get().ledgerFilters, ...patch } }),
+  setInboxFilters: (patch) => set({ inboxFilters: { ...get().inboxFilters, ...patch } }),
   addPinPrompt: (prompt) => set({ pinPrompts: [...get().pinPrompts.filter((p) => p.promptId !== prompt.promptId), prompt] }),
   settlePinPrompt: (promptId) => set({ pinPrompts: get().pinPrompts.filter((p) => p.promptId !== promptId) }),
 }));

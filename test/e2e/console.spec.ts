@@ -449,6 +449,14 @@ test('the inbox stays virtualized and keyboard-driven with 1,000 pending request
     await page.keyboard.press('Enter');
     await expect(page.getByText(secondId!, { exact: true }).first()).toBeVisible();
     await expect(page.getByLabel('requester history')).toBeVisible();
+
+    // Filters narrow the thousand to the one that matters.
+    await nav(page, 'Inbox');
+    await page.getByLabel('Filter requests').fill('branch=fix-999');
+    await expect(table.getByRole('row')).toHaveCount(2);
+    await expect(table.getByRole('row').nth(1)).toContainText('fix-999');
+    await page.getByRole('search', { name: 'inbox filters' }).getByRole('button', { name: 'Clear' }).click();
+    await expect.poll(async () => Number(await table.getAttribute('aria-rowcount'))).toBeGreaterThan(INBOX_VOLUME);
   } finally {
     // Leave the store as the next spec expects it: nothing of this volume left pending.
     let i = 0;

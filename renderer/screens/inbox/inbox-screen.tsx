@@ -1,7 +1,8 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useMemo, useRef, type KeyboardEvent } from 'react';
 import type { InboxItem } from '../../../shared/ipc/contract';
-import { useUi } from '../../app/ui-store';
+import { EMPTY_INBOX_FILTERS, useUi, type InboxFilters } from '../../app/ui-store';
+import { SeveritySchema } from '../../../shared/domain/common';
 import { useChannel } from '../../bridge/queries';
 import { GateKindBadge, SeverityBadge, StateBadge, TierBadge } from '../../components/badges';
 import { ErrorNotice } from '../../components/error-notice';
@@ -86,13 +87,58 @@ function InboxRow({ item, index, top, onOpen }: { item: InboxItem; index: number
   );
 }
 
+/** Case-insensitive match on everything an approver might type: id, people, gate, tier, scope, incident. */
+function matches(item: InboxItem, filters: InboxFilters): boolean {
+  const { request, gate } = item;
+  if (filters.severity && request.severity !== filters.severity) return false;
+  if (filters.safetyOnly && gate.kind !== 'safety') return false;
+  const needle = filters.text.trim().toLowerCase();
+  if (!needle) return true;
+  const haystack = [request.id, request.requester, request.team, request.gate, gate.tier, request.incidentRef ?? '', ...Object.entries(request.scope).map(([k, v]) => `${k}=${v}`)];
+  return haystack.some((h) => h.toLowerCase().includes(needle));
+}
+
+function InboxFilterBar({ shown, total }: { shown: number; total: number }) {
+  const filters = useUi((s) => s.inboxFilters);
+  const setFilters = useUi((s) => s.setInboxFilters);
+  const active = filters.text || filters.severity || filters.safetyOnly;
+  return (
+    <div className="toolbar" role="search" aria-label="inbox filters">
+      <input className="input" style={{ width: 300 }} placeholder="Filter: requester, team, gate, scope, incident…" aria-label="Filter requests" value={filters.text} onChange={(e) => setFilters({ text: e.target.value })} />
+      <select className="select" aria-label="Severity" value={filters.severity} onChange={(e) => setFilters({ severity: e.target.value as InboxFilters['severity'] })}>
+        <option value="">All severities</option>
+        {SeveritySchema.options.map((s) => (
+          <option key={s} value={s}>
+            {s}
+          </option>
+        ))}
+      </select>
+      <label className="row" style={{ gap: 4 }}>
+        <input type="checkbox" checked={filters.safetyOnly} onChange={(e) => setFilters({ safetyOnly: e.target.checked })} /> Safety gates only
+      </label>
+      {active ? (
+        <>
+          <span className="muted" aria-live="polite">
+            {shown.toLocaleString('en-US')} of {total.toLocaleString('en-US')}
+          </span>
+          <button type="button" className="btn small" onClick={() => setFilters(EMPTY_INBOX_FILTERS)}>
+            Clear
+          </button>
+        </>
+      ) : null}
+    </div>
+  );
+}
+
 export function InboxScreen() {
   const inbox = useChannel('console:main:list-inbox', {}, { refetchInterval: 30_000 });
   const openRequest = useUi((s) => s.openRequest);
-  const items = useMemo(() => [...(inbox.data?.items ?? [])].sort((a, b) => compareInbox(a.request, b.request)), [inbox.data]);
+  const filters = useUi((s) => s.inboxFilters);
+  const all = inbox.data?.items;
+  const items = useMemo(() => (all ?? []).filter((i) => matches(i, filters)).sort((a, b) => compareInbox(a.request, b.request)), [all, filters]);
   const scrollRef = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({ count: items.length, getScrollElement: () => scrollRef.current, estimateSize: () => ROW_HEIGHT, overscan: 8 });
-  const incidents = items.filter((i) => i.incidentFlagged).length;
+  const incidents = (all ?? []).filter((i) => i.incidentFlagged).length;
 
   return (
     <>
@@ -100,7 +146,7 @@ export function InboxScreen() {
         <div>
           <h1>Inbox</h1>
           <p>
-            {inbox.data ? `${items.length.toLocaleString('en-US')} request${items.length === 1 ? '' : 's'} waiting for your decision` : 'Requests waiting for your decision'}
+            {all ? `${all.length.toLocaleString('en-US')} request${all.length === 1 ? '' : 's'} waiting for your decision` : 'Requests waiting for your decision'}
             {incidents ? ` · ${incidents} incident-flagged (15 min SLA)` : ''}. Sorted by severity, then age.
           </p>
         </div>
@@ -108,6 +154,7 @@ export function InboxScreen() {
       </div>
       <ErrorNotice error={inbox.error} title="Could not load the inbox" />
       <div className="panel" style={{ flex: 1, display: 'flex', flexDirection: 'column', minHeight: 0, marginTop: inbox.error ? 12 : 0 }}>
+        <InboxFilterBar shown={items.length} total={all?.length ?? 0} />
         <div role="table" aria-label="Requests waiting for me" aria-rowcount={items.length + 1} style={{ display: 'flex', flexDirection: 'column', minHeight: 0, flex: 1 }}>
           <div className="vhead" role="row" aria-rowindex={1} style={{ gridTemplateColumns: GRID }}>
             {COLUMNS.map((c) => (
@@ -119,6 +166,11 @@ export function InboxScreen() {
           <div ref={scrollRef} className="vlist" role="rowgroup">
             {inbox.isPending ? (
               <div className="empty">Loading…</div>
+            ) : items.length === 0 && all?.length ? (
+              <div className="empty">
+                <strong>No request matches the filters</strong>
+                {all.length.toLocaleString('en-US')} waiting in all.
+              </div>
             ) : items.length === 0 && !inbox.error ? (
               <div className="empty">
                 <strong>Nothing waiting for you</strong>
