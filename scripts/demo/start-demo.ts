@@ -6,6 +6,7 @@ import { AppError } from '../../shared/errors';
 import { initDataDir } from '../../grant-store/admin/init';
 import { startGrantStore, type RunningGrantStore } from '../../grant-store/http/server';
 import { credentialsPath, DEMO_PRINCIPALS, readCredentials, seedDemo, type DemoCredentials } from './demo-seed';
+import { launchConsole } from './console-launcher';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /**
@@ -27,7 +28,7 @@ interface Running {
  * host when Electron cannot start). Each gets the store URL and the demo credentials.
  */
 type Launcher = (store: { url: string; credentials: DemoCredentials; dataDir: string }) => Promise<Running | undefined>;
-const AFTER_STORE: Launcher[] = [];
+const AFTER_STORE: Launcher[] = [launchConsole];
 
 function rel(path: string): string {
   return relative(process.cwd(), path) || '.';

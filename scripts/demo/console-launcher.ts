@@ -1,0 +1,136 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BROWSER_HOST_DEFAULT_PORT } from '../../shared/ipc/contract';
+import { startConsoleBrowserHost, type RunningConsoleBrowserHost } from '../../electron/browser-host/start';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** An Electron that dies this soon after launch did not really start (missing libraries, no display). */
+const ELECTRON_STARTUP_GRACE_MS = 5_000;
+
+interface LaunchInput {
+  url: string;
+  credentials: { tokens: Record<string, string> };
+  dataDir: string;
+}
+
+interface Running {
+  name: string;
+  stop(): Promise<void>;
+}
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+/** Run an npm script in the repo; resolves with its exit code (output kept for the error message). */
+function runNpm(script: string, children: Set<ChildProcess>): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', '--silent', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let output = '';
+    child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+    child.on('error', (error) => resolve({ code: 1, output: `${output}${error.message}` }));
+    child.on('exit', (code) => {
+      children.delete(child);
+      resolve({ code: code ?? 1, output });
+    });
+  });
+}
+
+/** The Electron binary's path, or why there is none (`require('electron')` throws when it was never downloaded). */
+function electronBinary(): { path: string } | { missing: string } {
+  try {
+    const path = createRequire(import.meta.url)('electron') as unknown;
+    if (typeof path !== 'string' || !existsSync(path)) return { missing: `the Electron binary is not installed (${String(path)})` };
+    return { path };
+  } catch (error) {
+    return { missing: (error as Error).message.split('\n')[0] ?? 'require("electron") failed' };
+  }
+}
+
+/** Spawn Electron on the built main; resolves with the child once it has stayed up, or with the reason it could not. */
+function spawnElectron(binary: string, storeUrl: string, children: Set<ChildProcess>): Promise<{ child: ChildProcess } | { failed: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(binary, [ROOT], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, BREAKGLASS_STORE: storeUrl } });
+    children.add(child);
+    const timer = setTimeout(() => resolve({ child }), ELECTRON_STARTUP_GRACE_MS);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      children.delete(child);
+      resolve({ failed: `spawning Electron failed: ${error.message}` });
+    });
+    child.once('exit', (code, signal) => {
+      children.delete(child);
+      clearTimeout(timer);
+      resolve({ failed: `Electron exited right away (${signal ?? `code ${code}`})` });
+    });
+  });
+}
+
+/**
+ * `npm start`, after the demo store: build what is missing, launch the Electron console, and where
+ * Electron cannot start (no binary, no display...) say so and serve the same console to a browser
+ * through the browser host instead, printing its URL with the one-time token. Works in the
+ * background so Ctrl-C always reaches the demo's handler.
+ */
+export async function launchConsole(input: LaunchInput): Promise<Running> {
+  const children = new Set<ChildProcess>();
+  let host: RunningConsoleBrowserHost | undefined;
+  let stopped = false;
+
+  const work = (async () => {
+    // Nothing synchronous here: the demo installs its Ctrl-C handler right after launchers return.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    if (stopped) return;
+    if (!existsSync(join(ROOT, 'renderer', 'dist', 'index.html'))) {
+      say('Console: building the UI (npm run build:renderer)…');
+      const built = await runNpm('build:renderer', children);
+      if (stopped) return;
+      if (built.code !== 0) say(`Console: the UI build failed (exit ${built.code}); the console will say so.\n${built.output.split('\n').slice(-15).join('\n')}`);
+    }
+    const electron = electronBinary();
+    let why: string;
+    if ('path' in electron) {
+      const bundled = await runNpm('build:electron', children);
+      if (stopped) return;
+      if (bundled.code === 0) {
+        const launched = await spawnElectron(electron.path, input.url, children);
+        if (stopped) return;
+        if ('child' in launched) {
+          say('Console: the Breakglass desktop console is running (tray icon). Set it up with the store URL above and a token, e.g. bob\'s.');
+          return;
+        }
+        why = launched.failed;
+      } else why = `bundling the main process failed: ${bundled.output.split('\n').slice(-5).join(' ')}`;
+    } else why = electron.missing;
+    say(`Console: Electron cannot start here (${why}).`);
+    say('Console: serving the same console to your browser instead (browser host on 127.0.0.1).');
+    const wanted = Number(process.env.BREAKGLASS_CONSOLE_PORT ?? BROWSER_HOST_DEFAULT_PORT);
+    const options = { dataDir: join(input.dataDir, 'console'), onNotification: (n: { title: string; body: string }) => say(`[notification] ${n.title}: ${n.body}`) };
+    try {
+      host = await startConsoleBrowserHost({ ...options, port: wanted });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+      say(`Console: port ${wanted} is in use; using a random port.`);
+      host = await startConsoleBrowserHost({ ...options, port: 0 });
+    }
+    if (stopped) return void (await host.close());
+    say('');
+    say(`  Open the console:  ${host.openUrl}`);
+    say(`  First run: store URL ${input.url}, token of an approver (bob: ${input.credentials.tokens.bob ?? '?'}).`);
+    say('  (the #token part of the link is the browser\'s one-time key to this console: keep it private)');
+    say('');
+  })().catch((error: unknown) => say(`Console: could not start (${error instanceof Error ? error.message : String(error)}); the grant store keeps running.`));
+
+  return {
+    name: 'console',
+    async stop() {
+      stopped = true;
+      for (const child of children) child.kill('SIGTERM');
+      await work;
+      await host?.close();
+    },
+  };
+}
