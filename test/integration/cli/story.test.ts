@@ -245,6 +245,26 @@ describe('breakglass CLI: the whole story against a real store', { concurrency: 
     assert.match(self.stderr, /requester|own|someone other/i);
   });
 
+  test('cancel and deny close requests; illegal transitions exit 1 naming the current state', async () => {
+    const file = (reason: string) => as('alice', ['request', '--gate', 'ci-tests', '--scope', 'repo=payments-api,branch=feature-x', '--reason', reason, '--severity', 'sev4', '--ttl', '15m', '--json']);
+    const first = json<{ request: { id: string } }>(await file('Flaky suite on a feature branch, trying a bypass')).request.id;
+    const cancel = await as('alice', ['request', 'cancel', first, '--comment', 'fixed the flake instead']);
+    expectExit(cancel, 0, 'cancel');
+    assert.match(cancel.stdout, /cancelled/);
+    const again = await as('alice', ['request', 'cancel', first]);
+    expectExit(again, 1, 'cancel twice');
+    assert.match(again.stderr, /current state: cancelled/);
+
+    const second = json<{ request: { id: string } }>(await file('Flaky suite on a feature branch, second attempt')).request.id;
+    const deny = await as('bob', ['deny', second, '--comment', 'Feature branches do not need a bypass', '--key', keys.bob!]);
+    expectExit(deny, 0, 'deny');
+    const denied = json<{ requests: { id: string; state: string }[] }>(await as('alice', ['request', 'list', '--state', 'denied', '--requester', 'alice', '--json'])).requests;
+    assert.deepEqual(denied.map((r) => [r.id, r.state]), [[second, 'denied']]);
+    const table = await as('alice', ['request', 'list', '--gate', 'ci-tests']);
+    assert.match(table.stdout, /^ID +STATE +GATE +REQUESTER +SCOPE +TTL +EXPIRES$/m);
+    assert.match(table.stdout, new RegExp(`^${first} +cancelled +ci-tests +alice`, 'm'));
+  });
+
   test('a check fails closed when the store cannot be reached', async () => {
     const deadUrl = `http://127.0.0.1:${await closedPort()}`;
     const dead = await runCli(['check', '--gate', 'container-signing', '--subject', SCOPE, '--store', deadUrl, '--token', tokens['ci-deploy']!, '--json', '--timeout', '2s']);
