@@ -8,6 +8,7 @@ import { GateKindBadge, SeverityBadge, StateBadge, TierBadge } from '../../compo
 import { ErrorNotice } from '../../components/error-notice';
 import { ScopeChips } from '../../components/scope-chips';
 import { Age, SlaTimer } from '../../components/timers';
+import { incidentLabel } from '../../lib/links';
 import { compareInbox } from '../../lib/severity';
 import { formatUtc } from '../../lib/time';
 
@@ -60,8 +61,8 @@ function InboxRow({ item, index, top, onOpen }: { item: InboxItem; index: number
       <span role="cell">
         <ScopeChips scope={request.scope} />
         {request.incidentRef ? (
-          <div className="mono muted" style={{ fontSize: 11.5 }}>
-            {request.incidentRef}
+          <div className="mono muted" style={{ fontSize: 11.5 }} title={request.incidentRef}>
+            {incidentLabel(request.incidentRef)}
           </div>
         ) : null}
       </span>
@@ -104,7 +105,7 @@ function InboxFilterBar({ shown, total }: { shown: number; total: number }) {
   const active = filters.text || filters.severity || filters.safetyOnly;
   return (
     <div className="toolbar" role="search" aria-label="inbox filters">
-      <input className="input" style={{ width: 300 }} placeholder="Filter: requester, team, gate, scope, incident…" aria-label="Filter requests" value={filters.text} onChange={(e) => setFilters({ text: e.target.value })} />
+      <input className="input" style={{ width: 300 }} placeholder="Filter: person, gate, scope, incident…" aria-label="Filter requests" value={filters.text} onChange={(e) => setFilters({ text: e.target.value })} />
       <select className="select" aria-label="Severity" value={filters.severity} onChange={(e) => setFilters({ severity: e.target.value as InboxFilters['severity'] })}>
         <option value="">All severities</option>
         {SeveritySchema.options.map((s) => (

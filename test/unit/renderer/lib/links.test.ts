@@ -1,10 +1,16 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allowedIncidentUrl } from '../../../../renderer/lib/links';
+import { allowedIncidentUrl, incidentLabel } from '../../../../renderer/lib/links';
 
 const HOSTS = ['incidents.example.com'];
 
 describe('incident links', () => {
+  test('dense rows show the last path segment of a URL reference', () => {
+    assert.equal(incidentLabel('https://incidents.example.com/INC-4240'), 'INC-4240');
+    assert.equal(incidentLabel('https://incidents.example.com/'), 'incidents.example.com');
+    assert.equal(incidentLabel('INC-1190'), 'INC-1190');
+  });
+
   test('an https URL on an allow-listed host becomes a link', () => {
     assert.equal(allowedIncidentUrl('https://incidents.example.com/INC-1190', HOSTS), 'https://incidents.example.com/INC-1190');
   });
