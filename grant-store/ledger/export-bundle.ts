@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError } from '../../shared/errors';
 import { fromBase64 } from '../../shared/ledger/bytes';
-import { verifyLedger, type LedgerVerdict } from '../../shared/ledger/verify-ledger';
+import { verifyLedger, type LedgerResumeState, type LedgerVerdict } from '../../shared/ledger/verify-ledger';
 import { ed25519NoteVerifier, nodeTreeHasher } from '../../shared/node/ledger/node-crypto';
 import { verifyDecisionBundle } from '../../shared/node/signing/verify-decision';
 import { parseCheckpoint } from '../../shared/ledger/checkpoint';
@@ -114,6 +114,7 @@ export async function verifyWithKey(input: {
   recordedLeafHashes?: Uint8Array[];
   logKeyPem: string;
   trustedCheckpoint?: string;
+  resume?: LedgerResumeState;
 }): Promise<{ verdict: LedgerVerdict; origin: string }> {
   const origin = originOf(input.checkpoint);
   let logKey;
@@ -123,7 +124,7 @@ export async function verifyWithKey(input: {
     throw new AppError('invalid_input', `the log public key is not an Ed25519 PEM public key: ${(error as Error).message}`);
   }
   const verdict = await verifyLedger(
-    { entryTexts: input.entries, checkpoint: input.checkpoint, history: input.history, recordedLeafHashes: input.recordedLeafHashes },
+    { entryTexts: input.entries, checkpoint: input.checkpoint, history: input.history, recordedLeafHashes: input.recordedLeafHashes, resume: input.resume },
     { hasher: nodeTreeHasher, logKey, verifyDecision: verifyDecisionBundle, trustedCheckpoint: input.trustedCheckpoint },
   );
   return { verdict, origin };

@@ -29,8 +29,22 @@ export interface LedgerToVerify {
   checkpoint: string;
   /** Earlier signed checkpoints (any order): used to locate an altered entry more precisely. */
   history?: readonly string[];
-  /** Leaf hashes as recorded by the log, if available: trusted only once they reproduce the signed root. */
+  /** Leaf hashes as recorded by the log (aligned with entryTexts), if available: trusted only once they reproduce the signed root. */
   recordedLeafHashes?: readonly Uint8Array[];
+  /**
+   * Incremental verification: the state this client saved after verifying the first
+   * `resume.size` entries (then `entryTexts` start at seq resume.size). The caller must also
+   * pass that checkpoint as `trustedCheckpoint`; the frontier must reproduce its root.
+   */
+  resume?: LedgerResumeState;
+}
+
+/** What a client keeps to verify only new entries next time: the frontier and the keys enrolled so far. */
+export interface LedgerResumeState {
+  size: number;
+  /** CompactRange frontier of the first `size` leaves (perfect-subtree roots, left to right). */
+  frontier: Uint8Array[];
+  keys: Array<{ keyId: string; principal: string; publicKeyPem: string; revoked: boolean }>;
 }
 
 export interface VerifyLedgerOptions {
@@ -67,7 +81,7 @@ export interface LedgerProblem {
 }
 
 export type LedgerVerdict =
-  | { ok: true; treeSize: number; rootHash: string; checkpoint: Checkpoint; decisionsVerified: number; keysSeen: number }
+  | { ok: true; treeSize: number; rootHash: string; checkpoint: Checkpoint; decisionsVerified: number; keysSeen: number; entriesVerified: number; state: LedgerResumeState }
   | { ok: false; problem: LedgerProblem; problems: LedgerProblem[] };
 
 interface KeyState {
@@ -134,20 +148,27 @@ export async function verifyLedger(ledger: LedgerToVerify, options: VerifyLedger
   }
 
   // 2. Entries: structure, contiguity, leaves, keys, decisions; roots at every known checkpoint.
-  const range = new CompactRange(hasher);
+  const resume = ledger.resume;
+  const base = resume?.size ?? 0;
+  if (resume && (!trusted || trusted.size !== base)) {
+    throw new AppError('invalid_input', `incremental verification from size ${base} needs the checkpoint of that size as the trusted checkpoint`);
+  }
+  const range = new CompactRange(hasher, base, resume?.frontier ?? []);
+  /** leaves[i] is the leaf of seq base + i. */
   const leaves: Uint8Array[] = [];
-  const keys = new Map<string, KeyState>();
+  const keys = new Map<string, KeyState>((resume?.keys ?? []).map((k) => [k.keyId, { principal: k.principal, publicKeyPem: k.publicKeyPem, revoked: k.revoked }]));
   const pendingDecisions: Array<() => Promise<LedgerProblem | null>> = [];
-  let lastGoodCheckpointSize = 0;
+  let lastGoodCheckpointSize = base;
   const n = ledger.entryTexts.length;
+  const total = base + n;
 
   // The log's recorded leaf hashes, trusted only if they reproduce the signed root (checked once).
   let recordedOk: boolean | undefined;
   const locate = (from: number, to: number): number | null => {
-    recordedOk ??= recordedLeavesMatch(ledger.recordedLeafHashes, hasher, checkpoint);
+    recordedOk ??= recordedLeavesMatch(ledger.recordedLeafHashes, hasher, checkpoint, resume);
     if (!recordedOk) return null;
-    for (let i = from; i < to && i < leaves.length; i++) {
-      if (!bytesEqual(leaves[i]!, ledger.recordedLeafHashes![i]!)) return i;
+    for (let seq = Math.max(from, base); seq < to && seq < total; seq++) {
+      if (!bytesEqual(leaves[seq - base]!, ledger.recordedLeafHashes![seq - base]!)) return seq;
     }
     return null;
   };
@@ -187,23 +208,24 @@ export async function verifyLedger(ledger: LedgerToVerify, options: VerifyLedger
     }
   };
 
-  checkRootAt(0);
+  checkRootAt(base);
   for (let i = 0; i < n; i++) {
+    const seq = base + i;
     const text = ledger.entryTexts[i]!;
     const leaf = hasher.leaf(utf8(text));
     leaves.push(leaf);
     range.append(leaf);
-    const entryProblem = checkEntry(i, text, keys, pendingDecisions, options);
+    const entryProblem = checkEntry(seq, text, keys, pendingDecisions, options);
     if (entryProblem) problems.push(entryProblem);
-    checkRootAt(i + 1);
+    checkRootAt(seq + 1);
   }
-  if (n < checkpoint.size) {
-    problems.push(problem('missing_entries', n, `the ledger has ${n} entries but its signed checkpoint covers ${checkpoint.size}: entries ${n}..${checkpoint.size - 1} are missing (truncated or deleted)`));
-  } else if (n > checkpoint.size) {
-    problems.push(problem('extra_entries', checkpoint.size, `entries ${checkpoint.size}..${n - 1} are not covered by the signed checkpoint (size ${checkpoint.size}): inserted or not yet checkpointed`));
+  if (total < checkpoint.size) {
+    problems.push(problem('missing_entries', total, `the ledger has ${total} entries but its signed checkpoint covers ${checkpoint.size}: entries ${total}..${checkpoint.size - 1} are missing (truncated or deleted)`));
+  } else if (total > checkpoint.size) {
+    problems.push(problem('extra_entries', checkpoint.size, `entries ${checkpoint.size}..${total - 1} are not covered by the signed checkpoint (size ${checkpoint.size}): inserted or not yet checkpointed`));
   }
-  if (trusted && trusted.size > n) {
-    problems.push(problem('rolled_back', n, `the ledger has ${n} entries but ${trusted.size} were verified before: it was rolled back`));
+  if (trusted && trusted.size > total) {
+    problems.push(problem('rolled_back', total, `the ledger has ${total} entries but ${trusted.size} were verified before: it was rolled back`));
   }
 
   // 3. Decision signatures (the expensive part) run concurrently; the lowest failing seq wins.
@@ -218,14 +240,24 @@ export async function verifyLedger(ledger: LedgerToVerify, options: VerifyLedger
   }
 
   if (problems.length > 0) return done();
-  return { ok: true, treeSize: n, rootHash: toHex(range.root()), checkpoint, decisionsVerified, keysSeen: keys.size };
+  return {
+    ok: true,
+    treeSize: total,
+    rootHash: toHex(range.root()),
+    checkpoint,
+    decisionsVerified,
+    keysSeen: keys.size,
+    entriesVerified: n,
+    state: { size: total, frontier: range.frontier, keys: [...keys].map(([keyId, k]) => ({ keyId, principal: k.principal, publicKeyPem: k.publicKeyPem, revoked: k.revoked })) },
+  };
 }
 
 /** Whether the log's recorded leaf hashes exist and reproduce the signed root (then they are what it committed to). */
-function recordedLeavesMatch(recorded: readonly Uint8Array[] | undefined, hasher: TreeHasher, checkpoint: Checkpoint): boolean {
-  if (!recorded || recorded.length < checkpoint.size) return false;
-  const range = new CompactRange(hasher);
-  for (let i = 0; i < checkpoint.size; i++) range.append(recorded[i]!);
+function recordedLeavesMatch(recorded: readonly Uint8Array[] | undefined, hasher: TreeHasher, checkpoint: Checkpoint, resume: LedgerResumeState | undefined): boolean {
+  const base = resume?.size ?? 0;
+  if (!recorded || base + recorded.length < checkpoint.size) return false;
+  const range = new CompactRange(hasher, base, resume?.frontier ?? []);
+  for (let i = 0; base + i < checkpoint.size; i++) range.append(recorded[i]!);
   return bytesEqual(range.root(), checkpoint.rootHash);
 }
 

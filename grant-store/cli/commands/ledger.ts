@@ -4,8 +4,8 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { AppError } from '../../../shared/errors';
-import { fromBase64 } from '../../../shared/ledger/bytes';
-import type { LedgerVerdict } from '../../../shared/ledger/verify-ledger';
+import { fromBase64 as b64, toBase64 } from '../../../shared/ledger/bytes';
+import type { LedgerResumeState, LedgerVerdict } from '../../../shared/ledger/verify-ledger';
 import { verifyExportDir, verifyWithKey, writeExportBundle, type LedgerExportData } from '../../ledger/export-bundle';
 import type { CliContext } from '../context';
 import { withExamples } from '../help';
@@ -30,9 +30,9 @@ interface ExportPage {
 }
 
 /** Everything the store has for offline verification, pinned to one checkpoint. */
-export async function fetchExport(ctx: CliContext, cmd: Command): Promise<LedgerExportData> {
+export async function fetchExport(ctx: CliContext, cmd: Command, from = 0): Promise<LedgerExportData> {
   const client = ctx.client(cmd);
-  const first = await client.get<ExportPage>('/v1/ledger/export', { from: 0, limit: EXPORT_PAGE });
+  const first = await client.get<ExportPage>('/v1/ledger/export', { from, limit: EXPORT_PAGE });
   const data: LedgerExportData = {
     origin: first.origin,
     publicKeyPem: first.publicKeyPem,
@@ -43,8 +43,8 @@ export async function fetchExport(ctx: CliContext, cmd: Command): Promise<Ledger
     trustedRoot: first.trustedRoot,
     publicKeys: first.publicKeys,
   };
-  while (data.entries.length < first.treeSize) {
-    const page = await client.get<ExportPage>('/v1/ledger/export', { treeSize: first.treeSize, from: data.entries.length, limit: EXPORT_PAGE });
+  while (from + data.entries.length < first.treeSize) {
+    const page = await client.get<ExportPage>('/v1/ledger/export', { treeSize: first.treeSize, from: from + data.entries.length, limit: EXPORT_PAGE });
     if (page.entries.length === 0) break;
     data.entries.push(...page.entries);
     data.leafHashes.push(...page.leafHashes);
@@ -80,7 +80,9 @@ function renderVerdict(verdict: LedgerVerdict, origin: string, extra: { trustedS
     const lines = [
       `OK: ledger verified (${extra.source})`,
       `  log:        ${origin}`,
-      `  entries:    ${verdict.treeSize} (seq 0..${verdict.treeSize - 1}), every leaf recomputed`,
+      verdict.entriesVerified === verdict.treeSize
+        ? `  entries:    ${verdict.treeSize} (seq 0..${verdict.treeSize - 1}), every leaf recomputed`
+        : `  entries:    ${verdict.treeSize}; the ${verdict.entriesVerified} new ones (seq ${verdict.treeSize - verdict.entriesVerified}..${verdict.treeSize - 1}) recomputed, the rest proven by the saved tree state`,
       `  root:       ${verdict.rootHash} matches the signed checkpoint`,
       `  decisions:  ${verdict.decisionsVerified} signatures verified against the keys enrolled at the time (${verdict.keysSeen} keys seen)`,
     ];
@@ -95,7 +97,7 @@ function renderVerdict(verdict: LedgerVerdict, origin: string, extra: { trustedS
 
 function verdictJson(verdict: LedgerVerdict, origin: string, trustedSize?: number): unknown {
   if (verdict.ok) {
-    return { ok: true, origin, treeSize: verdict.treeSize, rootHash: verdict.rootHash, decisionsVerified: verdict.decisionsVerified, trustedSize: trustedSize ?? null };
+    return { ok: true, origin, treeSize: verdict.treeSize, entriesVerified: verdict.entriesVerified, rootHash: verdict.rootHash, decisionsVerified: verdict.decisionsVerified, trustedSize: trustedSize ?? null };
   }
   return { ok: false, origin, firstBadSeq: verdict.problem.seq, code: verdict.problem.code, reason: verdict.problem.message, problems: verdict.problems };
 }
@@ -105,6 +107,7 @@ const VerifyFlagsSchema = z.strictObject({
   logKey: z.string().min(1).optional(),
   trustedCheckpoint: z.string().min(1).optional(),
   save: z.boolean(),
+  incremental: z.boolean().optional(),
 });
 
 const ExportFlagsSchema = z.strictObject({ format: z.enum(['bundle', 'jsonl', 'csv']), out: z.string().min(1).optional() });
@@ -128,11 +131,18 @@ export function registerLedgerCommands(ledger: Command, ctx: CliContext): void {
       .option('--offline <dir>', 'verify an export directory (from `ledger export`) instead of the store')
       .option('--log-key <file>', 'pin the log public key (PEM) instead of trusting the export / first contact')
       .option('--trusted-checkpoint <file>', 'a checkpoint (signed note) verified before; the ledger must extend it')
-      .option('--no-save', 'online: do not record the verified checkpoint in the client state dir'),
+      .option('--no-save', 'online: do not record the verified checkpoint in the client state dir')
+      .option('--incremental', 'online: verify only the entries added since the checkpoint this client verified last (its saved tree state proves the rest)'),
     'breakglass ledger verify',
+    'breakglass ledger verify --incremental',
     'breakglass ledger verify --offline ./breakglass-ledger-export --log-key log-key.pub',
-  ).action(async (flags: { offline?: string; logKey?: string; trustedCheckpoint?: string; save: boolean }, cmd: Command) => {
-    const opts = validateFlags(VerifyFlagsSchema, flags, 'verify', { offline: '--offline', logKey: '--log-key', trustedCheckpoint: '--trusted-checkpoint', save: '--no-save' });
+  ).action(async (flags: { offline?: string; logKey?: string; trustedCheckpoint?: string; save: boolean; incremental?: boolean }, cmd: Command) => {
+    const opts = validateFlags(VerifyFlagsSchema, flags, 'verify', { offline: '--offline', logKey: '--log-key', trustedCheckpoint: '--trusted-checkpoint', save: '--no-save', incremental: '--incremental' });
+    if (opts.incremental && (opts.offline || opts.trustedCheckpoint)) {
+      throw new AppError('invalid_input', '--incremental works online from this client\'s saved state; it cannot be combined with --offline or --trusted-checkpoint', {
+        fieldErrors: [{ path: '--incremental', message: 'online only, from the saved state' }],
+      });
+    }
     const pinnedKey = opts.logKey ? await readFlagFile(opts.logKey, '--log-key') : undefined;
     const flagTrusted = opts.trustedCheckpoint ? await readFlagFile(opts.trustedCheckpoint, '--trusted-checkpoint') : undefined;
 
@@ -149,7 +159,13 @@ export function registerLedgerCommands(ledger: Command, ctx: CliContext): void {
     const stateDir = clientStateDir(ctx.env, globals.storeUrl);
     const statePath = join(stateDir, 'checkpoint');
     const keyPinPath = join(stateDir, 'log-key.pub');
-    const data = await fetchExport(ctx, cmd);
+    const treeStatePath = join(stateDir, TREE_STATE_FILE);
+    let resume: LedgerResumeState | undefined;
+    if (opts.incremental) {
+      resume = await readTreeState(treeStatePath, await readIfExists(statePath));
+      if (!resume) ctx.note('No saved tree state for this store yet: verifying everything this time.');
+    }
+    const data = await fetchExport(ctx, cmd, resume?.size ?? 0);
     const savedKey = await readIfExists(keyPinPath);
     const trustedKey = pinnedKey ?? savedKey;
     if (trustedKey && trustedKey.trim() !== data.publicKeyPem.trim()) {
@@ -166,7 +182,7 @@ export function registerLedgerCommands(ledger: Command, ctx: CliContext): void {
     const trusted = flagTrusted ?? (await readIfExists(statePath));
     let recorded: Uint8Array[] | undefined;
     try {
-      recorded = data.leafHashes.map(fromBase64);
+      recorded = data.leafHashes.map(b64);
     } catch {
       recorded = undefined;
     }
@@ -177,15 +193,18 @@ export function registerLedgerCommands(ledger: Command, ctx: CliContext): void {
       recordedLeafHashes: recorded,
       logKeyPem: trustedKey ?? data.publicKeyPem,
       trustedCheckpoint: trusted,
+      resume,
     });
     const trustedSize = trusted ? sizeOf(trusted) : undefined;
     if (verdict.ok && opts.save) {
       // Only after success: a failed run must never move this client's anchor.
       await mkdir(stateDir, { recursive: true, mode: 0o700 });
       if (!savedKey) await writeAtomic(keyPinPath, data.publicKeyPem);
+      await writeAtomic(treeStatePath, serializeTreeState(verdict.state));
       await writeAtomic(statePath, data.checkpoint);
     }
-    ctx.emit(cmd, verdictJson(verdict, origin, trustedSize), () => renderVerdict(verdict, origin, { trustedSize, source: globals.storeUrl }));
+    const source = resume ? `${globals.storeUrl}, incremental from entry ${resume.size}` : globals.storeUrl;
+    ctx.emit(cmd, verdictJson(verdict, origin, trustedSize), () => renderVerdict(verdict, origin, { trustedSize, source }));
     if (!verdict.ok) ctx.exitCode = 1;
   });
 
@@ -253,6 +272,26 @@ async function writeDecisionBundles(ctx: CliContext, cmd: Command, dir: string, 
   };
   await Promise.all(Array.from({ length: BUNDLE_FETCH_CONCURRENCY }, worker));
   return seqs.length;
+}
+
+/** The client's tree state (frontier + keys at its saved checkpoint) for `verify --incremental`. */
+const TREE_STATE_FILE = 'tree-state.json';
+
+function serializeTreeState(state: LedgerResumeState): string {
+  return `${JSON.stringify({ size: state.size, frontier: state.frontier.map(toBase64), keys: state.keys })}\n`;
+}
+
+/** The saved state, if it belongs to the saved checkpoint (same size); anything else is ignored. */
+async function readTreeState(path: string, checkpoint: string | undefined): Promise<LedgerResumeState | undefined> {
+  const text = await readIfExists(path);
+  if (!text || !checkpoint) return undefined;
+  try {
+    const raw = JSON.parse(text) as { size: number; frontier: string[]; keys: LedgerResumeState['keys'] };
+    if (!Number.isSafeInteger(raw.size) || raw.size !== sizeOf(checkpoint) || !Array.isArray(raw.frontier) || !Array.isArray(raw.keys)) return undefined;
+    return { size: raw.size, frontier: raw.frontier.map(b64), keys: raw.keys };
+  } catch {
+    return undefined;
+  }
 }
 
 function sizeOf(note: string): number | undefined {

@@ -109,6 +109,15 @@ describe('breakglass ledger verify (real CLI) catches tampering', { concurrency:
     const v = parse(second);
     assert.equal(v.ok, true);
     assert.ok((v.treeSize ?? 0) > Number(saved.split('\n')[1]));
+
+    // Incremental: only the entries added since the saved checkpoint are fetched and verified.
+    await fileAndDecide(world, 'carol', 'approve');
+    await settle();
+    const third = await cli(['ledger', 'verify', '--incremental', '--json']);
+    assert.equal(third.code, 0, third.stdout + third.stderr);
+    const inc = parse(third) as VerifyJson & { entriesVerified: number };
+    assert.ok(inc.entriesVerified > 0 && inc.entriesVerified < (inc.treeSize ?? 0), JSON.stringify(inc));
+    assert.equal(inc.treeSize! - inc.entriesVerified, v.treeSize);
     await backup('late');
   });
 
@@ -120,7 +129,7 @@ describe('breakglass ledger verify (real CLI) catches tampering', { concurrency:
     const trustedRoot = JSON.parse(await readFile(join(dir, 'trusted_root.json'), 'utf8')) as unknown;
     const publicKeys = JSON.parse(await readFile(join(dir, 'approver-keys.json'), 'utf8')) as Record<string, unknown>;
     const bundleFiles = await readdir(join(dir, 'decisions'));
-    assert.equal(bundleFiles.length, 3);
+    assert.equal(bundleFiles.length, 4);
     for (const f of bundleFiles) sigstoreVerify(JSON.parse(await readFile(join(dir, 'decisions', f), 'utf8')), trustedRoot, publicKeys);
     const offline = await cli(['ledger', 'verify', '--offline', dir, '--json']);
     assert.equal(offline.code, 0, offline.stdout + offline.stderr);
@@ -198,6 +207,9 @@ describe('breakglass ledger verify (real CLI) catches tampering', { concurrency:
     const r = await cli(['ledger', 'verify', '--json']);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.equal(parse(r).code, 'rolled_back');
+    const inc = await cli(['ledger', 'verify', '--incremental', '--json']);
+    assert.equal(inc.code, 1, inc.stdout + inc.stderr);
+    assert.equal(parse(inc).code, 'rolled_back');
   });
 
   test('a split view (same size, different root, signed by the log key) is refused', async () => {

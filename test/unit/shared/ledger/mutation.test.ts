@@ -166,6 +166,47 @@ describe('ledger mutation suite: shared verifier', () => {
   });
 });
 
+describe('incremental verification from a saved state', () => {
+  test('new entries verify against the saved frontier; mutations in them, a corrupted state or a rewritten past are refused', async () => {
+    const l = ledgers.get(1000)!;
+    const half = 500;
+    const opts = { hasher, logKey: l.logKey, verifyDecision: verifyDecisionBundle };
+    const first = await verifyLedger({ entryTexts: l.texts.slice(0, half), checkpoint: l.checkpointAt(half) }, opts);
+    assert.ok(first.ok, !first.ok ? first.problem.message : '');
+    const resume = first.state;
+    const next = (texts: string[], extra: { checkpoint?: string; trusted?: string; frontier?: Uint8Array[] } = {}) =>
+      verifyLedger(
+        {
+          entryTexts: texts,
+          checkpoint: extra.checkpoint ?? l.checkpointAt(1000),
+          resume: { ...resume, frontier: extra.frontier ?? resume.frontier },
+          recordedLeafHashes: Array.from({ length: 1000 - half }, (_, i) => l.tree.perfect(0, half + i)),
+        },
+        { ...opts, trustedCheckpoint: extra.trusted ?? l.checkpointAt(half) },
+      );
+    const ok = await next(l.texts.slice(half));
+    assert.ok(ok.ok, !ok.ok ? ok.problem.message : '');
+    assert.equal(ok.treeSize, 1000);
+    assert.equal(ok.entriesVerified, 500);
+
+    const flipped = l.texts.slice(half);
+    flipped[200] = flipBit(flipped[200]!, 30, 2);
+    assertRejected(await next(flipped), 'flipped bit in a new entry', half + 200);
+    assertRejected(await next(l.texts.slice(half + 1)), 'first new entry deleted', half);
+    const bad = resume.frontier.map((h) => h.slice());
+    bad[0]![0]! ^= 1;
+    assertRejected(await next(l.texts.slice(half), { frontier: bad }), 'corrupted saved frontier');
+    // The log rewrote an old entry and re-signed: the new checkpoint is not an extension of the saved state.
+    const rewritten = l.texts.slice();
+    rewritten[10] = canonicalJson({ ...l.entries[10]!, reason: 'rewritten later' });
+    const tree = new MemoryTree(hasher);
+    for (const t of rewritten) tree.appendData(utf8(t));
+    const forked = signNote(formatCheckpoint({ origin: ORIGIN, size: 1000, rootHash: tree.root(), extensions: [] }), [l.logSigner]);
+    assertRejected(await next(l.texts.slice(half), { checkpoint: forked }), 'old entry rewritten and re-signed');
+    await assert.rejects(next(l.texts.slice(half), { trusted: l.checkpointAt(half + 1) }), /needs the checkpoint of that size/);
+  });
+});
+
 describe('ledger mutation suite: proofs with a single corruption', () => {
   test('every inclusion and consistency proof corruption is rejected (sizes up to 10,000)', () => {
     const hasherCheck = (fn: () => void) => {
