@@ -1,0 +1,131 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TextDecoder } from 'node:util';
+import { BROWSER_HOST_TOKEN_HEADER } from '../../../../shared/ipc/contract';
+import { startConsoleBrowserHost, type RunningConsoleBrowserHost } from '../../../../electron/browser-host/start';
+import { startTestKeyring, type TestKeyring } from '../../../support/keyring';
+import { createSoftHsmToken, type TestToken } from '../../../support/softhsm';
+import { startStoreFixture, type StoreFixture } from '../../../support/grant-store-fixture';
+import { fileRequest, waitFor } from '../../grant-store/workflow-helpers';
+
+// The browser host with the real console core, a real gnome-keyring (private D-Bus), a real
+// SoftHSM2 token and a real grant store: the PIN travels only through the host's static PIN page
+// endpoints, never through /ipc.
+
+let keyring: TestKeyring;
+let token: TestToken;
+let store: StoreFixture;
+let host: RunningConsoleBrowserHost;
+let consoleDir: string;
+const events: Array<{ event: string; data: { promptId?: string; url?: string; purpose?: string } }> = [];
+let stream: AbortController;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type IpcJson = { ok: boolean; value?: any; error?: { code: string; message: string } };
+
+async function ipc(channel: string, body: unknown): Promise<{ status: number; json: IpcJson }> {
+  const res = await fetch(`${host.url}/ipc/${channel}`, { method: 'POST', headers: { 'content-type': 'application/json', [BROWSER_HOST_TOKEN_HEADER]: host.token }, body: JSON.stringify(body) });
+  return { status: res.status, json: (await res.json()) as IpcJson };
+}
+
+/** Answer the next PIN prompt the way the static page does (same origin, straight to the host). */
+async function answerNextPinPrompt(answer: { pin: string } | { cancel: true }, seen: number): Promise<string> {
+  const { value: prompt } = await waitFor(async () => events.filter((e) => e.event === 'console:renderer:pin-required')[seen], 10_000);
+  const page = await fetch(`${host.url}${prompt.data.url}`);
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /Hardware key PIN/);
+  const context = (await (await fetch(`${host.url}${prompt.data.url}/context`)).json()) as { tokenLabel: string };
+  assert.equal(context.tokenLabel, token.label);
+  const posted = await fetch(`${host.url}${prompt.data.url}`, { method: 'POST', headers: { 'content-type': 'application/json', origin: host.url }, body: JSON.stringify(answer) });
+  assert.equal(posted.status, 200);
+  return String(prompt.data.purpose);
+}
+
+before(async () => {
+  keyring = await startTestKeyring();
+  Object.assign(process.env, keyring.env);
+  token = await createSoftHsmToken({ label: 'bg-console' });
+  process.env.SOFTHSM2_CONF = token.confPath;
+  store = await startStoreFixture();
+  consoleDir = await mkdtemp(join(tmpdir(), 'bg-host-hw-'));
+  host = await startConsoleBrowserHost({ dataDir: consoleDir, port: 0, rendererDir: consoleDir });
+  stream = new AbortController();
+  const res = await fetch(`${host.url}/ipc/events`, { headers: { [BROWSER_HOST_TOKEN_HEADER]: host.token }, signal: stream.signal });
+  void (async () => {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) !== -1) {
+          const frame = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event = /^event: (.*)$/m.exec(frame)?.[1];
+          const data = /^data: (.*)$/m.exec(frame)?.[1];
+          if (event && data) events.push({ event, data: JSON.parse(data) });
+        }
+      }
+    } catch {
+      // aborted at the end of the test
+    }
+  })();
+});
+
+after(async () => {
+  stream?.abort();
+  await host?.close();
+  await store?.close();
+  await token?.cleanup();
+  await keyring?.stop();
+  await rm(consoleDir, { recursive: true, force: true });
+});
+
+test('setup generates the key on the token (PIN through the host page), the token goes to the keychain, approvals sign on the token', async () => {
+  const bob = await store.token('bob', ['approver']);
+  const alice = await store.token('alice', ['requester']);
+  const gate = await store.token('ci-gate', ['gate']);
+
+  const setupCall = ipc('console:main:setup', { storeUrl: store.url, token: bob, key: { kind: 'pkcs11', modulePath: token.modulePath, tokenLabel: token.label, keyLabel: 'bob-approvals', mode: 'generate' } });
+  await answerNextPinPrompt({ pin: token.userPin }, 0);
+  const setup = await setupCall;
+  assert.equal(setup.status, 200, JSON.stringify(setup.json));
+  const session = setup.json.value;
+  assert.equal(session.keychain.available, true);
+  assert.equal(session.key.kind, 'pkcs11');
+  assert.equal(session.key.hardwareBacked, true);
+  assert.ok(events.some((e) => e.event === 'console:renderer:pin-settled'));
+  assert.ok(!JSON.stringify(events).includes(token.userPin), 'the PIN never appears in a renderer event');
+
+  const enrolled = await store.call('POST', '/v1/admin/approvers/bob/keys', { token: store.adminToken, body: { publicKeyPem: session.key.publicKeyPem, hardwareBacked: true } });
+  assert.equal(enrolled.status, 201, enrolled.text);
+
+  const request = await fileRequest(store, alice, { gate: 'ci-tests', severity: 'sev3', scope: { repo: 'hsm-app', branch: 'main' } });
+  // A wrong PIN signs nothing and says so.
+  const wrong = ipc('console:main:approve', { id: request.id, ttl: '15m', comment: 'checked' });
+  await answerNextPinPrompt({ pin: '000000' }, 1);
+  const refused = await wrong;
+  assert.equal(refused.json.ok, false);
+  assert.match(refused.json.error!.message, /wrong PIN/);
+  // Cancelling signs nothing either.
+  const cancelled = ipc('console:main:approve', { id: request.id, ttl: '15m', comment: 'checked' });
+  await answerNextPinPrompt({ cancel: true }, 2);
+  assert.match((await cancelled).json.error!.message, /cancelled/);
+
+  const approve = ipc('console:main:approve', { id: request.id, ttl: '15m', comment: 'checked, signed on the token' });
+  const purpose = await answerNextPinPrompt({ pin: token.userPin }, 3);
+  assert.match(purpose, new RegExp(`approve ${request.id}`));
+  const approved = await approve;
+  assert.equal(approved.json.ok, true, JSON.stringify(approved.json));
+  assert.equal(approved.json.value.request.state, 'active');
+  assert.equal(approved.json.value.request.approvals[0].hardwareBacked, true);
+  const check = await store.call('POST', '/v1/checks', { token: gate, body: { gate: 'ci-tests', subject: { repo: 'hsm-app', branch: 'main' } } });
+  assert.equal(check.json.verdict, 'warn');
+  // A prompt id works once.
+  const used = events.filter((e) => e.event === 'console:renderer:pin-required')[3]!;
+  const again = await fetch(`${host.url}${used.data.url}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pin: token.userPin }) });
+  assert.equal(again.status, 404);
+});
