@@ -1,3 +1,4 @@
+import type { BypassRequest } from '../../shared/domain/request';
 import type { Store, StoreTx } from '../storage/store';
 
 /** Most transactions' work merged into one commit. */
@@ -41,8 +42,9 @@ export class GroupCommit {
         const batch = this.queue.splice(0, MAX_BATCH);
         let outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
         try {
-          await this.store.transaction(async (tx) => {
+          await this.store.transaction(async (raw) => {
             outcomes = []; // a retried transaction (deadlock, serialization) starts over
+            const tx = withRequestCache(raw);
             for (const item of batch) {
               try {
                 outcomes.push({ ok: true, value: await item.fn(tx) });
@@ -65,4 +67,32 @@ export class GroupCommit {
       this.draining = false;
     }
   }
+}
+
+/**
+ * The batch's transaction, reading each request once: many warns confirm the same bypass, and
+ * inside the transaction the row cannot change under us (Postgres: the first read locks it FOR
+ * UPDATE; SQLite: one writer). A write to a request drops it from the cache.
+ */
+function withRequestCache(tx: StoreTx): StoreTx {
+  const requests = new Map<string, Promise<BypassRequest | undefined>>();
+  return new Proxy(tx, {
+    get(target, prop) {
+      if (prop === 'getRequest') {
+        return (id: string) => {
+          let read = requests.get(id);
+          if (!read) requests.set(id, (read = target.getRequest(id)));
+          return read;
+        };
+      }
+      if (prop === 'updateRequest') {
+        return (request: BypassRequest) => {
+          requests.delete(request.id);
+          return target.updateRequest(request);
+        };
+      }
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }

@@ -60,6 +60,7 @@ export class PgStore extends PgReader implements Store {
     const { result, lastSeq } = await withTransaction(this.pool, async (client) => {
       const tx = new PgTx(client);
       const value = await fn(tx);
+      await tx.beforeCommit();
       return { result: value, lastSeq: tx.lastSeq };
     });
     if (lastSeq !== undefined) await this.feed.deliverThrough(lastSeq);
