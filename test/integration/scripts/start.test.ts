@@ -27,7 +27,7 @@ interface Demo {
 function startDemo(demoDir: string): Demo {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('BREAKGLASS_')) env[k] = v;
-  const child = spawn(process.execPath, ['scripts/start.mjs'], { cwd: ROOT, env: { ...env, BREAKGLASS_DEMO_DIR: demoDir, BREAKGLASS_DEMO_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['scripts/start.mjs'], { cwd: ROOT, env: { ...env, BREAKGLASS_DEMO_DIR: demoDir, BREAKGLASS_DEMO_PORT: '0', BREAKGLASS_CONSOLE_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
