@@ -52,6 +52,8 @@ const REFRESH_DEBOUNCE_MS = 150;
 const POLICY_MAX_AGE_MS = 60_000;
 /** Request pages pre-cached for offline reading after each inbox refresh. */
 const PREFETCH_REQUESTS = 20;
+/** A pre-cached request page younger than this (and newer than the request's last change) is kept. */
+const PREFETCH_FRESH_MS = 5 * 60_000;
 
 const SEVERITY_RANK: Record<Severity, number> = { sev1: 0, sev2: 1, sev3: 2, sev4: 3 };
 
@@ -189,8 +191,9 @@ export class ConsoleService implements ConsoleBackend {
     if (!this.keychain.available) await this.probeKeychain();
     const profile = this.profile;
     const configured = profile !== undefined && this.client !== undefined;
-    // Whoami is cheap and changes when an admin enrolls the key: refresh it for every session read.
-    if (configured) await this.refreshWhoami().catch(() => undefined);
+    // Whoami is cheap and changes when an admin enrolls the key: refresh it for every session read
+    // (not while offline: the event stream's reconnect tells us when the store is back).
+    if (configured && (this.connection.online || !this.whoami)) await this.refreshWhoami().catch(() => undefined);
     const policy = configured ? await this.currentPolicy().catch(() => undefined) : undefined;
     return {
       configured,
@@ -578,13 +581,26 @@ export class ConsoleService implements ConsoleBackend {
     return items;
   }
 
-  /** Cache request pages (with history) so they stay readable offline. */
+  /**
+   * Cache request pages (with history) so they stay readable offline. One pass at a time, and a
+   * page cached recently is not fetched again, so a burst of new requests does not flood the store.
+   */
   private async prefetch(items: InboxItem[]): Promise<void> {
-    for (const item of items) {
-      if (this.stopped || !this.connection.online) return;
-      await this.getRequest({ id: item.request.id }).catch(() => undefined);
+    if (this.prefetching) return;
+    this.prefetching = true;
+    try {
+      for (const item of items) {
+        if (this.stopped || !this.connection.online) return;
+        const cached = await this.cache.get(`request:${item.request.id}`);
+        if (cached && Date.now() - Date.parse(cached.at) < PREFETCH_FRESH_MS && Date.parse(cached.at) >= Date.parse(item.request.updatedAt)) continue;
+        await this.getRequest({ id: item.request.id }).catch(() => undefined);
+      }
+    } finally {
+      this.prefetching = false;
     }
   }
+
+  private prefetching = false;
 
   private connect(token: string): void {
     const profile = this.profile as Profile;
