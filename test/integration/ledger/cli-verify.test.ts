@@ -137,9 +137,18 @@ describe('breakglass ledger verify (real CLI) catches tampering', { concurrency:
     for (const f of ['entries.jsonl', 'checkpoint', 'log-key.pub', 'approver-keys.json', 'trusted_root.json']) await readFile(join(dir, f));
     assert.equal((await cli(['ledger', 'verify', '--offline', join(world.tmp, 'nope')])).code, 2);
     assert.equal((await cli(['ledger', 'export', '--format', 'xml'])).code, 2);
+    // A reason crafted as a spreadsheet formula is neutralised in the auditor's CSV.
+    const formula = '=HYPERLINK("http://evil.example","flaky suite blocks the release")';
+    const filed = await world.api('alice', 'POST', '/v1/requests', { gate: 'ci-tests', scope: { repo: 'payments-api' }, reason: formula, severity: 'sev3', ttl: '1h' });
+    assert.equal(filed.status, 201, JSON.stringify(filed.body));
     const csv = await cli(['ledger', 'export', '--format', 'csv']);
     assert.equal(csv.code, 0);
     assert.match(csv.stdout.split('\r\n')[0]!, /^seq,time,type/);
+    assert.ok(csv.stdout.includes(`"'=HYPERLINK(""http://evil.example"",""flaky suite blocks the release"")"`), 'formula cell quoted and prefixed with a single quote');
+    assert.ok(!/(^|,)=HYPERLINK/m.test(csv.stdout));
+    const jsonl = await cli(['ledger', 'export', '--format', 'jsonl']);
+    assert.equal(jsonl.code, 0);
+    assert.ok(jsonl.stdout.split('\n').filter(Boolean).every((line) => JSON.parse(line) !== null));
   });
 
   test('offline: flipped bit, deleted, reordered, inserted and truncated entries, forged checkpoint, other log key', async () => {
