@@ -24,7 +24,9 @@ export function senderRefusal(event: Pick<IpcMainInvokeEvent, 'sender' | 'sender
   const main = deps.mainWindow();
   if (!window || !main || window !== main) return 'the sender is not the console window';
   const frame = event.senderFrame;
-  if (!frame || frame !== event.sender.mainFrame) return 'the sender is not the main frame';
+  // Top-level frame of our window: no parent (WebFrameMain wrappers are not guaranteed to be the
+  // same object as sender.mainFrame, so identity alone is not relied on).
+  if (!frame || frame.parent !== null) return 'the sender is not the main frame';
   let url: URL;
   try {
     url = new URL(frame.url);

@@ -30,7 +30,7 @@ export class ElectronPinPrompt implements PinPrompt {
   constructor(private readonly deps: PinWindowDeps) {
     const fromPinWindow = (event: IpcMainInvokeEvent): boolean => {
       const current = this.current;
-      if (!current || deps.fromWebContents(event.sender) !== current.window || event.senderFrame !== event.sender.mainFrame) return false;
+      if (!current || deps.fromWebContents(event.sender) !== current.window || !event.senderFrame || event.senderFrame.parent !== null) return false;
       try {
         const url = new URL(event.senderFrame?.url ?? '');
         return url.protocol === `${APP_SCHEME}:` && url.host === PIN_HOST;

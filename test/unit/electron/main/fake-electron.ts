@@ -23,7 +23,11 @@ export class FakeEmitter {
 }
 
 export class FakeFrame {
-  constructor(public url: string) {}
+  constructor(
+    public url: string,
+    /** null for a top-level frame, the parent frame for a subframe (as WebFrameMain.parent). */
+    public parent: FakeFrame | null = null,
+  ) {}
 }
 
 export class FakeWebContents extends FakeEmitter {

@@ -53,11 +53,12 @@ describe('ipc handle()', () => {
     const { invoke, main, calls } = setup();
     const other = new FakeBrowserWindow({});
     void other.loadURL('app://console/');
-    const subframe = new FakeFrame('app://console/');
+    const subframe = new FakeFrame('app://console/', main.webContents.mainFrame);
     const foreign = [
       { name: 'another window (e.g. the PIN prompt)', event: { sender: other.webContents, senderFrame: other.webContents.mainFrame } },
       { name: 'a subframe of the console window', event: { sender: main.webContents, senderFrame: subframe } },
-      { name: 'a web contents with no window', event: { sender: { mainFrame: subframe }, senderFrame: subframe } },
+      { name: 'a web contents with no window', event: { sender: { mainFrame: new FakeFrame('app://console/') }, senderFrame: new FakeFrame('app://console/') } },
+      { name: 'no sender frame (already navigated away or destroyed)', event: { sender: main.webContents, senderFrame: null } },
     ];
     for (const { name, event } of foreign) {
       const result = await invoke('console:main:pause-notifications', { minutes: 60 }, event);
