@@ -193,6 +193,13 @@ export class LedgerMirror {
     await appendFile(this.entriesPath, this.entries.map((e) => `${JSON.stringify(e)}\n`).join(''), { mode: 0o600 });
   }
 
+  /** Lower-cased searchable text per entry, built on first search (keeps 100k-entry searches fast). */
+  private readonly searchCache: string[] = [];
+
+  private searchText(index: number, entry: LedgerEntry): string {
+    return (this.searchCache[index] ??= searchableText(entry));
+  }
+
   verificationOf(seq: number): VerificationState {
     if (seq < this.state.verifiedTreeSize) return 'verified';
     return this.state.failure ? 'failed' : 'unverified';
@@ -216,7 +223,7 @@ export class LedgerMirror {
       if (query.gate && entry.gate !== query.gate) continue;
       if (query.actor && entry.actor !== query.actor && entry.approver !== query.actor) continue;
       if (query.team && (entry.data as Record<string, unknown>).team !== query.team) continue;
-      if (search && !searchableText(entry).includes(search)) continue;
+      if (search && !this.searchText(i, entry).includes(search)) continue;
       matches.push(entry);
     }
     return {
