@@ -1,4 +1,3 @@
-import Database from 'better-sqlite3';
 import type { SigstoreBundleJson } from '../../shared/domain/decision';
 import { SigstoreBundleJsonSchema } from '../../shared/domain/decision';
 import { AppError } from '../../shared/errors';
@@ -12,22 +11,19 @@ import { approverPublicKeys, ledgerTrustedRoot } from '../../shared/ledger/trust
 import { nodeTreeHasher } from '../../shared/node/ledger/node-crypto';
 import { dataDirPaths } from '../admin/data-dir';
 import type { Store } from '../storage/store';
-import { createLedgerTables } from './ledger-tables';
+import { SqliteLogTables, type LogTables, type SignedCheckpoint } from './log-tables';
 import { loadLogKey, type LogKey } from './log-key';
 
 /** At most one checkpoint per this interval while entries arrive (issue 4: one within a second or two). */
 export const DEFAULT_CHECKPOINT_INTERVAL_MS = 500;
 /** Entries read from the store per query while catching up. */
 const CATCH_UP_PAGE = 5000;
-const BUSY_TIMEOUT_MS = 5_000;
 
-export interface SignedCheckpoint {
-  id: number;
-  treeSize: number;
-  rootHash: Uint8Array;
-  /** The C2SP signed note. */
-  note: string;
-  signedAt: string;
+export type { SignedCheckpoint };
+
+/** A store whose database also holds the log's tables (the Postgres backend, issue 6). */
+interface WithLogTables {
+  openLogTables(): Promise<LogTables>;
 }
 
 export interface TransparencyLogOptions {
@@ -39,18 +35,6 @@ export interface TransparencyLogOptions {
   databasePath?: string;
   /** Where the Ed25519 log key lives; default <dataDir>/log-key.pem. */
   logKeyPath?: string;
-}
-
-interface CheckpointRow {
-  id: number;
-  tree_size: number;
-  root_hash: Buffer;
-  note: string;
-  signed_at: string;
-}
-
-function rowToCheckpoint(row: CheckpointRow): SignedCheckpoint {
-  return { id: row.id, treeSize: row.tree_size, rootHash: new Uint8Array(row.root_hash), note: row.note, signedAt: row.signed_at };
 }
 
 /**
@@ -71,16 +55,15 @@ export class TransparencyLog implements NodeSource {
   /** Set when the log refused to sign (inconsistency): it stays stopped and says why. */
   halted: string | undefined;
   private readonly waiters: Array<{ size: number; resolve: () => void }> = [];
-  private nodeQuery: Database.Statement | undefined;
 
   private constructor(
     private readonly store: Store,
-    private readonly db: Database.Database,
+    private readonly tables: LogTables,
     readonly key: LogKey,
     private readonly clock: () => Date,
     private readonly intervalMs: number,
   ) {
-    const size = (db.prepare('SELECT COALESCE(MAX(idx) + 1, 0) AS n FROM ledger_nodes WHERE level = 0').get() as { n: number }).n;
+    const size = tables.leafCount();
     const hashes = frontierNodes(size).map(({ level, index }) => this.perfect(level, index));
     this.range = new CompactRange(nodeTreeHasher, size, hashes);
   }
@@ -88,12 +71,11 @@ export class TransparencyLog implements NodeSource {
   static async open(opts: TransparencyLogOptions): Promise<TransparencyLog> {
     const paths = dataDirPaths(opts.dataDir);
     const key = await loadLogKey(opts.logKeyPath ?? paths.logKeyPath);
-    const db = new Database(opts.databasePath ?? paths.databasePath);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    createLedgerTables(db);
-    const log = new TransparencyLog(opts.store, db, key, opts.clock ?? (() => new Date()), opts.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS);
+    // With Postgres the log's tables live in the shared database (every instance follows the
+    // same ledger); the embedded store keeps them in its SQLite file.
+    const shared = opts.store as Partial<WithLogTables>;
+    const tables = shared.openLogTables ? await shared.openLogTables() : SqliteLogTables.open(opts.databasePath ?? paths.databasePath);
+    const log = new TransparencyLog(opts.store, tables, key, opts.clock ?? (() => new Date()), opts.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS);
     log.unsubscribe = opts.store.onLedgerAppended(() => log.schedule());
     await log.checkpointNow();
     return log;
@@ -115,10 +97,9 @@ export class TransparencyLog implements NodeSource {
   perfect(level: number, index: number): Uint8Array {
     const pending = this.pending.get(`${level}:${index}`);
     if (pending) return pending;
-    this.nodeQuery ??= this.db.prepare('SELECT hash FROM ledger_nodes WHERE level = ? AND idx = ?');
-    const row = this.nodeQuery.get(level, index) as { hash: Buffer } | undefined;
-    if (!row) throw new AppError('internal', `ledger node ${level}/${index} is missing`);
-    return new Uint8Array(row.hash);
+    const hash = this.tables.node(level, index);
+    if (!hash) throw new AppError('internal', `ledger node ${level}/${index} is missing`);
+    return hash;
   }
 
   /**
@@ -161,7 +142,7 @@ export class TransparencyLog implements NodeSource {
     }
     const last = this.latestCheckpoint();
     if (last && last.treeSize === this.range.size) {
-      this.persistNodes(undefined);
+      await this.persistNodes(undefined);
       this.notifyWaiters(last.treeSize);
       return;
     }
@@ -180,24 +161,13 @@ export class TransparencyLog implements NodeSource {
     }
     const signedAt = this.clock().toISOString();
     const note = signNote(formatCheckpoint({ origin: this.key.origin, size, rootHash: root, extensions: [] }), [this.key.signer]);
-    this.persistNodes({ size, root, note, signedAt });
+    await this.persistNodes({ size, root, note, signedAt });
     this.lastSignedAtMs = Date.now();
     this.notifyWaiters(size);
   }
 
-  private persistNodes(checkpoint: { size: number; root: Uint8Array; note: string; signedAt: string } | undefined): void {
-    const insertNode = this.db.prepare('INSERT OR IGNORE INTO ledger_nodes (level, idx, hash) VALUES (?, ?, ?)');
-    this.db.transaction(() => {
-      for (const [key, hash] of this.pending) {
-        const [level, index] = key.split(':').map(Number) as [number, number];
-        insertNode.run(level, index, Buffer.from(hash));
-      }
-      if (checkpoint) {
-        this.db
-          .prepare('INSERT INTO ledger_checkpoints (tree_size, root_hash, note, signed_at) VALUES (?, ?, ?, ?)')
-          .run(checkpoint.size, Buffer.from(checkpoint.root), checkpoint.note, checkpoint.signedAt);
-      }
-    })();
+  private async persistNodes(checkpoint: { size: number; root: Uint8Array; note: string; signedAt: string } | undefined): Promise<void> {
+    await this.tables.persist(this.pending, checkpoint);
     this.pending.clear();
   }
 
@@ -217,19 +187,17 @@ export class TransparencyLog implements NodeSource {
   }
 
   latestCheckpoint(): SignedCheckpoint | undefined {
-    const row = this.db.prepare('SELECT * FROM ledger_checkpoints ORDER BY id DESC LIMIT 1').get() as CheckpointRow | undefined;
-    return row ? rowToCheckpoint(row) : undefined;
+    return this.tables.latestCheckpoint();
   }
 
   /** The newest checkpoint of exactly this size, if one was signed. */
   checkpointOfSize(size: number): SignedCheckpoint | undefined {
-    const row = this.db.prepare('SELECT * FROM ledger_checkpoints WHERE tree_size = ? ORDER BY id DESC LIMIT 1').get(size) as CheckpointRow | undefined;
-    return row ? rowToCheckpoint(row) : undefined;
+    return this.tables.checkpointOfSize(size);
   }
 
   /** Every signed checkpoint up to `maxSize`, oldest first. */
   checkpoints(maxSize = Number.MAX_SAFE_INTEGER): SignedCheckpoint[] {
-    return (this.db.prepare('SELECT * FROM ledger_checkpoints WHERE tree_size <= ? ORDER BY id').all(maxSize) as CheckpointRow[]).map(rowToCheckpoint);
+    return this.tables.checkpoints(maxSize);
   }
 
   private checkTreeSize(treeSize: number): void {
@@ -251,8 +219,7 @@ export class TransparencyLog implements NodeSource {
 
   /** Leaf hashes seq from..from+limit-1 as the log computed them. */
   leafHashes(from: number, limit: number): Uint8Array[] {
-    const rows = this.db.prepare('SELECT hash FROM ledger_nodes WHERE level = 0 AND idx >= ? ORDER BY idx LIMIT ?').all(from, limit) as { hash: Buffer }[];
-    return rows.map((r) => new Uint8Array(r.hash));
+    return this.tables.leafHashes(from, limit);
   }
 
   /** Sigstore trusted root for this log (the stock verifier's tlogs[] entry). */
@@ -310,6 +277,6 @@ export class TransparencyLog implements NodeSource {
     // Sign what was appended before closing, so a clean shutdown leaves nothing unsigned.
     await this.checkpointNow().catch((error) => console.error('ledger checkpoint on close failed:', error));
     this.closed = true;
-    this.db.close();
+    await this.tables.close();
   }
 }

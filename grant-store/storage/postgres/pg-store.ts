@@ -1,7 +1,9 @@
 import type pg from 'pg';
 import type { LedgerListener, Store, StoreTx } from '../store';
 import { createPgPool, DEFAULT_POOL_SIZE, withTransaction } from './connection';
+import type { LogTables } from '../../ledger/log-tables';
 import { PgLedgerFeed } from './ledger-feed';
+import { PgLogTables } from './pg-log-tables';
 import { applyMigrations } from './migrate';
 import { PgReader } from './pg-reader';
 import { PgTx } from './pg-tx';
@@ -65,6 +67,11 @@ export class PgStore extends PgReader implements Store {
     });
     if (lastSeq !== undefined) await this.feed.deliverThrough(lastSeq);
     return result;
+  }
+
+  /** The transparency log's tables in this database (grant-store/ledger/transparency-log.ts). */
+  openLogTables(): Promise<LogTables> {
+    return PgLogTables.open(this.pool);
   }
 
   onLedgerAppended(listener: LedgerListener): () => void {

@@ -1,0 +1,148 @@
+import type pg from 'pg';
+import type { LogTables, NewCheckpoint, SignedCheckpoint } from '../../ledger/log-tables';
+
+const HASH_SIZE = 32;
+/** Rows read per query while loading the tree at start. */
+const LOAD_PAGE = 50_000;
+
+/** One level of the tree: hashes packed 32 bytes each in a growing buffer (2n hashes for n leaves). */
+class Level {
+  private buf = Buffer.alloc(HASH_SIZE * 64);
+  count = 0;
+
+  get(index: number): Uint8Array | undefined {
+    return index < this.count ? new Uint8Array(this.buf.buffer, this.buf.byteOffset + index * HASH_SIZE, HASH_SIZE) : undefined;
+  }
+
+  /** Nodes arrive in index order per level (compact range appends, ordered loads). */
+  set(index: number, hash: Uint8Array): void {
+    if (index < this.count) return; // already known: nodes never change
+    if (index > this.count) throw new Error(`ledger node ${index} arrived before ${this.count}`);
+    if ((this.count + 1) * HASH_SIZE > this.buf.length) {
+      const bigger = Buffer.alloc(this.buf.length * 2);
+      this.buf.copy(bigger);
+      this.buf = bigger;
+    }
+    this.buf.set(hash, this.count * HASH_SIZE);
+    this.count++;
+  }
+}
+
+interface CheckpointRow {
+  id: number;
+  tree_size: number;
+  root_hash: Buffer;
+  note: string;
+  signed_at: string;
+}
+
+/**
+ * The transparency log's tables in PostgreSQL (migration 2), for several instances sharing one
+ * ledger. The proof code reads nodes synchronously, so every node is mirrored in memory
+ * (32 bytes each, packed per level: ~64 MB per million entries), loaded at start and extended
+ * as this instance integrates entries; writes go to Postgres (ON CONFLICT DO NOTHING: every
+ * instance derives the same nodes from the same entries). Checkpoints are loaded at start and
+ * appended by this instance; other instances sign their own, all over the same tree.
+ */
+export class PgLogTables implements LogTables {
+  private readonly levels: Level[] = [];
+  private readonly signed: SignedCheckpoint[] = [];
+
+  private constructor(private readonly pool: pg.Pool) {}
+
+  static async open(pool: pg.Pool): Promise<PgLogTables> {
+    const tables = new PgLogTables(pool);
+    for (let level = 0; ; level++) {
+      let loaded = 0;
+      for (;;) {
+        const rows = (
+          await pool.query<{ idx: number; hash: Buffer }>('SELECT idx, hash FROM ledger_nodes WHERE level = $1 AND idx >= $2 ORDER BY idx LIMIT $3', [level, loaded, LOAD_PAGE])
+        ).rows;
+        for (const row of rows) {
+          if (row.idx !== loaded) break; // a hole (should not happen): recomputed from the entries
+          tables.level(level).set(row.idx, row.hash);
+          loaded++;
+        }
+        if (rows.length < LOAD_PAGE || loaded !== rows.at(-1)!.idx + 1) break;
+      }
+      if (loaded === 0) break;
+    }
+    const rows = (await pool.query<CheckpointRow>('SELECT id, tree_size, root_hash, note, signed_at FROM ledger_checkpoints ORDER BY id')).rows;
+    for (const row of rows) tables.signed.push({ id: row.id, treeSize: row.tree_size, rootHash: new Uint8Array(row.root_hash), note: row.note, signedAt: row.signed_at });
+    return tables;
+  }
+
+  private level(level: number): Level {
+    while (this.levels.length <= level) this.levels.push(new Level());
+    return this.levels[level]!;
+  }
+
+  leafCount(): number {
+    return this.levels[0]?.count ?? 0;
+  }
+
+  node(level: number, index: number): Uint8Array | undefined {
+    return this.levels[level]?.get(index);
+  }
+
+  async persist(nodes: ReadonlyMap<string, Uint8Array>, checkpoint: NewCheckpoint | undefined): Promise<void> {
+    const parsed = [...nodes].map(([key, hash]) => {
+      const [level, index] = key.split(':').map(Number) as [number, number];
+      return { level, index, hash };
+    });
+    parsed.sort((x, y) => x.level - y.level || x.index - y.index);
+    const client = await this.pool.connect();
+    let id: number | undefined;
+    try {
+      await client.query('BEGIN');
+      if (parsed.length > 0) {
+        await client.query(
+          'INSERT INTO ledger_nodes (level, idx, hash) SELECT * FROM unnest($1::int[], $2::bigint[], $3::bytea[]) ON CONFLICT DO NOTHING',
+          [parsed.map((n) => n.level), parsed.map((n) => n.index), parsed.map((n) => Buffer.from(n.hash))],
+        );
+      }
+      if (checkpoint) {
+        id = (
+          await client.query<{ id: number }>('INSERT INTO ledger_checkpoints (tree_size, root_hash, note, signed_at) VALUES ($1, $2, $3, $4) RETURNING id', [
+            checkpoint.size,
+            Buffer.from(checkpoint.root),
+            checkpoint.note,
+            checkpoint.signedAt,
+          ])
+        ).rows[0]!.id;
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+    for (const n of parsed) this.level(n.level).set(n.index, n.hash);
+    if (checkpoint && id !== undefined) this.signed.push({ id, treeSize: checkpoint.size, rootHash: checkpoint.root, note: checkpoint.note, signedAt: checkpoint.signedAt });
+  }
+
+  latestCheckpoint(): SignedCheckpoint | undefined {
+    return this.signed.at(-1);
+  }
+
+  checkpointOfSize(size: number): SignedCheckpoint | undefined {
+    for (let i = this.signed.length - 1; i >= 0; i--) if (this.signed[i]!.treeSize === size) return this.signed[i];
+    return undefined;
+  }
+
+  checkpoints(maxSize: number): SignedCheckpoint[] {
+    return this.signed.filter((c) => c.treeSize <= maxSize);
+  }
+
+  leafHashes(from: number, limit: number): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    const leaves = this.levels[0];
+    for (let i = from; leaves && i < Math.min(leaves.count, from + limit); i++) out.push(leaves.get(i)!);
+    return out;
+  }
+
+  close(): void {
+    // The pool belongs to the store.
+  }
+}
