@@ -46,6 +46,8 @@ import { CredentialVault } from './vault/credential-vault';
 export const INCIDENT_DECISION_SLA_MS = 15 * 60_000;
 /** Decision SLA otherwise: a business day (24 h, moved past a weekend). */
 export const BUSINESS_DAY_SLA_MS = 24 * 3_600_000;
+/** The SSE resume point is written to disk at most this often. */
+const PROFILE_SAVE_DEBOUNCE_MS = 1_000;
 /** Coalesce bursts of store events into one inbox refresh. */
 const REFRESH_DEBOUNCE_MS = 150;
 /** Policy (gate kinds, tiers, TTL choices) is refetched at most this often. */
@@ -182,6 +184,13 @@ export class ConsoleService implements ConsoleBackend {
     clearTimeout(this.refreshTimer);
     await this.sse?.stop();
     this.sse = undefined;
+    if (this.profileSaveTimer) {
+      clearTimeout(this.profileSaveTimer);
+      this.profileSaveTimer = undefined;
+      const snapshot = this.profile ? { ...this.profile } : undefined;
+      if (snapshot) this.profileWrites = this.profileWrites.then(() => writeJsonAtomic(this.profilePath, snapshot)).catch(() => undefined);
+    }
+    await this.profileWrites;
     this.hardwareSigner?.clearPinCache?.();
   }
 
@@ -256,6 +265,9 @@ export class ConsoleService implements ConsoleBackend {
       await this.vault.deleteToken(profile.storeUrl, profile.principal);
       if (input.forgetKey && profile.key.kind === 'software') await this.vault.deleteSigningKey(profile.storeUrl, profile.principal);
     }
+    clearTimeout(this.profileSaveTimer);
+    this.profileSaveTimer = undefined;
+    await this.profileWrites;
     await rm(this.profilePath, { force: true });
     this.profile = undefined;
     this.client = undefined;
@@ -616,7 +628,7 @@ export class ConsoleService implements ConsoleBackend {
       onEvent: (event) => {
         if (event.id !== undefined && this.profile) {
           this.profile.lastEventId = event.id;
-          void writeJsonAtomic(this.profilePath, this.profile).catch(() => undefined);
+          this.saveProfileSoon();
         }
         this.scheduleRefresh();
       },
@@ -653,6 +665,24 @@ export class ConsoleService implements ConsoleBackend {
   private get profilePath(): string {
     return join(this.options.dataDir, 'console.json');
   }
+
+  /**
+   * Persist the resume point at most once per PROFILE_SAVE_DEBOUNCE_MS (a burst of thousands of
+   * events is one write), writes serialized so an older snapshot never lands after a newer one.
+   */
+  private saveProfileSoon(): void {
+    if (this.profileSaveTimer) return;
+    this.profileSaveTimer = setTimeout(() => {
+      this.profileSaveTimer = undefined;
+      const snapshot = this.profile ? { ...this.profile } : undefined;
+      if (!snapshot) return;
+      this.profileWrites = this.profileWrites.then(() => writeJsonAtomic(this.profilePath, snapshot)).catch(() => undefined);
+    }, PROFILE_SAVE_DEBOUNCE_MS);
+    this.profileSaveTimer.unref();
+  }
+
+  private profileSaveTimer: NodeJS.Timeout | undefined;
+  private profileWrites: Promise<void> = Promise.resolve();
 
   private async loadProfile(): Promise<Profile | undefined> {
     const text = await readFile(this.profilePath, 'utf8').catch(() => undefined);

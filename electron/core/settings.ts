@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_SETTINGS, SettingsSchema, type Settings } from '../../shared/ipc/contract';
@@ -43,7 +44,8 @@ export class SettingsStore {
 /** Write-then-rename so a crash never leaves a half-written file. */
 export async function writeJsonAtomic(path: string, value: unknown, mode = 0o600): Promise<void> {
   await mkdir(join(path, '..'), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.tmp`;
+  // Unique per call: concurrent writers must never share (and interleave in) one temp file.
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode });
   await rename(tmp, path);
 }

@@ -159,6 +159,31 @@ describe('ConsoleService against a real grant store', () => {
     assert.ok(byAlice.total > 0 && byAlice.entries.length <= 5);
   });
 
+  test('a restarted console is still set up (token from the keychain), resumes the event stream where it stopped and catches up', async () => {
+    await service.stop();
+    const profile = JSON.parse(await readFile(join(dataDir, 'console.json'), 'utf8')) as { lastEventId: string | null; storeUrl: string };
+    assert.ok(profile.lastEventId !== null && Number(profile.lastEventId) > 0, 'the resume point is persisted');
+    assert.equal(profile.storeUrl, store.url);
+    const missed = await fileRequest(store, alice, { gate: 'deploy-freeze', severity: 'sev1', incidentRef: 'INC-11' });
+    service = new ConsoleService({
+      dataDir,
+      host: 'browser',
+      pinPrompt: { ask: () => Promise.reject(pinCancelled()) },
+      openVault: keychain.openVault,
+      notify: (n) => notifications.push(n),
+      sse: { initialBackoffMs: 50, maxBackoffMs: 200 },
+    });
+    service.subscribe((event, payload) => events.push({ event, payload }));
+    await service.start();
+    const session = await service.handlers['console:main:get-session']({});
+    assert.equal(session.configured, true);
+    assert.equal(session.principal, 'bob');
+    await waitFor(async () => notifications.find((n) => n.requestId === missed.id), 5000);
+    const before = notifications.length;
+    await service.settle();
+    assert.equal(notifications.length, before, 'nothing notified twice after the restart');
+  });
+
   test('with the store stopped: offline since is reported, the ledger, request history and reviews stay readable, actions fail clearly', async () => {
     const inbox = await service.handlers['console:main:list-inbox']({});
     const seen = inbox.items[0]!.request.id;
