@@ -450,7 +450,8 @@ void _methodsMatchChannels;
 void _eventNamesMatch;
 
 
-type MethodArgs<C extends MainChannel> = object extends ChannelInput<C> ? [input?: ChannelInput<C>] : [input: ChannelInput<C>];
+/** Channels whose input has no required field can be called without an argument. */
+type MethodArgs<C extends MainChannel> = Record<never, never> extends ChannelInput<C> ? [input?: ChannelInput<C>] : [input: ChannelInput<C>];
 
 /**
  * `window.breakglass` as the preload (Electron) or the browser-host bridge exposes it.
