@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { CheckIndexFeed } from '../../../../grant-store/checks/check-index-feed';
+import { SqliteStore } from '../../../../grant-store/storage/sqlite/sqlite-store';
+import type { NewLedgerEntry } from '../../../../grant-store/storage/store';
+import type { BypassRequest } from '../../../../shared/domain/request';
+
+let dir: string;
+let store: SqliteStore;
+let feed: CheckIndexFeed;
+const NOW = Date.now();
+
+function active(repo: string, overrides: Partial<BypassRequest> = {}): BypassRequest {
+  const at = new Date(NOW).toISOString();
+  return {
+    id: `req_${randomBytes(10).toString('hex')}`,
+    requester: 'alice',
+    team: 'payments',
+    gate: 'ci-tests',
+    scope: { repo },
+    reason: 'flaky suite blocks the hotfix',
+    incidentRef: null,
+    severity: 'sev3',
+    ttl: '1h',
+    extends: null,
+    createdAt: at,
+    digest: `sha256:${'0'.repeat(64)}`,
+    state: 'active',
+    tier: 'low',
+    gateKind: 'slow',
+    approvalsRequired: 1,
+    approvals: [],
+    messages: [],
+    standingScope: null,
+    bypassId: `byp_${randomBytes(10).toString('hex')}`,
+    approvedTtl: '1h',
+    activatedAt: at,
+    expiresAt: new Date(NOW + 3_600_000).toISOString(),
+    closedAt: null,
+    lapsesAt: null,
+    updatedAt: at,
+    closeComment: null,
+    closedBy: null,
+    ...overrides,
+  };
+}
+
+const entry = (type: NewLedgerEntry['type'], request: BypassRequest): NewLedgerEntry => ({
+  time: new Date().toISOString(),
+  type,
+  actor: 'bob',
+  actorRole: 'approver',
+  target: request.id,
+  gate: request.gate,
+  reason: null,
+  incidentRef: null,
+  approver: null,
+  expiresAt: request.expiresAt,
+  sourceAddress: null,
+  data: {},
+});
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'bg-check-feed-'));
+  store = SqliteStore.open(join(dir, 'breakglass.db'));
+});
+after(async () => {
+  feed?.stop();
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('loads the active bypasses on start', async () => {
+  const existing = active('svc-existing');
+  await store.transaction((tx) => tx.insertRequest(existing));
+  feed = new CheckIndexFeed(store, { resyncIntervalMs: 60_000 });
+  await feed.start();
+  assert.equal((await feed.match('ci-tests', { repo: 'svc-existing' }, NOW))?.id, existing.id);
+  assert.equal(await feed.match('ci-tests', { repo: 'svc-other' }, NOW), undefined);
+});
+
+test('an activation is matched as soon as the activating transaction returns', async () => {
+  const request = active('svc-new');
+  await store.transaction(async (tx) => {
+    await tx.insertRequest(request);
+    await tx.appendLedger([entry('bypass_activated', request)]);
+  });
+  // No wait: a check right after the approval's response must see the bypass.
+  assert.equal((await feed.match('ci-tests', { repo: 'svc-new' }, NOW))?.id, request.id);
+});
+
+test('revocation and expiry entries remove a bypass at once', async () => {
+  const revoked = active('svc-revoked');
+  const expired = active('svc-expired');
+  await store.transaction(async (tx) => {
+    await tx.insertRequest(revoked);
+    await tx.insertRequest(expired);
+    await tx.appendLedger([entry('bypass_activated', revoked), entry('bypass_activated', expired)]);
+  });
+  assert.ok(await feed.match('ci-tests', { repo: 'svc-revoked' }, NOW));
+  await store.transaction(async (tx) => {
+    await tx.updateRequest({ ...revoked, state: 'revoked' });
+    await tx.appendLedger([entry('bypass_revoked', revoked)]);
+    await tx.updateRequest({ ...expired, state: 'expired' });
+    await tx.appendLedger([entry('bypass_expired', expired)]);
+  });
+  assert.equal(await feed.match('ci-tests', { repo: 'svc-revoked' }, NOW), undefined);
+  assert.equal(await feed.match('ci-tests', { repo: 'svc-expired' }, NOW), undefined);
+});
+
+test('the periodic resync repairs what the events missed, both ways', async () => {
+  const silent = active('svc-silent'); // activated with no ledger entry (a missed event)
+  await store.transaction((tx) => tx.insertRequest(silent));
+  const ghost = (await feed.match('ci-tests', { repo: 'svc-new' }, NOW))!;
+  await store.transaction((tx) => tx.updateRequest({ ...ghost, state: 'revoked' })); // closed with no event
+  assert.equal(await feed.match('ci-tests', { repo: 'svc-silent' }, NOW), undefined);
+  assert.ok(await feed.match('ci-tests', { repo: 'svc-new' }, NOW));
+  await feed.resync();
+  assert.equal((await feed.match('ci-tests', { repo: 'svc-silent' }, NOW))?.id, silent.id);
+  assert.equal(await feed.match('ci-tests', { repo: 'svc-new' }, NOW), undefined);
+});
