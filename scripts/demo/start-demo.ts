@@ -103,6 +103,9 @@ function untilSignal(): Promise<NodeJS.Signals> {
 export async function startDemo(_argv: string[]): Promise<number> {
   const port = Number(process.env.BREAKGLASS_DEMO_PORT || DEFAULT_DEMO_PORT);
   const running: Running[] = [];
+  // Listen for Ctrl-C before anything slow starts: a signal that arrives while the console is
+  // still launching must stop the demo cleanly, not kill it with the default handler.
+  const stopSignal = untilSignal();
   try {
     if (!Number.isInteger(port) || port < 0 || port > MAX_PORT) throw new AppError('invalid_input', `BREAKGLASS_DEMO_PORT must be a port number (0-${MAX_PORT}), not "${process.env.BREAKGLASS_DEMO_PORT}"`);
     const { fresh, adminToken } = await prepare();
@@ -122,7 +125,7 @@ export async function startDemo(_argv: string[]): Promise<number> {
       const started = await launch({ url: store.url, credentials, dataDir: DEMO_DIR });
       if (started) running.push(started);
     }
-    const signal = await untilSignal();
+    const signal = await stopSignal;
     process.stderr.write(`\n${signal}: stopping...\n`);
     return 0;
   } catch (error) {
