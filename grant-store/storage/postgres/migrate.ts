@@ -22,6 +22,9 @@ export interface MigrationResult {
 export async function applyMigrations(pool: pg.Pool, migrations: readonly Migration[] = MIGRATIONS): Promise<MigrationResult> {
   const client = await pool.connect();
   try {
+    // Waiting for another instance's migration (and running a long one) must not hit the
+    // pool's statement timeout.
+    await client.query('SET statement_timeout = 0');
     await client.query('SELECT pg_advisory_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
     try {
       await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -50,7 +53,8 @@ export async function applyMigrations(pool: pg.Pool, migrations: readonly Migrat
       await client.query('SELECT pg_advisory_unlock($1::bigint)', [MIGRATION_LOCK_KEY]);
     }
   } finally {
-    client.release();
+    // The session setting would follow this connection back into the pool: drop it.
+    client.release(true);
   }
 }
 
