@@ -21,9 +21,15 @@ export class TokenCache {
     });
   }
 
-  async getTokenByHash(tokenHash: string): Promise<StoredToken | undefined> {
+  /** The cached token, if fresh: lets authentication finish synchronously on the hot path. */
+  peek(tokenHash: string): StoredToken | undefined {
     const hit = this.cache.get(tokenHash);
-    if (hit && Date.now() - hit.at < TOKEN_CACHE_MS) return hit.token;
+    return hit && Date.now() - hit.at < TOKEN_CACHE_MS ? hit.token : undefined;
+  }
+
+  async getTokenByHash(tokenHash: string): Promise<StoredToken | undefined> {
+    const hit = this.peek(tokenHash);
+    if (hit) return hit;
     const token = await this.store.getTokenByHash(tokenHash);
     if (token && !token.revokedAt) {
       if (this.cache.size >= TOKEN_CACHE_MAX) this.cache.clear();

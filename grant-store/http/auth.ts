@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../../shared/errors';
-import { authenticate } from '../service/identity-service';
+import { authenticate, authenticateCached } from '../service/identity-service';
 import type { Caller, ServiceDeps } from '../service/service-deps';
 
 /** Routes anyone may call without a token. */
@@ -14,13 +14,31 @@ const callers = new WeakMap<FastifyRequest, Caller>();
  * from the socket, never from a header a client can set.
  */
 export function installAuth(app: FastifyInstance, deps: ServiceDeps): void {
-  app.addHook('onRequest', async (request) => {
-    const path = request.url.split('?')[0] ?? '';
-    if (PUBLIC_PATHS.has(path)) return;
-    const header = request.headers.authorization;
-    const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    if (header !== undefined && !match) throw new AppError('unauthenticated', 'malformed Authorization header: expected "Bearer <token>"');
-    callers.set(request, await authenticate(deps, match?.[1], request.socket.remoteAddress ?? null));
+  // Callback style, not async: a token in the cache (grant-store/checks/token-cache.ts) is
+  // resolved synchronously, which saves gate checks a promise round per request.
+  app.addHook('onRequest', (request, _reply, done) => {
+    try {
+      const path = request.url.split('?')[0] ?? '';
+      if (PUBLIC_PATHS.has(path)) return done();
+      const header = request.headers.authorization;
+      const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+      if (header !== undefined && !match) throw new AppError('unauthenticated', 'malformed Authorization header: expected "Bearer <token>"');
+      const source = request.socket.remoteAddress ?? null;
+      const cached = match?.[1] ? authenticateCached(deps, match[1], source) : undefined;
+      if (cached) {
+        callers.set(request, cached);
+        return done();
+      }
+      authenticate(deps, match?.[1], source).then(
+        (caller) => {
+          callers.set(request, caller);
+          done();
+        },
+        (error: Error) => done(error),
+      );
+    } catch (error) {
+      done(error as Error);
+    }
   });
 }
 

@@ -2,7 +2,7 @@ import type { DecisionStatement } from '../../shared/domain/decision';
 import type { Role } from '../../shared/domain/common';
 import type { PolicyHolder } from '../policy/policy-holder';
 import type { CheckHotPath } from '../checks/check-hot-path';
-import type { Store, StoreReader } from '../storage/store';
+import type { Store, StoreReader, StoredToken } from '../storage/store';
 
 /** Server clock. Every timestamp and every expiry comes from here, never from a client. */
 export type Clock = () => Date;
@@ -24,7 +24,7 @@ export interface ServiceDeps {
    */
   checks?: CheckHotPath;
   /** Token lookups for authentication, cached (grant-store/checks/token-cache.ts); default: the store. */
-  tokens?: Pick<StoreReader, 'getTokenByHash'>;
+  tokens?: Pick<StoreReader, 'getTokenByHash'> & { peek?(tokenHash: string): StoredToken | undefined };
 }
 
 /** The authenticated caller of a service operation. */
