@@ -16,7 +16,7 @@ const config = {
     'package.json',
     'electron/main/main.cjs',
     'electron/main/dist/*.cjs',
-    'electron/main/pin/**',
+    'electron/pin-prompt/**',
     'renderer/dist/**',
     'build/icons/tray/**',
     'build/icons/256x256.png',

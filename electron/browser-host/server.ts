@@ -19,7 +19,15 @@ export const MAX_IPC_BODY_BYTES = 256 * 1024;
 /** SSE keep-alive so proxies and the browser do not drop an idle stream. */
 const SSE_HEARTBEAT_MS = 15_000;
 
+/** The PIN page's markup and style, shared with the Electron PIN window (app://pin/). */
+const PIN_PAGE_DIR = fileURLToPath(new URL('../pin-prompt/', import.meta.url));
+/** The host's own fetch-based transport for that page (Electron's talks to its preload instead). */
 const STATIC_DIR = fileURLToPath(new URL('./static/', import.meta.url));
+/** The page links its assets relatively, so from /pin-prompt/<id> they resolve under /pin-prompt/. */
+const PIN_PAGE_ASSETS: Record<string, string> = {
+  'pin-prompt.css': join(PIN_PAGE_DIR, 'pin-prompt.css'),
+  'pin-prompt.js': join(STATIC_DIR, 'pin-prompt.js'),
+};
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -115,8 +123,8 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Run
 
     const pinMatch = /^\/pin-prompt\/([0-9a-f]{32})(\/context)?$/.exec(path);
     if (pinMatch) return handlePinPrompt(req, res, pinMatch[1] as string, Boolean(pinMatch[2]));
-    const pinAsset = /^\/pin-prompt-assets\/(pin-prompt\.(?:js|css))$/.exec(path);
-    if (pinAsset) return sendFile(res, join(STATIC_DIR, pinAsset[1] as string));
+    const pinAsset = /^\/pin-prompt\/(pin-prompt\.(?:js|css))$/.exec(path);
+    if (pinAsset) return sendFile(res, PIN_PAGE_ASSETS[pinAsset[1] as string] as string);
 
     if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed(res, 'GET');
     return serveRenderer(res, path);
@@ -140,7 +148,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Run
     if (!broker || !context) return sendJson(res, 404, failure(new AppError('not_found', 'no such PIN prompt (answered or expired)')));
     if (req.method === 'GET') {
       if (wantsContext) return sendJson(res, 200, { purpose: context.purpose, tokenLabel: context.tokenLabel, keyLabel: context.keyLabel, attempt: context.attempt });
-      return sendFile(res, join(STATIC_DIR, 'pin-prompt.html'));
+      return sendFile(res, join(PIN_PAGE_DIR, 'pin-prompt.html'));
     }
     if (req.method !== 'POST' || wantsContext) return methodNotAllowed(res, 'GET, POST');
     const body = await readJsonBody(req);

@@ -15,7 +15,7 @@ type Electron = typeof ElectronModule;
 export function appPaths(appRoot: string) {
   return {
     rendererDist: join(appRoot, 'renderer', 'dist'),
-    pinPage: join(appRoot, 'electron', 'main', 'pin'),
+    pinPage: join(appRoot, 'electron', 'pin-prompt'),
     preload: join(appRoot, 'electron', 'main', 'dist', 'preload.cjs'),
     pinPreload: join(appRoot, 'electron', 'main', 'dist', 'pin-preload.cjs'),
     trayIcons: join(appRoot, 'build', 'icons', 'tray'),

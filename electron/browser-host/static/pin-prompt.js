@@ -1,5 +1,6 @@
 /* global window, document, fetch */
-// The PIN page of the browser host. Deliberately tiny and separate from the React renderer: the
+// The browser host's transport for the shared PIN page (electron/pin-prompt/pin-prompt.html),
+// served as /pin-prompt/pin-prompt.js. Deliberately tiny and separate from the React renderer: the
 // PIN is read here and posted straight to the host (same origin), which hands it to the signer.
 (function () {
   'use strict';

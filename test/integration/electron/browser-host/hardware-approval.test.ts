@@ -37,6 +37,13 @@ async function answerNextPinPrompt(answer: { pin: string } | { cancel: true }, s
   const page = await fetch(`${host.url}${prompt.data.url}`);
   assert.equal(page.status, 200);
   assert.match(await page.text(), /Hardware key PIN/);
+  // The shared page links its assets relatively: the host answers them with the shared CSS and its own fetch transport.
+  const style = await fetch(new URL('pin-prompt.css', `${host.url}${prompt.data.url}`));
+  assert.equal(style.status, 200);
+  assert.match(style.headers.get('content-type') ?? '', /text\/css/);
+  const script = await fetch(new URL('pin-prompt.js', `${host.url}${prompt.data.url}`));
+  assert.equal(script.status, 200);
+  assert.match(await script.text(), /fetch\(promptUrl/);
   const context = (await (await fetch(`${host.url}${prompt.data.url}/context`)).json()) as { tokenLabel: string };
   assert.equal(context.tokenLabel, token.label);
   const posted = await fetch(`${host.url}${prompt.data.url}`, { method: 'POST', headers: { 'content-type': 'application/json', origin: host.url }, body: JSON.stringify(answer) });

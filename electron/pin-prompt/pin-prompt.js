@@ -1,5 +1,7 @@
 /* global window, document */
-// The Electron PIN window's page: talks only to window.pinPrompt (pin-preload.ts).
+// The Electron PIN window's transport for pin-prompt.html: talks only to window.pinPrompt
+// (electron/preload/pin-preload.ts). The browser host serves its own fetch-based script
+// (electron/browser-host/static/pin-prompt.js) under the same name.
 (function () {
   'use strict';
   var api = window.pinPrompt;
