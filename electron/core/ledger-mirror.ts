@@ -7,7 +7,7 @@ import { AppError } from '../../shared/errors';
 import { LedgerEntrySchema, type LedgerEntry } from '../../shared/domain/ledger-entry';
 import { CompactRange } from '../../shared/ledger/compact-range';
 import { treeHasher } from '../../shared/ledger/tree-hasher';
-import { fromHex, toHex } from '../../shared/ledger/bytes';
+import { fromHex, toHex } from '../../shared/bytes';
 import type { ChannelOutput, ParsedChannelInput, VerificationState } from '../../shared/ipc/contract';
 import { writeJsonAtomic } from './settings';
 

@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError } from '../../shared/errors';
-import { fromBase64 } from '../../shared/ledger/bytes';
+import { fromBase64 } from '../../shared/bytes';
 import { verifyLedger, type LedgerResumeState, type LedgerVerdict } from '../../shared/ledger/verify-ledger';
 import { ed25519NoteVerifier, nodeTreeHasher } from '../../shared/node/ledger/node-crypto';
 import { verifyDecisionBundle } from '../../shared/node/signing/verify-decision';

@@ -1,7 +1,7 @@
 import type { SigstoreBundleJson } from '../../shared/domain/decision';
 import { SigstoreBundleJsonSchema } from '../../shared/domain/decision';
 import { AppError } from '../../shared/errors';
-import { utf8 } from '../../shared/ledger/bytes';
+import { utf8 } from '../../shared/bytes';
 import { formatCheckpoint } from '../../shared/ledger/checkpoint';
 import { CompactRange, frontierNodes } from '../../shared/ledger/compact-range';
 import { consistencyProof, inclusionProof, treeRoot, verifyConsistency, type NodeSource } from '../../shared/ledger/proofs';

@@ -1,5 +1,5 @@
 import { AppError } from '../errors';
-import { fromBase64, toBase64 } from './bytes';
+import { fromBase64, toBase64 } from '../bytes';
 import { HASH_SIZE } from './tree-hasher';
 
 /**

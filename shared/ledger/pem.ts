@@ -1,4 +1,4 @@
-import { fromBase64 } from './bytes';
+import { fromBase64 } from '../bytes';
 
 /** DER bytes of a PEM block (e.g. `PUBLIC KEY`); throws on anything else. */
 export function pemToDer(pem: string, label = 'PUBLIC KEY'): Uint8Array {

@@ -1,5 +1,5 @@
 import { AppError } from '../errors';
-import { bytesEqual, toHex } from './bytes';
+import { bytesEqual, toHex } from '../bytes';
 import type { TreeHasher } from './tree-hasher';
 
 /**

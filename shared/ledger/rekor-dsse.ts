@@ -1,6 +1,6 @@
 import type { SigstoreBundleJson } from '../domain/decision';
 import { canonicalJson } from '../canonical-json';
-import { fromBase64, toBase64, toHex, utf8 } from './bytes';
+import { fromBase64, toBase64, toHex, utf8 } from '../bytes';
 import type { Sha256 } from './tree-hasher';
 
 /**

@@ -1,5 +1,5 @@
 import { AppError } from '../errors';
-import { bytesEqual, concatBytes, fromBase64, toBase64, toHex, utf8 } from './bytes';
+import { bytesEqual, concatBytes, fromBase64, toBase64, toHex, utf8 } from '../bytes';
 import type { Sha256 } from './tree-hasher';
 
 /**

@@ -1,4 +1,4 @@
-import { concatBytes } from './bytes';
+import { concatBytes } from '../bytes';
 
 /**
  * SHA-256 of one byte string. Injected so shared/ledger stays pure: the store and the CLI pass

@@ -1,4 +1,4 @@
-import { toBase64 } from './bytes';
+import { toBase64 } from '../bytes';
 import { pemToDer } from './pem';
 
 /**

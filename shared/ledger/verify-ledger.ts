@@ -2,7 +2,7 @@ import { canonicalJson } from '../canonical-json';
 import { SigstoreBundleJsonSchema } from '../domain/decision';
 import { LedgerEntrySchema, type LedgerEntry } from '../domain/ledger-entry';
 import { AppError } from '../errors';
-import { bytesEqual, toHex, utf8 } from './bytes';
+import { bytesEqual, toHex, utf8 } from '../bytes';
 import { parseCheckpoint, type Checkpoint } from './checkpoint';
 import { CompactRange } from './compact-range';
 import { decisionEntryFieldsMismatch } from './rekor-dsse';

@@ -1,6 +1,6 @@
 import { canonicalJsonBytes } from '../canonical-json';
 import type { CanonicalRequest } from '../domain/request';
-import { bytesToHex } from './bytes';
+import { toHex } from '../bytes';
 
 /** A SHA-256 implementation, injected so this stays pure (Node's crypto, WebCrypto, a JS one...). */
 export type Sha256 = (bytes: Uint8Array) => Uint8Array;
@@ -11,5 +11,5 @@ export type Sha256 = (bytes: Uint8Array) => Uint8Array;
  * CanonicalRequest fields (extra fields would change the digest).
  */
 export function requestDigest(canonicalRequest: CanonicalRequest, sha256: Sha256): string {
-  return `sha256:${bytesToHex(sha256(canonicalJsonBytes(canonicalRequest)))}`;
+  return `sha256:${toHex(sha256(canonicalJsonBytes(canonicalRequest)))}`;
 }

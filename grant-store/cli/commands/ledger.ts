@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { AppError } from '../../../shared/errors';
-import { fromBase64 as b64, toBase64 } from '../../../shared/ledger/bytes';
+import { fromBase64 as b64, toBase64 } from '../../../shared/bytes';
 import type { LedgerResumeState, LedgerVerdict } from '../../../shared/ledger/verify-ledger';
 import { verifyExportDir, verifyWithKey, writeExportBundle, type LedgerExportData } from '../../ledger/export-bundle';
 import type { CliContext } from '../context';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { toBase64 } from '../../../shared/ledger/bytes';
+import { toBase64 } from '../../../shared/bytes';
 import { AppError } from '../../../shared/errors';
 import { requireRole } from '../../service/access';
 import { TransparencyLog } from '../../ledger/transparency-log';

@@ -4,7 +4,7 @@ import { Verifier, toSignedEntity, type TrustMaterial } from '@sigstore/verify';
 import { canonicalJsonBytes } from '../../canonical-json';
 import { DECISION_PAYLOAD_TYPE, DecisionStatementSchema, type DecisionStatement } from '../../domain/decision';
 import { AppError, fieldErrorsFromZod } from '../../errors';
-import { bytesEqual } from '../../signing/bytes';
+import { bytesEqual } from '../../bytes';
 import { keyIdFromPublicKey, parsePublicKeyPem } from './key-id';
 
 export interface VerifiedDecision {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { canonicalJson } from '../../../shared/canonical-json';
-import { toBase64 } from '../../../shared/ledger/bytes';
+import { toBase64 } from '../../../shared/bytes';
 import { runCli } from '../cli/cli-harness';
 import { buildSyntheticLedger, type SyntheticLedger } from '../../fixtures/ledger/synthetic-ledger';
 

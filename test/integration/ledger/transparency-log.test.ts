@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
-import { fromBase64 } from '../../../shared/ledger/bytes';
+import { fromBase64 } from '../../../shared/bytes';
 import { parseCheckpoint } from '../../../shared/ledger/checkpoint';
 import { verifyConsistency, verifyInclusion } from '../../../shared/ledger/proofs';
 import { verifyNote } from '../../../shared/ledger/signed-note';

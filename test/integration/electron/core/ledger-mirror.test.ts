@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LedgerEntry } from '../../../../shared/domain/ledger-entry';
-import { fromBase64 } from '../../../../shared/ledger/bytes';
+import { fromBase64 } from '../../../../shared/bytes';
 import { parseCheckpoint } from '../../../../shared/ledger/checkpoint';
 import { LedgerMirror, type LedgerSource, type PublishedCheckpoint } from '../../../../electron/core/ledger-mirror';
 import { startStoreFixture, type StoreFixture } from '../../../support/grant-store-fixture';

@@ -6,7 +6,7 @@ import { consistencyProof, inclusionProof, treeRoot, verifyConsistency, verifyIn
 import { MemoryTree } from '../../../../shared/ledger/memory-tree';
 import { signNote } from '../../../../shared/ledger/signed-note';
 import { verifyLedger, type LedgerVerdict } from '../../../../shared/ledger/verify-ledger';
-import { utf8 } from '../../../../shared/ledger/bytes';
+import { utf8 } from '../../../../shared/bytes';
 import { ed25519NoteSigner, nodeTreeHasher as hasher } from '../../../../shared/node/ledger/node-crypto';
 import { verifyDecisionBundle } from '../../../../shared/node/signing/verify-decision';
 import { generateKeyPairSync } from 'node:crypto';

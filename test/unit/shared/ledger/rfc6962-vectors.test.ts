@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { fromHex, toHex, fromBase64, toBase64 } from '../../../../shared/ledger/bytes';
+import { fromHex, toHex, fromBase64, toBase64 } from '../../../../shared/bytes';
 import { CompactRange, frontierNodes } from '../../../../shared/ledger/compact-range';
 import { MemoryTree } from '../../../../shared/ledger/memory-tree';
 import { consistencyProof, inclusionProof, rootFromInclusionProof, treeRoot, verifyConsistency, verifyInclusion } from '../../../../shared/ledger/proofs';

@@ -4,7 +4,7 @@ import { PublicKey, TrustedRoot } from '@sigstore/protobuf-specs';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { Verifier, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
 import type { SigstoreBundleJson } from '../../../../shared/domain/decision';
-import { utf8 } from '../../../../shared/ledger/bytes';
+import { utf8 } from '../../../../shared/bytes';
 import { inclusionProof, treeRoot } from '../../../../shared/ledger/proofs';
 import { bundleWithTlogEntry, decisionEntryFields, signedEntryTimestampPayload } from '../../../../shared/ledger/rekor-dsse';
 import { ed25519NoteKeyHash } from '../../../../shared/ledger/signed-note';

@@ -1,10 +1,13 @@
 /**
- * Byte helpers for the pure ledger code (no Buffer: shared/ runs in the renderer too).
+ * Byte encodings for the pure shared code (ledger math, signing, DSSE) on every side: store, CLI,
+ * console and renderer. No Buffer, no atob/btoa, so it runs in shared/ unchanged.
  */
 
 const HEX_DIGITS = '0123456789abcdef';
 const BASE64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const BASE64_LOOKUP: Record<string, number> = Object.fromEntries([...BASE64_ALPHABET].map((c, i) => [c, i]));
+/** The standard alphabet plus the URL-safe letters, which decode to the same sextets (DSSE allows either encoding). */
+const LENIENT_BASE64_LOOKUP: Record<string, number> = { ...BASE64_LOOKUP, '-': 62, _: 63 };
 
 export function toHex(bytes: Uint8Array): string {
   let out = '';
@@ -20,6 +23,7 @@ export function fromHex(hex: string): Uint8Array {
   return out;
 }
 
+/** Standard base64 with padding (signed notes, checkpoints, Sigstore bundles, DSSE envelopes). */
 export function toBase64(bytes: Uint8Array): string {
   let out = '';
   let i = 0;
@@ -58,6 +62,31 @@ export function fromBase64(text: string): Uint8Array {
   return out;
 }
 
+/**
+ * Lenient base64 decoding (standard or URL-safe alphabet, padding optional), for fields other
+ * producers encode. Still throws on any character outside the alphabet, so a corrupted field is an
+ * error rather than silently different bytes.
+ */
+export function fromBase64Lenient(text: string): Uint8Array {
+  const clean = text.replace(/=+$/, '');
+  if (clean.length % 4 === 1) throw new Error('invalid base64: bad length');
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let acc = 0;
+  let bits = 0;
+  let o = 0;
+  for (const c of clean) {
+    const v = LENIENT_BASE64_LOOKUP[c];
+    if (v === undefined) throw new Error(`invalid base64: unexpected character ${JSON.stringify(c)}`);
+    acc = (acc << 6) | v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 0xff;
+    }
+  }
+  return out;
+}
+
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   let length = 0;
   for (const p of parts) length += p.length;
@@ -70,6 +99,7 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** Constant-time for equal lengths (compares every byte). */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   let diff = 0;
