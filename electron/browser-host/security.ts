@@ -1,21 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
+import { consoleContentSecurityPolicy } from '../core/content-security-policy';
 
-/**
- * Content-Security-Policy for everything the host serves: only our own scripts, styles and
- * connections; no inline script, no framing, no plugins. Mirrors the Electron window's CSP.
- */
-export const BROWSER_HOST_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "object-src 'none'",
-].join('; ');
+/** The console CSP (electron/core/content-security-policy.ts) for everything the host serves. */
+export const BROWSER_HOST_CSP = consoleContentSecurityPolicy({ formAction: "'self'" });
 
 export const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy': BROWSER_HOST_CSP,

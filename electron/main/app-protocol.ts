@@ -1,5 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
+import { consoleContentSecurityPolicy } from '../core/content-security-policy';
 
 /** The renderer is served from app://console/ (never file://): a standard, secure, origin-isolated scheme. */
 export const APP_SCHEME = 'app';
@@ -8,22 +9,8 @@ export const APP_HOST = 'console';
 export const PIN_HOST = 'pin';
 export const APP_URL = `${APP_SCHEME}://${APP_HOST}/`;
 
-/**
- * Strict CSP for every page of the console (mirrors the browser host): our own scripts and styles
- * only, no inline script or eval, no remote connections from the page (main talks to the store).
- */
-export const APP_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-  "object-src 'none'",
-].join('; ');
+/** The console CSP (electron/core/content-security-policy.ts) on every app:// response; these pages post no forms. */
+export const APP_CSP = consoleContentSecurityPolicy({ formAction: "'none'" });
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
