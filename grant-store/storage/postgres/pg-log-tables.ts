@@ -9,15 +9,29 @@ const LOAD_PAGE = 50_000;
 class Level {
   private buf = Buffer.alloc(HASH_SIZE * 64);
   count = 0;
+  /** Nodes that arrived ahead of the packed prefix (not expected; kept rather than lost). */
+  private readonly ahead = new Map<number, Uint8Array>();
 
   get(index: number): Uint8Array | undefined {
-    return index < this.count ? new Uint8Array(this.buf.buffer, this.buf.byteOffset + index * HASH_SIZE, HASH_SIZE) : undefined;
+    return index < this.count ? new Uint8Array(this.buf.buffer, this.buf.byteOffset + index * HASH_SIZE, HASH_SIZE) : this.ahead.get(index);
   }
 
   /** Nodes arrive in index order per level (compact range appends, ordered loads). */
   set(index: number, hash: Uint8Array): void {
     if (index < this.count) return; // already known: nodes never change
-    if (index > this.count) throw new Error(`ledger node ${index} arrived before ${this.count}`);
+    if (index > this.count) {
+      this.ahead.set(index, new Uint8Array(hash));
+      return;
+    }
+    this.push(hash);
+    // Anything that was waiting for this slot joins the packed prefix.
+    for (let next = this.ahead.get(this.count); next; next = this.ahead.get(this.count)) {
+      this.ahead.delete(this.count);
+      this.push(next);
+    }
+  }
+
+  private push(hash: Uint8Array): void {
     if ((this.count + 1) * HASH_SIZE > this.buf.length) {
       const bigger = Buffer.alloc(this.buf.length * 2);
       this.buf.copy(bigger);
