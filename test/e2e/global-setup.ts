@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitForReadyLine } from '../support/ready-line';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const STACK_READY_TIMEOUT_MS = 90_000;
@@ -44,22 +45,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   child.stderr!.pipe(log);
-  const info = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`the e2e stack did not start in ${STACK_READY_TIMEOUT_MS} ms (see test-results/e2e-stack.log)`)), STACK_READY_TIMEOUT_MS);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) {
-        clearTimeout(timer);
-        resolve(line);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the e2e stack exited with ${code} before it was ready (see test-results/e2e-stack.log)`));
-    });
-  });
+  const info = await waitForReadyLine(child, { what: 'the e2e stack', timeoutMs: STACK_READY_TIMEOUT_MS, diagnostics: () => ' (see test-results/e2e-stack.log)' });
   process.env.BG_E2E_STACK = info;
 
   return async () => {

@@ -16,6 +16,7 @@ import { createSoftHsmToken } from '../../support/softhsm';
 import { initDataDir } from '../../../grant-store/admin/init';
 import { startConsoleBrowserHost, type RunningConsoleBrowserHost } from '../../../electron/browser-host/start';
 import type { StackInfo } from './stack-info';
+import { waitForReadyLine } from '../../support/ready-line';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const POLICY = fileURLToPath(new URL('../fixtures/policy.yaml', import.meta.url));
@@ -36,32 +37,20 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function startStore(dataDir: string, port: number, env: NodeJS.ProcessEnv): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/breakglass.mjs', 'serve', '--data-dir', dataDir, '--port', String(port), '--json'], {
-      cwd: REPO,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    storeChild = child;
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`grant store did not start in ${STORE_READY_TIMEOUT_MS} ms: ${err}`)), STORE_READY_TIMEOUT_MS);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) {
-        clearTimeout(timer);
-        resolve((JSON.parse(line) as { url: string }).url);
-      }
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      if (storeChild === child) storeChild = undefined;
-      reject(new Error(`grant store exited (${code}): ${err}`));
-    });
+async function startStore(dataDir: string, port: number, env: NodeJS.ProcessEnv): Promise<string> {
+  const child = spawn(process.execPath, ['bin/breakglass.mjs', 'serve', '--data-dir', dataDir, '--port', String(port), '--json'], {
+    cwd: REPO,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  storeChild = child;
+  let err = '';
+  child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  child.once('exit', () => {
+    if (storeChild === child) storeChild = undefined;
+  });
+  const ready = await waitForReadyLine(child, { what: 'grant store', timeoutMs: STORE_READY_TIMEOUT_MS, diagnostics: () => `: ${err}` });
+  return (JSON.parse(ready) as { url: string }).url;
 }
 
 async function stopStore(): Promise<void> {

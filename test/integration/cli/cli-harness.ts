@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { waitForReadyLine } from '../../support/ready-line';
 
 /** Repository root and the real `breakglass` entry point the tests drive. */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -47,22 +48,15 @@ export async function startServe(args: string[], env: Record<string, string | un
   const child = spawn(process.execPath, [BIN, 'serve', '--json', ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start within ${SERVE_START_TIMEOUT_MS} ms:\n${out}\n${err}`)), SERVE_START_TIMEOUT_MS);
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const line = out.split('\n').find((l) => l.startsWith('{') && l.includes('"url"'));
-      if (line) {
-        clearTimeout(timer);
-        resolve((JSON.parse(line) as { url: string }).url);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited with ${code} before starting:\n${out}\n${err}`));
-    });
+  const ready = await waitForReadyLine(child, {
+    what: 'serve',
+    timeoutMs: SERVE_START_TIMEOUT_MS,
+    accept: (line) => line.includes('"url"'),
+    diagnostics: () => `:\n${out}\n${err}`,
   });
+  const url = (JSON.parse(ready) as { url: string }).url;
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
     const closed = once(child, 'exit');

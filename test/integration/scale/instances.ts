@@ -11,6 +11,7 @@ import { fileKeySigner, generateSoftwareKeyPair } from '../../../shared/node/sig
 import type { DecisionSigner } from '../../../shared/node/signing/signer';
 import { newDecisionStatement } from '../../../shared/signing/decision-statement';
 import type { DecisionKind, SigstoreBundleJson } from '../../../shared/domain/decision';
+import { waitForReadyLine } from '../../support/ready-line';
 
 /**
  * Real grant-store processes (`breakglass serve --database-url`) on one Postgres database, and
@@ -54,24 +55,10 @@ export async function startInstance(name: string, dataDir: string, databaseUrl: 
     env: { ...process.env, BREAKGLASS_DATABASE_URL: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
   let err = '';
   child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start in time:\n${err}`)), START_TIMEOUT_MS);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) {
-        clearTimeout(timer);
-        resolve((JSON.parse(line) as { url: string }).url);
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited (${code ?? signal}) before listening:\n${err}`));
-    });
-  });
+  const ready = await waitForReadyLine(child, { what: name, timeoutMs: START_TIMEOUT_MS, diagnostics: () => `:\n${err}` });
+  const url = (JSON.parse(ready) as { url: string }).url;
   return {
     name,
     url,
