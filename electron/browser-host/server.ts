@@ -8,6 +8,7 @@ import { AppError } from '../../shared/errors';
 import { BROWSER_HOST_TOKEN_HEADER, type IpcResult, type RendererEvent } from '../../shared/ipc/contract';
 import type { ConsoleBackend } from '../core/console-api';
 import { dispatch } from '../core/dispatch';
+import { STATIC_CONTENT_TYPES } from '../core/static-content-types';
 import type { BrowserPinPromptBroker } from './pin-prompt-broker';
 import { MAX_PIN_LENGTH } from './pin-prompt-broker';
 import { SECURITY_HEADERS, isAllowedHost, isAllowedOrigin, tokensEqual } from './security';
@@ -27,21 +28,6 @@ const STATIC_DIR = fileURLToPath(new URL('./static/', import.meta.url));
 const PIN_PAGE_ASSETS: Record<string, string> = {
   'pin-prompt.css': join(PIN_PAGE_DIR, 'pin-prompt.css'),
   'pin-prompt.js': join(STATIC_DIR, 'pin-prompt.js'),
-};
-
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.woff': 'font/woff',
-  '.map': 'application/json; charset=utf-8',
-  '.txt': 'text/plain; charset=utf-8',
 };
 
 export interface BrowserHostOptions {
@@ -238,7 +224,7 @@ function methodNotAllowed(res: ServerResponse, allow: string): void {
 
 async function sendFile(res: ServerResponse, path: string): Promise<void> {
   const bytes = await readFile(path);
-  res.writeHead(200, { 'content-type': CONTENT_TYPES[extname(path)] ?? 'application/octet-stream', 'content-length': bytes.length });
+  res.writeHead(200, { 'content-type': STATIC_CONTENT_TYPES[extname(path)] ?? 'application/octet-stream', 'content-length': bytes.length });
   res.end(bytes);
 }
 

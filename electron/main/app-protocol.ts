@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
 import { consoleContentSecurityPolicy } from '../core/content-security-policy';
+import { STATIC_CONTENT_TYPES } from '../core/static-content-types';
 
 /** The renderer is served from app://console/ (never file://): a standard, secure, origin-isolated scheme. */
 export const APP_SCHEME = 'app';
@@ -11,18 +12,6 @@ export const APP_URL = `${APP_SCHEME}://${APP_HOST}/`;
 
 /** The console CSP (electron/core/content-security-policy.ts) on every app:// response; these pages post no forms. */
 export const APP_CSP = consoleContentSecurityPolicy({ formAction: "'none'" });
-
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.map': 'application/json; charset=utf-8',
-};
 
 /**
  * The `protocol.handle('app', …)` handler: app://console/<path> from the renderer build,
@@ -52,7 +41,7 @@ export function createAppProtocolHandler(roots: { console: string; pin: string }
     if (!bytes) return respond(404, 'not found');
     return new Response(new Uint8Array(bytes), {
       status: 200,
-      headers: { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', 'content-security-policy': APP_CSP, 'x-content-type-options': 'nosniff' },
+      headers: { 'content-type': STATIC_CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', 'content-security-policy': APP_CSP, 'x-content-type-options': 'nosniff' },
     });
   };
 }
