@@ -5,22 +5,10 @@ import type { CanonicalRequest } from '../../../../shared/domain/request';
 import { AppError } from '../../../../shared/errors';
 import { newDecisionStatement } from '../../../../shared/signing/decision-statement';
 import { requestDigest } from '../../../../shared/signing/request-digest';
+import { canonicalRequestFixture, nodeSha256 } from '../../../support/decision-fixtures';
 
-const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
-
-const request: CanonicalRequest = {
-  id: 'req_0123456789abcdef',
-  requester: 'alice',
-  team: 'payments',
-  gate: 'sast',
-  scope: { repo: 'payments-api', branch: 'main' },
-  reason: 'SAST scanner is down and a sev1 fix must ship now',
-  incidentRef: 'INC-1190',
-  severity: 'sev1',
-  ttl: '1h',
-  extends: null,
-  createdAt: '2026-11-26T10:00:00.000Z',
-};
+const sha256 = nodeSha256;
+const request: CanonicalRequest = canonicalRequestFixture();
 
 describe('requestDigest', () => {
   test('is sha256 over the canonical JSON, independent of key order', () => {
