@@ -29,6 +29,11 @@ describe('ConsoleService against a real grant store', () => {
     gate = await store.token('ci-gate', ['gate']);
     bobToken = await store.token('bob', ['approver', 'requester']);
     keychain = memoryKeychain();
+    await startService();
+  });
+
+  /** Starts `service`: a console on the same data dir and keychain each time (the restart test starts a second one). */
+  async function startService(): Promise<void> {
     service = new ConsoleService({
       dataDir,
       host: 'browser',
@@ -39,7 +44,7 @@ describe('ConsoleService against a real grant store', () => {
     });
     service.subscribe((event, payload) => events.push({ event, payload }));
     await service.start();
-  });
+  }
 
   let storeClosing: Promise<void> | undefined;
 
@@ -165,16 +170,7 @@ describe('ConsoleService against a real grant store', () => {
     assert.ok(profile.lastEventId !== null && Number(profile.lastEventId) > 0, 'the resume point is persisted');
     assert.equal(profile.storeUrl, store.url);
     const missed = await fileRequest(store, alice, { gate: 'deploy-freeze', severity: 'sev1', incidentRef: 'INC-11' });
-    service = new ConsoleService({
-      dataDir,
-      host: 'browser',
-      pinPrompt: { ask: () => Promise.reject(pinCancelled()) },
-      openVault: keychain.openVault,
-      notify: (n) => notifications.push(n),
-      sse: { initialBackoffMs: 50, maxBackoffMs: 200 },
-    });
-    service.subscribe((event, payload) => events.push({ event, payload }));
-    await service.start();
+    await startService();
     const session = await service.handlers['console:main:get-session']({});
     assert.equal(session.configured, true);
     assert.equal(session.principal, 'bob');
