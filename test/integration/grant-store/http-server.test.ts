@@ -5,11 +5,11 @@ import { createPrivateKey } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
-import { StringDecoder } from 'node:string_decoder';
 import { join } from 'node:path';
 import { initDataDir } from '../../../grant-store/admin/init';
 import { startGrantStore } from '../../../grant-store/http/server';
 import { startStoreFixture, type StoreFixture } from '../../support/grant-store-fixture';
+import { sseFrames } from '../../support/sse-frames';
 import { fileRequest } from './workflow-helpers';
 
 describe('grant store server', () => {
@@ -138,19 +138,11 @@ describe('event stream', () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
     const out: { id: number; entry: { type: string; target: string } }[] = [];
-    const decoder = new StringDecoder('utf8');
-    let buffer = '';
     try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.write(Buffer.from(chunk));
-        let cut: number;
-        while ((cut = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, cut);
-          buffer = buffer.slice(cut + 2);
-          const id = /^id: (\d+)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (id && data) out.push({ id: Number(id), entry: JSON.parse(data) });
-        }
+      for await (const block of sseFrames(res.body as unknown as AsyncIterable<Uint8Array>)) {
+        const id = /^id: (\d+)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (id && data) out.push({ id: Number(id), entry: JSON.parse(data) });
         if (out.length >= count) break;
       }
     } catch (error) {

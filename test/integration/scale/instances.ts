@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
 import type { Role } from '../../../shared/domain/common';
 import type { BypassRequest } from '../../../shared/domain/request';
@@ -12,6 +11,7 @@ import type { DecisionSigner } from '../../../shared/node/signing/signer';
 import { newDecisionStatement } from '../../../shared/signing/decision-statement';
 import type { DecisionKind, SigstoreBundleJson } from '../../../shared/domain/decision';
 import { waitForReadyLine } from '../../support/ready-line';
+import { sseFrames } from '../../support/sse-frames';
 
 /**
  * Real grant-store processes (`breakglass serve --database-url`) on one Postgres database, and
@@ -136,17 +136,9 @@ export async function writePolicy(dataDir: string, yaml: string): Promise<void> 
 export async function readEvents(base: string, token: string, signal: AbortSignal, onEvent: (data: string) => void): Promise<void> {
   const response = await fetch(`${base}/v1/events`, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, signal });
   if (!response.ok || !response.body) throw new Error(`events: ${response.status}`);
-  const decoder = new StringDecoder('utf8');
-  let buffer = '';
   try {
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.write(Buffer.from(chunk));
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        for (const line of block.split('\n')) if (line.startsWith('data: ')) onEvent(line.slice(6));
-      }
+    for await (const block of sseFrames(response.body as unknown as AsyncIterable<Uint8Array>)) {
+      for (const line of block.split('\n')) if (line.startsWith('data: ')) onEvent(line.slice(6));
     }
   } catch (error) {
     if (!signal.aborted) throw error;

@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TextDecoder } from 'node:util';
 import { BROWSER_HOST_TOKEN_HEADER } from '../../../../shared/ipc/contract';
 import { startConsoleBrowserHost, type RunningConsoleBrowserHost } from '../../../../electron/browser-host/start';
 import { startTestKeyring, type TestKeyring } from '../../../support/keyring';
 import { createSoftHsmToken, type TestToken } from '../../../support/softhsm';
 import { startStoreFixture, type StoreFixture } from '../../../support/grant-store-fixture';
+import { sseFrames } from '../../../support/sse-frames';
 import { fileRequest, waitFor } from '../../grant-store/workflow-helpers';
 
 // The browser host with the real console core, a real gnome-keyring (private D-Bus), a real
@@ -62,19 +62,11 @@ before(async () => {
   stream = new AbortController();
   const res = await fetch(`${host.url}/ipc/events`, { headers: { [BROWSER_HOST_TOKEN_HEADER]: host.token }, signal: stream.signal });
   void (async () => {
-    const decoder = new TextDecoder();
-    let buffer = '';
     try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) !== -1) {
-          const frame = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const event = /^event: (.*)$/m.exec(frame)?.[1];
-          const data = /^data: (.*)$/m.exec(frame)?.[1];
-          if (event && data) events.push({ event, data: JSON.parse(data) });
-        }
+      for await (const frame of sseFrames(res.body as unknown as AsyncIterable<Uint8Array>)) {
+        const event = /^event: (.*)$/m.exec(frame)?.[1];
+        const data = /^data: (.*)$/m.exec(frame)?.[1];
+        if (event && data) events.push({ event, data: JSON.parse(data) });
       }
     } catch {
       // aborted at the end of the test
