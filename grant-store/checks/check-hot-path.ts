@@ -11,8 +11,11 @@ import { GroupCommit } from './group-commit';
  * entry).
  */
 export interface CheckHotPath {
-  /** The active bypass covering (gate, subject) at `nowMs`, from the in-memory index. */
-  match(gate: string, subject: Scope, nowMs: number): Promise<BypassRequest | undefined>;
+  /**
+   * The active bypass covering (gate, subject) at `nowMs`, from the in-memory index: at once,
+   * or a promise when an activation on that gate is still being read (CheckIndexFeed.match).
+   */
+  match(gate: string, subject: Scope, nowMs: number): BypassRequest | undefined | Promise<BypassRequest | undefined>;
   /** Count one block on `gate` (written to the store in batches). */
   countBlock(gate: string, at: string): void;
   /**

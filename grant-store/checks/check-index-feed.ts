@@ -70,11 +70,12 @@ export class CheckIndexFeed {
    * The bypass covering (gate, subject) at `nowMs`, from memory. Waits only if an activation
    * on this gate was just committed and its request is still being read (one read per
    * activation, shared by every check waiting on it): a bypass approved by a call that already
-   * returned is always seen.
+   * returned is always seen. Synchronous when nothing is pending (the common case: no promise
+   * per check).
    */
-  async match(gate: string, subject: Scope, nowMs: number): Promise<BypassRequest | undefined> {
+  match(gate: string, subject: Scope, nowMs: number): BypassRequest | undefined | Promise<BypassRequest | undefined> {
     const waiting = this.pending.get(gate);
-    if (waiting && waiting.size > 0) await Promise.all(waiting);
+    if (waiting && waiting.size > 0) return Promise.all(waiting).then(() => this.index.match(gate, subject, nowMs));
     return this.index.match(gate, subject, nowMs);
   }
 

@@ -5,8 +5,19 @@ import type { Caller, ServiceDeps } from '../service/service-deps';
 
 /** Routes anyone may call without a token. */
 const PUBLIC_PATHS = new Set(['/healthz']);
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
-const callers = new WeakMap<FastifyRequest, Caller>();
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the auth hook (null until it has run, and on public paths). */
+    breakglassCaller: Caller | null;
+  }
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
 
 /**
  * Bearer authentication on every route but /healthz, before the body is parsed (so an
@@ -14,36 +25,41 @@ const callers = new WeakMap<FastifyRequest, Caller>();
  * from the socket, never from a header a client can set.
  */
 export function installAuth(app: FastifyInstance, deps: ServiceDeps): void {
+  // A request decoration (initialised in Fastify's request constructor, so every request keeps
+  // one object shape) instead of a WeakMap: no ephemeron entry per request for the GC.
+  app.decorateRequest('breakglassCaller', null);
   // Callback style, not async: a token in the cache (grant-store/checks/token-cache.ts) is
   // resolved synchronously, which saves gate checks a promise round per request.
   app.addHook('onRequest', (request, _reply, done) => {
+    let token: string | undefined;
+    let source: string | null = null;
     try {
-      const path = request.url.split('?')[0] ?? '';
-      if (PUBLIC_PATHS.has(path)) return done();
+      if (PUBLIC_PATHS.has(pathOf(request.url))) return done();
       const header = request.headers.authorization;
-      const match = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+      const match = typeof header === 'string' ? BEARER.exec(header) : null;
       if (header !== undefined && !match) throw new AppError('unauthenticated', 'malformed Authorization header: expected "Bearer <token>"');
-      const source = request.socket.remoteAddress ?? null;
-      const cached = match?.[1] ? authenticateCached(deps, match[1], source) : undefined;
+      token = match?.[1];
+      source = request.socket.remoteAddress ?? null;
+      const cached = token ? authenticateCached(deps, token, source) : undefined;
       if (cached) {
-        callers.set(request, cached);
+        request.breakglassCaller = cached;
         return done();
       }
-      authenticate(deps, match?.[1], source).then(
-        (caller) => {
-          callers.set(request, caller);
-          done();
-        },
-        (error: Error) => done(error),
-      );
     } catch (error) {
-      done(error as Error);
+      return done(error as Error);
     }
+    authenticate(deps, token, source).then(
+      (caller) => {
+        request.breakglassCaller = caller;
+        done();
+      },
+      (error: Error) => done(error),
+    );
   });
 }
 
 export function callerOf(request: FastifyRequest): Caller {
-  const caller = callers.get(request);
+  const caller = request.breakglassCaller;
   if (!caller) throw new AppError('unauthenticated', 'not authenticated');
   return caller;
 }

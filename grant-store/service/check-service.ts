@@ -1,10 +1,12 @@
-import { CheckInputSchema, type CheckInput, type CheckResult } from '../../shared/domain/check';
+import type { CheckInput, CheckResult } from '../../shared/domain/check';
+import type { Scope } from '../../shared/domain/common';
 import type { Policy } from '../../shared/domain/policy';
 import type { BypassRequest } from '../../shared/domain/request';
 import { formatRemaining, ttlToMs } from '../../shared/domain/ttl';
-import { AppError, parseOrThrow } from '../../shared/errors';
+import { AppError } from '../../shared/errors';
 import { bypassMatches, formatScope } from '../../shared/policy/scope-match';
 import { resolveGate, type ResolvedGate } from '../../shared/policy/tier-resolution';
+import { parseCheckInput } from '../checks/check-input';
 import type { StoreTx } from '../storage/store';
 import { actingRole, requireRole } from './access';
 import { auditEntry } from './audit-entry';
@@ -21,58 +23,106 @@ const SUGGESTED_TTL = '1h';
  * counted per gate, naming the gate, the rule and the command to ask for a bypass.
  */
 export async function checkGate(deps: ServiceDeps, caller: Caller, body: unknown): Promise<CheckResult> {
+  return answerCheck(deps, caller, body);
+}
+
+/**
+ * checkGate for the HTTP route: the same answer, returned synchronously when it comes from
+ * memory (a block), so Fastify sends it without a promise round; a warn (answered after its
+ * commit) or a check waiting for an activation read is a promise. Bad input and a missing
+ * role throw synchronously.
+ */
+export function answerCheck(deps: ServiceDeps, caller: Caller, body: unknown): CheckResult | Promise<CheckResult> {
   requireRole(caller, 'gate', 'admin');
-  const input: CheckInput = parseOrThrow(CheckInputSchema, body, 'check');
+  const input: CheckInput = parseCheckInput(body);
   const policy = deps.policies.policy;
-  const resolved = resolveGate(policy, input.gate);
-  if (!resolved) {
-    throw new AppError('invalid_input', `unknown gate "${input.gate}"`, { fieldErrors: [{ path: 'gate', message: `unknown gate "${input.gate}" (gates: ${policy.gates.map((g) => g.id).join(', ')})` }] });
-  }
+  const gate = gateAnswers(policy, input.gate);
   const hot = deps.checks;
   if (hot) {
     // Hot path (grant-store/checks): the bypass comes from the in-memory index and a block is
     // counted in memory, so only a warn touches the database (to record its evaluation).
     // Expiry stays exact: the index never matches a bypass whose window ended at `now`.
     const now = deps.clock();
-    const bypass = await hot.match(input.gate, input.subject, now.getTime());
-    if (!bypass) {
-      hot.countBlock(input.gate, now.toISOString());
-      return blocked(policy, resolved, input, now.toISOString());
-    }
-    // Group commit: concurrent warns share one durable commit (grant-store/checks/group-commit.ts).
-    return hot.transaction(async (tx) => {
-      // The index may lag a revocation committed a moment ago: confirm the bypass inside the
-      // transaction, and fall back to the database lookup if it is no longer active.
-      const fresh = await tx.getRequest(bypass.id);
-      if (fresh && fresh.state === 'active' && fresh.expiresAt && fresh.expiresAt > now.toISOString()) return underBypass(tx, caller, resolved, input, fresh, now);
-      return checkInTx(tx, deps, caller, resolved, input, now);
-    });
+    const found = hot.match(input.gate, input.subject, now.getTime());
+    if (found instanceof Promise) return found.then((bypass) => hotAnswer(deps, caller, gate, input, now, bypass));
+    return hotAnswer(deps, caller, gate, input, now, found);
   }
-  return deps.store.transaction((tx) => checkInTx(tx, deps, caller, resolved, input, deps.clock()));
+  return deps.store.transaction((tx) => checkInTx(tx, caller, gate, input, deps.clock()));
+}
+
+function hotAnswer(deps: ServiceDeps, caller: Caller, gate: GateAnswers, input: CheckInput, now: Date, bypass: BypassRequest | undefined): CheckResult | Promise<CheckResult> {
+  const hot = deps.checks!;
+  if (!bypass) {
+    const at = now.toISOString();
+    hot.countBlock(input.gate, at);
+    return gate.blocked(input.subject, at);
+  }
+  // Group commit: concurrent warns share one durable commit (grant-store/checks/group-commit.ts).
+  return hot.transaction(async (tx) => {
+    // The index may lag a revocation committed a moment ago: confirm the bypass inside the
+    // transaction, and fall back to the database lookup if it is no longer active.
+    const fresh = await tx.getRequest(bypass.id);
+    if (fresh && fresh.state === 'active' && fresh.expiresAt && fresh.expiresAt > now.toISOString()) return underBypass(tx, caller, gate.resolved, input, fresh, now);
+    return checkInTx(tx, caller, gate, input, now);
+  });
+}
+
+/**
+ * A gate's resolution and its block answer, worked out once per (policy, gate): the rule text
+ * and the suggested command depend only on the policy, so a block only splices in the subject
+ * and the time. A reloaded policy is a new object, hence new entries (the WeakMap drops the
+ * old ones). Unknown gates are not cached (a caller could send any number of them).
+ */
+interface GateAnswers {
+  resolved: ResolvedGate;
+  blocked(subject: Scope, at: string): CheckResult;
+}
+const answersByPolicy = new WeakMap<Policy, Map<string, GateAnswers>>();
+
+function gateAnswers(policy: Policy, gateId: string): GateAnswers {
+  let byGate = answersByPolicy.get(policy);
+  const cached = byGate?.get(gateId);
+  if (cached) return cached;
+  const resolved = resolveGate(policy, gateId);
+  if (!resolved) {
+    throw new AppError('invalid_input', `unknown gate "${gateId}"`, { fieldErrors: [{ path: 'gate', message: `unknown gate "${gateId}" (gates: ${policy.gates.map((g) => g.id).join(', ')})` }] });
+  }
+  const answers: GateAnswers = { resolved, blocked: blockAnswer(policy, resolved) };
+  if (!byGate) answersByPolicy.set(policy, (byGate = new Map()));
+  byGate.set(gateId, answers);
+  return answers;
+}
+
+/** The block answer for one gate: `blocked(subject, at)`, with the text around the scope precomputed. */
+function blockAnswer(policy: Policy, resolved: ResolvedGate): (subject: Scope, at: string) => CheckResult {
+  const gate = resolved.gate.id;
+  const messageHead = `BLOCKED by gate ${gate} (${ruleText(resolved)}): no active bypass covers `;
+  const commandHead = `breakglass request --gate ${gate} --scope `;
+  const commandTail = ` --reason "<what is broken and why the gate must be bypassed>" --severity sev2 --incident <INC-ID> --ttl ${suggestedTtl(policy, resolved)}`;
+  return (subject, at) => {
+    const scope = formatScope(subject);
+    const command = commandHead + scope + commandTail;
+    return {
+      verdict: 'block',
+      gate,
+      subject,
+      message: `${messageHead}${scope}. To ask for one: ${command}`,
+      requestCommand: command,
+      bypass: null,
+      checkedAt: at,
+    };
+  };
 }
 
 /** The check answered from the database inside `tx` (no index, or the index was stale). */
-async function checkInTx(tx: StoreTx, deps: ServiceDeps, caller: Caller, resolved: ResolvedGate, input: CheckInput, now: Date): Promise<CheckResult> {
+async function checkInTx(tx: StoreTx, caller: Caller, gate: GateAnswers, input: CheckInput, now: Date): Promise<CheckResult> {
   const at = now.toISOString();
   const bypass = (await tx.findActiveBypasses(input.gate, at)).find((r) => bypassMatches(r, input.gate, input.subject));
   if (!bypass) {
     await tx.incrementGateBlocks(input.gate, at);
-    return blocked(deps.policies.policy, resolved, input, at);
+    return gate.blocked(input.subject, at);
   }
-  return underBypass(tx, caller, resolved, input, bypass, now);
-}
-
-function blocked(policy: Policy, resolved: ResolvedGate, input: CheckInput, at: string): CheckResult {
-  const command = requestCommand(policy, resolved, input);
-  return {
-    verdict: 'block',
-    gate: input.gate,
-    subject: input.subject,
-    message: `BLOCKED by gate ${input.gate} (${ruleText(resolved)}): no active bypass covers ${formatScope(input.subject)}. To ask for one: ${command}`,
-    requestCommand: command,
-    bypass: null,
-    checkedAt: at,
-  };
+  return underBypass(tx, caller, gate.resolved, input, bypass, now);
 }
 
 async function underBypass(tx: StoreTx, caller: Caller, resolved: ResolvedGate, input: CheckInput, bypass: BypassRequest, now: Date): Promise<CheckResult> {
@@ -102,7 +152,6 @@ function ruleText(resolved: ResolvedGate): string {
   return `${resolved.gate.kind} gate, tier ${resolved.tierName}: a bypass needs ${approvals}, at most ${resolved.tier.maxTtl}`;
 }
 
-function requestCommand(policy: Policy, resolved: ResolvedGate, input: CheckInput): string {
-  const ttl = policy.ttlChoices.includes(SUGGESTED_TTL) && ttlToMs(SUGGESTED_TTL) <= ttlToMs(resolved.tier.maxTtl) ? SUGGESTED_TTL : resolved.tier.maxTtl;
-  return `breakglass request --gate ${input.gate} --scope ${formatScope(input.subject)} --reason "<what is broken and why the gate must be bypassed>" --severity sev2 --incident <INC-ID> --ttl ${ttl}`;
+function suggestedTtl(policy: Policy, resolved: ResolvedGate): string {
+  return policy.ttlChoices.includes(SUGGESTED_TTL) && ttlToMs(SUGGESTED_TTL) <= ttlToMs(resolved.tier.maxTtl) ? SUGGESTED_TTL : resolved.tier.maxTtl;
 }

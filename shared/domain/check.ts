@@ -1,12 +1,15 @@
 import { z } from 'zod';
 import { PrincipalNameSchema, ScopeSchema, SlugSchema, TimestampSchema } from './common';
 
+export const MAX_CONTEXT_KEY_LENGTH = 64;
+export const MAX_CONTEXT_VALUE_LENGTH = 512;
+
 /** A gate asks: is there an active bypass for this gate on this subject? */
 export const CheckInputSchema = z.strictObject({
   gate: SlugSchema,
   subject: ScopeSchema,
   /** Optional CI/admission context recorded with an evaluation under bypass (job URL, commit...). */
-  context: z.record(z.string().max(64), z.string().max(512)).optional(),
+  context: z.record(z.string().max(MAX_CONTEXT_KEY_LENGTH), z.string().max(MAX_CONTEXT_VALUE_LENGTH)).optional(),
 });
 export type CheckInput = z.infer<typeof CheckInputSchema>;
 

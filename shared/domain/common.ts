@@ -10,7 +10,9 @@ export const RoleSchema = z.enum(['requester', 'approver', 'gate', 'admin', 'aud
 export type Role = z.infer<typeof RoleSchema>;
 
 /** Gate, tier, team, group ids: lowercase slugs. */
-export const SlugSchema = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'must be a lowercase slug (a-z, 0-9, . _ -), 1-64 characters');
+/** The slug pattern, shared with precompiled validators (grant-store/checks/check-input.ts). */
+export const SLUG_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+export const SlugSchema = z.string().regex(SLUG_PATTERN, 'must be a lowercase slug (a-z, 0-9, . _ -), 1-64 characters');
 
 export const SeveritySchema = z.enum(['sev1', 'sev2', 'sev3', 'sev4']);
 export type Severity = z.infer<typeof SeveritySchema>;
@@ -25,16 +27,20 @@ export type GateKind = z.infer<typeof GateKindSchema>;
  * repo=payments-api, branch=main, namespace=pay, workload=api, digest=sha256:....
  * A bypass matches a subject when every scope attribute equals the subject's.
  */
-export const ScopeKeySchema = z.string().regex(/^[a-z][a-z0-9_.-]{0,31}$/, 'scope keys are lowercase, 1-32 characters');
+export const SCOPE_KEY_PATTERN = /^[a-z][a-z0-9_.-]{0,31}$/;
+export const SCOPE_VALUE_PATTERN = /^[^\s,=]+$/;
+export const MAX_SCOPE_VALUE_LENGTH = 256;
+export const MAX_SCOPE_ATTRIBUTES = 16;
+export const ScopeKeySchema = z.string().regex(SCOPE_KEY_PATTERN, 'scope keys are lowercase, 1-32 characters');
 export const ScopeValueSchema = z
   .string()
   .min(1, 'scope values cannot be empty')
-  .max(256)
-  .regex(/^[^\s,=]+$/, 'scope values cannot contain spaces, commas or "="');
+  .max(MAX_SCOPE_VALUE_LENGTH)
+  .regex(SCOPE_VALUE_PATTERN, 'scope values cannot contain spaces, commas or "="');
 export const ScopeSchema = z
   .record(ScopeKeySchema, ScopeValueSchema)
   .refine((s) => Object.keys(s).length >= 1, 'a scope needs at least one attribute (e.g. repo=payments-api)')
-  .refine((s) => Object.keys(s).length <= 16, 'a scope has at most 16 attributes');
+  .refine((s) => Object.keys(s).length <= MAX_SCOPE_ATTRIBUTES, `a scope has at most ${MAX_SCOPE_ATTRIBUTES} attributes`);
 export type Scope = z.infer<typeof ScopeSchema>;
 
 /** UTC timestamp from the server clock, ISO 8601 with milliseconds and a Z. */
