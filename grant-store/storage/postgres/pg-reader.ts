@@ -2,80 +2,19 @@ import type { EnrolledKey } from '../../../shared/domain/identity';
 import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
 import type { BypassRequest } from '../../../shared/domain/request';
 import type { Review } from '../../../shared/domain/review';
+import { type DecisionRow, type DocRow, type GateBlockRow, type KeyRow, type LeafHashRow, type LedgerTextRow, type TokenRow, createRowMapping, gateBlockFromRow, leafHashFromRow, ledgerEntryFromText, ledgerTextFromRow } from '../row-mapping';
 import type { GateBlockCount, RequestFilter, StoreReader, StoredDecision, StoredToken } from '../store';
 import type { Queryable } from './connection';
 
-interface TokenRow {
-  id: string;
-  token_hash: string;
-  principal: string;
-  roles: StoredToken['roles'];
-  created_at: string;
-  expires_at: string | null;
-  revoked_at: string | null;
-}
-interface KeyRow {
-  key_id: string;
-  principal: string;
-  public_key_pem: string;
-  hardware_backed: boolean;
-  label: string | null;
-  enrolled_at: string;
-  revoked_at: string | null;
-}
-interface DecisionRow {
-  seq: number;
-  request_id: string;
-  decision: StoredDecision['decision'];
-  approver: string;
-  key_id: string;
-  comment: string;
-  ttl: string | null;
-  at: string;
-  signature_digest: string;
-  nonce: string;
-  bundle: StoredDecision['bundle'];
-}
+/** pg parses jsonb into values and returns booleans as booleans; JSON is bound as text. */
+export const PG_ROWS = createRowMapping({
+  readJson: (value) => value,
+  readBoolean: (value) => value === true,
+  bindBoolean: (value) => value,
+});
 
-function tokenFromRow(row: TokenRow): StoredToken {
-  return {
-    id: row.id,
-    tokenHash: row.token_hash,
-    principal: row.principal,
-    roles: row.roles,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    revokedAt: row.revoked_at,
-  };
-}
-
-function keyFromRow(row: KeyRow): EnrolledKey {
-  return {
-    keyId: row.key_id,
-    principal: row.principal,
-    publicKeyPem: row.public_key_pem,
-    hardwareBacked: row.hardware_backed,
-    label: row.label,
-    enrolledAt: row.enrolled_at,
-    revokedAt: row.revoked_at,
-  };
-}
-
-function decisionFromRow(row: DecisionRow): StoredDecision {
-  return {
-    requestId: row.request_id,
-    decision: row.decision,
-    approver: row.approver,
-    keyId: row.key_id,
-    comment: row.comment,
-    ttl: row.ttl,
-    at: row.at,
-    seq: row.seq,
-    signatureDigest: row.signature_digest,
-    nonce: row.nonce,
-    bundle: row.bundle,
-  };
-}
+/** PostgreSQL's numbered parameters: $1, $2, ... */
+export const pgParam = (n: number): string => `$${n}`;
 
 function requestWhere(filter: RequestFilter): { sql: string; params: unknown[] } {
   const clauses: string[] = [];
@@ -114,18 +53,22 @@ export class PgReader implements StoreReader {
     return this.locking ? ' FOR UPDATE SKIP LOCKED' : '';
   }
 
-  private async docs<T>(sql: string, params: unknown[]): Promise<T[]> {
-    return (await this.db.query<{ doc: T }>(sql, params)).rows.map((r) => r.doc);
+  private async requests(sql: string, params: unknown[]): Promise<BypassRequest[]> {
+    return (await this.db.query<DocRow>(sql, params)).rows.map(PG_ROWS.request);
+  }
+
+  private async reviews(sql: string, params: unknown[]): Promise<Review[]> {
+    return (await this.db.query<DocRow>(sql, params)).rows.map(PG_ROWS.review);
   }
 
   async getRequest(id: string): Promise<BypassRequest | undefined> {
-    return (await this.docs<BypassRequest>(`SELECT doc FROM requests WHERE id = $1${this.forUpdate}`, [id]))[0];
+    return (await this.requests(`SELECT doc FROM requests WHERE id = $1${this.forUpdate}`, [id]))[0];
   }
 
   async listRequests(filter: RequestFilter): Promise<BypassRequest[]> {
     const where = requestWhere(filter);
     const limit = filter.limit ? ` LIMIT ${Math.floor(filter.limit)}` : '';
-    return this.docs(`SELECT doc FROM requests ${where.sql} ORDER BY created_at DESC, id DESC${limit}`, where.params);
+    return this.requests(`SELECT doc FROM requests ${where.sql} ORDER BY created_at DESC, id DESC${limit}`, where.params);
   }
 
   async countRequests(filter: RequestFilter): Promise<number> {
@@ -134,15 +77,15 @@ export class PgReader implements StoreReader {
   }
 
   async findActiveBypasses(gate: string, now: string): Promise<BypassRequest[]> {
-    return this.docs("SELECT doc FROM requests WHERE gate = $1 AND state = 'active' AND expires_at > $2 ORDER BY expires_at DESC", [gate, now]);
+    return this.requests("SELECT doc FROM requests WHERE gate = $1 AND state = 'active' AND expires_at > $2 ORDER BY expires_at DESC", [gate, now]);
   }
 
   async dueForExpiry(now: string): Promise<BypassRequest[]> {
-    return this.docs(`SELECT doc FROM requests WHERE state = 'active' AND expires_at <= $1 ORDER BY expires_at${this.forUpdateSkipLocked}`, [now]);
+    return this.requests(`SELECT doc FROM requests WHERE state = 'active' AND expires_at <= $1 ORDER BY expires_at${this.forUpdateSkipLocked}`, [now]);
   }
 
   async dueForLapse(now: string): Promise<BypassRequest[]> {
-    return this.docs(`SELECT doc FROM requests WHERE state IN ('pending', 'needs_info') AND lapses_at <= $1 ORDER BY lapses_at${this.forUpdateSkipLocked}`, [now]);
+    return this.requests(`SELECT doc FROM requests WHERE state IN ('pending', 'needs_info') AND lapses_at <= $1 ORDER BY lapses_at${this.forUpdateSkipLocked}`, [now]);
   }
 
   async nextDeadline(): Promise<string | undefined> {
@@ -157,7 +100,7 @@ export class PgReader implements StoreReader {
   }
 
   async listDecisions(requestId: string): Promise<StoredDecision[]> {
-    return (await this.db.query<DecisionRow>('SELECT * FROM decisions WHERE request_id = $1 ORDER BY seq', [requestId])).rows.map(decisionFromRow);
+    return (await this.db.query<DecisionRow>('SELECT * FROM decisions WHERE request_id = $1 ORDER BY seq', [requestId])).rows.map(PG_ROWS.decision);
   }
 
   async decisionReplayed(signatureDigest: string, nonce: string): Promise<boolean> {
@@ -166,47 +109,47 @@ export class PgReader implements StoreReader {
 
   async getTokenByHash(tokenHash: string): Promise<StoredToken | undefined> {
     const row = (await this.db.query<TokenRow>('SELECT * FROM tokens WHERE token_hash = $1', [tokenHash])).rows[0];
-    return row ? tokenFromRow(row) : undefined;
+    return row ? PG_ROWS.token(row) : undefined;
   }
 
   async getToken(id: string): Promise<StoredToken | undefined> {
     const row = (await this.db.query<TokenRow>('SELECT * FROM tokens WHERE id = $1', [id])).rows[0];
-    return row ? tokenFromRow(row) : undefined;
+    return row ? PG_ROWS.token(row) : undefined;
   }
 
   async listTokens(): Promise<StoredToken[]> {
-    return (await this.db.query<TokenRow>('SELECT * FROM tokens ORDER BY created_at, id')).rows.map(tokenFromRow);
+    return (await this.db.query<TokenRow>('SELECT * FROM tokens ORDER BY created_at, id')).rows.map(PG_ROWS.token);
   }
 
   async getKey(keyId: string): Promise<EnrolledKey | undefined> {
     const row = (await this.db.query<KeyRow>('SELECT * FROM keys WHERE key_id = $1', [keyId])).rows[0];
-    return row ? keyFromRow(row) : undefined;
+    return row ? PG_ROWS.key(row) : undefined;
   }
 
   async listKeys(principal?: string): Promise<EnrolledKey[]> {
     const result = principal
       ? await this.db.query<KeyRow>('SELECT * FROM keys WHERE principal = $1 ORDER BY enrolled_at, key_id', [principal])
       : await this.db.query<KeyRow>('SELECT * FROM keys ORDER BY enrolled_at, key_id');
-    return result.rows.map(keyFromRow);
+    return result.rows.map(PG_ROWS.key);
   }
 
   async getReview(id: string): Promise<Review | undefined> {
-    return (await this.docs<Review>(`SELECT doc FROM reviews WHERE id = $1${this.forUpdate}`, [id]))[0];
+    return (await this.reviews(`SELECT doc FROM reviews WHERE id = $1${this.forUpdate}`, [id]))[0];
   }
 
   async getReviewByRequest(requestId: string): Promise<Review | undefined> {
-    return (await this.docs<Review>('SELECT doc FROM reviews WHERE request_id = $1', [requestId]))[0];
+    return (await this.reviews('SELECT doc FROM reviews WHERE request_id = $1', [requestId]))[0];
   }
 
   async listReviews(state?: Review['state']): Promise<Review[]> {
     return state
-      ? this.docs('SELECT doc FROM reviews WHERE state = $1 ORDER BY opened_at DESC, id DESC', [state])
-      : this.docs('SELECT doc FROM reviews ORDER BY opened_at DESC, id DESC', []);
+      ? this.reviews('SELECT doc FROM reviews WHERE state = $1 ORDER BY opened_at DESC, id DESC', [state])
+      : this.reviews('SELECT doc FROM reviews ORDER BY opened_at DESC, id DESC', []);
   }
 
   async gateBlockCounts(): Promise<GateBlockCount[]> {
-    const rows = (await this.db.query<{ gate: string; count: number; last_at: string }>('SELECT gate, count, last_at FROM gate_blocks ORDER BY gate')).rows;
-    return rows.map((r) => ({ gate: r.gate, count: r.count, lastAt: r.last_at }));
+    const rows = (await this.db.query<GateBlockRow>('SELECT gate, count, last_at FROM gate_blocks ORDER BY gate')).rows;
+    return rows.map(gateBlockFromRow);
   }
 
   async ledgerSize(): Promise<number> {
@@ -215,22 +158,22 @@ export class PgReader implements StoreReader {
   }
 
   async getLedgerEntries(from: number, limit: number): Promise<LedgerEntry[]> {
-    return (await this.getLedgerEntryTexts(from, limit)).map((r) => JSON.parse(r.text) as LedgerEntry);
+    return (await this.getLedgerEntryTexts(from, limit)).map((r) => ledgerEntryFromText(r.text));
   }
 
   async ledgerEntriesForTarget(target: string): Promise<LedgerEntry[]> {
     const rows = (await this.db.query<{ entry_json: string }>('SELECT entry_json FROM ledger_entries WHERE target = $1 ORDER BY seq', [target])).rows;
-    return rows.map((r) => JSON.parse(r.entry_json) as LedgerEntry);
+    return rows.map((r) => ledgerEntryFromText(r.entry_json));
   }
 
   async getLeafHashes(from: number, limit: number): Promise<Uint8Array[]> {
-    const rows = (await this.db.query<{ leaf_hash: Buffer }>('SELECT leaf_hash FROM ledger_entries WHERE seq >= $1 ORDER BY seq LIMIT $2', [from, limit])).rows;
-    return rows.map((r) => new Uint8Array(r.leaf_hash));
+    const rows = (await this.db.query<LeafHashRow>('SELECT leaf_hash FROM ledger_entries WHERE seq >= $1 ORDER BY seq LIMIT $2', [from, limit])).rows;
+    return rows.map(leafHashFromRow);
   }
 
   async getLedgerEntryTexts(from: number, limit: number): Promise<{ seq: number; text: string }[]> {
-    const rows = (await this.db.query<{ seq: number; entry_json: string }>('SELECT seq, entry_json FROM ledger_entries WHERE seq >= $1 ORDER BY seq LIMIT $2', [from, limit])).rows;
-    return rows.map((r) => ({ seq: r.seq, text: r.entry_json }));
+    const rows = (await this.db.query<LedgerTextRow>('SELECT seq, entry_json FROM ledger_entries WHERE seq >= $1 ORDER BY seq LIMIT $2', [from, limit])).rows;
+    return rows.map(ledgerTextFromRow);
   }
 
   async getMeta(key: string): Promise<string | undefined> {

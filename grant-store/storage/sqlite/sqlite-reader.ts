@@ -3,79 +3,18 @@ import type { EnrolledKey } from '../../../shared/domain/identity';
 import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
 import type { BypassRequest } from '../../../shared/domain/request';
 import type { Review } from '../../../shared/domain/review';
+import { type DecisionRow, type DocRow, type GateBlockRow, type KeyRow, type LeafHashRow, type LedgerTextRow, type TokenRow, createRowMapping, gateBlockFromRow, leafHashFromRow, ledgerEntryFromText, ledgerTextFromRow } from '../row-mapping';
 import type { GateBlockCount, RequestFilter, StoreReader, StoredDecision, StoredToken } from '../store';
 
-interface TokenRow {
-  id: string;
-  token_hash: string;
-  principal: string;
-  roles: string;
-  created_at: string;
-  expires_at: string | null;
-  revoked_at: string | null;
-}
-interface KeyRow {
-  key_id: string;
-  principal: string;
-  public_key_pem: string;
-  hardware_backed: number;
-  label: string | null;
-  enrolled_at: string;
-  revoked_at: string | null;
-}
-interface DecisionRow {
-  seq: number;
-  request_id: string;
-  decision: StoredDecision['decision'];
-  approver: string;
-  key_id: string;
-  comment: string;
-  ttl: string | null;
-  at: string;
-  signature_digest: string;
-  nonce: string;
-  bundle: string;
-}
+/** SQLite keeps JSON in TEXT columns and booleans as INTEGER 0/1. */
+export const SQLITE_ROWS = createRowMapping({
+  readJson: (value) => JSON.parse(value as string),
+  readBoolean: (value) => value === 1,
+  bindBoolean: (value) => (value ? 1 : 0),
+});
 
-export function tokenFromRow(row: TokenRow): StoredToken {
-  return {
-    id: row.id,
-    tokenHash: row.token_hash,
-    principal: row.principal,
-    roles: JSON.parse(row.roles) as StoredToken['roles'],
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    revokedAt: row.revoked_at,
-  };
-}
-
-export function keyFromRow(row: KeyRow): EnrolledKey {
-  return {
-    keyId: row.key_id,
-    principal: row.principal,
-    publicKeyPem: row.public_key_pem,
-    hardwareBacked: row.hardware_backed === 1,
-    label: row.label,
-    enrolledAt: row.enrolled_at,
-    revokedAt: row.revoked_at,
-  };
-}
-
-function decisionFromRow(row: DecisionRow): StoredDecision {
-  return {
-    requestId: row.request_id,
-    decision: row.decision,
-    approver: row.approver,
-    keyId: row.key_id,
-    comment: row.comment,
-    ttl: row.ttl,
-    at: row.at,
-    seq: row.seq,
-    signatureDigest: row.signature_digest,
-    nonce: row.nonce,
-    bundle: JSON.parse(row.bundle) as StoredDecision['bundle'],
-  };
-}
+/** SQLite's positional parameter. */
+export const sqliteParam = (): string => '?';
 
 /** Build a WHERE clause for a request filter. */
 function requestWhere(filter: RequestFilter): { sql: string; params: unknown[] } {
@@ -130,15 +69,15 @@ export class SqliteReader implements StoreReader {
   }
 
   async getRequest(id: string): Promise<BypassRequest | undefined> {
-    const row = this.stmt('SELECT doc FROM requests WHERE id = ?').get(id) as { doc: string } | undefined;
-    return row ? (JSON.parse(row.doc) as BypassRequest) : undefined;
+    const row = this.stmt('SELECT doc FROM requests WHERE id = ?').get(id) as DocRow | undefined;
+    return row ? SQLITE_ROWS.request(row) : undefined;
   }
 
   async listRequests(filter: RequestFilter): Promise<BypassRequest[]> {
     const where = requestWhere(filter);
     const limit = filter.limit ? ` LIMIT ${Math.floor(filter.limit)}` : '';
-    const rows = this.stmt(`SELECT doc FROM requests ${where.sql} ORDER BY created_at DESC, id DESC${limit}`).all(...where.params) as { doc: string }[];
-    return rows.map((r) => JSON.parse(r.doc) as BypassRequest);
+    const rows = this.stmt(`SELECT doc FROM requests ${where.sql} ORDER BY created_at DESC, id DESC${limit}`).all(...where.params) as DocRow[];
+    return rows.map(SQLITE_ROWS.request);
   }
 
   async countRequests(filter: RequestFilter): Promise<number> {
@@ -150,20 +89,20 @@ export class SqliteReader implements StoreReader {
   async findActiveBypasses(gate: string, now: string): Promise<BypassRequest[]> {
     const rows = this.db
       .prepare("SELECT doc FROM requests WHERE gate = ? AND state = 'active' AND expires_at > ? ORDER BY expires_at DESC")
-      .all(gate, now) as { doc: string }[];
-    return rows.map((r) => JSON.parse(r.doc) as BypassRequest);
+      .all(gate, now) as DocRow[];
+    return rows.map(SQLITE_ROWS.request);
   }
 
   async dueForExpiry(now: string): Promise<BypassRequest[]> {
-    const rows = this.stmt("SELECT doc FROM requests WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at").all(now) as { doc: string }[];
-    return rows.map((r) => JSON.parse(r.doc) as BypassRequest);
+    const rows = this.stmt("SELECT doc FROM requests WHERE state = 'active' AND expires_at <= ? ORDER BY expires_at").all(now) as DocRow[];
+    return rows.map(SQLITE_ROWS.request);
   }
 
   async dueForLapse(now: string): Promise<BypassRequest[]> {
     const rows = this.db
       .prepare("SELECT doc FROM requests WHERE state IN ('pending', 'needs_info') AND lapses_at <= ? ORDER BY lapses_at")
-      .all(now) as { doc: string }[];
-    return rows.map((r) => JSON.parse(r.doc) as BypassRequest);
+      .all(now) as DocRow[];
+    return rows.map(SQLITE_ROWS.request);
   }
 
   async nextDeadline(): Promise<string | undefined> {
@@ -179,7 +118,7 @@ export class SqliteReader implements StoreReader {
 
   async listDecisions(requestId: string): Promise<StoredDecision[]> {
     const rows = this.stmt('SELECT * FROM decisions WHERE request_id = ? ORDER BY seq').all(requestId) as DecisionRow[];
-    return rows.map(decisionFromRow);
+    return rows.map(SQLITE_ROWS.decision);
   }
 
   async decisionReplayed(signatureDigest: string, nonce: string): Promise<boolean> {
@@ -188,50 +127,50 @@ export class SqliteReader implements StoreReader {
 
   async getTokenByHash(tokenHash: string): Promise<StoredToken | undefined> {
     const row = this.stmt('SELECT * FROM tokens WHERE token_hash = ?').get(tokenHash) as TokenRow | undefined;
-    return row ? tokenFromRow(row) : undefined;
+    return row ? SQLITE_ROWS.token(row) : undefined;
   }
 
   async getToken(id: string): Promise<StoredToken | undefined> {
     const row = this.stmt('SELECT * FROM tokens WHERE id = ?').get(id) as TokenRow | undefined;
-    return row ? tokenFromRow(row) : undefined;
+    return row ? SQLITE_ROWS.token(row) : undefined;
   }
 
   async listTokens(): Promise<StoredToken[]> {
-    return (this.stmt('SELECT * FROM tokens ORDER BY created_at, id').all() as TokenRow[]).map(tokenFromRow);
+    return (this.stmt('SELECT * FROM tokens ORDER BY created_at, id').all() as TokenRow[]).map(SQLITE_ROWS.token);
   }
 
   async getKey(keyId: string): Promise<EnrolledKey | undefined> {
     const row = this.stmt('SELECT * FROM keys WHERE key_id = ?').get(keyId) as KeyRow | undefined;
-    return row ? keyFromRow(row) : undefined;
+    return row ? SQLITE_ROWS.key(row) : undefined;
   }
 
   async listKeys(principal?: string): Promise<EnrolledKey[]> {
     const rows = principal
       ? (this.stmt('SELECT * FROM keys WHERE principal = ? ORDER BY enrolled_at, key_id').all(principal) as KeyRow[])
       : (this.stmt('SELECT * FROM keys ORDER BY enrolled_at, key_id').all() as KeyRow[]);
-    return rows.map(keyFromRow);
+    return rows.map(SQLITE_ROWS.key);
   }
 
   async getReview(id: string): Promise<Review | undefined> {
-    const row = this.stmt('SELECT doc FROM reviews WHERE id = ?').get(id) as { doc: string } | undefined;
-    return row ? (JSON.parse(row.doc) as Review) : undefined;
+    const row = this.stmt('SELECT doc FROM reviews WHERE id = ?').get(id) as DocRow | undefined;
+    return row ? SQLITE_ROWS.review(row) : undefined;
   }
 
   async getReviewByRequest(requestId: string): Promise<Review | undefined> {
-    const row = this.stmt('SELECT doc FROM reviews WHERE request_id = ?').get(requestId) as { doc: string } | undefined;
-    return row ? (JSON.parse(row.doc) as Review) : undefined;
+    const row = this.stmt('SELECT doc FROM reviews WHERE request_id = ?').get(requestId) as DocRow | undefined;
+    return row ? SQLITE_ROWS.review(row) : undefined;
   }
 
   async listReviews(state?: Review['state']): Promise<Review[]> {
     const rows = state
-      ? (this.stmt('SELECT doc FROM reviews WHERE state = ? ORDER BY opened_at DESC').all(state) as { doc: string }[])
-      : (this.stmt('SELECT doc FROM reviews ORDER BY opened_at DESC').all() as { doc: string }[]);
-    return rows.map((r) => JSON.parse(r.doc) as Review);
+      ? (this.stmt('SELECT doc FROM reviews WHERE state = ? ORDER BY opened_at DESC').all(state) as DocRow[])
+      : (this.stmt('SELECT doc FROM reviews ORDER BY opened_at DESC').all() as DocRow[]);
+    return rows.map(SQLITE_ROWS.review);
   }
 
   async gateBlockCounts(): Promise<GateBlockCount[]> {
-    const rows = this.stmt('SELECT gate, count, last_at FROM gate_blocks ORDER BY gate').all() as { gate: string; count: number; last_at: string }[];
-    return rows.map((r) => ({ gate: r.gate, count: r.count, lastAt: r.last_at }));
+    const rows = this.stmt('SELECT gate, count, last_at FROM gate_blocks ORDER BY gate').all() as GateBlockRow[];
+    return rows.map(gateBlockFromRow);
   }
 
   async ledgerSize(): Promise<number> {
@@ -239,22 +178,22 @@ export class SqliteReader implements StoreReader {
   }
 
   async getLedgerEntries(from: number, limit: number): Promise<LedgerEntry[]> {
-    return (await this.getLedgerEntryTexts(from, limit)).map((r) => JSON.parse(r.text) as LedgerEntry);
+    return (await this.getLedgerEntryTexts(from, limit)).map((r) => ledgerEntryFromText(r.text));
   }
 
   async ledgerEntriesForTarget(target: string): Promise<LedgerEntry[]> {
     const rows = this.stmt('SELECT entry_json FROM ledger_entries WHERE target = ? ORDER BY seq').all(target) as { entry_json: string }[];
-    return rows.map((r) => JSON.parse(r.entry_json) as LedgerEntry);
+    return rows.map((r) => ledgerEntryFromText(r.entry_json));
   }
 
   async getLeafHashes(from: number, limit: number): Promise<Uint8Array[]> {
-    const rows = this.stmt('SELECT leaf_hash FROM ledger_entries WHERE seq >= ? ORDER BY seq LIMIT ?').all(from, limit) as { leaf_hash: Buffer }[];
-    return rows.map((r) => new Uint8Array(r.leaf_hash));
+    const rows = this.stmt('SELECT leaf_hash FROM ledger_entries WHERE seq >= ? ORDER BY seq LIMIT ?').all(from, limit) as LeafHashRow[];
+    return rows.map(leafHashFromRow);
   }
 
   async getLedgerEntryTexts(from: number, limit: number): Promise<{ seq: number; text: string }[]> {
-    const rows = this.stmt('SELECT seq, entry_json FROM ledger_entries WHERE seq >= ? ORDER BY seq LIMIT ?').all(from, limit) as { seq: number; entry_json: string }[];
-    return rows.map((r) => ({ seq: r.seq, text: r.entry_json }));
+    const rows = this.stmt('SELECT seq, entry_json FROM ledger_entries WHERE seq >= ? ORDER BY seq LIMIT ?').all(from, limit) as LedgerTextRow[];
+    return rows.map(ledgerTextFromRow);
   }
 
   async getMeta(key: string): Promise<string | undefined> {
