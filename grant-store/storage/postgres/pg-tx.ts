@@ -5,10 +5,19 @@ import type { BypassRequest } from '../../../shared/domain/request';
 import type { Review } from '../../../shared/domain/review';
 import { AppError } from '../../../shared/errors';
 import { leafHash } from '../leaf-hash';
+import { DECISION_COLUMNS, KEY_COLUMNS, REQUEST_COLUMNS, REQUEST_UPDATE_COLUMNS, REVIEW_COLUMNS, TOKEN_COLUMNS, insertSql, updateSql } from '../row-mapping';
 import type { NewLedgerEntry, StoreTx, StoredDecision, StoredToken } from '../store';
 import type { Queryable } from './connection';
 import { LEDGER_CHANNEL } from './ledger-feed';
-import { PgReader } from './pg-reader';
+import { PgReader, PG_ROWS, pgParam } from './pg-reader';
+
+// ON CONFLICT DO NOTHING where a duplicate is a refusal, not a bug: see PgTx.
+const INSERT_REQUEST = insertSql('requests', REQUEST_COLUMNS, pgParam);
+const UPDATE_REQUEST = updateSql('requests', REQUEST_UPDATE_COLUMNS, 'id', pgParam);
+const INSERT_DECISION = `${insertSql('decisions', DECISION_COLUMNS, pgParam)} ON CONFLICT DO NOTHING`;
+const INSERT_TOKEN = insertSql('tokens', TOKEN_COLUMNS, pgParam);
+const INSERT_KEY = `${insertSql('keys', KEY_COLUMNS, pgParam)} ON CONFLICT DO NOTHING`;
+const INSERT_REVIEW = `${insertSql('reviews', REVIEW_COLUMNS, pgParam)} ON CONFLICT DO NOTHING`;
 
 /**
  * Writes inside one PostgreSQL transaction (opened and committed by PgStore). Uniqueness
@@ -25,43 +34,21 @@ export class PgTx extends PgReader implements StoreTx {
   }
 
   async insertRequest(r: BypassRequest): Promise<void> {
-    await this.db.query(
-      'INSERT INTO requests (id, state, requester, team, gate, created_at, activated_at, expires_at, lapses_at, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
-      [r.id, r.state, r.requester, r.team, r.gate, r.createdAt, r.activatedAt, r.expiresAt, r.lapsesAt, JSON.stringify(r)],
-    );
+    await this.db.query(INSERT_REQUEST, PG_ROWS.requestValues(r));
   }
 
   async updateRequest(r: BypassRequest): Promise<void> {
-    const result = await this.db.query('UPDATE requests SET state = $1, activated_at = $2, expires_at = $3, lapses_at = $4, doc = $5 WHERE id = $6', [
-      r.state,
-      r.activatedAt,
-      r.expiresAt,
-      r.lapsesAt,
-      JSON.stringify(r),
-      r.id,
-    ]);
+    const result = await this.db.query(UPDATE_REQUEST, PG_ROWS.requestUpdateValues(r));
     if (result.rowCount !== 1) throw new AppError('not_found', `request ${r.id} not found`);
   }
 
   async insertDecision(d: StoredDecision): Promise<void> {
-    const result = await this.db.query(
-      `INSERT INTO decisions (seq, request_id, decision, approver, key_id, comment, ttl, at, signature_digest, nonce, bundle)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
-      [d.seq, d.requestId, d.decision, d.approver, d.keyId, d.comment, d.ttl, d.at, d.signatureDigest, d.nonce, JSON.stringify(d.bundle)],
-    );
+    const result = await this.db.query(INSERT_DECISION, PG_ROWS.decisionValues(d));
     if (result.rowCount !== 1) throw new AppError('conflict', 'this decision bundle (signature or nonce) was already submitted: replays are refused');
   }
 
   async insertToken(t: StoredToken): Promise<void> {
-    await this.db.query('INSERT INTO tokens (id, token_hash, principal, roles, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
-      t.id,
-      t.tokenHash,
-      t.principal,
-      JSON.stringify(t.roles),
-      t.createdAt,
-      t.expiresAt,
-      t.revokedAt,
-    ]);
+    await this.db.query(INSERT_TOKEN, PG_ROWS.tokenValues(t));
   }
 
   async revokeToken(id: string, at: string): Promise<void> {
@@ -69,10 +56,7 @@ export class PgTx extends PgReader implements StoreTx {
   }
 
   async insertKey(k: EnrolledKey): Promise<void> {
-    const result = await this.db.query(
-      'INSERT INTO keys (key_id, principal, public_key_pem, hardware_backed, label, enrolled_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING',
-      [k.keyId, k.principal, k.publicKeyPem, k.hardwareBacked, k.label, k.enrolledAt, k.revokedAt],
-    );
+    const result = await this.db.query(INSERT_KEY, PG_ROWS.keyValues(k));
     if (result.rowCount !== 1) throw new AppError('conflict', `key ${k.keyId} is already enrolled`);
   }
 
@@ -81,13 +65,7 @@ export class PgTx extends PgReader implements StoreTx {
   }
 
   async insertReview(r: Review): Promise<void> {
-    const result = await this.db.query('INSERT INTO reviews (id, request_id, state, opened_at, doc) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [
-      r.id,
-      r.requestId,
-      r.state,
-      r.openedAt,
-      JSON.stringify(r),
-    ]);
+    const result = await this.db.query(INSERT_REVIEW, PG_ROWS.reviewValues(r));
     if (result.rowCount !== 1) throw new AppError('conflict', `request ${r.requestId} already has a review`);
   }
 

@@ -5,8 +5,16 @@ import type { BypassRequest } from '../../../shared/domain/request';
 import type { Review } from '../../../shared/domain/review';
 import { AppError } from '../../../shared/errors';
 import { leafHash } from '../leaf-hash';
+import { DECISION_COLUMNS, KEY_COLUMNS, REQUEST_COLUMNS, REQUEST_UPDATE_COLUMNS, REVIEW_COLUMNS, TOKEN_COLUMNS, insertSql, updateSql } from '../row-mapping';
 import type { NewLedgerEntry, StoreTx, StoredDecision, StoredToken } from '../store';
-import { SqliteReader } from './sqlite-reader';
+import { SQLITE_ROWS, SqliteReader, sqliteParam } from './sqlite-reader';
+
+const INSERT_REQUEST = insertSql('requests', REQUEST_COLUMNS, sqliteParam);
+const UPDATE_REQUEST = updateSql('requests', REQUEST_UPDATE_COLUMNS, 'id', sqliteParam);
+const INSERT_DECISION = insertSql('decisions', DECISION_COLUMNS, sqliteParam);
+const INSERT_TOKEN = insertSql('tokens', TOKEN_COLUMNS, sqliteParam);
+const INSERT_KEY = insertSql('keys', KEY_COLUMNS, sqliteParam);
+const INSERT_REVIEW = insertSql('reviews', REVIEW_COLUMNS, sqliteParam);
 
 function isUniqueViolation(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
@@ -21,28 +29,17 @@ export class SqliteTx extends SqliteReader implements StoreTx {
   readonly appended: LedgerEntry[] = [];
 
   async insertRequest(r: BypassRequest): Promise<void> {
-    this.stmt(
-      'INSERT INTO requests (id, state, requester, team, gate, created_at, activated_at, expires_at, lapses_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    ).run(r.id, r.state, r.requester, r.team, r.gate, r.createdAt, r.activatedAt, r.expiresAt, r.lapsesAt, JSON.stringify(r));
+    this.stmt(INSERT_REQUEST).run(...SQLITE_ROWS.requestValues(r));
   }
 
   async updateRequest(r: BypassRequest): Promise<void> {
-    const result = this.stmt('UPDATE requests SET state = ?, activated_at = ?, expires_at = ?, lapses_at = ?, doc = ? WHERE id = ?').run(
-      r.state,
-      r.activatedAt,
-      r.expiresAt,
-      r.lapsesAt,
-      JSON.stringify(r),
-      r.id,
-    );
+    const result = this.stmt(UPDATE_REQUEST).run(...SQLITE_ROWS.requestUpdateValues(r));
     if (result.changes !== 1) throw new AppError('not_found', `request ${r.id} not found`);
   }
 
   async insertDecision(d: StoredDecision): Promise<void> {
     try {
-      this.stmt(
-        'INSERT INTO decisions (seq, request_id, decision, approver, key_id, comment, ttl, at, signature_digest, nonce, bundle) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      ).run(d.seq, d.requestId, d.decision, d.approver, d.keyId, d.comment, d.ttl, d.at, d.signatureDigest, d.nonce, JSON.stringify(d.bundle));
+      this.stmt(INSERT_DECISION).run(...SQLITE_ROWS.decisionValues(d));
     } catch (error) {
       if (isUniqueViolation(error)) throw new AppError('conflict', 'this decision bundle (signature or nonce) was already submitted: replays are refused');
       throw error;
@@ -50,15 +47,7 @@ export class SqliteTx extends SqliteReader implements StoreTx {
   }
 
   async insertToken(t: StoredToken): Promise<void> {
-    this.stmt('INSERT INTO tokens (id, token_hash, principal, roles, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
-      t.id,
-      t.tokenHash,
-      t.principal,
-      JSON.stringify(t.roles),
-      t.createdAt,
-      t.expiresAt,
-      t.revokedAt,
-    );
+    this.stmt(INSERT_TOKEN).run(...SQLITE_ROWS.tokenValues(t));
   }
 
   async revokeToken(id: string, at: string): Promise<void> {
@@ -67,15 +56,7 @@ export class SqliteTx extends SqliteReader implements StoreTx {
 
   async insertKey(k: EnrolledKey): Promise<void> {
     try {
-      this.stmt('INSERT INTO keys (key_id, principal, public_key_pem, hardware_backed, label, enrolled_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
-        k.keyId,
-        k.principal,
-        k.publicKeyPem,
-        k.hardwareBacked ? 1 : 0,
-        k.label,
-        k.enrolledAt,
-        k.revokedAt,
-      );
+      this.stmt(INSERT_KEY).run(...SQLITE_ROWS.keyValues(k));
     } catch (error) {
       if (isPrimaryKeyViolation(error) || isUniqueViolation(error)) throw new AppError('conflict', `key ${k.keyId} is already enrolled`);
       throw error;
@@ -88,7 +69,7 @@ export class SqliteTx extends SqliteReader implements StoreTx {
 
   async insertReview(r: Review): Promise<void> {
     try {
-      this.stmt('INSERT INTO reviews (id, request_id, state, opened_at, doc) VALUES (?, ?, ?, ?, ?)').run(r.id, r.requestId, r.state, r.openedAt, JSON.stringify(r));
+      this.stmt(INSERT_REVIEW).run(...SQLITE_ROWS.reviewValues(r));
     } catch (error) {
       if (isUniqueViolation(error) || isPrimaryKeyViolation(error)) throw new AppError('conflict', `request ${r.requestId} already has a review`);
       throw error;
