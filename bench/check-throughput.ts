@@ -81,6 +81,8 @@ approvers:
 
 interface Run {
   rps: number;
+  /** Server CPU (user + system) per answered request, µs: this process serves every route. */
+  cpuUs: number;
   p50: number;
   p99: number;
   errors: number;
@@ -91,6 +93,10 @@ function autocannon(url: string, body: string, token: string | undefined, extra:
   const headers = ['-H', 'content-type=application/json', ...(token ? ['-H', `authorization=Bearer ${token}`] : [])];
   const argv = [AUTOCANNON, '-j', '-m', 'POST', '-b', body, ...headers, ...extra, url];
   return new Promise((resolve, reject) => {
+    // The servers all run in this process and the load generator in a child, so this
+    // process's CPU time per request is what the server spends on it, however busy the
+    // machine (a steadier comparison than req/s on shared cores).
+    const cpuAtStart = process.cpuUsage();
     const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -99,8 +105,9 @@ function autocannon(url: string, body: string, token: string | undefined, extra:
     child.on('close', (code) => {
       const line = out.trim().split('\n').pop();
       if (code !== 0 || !line) return reject(new Error(`autocannon failed (${code}): ${err}`));
-      const r = JSON.parse(line) as { requests: { average: number }; latency: { p50: number; p99: number }; errors: number; non2xx: number };
-      resolve({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx });
+      const r = JSON.parse(line) as { requests: { average: number; total: number }; latency: { p50: number; p99: number }; errors: number; non2xx: number };
+      const used = process.cpuUsage(cpuAtStart);
+      resolve({ rps: r.requests.average, cpuUs: (used.user + used.system) / Math.max(1, r.requests.total), p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx });
     });
   });
 }
@@ -117,7 +124,7 @@ function openLoop(url: string, body: string, token: string | undefined): Promise
       const line = out.trim().split('\n').pop();
       if (code !== 0 || !line) return reject(new Error(`open-loop failed (${code}): ${err}`));
       const r = JSON.parse(line) as Run;
-      resolve({ rps: r.rps, p50: r.p50, p99: r.p99, errors: r.errors, non2xx: r.non2xx });
+      resolve({ rps: r.rps, cpuUs: NaN, p50: r.p50, p99: r.p99, errors: r.errors, non2xx: r.non2xx });
     });
   });
 }
@@ -193,7 +200,8 @@ async function seedBypasses(store: Store, count: number): Promise<void> {
 
 function fmt(run: Run): string {
   const bad = run.errors + run.non2xx > 0 ? `  (${run.errors} errors, ${run.non2xx} non-2xx!)` : '';
-  return `${run.rps.toFixed(0).padStart(7)} req/s  p50 ${run.p50.toFixed(2).padStart(6)} ms  p99 ${run.p99.toFixed(2).padStart(6)} ms${bad}`;
+  const cpu = Number.isNaN(run.cpuUs) ? '' : `  cpu ${run.cpuUs.toFixed(1).padStart(5)} µs/req`;
+  return `${run.rps.toFixed(0).padStart(7)} req/s${cpu}  p50 ${run.p50.toFixed(2).padStart(6)} ms  p99 ${run.p99.toFixed(2).padStart(6)} ms${bad}`;
 }
 
 interface Target {
@@ -286,31 +294,31 @@ async function main(): Promise<void> {
     );
     // Interleaved rounds: the machine's load drifts (other work on the same cores), so each
     // scenario's ratio is taken against the baseline measured in the same round, then the median.
-    const results = new Map<Target, { max: Run; fixed: Run; ratio: number }[]>();
+    const results = new Map<Target, { max: Run; fixed: Run; ratio: number; cpuRatio: number }[]>();
     for (let round = 0; round < ROUNDS; round++) {
       const base = await measure(baseline.url, baseline.body);
-      (results.get(baseline) ?? results.set(baseline, []).get(baseline)!).push({ ...base, ratio: 1 });
+      (results.get(baseline) ?? results.set(baseline, []).get(baseline)!).push({ ...base, ratio: 1, cpuRatio: 1 });
       for (const target of targets) {
         const r = await measure(target.url, target.body, target.token);
-        (results.get(target) ?? results.set(target, []).get(target)!).push({ ...r, ratio: r.max.rps / base.max.rps });
+        (results.get(target) ?? results.set(target, []).get(target)!).push({ ...r, ratio: r.max.rps / base.max.rps, cpuRatio: base.max.cpuUs / r.max.cpuUs });
       }
     }
-    const summary = (runs: { max: Run; fixed: Run; ratio: number }[]) => {
+    const summary = (runs: { max: Run; fixed: Run; ratio: number; cpuRatio: number }[]) => {
       const pick = (f: (x: { max: Run; fixed: Run }) => Run, k: keyof Run) => median(runs.map((x) => f(x)[k]));
-      const run = (f: (x: { max: Run; fixed: Run }) => Run): Run => ({ rps: pick(f, 'rps'), p50: pick(f, 'p50'), p99: pick(f, 'p99'), errors: pick(f, 'errors'), non2xx: pick(f, 'non2xx') });
-      return { max: run((x) => x.max), fixed: run((x) => x.fixed), ratio: median(runs.map((x) => x.ratio)) };
+      const run = (f: (x: { max: Run; fixed: Run }) => Run): Run => ({ rps: pick(f, 'rps'), cpuUs: pick(f, 'cpuUs'), p50: pick(f, 'p50'), p99: pick(f, 'p99'), errors: pick(f, 'errors'), non2xx: pick(f, 'non2xx') });
+      return { max: run((x) => x.max), fixed: run((x) => x.fixed), ratio: median(runs.map((x) => x.ratio)), cpuRatio: median(runs.map((x) => x.cpuRatio)) };
     };
-    console.log('\nmedians over the rounds (flat out: autocannon, latency resolution 1 ms; fixed rate: bench/open-loop.mjs, timed from each request\'s due time)');
+    console.log('\nmedians over the rounds (flat out: autocannon, latency resolution 1 ms, cpu = server CPU per request, cpu ratio = baseline cpu / scenario cpu; fixed rate: bench/open-loop.mjs, timed from each request\'s due time)');
     for (const target of [baseline, ...targets]) {
       const s = summary(results.get(target)!);
-      console.log(`${target.name.padEnd(38)} max ${fmt(s.max)}  ratio ${s.ratio.toFixed(2)}\n${' '.repeat(39)}@${RATE}/s ${fmt(s.fixed)}`);
+      console.log(`${target.name.padEnd(38)} max ${fmt(s.max)}  ratio ${s.ratio.toFixed(2)} (cpu ${s.cpuRatio.toFixed(2)})\n${' '.repeat(39)}@${RATE}/s ${fmt(s.fixed)}`);
     }
     console.log('');
     for (const target of targets) {
       const s = summary(results.get(target)!);
       const ok = s.ratio >= TARGET_RATIO && s.fixed.p99 <= TARGET_P99_MS && s.fixed.rps >= RATE * 0.95;
       const verdict = target.targeted ? (ok ? 'PASS' : 'MISS') : 'info';
-      console.log(`${verdict} ${target.name}: ratio ${s.ratio.toFixed(2)} (target ≥ ${TARGET_RATIO}), p99 ${s.fixed.p99.toFixed(2)} ms at ${s.fixed.rps.toFixed(0)}/s (target ≤ ${TARGET_P99_MS} ms at ${RATE}/s)`);
+      console.log(`${verdict} ${target.name}: ratio ${s.ratio.toFixed(2)} (target ≥ ${TARGET_RATIO}; server CPU per request ratio ${s.cpuRatio.toFixed(2)}), p99 ${s.fixed.p99.toFixed(2)} ms at ${s.fixed.rps.toFixed(0)}/s (target ≤ ${TARGET_P99_MS} ms at ${RATE}/s)`);
     }
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error: Error) => console.error(`cleanup: ${error.message}`));
