@@ -121,15 +121,9 @@ export class LedgerMirror {
 
   private async doSync(source: LedgerSource, now: () => Date): Promise<{ added: number }> {
     await this.load();
-    const checkpoint = await source.latestCheckpoint();
-    if (checkpoint) {
-      if (this.state.logKey && checkpoint.logKey && (this.state.logKey.publicKeyPem !== checkpoint.logKey.publicKeyPem || this.state.logKey.origin !== checkpoint.logKey.origin)) {
-        return this.fail(now, `the store's log key changed (was ${this.state.logKey.origin}, now ${checkpoint.logKey.origin}): refusing its checkpoints`);
-      }
-      if (checkpoint.size < this.state.verifiedTreeSize) {
-        return this.fail(now, `the store's checkpoint (size ${checkpoint.size}) is smaller than the ${this.state.verifiedTreeSize} entries already verified: the log shrank`);
-      }
-    }
+    let checkpoint = await source.latestCheckpoint();
+    const refusal = this.refusalOf(checkpoint);
+    if (refusal) return this.fail(now, refusal);
     // Fetch everything new (also past the latest checkpoint: those entries stay `unverified`
     // until a later checkpoint covers them).
     const pending: LedgerEntry[] = [];
@@ -145,6 +139,15 @@ export class LedgerMirror {
         progressed = true;
       }
       if (!progressed || this.state.size + pending.length >= page.treeSize) break;
+    }
+    // A long fetch (100,000 entries while checks keep arriving) outlives the checkpoint read at
+    // the start: read it again so the entries just fetched are verified now, not at the next sync.
+    if (!checkpoint || checkpoint.size < this.state.size + pending.length) {
+      const later = await source.latestCheckpoint();
+      const laterRefusal = this.refusalOf(later);
+      if (laterRefusal) return this.fail(now, laterRefusal);
+      // Only one the fetched entries reach: a checkpoint past them cannot be checked this round.
+      if (later && later.size >= (checkpoint?.size ?? 0) && later.size <= this.state.size + pending.length) checkpoint = later;
     }
     let verifiedTreeSize = this.state.verifiedTreeSize;
     let verifiedFrontier = this.state.verifiedFrontier;
@@ -180,6 +183,18 @@ export class LedgerMirror {
     };
     await writeJsonAtomic(this.statePath, this.state);
     return { added: pending.length };
+  }
+
+  /** Why a published checkpoint must be refused before any entry is compared with it, or null. */
+  private refusalOf(checkpoint: PublishedCheckpoint | null): string | null {
+    if (!checkpoint) return null;
+    if (this.state.logKey && checkpoint.logKey && (this.state.logKey.publicKeyPem !== checkpoint.logKey.publicKeyPem || this.state.logKey.origin !== checkpoint.logKey.origin)) {
+      return `the store's log key changed (was ${this.state.logKey.origin}, now ${checkpoint.logKey.origin}): refusing its checkpoints`;
+    }
+    if (checkpoint.size < this.state.verifiedTreeSize) {
+      return `the store's checkpoint (size ${checkpoint.size}) is smaller than the ${this.state.verifiedTreeSize} entries already verified: the log shrank`;
+    }
+    return null;
   }
 
   private async fail(now: () => Date, message: string): Promise<never> {

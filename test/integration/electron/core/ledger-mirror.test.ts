@@ -107,3 +107,37 @@ test('a store that rewrites history after a verified sync is refused (the old en
   const shrunk: LedgerSource = { entries: real.entries, latestCheckpoint: async () => ({ size: verified - 1, rootHash: fromBase64('AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='), note: null, logKey: null }) };
   await assert.rejects(mirror.sync(shrunk), /the log shrank/);
 });
+
+test('a checkpoint signed while the entries were being fetched verifies them in the same sync', async () => {
+  const alice = await store.token('alice', ['requester']);
+  await checkpointCovers(await store.ledgerSize());
+  const real = storeSource();
+  const older = await real.latestCheckpoint();
+  assert.ok(older);
+  await fileRequest(store, alice);
+  const size = await store.ledgerSize();
+  await checkpointCovers(size);
+  // The first read returns the checkpoint from before the new entries, as if it was read just
+  // before the store signed the next one; later reads return the store's current one.
+  let reads = 0;
+  const racing: LedgerSource = { entries: real.entries, latestCheckpoint: async () => (reads++ === 0 ? older : real.latestCheckpoint()) };
+  const mirror = new LedgerMirror(join(dir, 'racing'));
+  await mirror.sync(racing);
+  assert.equal(mirror.size, size);
+  assert.equal(mirror.verifiedTreeSize, size, 'verified up to the checkpoint read after the fetch');
+  assert.ok(mirror.query({ offset: 0, limit: 1 }).entries.every((e) => e.verification === 'verified'));
+
+  // A later checkpoint that does not match the entries is still refused.
+  const forgedLater: LedgerSource = {
+    entries: real.entries,
+    latestCheckpoint: async () => {
+      if (reads++ % 2 === 0) return older;
+      const cp = (await real.latestCheckpoint())!;
+      const root = new Uint8Array(cp.rootHash);
+      root[0] = root[0]! ^ 0xff;
+      return { ...cp, rootHash: root };
+    },
+  };
+  reads = 0;
+  await assert.rejects(new LedgerMirror(join(dir, 'racing-forged')).sync(forgedLater), /does not match the store's signed checkpoint/);
+});
