@@ -97,6 +97,17 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       );
     `,
   },
+  {
+    version: 2,
+    name: 'deadline indexes',
+    // The sweeper asks for due expiries and lapses every 250 ms: without these it scanned every
+    // active row (about 0.8 ms of event loop with 10,000 active bypasses). Same partial indexes
+    // as the Postgres schema.
+    sql: `
+      CREATE INDEX requests_active_expiry ON requests(expires_at) WHERE state = 'active';
+      CREATE INDEX requests_open_lapse ON requests(lapses_at) WHERE state IN ('pending', 'needs_info');
+    `,
+  },
 ];
 
 /** Apply every migration newer than the database's version, each in its own transaction. */

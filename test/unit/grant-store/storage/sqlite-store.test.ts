@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { canonicalJson } from '../../../../shared/canonical-json';
 import { AppError } from '../../../../shared/errors';
 import { SqliteStore } from '../../../../grant-store/storage/sqlite/sqlite-store';
+import { MIGRATIONS } from '../../../../grant-store/storage/sqlite/migrations';
 import type { NewLedgerEntry } from '../../../../grant-store/storage/store';
 
 function entry(n: number): NewLedgerEntry {
@@ -136,8 +137,24 @@ describe('SQLite store', async () => {
     const size = await again.ledgerSize();
     await again.close();
     const db = new Database(path, { readonly: true });
-    assert.deepEqual(db.prepare('SELECT version FROM schema_migrations').all(), [{ version: 1 }]);
+    assert.deepEqual(db.prepare('SELECT version FROM schema_migrations ORDER BY version').all(), [{ version: 1 }, { version: 2 }]);
     db.close();
     assert.equal(size, await store.ledgerSize());
+  });
+
+  test('a database from an older release is brought up to date on open (deadline indexes added)', async () => {
+    const oldPath = join(dir, 'old.db');
+    const old = new Database(oldPath);
+    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    old.exec(MIGRATIONS[0]!.sql);
+    old.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, ?, ?)').run(MIGRATIONS[0]!.name, new Date().toISOString());
+    old.close();
+    const upgraded = SqliteStore.open(oldPath);
+    await upgraded.close();
+    const db = new Database(oldPath, { readonly: true });
+    assert.deepEqual(db.prepare('SELECT version FROM schema_migrations ORDER BY version').all(), [{ version: 1 }, { version: 2 }]);
+    const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('requests_active_expiry', 'requests_open_lapse') ORDER BY name").all();
+    assert.deepEqual(indexes, [{ name: 'requests_active_expiry' }, { name: 'requests_open_lapse' }]);
+    db.close();
   });
 });
