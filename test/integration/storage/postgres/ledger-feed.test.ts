@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { PgStore } from '../../../../grant-store/storage/postgres/pg-store';
 import type { NewLedgerEntry } from '../../../../grant-store/storage/store';
+import { ledgerEntry } from '../../../support/ledger-entry-fixture';
 import { createTempDatabase, type TempDatabase } from '../pg-temp-database';
 
 /** The feed's reconnect backoff starts at 100 ms and the safety poll runs every 2 s. */
@@ -23,20 +24,7 @@ after(async () => {
   await db?.drop();
 });
 
-const entry = (target: string): NewLedgerEntry => ({
-  time: new Date().toISOString(),
-  type: 'request_created',
-  actor: 'alice',
-  actorRole: 'requester',
-  target,
-  gate: 'ci-tests',
-  reason: null,
-  incidentRef: null,
-  approver: null,
-  expiresAt: null,
-  sourceAddress: null,
-  data: {},
-});
+const entry = (target: string): NewLedgerEntry => ledgerEntry({ type: 'request_created', actor: 'alice', actorRole: 'requester', target, gate: 'ci-tests' });
 
 async function until(condition: () => boolean, ms = CATCH_UP_DEADLINE_MS): Promise<void> {
   const deadline = Date.now() + ms;

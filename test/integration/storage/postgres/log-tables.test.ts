@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import { TransparencyLog } from '../../../../grant-store/ledger/transparency-log';
 import { PgStore } from '../../../../grant-store/storage/postgres/pg-store';
 import type { NewLedgerEntry } from '../../../../grant-store/storage/store';
+import { ledgerEntry } from '../../../support/ledger-entry-fixture';
 import { MemoryTree } from '../../../../shared/ledger/memory-tree';
 import { verifyConsistency, verifyInclusion } from '../../../../shared/ledger/proofs';
 import { nodeTreeHasher } from '../../../../shared/node/ledger/node-crypto';
@@ -23,20 +24,7 @@ let dirB: string;
 const stores: PgStore[] = [];
 const logs: TransparencyLog[] = [];
 
-const entry = (i: number): NewLedgerEntry => ({
-  time: new Date().toISOString(),
-  type: 'request_created',
-  actor: 'alice',
-  actorRole: 'requester',
-  target: `t${i}`,
-  gate: 'ci-tests',
-  reason: null,
-  incidentRef: null,
-  approver: null,
-  expiresAt: null,
-  sourceAddress: null,
-  data: { i },
-});
+const entry = (i: number): NewLedgerEntry => ledgerEntry({ type: 'request_created', actor: 'alice', actorRole: 'requester', target: `t${i}`, gate: 'ci-tests', data: { i } });
 
 before(async () => {
   db = await createTempDatabase('bg_logtables');

@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import { CheckIndexFeed } from '../../../../grant-store/checks/check-index-feed';
 import { SqliteStore } from '../../../../grant-store/storage/sqlite/sqlite-store';
 import type { NewLedgerEntry } from '../../../../grant-store/storage/store';
+import { ledgerEntry } from '../../../support/ledger-entry-fixture';
 import type { BypassRequest } from '../../../../shared/domain/request';
 
 let dir: string;
@@ -49,20 +50,8 @@ function active(repo: string, overrides: Partial<BypassRequest> = {}): BypassReq
   };
 }
 
-const entry = (type: NewLedgerEntry['type'], request: BypassRequest): NewLedgerEntry => ({
-  time: new Date().toISOString(),
-  type,
-  actor: 'bob',
-  actorRole: 'approver',
-  target: request.id,
-  gate: request.gate,
-  reason: null,
-  incidentRef: null,
-  approver: null,
-  expiresAt: request.expiresAt,
-  sourceAddress: null,
-  data: {},
-});
+const entry = (type: NewLedgerEntry['type'], request: BypassRequest): NewLedgerEntry =>
+  ledgerEntry({ type, actor: 'bob', actorRole: 'approver', target: request.id, gate: request.gate, expiresAt: request.expiresAt });
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'bg-check-feed-'));

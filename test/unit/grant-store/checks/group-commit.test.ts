@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { GroupCommit } from '../../../../grant-store/checks/group-commit';
 import { SqliteStore } from '../../../../grant-store/storage/sqlite/sqlite-store';
 import type { NewLedgerEntry } from '../../../../grant-store/storage/store';
+import { ledgerEntry } from '../../../support/ledger-entry-fixture';
 
 let dir: string;
 let store: SqliteStore;
@@ -19,20 +20,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const entry = (target: string): NewLedgerEntry => ({
-  time: new Date().toISOString(),
-  type: 'evaluation_under_bypass',
-  actor: 'ci-gate',
-  actorRole: 'gate',
-  target,
-  gate: 'ci-tests',
-  reason: null,
-  incidentRef: null,
-  approver: null,
-  expiresAt: null,
-  sourceAddress: null,
-  data: {},
-});
+const entry = (target: string): NewLedgerEntry => ledgerEntry({ type: 'evaluation_under_bypass', actor: 'ci-gate', actorRole: 'gate', target, gate: 'ci-tests' });
 
 test('concurrent calls share commits, and each gets its own committed result', async () => {
   const group = new GroupCommit(store);

@@ -10,9 +10,10 @@ import { AppError } from '../../../../shared/errors';
 import { SqliteStore } from '../../../../grant-store/storage/sqlite/sqlite-store';
 import { MIGRATIONS } from '../../../../grant-store/storage/sqlite/migrations';
 import type { NewLedgerEntry } from '../../../../grant-store/storage/store';
+import { ledgerEntry } from '../../../support/ledger-entry-fixture';
 
 function entry(n: number): NewLedgerEntry {
-  return { time: '2026-06-22T03:14:07.000Z', type: 'policy_loaded', actor: 'system', actorRole: 'system', target: `t${n}`, gate: null, reason: null, incidentRef: null, approver: null, expiresAt: null, sourceAddress: null, data: { n } };
+  return ledgerEntry({ time: '2026-06-22T03:14:07.000Z', type: 'policy_loaded', target: `t${n}`, data: { n } });
 }
 
 describe('SQLite store', async () => {
