@@ -10,6 +10,7 @@ import type { Policy } from '../../shared/domain/policy';
 import { CanonicalRequestSchema, type BypassRequest } from '../../shared/domain/request';
 import type { Severity } from '../../shared/domain/common';
 import { ttlToMs } from '../../shared/domain/ttl';
+import { decisionDueAt } from '../../shared/policy/sla';
 import type { Review } from '../../shared/domain/review';
 import { HealthReportSchema, type HealthReport } from '../../shared/domain/reports';
 import { newDecisionStatement } from '../../shared/signing/decision-statement';
@@ -42,10 +43,6 @@ import { SseClient } from './sse-client';
 import { StoreClient } from './store-client';
 import { CredentialVault } from './vault/credential-vault';
 
-/** Decision SLA for incident-flagged requests (ISSUE 5: "15 minutes for incident-flagged"). */
-export const INCIDENT_DECISION_SLA_MS = 15 * 60_000;
-/** Decision SLA otherwise: a business day (24 h, moved past a weekend). */
-export const BUSINESS_DAY_SLA_MS = 24 * 3_600_000;
 /** The SSE resume point is written to disk at most this often. */
 const PROFILE_SAVE_DEBOUNCE_MS = 1_000;
 /** Coalesce bursts of store events into one inbox refresh. */
@@ -298,13 +295,12 @@ export class ConsoleService implements ConsoleBackend {
   }
 
   private inboxItem(request: BypassRequest, policy: Policy | undefined, settings: Settings): InboxItem {
-    const created = Date.parse(request.createdAt);
     const incidentFlagged = request.incidentRef !== null;
     return {
       request,
       gate: this.gateInfo(request.gate, request, policy, settings),
       approvalsSoFar: request.approvals.length,
-      slaDeadline: new Date(incidentFlagged ? created + INCIDENT_DECISION_SLA_MS : businessDayDeadline(created)).toISOString(),
+      slaDeadline: new Date(decisionDueAt(request)).toISOString(),
       incidentFlagged,
     };
   }
@@ -799,12 +795,3 @@ function pickCanonical(request: BypassRequest): Record<string, unknown> {
   const keys = Object.keys(CanonicalRequestSchema.shape);
   return Object.fromEntries(keys.map((key) => [key, (request as Record<string, unknown>)[key]]));
 }
-
-function businessDayDeadline(createdMs: number): number {
-  const deadline = new Date(createdMs + BUSINESS_DAY_SLA_MS);
-  const day = deadline.getUTCDay();
-  if (day === 6) deadline.setUTCDate(deadline.getUTCDate() + 2);
-  if (day === 0) deadline.setUTCDate(deadline.getUTCDate() + 1);
-  return deadline.getTime();
-}
-

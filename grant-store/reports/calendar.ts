@@ -38,21 +38,8 @@ export function calendarQuarter(atMs: number): { label: string; start: number; e
   return { label: `${year}-Q${q + 1}`, start: Date.UTC(year, q * 3, 1), end: Date.UTC(year, q * 3 + 3, 1) };
 }
 
-/** Milliseconds between `from` and `to` that fall on UTC Monday-Friday. */
-export function businessElapsedMs(fromMs: number, toMs: number): number {
-  if (toMs <= fromMs) return 0;
-  let total = 0;
-  let cursor = fromMs;
-  while (cursor < toMs) {
-    const d = new Date(cursor);
-    const nextMidnight = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) + DAY_MS;
-    const segmentEnd = Math.min(nextMidnight, toMs);
-    const weekday = d.getUTCDay();
-    if (weekday !== 0 && weekday !== 6) total += segmentEnd - cursor;
-    cursor = segmentEnd;
-  }
-  return total;
-}
+/** Business time (UTC Monday-Friday) is the decision SLA's clock: one rule, in shared/policy/sla.ts. */
+export { businessElapsedMs } from '../../shared/policy/sla';
 
 /** Nearest-rank percentile (p in (0, 100]) of the values, null when empty. */
 export function percentile(values: readonly number[], p: number): number | null {

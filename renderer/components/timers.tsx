@@ -1,20 +1,21 @@
 import { formatRemaining } from '../../shared/domain/ttl';
-import { decisionSla } from '../lib/sla';
+import { decisionSla } from '../../shared/policy/sla';
 import { formatAge, formatUtc } from '../lib/time';
 import { useNow } from './use-now';
 
-/** Decision-SLA timer: grey while there is time, amber in the last third, red once overdue. */
-export function SlaTimer({ createdAt, incidentRef, deadline }: { createdAt: string; incidentRef: string | null; deadline?: string }) {
+/**
+ * Decision-SLA timer: grey while there is time, amber in the last third of the window, red once
+ * overdue. Text and colour come from one computation (shared/policy/sla.ts), the same rule main
+ * uses for the inbox's deadline and its notifications.
+ */
+export function SlaTimer({ createdAt, incidentRef }: { createdAt: string; incidentRef: string | null }) {
   const now = useNow();
   const sla = decisionSla({ createdAt, incidentRef }, now);
-  const dueAt = deadline ? new Date(deadline).getTime() : sla.dueAt;
-  const remaining = dueAt - now;
-  const level = remaining <= 0 ? 'red' : sla.level;
-  const text = remaining <= 0 ? `overdue ${formatAge(-remaining)}` : `${formatRemaining(remaining)} left`;
+  const text = sla.overdue ? `overdue ${formatAge(-sla.remainingMs)}` : `${formatRemaining(sla.remainingMs)} left`;
   return (
     <span
-      className={`sla sla-${level}`}
-      title={`Decision due ${formatUtc(dueAt)} (${sla.incident ? '15 minutes for incident-flagged requests' : 'one business day'})`}
+      className={`sla sla-${sla.level}`}
+      title={`Decision due ${formatUtc(sla.dueAt)} (${sla.incident ? '15 minutes for incident-flagged requests' : 'one business day: 24 hours of UTC Monday-Friday'})`}
       aria-label={`decision due: ${text}`}
     >
       {text}

@@ -111,13 +111,13 @@ export const GateInfoSchema = z.strictObject({
 });
 export type GateInfo = z.infer<typeof GateInfoSchema>;
 
-/** Decision SLA: 15 minutes for incident-flagged requests (an incident ref), a business day otherwise. */
+/** A request waiting for my decision. The SLA rule (15 minutes if incident-flagged, else one business day) is shared/policy/sla.ts. */
 export const InboxItemSchema = z.strictObject({
   request: BypassRequestSchema,
   gate: GateInfoSchema,
   /** Distinct approvals so far (request.approvals.length) of request.approvalsRequired. */
   approvalsSoFar: z.number().int(),
-  /** When a decision is due (createdAt + SLA). The renderer shows a countdown; overdue when past. */
+  /** When a decision is due (decisionDueAt in shared/policy/sla.ts, the rule the renderer's timer uses too). */
   slaDeadline: TimestampSchema,
   incidentFlagged: z.boolean(),
 });

@@ -78,7 +78,7 @@ function InboxRow({ item, index, top, onOpen }: { item: InboxItem; index: number
             <StateBadge state="needs_info" />
           </span>
         ) : (
-          <SlaTimer createdAt={request.createdAt} incidentRef={request.incidentRef} deadline={item.slaDeadline} />
+          <SlaTimer createdAt={request.createdAt} incidentRef={request.incidentRef} />
         )}
       </span>
       <span role="cell" className="mono" aria-label={`approvals ${item.approvalsSoFar} of ${request.approvalsRequired}`}>
