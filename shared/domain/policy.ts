@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { GateKindSchema, PrincipalNameSchema, ScopeSchema, SlugSchema } from './common';
+import { checkIdentityReferences, IdentityPolicySchema } from './policy-identity';
 import { DEFAULT_TTL_CHOICES, TtlSchema } from './ttl';
 
 /**
@@ -32,7 +33,8 @@ export const GateSchema = z.strictObject({
 export type Gate = z.infer<typeof GateSchema>;
 
 export const TeamSchema = z.strictObject({
-  members: z.array(PrincipalNameSchema).min(1, 'a team needs at least one member'),
+  /** Listed members; may be empty when an IdP group fills the team (identity.oidc.groups). */
+  members: z.array(PrincipalNameSchema).default([]),
   /** Bypasses per calendar quarter before the team is flagged for review. */
   bypassBudget: z.number().int().min(0).default(10),
 });
@@ -77,9 +79,12 @@ export const PolicySchema = z
     tiers: z.record(SlugSchema, TierSchema),
     gates: z.array(GateSchema).min(1, 'a policy needs at least one gate'),
     teams: z.record(SlugSchema, TeamSchema),
-    approvers: z.record(SlugSchema, z.array(PrincipalNameSchema).min(1)),
+    /** Approver groups: listed principals; a group may be empty when an IdP group fills it (identity.oidc.groups). */
+    approvers: z.record(SlugSchema, z.array(PrincipalNameSchema)),
     standingScopes: z.array(StandingScopeSchema).default([]),
     webhooks: z.array(WebhookSchema).default([]),
+    /** Sign-in through the organisation's OIDC provider and CI workload identities (shared/domain/policy-identity.ts). */
+    identity: IdentityPolicySchema.optional(),
   })
   .superRefine((policy, ctx) => {
     const gateIds = new Set<string>();
@@ -94,6 +99,14 @@ export const PolicySchema = z
         if (!policy.approvers[group]) ctx.addIssue({ code: 'custom', path: ['tiers', name, 'approverGroups', i], message: `unknown approver group "${group}"` });
       });
     }
+    const idpGrants = Object.values(policy.identity?.oidc?.groups ?? {});
+    for (const [team, def] of Object.entries(policy.teams)) {
+      if (def.members.length === 0 && !idpGrants.some((g) => g.team === team)) ctx.addIssue({ code: 'custom', path: ['teams', team, 'members'], message: 'a team needs at least one member (or an IdP group mapped to it in identity.oidc.groups)' });
+    }
+    for (const [group, members] of Object.entries(policy.approvers)) {
+      if (members.length === 0 && !idpGrants.some((g) => g.approverGroups.includes(group))) ctx.addIssue({ code: 'custom', path: ['approvers', group], message: 'an approver group needs at least one member (or an IdP group mapped to it in identity.oidc.groups)' });
+    }
+    checkIdentityReferences(policy, ctx);
     const teamOf = new Map<string, string>();
     for (const [team, def] of Object.entries(policy.teams)) {
       def.members.forEach((member, i) => {
