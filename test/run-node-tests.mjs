@@ -28,6 +28,12 @@ if (files.length === 0) {
   console.error(`no test files found for ${kinds.join(', ')}${filter ? ` matching ${filter}` : ''}`);
   process.exit(1);
 }
+// Integration suites drive the real `breakglass` (bin/breakglass.mjs runs the build in dist/cli):
+// build it from the sources under test, so a stale build is never what passes.
+if (files.some((f) => f.startsWith(join('test', 'integration')))) {
+  const built = spawnSync(process.execPath, [join(root, 'build', 'build-cli.mjs')], { cwd: root, stdio: 'inherit' });
+  if (built.status !== 0) process.exit(built.status ?? 1);
+}
 const concurrency = process.env.BREAKGLASS_TEST_CONCURRENCY ?? '2';
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], {
   cwd: root,

@@ -1,26 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { AppError } from '../../shared/errors';
-import { registerAdmin } from './commands/admin';
-import { registerAdminInit } from './commands/admin-init';
-import { registerAdminMigrate } from './commands/admin-migrate';
-import { registerCheck } from './commands/check';
-import { registerDecisions } from './commands/decide';
-import { registerKeygen } from './commands/keygen';
-import { registerLedgerCommands } from './commands/ledger';
-import { registerReport } from './commands/report';
-import { registerRequest } from './commands/request';
-import { registerReview } from './commands/review';
-import { registerServe } from './commands/serve';
-import { registerStatus } from './commands/status';
-import { registerWhoami } from './commands/whoami';
-import { CliContext } from './context';
+import { modulesFor, registerModules, COMMAND_TABLE, type CommandModule } from './command-table';
+import type { CliContext } from './context';
 import { EXIT_OK, EXIT_REFUSED, EXIT_USAGE, exitCodeForError } from './exit-codes';
 import { withExamples } from './help';
 import { formatError, processIO, type CliIO } from './output';
+import { usageErrorBody } from './usage-errors';
 
-/** The `breakglass` command tree. Global options are valid anywhere on the command line. */
-export function buildProgram(ctx: CliContext): Command {
+/**
+ * The root command: global options (valid anywhere on the command line), version, output.
+ * With `json`, commander prints nothing itself: main() turns its usage errors into the same
+ * `{"error": ...}` body every other error gets.
+ */
+export function createRootCommand(io: CliIO, options: { json?: boolean } = {}): Command {
   const program = new Command('breakglass')
     .description('Break-glass for policy gates: scoped, signed, time-boxed bypasses with a tamper-evident ledger.')
     .option('--store <url>', 'grant store URL (env BREAKGLASS_STORE, default http://127.0.0.1:7410)')
@@ -30,35 +22,43 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--timeout <duration>', 'how long to wait for the store, e.g. 3s or 500ms (default 3s for check, 15s otherwise)')
     .version(packageVersion(), '-V, --version', 'print the version')
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
-    .configureOutput({ writeOut: (s) => ctx.io.stdout(s), writeErr: (s) => ctx.io.stderr(s) })
-    .showHelpAfterError('(run with --help for usage and examples)')
+    .configureOutput({
+      writeOut: (s) => io.stdout(s),
+      writeErr: (s) => io.stderr(s),
+      outputError: (s, write) => (options.json ? undefined : write(s)),
+    })
+    .showHelpAfterError(options.json ? false : '(run with --help for usage and examples)')
     .exitOverride();
-  withExamples(
+  return withExamples(
     program,
     'breakglass request --gate container-signing --scope repo=payments-api,branch=main --reason "Hotfix for INC-1190: signer outage" --incident INC-1190 --severity sev1 --ttl 1h',
     'breakglass check --gate container-signing --subject repo=payments-api,branch=main',
     'breakglass approve req_0123456789abcdef --comment "ok" --key bob.pem',
   );
+}
 
-  registerServe(program, ctx);
-  registerRequest(program, ctx);
-  registerCheck(program, ctx);
-  registerDecisions(program, ctx);
-  registerStatus(program, ctx);
-  registerReview(program, ctx);
-  registerKeygen(program, ctx);
-  registerWhoami(program, ctx);
-  registerReport(program, ctx);
-  const ledger = withExamples(
-    program.command('ledger').description('the append-only, Merkle-tree ledger: verify it, export it, get its trusted root'),
-    'breakglass ledger verify',
-    'breakglass ledger export --format jsonl > ledger.jsonl',
-  );
-  registerLedgerCommands(ledger, ctx);
-  const admin = registerAdmin(program, ctx);
-  registerAdminInit(admin, ctx);
-  registerAdminMigrate(admin, ctx);
+/**
+ * The `breakglass` command tree: every verb when `argv` is omitted, otherwise only what that
+ * command line needs (command-table.ts), so a gate's `check` loads one verb.
+ */
+export async function buildProgram(ctx: CliContext, argv?: readonly string[]): Promise<Command> {
+  const program = createRootCommand(ctx.io, { json: argv?.includes('--json') });
+  await registerModules(program, ctx, argv === undefined ? COMMAND_TABLE : modulesFor(argv));
   return program;
+}
+
+/**
+ * The program for one command line. A bare `--version` needs no verb, so neither the context
+ * (and the HTTP client and schemas it brings) nor any verb module is loaded for it.
+ */
+async function programFor(argv: readonly string[], io: CliIO, env: NodeJS.ProcessEnv): Promise<{ program: Command; ctx?: CliContext }> {
+  const modules: readonly CommandModule[] = modulesFor(argv);
+  if (modules.length === 0) return { program: createRootCommand(io, { json: argv.includes('--json') }) };
+  const { CliContext } = await import('./context');
+  const ctx = new CliContext(io, env);
+  const program = createRootCommand(io, { json: argv.includes('--json') });
+  await registerModules(program, ctx, modules);
+  return { program, ctx };
 }
 
 function packageVersion(): string {
@@ -88,17 +88,20 @@ function exitQuietlyOnBrokenPipe(): void {
  */
 export async function main(argv: string[], io: CliIO = processIO, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   if (io === processIO) exitQuietlyOnBrokenPipe();
-  const ctx = new CliContext(io, env);
-  const program = buildProgram(ctx);
   const json = argv.includes('--json');
   try {
+    const { program, ctx } = await programFor(argv, io, env);
     await program.parseAsync(argv, { from: 'user' });
-    return ctx.exitCode;
+    return ctx?.exitCode ?? EXIT_OK;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // Commander already printed its message (and the help hint) on stderr.
-      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? EXIT_OK : EXIT_USAGE;
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT_OK;
+      // Without --json commander already printed its message and the help hint on stderr.
+      if (json) io.stderr(`${JSON.stringify({ error: usageErrorBody(error) })}\n`);
+      return EXIT_USAGE;
     }
+    // Loaded here, not up front: `--version` and `--help` never need the error schemas.
+    const { AppError } = await import('../../shared/errors');
     const appError = error instanceof AppError ? error : new AppError('internal', `unexpected failure: ${(error as Error)?.stack ?? String(error)}`);
     io.stderr(json ? `${JSON.stringify({ error: appError.toBody() })}\n` : formatError(appError));
     return error instanceof AppError ? exitCodeForError(appError.code) : EXIT_REFUSED;

@@ -29,6 +29,12 @@ function buildRendererIfNeeded(): void {
   if (result.status !== 0) throw new Error('npm run build:renderer failed');
 }
 
+/** The stack runs `breakglass serve` (bin/breakglass.mjs → dist/cli): build it from the sources under test. */
+function buildCli(): void {
+  const result = spawnSync(process.execPath, [join(REPO, 'build', 'build-cli.mjs')], { cwd: REPO, stdio: 'inherit' });
+  if (result.status !== 0) throw new Error('build/build-cli.mjs failed');
+}
+
 /**
  * Start the real stack (test/e2e/support/stack.ts) in a child process and hand its StackInfo to
  * the tests through BG_E2E_STACK. Returns the teardown: SIGTERM, and the stack closes the host,
@@ -37,6 +43,7 @@ function buildRendererIfNeeded(): void {
 // eslint-disable-next-line no-restricted-syntax -- Playwright loads a global setup by its default export.
 export default async function globalSetup(): Promise<() => Promise<void>> {
   buildRendererIfNeeded();
+  buildCli();
   mkdirSync(join(REPO, 'test-results'), { recursive: true });
   const log = createWriteStream(join(REPO, 'test-results', 'e2e-stack.log'));
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/e2e/support/stack.ts'], {

@@ -40,7 +40,7 @@ export interface ServeProcess {
   stop: () => Promise<number | null>;
 }
 
-/** How long `serve` may take to print its URL (tsx compiles the store on first start). */
+/** How long `serve` may take to print its URL on a loaded machine. */
 const SERVE_START_TIMEOUT_MS = 30_000;
 
 /** Start `breakglass serve --json ...args` and wait for the line announcing its URL. */

@@ -1,0 +1,115 @@
+// Compiles the `breakglass` CLI (and the grant store it serves) with esbuild into dist/cli, so no
+// TypeScript is compiled when a gate runs `breakglass check`. `npm install` runs it (the
+// `prepare` script); so does the test runner before the suites that spawn the CLI. Run by hand:
+// npm run build:cli
+//
+// ESM with code splitting: every verb is a dynamic import (grant-store/cli/command-table.ts),
+// so each lands in its own chunk and a command line loads only its verb. commander and zod are
+// on every path and bundled (one file read instead of hundreds); every other package stays an
+// import from node_modules: native modules (better-sqlite3, keytar, pkcs11js), packages that
+// find files next to themselves at run time (pino's worker transports), and heavy ones only
+// `serve` or the signer need. Minified, because a gate's cold start is mostly V8 parsing the
+// chunks it loads; the source maps sit next to them (`node --enable-source-maps` for readable
+// stack traces; `--no-minify` to build without).
+import { readFile, rm } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+export const CLI_OUTDIR = fileURLToPath(new URL('../dist/cli/', import.meta.url));
+export const CLI_ENTRY = 'grant-store/cli/main.ts';
+
+/** Packages bundled into the CLI; every other bare import stays external. */
+const BUNDLED_PACKAGES = ['commander', 'zod'];
+
+/**
+ * Files allowed to locate something with `import.meta.url`. After bundling, import.meta.url is
+ * the chunk's URL in dist/cli, so each such file is rewritten to point from dist/cli back to
+ * what it meant; any other use fails the build rather than break at run time.
+ */
+const IMPORT_META_FILES = {
+  'grant-store/policy/example-policy-path.ts': (outdir) =>
+    `import { fileURLToPath } from 'node:url';\nexport const EXAMPLE_POLICY_PATH = fileURLToPath(new URL(${JSON.stringify(relative(outdir, `${root}grant-store/policy/example-policy.yaml`))}, import.meta.url));\n`,
+  // package.json is two levels up from both grant-store/cli and dist/cli: the same URL works.
+  'grant-store/cli/main.ts': null,
+};
+
+function packageName(specifier) {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+}
+
+const layout = (outdir) => ({
+  name: 'breakglass-cli-layout',
+  setup(b) {
+    // zod re-exports every message locale (`z.locales.*`, half of zod's size); the CLI keeps
+    // English, the default zod configures itself with, and nothing here picks another.
+    b.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
+      /node_modules\/zod\//.test(args.importer) ? { path: join(dirname(args.importer), args.path), namespace: 'zod-locales' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(join(dirname(args.path), 'en.js'))};\n`,
+      resolveDir: dirname(args.path),
+      loader: 'js',
+    }));
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith('node:')) return { path: args.path, external: true };
+      return BUNDLED_PACKAGES.includes(packageName(args.path)) ? undefined : { path: args.path, external: true };
+    });
+    b.onLoad({ filter: /\.ts$/ }, async (args) => {
+      const rel = relative(root, args.path);
+      const text = await readFile(args.path, 'utf8');
+      if (!text.includes('import.meta.url')) return undefined;
+      if (!(rel in IMPORT_META_FILES)) {
+        return { errors: [{ text: `${rel} uses import.meta.url, which points into dist/cli once bundled: add it to IMPORT_META_FILES in build/build-cli.mjs` }] };
+      }
+      const rewrite = IMPORT_META_FILES[rel];
+      return rewrite ? { contents: rewrite(outdir), loader: 'ts' } : undefined;
+    });
+  },
+});
+
+/** Build dist/cli/main.mjs and its chunks. Returns the esbuild metafile. */
+export async function buildCli({ outdir = CLI_OUTDIR, minify = true } = {}) {
+  const { build } = await import('esbuild');
+  // Chunk names carry content hashes: clear the old ones rather than let them pile up.
+  await rm(outdir, { recursive: true, force: true });
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: { main: CLI_ENTRY },
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    // commander is CommonJS: inside an ES module its require() calls need a real require.
+    banner: { js: "import { createRequire as __bgCreateRequire } from 'node:module'; const require = __bgCreateRequire(import.meta.url);" },
+    plugins: [layout(outdir)],
+    chunkNames: '[name]-[hash]',
+    sourcemap: 'linked',
+    minify,
+    legalComments: 'none',
+    logLevel: 'warning',
+    metafile: true,
+  });
+  return result.metafile;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const started = performance.now();
+  let metafile;
+  try {
+    metafile = await buildCli({ minify: !process.argv.includes('--no-minify') });
+  } catch (error) {
+    if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes("'esbuild'")) throw error;
+    // An install without devDependencies (npm ci --omit=dev) has no esbuild: say so, and let the
+    // install finish; bin/breakglass.mjs explains what to do when it finds no build.
+    console.warn('build-cli: esbuild is not installed (devDependencies omitted?), so the breakglass CLI was not built; run `npm install` then `npm run build:cli`');
+    process.exit(0);
+  }
+  const outputs = Object.keys(metafile.outputs).filter((f) => f.endsWith('.mjs'));
+  console.log(`built ${relative(process.cwd(), CLI_OUTDIR) || '.'} (${outputs.length} files) in ${Math.round(performance.now() - started)} ms`);
+}

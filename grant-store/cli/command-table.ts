@@ -1,0 +1,94 @@
+import type { Command } from 'commander';
+import type { CliContext } from './context';
+import { withExamples } from './help';
+
+/** Adds one top-level verb (or a verb group) to the program. */
+export type RegisterCommand = (program: Command, ctx: CliContext) => void;
+
+/**
+ * One top-level verb (or several that share a module) and how to load it. The loader is a
+ * dynamic import so that a run of `breakglass check` parses and evaluates only the check
+ * module (and what it imports), not the signer, the ledger verifier or the store: a gate pays
+ * for one verb, not forty. Add a new verb here, in the order `--help` lists it.
+ */
+export interface CommandModule {
+  /** The top-level names this module registers, e.g. ['approve', 'deny', 'ask', 'revoke']. */
+  names: readonly string[];
+  load: () => Promise<RegisterCommand>;
+}
+
+export const COMMAND_TABLE: readonly CommandModule[] = [
+  { names: ['serve'], load: async () => (await import('./commands/serve')).registerServe },
+  { names: ['request'], load: async () => (await import('./commands/request')).registerRequest },
+  { names: ['check'], load: async () => (await import('./commands/check')).registerCheck },
+  { names: ['approve', 'deny', 'ask', 'revoke'], load: async () => (await import('./commands/decide')).registerDecisions },
+  { names: ['status'], load: async () => (await import('./commands/status')).registerStatus },
+  { names: ['review'], load: async () => (await import('./commands/review')).registerReview },
+  { names: ['keygen'], load: async () => (await import('./commands/keygen')).registerKeygen },
+  { names: ['whoami'], load: async () => (await import('./commands/whoami')).registerWhoami },
+  { names: ['report'], load: async () => (await import('./commands/report')).registerReport },
+  {
+    names: ['ledger'],
+    load: async () => {
+      const { registerLedgerCommands } = await import('./commands/ledger');
+      return (program, ctx) => {
+        const ledger = withExamples(
+          program.command('ledger').description('the append-only, Merkle-tree ledger: verify it, export it, get its trusted root'),
+          'breakglass ledger verify',
+          'breakglass ledger export --format jsonl > ledger.jsonl',
+        );
+        registerLedgerCommands(ledger, ctx);
+      };
+    },
+  },
+  {
+    names: ['admin'],
+    load: async () => {
+      const [{ registerAdmin }, { registerAdminInit }, { registerAdminMigrate }] = await Promise.all([
+        import('./commands/admin'),
+        import('./commands/admin-init'),
+        import('./commands/admin-migrate'),
+      ]);
+      return (program, ctx) => {
+        const admin = registerAdmin(program, ctx);
+        registerAdminInit(admin, ctx);
+        registerAdminMigrate(admin, ctx);
+      };
+    },
+  },
+];
+
+/** Global options that take a value (`--store URL`): the token after them is not a verb. */
+const GLOBAL_OPTIONS_WITH_VALUE: ReadonlySet<string> = new Set(['--store', '--token', '--data-dir', '--timeout']);
+
+/** The verb on a command line: the first word that is neither an option nor a global option's value. */
+export function verbOf(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--') return argv[i + 1];
+    if (!arg.startsWith('-')) return arg;
+    if (GLOBAL_OPTIONS_WITH_VALUE.has(arg)) i++;
+  }
+  return undefined;
+}
+
+/**
+ * The modules a command line needs: only its verb's when the verb is known; none for a bare
+ * `--version`; every one otherwise (help, an unknown verb, so commander can list the verbs
+ * and suggest the closest).
+ */
+export function modulesFor(argv: readonly string[]): readonly CommandModule[] {
+  const verb = verbOf(argv);
+  if (verb === undefined) {
+    const versionOnly = argv.some((a) => a === '--version' || a === '-V') && !argv.some((a) => a === '--help' || a === '-h');
+    return versionOnly ? [] : COMMAND_TABLE;
+  }
+  const module = COMMAND_TABLE.find((m) => m.names.includes(verb));
+  return module ? [module] : COMMAND_TABLE;
+}
+
+/** Register `modules` on `program` in table order (loaded in parallel). */
+export async function registerModules(program: Command, ctx: CliContext, modules: readonly CommandModule[]): Promise<void> {
+  const registers = await Promise.all(modules.map((m) => m.load()));
+  for (const register of registers) register(program, ctx);
+}
