@@ -21,6 +21,13 @@ export const LedgerEntryTypeSchema = z.enum([
   'review_completed',
   'alert_delivered',
   'alert_failed',
+  'emergency_sealed', // an admin sealed (or re-sealed) an emergency credential: only its hash is kept
+  'emergency_retired', // an admin retired a sealed credential without using it
+  'emergency_used', // a holder opened a bypass with a sealed credential (no approver); it is burned
+  'emergency_refused', // a burned, retired or unknown credential was presented (alarm)
+  'incident_event', // a verified incident webhook (PagerDuty, Opsgenie, generic) changed an incident
+  'review_signed', // one sign-off on a review that needs several
+  'digest_sent', // the weekly digest went out (one per week across instances)
 ]);
 export type LedgerEntryType = z.infer<typeof LedgerEntryTypeSchema>;
 

@@ -93,5 +93,25 @@ export const BypassRequestSchema = CanonicalRequestSchema.extend({
   updatedAt: TimestampSchema,
   closeComment: CommentSchema.nullable(),
   closedBy: PrincipalNameSchema.nullable(),
+  /**
+   * Set when a sealed emergency credential opened this bypass (no approver): the credential's id.
+   * Absent on requests stored before emergency credentials existed (read as null).
+   */
+  emergencyCredential: z.string().nullable().optional(),
+  /** Set when an on-call incident pre-approved it (see IncidentPreApprovalSchema). */
+  preApproval: z
+    .strictObject({
+      /** The policy's incident source id (pagerduty, opsgenie, ...) and the incident's id there. */
+      source: SlugSchema,
+      incidentId: z.string(),
+      /** The policy rule that mapped the incident to this gate and scope. */
+      rule: SlugSchema,
+      /** SHA-256 of the webhook payload that last set the incident's state and assignees. */
+      payloadDigest: DigestSchema,
+      /** Ledger seq of the incident_event entry recording that payload. */
+      eventSeq: z.number().int().nonnegative(),
+    })
+    .nullable()
+    .optional(),
 });
 export type BypassRequest = z.infer<typeof BypassRequestSchema>;

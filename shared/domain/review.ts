@@ -14,6 +14,17 @@ export const TimelineItemSchema = z.strictObject({
 });
 export type TimelineItem = z.infer<typeof TimelineItemSchema>;
 
+/** One reviewer's sign-off on a review that needs several (emergency credential uses). */
+export const ReviewSignoffSchema = z.strictObject({
+  by: PrincipalNameSchema,
+  /** The reviewer's team in the policy at the time (null: in no team). */
+  team: SlugSchema.nullable(),
+  finding: ReviewFindingSchema,
+  note: z.string(),
+  at: TimestampSchema,
+});
+export type ReviewSignoff = z.infer<typeof ReviewSignoffSchema>;
+
 /** A post-incident review, opened by the store when a bypass expires or is revoked. */
 export const ReviewSchema = z.strictObject({
   id: ReviewIdSchema,
@@ -29,6 +40,13 @@ export const ReviewSchema = z.strictObject({
   note: z.string().nullable(),
   completedBy: PrincipalNameSchema.nullable(),
   completedAt: TimestampSchema.nullable(),
+  /**
+   * Sign-offs needed before the review is complete (absent = 1). An emergency credential's review
+   * needs two, each from outside the requester's team (`outsideTeamOnly`); `signoffs` lists them.
+   */
+  signoffsRequired: z.number().int().min(1).max(5).optional(),
+  outsideTeamOnly: z.boolean().optional(),
+  signoffs: z.array(ReviewSignoffSchema).optional(),
 });
 export type Review = z.infer<typeof ReviewSchema>;
 
