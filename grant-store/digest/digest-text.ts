@@ -1,4 +1,4 @@
-import type { Digest, DigestCountRow } from '../../shared/domain/digest';
+import type { Digest } from '../../shared/domain/digest';
 import type { DecisionTimeClass } from '../../shared/domain/reports';
 
 /**
@@ -47,10 +47,6 @@ export function decisionLine(c: DecisionTimeClass): string {
   const target = c.class === 'incident' ? '15 minutes (wall clock)' : 'one business day';
   if (c.decided === 0) return `${label}: no decisions (target ${target}); ${c.waiting} waiting, ${c.waitingPastTarget} past the target; ${c.lapsed} lapsed`;
   return `${label}: ${c.decided} decided, p50 ${duration(c.p50Ms)}, p90 ${duration(c.p90Ms)} (target ${target}; ${pct(c.withinTargetRate)} within it${c.p90MeetsTarget === false ? '; p90 MISSES the target' : ''}); ${c.waiting} waiting, ${c.waitingPastTarget} past the target; ${c.lapsed} lapsed`;
-}
-
-export function rowTrend(row: DigestCountRow): string {
-  return `${row.thisWeek} (previous weeks ${row.previous.join(', ')}; average ${row.previousAverage})`;
 }
 
 export function ledgerLine(digest: Digest): string {

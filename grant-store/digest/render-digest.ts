@@ -1,7 +1,7 @@
 import type { Digest, DigestCountRow } from '../../shared/domain/digest';
 import type { Scene } from './chart-scene';
 import { digestCharts } from './digest-charts';
-import { decisionLine, digestSubject, duration, formatDay, ledgerLine, pct, rowTrend, versusAverage, weekRange } from './digest-text';
+import { decisionLine, digestSubject, duration, formatDay, ledgerLine, pct, versusAverage, weekRange } from './digest-text';
 import { renderPng } from './png-render';
 import { escapeXml, renderSvg } from './svg-render';
 
