@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { GateKindSchema, PrincipalNameSchema, ScopeSchema, SlugSchema } from './common';
 import { checkIdentityReferences, IdentityPolicySchema } from './policy-identity';
 import { DEFAULT_TTL_CHOICES, TtlSchema } from './ttl';
+import { DigestPolicySchema } from './policy-digest';
+import { EmergencyPolicySchema } from './policy-emergency';
+import { IncidentsPolicySchema, checkIncidentsPolicy } from './policy-incidents';
 
 /**
  * The policy file (YAML), validated with these schemas. Unknown keys are errors so that a
@@ -64,7 +67,11 @@ export const WebhookSchema = z.strictObject({
   format: z.enum(['json', 'slack']).default('json'),
   /** Name of the environment variable holding the HMAC secret (secrets never live in the policy). */
   secretEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
-  events: z.array(z.enum(['bypass_activated', 'critical_request', 'deviance_finding', 'decision'])).min(1),
+  /**
+   * What this webhook receives. Emergency credential uses and refusals go to every webhook
+   * whatever it lists (a critical alert is never filtered out); `weekly_digest` is the digest.
+   */
+  events: z.array(z.enum(['bypass_activated', 'critical_request', 'deviance_finding', 'decision', 'weekly_digest'])).min(1),
 });
 export type Webhook = z.infer<typeof WebhookSchema>;
 
@@ -85,6 +92,12 @@ export const PolicySchema = z
     webhooks: z.array(WebhookSchema).default([]),
     /** Sign-in through the organisation's OIDC provider and CI workload identities (shared/domain/policy-identity.ts). */
     identity: IdentityPolicySchema.optional(),
+    /** Sealed emergency credentials (policy-emergency.ts). */
+    emergency: EmergencyPolicySchema.default({ notify: [], reviewSignoffs: 2 }),
+    /** On-call pre-approval from incident systems (policy-incidents.ts). */
+    incidents: IncidentsPolicySchema.default({ sources: [], responders: [], rules: [] }),
+    /** The weekly digest for leadership (policy-digest.ts); no digest when absent. */
+    digest: DigestPolicySchema.optional(),
   })
   .superRefine((policy, ctx) => {
     const gateIds = new Set<string>();
@@ -120,5 +133,6 @@ export const PolicySchema = z
       if (!policy.teams[standing.team]) ctx.addIssue({ code: 'custom', path: ['standingScopes', i, 'team'], message: `unknown team "${standing.team}"` });
       if (!policy.ttlChoices.includes(standing.maxTtl)) ctx.addIssue({ code: 'custom', path: ['standingScopes', i, 'maxTtl'], message: `maxTtl ${standing.maxTtl} is not one of ttlChoices` });
     });
+    checkIncidentsPolicy(policy, (issue) => ctx.addIssue({ code: 'custom', ...issue }));
   });
 export type Policy = z.infer<typeof PolicySchema>;
