@@ -58,11 +58,14 @@ function validScope(scope: Record<string, unknown>): boolean {
   return count >= 1 && count <= MAX_SCOPE_ATTRIBUTES;
 }
 
+/** Printable ASCII (space included): certainly clean under the text rule and already NFC. */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 function validContext(context: Record<string, unknown>): boolean {
   for (const key in context) {
     const value = context[key];
-    if (key === '__proto__' || key.length > MAX_CONTEXT_KEY_LENGTH) return false;
-    if (typeof value !== 'string' || value.length > MAX_CONTEXT_VALUE_LENGTH) return false;
+    if (key === '__proto__' || key.length > MAX_CONTEXT_KEY_LENGTH || !PRINTABLE_ASCII.test(key)) return false;
+    if (typeof value !== 'string' || value.length > MAX_CONTEXT_VALUE_LENGTH || !PRINTABLE_ASCII.test(value)) return false;
   }
   return true;
 }

@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { displayText } from '../../shared/domain/display-text';
 import { StoreClient } from './http-client';
 import type { CliIO } from './output';
 import { parseDurationFlag, usageError } from './validate';
@@ -78,7 +79,9 @@ export class CliContext {
   /** Print a result: JSON for --json (stable, machine-readable), otherwise the human rendering. */
   emit(cmd: Command, value: unknown, human: () => string): void {
     if (this.globals(cmd).json) this.io.stdout(`${JSON.stringify(value, null, 2)}\n`);
-    else this.io.stdout(human());
+    // Last line of defence for a person's terminal: whatever a rendering forgot to escape, no
+    // control or bidi character from stored text reaches it (newlines are the rendering's own).
+    else this.io.stdout(displayText(human(), 'multiline'));
   }
 
   /** A diagnostic line (progress, warnings): stderr, so stdout stays clean for pipes. */

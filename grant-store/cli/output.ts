@@ -1,3 +1,4 @@
+import { displayScope, displayText } from '../../shared/domain/display-text';
 import type { AppError } from '../../shared/errors';
 
 /** Where a verb writes: results on stdout, diagnostics on stderr (tests pass their own). */
@@ -23,11 +24,26 @@ export function formatTable(headers: string[], rows: string[][], empty = 'nothin
   return `${[line(headers), ...rows.map(line)].join('\n')}\n`;
 }
 
-/** `repo=payments-api,branch=main`: the same syntax the flags take. */
+/**
+ * `repo=payments-api,branch=main`: the same syntax the flags take, for a person to read: any
+ * invisible or control character in a value shows as a <U+XXXX> marker.
+ */
 export function formatScope(scope: Record<string, string>): string {
-  return Object.entries(scope)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
+  return displayScope(scope);
+}
+
+/** One field of free text on one line, controls and bidi shown as <U+XXXX> markers (newlines too). */
+export function oneLine(text: string): string {
+  return displayText(text, 'line');
+}
+
+/**
+ * Free text that may span lines, shown under a label: controls and bidi as <U+XXXX> markers, and
+ * every further line indented by `indent` spaces, so a reason cannot start a line that looks
+ * like one of the tool's own fields ("  approvals: 2/2 ...").
+ */
+export function textBlock(text: string, indent: number): string {
+  return displayText(text, 'multiline').replace(/\n/g, `\n${' '.repeat(indent)}`);
 }
 
 /** Quote a value for a copy-pasteable shell command line. */

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { RequestStateSchema, BypassRequestSchema } from './request';
 import { DecisionRecordSchema } from './decision';
-import { PrincipalNameSchema, SlugSchema } from './common';
+import { CommentSchema, MAX_COMMENT_LENGTH, PrincipalNameSchema, SlugSchema } from './common';
+import { textField } from './text-hygiene';
 
 /**
  * The grant store's HTTP API (all JSON, `Authorization: Bearer <token>`, errors as
@@ -67,8 +68,8 @@ export const RequestDetailSchema = z.strictObject({
 });
 export type RequestDetail = z.infer<typeof RequestDetailSchema>;
 
-export const ReplyInputSchema = z.strictObject({ message: z.string().trim().min(5, 'a reply needs at least 5 characters').max(2000) });
-export const CancelInputSchema = z.strictObject({ comment: z.string().trim().max(2000).optional() });
+export const ReplyInputSchema = z.strictObject({ message: textField({ kind: 'long', min: 5, max: MAX_COMMENT_LENGTH, minMessage: 'a reply needs at least 5 characters' }) });
+export const CancelInputSchema = z.strictObject({ comment: CommentSchema.optional() });
 
 export const HistoryQuerySchema = z.strictObject({
   requester: PrincipalNameSchema.optional(),

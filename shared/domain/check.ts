@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PrincipalNameSchema, ScopeSchema, SlugSchema, TimestampSchema } from './common';
+import { textField } from './text-hygiene';
 
 export const MAX_CONTEXT_KEY_LENGTH = 64;
 export const MAX_CONTEXT_VALUE_LENGTH = 512;
@@ -9,7 +10,7 @@ export const CheckInputSchema = z.strictObject({
   gate: SlugSchema,
   subject: ScopeSchema,
   /** Optional CI/admission context recorded with an evaluation under bypass (job URL, commit...). */
-  context: z.record(z.string().max(MAX_CONTEXT_KEY_LENGTH), z.string().max(MAX_CONTEXT_VALUE_LENGTH)).optional(),
+  context: z.record(textField({ kind: 'line', max: MAX_CONTEXT_KEY_LENGTH, trim: false }), textField({ kind: 'line', max: MAX_CONTEXT_VALUE_LENGTH, trim: false })).optional(),
 });
 export type CheckInput = z.infer<typeof CheckInputSchema>;
 

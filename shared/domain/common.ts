@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { textField } from './text-hygiene';
 
 /** A named identity. Never a shared account: one token belongs to exactly one principal. */
 export const PrincipalNameSchema = z
@@ -28,15 +29,20 @@ export type GateKind = z.infer<typeof GateKindSchema>;
  * A bypass matches a subject when every scope attribute equals the subject's.
  */
 export const SCOPE_KEY_PATTERN = /^[a-z][a-z0-9_.-]{0,31}$/;
-export const SCOPE_VALUE_PATTERN = /^[^\s,=]+$/;
+/**
+ * Scope values in plain printable ASCII without spaces, commas or "=": what the gate-check hot
+ * path accepts without running the schema (grant-store/checks/check-input.ts). Anything else
+ * (non-ASCII included) goes through ScopeValueSchema, which applies the text rule.
+ */
+export const SCOPE_VALUE_PATTERN = /^[\x21-\x2b\x2d-\x3c\x3e-\x7e]+$/;
 export const MAX_SCOPE_VALUE_LENGTH = 256;
 export const MAX_SCOPE_ATTRIBUTES = 16;
 export const ScopeKeySchema = z.string().regex(SCOPE_KEY_PATTERN, 'scope keys are lowercase, 1-32 characters');
-export const ScopeValueSchema = z
-  .string()
-  .min(1, 'scope values cannot be empty')
-  .max(MAX_SCOPE_VALUE_LENGTH)
-  .regex(SCOPE_VALUE_PATTERN, 'scope values cannot contain spaces, commas or "="');
+/** A scope value: an identifier under the text rule (no invisible or spacing characters), NFC. */
+export const ScopeValueSchema = textField({ kind: 'identifier', max: MAX_SCOPE_VALUE_LENGTH, min: 1, minMessage: 'scope values cannot be empty' }).regex(
+  /^[^,=]+$/,
+  'scope values cannot contain commas or "="',
+);
 export const ScopeSchema = z
   .record(ScopeKeySchema, ScopeValueSchema)
   .refine((s) => Object.keys(s).length >= 1, 'a scope needs at least one attribute (e.g. repo=payments-api)')
@@ -44,7 +50,25 @@ export const ScopeSchema = z
 export type Scope = z.infer<typeof ScopeSchema>;
 
 /** UTC timestamp from the server clock, ISO 8601 with milliseconds and a Z. */
-export const TimestampSchema = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/, 'must be a UTC timestamp like 2026-06-22T03:14:07.000Z');
+export const TIMESTAMP_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+/**
+ * A real instant: the pattern, and a round trip through Date that gives the same text back, so
+ * 2026-13-45T25:61:61.000Z (which the pattern alone would pass) is refused instead of
+ * reaching a Date as NaN.
+ */
+export const TimestampSchema = z
+  .string()
+  .regex(TIMESTAMP_PATTERN, 'must be a UTC timestamp like 2026-06-22T03:14:07.000Z')
+  .refine((value) => !TIMESTAMP_PATTERN.test(value) || isRealInstant(value), { message: 'is not a real date and time (check the month, day, hour, minute and second)' });
+export function isRealInstant(value: string): boolean {
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) && new Date(ms).toISOString() === value;
+}
+/** A calendar day (UTC) like 2027-03-31 that exists. */
+export const DaySchema = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date like 2027-03-31')
+  .refine((value) => !/^\d{4}-\d{2}-\d{2}$/.test(value) || isRealInstant(`${value}T00:00:00.000Z`), { message: 'is not a real date (check the month and day)' });
 export type Timestamp = z.infer<typeof TimestampSchema>;
 
 export const RequestIdSchema = z.string().regex(/^req_[0-9a-z]{16,32}$/, 'must be a request id like req_…');
@@ -59,13 +83,16 @@ export const IncidentRefSchema = z
 /** Minimum length of a bypass reason: long enough that the requester has to think. */
 export const MIN_REASON_LENGTH = 20;
 export const MAX_REASON_LENGTH = 2000;
-export const ReasonSchema = z
-  .string()
-  .trim()
-  .min(MIN_REASON_LENGTH, `the reason must be at least ${MIN_REASON_LENGTH} characters: say what is broken and why the gate must be bypassed`)
-  .max(MAX_REASON_LENGTH);
+export const ReasonSchema = textField({
+  kind: 'long',
+  min: MIN_REASON_LENGTH,
+  max: MAX_REASON_LENGTH,
+  minMessage: `the reason must be at least ${MIN_REASON_LENGTH} characters: say what is broken and why the gate must be bypassed`,
+});
 
-export const CommentSchema = z.string().trim().max(2000);
+export const MAX_COMMENT_LENGTH = 2000;
+/** Free-text comments, replies and questions (newlines allowed). */
+export const CommentSchema = textField({ kind: 'long', max: MAX_COMMENT_LENGTH });
 
 /** Hex SHA-256 digest with its algorithm prefix. */
 export const DigestSchema = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'must be sha256:<64 hex>');

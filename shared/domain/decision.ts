@@ -1,6 +1,9 @@
 import { z } from 'zod';
-import { CommentSchema, DigestSchema, PrincipalNameSchema, RequestIdSchema, TimestampSchema } from './common';
+import { MAX_COMMENT_LENGTH, DigestSchema, PrincipalNameSchema, RequestIdSchema, TimestampSchema } from './common';
+import { signedTextField, visibleLength } from './text-hygiene';
 import { TtlSchema } from './ttl';
+
+const StatementCommentSchema = signedTextField({ kind: 'long', max: MAX_COMMENT_LENGTH });
 
 export const DecisionKindSchema = z.enum(['approve', 'deny', 'request_info', 'revoke']);
 export type DecisionKind = z.infer<typeof DecisionKindSchema>;
@@ -20,7 +23,8 @@ export const DecisionStatementSchema = z
     requestDigest: DigestSchema,
     decision: DecisionKindSchema,
     approver: PrincipalNameSchema,
-    comment: CommentSchema,
+    /** Signed as is: already trimmed, NFC and clean (newDecisionStatement prepares it). */
+    comment: StatementCommentSchema,
     /** approve only: the TTL granted, at most the one asked. */
     ttl: TtlSchema.optional(),
     nonce: z.string().regex(/^[0-9a-f]{32}$/, 'must be 16 random bytes in hex'),
@@ -30,7 +34,7 @@ export const DecisionStatementSchema = z
   .superRefine((s, ctx) => {
     if (s.decision === 'approve' && !s.ttl) ctx.addIssue({ code: 'custom', path: ['ttl'], message: 'an approval states the TTL it grants' });
     if (s.decision !== 'approve' && s.ttl) ctx.addIssue({ code: 'custom', path: ['ttl'], message: 'only an approval carries a TTL' });
-    if ((s.decision === 'deny' || s.decision === 'request_info' || s.decision === 'revoke') && s.comment.length < 5)
+    if ((s.decision === 'deny' || s.decision === 'request_info' || s.decision === 'revoke') && visibleLength(s.comment) < 5)
       ctx.addIssue({ code: 'custom', path: ['comment'], message: `a ${s.decision} needs a comment of at least 5 characters saying why` });
   });
 export type DecisionStatement = z.infer<typeof DecisionStatementSchema>;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PrincipalNameSchema, RoleSchema, TimestampSchema } from './common';
+import { textField } from './text-hygiene';
 
 export const TokenCreateInputSchema = z.strictObject({
   principal: PrincipalNameSchema,
@@ -27,7 +28,7 @@ export const KeyEnrollInputSchema = z.strictObject({
   publicKeyPem: z.string().min(50).max(4000).includes('BEGIN PUBLIC KEY', { message: 'must be a PEM public key (BEGIN PUBLIC KEY)' }),
   /** The key lives on a PKCS#11 token (YubiKey PIV, smart card, TPM, HSM) and cannot be exported. */
   hardwareBacked: z.boolean().default(false),
-  label: z.string().max(128).optional(),
+  label: textField({ kind: 'line', max: 128 }).optional(),
 });
 export type KeyEnrollInput = z.infer<typeof KeyEnrollInputSchema>;
 

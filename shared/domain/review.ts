@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PrincipalNameSchema, RequestIdSchema, ReviewIdSchema, SlugSchema, TimestampSchema } from './common';
+import { textField } from './text-hygiene';
 
 export const ReviewStateSchema = z.enum(['review_open', 'reviewed']);
 export const ReviewFindingSchema = z.enum(['justified', 'not_justified', 'fix_the_gate']);
@@ -52,6 +53,6 @@ export type Review = z.infer<typeof ReviewSchema>;
 
 export const ReviewCompleteInputSchema = z.strictObject({
   finding: ReviewFindingSchema,
-  note: z.string().trim().min(10, 'a review note needs at least 10 characters').max(5000),
+  note: textField({ kind: 'long', min: 10, max: 5000, minMessage: 'a review note needs at least 10 characters' }),
 });
 export type ReviewCompleteInput = z.infer<typeof ReviewCompleteInputSchema>;

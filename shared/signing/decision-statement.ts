@@ -27,7 +27,8 @@ export function newDecisionStatement(input: NewDecisionStatementInput): Decision
     requestDigest: input.request.digest,
     decision: input.decision,
     approver: input.approver,
-    comment: input.comment,
+    // Signed as is, so prepared the way the store reads text: trimmed and NFC.
+    comment: input.comment.trim().normalize('NFC'),
     ...(input.ttl !== undefined ? { ttl: input.ttl } : {}),
     nonce: input.nonceHex,
     signedAt: input.now.toISOString(),

@@ -3,7 +3,7 @@ import { ReviewIdSchema } from '../../../shared/domain/common';
 import { ReviewCompleteInputSchema, ReviewStateSchema, type Review } from '../../../shared/domain/review';
 import type { CliContext } from '../context';
 import { withExamples } from '../help';
-import { formatTable } from '../output';
+import { formatTable, oneLine, textBlock } from '../output';
 import { validateFlags, withFlagNames } from '../validate';
 
 export function registerReview(program: Command, ctx: CliContext): void {
@@ -66,8 +66,8 @@ function describeReview(r: Review): string {
     `  request:   ${r.requestId} (gate ${r.gate}, requester ${r.requester}, team ${r.team})`,
     `  opened:    ${r.openedAt}`,
   ];
-  if (r.finding) lines.push(`  finding:   ${r.finding} by ${r.completedBy ?? '?'} at ${r.completedAt ?? '?'}`, `  note:      ${r.note ?? ''}`);
+  if (r.finding) lines.push(`  finding:   ${r.finding} by ${r.completedBy ?? '?'} at ${r.completedAt ?? '?'}`, `  note:      ${textBlock(r.note ?? '', 13)}`);
   lines.push('  timeline:');
-  for (const t of r.timeline) lines.push(`    #${t.seq}  ${t.time}  ${t.type.padEnd(24)} ${t.actor}: ${t.summary}`);
+  for (const t of r.timeline) lines.push(`    #${t.seq}  ${t.time}  ${t.type.padEnd(24)} ${t.actor}: ${oneLine(t.summary)}`);
   return `${lines.join('\n')}\n`;
 }

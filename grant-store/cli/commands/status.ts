@@ -5,7 +5,7 @@ import { TERMINAL_STATES } from '../../../shared/domain/request';
 import { formatRemaining } from '../../../shared/domain/ttl';
 import type { CliContext } from '../context';
 import { withExamples } from '../help';
-import { formatScope } from '../output';
+import { formatScope, textBlock } from '../output';
 import { validateFlags } from '../validate';
 
 /** How often `status --watch` refreshes (the countdown is shown to the second). */
@@ -55,7 +55,7 @@ export function describe({ request: r, decisions, approvers }: RequestDetail): s
     `  scope:     ${formatScope(r.scope)}`,
     `  requester: ${r.requester} (team ${r.team})`,
     `  severity:  ${r.severity}${r.incidentRef ? `, incident ${r.incidentRef}` : ''}`,
-    `  reason:    ${r.reason}`,
+    `  reason:    ${textBlock(r.reason, 13)}`,
     `  ttl:       ${r.ttl} asked${r.approvedTtl ? `, ${r.approvedTtl} approved` : ''}`,
     `  approvals: ${r.approvals.length}/${r.approvalsRequired}${r.approvals.length > 0 ? ` (${r.approvals.map((a) => `${a.approver}${a.hardwareBacked ? ' [hw]' : ''}`).join(', ')})` : ''}`,
   ];
@@ -70,14 +70,14 @@ export function describe({ request: r, decisions, approvers }: RequestDetail): s
     const left = Date.parse(r.expiresAt) - Date.now();
     lines.push(`  expires:   ${r.expiresAt}${r.state === 'active' ? ` (in ${formatRemaining(left)})` : ''}`);
   }
-  if (r.closedAt) lines.push(`  closed:    ${r.closedAt}${r.closedBy ? ` by ${r.closedBy}` : ''}${r.closeComment ? `: ${r.closeComment}` : ''}`);
+  if (r.closedAt) lines.push(`  closed:    ${r.closedAt}${r.closedBy ? ` by ${r.closedBy}` : ''}${r.closeComment ? `: ${textBlock(r.closeComment, 6)}` : ''}`);
   if (r.messages.length > 0) {
     lines.push('  messages:');
-    for (const m of r.messages) lines.push(`    ${m.at}  ${m.from} (${m.kind}): ${m.text}`);
+    for (const m of r.messages) lines.push(`    ${m.at}  ${m.from} (${m.kind}): ${textBlock(m.text, 6)}`);
   }
   if (decisions.length > 0) {
     lines.push('  decisions:');
-    for (const d of decisions) lines.push(`    ${d.at}  ${d.approver} ${d.decision}${d.ttl ? ` ${d.ttl}` : ''}${d.comment ? `: ${d.comment}` : ''}  [ledger #${d.seq}]`);
+    for (const d of decisions) lines.push(`    ${d.at}  ${d.approver} ${d.decision}${d.ttl ? ` ${d.ttl}` : ''}${d.comment ? `: ${textBlock(d.comment, 6)}` : ''}  [ledger #${d.seq}]`);
   }
   return `${lines.join('\n')}\n`;
 }
