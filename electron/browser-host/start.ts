@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CredentialVault } from '../core/vault/credential-vault';
-import { ConsoleService, type ConsoleServiceOptions } from '../core/console-service';
+import { composeConsole, type ConsoleCore, type ConsoleOptions } from '../core/compose-console';
+import type { ConsoleLogger } from '../core/logger';
 import { EventHub } from '../core/event-hub';
 import type { ConsoleNotification } from '../core/notifier';
 import type { SignerProvider } from '../core/signer-provider';
@@ -23,11 +24,13 @@ export interface ConsoleBrowserHostOptions {
   signers?: SignerProvider;
   /** Called for each notification the notifier rules let through (the browser host has no native ones). */
   onNotification?: (notification: ConsoleNotification) => void;
-  sse?: ConsoleServiceOptions['sse'];
+  sse?: ConsoleOptions['sse'];
+  /** Defaults to the console logger on stderr. */
+  logger?: ConsoleLogger;
 }
 
 export interface RunningConsoleBrowserHost extends RunningBrowserHost {
-  service: ConsoleService;
+  service: ConsoleCore;
   /** Every notification fired since start (newest last): the e2e tests assert on these. */
   notifications: ConsoleNotification[];
 }
@@ -41,7 +44,7 @@ export async function startConsoleBrowserHost(options: ConsoleBrowserHostOptions
   const events = new EventHub();
   const pinBroker = new BrowserPinPromptBroker(events.emit);
   const notifications: ConsoleNotification[] = [];
-  const service = new ConsoleService({
+  const service = composeConsole({
     dataDir: options.dataDir,
     host: 'browser',
     pinPrompt: pinBroker,
@@ -49,6 +52,7 @@ export async function startConsoleBrowserHost(options: ConsoleBrowserHostOptions
     openVault: options.openVault,
     signers: options.signers,
     sse: options.sse,
+    logger: options.logger,
     notify: (notification) => {
       notifications.push(notification);
       options.onNotification?.(notification);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { canonicalJsonBytes } from '../../shared/canonical-json';
@@ -9,7 +9,7 @@ import { CompactRange } from '../../shared/ledger/compact-range';
 import { treeHasher } from '../../shared/ledger/tree-hasher';
 import { fromHex, toHex } from '../../shared/bytes';
 import type { ChannelOutput, ParsedChannelInput, VerificationState } from '../../shared/ipc/contract';
-import { writeJsonAtomic } from './settings';
+import { readTextIfExists, writeJsonAtomic } from './files';
 
 /** Entries fetched per page while syncing. */
 export const LEDGER_SYNC_PAGE_SIZE = 1000;
@@ -82,8 +82,8 @@ export class LedgerMirror {
   async load(): Promise<void> {
     if (this.loaded) return;
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const stateText = await readFile(this.statePath, 'utf8').catch(() => undefined);
-    const entriesText = await readFile(this.entriesPath, 'utf8').catch(() => '');
+    const stateText = await readTextIfExists(this.statePath);
+    const entriesText = (await readTextIfExists(this.entriesPath)) ?? '';
     if (stateText !== undefined) {
       this.state = MirrorStateSchema.parse(JSON.parse(stateText));
       const lines = entriesText.split('\n').filter((l) => l.length > 0);

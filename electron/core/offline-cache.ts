@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeJsonAtomic } from './settings';
+import type { ConsoleLogger } from './logger';
+import { readTextIfExists, writeJsonAtomic } from './files';
 
 /** Cached answers kept for offline reading (request pages with history, review lists). */
 export const OFFLINE_CACHE_LIMIT = 500;
@@ -19,7 +19,10 @@ export class OfflineCache {
   private records: Map<string, CacheRecord> | undefined;
   private writing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly dataDir: string) {}
+  constructor(
+    private readonly dataDir: string,
+    private readonly logger: ConsoleLogger,
+  ) {}
 
   private get path(): string {
     return join(this.dataDir, 'offline-cache.json');
@@ -27,12 +30,13 @@ export class OfflineCache {
 
   private async load(): Promise<Map<string, CacheRecord>> {
     if (this.records) return this.records;
-    const text = await readFile(this.path, 'utf8').catch(() => undefined);
+    const text = await readTextIfExists(this.path);
     let parsed: Record<string, CacheRecord> = {};
     try {
       if (text) parsed = JSON.parse(text) as Record<string, CacheRecord>;
-    } catch {
-      parsed = {};
+    } catch (error) {
+      // A cache, not a record: a broken file only costs the offline copies, which refill online.
+      this.logger.warn({ err: error, path: this.path }, 'offline cache unreadable, starting empty');
     }
     this.records = new Map(Object.entries(parsed));
     return this.records;
@@ -49,7 +53,9 @@ export class OfflineCache {
     records.set(key, { at: at.toISOString(), value });
     while (records.size > OFFLINE_CACHE_LIMIT) records.delete(records.keys().next().value as string);
     const snapshot = Object.fromEntries(records);
-    this.writing = this.writing.then(() => writeJsonAtomic(this.path, snapshot)).catch(() => undefined);
+    // Writes are chained so an older snapshot never lands after a newer one; a failed write is
+    // logged and the chain goes on (the next put writes everything again).
+    this.writing = this.writing.then(() => writeJsonAtomic(this.path, snapshot)).catch((error: unknown) => this.logger.warn({ err: error, path: this.path }, 'offline cache not saved'));
     await this.writing;
   }
 

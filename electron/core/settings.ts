@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_SETTINGS, SettingsSchema, type Settings } from '../../shared/ipc/contract';
 import { parseOrThrow } from '../../shared/errors';
+import { readTextIfExists, writeJsonAtomic } from './files';
 
 export const SETTINGS_FILE = 'settings.json';
 
@@ -21,12 +20,7 @@ export class SettingsStore {
 
   async get(): Promise<Settings> {
     if (this.cached) return this.cached;
-    let text: string | undefined;
-    try {
-      text = await readFile(this.path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
+    const text = await readTextIfExists(this.path);
     this.cached = text === undefined ? structuredClone(DEFAULT_SETTINGS) : parseOrThrow(SettingsSchema, { ...DEFAULT_SETTINGS, ...JSON.parse(text) }, this.path);
     return this.cached;
   }
@@ -39,13 +33,4 @@ export class SettingsStore {
     this.cached = next;
     return next;
   }
-}
-
-/** Write-then-rename so a crash never leaves a half-written file. */
-export async function writeJsonAtomic(path: string, value: unknown, mode = 0o600): Promise<void> {
-  await mkdir(join(path, '..'), { recursive: true, mode: 0o700 });
-  // Unique per call: concurrent writers must never share (and interleave in) one temp file.
-  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode });
-  await rename(tmp, path);
 }

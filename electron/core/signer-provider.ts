@@ -11,7 +11,9 @@ export interface Pkcs11KeyRef {
 }
 
 export interface HardwareSigner extends DecisionSigner {
-  clearPinCache?(): void;
+  clearPinCache(): void;
+  /** The same key, asking `getPin` when a signature made through it needs the PIN (see Pkcs11Signer). */
+  withPinPrompt(getPin: (request: PinRequest) => Promise<string>): DecisionSigner;
 }
 
 /**

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import type * as ElectronModule from 'electron';
 import type { BrowserWindow } from 'electron';
-import { ConsoleService, type ConsoleServiceOptions } from '../core/console-service';
+import { composeConsole, type ConsoleCore, type ConsoleOptions } from '../core/compose-console';
+import { createConsoleLogger } from '../core/logger';
 import { APP_SCHEME, APP_URL, createAppProtocolHandler } from './app-protocol';
 import { bindIpc } from './ipc';
 import { showRequestNotification } from './notifications';
@@ -24,20 +25,20 @@ export function appPaths(appRoot: string) {
 }
 
 export interface RunningConsoleApp {
-  service: ConsoleService;
+  service: ConsoleCore;
   window: () => BrowserWindow | null;
   tray: ConsoleTray;
 }
 
 /**
  * The Electron glue. Takes the electron module as a parameter so tests can pass a fake one
- * (test/unit/electron/main); entry.ts passes the real one. All behaviour lives in ConsoleService.
+ * (test/unit/electron/main); entry.ts passes the real one. All behaviour lives in the console core (composeConsole).
  */
 export async function startConsoleApp(
   electron: Electron,
   argv: string[] = process.argv,
   /** Tests only: e.g. an in-memory keychain backend. */
-  overrides: Pick<Partial<ConsoleServiceOptions>, 'openVault' | 'signers' | 'fetchImpl'> = {},
+  overrides: Pick<Partial<ConsoleOptions>, 'openVault' | 'signers' | 'fetchImpl' | 'logger'> = {},
 ): Promise<RunningConsoleApp | undefined> {
   const { app, BrowserWindow, ipcMain, protocol, session, shell, Menu, Tray, nativeImage, Notification } = electron;
 
@@ -81,8 +82,9 @@ export async function startConsoleApp(
     preload: paths.pinPreload,
     parent: () => window,
   });
-  const service = new ConsoleService({
+  const service = composeConsole({
     dataDir: app.getPath('userData'),
+    logger: createConsoleLogger(),
     host: 'electron',
     pinPrompt,
     notify: (notification) => showRequestNotification({ Notification, onClick: openRequest, icon: paths.appIcon }, notification),

@@ -2,7 +2,7 @@ import { DecisionInputSchema, type DecisionRecord, type DecisionStatement, type 
 import type { EnrolledKey } from '../../shared/domain/identity';
 import type { BypassRequest } from '../../shared/domain/request';
 import { AppError, parseOrThrow } from '../../shared/errors';
-import { assertMayApprove, assertMayDecide } from '../../shared/policy/separation-of-duties';
+import { assertMayApprove, assertMayDecide, assertMayRevoke } from '../../shared/policy/separation-of-duties';
 import { nextState } from '../../shared/policy/state-machine';
 import { resolveGate } from '../../shared/policy/tier-resolution';
 import { approvedTtlErrors, effectiveTtl } from '../../shared/policy/ttl-limits';
@@ -146,18 +146,8 @@ async function applyDecision(deps: ServiceDeps, tx: StoreTx, caller: Caller, req
     }
     case 'revoke': {
       nextState(request.state, 'revoke');
-      assertMayRevoke(deps, request, caller);
+      assertMayRevoke(deps.policies.policy, request, caller.principal);
       return (await closeBypass(tx, request, 'revoke', caller, now, statement.comment)).request;
     }
-  }
-}
-
-/** Revoking only reduces access: any member of the tier's approver groups may do it, teammates included. */
-function assertMayRevoke(deps: ServiceDeps, request: BypassRequest, caller: Caller): void {
-  const policy = deps.policies.policy;
-  const resolved = resolveGate(policy, request.gate);
-  const groups = resolved?.tier.approverGroups ?? [];
-  if (!groups.some((group) => policy.approvers[group]?.includes(caller.principal))) {
-    throw new AppError('forbidden', `${caller.principal} is not in an approver group of tier ${request.tier} and cannot revoke this bypass`);
   }
 }

@@ -30,7 +30,7 @@ import { MAIN_METHODS, RENDERER_EVENT_NAMES, type MainMethod } from './channels'
  * - Browser host (electron/browser-host): `POST /ipc/<channel>` with a JSON body (the input) and
  *   header `x-breakglass-token`; the response body is an IpcResult. Renderer events arrive as
  *   server-sent events on `GET /ipc/events` (event name = renderer channel, data = JSON payload).
- * - Tests call ConsoleService directly.
+ * - Tests call the console core's handlers directly (composeConsole in electron/core).
  *
  * Every call resolves to an IpcResult: `{ ok: true, value }` or `{ ok: false, error: AppErrorBody }`.
  * Errors are data because Electron's ipcMain.handle keeps only `message` of a thrown error.

@@ -66,3 +66,21 @@ export function assertMayApprove(policy: Policy, request: DecisionSubject, ctx: 
     throw new AppError('conflict', `${ctx.approver} has already approved this request; approvals must come from distinct approvers`);
   }
 }
+
+/**
+ * Why `principal` may not revoke the request's bypass, or undefined when they may. Revoking only
+ * reduces access, so any member of the tier's approver groups may do it, teammates included.
+ */
+export function revocationRefusal(policy: Policy, request: DecisionSubject & { tier: string }, principal: string): string | undefined {
+  const groups = resolveGate(policy, request.gate)?.tier.approverGroups ?? [];
+  if (!groups.some((group) => policy.approvers[group]?.includes(principal))) {
+    return `${principal} is not in an approver group of tier ${request.tier} and cannot revoke this bypass`;
+  }
+  return undefined;
+}
+
+/** Throw AppError('forbidden') unless `principal` may revoke the request's bypass. */
+export function assertMayRevoke(policy: Policy, request: DecisionSubject & { tier: string }, principal: string): void {
+  const reason = revocationRefusal(policy, request, principal);
+  if (reason) throw new AppError('forbidden', reason);
+}

@@ -58,6 +58,12 @@ export interface Pkcs11Signer extends DecisionSigner {
   keyLabel: string;
   /** Forget a cached PIN now (e.g. "lock" in the console, or on quit). */
   clearPinCache(): void;
+  /**
+   * The same key, asking `getPin` (instead of the options' one) when a signature made through it
+   * needs the PIN: each caller's prompt says what that caller is signing, even when two
+   * signatures are under way at once.
+   */
+  withPinPrompt(getPin: (request: PinRequest) => Promise<string>): DecisionSigner;
 }
 
 /** Load pkcs11js (an optional native dependency) or explain why hardware keys are unavailable. */
@@ -275,9 +281,9 @@ class PinCache {
  * Log in as the user with a cached or freshly asked PIN. A wrong PIN drops the cache and
  * throws AppError('forbidden') saying how many tries are left when the token tells.
  */
-async function login(pk: Pkcs11Module, s: OpenSession, opts: Pkcs11SignerOptions, cache: PinCache, purpose: PinRequest['purpose']): Promise<void> {
+async function login(pk: Pkcs11Module, s: OpenSession, opts: Pkcs11SignerOptions, getPin: Pkcs11SignerOptions['getPin'], cache: PinCache, purpose: PinRequest['purpose']): Promise<void> {
   const cached = cache.get();
-  const pin = cached ?? (await opts.getPin({ tokenLabel: s.tokenLabel, keyLabel: opts.keyLabel, purpose }));
+  const pin = cached ?? (await getPin({ tokenLabel: s.tokenLabel, keyLabel: opts.keyLabel, purpose }));
   if (typeof pin !== 'string' || pin.length === 0) throw new AppError('forbidden', `no PIN given for token "${s.tokenLabel}": nothing was signed`);
   try {
     s.lib.C_Login(s.session, pk.CKU_USER, pin);
@@ -342,42 +348,43 @@ function checkOptions(opts: Pkcs11SignerOptions): void {
 
 function makeSigner(pk: Pkcs11Module, opts: Pkcs11SignerOptions, tokenLabel: string, key: TokenPublicKey, cache: PinCache): Pkcs11Signer {
   const keyId = keyIdFromPublicKey(createPublicKey(key.publicKeyPem));
+  const signWith = (data: Uint8Array, getPin: Pkcs11SignerOptions['getPin']) =>
+    withSession(pk, { ...opts, tokenLabel }, false, async (s) => {
+      // The key must still be the one we reported: a swapped token would otherwise sign
+      // with a key the store does not know.
+      const current = readPublicKey(pk, s.lib, s.session, opts.keyLabel, s.tokenLabel);
+      if (!current || current.publicKeyPem !== key.publicKeyPem) {
+        throw new AppError('not_found', `key "${opts.keyLabel}" on token "${s.tokenLabel}" is no longer the enrolled key ${keyId}`);
+      }
+      await login(pk, s, opts, getPin, cache, 'sign');
+      try {
+        const privateKey = findPrivateKey(pk, s.lib, s.session, opts.keyLabel, current.ckaId, s.tokenLabel);
+        const alwaysAuthenticate = readBoolean(s.lib, s.session, privateKey, pk.CKA_ALWAYS_AUTHENTICATE);
+        // CKM_ECDSA signs a pre-computed hash: hash here, the token does the private-key part.
+        const digest = createHash('sha256').update(data).digest();
+        s.lib.C_SignInit(s.session, { mechanism: pk.CKM_ECDSA }, privateKey);
+        if (alwaysAuthenticate) {
+          // e.g. YubiKey PIV slot 9c: every signature needs a context-specific login.
+          const pin = cache.get() ?? (await getPin({ tokenLabel: s.tokenLabel, keyLabel: opts.keyLabel, purpose: 'sign' }));
+          s.lib.C_Login(s.session, pk.CKU_CONTEXT_SPECIFIC, pin);
+        }
+        const raw = await s.lib.C_SignAsync(s.session, digest, Buffer.alloc(SIGNATURE_BUFFER_BYTES));
+        if (raw.length !== 2 * P256_SCALAR_BYTES) throw new AppError('internal', `the token returned a ${raw.length}-byte signature; expected raw P-256 r||s`);
+        return ecdsaRawToDer(raw);
+      } catch (error) {
+        throw tokenError(pk, error, `sign with key "${opts.keyLabel}"`);
+      } finally {
+        logout(s);
+      }
+    });
+  const publicPart = { keyId, publicKeyPem: key.publicKeyPem, hardwareBacked: true as const };
   return {
-    keyId,
-    publicKeyPem: key.publicKeyPem,
-    hardwareBacked: true,
+    ...publicPart,
     tokenLabel,
     keyLabel: opts.keyLabel,
     clearPinCache: () => cache.clear(),
-    sign: (data) =>
-      withSession(pk, { ...opts, tokenLabel }, false, async (s) => {
-        // The key must still be the one we reported: a swapped token would otherwise sign
-        // with a key the store does not know.
-        const current = readPublicKey(pk, s.lib, s.session, opts.keyLabel, s.tokenLabel);
-        if (!current || current.publicKeyPem !== key.publicKeyPem) {
-          throw new AppError('not_found', `key "${opts.keyLabel}" on token "${s.tokenLabel}" is no longer the enrolled key ${keyId}`);
-        }
-        await login(pk, s, opts, cache, 'sign');
-        try {
-          const privateKey = findPrivateKey(pk, s.lib, s.session, opts.keyLabel, current.ckaId, s.tokenLabel);
-          const alwaysAuthenticate = readBoolean(s.lib, s.session, privateKey, pk.CKA_ALWAYS_AUTHENTICATE);
-          // CKM_ECDSA signs a pre-computed hash: hash here, the token does the private-key part.
-          const digest = createHash('sha256').update(data).digest();
-          s.lib.C_SignInit(s.session, { mechanism: pk.CKM_ECDSA }, privateKey);
-          if (alwaysAuthenticate) {
-            // e.g. YubiKey PIV slot 9c: every signature needs a context-specific login.
-            const pin = cache.get() ?? (await opts.getPin({ tokenLabel: s.tokenLabel, keyLabel: opts.keyLabel, purpose: 'sign' }));
-            s.lib.C_Login(s.session, pk.CKU_CONTEXT_SPECIFIC, pin);
-          }
-          const raw = await s.lib.C_SignAsync(s.session, digest, Buffer.alloc(SIGNATURE_BUFFER_BYTES));
-          if (raw.length !== 2 * P256_SCALAR_BYTES) throw new AppError('internal', `the token returned a ${raw.length}-byte signature; expected raw P-256 r||s`);
-          return ecdsaRawToDer(raw);
-        } catch (error) {
-          throw tokenError(pk, error, `sign with key "${opts.keyLabel}"`);
-        } finally {
-          logout(s);
-        }
-      }),
+    sign: (data) => signWith(data, opts.getPin),
+    withPinPrompt: (getPin) => ({ ...publicPart, sign: (data) => signWith(data, getPin) }),
   };
 }
 
@@ -409,7 +416,7 @@ export async function generatePkcs11Key(opts: Pkcs11SignerOptions): Promise<Pkcs
   const pk = await loadPkcs11js();
   const cache = new PinCache(opts.pinCacheMs ?? 0, opts.now ?? Date.now);
   const { tokenLabel, key } = await withSession(pk, opts, true, async (s) => {
-    await login(pk, s, opts, cache, 'generate-key');
+    await login(pk, s, opts, opts.getPin, cache, 'generate-key');
     try {
       const taken = findObjects(s.lib, s.session, [{ type: pk.CKA_LABEL, value: opts.keyLabel }]);
       if (taken.length > 0) throw new AppError('conflict', `token "${s.tokenLabel}" already holds a key labelled "${opts.keyLabel}": select it instead or choose another label`);

@@ -1,21 +1,14 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import type { RequestDetail } from '../../../shared/domain/api';
 import { CommentSchema, RequestIdSchema } from '../../../shared/domain/common';
 import type { DecisionKind, DecisionRecord } from '../../../shared/domain/decision';
 import type { WhoAmI } from '../../../shared/domain/identity';
-import { CanonicalRequestSchema, type BypassRequest, type CanonicalRequest } from '../../../shared/domain/request';
+import type { BypassRequest } from '../../../shared/domain/request';
 import { TtlSchema } from '../../../shared/domain/ttl';
-import { AppError } from '../../../shared/errors';
-import { newDecisionStatement } from '../../../shared/signing/decision-statement';
-import { requestDigest } from '../../../shared/signing/request-digest';
 import type { CliContext } from '../context';
 import { withExamples } from '../help';
 import { formatScope } from '../output';
 import { usageError, validateFlags, withFlagNames } from '../validate';
-
-/** Random bytes in a decision nonce (DecisionStatementSchema wants 16, hex). */
-const NONCE_BYTES = 16;
 
 interface DecideFlags {
   comment?: string;
@@ -89,7 +82,7 @@ async function decide(ctx: CliContext, cmd: Command, spec: VerbSpec, id: string,
   }
   const ttl = flags.ttl !== undefined ? validateFlags(TtlSchema, flags.ttl, spec.verb, { '': '--ttl' }) : undefined;
   // Signing pulls in @sigstore/*: load it only for the decision verbs.
-  const [{ loadFileKeySigner }, { signDecision }] = await Promise.all([import('../../../shared/node/signing/key-files'), import('../../../shared/node/signing/sign-decision')]);
+  const [{ loadFileKeySigner }, { verifyThenSignDecision }] = await Promise.all([import('../../../shared/node/signing/key-files'), import('../../../shared/node/signing/verify-then-sign')]);
   let signer;
   try {
     signer = await loadFileKeySigner(flags.key);
@@ -100,35 +93,10 @@ async function decide(ctx: CliContext, cmd: Command, spec: VerbSpec, id: string,
   const client = ctx.client(cmd);
   const me = await client.get<WhoAmI>('/v1/whoami');
   const detail = await client.get<RequestDetail>(`/v1/requests/${reqId}`);
-  // Sign what we computed ourselves, not what the store claims: a store that shows one request
-  // and digests another must not get a signature.
-  const digest = requestDigest(canonicalOf(detail.request), sha256);
-  if (digest !== detail.request.digest) {
-    throw new AppError('verification_failed', `the store's digest for ${reqId} (${detail.request.digest}) does not match the request it shows (${digest}): refusing to sign`);
-  }
-  const statement = newDecisionStatement({
-    request: { id: reqId, digest },
-    decision: spec.decision,
-    approver: me.principal,
-    comment,
-    ttl: spec.decision === 'approve' ? (ttl ?? detail.request.ttl) : undefined,
-    nonceHex: randomBytes(NONCE_BYTES).toString('hex'),
-    now: new Date(),
-  });
-  const bundle = await signDecision(statement, signer);
+  const { bundle } = await verifyThenSignDecision(detail.request, { decision: spec.decision, approver: me.principal, comment, ttl, now: new Date() }, signer);
   try {
     return await client.post<{ request: BypassRequest; decision: DecisionRecord }>(`/v1/requests/${reqId}/decisions`, { bundle });
   } catch (error) {
     throw withFlagNames(error, { ttl: '--ttl', comment: '--comment', 'bundle.statement.ttl': '--ttl', 'bundle.statement.comment': '--comment' });
   }
-}
-
-function sha256(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(bytes).digest());
-}
-
-/** Exactly the CanonicalRequest fields of a reported request (extra fields would change the digest). */
-export function canonicalOf(request: BypassRequest): CanonicalRequest {
-  const picked = Object.fromEntries(Object.keys(CanonicalRequestSchema.shape).map((k) => [k, (request as Record<string, unknown>)[k]]));
-  return CanonicalRequestSchema.parse(picked);
 }

@@ -152,13 +152,26 @@ describe('PKCS#11 signer against a real SoftHSM2 token', () => {
 
   test('the PIN cache also expires on the real clock', async () => {
     const pins = pinSource(token.userPin);
-    const signer = await openPkcs11Signer({ ...base, getPin: pins.getPin, pinCacheMs: 150 });
+    // Long enough that two signatures fit inside it on a loaded machine.
+    const signer = await openPkcs11Signer({ ...base, getPin: pins.getPin, pinCacheMs: 1_000 });
     await signer.sign(Buffer.from('a'));
     await signer.sign(Buffer.from('b'));
     assert.equal(pins.asked.length, 1);
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 1_100));
     await signer.sign(Buffer.from('c'));
     assert.equal(pins.asked.length, 2);
+  });
+
+  test('withPinPrompt: a signature made through it asks its own PIN callback, not the one the signer opened with', async () => {
+    const opened = pinSource('never-asked');
+    const signer = await openPkcs11Signer({ ...base, getPin: opened.getPin });
+    const mine = pinSource(token.userPin);
+    const scoped = signer.withPinPrompt(mine.getPin);
+    assert.equal(scoped.keyId, signer.keyId);
+    const sig = await scoped.sign(Buffer.from('scoped'));
+    assert.equal(verify('sha256', Buffer.from('scoped'), signer.publicKeyPem, sig), true);
+    assert.equal(mine.asked.length, 1);
+    assert.equal(opened.asked.length, 0);
   });
 
   test('concurrent signatures are serialized and all verify', async () => {

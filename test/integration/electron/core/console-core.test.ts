@@ -4,17 +4,21 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RendererEvent } from '../../../../shared/ipc/contract';
-import { ConsoleService } from '../../../../electron/core/console-service';
+import { pino } from 'pino';
+import { composeConsole, type ConsoleCore } from '../../../../electron/core/compose-console';
+import type { InboxItem } from '../../../../shared/ipc/contract';
 import type { ConsoleNotification } from '../../../../electron/core/notifier';
 import { pinCancelled } from '../../../../electron/core/pin-prompt';
 import { startStoreFixture, type StoreFixture } from '../../../support/grant-store-fixture';
 import { fileRequest, waitFor } from '../../grant-store/workflow-helpers';
 import { memoryKeychain } from './memory-keychain';
+import { fileKeySigner, generateSoftwareKeyPair } from '../../../../shared/node/signing/software-signer';
+import type { PinRequest } from '../../../../electron/core/signers/pkcs11-signer';
 
-describe('ConsoleService against a real grant store', () => {
+describe('the console core (composeConsole) against a real grant store', () => {
   let store: StoreFixture;
   let dataDir: string;
-  let service: ConsoleService;
+  let service: ConsoleCore;
   let keychain: ReturnType<typeof memoryKeychain>;
   const notifications: ConsoleNotification[] = [];
   const events: Array<{ event: RendererEvent; payload: unknown }> = [];
@@ -34,8 +38,9 @@ describe('ConsoleService against a real grant store', () => {
 
   /** Starts `service`: a console on the same data dir and keychain each time (the restart test starts a second one). */
   async function startService(): Promise<void> {
-    service = new ConsoleService({
+    service = composeConsole({
       dataDir,
+      logger: pino({ level: 'silent' }),
       host: 'browser',
       pinPrompt: { ask: () => Promise.reject(pinCancelled()) },
       openVault: keychain.openVault,
@@ -47,6 +52,23 @@ describe('ConsoleService against a real grant store', () => {
   }
 
   let storeClosing: Promise<void> | undefined;
+
+  /** Resolves at the first inbox refresh (the inbox-changed event) whose items satisfy `ready`. */
+  function inboxWhere(ready: (items: InboxItem[]) => boolean, timeoutMs = 5000): Promise<InboxItem[]> {
+    if (ready(service.inbox)) return Promise.resolve(service.inbox);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        unsubscribe();
+        reject(new Error(`the inbox did not reach the expected state within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const unsubscribe = service.subscribe((event) => {
+        if (event !== 'console:renderer:inbox-changed' || !ready(service.inbox)) return;
+        clearTimeout(timer);
+        unsubscribe();
+        resolve(service.inbox);
+      });
+    });
+  }
 
   after(async () => {
     await service.stop();
@@ -95,15 +117,16 @@ describe('ConsoleService against a real grant store', () => {
     assert.equal(item.gate.tier, 'high');
     assert.equal(item.incidentFlagged, true);
     assert.equal(Date.parse(item.slaDeadline) - Date.parse(request.createdAt), 15 * 60_000);
-    await waitFor(async () => events.some((e) => e.event === 'console:renderer:inbox-changed'), 5000);
-    await service.settle();
+    assert.ok(events.some((e) => e.event === 'console:renderer:inbox-changed'));
+    await service.refreshInbox();
     assert.equal(notifications.filter((n) => n.requestId === request.id).length, 1, 'no duplicate notification');
   });
 
   test('no notification below the threshold, none for my own requests, none while paused except sev1', async () => {
     const low = await fileRequest(store, alice, { gate: 'ci-tests', severity: 'sev3' });
     const own = await fileRequest(store, bobToken, { gate: 'deploy-freeze', severity: 'sev1', incidentRef: 'INC-8' });
-    await service.settle();
+    await inboxWhere((items) => items.some((i) => i.request.id === low.id));
+    await service.refreshInbox();
     assert.equal(notifications.some((n) => n.requestId === low.id), false, 'sev3 on a low tier is below the threshold');
     assert.equal(notifications.some((n) => n.requestId === own.id), false, 'never for my own request');
     const settings = await service.handlers['console:main:pause-notifications']({ minutes: 60 });
@@ -111,7 +134,8 @@ describe('ConsoleService against a real grant store', () => {
     const paused = await fileRequest(store, alice, { gate: 'deploy-freeze', severity: 'sev2', incidentRef: 'INC-9' });
     const urgent = await fileRequest(store, alice, { gate: 'deploy-freeze', severity: 'sev1', incidentRef: 'INC-10' });
     await waitFor(async () => notifications.find((n) => n.requestId === urgent.id), 5000);
-    await service.settle();
+    await service.refreshInbox();
+    assert.ok(service.inbox.some((i) => i.request.id === paused.id), 'the paused request is in the inbox');
     assert.equal(notifications.some((n) => n.requestId === paused.id), false, 'sev2 stays quiet while paused');
     await service.handlers['console:main:pause-notifications']({ minutes: 0 });
   });
@@ -164,6 +188,98 @@ describe('ConsoleService against a real grant store', () => {
     assert.ok(byAlice.total > 0 && byAlice.entries.length <= 5);
   });
 
+  test('two signatures under way at once: each PIN prompt says what its own signature is for', { timeout: 20_000 }, async () => {
+    // carol's console signs with a "hardware" key: a software key behind the PKCS#11 signer
+    // interface that asks for the PIN on every signature. The prompts are answered only once both
+    // are open (the second first), and each PIN names its prompt, so every signature knows which
+    // prompt it was made under.
+    const carolToken = await store.token('carol', ['approver']);
+    const pair = generateSoftwareKeyPair();
+    const software = fileKeySigner(pair.privateKeyPem);
+    const prompts: string[] = [];
+    const signed: { purpose: string; requestId: string }[] = [];
+    let bothOpen!: () => void;
+    const bothAsked = new Promise<void>((resolve) => (bothOpen = resolve));
+    const publicPart = { keyId: software.keyId, publicKeyPem: software.publicKeyPem, hardwareBacked: true };
+    const tokenSigner = {
+      ...publicPart,
+      clearPinCache: () => undefined,
+      sign: () => Promise.reject(new Error('signatures go through withPinPrompt')),
+      withPinPrompt: (getPin: (r: PinRequest) => Promise<string>) => ({
+        ...publicPart,
+        sign: async (data: Uint8Array) => {
+          const pin = await getPin({ tokenLabel: 'bg-test', keyLabel: 'carol', purpose: 'sign' });
+          const statement = JSON.parse(/\{.*\}/s.exec(Buffer.from(data).toString('utf8'))![0]) as { requestId: string };
+          signed.push({ purpose: prompts[Number(pin)]!, requestId: statement.requestId });
+          return software.sign(data);
+        },
+      }),
+    };
+    const carolDir = await mkdtemp(join(tmpdir(), 'bg-console-carol-'));
+    const carol = composeConsole({
+      dataDir: carolDir,
+      host: 'browser',
+      logger: pino({ level: 'silent' }),
+      openVault: memoryKeychain().openVault,
+      signers: { keychainSigner: () => Promise.resolve(null), pkcs11Signer: async () => tokenSigner },
+      pinPrompt: {
+        ask: async (context) => {
+          const index = prompts.push(context.purpose) - 1;
+          if (prompts.length === 2) bothOpen();
+          await bothAsked;
+          if (index === 1) await new Promise((r) => setTimeout(r, 20));
+          return String(index);
+        },
+      },
+    });
+    try {
+      await carol.start();
+      await carol.handlers['console:main:setup']({ storeUrl: store.url, token: carolToken, key: { kind: 'pkcs11', modulePath: '/fake/module.so', tokenLabel: 'bg-test', keyLabel: 'carol', mode: 'generate' } });
+      const enrolled = await store.call('POST', '/v1/admin/approvers/carol/keys', { token: store.adminToken, body: { publicKeyPem: pair.publicKeyPem, hardwareBacked: true } });
+      assert.equal(enrolled.status, 201, enrolled.text);
+      const first = await fileRequest(store, alice, { gate: 'ci-tests', severity: 'sev3', scope: { repo: 'first-repo', branch: 'main' } });
+      const second = await fileRequest(store, alice, { gate: 'perf-suite', severity: 'sev3', scope: { repo: 'second-repo', branch: 'main' } });
+      const [a, b] = await Promise.all([
+        carol.handlers['console:main:approve']({ id: first.id, ttl: '15m', comment: 'first' }),
+        carol.handlers['console:main:deny']({ id: second.id, comment: 'second, denied' }),
+      ]);
+      assert.equal(a.request.state, 'active');
+      assert.equal(b.request.state, 'denied');
+      assert.equal(signed.length, 2);
+      for (const { purpose, requestId } of signed) assert.ok(purpose.includes(requestId), `the prompt said "${purpose}" for the signature on ${requestId}`);
+      assert.deepEqual(signed.map((s) => s.purpose).sort(), [`approve ${first.id} (ci-tests, branch=main,repo=first-repo)`, `deny ${second.id} (perf-suite, branch=main,repo=second-repo)`].sort());
+    } finally {
+      await carol.stop();
+      await rm(carolDir, { recursive: true, force: true });
+    }
+  });
+
+  test('CI traffic under a bypass (evaluations every 20 ms) does not hold back a new request\'s notification', { timeout: 20_000 }, async () => {
+    const request = await fileRequest(store, alice, { gate: 'ci-tests', severity: 'sev3', scope: { repo: 'busy-repo', branch: 'main' } });
+    const approved = await service.handlers['console:main:approve']({ id: request.id, ttl: '1h', comment: 'busy repo, reviewed' });
+    assert.equal(approved.request.state, 'active');
+    let checks = 0;
+    let loadRunning = true;
+    const load = (async () => {
+      const deadline = Date.now() + 10_000;
+      while (loadRunning && Date.now() < deadline) {
+        const check = await store.call('POST', '/v1/checks', { token: gate, body: { gate: 'ci-tests', subject: { repo: 'busy-repo', branch: 'main' } } });
+        assert.equal(check.json.verdict, 'warn');
+        checks++;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    try {
+      await waitFor(async () => checks >= 10, 5000);
+      const urgent = await fileRequest(store, alice, { gate: 'deploy-freeze', severity: 'sev1', incidentRef: 'INC-20' });
+      await waitFor(async () => notifications.find((n) => n.requestId === urgent.id), 5000);
+      assert.ok(loadRunning, 'notified while the evaluations were still streaming');
+    } finally {
+      loadRunning = false;
+      await load;
+    }
+  });
+
   test('a restarted console is still set up (token from the keychain), resumes the event stream where it stopped and catches up', async () => {
     await service.stop();
     const profile = JSON.parse(await readFile(join(dataDir, 'console.json'), 'utf8')) as { lastEventId: string | null; storeUrl: string };
@@ -176,7 +292,7 @@ describe('ConsoleService against a real grant store', () => {
     assert.equal(session.principal, 'bob');
     await waitFor(async () => notifications.find((n) => n.requestId === missed.id), 5000);
     const before = notifications.length;
-    await service.settle();
+    await service.refreshInbox();
     assert.equal(notifications.length, before, 'nothing notified twice after the restart');
   });
 

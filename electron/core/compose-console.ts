@@ -1,0 +1,244 @@
+import { mkdir } from 'node:fs/promises';
+import type { ConnectionState, InboxItem, Settings } from '../../shared/ipc/contract';
+import { systemClock, type ConsoleClock } from './clock';
+import type { ConsoleBackend, ConsoleHandlers, RendererEventListener } from './console-api';
+import { DecisionService } from './decisions/decision-service';
+import { EventHub } from './event-hub';
+import { ExternalLinks } from './external-links';
+import { CoalescingTrigger } from './inbox/coalescing-trigger';
+import { InboxService } from './inbox/inbox-service';
+import { NotificationService } from './inbox/notification-service';
+import { createConsoleLogger, type ConsoleLogger } from './logger';
+import { MirrorService } from './mirror/mirror-service';
+import type { ConsoleNotification } from './notifier';
+import { OfflineCache } from './offline-cache';
+import type { PinPrompt } from './pin-prompt';
+import { OfflineFallback } from './read-models/offline-fallback';
+import { ReadModels } from './read-models/read-models';
+import { ReviewService } from './read-models/review-service';
+import { ConnectionTracker } from './session/connection-tracker';
+import { KeychainAccess } from './session/keychain-access';
+import { ProfileStore } from './session/profile-store';
+import { SessionService } from './session/session-service';
+import { StoreEvents } from './session/store-events';
+import { SettingsStore } from './settings';
+import { SettingsService } from './settings-service';
+import { defaultSignerProvider, type SignerProvider } from './signer-provider';
+import { SigningKeys } from './signers/signing-keys';
+import { CredentialVault } from './vault/credential-vault';
+
+/**
+ * The inbox is refreshed at most this long after the first store event that may change it, however
+ * many follow (coalesced, never postponed: CI traffic at tens of events a second cannot starve it).
+ */
+export const INBOX_REFRESH_MAX_DELAY_MS = 150;
+/** The ledger mirror syncs at most this long after the first new entry (every entry, evaluations included). */
+export const MIRROR_SYNC_MAX_DELAY_MS = 500;
+
+export interface ConsoleOptions {
+  /** Console data dir: profile, settings, ledger mirror, offline cache (nothing secret). */
+  dataDir: string;
+  host: 'electron' | 'browser';
+  pinPrompt: PinPrompt;
+  /** Opens the vault; defaults to CredentialVault.open() (keytar). */
+  openVault?: () => Promise<CredentialVault>;
+  signers?: SignerProvider;
+  /** Show a native notification (Electron) or record it (browser host, tests). */
+  notify?: (notification: ConsoleNotification) => void;
+  /** Electron: shell.openExternal. Absent in the browser host (the renderer opens the checked URL). */
+  openExternal?: (url: string) => Promise<void>;
+  /** Electron: apply settings that touch the OS (login item). */
+  onSettingsChanged?: (settings: Settings) => void;
+  events?: EventHub;
+  clock?: ConsoleClock;
+  logger?: ConsoleLogger;
+  fetchImpl?: typeof fetch;
+  /** Reconnect tuning for tests. */
+  sse?: { initialBackoffMs?: number; maxBackoffMs?: number };
+}
+
+/** The console core as every transport (Electron main, the browser host, tests) holds it. */
+export interface ConsoleCore extends ConsoleBackend {
+  readonly events: EventHub;
+  readonly dataDir: string;
+  readonly logger: ConsoleLogger;
+  /** Load the profile and, when configured, connect: event stream, inbox, ledger sync. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Refresh the inbox now (also notifies for new requests): the tray's menu and tests. */
+  refreshInbox(): Promise<InboxItem[]>;
+  pauseNotifications(minutes: number): Promise<Settings>;
+  /** The inbox as of the last refresh (tray menu). */
+  readonly inbox: InboxItem[];
+  /** Requests waiting for me after the last refresh (tray badge). */
+  readonly waitingCount: number;
+  readonly connectionState: ConnectionState;
+}
+
+/**
+ * Builds the console core from small services, in order, with one clock and one logger: keychain
+ * and profile → connection state → signing keys → session → read models (one offline fallback),
+ * reviews, decisions, inbox and notifications, ledger mirror, settings → the event stream and the
+ * background refreshes that tie them together → the IPC handler map (shared/ipc/contract.ts).
+ */
+export function composeConsole(options: ConsoleOptions): ConsoleCore {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createConsoleLogger();
+  const events = options.events ?? new EventHub();
+  const { dataDir } = options;
+
+  const settingsStore = new SettingsStore(dataDir);
+  const keychain = new KeychainAccess(options.openVault ?? (() => CredentialVault.open()), logger);
+  const profiles = new ProfileStore(dataDir, clock, logger);
+  const connection = new ConnectionTracker(clock, events);
+  const keys = new SigningKeys({
+    keychain,
+    provider: options.signers ?? defaultSignerProvider,
+    pinPrompt: options.pinPrompt,
+    pinCacheMs: async () => (await settingsStore.get()).pinCacheMinutes * 60_000,
+    logger,
+  });
+
+  // The session starts and stops the background work below; they are built after it, so the
+  // hooks reach them through these late-bound functions.
+  const lifecycle = { signedIn: (_token: string) => undefined as void, signedOut: async () => undefined as void };
+  const session = new SessionService({
+    host: options.host,
+    keychain,
+    profiles,
+    connection,
+    keys,
+    clock,
+    logger,
+    fetchImpl: options.fetchImpl,
+    hooks: {
+      signedIn: (_session, token) => lifecycle.signedIn(token),
+      signedOut: () => lifecycle.signedOut(),
+    },
+  });
+
+  const fallback = new OfflineFallback(new OfflineCache(dataDir, logger), connection, clock);
+  const readModels = new ReadModels({ session, connection, fallback, settings: settingsStore, clock });
+  const reviews = new ReviewService(session, connection, fallback);
+  const notifications = new NotificationService(dataDir, options.notify ?? (() => undefined), clock, logger);
+  const inbox = new InboxService({ session, connection, settings: settingsStore, notifications, readModels, fallback, events, clock, logger });
+  const mirror = new MirrorService(dataDir, session, connection, clock);
+  const settings = new SettingsService(settingsStore, keys, clock, options.onSettingsChanged);
+  const links = new ExternalLinks(session, options.openExternal);
+
+  const inboxRefresh = new CoalescingTrigger({
+    clock,
+    logger,
+    name: 'inbox refresh',
+    delayMs: INBOX_REFRESH_MAX_DELAY_MS,
+    task: async () => {
+      if (session.active) await inbox.refresh();
+    },
+  });
+  const mirrorSync = new CoalescingTrigger({
+    clock,
+    logger,
+    name: 'ledger mirror sync',
+    delayMs: MIRROR_SYNC_MAX_DELAY_MS,
+    task: async () => {
+      if (session.active) await mirror.sync();
+    },
+  });
+  const decisions = new DecisionService({ session, connection, keys, clock, decided: () => inboxRefresh.request() });
+
+  const storeEvents = new StoreEvents({
+    fetchImpl: options.fetchImpl,
+    backoff: options.sse,
+    logger,
+    onEntry: (id, type) => {
+      if (id !== undefined) session.noteEventId(id);
+      // Evaluations under a bypass (CI traffic) never change what waits for me.
+      if (type !== 'evaluation_under_bypass') inboxRefresh.request();
+      mirrorSync.request();
+    },
+    onConnected: () => {
+      connection.markOnline();
+      inboxRefresh.request();
+      mirrorSync.request();
+    },
+    onDropped: (reason) => connection.markOffline(reason),
+  });
+
+  lifecycle.signedIn = (token) => {
+    const active = session.current();
+    inboxRefresh.restart();
+    mirrorSync.restart();
+    inbox.resume();
+    storeEvents.connect(active.profile, token);
+    inboxRefresh.request();
+  };
+  const haltBackground = async () => {
+    await storeEvents.stop();
+    await Promise.all([inboxRefresh.stop(), mirrorSync.stop()]);
+    await inbox.halt();
+  };
+  lifecycle.signedOut = async () => {
+    await haltBackground();
+    inbox.reset();
+    mirror.reset();
+    keys.reset();
+  };
+
+  const handlers: ConsoleHandlers = {
+    'console:main:get-session': () => session.getSession(),
+    'console:main:setup': (input) => session.setup(input),
+    'console:main:sign-out': (input) => session.signOut(input),
+    'console:main:list-inbox': () => inbox.list(),
+    'console:main:list-requests': (input) => readModels.listRequests(input),
+    'console:main:get-request': (input) => readModels.getRequest(input),
+    'console:main:approve': (input) => decisions.decide({ id: input.id, decision: 'approve', comment: input.comment, ttl: input.ttl }),
+    'console:main:deny': (input) => decisions.decide({ id: input.id, decision: 'deny', comment: input.comment }),
+    'console:main:ask': (input) => decisions.decide({ id: input.id, decision: 'request_info', comment: input.message }),
+    'console:main:revoke': (input) => decisions.decide({ id: input.id, decision: 'revoke', comment: input.comment }),
+    'console:main:list-active': () => readModels.listActive(),
+    'console:main:list-reviews': (input) => reviews.listReviews(input),
+    'console:main:complete-review': (input) => reviews.completeReview(input),
+    'console:main:get-health': () => readModels.getHealth(),
+    'console:main:query-ledger': (input) => mirror.query(input),
+    'console:main:sync-ledger': () => mirror.sync(),
+    'console:main:get-settings': () => settings.get(),
+    'console:main:update-settings': (input) => settings.update(input),
+    'console:main:pause-notifications': (input) => settings.pause(input.minutes),
+    'console:main:open-external': (input) => links.openExternal(input.url),
+  };
+
+  return {
+    handlers,
+    events,
+    dataDir,
+    logger,
+    subscribe: (listener: RendererEventListener) => events.subscribe(listener),
+    async start() {
+      await mkdir(dataDir, { recursive: true, mode: 0o700 });
+      await notifications.load();
+      try {
+        await mirror.load();
+      } catch (error) {
+        // The console still works without its offline copy; the Ledger screen reports the failure on its next query.
+        logger.error({ err: error, dataDir }, 'the ledger mirror could not be loaded');
+      }
+      await session.resume();
+    },
+    async stop() {
+      await haltBackground();
+      await profiles.flush();
+      keys.reset();
+    },
+    refreshInbox: () => inbox.refresh(),
+    pauseNotifications: (minutes) => settings.pause(minutes),
+    get inbox() {
+      return inbox.items;
+    },
+    get waitingCount() {
+      return inbox.items.length;
+    },
+    get connectionState() {
+      return connection.current;
+    },
+  };
+}

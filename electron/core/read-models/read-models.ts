@@ -1,0 +1,86 @@
+import { AppError } from '../../../shared/errors';
+import type { ChannelOutput, ParsedChannelInput } from '../../../shared/ipc/contract';
+import { HealthReportSchema } from '../../../shared/domain/reports';
+import type { ConsoleClock } from '../clock';
+import { canApprove, canDecide, grantableTtls, type ApproverView } from '../decisions/decision-rules';
+import type { ConnectionTracker } from '../session/connection-tracker';
+import type { SessionService } from '../session/session-service';
+import type { SettingsStore } from '../settings';
+import { gateInfo } from './gate-info';
+import type { OfflineFallback } from './offline-fallback';
+
+type RequestPage = ChannelOutput<'console:main:get-request'>;
+/** What is kept for offline reading: the page as the store answered it. */
+type RequestCopy = Omit<RequestPage, 'data'>;
+
+export interface ReadModelsDeps {
+  session: SessionService;
+  connection: ConnectionTracker;
+  fallback: OfflineFallback;
+  settings: SettingsStore;
+  clock: ConsoleClock;
+}
+
+export function requestCacheKey(id: string): string {
+  return `request:${id}`;
+}
+
+/**
+ * What the console shows from the store: request lists, request pages (with history and what I
+ * may do), active bypasses, gate health. Pages and health stay readable offline through the one
+ * OfflineFallback; an offline page disables every action, saying why.
+ */
+export class ReadModels {
+  constructor(private readonly deps: ReadModelsDeps) {}
+
+  async listRequests(input: ParsedChannelInput<'console:main:list-requests'>): Promise<ChannelOutput<'console:main:list-requests'>> {
+    const { client } = this.deps.session.current();
+    return { requests: await this.deps.connection.track(client.listRequests(input)) };
+  }
+
+  async listActive(): Promise<ChannelOutput<'console:main:list-active'>> {
+    const { client } = this.deps.session.current();
+    const requests = await this.deps.connection.track(client.listRequests({ state: 'active', limit: 5000 }));
+    requests.sort((a, b) => (a.expiresAt ?? '').localeCompare(b.expiresAt ?? ''));
+    return { requests, fetchedAt: this.deps.clock.now().toISOString() };
+  }
+
+  async getRequest(input: ParsedChannelInput<'console:main:get-request'>): Promise<RequestPage> {
+    const { value, data } = await this.deps.fallback.read<RequestCopy>(
+      requestCacheKey(input.id),
+      () => this.fetchRequestPage(input.id),
+      (error) => new AppError('store_unreachable', `${error.message}; this request was never opened while online, so there is no local copy`),
+    );
+    if (data.source === 'store') return { ...value, data };
+    const offlineSince = this.deps.connection.current.offlineSince;
+    const reason = `the store is unreachable${offlineSince ? ` (offline since ${offlineSince})` : ''}`;
+    return { ...value, canApprove: { allowed: false, reason }, canDecide: { allowed: false, reason }, data };
+  }
+
+  async getHealth(): Promise<ChannelOutput<'console:main:get-health'>> {
+    const { client } = this.deps.session.current();
+    const { value, data } = await this.deps.fallback.read('health', () => client.get('/v1/reports/health', HealthReportSchema));
+    return { report: value, data };
+  }
+
+  private async fetchRequestPage(id: string): Promise<RequestCopy> {
+    const { client, profile } = this.deps.session.current();
+    const detail = await client.getRequest(id);
+    const { request } = detail;
+    const history = await client.history({ requester: request.requester, team: request.team, gate: request.gate });
+    const [policy, settings] = await Promise.all([this.deps.session.policyOrUndefined(), this.deps.settings.get()]);
+    // An admin may have enrolled the key since the last look: ask before saying it is not.
+    if (!this.deps.session.enrolledKey(profile)) await this.deps.session.refreshWhoamiOrKeep('request page');
+    const view: ApproverView = { profile, whoami: this.deps.session.me, enrolledKey: this.deps.session.enrolledKey(profile) };
+    return {
+      request,
+      gate: gateInfo(request, policy, settings),
+      decisions: detail.decisions,
+      approvers: detail.approvers,
+      history,
+      canApprove: canApprove(request, detail.approvers, policy, view),
+      canDecide: canDecide(request, detail.approvers, policy, view),
+      ttlChoices: grantableTtls(request, policy),
+    };
+  }
+}

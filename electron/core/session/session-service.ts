@@ -1,0 +1,213 @@
+import { AppError } from '../../../shared/errors';
+import type { EnrolledKey, WhoAmI } from '../../../shared/domain/identity';
+import type { Policy } from '../../../shared/domain/policy';
+import type { ParsedChannelInput, Session, SessionKey } from '../../../shared/ipc/contract';
+import type { ConsoleClock } from '../clock';
+import type { ConsoleLogger } from '../logger';
+import type { SigningKeys } from '../signers/signing-keys';
+import { StoreClient } from '../store-client';
+import type { ConnectionTracker } from './connection-tracker';
+import type { KeychainAccess } from './keychain-access';
+import type { Profile, ProfileStore } from './profile-store';
+
+/** Policy (gate kinds, tiers, TTL choices) is refetched at most this often. */
+export const POLICY_MAX_AGE_MS = 60_000;
+
+/** The signed-in context every store-facing service works in. */
+export interface SignedIn {
+  profile: Profile;
+  client: StoreClient;
+}
+
+export interface SessionHooks {
+  /** A session became usable (setup, or a restart found the token): start the event stream etc. */
+  signedIn(session: SignedIn, token: string): void;
+  /** The session ended (sign-out, or setup replacing it): stop whatever signedIn started. */
+  signedOut(): Promise<void>;
+}
+
+export interface SessionServiceDeps {
+  host: Session['host'];
+  keychain: KeychainAccess;
+  profiles: ProfileStore;
+  connection: ConnectionTracker;
+  keys: SigningKeys;
+  clock: ConsoleClock;
+  logger: ConsoleLogger;
+  fetchImpl?: typeof fetch;
+  hooks: SessionHooks;
+}
+
+/**
+ * Who the console is signed in as, against which store, with which key: setup, sign-out, the
+ * session the renderer shows, and the store's view of the principal (whoami) and policy, cached.
+ */
+export class SessionService {
+  private signedIn: SignedIn | undefined;
+  private whoami: WhoAmI | undefined;
+  private policy: { value: Policy; fetchedAt: number } | undefined;
+
+  constructor(private readonly deps: SessionServiceDeps) {}
+
+  /** Load the profile and, when its token is in the keychain, sign in. */
+  async resume(): Promise<void> {
+    await this.deps.keychain.probe();
+    const profile = await this.deps.profiles.load();
+    if (!profile) return;
+    const vault = this.deps.keychain.opened;
+    if (!vault) return;
+    let token: string | null;
+    try {
+      token = await vault.getToken(profile.storeUrl, profile.principal);
+    } catch (error) {
+      this.deps.logger.warn({ err: error, storeUrl: profile.storeUrl, principal: profile.principal }, 'could not read the API token from the keychain');
+      return;
+    }
+    if (!token) return;
+    this.begin(profile, token);
+  }
+
+  /** The signed-in context, or AppError('unauthenticated') saying how to set up. */
+  current(): SignedIn {
+    if (!this.signedIn) throw new AppError('unauthenticated', 'the console is not set up: enter the store URL and your token first');
+    return this.signedIn;
+  }
+
+  get active(): SignedIn | undefined {
+    return this.signedIn;
+  }
+
+  get me(): WhoAmI | undefined {
+    return this.whoami;
+  }
+
+  async getSession(): Promise<Session> {
+    if (!this.deps.keychain.status.available) await this.deps.keychain.probe();
+    const active = this.signedIn;
+    // Whoami is cheap and changes when an admin enrolls the key: refresh it for every session read
+    // (not while offline: the event stream's reconnect tells us when the store is back).
+    if (active && (this.deps.connection.current.online || !this.whoami)) await this.refreshWhoamiOrKeep('session read');
+    const policy = active ? await this.policyOrUndefined() : undefined;
+    const profile = active?.profile;
+    return {
+      configured: active !== undefined,
+      storeUrl: profile?.storeUrl ?? null,
+      principal: profile?.principal ?? null,
+      roles: this.whoami?.roles ?? [],
+      team: this.whoami?.team ?? null,
+      approverGroups: this.whoami?.approverGroups ?? [],
+      key: profile ? this.sessionKey(profile) : null,
+      keychain: this.deps.keychain.status,
+      connection: this.deps.connection.current,
+      linkHosts: policy?.incidentLinkHosts ?? [],
+      host: this.deps.host,
+    };
+  }
+
+  sessionKey(profile: Profile): SessionKey {
+    return {
+      ...profile.key,
+      enrolled: this.enrolledKey(profile) !== undefined,
+      enrollCommand: `breakglass admin approver enroll --principal ${profile.principal} --public-key ${profile.principal}.pub.pem${profile.key.hardwareBacked ? ' --hardware' : ''}`,
+    };
+  }
+
+  /** The store's record of this profile's key, when it is enrolled and not revoked. */
+  enrolledKey(profile: Profile): EnrolledKey | undefined {
+    return this.whoami?.keys.find((k) => k.keyId === profile.key.keyId && k.revokedAt === null);
+  }
+
+  async setup(input: ParsedChannelInput<'console:main:setup'>): Promise<Session> {
+    const vault = await this.deps.keychain.require();
+    const storeUrl = input.storeUrl.replace(/\/+$/, '');
+    const client = new StoreClient({ storeUrl, token: input.token, fetchImpl: this.deps.fetchImpl });
+    const whoami = await this.deps.connection.track(client.whoami());
+    const principal = whoami.principal;
+    const key =
+      input.key.kind === 'software'
+        ? await this.deps.keys.setupSoftwareKey(storeUrl, principal)
+        : await this.deps.keys.setupHardwareKey({ modulePath: input.key.modulePath, tokenLabel: input.key.tokenLabel, keyLabel: input.key.keyLabel }, input.key.mode);
+    await vault.setToken(storeUrl, principal, input.token);
+    const profile: Profile = { storeUrl, principal, key, lastEventId: null };
+    await this.deps.profiles.write(profile);
+    await this.deps.hooks.signedOut();
+    this.whoami = whoami;
+    this.policy = undefined;
+    this.begin(profile, input.token);
+    return this.getSession();
+  }
+
+  async signOut(input: ParsedChannelInput<'console:main:sign-out'>): Promise<Session> {
+    const profile = this.signedIn?.profile;
+    await this.deps.hooks.signedOut();
+    const vault = this.deps.keychain.opened;
+    if (profile && vault) {
+      await vault.deleteToken(profile.storeUrl, profile.principal);
+      if (input.forgetKey && profile.key.kind === 'software') await this.deps.keys.forgetSoftwareKey(profile.storeUrl, profile.principal);
+    }
+    await this.deps.profiles.remove();
+    this.signedIn = undefined;
+    this.whoami = undefined;
+    this.policy = undefined;
+    this.deps.keys.reset();
+    return this.getSession();
+  }
+
+  /** Note the event stream's resume point (saved to console.json shortly). */
+  noteEventId(id: string): void {
+    const active = this.signedIn;
+    if (!active) return;
+    active.profile.lastEventId = id;
+    this.deps.profiles.saveSoon(() => (this.signedIn ? { ...this.signedIn.profile } : undefined));
+  }
+
+  async refreshWhoami(): Promise<WhoAmI> {
+    this.whoami = await this.deps.connection.track(this.current().client.whoami());
+    return this.whoami;
+  }
+
+  /**
+   * Refresh whoami; if the store cannot answer, keep the last one (the caller's answer then rests
+   * on it, which is what offline reading means). Logged at debug: the connection state says why.
+   */
+  async refreshWhoamiOrKeep(why: string): Promise<void> {
+    try {
+      await this.refreshWhoami();
+    } catch (error) {
+      this.deps.logger.debug({ err: error, why }, 'whoami not refreshed; keeping the last one');
+    }
+  }
+
+  /** The store's policy, refetched at most every POLICY_MAX_AGE_MS; the last one while the store is unreachable. */
+  async currentPolicy(): Promise<Policy> {
+    const now = this.deps.clock.now().getTime();
+    if (this.policy && now - this.policy.fetchedAt < POLICY_MAX_AGE_MS) return this.policy.value;
+    try {
+      const { policy } = await this.deps.connection.track(this.current().client.policy());
+      this.policy = { value: policy, fetchedAt: now };
+      // Whoami can change with the policy (enrolled keys, groups): refresh it alongside.
+      await this.refreshWhoamiOrKeep('policy refresh');
+    } catch (error) {
+      if (!this.policy) throw error;
+      this.deps.logger.debug({ err: error }, 'policy not refreshed; using the last one');
+    }
+    return this.policy.value;
+  }
+
+  /** currentPolicy(), or undefined when there is none yet (callers then fall back to the request's own fields). */
+  async policyOrUndefined(): Promise<Policy | undefined> {
+    if (!this.signedIn) return undefined;
+    try {
+      return await this.currentPolicy();
+    } catch (error) {
+      this.deps.logger.debug({ err: error }, 'no policy available yet');
+      return undefined;
+    }
+  }
+
+  private begin(profile: Profile, token: string): void {
+    const client = new StoreClient({ storeUrl: profile.storeUrl, token, fetchImpl: this.deps.fetchImpl });
+    this.signedIn = { profile, client };
+    this.deps.hooks.signedIn(this.signedIn, token);
+  }
+}

@@ -1,0 +1,64 @@
+import type { LedgerEntryType } from '../../../shared/domain/ledger-entry';
+import type { ConsoleLogger } from '../logger';
+import { SseClient, type SseEvent } from '../sse-client';
+import type { Profile } from './profile-store';
+
+export interface StoreEventsDeps {
+  fetchImpl?: typeof fetch;
+  /** Reconnect tuning (tests). */
+  backoff?: { initialBackoffMs?: number; maxBackoffMs?: number };
+  logger: ConsoleLogger;
+  /** A ledger entry arrived (its type when the data names one). */
+  onEntry(id: string | undefined, type: LedgerEntryType | undefined): void;
+  onConnected(): void;
+  onDropped(reason: string): void;
+}
+
+/** The ledger entry type an event carries, if its data is an entry (GET /v1/events sends `event: ledger`). */
+function entryType(event: SseEvent): LedgerEntryType | undefined {
+  if (event.event !== 'ledger') return undefined;
+  try {
+    const type = (JSON.parse(event.data) as { type?: unknown }).type;
+    return typeof type === 'string' ? (type as LedgerEntryType) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The store's event stream (GET /v1/events) for the signed-in session: every ledger entry the
+ * principal may see, resumed from the profile's last event id after a restart or a drop.
+ */
+export class StoreEvents {
+  private client: SseClient | undefined;
+
+  constructor(private readonly deps: StoreEventsDeps) {}
+
+  connect(profile: Profile, token: string): void {
+    void this.stop();
+    const client = new SseClient({
+      url: `${profile.storeUrl}/v1/events`,
+      headers: () => ({ authorization: `Bearer ${token}` }),
+      lastEventId: profile.lastEventId ?? undefined,
+      fetchImpl: this.deps.fetchImpl,
+      initialBackoffMs: this.deps.backoff?.initialBackoffMs,
+      maxBackoffMs: this.deps.backoff?.maxBackoffMs,
+      onEvent: (event) => this.deps.onEntry(event.id, entryType(event)),
+      onConnectionChange: (connected, error) => {
+        if (connected) this.deps.onConnected();
+        else {
+          this.deps.logger.info({ reason: error }, 'event stream dropped; reconnecting');
+          this.deps.onDropped(`the event stream dropped: ${error ?? 'unknown'}`);
+        }
+      },
+    });
+    this.client = client;
+    client.start();
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    await client?.stop();
+  }
+}
