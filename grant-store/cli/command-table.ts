@@ -41,6 +41,7 @@ export const COMMAND_TABLE: readonly CommandModule[] = [
       };
     },
   },
+  { names: ['witness'], load: async () => (await import('./commands/witness')).registerWitnessCommands },
   {
     names: ['admin'],
     load: async () => {

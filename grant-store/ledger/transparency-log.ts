@@ -2,7 +2,7 @@ import type { SigstoreBundleJson } from '../../shared/domain/decision';
 import { SigstoreBundleJsonSchema } from '../../shared/domain/decision';
 import { AppError } from '../../shared/errors';
 import { utf8 } from '../../shared/bytes';
-import { formatCheckpoint } from '../../shared/ledger/checkpoint';
+import { checkpointTimeLine, formatCheckpoint } from '../../shared/ledger/checkpoint';
 import { CompactRange, frontierNodes } from '../../shared/ledger/compact-range';
 import { consistencyProof, inclusionProof, treeRoot, verifyConsistency, type NodeSource } from '../../shared/ledger/proofs';
 import { bundleWithTlogEntry, signedEntryTimestampPayload } from '../../shared/ledger/rekor-dsse';
@@ -159,8 +159,10 @@ export class TransparencyLog implements NodeSource {
         return;
       }
     }
-    const signedAt = this.clock().toISOString();
-    const note = signNote(formatCheckpoint({ origin: this.key.origin, size, rootHash: root, extensions: [] }), [this.key.signer]);
+    const now = this.clock();
+    const signedAt = now.toISOString();
+    // The signing time rides in the checkpoint itself, so a stale log's last checkpoint shows its age.
+    const note = signNote(formatCheckpoint({ origin: this.key.origin, size, rootHash: root, extensions: [checkpointTimeLine(now)] }), [this.key.signer]);
     await this.persistNodes({ size, root, note, signedAt });
     this.lastSignedAtMs = Date.now();
     this.notifyWaiters(size);

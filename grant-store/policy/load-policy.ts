@@ -10,6 +10,8 @@ export interface LoadedPolicy {
   /** `sha256:<hex>` of the file bytes, recorded in the ledger. */
   hash: string;
   path: string;
+  /** The file's text exactly as hashed (recorded with the policy so an auditor can check both). */
+  source: string;
 }
 
 /** Policy files are small; refuse something that is clearly not one. */
@@ -26,7 +28,13 @@ export function policyHash(bytes: Uint8Array): string {
  */
 export function parsePolicy(bytes: Uint8Array, path: string): LoadedPolicy {
   if (bytes.byteLength > MAX_POLICY_BYTES) throw new AppError('invalid_input', `${path}: policy file is larger than ${MAX_POLICY_BYTES} bytes`);
-  const text = Buffer.from(bytes).toString('utf8');
+  let text: string;
+  try {
+    // Fatal decoding: the text recorded in the ledger must hash back to the file's hash.
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new AppError('invalid_input', `${path}: the policy file is not valid UTF-8`);
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -54,7 +62,7 @@ export function parsePolicy(bytes: Uint8Array, path: string): LoadedPolicy {
     const summary = located.map((l) => `${path}:${l.pos.line}:${l.pos.col}: ${l.fieldPath || '(root)'}: ${l.message}`).join('\n');
     throw new AppError('invalid_input', `invalid policy:\n${summary}`, { fieldErrors });
   }
-  return { policy: result.data, hash: policyHash(bytes), path };
+  return { policy: result.data, hash: policyHash(bytes), path, source: text };
 }
 
 /** Read and validate the policy file at `path`. */

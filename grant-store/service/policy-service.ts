@@ -17,7 +17,9 @@ export async function recordPolicyLoaded(deps: ServiceDeps, caller: Caller): Pro
       auditEntry(info.loadedAt, 'policy_loaded', caller, {
         target: info.hash,
         actorRole: 'admin',
-        data: { hash: info.hash, path: info.path, gates: info.policy.gates.map((g) => g.id), tiers: Object.keys(info.policy.tiers) },
+        // The content, not only its hash: an auditor replays the ledger under the policy in force
+        // at each entry (shared/ledger/semantic-audit.ts), and `source` hashes back to `hash`.
+        data: { hash: info.hash, path: info.path, gates: info.policy.gates.map((g) => g.id), tiers: Object.keys(info.policy.tiers), source: info.source, policy: info.policy },
       }),
     ]);
     return true;

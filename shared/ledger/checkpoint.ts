@@ -55,3 +55,28 @@ export function parseCheckpoint(text: string): Checkpoint {
   extensions.forEach((line, i) => checkLine(`extension line ${i + 1}`, line));
   return { origin, size, rootHash, extensions };
 }
+
+/**
+ * The checkpoint's signing time, as an extension line in the form Rekor's checkpoints use
+ * (`Timestamp: <POSIX nanoseconds>`), so a stale or halted log's last checkpoint shows its age.
+ * Extension lines are covered by the log's signature and by witness cosignatures.
+ */
+export const CHECKPOINT_TIME_PREFIX = 'Timestamp: ';
+const NANOS_PER_MS = 1_000_000n;
+
+export function checkpointTimeLine(at: Date): string {
+  const ms = at.getTime();
+  if (!Number.isSafeInteger(ms) || ms < 0) bad('the signing time must be a valid date after 1970');
+  return `${CHECKPOINT_TIME_PREFIX}${BigInt(ms) * NANOS_PER_MS}`;
+}
+
+/** The signing time in the checkpoint's Timestamp extension line, or null when it has none. */
+export function checkpointTime(cp: Checkpoint): Date | null {
+  const line = cp.extensions.find((l) => l.startsWith(CHECKPOINT_TIME_PREFIX));
+  if (!line) return null;
+  const digits = line.slice(CHECKPOINT_TIME_PREFIX.length);
+  if (!DECIMAL.test(digits)) bad(`"${line}" is not a timestamp in nanoseconds`);
+  const ms = BigInt(digits) / NANOS_PER_MS;
+  if (ms > BigInt(Number.MAX_SAFE_INTEGER)) bad(`"${line}" is out of range`);
+  return new Date(Number(ms));
+}

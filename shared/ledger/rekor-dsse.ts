@@ -17,16 +17,18 @@ export interface RekorDsseFields {
   kind: typeof REKOR_DSSE_KIND;
   apiVersion: typeof REKOR_DSSE_API_VERSION;
   spec: {
+    /** SHA-256 of the whole DSSE envelope (its canonical JSON: the bytes the store received are not kept). */
+    envelopeHash: { algorithm: 'sha256'; value: string };
     payloadHash: { algorithm: 'sha256'; value: string };
     /** Exactly one: each approver's decision is its own bundle. */
     signatures: [{ signature: string; verifier: string }];
   };
 }
 
-function envelopeOf(bundle: SigstoreBundleJson): { payload: string; signature: string } {
+function envelopeOf(bundle: SigstoreBundleJson): { payload: string; signature: string; canonical: string } {
   const envelope = bundle.dsseEnvelope;
   if (envelope.signatures.length !== 1) throw new TypeError('a decision bundle has exactly one DSSE signature');
-  return { payload: envelope.payload, signature: envelope.signatures[0]!.sig };
+  return { payload: envelope.payload, signature: envelope.signatures[0]!.sig, canonical: canonicalJson(envelope) };
 }
 
 /**
@@ -35,11 +37,12 @@ function envelopeOf(bundle: SigstoreBundleJson): { payload: string; signature: s
  * `signerPublicKeyPem` is the approver's enrolled SPKI PEM (Rekor's `verifier` is base64(PEM)).
  */
 export function decisionEntryFields(bundle: SigstoreBundleJson, signerPublicKeyPem: string, sha256: Sha256): RekorDsseFields {
-  const { payload, signature } = envelopeOf(bundle);
+  const { payload, signature, canonical } = envelopeOf(bundle);
   return {
     kind: REKOR_DSSE_KIND,
     apiVersion: REKOR_DSSE_API_VERSION,
     spec: {
+      envelopeHash: { algorithm: 'sha256', value: toHex(sha256(utf8(canonical))) },
       payloadHash: { algorithm: 'sha256', value: toHex(sha256(fromBase64(payload))) },
       signatures: [{ signature, verifier: toBase64(utf8(signerPublicKeyPem)) }],
     },
@@ -54,10 +57,17 @@ export function decisionEntryFieldsMismatch(entry: Record<string, unknown>, bund
   } catch (e) {
     return `its bundle is malformed (${(e as Error).message})`;
   }
+  // Decisions recorded before envelopeHash was added carry the other fields only: still valid.
+  const spec = entry.spec as Partial<RekorDsseFields['spec']> | undefined;
+  const legacy = spec !== undefined && spec !== null && typeof spec === 'object' && !('envelopeHash' in spec);
+  if (legacy) {
+    const { envelopeHash: _omitted, ...rest } = expected.spec;
+    expected = { ...expected, spec: rest as RekorDsseFields['spec'] };
+  }
   const actual = { kind: entry.kind, apiVersion: entry.apiVersion, spec: entry.spec };
   if (canonicalJson(actual) === canonicalJson(expected)) return null;
   if (entry.kind !== REKOR_DSSE_KIND || entry.apiVersion !== REKOR_DSSE_API_VERSION) return `its kind/apiVersion is not ${REKOR_DSSE_KIND}/${REKOR_DSSE_API_VERSION}`;
-  const spec = entry.spec as RekorDsseFields['spec'] | undefined;
+  if (!legacy && spec?.envelopeHash?.value !== expected.spec.envelopeHash.value) return 'its spec.envelopeHash does not match the DSSE envelope';
   if (spec?.payloadHash?.value !== expected.spec.payloadHash.value) return 'its spec.payloadHash does not match the signed payload';
   if (spec?.signatures?.[0]?.signature !== expected.spec.signatures[0].signature) return 'its spec.signatures[0].signature does not match the bundle signature';
   if (spec?.signatures?.[0]?.verifier !== expected.spec.signatures[0].verifier) return "its spec.signatures[0].verifier is not the approver's enrolled key";

@@ -6,14 +6,18 @@ import { bytesEqual, toHex, utf8 } from '../bytes';
 import { parseCheckpoint, type Checkpoint } from './checkpoint';
 import { CompactRange } from './compact-range';
 import { decisionEntryFieldsMismatch } from './rekor-dsse';
+import type { AuditReport, SemanticAuditor } from './semantic-audit';
 import { verifyNote, type NoteVerifier } from './signed-note';
 import type { TreeHasher } from './tree-hasher';
 
 /**
- * The offline verifier of a whole ledger: recompute every leaf from the entry bytes, check seq
- * contiguity, every decision's signature against the keys enrolled at that point of the ledger
- * itself, the root against the signed checkpoint, and that the log extends the checkpoint the
- * client trusted before. Pure: hashing, note and signature checks are injected.
+ * The verifier of a whole ledger, streaming: entries arrive one at a time (a page from the
+ * store, a line of an export) and nothing per entry is kept, so memory does not grow with the
+ * ledger. It recomputes every leaf from the entry bytes, checks seq contiguity, every
+ * decision's signature against the keys enrolled at that point of the ledger itself, the root
+ * against the signed checkpoint, that the log extends the checkpoint the client trusted before
+ * and (when given an auditor) replays every entry through the semantic audit. Pure: hashing,
+ * note and signature checks are injected.
  */
 
 /** Verifies one decision bundle; must throw (any error) when the signature is bad. */
@@ -56,6 +60,8 @@ export interface VerifyLedgerOptions {
   trustedCheckpoint?: string;
   /** How many decision signatures to check concurrently (default 32). */
   concurrency?: number;
+  /** Replays every well-formed entry through the semantic audit; its violations fail the verdict. */
+  auditor?: SemanticAuditor;
 }
 
 export type LedgerProblemCode =
@@ -71,18 +77,29 @@ export type LedgerProblemCode =
   | 'key_not_enrolled'
   | 'decision_mismatch'
   | 'rolled_back'
-  | 'inconsistent_history';
+  | 'inconsistent_history'
+  | 'semantic_violation';
 
 export interface LedgerProblem {
   code: LedgerProblemCode;
-  /** The first bad entry, when one can be named (null for a bad checkpoint or a short log). */
+  /** The first bad entry, when one can be named (null for a bad checkpoint that no entry explains). */
   seq: number | null;
   message: string;
 }
 
 export type LedgerVerdict =
-  | { ok: true; treeSize: number; rootHash: string; checkpoint: Checkpoint; decisionsVerified: number; keysSeen: number; entriesVerified: number; state: LedgerResumeState }
-  | { ok: false; problem: LedgerProblem; problems: LedgerProblem[] };
+  | {
+      ok: true;
+      treeSize: number;
+      rootHash: string;
+      checkpoint: Checkpoint;
+      decisionsVerified: number;
+      keysSeen: number;
+      entriesVerified: number;
+      state: LedgerResumeState;
+      audit?: AuditReport;
+    }
+  | { ok: false; problem: LedgerProblem; problems: LedgerProblem[]; audit?: AuditReport };
 
 interface KeyState {
   principal: string;
@@ -103,209 +120,314 @@ function verifyCheckpointNote(note: string, logKey: NoteVerifier, what: string):
   return cp;
 }
 
-export async function verifyLedger(ledger: LedgerToVerify, options: VerifyLedgerOptions): Promise<LedgerVerdict> {
-  const { hasher, logKey } = options;
-  const problems: LedgerProblem[] = [];
-  const done = (): LedgerVerdict => {
-    problems.sort((a, b) => (a.seq ?? -1) - (b.seq ?? -1));
-    return { ok: false, problem: problems[0]!, problems };
-  };
+/** A root comparison that failed, resolved to an entry once the recorded leaves are known to be honest. */
+interface PendingMismatch {
+  code: 'root_mismatch' | 'inconsistent_history';
+  /** The first seq that may be bad, from the last checkpoint that matched. */
+  from: number;
+  size: number;
+  message: (where: string) => string;
+  fallbackSeq: number | null;
+}
 
-  // 1. The signed checkpoint (and the one trusted before) must be signed by the log key.
-  let checkpoint: Checkpoint;
-  try {
-    checkpoint = verifyCheckpointNote(ledger.checkpoint, logKey, 'the checkpoint');
-  } catch (e) {
-    problems.push(problem('bad_checkpoint', null, `checkpoint rejected: ${(e as Error).message}`));
-    return done();
-  }
-  let trusted: Checkpoint | undefined;
-  if (options.trustedCheckpoint) {
+export interface LedgerStart {
+  /** The latest signed checkpoint: the entries must be exactly its tree. */
+  checkpoint: string;
+  history?: readonly string[];
+  resume?: LedgerResumeState;
+}
+
+/**
+ * The streaming verifier. `add` each entry text in seq order (with the log's recorded leaf hash
+ * when the source serves it), `await drain()` now and then to bound the decision signatures in
+ * flight, then `await finish()`.
+ */
+export class LedgerVerifier {
+  private readonly problems: LedgerProblem[] = [];
+  private readonly checkpoint: Checkpoint | undefined;
+  private readonly trusted: Checkpoint | undefined;
+  private readonly checkpointsAt = new Map<number, Checkpoint[]>();
+  private readonly range: CompactRange;
+  /** The same tree over the leaf hashes the log says it recorded: where the two first differ is the first altered entry. */
+  private readonly recordedRange: CompactRange;
+  private recordedComplete = true;
+  /** The recorded tree's root once it reached the checkpoint's size. */
+  private recordedRootAtCheckpoint: Uint8Array | undefined;
+  private firstLeafDiff: number | null = null;
+  private readonly keys: Map<string, KeyState>;
+  private readonly base: number;
+  private next: number;
+  private lastGoodCheckpointSize: number;
+  private rootMismatchReported = false;
+  private trustedChecked = false;
+  private readonly mismatches: PendingMismatch[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private decisionsVerified = 0;
+  private readonly concurrency: number;
+  private readonly fatal: boolean;
+
+  constructor(
+    private readonly options: VerifyLedgerOptions,
+    start: LedgerStart,
+  ) {
+    const { hasher, logKey } = options;
+    this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    const resume = start.resume;
+    this.base = resume?.size ?? 0;
+    this.next = this.base;
+    this.lastGoodCheckpointSize = this.base;
+    this.keys = new Map((resume?.keys ?? []).map((k) => [k.keyId, { principal: k.principal, publicKeyPem: k.publicKeyPem, revoked: k.revoked }]));
+    this.range = new CompactRange(hasher, this.base, resume?.frontier ?? []);
+    this.recordedRange = new CompactRange(hasher, this.base, resume?.frontier ?? []);
+    let fatal = false;
+    // 1. The signed checkpoint (and the one trusted before) must be signed by the log key.
     try {
-      trusted = verifyCheckpointNote(options.trustedCheckpoint, logKey, 'the trusted checkpoint');
+      this.checkpoint = verifyCheckpointNote(start.checkpoint, logKey, 'the checkpoint');
     } catch (e) {
-      problems.push(problem('bad_checkpoint', null, `previously trusted checkpoint rejected: ${(e as Error).message}`));
-      return done();
+      this.problems.push(problem('bad_checkpoint', null, `checkpoint rejected: ${(e as Error).message}`));
+      fatal = true;
     }
-    if (trusted.size > checkpoint.size) {
-      problems.push(problem('rolled_back', null, `log rolled back: it now has ${checkpoint.size} entries, but a checkpoint for ${trusted.size} entries was verified before`));
+    if (!fatal && options.trustedCheckpoint) {
+      try {
+        this.trusted = verifyCheckpointNote(options.trustedCheckpoint, logKey, 'the trusted checkpoint');
+      } catch (e) {
+        this.problems.push(problem('bad_checkpoint', null, `previously trusted checkpoint rejected: ${(e as Error).message}`));
+        fatal = true;
+      }
+      if (this.trusted && this.checkpoint && this.trusted.size > this.checkpoint.size) {
+        this.problems.push(problem('rolled_back', this.checkpoint.size, `log rolled back: it now has ${this.checkpoint.size} entries, but a checkpoint for ${this.trusted.size} entries was verified before (entries from ${this.checkpoint.size} on are gone)`));
+      }
     }
-  }
-  const history: Checkpoint[] = [];
-  for (const note of ledger.history ?? []) {
-    try {
-      const cp = verifyCheckpointNote(note, logKey, 'a historical checkpoint');
-      if (cp.size <= checkpoint.size) history.push(cp);
-    } catch {
-      // An unverifiable historical checkpoint only costs precision; the latest one decides.
+    this.fatal = fatal;
+    if (resume && (!this.trusted || this.trusted.size !== this.base)) {
+      if (!fatal) throw new AppError('invalid_input', `incremental verification from size ${this.base} needs the checkpoint of that size as the trusted checkpoint`);
     }
-  }
-  const checkpointsAt = new Map<number, Checkpoint[]>();
-  for (const cp of [...history, ...(trusted ? [trusted] : []), checkpoint]) {
-    const list = checkpointsAt.get(cp.size) ?? [];
-    list.push(cp);
-    checkpointsAt.set(cp.size, list);
+    if (fatal || !this.checkpoint) return;
+    const history: Checkpoint[] = [];
+    for (const note of start.history ?? []) {
+      try {
+        const cp = verifyCheckpointNote(note, logKey, 'a historical checkpoint');
+        if (cp.size <= this.checkpoint.size) history.push(cp);
+      } catch {
+        // An unverifiable historical checkpoint only costs precision; the latest one decides.
+      }
+    }
+    for (const cp of [...history, ...(this.trusted ? [this.trusted] : []), this.checkpoint]) {
+      const list = this.checkpointsAt.get(cp.size) ?? [];
+      list.push(cp);
+      this.checkpointsAt.set(cp.size, list);
+    }
+    this.checkRootAt(this.base);
   }
 
-  // 2. Entries: structure, contiguity, leaves, keys, decisions; roots at every known checkpoint.
-  const resume = ledger.resume;
-  const base = resume?.size ?? 0;
-  if (resume && (!trusted || trusted.size !== base)) {
-    throw new AppError('invalid_input', `incremental verification from size ${base} needs the checkpoint of that size as the trusted checkpoint`);
+  /** Entries added so far (the next seq expected). */
+  get size(): number {
+    return this.next;
   }
-  const range = new CompactRange(hasher, base, resume?.frontier ?? []);
-  /** leaves[i] is the leaf of seq base + i. */
-  const leaves: Uint8Array[] = [];
-  const keys = new Map<string, KeyState>((resume?.keys ?? []).map((k) => [k.keyId, { principal: k.principal, publicKeyPem: k.publicKeyPem, revoked: k.revoked }]));
-  const pendingDecisions: Array<() => Promise<LedgerProblem | null>> = [];
-  let lastGoodCheckpointSize = base;
-  const n = ledger.entryTexts.length;
-  const total = base + n;
 
-  // The log's recorded leaf hashes, trusted only if they reproduce the signed root (checked once).
-  let recordedOk: boolean | undefined;
-  const locate = (from: number, to: number): number | null => {
-    recordedOk ??= recordedLeavesMatch(ledger.recordedLeafHashes, hasher, checkpoint, resume);
-    if (!recordedOk) return null;
-    for (let seq = Math.max(from, base); seq < to && seq < total; seq++) {
-      if (!bytesEqual(leaves[seq - base]!, ledger.recordedLeafHashes![seq - base]!)) return seq;
-    }
-    return null;
-  };
-  let rootMismatchReported = false;
-  let trustedChecked = false;
+  /** Whether the checkpoints themselves failed: no entry can be verified against them. */
+  get failedEarly(): boolean {
+    return this.fatal;
+  }
 
-  const checkRootAt = (size: number) => {
-    const cps = checkpointsAt.get(size);
+  private checkRootAt(size: number): void {
+    const cps = this.checkpointsAt.get(size);
     if (!cps) return;
-    const root = range.root();
+    const root = this.range.root();
     for (const cp of cps) {
-      if (cp === trusted) {
-        if (trustedChecked) continue;
-        trustedChecked = true;
+      if (cp === this.trusted) {
+        if (this.trustedChecked) continue;
+        this.trustedChecked = true;
         if (bytesEqual(root, cp.rootHash)) continue;
-        const at = locate(0, size);
-        problems.push(
-          problem(
-            'inconsistent_history',
-            at,
-            `split view or rewritten history: the first ${size} entries hash to ${toHex(root)}, but the checkpoint verified before says ${toHex(cp.rootHash)} for that size` +
-              (at !== null ? ` (entry ${at} differs from the leaf the log signed)` : ''),
-          ),
-        );
+        // The largest checkpoint below that still matched bounds where the histories part.
+        const from = this.lastGoodCheckpointSize;
+        this.mismatches.push({
+          code: 'inconsistent_history',
+          from,
+          size,
+          fallbackSeq: from,
+          message: (where) =>
+            `split view or rewritten history: the first ${size} entries hash to ${toHex(root)}, but the checkpoint verified before says ${toHex(cp.rootHash)} for that size (${where || `an entry among seq ${from}..${size - 1} differs from what was verified before`})`,
+        });
         continue;
       }
-      if (rootMismatchReported) continue;
+      if (this.rootMismatchReported) continue;
       if (bytesEqual(root, cp.rootHash)) {
-        lastGoodCheckpointSize = Math.max(lastGoodCheckpointSize, size);
+        this.lastGoodCheckpointSize = Math.max(this.lastGoodCheckpointSize, size);
         continue;
       }
       // Only the first mismatch matters: it bounds where the first altered entry is.
-      rootMismatchReported = true;
-      const at = locate(lastGoodCheckpointSize, size);
-      const where = at !== null ? `entry ${at} differs from the leaf the log signed` : `an entry among seq ${lastGoodCheckpointSize}..${size - 1} was altered, inserted or removed`;
-      problems.push(problem('root_mismatch', at ?? lastGoodCheckpointSize, `Merkle root of the first ${size} entries is ${toHex(root)}, the signed checkpoint says ${toHex(cp.rootHash)}: ${where}`));
-    }
-  };
-
-  checkRootAt(base);
-  for (let i = 0; i < n; i++) {
-    const seq = base + i;
-    const text = ledger.entryTexts[i]!;
-    const leaf = hasher.leaf(utf8(text));
-    leaves.push(leaf);
-    range.append(leaf);
-    const entryProblem = checkEntry(seq, text, keys, pendingDecisions, options);
-    if (entryProblem) problems.push(entryProblem);
-    checkRootAt(seq + 1);
-  }
-  if (total < checkpoint.size) {
-    problems.push(problem('missing_entries', total, `the ledger has ${total} entries but its signed checkpoint covers ${checkpoint.size}: entries ${total}..${checkpoint.size - 1} are missing (truncated or deleted)`));
-  } else if (total > checkpoint.size) {
-    problems.push(problem('extra_entries', checkpoint.size, `entries ${checkpoint.size}..${total - 1} are not covered by the signed checkpoint (size ${checkpoint.size}): inserted or not yet checkpointed`));
-  }
-  if (trusted && trusted.size > total) {
-    problems.push(problem('rolled_back', total, `the ledger has ${total} entries but ${trusted.size} were verified before: it was rolled back`));
-  }
-
-  // 3. Decision signatures (the expensive part) run concurrently; the lowest failing seq wins.
-  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
-  let decisionsVerified = 0;
-  for (let start = 0; start < pendingDecisions.length; start += concurrency) {
-    const results = await Promise.all(pendingDecisions.slice(start, start + concurrency).map((run) => run()));
-    for (const r of results) {
-      if (r) problems.push(r);
-      else decisionsVerified++;
+      this.rootMismatchReported = true;
+      const from = this.lastGoodCheckpointSize;
+      this.mismatches.push({
+        code: 'root_mismatch',
+        from,
+        size,
+        fallbackSeq: from,
+        message: (where) => `Merkle root of the first ${size} entries is ${toHex(root)}, the signed checkpoint says ${toHex(cp.rootHash)}: ${where || `an entry among seq ${from}..${size - 1} was altered, inserted or removed`}`,
+      });
     }
   }
 
-  if (problems.length > 0) return done();
-  return {
-    ok: true,
-    treeSize: total,
-    rootHash: toHex(range.root()),
-    checkpoint,
-    decisionsVerified,
-    keysSeen: keys.size,
-    entriesVerified: n,
-    state: { size: total, frontier: range.frontier, keys: [...keys].map(([keyId, k]) => ({ keyId, principal: k.principal, publicKeyPem: k.publicKeyPem, revoked: k.revoked })) },
-  };
+  /** Verify the next entry (seq = this.size); `recordedLeaf` is the leaf hash the log says it recorded for it. */
+  add(text: string, recordedLeaf?: Uint8Array): void {
+    if (this.fatal) return;
+    const seq = this.next++;
+    const leaf = this.options.hasher.leaf(utf8(text));
+    this.range.append(leaf);
+    if (recordedLeaf) {
+      this.addRecordedLeaf(recordedLeaf);
+      if (this.firstLeafDiff === null && !bytesEqual(leaf, recordedLeaf)) this.firstLeafDiff = seq;
+    } else if (this.recordedRootAtCheckpoint === undefined) {
+      this.recordedComplete = false;
+    }
+    const entryProblem = this.checkEntry(seq, text);
+    if (entryProblem) this.problems.push(entryProblem);
+    this.checkRootAt(seq + 1);
+  }
+
+  /**
+   * A leaf hash the log recorded past the entries given (a truncated export still lists the
+   * leaves it was cut from): it only helps name the first missing or altered entry.
+   */
+  addRecordedLeaf(leaf: Uint8Array): void {
+    if (!this.recordedComplete || !this.checkpoint || this.recordedRootAtCheckpoint !== undefined) return;
+    this.recordedRange.append(leaf);
+    if (this.recordedRange.size === this.checkpoint.size) this.recordedRootAtCheckpoint = this.recordedRange.root();
+  }
+
+  /** Wait until fewer than `concurrency` decision signatures are being checked. */
+  async drain(limit = this.concurrency): Promise<void> {
+    while (this.inFlight.size >= Math.max(1, limit)) await Promise.race(this.inFlight);
+  }
+
+  async finish(): Promise<LedgerVerdict> {
+    await this.drain(1);
+    const audit = this.options.auditor?.finish();
+    const done = (): LedgerVerdict => {
+      this.problems.sort((a, b) => (a.seq ?? -1) - (b.seq ?? -1));
+      return { ok: false, problem: this.problems[0]!, problems: this.problems, ...(audit ? { audit } : {}) };
+    };
+    if (this.fatal || !this.checkpoint) return done();
+    const total = this.next;
+    const checkpoint = this.checkpoint;
+    // The recorded leaves are what the log committed to only if they reproduce its signed root.
+    const recordedHonest = this.recordedRootAtCheckpoint !== undefined && bytesEqual(this.recordedRootAtCheckpoint, checkpoint.rootHash);
+    for (const m of this.mismatches) {
+      const at = recordedHonest && this.firstLeafDiff !== null && this.firstLeafDiff >= m.from && this.firstLeafDiff < m.size ? this.firstLeafDiff : null;
+      const where = at !== null ? `entry ${at} differs from the leaf the log signed` : '';
+      this.problems.push(problem(m.code, at ?? m.fallbackSeq, m.message(where)));
+    }
+    if (total < checkpoint.size) {
+      this.problems.push(problem('missing_entries', total, `the ledger has ${total} entries but its signed checkpoint covers ${checkpoint.size}: entries ${total}..${checkpoint.size - 1} are missing (truncated or deleted)`));
+    } else if (total > checkpoint.size) {
+      this.problems.push(problem('extra_entries', checkpoint.size, `entries ${checkpoint.size}..${total - 1} are not covered by the signed checkpoint (size ${checkpoint.size}): inserted or not yet checkpointed`));
+    }
+    if (this.trusted && this.trusted.size > total) {
+      this.problems.push(problem('rolled_back', total, `the ledger has ${total} entries but ${this.trusted.size} were verified before: it was rolled back`));
+    }
+    for (const v of audit?.violations ?? []) this.problems.push(problem('semantic_violation', v.seq, `${v.kind}: ${v.message}`));
+    if (this.problems.length > 0) return done();
+    return {
+      ok: true,
+      treeSize: total,
+      rootHash: toHex(this.range.root()),
+      checkpoint,
+      decisionsVerified: this.decisionsVerified,
+      keysSeen: this.keys.size,
+      entriesVerified: total - this.base,
+      state: { size: total, frontier: this.range.frontier, keys: [...this.keys].map(([keyId, k]) => ({ keyId, principal: k.principal, publicKeyPem: k.publicKeyPem, revoked: k.revoked })) },
+      ...(audit ? { audit } : {}),
+    };
+  }
+
+  private checkEntry(index: number, text: string): LedgerProblem | null {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      return problem('entry_malformed', index, `entry at position ${index} is not valid JSON`);
+    }
+    let canonical: string;
+    try {
+      canonical = canonicalJson(json);
+    } catch (e) {
+      return problem('entry_malformed', index, `entry at position ${index}: ${(e as Error).message}`);
+    }
+    if (canonical !== text) return problem('entry_not_canonical', index, `entry at position ${index} is not in canonical JSON form`);
+    const parsed = LedgerEntrySchema.safeParse(json);
+    if (!parsed.success) {
+      const first = parsed.error.issues[0];
+      return problem('entry_malformed', index, `entry at position ${index} is not a ledger entry (${first?.path.join('.') || '(root)'}: ${first?.message})`);
+    }
+    const entry = parsed.data;
+    if (entry.seq !== index) {
+      const why = entry.seq < index ? 'a duplicate or reordered entry' : 'an entry before it was deleted, or entries were reordered';
+      return problem('seq_mismatch', index, `entry at position ${index} has seq ${entry.seq}: ${why}`);
+    }
+    this.options.auditor?.add(entry);
+    switch (entry.type) {
+      case 'key_enrolled':
+        return enrollKey(entry, this.keys);
+      case 'key_revoked': {
+        const keyId = keyIdOf(entry);
+        const key = this.keys.get(keyId);
+        if (!key) return problem('key_not_enrolled', index, `entry ${index} revokes key ${keyId}, which was never enrolled`);
+        key.revoked = true;
+        return null;
+      }
+      case 'decision':
+        return this.queueDecision(entry);
+      default:
+        return null;
+    }
+  }
+
+  private queueDecision(entry: LedgerEntry): LedgerProblem | null {
+    const seq = entry.seq;
+    const parsedBundle = SigstoreBundleJsonSchema.safeParse(entry.data.bundle);
+    if (!parsedBundle.success) return problem('entry_malformed', seq, `decision ${seq} has no well-formed data.bundle`);
+    const bundle = parsedBundle.data;
+    const hint = (bundle.verificationMaterial as { publicKey?: { hint?: unknown } }).publicKey?.hint;
+    if (typeof hint !== 'string') return problem('entry_malformed', seq, `decision ${seq}: its bundle has no public-key hint`);
+    const key = this.keys.get(hint);
+    if (!key) return problem('key_not_enrolled', seq, `decision ${seq} is signed with key ${hint}, which is not enrolled at that point of the ledger`);
+    if (key.revoked) return problem('key_not_enrolled', seq, `decision ${seq} is signed with key ${hint}, which was revoked before it`);
+    const mismatch = decisionEntryFieldsMismatch(entry, bundle, key.publicKeyPem, this.options.hasher.sha256);
+    if (mismatch) return problem('decision_mismatch', seq, `decision ${seq}: ${mismatch}`);
+    // Snapshot the key now: the ledger's own history says which keys were valid at this seq.
+    const snapshot = { keyId: hint, publicKeyPem: key.publicKeyPem, principal: key.principal };
+    const check = async (): Promise<LedgerProblem | null> => {
+      try {
+        const verified = await this.options.verifyDecision(bundle, (keyId) => (keyId === snapshot.keyId ? { publicKeyPem: snapshot.publicKeyPem } : undefined));
+        if (verified.statement.requestId !== entry.target) return problem('decision_mismatch', seq, `decision ${seq} is recorded for ${entry.target} but its signed statement is for ${verified.statement.requestId}`);
+        if (verified.statement.approver !== snapshot.principal) return problem('decision_mismatch', seq, `decision ${seq} is signed by ${snapshot.principal}'s key but names approver ${verified.statement.approver}`);
+        if (entry.actor !== snapshot.principal) return problem('decision_mismatch', seq, `decision ${seq} is recorded as by ${entry.actor} but signed by ${snapshot.principal}`);
+        return null;
+      } catch (e) {
+        return problem('bad_signature', seq, `decision ${seq}: signature does not verify (${(e as Error).message})`);
+      }
+    };
+    const run: Promise<void> = check().then((p) => {
+      this.inFlight.delete(run);
+      if (p) this.problems.push(p);
+      else this.decisionsVerified++;
+    });
+    this.inFlight.add(run);
+    return null;
+  }
 }
 
-/** Whether the log's recorded leaf hashes exist and reproduce the signed root (then they are what it committed to). */
-function recordedLeavesMatch(recorded: readonly Uint8Array[] | undefined, hasher: TreeHasher, checkpoint: Checkpoint, resume: LedgerResumeState | undefined): boolean {
-  const base = resume?.size ?? 0;
-  if (!recorded || base + recorded.length < checkpoint.size) return false;
-  const range = new CompactRange(hasher, base, resume?.frontier ?? []);
-  for (let i = 0; base + i < checkpoint.size; i++) range.append(recorded[i]!);
-  return bytesEqual(range.root(), checkpoint.rootHash);
-}
-
-function checkEntry(
-  index: number,
-  text: string,
-  keys: Map<string, KeyState>,
-  pendingDecisions: Array<() => Promise<LedgerProblem | null>>,
-  options: VerifyLedgerOptions,
-): LedgerProblem | null {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return problem('entry_malformed', index, `entry at position ${index} is not valid JSON`);
+/** Verify a ledger held in memory (exports, tests); the CLI streams pages through LedgerVerifier. */
+export async function verifyLedger(ledger: LedgerToVerify, options: VerifyLedgerOptions): Promise<LedgerVerdict> {
+  const verifier = new LedgerVerifier(options, { checkpoint: ledger.checkpoint, history: ledger.history, resume: ledger.resume });
+  const recorded = ledger.recordedLeafHashes;
+  for (let i = 0; i < ledger.entryTexts.length; i++) {
+    verifier.add(ledger.entryTexts[i]!, recorded?.[i]);
+    if (i % 256 === 255) await verifier.drain();
   }
-  let canonical: string;
-  try {
-    canonical = canonicalJson(json);
-  } catch (e) {
-    return problem('entry_malformed', index, `entry at position ${index}: ${(e as Error).message}`);
-  }
-  if (canonical !== text) return problem('entry_not_canonical', index, `entry at position ${index} is not in canonical JSON form`);
-  const parsed = LedgerEntrySchema.safeParse(json);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    return problem('entry_malformed', index, `entry at position ${index} is not a ledger entry (${first?.path.join('.') || '(root)'}: ${first?.message})`);
-  }
-  const entry = parsed.data;
-  if (entry.seq !== index) {
-    const why = entry.seq < index ? 'a duplicate or reordered entry' : 'an entry before it was deleted, or entries were reordered';
-    return problem('seq_mismatch', index, `entry at position ${index} has seq ${entry.seq}: ${why}`);
-  }
-  switch (entry.type) {
-    case 'key_enrolled':
-      return enrollKey(entry, keys);
-    case 'key_revoked': {
-      const keyId = keyIdOf(entry);
-      const key = keys.get(keyId);
-      if (!key) return problem('key_not_enrolled', index, `entry ${index} revokes key ${keyId}, which was never enrolled`);
-      key.revoked = true;
-      return null;
-    }
-    case 'decision':
-      return queueDecision(entry, keys, pendingDecisions, options);
-    default:
-      return null;
-  }
+  for (let i = ledger.entryTexts.length; recorded && i < recorded.length; i++) verifier.addRecordedLeaf(recorded[i]!);
+  return verifier.finish();
 }
 
 function keyIdOf(entry: LedgerEntry): string {
@@ -321,38 +443,5 @@ function enrollKey(entry: LedgerEntry, keys: Map<string, KeyState>): LedgerProbl
     return problem('entry_malformed', entry.seq, `key enrollment ${entry.seq} lacks data.publicKeyPem or the principal`);
   }
   keys.set(keyId, { principal, publicKeyPem: pem, revoked: false });
-  return null;
-}
-
-function queueDecision(
-  entry: LedgerEntry,
-  keys: Map<string, KeyState>,
-  pending: Array<() => Promise<LedgerProblem | null>>,
-  options: VerifyLedgerOptions,
-): LedgerProblem | null {
-  const seq = entry.seq;
-  const parsedBundle = SigstoreBundleJsonSchema.safeParse(entry.data.bundle);
-  if (!parsedBundle.success) return problem('entry_malformed', seq, `decision ${seq} has no well-formed data.bundle`);
-  const bundle = parsedBundle.data;
-  const hint = (bundle.verificationMaterial as { publicKey?: { hint?: unknown } }).publicKey?.hint;
-  if (typeof hint !== 'string') return problem('entry_malformed', seq, `decision ${seq}: its bundle has no public-key hint`);
-  const key = keys.get(hint);
-  if (!key) return problem('key_not_enrolled', seq, `decision ${seq} is signed with key ${hint}, which is not enrolled at that point of the ledger`);
-  if (key.revoked) return problem('key_not_enrolled', seq, `decision ${seq} is signed with key ${hint}, which was revoked before it`);
-  const mismatch = decisionEntryFieldsMismatch(entry, bundle, key.publicKeyPem, options.hasher.sha256);
-  if (mismatch) return problem('decision_mismatch', seq, `decision ${seq}: ${mismatch}`);
-  // Snapshot the key now: the ledger's own history says which keys were valid at this seq.
-  const snapshot = { keyId: hint, publicKeyPem: key.publicKeyPem, principal: key.principal };
-  pending.push(async () => {
-    try {
-      const verified = await options.verifyDecision(bundle, (keyId) => (keyId === snapshot.keyId ? { publicKeyPem: snapshot.publicKeyPem } : undefined));
-      if (verified.statement.requestId !== entry.target) return problem('decision_mismatch', seq, `decision ${seq} is recorded for ${entry.target} but its signed statement is for ${verified.statement.requestId}`);
-      if (verified.statement.approver !== snapshot.principal) return problem('decision_mismatch', seq, `decision ${seq} is signed by ${snapshot.principal}'s key but names approver ${verified.statement.approver}`);
-      if (entry.actor !== snapshot.principal) return problem('decision_mismatch', seq, `decision ${seq} is recorded as by ${entry.actor} but signed by ${snapshot.principal}`);
-      return null;
-    } catch (e) {
-      return problem('bad_signature', seq, `decision ${seq}: signature does not verify (${(e as Error).message})`);
-    }
-  });
   return null;
 }

@@ -1,6 +1,9 @@
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { treeHasher, type Sha256, type TreeHasher } from '../../ledger/tree-hasher';
 import { ed25519NoteKeyHint, type NoteSigner, type NoteVerifier } from '../../ledger/signed-note';
+import type { Cosigner, Ed25519Verify } from '../../ledger/cosignature';
+import { ENTRY_BINDING_SIZE, entryBindingMessage, type EntryBinder } from '../../ledger/entry-binding';
+import { verifierKey } from '../../ledger/verifier-key';
 
 /** node:crypto SHA-256 for the pure ledger code. */
 export const nodeSha256: Sha256 = (data) => new Uint8Array(createHash('sha256').update(data).digest());
@@ -39,6 +42,57 @@ export function ed25519NoteVerifier(name: string, publicKeyPem: string): NoteVer
     verify: (message, signature) => {
       try {
         return verify(null, message, publicKey, signature);
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+/** DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): the 32 raw key bytes follow it. */
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+const publicKeyCache = new Map<string, KeyObject>();
+const MAX_CACHED_KEYS = 256;
+
+function ed25519KeyObject(raw: Uint8Array): KeyObject {
+  const id = Buffer.from(raw).toString('base64');
+  let key = publicKeyCache.get(id);
+  if (!key) {
+    key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+    if (publicKeyCache.size >= MAX_CACHED_KEYS) publicKeyCache.clear();
+    publicKeyCache.set(id, key);
+  }
+  return key;
+}
+
+/** node:crypto Ed25519 verification of a raw 32-byte public key, for the pure cosignature code. */
+export const nodeEd25519Verify: Ed25519Verify = (rawPublicKey, message, signature) => {
+  if (rawPublicKey.length !== 32 || signature.length !== 64) return false;
+  try {
+    return verify(null, message, ed25519KeyObject(rawPublicKey), signature);
+  } catch {
+    return false;
+  }
+};
+
+/** A cosignature/v1 witness key named `name` from an Ed25519 private key (PKCS#8 PEM). */
+export function ed25519Cosigner(name: string, privateKeyPem: string): Cosigner {
+  const privateKey = createPrivateKey(privateKeyPem);
+  const raw = rawEd25519PublicKey(createPublicKey(privateKey));
+  return { key: verifierKey(name, 'cosignature/v1', raw, nodeSha256), sign: (message) => new Uint8Array(sign(null, message, privateKey)) };
+}
+
+/** The entry binder of a log: Ed25519 signatures by its log key (PKCS#8 PEM) over entryBindingMessage. */
+export function ed25519EntryBinder(origin: string, privateKeyPem: string): EntryBinder {
+  const privateKey = createPrivateKey(privateKeyPem);
+  const publicKey = createPublicKey(privateKey);
+  return {
+    origin,
+    bind: (seq, leafHash) => new Uint8Array(sign(null, entryBindingMessage(origin, seq, leafHash), privateKey)),
+    verify: (seq, leafHash, binding) => {
+      if (!binding || binding.length !== ENTRY_BINDING_SIZE) return false;
+      try {
+        return verify(null, entryBindingMessage(origin, seq, leafHash), publicKey, binding);
       } catch {
         return false;
       }

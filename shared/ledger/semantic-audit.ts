@@ -1,0 +1,579 @@
+import { canonicalJson } from '../canonical-json';
+import { PolicySchema, type Policy } from '../domain/policy';
+import type { LedgerEntry } from '../domain/ledger-entry';
+import type { Scope } from '../domain/common';
+import type { RequestState } from '../domain/request';
+import { ttlToMs, TtlSchema, type Ttl } from '../domain/ttl';
+import { toHex, utf8 } from '../bytes';
+import { scopeCovers } from '../policy/scope-match';
+import { ineligibilityReason } from '../policy/separation-of-duties';
+import { canApply, type RequestEvent } from '../policy/state-machine';
+import { resolveGate, teamOf } from '../policy/tier-resolution';
+import { effectiveTtl } from '../policy/ttl-limits';
+import type { Sha256 } from './tree-hasher';
+
+/**
+ * The semantic audit: replays the ledger through the request state machine and the policy in
+ * force at each point (the content carried by the last policy_loaded entry before it) and
+ * reports every entry the rules would have refused, with its seq. The hash checks prove the
+ * ledger was not rewritten; this proves that what it records was allowed: a store bug, a
+ * forged row that somehow got signed, or a database edited before the log was bound would all
+ * show up here. Pure and streaming (one entry at a time, memory bounded by the number of
+ * requests), so `ledger verify`, the console's mirror and the store share it.
+ */
+
+export type AuditViolationKind =
+  /** A bypass activated without the required number of distinct, enrolled, unrevoked, eligible approvers. */
+  | 'activation_without_approvals'
+  /** The requester approved their own request. */
+  | 'self_approval'
+  /** An approver from the requester's team approved where the tier forbids it. */
+  | 'same_team_approval'
+  /** A decision by someone the policy does not allow to decide (group, hardware key, key state). */
+  | 'ineligible_decision'
+  /** A gate evaluation recorded under a bypass outside its active window. */
+  | 'evaluation_outside_window'
+  /** A gate evaluation recorded for a subject the bypass scope does not cover (or another gate). */
+  | 'evaluation_outside_scope'
+  /** An expiry recorded more than the tolerance after the window ended while the store was running. */
+  | 'late_expiry'
+  /** A post-incident review completed by the requester. */
+  | 'review_by_requester'
+  /** A transition the request state machine does not allow. */
+  | 'illegal_transition'
+  /** An entry about a request the ledger never created. */
+  | 'unknown_request'
+  /** A bypass window longer than what was asked and approved. */
+  | 'window_exceeds_approval'
+  /** A standing-scope activation the policy in force does not cover. */
+  | 'standing_scope_invalid'
+  /** A policy_loaded entry whose content does not match its recorded hash. */
+  | 'policy_mismatch';
+
+export interface AuditViolation {
+  kind: AuditViolationKind;
+  seq: number;
+  /** The request (or review, key) the violation is about. */
+  target: string;
+  message: string;
+}
+
+export interface AuditCounts {
+  entries: number;
+  policies: number;
+  requests: number;
+  decisions: number;
+  activations: number;
+  evaluations: number;
+  expiries: number;
+  revocations: number;
+  reviewsCompleted: number;
+  /** Entries replayed while no policy content was known (ledgers written before policy entries carried it). */
+  withoutPolicy: number;
+  /** Expiries recorded late only because the store was not running when the window ended (no other activity in between). */
+  lateAfterDowntime: number;
+}
+
+export interface AuditReport {
+  violations: AuditViolation[];
+  counts: AuditCounts;
+}
+
+export interface SemanticAuditOptions {
+  /** SHA-256, to check each policy entry's `source` against its recorded hash. */
+  sha256?: Sha256;
+  /** Parses a policy file's text (YAML, Node only): when given, the parsed source must equal the recorded policy. */
+  parsePolicySource?: (source: string) => Policy;
+  /** How late an expiry may be recorded (default one second: the store sweeps every 250 ms). */
+  expiryToleranceMs?: number;
+}
+
+/** The store sweeps due bypasses every 250 ms; more than a second late is a failure to expire. */
+export const DEFAULT_EXPIRY_TOLERANCE_MS = 1000;
+
+interface Approval {
+  approver: string;
+  seq: number;
+  ttl: Ttl | null;
+  /** Why this approval does not count, or null when it does. */
+  invalid: string | null;
+}
+
+interface RequestState_ {
+  id: string;
+  requester: string;
+  team: string;
+  gate: string;
+  scope: Scope;
+  ttl: Ttl;
+  standingScope: string | null;
+  /** Tier approvals required when filed (0 for a standing scope). */
+  approvalsRequired: number;
+  state: RequestState;
+  approvals: Approval[];
+  activatedAtMs: number | null;
+  expiresAtMs: number | null;
+  /** First seq of an entry by someone other than the store that was written after this bypass should have expired. */
+  overdueSeenSeq: number | null;
+  reviewOpen: boolean;
+  reviewed: boolean;
+}
+
+interface KeyState {
+  principal: string;
+  hardwareBacked: boolean;
+  revoked: boolean;
+}
+
+/** A min-heap of (deadline, request id): which active bypasses are overdue at an entry's time. */
+class DeadlineHeap {
+  private readonly items: Array<{ at: number; id: string }> = [];
+
+  push(at: number, id: string): void {
+    const items = this.items;
+    items.push({ at, id });
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (items[parent]!.at <= items[i]!.at) break;
+      [items[parent], items[i]] = [items[i]!, items[parent]!];
+      i = parent;
+    }
+  }
+
+  /** Remove and return every item due strictly before `now`. */
+  popDue(now: number): string[] {
+    const out: string[] = [];
+    const items = this.items;
+    while (items.length > 0 && items[0]!.at < now) {
+      out.push(items[0]!.id);
+      const last = items.pop()!;
+      if (items.length === 0) break;
+      items[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < items.length && items[l]!.at < items[m]!.at) m = l;
+        if (r < items.length && items[r]!.at < items[m]!.at) m = r;
+        if (m === i) break;
+        [items[m], items[i]] = [items[i]!, items[m]!];
+        i = m;
+      }
+    }
+    return out;
+  }
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+export class SemanticAuditor {
+  private policy: Policy | undefined;
+  private readonly requests = new Map<string, RequestState_>();
+  private readonly keys = new Map<string, KeyState>();
+  private readonly deadlines = new DeadlineHeap();
+  private readonly violations: AuditViolation[] = [];
+  private readonly tolerance: number;
+  private lastTimeMs = 0;
+  readonly counts: AuditCounts = {
+    entries: 0,
+    policies: 0,
+    requests: 0,
+    decisions: 0,
+    activations: 0,
+    evaluations: 0,
+    expiries: 0,
+    revocations: 0,
+    reviewsCompleted: 0,
+    withoutPolicy: 0,
+    lateAfterDowntime: 0,
+  };
+
+  constructor(private readonly options: SemanticAuditOptions = {}) {
+    this.tolerance = options.expiryToleranceMs ?? DEFAULT_EXPIRY_TOLERANCE_MS;
+  }
+
+  /** The policy in force after the entries added so far (undefined before the first policy entry with content). */
+  get policyInForce(): Policy | undefined {
+    return this.policy;
+  }
+
+  private report(kind: AuditViolationKind, entry: LedgerEntry, message: string, target = entry.target): void {
+    this.violations.push({ kind, seq: entry.seq, target, message });
+  }
+
+  /** Replay one entry (entries must arrive in seq order). */
+  add(entry: LedgerEntry): void {
+    this.counts.entries++;
+    const timeMs = Date.parse(entry.time);
+    if (!this.policy && entry.type !== 'policy_loaded') this.counts.withoutPolicy++;
+    if (entry.actor !== 'system') {
+      // Someone other than the store's own sweeper wrote this entry: the store was up. Any bypass
+      // whose window ended before it (plus the tolerance) and is still active is overdue.
+      for (const id of this.deadlines.popDue(timeMs)) {
+        const request = this.requests.get(id);
+        if (request && request.state === 'active' && request.overdueSeenSeq === null) request.overdueSeenSeq = entry.seq;
+      }
+    }
+    this.lastTimeMs = Math.max(this.lastTimeMs, timeMs);
+    switch (entry.type) {
+      case 'policy_loaded':
+        return this.policyLoaded(entry);
+      case 'key_enrolled': {
+        const keyId = str(entry.data.keyId) ?? entry.target;
+        this.keys.set(keyId, { principal: str(entry.data.principal) ?? entry.approver ?? '', hardwareBacked: entry.data.hardwareBacked === true, revoked: false });
+        return;
+      }
+      case 'key_revoked': {
+        const key = this.keys.get(str(entry.data.keyId) ?? entry.target);
+        if (key) key.revoked = true;
+        return;
+      }
+      case 'request_created':
+        return this.requestCreated(entry);
+      case 'info_requested':
+        return void this.transition(entry, 'request_info');
+      case 'info_provided':
+        return void this.transition(entry, 'reply');
+      case 'request_cancelled':
+        return void this.transition(entry, 'cancel');
+      case 'request_lapsed':
+        return void this.transition(entry, 'lapse');
+      case 'decision':
+        return this.decision(entry);
+      case 'bypass_activated':
+        return this.activated(entry);
+      case 'evaluation_under_bypass':
+        return this.evaluation(entry, timeMs);
+      case 'bypass_expired':
+        return this.expired(entry, timeMs);
+      case 'bypass_revoked':
+        return this.revoked(entry);
+      case 'review_opened':
+        return this.reviewOpened(entry);
+      case 'review_completed':
+        return this.reviewCompleted(entry);
+      default:
+        return;
+    }
+  }
+
+  /** The violations found, in seq order, with the counts of what was checked. */
+  finish(): AuditReport {
+    // A bypass still active long after its window, while the store kept writing, never expired.
+    for (const request of this.requests.values()) {
+      if (request.state === 'active' && request.overdueSeenSeq !== null) {
+        this.violations.push({
+          kind: 'late_expiry',
+          seq: request.overdueSeenSeq,
+          target: request.id,
+          message: `bypass on ${request.id} should have expired at ${new Date(request.expiresAtMs!).toISOString()}; entry ${request.overdueSeenSeq} was written after that and the ledger records no expiry`,
+        });
+      }
+    }
+    const violations = [...this.violations].sort((a, b) => a.seq - b.seq);
+    return { violations, counts: { ...this.counts } };
+  }
+
+  private policyLoaded(entry: LedgerEntry): void {
+    this.counts.policies++;
+    const raw = entry.data.policy;
+    if (raw === undefined) {
+      // Older ledgers recorded only the policy's hash: from here on its rules are unknown.
+      this.policy = undefined;
+      return;
+    }
+    const parsed = PolicySchema.safeParse(raw);
+    if (!parsed.success) {
+      this.policy = undefined;
+      const issue = parsed.error.issues[0];
+      this.report('policy_mismatch', entry, `policy entry ${entry.seq} carries content that is not a valid policy (${issue?.path.join('.') || '(root)'}: ${issue?.message})`);
+      return;
+    }
+    this.policy = parsed.data;
+    const source = str(entry.data.source);
+    const hash = str(entry.data.hash);
+    if (source !== null && hash !== null && this.options.sha256) {
+      const actual = `sha256:${toHex(this.options.sha256(utf8(source)))}`;
+      if (actual !== hash) this.report('policy_mismatch', entry, `policy entry ${entry.seq}: the recorded file text hashes to ${actual}, the entry says ${hash}`);
+    }
+    if (source !== null && this.options.parsePolicySource) {
+      let fromSource: Policy | undefined;
+      try {
+        fromSource = this.options.parsePolicySource(source);
+      } catch (error) {
+        this.report('policy_mismatch', entry, `policy entry ${entry.seq}: the recorded file text is not a valid policy (${(error as Error).message.split('\n')[0]})`);
+      }
+      if (fromSource && canonicalJson(fromSource) !== canonicalJson(parsed.data)) {
+        this.report('policy_mismatch', entry, `policy entry ${entry.seq}: the recorded policy differs from what its file text says`);
+      }
+    }
+  }
+
+  private requestCreated(entry: LedgerEntry): void {
+    this.counts.requests++;
+    const data = entry.data;
+    const scope = (data.scope && typeof data.scope === 'object' ? data.scope : {}) as Scope;
+    const ttl = TtlSchema.safeParse(data.ttl);
+    const standing = str(data.standingScope);
+    const team = str(data.team) ?? '';
+    const tierApprovals = this.policy && entry.gate ? (resolveGate(this.policy, entry.gate)?.tier.approvals ?? 0) : 0;
+    if (this.requests.has(entry.target)) {
+      this.report('illegal_transition', entry, `request ${entry.target} is created a second time at entry ${entry.seq}`);
+      return;
+    }
+    this.requests.set(entry.target, {
+      id: entry.target,
+      requester: entry.actor,
+      team,
+      gate: entry.gate ?? '',
+      scope,
+      ttl: ttl.success ? ttl.data : '1m',
+      standingScope: standing,
+      approvalsRequired: standing ? 0 : tierApprovals,
+      state: 'pending',
+      approvals: [],
+      activatedAtMs: null,
+      expiresAtMs: null,
+      overdueSeenSeq: null,
+      reviewOpen: false,
+      reviewed: false,
+    });
+  }
+
+  private request(entry: LedgerEntry): RequestState_ | undefined {
+    const request = this.requests.get(entry.target);
+    if (!request) this.report('unknown_request', entry, `entry ${entry.seq} (${entry.type}) is about request ${entry.target}, which the ledger never created`);
+    return request;
+  }
+
+  /** Apply a state-machine event; reports and returns false when it is not allowed. */
+  private transition(entry: LedgerEntry, event: RequestEvent, request = this.request(entry)): boolean {
+    if (!request) return false;
+    if (!canApply(request.state, event)) {
+      this.report('illegal_transition', entry, `entry ${entry.seq} (${entry.type}) applies "${event}" to request ${request.id}, which is ${request.state}`);
+      return false;
+    }
+    const next: Record<RequestEvent, RequestState> = {
+      request_info: 'needs_info',
+      reply: 'pending',
+      approve: 'pending',
+      activate: 'active',
+      deny: 'denied',
+      cancel: 'cancelled',
+      lapse: 'lapsed',
+      expire: 'expired',
+      revoke: 'revoked',
+    };
+    request.state = next[event];
+    return true;
+  }
+
+  /** Why `entry.actor`'s key may not sign decisions at this point of the ledger, or null. */
+  private keyProblem(entry: LedgerEntry): string | null {
+    const keyId = str(entry.data.keyId);
+    if (!keyId) return 'the decision names no key';
+    const key = this.keys.get(keyId);
+    if (!key) return `key ${keyId} is not enrolled at this point of the ledger`;
+    if (key.revoked) return `key ${keyId} was revoked before this decision`;
+    if (key.principal !== entry.actor) return `key ${keyId} is enrolled for ${key.principal}, not ${entry.actor}`;
+    return null;
+  }
+
+  private decision(entry: LedgerEntry): void {
+    this.counts.decisions++;
+    const request = this.request(entry);
+    if (!request) return;
+    const kind = str(entry.data.decision);
+    const approver = entry.actor;
+    const policy = this.policy;
+    const keyProblem = this.keyProblem(entry);
+    if (kind === 'approve') {
+      if (!canApply(request.state, 'approve')) {
+        this.report('illegal_transition', entry, `entry ${entry.seq}: ${approver} approves request ${request.id}, which is ${request.state}`);
+        return;
+      }
+      let invalid: string | null = keyProblem;
+      if (approver === request.requester) {
+        invalid = 'the requester approved their own request';
+        this.report('self_approval', entry, `entry ${entry.seq}: ${approver} approved their own request ${request.id}`);
+      } else if (policy) {
+        const resolved = resolveGate(policy, request.gate);
+        if (resolved && !resolved.tier.allowSameTeam && teamOf(policy, approver) === request.team) {
+          invalid = `tier ${resolved.tierName} forbids approvers from the requester's team (${request.team})`;
+          this.report('same_team_approval', entry, `entry ${entry.seq}: ${approver} approved request ${request.id} from the requester's own team ${request.team}, which tier ${resolved.tierName} forbids`);
+        } else {
+          const reason = ineligibilityReason(policy, request, approver);
+          const hardware = resolved?.tier.hardwareKeyRequired && entry.data.hardwareBacked !== true ? `tier ${resolved.tierName} requires a hardware-backed key` : null;
+          const why = reason ?? hardware ?? keyProblem;
+          if (why) {
+            invalid = why;
+            this.report('ineligible_decision', entry, `entry ${entry.seq}: approval of ${request.id} by ${approver} does not count: ${why}`);
+          }
+        }
+      } else if (keyProblem) {
+        this.report('ineligible_decision', entry, `entry ${entry.seq}: approval of ${request.id} by ${approver} does not count: ${keyProblem}`);
+      }
+      if (!invalid && request.approvals.some((a) => a.approver === approver && a.invalid === null)) invalid = `${approver} had already approved`;
+      const ttl = TtlSchema.safeParse(entry.data.ttl);
+      request.approvals.push({ approver, seq: entry.seq, ttl: ttl.success ? ttl.data : null, invalid });
+      return;
+    }
+    if (kind === 'deny' || kind === 'request_info') {
+      if (!canApply(request.state, kind)) {
+        this.report('illegal_transition', entry, `entry ${entry.seq}: a ${kind} decision on request ${request.id}, which is ${request.state}`);
+        return;
+      }
+      const why = (policy ? ineligibilityReason(policy, request, approver) : approver === request.requester ? 'a requester can never decide on their own request' : undefined) ?? keyProblem;
+      if (why) this.report('ineligible_decision', entry, `entry ${entry.seq}: ${kind} on ${request.id} by ${approver}: ${why}`);
+      // deny closes the request here; request_info is followed by its info_requested entry.
+      if (kind === 'deny') request.state = 'denied';
+      return;
+    }
+    if (kind === 'revoke') {
+      if (!canApply(request.state, 'revoke')) {
+        this.report('illegal_transition', entry, `entry ${entry.seq}: a revoke decision on request ${request.id}, which is ${request.state}`);
+        return;
+      }
+      const resolved = policy ? resolveGate(policy, request.gate) : undefined;
+      const inGroup = !policy || (resolved?.tier.approverGroups ?? []).some((g) => policy.approvers[g]?.includes(approver));
+      const why = (inGroup ? null : `${approver} is not in an approver group of the gate's tier`) ?? keyProblem;
+      if (why) this.report('ineligible_decision', entry, `entry ${entry.seq}: revocation of ${request.id} by ${approver}: ${why}`);
+    }
+  }
+
+  private activated(entry: LedgerEntry): void {
+    this.counts.activations++;
+    const request = this.request(entry);
+    if (!request) return;
+    if (!this.transition(entry, 'activate', request)) return;
+    const activatedAt = Date.parse(str(entry.data.activatedAt) ?? entry.time);
+    const expiresAt = entry.expiresAt ? Date.parse(entry.expiresAt) : NaN;
+    request.activatedAtMs = activatedAt;
+    request.expiresAtMs = Number.isNaN(expiresAt) ? activatedAt : expiresAt;
+    this.deadlines.push(request.expiresAtMs + this.tolerance, request.id);
+    const policy = this.policy;
+    let allowedMs = ttlToMs(request.ttl);
+    if (request.standingScope) {
+      const standing = policy?.standingScopes.find((s) => s.id === request.standingScope);
+      const day = new Date(activatedAt).toISOString().slice(0, 10);
+      if (policy && !standing) {
+        this.report('standing_scope_invalid', entry, `entry ${entry.seq}: request ${request.id} activated under standing scope ${request.standingScope}, which the policy in force does not define`);
+      } else if (standing) {
+        if (standing.gate !== request.gate || standing.team !== request.team || !scopeCovers(standing.scope, request.scope)) {
+          this.report('standing_scope_invalid', entry, `entry ${entry.seq}: standing scope ${standing.id} does not cover request ${request.id} (gate ${request.gate}, team ${request.team})`);
+        } else if (day > standing.validUntil) {
+          this.report('standing_scope_invalid', entry, `entry ${entry.seq}: standing scope ${standing.id} was valid until ${standing.validUntil}, used on ${day}`);
+        }
+        allowedMs = Math.min(allowedMs, ttlToMs(standing.maxTtl));
+      }
+    } else {
+      const counted = request.approvals.filter((a) => a.invalid === null);
+      const distinct = new Set(counted.map((a) => a.approver));
+      const nowRequired = policy ? (resolveGate(policy, request.gate)?.tier.approvals ?? 0) : 0;
+      const required = Math.max(request.approvalsRequired, nowRequired, 1);
+      if (distinct.size < required) {
+        const discarded = request.approvals.filter((a) => a.invalid !== null).map((a) => `${a.approver} at ${a.seq}: ${a.invalid}`);
+        this.report(
+          'activation_without_approvals',
+          entry,
+          `entry ${entry.seq}: request ${request.id} activated with ${distinct.size} valid distinct approval${distinct.size === 1 ? '' : 's'} (${[...distinct].join(', ') || 'none'}), ${required} required` +
+            (discarded.length > 0 ? `; not counted: ${discarded.join('; ')}` : ''),
+        );
+      }
+      const ttls = counted.map((a) => a.ttl).filter((t): t is Ttl => t !== null);
+      if (ttls.length > 0) allowedMs = Math.min(allowedMs, ttlToMs(effectiveTtl(ttls)));
+    }
+    if (request.expiresAtMs - activatedAt > allowedMs) {
+      this.report(
+        'window_exceeds_approval',
+        entry,
+        `entry ${entry.seq}: bypass on ${request.id} runs ${Math.round((request.expiresAtMs - activatedAt) / 1000)} s, longer than the ${Math.round(allowedMs / 1000)} s asked and approved`,
+      );
+    }
+  }
+
+  private evaluation(entry: LedgerEntry, timeMs: number): void {
+    this.counts.evaluations++;
+    const request = this.request(entry);
+    if (!request) return;
+    if (request.state !== 'active' || request.activatedAtMs === null || timeMs < request.activatedAtMs || timeMs >= request.expiresAtMs!) {
+      const window = request.activatedAtMs === null ? 'it was never activated' : `its window is ${new Date(request.activatedAtMs).toISOString()} to ${new Date(request.expiresAtMs!).toISOString()}, state ${request.state}`;
+      this.report('evaluation_outside_window', entry, `entry ${entry.seq}: gate evaluation under the bypass of ${request.id} at ${entry.time}, but ${window}`);
+      return;
+    }
+    const subject = (entry.data.subject && typeof entry.data.subject === 'object' ? entry.data.subject : {}) as Scope;
+    if (entry.gate !== request.gate || !scopeCovers(request.scope, subject)) {
+      this.report('evaluation_outside_scope', entry, `entry ${entry.seq}: evaluation of gate ${entry.gate} for ${canonicalJson(subject)} under the bypass of ${request.id} (gate ${request.gate}, scope ${canonicalJson(request.scope)}), which does not cover it`);
+    }
+  }
+
+  private expired(entry: LedgerEntry, timeMs: number): void {
+    this.counts.expiries++;
+    const request = this.request(entry);
+    if (!request) return;
+    const wasActive = request.state === 'active';
+    if (!this.transition(entry, 'expire', request)) return;
+    request.reviewOpen = false;
+    if (!wasActive || request.expiresAtMs === null) return;
+    if (timeMs < request.expiresAtMs) {
+      this.report('illegal_transition', entry, `entry ${entry.seq}: bypass on ${request.id} recorded as expired at ${entry.time}, before its window ended (${new Date(request.expiresAtMs).toISOString()})`);
+      return;
+    }
+    if (timeMs - request.expiresAtMs > this.tolerance) {
+      if (request.overdueSeenSeq !== null && request.overdueSeenSeq < entry.seq) {
+        this.report(
+          'late_expiry',
+          entry,
+          `entry ${entry.seq}: bypass on ${request.id} expired ${((timeMs - request.expiresAtMs) / 1000).toFixed(1)} s after its window ended (${new Date(request.expiresAtMs).toISOString()}), while the store was running (entry ${request.overdueSeenSeq} was written in between)`,
+        );
+      } else {
+        this.counts.lateAfterDowntime++;
+      }
+    }
+  }
+
+  private revoked(entry: LedgerEntry): void {
+    this.counts.revocations++;
+    const request = this.request(entry);
+    if (!request) return;
+    this.transition(entry, 'revoke', request);
+  }
+
+  private reviewOpened(entry: LedgerEntry): void {
+    const request = this.request(entry);
+    if (!request) return;
+    if (request.state !== 'expired' && request.state !== 'revoked') {
+      this.report('illegal_transition', entry, `entry ${entry.seq}: a review opened on ${request.id}, which is ${request.state} (reviews open when a bypass ends)`);
+      return;
+    }
+    if (request.reviewOpen || request.reviewed) {
+      this.report('illegal_transition', entry, `entry ${entry.seq}: a second review opened on ${request.id}`);
+      return;
+    }
+    request.reviewOpen = true;
+  }
+
+  private reviewCompleted(entry: LedgerEntry): void {
+    this.counts.reviewsCompleted++;
+    const request = this.request(entry);
+    if (!request) return;
+    if (entry.actor === request.requester) {
+      this.report('review_by_requester', entry, `entry ${entry.seq}: the review of ${request.id} was completed by its requester ${request.requester}`);
+    }
+    if (!request.reviewOpen) {
+      this.report('illegal_transition', entry, `entry ${entry.seq}: the review of ${request.id} is completed but ${request.reviewed ? 'it was already completed' : 'none is open'}`);
+      return;
+    }
+    request.reviewOpen = false;
+    request.reviewed = true;
+  }
+}
+
+/** Audit a whole ledger in memory (tests, small ledgers); streaming callers use SemanticAuditor. */
+export function auditLedger(entries: Iterable<LedgerEntry>, options: SemanticAuditOptions = {}): AuditReport {
+  const auditor = new SemanticAuditor(options);
+  for (const entry of entries) auditor.add(entry);
+  return auditor.finish();
+}

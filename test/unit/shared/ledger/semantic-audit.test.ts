@@ -1,0 +1,271 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import type { LedgerEntry } from '../../../../shared/domain/ledger-entry';
+import type { Policy } from '../../../../shared/domain/policy';
+import { auditLedger, type AuditViolationKind } from '../../../../shared/ledger/semantic-audit';
+import { nodeSha256 } from '../../../../shared/node/ledger/node-crypto';
+import { EXAMPLE_POLICY_PATH } from '../../../../grant-store/policy/example-policy-path';
+import { parsePolicy, policyHash } from '../../../../grant-store/policy/load-policy';
+
+const source = readFileSync(EXAMPLE_POLICY_PATH, 'utf8');
+const policy = parsePolicy(Buffer.from(source), 'policy.yaml').policy;
+const T0 = Date.parse('2026-06-01T10:00:00.000Z');
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * Ledgers written the way the store writes them (same entry types, fields and order), with
+ * one rule broken at a time. Times are explicit, in ms after T0.
+ */
+class Builder {
+  readonly entries: LedgerEntry[] = [];
+  at = 0;
+
+  add(type: LedgerEntry['type'], actor: string, target: string, fields: Partial<LedgerEntry> = {}, data: Record<string, unknown> = {}): LedgerEntry {
+    const entry: LedgerEntry = {
+      seq: this.entries.length,
+      time: iso(T0 + this.at),
+      type,
+      actor,
+      actorRole: actor === 'system' ? 'system' : 'admin',
+      target,
+      gate: null,
+      reason: null,
+      incidentRef: null,
+      approver: null,
+      expiresAt: null,
+      sourceAddress: null,
+      data,
+      ...fields,
+    };
+    this.entries.push(entry);
+    return entry;
+  }
+
+  policy(p: Policy = policy, text = source): this {
+    this.add('policy_loaded', 'admin', policyHash(Buffer.from(text)), {}, { hash: policyHash(Buffer.from(text)), path: 'policy.yaml', source: text, policy: p });
+    return this;
+  }
+
+  key(principal: string, keyId = `key-${principal}`, hardwareBacked = false): this {
+    this.add('key_enrolled', 'admin', keyId, { approver: principal }, { principal, keyId, publicKeyPem: 'PEM', hardwareBacked });
+    return this;
+  }
+
+  request(id: string, requester: string, team: string, gate = 'ci-tests', ttl = '1h', scope: Record<string, string> = { repo: 'payments-api', branch: 'main' }): this {
+    this.add('request_created', requester, id, { gate }, { scope, ttl, team, severity: 'sev2', standingScope: null });
+    return this;
+  }
+
+  decide(id: string, approver: string, decision: 'approve' | 'deny' | 'request_info' | 'revoke', ttl: string | null = '1h', keyId = `key-${approver}`, gate = 'ci-tests'): this {
+    this.add('decision', approver, id, { gate, approver }, { decision, keyId, ttl: decision === 'approve' ? ttl : null, hardwareBacked: false });
+    return this;
+  }
+
+  activate(id: string, ttlMs = 3_600_000, gate = 'ci-tests', ttl = '1h'): this {
+    this.add('bypass_activated', 'bob', id, { gate, expiresAt: iso(T0 + this.at + ttlMs) }, { bypassId: `byp_${id}`, ttl, activatedAt: iso(T0 + this.at) });
+    return this;
+  }
+
+  evaluate(id: string, subject: Record<string, string> = { repo: 'payments-api', branch: 'main' }, gate = 'ci-tests'): this {
+    this.add('evaluation_under_bypass', 'ci', id, { gate }, { subject, verdict: 'warn' });
+    return this;
+  }
+
+  expire(id: string): this {
+    this.add('bypass_expired', 'system', id, { gate: 'ci-tests' });
+    this.add('review_opened', 'system', id, { gate: 'ci-tests' }, { reviewId: `rev_${id}` });
+    return this;
+  }
+
+  complete(id: string, by: string): this {
+    this.add('review_completed', by, id, { gate: 'ci-tests' }, { reviewId: `rev_${id}`, finding: 'justified' });
+    return this;
+  }
+
+  /** The happy path: alice files, bob approves, gates warn, it expires on time, carol reviews. */
+  clean(id = 'req_1'): this {
+    this.request(id, 'alice', 'payments').decide(id, 'bob', 'approve').activate(id).evaluate(id);
+    this.at += 3_600_000 + 200;
+    return this.expire(id).complete(id, 'carol');
+  }
+}
+
+function base(): Builder {
+  return new Builder().policy().key('bob').key('carol').key('erin').key('frank').key('alice');
+}
+
+function audit(b: Builder) {
+  return auditLedger(b.entries, { sha256: nodeSha256, parsePolicySource: (text) => parsePolicy(Buffer.from(text), 'policy.yaml').policy });
+}
+
+function only(b: Builder, kind: AuditViolationKind, seq: number): void {
+  const report = audit(b);
+  assert.deepEqual(
+    report.violations.map((v) => [v.kind, v.seq]),
+    [[kind, seq]],
+    report.violations.map((v) => v.message).join('\n'),
+  );
+}
+
+describe('semantic audit: replay through the state machine and the policy in force', () => {
+  test('a clean ledger reports no violation and counts what it checked', () => {
+    const b = base().clean('req_1').clean('req_2');
+    const report = audit(b);
+    assert.deepEqual(report.violations, []);
+    assert.deepEqual(
+      { ...report.counts },
+      { entries: b.entries.length, policies: 1, requests: 2, decisions: 2, activations: 2, evaluations: 2, expiries: 2, revocations: 0, reviewsCompleted: 2, withoutPolicy: 0, lateAfterDowntime: 0 },
+    );
+  });
+
+  test('activation without enough distinct, enrolled, unrevoked, eligible approvers', () => {
+    // critical tier (container-signing) needs two distinct approvers; only erin approved.
+    const b = base().request('req_c', 'alice', 'payments', 'container-signing').decide('req_c', 'erin', 'approve', '1h', 'key-erin', 'container-signing');
+    const seq = b.entries.length;
+    b.activate('req_c', 3_600_000, 'container-signing');
+    only(b, 'activation_without_approvals', seq);
+
+    // One approval by a key that was revoked before it: the approval does not count.
+    const r = base();
+    r.add('key_revoked', 'admin', 'key-bob', {}, { principal: 'bob', keyId: 'key-bob' });
+    r.request('req_r', 'alice', 'payments').decide('req_r', 'bob', 'approve');
+    const decisionSeq = r.entries.length - 1;
+    r.activate('req_r');
+    const report = audit(r);
+    assert.deepEqual(report.violations.map((v) => [v.kind, v.seq]), [['ineligible_decision', decisionSeq], ['activation_without_approvals', decisionSeq + 1]]);
+    assert.match(report.violations[1]!.message, /not counted: bob at \d+: key key-bob was revoked/);
+
+    // The same approver twice does not make two.
+    const twice = base().request('req_t', 'alice', 'payments', 'container-signing');
+    twice.decide('req_t', 'carol', 'approve', '1h', 'key-carol', 'container-signing').decide('req_t', 'carol', 'approve', '1h', 'key-carol', 'container-signing');
+    const activationSeq = twice.entries.length;
+    twice.activate('req_t', 3_600_000, 'container-signing');
+    only(twice, 'activation_without_approvals', activationSeq);
+  });
+
+  test('self-approval, and same-team approval where the tier forbids it', () => {
+    const self = base().request('req_s', 'bob', 'platform');
+    const seq = self.entries.length;
+    self.decide('req_s', 'bob', 'approve');
+    const selfReport = audit(self);
+    assert.deepEqual(selfReport.violations.map((v) => [v.kind, v.seq]), [['self_approval', seq]]);
+
+    // deploy-freeze is tier high (allowSameTeam: false): erin is on bob's team.
+    const team = base().request('req_h', 'bob', 'platform', 'deploy-freeze', '1h');
+    const teamSeq = team.entries.length;
+    team.decide('req_h', 'erin', 'approve', '1h', 'key-erin', 'deploy-freeze');
+    only(team, 'same_team_approval', teamSeq);
+  });
+
+  test('an evaluation under a bypass outside its window, or for a subject its scope does not cover', () => {
+    const before = base().request('req_1', 'alice', 'payments').decide('req_1', 'bob', 'approve');
+    const early = before.entries.length;
+    before.evaluate('req_1');
+    before.activate('req_1');
+    only(before, 'evaluation_outside_window', early);
+
+    const after = base().request('req_1', 'alice', 'payments').decide('req_1', 'bob', 'approve').activate('req_1');
+    after.at += 3_600_000; // exactly at expiresAt: the window is [activatedAt, expiresAt)
+    const late = after.entries.length;
+    after.evaluate('req_1');
+    only(after, 'evaluation_outside_window', late);
+
+    const scope = base().request('req_1', 'alice', 'payments').decide('req_1', 'bob', 'approve').activate('req_1');
+    const outside = scope.entries.length;
+    scope.evaluate('req_1', { repo: 'payments-api', branch: 'release' });
+    scope.evaluate('req_1', { repo: 'payments-api', branch: 'main', extra: 'fine' });
+    only(scope, 'evaluation_outside_scope', outside);
+  });
+
+  test('an expiry more than a second late while the store was running; late after downtime is only counted', () => {
+    const b = base().request('req_1', 'alice', 'payments').decide('req_1', 'bob', 'approve').activate('req_1');
+    b.at += 3_600_000 + 1500;
+    b.request('req_2', 'dave', 'payments'); // the store is up 1.5 s after the window ended
+    b.at += 500;
+    const seq = b.entries.length;
+    b.expire('req_1');
+    only(b, 'late_expiry', seq);
+
+    const down = base().request('req_1', 'alice', 'payments').decide('req_1', 'bob', 'approve').activate('req_1');
+    down.at += 3_600_000 + 60_000; // nothing written for a minute: the store was down
+    down.expire('req_1');
+    const report = audit(down);
+    assert.deepEqual(report.violations, []);
+    assert.equal(report.counts.lateAfterDowntime, 1);
+
+    const never = base().request('req_1', 'alice', 'payments').decide('req_1', 'bob', 'approve').activate('req_1');
+    never.at += 3_600_000 + 5000;
+    const evidence = never.entries.length;
+    never.request('req_2', 'dave', 'payments');
+    only(never, 'late_expiry', evidence);
+
+    // 999 ms late is within the tolerance.
+    const onTime = base().request('req_1', 'alice', 'payments').decide('req_1', 'bob', 'approve').activate('req_1');
+    onTime.at += 3_600_000 + 500;
+    onTime.request('req_2', 'dave', 'payments');
+    onTime.at += 499;
+    onTime.expire('req_1');
+    assert.deepEqual(audit(onTime).violations, []);
+  });
+
+  test('a review completed by the requester', () => {
+    const b = base().request('req_1', 'alice', 'payments').decide('req_1', 'bob', 'approve').activate('req_1');
+    b.at += 3_600_000 + 100;
+    b.expire('req_1');
+    const seq = b.entries.length;
+    b.complete('req_1', 'alice');
+    only(b, 'review_by_requester', seq);
+  });
+
+  test('illegal transitions, unknown requests, over-long windows, bad standing scopes and policy content that does not match its hash', () => {
+    const closed = base().request('req_1', 'alice', 'payments').decide('req_1', 'bob', 'deny');
+    const seq = closed.entries.length;
+    closed.decide('req_1', 'carol', 'approve');
+    only(closed, 'illegal_transition', seq);
+
+    const unknown = base();
+    unknown.evaluate('req_ghost');
+    only(unknown, 'unknown_request', unknown.entries.length - 1);
+
+    const long = base().request('req_1', 'alice', 'payments').decide('req_1', 'bob', 'approve', '15m');
+    const longSeq = long.entries.length;
+    long.activate('req_1', 3_600_000);
+    only(long, 'window_exceeds_approval', longSeq);
+
+    const standing = base();
+    standing.add('request_created', 'alice', 'req_st', { gate: 'perf-suite' }, { scope: { repo: 'payments-api', branch: 'main' }, ttl: '4h', team: 'payments', standingScope: 'payments-release-perf' });
+    const standingSeq = standing.entries.length;
+    standing.activate('req_st', 4 * 3_600_000, 'perf-suite', '4h');
+    only(standing, 'standing_scope_invalid', standingSeq);
+
+    const lying = new Builder();
+    const edited = { ...policy, tiers: { ...policy.tiers, critical: { ...policy.tiers.critical!, approvals: 1 as const } } };
+    lying.policy(edited, source);
+    only(lying, 'policy_mismatch', 0);
+    const rehashed = new Builder();
+    rehashed.add('policy_loaded', 'admin', 'sha256:00', {}, { hash: 'sha256:00', source, policy });
+    only(rehashed, 'policy_mismatch', 0);
+  });
+
+  test('the policy in force at each point decides: a rule relaxed later does not excuse an earlier approval', () => {
+    // Under the example policy erin may not approve deploy-freeze for her teammate bob; a later
+    // policy that allows it changes nothing for entries before it.
+    const relaxed = { ...policy, tiers: { ...policy.tiers, high: { ...policy.tiers.high!, allowSameTeam: true } } };
+    const b = base().request('req_h', 'bob', 'platform', 'deploy-freeze');
+    const seq = b.entries.length;
+    b.decide('req_h', 'erin', 'approve', '1h', 'key-erin', 'deploy-freeze');
+    b.add('policy_loaded', 'admin', 'sha256:relaxed', {}, { hash: 'sha256:relaxed', policy: relaxed });
+    b.request('req_h2', 'bob', 'platform', 'deploy-freeze').decide('req_h2', 'erin', 'approve', '1h', 'key-erin', 'deploy-freeze');
+    only(b, 'same_team_approval', seq);
+  });
+
+  test('a ledger without policy content (recorded before entries carried it) is replayed on the state machine alone', () => {
+    const b = new Builder();
+    b.add('policy_loaded', 'admin', 'sha256:old', {}, { hash: 'sha256:old', gates: ['ci-tests'] });
+    b.key('bob').clean('req_1');
+    const report = audit(b);
+    assert.deepEqual(report.violations, []);
+    assert.equal(report.counts.withoutPolicy, b.entries.length - 1);
+  });
+});
