@@ -4,6 +4,7 @@ import type { EnrolledKey } from '../../shared/domain/identity';
 import type { LedgerEntry } from '../../shared/domain/ledger-entry';
 import type { BypassRequest, RequestState } from '../../shared/domain/request';
 import type { Review } from '../../shared/domain/review';
+import type { StoredSession } from '../identity/stored-session';
 
 /**
  * The grant store's persistence, one interface for every backend (SQLite embedded now,
@@ -77,6 +78,11 @@ export interface StoreReader {
   getToken(id: string): Promise<StoredToken | undefined>;
   listTokens(): Promise<StoredToken[]>;
 
+  getSession(id: string): Promise<StoredSession | undefined>;
+  getSessionByHash(tokenHash: string): Promise<StoredSession | undefined>;
+  /** Each principal's newest session, ended and expired ones included (what the IdP last said about them). */
+  latestSessions(): Promise<StoredSession[]>;
+
   getKey(keyId: string): Promise<EnrolledKey | undefined>;
   listKeys(principal?: string): Promise<EnrolledKey[]>;
 
@@ -108,6 +114,9 @@ export interface StoreTx extends StoreReader {
   insertDecision(decision: StoredDecision): Promise<void>;
   insertToken(token: StoredToken): Promise<void>;
   revokeToken(id: string, at: string): Promise<void>;
+  /** Throws AppError('conflict') when the ID token (idTokenHash) was already exchanged for a session. */
+  insertSession(session: StoredSession): Promise<void>;
+  endSession(id: string, at: string): Promise<void>;
   /** Throws AppError('conflict') when the key id is already enrolled. */
   insertKey(key: EnrolledKey): Promise<void>;
   revokeKey(keyId: string, at: string): Promise<void>;

@@ -28,6 +28,8 @@ export const LedgerEntryTypeSchema = z.enum([
   'incident_event', // a verified incident webhook (PagerDuty, Opsgenie, generic) changed an incident
   'review_signed', // one sign-off on a review that needs several
   'digest_sent', // the weekly digest went out (one per week across instances)
+  'session_started', // a person signed in through the IdP: principal, roles, team, approver groups for the session
+  'session_ended', // a session was ended (logout) before its expiry
 ]);
 export type LedgerEntryType = z.infer<typeof LedgerEntryTypeSchema>;
 

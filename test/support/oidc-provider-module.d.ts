@@ -36,6 +36,8 @@ declare module 'oidc-provider' {
     interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<Interaction>;
     interactionResult(req: IncomingMessage, res: ServerResponse, result: Record<string, unknown>, options?: { mergeWithLastSubmission?: boolean }): Promise<string>;
     on(event: string, listener: (...args: unknown[]) => void): this;
+    /** Koa middleware around every provider route. */
+    use(middleware: (ctx: { method: string; path: string; body: unknown }, next: () => Promise<void>) => Promise<void>): void;
   }
 
   export { Provider as default };

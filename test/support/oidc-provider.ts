@@ -47,6 +47,11 @@ export interface StartOidcProviderOptions {
   idTokenTtlSeconds?: number;
   /** Refresh token lifetime (default 14 days). */
   refreshTokenTtlSeconds?: number;
+  /**
+   * `interval` in device authorization responses (RFC 8628 3.2). oidc-provider sends none, which
+   * means 5 s; a CLI test that polls from a child process sets 1 to keep the suite fast.
+   */
+  deviceIntervalSeconds?: number;
 }
 
 export interface OidcProviderHarness {
@@ -377,6 +382,14 @@ export async function startOidcProvider(options: StartOidcProviderOptions = {}):
       provider.on(event, (...args: unknown[]) => {
         const error = args.find((a) => a instanceof Error) as Error | undefined;
         providerErrors.push(`${event}: ${error?.message ?? ''}${(error as { error_description?: string })?.error_description ? ` (${(error as { error_description?: string }).error_description})` : ''}`);
+      });
+    }
+    if (options.deviceIntervalSeconds !== undefined) {
+      const interval = options.deviceIntervalSeconds;
+      provider.use(async (ctx, next) => {
+        await next();
+        const body = ctx.body as Record<string, unknown> | undefined;
+        if (ctx.method === 'POST' && body && typeof body === 'object' && typeof body.device_code === 'string') body.interval = interval;
       });
     }
     providerHandler = provider.callback();

@@ -169,4 +169,27 @@ export const MIGRATIONS: readonly Migration[] = [
         FOR EACH STATEMENT EXECUTE FUNCTION breakglass_append_only();
     `,
   },
+  {
+    version: 3,
+    name: 'sign-in sessions',
+    // Mirrors the SQLite migration: store sessions issued after an OIDC sign-in, only hashes
+    // of the bearer and of the ID token (UNIQUE: one ID token, one session).
+    sql: `
+      CREATE TABLE sessions (
+        id text PRIMARY KEY,
+        token_hash text NOT NULL UNIQUE,
+        id_token_hash text NOT NULL UNIQUE,
+        principal text NOT NULL,
+        roles jsonb NOT NULL,
+        team text,
+        approver_groups jsonb NOT NULL,
+        issuer text NOT NULL,
+        subject text NOT NULL,
+        created_at text NOT NULL,
+        expires_at text NOT NULL,
+        ended_at text
+      );
+      CREATE INDEX sessions_principal ON sessions (principal, created_at);
+    `,
+  },
 ];

@@ -3,15 +3,18 @@ import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
 import type { BypassRequest } from '../../../shared/domain/request';
 import type { Review } from '../../../shared/domain/review';
 import { type DecisionRow, type DocRow, type GateBlockRow, type KeyRow, type LeafHashRow, type LedgerTextRow, type TokenRow, createRowMapping, gateBlockFromRow, leafHashFromRow, ledgerEntryFromText, ledgerTextFromRow } from '../row-mapping';
+import type { StoredSession } from '../../identity/stored-session';
+import { LATEST_SESSIONS_SQL, sessionFromRow, type SessionRow } from '../session-rows';
 import type { GateBlockCount, RequestFilter, StoreReader, StoredDecision, StoredToken } from '../store';
 import type { Queryable } from './connection';
 
 /** pg parses jsonb into values and returns booleans as booleans; JSON is bound as text. */
-export const PG_ROWS = createRowMapping({
-  readJson: (value) => value,
-  readBoolean: (value) => value === true,
-  bindBoolean: (value) => value,
-});
+export const PG_CODEC = {
+  readJson: (value: unknown) => value,
+  readBoolean: (value: unknown) => value === true,
+  bindBoolean: (value: boolean) => value,
+};
+export const PG_ROWS = createRowMapping(PG_CODEC);
 
 /** PostgreSQL's numbered parameters: $1, $2, ... */
 export const pgParam = (n: number): string => `$${n}`;
@@ -105,6 +108,20 @@ export class PgReader implements StoreReader {
 
   async decisionReplayed(signatureDigest: string, nonce: string): Promise<boolean> {
     return (await this.db.query('SELECT 1 FROM decisions WHERE signature_digest = $1 OR nonce = $2 LIMIT 1', [signatureDigest, nonce])).rows.length > 0;
+  }
+
+  async getSession(id: string): Promise<StoredSession | undefined> {
+    const row = (await this.db.query<SessionRow>('SELECT * FROM sessions WHERE id = $1', [id])).rows[0];
+    return row ? sessionFromRow(PG_CODEC, row) : undefined;
+  }
+
+  async getSessionByHash(tokenHash: string): Promise<StoredSession | undefined> {
+    const row = (await this.db.query<SessionRow>('SELECT * FROM sessions WHERE token_hash = $1', [tokenHash])).rows[0];
+    return row ? sessionFromRow(PG_CODEC, row) : undefined;
+  }
+
+  async latestSessions(): Promise<StoredSession[]> {
+    return (await this.db.query<SessionRow>(LATEST_SESSIONS_SQL)).rows.map((row) => sessionFromRow(PG_CODEC, row));
   }
 
   async getTokenByHash(tokenHash: string): Promise<StoredToken | undefined> {

@@ -9,6 +9,8 @@ import { DECISION_COLUMNS, KEY_COLUMNS, REQUEST_COLUMNS, REQUEST_UPDATE_COLUMNS,
 import type { NewLedgerEntry, StoreTx, StoredDecision, StoredToken } from '../store';
 import type { Queryable } from './connection';
 import { LEDGER_CHANNEL } from './ledger-feed';
+import type { StoredSession } from '../../identity/stored-session';
+import { SESSION_COLUMNS, sessionValues } from '../session-rows';
 import { PgReader, PG_ROWS, pgParam } from './pg-reader';
 
 // ON CONFLICT DO NOTHING where a duplicate is a refusal, not a bug: see PgTx.
@@ -18,6 +20,7 @@ const INSERT_DECISION = `${insertSql('decisions', DECISION_COLUMNS, pgParam)} ON
 const INSERT_TOKEN = insertSql('tokens', TOKEN_COLUMNS, pgParam);
 const INSERT_KEY = `${insertSql('keys', KEY_COLUMNS, pgParam)} ON CONFLICT DO NOTHING`;
 const INSERT_REVIEW = `${insertSql('reviews', REVIEW_COLUMNS, pgParam)} ON CONFLICT DO NOTHING`;
+const INSERT_SESSION = `${insertSql('sessions', SESSION_COLUMNS, pgParam)} ON CONFLICT DO NOTHING`;
 
 /**
  * Writes inside one PostgreSQL transaction (opened and committed by PgStore). Uniqueness
@@ -53,6 +56,15 @@ export class PgTx extends PgReader implements StoreTx {
 
   async revokeToken(id: string, at: string): Promise<void> {
     await this.db.query('UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [at, id]);
+  }
+
+  async insertSession(s: StoredSession): Promise<void> {
+    const result = await this.db.query(INSERT_SESSION, sessionValues(s));
+    if (result.rowCount !== 1) throw new AppError('conflict', 'this ID token was already exchanged for a session: sign in again');
+  }
+
+  async endSession(id: string, at: string): Promise<void> {
+    await this.db.query('UPDATE sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL', [at, id]);
   }
 
   async insertKey(k: EnrolledKey): Promise<void> {

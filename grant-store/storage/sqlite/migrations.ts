@@ -108,6 +108,29 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX requests_open_lapse ON requests(lapses_at) WHERE state IN ('pending', 'needs_info');
     `,
   },
+  {
+    version: 3,
+    name: 'sign-in sessions',
+    // Store sessions issued after an OIDC sign-in (grant-store/identity): only hashes of the
+    // bearer and of the ID token it was exchanged for (UNIQUE: one ID token, one session).
+    sql: `
+      CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        id_token_hash TEXT NOT NULL UNIQUE,
+        principal TEXT NOT NULL,
+        roles TEXT NOT NULL,
+        team TEXT,
+        approver_groups TEXT NOT NULL,
+        issuer TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        ended_at TEXT
+      );
+      CREATE INDEX sessions_principal ON sessions(principal, created_at);
+    `,
+  },
 ];
 
 /** Apply every migration newer than the database's version, each in its own transaction. */

@@ -4,14 +4,17 @@ import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
 import type { BypassRequest } from '../../../shared/domain/request';
 import type { Review } from '../../../shared/domain/review';
 import { type DecisionRow, type DocRow, type GateBlockRow, type KeyRow, type LeafHashRow, type LedgerTextRow, type TokenRow, createRowMapping, gateBlockFromRow, leafHashFromRow, ledgerEntryFromText, ledgerTextFromRow } from '../row-mapping';
+import type { StoredSession } from '../../identity/stored-session';
+import { LATEST_SESSIONS_SQL, sessionFromRow, type SessionRow } from '../session-rows';
 import type { GateBlockCount, RequestFilter, StoreReader, StoredDecision, StoredToken } from '../store';
 
 /** SQLite keeps JSON in TEXT columns and booleans as INTEGER 0/1. */
-export const SQLITE_ROWS = createRowMapping({
-  readJson: (value) => JSON.parse(value as string),
-  readBoolean: (value) => value === 1,
-  bindBoolean: (value) => (value ? 1 : 0),
-});
+export const SQLITE_CODEC = {
+  readJson: (value: unknown) => JSON.parse(value as string) as unknown,
+  readBoolean: (value: unknown) => value === 1,
+  bindBoolean: (value: boolean) => (value ? 1 : 0),
+};
+export const SQLITE_ROWS = createRowMapping(SQLITE_CODEC);
 
 /** SQLite's positional parameter. */
 export const sqliteParam = (): string => '?';
@@ -121,6 +124,20 @@ export class SqliteReader implements StoreReader {
 
   async decisionReplayed(signatureDigest: string, nonce: string): Promise<boolean> {
     return this.stmt('SELECT 1 FROM decisions WHERE signature_digest = ? OR nonce = ?').get(signatureDigest, nonce) !== undefined;
+  }
+
+  async getSession(id: string): Promise<StoredSession | undefined> {
+    const row = this.stmt('SELECT * FROM sessions WHERE id = ?').get(id) as SessionRow | undefined;
+    return row ? sessionFromRow(SQLITE_CODEC, row) : undefined;
+  }
+
+  async getSessionByHash(tokenHash: string): Promise<StoredSession | undefined> {
+    const row = this.stmt('SELECT * FROM sessions WHERE token_hash = ?').get(tokenHash) as SessionRow | undefined;
+    return row ? sessionFromRow(SQLITE_CODEC, row) : undefined;
+  }
+
+  async latestSessions(): Promise<StoredSession[]> {
+    return (this.stmt(LATEST_SESSIONS_SQL).all() as SessionRow[]).map((row) => sessionFromRow(SQLITE_CODEC, row));
   }
 
   async getTokenByHash(tokenHash: string): Promise<StoredToken | undefined> {

@@ -7,6 +7,8 @@ import { AppError } from '../../../shared/errors';
 import { leafHash } from '../leaf-hash';
 import { DECISION_COLUMNS, KEY_COLUMNS, REQUEST_COLUMNS, REQUEST_UPDATE_COLUMNS, REVIEW_COLUMNS, TOKEN_COLUMNS, insertSql, updateSql } from '../row-mapping';
 import type { NewLedgerEntry, StoreTx, StoredDecision, StoredToken } from '../store';
+import type { StoredSession } from '../../identity/stored-session';
+import { SESSION_COLUMNS, sessionValues } from '../session-rows';
 import { SQLITE_ROWS, SqliteReader, sqliteParam } from './sqlite-reader';
 
 const INSERT_REQUEST = insertSql('requests', REQUEST_COLUMNS, sqliteParam);
@@ -15,6 +17,7 @@ const INSERT_DECISION = insertSql('decisions', DECISION_COLUMNS, sqliteParam);
 const INSERT_TOKEN = insertSql('tokens', TOKEN_COLUMNS, sqliteParam);
 const INSERT_KEY = insertSql('keys', KEY_COLUMNS, sqliteParam);
 const INSERT_REVIEW = insertSql('reviews', REVIEW_COLUMNS, sqliteParam);
+const INSERT_SESSION = insertSql('sessions', SESSION_COLUMNS, sqliteParam);
 
 function isUniqueViolation(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
@@ -52,6 +55,19 @@ export class SqliteTx extends SqliteReader implements StoreTx {
 
   async revokeToken(id: string, at: string): Promise<void> {
     this.stmt('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id);
+  }
+
+  async insertSession(s: StoredSession): Promise<void> {
+    try {
+      this.stmt(INSERT_SESSION).run(...sessionValues(s));
+    } catch (error) {
+      if (isUniqueViolation(error) || isPrimaryKeyViolation(error)) throw new AppError('conflict', 'this ID token was already exchanged for a session: sign in again');
+      throw error;
+    }
+  }
+
+  async endSession(id: string, at: string): Promise<void> {
+    this.stmt('UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL').run(at, id);
   }
 
   async insertKey(k: EnrolledKey): Promise<void> {

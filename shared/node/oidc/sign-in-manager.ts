@@ -16,7 +16,8 @@ export interface StoreAuthApi {
   endSession(sessionToken: string): Promise<void>;
 }
 
-export type SignInMethod = 'device' | 'browser';
+/** `auto`: the device flow where no browser can open here (`headless`) and the IdP offers it, else the browser. */
+export type SignInMethod = 'device' | 'browser' | 'auto';
 
 export interface SignInUi {
   /** Device flow: show the code and the URL. */
@@ -64,21 +65,22 @@ export class SignInManager {
     return (this.options.now ?? (() => new Date()))();
   }
 
-  async login(method: SignInMethod, ui: SignInUi): Promise<StoredSignIn> {
+  async login(method: SignInMethod, ui: SignInUi, options: { headless?: boolean } = {}): Promise<StoredSignIn & { method: 'device' | 'browser' }> {
     const config = await this.options.api.authConfig();
     if (!config.oidc) {
       throw new AppError('unavailable', `the grant store at ${this.options.storeUrl} has no sign-in configured (policy identity.oidc): ask an admin for a token (breakglass admin token create) and set BREAKGLASS_TOKEN`);
     }
     const { issuer, clientId, scopes } = config.oidc;
     const provider = await discoverProvider(issuer, { fetch: this.options.fetch });
+    const chosen = method !== 'auto' ? method : options.headless && provider.device_authorization_endpoint ? 'device' : 'browser';
     const tokens =
-      method === 'device'
+      chosen === 'device'
         ? await deviceFlowSignIn({ provider, clientId, scopes, onPrompt: (p) => ui.onDevicePrompt(p), fetch: this.options.fetch, sleep: this.options.sleep, now: this.options.now })
         : await pkceLoopbackSignIn({ provider, clientId, scopes, openBrowser: (url) => ui.openBrowser(url), fetch: this.options.fetch, timeoutMs: this.options.browserTimeoutMs });
     const created = await this.options.api.createSession(tokens.idToken);
     const signIn: StoredSignIn = { version: 1, storeUrl: this.options.storeUrl, session: created.session, info: created.info, idp: { issuer, clientId, refreshToken: tokens.refreshToken } };
     await this.options.vault.save(signIn);
-    return signIn;
+    return { ...signIn, method: chosen };
   }
 
   /** The saved sign-in, if any, without renewing it. */

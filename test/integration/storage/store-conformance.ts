@@ -8,6 +8,7 @@ import type { BypassRequest } from '../../../shared/domain/request';
 import type { Review } from '../../../shared/domain/review';
 import { AppError } from '../../../shared/errors';
 import type { NewLedgerEntry, Store, StoredDecision, StoredToken } from '../../../grant-store/storage/store';
+import type { StoredSession } from '../../../grant-store/identity/stored-session';
 
 /**
  * One conformance suite for the Store interface (Teleport-style): every backend runs all of
@@ -129,6 +130,24 @@ function makeReview(requestId: string, overrides: Partial<Review> = {}): Review 
 
 function makeToken(overrides: Partial<StoredToken> = {}): StoredToken {
   return { id: rid('tok'), tokenHash: randomBytes(32).toString('hex'), principal: 'ci-gate', roles: ['gate'], createdAt: T0, expiresAt: null, revokedAt: null, ...overrides };
+}
+
+function makeSession(overrides: Partial<StoredSession> = {}): StoredSession {
+  return {
+    id: `ses_${randomBytes(13).toString('hex')}`,
+    tokenHash: randomBytes(32).toString('hex'),
+    idTokenHash: randomBytes(32).toString('hex'),
+    principal: 'alice@example.com',
+    roles: ['approver', 'requester'],
+    team: 'payments',
+    approverGroups: ['oncall-leads'],
+    issuer: 'https://login.example.com',
+    subject: '00u1',
+    createdAt: T0,
+    expiresAt: T0,
+    endedAt: null,
+    ...overrides,
+  };
 }
 
 function makeKey(overrides: Partial<EnrolledKey> = {}): EnrolledKey {
@@ -473,6 +492,32 @@ export function storeConformanceSuite(factory: StoreBackendFactory): void {
       assert.equal((await store.getTokenByHash(a.tokenHash))?.revokedAt, at(5), 'a revocation is seen at once by hash too');
       await store.transaction((tx) => tx.revokeToken(a.id, at(9)));
       assert.equal((await store.getToken(a.id))?.revokedAt, at(5), 'the first revocation time is kept');
+    });
+
+    test('sessions: by hash and id, one per ID token, ended once, the newest per principal', async () => {
+      const first = makeSession({ createdAt: at(1), expiresAt: at(61), team: null, approverGroups: [] });
+      const second = makeSession({ createdAt: at(2), expiresAt: at(62) });
+      const bob = makeSession({ principal: 'bob@example.com', createdAt: at(3), expiresAt: at(63), roles: ['auditor'] });
+      await store.transaction(async (tx) => {
+        await tx.insertSession(first);
+        await tx.insertSession(second);
+        await tx.insertSession(bob);
+      });
+      assert.deepEqual(await store.getSessionByHash(second.tokenHash), second);
+      assert.deepEqual(await store.getSession(first.id), first);
+      assert.equal(await store.getSession(`ses_${'0'.repeat(26)}`), undefined);
+      assert.deepEqual(await store.latestSessions(), [second, bob]);
+      const other = makeRequest();
+      await store.transaction(async (tx) => {
+        await rejectsWithCode(tx.insertSession(makeSession({ idTokenHash: first.idTokenHash })), 'conflict');
+        // The caller may carry on after a refused insert: the transaction is still usable.
+        await tx.insertRequest(other);
+      });
+      assert.ok(await store.getRequest(other.id));
+      await store.transaction((tx) => tx.endSession(second.id, at(5)));
+      assert.equal((await store.getSessionByHash(second.tokenHash))?.endedAt, at(5), 'an ended session is seen at once by hash');
+      await store.transaction((tx) => tx.endSession(second.id, at(9)));
+      assert.equal((await store.getSession(second.id))?.endedAt, at(5), 'the first end time is kept');
     });
 
     test('keys: enrolled once, listed per principal, revoked once', async () => {
