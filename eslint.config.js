@@ -9,7 +9,7 @@ const restrict = (patterns, message) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'renderer/dist/**', 'test-results/**', 'playwright-report/**', '**/*.cjs', 'electron/main/dist/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'renderer/dist/**', 'test-results/**', 'playwright-report/**', '**/*.cjs', 'electron/main/dist/**', 'action/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -52,6 +52,11 @@ export default tseslint.config(
   {
     files: ['electron/main/**/*.ts', 'electron/preload/**/*.ts'],
     rules: restrict(['**/renderer/**', '**/grant-store/**'], 'Bad layering: Electron glue does not import the renderer or the grant store.'),
+  },
+  {
+    // The GitHub Action is bundled on its own and runs in a CI job: shared/ code only.
+    files: ['action/**/*.ts'],
+    rules: restrict(['electron', '**/electron/**', '**/renderer/**', '**/grant-store/**'], 'Bad layering: the Action runs in a CI job; it may use shared/ but not the store or the console.'),
   },
   {
     files: ['grant-store/**/*.ts'],

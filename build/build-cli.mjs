@@ -12,9 +12,10 @@
 // chunks it loads; the source maps sit next to them (`node --enable-source-maps` for readable
 // stack traces; `--no-minify` to build without).
 import { readFile, rm } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { zodEnglishOnly } from './zod-english-only.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 export const CLI_OUTDIR = fileURLToPath(new URL('../dist/cli/', import.meta.url));
@@ -43,16 +44,6 @@ function packageName(specifier) {
 const layout = (outdir) => ({
   name: 'breakglass-cli-layout',
   setup(b) {
-    // zod re-exports every message locale (`z.locales.*`, half of zod's size); the CLI keeps
-    // English, the default zod configures itself with, and nothing here picks another.
-    b.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
-      /node_modules\/zod\//.test(args.importer) ? { path: join(dirname(args.importer), args.path), namespace: 'zod-locales' } : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
-      contents: `export { default as en } from ${JSON.stringify(join(dirname(args.path), 'en.js'))};\n`,
-      resolveDir: dirname(args.path),
-      loader: 'js',
-    }));
     b.onResolve({ filter: /^[^./]/ }, (args) => {
       if (args.path.startsWith('node:')) return { path: args.path, external: true };
       return BUNDLED_PACKAGES.includes(packageName(args.path)) ? undefined : { path: args.path, external: true };
@@ -87,7 +78,7 @@ export async function buildCli({ outdir = CLI_OUTDIR, minify = true } = {}) {
     target: 'node20',
     // commander is CommonJS: inside an ES module its require() calls need a real require.
     banner: { js: "import { createRequire as __bgCreateRequire } from 'node:module'; const require = __bgCreateRequire(import.meta.url);" },
-    plugins: [layout(outdir)],
+    plugins: [zodEnglishOnly, layout(outdir)],
     chunkNames: '[name]-[hash]',
     sourcemap: 'linked',
     minify,

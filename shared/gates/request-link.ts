@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import { MAX_CONTEXT_KEY_LENGTH, MAX_CONTEXT_VALUE_LENGTH } from '../domain/check';
+import { ScopeSchema, SlugSchema } from '../domain/common';
+import { scopeToText } from './scope-text';
+
+/**
+ * The requester's one-click path: every block answer carries a link to the store's request
+ * page, pre-filled with what was blocked. The format is stable and documented
+ * (docs/integrations.md "The request link"):
+ *
+ *   <store>/request?gate=<gate>&scope=<key=value,...>[&rule=<rule>][&ctx.<key>=<value>...]
+ *
+ * It carries no secret: no token, no session, nothing the page trusts. The page treats every
+ * field as a suggestion the requester can read before submitting, and the store validates the
+ * request as it would any other.
+ */
+export const REQUEST_PAGE_PATH = '/request';
+
+/** What the gate enforces, in its own words (a Gatekeeper constraint, a Kyverno rule, a CI step). */
+export const MAX_RULE_LENGTH = 200;
+/** Browsers and proxies handle ~2,000-character URLs everywhere: context is dropped past this. */
+export const MAX_REQUEST_LINK_LENGTH = 2000;
+/** Context keys that name a credential never go into a link, whatever the gate sent. */
+const SECRET_KEY = /token|secret|password|passwd|credential|authorization|cookie|session/i;
+
+export const RequestLinkSchema = z.strictObject({
+  gate: SlugSchema,
+  scope: ScopeSchema,
+  rule: z.string().min(1).max(MAX_RULE_LENGTH).optional(),
+  context: z.record(z.string().min(1).max(MAX_CONTEXT_KEY_LENGTH), z.string().max(MAX_CONTEXT_VALUE_LENGTH)).default({}),
+});
+export type RequestLink = z.infer<typeof RequestLinkSchema>;
+export type RequestLinkInput = z.input<typeof RequestLinkSchema>;
+
+
+/** Query-string encoding: encodeURIComponent, which leaves nothing a query could misread. */
+function param(name: string, value: string): string {
+  return `${encodeURIComponent(name)}=${encodeURIComponent(value)}`;
+}
+
+/**
+ * The link for a block answer. `storeUrl` is the store's public base URL (a path prefix is
+ * kept). Context entries whose key names a credential are left out, and so are entries that
+ * would make the link longer than MAX_REQUEST_LINK_LENGTH (gate, scope and rule always stay).
+ */
+export function requestLink(storeUrl: string, link: RequestLinkInput): string {
+  const base = storeUrl.replace(/[?#].*$/s, '').replace(/\/+$/, '');
+  const params = [param('gate', link.gate), param('scope', scopeToText(link.scope))];
+  if (link.rule) params.push(param('rule', link.rule.slice(0, MAX_RULE_LENGTH)));
+  let href = `${base}${REQUEST_PAGE_PATH}?${params.join('&')}`;
+  for (const [key, value] of Object.entries(link.context ?? {})) {
+    if (SECRET_KEY.test(key) || key.length > MAX_CONTEXT_KEY_LENGTH) continue;
+    const next = `${href}&${param(`ctx.${key}`, value.slice(0, MAX_CONTEXT_VALUE_LENGTH))}`;
+    if (next.length <= MAX_REQUEST_LINK_LENGTH) href = next;
+  }
+  return href;
+}
+
+/** `?a=1&b=x%20y` → [['a','1'], ['b','x y']] (form encoding: `+` is a space). */
+function queryPairs(search: string): [string, string][] {
+  const decode = (text: string) => {
+    try {
+      return decodeURIComponent(text.replace(/\+/g, ' '));
+    } catch {
+      return text;
+    }
+  };
+  return search
+    .replace(/^\?/, '')
+    .split('&')
+    .filter((part) => part !== '')
+    .map((part) => {
+      const eq = part.indexOf('=');
+      return eq < 0 ? [decode(part), ''] : [decode(part.slice(0, eq)), decode(part.slice(eq + 1))];
+    });
+}
+
+/**
+ * Read a request link's query (the request page does, then shows each field for review).
+ * Throws the zod error on an invalid link: the page shows it field by field.
+ */
+export function parseRequestLink(search: string): RequestLink {
+  const pairs = queryPairs(search);
+  const get = (name: string) => pairs.find(([k]) => k === name)?.[1];
+  const scope: Record<string, string> = {};
+  for (const part of (get('scope') ?? '').split(',')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) scope[part.slice(0, eq)] = part.slice(eq + 1);
+  }
+  const context: Record<string, string> = {};
+  for (const [key, value] of pairs) {
+    if (key.startsWith('ctx.') && !SECRET_KEY.test(key)) context[key.slice(4)] = value;
+  }
+  return RequestLinkSchema.parse({ gate: get('gate') ?? '', scope, rule: get('rule'), context });
+}
