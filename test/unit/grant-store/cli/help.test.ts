@@ -76,7 +76,7 @@ describe('one verb per command line (command-table.ts)', () => {
 
 describe('--json argument errors', () => {
   for (const [argv, path, message] of [
-    [['check', '--json', '--gate', 'g'], '--subject', /required option '--subject <key=value,...>' not specified/],
+    [['check', '--json', '--subject', 'a=b'], '--gate', /required option '--gate <id>' not specified/],
     [['check', '--gate', 'g', '--subject', 'a=b', '--frob', '--json'], '--frob', /unknown option '--frob'/],
     [['frobnicate', '--json'], 'command', /unknown command 'frobnicate'/],
     [['check', '--json', '--gate'], '--gate', /option '--gate <id>' argument missing/],
