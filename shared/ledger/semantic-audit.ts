@@ -99,7 +99,7 @@ interface Approval {
   invalid: string | null;
 }
 
-interface RequestState_ {
+export interface RequestState_ {
   id: string;
   requester: string;
   team: string;
@@ -119,7 +119,7 @@ interface RequestState_ {
   reviewed: boolean;
 }
 
-interface KeyState {
+export interface KeyState {
   principal: string;
   hardwareBacked: boolean;
   revoked: boolean;
@@ -167,6 +167,25 @@ class DeadlineHeap {
 }
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+/** A deep copy of plain request state (numbers, strings, arrays of plain objects). */
+function copyRequest(r: RequestState_): RequestState_ {
+  return { ...r, scope: { ...r.scope }, approvals: r.approvals.map((a) => ({ ...a })) };
+}
+
+/**
+ * What an auditor must remember to go on from a checkpoint (a client's incremental verify):
+ * the policy in force, the keys, and every request whose story is not over. Requests that can
+ * no longer change (denied, cancelled, lapsed, or closed and reviewed) are left out, so the
+ * snapshot grows with open work, not with the ledger.
+ */
+export interface AuditSnapshot {
+  version: 1;
+  policy: unknown;
+  keys: Array<[string, KeyState]>;
+  requests: RequestState_[];
+  counts: AuditCounts;
+}
 
 export class SemanticAuditor {
   private policy: Policy | undefined;
@@ -259,12 +278,36 @@ export class SemanticAuditor {
     }
   }
 
+  /** The state to resume from after the entries added so far (see AuditSnapshot). */
+  snapshot(): AuditSnapshot {
+    const live = [...this.requests.values()].filter((r) => {
+      if (r.state === 'pending' || r.state === 'needs_info' || r.state === 'active') return true;
+      return (r.state === 'expired' || r.state === 'revoked') && !r.reviewed;
+    });
+    return { version: 1, policy: this.policy ?? null, keys: [...this.keys], requests: live.map(copyRequest), counts: { ...this.counts } };
+  }
+
+  /** An auditor that continues from `snapshot` (taken by snapshot() after the same entries). */
+  static restore(snapshot: AuditSnapshot, options: SemanticAuditOptions = {}): SemanticAuditor {
+    const auditor = new SemanticAuditor(options);
+    if (snapshot.version !== 1) throw new TypeError(`unknown audit snapshot version ${String(snapshot.version)}`);
+    auditor.policy = snapshot.policy === null ? undefined : PolicySchema.parse(snapshot.policy);
+    for (const [id, key] of snapshot.keys) auditor.keys.set(id, { ...key });
+    for (const request of snapshot.requests) {
+      auditor.requests.set(request.id, copyRequest(request));
+      if (request.state === 'active' && request.expiresAtMs !== null && request.overdueSeenSeq === null) auditor.deadlines.push(request.expiresAtMs + auditor.tolerance, request.id);
+    }
+    Object.assign(auditor.counts, snapshot.counts);
+    return auditor;
+  }
+
   /** The violations found, in seq order, with the counts of what was checked. */
   finish(): AuditReport {
     // A bypass still active long after its window, while the store kept writing, never expired.
+    const violations = [...this.violations];
     for (const request of this.requests.values()) {
       if (request.state === 'active' && request.overdueSeenSeq !== null) {
-        this.violations.push({
+        violations.push({
           kind: 'late_expiry',
           seq: request.overdueSeenSeq,
           target: request.id,
@@ -272,7 +315,7 @@ export class SemanticAuditor {
         });
       }
     }
-    const violations = [...this.violations].sort((a, b) => a.seq - b.seq);
+    violations.sort((a, b) => a.seq - b.seq);
     return { violations, counts: { ...this.counts } };
   }
 

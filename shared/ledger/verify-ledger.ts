@@ -133,7 +133,10 @@ interface PendingMismatch {
 export interface LedgerStart {
   /** The latest signed checkpoint: the entries must be exactly its tree. */
   checkpoint: string;
+  /** Earlier checkpoints the log published (they narrow down where an altered entry is). */
   history?: readonly string[];
+  /** Earlier checkpoints this client verified (besides the trusted one): a mismatch is a split view. */
+  verifiedBefore?: readonly string[];
   resume?: LedgerResumeState;
 }
 
@@ -147,6 +150,8 @@ export class LedgerVerifier {
   private readonly checkpoint: Checkpoint | undefined;
   private readonly trusted: Checkpoint | undefined;
   private readonly checkpointsAt = new Map<number, Checkpoint[]>();
+  /** Checkpoints this client verified before: they must hold, or the log showed two histories. */
+  private readonly anchors = new Set<Checkpoint>();
   private readonly range: CompactRange;
   /** The same tree over the leaf hashes the log says it recorded: where the two first differ is the first altered entry. */
   private readonly recordedRange: CompactRange;
@@ -159,7 +164,8 @@ export class LedgerVerifier {
   private next: number;
   private lastGoodCheckpointSize: number;
   private rootMismatchReported = false;
-  private trustedChecked = false;
+  private readonly anchorsChecked = new Set<Checkpoint>();
+  private splitReported = false;
   private readonly mismatches: PendingMismatch[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private decisionsVerified = 0;
@@ -212,6 +218,18 @@ export class LedgerVerifier {
         // An unverifiable historical checkpoint only costs precision; the latest one decides.
       }
     }
+    for (const note of start.verifiedBefore ?? []) {
+      try {
+        const cp = verifyCheckpointNote(note, logKey, 'a checkpoint verified before');
+        if (cp.size <= this.checkpoint.size) {
+          history.push(cp);
+          this.anchors.add(cp);
+        }
+      } catch {
+        // Not this log's (another key, corrupted state): it anchors nothing.
+      }
+    }
+    if (this.trusted) this.anchors.add(this.trusted);
     for (const cp of [...history, ...(this.trusted ? [this.trusted] : []), this.checkpoint]) {
       const list = this.checkpointsAt.get(cp.size) ?? [];
       list.push(cp);
@@ -235,10 +253,13 @@ export class LedgerVerifier {
     if (!cps) return;
     const root = this.range.root();
     for (const cp of cps) {
-      if (cp === this.trusted) {
-        if (this.trustedChecked) continue;
-        this.trustedChecked = true;
+      if (this.anchors.has(cp)) {
+        if (this.anchorsChecked.has(cp)) continue;
+        this.anchorsChecked.add(cp);
         if (bytesEqual(root, cp.rootHash)) continue;
+        // The first anchor that fails bounds the split; later ones only repeat it.
+        if (this.splitReported) continue;
+        this.splitReported = true;
         // The largest checkpoint below that still matched bounds where the histories part.
         const from = this.lastGoodCheckpointSize;
         this.mismatches.push({
@@ -326,7 +347,9 @@ export class LedgerVerifier {
     if (this.trusted && this.trusted.size > total) {
       this.problems.push(problem('rolled_back', total, `the ledger has ${total} entries but ${this.trusted.size} were verified before: it was rolled back`));
     }
-    for (const v of audit?.violations ?? []) this.problems.push(problem('semantic_violation', v.seq, `${v.kind}: ${v.message}`));
+    // The audit's findings count once the bytes are proven: on a tampered ledger they would only
+    // echo the tampering (they stay in `audit` for whoever wants them).
+    if (this.problems.length === 0) for (const v of audit?.violations ?? []) this.problems.push(problem('semantic_violation', v.seq, `${v.kind}: ${v.message}`));
     if (this.problems.length > 0) return done();
     return {
       ok: true,

@@ -1,16 +1,16 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { AppError } from '../../../shared/errors';
-import { fromBase64 as b64, toBase64 } from '../../../shared/bytes';
-import type { LedgerResumeState, LedgerVerdict } from '../../../shared/ledger/verify-ledger';
-import { verifyExportDir, verifyWithKey, writeExportBundle, type LedgerExportData } from '../../ledger/export-bundle';
+import { ed25519VerifierKeyFromPem } from '../../../shared/node/ledger/node-crypto';
+import { writeExportBundle, type LedgerExportData } from '../../ledger/export-bundle';
 import type { CliContext } from '../context';
+import type { StoreClient } from '../http-client';
 import { withExamples } from '../help';
 import { validateFlags } from '../validate';
 import { fetchAllEntries, toCsv, toJsonl } from './ledger-export';
+import { outcomeJson, renderOutcome, verifyOffline, verifyOnline } from './ledger-verify';
 
 /** Entries per export page (the store's maximum). */
 const EXPORT_PAGE = 5000;
@@ -50,56 +50,6 @@ export async function fetchExport(ctx: CliContext, cmd: Command, from = 0): Prom
     data.leafHashes.push(...page.leafHashes);
   }
   return data;
-}
-
-/** $XDG_STATE_HOME/breakglass/<store host>/ (default ~/.local/state/...): where this client keeps what it verified. */
-export function clientStateDir(env: NodeJS.ProcessEnv, storeUrl: string): string {
-  const base = env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
-  const host = new URL(storeUrl).host.replace(/[^A-Za-z0-9._-]/g, '_');
-  return join(base, 'breakglass', host);
-}
-
-async function readIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-}
-
-/** Write-then-rename so a crash never leaves a half-written trusted checkpoint. */
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text, { mode: 0o600 });
-  await rename(tmp, path);
-}
-
-function renderVerdict(verdict: LedgerVerdict, origin: string, extra: { trustedSize?: number; source: string }): string {
-  if (verdict.ok) {
-    const lines = [
-      `OK: ledger verified (${extra.source})`,
-      `  log:        ${origin}`,
-      verdict.entriesVerified === verdict.treeSize
-        ? `  entries:    ${verdict.treeSize} (seq 0..${verdict.treeSize - 1}), every leaf recomputed`
-        : `  entries:    ${verdict.treeSize}; the ${verdict.entriesVerified} new ones (seq ${verdict.treeSize - verdict.entriesVerified}..${verdict.treeSize - 1}) recomputed, the rest proven by the saved tree state`,
-      `  root:       ${verdict.rootHash} matches the signed checkpoint`,
-      `  decisions:  ${verdict.decisionsVerified} signatures verified against the keys enrolled at the time (${verdict.keysSeen} keys seen)`,
-    ];
-    if (extra.trustedSize !== undefined) lines.push(`  history:    consistent with the checkpoint verified before (size ${extra.trustedSize})`);
-    else lines.push('  history:    no earlier checkpoint to compare with (first verification)');
-    return `${lines.join('\n')}\n`;
-  }
-  const where = verdict.problem.seq === null ? '' : ` at entry ${verdict.problem.seq}`;
-  const more = verdict.problems.length > 1 ? `\n  (${verdict.problems.length - 1} more problem${verdict.problems.length > 2 ? 's' : ''} after it)` : '';
-  return `FAILED: ledger verification failed${where}\n  first bad: ${verdict.problem.message} [${verdict.problem.code}]${more}\n`;
-}
-
-function verdictJson(verdict: LedgerVerdict, origin: string, trustedSize?: number): unknown {
-  if (verdict.ok) {
-    return { ok: true, origin, treeSize: verdict.treeSize, entriesVerified: verdict.entriesVerified, rootHash: verdict.rootHash, decisionsVerified: verdict.decisionsVerified, trustedSize: trustedSize ?? null };
-  }
-  return { ok: false, origin, firstBadSeq: verdict.problem.seq, code: verdict.problem.code, reason: verdict.problem.message, problems: verdict.problems };
 }
 
 const VerifyFlagsSchema = z.strictObject({
@@ -143,69 +93,22 @@ export function registerLedgerCommands(ledger: Command, ctx: CliContext): void {
         fieldErrors: [{ path: '--incremental', message: 'online only, from the saved state' }],
       });
     }
-    const pinnedKey = opts.logKey ? await readFlagFile(opts.logKey, '--log-key') : undefined;
-    const flagTrusted = opts.trustedCheckpoint ? await readFlagFile(opts.trustedCheckpoint, '--trusted-checkpoint') : undefined;
-
-    if (opts.offline) {
-      const dir = resolve(opts.offline);
-      const { verdict, origin } = await verifyExportDir(dir, { logKeyPem: pinnedKey, trustedCheckpoint: flagTrusted });
-      const trustedSize = flagTrusted ? sizeOf(flagTrusted) : undefined;
-      ctx.emit(cmd, verdictJson(verdict, origin, trustedSize), () => renderVerdict(verdict, origin, { trustedSize, source: `offline export ${dir}` }));
-      if (!verdict.ok) ctx.exitCode = 1;
-      return;
-    }
-
-    const globals = ctx.globals(cmd);
-    const stateDir = clientStateDir(ctx.env, globals.storeUrl);
-    const statePath = join(stateDir, 'checkpoint');
-    const keyPinPath = join(stateDir, 'log-key.pub');
-    const treeStatePath = join(stateDir, TREE_STATE_FILE);
-    let resume: LedgerResumeState | undefined;
-    if (opts.incremental) {
-      resume = await readTreeState(treeStatePath, await readIfExists(statePath));
-      if (!resume) ctx.note('No saved tree state for this store yet: verifying everything this time.');
-    }
-    const data = await fetchExport(ctx, cmd, resume?.size ?? 0);
-    const savedKey = await readIfExists(keyPinPath);
-    const trustedKey = pinnedKey ?? savedKey;
-    if (trustedKey && trustedKey.trim() !== data.publicKeyPem.trim()) {
-      const verdict: LedgerVerdict = {
-        ok: false,
-        problem: { code: 'bad_checkpoint', seq: null, message: `the store's log key changed since this client last verified it (pinned in ${pinnedKey ? opts.logKey : keyPinPath}): a different log, or a forged one` },
-        problems: [],
-      };
-      verdict.problems.push(verdict.problem);
-      ctx.emit(cmd, verdictJson(verdict, data.origin), () => renderVerdict(verdict, data.origin, { source: globals.storeUrl }));
-      ctx.exitCode = 1;
-      return;
-    }
-    const trusted = flagTrusted ?? (await readIfExists(statePath));
-    let recorded: Uint8Array[] | undefined;
-    try {
-      recorded = data.leafHashes.map(b64);
-    } catch {
-      recorded = undefined;
-    }
-    const { verdict, origin } = await verifyWithKey({
-      entries: data.entries,
-      checkpoint: data.checkpoint,
-      history: data.checkpoints,
-      recordedLeafHashes: recorded,
-      logKeyPem: trustedKey ?? data.publicKeyPem,
-      trustedCheckpoint: trusted,
-      resume,
-    });
-    const trustedSize = trusted ? sizeOf(trusted) : undefined;
-    if (verdict.ok && opts.save) {
-      // Only after success: a failed run must never move this client's anchor.
-      await mkdir(stateDir, { recursive: true, mode: 0o700 });
-      if (!savedKey) await writeAtomic(keyPinPath, data.publicKeyPem);
-      await writeAtomic(treeStatePath, serializeTreeState(verdict.state));
-      await writeAtomic(statePath, data.checkpoint);
-    }
-    const source = resume ? `${globals.storeUrl}, incremental from entry ${resume.size}` : globals.storeUrl;
-    ctx.emit(cmd, verdictJson(verdict, origin, trustedSize), () => renderVerdict(verdict, origin, { trustedSize, source }));
-    if (!verdict.ok) ctx.exitCode = 1;
+    const pinnedKeyText = opts.logKey ? await readFlagFile(opts.logKey, '--log-key') : undefined;
+    const trustedCheckpoint = opts.trustedCheckpoint ? await readFlagFile(opts.trustedCheckpoint, '--trusted-checkpoint') : undefined;
+    const outcome = opts.offline
+      ? await verifyOffline(resolve(opts.offline), { pinnedKeyText, trustedCheckpoint })
+      : await verifyOnline({
+          client: ctx.client(cmd),
+          env: ctx.env,
+          storeUrl: ctx.globals(cmd).storeUrl,
+          pinnedKeyText,
+          trustedCheckpoint,
+          incremental: opts.incremental === true,
+          save: opts.save,
+          note: (text: string) => ctx.note(text),
+        });
+    ctx.emit(cmd, outcomeJson(outcome), () => renderOutcome(outcome));
+    if (!outcome.verdict.ok || outcome.halted) ctx.exitCode = 1;
   });
 
   withExamples(
@@ -245,13 +148,41 @@ export function registerLedgerCommands(ledger: Command, ctx: CliContext): void {
     ledger
       .command('trusted-root')
       .description('print the Sigstore trusted root for this ledger (log key, checkpoint key id, base URL = note key name), for stock @sigstore/verify')
-      .option('--public-keys', "print the approver public keys (hint → key, valid from enrollment to revocation) instead"),
+      .option('--public-keys', "print the approver public keys (hint → key, valid from enrollment to revocation) instead")
+      .option('--include-vkey', 'add the log\'s C2SP verifier key as "breakglassLogVkey" (stock TrustedRoot parsers ignore it)'),
     'breakglass ledger trusted-root > trusted_root.json',
     'breakglass ledger trusted-root --public-keys > approver-keys.json',
-  ).action(async (flags: { publicKeys?: boolean }, cmd: Command) => {
+  ).action(async (flags: { publicKeys?: boolean; includeVkey?: boolean }, cmd: Command) => {
     const client = ctx.client(cmd);
-    const r = await client.get<{ trustedRoot: unknown; publicKeys: unknown }>('/v1/ledger/trusted-root');
-    ctx.io.stdout(`${JSON.stringify(flags.publicKeys ? r.publicKeys : r.trustedRoot, null, 2)}\n`);
+    const r = await client.get<{ trustedRoot: Record<string, unknown>; publicKeys: unknown }>('/v1/ledger/trusted-root');
+    if (flags.publicKeys && flags.includeVkey) throw new AppError('invalid_input', '--include-vkey goes with the trusted root, not --public-keys', { fieldErrors: [{ path: '--include-vkey', message: 'not with --public-keys' }] });
+    let out: unknown = flags.publicKeys ? r.publicKeys : r.trustedRoot;
+    if (flags.includeVkey) out = { ...r.trustedRoot, breakglassLogVkey: await logVkey(client) };
+    ctx.io.stdout(`${JSON.stringify(out, null, 2)}\n`);
+  });
+
+  withExamples(
+    ledger
+      .command('vkey')
+      .description("print the log's C2SP verifier key (<origin>+<key id>+<base64 key>): what witnesses, Go's sumdb/note and other signed-note verifiers are configured with")
+      .option('--offline <dir>', 'read it from an export directory (its checkpoint and log-key.pub) instead of the store'),
+    'breakglass ledger vkey',
+    'breakglass witness add-log "$(breakglass ledger vkey)"',
+  ).action(async (flags: { offline?: string }, cmd: Command) => {
+    let vkey: string;
+    let origin: string;
+    if (flags.offline) {
+      const dir = resolve(flags.offline);
+      const checkpoint = await readFlagFile(join(dir, 'checkpoint'), '--offline');
+      origin = checkpoint.split('\n')[0] ?? '';
+      vkey = ed25519VerifierKeyFromPem(origin, await readFlagFile(join(dir, 'log-key.pub'), '--offline'));
+    } else {
+      const client = ctx.client(cmd);
+      const key = await client.get<{ origin: string; publicKeyPem: string }>('/v1/ledger/public-key');
+      origin = key.origin;
+      vkey = ed25519VerifierKeyFromPem(key.origin, key.publicKeyPem);
+    }
+    ctx.emit(cmd, { origin, vkey }, () => `${vkey}\n`);
   });
 }
 
@@ -274,27 +205,7 @@ async function writeDecisionBundles(ctx: CliContext, cmd: Command, dir: string, 
   return seqs.length;
 }
 
-/** The client's tree state (frontier + keys at its saved checkpoint) for `verify --incremental`. */
-const TREE_STATE_FILE = 'tree-state.json';
-
-function serializeTreeState(state: LedgerResumeState): string {
-  return `${JSON.stringify({ size: state.size, frontier: state.frontier.map(toBase64), keys: state.keys })}\n`;
-}
-
-/** The saved state, if it belongs to the saved checkpoint (same size); anything else is ignored. */
-async function readTreeState(path: string, checkpoint: string | undefined): Promise<LedgerResumeState | undefined> {
-  const text = await readIfExists(path);
-  if (!text || !checkpoint) return undefined;
-  try {
-    const raw = JSON.parse(text) as { size: number; frontier: string[]; keys: LedgerResumeState['keys'] };
-    if (!Number.isSafeInteger(raw.size) || raw.size !== sizeOf(checkpoint) || !Array.isArray(raw.frontier) || !Array.isArray(raw.keys)) return undefined;
-    return { size: raw.size, frontier: raw.frontier.map(b64), keys: raw.keys };
-  } catch {
-    return undefined;
-  }
-}
-
-function sizeOf(note: string): number | undefined {
-  const line = note.split('\n')[1];
-  return line && /^\d+$/.test(line) ? Number(line) : undefined;
+async function logVkey(client: StoreClient): Promise<string> {
+  const key = await client.get<{ origin: string; publicKeyPem: string }>('/v1/ledger/public-key');
+  return ed25519VerifierKeyFromPem(key.origin, key.publicKeyPem);
 }

@@ -1,6 +1,6 @@
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { treeHasher, type Sha256, type TreeHasher } from '../../ledger/tree-hasher';
-import { ed25519NoteKeyHint, type NoteSigner, type NoteVerifier } from '../../ledger/signed-note';
+import { ed25519NoteKeyHint, ed25519VerifierKeyString, type NoteSigner, type NoteVerifier } from '../../ledger/signed-note';
 import type { Cosigner, Ed25519Verify } from '../../ledger/cosignature';
 import { ENTRY_BINDING_SIZE, entryBindingMessage, type EntryBinder } from '../../ledger/entry-binding';
 import { verifierKey } from '../../ledger/verifier-key';
@@ -98,4 +98,9 @@ export function ed25519EntryBinder(origin: string, privateKeyPem: string): Entry
       }
     },
   };
+}
+
+/** The C2SP vkey (type 0x01) of an Ed25519 log key given as an SPKI PEM, named `origin`. */
+export function ed25519VerifierKeyFromPem(origin: string, publicKeyPem: string): string {
+  return ed25519VerifierKeyString(origin, rawEd25519PublicKey(publicKeyPem), nodeSha256);
 }

@@ -4,10 +4,12 @@ import { copyFile, cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/p
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { TrustedRoot } from '@sigstore/protobuf-specs';
 import { createHash } from 'node:crypto';
 import { formatCheckpoint } from '../../../shared/ledger/checkpoint';
 import { signNote } from '../../../shared/ledger/signed-note';
 import { ed25519NoteSigner } from '../../../shared/node/ledger/node-crypto';
+import { logStateDir } from '../../../grant-store/cli/ledger-client-state';
 import { runCli, type CliResult } from '../cli/cli-harness';
 import { fileAndDecide, sigstoreVerify, startLedgerWorld, type LedgerWorld } from './ledger-harness';
 
@@ -34,7 +36,9 @@ describe('breakglass ledger verify (real CLI) catches tampering', { concurrency:
   const backups: Record<string, string> = {};
 
   const cli = (args: string[], who = 'erin') => runCli(args, { BREAKGLASS_STORE: world.store.url, BREAKGLASS_TOKEN: world.tokens[who], XDG_STATE_HOME: stateHome });
-  const statePath = () => join(stateHome, 'breakglass', new URL(world.store.url).host.replace(/[^A-Za-z0-9._-]/g, '_'), 'checkpoint');
+  let origin = '';
+  // The client keeps what it verified per log origin, not per store URL.
+  const statePath = () => join(logStateDir({ XDG_STATE_HOME: stateHome }, origin), 'checkpoint');
   const dbPath = () => join(world.dataDir, 'breakglass.db');
 
   function parse(r: CliResult): VerifyJson {
@@ -83,6 +87,7 @@ describe('breakglass ledger verify (real CLI) catches tampering', { concurrency:
   before(async () => {
     world = await startLedgerWorld();
     stateHome = join(world.tmp, 'state');
+    origin = (await world.api<{ origin: string }>('erin', 'GET', '/v1/ledger/public-key')).body.origin;
     await fileAndDecide(world, 'bob', 'approve');
     await fileAndDecide(world, 'carol', 'deny');
     await settle();
@@ -98,6 +103,9 @@ describe('breakglass ledger verify (real CLI) catches tampering', { concurrency:
     assert.equal(first.code, 0, `${first.stdout}\n${first.stderr}`);
     assert.match(first.stdout, /^OK: ledger verified/);
     assert.match(first.stdout, /decisions: +2 signatures verified/);
+    assert.match(first.stdout, /audit: +\d+ entries replayed through the state machine and the policy in force: 2 requests, 2 decisions, 1 activations, .*: no violations/);
+    assert.match(first.stdout, /root: +[0-9a-f]{64} matches the signed checkpoint \(signed \d{4}-\d\d-\d\dT/);
+    assert.match(first.stdout, /witness: +cosigned size \d+ as /);
     const saved = await readFile(statePath(), 'utf8');
     assert.match(saved, /^breakglass\.local\//);
     await backup('early');
@@ -106,8 +114,18 @@ describe('breakglass ledger verify (real CLI) catches tampering', { concurrency:
     await settle();
     const second = await cli(['ledger', 'verify', '--json']);
     assert.equal(second.code, 0, second.stderr);
-    const v = parse(second);
+    const v = parse(second) as VerifyJson & { audit: { counts: { requests: number; withoutPolicy: number }; violations: unknown[] }; vkey: string; cosigned: { size: number } };
     assert.equal(v.ok, true);
+    assert.deepEqual([v.audit.counts.requests, v.audit.counts.withoutPolicy, v.audit.violations], [3, 0, []]);
+    assert.equal(v.cosigned.size, v.treeSize);
+    // The log's vkey: what `ledger vkey` prints, what a witness is configured with.
+    const vkey = await cli(['ledger', 'vkey']);
+    assert.equal(vkey.stdout.trim(), v.vkey);
+    assert.match(v.vkey, /^breakglass\.local\/[0-9a-f]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*$/);
+    const root = await cli(['ledger', 'trusted-root', '--include-vkey']);
+    const withVkey = JSON.parse(root.stdout) as { breakglassLogVkey: string; tlogs: unknown[] };
+    assert.equal(withVkey.breakglassLogVkey, v.vkey);
+    assert.equal(TrustedRoot.fromJSON(withVkey).tlogs.length, 1, 'the stock TrustedRoot parser ignores the extra field');
     assert.ok((v.treeSize ?? 0) > Number(saved.split('\n')[1]));
 
     // Incremental: only the entries added since the saved checkpoint are fetched and verified.

@@ -1,0 +1,336 @@
+import { createReadStream } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { AppError } from '../../../shared/errors';
+import { fromBase64 } from '../../../shared/bytes';
+import { checkpointTime, parseCheckpoint, type Checkpoint } from '../../../shared/ledger/checkpoint';
+import { SemanticAuditor, type AuditReport } from '../../../shared/ledger/semantic-audit';
+import { parseSignedNote, type NoteVerifier } from '../../../shared/ledger/signed-note';
+import { parseVerifierKey } from '../../../shared/ledger/verifier-key';
+import { LedgerVerifier, type LedgerProblem, type LedgerVerdict } from '../../../shared/ledger/verify-ledger';
+import { witnessAddCheckpoint, type WitnessRecord } from '../../../shared/ledger/witness-core';
+import { ed25519NoteVerifier, ed25519VerifierKeyFromPem, nodeEd25519Verify, nodeSha256, nodeTreeHasher } from '../../../shared/node/ledger/node-crypto';
+import { verifyDecisionBundle } from '../../../shared/node/signing/verify-decision';
+import { EXPORT_FILES } from '../../ledger/export-bundle';
+import { parsePolicy } from '../../policy/load-policy';
+import { loadOrCreateWitnessKey } from '../../witness/witness-key-file';
+import type { StoreClient } from '../http-client';
+import { cliWitnessDir, readLogState, saveVerified, saveWitnessRecord, type SavedLogState } from '../ledger-client-state';
+import { defaultWitnessName } from './witness';
+
+/** Entries per export page (the store's maximum). */
+const PAGE = 5000;
+
+export interface VerifyOutcome {
+  verdict: LedgerVerdict;
+  origin: string;
+  vkey: string | null;
+  source: string;
+  trustedSize?: number;
+  checkpointTime?: string | null;
+  halted?: string | null;
+  cosigned?: { name: string; vkey: string; size: number; line: string } | null;
+  /** Why nothing was cosigned (a refusal by this client's own witness record is a failure). */
+  cosignNote?: string;
+}
+
+/** The semantic audit with the checks only Node can do: the policy text parsed as YAML. */
+function newAuditor(): SemanticAuditor {
+  return new SemanticAuditor({ sha256: nodeSha256, parsePolicySource: (text) => parsePolicy(Buffer.from(text), 'policy.yaml').policy });
+}
+
+function fail(code: LedgerProblem['code'], message: string, seq: number | null = null): LedgerVerdict {
+  const problem: LedgerProblem = { code, seq, message };
+  return { ok: false, problem, problems: [problem] };
+}
+
+/** A log key given as a PEM public key or as a C2SP vkey (type 0x01); its name must be the checkpoint's origin. */
+export function logKeyFrom(text: string, origin: string): { verifier: NoteVerifier; vkey: string } {
+  const trimmed = text.trim();
+  if (trimmed.includes('BEGIN PUBLIC KEY')) {
+    try {
+      return { verifier: ed25519NoteVerifier(origin, trimmed), vkey: ed25519VerifierKeyFromPem(origin, trimmed) };
+    } catch (error) {
+      throw new AppError('invalid_input', `the log public key is not an Ed25519 PEM public key: ${(error as Error).message}`);
+    }
+  }
+  const key = parseVerifierKey(trimmed, nodeSha256, 'ed25519');
+  if (key.name !== origin) throw new AppError('verification_failed', `the pinned log key is for "${key.name}", but the checkpoint is for "${origin}"`);
+  return { verifier: { name: key.name, keyHint: key.keyHint, verify: (m, s) => nodeEd25519Verify(key.publicKey, m, s) }, vkey: trimmed };
+}
+
+function originOf(note: string): string {
+  try {
+    return parseCheckpoint(parseSignedNote(note).text).origin;
+  } catch {
+    const first = note.split('\n')[0];
+    return first && !/\s/.test(first) ? first : 'unknown-origin';
+  }
+}
+
+function sizeOf(note: string | undefined): number | undefined {
+  const line = note?.split('\n')[1];
+  return line && /^\d+$/.test(line) ? Number(line) : undefined;
+}
+
+function timeOf(note: string): string | null {
+  try {
+    return checkpointTime(parseCheckpoint(parseSignedNote(note).text))?.toISOString() ?? null;
+  } catch {
+    return null;
+  }
+}
+
+interface ExportPage {
+  origin: string;
+  publicKeyPem: string;
+  treeSize: number;
+  checkpoint: string;
+  from: number;
+  entries: string[];
+  leafHashes: string[];
+  checkpoints?: string[];
+}
+
+interface CheckpointInfo {
+  origin: string;
+  treeSize: number;
+  checkpoint: string | null;
+  halted: unknown;
+}
+
+/** "log halted since … at seq N: why", from the store's halted report (structured or a sentence). */
+export function haltedText(halted: unknown): string | null {
+  if (!halted) return null;
+  if (typeof halted === 'string') return `log halted: ${halted}`;
+  const h = halted as { since?: string; seq?: number; reason?: string };
+  return `log halted since ${h.since ?? '?'} at seq ${h.seq ?? '?'}: ${h.reason ?? 'no reason given'}`;
+}
+
+export interface OnlineOptions {
+  client: StoreClient;
+  env: NodeJS.ProcessEnv;
+  storeUrl: string;
+  pinnedKeyText?: string;
+  trustedCheckpoint?: string;
+  incremental: boolean;
+  save: boolean;
+  note: (text: string) => void;
+}
+
+/**
+ * `ledger verify` against the store: stream the entries page by page through the verifier and
+ * the semantic audit, anchored on what this client saved for the log's origin; on success save
+ * the new anchor and cosign the checkpoint as this client's witness.
+ */
+export async function verifyOnline(opts: OnlineOptions): Promise<VerifyOutcome> {
+  const { client } = opts;
+  const info = await client.get<CheckpointInfo>('/v1/ledger/checkpoint');
+  const origin = info.origin;
+  const state = await readLogState(opts.env, origin, opts.storeUrl);
+  const halted = haltedText(info.halted);
+  const published = await client.get<{ origin: string; publicKeyPem: string }>('/v1/ledger/public-key');
+  const storeVkey = ed25519VerifierKeyFromPem(published.origin, published.publicKeyPem);
+  const pinned = opts.pinnedKeyText ?? state.pinnedVkey;
+  let logKey: { verifier: NoteVerifier; vkey: string };
+  try {
+    logKey = logKeyFrom(pinned ?? published.publicKeyPem, published.origin);
+  } catch (error) {
+    return { verdict: fail('bad_checkpoint', (error as Error).message), origin, vkey: storeVkey, source: opts.storeUrl, halted };
+  }
+  if (pinned && logKey.vkey !== storeVkey) {
+    const where = opts.pinnedKeyText ? 'the key given with --log-key' : `the key pinned in ${join(state.dir, 'log.vkey')}`;
+    return { verdict: fail('bad_checkpoint', `the store's log key for ${origin} is ${storeVkey}, not ${where} (${logKey.vkey}): a different log under the same name, or a forged one`), origin, vkey: storeVkey, source: opts.storeUrl, halted };
+  }
+  const trusted = opts.trustedCheckpoint ?? state.checkpoint;
+  const resume = opts.incremental && !opts.trustedCheckpoint ? state.resume : undefined;
+  if (opts.incremental && !resume) opts.note('No saved tree state for this log yet: verifying everything this time.');
+  const auditor = resume?.audit ? safeRestore(resume.audit) : resume ? undefined : newAuditor();
+  if (resume && !auditor) opts.note('The saved state has no semantic audit state: this run checks the hashes and signatures of the new entries only.');
+
+  const from = resume?.size ?? 0;
+  const page0 = await client.get<ExportPage>('/v1/ledger/export', { from, limit: PAGE });
+  const verifier = new LedgerVerifier(
+    { hasher: nodeTreeHasher, logKey: logKey.verifier, verifyDecision: verifyDecisionBundle, trustedCheckpoint: trusted, ...(auditor ? { auditor } : {}) },
+    { checkpoint: page0.checkpoint, history: page0.checkpoints ?? [], verifiedBefore: state.ladder, resume },
+  );
+  let page = page0;
+  for (;;) {
+    page.entries.forEach((text, i) => verifier.add(text, leafOf(page.leafHashes[i])));
+    await verifier.drain();
+    if (verifier.failedEarly || page.entries.length === 0 || verifier.size >= page0.treeSize) break;
+    page = await client.get<ExportPage>('/v1/ledger/export', { treeSize: page0.treeSize, from: verifier.size, limit: PAGE });
+  }
+  const verdict = await verifier.finish();
+  const outcome: VerifyOutcome = {
+    verdict,
+    origin,
+    vkey: storeVkey,
+    source: resume ? `${opts.storeUrl}, incremental from entry ${resume.size}` : opts.storeUrl,
+    trustedSize: sizeOf(trusted),
+    checkpointTime: timeOf(page0.checkpoint),
+    halted,
+  };
+  if (!verdict.ok || !opts.save) return outcome;
+  const witnessed = await cosign(opts, state, logKey.verifier, page0.checkpoint, verdict.checkpoint, outcome);
+  if (!outcome.verdict.ok) return outcome;
+  // Only after everything passed: a failed run must never move this client's anchor.
+  await saveVerified(state, { vkey: storeVkey, checkpoint: page0.checkpoint, resume: verdict.state, ...(auditor ? { audit: auditor.snapshot() } : {}) });
+  if (witnessed) await saveWitnessRecord(state, witnessed);
+  return outcome;
+}
+
+function leafOf(b64: string | undefined): Uint8Array | undefined {
+  if (!b64) return undefined;
+  try {
+    return fromBase64(b64);
+  } catch {
+    return undefined;
+  }
+}
+
+function safeRestore(snapshot: NonNullable<SavedLogState['resume']>['audit']): SemanticAuditor | undefined {
+  try {
+    return SemanticAuditor.restore(snapshot!, { sha256: nodeSha256, parsePolicySource: (text) => parsePolicy(Buffer.from(text), 'policy.yaml').policy });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * This client as a witness (C2SP tlog-cosignature): cosign the checkpoint it just verified,
+ * but only if it extends the one it cosigned before for this origin. A refusal here means the
+ * store showed this client two histories: the run fails.
+ */
+async function cosign(opts: OnlineOptions, state: SavedLogState, logKey: NoteVerifier, note: string, checkpoint: Checkpoint, outcome: VerifyOutcome): Promise<WitnessRecord | undefined> {
+  const identity = await loadOrCreateWitnessKey(cliWitnessDir(opts.env), defaultWitnessName().replace(/\/witness$/, '/cli'));
+  const record = state.witness;
+  let proof: Uint8Array[] = [];
+  if (record && record.size > 0 && record.size < checkpoint.size) {
+    const r = await opts.client.get<{ hashes: string[] }>('/v1/ledger/proof/consistency', { from: record.size, to: checkpoint.size });
+    proof = r.hashes.map(fromBase64);
+  }
+  const result = witnessAddCheckpoint(
+    { oldSize: Math.min(record?.size ?? 0, checkpoint.size), proof, note },
+    {
+      hasher: nodeTreeHasher,
+      logKeys: (origin) => (origin === logKey.name ? [logKey] : undefined),
+      latest: () => record,
+      cosigner: identity.cosigner,
+      nowSeconds: () => Math.floor(Date.now() / 1000),
+    },
+  );
+  if (result.status !== 200) {
+    const why = result.reason;
+    outcome.verdict = fail(result.status === 409 && record && record.size > checkpoint.size ? 'rolled_back' : 'inconsistent_history', `this client cosigned ${record?.size ?? 0} entries of ${checkpoint.origin} before; the checkpoint verified now does not extend it: ${why}`, Math.min(record?.size ?? 0, checkpoint.size));
+    outcome.cosigned = null;
+    return undefined;
+  }
+  outcome.cosigned = { name: identity.cosigner.key.name, vkey: identity.vkey, size: checkpoint.size, line: result.lines[0]! };
+  return result.record;
+}
+
+/** Stream an export directory (entries.jsonl with leaf-hashes.txt alongside) through the verifier. */
+export async function verifyOffline(dir: string, options: { pinnedKeyText?: string; trustedCheckpoint?: string } = {}): Promise<VerifyOutcome> {
+  const checkpoint = (await readRequired(dir, EXPORT_FILES.checkpoint)).toString('utf8');
+  const origin = originOf(checkpoint);
+  const keyText = options.pinnedKeyText ?? (await readRequired(dir, EXPORT_FILES.logKey)).toString('utf8');
+  const logKey = logKeyFrom(keyText, origin);
+  const historyText = await readFile(join(dir, EXPORT_FILES.checkpoints), 'utf8').catch(() => '');
+  const history = historyText.split('\n').flatMap((line) => {
+    try {
+      return line ? [JSON.parse(line) as string] : [];
+    } catch {
+      return [];
+    }
+  });
+  const auditor = newAuditor();
+  const verifier = new LedgerVerifier({ hasher: nodeTreeHasher, logKey: logKey.verifier, verifyDecision: verifyDecisionBundle, trustedCheckpoint: options.trustedCheckpoint, auditor }, { checkpoint, history });
+  await readRequired(dir, EXPORT_FILES.entries);
+  const entries = lines(join(dir, EXPORT_FILES.entries));
+  const leaves = await optionalLines(join(dir, EXPORT_FILES.leafHashes));
+  let count = 0;
+  for await (const text of entries) {
+    const leaf = leaves ? await leaves.next() : undefined;
+    verifier.add(text, leaf && !leaf.done ? leafOf(leaf.value) : undefined);
+    if (++count % 1024 === 0) await verifier.drain();
+  }
+  // A truncated export still lists the leaves it was cut from: they name the first missing entry.
+  if (leaves) for (let leaf = await leaves.next(); !leaf.done; leaf = await leaves.next()) verifier.addRecordedLeaf(leafOf(leaf.value) ?? new Uint8Array(32));
+  const verdict = await verifier.finish();
+  return { verdict, origin, vkey: logKey.vkey, source: `offline export ${dir}`, trustedSize: sizeOf(options.trustedCheckpoint), checkpointTime: timeOf(checkpoint) };
+}
+
+async function readRequired(dir: string, name: string): Promise<Buffer> {
+  try {
+    return await readFile(join(dir, name));
+  } catch {
+    throw new AppError('invalid_input', `${join(dir, name)} is missing: not a ledger export directory (run \`breakglass ledger export --out DIR\`)`, {
+      fieldErrors: [{ path: '--offline', message: `no ${name} in ${dir}` }],
+    });
+  }
+}
+
+/** The lines of a file, streamed (a corrupted byte is kept as U+FFFD and reported by the verifier). */
+function lines(path: string): AsyncIterableIterator<string> {
+  return createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity })[Symbol.asyncIterator]();
+}
+
+async function optionalLines(path: string): Promise<AsyncIterableIterator<string> | undefined> {
+  try {
+    await access(path);
+  } catch {
+    return undefined;
+  }
+  return lines(path);
+}
+
+/** The human verdict: what was checked, or the first bad entry and why. */
+export function renderOutcome(o: VerifyOutcome): string {
+  const { verdict } = o;
+  const auditLine = (audit: AuditReport | undefined) => {
+    if (!audit) return [];
+    const c = audit.counts;
+    const what = `${c.entries} entries replayed through the state machine and the policy in force: ${c.requests} requests, ${c.decisions} decisions, ${c.activations} activations, ${c.evaluations} evaluations under a bypass, ${c.expiries} expiries, ${c.revocations} revocations, ${c.reviewsCompleted} reviews`;
+    const notes = [c.withoutPolicy > 0 ? `${c.withoutPolicy} entries predate policy entries carrying the policy (checked on the state machine alone)` : '', c.lateAfterDowntime > 0 ? `${c.lateAfterDowntime} expiries late because the store was down` : ''].filter(Boolean);
+    return [`  audit:      ${what}: ${audit.violations.length === 0 ? 'no violations' : `${audit.violations.length} violation(s)`}${notes.length ? ` (${notes.join('; ')})` : ''}`];
+  };
+  if (verdict.ok) {
+    const lines = [
+      `OK: ledger verified (${o.source})`,
+      `  log:        ${o.origin}`,
+      verdict.entriesVerified === verdict.treeSize
+        ? `  entries:    ${verdict.treeSize} (seq 0..${verdict.treeSize - 1}), every leaf recomputed`
+        : `  entries:    ${verdict.treeSize}; the ${verdict.entriesVerified} new ones (seq ${verdict.treeSize - verdict.entriesVerified}..${verdict.treeSize - 1}) recomputed, the rest proven by the saved tree state`,
+      `  root:       ${verdict.rootHash} matches the signed checkpoint${o.checkpointTime ? ` (signed ${o.checkpointTime})` : ''}`,
+      `  decisions:  ${verdict.decisionsVerified} signatures verified against the keys enrolled at the time (${verdict.keysSeen} keys seen)`,
+      ...auditLine(verdict.audit),
+      o.trustedSize !== undefined ? `  history:    consistent with the checkpoint verified before (size ${o.trustedSize})` : '  history:    no earlier checkpoint to compare with (first verification)',
+    ];
+    if (o.cosigned) lines.push(`  witness:    cosigned size ${o.cosigned.size} as ${o.cosigned.name}`);
+    if (o.halted) lines.push(`FAILED: ${o.halted}`);
+    return `${lines.join('\n')}\n`;
+  }
+  const where = verdict.problem.seq === null ? '' : ` at entry ${verdict.problem.seq}`;
+  const rest = verdict.problems.length - 1;
+  const more = rest > 0 ? `\n  (${rest} more problem${rest > 1 ? 's' : ''} after it)` : '';
+  const violations = verdict.problem.code === 'semantic_violation' ? verdict.problems.slice(1, 20).map((p) => `\n  also at entry ${p.seq}: ${p.message}`).join('') : '';
+  return `FAILED: ledger verification failed${where}\n  first bad: ${verdict.problem.message} [${verdict.problem.code}]${violations}${more}${o.halted ? `\n  ${o.halted}` : ''}\n`;
+}
+
+export function outcomeJson(o: VerifyOutcome): unknown {
+  const { verdict } = o;
+  const common = {
+    origin: o.origin,
+    vkey: o.vkey,
+    checkpointTime: o.checkpointTime ?? null,
+    halted: o.halted ?? null,
+    audit: verdict.audit ? { counts: verdict.audit.counts, violations: verdict.audit.violations } : null,
+  };
+  if (verdict.ok) {
+    return { ok: !o.halted, ...common, treeSize: verdict.treeSize, entriesVerified: verdict.entriesVerified, rootHash: verdict.rootHash, decisionsVerified: verdict.decisionsVerified, trustedSize: o.trustedSize ?? null, cosigned: o.cosigned ?? null };
+  }
+  return { ok: false, ...common, firstBadSeq: verdict.problem.seq, code: verdict.problem.code, reason: verdict.problem.message, problems: verdict.problems };
+}
+

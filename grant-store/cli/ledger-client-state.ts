@@ -1,0 +1,133 @@
+import { createHash } from 'node:crypto';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { fromBase64, toBase64 } from '../../shared/bytes';
+import type { AuditSnapshot } from '../../shared/ledger/semantic-audit';
+import type { LedgerResumeState } from '../../shared/ledger/verify-ledger';
+import type { WitnessRecord } from '../../shared/ledger/witness-core';
+import { readTextIfExists, writeFileDurably } from '../../shared/node/ledger/durable-file';
+
+/**
+ * What this client remembers about each log it verified, keyed by the log's origin (not the
+ * store's URL): two stores presenting the same origin with different histories meet the same
+ * saved checkpoint, so a client that saw both catches the fork. Per origin, under
+ * $XDG_STATE_HOME/breakglass/logs/<origin>/:
+ * - log.vkey: the log's C2SP verifier key, pinned on first use (a different key is refused);
+ * - checkpoint: the last checkpoint verified (signed note as served, cosignatures included);
+ * - tree-state.json: the Merkle frontier, the enrolled keys and the semantic audit's state at
+ *   that checkpoint (what `verify --incremental` resumes from);
+ * - verified.jsonl: the sizes and roots of the last checkpoints verified (where two histories
+ *   part, when one is rewritten);
+ * - witness.json: the last checkpoint this client cosigned as a witness.
+ * Everything is written durably and only after a verification succeeded.
+ */
+const LADDER_LENGTH = 64;
+const ORIGIN_HASH_HEX = 12;
+
+/** $XDG_STATE_HOME/breakglass (default ~/.local/state/breakglass). */
+export function clientStateRoot(env: NodeJS.ProcessEnv): string {
+  return join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'breakglass');
+}
+
+/** Where the CLI keeps its own witness key (it cosigns what `ledger verify` verified). */
+export function cliWitnessDir(env: NodeJS.ProcessEnv): string {
+  return join(clientStateRoot(env), 'cli-witness');
+}
+
+/** The directory for one log: a readable form of the origin plus a hash of the exact origin (no collisions). */
+export function logStateDir(env: NodeJS.ProcessEnv, origin: string): string {
+  const readable = origin.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
+  const hash = createHash('sha256').update(origin).digest('hex').slice(0, ORIGIN_HASH_HEX);
+  return join(clientStateRoot(env), 'logs', `${readable}-${hash}`);
+}
+
+/** Before keying by origin the CLI kept one directory per store host:port. */
+function legacyHostDir(env: NodeJS.ProcessEnv, storeUrl: string): string {
+  return join(clientStateRoot(env), new URL(storeUrl).host.replace(/[^A-Za-z0-9._-]/g, '_'));
+}
+
+const TreeStateSchema = z.object({
+  size: z.number().int().nonnegative(),
+  frontier: z.array(z.string()),
+  keys: z.array(z.object({ keyId: z.string(), principal: z.string(), publicKeyPem: z.string(), revoked: z.boolean() })),
+  audit: z.unknown().optional(),
+});
+
+const WitnessRecordSchema = z.object({ origin: z.string(), size: z.number().int().nonnegative(), rootHash: z.string(), checkpoint: z.string(), cosignedAt: z.number().int().nonnegative() });
+
+export interface SavedLogState {
+  dir: string;
+  pinnedVkey: string | undefined;
+  checkpoint: string | undefined;
+  /** The saved tree state, only if it belongs to the saved checkpoint. */
+  resume: (LedgerResumeState & { audit?: AuditSnapshot }) | undefined;
+  /** Earlier verified checkpoints, oldest first (signed notes). */
+  ladder: string[];
+  witness: WitnessRecord | undefined;
+}
+
+function sizeOf(note: string): number | undefined {
+  const line = note.split('\n')[1];
+  return line && /^\d+$/.test(line) ? Number(line) : undefined;
+}
+
+function originOf(note: string): string | undefined {
+  return note.split('\n')[0];
+}
+
+export async function readLogState(env: NodeJS.ProcessEnv, origin: string, storeUrl?: string): Promise<SavedLogState> {
+  const dir = logStateDir(env, origin);
+  let checkpoint = await readTextIfExists(join(dir, 'checkpoint'));
+  let treeText = await readTextIfExists(join(dir, 'tree-state.json'));
+  if (checkpoint === undefined && storeUrl) {
+    // Carry over what this client verified when it keyed state by URL, if it is the same log.
+    const legacy = legacyHostDir(env, storeUrl);
+    const old = await readTextIfExists(join(legacy, 'checkpoint'));
+    if (old && originOf(old) === origin) {
+      checkpoint = old;
+      treeText = await readTextIfExists(join(legacy, 'tree-state.json'));
+    }
+  }
+  let resume: SavedLogState['resume'];
+  if (treeText && checkpoint) {
+    try {
+      const raw = TreeStateSchema.parse(JSON.parse(treeText));
+      if (raw.size === sizeOf(checkpoint)) resume = { size: raw.size, frontier: raw.frontier.map(fromBase64), keys: raw.keys, ...(raw.audit ? { audit: raw.audit as AuditSnapshot } : {}) };
+    } catch {
+      // A damaged tree state only costs the shortcut: the next run verifies everything.
+      resume = undefined;
+    }
+  }
+  const ladderText = await readTextIfExists(join(dir, 'verified.jsonl'));
+  const ladder = (ladderText ?? '').split('\n').flatMap((line) => {
+    try {
+      return line ? [z.string().parse(JSON.parse(line))] : [];
+    } catch {
+      return [];
+    }
+  });
+  const witnessText = await readTextIfExists(join(dir, 'witness.json'));
+  let witness: WitnessRecord | undefined;
+  try {
+    witness = witnessText ? WitnessRecordSchema.parse(JSON.parse(witnessText)) : undefined;
+  } catch {
+    witness = undefined;
+  }
+  return { dir, pinnedVkey: (await readTextIfExists(join(dir, 'log.vkey')))?.trim(), checkpoint, resume, ladder, witness };
+}
+
+/** Record a successful verification: pin the key, move the checkpoint, save the tree state. */
+export async function saveVerified(state: SavedLogState, update: { vkey: string; checkpoint: string; resume: LedgerResumeState; audit?: AuditSnapshot }): Promise<void> {
+  if (!state.pinnedVkey) await writeFileDurably(join(state.dir, 'log.vkey'), `${update.vkey}\n`, 0o644);
+  const tree = { size: update.resume.size, frontier: update.resume.frontier.map(toBase64), keys: update.resume.keys, ...(update.audit ? { audit: update.audit } : {}) };
+  await writeFileDurably(join(state.dir, 'tree-state.json'), `${JSON.stringify(tree)}\n`);
+  const ladder = [...state.ladder.filter((n) => n !== update.checkpoint), update.checkpoint].slice(-LADDER_LENGTH);
+  await writeFileDurably(join(state.dir, 'verified.jsonl'), ladder.map((n) => `${JSON.stringify(n)}\n`).join(''));
+  // Last: the checkpoint is the anchor the next run trusts.
+  await writeFileDurably(join(state.dir, 'checkpoint'), update.checkpoint);
+}
+
+export async function saveWitnessRecord(state: SavedLogState, record: WitnessRecord): Promise<void> {
+  await writeFileDurably(join(state.dir, 'witness.json'), `${JSON.stringify(record)}\n`);
+}
