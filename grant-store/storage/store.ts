@@ -5,6 +5,9 @@ import type { LedgerEntry } from '../../shared/domain/ledger-entry';
 import type { BypassRequest, RequestState } from '../../shared/domain/request';
 import type { Review } from '../../shared/domain/review';
 import type { StoredSession } from '../identity/stored-session';
+import type { EmergencyCredential, EmergencyCredentialState } from '../../shared/domain/emergency';
+import type { Incident } from '../../shared/domain/incident';
+import type { DigestRun, IncidentReceipt } from './emergency-rows';
 
 /**
  * The grant store's persistence, one interface for every backend (SQLite embedded now,
@@ -86,6 +89,19 @@ export interface StoreReader {
   getKey(keyId: string): Promise<EnrolledKey | undefined>;
   listKeys(principal?: string): Promise<EnrolledKey[]>;
 
+  getEmergencyCredential(id: string): Promise<EmergencyCredential | undefined>;
+  /** The credential whose secret has this digest (`sha256:<hex>`), whatever its state. */
+  getEmergencyCredentialByDigest(digest: string): Promise<EmergencyCredential | undefined>;
+  /** Newest sealed first. */
+  listEmergencyCredentials(): Promise<EmergencyCredential[]>;
+
+  getIncident(source: string, incidentId: string): Promise<Incident | undefined>;
+  /** Incidents not resolved, most recently updated first. */
+  listOpenIncidents(): Promise<Incident[]>;
+  getIncidentReceipt(source: string, eventId: string): Promise<IncidentReceipt | undefined>;
+
+  getDigestRun(week: string): Promise<DigestRun | undefined>;
+
   getReview(id: string): Promise<Review | undefined>;
   getReviewByRequest(requestId: string): Promise<Review | undefined>;
   listReviews(state?: Review['state']): Promise<Review[]>;
@@ -117,6 +133,26 @@ export interface StoreTx extends StoreReader {
   /** Throws AppError('conflict') when the ID token (idTokenHash) was already exchanged for a session. */
   insertSession(session: StoredSession): Promise<void>;
   endSession(id: string, at: string): Promise<void>;
+  /** Throws AppError('conflict') when a credential with this id or secret digest exists. */
+  insertEmergencyCredential(credential: EmergencyCredential): Promise<void>;
+  /**
+   * Replace the credential with this version only if it is still in `expectedState`; false when
+   * another writer changed it first (a second use racing the first: exactly one wins).
+   */
+  updateEmergencyCredential(credential: EmergencyCredential, expectedState: EmergencyCredentialState): Promise<boolean>;
+  /** Insert or replace the incident's state. */
+  putIncident(incident: Incident): Promise<void>;
+  /** False when (source, eventId) was received before: the caller treats it as a replay. */
+  insertIncidentReceipt(receipt: IncidentReceipt): Promise<boolean>;
+  /**
+   * Claim the digest send for `week` (see CLAIM_DIGEST_RUN_SQL): true when this instance may
+   * send it now; false when it was sent, or another instance holds an unexpired lease.
+   */
+  claimDigestRun(week: string, instance: string, now: string, leaseUntil: string): Promise<boolean>;
+  /** Mark the week sent by `instance`; false when its claim was taken over meanwhile. */
+  completeDigestRun(week: string, instance: string, sentAt: string): Promise<boolean>;
+  /** Record a failed attempt; the lease ends at `retryAt`, when any instance may try again. */
+  failDigestRun(week: string, instance: string, error: string, retryAt: string): Promise<void>;
   /** Throws AppError('conflict') when the key id is already enrolled. */
   insertKey(key: EnrolledKey): Promise<void>;
   revokeKey(keyId: string, at: string): Promise<void>;

@@ -192,4 +192,44 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX sessions_principal ON sessions (principal, created_at);
     `,
   },
+  {
+    version: 4,
+    name: 'emergency credentials, incidents, digest runs',
+    // Mirrors the SQLite migration (see there).
+    sql: `
+      CREATE TABLE emergency_credentials (
+        id text PRIMARY KEY,
+        credential_digest text NOT NULL UNIQUE,
+        gate text NOT NULL,
+        state text NOT NULL,
+        sealed_at text NOT NULL,
+        doc jsonb NOT NULL
+      );
+      CREATE TABLE incidents (
+        source text NOT NULL,
+        incident_id text NOT NULL,
+        status text NOT NULL,
+        updated_at text NOT NULL,
+        doc jsonb NOT NULL,
+        PRIMARY KEY (source, incident_id)
+      );
+      CREATE TABLE incident_receipts (
+        source text NOT NULL,
+        event_id text NOT NULL,
+        payload_digest text NOT NULL,
+        received_at text NOT NULL,
+        seq bigint,
+        PRIMARY KEY (source, event_id)
+      );
+      CREATE TABLE digest_runs (
+        week text PRIMARY KEY,
+        instance text NOT NULL,
+        claimed_at text NOT NULL,
+        lease_until text NOT NULL,
+        sent_at text,
+        attempts integer NOT NULL,
+        last_error text
+      );
+    `,
+  },
 ];

@@ -5,6 +5,9 @@ import type { Review } from '../../../shared/domain/review';
 import { type DecisionRow, type DocRow, type GateBlockRow, type KeyRow, type LeafHashRow, type LedgerTextRow, type TokenRow, createRowMapping, gateBlockFromRow, leafHashFromRow, ledgerEntryFromText, ledgerTextFromRow } from '../row-mapping';
 import type { StoredSession } from '../../identity/stored-session';
 import { LATEST_SESSIONS_SQL, sessionFromRow, type SessionRow } from '../session-rows';
+import type { EmergencyCredential } from '../../../shared/domain/emergency';
+import type { Incident } from '../../../shared/domain/incident';
+import { type DigestRun, type DigestRunRow, type DocOnlyRow, type IncidentReceipt, type IncidentReceiptRow, digestRunFromRow, emergencyFromRow, incidentFromRow, receiptFromRow } from '../emergency-rows';
 import type { GateBlockCount, RequestFilter, StoreReader, StoredDecision, StoredToken } from '../store';
 import type { Queryable } from './connection';
 
@@ -108,6 +111,39 @@ export class PgReader implements StoreReader {
 
   async decisionReplayed(signatureDigest: string, nonce: string): Promise<boolean> {
     return (await this.db.query('SELECT 1 FROM decisions WHERE signature_digest = $1 OR nonce = $2 LIMIT 1', [signatureDigest, nonce])).rows.length > 0;
+  }
+
+  async getEmergencyCredential(id: string): Promise<EmergencyCredential | undefined> {
+    const row = (await this.db.query<DocOnlyRow>(`SELECT doc FROM emergency_credentials WHERE id = $1${this.forUpdate}`, [id])).rows[0];
+    return row ? emergencyFromRow(PG_CODEC, row) : undefined;
+  }
+
+  async getEmergencyCredentialByDigest(digest: string): Promise<EmergencyCredential | undefined> {
+    const row = (await this.db.query<DocOnlyRow>(`SELECT doc FROM emergency_credentials WHERE credential_digest = $1${this.forUpdate}`, [digest])).rows[0];
+    return row ? emergencyFromRow(PG_CODEC, row) : undefined;
+  }
+
+  async listEmergencyCredentials(): Promise<EmergencyCredential[]> {
+    return (await this.db.query<DocOnlyRow>('SELECT doc FROM emergency_credentials ORDER BY sealed_at DESC, id')).rows.map((row) => emergencyFromRow(PG_CODEC, row));
+  }
+
+  async getIncident(source: string, incidentId: string): Promise<Incident | undefined> {
+    const row = (await this.db.query<DocOnlyRow>(`SELECT doc FROM incidents WHERE source = $1 AND incident_id = $2${this.forUpdate}`, [source, incidentId])).rows[0];
+    return row ? incidentFromRow(PG_CODEC, row) : undefined;
+  }
+
+  async listOpenIncidents(): Promise<Incident[]> {
+    return (await this.db.query<DocOnlyRow>("SELECT doc FROM incidents WHERE status <> 'resolved' ORDER BY updated_at DESC, source, incident_id")).rows.map((row) => incidentFromRow(PG_CODEC, row));
+  }
+
+  async getIncidentReceipt(source: string, eventId: string): Promise<IncidentReceipt | undefined> {
+    const row = (await this.db.query<IncidentReceiptRow>('SELECT * FROM incident_receipts WHERE source = $1 AND event_id = $2', [source, eventId])).rows[0];
+    return row ? receiptFromRow(row) : undefined;
+  }
+
+  async getDigestRun(week: string): Promise<DigestRun | undefined> {
+    const row = (await this.db.query<DigestRunRow>('SELECT * FROM digest_runs WHERE week = $1', [week])).rows[0];
+    return row ? digestRunFromRow(row) : undefined;
   }
 
   async getSession(id: string): Promise<StoredSession | undefined> {

@@ -11,6 +11,9 @@ import type { Queryable } from './connection';
 import { LEDGER_CHANNEL } from './ledger-feed';
 import type { StoredSession } from '../../identity/stored-session';
 import { SESSION_COLUMNS, sessionValues } from '../session-rows';
+import type { EmergencyCredential, EmergencyCredentialState } from '../../../shared/domain/emergency';
+import type { Incident } from '../../../shared/domain/incident';
+import { CLAIM_DIGEST_RUN_SQL, EMERGENCY_COLUMNS, INCIDENT_COLUMNS, RECEIPT_COLUMNS, type IncidentReceipt, emergencyValues, incidentValues, receiptValues } from '../emergency-rows';
 import { PgReader, PG_ROWS, pgParam } from './pg-reader';
 
 // ON CONFLICT DO NOTHING where a duplicate is a refusal, not a bug: see PgTx.
@@ -21,6 +24,10 @@ const INSERT_TOKEN = insertSql('tokens', TOKEN_COLUMNS, pgParam);
 const INSERT_KEY = `${insertSql('keys', KEY_COLUMNS, pgParam)} ON CONFLICT DO NOTHING`;
 const INSERT_REVIEW = `${insertSql('reviews', REVIEW_COLUMNS, pgParam)} ON CONFLICT DO NOTHING`;
 const INSERT_SESSION = `${insertSql('sessions', SESSION_COLUMNS, pgParam)} ON CONFLICT DO NOTHING`;
+const INSERT_EMERGENCY = `${insertSql('emergency_credentials', EMERGENCY_COLUMNS, pgParam)} ON CONFLICT DO NOTHING`;
+const UPSERT_INCIDENT = `${insertSql('incidents', INCIDENT_COLUMNS, pgParam)} ON CONFLICT (source, incident_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, doc = excluded.doc`;
+const INSERT_RECEIPT = `${insertSql('incident_receipts', RECEIPT_COLUMNS, pgParam)} ON CONFLICT DO NOTHING`;
+const CLAIM_DIGEST_RUN = CLAIM_DIGEST_RUN_SQL(pgParam);
 
 /**
  * Writes inside one PostgreSQL transaction (opened and committed by PgStore). Uniqueness
@@ -61,6 +68,36 @@ export class PgTx extends PgReader implements StoreTx {
   async insertSession(s: StoredSession): Promise<void> {
     const result = await this.db.query(INSERT_SESSION, sessionValues(s));
     if (result.rowCount !== 1) throw new AppError('conflict', 'this ID token was already exchanged for a session: sign in again');
+  }
+
+  async insertEmergencyCredential(c: EmergencyCredential): Promise<void> {
+    const result = await this.db.query(INSERT_EMERGENCY, emergencyValues(c));
+    if (result.rowCount !== 1) throw new AppError('conflict', `emergency credential ${c.id} (or one with the same secret) already exists`);
+  }
+
+  async updateEmergencyCredential(c: EmergencyCredential, expectedState: EmergencyCredentialState): Promise<boolean> {
+    const result = await this.db.query('UPDATE emergency_credentials SET state = $1, doc = $2 WHERE id = $3 AND state = $4', [c.state, JSON.stringify(c), c.id, expectedState]);
+    return result.rowCount === 1;
+  }
+
+  async putIncident(i: Incident): Promise<void> {
+    await this.db.query(UPSERT_INCIDENT, incidentValues(i));
+  }
+
+  async insertIncidentReceipt(r: IncidentReceipt): Promise<boolean> {
+    return (await this.db.query(INSERT_RECEIPT, receiptValues(r))).rowCount === 1;
+  }
+
+  async claimDigestRun(week: string, instance: string, now: string, leaseUntil: string): Promise<boolean> {
+    return (await this.db.query(CLAIM_DIGEST_RUN, [week, instance, now, leaseUntil])).rowCount === 1;
+  }
+
+  async completeDigestRun(week: string, instance: string, sentAt: string): Promise<boolean> {
+    return (await this.db.query('UPDATE digest_runs SET sent_at = $1, last_error = NULL WHERE week = $2 AND instance = $3 AND sent_at IS NULL', [sentAt, week, instance])).rowCount === 1;
+  }
+
+  async failDigestRun(week: string, instance: string, error: string, retryAt: string): Promise<void> {
+    await this.db.query('UPDATE digest_runs SET last_error = $1, lease_until = $2 WHERE week = $3 AND instance = $4 AND sent_at IS NULL', [error, retryAt, week, instance]);
   }
 
   async endSession(id: string, at: string): Promise<void> {

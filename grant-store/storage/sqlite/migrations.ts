@@ -131,6 +131,48 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       CREATE INDEX sessions_principal ON sessions(principal, created_at);
     `,
   },
+  {
+    version: 4,
+    name: 'emergency credentials, incidents, digest runs',
+    // Sealed emergency credentials (only the secret's digest, UNIQUE), incidents as the verified
+    // webhooks left them, one receipt per (source, event) so a replayed webhook is acted on once,
+    // and one row per digest week: the instance that claims it sends it.
+    sql: `
+      CREATE TABLE emergency_credentials (
+        id TEXT PRIMARY KEY,
+        credential_digest TEXT NOT NULL UNIQUE,
+        gate TEXT NOT NULL,
+        state TEXT NOT NULL,
+        sealed_at TEXT NOT NULL,
+        doc TEXT NOT NULL
+      );
+      CREATE TABLE incidents (
+        source TEXT NOT NULL,
+        incident_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        doc TEXT NOT NULL,
+        PRIMARY KEY (source, incident_id)
+      );
+      CREATE TABLE incident_receipts (
+        source TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        payload_digest TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        seq INTEGER,
+        PRIMARY KEY (source, event_id)
+      );
+      CREATE TABLE digest_runs (
+        week TEXT PRIMARY KEY,
+        instance TEXT NOT NULL,
+        claimed_at TEXT NOT NULL,
+        lease_until TEXT NOT NULL,
+        sent_at TEXT,
+        attempts INTEGER NOT NULL,
+        last_error TEXT
+      );
+    `,
+  },
 ];
 
 /** Apply every migration newer than the database's version, each in its own transaction. */

@@ -6,6 +6,9 @@ import type { Review } from '../../../shared/domain/review';
 import { type DecisionRow, type DocRow, type GateBlockRow, type KeyRow, type LeafHashRow, type LedgerTextRow, type TokenRow, createRowMapping, gateBlockFromRow, leafHashFromRow, ledgerEntryFromText, ledgerTextFromRow } from '../row-mapping';
 import type { StoredSession } from '../../identity/stored-session';
 import { LATEST_SESSIONS_SQL, sessionFromRow, type SessionRow } from '../session-rows';
+import type { EmergencyCredential } from '../../../shared/domain/emergency';
+import type { Incident } from '../../../shared/domain/incident';
+import { type DigestRun, type DigestRunRow, type DocOnlyRow, type IncidentReceipt, type IncidentReceiptRow, digestRunFromRow, emergencyFromRow, incidentFromRow, receiptFromRow } from '../emergency-rows';
 import type { GateBlockCount, RequestFilter, StoreReader, StoredDecision, StoredToken } from '../store';
 
 /** SQLite keeps JSON in TEXT columns and booleans as INTEGER 0/1. */
@@ -124,6 +127,39 @@ export class SqliteReader implements StoreReader {
 
   async decisionReplayed(signatureDigest: string, nonce: string): Promise<boolean> {
     return this.stmt('SELECT 1 FROM decisions WHERE signature_digest = ? OR nonce = ?').get(signatureDigest, nonce) !== undefined;
+  }
+
+  async getEmergencyCredential(id: string): Promise<EmergencyCredential | undefined> {
+    const row = this.stmt('SELECT doc FROM emergency_credentials WHERE id = ?').get(id) as DocOnlyRow | undefined;
+    return row ? emergencyFromRow(SQLITE_CODEC, row) : undefined;
+  }
+
+  async getEmergencyCredentialByDigest(digest: string): Promise<EmergencyCredential | undefined> {
+    const row = this.stmt('SELECT doc FROM emergency_credentials WHERE credential_digest = ?').get(digest) as DocOnlyRow | undefined;
+    return row ? emergencyFromRow(SQLITE_CODEC, row) : undefined;
+  }
+
+  async listEmergencyCredentials(): Promise<EmergencyCredential[]> {
+    return (this.stmt('SELECT doc FROM emergency_credentials ORDER BY sealed_at DESC, id').all() as DocOnlyRow[]).map((row) => emergencyFromRow(SQLITE_CODEC, row));
+  }
+
+  async getIncident(source: string, incidentId: string): Promise<Incident | undefined> {
+    const row = this.stmt('SELECT doc FROM incidents WHERE source = ? AND incident_id = ?').get(source, incidentId) as DocOnlyRow | undefined;
+    return row ? incidentFromRow(SQLITE_CODEC, row) : undefined;
+  }
+
+  async listOpenIncidents(): Promise<Incident[]> {
+    return (this.stmt("SELECT doc FROM incidents WHERE status <> 'resolved' ORDER BY updated_at DESC, source, incident_id").all() as DocOnlyRow[]).map((row) => incidentFromRow(SQLITE_CODEC, row));
+  }
+
+  async getIncidentReceipt(source: string, eventId: string): Promise<IncidentReceipt | undefined> {
+    const row = this.stmt('SELECT * FROM incident_receipts WHERE source = ? AND event_id = ?').get(source, eventId) as IncidentReceiptRow | undefined;
+    return row ? receiptFromRow(row) : undefined;
+  }
+
+  async getDigestRun(week: string): Promise<DigestRun | undefined> {
+    const row = this.stmt('SELECT * FROM digest_runs WHERE week = ?').get(week) as DigestRunRow | undefined;
+    return row ? digestRunFromRow(row) : undefined;
   }
 
   async getSession(id: string): Promise<StoredSession | undefined> {

@@ -9,6 +9,9 @@ import { DECISION_COLUMNS, KEY_COLUMNS, REQUEST_COLUMNS, REQUEST_UPDATE_COLUMNS,
 import type { NewLedgerEntry, StoreTx, StoredDecision, StoredToken } from '../store';
 import type { StoredSession } from '../../identity/stored-session';
 import { SESSION_COLUMNS, sessionValues } from '../session-rows';
+import type { EmergencyCredential, EmergencyCredentialState } from '../../../shared/domain/emergency';
+import type { Incident } from '../../../shared/domain/incident';
+import { CLAIM_DIGEST_RUN_SQL, EMERGENCY_COLUMNS, INCIDENT_COLUMNS, RECEIPT_COLUMNS, type IncidentReceipt, emergencyValues, incidentValues, receiptValues } from '../emergency-rows';
 import { SQLITE_ROWS, SqliteReader, sqliteParam } from './sqlite-reader';
 
 const INSERT_REQUEST = insertSql('requests', REQUEST_COLUMNS, sqliteParam);
@@ -18,6 +21,10 @@ const INSERT_TOKEN = insertSql('tokens', TOKEN_COLUMNS, sqliteParam);
 const INSERT_KEY = insertSql('keys', KEY_COLUMNS, sqliteParam);
 const INSERT_REVIEW = insertSql('reviews', REVIEW_COLUMNS, sqliteParam);
 const INSERT_SESSION = insertSql('sessions', SESSION_COLUMNS, sqliteParam);
+const INSERT_EMERGENCY = insertSql('emergency_credentials', EMERGENCY_COLUMNS, sqliteParam);
+const UPSERT_INCIDENT = `${insertSql('incidents', INCIDENT_COLUMNS, sqliteParam)} ON CONFLICT (source, incident_id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, doc = excluded.doc`;
+const INSERT_RECEIPT = `${insertSql('incident_receipts', RECEIPT_COLUMNS, sqliteParam)} ON CONFLICT DO NOTHING`;
+const CLAIM_DIGEST_RUN = CLAIM_DIGEST_RUN_SQL(sqliteParam);
 
 function isUniqueViolation(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
@@ -64,6 +71,40 @@ export class SqliteTx extends SqliteReader implements StoreTx {
       if (isUniqueViolation(error) || isPrimaryKeyViolation(error)) throw new AppError('conflict', 'this ID token was already exchanged for a session: sign in again');
       throw error;
     }
+  }
+
+  async insertEmergencyCredential(c: EmergencyCredential): Promise<void> {
+    try {
+      this.stmt(INSERT_EMERGENCY).run(...emergencyValues(c));
+    } catch (error) {
+      if (isUniqueViolation(error) || isPrimaryKeyViolation(error)) throw new AppError('conflict', `emergency credential ${c.id} (or one with the same secret) already exists`);
+      throw error;
+    }
+  }
+
+  async updateEmergencyCredential(c: EmergencyCredential, expectedState: EmergencyCredentialState): Promise<boolean> {
+    const result = this.stmt('UPDATE emergency_credentials SET state = ?, doc = ? WHERE id = ? AND state = ?').run(c.state, JSON.stringify(c), c.id, expectedState);
+    return result.changes === 1;
+  }
+
+  async putIncident(i: Incident): Promise<void> {
+    this.stmt(UPSERT_INCIDENT).run(...incidentValues(i));
+  }
+
+  async insertIncidentReceipt(r: IncidentReceipt): Promise<boolean> {
+    return this.stmt(INSERT_RECEIPT).run(...receiptValues(r)).changes === 1;
+  }
+
+  async claimDigestRun(week: string, instance: string, now: string, leaseUntil: string): Promise<boolean> {
+    return this.stmt(CLAIM_DIGEST_RUN).get(week, instance, now, leaseUntil) !== undefined;
+  }
+
+  async completeDigestRun(week: string, instance: string, sentAt: string): Promise<boolean> {
+    return this.stmt('UPDATE digest_runs SET sent_at = ?, last_error = NULL WHERE week = ? AND instance = ? AND sent_at IS NULL').run(sentAt, week, instance).changes === 1;
+  }
+
+  async failDigestRun(week: string, instance: string, error: string, retryAt: string): Promise<void> {
+    this.stmt('UPDATE digest_runs SET last_error = ?, lease_until = ? WHERE week = ? AND instance = ? AND sent_at IS NULL').run(error, retryAt, week, instance);
   }
 
   async endSession(id: string, at: string): Promise<void> {

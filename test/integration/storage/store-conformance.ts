@@ -9,6 +9,8 @@ import type { Review } from '../../../shared/domain/review';
 import { AppError } from '../../../shared/errors';
 import type { NewLedgerEntry, Store, StoredDecision, StoredToken } from '../../../grant-store/storage/store';
 import type { StoredSession } from '../../../grant-store/identity/stored-session';
+import type { EmergencyCredential } from '../../../shared/domain/emergency';
+import type { Incident } from '../../../shared/domain/incident';
 
 /**
  * One conformance suite for the Store interface (Teleport-style): every backend runs all of
@@ -215,6 +217,48 @@ async function sweepOnce(store: Store, now: string): Promise<string[]> {
 
 function leaf(text: string): string {
   return createHash('sha256').update(Buffer.from([0])).update(text, 'utf8').digest('hex');
+}
+
+function makeCredential(overrides: Partial<EmergencyCredential> = {}): EmergencyCredential {
+  return {
+    id: `emc_${randomBytes(13).toString('hex')}`,
+    gate: 'container-signing',
+    scope: { repo: 'payments-api' },
+    holders: ['alice', 'dave'],
+    label: 'DR: region failover',
+    state: 'sealed',
+    credentialDigest: `sha256:${randomBytes(32).toString('hex')}`,
+    sealedBy: 'root',
+    sealedAt: T0,
+    replaces: null,
+    replacedBy: null,
+    usedAt: null,
+    usedBy: null,
+    requestId: null,
+    retiredAt: null,
+    retiredBy: null,
+    ...overrides,
+  };
+}
+
+function makeIncident(overrides: Partial<Incident> = {}): Incident {
+  return {
+    source: 'pagerduty',
+    incidentId: 'PGR0VU2',
+    kind: 'pagerduty',
+    title: 'A little bump in the road',
+    serviceId: 'PF9KMXH',
+    serviceName: 'API Service',
+    tags: [],
+    urgency: 'high',
+    priority: 'P1',
+    status: 'triggered',
+    assignees: ['PTUXL6G'],
+    updatedAt: T0,
+    eventSeq: 0,
+    payloadDigest: `sha256:${'cd'.repeat(32)}`,
+    ...overrides,
+  };
 }
 
 export function storeConformanceSuite(factory: StoreBackendFactory): void {
@@ -562,6 +606,76 @@ export function storeConformanceSuite(factory: StoreBackendFactory): void {
       assert.deepEqual(await store.getReview(v1.id), done);
       assert.deepEqual((await store.listReviews('review_open')).map((r) => r.id), [v2.id]);
       assert.deepEqual((await store.listReviews('reviewed')).map((r) => r.id), [v1.id]);
+    });
+
+    test('emergency credentials: by id and secret digest, one per digest, state changes exactly once', async () => {
+      const older = makeCredential({ sealedAt: at(1) });
+      const newer = makeCredential({ sealedAt: at(2), gate: 'deploy-freeze' });
+      await store.transaction(async (tx) => {
+        await tx.insertEmergencyCredential(older);
+        await tx.insertEmergencyCredential(newer);
+      });
+      assert.deepEqual(await store.getEmergencyCredential(older.id), older);
+      assert.deepEqual(await store.getEmergencyCredentialByDigest(newer.credentialDigest), newer);
+      assert.equal(await store.getEmergencyCredentialByDigest(`sha256:${'00'.repeat(32)}`), undefined);
+      assert.deepEqual((await store.listEmergencyCredentials()).map((c) => c.id), [newer.id, older.id]);
+      await assert.rejects(
+        store.transaction((tx) => tx.insertEmergencyCredential(makeCredential({ credentialDigest: older.credentialDigest }))),
+        (e: unknown) => e instanceof AppError && e.code === 'conflict',
+      );
+      // Two holders racing to use it (one per instance where the backend has several): one wins.
+      const peer = await sut.openPeer();
+      const use = (s: Store, by: string) => s.transaction(async (tx) => {
+        const current = await tx.getEmergencyCredential(older.id);
+        if (!current || current.state !== 'sealed') return false;
+        return tx.updateEmergencyCredential({ ...current, state: 'used', usedBy: by, usedAt: at(5) }, 'sealed');
+      });
+      const wins = await Promise.all([use(store, 'alice'), use(peer, 'dave'), use(store, 'alice'), use(peer, 'dave')]);
+      assert.equal(wins.filter(Boolean).length, 1);
+      const used = await store.getEmergencyCredential(older.id);
+      assert.equal(used?.state, 'used');
+      assert.equal(await store.transaction((tx) => tx.updateEmergencyCredential({ ...used!, state: 'retired' }, 'sealed')), false);
+    });
+
+    test('incidents and webhook receipts: upsert, open list, one receipt per event', async () => {
+      const a = makeIncident();
+      const b = makeIncident({ incidentId: 'PB', updatedAt: at(3) });
+      await store.transaction(async (tx) => {
+        await tx.putIncident(a);
+        await tx.putIncident(b);
+      });
+      assert.deepEqual(await store.getIncident('pagerduty', 'PGR0VU2'), a);
+      assert.deepEqual((await store.listOpenIncidents()).map((i) => i.incidentId), ['PB', 'PGR0VU2']);
+      const resolved = { ...a, status: 'resolved' as const, updatedAt: at(9), eventSeq: 4 };
+      await store.transaction((tx) => tx.putIncident(resolved));
+      assert.deepEqual(await store.getIncident('pagerduty', 'PGR0VU2'), resolved);
+      assert.deepEqual((await store.listOpenIncidents()).map((i) => i.incidentId), ['PB']);
+      assert.equal(await store.getIncident('opsgenie', 'PGR0VU2'), undefined);
+
+      const receipt = { source: 'pagerduty', eventId: '5ac64822-4adc-4fda-ade0-410becf0de4f', payloadDigest: `sha256:${'ef'.repeat(32)}`, receivedAt: at(1), seq: 7 };
+      assert.equal(await store.transaction((tx) => tx.insertIncidentReceipt(receipt)), true);
+      assert.equal(await store.transaction((tx) => tx.insertIncidentReceipt({ ...receipt, receivedAt: at(2), seq: null })), false);
+      assert.deepEqual(await store.getIncidentReceipt('pagerduty', receipt.eventId), receipt);
+      assert.equal(await store.transaction((tx) => tx.insertIncidentReceipt({ ...receipt, source: 'generic' })), true);
+    });
+
+    test('digest runs: one claim wins, a lease blocks others until it runs out, sent is final', async () => {
+      const peer = await sut.openPeer();
+      const claim = (s: Store, instance: string, now: string, until: string) => s.transaction((tx) => tx.claimDigestRun('2026-W48', instance, now, until));
+      const racers = await Promise.all([claim(store, 'a', at(0), at(10)), claim(peer, 'b', at(0), at(10)), claim(store, 'c', at(0), at(10)), claim(peer, 'd', at(0), at(10))]);
+      assert.equal(racers.filter(Boolean).length, 1);
+      const winner = ['a', 'b', 'c', 'd'][racers.indexOf(true)]!;
+      assert.equal(await claim(peer, 'e', at(5), at(15)), false, 'lease still running');
+      // The winner fails; its retry time ends the lease, and then anyone may take the week.
+      await store.transaction((tx) => tx.failDigestRun('2026-W48', winner, 'ECONNREFUSED', at(6)));
+      assert.deepEqual(await store.getDigestRun('2026-W48'), { week: '2026-W48', instance: winner, claimedAt: at(0), leaseUntil: at(6), sentAt: null, attempts: 1, lastError: 'ECONNREFUSED' });
+      assert.equal(await claim(peer, 'e', at(6), at(16)), true);
+      assert.equal(await store.transaction((tx) => tx.completeDigestRun('2026-W48', winner, at(7))), false, 'the old holder lost the week');
+      assert.equal(await store.transaction((tx) => tx.completeDigestRun('2026-W48', 'e', at(7))), true);
+      assert.equal(await claim(store, 'f', at(100), at(110)), false, 'a sent week is never sent again');
+      const run = await store.getDigestRun('2026-W48');
+      assert.deepEqual([run?.instance, run?.sentAt, run?.attempts], ['e', at(7), 2]);
+      assert.equal(await store.getDigestRun('2026-W49'), undefined);
     });
 
     test('gate block counts and meta', async () => {
