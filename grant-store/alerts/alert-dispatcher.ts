@@ -3,7 +3,7 @@ import type { LedgerEntry } from '../../shared/domain/ledger-entry';
 import type { Policy } from '../../shared/domain/policy';
 import type { Finding } from '../../shared/domain/reports';
 import type { NewLedgerEntry, Store, StoreTx } from '../storage/store';
-import { type AlertEvent, alertEventForFinding, alertEventsForEntry } from './alert-events';
+import { type AlertEvent, alertEventForFinding, alertEventsForEntry, isCriticalAlert } from './alert-events';
 import {
   CURSOR_META_KEY,
   DEFAULT_RETRY_POLICY,
@@ -134,7 +134,7 @@ export class AlertDispatcher {
     const items: OutboxItem[] = [];
     for (const event of events) {
       for (const webhook of policy.webhooks) {
-        if (!webhook.events.includes(event.event)) continue;
+        if (!isCriticalAlert(event.event) && !webhook.events.includes(event.event)) continue;
         const id = `dlv_${randomBytes(12).toString('hex')}`;
         items.push({
           id,

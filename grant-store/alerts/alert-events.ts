@@ -2,9 +2,24 @@ import type { LedgerEntry } from '../../shared/domain/ledger-entry';
 import type { Policy, Webhook } from '../../shared/domain/policy';
 import type { Finding } from '../../shared/domain/reports';
 import type { BypassRequest } from '../../shared/domain/request';
+import type { Scope } from '../../shared/domain/common';
+import { formatScope } from '../../shared/policy/scope-match';
 import { isCriticalTier, tierOfGate } from './critical-tier';
 
-export type AlertEventKind = Webhook['events'][number];
+/** Events a webhook subscribes to, plus the critical ones every webhook receives whatever it lists. */
+export type AlertEventKind = Webhook['events'][number] | CriticalAlertKind;
+
+/**
+ * Critical alerts go to every webhook at once, whatever its `events` list: an emergency
+ * credential was used (a bypass with no approver) or a burned, retired, unknown or someone
+ * else's credential was presented.
+ */
+export const CRITICAL_ALERT_KINDS = ['emergency_used', 'emergency_refused'] as const;
+export type CriticalAlertKind = (typeof CRITICAL_ALERT_KINDS)[number];
+
+export function isCriticalAlert(kind: AlertEventKind): kind is CriticalAlertKind {
+  return (CRITICAL_ALERT_KINDS as readonly string[]).includes(kind);
+}
 
 /** Something to send out loudly, independent of the webhook format. */
 export interface AlertEvent {
@@ -89,6 +104,51 @@ export function alertEventsForEntry(entry: LedgerEntry, policy: Policy, request:
           title: `${entry.actor} decided ${decision} on ${entry.target}`,
           text: `${entry.actor} decided ${decision} on the request by ${who} to bypass gate ${entry.gate}. Comment: ${String(entry.data['comment'] ?? '')}`,
           data: { ...facts, decision, comment: entry.data['comment'] ?? null },
+        },
+      ];
+    }
+    case 'emergency_used': {
+      const d = entry.data;
+      return [
+        {
+          event: 'emergency_used',
+          key: `emergency_used:${entry.seq}`,
+          subject: entry.target,
+          gate: entry.gate,
+          occurredAt: entry.time,
+          title: `CRITICAL: emergency credential used on gate ${entry.gate}: no approver`,
+          text: `${who} opened gate ${entry.gate} on ${formatScope((request?.scope ?? {}) as Scope)} with sealed emergency credential ${String(d['credentialId'])}${incident}, with no approver, until ${request?.expiresAt ?? '?'}. The credential is burned; a review needing ${String(d['reviewSignoffs'] ?? 2)} sign-offs from outside team ${String(d['team'] ?? '?')} is open. Reason: ${entry.reason ?? ''}`,
+          data: { ...facts, credentialId: d['credentialId'] ?? null, ttl: d['ttl'] ?? null, reviewSignoffs: d['reviewSignoffs'] ?? null, paged: d['paged'] ?? [] },
+        },
+      ];
+    }
+    case 'emergency_refused': {
+      const d = entry.data;
+      return [
+        {
+          event: 'emergency_refused',
+          key: `emergency_refused:${entry.seq}`,
+          subject: entry.target,
+          gate: entry.gate,
+          occurredAt: entry.time,
+          title: `CRITICAL: refused emergency credential use by ${entry.actor} (${String(d['why'])})`,
+          text: `${entry.actor} presented ${d['credentialId'] ? `emergency credential ${String(d['credentialId'])}` : 'an emergency credential the store does not know'}: ${String(d['message'] ?? d['why'])}`,
+          data: { actor: entry.actor, seq: entry.seq, why: d['why'] ?? null, credentialId: d['credentialId'] ?? null, state: d['state'] ?? null, incidentRef: entry.incidentRef, reason: entry.reason },
+        },
+      ];
+    }
+    case 'digest_sent': {
+      const d = entry.data;
+      return [
+        {
+          event: 'weekly_digest',
+          key: `weekly_digest:${entry.seq}`,
+          subject: String(d['week'] ?? entry.target),
+          gate: null,
+          occurredAt: entry.time,
+          title: String(d['subject'] ?? `Breakglass weekly digest ${String(d['week'])}`),
+          text: String(d['summary'] ?? ''),
+          data: { week: d['week'] ?? null, from: d['from'] ?? null, to: d['to'] ?? null, timeZone: d['timeZone'] ?? null, figures: d['figures'] ?? null, link: d['link'] ?? null },
         },
       ];
     }

@@ -1,6 +1,7 @@
 import type { LedgerEntry } from '../../shared/domain/ledger-entry';
 import type { Notification } from '../../shared/domain/notification';
 import type { Policy } from '../../shared/domain/policy';
+import { emergencyAudience } from '../../shared/policy/emergency-rules';
 import { isCriticalTier, tierOfGate } from './critical-tier';
 
 interface RequestFacts {
@@ -28,6 +29,10 @@ function describe(entry: LedgerEntry): { kind: Notification['kind']; decision: s
       return { kind: 'bypass_revoked', decision: null, text: `${entry.target} was revoked by ${entry.actor}: gate ${gate} enforces again` };
     case 'request_lapsed':
       return { kind: 'request_lapsed', decision: null, text: `${entry.target} lapsed: nobody decided in time` };
+    case 'emergency_used':
+      return { kind: 'emergency_used', decision: null, text: `EMERGENCY: ${entry.actor} opened gate ${gate} with a sealed emergency credential (${String(entry.data['credentialId'] ?? '?')}), no approver, until ${entry.expiresAt ?? '?'}${entry.incidentRef ? ` for ${entry.incidentRef}` : ''}. A review needing ${String(entry.data['reviewSignoffs'] ?? 2)} sign-offs from outside team ${String(entry.data['team'] ?? '?')} is open.` };
+    case 'emergency_refused':
+      return { kind: 'emergency_refused', decision: null, text: `EMERGENCY ALARM: ${entry.actor} presented ${entry.data['credentialId'] ? `emergency credential ${String(entry.data['credentialId'])}` : 'an unknown emergency credential'} and was refused (${String(entry.data['why'] ?? '?')})` };
     case 'review_opened':
       return { kind: 'review_opened', decision: null, text: `a post-bypass review opened for ${entry.target}: someone other than you completes it` };
     default:
@@ -43,7 +48,13 @@ function describe(entry: LedgerEntry): { kind: Notification['kind']; decision: s
 export function notificationsFor(principal: string, entries: readonly LedgerEntry[], policy: Policy, since = -1): Notification[] {
   const requests = new Map<string, RequestFacts>();
   const out: Notification[] = [];
+  const audience = emergencyAudience(policy);
   for (const entry of entries) {
+    if ((entry.type === 'emergency_used' || entry.type === 'emergency_refused') && entry.seq > since && (audience.includes(principal) || entry.actor === principal)) {
+      const { kind, text } = describe(entry);
+      out.push({ seq: entry.seq, time: entry.time, kind, because: audience.includes(principal) ? 'emergency' : 'requester', requestId: entry.target, gate: entry.gate, decision: null, actor: entry.actor, text, expiresAt: entry.expiresAt });
+      continue;
+    }
     if (!entry.target.startsWith('req_')) continue;
     if (entry.type === 'request_created') {
       const tier = tierOfGate(policy, entry.gate);

@@ -42,6 +42,13 @@ export async function closeBypass(
     })),
   ]);
   const timeline = timelineFrom(await tx.ledgerEntriesForTarget(request.id));
+  // An emergency credential's review opened with the bypass: it gets the whole timeline now.
+  const opened = await tx.getReviewByRequest(request.id);
+  if (opened) {
+    const review: Review = { ...opened, timeline };
+    await tx.updateReview(review);
+    return { request: closed, review };
+  }
   const review: Review = {
     id: newId('rev'),
     requestId: request.id,

@@ -16,8 +16,15 @@ import { newId, sha256 } from './ids';
 import { requestAudit } from './request-audit';
 import type { Caller, ServiceDeps } from './service-deps';
 import { canSeeRequest } from './visibility';
+import { parseIncidentCitation } from '../../shared/domain/incident';
+import { decidePreApproval } from '../../shared/policy/pre-approval';
 
-/** File a request. Standing (pre-authorized) scopes activate on filing. */
+/**
+ * File a request. Standing (pre-authorized) scopes activate on filing, and so does a request
+ * that cites an open on-call incident (`--incident pagerduty:PGR0VU2`, a source of the policy's
+ * `incidents:`) by one of its currently assigned responders, for a gate and scope a rule maps
+ * the incident to (pre-approved by the incident; refused, with nothing written, otherwise).
+ */
 export async function createRequest(deps: ServiceDeps, caller: Caller, body: unknown): Promise<RequestCreated> {
   requireRole(caller, 'requester');
   const input: RequestInput = parseOrThrow(RequestInputSchema, body, 'request');
@@ -30,11 +37,23 @@ export async function createRequest(deps: ServiceDeps, caller: Caller, body: unk
   const resolved = resolveGate(policy, input.gate);
   if (errors.length > 0 || !resolved) throw invalid(errors);
 
+  const citation = input.incidentRef ? parseIncidentCitation(input.incidentRef, policy.incidents.sources.map((s) => s.id)) : undefined;
+
   return deps.store.transaction(async (tx) => {
     if (input.extends) {
       const extendErrors = await extensionErrors(tx, input, caller.principal, now);
       if (extendErrors.length > 0) throw invalid(extendErrors);
     }
+    let preApproval: BypassRequest['preApproval'] = null;
+    if (citation) {
+      const incident = await tx.getIncident(citation.source, citation.incidentId);
+      const decision = decidePreApproval(policy, input.incidentRef!, incident, { requester: caller.principal, gate: input.gate, scope: input.scope, ttl: input.ttl });
+      if (!decision.ok) {
+        throw new AppError('forbidden', `pre-approval refused: ${decision.reason}. (Citing ${citation.source}:<id> asks the incident to pre-approve; cite the incident without the "${citation.source}:" prefix to ask approvers instead.)`, { fieldErrors: [{ path: decision.field, message: decision.reason }] });
+      }
+      preApproval = { source: citation.source, incidentId: citation.incidentId, rule: decision.rule.id, payloadDigest: incident!.payloadDigest, eventSeq: incident!.eventSeq };
+    }
+    const standing = preApproval ? undefined : check.standing;
     const at = now.toISOString();
     const canonical: CanonicalRequest = {
       id: newId('req'),
@@ -55,33 +74,44 @@ export async function createRequest(deps: ServiceDeps, caller: Caller, body: unk
       state: 'pending',
       tier: resolved.tierName,
       gateKind: resolved.gate.kind,
-      approvalsRequired: check.standing ? 0 : resolved.tier.approvals,
+      approvalsRequired: standing || preApproval ? 0 : resolved.tier.approvals,
       approvals: [],
       messages: [],
-      standingScope: check.standing?.id ?? null,
+      standingScope: standing?.id ?? null,
       bypassId: null,
       approvedTtl: null,
       activatedAt: null,
       expiresAt: null,
       closedAt: null,
-      lapsesAt: check.standing ? null : new Date(now.getTime() + ttlToMs(policy.decisionWindow)).toISOString(),
+      lapsesAt: standing || preApproval ? null : new Date(now.getTime() + ttlToMs(policy.decisionWindow)).toISOString(),
       updatedAt: at,
       closeComment: null,
       closedBy: null,
+      emergencyCredential: null,
+      preApproval,
     };
     const entries = [
       auditEntry(at, 'request_created', caller, requestAudit(request, {
         actorRole: 'requester',
-        data: { scope: request.scope, severity: request.severity, ttl: request.ttl, tier: request.tier, gateKind: request.gateKind, digest: request.digest, extends: request.extends, standingScope: request.standingScope, team },
+        data: { scope: request.scope, severity: request.severity, ttl: request.ttl, tier: request.tier, gateKind: request.gateKind, digest: request.digest, extends: request.extends, standingScope: request.standingScope, team, ...(preApproval ? { preApproval } : {}) },
       })),
     ];
-    if (check.standing) {
+    if (preApproval) {
       request = activate(request, input.ttl, now);
       entries.push(
         auditEntry(at, 'bypass_activated', caller, requestAudit(request, {
           actorRole: 'requester',
-          approver: check.standing.approvedBy.join(','),
-          data: { bypassId: request.bypassId, ttl: request.approvedTtl, activatedAt: request.activatedAt, standingScope: check.standing.id },
+          approver: `incident:${preApproval.source}:${preApproval.incidentId}`,
+          data: { bypassId: request.bypassId, ttl: request.approvedTtl, activatedAt: request.activatedAt, preApproval },
+        })),
+      );
+    } else if (standing) {
+      request = activate(request, input.ttl, now);
+      entries.push(
+        auditEntry(at, 'bypass_activated', caller, requestAudit(request, {
+          actorRole: 'requester',
+          approver: standing.approvedBy.join(','),
+          data: { bypassId: request.bypassId, ttl: request.approvedTtl, activatedAt: request.activatedAt, standingScope: standing.id },
         })),
       );
     }

@@ -1,4 +1,6 @@
-import { ReviewCompleteInputSchema, type Review } from '../../shared/domain/review';
+import { ReviewCompleteInputSchema, type Review, type ReviewFinding, type ReviewSignoff } from '../../shared/domain/review';
+import { emergencySignoffRefusal } from '../../shared/policy/emergency-rules';
+import { teamOf } from '../../shared/policy/tier-resolution';
 import { AppError, parseOrThrow } from '../../shared/errors';
 import { actingRole, requireRole } from './access';
 import { auditEntry } from './audit-entry';
@@ -18,30 +20,57 @@ export async function getReview(deps: ServiceDeps, caller: Caller, id: string): 
   return review;
 }
 
-/** Sign off a review: by someone other than the requester, once. */
+/** The most serious finding among sign-offs: not justified > fix the gate > justified. */
+const SEVERITY: Record<ReviewFinding, number> = { justified: 0, fix_the_gate: 1, not_justified: 2 };
+
+/**
+ * Sign off a review: by someone other than the requester, once. A review that needs several
+ * sign-offs (an emergency credential's use: two, from outside the user's team) stays open until
+ * that many distinct reviewers have signed; each sign-off is a review_signed ledger entry, and
+ * the last one completes it (review_completed, with every sign-off). Its finding is the most
+ * serious one given. Such a review opens while the bypass runs; it is signed after it ends.
+ */
 export async function completeReview(deps: ServiceDeps, caller: Caller, id: string, body: unknown): Promise<Review> {
   requireRole(caller, ...REVIEW_ROLES);
   const input = parseOrThrow(ReviewCompleteInputSchema, body, 'review completion');
+  const policy = deps.policies.policy;
   return deps.store.transaction(async (tx) => {
     const review = await tx.getReview(id);
-    if (!review || !canSeeRequest(deps.policies.policy, caller, review)) throw new AppError('not_found', `review ${id} not found`);
+    if (!review || !canSeeRequest(policy, caller, review)) throw new AppError('not_found', `review ${id} not found`);
     if (review.requester === caller.principal) throw new AppError('forbidden', 'a review is completed by someone other than the requester');
     if (review.state !== 'review_open') throw new AppError('illegal_transition', `review ${id} is already ${review.state}`, { currentState: review.state });
-    const at = deps.clock().toISOString();
-    const completed: Review = { ...review, state: 'reviewed', finding: input.finding, note: input.note, completedBy: caller.principal, completedAt: at };
-    await tx.updateReview(completed);
     const request = await tx.getRequest(review.requestId);
-    await tx.appendLedger([
-      auditEntry(at, 'review_completed', caller, {
-        target: review.requestId,
-        actorRole: actingRole(caller, ...REVIEW_ROLES),
-        gate: review.gate,
-        reason: input.note,
-        incidentRef: request?.incidentRef ?? null,
-        data: { reviewId: id, finding: input.finding },
-      }),
-    ]);
-    return completed;
+    if (request?.state === 'active') throw new AppError('illegal_transition', `the bypass of review ${id} is active until ${request.expiresAt}: sign off once it has ended`, { currentState: 'active' });
+    const at = deps.clock().toISOString();
+    const required = review.signoffsRequired ?? 1;
+    const role = actingRole(caller, ...REVIEW_ROLES);
+    if (required === 1) {
+      const completed: Review = { ...review, state: 'reviewed', finding: input.finding, note: input.note, completedBy: caller.principal, completedAt: at };
+      await tx.updateReview(completed);
+      await tx.appendLedger([
+        auditEntry(at, 'review_completed', caller, { target: review.requestId, actorRole: role, gate: review.gate, reason: input.note, incidentRef: request?.incidentRef ?? null, data: { reviewId: id, finding: input.finding } }),
+      ]);
+      return completed;
+    }
+    const signoffs = review.signoffs ?? [];
+    if (signoffs.some((s) => s.by === caller.principal)) throw new AppError('forbidden', `${caller.principal} already signed off review ${id}: it needs ${required} distinct reviewers`);
+    if (review.outsideTeamOnly) {
+      const refusal = emergencySignoffRefusal(policy, review, caller.principal);
+      if (refusal) throw new AppError('forbidden', refusal);
+    }
+    const signoff: ReviewSignoff = { by: caller.principal, team: teamOf(policy, caller.principal) ?? null, finding: input.finding, note: input.note, at };
+    const all = [...signoffs, signoff];
+    const done = all.length >= required;
+    const worst = all.reduce((w, s) => (SEVERITY[s.finding] > SEVERITY[w.finding] ? s : w));
+    const updated: Review = done
+      ? { ...review, signoffs: all, state: 'reviewed', finding: worst.finding, note: all.map((s) => `${s.by} (${s.finding}): ${s.note}`).join('\n\n'), completedBy: caller.principal, completedAt: at }
+      : { ...review, signoffs: all };
+    await tx.updateReview(updated);
+    const entries = [
+      auditEntry(at, 'review_signed', caller, { target: review.requestId, actorRole: role, gate: review.gate, reason: input.note, incidentRef: request?.incidentRef ?? null, data: { reviewId: id, finding: input.finding, signoff: all.length, of: required, team: signoff.team } }),
+    ];
+    if (done) entries.push(auditEntry(at, 'review_completed', caller, { target: review.requestId, actorRole: role, gate: review.gate, reason: updated.note, incidentRef: request?.incidentRef ?? null, data: { reviewId: id, finding: updated.finding, signoffs: all.map((s) => ({ by: s.by, team: s.team, finding: s.finding, at: s.at })) } }));
+    await tx.appendLedger(entries);
+    return updated;
   });
 }
-

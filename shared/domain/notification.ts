@@ -8,7 +8,7 @@ import { TimestampSchema } from './common';
  * told of every request on that tier and of its activation. The same ledger entries reach
  * them live on GET /v1/events, and webhooks carry them out of the store.
  */
-export const NotificationKindSchema = z.enum(['decision', 'bypass_activated', 'bypass_expired', 'bypass_revoked', 'request_lapsed', 'critical_request', 'review_opened']);
+export const NotificationKindSchema = z.enum(['decision', 'bypass_activated', 'bypass_expired', 'bypass_revoked', 'request_lapsed', 'critical_request', 'review_opened', 'emergency_used', 'emergency_refused']);
 export type NotificationKind = z.infer<typeof NotificationKindSchema>;
 
 export const NotificationSchema = z.strictObject({
@@ -16,9 +16,16 @@ export const NotificationSchema = z.strictObject({
   seq: z.number().int().nonnegative(),
   time: TimestampSchema,
   kind: NotificationKindSchema,
-  /** Why this principal is told: their own request, or a tier's notify list. */
-  because: z.enum(['requester', 'notify_list']),
+  /**
+   * Why this principal is told: their own request, a tier's notify list, or `emergency`: an
+   * emergency credential was used or refused, which every approver and everyone on every
+   * notify list is told of at once (the console shows a banner until the bypass ends).
+   */
+  because: z.enum(['requester', 'notify_list', 'emergency']),
+  /** The request (req_…), or for a refused emergency use the credential (emc_…) or `emergency:unknown`. */
   requestId: z.string(),
+  /** For emergency_used: when the bypass it opened ends (the console's banner counts down to it). */
+  expiresAt: TimestampSchema.nullable().optional(),
   gate: z.string().nullable(),
   /** For decisions: approve | deny | request_info | revoke, and who decided. */
   decision: z.string().nullable(),
