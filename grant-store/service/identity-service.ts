@@ -73,7 +73,9 @@ export async function createTokenInTx(tx: StoreTx, caller: Caller, body: unknown
       target: stored.principal,
       actorRole: 'admin',
       expiresAt: stored.expiresAt,
-      data: { tokenId: stored.id, roles: stored.roles },
+      // The bearer's SHA-256 (a 256-bit secret: its hash reveals nothing) binds the token row to
+      // this entry, so a hash swapped in the database is a tamper alarm, not a new credential.
+      data: { tokenId: stored.id, roles: stored.roles, tokenHash: stored.tokenHash },
     }),
   ]);
   return { token, info: tokenInfo(stored) };

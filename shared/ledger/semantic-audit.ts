@@ -374,7 +374,8 @@ export class SemanticAuditor {
       scope,
       ttl: ttl.success ? ttl.data : '1m',
       standingScope: standing,
-      approvalsRequired: standing ? 0 : tierApprovals,
+      // The store may ask for more than the tier (a team over its budget): the entry says so.
+      approvalsRequired: standing ? 0 : Math.max(tierApprovals, typeof data.approvalsRequired === 'number' ? data.approvalsRequired : 0),
       state: 'pending',
       approvals: [],
       activatedAtMs: null,

@@ -12,6 +12,8 @@ import { SqliteStore } from '../../../grant-store/storage/sqlite/sqlite-store';
 export interface Harness {
   deps: ServiceDeps;
   store: SqliteStore;
+  /** The SQLite file (tests that edit the database behind the store's back open it themselves). */
+  dbPath: string;
   now: { ms: number };
   caller(principal: string, ...roles: Role[]): Caller;
   close(): Promise<void>;
@@ -19,13 +21,15 @@ export interface Harness {
 
 export async function startHarness(policyPath = EXAMPLE_POLICY_PATH): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'bg-service-'));
-  const store = SqliteStore.open(join(dir, 'breakglass.db'));
+  const dbPath = join(dir, 'breakglass.db');
+  const store = SqliteStore.open(dbPath);
   const now = { ms: Date.parse('2026-06-22T03:14:07.000Z') };
   const clock = () => new Date(now.ms);
   const policies = await PolicyHolder.load(policyPath, clock);
   return {
     deps: { store, policies, clock, verifyDecision: verifyDecisionBundle },
     store,
+    dbPath,
     now,
     caller: (principal, ...roles) => ({ principal, roles, sourceAddress: '127.0.0.1' }),
     async close() {
