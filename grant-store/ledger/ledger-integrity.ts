@@ -1,0 +1,164 @@
+import { bytesEqual, toHex, utf8 } from '../../shared/bytes';
+import { parseCheckpoint } from '../../shared/ledger/checkpoint';
+import { CompactRange, frontierNodes } from '../../shared/ledger/compact-range';
+import type { EntryBinder } from '../../shared/ledger/entry-binding';
+import { verifyNote, type NoteVerifier } from '../../shared/ledger/signed-note';
+import { EVALUATION_SUFFIX, emptyProjection, projectEntry, type StateProjection } from '../../shared/ledger/state-projection';
+import type { TreeHasher } from '../../shared/ledger/tree-hasher';
+import type { LedgerEntry } from '../../shared/domain/ledger-entry';
+import type { SignedCheckpoint } from './log-tables';
+
+/**
+ * The start-up check of the ledger, before the store answers anything: every row is hashed and
+ * the tree rebuilt; the rows under the latest checkpoint must reproduce its signed root (and the
+ * stored leaf hashes, which proofs are served from); every row past it must carry a valid
+ * binding (the log key's signature made when it was appended); and the entries are replayed
+ * into the state projection the tables are then compared with. Anything else is a halt naming
+ * the first bad seq: rows inserted or edited behind the store's back, a wiped checkpoint or
+ * node table, a deleted last row. Nothing is signed on top of a ledger that failed this.
+ */
+
+/** One stored ledger row: the canonical entry text (the leaf) and the binding kept with it. */
+export interface LedgerRow {
+  seq: number;
+  text: string;
+  binding: Uint8Array | null;
+}
+
+export interface LedgerCheckSource {
+  /** Rows seq from..from+limit-1 in order (fewer at the end). */
+  rows(from: number, limit: number): Promise<LedgerRow[]>;
+  /** Stored leaf hashes (ledger_nodes level 0 or its replacement) seq from..from+limit-1. */
+  storedLeaves(from: number, limit: number): Uint8Array[] | Promise<Uint8Array[]>;
+  /** Number of stored leaf hashes. */
+  storedLeafCount(): number | Promise<number>;
+  /** A stored perfect-subtree hash, if any (the frontier the log will extend). */
+  storedNode(level: number, index: number): Uint8Array | undefined;
+  latestCheckpoint(): SignedCheckpoint | undefined;
+}
+
+/** Why the log refuses to go on: the first bad seq (when one can be named), which table, and why. */
+export interface LedgerHalt {
+  seq: number | null;
+  table: string;
+  reason: string;
+}
+
+export interface LedgerCheckResult {
+  /** Rows in ledger_entries. */
+  size: number;
+  checkpointSize: number;
+  halt: LedgerHalt | null;
+  projection: StateProjection;
+  /** The tree over every row, when they all hashed (the log goes on from it). */
+  range: CompactRange;
+  /** Rows past the latest checkpoint whose binding verified. */
+  boundRows: number;
+}
+
+export interface LedgerCheckOptions {
+  hasher: TreeHasher;
+  logKey: NoteVerifier;
+  binder: EntryBinder;
+  /** Rows read per query. */
+  page?: number;
+}
+
+const DEFAULT_PAGE = 20_000;
+
+export async function checkLedgerAtStart(source: LedgerCheckSource, opts: LedgerCheckOptions): Promise<LedgerCheckResult> {
+  const { hasher } = opts;
+  const page = opts.page ?? DEFAULT_PAGE;
+  const projection = emptyProjection();
+  const range = new CompactRange(hasher);
+  let halt: LedgerHalt | null = null;
+  const stop = (h: LedgerHalt) => {
+    halt ??= h;
+  };
+
+  const latest = source.latestCheckpoint();
+  let checkpointSize = 0;
+  let checkpointRoot: Uint8Array | undefined;
+  if (latest) {
+    try {
+      const cp = parseCheckpoint(verifyNote(latest.note, [opts.logKey]).text);
+      if (cp.origin !== opts.logKey.name) throw new Error(`it is for log "${cp.origin}"`);
+      if (cp.size !== latest.treeSize || !bytesEqual(cp.rootHash, latest.rootHash)) throw new Error('its note does not match its row (size or root)');
+      checkpointSize = cp.size;
+      checkpointRoot = cp.rootHash;
+    } catch (error) {
+      stop({ seq: null, table: 'ledger_checkpoints', reason: `checkpoint ${latest.id} is not a checkpoint this log signed: ${(error as Error).message}` });
+    }
+  }
+
+  const storedLeafCount = await source.storedLeafCount();
+  let seq = 0;
+  let boundRows = 0;
+  let firstLeafDiff: number | null = null;
+  let gap = false;
+  while (!gap) {
+    const rows = await source.rows(seq, page);
+    const stored = seq < storedLeafCount ? await source.storedLeaves(seq, Math.min(page, storedLeafCount - seq)) : [];
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      if (row.seq !== seq) {
+        stop({ seq, table: 'ledger_entries', reason: row.seq > seq ? `row ${seq} is missing (the next row is ${row.seq}): deleted behind the store's back` : `row ${row.seq} appears where ${seq} was expected` });
+        gap = true;
+        break;
+      }
+      const leaf = hasher.leaf(utf8(row.text));
+      range.append(leaf);
+      if (firstLeafDiff === null && i < stored.length && !bytesEqual(stored[i]!, leaf)) firstLeafDiff = seq;
+      if (seq >= checkpointSize) {
+        if (opts.binder.verify(seq, leaf, row.binding)) boundRows++;
+        else stop({ seq, table: 'ledger_entries', reason: `row ${seq} is past the last checkpoint (${checkpointSize}) and ${row.binding ? 'its binding does not verify: edited, or written without the log key' : 'carries no binding: written behind the store\'s back'}` });
+      }
+      if (!halt) project(projection, row, seq, stop);
+      seq++;
+      if (seq === checkpointSize && checkpointRoot && !bytesEqual(range.root(), checkpointRoot)) {
+        const where = firstLeafDiff !== null ? `row ${firstLeafDiff} differs from the leaf the log stored when it appended it` : `a row among 0..${checkpointSize - 1} was edited, inserted or removed (and its stored leaf hash rewritten to match)`;
+        stop({ seq: firstLeafDiff, table: 'ledger_entries', reason: `the first ${checkpointSize} rows hash to ${toHex(range.root())}, but checkpoint ${latest!.id} (signed ${latest!.signedAt}) says ${toHex(checkpointRoot)}: ${where}` });
+      }
+    }
+    if (rows.length < page) break;
+  }
+  const size = seq;
+  if (latest && checkpointSize > size) {
+    stop({ seq: size, table: 'ledger_entries', reason: `checkpoint ${latest.id} (signed ${latest.signedAt}) covers ${checkpointSize} entries but the table holds ${size}: rows ${size}..${checkpointSize - 1} were deleted` });
+  }
+  if (!latest && size > 0) {
+    stop({ seq: 0, table: 'ledger_checkpoints', reason: `ledger_checkpoints is empty but ledger_entries holds ${size} rows: the checkpoint table was wiped (a store signs a checkpoint before its first entry is served)` });
+  }
+  if (storedLeafCount < Math.min(checkpointSize, size)) {
+    stop({ seq: storedLeafCount, table: 'ledger_nodes', reason: `ledger_nodes holds ${storedLeafCount} leaf hashes but the latest checkpoint covers ${checkpointSize}: the node table was wiped or truncated` });
+  } else if (firstLeafDiff !== null && firstLeafDiff < checkpointSize) {
+    stop({ seq: firstLeafDiff, table: 'ledger_nodes', reason: `the stored leaf hash of row ${firstLeafDiff} is not the hash of the row: the node table or the row was rewritten` });
+  } else if (checkpointSize > 0) {
+    // The stored frontier at the checkpoint is what the log extends: it must give the signed root.
+    const stored = frontierNodes(checkpointSize).map(({ level, index }) => source.storedNode(level, index));
+    if (stored.some((h) => h === undefined) || !bytesEqual(new CompactRange(hasher, checkpointSize, stored as Uint8Array[]).root(), checkpointRoot!)) {
+      stop({ seq: null, table: 'ledger_nodes', reason: `the stored subtree hashes do not give checkpoint ${latest!.id}'s root: the node table was rebuilt or edited` });
+    }
+  }
+  return { size, checkpointSize, halt, projection, range, boundRows };
+}
+
+function project(projection: StateProjection, row: LedgerRow, seq: number, stop: (h: LedgerHalt) => void): void {
+  // Evaluations change no state: skip the parse (the canonical text ends with its type).
+  if (row.text.endsWith(EVALUATION_SUFFIX)) {
+    projection.size++;
+    return;
+  }
+  let entry: LedgerEntry;
+  try {
+    entry = JSON.parse(row.text) as LedgerEntry;
+  } catch {
+    stop({ seq, table: 'ledger_entries', reason: `row ${seq} is not JSON` });
+    return;
+  }
+  if (entry.seq !== seq) {
+    stop({ seq, table: 'ledger_entries', reason: `row ${seq} holds entry ${String(entry.seq)}` });
+    return;
+  }
+  projectEntry(projection, entry);
+}

@@ -1,0 +1,107 @@
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { canonicalJson } from '../../../../shared/canonical-json';
+import { utf8 } from '../../../../shared/bytes';
+import { formatCheckpoint } from '../../../../shared/ledger/checkpoint';
+import { MemoryTree } from '../../../../shared/ledger/memory-tree';
+import { signNote } from '../../../../shared/ledger/signed-note';
+import { treeRoot } from '../../../../shared/ledger/proofs';
+import { ed25519EntryBinder, nodeTreeHasher as hasher } from '../../../../shared/node/ledger/node-crypto';
+import { checkLedgerAtStart, type LedgerCheckSource, type LedgerRow } from '../../../../grant-store/ledger/ledger-integrity';
+import type { SignedCheckpoint } from '../../../../grant-store/ledger/log-tables';
+import { buildSyntheticLedger, ORIGIN, type SyntheticLedger } from '../../../fixtures/ledger/synthetic-ledger';
+
+// The start-up check against every way of editing the log's tables behind the store's back.
+
+const N = 40;
+
+describe('ledger check at start', () => {
+  let l: SyntheticLedger;
+  let binder: ReturnType<typeof ed25519EntryBinder>;
+
+  before(async () => {
+    l = await buildSyntheticLedger(N, { decisionEvery: 5 });
+    binder = ed25519EntryBinder(ORIGIN, l.logPrivateKeyPem);
+  });
+
+  /** A store's tables: rows (with bindings), stored nodes, checkpoints; `edit` tampers with them. */
+  function tables(opts: { checkpointSize?: number | null; texts?: string[]; bindings?: Array<Uint8Array | null>; nodes?: MemoryTree | null } = {}): LedgerCheckSource {
+    const texts = opts.texts ?? l.texts;
+    const bindings = opts.bindings ?? texts.map((t, seq) => binder.bind(seq, hasher.leaf(utf8(t))));
+    const rows: LedgerRow[] = texts.map((text, seq) => ({ seq, text, binding: bindings[seq] ?? null }));
+    const nodes = opts.nodes === undefined ? l.tree : opts.nodes;
+    const size = opts.checkpointSize === undefined ? N - 3 : opts.checkpointSize;
+    const checkpoint: SignedCheckpoint | undefined =
+      size === null ? undefined : { id: 7, treeSize: size, rootHash: treeRoot(hasher, l.tree, size), note: l.checkpointAt(size), signedAt: '2026-03-01T09:00:40.000Z' };
+    return {
+      rows: async (from, limit) => rows.filter((r) => r.seq >= from).slice(0, limit),
+      storedLeaves: (from, limit) => (nodes ? Array.from({ length: Math.max(0, Math.min(limit, nodes.size - from)) }, (_, i) => nodes.perfect(0, from + i)) : []),
+      storedLeafCount: () => nodes?.size ?? 0,
+      storedNode: (level, index) => {
+        try {
+          return nodes?.perfect(level, index);
+        } catch {
+          return undefined;
+        }
+      },
+      latestCheckpoint: () => checkpoint,
+    };
+  }
+
+  const check = (source: LedgerCheckSource) => checkLedgerAtStart(source, { hasher, logKey: l.logKey, binder, page: 7 });
+
+  test('an untouched ledger passes: rows under the checkpoint reproduce its root, the rows after it are bound; the projection is built', async () => {
+    const r = await check(tables());
+    assert.equal(r.halt, null, r.halt?.reason);
+    assert.deepEqual([r.size, r.checkpointSize, r.boundRows, r.projection.size], [N, N - 3, 3, N]);
+    assert.equal(r.projection.keys.size, 2);
+  });
+
+  test('rows appended behind the store\'s back (no binding, or one not made with the log key) are refused at the first of them', async () => {
+    const forged = canonicalJson({ ...l.entries[5]!, seq: N, reason: 'forged enrollment' });
+    const texts = [...l.texts, forged, canonicalJson({ ...l.entries[6]!, seq: N + 1 })];
+    const bindings = [...l.texts.map((t, seq) => binder.bind(seq, hasher.leaf(utf8(t)))), null, null];
+    const r = await check(tables({ texts, bindings }));
+    assert.deepEqual([r.halt?.seq, r.halt?.table], [N, 'ledger_entries']);
+    assert.match(r.halt!.reason, /carries no binding/);
+    const wrongKey = ed25519EntryBinder(ORIGIN, (await buildSyntheticLedger(1)).logPrivateKeyPem);
+    const r2 = await check(tables({ texts, bindings: [...bindings.slice(0, N), wrongKey.bind(N, hasher.leaf(utf8(forged))), null] }));
+    assert.equal(r2.halt?.seq, N);
+    assert.match(r2.halt!.reason, /binding does not verify/);
+  });
+
+  test('an edited row past the checkpoint fails its binding; under the checkpoint it fails the signed root and is named by its stored leaf', async () => {
+    const after = l.texts.map((t, i) => (i === N - 2 ? t.replace('payments', 'paymentz') : t));
+    const bindings = l.texts.map((t, seq) => binder.bind(seq, hasher.leaf(utf8(t))));
+    const r = await check(tables({ texts: after, bindings }));
+    assert.deepEqual([r.halt?.seq, r.halt?.table], [N - 2, 'ledger_entries']);
+    const under = l.texts.map((t, i) => (i === 11 ? t.replace('payments', 'paymentz') : t));
+    const r2 = await check(tables({ texts: under, bindings }));
+    assert.deepEqual([r2.halt?.seq, r2.halt?.table], [11, 'ledger_entries']);
+    assert.match(r2.halt!.reason, /row 11 differs from the leaf the log stored/);
+    // A careful attacker also rebuilds the node table from the edited rows: the signed root still says no.
+    const rebuilt = new MemoryTree(hasher, under.map((t) => hasher.leaf(utf8(t))));
+    const r3 = await check(tables({ texts: under, bindings, nodes: rebuilt }));
+    assert.equal(r3.halt?.table, 'ledger_entries');
+    assert.match(r3.halt!.reason, /hash to .* but checkpoint 7 .* says/);
+  });
+
+  test('a deleted last row, a deleted middle row, a wiped checkpoint table and a wiped node table are each refused', async () => {
+    const last = await check(tables({ texts: l.texts.slice(0, N - 1), checkpointSize: N }));
+    assert.deepEqual([last.halt?.seq, last.halt?.table], [N - 1, 'ledger_entries']);
+    assert.match(last.halt!.reason, /covers 40 entries but the table holds 39: rows 39\.\.39 were deleted/);
+    const middle = await check(tables({ texts: l.texts.filter((_, i) => i !== 20) }));
+    // The row numbers stay (seq is the primary key): row 20 is simply gone.
+    assert.equal(middle.halt?.seq, 20);
+    const wipedCheckpoints = await check(tables({ checkpointSize: null }));
+    assert.deepEqual([wipedCheckpoints.halt?.seq, wipedCheckpoints.halt?.table], [0, 'ledger_checkpoints']);
+    const wipedNodes = await check(tables({ nodes: null }));
+    assert.deepEqual([wipedNodes.halt?.seq, wipedNodes.halt?.table], [0, 'ledger_nodes']);
+    // A checkpoint row whose note another key signed (an inserted checkpoint) is refused too.
+    const source = tables();
+    const other = await buildSyntheticLedger(N, { decisionEvery: 5 });
+    const forgedNote = signNote(formatCheckpoint({ origin: ORIGIN, size: N, rootHash: treeRoot(hasher, l.tree, N), extensions: [] }), [other.logSigner]);
+    const forged = await check({ ...source, latestCheckpoint: () => ({ id: 8, treeSize: N, rootHash: treeRoot(hasher, l.tree, N), note: forgedNote, signedAt: 'x' }) });
+    assert.equal(forged.halt?.table, 'ledger_checkpoints');
+  });
+});
