@@ -3,7 +3,8 @@
 // imports is inside (zod and the shared schemas included). Not minified, so a reviewer can
 // read what runs in their pipelines. test/unit/action/dist-up-to-date.test.ts fails when the
 // committed file differs from a fresh build. Run: npm run build:action
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { zodEnglishOnly } from './zod-english-only.mjs';
 
@@ -34,6 +35,7 @@ export async function buildActionText() {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const text = await buildActionText();
+  await mkdir(dirname(ACTION_DIST), { recursive: true });
   await writeFile(ACTION_DIST, text);
   console.log(`built action/dist/index.js (${Math.round(text.length / 1024)} KiB)`);
 }
