@@ -1,7 +1,8 @@
 // `npm test`: every suite. Node suites (unit, integration) then the Playwright end-to-end
 // suite. Tests that need the OS keychain start their own private D-Bus bus and unlocked
 // gnome-keyring (test/support/keyring.ts). Ends with one "N passed, N failed" line.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -23,6 +24,11 @@ function count(out, re) {
   for (const m of out.matchAll(re)) n += Number(m[1]);
   return n;
 }
+
+// The machine's part first: installs the Debian packages the suites need when it can (root + apt),
+// otherwise names the exact command and stops here instead of failing deep inside a suite.
+const prerequisites = spawnSync('bash', [join(root, 'scripts', 'test-prerequisites.sh')], { cwd: root, stdio: 'inherit' });
+if (prerequisites.status !== 0) process.exit(prerequisites.status ?? 1);
 
 const stages = [
   ['node', ['test/run-node-tests.mjs', 'all']],
