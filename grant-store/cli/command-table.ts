@@ -27,6 +27,7 @@ export const COMMAND_TABLE: readonly CommandModule[] = [
   { names: ['keygen'], load: async () => (await import('./commands/keygen')).registerKeygen },
   { names: ['whoami'], load: async () => (await import('./commands/whoami')).registerWhoami },
   { names: ['report'], load: async () => (await import('./commands/report')).registerReport },
+  { names: ['emergency'], load: async () => (await import('./commands/emergency')).registerEmergency },
   {
     names: ['ledger'],
     load: async () => {
@@ -45,15 +46,17 @@ export const COMMAND_TABLE: readonly CommandModule[] = [
   {
     names: ['admin'],
     load: async () => {
-      const [{ registerAdmin }, { registerAdminInit }, { registerAdminMigrate }] = await Promise.all([
+      const [{ registerAdmin }, { registerAdminInit }, { registerAdminMigrate }, { registerAdminEmergency }] = await Promise.all([
         import('./commands/admin'),
         import('./commands/admin-init'),
         import('./commands/admin-migrate'),
+        import('./commands/emergency'),
       ]);
       return (program, ctx) => {
         const admin = registerAdmin(program, ctx);
         registerAdminInit(admin, ctx);
         registerAdminMigrate(admin, ctx);
+        registerAdminEmergency(admin, ctx);
       };
     },
   },

@@ -5,6 +5,8 @@ import type { Caller, ServiceDeps } from '../service/service-deps';
 
 /** Routes anyone may call without a token. */
 const PUBLIC_PATHS = new Set(['/healthz']);
+/** Incident webhooks carry no token: the source's signature (checked on the raw body) authenticates them. */
+const INCIDENT_WEBHOOK_PATH = /^\/v1\/incidents\/[^/]+\/webhook$/;
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 declare module 'fastify' {
@@ -34,7 +36,8 @@ export function installAuth(app: FastifyInstance, deps: ServiceDeps): void {
     let token: string | undefined;
     let source: string | null = null;
     try {
-      if (PUBLIC_PATHS.has(pathOf(request.url))) return done();
+      const path = pathOf(request.url);
+      if (PUBLIC_PATHS.has(path) || INCIDENT_WEBHOOK_PATH.test(path)) return done();
       const header = request.headers.authorization;
       const match = typeof header === 'string' ? BEARER.exec(header) : null;
       if (header !== undefined && !match) throw new AppError('unauthenticated', 'malformed Authorization header: expected "Bearer <token>"');

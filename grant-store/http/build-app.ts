@@ -15,6 +15,8 @@ import { registerRequestRoutes } from './routes/request-routes';
 import { registerReviewRoutes } from './routes/review-routes';
 import { registerReportRoutes } from './routes/report-routes';
 import { registerAlertJob } from '../alerts/alert-plugin';
+import { TransparencyLog } from '../ledger/transparency-log';
+import { registerEmergencyRoutes } from './routes/emergency-routes';
 
 /** Largest accepted body: a decision bundle is ~3 KiB; 256 KiB leaves room and bounds abuse. */
 export const BODY_LIMIT_BYTES = 256 * 1024;
@@ -25,6 +27,8 @@ export interface AppOptions {
   sweeper: Sweeper;
   logger?: boolean;
   tls?: { certPath: string; keyPath: string };
+  /** Digest scheduler's check interval (default once a minute). */
+  digestCheckIntervalMs?: number;
 }
 
 /** The Fastify app with every route; the caller listens and closes it. */
@@ -42,8 +46,10 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   installAuth(app, opts.deps);
 
   const bus = new EventBus(opts.deps.store);
-  const ctx: RouteContext = { deps: opts.deps, dataDir: opts.dataDir, bus, sweeper: opts.sweeper, caller: callerOf };
-  for (const register of [registerIdentityRoutes, registerRequestRoutes, registerCheckRoutes, registerReviewRoutes, registerAdminRoutes, registerEventRoutes, registerLedgerRoutes, registerReportRoutes, registerAlertJob]) {
+  const log = await TransparencyLog.open({ store: opts.deps.store, dataDir: opts.dataDir, clock: opts.deps.clock });
+  app.addHook('onClose', async () => log.close());
+  const ctx: RouteContext = { deps: opts.deps, dataDir: opts.dataDir, bus, sweeper: opts.sweeper, log, caller: callerOf, digestCheckIntervalMs: opts.digestCheckIntervalMs };
+  for (const register of [registerIdentityRoutes, registerRequestRoutes, registerCheckRoutes, registerReviewRoutes, registerAdminRoutes, registerEventRoutes, registerLedgerRoutes, registerReportRoutes, registerEmergencyRoutes, registerAlertJob]) {
     await register(app, ctx);
   }
   app.addHook('onClose', async () => bus.close());

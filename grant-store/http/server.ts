@@ -34,6 +34,8 @@ export interface GrantStoreOptions {
    * store in-process and advance the clock). Production never sets it.
    */
   clock?: () => Date;
+  /** How often the digest scheduler looks at the clock (tests moving an injected clock pass a short interval). */
+  digestCheckIntervalMs?: number;
 }
 
 export interface RunningGrantStore {
@@ -85,7 +87,7 @@ export async function startGrantStore(opts: GrantStoreOptions): Promise<RunningG
   try {
     await recordPolicyLoaded(deps, { principal: 'system', roles: [], sourceAddress: null });
     await sweeper.sweep();
-    const { app } = await buildApp({ deps, dataDir: opts.dataDir, sweeper, logger: opts.logger, tls });
+    const { app } = await buildApp({ deps, dataDir: opts.dataDir, sweeper, logger: opts.logger, tls, digestCheckIntervalMs: opts.digestCheckIntervalMs });
     await app.listen({ host, port: opts.port ?? DEFAULT_PORT });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : (opts.port ?? DEFAULT_PORT);

@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { TimestampSchema } from '../../../shared/domain/common';
@@ -15,7 +16,7 @@ import {
 import type { CliContext } from '../context';
 import { withExamples } from '../help';
 import { formatTable } from '../output';
-import { validateFlags } from '../validate';
+import { usageError, validateFlags } from '../validate';
 
 const ReportFlagsSchema = z.strictObject({ kind: z.enum(REPORT_KINDS), now: TimestampSchema.optional() });
 
@@ -85,18 +86,62 @@ const RENDER: Record<ReportKind, (report: never) => string> = {
   findings,
 };
 
-/** `report`: the gate-health figures (issue 7) from GET /v1/reports/<kind>. */
+/** What GET /v1/digest answers: the figures and the rendering (HTML with inline SVG charts, text). */
+interface DigestAnswer {
+  digest: { week: string; from: string; to: string };
+  subject: string;
+  html: string;
+  text: string;
+}
+
+const DigestFlagsSchema = z.strictObject({ week: z.string().regex(/^\d{4}-W\d{2}$/, 'must be an ISO week like 2026-W48').optional(), out: z.string().min(1).optional(), send: z.boolean() });
+
+/** `report digest`: the weekly digest on demand: shown (text), written as HTML, or sent now. */
+async function reportDigest(ctx: CliContext, cmd: Command, flags: { week?: string; out?: string; send?: boolean }): Promise<void> {
+  const opts = validateFlags(DigestFlagsSchema, { week: flags.week, out: flags.out, send: flags.send === true }, 'digest', { week: '--week', out: '--out', send: '--send' });
+  if (opts.send && opts.out) throw usageError('digest', [{ path: '--send', message: 'either --send (email + webhooks now) or --out FILE.html, not both' }]);
+  const client = ctx.client(cmd);
+  if (opts.send) {
+    const sent = await client.post<{ digest: { week: string }; email: { messageId: string; accepted: string[]; rejected: string[] } | null; seq: number }>('/v1/digest/send', opts.week ? { week: opts.week } : {});
+    ctx.emit(cmd, sent, () => `Sent the digest of ${sent.digest.week}${sent.email ? ` to ${sent.email.accepted.join(', ')}${sent.email.rejected.length ? ` (rejected: ${sent.email.rejected.join(', ')})` : ''}` : ' (no email configured: webhooks only)'}; ledger seq ${sent.seq}.\n`);
+    return;
+  }
+  const answer = await client.get<DigestAnswer>('/v1/digest', opts.week ? { week: opts.week } : {});
+  if (opts.out) {
+    try {
+      await writeFile(opts.out, answer.html);
+    } catch (error) {
+      throw usageError('digest', [{ path: '--out', message: `cannot write ${opts.out}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` }]);
+    }
+    ctx.emit(cmd, { week: answer.digest.week, subject: answer.subject, out: opts.out }, () => `Wrote the digest of ${answer.digest.week} to ${opts.out} (${answer.subject}).\n`);
+    return;
+  }
+  ctx.emit(cmd, answer.digest, () => answer.text);
+}
+
+/** `report`: the gate-health figures (issue 7) from GET /v1/reports/<kind>, and the weekly digest. */
 export function registerReport(program: Command, ctx: CliContext): void {
   withExamples(
     program
       .command('report')
-      .description('gate health: bypasses per gate, approver groups, decision times, reviews, team budgets, deviance findings ("fix the gate")')
-      .argument('[kind]', REPORT_KINDS.join(' | '), 'gates')
-      .option('--now <time>', 'compute the report as of this UTC time, e.g. 2026-06-30T00:00:00.000Z'),
+      .description('gate health: bypasses per gate, approver groups, decision times, reviews, team budgets, deviance findings ("fix the gate"); `digest`: the weekly digest for leadership')
+      .argument('[kind]', `${REPORT_KINDS.join(' | ')} | digest`, 'gates')
+      .option('--now <time>', 'compute the report as of this UTC time, e.g. 2026-06-30T00:00:00.000Z')
+      .option('--week <week>', 'digest: the ISO week, e.g. 2026-W48 (default: the last complete week)')
+      .option('--out <file.html>', 'digest: write the HTML (charts inline as SVG) to this file')
+      .option('--send', 'digest: send it now by email and to webhooks (admin)'),
     'breakglass report',
     'breakglass report findings',
     'breakglass report teams --json',
-  ).action(async (kind: string, flags: { now?: string }, cmd: Command) => {
+    'breakglass report digest --week 2026-W48 --out digest.html',
+    'breakglass report digest --send',
+  ).action(async (kind: string, flags: { now?: string; week?: string; out?: string; send?: boolean }, cmd: Command) => {
+    if (kind === 'digest') {
+      if (flags.now) throw usageError('digest', [{ path: '--now', message: 'the digest is computed for --week, not --now' }]);
+      return reportDigest(ctx, cmd, flags);
+    }
+    const misplaced = (['week', 'out', 'send'] as const).find((f) => flags[f] !== undefined);
+    if (misplaced) throw usageError('report', [{ path: `--${misplaced}`, message: 'only for `breakglass report digest`' }]);
     const opts = validateFlags(ReportFlagsSchema, { kind, now: flags.now }, 'report', { kind: 'KIND', now: '--now' });
     const report = await ctx.client(cmd).get<unknown>(`/v1/reports/${opts.kind}`, opts.now ? { now: opts.now } : {});
     ctx.emit(cmd, report, () => RENDER[opts.kind](report as never));

@@ -139,7 +139,8 @@ function expiryText(r: BypassRequest): string {
 function describeCreated({ request, approvers }: RequestCreated): string {
   const lines = [`Created ${request.id} (${request.state}): bypass of gate ${request.gate} (${request.gateKind}, tier ${request.tier}) for ${formatScope(request.scope)}, ${request.ttl}.`];
   if (request.state === 'active') {
-    lines.push(`Active now${request.standingScope ? ` under standing scope ${request.standingScope}` : ''}; expires ${request.expiresAt ?? '?'}.`);
+    const why = request.preApproval ? ` pre-approved by incident ${request.preApproval.source}:${request.preApproval.incidentId} (rule ${request.preApproval.rule}); a review opens when it ends` : request.standingScope ? ` under standing scope ${request.standingScope}` : '';
+    lines.push(`Active now${why}; expires ${request.expiresAt ?? '?'}.`);
   } else {
     const n = request.approvalsRequired;
     lines.push(`Needs ${n === 1 ? '1 approval' : `${n} approvals from distinct approvers`}. Who can approve: ${approvers.length > 0 ? approvers.join(', ') : 'nobody (check the policy!)'}`);

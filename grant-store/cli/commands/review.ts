@@ -56,7 +56,11 @@ export function registerReview(program: Command, ctx: CliContext): void {
     } catch (error) {
       throw withFlagNames(error, flagNames);
     }
-    ctx.emit(cmd, r, () => `Completed ${r.id} for ${r.requestId}: ${r.finding ?? '?'} (by ${r.completedBy ?? '?'}).\n`);
+    ctx.emit(cmd, r, () => {
+      const signoffs = r.signoffs ?? [];
+      if (r.state === 'review_open') return `Signed off ${r.id} for ${r.requestId} (${signoffs.length} of ${r.signoffsRequired ?? 1}); it stays open until ${(r.signoffsRequired ?? 1) - signoffs.length} more reviewer(s)${r.outsideTeamOnly ? ` from outside team ${r.team}` : ''} sign.\n`;
+      return `Completed ${r.id} for ${r.requestId}: ${r.finding ?? '?'} (by ${signoffs.length > 1 ? signoffs.map((s) => s.by).join(' and ') : (r.completedBy ?? '?')}).\n`;
+    });
   });
 }
 

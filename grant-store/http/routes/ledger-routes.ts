@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { toBase64 } from '../../../shared/bytes';
 import { AppError } from '../../../shared/errors';
 import { requireRole } from '../../service/access';
-import { TransparencyLog } from '../../ledger/transparency-log';
 import { query } from '../parse';
 import type { RoutePlugin } from '../route-context';
 
@@ -45,8 +44,7 @@ const READERS = ['approver', 'auditor', 'admin'] as const;
  * everything an offline verifier needs.
  */
 export const registerLedgerRoutes: RoutePlugin = async (app, ctx) => {
-  const log = await TransparencyLog.open({ store: ctx.deps.store, dataDir: ctx.dataDir, clock: ctx.deps.clock });
-  app.addHook('onClose', async () => log.close());
+  const { log } = ctx;
 
   app.get('/v1/ledger/entries', async (request) => {
     requireRole(ctx.caller(request), ...READERS);
