@@ -10,6 +10,9 @@ import { ineligibilityReason } from '../policy/separation-of-duties';
 import { canApply, type RequestEvent } from '../policy/state-machine';
 import { resolveGate, teamOf } from '../policy/tier-resolution';
 import { effectiveTtl } from '../policy/ttl-limits';
+import { emergencySignoffRefusal, emergencyTtl } from '../policy/emergency-rules';
+import { decidePreApproval } from '../policy/pre-approval';
+import type { Incident } from '../domain/incident';
 import type { Sha256 } from './tree-hasher';
 
 /**
@@ -48,7 +51,11 @@ export type AuditViolationKind =
   /** A standing-scope activation the policy in force does not cover. */
   | 'standing_scope_invalid'
   /** A policy_loaded entry whose content does not match its recorded hash. */
-  | 'policy_mismatch';
+  | 'policy_mismatch'
+  /** A bypass opened with an emergency credential that was not sealed for it, by someone not holding it, or for longer than the tier's shortest TTL; a sign-off the emergency review does not allow. */
+  | 'emergency_invalid'
+  /** A bypass pre-approved by an incident that was not open, not assigned to the requester, or outside every pre-approval rule in force. */
+  | 'pre_approval_invalid';
 
 export interface AuditViolation {
   kind: AuditViolationKind;
@@ -117,6 +124,21 @@ export interface RequestState_ {
   overdueSeenSeq: number | null;
   reviewOpen: boolean;
   reviewed: boolean;
+  /** The emergency credential that opened it (no approvals needed), from request_created. */
+  emergencyCredential?: string | null;
+  /** `<source>:<incident id>` of the incident that pre-approved it, from request_created. */
+  preApprovedBy?: string | null;
+  /** Sign-offs its review needs (an emergency use: two from outside the user's team), and those given. */
+  signoffsRequired?: number;
+  signoffs?: string[];
+}
+
+/** A sealed emergency credential as the ledger tells it (emergency_sealed, _used, _retired). */
+export interface CredentialState {
+  gate: string;
+  scope: Scope;
+  holders: string[];
+  state: 'sealed' | 'used' | 'retired';
 }
 
 export interface KeyState {
@@ -170,7 +192,7 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 /** A deep copy of plain request state (numbers, strings, arrays of plain objects). */
 function copyRequest(r: RequestState_): RequestState_ {
-  return { ...r, scope: { ...r.scope }, approvals: r.approvals.map((a) => ({ ...a })) };
+  return { ...r, scope: { ...r.scope }, approvals: r.approvals.map((a) => ({ ...a })), ...(r.signoffs ? { signoffs: [...r.signoffs] } : {}) };
 }
 
 /**
@@ -185,12 +207,18 @@ export interface AuditSnapshot {
   keys: Array<[string, KeyState]>;
   requests: RequestState_[];
   counts: AuditCounts;
+  /** Sealed (still usable) emergency credentials and open incidents; absent in older snapshots. */
+  credentials?: Array<[string, CredentialState]>;
+  incidents?: Array<[string, Incident]>;
 }
 
 export class SemanticAuditor {
   private policy: Policy | undefined;
   private readonly requests = new Map<string, RequestState_>();
   private readonly keys = new Map<string, KeyState>();
+  private readonly credentials = new Map<string, CredentialState>();
+  /** Incidents by `<source>:<id>`, as their latest incident_event says. */
+  private readonly incidents = new Map<string, Incident>();
   private readonly deadlines = new DeadlineHeap();
   private readonly violations: AuditViolation[] = [];
   private readonly tolerance: number;
@@ -273,6 +301,19 @@ export class SemanticAuditor {
         return this.reviewOpened(entry);
       case 'review_completed':
         return this.reviewCompleted(entry);
+      case 'review_signed':
+        return this.reviewSigned(entry);
+      case 'emergency_sealed':
+        return this.credentialSealed(entry);
+      case 'emergency_retired': {
+        const credential = this.credentials.get(str(entry.data.credentialId) ?? entry.target);
+        if (credential) credential.state = 'retired';
+        return;
+      }
+      case 'emergency_used':
+        return this.emergencyUsed(entry);
+      case 'incident_event':
+        return this.incidentEvent(entry);
       default:
         return;
     }
@@ -284,7 +325,15 @@ export class SemanticAuditor {
       if (r.state === 'pending' || r.state === 'needs_info' || r.state === 'active') return true;
       return (r.state === 'expired' || r.state === 'revoked') && !r.reviewed;
     });
-    return { version: 1, policy: this.policy ?? null, keys: [...this.keys], requests: live.map(copyRequest), counts: { ...this.counts } };
+    return {
+      version: 1,
+      policy: this.policy ?? null,
+      keys: [...this.keys],
+      requests: live.map(copyRequest),
+      counts: { ...this.counts },
+      credentials: [...this.credentials].filter(([, c]) => c.state === 'sealed').map(([id, c]) => [id, { ...c, scope: { ...c.scope }, holders: [...c.holders] }]),
+      incidents: [...this.incidents].filter(([, i]) => i.status !== 'resolved').map(([ref, i]) => [ref, { ...i }]),
+    };
   }
 
   /** An auditor that continues from `snapshot` (taken by snapshot() after the same entries). */
@@ -293,6 +342,8 @@ export class SemanticAuditor {
     if (snapshot.version !== 1) throw new TypeError(`unknown audit snapshot version ${String(snapshot.version)}`);
     auditor.policy = snapshot.policy === null ? undefined : PolicySchema.parse(snapshot.policy);
     for (const [id, key] of snapshot.keys) auditor.keys.set(id, { ...key });
+    for (const [id, credential] of snapshot.credentials ?? []) auditor.credentials.set(id, { ...credential });
+    for (const [ref, incident] of snapshot.incidents ?? []) auditor.incidents.set(ref, { ...incident });
     for (const request of snapshot.requests) {
       auditor.requests.set(request.id, copyRequest(request));
       if (request.state === 'active' && request.expiresAtMs !== null && request.overdueSeenSeq === null) auditor.deadlines.push(request.expiresAtMs + auditor.tolerance, request.id);
@@ -361,6 +412,9 @@ export class SemanticAuditor {
     const ttl = TtlSchema.safeParse(data.ttl);
     const standing = str(data.standingScope);
     const team = str(data.team) ?? '';
+    const emergencyCredential = str(data.emergencyCredential);
+    const pre = data.preApproval && typeof data.preApproval === 'object' ? (data.preApproval as Record<string, unknown>) : null;
+    const preApprovedBy = pre ? `${str(pre.source) ?? '?'}:${str(pre.incidentId) ?? '?'}` : null;
     const tierApprovals = this.policy && entry.gate ? (resolveGate(this.policy, entry.gate)?.tier.approvals ?? 0) : 0;
     if (this.requests.has(entry.target)) {
       this.report('illegal_transition', entry, `request ${entry.target} is created a second time at entry ${entry.seq}`);
@@ -375,7 +429,9 @@ export class SemanticAuditor {
       ttl: ttl.success ? ttl.data : '1m',
       standingScope: standing,
       // The store may ask for more than the tier (a team over its budget): the entry says so.
-      approvalsRequired: standing ? 0 : Math.max(tierApprovals, typeof data.approvalsRequired === 'number' ? data.approvalsRequired : 0),
+      approvalsRequired: standing || emergencyCredential || preApprovedBy ? 0 : Math.max(tierApprovals, typeof data.approvalsRequired === 'number' ? data.approvalsRequired : 0),
+      emergencyCredential,
+      preApprovedBy,
       state: 'pending',
       approvals: [],
       activatedAtMs: null,
@@ -499,7 +555,11 @@ export class SemanticAuditor {
     this.deadlines.push(request.expiresAtMs + this.tolerance, request.id);
     const policy = this.policy;
     let allowedMs = ttlToMs(request.ttl);
-    if (request.standingScope) {
+    if (request.emergencyCredential) {
+      allowedMs = this.emergencyActivation(entry, request, allowedMs);
+    } else if (request.preApprovedBy) {
+      this.preApprovedActivation(entry, request);
+    } else if (request.standingScope) {
       const standing = policy?.standingScopes.find((s) => s.id === request.standingScope);
       const day = new Date(activatedAt).toISOString().slice(0, 10);
       if (policy && !standing) {
@@ -559,7 +619,8 @@ export class SemanticAuditor {
     if (!request) return;
     const wasActive = request.state === 'active';
     if (!this.transition(entry, 'expire', request)) return;
-    request.reviewOpen = false;
+    // An emergency use's review opened with the bypass and stays open; no other can be open yet.
+    if (!request.emergencyCredential) request.reviewOpen = false;
     if (!wasActive || request.expiresAtMs === null) return;
     if (timeMs < request.expiresAtMs) {
       this.report('illegal_transition', entry, `entry ${entry.seq}: bypass on ${request.id} recorded as expired at ${entry.time}, before its window ended (${new Date(request.expiresAtMs).toISOString()})`);
@@ -588,8 +649,9 @@ export class SemanticAuditor {
   private reviewOpened(entry: LedgerEntry): void {
     const request = this.request(entry);
     if (!request) return;
-    if (request.state !== 'expired' && request.state !== 'revoked') {
-      this.report('illegal_transition', entry, `entry ${entry.seq}: a review opened on ${request.id}, which is ${request.state} (reviews open when a bypass ends)`);
+    const early = request.emergencyCredential && request.state === 'active';
+    if (request.state !== 'expired' && request.state !== 'revoked' && !early) {
+      this.report('illegal_transition', entry, `entry ${entry.seq}: a review opened on ${request.id}, which is ${request.state} (reviews open when a bypass ends${request.emergencyCredential ? '' : '; only an emergency use opens its review with the bypass'})`);
       return;
     }
     if (request.reviewOpen || request.reviewed) {
@@ -597,6 +659,14 @@ export class SemanticAuditor {
       return;
     }
     request.reviewOpen = true;
+    if (request.emergencyCredential) {
+      const policy = this.policy;
+      const required = typeof entry.data.signoffsRequired === 'number' ? entry.data.signoffsRequired : 0;
+      const minimum = policy?.emergency.reviewSignoffs ?? 2;
+      if (required < minimum) this.report('emergency_invalid', entry, `entry ${entry.seq}: the review of emergency use ${request.id} asks for ${required} sign-off(s); the policy requires ${minimum}`);
+      request.signoffsRequired = Math.max(required, minimum);
+      request.signoffs = [];
+    }
   }
 
   private reviewCompleted(entry: LedgerEntry): void {
@@ -610,8 +680,99 @@ export class SemanticAuditor {
       this.report('illegal_transition', entry, `entry ${entry.seq}: the review of ${request.id} is completed but ${request.reviewed ? 'it was already completed' : 'none is open'}`);
       return;
     }
+    if (request.signoffsRequired !== undefined && (request.signoffs?.length ?? 0) < request.signoffsRequired) {
+      this.report('emergency_invalid', entry, `entry ${entry.seq}: the review of emergency use ${request.id} completed with ${request.signoffs?.length ?? 0} sign-off(s) (${(request.signoffs ?? []).join(', ') || 'none'}); it needs ${request.signoffsRequired} from outside team ${request.team}`);
+    }
     request.reviewOpen = false;
     request.reviewed = true;
+  }
+
+  /** One sign-off of a review that needs several (an emergency use). */
+  private reviewSigned(entry: LedgerEntry): void {
+    const request = this.request(entry);
+    if (!request) return;
+    if (!request.reviewOpen || request.signoffsRequired === undefined) {
+      this.report('illegal_transition', entry, `entry ${entry.seq}: ${entry.actor} signed off the review of ${request.id}, but no review needing sign-offs is open`);
+      return;
+    }
+    if (request.signoffs?.includes(entry.actor)) {
+      this.report('emergency_invalid', entry, `entry ${entry.seq}: ${entry.actor} signed off the review of ${request.id} a second time`);
+      return;
+    }
+    const refusal = this.policy ? emergencySignoffRefusal(this.policy, request, entry.actor) : entry.actor === request.requester ? 'the user signed off their own use' : undefined;
+    if (refusal) {
+      this.report('emergency_invalid', entry, `entry ${entry.seq}: sign-off of ${request.id} by ${entry.actor} does not count: ${refusal}`);
+      return;
+    }
+    request.signoffs = [...(request.signoffs ?? []), entry.actor];
+  }
+
+  private credentialSealed(entry: LedgerEntry): void {
+    const id = str(entry.data.credentialId) ?? entry.target;
+    const scope = (entry.data.scope && typeof entry.data.scope === 'object' ? entry.data.scope : {}) as Scope;
+    const holders = Array.isArray(entry.data.holders) ? entry.data.holders.filter((h): h is string => typeof h === 'string') : [];
+    this.credentials.set(id, { gate: entry.gate ?? '', scope, holders, state: 'sealed' });
+  }
+
+  /** emergency_used burns the credential; the activation that follows is checked against it. */
+  private emergencyUsed(entry: LedgerEntry): void {
+    const request = this.request(entry);
+    const id = str(entry.data.credentialId) ?? '';
+    const credential = this.credentials.get(id);
+    if (!credential) {
+      this.report('emergency_invalid', entry, `entry ${entry.seq}: emergency credential ${id || '(none)'} was used, but the ledger never sealed it (or it is no longer sealed)`);
+      return;
+    }
+    if (credential.state !== 'sealed') this.report('emergency_invalid', entry, `entry ${entry.seq}: emergency credential ${id} was used while ${credential.state}`);
+    else if (!credential.holders.includes(entry.actor)) this.report('emergency_invalid', entry, `entry ${entry.seq}: ${entry.actor} used emergency credential ${id}, held by ${credential.holders.join(', ')}`);
+    else if (request && (request.gate !== credential.gate || !scopeCovers(credential.scope, request.scope) || !scopeCovers(request.scope, credential.scope))) {
+      this.report('emergency_invalid', entry, `entry ${entry.seq}: emergency credential ${id} was sealed for gate ${credential.gate} ${canonicalJson(credential.scope)}, used for ${request.gate} ${canonicalJson(request.scope)}`);
+    }
+    credential.state = 'used';
+    if (request && request.emergencyCredential !== id) this.report('emergency_invalid', entry, `entry ${entry.seq}: request ${request.id} was filed with credential ${request.emergencyCredential ?? 'none'}, used with ${id}`);
+  }
+
+  /** The window an emergency use may open (the tier's shortest TTL), and whether its use was recorded first. */
+  private emergencyActivation(entry: LedgerEntry, request: RequestState_, allowedMs: number): number {
+    const credential = this.credentials.get(request.emergencyCredential!);
+    if (!credential || credential.state !== 'used') {
+      this.report('emergency_invalid', entry, `entry ${entry.seq}: request ${request.id} activated with emergency credential ${request.emergencyCredential}, but no emergency_used entry burned it first`);
+    }
+    const ttl = this.policy ? emergencyTtl(this.policy, request.gate) : undefined;
+    return ttl ? Math.min(allowedMs, ttlToMs(ttl)) : allowedMs;
+  }
+
+  private preApprovedActivation(entry: LedgerEntry, request: RequestState_): void {
+    if (!this.policy) return;
+    const ref = request.preApprovedBy!;
+    const decision = decidePreApproval(this.policy, ref, this.incidents.get(ref), { requester: request.requester, gate: request.gate, scope: request.scope, ttl: request.ttl });
+    if (!decision.ok) this.report('pre_approval_invalid', entry, `entry ${entry.seq}: request ${request.id} activated as pre-approved by incident ${ref}, which does not pre-approve it: ${decision.reason}`);
+  }
+
+  /** An incident's state after a verified webhook event (the store writes the state it applied). */
+  private incidentEvent(entry: LedgerEntry): void {
+    const d = entry.data;
+    const source = str(d.source);
+    const incidentId = str(d.incidentId);
+    if (!source || !incidentId) return;
+    const list = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+    const status = str(d.status);
+    this.incidents.set(`${source}:${incidentId}`, {
+      source,
+      incidentId,
+      kind: (str(d.kind) ?? 'generic') as Incident['kind'],
+      title: entry.reason,
+      serviceId: str(d.serviceId),
+      serviceName: str(d.serviceName),
+      tags: list(d.tags),
+      urgency: str(d.urgency),
+      priority: str(d.priority),
+      status: status === 'triggered' || status === 'acknowledged' ? status : 'resolved',
+      assignees: list(d.assignees),
+      updatedAt: str(d.updatedAt) ?? entry.time,
+      eventSeq: entry.seq,
+      payloadDigest: str(d.payloadDigest) ?? '',
+    });
   }
 }
 

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import type { Command } from 'commander';
 import {
   EmergencyAdminActionSchema,
@@ -26,16 +26,40 @@ function credentialId(id: string): string {
   return validateFlags(EmergencyCredentialIdSchema, id, 'credential id', { '': 'ID' });
 }
 
-/** Write the printable sheet (HTML with the QR code) for the safe; mode 0600, it holds the secret. */
-async function writeSheet(path: string, sealed: SealResult, storeUrl: string): Promise<void> {
-  const { renderCredentialSheet } = await import('../../emergency/credential-sheet');
-  const html = await renderCredentialSheet({ credential: sealed.credential, secret: sealed.secret, ttl: sealed.ttl, storeUrl });
+/**
+ * The sheet's file, created (empty, mode 0600) before anything is sealed: a path that exists or
+ * cannot be written is refused while no secret exists yet, never after the store made one.
+ */
+async function openSheet(path: string | undefined): Promise<FileHandle | undefined> {
+  if (!path) return undefined;
   try {
-    await writeFile(path, html, { mode: 0o600, flag: 'wx' });
+    return await open(path, 'wx', 0o600);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw usageError('sheet', [{ path: '--sheet', message: code === 'EEXIST' ? `${path} exists: the sheet holds a secret, so it is never overwritten (pick a new file)` : `cannot write ${path}: ${code ?? (error as Error).message}` }]);
   }
+}
+
+/** Seal (or re-seal) with the sheet file already open; the empty file is removed when the store refuses. */
+async function sealWithSheet(path: string | undefined, storeUrl: string, seal: () => Promise<SealResult>): Promise<SealResult> {
+  const file = await openSheet(path);
+  let sealed: SealResult;
+  try {
+    sealed = await seal();
+  } catch (error) {
+    await file?.close();
+    if (path) await rm(path, { force: true });
+    throw error;
+  }
+  if (file) {
+    try {
+      const { renderCredentialSheet } = await import('../../emergency/credential-sheet');
+      await file.writeFile(await renderCredentialSheet({ credential: sealed.credential, secret: sealed.secret, ttl: sealed.ttl, storeUrl }));
+    } finally {
+      await file.close();
+    }
+  }
+  return sealed;
 }
 
 function describeSealed(sealed: SealResult, sheet: string | undefined): string {
@@ -71,13 +95,14 @@ export function registerAdminEmergency(admin: Command, ctx: CliContext): void {
     'breakglass admin emergency seal --gate container-signing --scope repo=payments-api --holders alice,bob --sheet safe.html',
   ).action(async (flags: { gate: string; scope: string[]; holders: string[]; label?: string; sheet?: string }, cmd: Command) => {
     const body = validateFlags(SealInputSchema, { gate: flags.gate, scope: parseScopeFlag(flags.scope, '--scope'), holders: holdersFlag(flags.holders), label: flags.label }, 'seal', SEAL_FLAGS);
-    let sealed: SealResult;
-    try {
-      sealed = await ctx.client(cmd).post<SealResult>('/v1/emergency/credentials', body);
-    } catch (error) {
-      throw withFlagNames(error, SEAL_FLAGS);
-    }
-    if (flags.sheet) await writeSheet(flags.sheet, sealed, ctx.globals(cmd).storeUrl);
+    const client = ctx.client(cmd);
+    const sealed = await sealWithSheet(flags.sheet, ctx.globals(cmd).storeUrl, async () => {
+      try {
+        return await client.post<SealResult>('/v1/emergency/credentials', body);
+      } catch (error) {
+        throw withFlagNames(error, SEAL_FLAGS);
+      }
+    });
     ctx.emit(cmd, { ...sealed, sheet: flags.sheet ?? null }, () => describeSealed(sealed, flags.sheet));
   });
 
@@ -92,8 +117,8 @@ export function registerAdminEmergency(admin: Command, ctx: CliContext): void {
   ).action(async (id: string, flags: { reason: string; sheet?: string }, cmd: Command) => {
     const credential = credentialId(id);
     const body = validateFlags(EmergencyAdminActionSchema, { reason: flags.reason }, 're-seal', { reason: '--reason' });
-    const sealed = await ctx.client(cmd).post<SealResult>(`/v1/emergency/credentials/${credential}/reseal`, body);
-    if (flags.sheet) await writeSheet(flags.sheet, sealed, ctx.globals(cmd).storeUrl);
+    const client = ctx.client(cmd);
+    const sealed = await sealWithSheet(flags.sheet, ctx.globals(cmd).storeUrl, () => client.post<SealResult>(`/v1/emergency/credentials/${credential}/reseal`, body));
     ctx.emit(cmd, { ...sealed, sheet: flags.sheet ?? null }, () => describeSealed(sealed, flags.sheet));
   });
 

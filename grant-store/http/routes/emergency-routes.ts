@@ -7,6 +7,7 @@ import { ledgerStateSource } from '../../digest/ledger-state';
 import { DigestScheduler, getDigest, sendDigestNow, type DigestDeps } from '../../digest/digest-service';
 import { listCredentials, openEmergency, resealCredential, retireCredential, sealCredential } from '../../emergency/emergency-service';
 import { receiveIncidentWebhook, type IncidentDeps } from '../../incidents/incident-service';
+import { requireRole } from '../../service/access';
 import { body, query } from '../parse';
 import type { RoutePlugin } from '../route-context';
 
@@ -56,8 +57,11 @@ export const registerEmergencyRoutes: RoutePlugin = async (app, ctx) => {
     return { digest, subject: rendered.subject, html: rendered.html, text: rendered.text };
   });
   app.post('/v1/digest/send', async (request) => {
+    // Role first: a non-admin learns nothing about which inputs would have been valid.
+    const caller = ctx.caller(request);
+    requireRole(caller, 'admin');
     const { week } = body(DigestSendBody, request.body);
-    return sendDigestNow(digestDeps, ctx.caller(request), week);
+    return sendDigestNow(digestDeps, caller, week);
   });
 
   // One sender per week across every instance on the database (digest_runs elects it).

@@ -40,6 +40,11 @@ export const ENDPOINTS: Endpoint[] = [
   { method: 'GET', path: '/v1/admin/approvers/:principal/keys', role: 'admin', forbiddenRole: 'requester' },
   { method: 'DELETE', path: '/v1/admin/approvers/:principal/keys/:key', role: 'admin', forbiddenRole: 'approver' },
   { method: 'POST', path: '/v1/admin/policy/reload', role: 'admin', forbiddenRole: 'approver', body: true, wrongTypes: { value: { force: true }, path: 'force' } },
+  { method: 'POST', path: '/v1/emergency/credentials', role: 'admin', forbiddenRole: 'approver', body: true, wrongTypes: { value: { gate: 7, scope: { repo: 'x' }, holders: ['alice'] }, path: 'gate' } },
+  { method: 'GET', path: '/v1/emergency/credentials', role: 'admin', forbiddenRole: 'requester' },
+  { method: 'POST', path: '/v1/emergency/open', role: 'requester', body: true, wrongTypes: { value: { credential: 5, reason: 'r'.repeat(30), incidentRef: 'INC-1' }, path: 'credential' } },
+  { method: 'GET', path: '/v1/digest', role: 'approver', forbiddenRole: 'requester', badQuery: { query: 'week=2026-48', path: 'week' } },
+  { method: 'POST', path: '/v1/digest/send', role: 'admin', forbiddenRole: 'approver', body: true, wrongTypes: { value: { week: 5 }, path: 'week' } },
 ];
 
 export const UNKNOWN_IDS = {

@@ -11,6 +11,9 @@ import { completeReview } from '../../../../grant-store/service/review-service';
 import { SYSTEM_CALLER } from '../../../../grant-store/service/service-deps';
 import { AppError } from '../../../../shared/errors';
 import { startHarness, type Harness } from '../service-harness';
+import { recordPolicyLoaded } from '../../../../grant-store/service/policy-service';
+import { auditLedger } from '../../../../shared/ledger/semantic-audit';
+import type { LedgerEntry } from '../../../../shared/domain/ledger-entry';
 
 const POLICY = `version: 1
 ttlChoices: [15m, 1h, 4h]
@@ -51,6 +54,8 @@ describe('sealed emergency credentials (service, SQLite)', () => {
     dir = await mkdtemp(join(tmpdir(), 'bg-emergency-'));
     await writeFile(join(dir, 'policy.yaml'), POLICY);
     h = await startHarness(join(dir, 'policy.yaml'));
+    // The policy in force goes first in the ledger, as the store writes it at start (the audit test replays it).
+    await recordPolicyLoaded(h.deps, { principal: 'system', roles: [], sourceAddress: null });
   });
   after(async () => {
     await h.close();
@@ -133,5 +138,19 @@ describe('sealed emergency credentials (service, SQLite)', () => {
   test('sealing is for admins, on known gates, for holders with a team', async () => {
     await assert.rejects(sealCredential(h.deps, h.caller('alice', 'requester'), { gate: 'container-signing', scope: { repo: 'x' }, holders: ['alice'] }), (e: unknown) => e instanceof AppError && e.code === 'forbidden');
     await assert.rejects(sealCredential(h.deps, admin(), { gate: 'container-signing', scope: { repo: 'x' }, holders: ['mallory'] }), (e: unknown) => e instanceof AppError && e.fieldErrors?.[0]?.path === 'holders.0');
+  });
+
+  test('the semantic audit replays the emergency path without a violation, and names one when a rule is broken', async () => {
+    const all: LedgerEntry[] = await h.store.getLedgerEntries(0, await h.store.ledgerSize());
+    assert.deepEqual(auditLedger(all).violations, [], 'what the store wrote is a legal story');
+    const kinds = (entries: LedgerEntry[]) => auditLedger(entries).violations.map((v) => v.kind);
+    // The first use's review completed with only one of its two sign-offs.
+    const signed = all.filter((e) => e.type === 'review_signed');
+    assert.ok(kinds(all.filter((e) => e !== signed[0])).includes('emergency_invalid'));
+    // The use recorded as someone who does not hold the credential.
+    const used = all.find((e) => e.type === 'emergency_used')!;
+    assert.ok(kinds(all.map((e) => (e === used ? { ...e, actor: 'mallory' } : e))).includes('emergency_invalid'));
+    // A use of a credential the ledger never sealed.
+    assert.ok(kinds(all.filter((e) => !(e.type === 'emergency_sealed' && e.target === used.data['credentialId']))).includes('emergency_invalid'));
   });
 });

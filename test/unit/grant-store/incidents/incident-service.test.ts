@@ -9,6 +9,8 @@ import { createRequest } from '../../../../grant-store/service/request-service';
 import { AppError } from '../../../../shared/errors';
 import { OPSGENIE, PAGERDUTY_EXAMPLE, fixtureBytes, pagerDutyEvent, pagerDutySignature } from '../../../support/incident-fixtures';
 import { startHarness, type Harness } from '../service-harness';
+import { recordPolicyLoaded } from '../../../../grant-store/service/policy-service';
+import { auditLedger } from '../../../../shared/ledger/semantic-audit';
 
 const POLICY = `version: 1
 ttlChoices: [15m, 1h, 4h]
@@ -76,6 +78,8 @@ describe('on-call pre-approval (service, SQLite)', () => {
     dir = await mkdtemp(join(tmpdir(), 'bg-incidents-'));
     await writeFile(join(dir, 'policy.yaml'), POLICY);
     h = await startHarness(join(dir, 'policy.yaml'));
+    // The policy in force goes first in the ledger, as the store writes it at start (the audit test replays it).
+    await recordPolicyLoaded(h.deps, { principal: 'system', roles: [], sourceAddress: null });
     deps = { ...h.deps, env: ENV, warn: (m) => warnings.push(m) };
   });
   after(async () => {
@@ -173,5 +177,14 @@ describe('on-call pre-approval (service, SQLite)', () => {
   test('a source without its secret configured refuses everything (fails closed)', async () => {
     const raw = fixtureBytes(PAGERDUTY_EXAMPLE);
     await assert.rejects(receiveIncidentWebhook({ ...deps, env: {} }, 'pagerduty', { 'x-pagerduty-signature': pagerDutySignature(raw, ENV.BG_PD_SECRET) }, raw), (e: unknown) => e instanceof AppError && e.code === 'unavailable' && /BG_PD_SECRET/.test(e.message));
+  });
+
+  test('the semantic audit replays pre-approvals without a violation, and names one without the incident behind it', async () => {
+    const all = await h.store.getLedgerEntries(0, await h.store.ledgerSize());
+    const pre = all.filter((e) => e.type === 'bypass_activated' && typeof e.approver === 'string' && e.approver.startsWith('incident:'));
+    assert.ok(pre.length > 0, 'the tests above pre-approved bypasses');
+    assert.deepEqual(auditLedger(all).violations, []);
+    const withoutIncidents = auditLedger(all.filter((e) => e.type !== 'incident_event')).violations;
+    assert.ok(withoutIncidents.length >= pre.length && withoutIncidents.every((v) => v.kind === 'pre_approval_invalid'), JSON.stringify(withoutIncidents));
   });
 });
