@@ -32,3 +32,11 @@ export function formatRelative(iso: string, now: number): string {
   const delta = new Date(iso).getTime() - now;
   return delta >= 0 ? `in ${formatAge(delta)}` : `${formatAge(-delta)} ago`;
 }
+
+/** "2026-11-26 15:03:12 local (Europe/Berlin)": the same instant on the approver's own clock, with the zone named. */
+export function formatLocal(iso: string | number | Date): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} local${zone ? ` (${zone})` : ''}`;
+}

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AppErrorBodySchema, type AppErrorBody, AppError } from '../errors';
 import {
   CommentSchema,
+  DigestSchema,
   GateKindSchema,
   PrincipalNameSchema,
   RequestIdSchema,
@@ -180,7 +181,18 @@ export const DEFAULT_SETTINGS: Settings = {
   pinCacheMinutes: 0,
 };
 
-const DecisionResultSchema = z.strictObject({ request: BypassRequestSchema, decision: DecisionRecordSchema });
+const DecisionResultSchema = z.strictObject({
+  request: BypassRequestSchema,
+  decision: DecisionRecordSchema,
+  /** Eligible approvers who have not approved yet, while the request still waits for approvals (the confirmation says "waiting on …"). */
+  waitingOn: z.array(PrincipalNameSchema),
+});
+
+/**
+ * The request digest the approver was shown (sha256:<hex>). The core signs only when the store's
+ * current digest for the request is this one; otherwise it refuses with \`conflict\` and signs nothing.
+ */
+const SeenDigestSchema = DigestSchema;
 
 const DecisionCommentSchema = CommentSchema.min(5, 'say why in at least 5 characters');
 
@@ -273,15 +285,15 @@ export const mainContract = {
    * the scope and the exact expiry time first.
    */
   'console:main:approve': {
-    input: z.strictObject({ id: RequestIdSchema, ttl: TtlSchema, comment: CommentSchema.default('') }),
+    input: z.strictObject({ id: RequestIdSchema, digest: SeenDigestSchema, ttl: TtlSchema, comment: CommentSchema.default('') }),
     output: DecisionResultSchema,
   },
   /** Deny; the reason is required. Signed like approve. */
-  'console:main:deny': { input: z.strictObject({ id: RequestIdSchema, comment: DecisionCommentSchema }), output: DecisionResultSchema },
+  'console:main:deny': { input: z.strictObject({ id: RequestIdSchema, digest: SeenDigestSchema, comment: DecisionCommentSchema }), output: DecisionResultSchema },
   /** Ask the requester for context (request_info decision). Signed like approve. */
-  'console:main:ask': { input: z.strictObject({ id: RequestIdSchema, message: DecisionCommentSchema }), output: DecisionResultSchema },
+  'console:main:ask': { input: z.strictObject({ id: RequestIdSchema, digest: SeenDigestSchema, message: DecisionCommentSchema }), output: DecisionResultSchema },
   /** Revoke an active bypass; the reason is required. Signed like approve. */
-  'console:main:revoke': { input: z.strictObject({ id: RequestIdSchema, comment: DecisionCommentSchema }), output: DecisionResultSchema },
+  'console:main:revoke': { input: z.strictObject({ id: RequestIdSchema, digest: SeenDigestSchema, comment: DecisionCommentSchema }), output: DecisionResultSchema },
 
   /** Active bypasses (state active), soonest expiry first. Needs the store. */
   'console:main:list-active': {

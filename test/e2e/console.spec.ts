@@ -204,23 +204,92 @@ test('approving with the hardware key (PIN typed in the host window) makes `brea
   // The TTL can only go down from the one asked.
   const ttlOptions = await dialog.getByLabel('TTL to grant').locator('option').allTextContents();
   expect(ttlOptions.map((o) => o.replace(' (asked)', ''))).toEqual(['15m', '1h']);
-  const summary = dialog.getByLabel('approval summary');
+  // What is signed, in the words the approver is held to.
+  const summary = dialog.getByLabel('what you sign');
+  await expect(summary).toContainText('Approve');
+  await expect(summary).toContainText(ids.main!);
   await expect(summary).toContainText('deploy-prod');
+  await expect(summary.getByLabel('safety gate')).toBeVisible();
   await expect(summary).toContainText('repo=payments-api');
   await expect(summary).toContainText('branch=main');
+  await expect(summary).toContainText('alice');
   await expect(dialog.getByLabel('expiry time')).toContainText(/\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC/);
+  await expect(dialog.getByLabel('expiry time')).toContainText(/\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} local/);
+  const shownDigest = await summary.getByLabel('request digest').textContent();
+  expect(shownDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
   await dialog.getByLabel('Comment (optional, recorded in the ledger)').fill('Confirmed in the INC-4242 bridge; hotfix build verified by hand');
   await screenshot(page, 'approve-confirm');
 
   await withPin(page, () => dialog.getByRole('button', { name: 'Sign and approve' }).click());
   await expect(dialog).toBeHidden();
   await expect(requestSummary(page).getByLabel('state active')).toBeVisible();
+  // A neutral confirmation with the ledger entry, and focus on it.
+  const done = page.getByRole('status', { name: 'decision recorded' });
+  await expect(done).toContainText('You approved · 1 of 1 · the bypass is active until');
+  await expect(done).toContainText(/ledger as entry #\d+/);
+  await expect(done).toBeFocused();
 
   const after = await cli('ci', ['check', '--gate', 'deploy-prod', '--subject', SCOPE, '--json']);
   expect(after.code, after.stderr).toBe(0);
   expect((JSON.parse(after.stdout) as CheckJson).verdict).toBe('warn');
   // Another gate on the same subject still blocks.
   expect((await cli('ci', ['check', '--gate', 'ci-tests', '--subject', SCOPE])).code).toBe(1);
+});
+
+test('approving 1 of 2 shows a neutral confirmation naming who is left; N opens the next request', async ({ page }) => {
+  ids.twoKey = await fileRequest('dave', 'container-signing', 'sev3', '1h', 'Rebuilt base image must be admitted before the signer rotation finishes tonight');
+  await openConsole(page);
+  await page.getByRole('row', { name: new RegExp(ids.twoKey) }).click();
+  await page.getByRole('button', { name: 'Approve…' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Confirm approval' });
+  await expect(dialog.getByLabel('expiry time')).toContainText('1h after activation');
+  await withPin(page, () => dialog.getByRole('button', { name: 'Sign and approve' }).click());
+  await expect(dialog).toBeHidden();
+  const done = page.getByRole('status', { name: 'decision recorded' });
+  await expect(done).toContainText(/You approved · 1 of 2 · waiting on (carol|erin|frank), (carol|erin|frank), (carol|erin|frank)/);
+  await expect(done).toBeFocused();
+  // The normal course of things is not an error: no red "cannot approve".
+  await expect(page.getByRole('note', { name: 'cannot approve' })).toHaveCount(0);
+  await expect(page.getByRole('note', { name: 'waiting' })).toContainText('You approved · 1 of 2 · waiting on');
+  await expect(page.getByRole('button', { name: 'Approve…' })).toBeDisabled();
+  await screenshot(page, 'approve-1-of-2');
+  // Keyboard: N goes on to the next request waiting for me.
+  await page.keyboard.press('n');
+  await expect(page.getByText(ids.twoKey, { exact: true })).toHaveCount(0);
+  await expect(page.getByLabel('requester history')).toBeVisible();
+});
+
+test('a request that changed between view and sign is refused with the reason, and nothing is signed', async ({ page }) => {
+  ids.changed = await fileRequest('dave', 'ci-tests', 'sev3', '1h', 'Flaky sandbox fixture blocks the suite on the release branch');
+  await openConsole(page);
+  // The page shows the request as it was before a change the approver did not see: another digest.
+  const seen = `sha256:${'5e'.repeat(32)}`;
+  await page.route('**/ipc/console:main:get-request', async (route) => {
+    const response = await route.fetch();
+    const body = (await response.json()) as { ok: boolean; value?: { request: { digest: string } } };
+    if (body.value) body.value.request.digest = seen;
+    await route.fulfill({ response, json: body });
+  });
+  await page.getByRole('row', { name: new RegExp(ids.changed) }).click();
+  await page.getByRole('button', { name: 'Approve…' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Confirm approval' });
+  await expect(dialog.getByLabel('request digest')).toHaveText(seen);
+  await dialog.getByRole('button', { name: 'Sign and approve' }).click();
+  const refusal = dialog.getByRole('alert', { name: 'error' });
+  await expect(refusal).toContainText('conflict');
+  await expect(refusal).toContainText('changed after you opened it');
+  await expect(refusal).toContainText('Nothing was signed');
+  await screenshot(page, 'approve-digest-changed');
+  // The dialog still holds focus and Escape after the error.
+  await page.keyboard.press('Tab');
+  expect(await dialog.evaluate((el) => (el as unknown as { contains(n: unknown): boolean }).contains((globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement))).toBe(true);
+  await page.keyboard.press('Escape');
+  await expect(dialog).toBeHidden();
+  await page.unroute('**/ipc/console:main:get-request');
+  const status = await cliJson<{ request: { state: string; approvals: unknown[] } }>('dave', ['status', ids.changed]);
+  expect(status.request.state).toBe('pending');
+  expect(status.request.approvals).toEqual([]);
+  expect((await cli('dave', ['request', 'cancel', ids.changed, '--comment', 'not needed any more'])).code).toBe(0);
 });
 
 test('self-approval is refused, with the reason shown', async ({ page }) => {
@@ -235,7 +304,7 @@ test('self-approval is refused, with the reason shown', async ({ page }) => {
   await expect(page.getByRole('button', { name: 'Approve…' })).toBeDisabled();
   await screenshot(page, 'self-approval');
   // And the core refuses it too, as data, when asked directly.
-  const direct = await ipc('console:main:approve', { id: ids.own, ttl: '1h' });
+  const direct = await ipc('console:main:approve', { id: ids.own, digest: (await cliJson<{ request: { digest: string } }>('bob', ['status', ids.own])).request.digest, ttl: '1h' });
   expect(direct.ok).toBe(false);
   expect(direct.error?.code).toBe('forbidden');
 });
@@ -252,6 +321,12 @@ test('ask for context and deny: a reason is required, each decision is signed wi
   await expect(ask).toBeHidden();
   await expect(requestSummary(page).getByLabel('state needs info')).toBeVisible();
   await expect(page.getByLabel('activity')).toContainText('Which certificate expired');
+  // Said once, neutrally: no duplicate question, no red box.
+  await expect(page.getByLabel('activity').locator('li', { hasText: 'Which certificate expired' })).toHaveCount(1);
+  await expect(page.getByRole('status', { name: 'decision recorded' })).toContainText('You asked dave for context');
+  await expect(page.getByRole('note', { name: 'cannot approve' })).toHaveCount(0);
+  await expect(page.getByRole('note', { name: 'waiting' })).toContainText('Waiting for dave to answer your question');
+  await screenshot(page, 'asked-for-context');
 
   await nav(page, 'Inbox');
   await page.getByRole('row', { name: new RegExp(ids.critical!) }).click();

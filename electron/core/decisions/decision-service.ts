@@ -14,6 +14,8 @@ type DecisionResult = ChannelOutput<'console:main:approve'>;
 
 export interface DecisionInput {
   id: string;
+  /** The request digest the approver was shown; nothing is signed when the store's current one differs. */
+  seenDigest: string;
   decision: DecisionKind;
   comment: string;
   /** approve only. */
@@ -34,10 +36,19 @@ export function signingPurpose(decision: DecisionKind, request: Pick<BypassReque
   return `${decision.replace('_', ' ')} ${request.id} (${request.gate}, ${formatScope(request.scope)})`;
 }
 
+/** Eligible approvers who have not approved yet, while the request still waits for approvals. */
+export function waitingOn(request: BypassRequest, approvers: readonly string[]): string[] {
+  if (request.state !== 'pending') return [];
+  const approved = new Set(request.approvals.map((a) => a.approver));
+  return approvers.filter((a) => a !== request.requester && !approved.has(a));
+}
+
 /**
- * Signed decisions: fetch the request as the store has it now, check the console's mirror of the
+ * Signed decisions: fetch the request as the store has it now, refuse when its digest is not the
+ * one the approver was shown (what you sign is what you saw), check the console's mirror of the
  * rules (so a refusal says why before anything is signed), then verify-then-sign through the one
- * shared path (shared/node/signing) and send the bundle. The store enforces every rule again.
+ * shared path (shared/node/signing, which checks the seen digest again against the digest it
+ * recomputes) and send the bundle. The store enforces every rule again.
  */
 export class DecisionService {
   constructor(private readonly deps: DecisionServiceDeps) {}
@@ -46,6 +57,12 @@ export class DecisionService {
     const { session, connection } = this.deps;
     const { client, profile } = session.current();
     const detail = await connection.track(client.getRequest(input.id));
+    if (detail.request.digest !== input.seenDigest) {
+      throw new AppError(
+        'conflict',
+        `request ${input.id} changed after you opened it: you were shown ${input.seenDigest}, the store now has ${detail.request.digest}. Nothing was signed; reopen the request and check it again`,
+      );
+    }
     const policy = await session.policyOrUndefined();
     if (!session.enrolledKey(profile)) await session.refreshWhoamiOrKeep('decision');
     const view = { profile, whoami: session.me, enrolledKey: session.enrolledKey(profile) };
@@ -58,11 +75,11 @@ export class DecisionService {
     const signer = await this.deps.keys.signerFor(profile, signingPurpose(input.decision, detail.request));
     const { bundle } = await verifyThenSignDecision(
       detail.request,
-      { decision: input.decision, approver: profile.principal, comment: input.comment, ttl: input.ttl, now: this.deps.clock.now() },
+      { decision: input.decision, approver: profile.principal, comment: input.comment, ttl: input.ttl, seenDigest: input.seenDigest, now: this.deps.clock.now() },
       signer,
     );
     const result = await connection.track(client.sendDecision(input.id, bundle));
     this.deps.decided();
-    return { request: result.request, decision: result.decision };
+    return { request: result.request, decision: result.decision, waitingOn: waitingOn(result.request, detail.approvers) };
   }
 }

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { BypassRequest } from '../../../shared/domain/request';
 import { useSession } from '../../app/use-session';
 import { useUi } from '../../app/ui-store';
@@ -15,6 +15,9 @@ export function ActiveScreen() {
   const session = useSession().data;
   const openRequest = useUi((s) => s.openRequest);
   const [revoking, setRevoking] = useState<BypassRequest | null>(null);
+  const [revoked, setRevoked] = useState<{ id: string; gate: string; seq: number } | null>(null);
+  const confirmation = useRef<HTMLDivElement>(null);
+  useEffect(() => confirmation.current?.focus(), [revoked]);
   const online = session?.connection.online ?? false;
   const requests = [...(active.data?.requests ?? [])].sort((a, b) => ((a.expiresAt ?? '') < (b.expiresAt ?? '') ? -1 : 1));
   return (
@@ -26,6 +29,11 @@ export function ActiveScreen() {
         </div>
       </div>
       <ErrorNotice error={active.error} title="Could not load active bypasses" />
+      {revoked ? (
+        <div className="notice ok" role="status" aria-label="decision recorded" tabIndex={-1} ref={confirmation} style={{ marginBottom: 12 }}>
+          You revoked the bypass of <span className="mono">{revoked.gate}</span> ({revoked.id}) · recorded in the ledger as entry <span className="mono">#{revoked.seq}</span>. The gate blocks again.
+        </div>
+      ) : null}
       <div className="panel" style={{ marginTop: active.error ? 12 : 0 }}>
         <table className="table" aria-label="Active bypasses">
           <thead>
@@ -87,7 +95,19 @@ export function ActiveScreen() {
           </div>
         ) : null}
       </div>
-      {revoking && session ? <TextDecisionDialog kind="revoke" request={revoking} session={session} onClose={() => setRevoking(null)} /> : null}
+      {revoking && session ? (
+        <TextDecisionDialog
+          kind="revoke"
+          request={revoking}
+          gate={null}
+          session={session}
+          onClose={() => setRevoking(null)}
+          onDone={(result) => {
+            setRevoking(null);
+            setRevoked({ id: result.request.id, gate: result.request.gate, seq: result.decision.seq });
+          }}
+        />
+      ) : null}
     </>
   );
 }

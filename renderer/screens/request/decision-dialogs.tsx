@@ -1,14 +1,14 @@
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
 import { ttlToMs, type Ttl } from '../../../shared/domain/ttl';
 import type { BypassRequest } from '../../../shared/domain/request';
-import type { GateInfo, Session } from '../../../shared/ipc/contract';
+import type { ChannelOutput, GateInfo, Session } from '../../../shared/ipc/contract';
 import { useChannelMutation } from '../../bridge/queries';
 import { GateKindBadge, TierBadge } from '../../components/badges';
 import { Dialog } from '../../components/dialog';
 import { ErrorNotice, fieldError } from '../../components/error-notice';
 import { ScopeChips } from '../../components/scope-chips';
 import { useNow } from '../../components/use-now';
-import { formatLocalTime, formatUtc } from '../../lib/time';
+import { formatLocal, formatUtc } from '../../lib/time';
 
 /** Same minimum the contract enforces for deny / ask / revoke; checked here to guide, not to guard. */
 const MIN_DECISION_COMMENT = 5;
@@ -32,18 +32,63 @@ function SigningNote({ session, pending }: { session: Session; pending: boolean 
   );
 }
 
+type DecisionResult = ChannelOutput<'console:main:approve'>;
+
+const DECISION_WORD = { approve: 'Approve', deny: 'Deny', ask: 'Ask the requester for context (request info)', revoke: 'Revoke the active bypass' } as const;
+
+/**
+ * What the signature covers, in the words the approver is held to: the decision, the request id,
+ * the gate and its kind, the scope, the requester, and the request digest the core will refuse to
+ * sign over if the store's copy changed since (the renderer passes this same digest).
+ */
+function SignedSummary({ kind, request, gate, children }: { kind: keyof typeof DECISION_WORD; request: BypassRequest; gate: GateInfo | null; children?: ReactNode }) {
+  return (
+    <dl className="facts" aria-label="what you sign">
+      <dt>Decision</dt>
+      <dd>
+        <strong>{DECISION_WORD[kind]}</strong>
+      </dd>
+      <dt>Request</dt>
+      <dd className="mono">{request.id}</dd>
+      <dt>Gate</dt>
+      <dd className="row" style={{ gap: 6, flexWrap: 'wrap' }}>
+        <span className="mono" style={{ fontWeight: 600 }}>
+          {request.gate}
+        </span>
+        <GateKindBadge kind={gate?.kind ?? request.gateKind} />
+        <TierBadge tier={request.tier} />
+      </dd>
+      <dt>Scope</dt>
+      <dd>
+        <ScopeChips scope={request.scope} wrap />
+      </dd>
+      <dt>Requester</dt>
+      <dd>
+        {request.requester} <span className="muted">(team {request.team})</span>
+      </dd>
+      {children}
+      <dt>Request digest</dt>
+      <dd className="mono digest" aria-label="request digest">
+        {request.digest}
+      </dd>
+    </dl>
+  );
+}
+
 export function ApproveDialog({
   request,
   gate,
   ttlChoices,
   session,
   onClose,
+  onDone,
 }: {
   request: BypassRequest;
   gate: GateInfo | null;
   ttlChoices: Ttl[];
   session: Session;
   onClose(): void;
+  onDone(result: DecisionResult): void;
 }) {
   const approve = useChannelMutation('console:main:approve');
   const now = useNow();
@@ -68,7 +113,7 @@ export function ApproveDialog({
             type="button"
             className="btn primary"
             disabled={approve.isPending}
-            onClick={() => approve.mutate({ id: request.id, ttl, comment }, { onSuccess: onClose })}
+            onClick={() => approve.mutate({ id: request.id, digest: request.digest, ttl, comment }, { onSuccess: onDone })}
           >
             {approve.isPending ? 'Signing…' : 'Sign and approve'}
           </button>
@@ -83,23 +128,7 @@ export function ApproveDialog({
           </span>
         </div>
       ) : null}
-      <dl className="facts" aria-label="approval summary">
-        <dt>Gate</dt>
-        <dd className="row" style={{ gap: 6 }}>
-          <span className="mono" style={{ fontWeight: 600 }}>
-            {request.gate}
-          </span>
-          {gate ? <GateKindBadge kind={gate.kind} /> : null}
-          <TierBadge tier={request.tier} />
-        </dd>
-        <dt>Scope</dt>
-        <dd>
-          <ScopeChips scope={request.scope} wrap />
-        </dd>
-        <dt>Requester</dt>
-        <dd>
-          {request.requester} <span className="muted">({request.team})</span>
-        </dd>
+      <SignedSummary kind="approve" request={request} gate={gate}>
         <dt>
           <label htmlFor="approve-ttl">TTL</label>
         </dt>
@@ -120,7 +149,8 @@ export function ApproveDialog({
         <dd aria-label="expiry time">
           {activates ? (
             <>
-              <strong className="mono">{formatUtc(expiresAt)}</strong> <span className="muted">({formatLocalTime(expiresAt)})</span>
+              <strong className="mono">{formatUtc(expiresAt)}</strong>
+              <div className="mono muted">{formatLocal(expiresAt)}</div>
               <div className="muted" style={{ fontSize: 12 }}>
                 Your approval {request.approvalsRequired > 1 ? `is ${approvalsAfter} of ${request.approvalsRequired} and ` : ''}activates the bypass now; it ends by itself at this time.
               </div>
@@ -130,12 +160,12 @@ export function ApproveDialog({
               <strong>{ttl} after activation</strong>
               <div className="muted" style={{ fontSize: 12 }}>
                 This is approval {approvalsAfter} of {request.approvalsRequired}: the bypass activates when another approver approves. If that happened now it would expire at{' '}
-                <span className="mono">{formatUtc(expiresAt)}</span>.
+                <span className="mono">{formatUtc(expiresAt)}</span> (<span className="mono">{formatLocal(expiresAt)}</span>).
               </div>
             </>
           )}
         </dd>
-      </dl>
+      </SignedSummary>
       <div className="field" style={{ marginTop: 12 }}>
         <label htmlFor="approve-comment">Comment (optional, recorded in the ledger)</label>
         <textarea id="approve-comment" className="textarea" value={comment} onChange={(e) => setComment(e.target.value)} />
@@ -154,7 +184,21 @@ const TEXT_DECISION = {
   revoke: { title: 'Revoke active bypass', label: 'Why revoke now (required)', button: 'Sign and revoke', channel: 'console:main:revoke', field: 'comment', className: 'btn danger-solid' },
 } as const;
 
-export function TextDecisionDialog({ kind, request, session, onClose }: { kind: TextDecision; request: BypassRequest; session: Session; onClose(): void }) {
+export function TextDecisionDialog({
+  kind,
+  request,
+  gate,
+  session,
+  onClose,
+  onDone,
+}: {
+  kind: TextDecision;
+  request: BypassRequest;
+  gate: GateInfo | null;
+  session: Session;
+  onClose(): void;
+  onDone(result: DecisionResult): void;
+}) {
   const spec = TEXT_DECISION[kind];
   const deny = useChannelMutation('console:main:deny');
   const ask = useChannelMutation('console:main:ask');
@@ -163,10 +207,11 @@ export function TextDecisionDialog({ kind, request, session, onClose }: { kind: 
   const [text, setText] = useState('');
   const tooShort = text.trim().length < MIN_DECISION_COMMENT;
   const submit = () => {
-    const done = { onSuccess: onClose };
-    if (kind === 'deny') deny.mutate({ id: request.id, comment: text }, done);
-    else if (kind === 'ask') ask.mutate({ id: request.id, message: text }, done);
-    else revoke.mutate({ id: request.id, comment: text }, done);
+    const done = { onSuccess: onDone };
+    const digest = request.digest;
+    if (kind === 'deny') deny.mutate({ id: request.id, digest, comment: text }, done);
+    else if (kind === 'ask') ask.mutate({ id: request.id, digest, message: text }, done);
+    else revoke.mutate({ id: request.id, digest, comment: text }, done);
   };
   const err = mutation.error;
   return (
@@ -185,19 +230,20 @@ export function TextDecisionDialog({ kind, request, session, onClose }: { kind: 
         </>
       }
     >
-      <p style={{ marginTop: 0 }}>
-        <span className="mono" style={{ fontWeight: 600 }}>
-          {request.gate}
-        </span>{' '}
-        for <ScopeChips scope={request.scope} /> requested by {request.requester}
+      <SignedSummary kind={kind} request={request} gate={gate}>
         {kind === 'revoke' && request.expiresAt ? (
           <>
-            , active until <span className="mono">{formatUtc(request.expiresAt)}</span>. Revoking ends it immediately and the gate blocks again.
+            <dt>Active until</dt>
+            <dd>
+              <span className="mono">{formatUtc(request.expiresAt)}</span>
+              <div className="mono muted">{formatLocal(request.expiresAt)}</div>
+              <div className="muted" style={{ fontSize: 12 }}>
+                Revoking ends it immediately and the gate blocks again.
+              </div>
+            </dd>
           </>
-        ) : (
-          '.'
-        )}
-      </p>
+        ) : null}
+      </SignedSummary>
       <div className="field">
         <label htmlFor="decision-text">{spec.label}</label>
         <textarea id="decision-text" className="textarea" value={text} onChange={(e) => setText(e.target.value)} aria-invalid={Boolean(fieldError(err, spec.field))} data-autofocus />

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { ChannelOutput, Session } from '../../../shared/ipc/contract';
 import { useSession } from '../../app/use-session';
 import { useUi } from '../../app/ui-store';
@@ -52,20 +52,39 @@ const sentence = (text: string | null) => (text ? `${text.charAt(0).toUpperCase(
 /** Two refusals with the same cause before the colon ("you filed this request: …") are said once. */
 const sameCause = (a: string | null, b: string | null) => Boolean(a && b && a.split(':')[0] === b.split(':')[0]);
 
+/** Why I cannot act right now when that is the normal course of things, not a refusal: said neutrally. */
+function waitingNote(detail: Detail, me: string | null): string | null {
+  const { request, approvers } = detail;
+  if (!me) return null;
+  if (request.state === 'pending' && request.approvals.some((a) => a.approver === me)) {
+    const approved = new Set(request.approvals.map((a) => a.approver));
+    const left = approvers.filter((a) => a !== request.requester && !approved.has(a));
+    return `You approved · ${request.approvals.length} of ${request.approvalsRequired} · waiting on ${left.length ? left.join(', ') : 'another eligible approver'}.`;
+  }
+  if (request.state === 'needs_info') {
+    const mine = [...request.messages].reverse().find((m) => m.kind === 'question');
+    const who = mine && mine.from === me ? 'your question' : 'the question asked';
+    return `Waiting for ${request.requester} to answer ${who}. Approve becomes available again when they reply; you can still deny.`;
+  }
+  return null;
+}
+
 function Actions({ detail, session, onOpen }: { detail: Detail; session: Session; onOpen(d: OpenDialog): void }) {
   const { request, canApprove, canDecide, data } = detail;
   const offline = !session.connection.online || data.source === 'mirror';
   const offlineWhy = 'The grant store is unreachable: decisions need the store and are disabled until it is back.';
   const decidable = request.state === 'pending' || request.state === 'needs_info';
-  const revocable = request.state === 'active';
+  const revocable = request.state === 'active' && !(request.expiresAt && Date.parse(request.expiresAt) <= Date.now());
   if (!decidable && !revocable) {
+    const expired = request.state === 'active' && request.expiresAt;
     return (
       <p className="muted" style={{ margin: 0 }}>
-        This request is <strong>{request.state.replace('_', ' ')}</strong>
-        {request.closedBy ? ` (by ${request.closedBy}${request.closedAt ? ` at ${formatUtc(request.closedAt)}` : ''})` : ''}: nothing left to decide.
+        This request is <strong>{expired ? 'expired' : request.state.replace('_', ' ')}</strong>
+        {expired ? ` (ended ${formatUtc(request.expiresAt!)})` : request.closedBy ? ` (by ${request.closedBy}${request.closedAt ? ` at ${formatUtc(request.closedAt)}` : ''})` : ''}: nothing left to decide.
       </p>
     );
   }
+  const waiting = decidable ? waitingNote(detail, session.principal) : null;
   return (
     <div className="stack" style={{ gap: 10 }}>
       {offline ? (
@@ -73,11 +92,18 @@ function Actions({ detail, session, onOpen }: { detail: Detail; session: Session
           {offlineWhy}
         </div>
       ) : null}
+      {/* The normal course of things (I approved, waiting on others; waiting for an answer) is said neutrally. */}
+      {!offline && waiting ? (
+        <div className="notice info" role="note" aria-label="waiting">
+          {waiting}
+        </div>
+      ) : null}
       {/* Offline, the one reason that matters is the store; otherwise say exactly why not. */}
-      {decidable && !offline && !canApprove.allowed ? (
+      {decidable && !offline && !waiting && !canApprove.allowed ? (
         <div className="notice error" role="note" aria-label="cannot approve">
           <strong>You cannot approve this request.</strong> {sentence(canApprove.reason)}
           {!canDecide.allowed && sameCause(canApprove.reason, canDecide.reason) ? ' You cannot deny it or ask for context either.' : ''}
+          {/hardware-backed key/.test(canApprove.reason ?? '') ? ` Approvers who may decide it: ${detail.approvers.filter((a) => a !== session.principal).join(', ') || 'none listed'} (with an enrolled hardware key).` : ''}
         </div>
       ) : null}
       {!offline && !canDecide.allowed && !(decidable && !canApprove.allowed && sameCause(canApprove.reason, canDecide.reason)) ? (
@@ -92,7 +118,7 @@ function Actions({ detail, session, onOpen }: { detail: Detail; session: Session
               type="button"
               className="btn primary"
               disabled={offline || !canApprove.allowed}
-              title={offline ? offlineWhy : (canApprove.reason ?? undefined)}
+              title={offline ? offlineWhy : (waiting ?? canApprove.reason ?? undefined)}
               onClick={() => onOpen('approve')}
             >
               Approve…
@@ -100,9 +126,11 @@ function Actions({ detail, session, onOpen }: { detail: Detail; session: Session
             <button type="button" className="btn danger" disabled={offline || !canDecide.allowed} title={offline ? offlineWhy : undefined} onClick={() => onOpen('deny')}>
               Deny…
             </button>
-            <button type="button" className="btn" disabled={offline || !canDecide.allowed} title={offline ? offlineWhy : undefined} onClick={() => onOpen('ask')}>
-              Ask for context…
-            </button>
+            {request.state === 'pending' ? (
+              <button type="button" className="btn" disabled={offline || !canDecide.allowed} title={offline ? offlineWhy : undefined} onClick={() => onOpen('ask')}>
+                Ask for context…
+              </button>
+            ) : null}
           </>
         ) : null}
         {revocable ? (
@@ -115,11 +143,81 @@ function Actions({ detail, session, onOpen }: { detail: Detail; session: Session
   );
 }
 
+type DecisionResult = ChannelOutput<'console:main:approve'>;
+const DONE_VERB = { approve: 'approved', deny: 'denied', request_info: 'asked for context on', revoke: 'revoked' } as const;
+
+/** "You approved · 1 of 2 · waiting on carol, erin" + the ledger seq, then the way on to the next request. */
+export function confirmationText(result: DecisionResult): string {
+  const { request, decision, waitingOn } = result;
+  const verb = DONE_VERB[decision.decision];
+  if (decision.decision === 'approve') {
+    if (request.state === 'pending') {
+      return `You approved · ${request.approvals.length} of ${request.approvalsRequired} · waiting on ${waitingOn.length ? waitingOn.join(', ') : 'another eligible approver'}`;
+    }
+    return `You approved · ${request.approvals.length} of ${request.approvalsRequired} · the bypass is active${request.expiresAt ? ` until ${formatUtc(request.expiresAt)}` : ''}`;
+  }
+  if (decision.decision === 'request_info') return `You asked ${request.requester} for context · waiting for their answer`;
+  return `You ${verb} this request`;
+}
+
+function Confirmation({ result, nextId, onNext, onDismiss }: { result: DecisionResult; nextId: string | null; onNext(): void; onDismiss(): void }) {
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    ref.current?.focus();
+  }, [result]);
+  return (
+    <div className="notice ok confirmation" role="status" aria-label="decision recorded" tabIndex={-1} ref={ref}>
+      <div>
+        <strong>{confirmationText(result)}</strong>
+      </div>
+      <div className="muted" style={{ fontSize: 12 }}>
+        Signed and recorded in the ledger as entry <span className="mono">#{result.decision.seq}</span> at {formatUtc(result.decision.at)}.
+      </div>
+      <div className="actions" style={{ marginTop: 8 }}>
+        {nextId ? (
+          <button type="button" className="btn primary" onClick={onNext} aria-keyshortcuts="N">
+            Next request <kbd>N</kbd>
+          </button>
+        ) : (
+          <span className="muted">Nothing else is waiting for you.</span>
+        )}
+        <button type="button" className="btn" onClick={onDismiss}>
+          Dismiss
+        </button>
+      </div>
+    </div>
+  );
+}
+
 function RequestBody({ detail, session }: { detail: Detail; session: Session }) {
   const { request, gate, decisions, approvers, history, data } = detail;
   const [dialog, setDialog] = useState<OpenDialog>(null);
+  const [done, setDone] = useState<DecisionResult | null>(null);
   const openRequest = useUi((s) => s.openRequest);
   const gateKind = gate?.kind ?? request.gateKind;
+  const inbox = useChannel('console:main:list-inbox', {}, { enabled: Boolean(done) });
+  const nextId = inbox.data?.items.find((item) => item.request.id !== request.id)?.request.id ?? null;
+  const goNext = () => {
+    if (!nextId) return;
+    setDone(null);
+    openRequest(nextId);
+  };
+  // "N" opens the next request while the confirmation shows (not while typing in a field).
+  useEffect(() => {
+    if (!done || !nextId) return undefined;
+    const onKey = (e: KeyboardEvent) => {
+      const target = e.target as HTMLElement | null;
+      if (e.key.toLowerCase() !== 'n' || e.ctrlKey || e.metaKey || e.altKey || target?.closest('input, textarea, select, [contenteditable]')) return;
+      e.preventDefault();
+      goNext();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  });
+  const finished = (result: DecisionResult) => {
+    setDialog(null);
+    setDone(result);
+  };
   return (
     <>
       <div className="req-title" style={{ marginBottom: 14 }} role="group" aria-label="request summary">
@@ -232,7 +330,8 @@ function RequestBody({ detail, session }: { detail: Detail; session: Session }) 
             <div className="panel-head">
               <h3>Decision</h3>
             </div>
-            <div className="panel-body">
+            <div className="panel-body stack" style={{ gap: 10 }}>
+              {done && done.request.id === request.id ? <Confirmation result={done} nextId={nextId} onNext={goNext} onDismiss={() => setDone(null)} /> : null}
               <Actions detail={detail} session={session} onOpen={setDialog} />
             </div>
           </section>
@@ -244,7 +343,9 @@ function RequestBody({ detail, session }: { detail: Detail; session: Session }) 
               <div className="panel-body">
                 <ul className="timeline">
                   {[
-                    ...request.messages.map((m) => ({ at: m.at, key: `m${m.at}${m.from}`, text: `${m.from} ${m.kind === 'question' ? 'asked' : m.kind === 'reply' ? 'replied' : 'commented'}: ${m.text}` })),
+                    ...request.messages
+                      .filter((m) => !(m.kind === 'question' && decisions.some((d) => d.decision === 'request_info' && d.approver === m.from && d.comment === m.text)))
+                      .map((m) => ({ at: m.at, key: `m${m.at}${m.from}`, text: `${m.from} ${m.kind === 'question' ? 'asked' : m.kind === 'reply' ? 'replied' : 'commented'}: ${m.text}` })),
                     ...decisions.map((d) => ({
                       at: d.at,
                       key: `d${d.seq}`,
@@ -265,8 +366,10 @@ function RequestBody({ detail, session }: { detail: Detail; session: Session }) 
         </div>
         <HistoryPanel history={history} requestId={request.id} />
       </div>
-      {dialog === 'approve' ? <ApproveDialog request={request} gate={gate} ttlChoices={detail.ttlChoices} session={session} onClose={() => setDialog(null)} /> : null}
-      {dialog === 'deny' || dialog === 'ask' || dialog === 'revoke' ? <TextDecisionDialog kind={dialog} request={request} session={session} onClose={() => setDialog(null)} /> : null}
+      {dialog === 'approve' ? <ApproveDialog request={request} gate={gate} ttlChoices={detail.ttlChoices} session={session} onClose={() => setDialog(null)} onDone={finished} /> : null}
+      {dialog === 'deny' || dialog === 'ask' || dialog === 'revoke' ? (
+        <TextDecisionDialog kind={dialog} request={request} gate={gate} session={session} onClose={() => setDialog(null)} onDone={finished} />
+      ) : null}
     </>
   );
 }

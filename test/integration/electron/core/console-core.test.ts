@@ -145,7 +145,7 @@ describe('the console core (composeConsole) against a real grant store', () => {
     const page = await service.handlers['console:main:get-request']({ id: own.id });
     assert.equal(page.canApprove.allowed, false);
     assert.equal(page.canApprove.reason, 'you filed this request: no self-approval');
-    await assert.rejects(service.handlers['console:main:approve']({ id: own.id, ttl: '15m', comment: '' }), (e: Error & { code?: string }) => e.code === 'forbidden');
+    await assert.rejects(service.handlers['console:main:approve']({ id: own.id, digest: own.digest, ttl: '15m', comment: '' }), (e: Error & { code?: string }) => e.code === 'forbidden');
     const theirs = (await service.handlers['console:main:list-inbox']({})).items[0]!.request;
     const other = await service.handlers['console:main:get-request']({ id: theirs.id });
     assert.equal(other.canApprove.allowed, true, String(other.canApprove.reason));
@@ -157,19 +157,35 @@ describe('the console core (composeConsole) against a real grant store', () => {
 
   test('approving signs locally and activates the bypass: the gate check warns; revoking makes it block', async () => {
     const request = await fileRequest(store, alice, { gate: 'ci-tests', severity: 'sev3', scope: { repo: 'ledger-svc', branch: 'main' } });
-    const approved = await service.handlers['console:main:approve']({ id: request.id, ttl: '15m', comment: 'tests are flaky, reviewed' });
+    const approved = await service.handlers['console:main:approve']({ id: request.id, digest: request.digest, ttl: '15m', comment: 'tests are flaky, reviewed' });
     assert.equal(approved.request.state, 'active');
     assert.equal(approved.request.approvedTtl, '15m');
     const check = await store.call('POST', '/v1/checks', { token: gate, body: { gate: 'ci-tests', subject: { repo: 'ledger-svc', branch: 'main' } } });
     assert.equal(check.json.verdict, 'warn');
     const active = await service.handlers['console:main:list-active']({});
     assert.ok(active.requests.some((r) => r.id === request.id));
-    const revoked = await service.handlers['console:main:revoke']({ id: request.id, comment: 'flaky test fixed' });
+    const revoked = await service.handlers['console:main:revoke']({ id: request.id, digest: request.digest, comment: 'flaky test fixed' });
     assert.equal(revoked.request.state, 'revoked');
     const after = await store.call('POST', '/v1/checks', { token: gate, body: { gate: 'ci-tests', subject: { repo: 'ledger-svc', branch: 'main' } } });
     assert.equal(after.json.verdict, 'block');
     const reviews = await service.handlers['console:main:list-reviews']({ state: 'review_open' });
     assert.ok(reviews.reviews.some((r) => r.requestId === request.id));
+  });
+
+  test('what you sign is what you saw: a digest other than the store\'s is refused and nothing is signed; 1 of 2 says who is left', async () => {
+    const request = await fileRequest(store, alice, { gate: 'container-signing', severity: 'sev3', scope: { repo: 'signer', env: 'prod' } });
+    const stale = `sha256:${'ab'.repeat(32)}`;
+    await assert.rejects(
+      service.handlers['console:main:approve']({ id: request.id, digest: stale, ttl: '15m', comment: 'looks fine' }),
+      (e: Error & { code?: string }) => e.code === 'conflict' && e.message.includes(stale) && e.message.includes(request.digest) && /Nothing was signed/.test(e.message),
+    );
+    const unchanged = await service.handlers['console:main:get-request']({ id: request.id });
+    assert.equal(unchanged.decisions.length, 0, 'nothing reached the store');
+    const approved = await service.handlers['console:main:approve']({ id: request.id, digest: request.digest, ttl: '15m', comment: 'signer outage confirmed' });
+    assert.equal(approved.request.state, 'pending');
+    assert.equal(approved.request.approvals.length, 1);
+    assert.ok(approved.decision.seq > 0);
+    assert.deepEqual([...approved.waitingOn].sort(), ['carol', 'erin', 'frank']);
   });
 
   test('the ledger mirror syncs and verifies against signed checkpoints', async () => {
@@ -240,8 +256,8 @@ describe('the console core (composeConsole) against a real grant store', () => {
       const first = await fileRequest(store, alice, { gate: 'ci-tests', severity: 'sev3', scope: { repo: 'first-repo', branch: 'main' } });
       const second = await fileRequest(store, alice, { gate: 'perf-suite', severity: 'sev3', scope: { repo: 'second-repo', branch: 'main' } });
       const [a, b] = await Promise.all([
-        carol.handlers['console:main:approve']({ id: first.id, ttl: '15m', comment: 'first' }),
-        carol.handlers['console:main:deny']({ id: second.id, comment: 'second, denied' }),
+        carol.handlers['console:main:approve']({ id: first.id, digest: first.digest, ttl: '15m', comment: 'first' }),
+        carol.handlers['console:main:deny']({ id: second.id, digest: second.digest, comment: 'second, denied' }),
       ]);
       assert.equal(a.request.state, 'active');
       assert.equal(b.request.state, 'denied');
@@ -256,7 +272,7 @@ describe('the console core (composeConsole) against a real grant store', () => {
 
   test('CI traffic under a bypass (evaluations every 20 ms) does not hold back a new request\'s notification', { timeout: 20_000 }, async () => {
     const request = await fileRequest(store, alice, { gate: 'ci-tests', severity: 'sev3', scope: { repo: 'busy-repo', branch: 'main' } });
-    const approved = await service.handlers['console:main:approve']({ id: request.id, ttl: '1h', comment: 'busy repo, reviewed' });
+    const approved = await service.handlers['console:main:approve']({ id: request.id, digest: request.digest, ttl: '1h', comment: 'busy repo, reviewed' });
     assert.equal(approved.request.state, 'active');
     let checks = 0;
     let loadRunning = true;
@@ -319,6 +335,6 @@ describe('the console core (composeConsole) against a real grant store', () => {
     assert.equal(page.history.requester?.name, 'alice');
     const reviews = await service.handlers['console:main:list-reviews']({});
     assert.equal(reviews.data.source, 'mirror');
-    await assert.rejects(service.handlers['console:main:deny']({ id: seen, comment: 'no longer needed' }), (e: Error & { code?: string }) => e.code === 'store_unreachable');
+    await assert.rejects(service.handlers['console:main:deny']({ id: seen, digest: page.request.digest, comment: 'no longer needed' }), (e: Error & { code?: string }) => e.code === 'store_unreachable');
   });
 });

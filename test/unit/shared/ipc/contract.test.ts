@@ -44,7 +44,7 @@ test('BreakglassApi: no-input channels may be called without arguments, others r
   const typed = async (api: BreakglassApi) => {
     await api.getSession();
     await api.listInbox();
-    await api.approve({ id: 'req_0123456789abcdef', ttl: '1h' });
+    await api.approve({ id: 'req_0123456789abcdef', digest: `sha256:${'0'.repeat(64)}`, ttl: '1h' });
     // @ts-expect-error approve needs its input
     await api.approve();
     // @ts-expect-error unknown method
