@@ -104,17 +104,17 @@ test('setup generates the key on the token (PIN through the host page), the toke
 
   const request = await fileRequest(store, alice, { gate: 'ci-tests', severity: 'sev3', scope: { repo: 'hsm-app', branch: 'main' } });
   // A wrong PIN signs nothing and says so.
-  const wrong = ipc('console:main:approve', { id: request.id, ttl: '15m', comment: 'checked' });
+  const wrong = ipc('console:main:approve', { id: request.id, digest: request.digest, ttl: '15m', comment: 'checked' });
   await answerNextPinPrompt({ pin: '000000' }, 1);
   const refused = await wrong;
   assert.equal(refused.json.ok, false);
   assert.match(refused.json.error!.message, /wrong PIN/);
   // Cancelling signs nothing either.
-  const cancelled = ipc('console:main:approve', { id: request.id, ttl: '15m', comment: 'checked' });
+  const cancelled = ipc('console:main:approve', { id: request.id, digest: request.digest, ttl: '15m', comment: 'checked' });
   await answerNextPinPrompt({ cancel: true }, 2);
   assert.match((await cancelled).json.error!.message, /cancelled/);
 
-  const approve = ipc('console:main:approve', { id: request.id, ttl: '15m', comment: 'checked, signed on the token' });
+  const approve = ipc('console:main:approve', { id: request.id, digest: request.digest, ttl: '15m', comment: 'checked, signed on the token' });
   const purpose = await answerNextPinPrompt({ pin: token.userPin }, 3);
   assert.match(purpose, new RegExp(`approve ${request.id}`));
   const approved = await approve;

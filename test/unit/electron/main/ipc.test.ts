@@ -81,6 +81,9 @@ describe('ipc handle()', () => {
       ['console:main:approve', { id: 'not-a-request', ttl: '1h' }, 'id'],
       ['console:main:approve', { id: 'req_0123456789abcdef', ttl: '1 hour' }, 'ttl'],
       ['console:main:deny', { id: 'req_0123456789abcdef', comment: 'no' }, 'comment'],
+      // A decision names the digest the approver was shown: without it nothing is signed.
+      ['console:main:approve', { id: 'req_0123456789abcdef', ttl: '1h' }, 'digest'],
+      ['console:main:revoke', { id: 'req_0123456789abcdef', digest: 'sha256:abc', comment: 'done now' }, 'digest'],
       ['console:main:setup', { storeUrl: 'ftp://x', token: 'abcdefghij', key: { kind: 'software' } }, 'storeUrl'],
       ['console:main:setup', { storeUrl: 'http://127.0.0.1:7410', token: 'abcdefghij', key: { kind: 'pkcs11' } }, 'key.modulePath'],
       ['console:main:open-external', { url: 42 }, 'url'],
