@@ -8,6 +8,7 @@ import type { StoredSession } from '../identity/stored-session';
 import type { EmergencyCredential, EmergencyCredentialState } from '../../shared/domain/emergency';
 import type { Incident } from '../../shared/domain/incident';
 import type { DigestRun, IncidentReceipt } from './emergency-rows';
+import type { CounterFilter, CounterRow, ItemizedMetric } from './counters';
 
 /**
  * The grant store's persistence, one interface for every backend (SQLite embedded now,
@@ -107,6 +108,17 @@ export interface StoreReader {
   listReviews(state?: Review['state']): Promise<Review[]>;
 
   gateBlockCounts(): Promise<GateBlockCount[]>;
+
+  /**
+   * Per-day counters (see counters.ts), kept in the same transaction as the changes they count;
+   * reports read these instead of the ledger. Ordered by metric, day, gate, team, subject.
+   */
+  counterRows(filter: CounterFilter): Promise<CounterRow[]>;
+  /**
+   * The individual times counted by `metric` for `gate` in [from, to) (ISO timestamps), oldest
+   * first: what a reader needs for a counter row that straddles a window boundary.
+   */
+  counterItemTimes(metric: ItemizedMetric, gate: string, from: string, to: string): Promise<string[]>;
 
   /** Number of ledger entries (= the Merkle tree size; seq runs 0..size-1). */
   ledgerSize(): Promise<number>;

@@ -39,6 +39,7 @@ export async function applyMigrations(pool: pg.Pool, migrations: readonly Migrat
         await client.query('BEGIN');
         try {
           await client.query(migration.sql);
+          await migration.after?.(client);
           await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
           await client.query('COMMIT');
         } catch (error) {

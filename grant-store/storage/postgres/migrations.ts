@@ -1,3 +1,8 @@
+import type { Queryable } from './connection';
+import { countersOf, counterValues, upsertCounterSql } from '../counters';
+import { gateBlockFromRow, type DocRow, type GateBlockRow } from '../row-mapping';
+import { PG_ROWS, pgParam } from './pg-reader';
+
 /**
  * Versioned PostgreSQL schema, mirroring grant-store/storage/sqlite/migrations.ts table for
  * table so both backends hold the same data. Append new migrations; never edit an applied one.
@@ -9,6 +14,22 @@ export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** Runs after `sql` in the same transaction (data the SQL alone cannot derive). */
+  after?: (client: Queryable) => Promise<void>;
+}
+
+/** Fill the counters from the state already stored (migration 5 on an existing database). */
+async function backfillCounters(client: Queryable): Promise<void> {
+  const requests = (await client.query<DocRow>('SELECT doc FROM requests')).rows.map(PG_ROWS.request);
+  const reviews = (await client.query<DocRow>('SELECT doc FROM reviews')).rows.map(PG_ROWS.review);
+  const blocks = (await client.query<GateBlockRow>('SELECT gate, count, last_at FROM gate_blocks')).rows.map(gateBlockFromRow).map((b) => ({ gate: b.gate, at: b.lastAt, count: b.count }));
+  const upsert = upsertCounterSql(pgParam, 'LEAST', 'GREATEST');
+  for (const row of countersOf({ requests, reviews, evaluations: [], blocks })) await client.query(upsert, counterValues(row));
+  await client.query(`INSERT INTO counters (metric, day, gate, team, subject, count, total, first_at, last_at)
+    SELECT 'warns', substr(l.time, 1, 10), l.entry_json::jsonb->>'gate', COALESCE(r.team, ''), '', COUNT(*), 0, MIN(l.time), MAX(l.time)
+    FROM ledger_entries l LEFT JOIN requests r ON r.id = l.target
+    WHERE l.type = 'evaluation_under_bypass' AND l.entry_json::jsonb->>'gate' IS NOT NULL
+    GROUP BY 2, 3, 4`);
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -231,5 +252,29 @@ export const MIGRATIONS: readonly Migration[] = [
         last_error text
       );
     `,
+  },
+  {
+    version: 5,
+    name: 'per-day counters; ledger indexed by type and time',
+    // Mirrors the SQLite migration (see there).
+    sql: `
+      CREATE TABLE counters (
+        metric text NOT NULL,
+        day text NOT NULL,
+        gate text NOT NULL,
+        team text NOT NULL,
+        subject text NOT NULL,
+        count bigint NOT NULL,
+        total bigint NOT NULL,
+        first_at text NOT NULL,
+        last_at text NOT NULL,
+        PRIMARY KEY (metric, day, gate, team, subject)
+      );
+      CREATE INDEX ledger_entries_type_time ON ledger_entries (type, time);
+      CREATE INDEX ledger_entries_time ON ledger_entries (time);
+      CREATE INDEX requests_created ON requests (created_at);
+      CREATE INDEX requests_activated ON requests (activated_at);
+    `,
+    after: backfillCounters,
   },
 ];

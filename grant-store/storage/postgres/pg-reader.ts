@@ -10,6 +10,14 @@ import type { Incident } from '../../../shared/domain/incident';
 import { type DigestRun, type DigestRunRow, type DocOnlyRow, type IncidentReceipt, type IncidentReceiptRow, digestRunFromRow, emergencyFromRow, incidentFromRow, receiptFromRow } from '../emergency-rows';
 import type { GateBlockCount, RequestFilter, StoreReader, StoredDecision, StoredToken } from '../store';
 import type { Queryable } from './connection';
+import { type CounterDbRow, type CounterFilter, type CounterRow, type ItemizedMetric, counterFromRow, counterWhere } from '../counters';
+
+/** Where the times each itemized counter counts live (see StoreReader.counterItemTimes). */
+const ITEM_TIMES_SQL: Record<ItemizedMetric, string> = {
+  warns: "SELECT time AS t FROM ledger_entries WHERE type = 'evaluation_under_bypass' AND time >= $1 AND time < $2 AND entry_json::jsonb->>'gate' = $3 ORDER BY time",
+  bypasses: 'SELECT activated_at AS t FROM requests WHERE activated_at >= $1 AND activated_at < $2 AND gate = $3 ORDER BY activated_at',
+  requests: 'SELECT created_at AS t FROM requests WHERE created_at >= $1 AND created_at < $2 AND gate = $3 ORDER BY created_at',
+};
 
 /** pg parses jsonb into values and returns booleans as booleans; JSON is bound as text. */
 export const PG_CODEC = {
@@ -203,6 +211,16 @@ export class PgReader implements StoreReader {
   async gateBlockCounts(): Promise<GateBlockCount[]> {
     const rows = (await this.db.query<GateBlockRow>('SELECT gate, count, last_at FROM gate_blocks ORDER BY gate')).rows;
     return rows.map(gateBlockFromRow);
+  }
+
+  async counterRows(filter: CounterFilter): Promise<CounterRow[]> {
+    const where = counterWhere(filter, pgParam);
+    const rows = (await this.db.query<CounterDbRow>(`SELECT * FROM counters ${where.sql} ORDER BY metric, day, gate, team, subject`, where.params)).rows;
+    return rows.map(counterFromRow);
+  }
+
+  async counterItemTimes(metric: ItemizedMetric, gate: string, from: string, to: string): Promise<string[]> {
+    return (await this.db.query<{ t: string }>(ITEM_TIMES_SQL[metric], [from, to, gate])).rows.map((r) => r.t);
   }
 
   async ledgerSize(): Promise<number> {

@@ -15,6 +15,10 @@ import type { EmergencyCredential, EmergencyCredentialState } from '../../../sha
 import type { Incident } from '../../../shared/domain/incident';
 import { CLAIM_DIGEST_RUN_SQL, EMERGENCY_COLUMNS, INCIDENT_COLUMNS, RECEIPT_COLUMNS, type IncidentReceipt, emergencyValues, incidentValues, receiptValues } from '../emergency-rows';
 import { PgReader, PG_ROWS, pgParam } from './pg-reader';
+import { type CounterRow, blockCounter, counterValues, diffCounters, requestCounters, reviewCounters, upsertCounterSql, warnGroups } from '../counters';
+import type { DocRow } from '../row-mapping';
+
+const UPSERT_COUNTER = upsertCounterSql(pgParam, 'LEAST', 'GREATEST');
 
 // ON CONFLICT DO NOTHING where a duplicate is a refusal, not a bug: see PgTx.
 const INSERT_REQUEST = insertSql('requests', REQUEST_COLUMNS, pgParam);
@@ -43,13 +47,22 @@ export class PgTx extends PgReader implements StoreTx {
     super(db, true);
   }
 
+  /** Counter changes go in with the row change, in this transaction (see counters.ts). */
+  private async applyCounters(rows: readonly CounterRow[]): Promise<void> {
+    for (const row of rows) await this.db.query(UPSERT_COUNTER, counterValues(row));
+  }
+
   async insertRequest(r: BypassRequest): Promise<void> {
     await this.db.query(INSERT_REQUEST, PG_ROWS.requestValues(r));
+    await this.applyCounters(requestCounters(r));
   }
 
   async updateRequest(r: BypassRequest): Promise<void> {
+    const before = (await this.db.query<DocRow>('SELECT doc FROM requests WHERE id = $1 FOR UPDATE', [r.id])).rows[0];
+    if (!before) throw new AppError('not_found', `request ${r.id} not found`);
     const result = await this.db.query(UPDATE_REQUEST, PG_ROWS.requestUpdateValues(r));
     if (result.rowCount !== 1) throw new AppError('not_found', `request ${r.id} not found`);
+    await this.applyCounters(diffCounters(requestCounters(PG_ROWS.request(before)), requestCounters(r)));
   }
 
   async insertDecision(d: StoredDecision): Promise<void> {
@@ -116,10 +129,13 @@ export class PgTx extends PgReader implements StoreTx {
   async insertReview(r: Review): Promise<void> {
     const result = await this.db.query(INSERT_REVIEW, PG_ROWS.reviewValues(r));
     if (result.rowCount !== 1) throw new AppError('conflict', `request ${r.requestId} already has a review`);
+    await this.applyCounters(reviewCounters(r));
   }
 
   async updateReview(r: Review): Promise<void> {
-    await this.db.query('UPDATE reviews SET state = $1, doc = $2 WHERE id = $3', [r.state, JSON.stringify(r), r.id]);
+    const before = (await this.db.query<DocRow>('SELECT doc FROM reviews WHERE id = $1 FOR UPDATE', [r.id])).rows[0];
+    const result = await this.db.query('UPDATE reviews SET state = $1, doc = $2 WHERE id = $3', [r.state, JSON.stringify(r), r.id]);
+    if (before && result.rowCount === 1) await this.applyCounters(diffCounters(reviewCounters(PG_ROWS.review(before)), reviewCounters(r)));
   }
 
   async incrementGateBlocks(gate: string, at: string, count = 1): Promise<void> {
@@ -127,6 +143,7 @@ export class PgTx extends PgReader implements StoreTx {
       'INSERT INTO gate_blocks (gate, count, last_at) VALUES ($1, $2, $3) ON CONFLICT (gate) DO UPDATE SET count = gate_blocks.count + excluded.count, last_at = GREATEST(gate_blocks.last_at, excluded.last_at)',
       [gate, count, at],
     );
+    await this.applyCounters([blockCounter(gate, at, count)]);
   }
 
   /** Next seq while this transaction holds the head row (after its first append). */
@@ -134,7 +151,7 @@ export class PgTx extends PgReader implements StoreTx {
   /** The head row still needs `next_seq = nextSeq` written before commit. */
   private headDirty = false;
   /** Numbered entries not yet inserted (written in one statement, see flushLedger). */
-  private readonly buffered: { seq: number; time: string; type: string; target: string; text: string; hash: Buffer }[] = [];
+  private readonly buffered: { seq: number; time: string; type: string; target: string; gate: string | null; text: string; hash: Buffer }[] = [];
 
   async appendLedger(entries: readonly NewLedgerEntry[]): Promise<LedgerEntry[]> {
     if (entries.length === 0) return [];
@@ -155,7 +172,7 @@ export class PgTx extends PgReader implements StoreTx {
       const seq = this.nextSeq++;
       const entry = { ...draft, seq } as LedgerEntry;
       const text = canonicalJson(entry);
-      this.buffered.push({ seq, time: entry.time, type: entry.type, target: entry.target, text, hash: leafHash(Buffer.from(text, 'utf8')) });
+      this.buffered.push({ seq, time: entry.time, type: entry.type, target: entry.target, gate: entry.gate, text, hash: leafHash(Buffer.from(text, 'utf8')) });
       out.push(JSON.parse(text) as LedgerEntry);
     }
     this.lastSeq = this.nextSeq - 1;
@@ -166,13 +183,37 @@ export class PgTx extends PgReader implements StoreTx {
   private async flushLedger(): Promise<void> {
     if (this.buffered.length === 0) return;
     const rows = this.buffered.splice(0);
+    // The warns counters go in the same statement (one round trip): grouped per day, gate and
+    // the request's team, so no key is upserted twice by one INSERT.
+    const warns = warnGroups(rows);
     await this.db.query(
       `WITH inserted AS (
          INSERT INTO ledger_entries (seq, time, type, target, entry_json, leaf_hash)
          SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[])
-         RETURNING seq)
+         RETURNING seq),
+       warns AS (
+         INSERT INTO counters (metric, day, gate, team, subject, count, total, first_at, last_at)
+         SELECT 'warns', w.day, w.gate, COALESCE(r.team, ''), '', sum(w.n), 0, min(w.first_at), max(w.last_at)
+         FROM unnest($7::text[], $8::text[], $9::text[], $10::bigint[], $11::text[], $12::text[]) AS w(day, gate, target, n, first_at, last_at)
+         LEFT JOIN requests r ON r.id = w.target
+         GROUP BY w.day, w.gate, COALESCE(r.team, '')
+         ON CONFLICT (metric, day, gate, team, subject) DO UPDATE SET count = counters.count + excluded.count,
+           first_at = LEAST(counters.first_at, excluded.first_at), last_at = GREATEST(counters.last_at, excluded.last_at))
        SELECT pg_notify('${LEDGER_CHANNEL}', (SELECT max(seq) FROM inserted)::text)`,
-      [rows.map((r) => r.seq), rows.map((r) => r.time), rows.map((r) => r.type), rows.map((r) => r.target), rows.map((r) => r.text), rows.map((r) => r.hash)],
+      [
+        rows.map((r) => r.seq),
+        rows.map((r) => r.time),
+        rows.map((r) => r.type),
+        rows.map((r) => r.target),
+        rows.map((r) => r.text),
+        rows.map((r) => r.hash),
+        warns.map((w) => w.day),
+        warns.map((w) => w.gate),
+        warns.map((w) => w.target),
+        warns.map((w) => w.count),
+        warns.map((w) => w.firstAt),
+        warns.map((w) => w.lastAt),
+      ],
     );
   }
 

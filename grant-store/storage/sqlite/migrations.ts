@@ -1,11 +1,36 @@
 import type Database from 'better-sqlite3';
+import { countersOf, counterValues, upsertCounterSql } from '../counters';
+import { gateBlockFromRow, type DocRow, type GateBlockRow } from '../row-mapping';
+import { SQLITE_ROWS } from './sqlite-reader';
+
+export interface SqliteMigration {
+  version: number;
+  name: string;
+  sql: string;
+  /** Runs after `sql` in the same transaction (data the SQL alone cannot derive). */
+  after?: (db: Database.Database) => void;
+}
+
+/** Fill the counters from the state already stored (migration 5 on an existing store). */
+function backfillCounters(db: Database.Database): void {
+  const requests = (db.prepare('SELECT doc FROM requests').all() as DocRow[]).map(SQLITE_ROWS.request);
+  const reviews = (db.prepare('SELECT doc FROM reviews').all() as DocRow[]).map(SQLITE_ROWS.review);
+  const blocks = (db.prepare('SELECT gate, count, last_at FROM gate_blocks').all() as GateBlockRow[]).map(gateBlockFromRow).map((b) => ({ gate: b.gate, at: b.lastAt, count: b.count }));
+  const upsert = db.prepare(upsertCounterSql(() => '?', 'MIN', 'MAX'));
+  for (const row of countersOf({ requests, reviews, evaluations: [], blocks })) upsert.run(...counterValues(row));
+  db.exec(`INSERT INTO counters (metric, day, gate, team, subject, count, total, first_at, last_at)
+    SELECT 'warns', substr(l.time, 1, 10), json_extract(l.entry_json, '$.gate'), COALESCE(r.team, ''), '', COUNT(*), 0, MIN(l.time), MAX(l.time)
+    FROM ledger_entries l LEFT JOIN requests r ON r.id = l.target
+    WHERE l.type = 'evaluation_under_bypass' AND json_extract(l.entry_json, '$.gate') IS NOT NULL
+    GROUP BY 2, 3, 4`);
+}
 
 /**
  * Versioned schema. Append new migrations; never edit an applied one. The ledger table is
  * append-only: triggers reject UPDATE and DELETE, so even a bug (or a person with the SQLite
  * CLI who does not drop the triggers) cannot rewrite history silently.
  */
-export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
+export const MIGRATIONS: readonly SqliteMigration[] = [
   {
     version: 1,
     name: 'initial schema',
@@ -173,6 +198,30 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       );
     `,
   },
+  {
+    version: 5,
+    name: 'per-day counters; ledger indexed by type and time',
+    // counters: see grant-store/storage/counters.ts (kept in the transaction of each change).
+    sql: `
+      CREATE TABLE counters (
+        metric TEXT NOT NULL,
+        day TEXT NOT NULL,
+        gate TEXT NOT NULL,
+        team TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        total INTEGER NOT NULL,
+        first_at TEXT NOT NULL,
+        last_at TEXT NOT NULL,
+        PRIMARY KEY (metric, day, gate, team, subject)
+      ) WITHOUT ROWID;
+      CREATE INDEX ledger_entries_type_time ON ledger_entries(type, time);
+      CREATE INDEX ledger_entries_time ON ledger_entries(time);
+      CREATE INDEX requests_created ON requests(created_at);
+      CREATE INDEX requests_activated ON requests(activated_at);
+    `,
+    after: backfillCounters,
+  },
 ];
 
 /** Apply every migration newer than the database's version, each in its own transaction. */
@@ -184,6 +233,7 @@ export function migrate(db: Database.Database, now: () => string): number {
     if (migration.version <= row.v) continue;
     db.transaction(() => {
       db.exec(migration.sql);
+      migration.after?.(db);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(migration.version, migration.name, now());
     })();
     applied++;

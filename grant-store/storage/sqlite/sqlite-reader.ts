@@ -10,6 +10,14 @@ import type { EmergencyCredential } from '../../../shared/domain/emergency';
 import type { Incident } from '../../../shared/domain/incident';
 import { type DigestRun, type DigestRunRow, type DocOnlyRow, type IncidentReceipt, type IncidentReceiptRow, digestRunFromRow, emergencyFromRow, incidentFromRow, receiptFromRow } from '../emergency-rows';
 import type { GateBlockCount, RequestFilter, StoreReader, StoredDecision, StoredToken } from '../store';
+import { type CounterDbRow, type CounterFilter, type CounterRow, type ItemizedMetric, counterFromRow, counterWhere } from '../counters';
+
+/** Where the times each itemized counter counts live (see StoreReader.counterItemTimes). */
+const ITEM_TIMES_SQL: Record<ItemizedMetric, string> = {
+  warns: "SELECT time AS t FROM ledger_entries WHERE type = 'evaluation_under_bypass' AND time >= ? AND time < ? AND json_extract(entry_json, '$.gate') = ? ORDER BY time",
+  bypasses: 'SELECT activated_at AS t FROM requests WHERE activated_at >= ? AND activated_at < ? AND gate = ? ORDER BY activated_at',
+  requests: 'SELECT created_at AS t FROM requests WHERE created_at >= ? AND created_at < ? AND gate = ? ORDER BY created_at',
+};
 
 /** SQLite keeps JSON in TEXT columns and booleans as INTEGER 0/1. */
 export const SQLITE_CODEC = {
@@ -224,8 +232,19 @@ export class SqliteReader implements StoreReader {
     return rows.map(gateBlockFromRow);
   }
 
+  async counterRows(filter: CounterFilter): Promise<CounterRow[]> {
+    const where = counterWhere(filter, () => '?');
+    const rows = this.stmt(`SELECT * FROM counters ${where.sql} ORDER BY metric, day, gate, team, subject`).all(...where.params) as CounterDbRow[];
+    return rows.map(counterFromRow);
+  }
+
+  async counterItemTimes(metric: ItemizedMetric, gate: string, from: string, to: string): Promise<string[]> {
+    return (this.stmt(ITEM_TIMES_SQL[metric]).all(from, to, gate) as { t: string }[]).map((r) => r.t);
+  }
+
   async ledgerSize(): Promise<number> {
-    return (this.stmt('SELECT COUNT(*) AS n FROM ledger_entries').get() as { n: number }).n;
+    // seq is dense from 0: the size is max(seq) + 1, an index lookup (COUNT(*) scans the table).
+    return (this.stmt('SELECT COALESCE(MAX(seq), -1) + 1 AS n FROM ledger_entries').get() as { n: number }).n;
   }
 
   async getLedgerEntries(from: number, limit: number): Promise<LedgerEntry[]> {

@@ -13,6 +13,11 @@ import type { EmergencyCredential, EmergencyCredentialState } from '../../../sha
 import type { Incident } from '../../../shared/domain/incident';
 import { CLAIM_DIGEST_RUN_SQL, EMERGENCY_COLUMNS, INCIDENT_COLUMNS, RECEIPT_COLUMNS, type IncidentReceipt, emergencyValues, incidentValues, receiptValues } from '../emergency-rows';
 import { SQLITE_ROWS, SqliteReader, sqliteParam } from './sqlite-reader';
+import { type CounterRow, blockCounter, counterValues, diffCounters, requestCounters, reviewCounters, upsertCounterSql, upsertWarnSql, warnGroups } from '../counters';
+import type { DocRow } from '../row-mapping';
+
+const UPSERT_COUNTER = upsertCounterSql(sqliteParam, 'MIN', 'MAX');
+const UPSERT_WARN = upsertWarnSql(sqliteParam, 'MIN', 'MAX');
 
 const INSERT_REQUEST = insertSql('requests', REQUEST_COLUMNS, sqliteParam);
 const UPDATE_REQUEST = updateSql('requests', REQUEST_UPDATE_COLUMNS, 'id', sqliteParam);
@@ -38,13 +43,21 @@ export class SqliteTx extends SqliteReader implements StoreTx {
   /** Entries appended in this transaction, handed to listeners after commit. */
   readonly appended: LedgerEntry[] = [];
 
+  /** Counter changes go in with the row change, in this transaction (see counters.ts). */
+  private applyCounters(rows: readonly CounterRow[]): void {
+    for (const row of rows) this.stmt(UPSERT_COUNTER).run(...counterValues(row));
+  }
+
   async insertRequest(r: BypassRequest): Promise<void> {
     this.stmt(INSERT_REQUEST).run(...SQLITE_ROWS.requestValues(r));
+    this.applyCounters(requestCounters(r));
   }
 
   async updateRequest(r: BypassRequest): Promise<void> {
-    const result = this.stmt(UPDATE_REQUEST).run(...SQLITE_ROWS.requestUpdateValues(r));
-    if (result.changes !== 1) throw new AppError('not_found', `request ${r.id} not found`);
+    const before = this.stmt('SELECT doc FROM requests WHERE id = ?').get(r.id) as DocRow | undefined;
+    if (!before) throw new AppError('not_found', `request ${r.id} not found`);
+    this.stmt(UPDATE_REQUEST).run(...SQLITE_ROWS.requestUpdateValues(r));
+    this.applyCounters(diffCounters(requestCounters(SQLITE_ROWS.request(before)), requestCounters(r)));
   }
 
   async insertDecision(d: StoredDecision): Promise<void> {
@@ -131,14 +144,18 @@ export class SqliteTx extends SqliteReader implements StoreTx {
       if (isUniqueViolation(error) || isPrimaryKeyViolation(error)) throw new AppError('conflict', `request ${r.requestId} already has a review`);
       throw error;
     }
+    this.applyCounters(reviewCounters(r));
   }
 
   async updateReview(r: Review): Promise<void> {
-    this.stmt('UPDATE reviews SET state = ?, doc = ? WHERE id = ?').run(r.state, JSON.stringify(r), r.id);
+    const before = this.stmt('SELECT doc FROM reviews WHERE id = ?').get(r.id) as DocRow | undefined;
+    const result = this.stmt('UPDATE reviews SET state = ?, doc = ? WHERE id = ?').run(r.state, JSON.stringify(r), r.id);
+    if (before && result.changes === 1) this.applyCounters(diffCounters(reviewCounters(SQLITE_ROWS.review(before)), reviewCounters(r)));
   }
 
   async incrementGateBlocks(gate: string, at: string, count = 1): Promise<void> {
     this.stmt('INSERT INTO gate_blocks (gate, count, last_at) VALUES (?, ?, ?) ON CONFLICT(gate) DO UPDATE SET count = count + excluded.count, last_at = excluded.last_at').run(gate, count, at);
+    this.applyCounters([blockCounter(gate, at, count)]);
   }
 
   async appendLedger(entries: readonly NewLedgerEntry[]): Promise<LedgerEntry[]> {
@@ -154,6 +171,7 @@ export class SqliteTx extends SqliteReader implements StoreTx {
       out.push(JSON.parse(text) as LedgerEntry);
       next++;
     }
+    for (const g of warnGroups(out)) this.stmt(UPSERT_WARN).run(g.day, g.gate, g.target, g.count, g.firstAt, g.lastAt);
     this.appended.push(...out);
     return out;
   }

@@ -11,6 +11,7 @@ import type { NewLedgerEntry, Store, StoredDecision, StoredToken } from '../../.
 import type { StoredSession } from '../../../grant-store/identity/stored-session';
 import type { EmergencyCredential } from '../../../shared/domain/emergency';
 import type { Incident } from '../../../shared/domain/incident';
+import { type CounterRow, counterKeyString, countersOf, sortCounters } from '../../../grant-store/storage/counters';
 
 /**
  * One conformance suite for the Store interface (Teleport-style): every backend runs all of
@@ -692,6 +693,107 @@ export function storeConformanceSuite(factory: StoreBackendFactory): void {
         { gate: 'unit-tests', count: 42, lastAt: at(4) },
       ]);
       assert.equal(await store.getMeta('policy.hash'), 'sha256:2');
+    });
+
+    test('counters equal a full recomputation after a random workload (rolled-back work counts nothing)', async () => {
+      let seed = 0x5eed_16;
+      const rand = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+      const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+      const minutes = () => Math.floor(rand() * 60 * 24 * 9); // spread over 9 days
+      const requests: BypassRequest[] = [];
+      const reviews: Review[] = [];
+      const blocksByGate = new Map<string, number>();
+      for (let step = 0; step < 160; step++) {
+        const op = rand();
+        const rollback = rand() < 0.1;
+        const work = async (fn: Parameters<Store['transaction']>[0]) => {
+          if (!rollback) return store.transaction(fn);
+          await assert.rejects(store.transaction(async (tx) => {
+            await fn(tx);
+            throw new Error('rolled back on purpose');
+          }), /rolled back on purpose/);
+          return undefined;
+        };
+        if (op < 0.25 || requests.length === 0) {
+          const created = minutes();
+          const standing = rand() < 0.2;
+          const r = makeRequest({ gate: pick(['unit-tests', 'e2e', 'lint']), team: pick(['payments', 'search', 'infra']), tier: pick(['standard', 'critical']), incidentRef: rand() < 0.5 ? 'INC-7' : null, createdAt: at(created), updatedAt: at(created), standingScope: standing ? 'hotfix' : null });
+          const stored = standing ? { ...r, state: 'active' as const, activatedAt: at(created), bypassId: rid('byp'), expiresAt: at(created + 60), lapsesAt: null } : r;
+          await work(async (tx) => {
+            await tx.insertRequest(stored);
+            await tx.appendLedger([entry('request_created', stored.id, { time: stored.createdAt, gate: stored.gate })]);
+          });
+          if (!rollback) requests.push(stored);
+        } else if (op < 0.55) {
+          const i = Math.floor(rand() * requests.length);
+          const r = requests[i]!;
+          const later = Date.parse(r.updatedAt) / 60_000 - Date.parse(T0) / 60_000 + 1 + Math.floor(rand() * 600);
+          let next: BypassRequest;
+          if (r.state === 'pending' && rand() < 0.5) next = { ...r, approvals: [...r.approvals, { approver: pick(['bob', 'carol', 'dave']), keyId: 'ab'.repeat(32), ttl: '1h', comment: 'ok', at: at(later) }], updatedAt: at(later) };
+          else if (r.state === 'pending' && rand() < 0.6) next = { ...r, state: 'active', activatedAt: at(later), bypassId: rid('byp'), expiresAt: at(later + 60), lapsesAt: null, updatedAt: at(later) };
+          else if (r.state === 'pending') next = { ...r, state: 'denied', closedAt: at(later), closedBy: pick(['bob', 'carol']), closeComment: 'no', updatedAt: at(later) };
+          else if (r.state === 'active' && rand() < 0.4) next = { ...r, state: 'expired', closedAt: at(later), updatedAt: at(later) };
+          else next = { ...r, messages: [...r.messages, { from: 'bob', kind: 'comment', text: 'noted', at: at(later) }], updatedAt: at(later) };
+          await work((tx) => tx.updateRequest(next));
+          if (!rollback) requests[i] = next;
+        } else if (op < 0.8) {
+          const active = requests.filter((r) => r.activatedAt !== null);
+          if (active.length === 0) continue;
+          const r = pick(active);
+          const n = 1 + Math.floor(rand() * 5);
+          await work((tx) => tx.appendLedger(Array.from({ length: n }, () => entry('evaluation_under_bypass', r.id, { time: at(minutes()), gate: r.gate }))));
+        } else if (op < 0.9) {
+          const gate = pick(['unit-tests', 'e2e', 'deploy']);
+          const count = 1 + Math.floor(rand() * 3);
+          await work((tx) => tx.incrementGateBlocks(gate, at(minutes()), count));
+          if (!rollback) blocksByGate.set(gate, (blocksByGate.get(gate) ?? 0) + count);
+        } else {
+          const open = reviews.filter((rv) => rv.state === 'review_open');
+          if (open.length > 0 && rand() < 0.5) {
+            const rv = pick(open);
+            const done: Review = { ...rv, state: 'reviewed', finding: 'justified', note: 'fine', completedBy: 'carol', completedAt: at(Date.parse(rv.openedAt) / 60_000 - Date.parse(T0) / 60_000 + pick([60, 60 * 24 * 8])) };
+            await work((tx) => tx.updateReview(done));
+            if (!rollback) reviews[reviews.indexOf(rv)] = done;
+          } else {
+            const closed = requests.filter((r) => r.state === 'expired' && !reviews.some((rv) => rv.requestId === r.id));
+            if (closed.length === 0) continue;
+            const r = pick(closed);
+            const rv = makeReview(r.id, { gate: r.gate, team: r.team, openedAt: r.closedAt! });
+            await work((tx) => tx.insertReview(rv));
+            if (!rollback) reviews.push(rv);
+          }
+        }
+      }
+
+      assert.equal((await store.listRequests({})).length, requests.length);
+      const teamOf = new Map(requests.map((r) => [r.id, r.team]));
+      const evaluations: { entry: LedgerEntry; team: string }[] = [];
+      for (const e of await store.getLedgerEntries(0, 100_000)) if (e.type === 'evaluation_under_bypass') evaluations.push({ entry: e, team: teamOf.get(e.target) ?? '' });
+      assert.ok(evaluations.length > 20, 'the workload produced evaluations');
+      const expected = countersOf({ requests: await store.listRequests({}), reviews: await store.listReviews(), evaluations, blocks: [] });
+      const actual = await store.counterRows({});
+      const strip = (rows: CounterRow[]) => sortCounters(rows.filter((r) => r.metric !== 'blocks' && r.count !== 0)).map(({ firstAt: _f, lastAt: _l, ...rest }) => rest);
+      assert.deepEqual(strip(actual), strip(expected));
+      // Bounds enclose every counted time (they may be wider after a subtraction, never narrower).
+      const actualByKey = new Map(actual.map((r) => [counterKeyString(r), r]));
+      for (const e of expected) {
+        const a = actualByKey.get(counterKeyString(e))!;
+        assert.ok(a.firstAt <= e.firstAt && a.lastAt >= e.lastAt, `bounds of ${counterKeyString(e)}`);
+      }
+      // Blocks: the per-day rows add up to the store's per-gate totals.
+      const blockSums = new Map<string, number>();
+      for (const r of actual) if (r.metric === 'blocks') blockSums.set(r.gate, (blockSums.get(r.gate) ?? 0) + r.count);
+      assert.deepEqual(Object.fromEntries([...blockSums].sort()), Object.fromEntries([...blocksByGate].sort()));
+      assert.deepEqual(Object.fromEntries((await store.gateBlockCounts()).map((b) => [b.gate, b.count])), Object.fromEntries([...blocksByGate].sort()));
+      // Filters, and the itemized times behind a warns row.
+      const warnRows = await store.counterRows({ metrics: ['warns'], fromDay: T0.slice(0, 10), toDay: at(60 * 24 * 3).slice(0, 10) });
+      assert.ok(warnRows.length > 0 && warnRows.every((r) => r.metric === 'warns' && r.day >= T0.slice(0, 10) && r.day <= at(60 * 24 * 3).slice(0, 10)));
+      const row = warnRows[0]!;
+      const times = await store.counterItemTimes('warns', row.gate, `${row.day}T00:00:00.000Z`, `${row.day}T23:59:59.999Z~`);
+      const expectTimes = evaluations.filter((e) => e.entry.gate === row.gate && e.entry.time.startsWith(row.day)).map((e) => e.entry.time).sort();
+      assert.deepEqual(times, expectTimes);
+      const activations = await store.counterItemTimes('bypasses', 'e2e', T0, at(60 * 24 * 10));
+      assert.deepEqual(activations, requests.filter((r) => r.gate === 'e2e' && r.activatedAt !== null).map((r) => r.activatedAt!).sort());
     });
 
     test('another handle on the same database reads committed data', async () => {
