@@ -729,7 +729,7 @@ export function storeConformanceSuite(factory: StoreBackendFactory): void {
           const r = requests[i]!;
           const later = Date.parse(r.updatedAt) / 60_000 - Date.parse(T0) / 60_000 + 1 + Math.floor(rand() * 600);
           let next: BypassRequest;
-          if (r.state === 'pending' && rand() < 0.5) next = { ...r, approvals: [...r.approvals, { approver: pick(['bob', 'carol', 'dave']), keyId: 'ab'.repeat(32), ttl: '1h', comment: 'ok', at: at(later) }], updatedAt: at(later) };
+          if (r.state === 'pending' && rand() < 0.5) next = { ...r, approvals: [...r.approvals, { approver: pick(['bob', 'carol', 'dave']), keyId: 'ab'.repeat(32), hardwareBacked: false, ttl: '1h', comment: 'ok', at: at(later) }], updatedAt: at(later) };
           else if (r.state === 'pending' && rand() < 0.6) next = { ...r, state: 'active', activatedAt: at(later), bypassId: rid('byp'), expiresAt: at(later + 60), lapsesAt: null, updatedAt: at(later) };
           else if (r.state === 'pending') next = { ...r, state: 'denied', closedAt: at(later), closedBy: pick(['bob', 'carol']), closeComment: 'no', updatedAt: at(later) };
           else if (r.state === 'active' && rand() < 0.4) next = { ...r, state: 'expired', closedAt: at(later), updatedAt: at(later) };
