@@ -18,7 +18,7 @@ export interface Migration {
   after?: (client: Queryable) => Promise<void>;
 }
 
-/** Fill the counters from the state already stored (migration 6 on an existing database). */
+/** Fill the counters from the state already stored (migration 5 on an existing database). */
 async function backfillCounters(client: Queryable): Promise<void> {
   const requests = (await client.query<DocRow>('SELECT doc FROM requests')).rows.map(PG_ROWS.request);
   const reviews = (await client.query<DocRow>('SELECT doc FROM reviews')).rows.map(PG_ROWS.review);
@@ -254,7 +254,7 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    version: 6,
+    version: 5,
     name: 'per-day counters; ledger indexed by type and time',
     // Mirrors the SQLite migration (see there).
     sql: `

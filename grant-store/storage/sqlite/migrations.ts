@@ -11,7 +11,7 @@ export interface SqliteMigration {
   after?: (db: Database.Database) => void;
 }
 
-/** Fill the counters from the state already stored (migration 6 on an existing store). */
+/** Fill the counters from the state already stored (migration 5 on an existing store). */
 function backfillCounters(db: Database.Database): void {
   const requests = (db.prepare('SELECT doc FROM requests').all() as DocRow[]).map(SQLITE_ROWS.request);
   const reviews = (db.prepare('SELECT doc FROM reviews').all() as DocRow[]).map(SQLITE_ROWS.review);
@@ -199,7 +199,7 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
     `,
   },
   {
-    version: 6,
+    version: 5,
     name: 'per-day counters; ledger indexed by type and time',
     // counters: see grant-store/storage/counters.ts (kept in the transaction of each change).
     sql: `
