@@ -44,7 +44,12 @@ export interface Issue15Store {
 /** How often the digest scheduler looks at the (injected) clock in these tests. */
 export const TEST_DIGEST_CHECK_MS = 100;
 
-export async function startIssue15Store(backend: Backend, policyYaml: string, people: [string, Role[]][]): Promise<Issue15Store> {
+export interface StartOptions {
+  /** Where the store's clock starts (the vendors' payloads carry their own dates): it then runs on from there. */
+  clockAt?: string;
+}
+
+export async function startIssue15Store(backend: Backend, policyYaml: string, people: [string, Role[]][], opts: StartOptions = {}): Promise<Issue15Store> {
   const tmp = await mkdtemp(join(tmpdir(), `bg-issue15-${backend}-`));
   const dataDir = join(tmp, 'data');
   let db: TempDatabase | undefined;
@@ -52,6 +57,7 @@ export async function startIssue15Store(backend: Backend, policyYaml: string, pe
   const { adminToken, policyPath } = await initDataDir(dataDir, db ? { databaseUrl: db.url } : {});
   await writeFile(policyPath, policyYaml);
   const clock = new TestClock();
+  if (opts.clockAt) clock.offsetMs = Date.parse(opts.clockAt) - Date.now();
   const extra: (RunningGrantStore & { dataDir: string })[] = [];
   let store: RunningGrantStore;
   try {
