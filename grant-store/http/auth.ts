@@ -2,9 +2,12 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../../shared/errors';
 import { authenticate, authenticateCached } from '../service/identity-service';
 import type { Caller, ServiceDeps } from '../service/service-deps';
+import type { WorkloadCaller } from '../identity/workload-authenticator';
 
-/** Routes anyone may call without a token. */
-const PUBLIC_PATHS = new Set(['/healthz']);
+/** Routes anyone may call without a token (how to sign in, and the sign-in itself, whose body carries the ID token). */
+const PUBLIC_PATHS = new Set(['/healthz', '/v1/auth/config', '/v1/sessions']);
+/** Routes whose bearer is a CI job's OIDC ID token, not a store token (grant-store/identity/workload-authenticator.ts). */
+const WORKLOAD_PATHS = new Set(['/v1/checks/workload']);
 /** Incident webhooks carry no token: the source's signature (checked on the raw body) authenticates them. */
 const INCIDENT_WEBHOOK_PATH = /^\/v1\/incidents\/[^/]+\/webhook$/;
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
@@ -43,6 +46,7 @@ export function installAuth(app: FastifyInstance, deps: ServiceDeps): void {
       if (header !== undefined && !match) throw new AppError('unauthenticated', 'malformed Authorization header: expected "Bearer <token>"');
       token = match?.[1];
       source = request.socket.remoteAddress ?? null;
+      if (WORKLOAD_PATHS.has(path)) return authenticateWorkload(deps, token, source, request, done);
       const cached = token ? authenticateCached(deps, token, source) : undefined;
       if (cached) {
         request.breakglassCaller = cached;
@@ -59,6 +63,26 @@ export function installAuth(app: FastifyInstance, deps: ServiceDeps): void {
       (error: Error) => done(error),
     );
   });
+}
+
+/** A gate's CI job, by the ID token its CI issued: verified, mapped to a gate principal, its subject derived from its claims. */
+function authenticateWorkload(deps: ServiceDeps, token: string | undefined, source: string | null, request: FastifyRequest, done: (error?: Error) => void): void {
+  const workloads = deps.identity?.workloads;
+  if (!token) return done(new AppError('unauthenticated', "missing bearer token: a workload check is authenticated by the CI job's OIDC ID token (Authorization: Bearer <id token>)"));
+  if (!workloads) return done(new AppError('unauthenticated', 'this grant store takes no workload tokens'));
+  const asCaller = (workload: WorkloadCaller): Caller => ({ principal: workload.principal, roles: ['gate'], sourceAddress: source, workload });
+  const cached = workloads.peek(token);
+  if (cached) {
+    request.breakglassCaller = asCaller(cached);
+    return done();
+  }
+  workloads.authenticate(token).then(
+    (workload) => {
+      request.breakglassCaller = asCaller(workload);
+      done();
+    },
+    (error: Error) => done(error),
+  );
 }
 
 export function callerOf(request: FastifyRequest): Caller {

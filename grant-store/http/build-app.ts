@@ -14,6 +14,7 @@ import { registerLedgerRoutes } from './routes/ledger-routes';
 import { registerRequestRoutes } from './routes/request-routes';
 import { registerReviewRoutes } from './routes/review-routes';
 import { registerReportRoutes } from './routes/report-routes';
+import { registerSessionRoutes } from './routes/session-routes';
 import { registerAlertJob } from '../alerts/alert-plugin';
 import { TransparencyLog } from '../ledger/transparency-log';
 import { registerEmergencyRoutes } from './routes/emergency-routes';
@@ -49,7 +50,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   const log = await TransparencyLog.open({ store: opts.deps.store, dataDir: opts.dataDir, clock: opts.deps.clock });
   app.addHook('onClose', async () => log.close());
   const ctx: RouteContext = { deps: opts.deps, dataDir: opts.dataDir, bus, sweeper: opts.sweeper, log, caller: callerOf, digestCheckIntervalMs: opts.digestCheckIntervalMs };
-  for (const register of [registerIdentityRoutes, registerRequestRoutes, registerCheckRoutes, registerReviewRoutes, registerAdminRoutes, registerEventRoutes, registerLedgerRoutes, registerReportRoutes, registerEmergencyRoutes, registerAlertJob]) {
+  for (const register of [registerIdentityRoutes, registerRequestRoutes, registerCheckRoutes, registerReviewRoutes, registerAdminRoutes, registerEventRoutes, registerLedgerRoutes, registerReportRoutes, registerEmergencyRoutes, registerSessionRoutes, registerAlertJob]) {
     await register(app, ctx);
   }
   app.addHook('onClose', async () => bus.close());

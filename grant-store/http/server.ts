@@ -7,6 +7,7 @@ import { recordPolicyLoaded } from '../service/policy-service';
 import type { ServiceDeps } from '../service/service-deps';
 import { startCheckHotPath } from '../checks/check-hot-path';
 import { TokenCache } from '../checks/token-cache';
+import { startIdentityServices, type IdentityServices } from '../identity/identity-services';
 import { PgStore } from '../storage/postgres/pg-store';
 import { SqliteStore } from '../storage/sqlite/sqlite-store';
 import type { Store } from '../storage/store';
@@ -81,7 +82,18 @@ export async function startGrantStore(opts: GrantStoreOptions): Promise<RunningG
     throw error;
   });
   const tokens = new TokenCache(store);
-  const deps: ServiceDeps = { store, policies, clock: opts.clock ?? (() => new Date()), verifyDecision: verifyDecisionBundle, checks, tokens };
+  const clock = opts.clock ?? (() => new Date());
+  let identity: IdentityServices;
+  try {
+    identity = await startIdentityServices({ store, policies, clock });
+  } catch (error) {
+    await checks.stop();
+    tokens.stop();
+    await store.close();
+    throw error;
+  }
+  identity.warm();
+  const deps: ServiceDeps = { store, policies, clock, verifyDecision: verifyDecisionBundle, checks, tokens, identity };
   // Never sweep less often than every 250 ms: expiry must not lag by more than that even if a timer is lost.
   const sweeper = startExpirySweeper(deps, Math.min(opts.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS, DEFAULT_SWEEP_INTERVAL_MS));
   try {
@@ -101,6 +113,7 @@ export async function startGrantStore(opts: GrantStoreOptions): Promise<RunningG
           await app.close();
           await checks.stop();
           tokens.stop();
+          identity.stop();
           await store.close();
         })();
         return closing;
@@ -110,6 +123,7 @@ export async function startGrantStore(opts: GrantStoreOptions): Promise<RunningG
     await sweeper.stop();
     await checks.stop();
     tokens.stop();
+    identity.stop();
     await store.close();
     throw error;
   }

@@ -11,11 +11,11 @@ import { claimText } from '../../shared/identity/workload-subject';
 import type { NewLedgerEntry, Store } from '../storage/store';
 import { claimedIssuer, verifyIdToken } from './id-token-verifier';
 import type { IssuerKeys } from './issuer-keys';
-import { sessionInfo, type StoredSession } from './stored-session';
+import { SESSION_TOKEN_PREFIX, sessionInfo, type StoredSession } from './stored-session';
+
+export { SESSION_TOKEN_PREFIX };
 import { sha256Hex as hashSecret } from '../service/ids';
 
-/** The bearer prefix of store sessions (admin tokens are bgt_...): greppable when leaked. */
-export const SESSION_TOKEN_PREFIX = 'bgs_';
 const SESSION_SECRET_BYTES = 32;
 const SESSION_ID_BYTES = 13;
 /** Principals the store writes under itself: nobody signs in as them. */

@@ -1,6 +1,9 @@
 import type { Role } from '../../shared/domain/common';
 import type { SessionInfo } from '../../shared/domain/session';
 
+/** The bearer prefix of store sessions (admin tokens are bgt_...): greppable when leaked, and how the auth hook tells them apart. */
+export const SESSION_TOKEN_PREFIX = 'bgs_';
+
 /**
  * A store session as stored: issued after a person signed in at the organisation's IdP, holding
  * what the IdP said about them at that moment. Only the SHA-256 of the bearer is kept, and the

@@ -12,6 +12,7 @@ export interface CurrentPolicy extends LoadedPolicy {
  */
 export class PolicyHolder {
   private current: CurrentPolicy;
+  private view: ((policy: Policy) => Policy) | undefined;
 
   private constructor(
     readonly path: string,
@@ -26,8 +27,23 @@ export class PolicyHolder {
     return new PolicyHolder(path, { ...loaded, loadedAt: now().toISOString() }, now);
   }
 
+  /**
+   * The policy the rules apply: the file's, seen through the view when one is set (the identity
+   * directory puts people who signed in through the IdP on the teams and approver groups their
+   * IdP groups map to).
+   */
   get policy(): Policy {
+    return this.view ? this.view(this.current.policy) : this.current.policy;
+  }
+
+  /** The policy exactly as the file declares it (its hash is what the ledger records). */
+  get declared(): Policy {
     return this.current.policy;
+  }
+
+  /** Set (or clear) the view `policy` is seen through; it must be cheap and return the same object while nothing changed. */
+  setView(view: ((policy: Policy) => Policy) | undefined): void {
+    this.view = view;
   }
 
   get info(): CurrentPolicy {

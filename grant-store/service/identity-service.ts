@@ -9,6 +9,8 @@ import { requireRole } from './access';
 import { auditEntry } from './audit-entry';
 import { newId, sha256Hex } from './ids';
 import type { Caller, ServiceDeps } from './service-deps';
+import { sessionCaller } from '../identity/session-auth';
+import { SESSION_TOKEN_PREFIX } from '../identity/stored-session';
 
 /** 32 random bytes: a bearer secret nobody guesses. The `bgt_` prefix makes leaked tokens greppable. */
 const TOKEN_SECRET_BYTES = 32;
@@ -31,6 +33,10 @@ export function tokenInfo(t: StoredToken): TokenInfo {
  */
 export async function authenticate(deps: ServiceDeps, token: string | undefined, sourceAddress: string | null): Promise<Caller> {
   if (!token) throw new AppError('unauthenticated', 'missing bearer token (Authorization: Bearer <token>, or BREAKGLASS_TOKEN)');
+  if (token.startsWith(SESSION_TOKEN_PREFIX)) {
+    if (!deps.identity) throw new AppError('unauthenticated', 'this grant store takes no sign-in sessions: use a token from an admin');
+    return sessionCaller(await deps.identity.sessions.get(hashToken(token)), deps.clock(), sourceAddress);
+  }
   return callerFor(deps, await (deps.tokens ?? deps.store).getTokenByHash(hashToken(token)), sourceAddress);
 }
 
@@ -39,6 +45,10 @@ export async function authenticate(deps: ServiceDeps, token: string | undefined,
  * gate-check hot path skips a promise per request); undefined when it must be looked up.
  */
 export function authenticateCached(deps: ServiceDeps, token: string, sourceAddress: string | null): Caller | undefined {
+  if (token.startsWith(SESSION_TOKEN_PREFIX)) {
+    const session = deps.identity?.sessions.peek(hashToken(token));
+    return session ? sessionCaller(session, deps.clock(), sourceAddress) : undefined;
+  }
   const stored = deps.tokens?.peek?.(hashToken(token));
   return stored ? callerFor(deps, stored, sourceAddress) : undefined;
 }

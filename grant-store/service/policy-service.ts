@@ -31,5 +31,7 @@ export async function reloadPolicy(deps: ServiceDeps, caller: Caller): Promise<{
   requireRole(caller, 'admin');
   const { current } = await deps.policies.reload();
   const changed = await recordPolicyLoaded(deps, caller);
+  // A new identity section may trust new issuers: fetch their keys now, not at the first token.
+  if (changed) deps.identity?.warm();
   return { hash: current.hash, loadedAt: current.loadedAt, changed };
 }

@@ -3,6 +3,8 @@ import type { Role } from '../../shared/domain/common';
 import type { PolicyHolder } from '../policy/policy-holder';
 import type { CheckHotPath } from '../checks/check-hot-path';
 import type { Store, StoreReader, StoredToken } from '../storage/store';
+import type { IdentityServices } from '../identity/identity-services';
+import type { WorkloadCaller } from '../identity/workload-authenticator';
 
 /** Server clock. Every timestamp and every expiry comes from here, never from a client. */
 export type Clock = () => Date;
@@ -25,6 +27,8 @@ export interface ServiceDeps {
   checks?: CheckHotPath;
   /** Token lookups for authentication, cached (grant-store/checks/token-cache.ts); default: the store. */
   tokens?: Pick<StoreReader, 'getTokenByHash'> & { peek?(tokenHash: string): StoredToken | undefined };
+  /** Sign-in sessions and CI workload identity (grant-store/identity); without it only admin-minted tokens authenticate. */
+  identity?: IdentityServices;
 }
 
 /** The authenticated caller of a service operation. */
@@ -33,6 +37,10 @@ export interface Caller {
   roles: readonly Role[];
   /** Socket address the call came from (recorded in the ledger). */
   sourceAddress: string | null;
+  /** Set when the bearer is a sign-in session (bgs_...): its id, so the holder can end it. */
+  sessionId?: string;
+  /** Set when a CI job authenticated with its OIDC ID token (POST /v1/checks/workload). */
+  workload?: WorkloadCaller;
 }
 
 /** The store acting by itself (expiry, lapse, review opening). */

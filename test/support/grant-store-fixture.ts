@@ -57,12 +57,13 @@ export class TestClock {
   }
 }
 
-export async function startStoreFixture(opts: { policyYaml?: string } = {}): Promise<StoreFixture> {
+/** `databaseUrl`: run on PostgreSQL (a database of the caller's, e.g. createTempDatabase()) instead of the data dir's SQLite. */
+export async function startStoreFixture(opts: { policyYaml?: string; databaseUrl?: string } = {}): Promise<StoreFixture> {
   const dataDir = await mkdtemp(join(tmpdir(), 'bg-store-'));
-  const { adminToken, policyPath } = await initDataDir(dataDir);
+  const { adminToken, policyPath } = await initDataDir(dataDir, opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : undefined);
   if (opts.policyYaml) await writeFile(policyPath, opts.policyYaml);
   const clock = new TestClock();
-  const store = await startGrantStore({ dataDir, port: 0, clock: clock.now, sweepIntervalMs: 50 });
+  const store = await startGrantStore({ dataDir, port: 0, clock: clock.now, sweepIntervalMs: 50, databaseUrl: opts.databaseUrl });
 
   const call = async (method: string, path: string, o: CallOptions = {}): Promise<CallResult> => {
     const headers: Record<string, string> = { ...(o.headers ?? {}) };
