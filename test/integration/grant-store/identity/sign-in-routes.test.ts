@@ -248,7 +248,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     });
 
     test('a GitLab CI job is checked by its project and ref; refused: expired, wrong audience, unknown issuer, no token, a store token', async () => {
-      const job = { project_path: 'acme/platform/deployer', ref: 'main', ref_type: 'branch' };
+      const job = { project_path: 'acme/platform/deployer', ref: 'main', ref_type: 'branch' as const };
       const ok = await f.call('POST', '/v1/checks/workload', { token: await idp.gitlab.token(job, { audience: AUDIENCE }), body: { gate: 'deploy-freeze', subject: { repo: 'acme/platform/deployer', branch: 'main' } } });
       assert.equal(ok.status, 200, ok.text);
       assert.equal(ok.json.verdict, 'block');
