@@ -32,6 +32,10 @@ import { textField } from './text-hygiene';
  *   GET  /v1/admin/approvers/:principal/keys        { keys }
  *   DELETE /v1/admin/approvers/:principal/keys/:keyId   EnrolledKey (revoked)
  *   POST /v1/admin/policy/reload                    { hash, loadedAt, changed }
+ *   GET  /v1/auth/config                            AuthConfig (no auth: IdP issuer, client id, scopes; CI issuers)
+ *   POST /v1/sessions            SessionCreateInput 201 SessionCreated (no bearer: the body's ID token authenticates)
+ *   DELETE /v1/sessions/current                     { session }  (sign out; the bearer must be a session)
+ *   POST /v1/checks/workload     WorkloadCheckInput CheckResult (bearer: the CI job's OIDC ID token)
  *   GET  /v1/events?lastEventId=                    text/event-stream (added by the grant store):
  *        one `event: ledger` per committed ledger entry the caller may see, `id:` = ledger seq,
  *        `data:` = the LedgerEntry JSON; resume with the Last-Event-ID header (or ?lastEventId=).

@@ -214,6 +214,13 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const unmapped = await f.call('POST', '/v1/sessions', { body: { idToken: (await browserSignIn(idp, 'erin')).idToken } });
       assert.equal(unmapped.status, 403, unmapped.text);
       assert.match(unmapped.json.error.message, /erin may not sign in: none of your IdP groups \(marketing\)/);
+      for (const body of [{ idToken: 5 }, {}, { idToken: 'x', extra: 1 }]) {
+        const bad = await f.call('POST', '/v1/sessions', { body });
+        assert.equal(bad.status, 400, bad.text);
+        assert.ok(bad.json.error.fieldErrors.length > 0, 'the field is named');
+      }
+      const badCheck = await f.call('POST', '/v1/checks/workload', { token: await idp.github.token({ repository: 'acme/payments-a' }, { audience: AUDIENCE }), body: { gate: 'ci-tests', subject: { repo: 5 } } });
+      assert.equal(badCheck.status, 400, badCheck.text);
       const garbage = await f.call('POST', '/v1/sessions', { body: { idToken: 'bgt_not-an-id-token' } });
       assert.equal(garbage.status, 401);
       const bearer = await f.call('GET', '/v1/whoami', { token: 'bgs_made-up' });
