@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { friendlyMessage } from './zod-messages';
 
 /**
  * The one error shape that crosses every boundary: HTTP response bodies, IPC results and
@@ -86,7 +87,8 @@ export class AppError extends Error {
 
 /**
  * Turn a zod failure into field errors with dotted paths ("" for the root). An unknown field
- * gets its own path (`scope.extra`), so a client can point at the offending key.
+ * gets its own path (`scope.extra`), so a client can point at the offending key. zod's default
+ * messages become ones a person can act on (zod-messages.ts: "must be one of: a, b").
  */
 export function fieldErrorsFromZod(error: z.ZodError): FieldError[] {
   return error.issues.flatMap((issue) => {
@@ -94,7 +96,7 @@ export function fieldErrorsFromZod(error: z.ZodError): FieldError[] {
     if (issue.code === 'unrecognized_keys' && issue.keys.length > 0) {
       return issue.keys.map((key) => ({ path: [...base, key].join('.'), message: `unknown field "${key}"` }));
     }
-    return [{ path: base.join('.'), message: issue.message }];
+    return [{ path: base.join('.'), message: friendlyMessage(issue) }];
   });
 }
 

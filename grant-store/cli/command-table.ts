@@ -28,6 +28,8 @@ export const COMMAND_TABLE: readonly CommandModule[] = [
   { names: ['whoami'], load: async () => (await import('./commands/whoami')).registerWhoami },
   { names: ['report'], load: async () => (await import('./commands/report')).registerReport },
   { names: ['emergency'], load: async () => (await import('./commands/emergency')).registerEmergency },
+  { names: ['history'], load: async () => (await import('./commands/history')).registerHistory },
+  { names: ['audit'], load: async () => (await import('./commands/audit')).registerAudit },
   {
     names: ['ledger'],
     load: async () => {
@@ -42,6 +44,7 @@ export const COMMAND_TABLE: readonly CommandModule[] = [
       };
     },
   },
+  { names: ['completion'], load: async () => (await import('./commands/completion')).registerCompletion },
   { names: ['witness'], load: async () => (await import('./commands/witness')).registerWitnessCommands },
   {
     names: ['admin'],

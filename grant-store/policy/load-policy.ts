@@ -4,6 +4,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { PolicySchema, type Policy } from '../../shared/domain/policy';
 import { AppError, type FieldError } from '../../shared/errors';
 import { locate } from './yaml-locations';
+import { friendlyMessage } from '../../shared/zod-messages';
 
 export interface LoadedPolicy {
   policy: Policy;
@@ -54,7 +55,7 @@ export function parsePolicy(bytes: Uint8Array, path: string): LoadedPolicy {
       return paths.map((path) => ({
         pos: locate(doc, lineCounter, path),
         fieldPath: path.map(String).join('.'),
-        message: issue.code === 'unrecognized_keys' ? `unknown field "${String(path.at(-1))}"` : issue.message,
+        message: issue.code === 'unrecognized_keys' ? `unknown field "${String(path.at(-1))}"` : friendlyMessage(issue),
       }));
     });
     located.sort((a, b) => a.pos.line - b.pos.line);

@@ -5,6 +5,8 @@ import type { DecisionKind, DecisionRecord } from '../../../shared/domain/decisi
 import type { WhoAmI } from '../../../shared/domain/identity';
 import type { BypassRequest } from '../../../shared/domain/request';
 import { TtlSchema } from '../../../shared/domain/ttl';
+import { dirname } from 'node:path';
+import { configPath, expandPath, readConfig, selectContext } from '../config-file';
 import type { CliContext } from '../context';
 import { withExamples } from '../help';
 import { formatScope } from '../output';
@@ -12,7 +14,7 @@ import { usageError, validateFlags, withFlagNames } from '../validate';
 
 interface DecideFlags {
   comment?: string;
-  key: string;
+  key?: string;
   ttl?: string;
 }
 
@@ -65,7 +67,7 @@ export function registerDecisions(program: Command, ctx: CliContext): void {
       .description(spec.description)
       .argument('<req>', 'request id')
       .option('--comment <text>', spec.decision === 'approve' ? 'why you approve (optional)' : 'why (at least 5 characters)')
-      .requiredOption('--key <file>', 'your ECDSA P-256 private key (PEM), enrolled with `breakglass admin approver enroll`');
+      .option('--key <file>', "your ECDSA P-256 private key (PEM), enrolled with `breakglass admin approver enroll`; default: the current context's decisionKey (config.yaml)");
     if (spec.decision === 'approve') cmd.option('--ttl <ttl>', 'grant a shorter TTL than asked (never longer)');
     withExamples(cmd, spec.example).action(async (id: string, flags: DecideFlags, command: Command) => {
       const request = await decide(ctx, command, spec, id, flags);
@@ -83,9 +85,10 @@ async function decide(ctx: CliContext, cmd: Command, spec: VerbSpec, id: string,
   const ttl = flags.ttl !== undefined ? validateFlags(TtlSchema, flags.ttl, spec.verb, { '': '--ttl' }) : undefined;
   // Signing pulls in @sigstore/*: load it only for the decision verbs.
   const [{ loadFileKeySigner }, { verifyThenSignDecision }] = await Promise.all([import('../../../shared/node/signing/key-files'), import('../../../shared/node/signing/verify-then-sign')]);
+  const keyFile = flags.key ?? decisionKeyFromConfig(ctx, cmd);
   let signer;
   try {
-    signer = await loadFileKeySigner(flags.key);
+    signer = await loadFileKeySigner(keyFile);
   } catch (error) {
     throw usageError(spec.verb, [{ path: '--key', message: (error as Error).message }]);
   }
@@ -99,4 +102,22 @@ async function decide(ctx: CliContext, cmd: Command, spec: VerbSpec, id: string,
   } catch (error) {
     throw withFlagNames(error, { ttl: '--ttl', comment: '--comment', 'bundle.statement.ttl': '--ttl', 'bundle.statement.comment': '--comment' });
   }
+}
+
+/**
+ * The key to sign with when --key is not given: the decisionKey of the context in force
+ * (--context, BREAKGLASS_CONTEXT or currentContext in config.yaml), `~` and paths relative to
+ * the config file's folder resolved. Without one, the error says both ways to name a key.
+ */
+export function decisionKeyFromConfig(ctx: CliContext, cmd: Command): string {
+  const path = configPath(ctx.env);
+  const { config } = readConfig(path);
+  const flag = cmd.optsWithGlobals<{ context?: string }>().context;
+  const selected = selectContext(config, flag, ctx.env, path);
+  const key = selected?.context.decisionKey;
+  if (!key) {
+    const where = selected ? `context "${selected.name}" in ${path} has no decisionKey` : `no context is selected in ${path}`;
+    throw usageError('decision', [{ path: '--key', message: `no key to sign with: pass --key FILE, or set decisionKey on the current context (${where})` }]);
+  }
+  return expandPath(key, ctx.env, dirname(path));
 }

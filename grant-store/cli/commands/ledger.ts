@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
@@ -8,7 +8,7 @@ import { writeExportBundle, type LedgerExportData } from '../../ledger/export-bu
 import type { CliContext } from '../context';
 import type { StoreClient } from '../http-client';
 import { withExamples } from '../help';
-import { validateFlags } from '../validate';
+import { usageError, validateFlags } from '../validate';
 import { fetchAllEntries, toCsv, toJsonl } from './ledger-export';
 import { outcomeJson, renderOutcome, verifyOffline, verifyOnline } from './ledger-verify';
 
@@ -117,15 +117,20 @@ export function registerLedgerCommands(ledger: Command, ctx: CliContext): void {
       .description('export the ledger: a self-contained verifiable bundle directory (default), or JSON lines / CSV for auditors')
       .option('--format <format>', 'bundle | jsonl | csv', 'bundle')
       .option('--out <path>', `bundle: directory (default ./${DEFAULT_BUNDLE_DIR}); jsonl/csv: file (default stdout)`)
-      .option('--sigstore-bundles', 'bundle: also write decisions/<seq>.sigstore.json, each decision with its tlog entry (for stock Sigstore verifiers)'),
+      .option('--sigstore-bundles', 'bundle: also write decisions/<seq>.sigstore.json, each decision with its tlog entry (for stock Sigstore verifiers)')
+      .option('--force', 'write into a --out directory that is not empty (replacing an earlier export), or over an existing --out file'),
     'breakglass ledger export --out ./audit-2026q1',
     'breakglass ledger export --format csv --out ledger.csv',
     'breakglass ledger export --format jsonl > ledger.jsonl',
-  ).action(async (flags: { format: string; out?: string; sigstoreBundles?: boolean }, cmd: Command) => {
+  ).action(async (flags: { format: string; out?: string; sigstoreBundles?: boolean; force?: boolean }, cmd: Command) => {
     const opts = validateFlags(ExportFlagsSchema, { format: flags.format, out: flags.out }, 'export', { format: '--format', out: '--out' });
     if (opts.format === 'bundle') {
       const dir = resolve(opts.out ?? DEFAULT_BUNDLE_DIR);
+      // Checked before anything is fetched: an earlier audit bundle is evidence, never overwritten by accident.
+      await refuseToOverwrite(dir, 'directory', flags.force === true);
       const data = await fetchExport(ctx, cmd);
+      // A forced export replaces the earlier one: no stale decision bundle from it may stay next to the new entries.
+      if (flags.force) await rm(join(dir, 'decisions'), { recursive: true, force: true });
       await writeExportBundle(dir, data);
       const bundles = flags.sigstoreBundles ? await writeDecisionBundles(ctx, cmd, dir, data.entries) : 0;
       ctx.emit(cmd, { dir, entries: data.entries.length, origin: data.origin, sigstoreBundles: bundles }, () =>
@@ -134,6 +139,7 @@ export function registerLedgerCommands(ledger: Command, ctx: CliContext): void {
       return;
     }
     if (flags.sigstoreBundles) throw new AppError('invalid_input', '--sigstore-bundles needs --format bundle', { fieldErrors: [{ path: '--sigstore-bundles', message: 'only with --format bundle' }] });
+    if (opts.out) await refuseToOverwrite(resolve(opts.out), 'file', flags.force === true);
     const entries = await fetchAllEntries(ctx, cmd);
     const text = opts.format === 'csv' ? toCsv(entries) : toJsonl(entries);
     if (opts.out) {
@@ -184,6 +190,28 @@ export function registerLedgerCommands(ledger: Command, ctx: CliContext): void {
     }
     ctx.emit(cmd, { origin, vkey }, () => `${vkey}\n`);
   });
+}
+
+/**
+ * `ledger export --out` never replaces an earlier export silently: a directory that exists and is
+ * not empty (or a file that exists) is refused with exit 2 unless --force, and nothing is fetched.
+ */
+async function refuseToOverwrite(path: string, kind: 'directory' | 'file', force: boolean): Promise<void> {
+  if (force) return;
+  let info;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if (kind === 'directory') {
+    if (!info.isDirectory()) throw usageError('export', [{ path: '--out', message: `${path} exists and is not a directory` }]);
+    const present = await readdir(path);
+    if (present.length === 0) return;
+    throw usageError('export', [{ path: '--out', message: `${path} is not empty (${present.length} entr${present.length === 1 ? 'y' : 'ies'}, e.g. ${present.slice(0, 3).join(', ')}): choose a new directory, or pass --force to replace an earlier export there` }]);
+  }
+  throw usageError('export', [{ path: '--out', message: `${path} already exists: choose a new file, or pass --force to overwrite it` }]);
 }
 
 /** Concurrent bundle fetches while exporting (keeps a large export quick without flooding the store). */
