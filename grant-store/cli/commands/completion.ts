@@ -10,9 +10,10 @@ export function registerCompletion(program: Command, ctx: CliContext): void {
       .command('completion')
       .description('print the shell completion script for bash, zsh or fish (verbs, subcommands, options and their values)')
       .argument('<shell>', COMPLETION_SHELLS.join(' | ')),
-    'source <(breakglass completion bash)        # now; or add the line to ~/.bashrc',
+    'breakglass completion bash > ~/.local/share/bash-completion/completions/breakglass',
     'breakglass completion zsh > "${fpath[1]}/_breakglass"',
     'breakglass completion fish > ~/.config/fish/completions/breakglass.fish',
+    'source <(breakglass completion bash)   # this shell only',
   ).action(async (shell: string) => {
     if (!(COMPLETION_SHELLS as readonly string[]).includes(shell)) {
       throw usageError('shell', [{ path: 'SHELL', message: `"${shell}" is not a shell this CLI completes: one of ${COMPLETION_SHELLS.join(', ')}` }]);
