@@ -1229,11 +1229,11 @@ function getSizableOrigin(input3) {
 }
 var highSurrogate = /[\uD800-\uDBFF]/;
 function codePointLength(str) {
-  const units = str.length;
+  const units2 = str.length;
   if (!highSurrogate.test(str))
-    return units;
-  let count = units;
-  for (let i = 0; i < units - 1; i++) {
+    return units2;
+  let count = units2;
+  for (let i = 0; i < units2 - 1; i++) {
     if ((str.charCodeAt(i) & 64512) === 55296 && (str.charCodeAt(i + 1) & 64512) === 56320) {
       count--;
       i++;
@@ -2331,8 +2331,8 @@ var $ZodCheckMaxLength = /* @__PURE__ */ $constructor("$ZodCheckMaxLength", (ins
   (_a3 = inst._zod.def).when ?? (_a3.when = _whenHasLength);
   inst._zod.check = (payload) => {
     const input3 = payload.value;
-    const units = input3.length;
-    const length = typeof input3 === "string" && units > def.maximum ? codePointLength(input3) : units;
+    const units2 = input3.length;
+    const length = typeof input3 === "string" && units2 > def.maximum ? codePointLength(input3) : units2;
     if (length <= def.maximum)
       return;
     const origin = getLengthableOrigin(input3);
@@ -2353,8 +2353,8 @@ var $ZodCheckMinLength = /* @__PURE__ */ $constructor("$ZodCheckMinLength", (ins
   (_a3 = inst._zod.def).when ?? (_a3.when = _whenHasLength);
   inst._zod.check = (payload) => {
     const input3 = payload.value;
-    const units = input3.length;
-    const length = typeof input3 === "string" && units >= def.minimum && units < def.minimum * 2 ? codePointLength(input3) : units;
+    const units2 = input3.length;
+    const length = typeof input3 === "string" && units2 >= def.minimum && units2 < def.minimum * 2 ? codePointLength(input3) : units2;
     if (length >= def.minimum)
       return;
     const origin = getLengthableOrigin(input3);
@@ -2375,8 +2375,8 @@ var $ZodCheckLengthEquals = /* @__PURE__ */ $constructor("$ZodCheckLengthEquals"
   (_a3 = inst._zod.def).when ?? (_a3.when = _whenHasLength);
   inst._zod.check = (payload) => {
     const input3 = payload.value;
-    const units = input3.length;
-    const length = typeof input3 === "string" && units >= def.length && units <= def.length * 2 ? codePointLength(input3) : units;
+    const units2 = input3.length;
+    const length = typeof input3 === "string" && units2 >= def.length && units2 <= def.length * 2 ? codePointLength(input3) : units2;
     if (length === def.length)
       return;
     const origin = getLengthableOrigin(input3);
@@ -12532,6 +12532,91 @@ var CheckResultSchema = external_exports.strictObject({
   checkedAt: TimestampSchema
 });
 
+// shared/zod-messages.ts
+var ZOD_DEFAULT = /^(Invalid |Too (small|big)|Expected )/;
+var MAX_LISTED_VALUES = 12;
+var show = (value) => typeof value === "string" ? value : typeof value === "bigint" ? value.toString() : JSON.stringify(value);
+function oneOf(values) {
+  const unique = [...new Set(values.map(show))];
+  if (unique.length === 1) return `must be ${unique[0]}`;
+  const listed = unique.length > MAX_LISTED_VALUES ? [...unique.slice(0, MAX_LISTED_VALUES), `… (${unique.length} values)`] : unique;
+  return `must be one of: ${listed.join(", ")}`;
+}
+var ARTICLE = { array: "a list", object: "an object", integer: "a whole number", int: "a whole number", number: "a number", string: "text", boolean: "true or false", date: "a date" };
+function units(origin, count) {
+  const n = Number(count);
+  if (origin === "string") return `${n} character${n === 1 ? "" : "s"}`;
+  if (origin === "array" || origin === "set") return `${n} item${n === 1 ? "" : "s"}`;
+  if (origin === "file") return `${n} byte${n === 1 ? "" : "s"}`;
+  return String(count);
+}
+function unionMessage(issue2) {
+  const values = [];
+  const others = [];
+  for (const branch of issue2.errors) {
+    const own2 = branch.filter((i) => i.path.length === 0);
+    if (own2.length > 0 && own2.every((i) => i.code === "invalid_value")) {
+      for (const i of own2) values.push(...i.values);
+      continue;
+    }
+    const first = own2[0] ?? branch[0];
+    if (first) others.push(friendlyMessage(first));
+  }
+  const parts = [...new Set(others)];
+  if (values.length > 0) parts.push(oneOf(values));
+  if (parts.length === 0) return "is not one of the accepted forms";
+  return parts.join(", or ");
+}
+function friendlyMessage(issue2) {
+  if (!ZOD_DEFAULT.test(issue2.message)) return issue2.message;
+  switch (issue2.code) {
+    case "invalid_value":
+      return oneOf(issue2.values);
+    case "invalid_union":
+      return unionMessage(issue2);
+    case "invalid_type": {
+      const received = issue2.received ?? /received (\w+)/.exec(issue2.message)?.[1];
+      if (received === "undefined") return "is required";
+      const expected = ARTICLE[issue2.expected] ?? issue2.expected;
+      if (received === "NaN") return `must be ${ARTICLE.number}`;
+      return received ? `must be ${expected} (got ${received === "null" ? "null" : `${/^[aeiou]/.test(received) ? "an" : "a"} ${received}`})` : `must be ${expected}`;
+    }
+    case "too_small": {
+      const n = issue2.minimum;
+      if (issue2.origin === "string" && Number(n) === 1 && issue2.inclusive !== false) return "must not be empty";
+      if (issue2.origin === "array" && Number(n) === 1 && issue2.inclusive !== false) return "needs at least 1 item";
+      return issue2.inclusive === false ? `must be more than ${units(issue2.origin, n)}` : `must be at least ${units(issue2.origin, n)}`;
+    }
+    case "too_big": {
+      const n = issue2.maximum;
+      return issue2.inclusive === false ? `must be less than ${units(issue2.origin, n)}` : `must be at most ${units(issue2.origin, n)}`;
+    }
+    case "invalid_format":
+      switch (issue2.format) {
+        case "regex":
+          return "has characters or a shape that is not allowed here";
+        case "url":
+          return "must be a URL";
+        case "datetime":
+          return "must be a UTC timestamp like 2026-01-31T12:00:00Z";
+        case "date":
+          return "must be a date like 2026-01-31";
+        case "email":
+          return "must be an email address";
+        default:
+          return `must be a valid ${issue2.format}`;
+      }
+    case "not_multiple_of":
+      return `must be a multiple of ${show(issue2.divisor)}`;
+    case "invalid_key":
+      return "has a key that is not allowed";
+    case "invalid_element":
+      return "has an element that is not allowed";
+    default:
+      return issue2.message;
+  }
+}
+
 // shared/errors.ts
 var ErrorCodeSchema = external_exports.enum([
   "invalid_input",
@@ -12578,7 +12663,7 @@ function fieldErrorsFromZod(error2) {
     if (issue2.code === "unrecognized_keys" && issue2.keys.length > 0) {
       return issue2.keys.map((key) => ({ path: [...base, key].join("."), message: `unknown field "${key}"` }));
     }
-    return [{ path: base.join("."), message: issue2.message }];
+    return [{ path: base.join("."), message: friendlyMessage(issue2) }];
   });
 }
 
