@@ -154,6 +154,12 @@ export const DIGEST_LEASE_MS = 10 * 60_000;
 /** After a failed send, wait this long (times the attempts so far, capped) before trying again. */
 export const DIGEST_RETRY_BASE_MS = 5 * 60_000;
 export const DIGEST_RETRY_MAX_MS = 60 * 60_000;
+/**
+ * A week's digest is sent up to this long after its send time (an instance that was down at
+ * the time catches up); a week older than that is left unsent, so a store started on a Thursday
+ * does not mail last week's digest out of schedule (`report digest --send` sends it on demand).
+ */
+export const DIGEST_CATCH_UP_MS = 24 * 60 * 60_000;
 /** How often the scheduler looks at the clock (a send is due at most this late). */
 export const DIGEST_CHECK_INTERVAL_MS = 60_000;
 
@@ -216,7 +222,8 @@ export class DigestScheduler {
     const policy = this.deps.policies.policy;
     if (!policy.digest) return 'none';
     const now = this.deps.clock();
-    const { week } = latestSend(now.getTime(), policy.digest.schedule);
+    const { week, sendAt } = latestSend(now.getTime(), policy.digest.schedule);
+    if (now.getTime() - sendAt > DIGEST_CATCH_UP_MS) return 'none';
     const label = formatIsoWeek(week);
     const run = await this.deps.store.getDigestRun(label);
     if (run?.sentAt) return 'none';

@@ -15,7 +15,7 @@ import { DAY, HOUR, ago, bypass, dominatingGate, input, review } from '../../uni
  * The digest email end to end at the transport: rendered, sent with nodemailer through a real
  * SMTP server (smtp-server on 127.0.0.1) with SMTP AUTH from the environment, parsed back with
  * mailparser, and the HTML as a mail client shows it (cid images resolved) screenshotted in
- * Chromium. The store-driven path (CLI, scheduler, election) is tested in digest-store.test.ts.
+ * Chromium. The store-driven path (CLI, scheduler, election) is tested in test/integration/issue15/digest-store.test.ts.
  */
 
 const ENV = { BG_SMTP_USER: 'digest-bot', BG_SMTP_PASSWORD: 'correct horse battery staple' };
