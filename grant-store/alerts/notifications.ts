@@ -2,6 +2,7 @@ import type { LedgerEntry } from '../../shared/domain/ledger-entry';
 import type { Notification } from '../../shared/domain/notification';
 import type { Policy } from '../../shared/domain/policy';
 import { emergencyAudience } from '../../shared/policy/emergency-rules';
+import type { StoreReader } from '../storage/store';
 import { isCriticalTier, tierOfGate } from './critical-tier';
 
 interface RequestFacts {
@@ -41,12 +42,18 @@ function describe(entry: LedgerEntry): { kind: Notification['kind']; decision: s
 }
 
 /**
- * The notifications for `principal` in `entries` (seq order, starting at or before the
- * request_created entries they refer to). Pure: the route reads the ledger and calls this.
- * The notify list is the tier's in the current policy (who must be told now).
+ * The notifications for `principal` in `entries` (seq order). Who filed each request comes from
+ * `known` (the stored requests, see notificationsFromStore) or, without it, from the
+ * request_created entries, which must then be among `entries`. Pure. The notify list is the
+ * tier's in the current policy (who must be told now).
  */
-export function notificationsFor(principal: string, entries: readonly LedgerEntry[], policy: Policy, since = -1): Notification[] {
+export function notificationsFor(principal: string, entries: readonly LedgerEntry[], policy: Policy, since = -1, known?: ReadonlyMap<string, { requester: string; gate: string }>): Notification[] {
   const requests = new Map<string, RequestFacts>();
+  const factsOf = (requester: string, gate: string | null): RequestFacts => {
+    const tier = tierOfGate(policy, gate);
+    return { requester, gate, notify: tier && isCriticalTier(tier.tier) ? tier.tier.notify : [] };
+  };
+  if (known) for (const [id, r] of known) requests.set(id, factsOf(r.requester, r.gate));
   const out: Notification[] = [];
   const audience = emergencyAudience(policy);
   for (const entry of entries) {
@@ -56,10 +63,7 @@ export function notificationsFor(principal: string, entries: readonly LedgerEntr
       continue;
     }
     if (!entry.target.startsWith('req_')) continue;
-    if (entry.type === 'request_created') {
-      const tier = tierOfGate(policy, entry.gate);
-      requests.set(entry.target, { requester: entry.actor, gate: entry.gate, notify: tier && isCriticalTier(tier.tier) ? tier.tier.notify : [] });
-    }
+    if (entry.type === 'request_created' && !known) requests.set(entry.target, factsOf(entry.actor, entry.gate));
     const facts = requests.get(entry.target);
     if (!facts || entry.seq <= since) continue;
     let because: Notification['because'] | null = null;
@@ -70,4 +74,26 @@ export function notificationsFor(principal: string, entries: readonly LedgerEntr
     out.push({ seq: entry.seq, time: entry.time, kind, because, requestId: entry.target, gate: entry.gate, decision, actor: entry.actor, text });
   }
   return out;
+}
+
+/** Lifecycle entries read per page while collecting notifications. */
+const NOTIFICATION_PAGE = 500;
+
+/**
+ * `principal`'s notifications after ledger seq `since`, at most `limit`, oldest first: read
+ * page by page from the lifecycle entries (a partial index that leaves out the warns, 99% of a
+ * busy ledger) and stopping at `limit`, with the requests they mention read by id.
+ */
+export async function notificationsFromStore(store: Pick<StoreReader, 'lifecycleEntries' | 'getRequests'>, principal: string, policy: Policy, since: number, limit: number): Promise<Notification[]> {
+  const out: Notification[] = [];
+  let after = since;
+  while (out.length < limit) {
+    const entries = await store.lifecycleEntries(after, NOTIFICATION_PAGE);
+    if (entries.length === 0) break;
+    const ids = [...new Set(entries.filter((e) => e.target.startsWith('req_')).map((e) => e.target))];
+    const known = new Map((await store.getRequests(ids)).map((r) => [r.id, { requester: r.requester, gate: r.gate }]));
+    out.push(...notificationsFor(principal, entries, policy, since, known));
+    after = entries[entries.length - 1]!.seq;
+  }
+  return out.slice(0, limit);
 }

@@ -54,6 +54,20 @@ export interface RequestFilter {
   limit?: number;
 }
 
+/** What the audit filters on, all pushed into SQL (see StoreReader.auditEntries). */
+export interface LedgerFilter {
+  /** time >= from. */
+  from?: string;
+  /** time < to. */
+  to?: string;
+  /** The entry's gate (every entry about a request carries its request's gate). */
+  gate?: string;
+  actor?: string;
+  /** Entries about a request of this team, plus every entry not about a request (the caller checks those). */
+  team?: string;
+  types?: readonly LedgerEntry['type'][];
+}
+
 export interface GateBlockCount {
   gate: string;
   count: number;
@@ -125,6 +139,17 @@ export interface StoreReader {
   getLedgerEntries(from: number, limit: number): Promise<LedgerEntry[]>;
   /** Every entry whose target is `target`, in seq order (a request's timeline). */
   ledgerEntriesForTarget(target: string): Promise<LedgerEntry[]>;
+  /**
+   * Entries matching `filter` with seq > afterSeq, in seq order, at most `limit` (keyset paging:
+   * pass the last seq seen). Every filter is in SQL, on indexes (time, type, gate, actor, target).
+   */
+  auditEntries(filter: LedgerFilter, afterSeq: number, limit: number): Promise<LedgerEntry[]>;
+  /** Entries other than evaluation_under_bypass with seq > afterSeq, in seq order, at most `limit` (a partial index: notifications, inboxes). */
+  lifecycleEntries(afterSeq: number, limit: number): Promise<LedgerEntry[]>;
+  /** The requests with these ids (missing ids are left out). */
+  getRequests(ids: readonly string[]): Promise<BypassRequest[]>;
+  /** The reviews of these requests (at most one each). */
+  getReviewsByRequests(requestIds: readonly string[]): Promise<Review[]>;
   /** RFC 6962 leaf hashes SHA-256(0x00 || canonical entry bytes), seq from..from+limit-1. */
   getLeafHashes(from: number, limit: number): Promise<Uint8Array[]>;
   /** Canonical JSON text of entries from..from+limit-1 exactly as hashed. */

@@ -277,4 +277,14 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
     after: backfillCounters,
   },
+  {
+    version: 6,
+    name: 'ledger indexed by gate, actor and lifecycle entries',
+    // Mirrors the SQLite migration (see there); the expressions match AUDIT_GATE / AUDIT_ACTOR in pg-reader.ts.
+    sql: `
+      CREATE INDEX ledger_entries_gate ON ledger_entries (((entry_json::jsonb) ->> 'gate'), seq);
+      CREATE INDEX ledger_entries_actor ON ledger_entries (((entry_json::jsonb) ->> 'actor'), seq);
+      CREATE INDEX ledger_entries_lifecycle ON ledger_entries (seq) WHERE type <> 'evaluation_under_bypass';
+    `,
+  },
 ];

@@ -8,9 +8,14 @@ import { LATEST_SESSIONS_SQL, sessionFromRow, type SessionRow } from '../session
 import type { EmergencyCredential } from '../../../shared/domain/emergency';
 import type { Incident } from '../../../shared/domain/incident';
 import { type DigestRun, type DigestRunRow, type DocOnlyRow, type IncidentReceipt, type IncidentReceiptRow, digestRunFromRow, emergencyFromRow, incidentFromRow, receiptFromRow } from '../emergency-rows';
-import type { GateBlockCount, RequestFilter, StoreReader, StoredDecision, StoredToken } from '../store';
+import type { GateBlockCount, LedgerFilter, RequestFilter, StoreReader, StoredDecision, StoredToken } from '../store';
+import { type LedgerDialect, auditEntriesSql, lifecycleEntriesSql } from '../ledger-filter-sql';
 import type { Queryable } from './connection';
 import { type CounterDbRow, type CounterFilter, type CounterRow, type ItemizedMetric, counterFromRow, counterWhere } from '../counters';
+
+/** The expressions migration 6 indexes (ledger_entries_gate / _actor). */
+const PG_LEDGER: LedgerDialect = { param: (n) => `$${n}`, gateExpr: "((entry_json::jsonb) ->> 'gate')", actorExpr: "((entry_json::jsonb) ->> 'actor')" };
+const LIFECYCLE_SQL = lifecycleEntriesSql((n) => `$${n}`);
 
 /** Where the times each itemized counter counts live (see StoreReader.counterItemTimes). */
 const ITEM_TIMES_SQL: Record<ItemizedMetric, string> = {
@@ -221,6 +226,25 @@ export class PgReader implements StoreReader {
 
   async counterItemTimes(metric: ItemizedMetric, gate: string, from: string, to: string): Promise<string[]> {
     return (await this.db.query<{ t: string }>(ITEM_TIMES_SQL[metric], [from, to, gate])).rows.map((r) => r.t);
+  }
+
+  async auditEntries(filter: LedgerFilter, afterSeq: number, limit: number): Promise<LedgerEntry[]> {
+    const q = auditEntriesSql(PG_LEDGER, filter, afterSeq, limit);
+    return (await this.db.query<{ entry_json: string }>(q.sql, q.params)).rows.map((r) => ledgerEntryFromText(r.entry_json));
+  }
+
+  async lifecycleEntries(afterSeq: number, limit: number): Promise<LedgerEntry[]> {
+    return (await this.db.query<{ entry_json: string }>(LIFECYCLE_SQL, [afterSeq, limit])).rows.map((r) => ledgerEntryFromText(r.entry_json));
+  }
+
+  async getRequests(ids: readonly string[]): Promise<BypassRequest[]> {
+    if (ids.length === 0) return [];
+    return (await this.db.query<DocRow>('SELECT doc FROM requests WHERE id = ANY($1::text[])', [[...ids]])).rows.map(PG_ROWS.request);
+  }
+
+  async getReviewsByRequests(requestIds: readonly string[]): Promise<Review[]> {
+    if (requestIds.length === 0) return [];
+    return (await this.db.query<DocRow>('SELECT doc FROM reviews WHERE request_id = ANY($1::text[])', [[...requestIds]])).rows.map(PG_ROWS.review);
   }
 
   async ledgerSize(): Promise<number> {

@@ -6,7 +6,7 @@ import type { Review } from '../../../shared/domain/review';
 import { AppError } from '../../../shared/errors';
 import { leafHash } from '../leaf-hash';
 import { DECISION_COLUMNS, KEY_COLUMNS, REQUEST_COLUMNS, REQUEST_UPDATE_COLUMNS, REVIEW_COLUMNS, TOKEN_COLUMNS, insertSql, updateSql } from '../row-mapping';
-import type { NewLedgerEntry, StoreTx, StoredDecision, StoredToken } from '../store';
+import type { LedgerFilter, NewLedgerEntry, StoreTx, StoredDecision, StoredToken } from '../store';
 import type { Queryable } from './connection';
 import { LEDGER_CHANNEL } from './ledger-feed';
 import type { StoredSession } from '../../identity/stored-session';
@@ -240,6 +240,16 @@ export class PgTx extends PgReader implements StoreTx {
   override async ledgerEntriesForTarget(target: string): Promise<LedgerEntry[]> {
     await this.flushLedger();
     return super.ledgerEntriesForTarget(target);
+  }
+
+  override async auditEntries(filter: LedgerFilter, afterSeq: number, limit: number): Promise<LedgerEntry[]> {
+    await this.flushLedger();
+    return super.auditEntries(filter, afterSeq, limit);
+  }
+
+  override async lifecycleEntries(afterSeq: number, limit: number): Promise<LedgerEntry[]> {
+    await this.flushLedger();
+    return super.lifecycleEntries(afterSeq, limit);
   }
 
   override async getLeafHashes(from: number, limit: number): Promise<Uint8Array[]> {

@@ -222,6 +222,19 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
     `,
     after: backfillCounters,
   },
+  {
+    version: 6,
+    name: 'ledger indexed by gate, actor and lifecycle entries',
+    // The audit pushes its gate/actor filters into SQL with keyset paging on seq (see
+    // AUDIT_GATE / AUDIT_ACTOR in sqlite-reader.ts: the query must use the same expressions);
+    // notifications and the inbox read the lifecycle entries (everything but the warns, 99% of
+    // a busy ledger) in seq order through the partial index.
+    sql: `
+      CREATE INDEX ledger_entries_gate ON ledger_entries(json_extract(entry_json, '$.gate'), seq);
+      CREATE INDEX ledger_entries_actor ON ledger_entries(json_extract(entry_json, '$.actor'), seq);
+      CREATE INDEX ledger_entries_lifecycle ON ledger_entries(seq) WHERE type <> 'evaluation_under_bypass';
+    `,
+  },
 ];
 
 /** Apply every migration newer than the database's version, each in its own transaction. */

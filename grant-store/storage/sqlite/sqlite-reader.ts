@@ -9,7 +9,11 @@ import { LATEST_SESSIONS_SQL, sessionFromRow, type SessionRow } from '../session
 import type { EmergencyCredential } from '../../../shared/domain/emergency';
 import type { Incident } from '../../../shared/domain/incident';
 import { type DigestRun, type DigestRunRow, type DocOnlyRow, type IncidentReceipt, type IncidentReceiptRow, digestRunFromRow, emergencyFromRow, incidentFromRow, receiptFromRow } from '../emergency-rows';
-import type { GateBlockCount, RequestFilter, StoreReader, StoredDecision, StoredToken } from '../store';
+import type { GateBlockCount, LedgerFilter, RequestFilter, StoreReader, StoredDecision, StoredToken } from '../store';
+import { type LedgerDialect, auditEntriesSql, lifecycleEntriesSql } from '../ledger-filter-sql';
+
+/** The expressions migration 6 indexes (ledger_entries_gate / _actor). */
+const SQLITE_LEDGER: LedgerDialect = { param: () => '?', gateExpr: "json_extract(entry_json, '$.gate')", actorExpr: "json_extract(entry_json, '$.actor')" };
 import { type CounterDbRow, type CounterFilter, type CounterRow, type ItemizedMetric, counterFromRow, counterWhere } from '../counters';
 
 /** Where the times each itemized counter counts live (see StoreReader.counterItemTimes). */
@@ -240,6 +244,25 @@ export class SqliteReader implements StoreReader {
 
   async counterItemTimes(metric: ItemizedMetric, gate: string, from: string, to: string): Promise<string[]> {
     return (this.stmt(ITEM_TIMES_SQL[metric]).all(from, to, gate) as { t: string }[]).map((r) => r.t);
+  }
+
+  async auditEntries(filter: LedgerFilter, afterSeq: number, limit: number): Promise<LedgerEntry[]> {
+    const q = auditEntriesSql(SQLITE_LEDGER, filter, afterSeq, limit);
+    return (this.stmt(q.sql).all(...q.params) as { entry_json: string }[]).map((r) => ledgerEntryFromText(r.entry_json));
+  }
+
+  async lifecycleEntries(afterSeq: number, limit: number): Promise<LedgerEntry[]> {
+    return (this.stmt(lifecycleEntriesSql(() => '?')).all(afterSeq, limit) as { entry_json: string }[]).map((r) => ledgerEntryFromText(r.entry_json));
+  }
+
+  async getRequests(ids: readonly string[]): Promise<BypassRequest[]> {
+    if (ids.length === 0) return [];
+    return (this.db.prepare(`SELECT doc FROM requests WHERE id IN (${ids.map(() => '?').join(', ')})`).all(...ids) as DocRow[]).map(SQLITE_ROWS.request);
+  }
+
+  async getReviewsByRequests(requestIds: readonly string[]): Promise<Review[]> {
+    if (requestIds.length === 0) return [];
+    return (this.db.prepare(`SELECT doc FROM reviews WHERE request_id IN (${requestIds.map(() => '?').join(', ')})`).all(...requestIds) as DocRow[]).map(SQLITE_ROWS.review);
   }
 
   async ledgerSize(): Promise<number> {

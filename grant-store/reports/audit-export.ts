@@ -1,0 +1,73 @@
+import { csvRow } from '../../shared/csv';
+import { AUDIT_CSV_COLUMNS, type AuditQuery, type AuditRecord } from '../../shared/domain/audit';
+import type { LedgerEntry } from '../../shared/domain/ledger-entry';
+import type { LedgerFilter, StoreReader } from '../storage/store';
+import { auditRecord, auditRecordMatches, requestIdOf } from './audit-records';
+
+/** Entries read per SQL page while exporting (the export's memory is a few of these pages). */
+export const AUDIT_EXPORT_PAGE = 1000;
+
+type AuditFilter = Pick<AuditQuery, 'from' | 'to' | 'gate' | 'team' | 'actor'>;
+
+function ledgerFilter(q: AuditFilter): LedgerFilter {
+  return { ...(q.from ? { from: q.from } : {}), ...(q.to ? { to: q.to } : {}), ...(q.gate ? { gate: q.gate } : {}), ...(q.actor ? { actor: q.actor } : {}), ...(q.team ? { team: q.team } : {}) };
+}
+
+/** Audit records for one page of entries, joined with just the requests and reviews they mention. */
+async function recordsFor(store: StoreReader, entries: readonly LedgerEntry[], q: AuditFilter): Promise<AuditRecord[]> {
+  const ids = [...new Set(entries.map(requestIdOf).filter((id): id is string => id !== null))];
+  const [requests, reviews] = await Promise.all([store.getRequests(ids), store.getReviewsByRequests(ids)]);
+  const join = { requests: new Map(requests.map((r) => [r.id, r])), reviews: new Map(reviews.map((r) => [r.requestId, r])) };
+  return entries.map((e) => auditRecord(e, join)).filter((r) => auditRecordMatches(r, q));
+}
+
+/**
+ * One page of the audit: up to `limit` records after ledger seq `cursor` (-1: from the start),
+ * filters in SQL (StoreReader.auditEntries), and `nextCursor` to pass for the next page (null
+ * when the audit has no more records). Keyset paging on seq: no record is skipped or repeated,
+ * whatever is appended meanwhile.
+ */
+export async function auditPage(store: StoreReader, q: AuditFilter, cursor: number, limit: number): Promise<{ records: AuditRecord[]; nextCursor: number | null }> {
+  const filter = ledgerFilter(q);
+  const records: AuditRecord[] = [];
+  let after = cursor;
+  for (;;) {
+    const entries = await store.auditEntries(filter, after, limit - records.length);
+    if (entries.length === 0) return { records, nextCursor: null };
+    records.push(...(await recordsFor(store, entries, q)));
+    after = entries[entries.length - 1]!.seq;
+    if (records.length >= limit) return { records, nextCursor: after };
+  }
+}
+
+/** Every matching record, page by page (constant memory: one page at a time). */
+export async function* auditRecords(store: StoreReader, q: AuditFilter, pageSize = AUDIT_EXPORT_PAGE): AsyncGenerator<AuditRecord[]> {
+  const filter = ledgerFilter(q);
+  let after = -1;
+  for (;;) {
+    const entries = await store.auditEntries(filter, after, pageSize);
+    if (entries.length === 0) return;
+    after = entries[entries.length - 1]!.seq;
+    const records = await recordsFor(store, entries, q);
+    if (records.length > 0) yield records;
+  }
+}
+
+/**
+ * The full audit as text chunks in `format` (jsonl: a record per line; csv: header then rows,
+ * CRLF; json: `{"records":[...]}`), for a streamed HTTP body: one page in memory at a time.
+ */
+export async function* auditExportChunks(store: StoreReader, q: AuditFilter, format: AuditQuery['format'], pageSize = AUDIT_EXPORT_PAGE): AsyncGenerator<string> {
+  if (format === 'csv') yield `${csvRow(AUDIT_CSV_COLUMNS)}\r\n`;
+  if (format === 'json') yield '{"records":[';
+  let first = true;
+  for await (const records of auditRecords(store, q, pageSize)) {
+    if (format === 'jsonl') yield records.map((r) => `${JSON.stringify(r)}\n`).join('');
+    else if (format === 'csv') yield records.map((r) => `${csvRow(AUDIT_CSV_COLUMNS.map((c) => r[c]))}\r\n`).join('');
+    else {
+      yield `${first ? '' : ','}${records.map((r) => JSON.stringify(r)).join(',')}`;
+      first = false;
+    }
+  }
+  if (format === 'json') yield ']}';
+}
