@@ -9,6 +9,12 @@ export const AUDIT_EXPORT_PAGE = 1000;
 
 type AuditFilter = Pick<AuditQuery, 'from' | 'to' | 'gate' | 'team' | 'actor'>;
 
+/**
+ * The query as SQL filters. gate: the entry's own gate, which equals the record's (entry gate,
+ * else its request's) because every writer of an entry about a request puts the request's gate
+ * on it (requestAudit, reviews, alert deliveries); team: SQL keeps the team's request entries
+ * and the entries about no request, and auditRecordMatches decides on the joined record.
+ */
 function ledgerFilter(q: AuditFilter): LedgerFilter {
   return { ...(q.from ? { from: q.from } : {}), ...(q.to ? { to: q.to } : {}), ...(q.gate ? { gate: q.gate } : {}), ...(q.actor ? { actor: q.actor } : {}), ...(q.team ? { team: q.team } : {}) };
 }
