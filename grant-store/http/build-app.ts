@@ -7,6 +7,7 @@ import { installErrorHandling } from './error-handler';
 import { EventBus } from './event-bus';
 import type { RouteContext } from './route-context';
 import { registerAdminRoutes } from './routes/admin-routes';
+import { registerAdmissionRoutes } from './routes/admission-routes';
 import { registerCheckRoutes } from './routes/check-routes';
 import { registerEventRoutes } from './routes/event-routes';
 import { registerIdentityRoutes } from './routes/identity-routes';
@@ -50,7 +51,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   const log = await TransparencyLog.open({ store: opts.deps.store, dataDir: opts.dataDir, clock: opts.deps.clock });
   app.addHook('onClose', async () => log.close());
   const ctx: RouteContext = { deps: opts.deps, dataDir: opts.dataDir, bus, sweeper: opts.sweeper, log, caller: callerOf, digestCheckIntervalMs: opts.digestCheckIntervalMs };
-  for (const register of [registerIdentityRoutes, registerRequestRoutes, registerCheckRoutes, registerReviewRoutes, registerAdminRoutes, registerEventRoutes, registerLedgerRoutes, registerReportRoutes, registerEmergencyRoutes, registerSessionRoutes, registerAlertJob]) {
+  for (const register of [registerIdentityRoutes, registerRequestRoutes, registerCheckRoutes, registerReviewRoutes, registerAdminRoutes, registerEventRoutes, registerLedgerRoutes, registerReportRoutes, registerEmergencyRoutes, registerSessionRoutes, registerAdmissionRoutes, registerAlertJob]) {
     await register(app, ctx);
   }
   app.addHook('onClose', async () => bus.close());

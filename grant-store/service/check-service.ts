@@ -68,6 +68,31 @@ function hotAnswer(deps: ServiceDeps, caller: Caller, gate: GateAnswers, input: 
 }
 
 /**
+ * The check without side effects, for a dry run (Kubernetes `dryRun`, a webhook declared
+ * `sideEffects: NoneOnDryRun`): the same verdict and message as checkGate at this instant, but
+ * no evaluation is recorded and no block is counted. The bypass carries no evaluationSeq.
+ */
+export async function peekCheck(deps: ServiceDeps, caller: Caller, body: unknown): Promise<Omit<CheckResult, 'bypass'> & { bypass: (Omit<NonNullable<CheckResult['bypass']>, 'evaluationSeq'> & { evaluationSeq: null }) | null }> {
+  requireRole(caller, 'gate', 'admin');
+  const input: CheckInput = parseCheckInput(body);
+  const gate = gateAnswers(deps.policies.policy, input.gate);
+  const now = deps.clock();
+  const at = now.toISOString();
+  const bypass = (await deps.store.findActiveBypasses(input.gate, at)).find((r) => bypassMatches(r, input.gate, input.subject));
+  if (!bypass) return { ...gate.blocked(input.subject, at), bypass: null };
+  const approvers = bypass.approvals.map((a) => a.approver);
+  return {
+    verdict: 'warn',
+    gate: input.gate,
+    subject: input.subject,
+    message: `WARN (dry run, not recorded): gate ${input.gate} would pass under bypass ${bypass.bypassId} for request ${bypass.id}, expires ${bypass.expiresAt}.`,
+    requestCommand: null,
+    bypass: { id: bypass.bypassId!, requestId: bypass.id, approvers, expiresAt: bypass.expiresAt!, evaluationSeq: null },
+    checkedAt: at,
+  };
+}
+
+/**
  * A gate's resolution and its block answer, worked out once per (policy, gate): the rule text
  * and the suggested command depend only on the policy, so a block only splices in the subject
  * and the time. A reloaded policy is a new object, hence new entries (the WeakMap drops the

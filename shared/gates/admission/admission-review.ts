@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { workloadSubjects, type WorkloadSubjects } from './workload-subject';
 
 /**
  * Kubernetes AdmissionReview v1 (admission.k8s.io/v1), as a ValidatingWebhookConfiguration
@@ -65,4 +66,23 @@ export function allowed(uid: string, warnings: string[] = [], auditAnnotations?:
 /** A denial: HTTP-style code 403 and the message kubectl shows ("admission webhook … denied the request: …"). */
 export function denied(uid: string, message: string, code = 403): AdmissionReviewResponse {
   return { apiVersion: ADMISSION_REVIEW_API_VERSION, kind: 'AdmissionReview', response: { uid, allowed: false, status: { code, message } } };
+}
+
+/** deployments → deployment: the lower-case kind a workload subject names. */
+function singular(resource: string): string {
+  return resource.endsWith('s') ? resource.slice(0, -1) : resource;
+}
+
+/**
+ * The subjects of an AdmissionReview. A subresource (a Deployment's `scale`) carries no pod spec:
+ * the subject is the parent workload, named by the resource and the request's name
+ * (deployments/scale of my-deployment → workload=deployment/my-deployment). Anything else is
+ * read from the object (workload-subject.ts).
+ */
+export function reviewSubjects(review: AdmissionReviewRequest): WorkloadSubjects {
+  const r = review.request;
+  if (r.subResource && r.name) {
+    return workloadSubjects(singular(r.resource.resource).replace(/^./, (c) => c.toUpperCase()), { metadata: { name: r.name, namespace: r.namespace } }, r.namespace);
+  }
+  return workloadSubjects(r.kind.kind, r.object ?? {}, r.namespace);
 }

@@ -19,6 +19,11 @@ export interface AdmissionDecision {
   bypasses: { id: string; requestId: string; expiresAt: string; approvers: string[] }[];
 }
 
+/** What the decision reads of a check: a CheckResult, or a dry run's (no evaluation recorded, so no seq). */
+export type AdmissionCheck = Pick<CheckResult, 'verdict' | 'subject' | 'message' | 'requestCommand'> & {
+  bypass: (Omit<NonNullable<CheckResult['bypass']>, 'evaluationSeq'> & { evaluationSeq: number | null }) | null;
+};
+
 export interface DecisionInput {
   gate: string;
   /** The store's public base URL, for the request link. */
@@ -27,7 +32,7 @@ export interface DecisionInput {
   rule?: string;
   /** Context for the request page (who asked, the operation…): never a credential. */
   context?: Record<string, string>;
-  results: readonly CheckResult[];
+  results: readonly AdmissionCheck[];
   /** Parts of the object that could not become a subject (workload-subject.ts): they block. */
   problems?: readonly string[];
 }
@@ -47,7 +52,7 @@ export function admissionDecision(input: DecisionInput): AdmissionDecision {
   }
   const bypasses = new Map<string, AdmissionDecision['bypasses'][number]>();
   for (const r of input.results) {
-    const b = r.bypass as NonNullable<CheckResult['bypass']>;
+    const b = r.bypass as NonNullable<AdmissionCheck['bypass']>;
     if (!bypasses.has(b.id)) bypasses.set(b.id, { id: b.id, requestId: b.requestId, expiresAt: b.expiresAt, approvers: b.approvers });
   }
   const warnings = [...bypasses.values()].map(
