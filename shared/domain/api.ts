@@ -36,6 +36,9 @@ import { textField } from './text-hygiene';
  *   POST /v1/sessions            SessionCreateInput 201 SessionCreated (no bearer: the body's ID token authenticates)
  *   DELETE /v1/sessions/current                     { session }  (sign out; the bearer must be a session)
  *   POST /v1/checks/workload     WorkloadCheckInput CheckResult (bearer: the CI job's OIDC ID token)
+ *   POST /v1/admission/gatekeeper/:gate  ProviderRequest      ProviderResponse (shared/gates/admission/gatekeeper.ts)
+ *   POST /v1/admission/kyverno/:gate     KyvernoCheckRequest  KyvernoCheckResponse (shared/gates/admission/kyverno.ts)
+ *   POST /v1/admission/review/:gate      AdmissionReview v1   AdmissionReview v1 (shared/gates/admission/admission-review.ts)
  *   GET  /v1/events?lastEventId=                    text/event-stream (added by the grant store):
  *        one `event: ledger` per committed ledger entry the caller may see, `id:` = ledger seq,
  *        `data:` = the LedgerEntry JSON; resume with the Last-Event-ID header (or ?lastEventId=).

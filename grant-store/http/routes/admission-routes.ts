@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { SlugSchema } from '../../../shared/domain/common';
 import { parseOrThrow } from '../../../shared/errors';
 import { AdmissionReviewRequestSchema } from '../../../shared/gates/admission/admission-review';
-import { GATEKEEPER_API_VERSIONS, ProviderRequestSchema, providerSystemError } from '../../../shared/gates/admission/gatekeeper';
+import { ProviderRequestSchema } from '../../../shared/gates/admission/gatekeeper';
+import { requireRole } from '../../service/access';
 import { KyvernoCheckRequestSchema } from '../../../shared/gates/admission/kyverno';
 import { admissionReview, gatekeeperProvider, kyvernoCheck, type AdmissionCall } from '../../admission/admission-service';
 import type { RoutePlugin } from '../route-context';
@@ -21,28 +22,30 @@ const NoQuery = z.strictObject({});
  * To be moved into the contract table (shared/http/contract.ts) when it lands.
  */
 export const registerAdmissionRoutes: RoutePlugin = (app, ctx) => {
-  const call = (request: FastifyRequest): AdmissionCall => ({
-    deps: ctx.deps,
-    caller: ctx.caller(request),
-    gate: parseOrThrow(GateParams, request.params, 'path').gate,
-    // The request link points where the caller reached the store (a link carries no secret; the page validates everything).
-    storeUrl: `${request.protocol}://${request.host}`,
-  });
+  const call = (request: FastifyRequest): AdmissionCall => {
+    const caller = ctx.caller(request);
+    requireRole(caller, 'gate', 'admin');
+    return {
+      deps: ctx.deps,
+      caller,
+      gate: parseOrThrow(GateParams, request.params, 'path').gate,
+      // The request link points where the caller reached the store (a link carries no secret; the page validates everything).
+      storeUrl: `${request.protocol}://${request.host}`,
+    };
+  };
 
+  // Order as everywhere: authenticate, role, input. A document that is not the protocol's is a
+  // 400 naming the field (Gatekeeper and the API server report the failed call); an unknown gate
+  // is answered in the protocol (systemError, a denial) so the user sees the reason.
   app.post('/v1/admission/gatekeeper/:gate', async (request) => {
     const c = call(request);
-    const parsed = ProviderRequestSchema.safeParse(request.body);
-    if (!parsed.success) {
-      // Gatekeeper shows systemError to the user; answer in its own shape with the apiVersion it sent when it is one.
-      const sent = (request.body as { apiVersion?: unknown } | null)?.apiVersion;
-      const apiVersion = GATEKEEPER_API_VERSIONS.find((v) => v === sent) ?? GATEKEEPER_API_VERSIONS[0];
-      const why = parsed.error.issues.map((i) => `${i.path.join('.') || '(document)'}: ${i.message}`).join('; ');
-      return providerSystemError(apiVersion, `breakglass: not a ProviderRequest: ${why}`);
-    }
-    return gatekeeperProvider(c, parsed.data);
+    return gatekeeperProvider(c, parseOrThrow(ProviderRequestSchema, request.body, 'ProviderRequest'));
   });
 
-  app.post('/v1/admission/kyverno/:gate', async (request) => kyvernoCheck(call(request), parseOrThrow(KyvernoCheckRequestSchema, request.body, 'apiCall body')));
+  app.post('/v1/admission/kyverno/:gate', async (request) => {
+    const c = call(request);
+    return kyvernoCheck(c, parseOrThrow(KyvernoCheckRequestSchema, request.body, 'apiCall body'));
+  });
 
   app.post('/v1/admission/review/:gate', async (request) => {
     const c = call(request);

@@ -14,7 +14,8 @@ export const MAX_WARNING_LENGTH = 256;
 const GroupVersionKindSchema = z.object({ group: z.string(), version: z.string(), kind: z.string() });
 const GroupVersionResourceSchema = z.object({ group: z.string(), version: z.string(), resource: z.string() });
 
-export const AdmissionReviewRequestSchema = z.object({
+/** Strict at the top (a review is apiVersion, kind, request); the request itself takes fields later Kubernetes versions add. */
+export const AdmissionReviewRequestSchema = z.strictObject({
   apiVersion: z.literal(ADMISSION_REVIEW_API_VERSION),
   kind: z.literal('AdmissionReview'),
   request: z.object({

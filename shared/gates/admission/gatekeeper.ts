@@ -14,10 +14,10 @@ export const GATEKEEPER_API_VERSIONS = ['externaldata.gatekeeper.sh/v1beta1', 'e
 /** Keys per request: a Pod has a handful of images; thousands would be a mistake or an attack. */
 export const MAX_GATEKEEPER_KEYS = 256;
 
-export const ProviderRequestSchema = z.object({
+export const ProviderRequestSchema = z.strictObject({
   apiVersion: z.enum(GATEKEEPER_API_VERSIONS),
   kind: z.literal('ProviderRequest'),
-  request: z.object({ keys: z.array(z.string().max(2048)).max(MAX_GATEKEEPER_KEYS).default([]) }),
+  request: z.strictObject({ keys: z.array(z.string().max(2048)).max(MAX_GATEKEEPER_KEYS).default([]) }),
 });
 export type ProviderRequest = z.infer<typeof ProviderRequestSchema>;
 

@@ -7,7 +7,7 @@ import { z } from 'zod';
  * and its namespace; the store reads the subjects from the object (workload-subject.ts) and
  * answers whether every one is covered by an active bypass.
  */
-export const KyvernoCheckRequestSchema = z.object({
+export const KyvernoCheckRequestSchema = z.strictObject({
   /** `{{ request.namespace }}`: empty for cluster-scoped objects. */
   namespace: z.string().max(253).default(''),
   /** `{{ request.kind.kind }}`: Pod, Deployment, CronJob… */

@@ -64,9 +64,11 @@ describe('Kubernetes admission endpoints (Gatekeeper external data, Kyverno apiC
     assert.equal(unknownGate.status, 200);
     assert.deepEqual(unknownGate.json.response.items, []);
     assert.match(unknownGate.json.response.systemError, /^breakglass: .*unknown gate "no-such-gate"/);
-    const notADocument = await post('/v1/admission/gatekeeper/image-admission', { apiVersion: 'externaldata.gatekeeper.sh/v1alpha1', kind: 'Provider' });
-    assert.equal(notADocument.json.apiVersion, 'externaldata.gatekeeper.sh/v1alpha1');
-    assert.match(notADocument.json.response.systemError, /^breakglass: not a ProviderRequest: kind/);
+    const notADocument = await post('/v1/admission/gatekeeper/image-admission', { apiVersion: 'externaldata.gatekeeper.sh/v1alpha1', kind: 'Provider', request: { keys: [] } });
+    assert.equal(notADocument.status, 400);
+    assert.deepEqual(notADocument.json.error.fieldErrors, [{ path: 'kind', message: 'must be ProviderRequest' }]);
+    const requester = await post('/v1/admission/gatekeeper/image-admission', request, await fx.token('rita', ['requester']));
+    assert.equal(requester.status, 403);
     const anonymous = await fx.call('POST', '/v1/admission/gatekeeper/image-admission', { body: request });
     assert.equal(anonymous.status, 401);
   });

@@ -1,6 +1,7 @@
 /**
  * Every grant store endpoint, for the table-driven bad-input and auth tests. `:req`, `:rev`,
- * `:tok`, `:principal`, `:key` are filled in by the test with real or unknown ids.
+ * `:tok`, `:principal`, `:key` are filled in by the test with real or unknown ids; `:gate` with
+ * the policy's gate `ci-tests`.
  */
 export interface Endpoint {
   method: 'GET' | 'POST' | 'DELETE';
@@ -45,6 +46,9 @@ export const ENDPOINTS: Endpoint[] = [
   { method: 'POST', path: '/v1/emergency/open', role: 'requester', body: true, wrongTypes: { value: { credential: 5, reason: 'r'.repeat(30), incidentRef: 'INC-1' }, path: 'credential' } },
   { method: 'GET', path: '/v1/digest', role: 'approver', forbiddenRole: 'requester', badQuery: { query: 'week=2026-48', path: 'week' } },
   { method: 'POST', path: '/v1/digest/send', role: 'admin', forbiddenRole: 'approver', body: true, wrongTypes: { value: { week: 5 }, path: 'week' } },
+  { method: 'POST', path: '/v1/admission/gatekeeper/:gate', role: 'gate', forbiddenRole: 'requester', body: true, wrongTypes: { value: { apiVersion: 'externaldata.gatekeeper.sh/v1beta1', kind: 'ProviderRequest', request: { keys: 'repo=x' } }, path: 'request.keys' } },
+  { method: 'POST', path: '/v1/admission/kyverno/:gate', role: 'gate', forbiddenRole: 'approver', body: true, wrongTypes: { value: { namespace: 'prod', kind: 'Pod', object: [] }, path: 'object' } },
+  { method: 'POST', path: '/v1/admission/review/:gate', role: 'gate', forbiddenRole: 'requester', body: true, wrongTypes: { value: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 7 } }, path: 'request.uid' } },
 ];
 
 export const UNKNOWN_IDS = {
@@ -52,4 +56,6 @@ export const UNKNOWN_IDS = {
   rev: 'rev_0000000000000000000000dead',
   tok: 'tok_0000000000000000000000dead',
   key: 'f'.repeat(64),
+  /** Not an id: the admission routes' gate, one the example policy has. */
+  gate: 'ci-tests',
 };

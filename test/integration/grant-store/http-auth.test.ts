@@ -44,7 +44,7 @@ describe('HTTP authentication, every endpoint', () => {
   });
 
   for (const e of ENDPOINTS) {
-    const path = e.path.replace(/:(req|rev|tok|key)\b/g, (_, n: keyof typeof UNKNOWN_IDS) => UNKNOWN_IDS[n]).replace(':principal', 'bob');
+    const path = e.path.replace(/:(req|rev|tok|key|gate)\b/g, (_, n: keyof typeof UNKNOWN_IDS) => UNKNOWN_IDS[n]).replace(':principal', 'bob');
     for (const kind of ['missing', 'malformed', 'unknown', 'expired', 'revoked']) {
       test(`${e.method} ${e.path} with a ${kind} token → 401`, async () => {
         const before = await f.ledgerSize();

@@ -45,7 +45,7 @@ describe('HTTP bad input, every endpoint', () => {
   });
   after(() => f?.close());
 
-  const fill = (path: string, values: Record<string, string>) => path.replace(/:(req|rev|tok|principal|key)\b/g, (_, name: string) => values[name] ?? '');
+  const fill = (path: string, values: Record<string, string>) => path.replace(/:(req|rev|tok|principal|key|gate)\b/g, (_, name: string) => values[name] ?? (name === 'gate' ? UNKNOWN_IDS.gate : ''));
   const tokenFor = (e: Endpoint) => (e.role === 'any' ? tokens.requester! : tokens[e.role]!);
 
   async function unchanged(fn: () => Promise<CallResult>): Promise<CallResult> {
