@@ -25,6 +25,15 @@ export const COMMAND_TABLE: readonly CommandModule[] = [
   { names: ['status'], load: async () => (await import('./commands/status')).registerStatus },
   { names: ['review'], load: async () => (await import('./commands/review')).registerReview },
   { names: ['keygen'], load: async () => (await import('./commands/keygen')).registerKeygen },
+  { names: ['login', 'logout'], load: async () => {
+      const { registerLogin, registerLogout } = await import('./commands/login');
+      return (program, ctx) => {
+        registerLogin(program, ctx);
+        registerLogout(program, ctx);
+      };
+    },
+  },
+  { names: ['context'], load: async () => (await import('./commands/contexts')).registerContexts },
   { names: ['whoami'], load: async () => (await import('./commands/whoami')).registerWhoami },
   { names: ['report'], load: async () => (await import('./commands/report')).registerReport },
   { names: ['emergency'], load: async () => (await import('./commands/emergency')).registerEmergency },
@@ -66,7 +75,7 @@ export const COMMAND_TABLE: readonly CommandModule[] = [
 ];
 
 /** Global options that take a value (`--store URL`): the token after them is not a verb. */
-const GLOBAL_OPTIONS_WITH_VALUE: ReadonlySet<string> = new Set(['--store', '--token', '--data-dir', '--timeout']);
+const GLOBAL_OPTIONS_WITH_VALUE: ReadonlySet<string> = new Set(['--store', '--token', '--use-context', '--data-dir', '--timeout']);
 
 /** The verb on a command line: the first word that is neither an option nor a global option's value. */
 export function verbOf(argv: readonly string[]): string | undefined {

@@ -95,13 +95,17 @@ export async function writeConfig(path: string, config: CliConfig): Promise<void
 export interface SelectedContext {
   name: string;
   context: CliContextConfig;
-  /** Why it was picked: the --context flag, BREAKGLASS_CONTEXT, or the config's currentContext. */
-  source: '--context' | 'BREAKGLASS_CONTEXT' | 'currentContext';
+  /** Why it was picked: the --use-context flag, BREAKGLASS_CONTEXT, or the config's currentContext. */
+  source: '--use-context' | 'BREAKGLASS_CONTEXT' | 'currentContext';
 }
 
-/** The context in force: --context, else BREAKGLASS_CONTEXT, else currentContext; undefined when none is set. */
+/**
+ * The context in force: --use-context, else BREAKGLASS_CONTEXT, else currentContext; undefined
+ * when none is set. (The flag is not `--context`: `check --context KEY=VALUE` already means the
+ * CI context recorded with an evaluation.)
+ */
 export function selectContext(config: CliConfig, flag: string | undefined, env: NodeJS.ProcessEnv, path: string): SelectedContext | undefined {
-  const [name, source] = flag !== undefined ? [flag, '--context' as const] : env.BREAKGLASS_CONTEXT ? [env.BREAKGLASS_CONTEXT, 'BREAKGLASS_CONTEXT' as const] : [config.currentContext, 'currentContext' as const];
+  const [name, source] = flag !== undefined ? [flag, '--use-context' as const] : env.BREAKGLASS_CONTEXT ? [env.BREAKGLASS_CONTEXT, 'BREAKGLASS_CONTEXT' as const] : [config.currentContext, 'currentContext' as const];
   if (name === undefined) return undefined;
   const context = config.contexts[name];
   if (!context) {

@@ -1,7 +1,8 @@
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { displayText } from '../../shared/domain/display-text';
+import { configPath, expandPath, readConfig, selectContext, type ContextAuth, type SelectedContext } from './config-file';
 import { StoreClient } from './http-client';
 import type { CliIO } from './output';
 import { parseDurationFlag, usageError } from './validate';
@@ -15,6 +16,7 @@ export const DEFAULT_CHECK_TIMEOUT_MS = 3_000;
 export interface GlobalFlags {
   store?: string;
   token?: string;
+  useContext?: string;
   json?: boolean;
   dataDir?: string;
   timeout?: string;
@@ -22,7 +24,13 @@ export interface GlobalFlags {
 
 export interface ResolvedGlobals {
   storeUrl: string;
+  /** Where storeUrl came from, for messages. */
+  storeSource: '--store' | 'BREAKGLASS_STORE' | 'context' | 'default';
   token: string | undefined;
+  /** The config.yaml context in force, if any (its store and auth apply unless a flag or env var says otherwise). */
+  context: SelectedContext | undefined;
+  /** `login`: a saved session from `breakglass login`; `token`: --token / BREAKGLASS_TOKEN only. */
+  auth: ContextAuth;
   json: boolean;
   dataDir: string;
   timeoutMs: number | undefined;
@@ -45,9 +53,38 @@ export class CliContext {
     readonly env: NodeJS.ProcessEnv,
   ) {}
 
+  private config: { path: string; context: SelectedContext | undefined; flag: string | undefined } | undefined;
+
+  /**
+   * The config.yaml context in force (--use-context, BREAKGLASS_CONTEXT, currentContext), read
+   * once per run; undefined when the file names none. A broken file or an unknown name is a
+   * usage error naming the file.
+   */
+  configContext(cmd: Command): SelectedContext | undefined {
+    const flag = cmd.optsWithGlobals<GlobalFlags>().useContext;
+    if (!this.config || this.config.flag !== flag) {
+      const path = configPath(this.env);
+      const { config } = readConfig(path);
+      this.config = { path, flag, context: selectContext(config, flag, this.env, path) };
+    }
+    return this.config.context;
+  }
+
+  /** The current context's default decision key (~ and paths relative to config.yaml resolved), if it names one. */
+  contextDecisionKey(cmd: Command): string | undefined {
+    const key = this.configContext(cmd)?.context.decisionKey;
+    return key ? expandPath(key, this.env, dirname(this.config!.path)) : undefined;
+  }
+
   globals(cmd: Command): ResolvedGlobals {
     const flags = cmd.optsWithGlobals<GlobalFlags>();
-    const storeUrl = flags.store ?? (this.env.BREAKGLASS_STORE || DEFAULT_STORE_URL);
+    const explicitStore = flags.store ?? (this.env.BREAKGLASS_STORE || undefined);
+    const explicitToken = flags.token ?? (this.env.BREAKGLASS_TOKEN || undefined);
+    // The config file is read only when something is left to it: a gate with --store and a
+    // token in its environment never touches it.
+    const context = explicitStore !== undefined && explicitToken !== undefined && flags.useContext === undefined ? undefined : this.configContext(cmd);
+    const storeUrl = explicitStore ?? context?.context.store ?? DEFAULT_STORE_URL;
+    const storeSource = flags.store !== undefined ? '--store' : this.env.BREAKGLASS_STORE ? 'BREAKGLASS_STORE' : context ? 'context' : 'default';
     let parsed: URL | undefined;
     try {
       parsed = new URL(storeUrl);
@@ -55,25 +92,51 @@ export class CliContext {
       parsed = undefined;
     }
     if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
-      const source = flags.store !== undefined ? '--store' : 'BREAKGLASS_STORE';
+      const source = storeSource === 'context' ? `store of context ${context!.name}` : storeSource;
       throw usageError(source, [{ path: source, message: `"${storeUrl}" is not an http(s) URL like ${DEFAULT_STORE_URL}` }]);
     }
     return {
       storeUrl,
-      token: flags.token ?? (this.env.BREAKGLASS_TOKEN || undefined),
+      storeSource,
+      token: explicitToken,
+      context,
+      auth: context?.context.auth ?? 'login',
       json: flags.json === true,
       dataDir: resolve(flags.dataDir ?? (this.env.BREAKGLASS_DATA_DIR || defaultDataDir(this.env))),
       timeoutMs: flags.timeout !== undefined ? parseDurationFlag(flags.timeout, '--timeout') : undefined,
     };
   }
 
-  /** A client for the store; every verb but `check` (which may run unauthenticated health probes) needs a token. */
-  client(cmd: Command, options: { defaultTimeoutMs?: number; tokenRequired?: boolean } = {}): StoreClient {
+  /**
+   * A client for the store, authenticated by --token / BREAKGLASS_TOKEN, else by the session
+   * `breakglass login` saved for this store (renewed from the IdP when about to expire). Without
+   * either, the first call is a usage error saying both ways in.
+   */
+  client(cmd: Command, options: { defaultTimeoutMs?: number } = {}): StoreClient {
     const g = this.globals(cmd);
-    if ((options.tokenRequired ?? true) && !g.token) {
-      throw usageError('credentials', [{ path: '--token', message: 'no token: pass --token TOKEN or set BREAKGLASS_TOKEN (an admin creates one with `breakglass admin token create`)' }]);
+    const timeoutMs = g.timeoutMs ?? options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (g.token) return new StoreClient({ baseUrl: g.storeUrl, token: g.token, timeoutMs });
+    if (g.auth === 'token') {
+      throw usageError('credentials', [{ path: '--token', message: `no token: context ${g.context!.name} authenticates with a token (auth: token): pass --token TOKEN or set BREAKGLASS_TOKEN` }]);
     }
-    return new StoreClient({ baseUrl: g.storeUrl, token: g.token, timeoutMs: g.timeoutMs ?? options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS });
+    const env = this.env;
+    return new StoreClient({
+      baseUrl: g.storeUrl,
+      timeoutMs,
+      tokenProvider: async () => {
+        // Loaded only here: the vault, the OIDC client and the keychain module cost a gate nothing.
+        const { savedSessionToken } = await import('./sign-in');
+        const token = await savedSessionToken(env, g.storeUrl, timeoutMs);
+        if (token) return token;
+        throw usageError('credentials', [
+          { path: '--token', message: `no token and not signed in to ${g.storeUrl}: run breakglass login, or pass --token TOKEN / set BREAKGLASS_TOKEN (automation: an admin creates one with breakglass admin token create)` },
+        ]);
+      },
+      renewToken: async () => {
+        const { savedSessionToken } = await import('./sign-in');
+        return savedSessionToken(env, g.storeUrl, timeoutMs, { force: true });
+      },
+    });
   }
 
   /** Print a result: JSON for --json (stable, machine-readable), otherwise the human rendering. */

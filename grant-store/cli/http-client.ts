@@ -6,6 +6,13 @@ export interface StoreClientOptions {
   /** Base URL of the grant store, e.g. http://127.0.0.1:7410. */
   baseUrl: string;
   token?: string;
+  /** Where the token comes from when `token` is not given (the saved sign-in session), asked once, at the first call. */
+  tokenProvider?: () => Promise<string | undefined>;
+  /**
+   * A fresh provided token after the store refused one with 401 (the session expired or was
+   * ended by the store's clock, not ours): the call is retried once with it.
+   */
+  renewToken?: () => Promise<string | undefined>;
   timeoutMs: number;
 }
 
@@ -21,11 +28,28 @@ export class StoreClient {
   readonly baseUrl: string;
   private readonly token: string | undefined;
   private readonly timeoutMs: number;
+  private readonly tokenProvider: (() => Promise<string | undefined>) | undefined;
+  private readonly renewToken: (() => Promise<string | undefined>) | undefined;
+  private renewed = false;
+  private provided: Promise<string | undefined> | undefined;
 
   constructor(options: StoreClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.token = options.token;
+    this.tokenProvider = options.tokenProvider;
+    this.renewToken = options.renewToken;
     this.timeoutMs = options.timeoutMs;
+  }
+
+  private bearer(): Promise<string | undefined> {
+    if (this.token !== undefined || !this.tokenProvider) return Promise.resolve(this.token);
+    this.provided ??= this.tokenProvider();
+    return this.provided;
+  }
+
+  /** Resolve the bearer now (the saved session, renewed if needed), so a missing sign-in is reported before any call. */
+  async prepare(): Promise<void> {
+    await this.bearer();
   }
 
   get<T>(path: string, query?: Record<string, QueryValue>): Promise<T> {
@@ -41,12 +65,28 @@ export class StoreClient {
   }
 
   private async send<T>(method: string, path: string, body?: unknown, query?: Record<string, QueryValue>): Promise<T> {
+    try {
+      return await this.sendOnce<T>(method, path, body, query);
+    } catch (error) {
+      if (!(error instanceof AppError) || error.code !== 'unauthenticated' || this.token !== undefined || !this.renewToken || this.renewed) throw error;
+      this.renewed = true;
+      const renewToken = this.renewToken;
+      this.provided = renewToken().then((token) => {
+        if (!token) throw error;
+        return token;
+      });
+      return this.sendOnce<T>(method, path, body, query);
+    }
+  }
+
+  private async sendOnce<T>(method: string, path: string, body?: unknown, query?: Record<string, QueryValue>): Promise<T> {
     const url = new URL(this.baseUrl + path);
     for (const [key, value] of Object.entries(query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    const token = await this.bearer();
+    if (token) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
 
     let response: Response;

@@ -66,6 +66,8 @@ export function registerCheck(program: Command, ctx: CliContext): void {
     const client = idToken
       ? new StoreClient({ baseUrl: g.storeUrl, token: idToken, timeoutMs: g.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS })
       : ctx.client(cmd, { defaultTimeoutMs: DEFAULT_CHECK_TIMEOUT_MS });
+    // Credentials first: no token and no sign-in is the caller's mistake (exit 2), not the store's.
+    await client.prepare();
     let result: CheckResult | FailClosedResult;
     try {
       result = await client.post<CheckResult>(idToken ? '/v1/checks/workload' : '/v1/checks', input);

@@ -67,6 +67,11 @@ export async function openSessionVault(options: { stateDir: string; backend?: Ke
   return new FileVault(join(options.stateDir, 'sessions'), problem);
 }
 
+/** The file vault alone (no keychain probe): where a sign-in saved without a keychain is found again, cheaply. */
+export function openFileVault(stateDir: string, keychainProblem: string): SessionVault {
+  return new FileVault(join(stateDir, 'sessions'), keychainProblem);
+}
+
 function parseStored(text: string, where: string): StoredSignIn {
   let json: unknown;
   try {

@@ -5,7 +5,6 @@
 // GitHub/GitLab ID tokens, whose subject comes from the token and cannot be another repository's.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { stringify } from 'yaml';
 import { generateSoftwareKeyPair, fileKeySigner } from '../../../../shared/node/signing/software-signer';
 import { deviceFlowSignIn } from '../../../../shared/node/oidc/device-flow';
 import { pkceLoopbackSignIn } from '../../../../shared/node/oidc/pkce-loopback';
@@ -14,50 +13,10 @@ import { refreshTokens } from '../../../../shared/node/oidc/token-endpoint';
 import { startStoreFixture, type StoreFixture } from '../../../support/grant-store-fixture';
 import { startOidcProvider, type OidcProviderHarness } from '../../../support/oidc-provider';
 import { createTempDatabase, type TempDatabase } from '../../storage/pg-temp-database';
+import { IDENTITY_AUDIENCE as AUDIENCE, identityStorePolicy as policyYaml } from '../../../support/identity-store-policy';
 
-const AUDIENCE = 'https://breakglass.test';
 const SCOPES = ['openid', 'profile', 'email', 'groups', 'offline_access'];
 const MINUTE = 60_000;
-
-function policyYaml(idp: OidcProviderHarness): string {
-  return stringify({
-    version: 1,
-    tiers: {
-      low: { approvals: 1, approverGroups: ['oncall'], allowSameTeam: true, maxTtl: '24h' },
-      high: { approvals: 1, approverGroups: ['leads'], allowSameTeam: false, maxTtl: '4h' },
-    },
-    gates: [
-      { id: 'ci-tests', kind: 'slow', tier: 'low' },
-      { id: 'deploy-freeze', kind: 'slow', tier: 'high' },
-    ],
-    teams: { payments: { members: ['dave'] }, platform: {} },
-    approvers: { oncall: ['dave'], leads: [] },
-    identity: {
-      oidc: {
-        issuer: idp.issuer,
-        clientId: idp.clientId,
-        principalClaim: 'preferred_username',
-        sessionTtl: '1h',
-        maxIdTokenAge: '10m',
-        groups: {
-          'eng-payments': { team: 'payments' },
-          'eng-platform': { team: 'platform' },
-          'platform-leads': { approverGroups: ['leads'] },
-        },
-      },
-      workloads: {
-        issuers: [
-          { id: 'github', issuer: idp.github.issuer, audience: AUDIENCE, format: 'github-actions' },
-          { id: 'gitlab', issuer: idp.gitlab.issuer, audience: AUDIENCE, format: 'gitlab-ci' },
-        ],
-        principals: [
-          { principal: 'ci-payments', issuer: 'github', claims: { repository: 'acme/payments-*' }, gates: ['ci-tests'] },
-          { principal: 'ci-deployer', issuer: 'gitlab', claims: { project_path: 'acme/platform/*' } },
-        ],
-      },
-    },
-  });
-}
 
 let idp: OidcProviderHarness;
 let other: OidcProviderHarness;

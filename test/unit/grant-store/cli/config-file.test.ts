@@ -52,12 +52,12 @@ describe('CLI config file', () => {
     assert.match(await message('contexts:\n  prod:\n    store: https://x\n    auth: password\n'), /contexts\.prod\.auth/);
   });
 
-  test('the context in force: --context, then BREAKGLASS_CONTEXT, then currentContext; an unknown name lists the known ones', () => {
+  test('the context in force: --use-context, then BREAKGLASS_CONTEXT, then currentContext; an unknown name lists the known ones', () => {
     const config = { currentContext: 'prod', contexts: { prod: { store: 'https://p', auth: 'login' as const }, dev: { store: 'http://127.0.0.1:7410', auth: 'login' as const } } };
     assert.equal(selectContext(config, undefined, {}, 'c.yaml')?.name, 'prod');
     assert.equal(selectContext(config, undefined, { BREAKGLASS_CONTEXT: 'dev' }, 'c.yaml')?.source, 'BREAKGLASS_CONTEXT');
-    assert.equal(selectContext(config, 'prod', { BREAKGLASS_CONTEXT: 'dev' }, 'c.yaml')?.source, '--context');
+    assert.equal(selectContext(config, 'prod', { BREAKGLASS_CONTEXT: 'dev' }, 'c.yaml')?.source, '--use-context');
     assert.equal(selectContext({ contexts: {} }, undefined, {}, 'c.yaml'), undefined);
-    assert.throws(() => selectContext(config, 'stage', {}, 'c.yaml'), /invalid --context: no context "stage" in c\.yaml \(contexts: prod, dev\)/);
+    assert.throws(() => selectContext(config, 'stage', {}, 'c.yaml'), /invalid --use-context: no context "stage" in c\.yaml \(contexts: prod, dev\)/);
   });
 });
