@@ -44,9 +44,7 @@ export function registerContexts(program: Command, ctx: CliContext): void {
     'BREAKGLASS_CONTEXT=staging breakglass status req_0123456789abcdef',
   );
 
-  context
-    .command('list')
-    .description('every context; * marks the current one')
+  withExamples(context.command('list').description('every context; * marks the current one'), 'breakglass context list', 'breakglass context list --json')
     .action((_flags: unknown, cmd: Command) => {
       const { path, config } = load(ctx);
       const current = ctx.configContext(cmd)?.name;
@@ -57,9 +55,7 @@ export function registerContexts(program: Command, ctx: CliContext): void {
       });
     });
 
-  context
-    .command('current')
-    .description('the context in force and why (--use-context, BREAKGLASS_CONTEXT or currentContext)')
+  withExamples(context.command('current').description('the context in force and why (--use-context, BREAKGLASS_CONTEXT or currentContext)'), 'breakglass context current')
     .action((_flags: unknown, cmd: Command) => {
       const selected = ctx.configContext(cmd);
       const { path } = load(ctx);
@@ -68,10 +64,7 @@ export function registerContexts(program: Command, ctx: CliContext): void {
       );
     });
 
-  context
-    .command('use')
-    .description('make NAME the current context')
-    .argument('<name>', 'context name')
+  withExamples(context.command('use').description('make NAME the current context').argument('<name>', 'context name'), 'breakglass context use prod')
     .action(async (raw: string, _flags: unknown, cmd: Command) => {
       const name = contextName(raw);
       const { path, config } = load(ctx);
@@ -80,13 +73,17 @@ export function registerContexts(program: Command, ctx: CliContext): void {
       ctx.emit(cmd, { path, current: name, context: chosen }, () => `Now using context ${name}: ${chosen.store} (auth: ${chosen.auth}).\n`);
     });
 
-  context
-    .command('set')
-    .description('add or change a context (only the options given change; --store URL names its store)')
-    .argument('<name>', 'context name (letters, digits, . _ -)')
-    .option('--auth <how>', 'login (a session from breakglass login, the default) or token (BREAKGLASS_TOKEN, for automation)')
-    .option('--decision-key <file>', 'private key approve/deny/ask/revoke sign with when --key is not given (~ allowed)')
-    .option('--use', 'also make it the current context')
+  withExamples(
+    context
+      .command('set')
+      .description('add or change a context (only the options given change; --store URL names its store)')
+      .argument('<name>', 'context name (letters, digits, . _ -)')
+      .option('--auth <how>', 'login (a session from breakglass login, the default) or token (BREAKGLASS_TOKEN, for automation)')
+      .option('--decision-key <file>', 'private key approve/deny/ask/revoke sign with when --key is not given (~ allowed)')
+      .option('--use', 'also make it the current context'),
+    'breakglass context set prod --store https://breakglass.example.com --use',
+    'breakglass context set ci --store https://breakglass.example.com --auth token',
+  )
     .action(async (raw: string, flags: SetFlags, cmd: Command) => {
       const name = contextName(raw);
       const { path, config } = load(ctx);
@@ -108,10 +105,7 @@ export function registerContexts(program: Command, ctx: CliContext): void {
       );
     });
 
-  context
-    .command('delete')
-    .description('remove a context (and unset it as current)')
-    .argument('<name>', 'context name')
+  withExamples(context.command('delete').description('remove a context (and unset it as current)').argument('<name>', 'context name'), 'breakglass context delete staging')
     .action(async (raw: string, _flags: unknown, cmd: Command) => {
       const name = contextName(raw);
       const { path, config } = load(ctx);
