@@ -159,7 +159,7 @@ export async function startReceiver(): Promise<Receiver> {
   return {
     url,
     deliveries,
-    async waitFor(what, match, timeoutMs = 15_000) {
+    async waitFor(what, match, timeoutMs = 30_000) {
       const until = Date.now() + timeoutMs;
       for (;;) {
         const found = deliveries.find(match);
@@ -185,7 +185,7 @@ export function expectExit(r: CliResult, code: number, what: string): void {
 }
 
 /** Poll until `fn` returns a value (the sweeper and the dispatcher run on timers). */
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+export async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn();
