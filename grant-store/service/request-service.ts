@@ -1,4 +1,4 @@
-import { RequestInputSchema, type BypassRequest, type CanonicalRequest, type RequestInput } from '../../shared/domain/request';
+import { RequestInputSchema, type BypassRequest, type CanonicalRequest, type RequestInput, type RequestState } from '../../shared/domain/request';
 import { ttlToMs } from '../../shared/domain/ttl';
 import { ListRequestsQuerySchema, type ListRequestsQuery, type RequestCreated, type RequestDetail } from '../../shared/domain/api';
 import { AppError, parseOrThrow, type FieldError } from '../../shared/errors';
@@ -155,10 +155,17 @@ export async function getRequestDetail(deps: ServiceDeps, caller: Caller, id: st
   };
 }
 
+/** The states a request can await a decision in. */
+const AWAITING_STATES: readonly RequestState[] = ['pending', 'needs_info'];
+
 export async function listRequests(deps: ServiceDeps, caller: Caller, rawQuery: unknown): Promise<BypassRequest[]> {
   const query: ListRequestsQuery = parseOrThrow(ListRequestsQuerySchema, rawQuery, 'query');
   const policy = deps.policies.policy;
-  const states = query.state === 'open' ? (['pending', 'needs_info', 'active'] as const) : query.state ? [query.state] : undefined;
+  const asked: readonly RequestState[] | undefined = query.state === 'open' ? ['pending', 'needs_info', 'active'] : query.state ? [query.state] : undefined;
+  // awaiting=me: only undecided requests can await anyone, so that filter goes into SQL too (an
+  // approver's inbox must not read every request the store ever held).
+  const states = query.awaiting === 'me' ? (asked ?? AWAITING_STATES).filter((s) => AWAITING_STATES.includes(s)) : asked;
+  if (states && states.length === 0) return [];
   // Push what visibility allows into the query: a plain requester only ever sees their own,
   // auditors and admins see everything (so the limit can go to the database too).
   const seesAll = hasRole(caller, 'auditor', 'admin');
