@@ -1,15 +1,20 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../../shared/errors';
+import { ROUTES, type RouteDef } from '../../shared/http/contract';
 import { authenticate, authenticateCached } from '../service/identity-service';
 import type { Caller, ServiceDeps } from '../service/service-deps';
 import type { WorkloadCaller } from '../identity/workload-authenticator';
 
-/** Routes anyone may call without a token (how to sign in, and the sign-in itself, whose body carries the ID token). */
-const PUBLIC_PATHS = new Set(['/healthz', '/v1/auth/config', '/v1/sessions']);
+const TABLE = Object.values(ROUTES as Record<string, RouteDef>);
+const pathPattern = (path: string) => new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:\w+/g, '[^/]+')}$`);
+/**
+ * Routes anyone may call without a token: the contract's `public` ones (how to sign in, the
+ * sign-in itself, whose body carries the ID token, and incident webhooks, authenticated by the
+ * source's signature over the raw body).
+ */
+const PUBLIC_PATHS = TABLE.filter((r) => r.roles === 'public').map((r) => pathPattern(r.path));
 /** Routes whose bearer is a CI job's OIDC ID token, not a store token (grant-store/identity/workload-authenticator.ts). */
-const WORKLOAD_PATHS = new Set(['/v1/checks/workload']);
-/** Incident webhooks carry no token: the source's signature (checked on the raw body) authenticates them. */
-const INCIDENT_WEBHOOK_PATH = /^\/v1\/incidents\/[^/]+\/webhook$/;
+const WORKLOAD_PATHS = new Set(TABLE.filter((r) => r.bearer === 'workload').map((r) => r.path));
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 declare module 'fastify' {
@@ -40,7 +45,7 @@ export function installAuth(app: FastifyInstance, deps: ServiceDeps): void {
     let source: string | null = null;
     try {
       const path = pathOf(request.url);
-      if (PUBLIC_PATHS.has(path) || INCIDENT_WEBHOOK_PATH.test(path)) return done();
+      if (PUBLIC_PATHS.some((pattern) => pattern.test(path))) return done();
       const header = request.headers.authorization;
       const match = typeof header === 'string' ? BEARER.exec(header) : null;
       if (header !== undefined && !match) throw new AppError('unauthenticated', 'malformed Authorization header: expected "Bearer <token>"');

@@ -2,9 +2,11 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
 import type { Sweeper } from '../jobs/expiry-sweeper';
 import type { ServiceDeps } from '../service/service-deps';
-import { callerOf, installAuth } from './auth';
+import { installAuth } from './auth';
 import { installErrorHandling } from './error-handler';
 import { EventBus } from './event-bus';
+import { buildOpenApiDocument } from './openapi';
+import { routeRegistrar } from './register-route';
 import type { RouteContext } from './route-context';
 import { registerAdminRoutes } from './routes/admin-routes';
 import { registerAdmissionRoutes } from './routes/admission-routes';
@@ -31,10 +33,12 @@ export interface AppOptions {
   tls?: { certPath: string; keyPath: string };
   /** Digest scheduler's check interval (default once a minute). */
   digestCheckIntervalMs?: number;
+  /** Check every JSON answer against the contract (tests and development; production skips it). */
+  validateResponses: boolean;
 }
 
 /** The Fastify app with every route; the caller listens and closes it. */
-export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; bus: EventBus }> {
+export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; bus: EventBus; routes: readonly string[] }> {
   const https = opts.tls ? { cert: readFileSync(opts.tls.certPath), key: readFileSync(opts.tls.keyPath) } : null;
   const app = Fastify({
     logger: opts.logger ?? false,
@@ -46,14 +50,22 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   app.removeContentTypeParser('text/plain');
   installErrorHandling(app);
   installAuth(app, opts.deps);
+  // Every route Fastify serves ("GET /v1/whoami"), for the contract coverage test; HEAD twins of GETs aside.
+  const routes: string[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push(`${method} ${route.url}`);
+  });
 
   const bus = new EventBus(opts.deps.store);
   const log = await TransparencyLog.open({ store: opts.deps.store, dataDir: opts.dataDir, clock: opts.deps.clock });
   app.addHook('onClose', async () => log.close());
-  const ctx: RouteContext = { deps: opts.deps, dataDir: opts.dataDir, bus, sweeper: opts.sweeper, log, caller: callerOf, digestCheckIntervalMs: opts.digestCheckIntervalMs };
+  const route = routeRegistrar(app, { validateResponses: opts.validateResponses });
+  const ctx: RouteContext = { deps: opts.deps, dataDir: opts.dataDir, bus, sweeper: opts.sweeper, log, route, digestCheckIntervalMs: opts.digestCheckIntervalMs };
   for (const register of [registerIdentityRoutes, registerRequestRoutes, registerCheckRoutes, registerReviewRoutes, registerAdminRoutes, registerEventRoutes, registerLedgerRoutes, registerReportRoutes, registerEmergencyRoutes, registerSessionRoutes, registerAdmissionRoutes, registerAlertJob]) {
     await register(app, ctx);
   }
+  let openapi: unknown;
+  route('openapi', ({ reply }) => reply.type('application/json; charset=utf-8').send((openapi ??= buildOpenApiDocument())));
   app.addHook('onClose', async () => bus.close());
-  return { app, bus };
+  return { app, bus, routes };
 }

@@ -1,8 +1,9 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Caller, ServiceDeps } from '../service/service-deps';
+import type { FastifyInstance } from 'fastify';
+import type { ServiceDeps } from '../service/service-deps';
 import type { Sweeper } from '../jobs/expiry-sweeper';
 import type { EventBus } from './event-bus';
 import type { TransparencyLog } from '../ledger/transparency-log';
+import type { RouteRegistrar } from './register-route';
 
 /** What every route plugin gets. */
 export interface RouteContext {
@@ -14,8 +15,8 @@ export interface RouteContext {
   log: TransparencyLog;
   /** How often the digest scheduler looks at the clock (tests with an injected clock pass a short one). */
   digestCheckIntervalMs?: number;
-  /** The authenticated caller of a request (the auth hook has run; throws if it has not). */
-  caller(request: FastifyRequest): Caller;
+  /** Registers a route of the contract table (shared/http/contract.ts) with its handler. */
+  route: RouteRegistrar;
 }
 
 export type RoutePlugin = (app: FastifyInstance, ctx: RouteContext) => void | Promise<void>;

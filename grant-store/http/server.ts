@@ -31,6 +31,11 @@ export interface GrantStoreOptions {
   sweepIntervalMs?: number;
   logger?: boolean;
   /**
+   * Check every JSON answer against the contract (shared/http/contract.ts); a mismatch is a 500
+   * and an error in the log. Default: on, except with NODE_ENV=production, which skips the check.
+   */
+  validateResponses?: boolean;
+  /**
    * Server clock override, for tests that must see expiry without waiting an hour (start the
    * store in-process and advance the clock). Production never sets it.
    */
@@ -41,6 +46,8 @@ export interface GrantStoreOptions {
 
 export interface RunningGrantStore {
   url: string;
+  /** Every route the HTTP app serves, as "METHOD /path" (the contract coverage test reads it). */
+  routes: readonly string[];
   close(): Promise<void>;
 }
 
@@ -99,7 +106,15 @@ export async function startGrantStore(opts: GrantStoreOptions): Promise<RunningG
   try {
     await recordPolicyLoaded(deps, { principal: 'system', roles: [], sourceAddress: null });
     await sweeper.sweep();
-    const { app } = await buildApp({ deps, dataDir: opts.dataDir, sweeper, logger: opts.logger, tls, digestCheckIntervalMs: opts.digestCheckIntervalMs });
+    const { app, routes } = await buildApp({
+      deps,
+      dataDir: opts.dataDir,
+      sweeper,
+      logger: opts.logger,
+      tls,
+      digestCheckIntervalMs: opts.digestCheckIntervalMs,
+      validateResponses: opts.validateResponses ?? process.env.NODE_ENV !== 'production',
+    });
     await app.listen({ host, port: opts.port ?? DEFAULT_PORT });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : (opts.port ?? DEFAULT_PORT);
@@ -107,6 +122,7 @@ export async function startGrantStore(opts: GrantStoreOptions): Promise<RunningG
     let closing: Promise<void> | undefined;
     return {
       url: `${tls ? 'https' : 'http'}://${urlHost}:${port}`,
+      routes,
       close() {
         closing ??= (async () => {
           await sweeper.stop();

@@ -1,20 +1,13 @@
-import { z } from 'zod';
 import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
 import type { BypassRequest } from '../../../shared/domain/request';
 import { AppError } from '../../../shared/errors';
 import { entryVisible } from '../entry-visibility';
-import { query } from '../parse';
 import type { RoutePlugin } from '../route-context';
 
 /** Comment line sent this often so proxies and clients know the stream is alive. */
 const HEARTBEAT_MS = 15_000;
 /** Entries read per page while replaying after Last-Event-ID. */
 const REPLAY_PAGE = 500;
-
-const EventsQuerySchema = z.strictObject({
-  /** Same as the Last-Event-ID header (for clients that cannot set headers). */
-  lastEventId: z.coerce.number().int().min(-1).optional(),
-});
 
 function lastEventIdHeader(value: string | string[] | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -28,7 +21,7 @@ function lastEventIdHeader(value: string | string[] | undefined): number | undef
  * (`id:` = ledger seq, `event: ledger`, `data:` = the entry JSON). Resuming with Last-Event-ID
  * replays from the ledger, then continues live, with no gap and no duplicate.
  */
-export const registerEventRoutes: RoutePlugin = (app, ctx) => {
+export const registerEventRoutes: RoutePlugin = (app, { route, deps, bus }) => {
   const open = new Set<() => void>();
   // preClose, not onClose: the server waits for open connections before onClose runs, and an
   // event stream never ends by itself.
@@ -36,11 +29,9 @@ export const registerEventRoutes: RoutePlugin = (app, ctx) => {
     for (const end of [...open]) end();
   });
 
-  app.get('/v1/events', async (request, reply) => {
-    const caller = ctx.caller(request);
-    const q = query(EventsQuerySchema, request.query);
-    const resumeFrom = lastEventIdHeader(request.headers['last-event-id']) ?? q.lastEventId;
-    const store = ctx.deps.store;
+  route('events', async ({ caller, query, request, reply }) => {
+    const resumeFrom = lastEventIdHeader(request.headers['last-event-id']) ?? query.lastEventId;
+    const store = deps.store;
 
     reply.hijack();
     const res = reply.raw;
@@ -66,7 +57,7 @@ export const registerEventRoutes: RoutePlugin = (app, ctx) => {
       for (const entry of entries) {
         if (closed || entry.seq <= lastSent) continue;
         lastSent = entry.seq;
-        if (await entryVisible(ctx.deps.policies.policy, caller, entry, getRequest)) {
+        if (await entryVisible(deps.policies.policy, caller, entry, getRequest)) {
           res.write(`id: ${entry.seq}\nevent: ledger\ndata: ${JSON.stringify(entry)}\n\n`);
         }
       }
@@ -86,7 +77,7 @@ export const registerEventRoutes: RoutePlugin = (app, ctx) => {
     };
 
     // Subscribe before replaying so nothing committed meanwhile is missed; seq de-duplicates.
-    const unsubscribe = ctx.bus.subscribe((entries) => {
+    const unsubscribe = bus.subscribe((entries) => {
       queue.push(...entries);
       void drain();
     });
@@ -113,9 +104,10 @@ export const registerEventRoutes: RoutePlugin = (app, ctx) => {
     } catch (error) {
       request.log.error({ err: error }, 'event replay failed');
       end();
-      return;
+      return reply;
     }
     replaying = false;
     await drain();
+    return reply;
   });
 };

@@ -1,0 +1,153 @@
+import { z } from 'zod';
+import { BypassRequestSchema } from '../domain/request';
+import { DecisionRecordSchema, SigstoreBundleJsonSchema } from '../domain/decision';
+import { EnrolledKeySchema, TokenInfoSchema } from '../domain/identity';
+import { LedgerEntrySchema } from '../domain/ledger-entry';
+import { PolicySchema } from '../domain/policy';
+import { ReviewSchema } from '../domain/review';
+import { AuditRecordSchema } from '../domain/audit';
+import { DigestSchema } from '../domain/digest';
+import { EmergencyCredentialSchema } from '../domain/emergency';
+import { SessionInfoSchema } from '../domain/session';
+import { ADMISSION_REVIEW_API_VERSION } from '../gates/admission/admission-review';
+import { GATEKEEPER_API_VERSIONS } from '../gates/admission/gatekeeper';
+import {
+  ApproversReportSchema,
+  DecisionTimesReportSchema,
+  FindingsReportSchema,
+  GatesReportSchema,
+  HealthReportSchema,
+  ReviewsReportSchema,
+  TeamsReportSchema,
+} from '../domain/reports';
+
+/**
+ * Response envelopes of the grant store's HTTP API that are not a domain object of their own
+ * (lists, the ledger's proofs and exports). Named in the contract table (shared/http/contract.ts).
+ */
+
+export const HealthzResponseSchema = z.strictObject({ ok: z.literal(true) });
+
+export const PolicyInfoSchema = z.strictObject({ policy: PolicySchema, hash: z.string(), loadedAt: z.string() });
+export type PolicyInfo = z.infer<typeof PolicyInfoSchema>;
+
+export const RequestListSchema = z.strictObject({ requests: z.array(BypassRequestSchema) });
+export const RequestEnvelopeSchema = z.strictObject({ request: BypassRequestSchema });
+export const DecisionResultSchema = z.strictObject({ request: BypassRequestSchema, decision: DecisionRecordSchema });
+export type DecisionResult = z.infer<typeof DecisionResultSchema>;
+export const ReviewListSchema = z.strictObject({ reviews: z.array(ReviewSchema) });
+
+export const TokenListSchema = z.strictObject({ tokens: z.array(TokenInfoSchema) });
+export const TokenEnvelopeSchema = z.strictObject({ token: TokenInfoSchema });
+export const KeyListSchema = z.strictObject({ keys: z.array(EnrolledKeySchema) });
+export const PolicyReloadedSchema = z.strictObject({ hash: z.string(), loadedAt: z.string(), changed: z.boolean() });
+
+export const AuditRecordsSchema = z.strictObject({ records: z.array(AuditRecordSchema) });
+
+/** GET /v1/reports/:kind answers the report of that kind. */
+export const ReportSchema = z.union([GatesReportSchema, ApproversReportSchema, DecisionTimesReportSchema, ReviewsReportSchema, TeamsReportSchema, FindingsReportSchema, HealthReportSchema]);
+
+const Base64Schema = z.string();
+const SizeSchema = z.number().int().nonnegative();
+
+export const LedgerEntriesSchema = z.strictObject({ entries: z.array(LedgerEntrySchema), treeSize: SizeSchema });
+export type LedgerEntriesPage = z.infer<typeof LedgerEntriesSchema>;
+
+export const LedgerCheckpointSchema = z.strictObject({
+  origin: z.string(),
+  treeSize: SizeSchema,
+  rootHash: Base64Schema.nullable(),
+  /** The signed C2SP checkpoint note; null before the first one is signed. */
+  checkpoint: z.string().nullable(),
+  signedAt: z.string().nullable(),
+  /** Why the log refused to sign a checkpoint inconsistent with its last one; null when healthy. */
+  halted: z.string().nullable(),
+});
+export type LedgerCheckpoint = z.infer<typeof LedgerCheckpointSchema>;
+
+export const InclusionProofSchema = z.strictObject({ seq: SizeSchema, treeSize: SizeSchema, rootHash: Base64Schema, leafHash: Base64Schema, hashes: z.array(Base64Schema) });
+export const ConsistencyProofSchema = z.strictObject({ from: SizeSchema, to: SizeSchema, fromRoot: Base64Schema, toRoot: Base64Schema, hashes: z.array(Base64Schema) });
+export type ConsistencyProof = z.infer<typeof ConsistencyProofSchema>;
+
+export const LogPublicKeySchema = z.strictObject({ origin: z.string(), publicKeyPem: z.string(), keyHint: Base64Schema, logId: Base64Schema });
+export type LogPublicKey = z.infer<typeof LogPublicKeySchema>;
+
+/** A Sigstore trusted root (trustedroot+json) and the approvers' keys, as the verifiers read them. */
+const TrustedRootJsonSchema = z.record(z.string(), z.unknown());
+const ApproverKeysJsonSchema = z.record(z.string(), z.record(z.string(), z.unknown()));
+export const TrustedRootResponseSchema = z.strictObject({ trustedRoot: TrustedRootJsonSchema, publicKeys: ApproverKeysJsonSchema });
+export type TrustedRootResponse = z.infer<typeof TrustedRootResponseSchema>;
+
+export const DecisionBundleResponseSchema = z.strictObject({ seq: SizeSchema, bundle: SigstoreBundleJsonSchema });
+
+export const LedgerExportPageSchema = z.strictObject({
+  origin: z.string(),
+  publicKeyPem: z.string(),
+  treeSize: SizeSchema,
+  checkpoint: z.string(),
+  from: SizeSchema,
+  /** The entries' exact stored JSON texts (the leaves hash these bytes). */
+  entries: z.array(z.string()),
+  leafHashes: z.array(Base64Schema),
+  /** First page only: every signed checkpoint up to treeSize, the trusted root and the approvers' keys. */
+  checkpoints: z.array(z.string()).optional(),
+  trustedRoot: TrustedRootJsonSchema.optional(),
+  publicKeys: ApproverKeysJsonSchema.optional(),
+});
+export type LedgerExportPage = z.infer<typeof LedgerExportPageSchema>;
+
+export const CredentialListSchema = z.strictObject({ credentials: z.array(EmergencyCredentialSchema) });
+export const CredentialEnvelopeSchema = z.strictObject({ credential: EmergencyCredentialSchema });
+
+/** GET /v1/digest: the figures and the digest as it would be mailed (charts as inline SVG). */
+export const DigestViewSchema = z.strictObject({ digest: DigestSchema, subject: z.string(), html: z.string(), text: z.string() });
+export const DigestSentSchema = z.strictObject({
+  digest: DigestSchema,
+  /** What the SMTP relay said; null when the policy names no recipients. */
+  email: z.strictObject({ messageId: z.string(), accepted: z.array(z.string()), rejected: z.array(z.string()), response: z.string() }).nullable(),
+  seq: z.number().int().nonnegative(),
+});
+
+export const SessionEnvelopeSchema = z.strictObject({ session: SessionInfoSchema });
+
+/** Gatekeeper external data: one item per key, a value or that key's error (shared/gates/admission/gatekeeper.ts). */
+export const ProviderResponseSchema = z.strictObject({
+  apiVersion: z.enum(GATEKEEPER_API_VERSIONS),
+  kind: z.literal('ProviderResponse'),
+  response: z.strictObject({
+    idempotent: z.boolean(),
+    items: z.array(
+      z.union([
+        z.strictObject({
+          key: z.string(),
+          value: z.strictObject({ bypassed: z.boolean(), verdict: z.enum(['block', 'warn']), message: z.string(), requestUrl: z.string().nullable(), bypassId: z.string().nullable(), expiresAt: z.string().nullable() }),
+        }),
+        z.strictObject({ key: z.string(), error: z.string() }),
+      ]),
+    ),
+    systemError: z.string().optional(),
+  }),
+});
+
+/** What a Kyverno policy reads as `{{ breakglass.* }}` (shared/gates/admission/kyverno.ts). */
+export const KyvernoCheckResponseSchema = z.strictObject({
+  bypassed: z.boolean(),
+  verdict: z.enum(['block', 'warn']),
+  message: z.string(),
+  requestUrl: z.string().nullable(),
+  bypasses: z.array(z.strictObject({ id: z.string(), requestId: z.string(), expiresAt: z.string() })),
+  subjects: z.array(z.record(z.string(), z.string())),
+});
+
+/** AdmissionReview v1 answer (shared/gates/admission/admission-review.ts). */
+export const AdmissionReviewResponseSchema = z.strictObject({
+  apiVersion: z.literal(ADMISSION_REVIEW_API_VERSION),
+  kind: z.literal('AdmissionReview'),
+  response: z.strictObject({
+    uid: z.string(),
+    allowed: z.boolean(),
+    status: z.strictObject({ code: z.number().int(), message: z.string(), reason: z.string().optional() }).optional(),
+    warnings: z.array(z.string()).optional(),
+    auditAnnotations: z.record(z.string(), z.string()).optional(),
+  }),
+});
