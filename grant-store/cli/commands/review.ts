@@ -70,6 +70,10 @@ function describeReview(r: Review): string {
     `  request:   ${r.requestId} (gate ${r.gate}, requester ${r.requester}, team ${r.team})`,
     `  opened:    ${r.openedAt}`,
   ];
+  if (r.signoffsRequired && r.signoffsRequired > 1) {
+    const given = r.signoffs ?? [];
+    lines.push(`  sign-offs: ${given.length}/${r.signoffsRequired}${r.outsideTeamOnly ? ` (from outside team ${r.team})` : ''}${given.length ? `: ${given.map((s) => `${s.by} (${s.team ?? 'no team'}, ${s.finding})`).join(', ')}` : ''}`);
+  }
   if (r.finding) lines.push(`  finding:   ${r.finding} by ${r.completedBy ?? '?'} at ${r.completedAt ?? '?'}`, `  note:      ${textBlock(r.note ?? '', 13)}`);
   lines.push('  timeline:');
   for (const t of r.timeline) lines.push(`    #${t.seq}  ${t.time}  ${t.type.padEnd(24)} ${t.actor}: ${oneLine(t.summary)}`);

@@ -60,6 +60,8 @@ export function describe({ request: r, decisions, approvers }: RequestDetail): s
     `  approvals: ${r.approvals.length}/${r.approvalsRequired}${r.approvals.length > 0 ? ` (${r.approvals.map((a) => `${a.approver}${a.hardwareBacked ? ' [hw]' : ''}`).join(', ')})` : ''}`,
   ];
   if (r.standingScope) lines.push(`  standing:  ${r.standingScope}`);
+  if (r.emergencyCredential) lines.push(`  EMERGENCY: opened with sealed credential ${r.emergencyCredential}, no approver; its review needs sign-offs from outside team ${r.team}`);
+  if (r.preApproval) lines.push(`  pre-approved: by incident ${r.preApproval.source}:${r.preApproval.incidentId} (rule ${r.preApproval.rule}, payload ${r.preApproval.payloadDigest}, ledger #${r.preApproval.eventSeq})`);
   if (r.state === 'pending' || r.state === 'needs_info') {
     lines.push(`  deciders:  ${approvers.join(', ') || 'nobody'}`);
     if (r.lapsesAt) lines.push(`  lapses:    ${r.lapsesAt} (in ${formatRemaining(Date.parse(r.lapsesAt) - Date.now())})`);

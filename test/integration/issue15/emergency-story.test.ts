@@ -125,6 +125,8 @@ for (const backend of BACKENDS) {
       assert.deepEqual(opened.paged, ['bob', 'carol', 'ciso', 'dave', 'secops-pager']);
       assert.equal(opened.webhooks, 2);
 
+      const status = await s.as('alice', ['status', requestId]);
+      assert.match(status.stdout, new RegExp(`EMERGENCY: opened with sealed credential ${credentialId}, no approver`));
       const check = await s.as('ci', ['check', '--gate', 'container-signing', '--subject', SCOPE, '--json']);
       expectExit(check, 0, 'check under the emergency bypass');
       assert.equal(json(check).verdict, 'warn');
@@ -184,6 +186,7 @@ for (const backend of BACKENDS) {
       expectExit(again, 1, 'the same reviewer twice');
       const shown = json(await s.as('carol', ['review', 'show', reviewId, '--json']));
       assert.equal(shown.state, 'review_open', 'one sign-off leaves it open');
+      assert.match((await s.as('carol', ['review', 'show', reviewId])).stdout, /sign-offs: 1\/2 \(from outside team payments\): bob \(platform, justified\)/);
 
       const second = await s.as('carol', ['review', 'complete', reviewId, '--finding', 'fix_the_gate', '--note', 'The signer needs a second region']);
       expectExit(second, 0, 'second sign-off');
