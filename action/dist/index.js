@@ -12519,8 +12519,12 @@ var CheckResultSchema = external_exports.strictObject({
   subject: ScopeSchema,
   /** Human message: names the gate and, on block, the exact command to request a bypass. */
   message: external_exports.string(),
-  /** On block: the `breakglass request ...` command line to ask for a bypass. */
+  /** On block: the `breakglass request ...` command line to ask for a bypass (null when none can be requested). */
   requestCommand: external_exports.string().nullable(),
+  /** The gate's kind (`safety` gates are kept: see the message for what opens one). */
+  gateKind: GateKindSchema.optional(),
+  /** false when no bypass can open this gate (`bypass: never`) or this subject can never be under one (it lacks a scope key). */
+  bypassable: external_exports.boolean().optional(),
   bypass: external_exports.strictObject({
     id: external_exports.string(),
     requestId: external_exports.string(),

@@ -1,6 +1,6 @@
 import type { Scope } from '../../shared/domain/common';
 import type { BypassRequest } from '../../shared/domain/request';
-import { scopeCovers } from '../../shared/policy/scope-match';
+import { ruleCovers, type ScopeRule } from '../../shared/policy/scope-rules';
 
 /**
  * The active bypasses of this instance, in memory, indexed for the gate check hot path: by
@@ -62,7 +62,7 @@ export class BypassIndex {
       const size = buckets?.get(key)?.length ?? 0;
       if (size < smallest) [anchor, smallest] = [key, size];
     }
-    if (anchor === undefined) return; // an empty scope never matches (scopeCovers)
+    if (anchor === undefined) return; // an empty scope never matches (ruleCovers)
     const item: Indexed = { request, gate: request.gate, anchor, expiresAtMs: Date.parse(request.expiresAt) };
     this.byRequest.set(request.id, item);
     if (!buckets) this.byGate.set(item.gate, (buckets = new Map()));
@@ -97,10 +97,11 @@ export class BypassIndex {
   }
 
   /**
-   * The bypass covering (gate, subject) at `nowMs`; when several do, the one that lasts
+   * The bypass covering (gate, subject) at `nowMs` under the gate's scope rule (ruleCovers: a
+   * scope without every declared key never matches); when several do, the one that lasts
    * longest (the same choice as the store's findActiveBypasses order).
    */
-  match(gate: string, subject: Scope, nowMs: number): BypassRequest | undefined {
+  match(gate: string, subject: Scope, nowMs: number, rule?: ScopeRule): BypassRequest | undefined {
     const buckets = this.byGate.get(gate);
     if (!buckets) return undefined;
     let best: Indexed | undefined;
@@ -110,7 +111,7 @@ export class BypassIndex {
       for (const item of bucket) {
         if (item.expiresAtMs <= nowMs) continue;
         if (best && item.expiresAtMs <= best.expiresAtMs) continue;
-        if (scopeCovers(item.request.scope, subject)) best = item;
+        if (ruleCovers(rule, item.request.scope, subject)) best = item;
       }
     }
     return best?.request;

@@ -1,5 +1,6 @@
 import type { Scope } from '../../shared/domain/common';
 import type { BypassRequest } from '../../shared/domain/request';
+import type { ScopeRule } from '../../shared/policy/scope-rules';
 import type { Store, StoreTx } from '../storage/store';
 import { BlockCounter } from './block-counter';
 import { CheckIndexFeed, type CheckIndexFeedOptions } from './check-index-feed';
@@ -14,8 +15,9 @@ export interface CheckHotPath {
   /**
    * The active bypass covering (gate, subject) at `nowMs`, from the in-memory index: at once,
    * or a promise when an activation on that gate is still being read (CheckIndexFeed.match).
+   * `rule`: the gate's scope rule (the match is on its declared keys).
    */
-  match(gate: string, subject: Scope, nowMs: number): BypassRequest | undefined | Promise<BypassRequest | undefined>;
+  match(gate: string, subject: Scope, nowMs: number, rule?: ScopeRule): BypassRequest | undefined | Promise<BypassRequest | undefined>;
   /** Count one block on `gate` (written to the store in batches). */
   countBlock(gate: string, at: string): void;
   /**
@@ -41,7 +43,7 @@ export async function startCheckHotPath(store: Store, options: CheckIndexFeedOpt
   return {
     feed,
     blocks,
-    match: (gate, subject, nowMs) => feed.match(gate, subject, nowMs),
+    match: (gate, subject, nowMs, rule) => feed.match(gate, subject, nowMs, rule),
     countBlock: (gate, at) => blocks.count(gate, at),
     transaction: (fn) => group.run(fn),
     async stop() {

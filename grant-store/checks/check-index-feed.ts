@@ -1,6 +1,7 @@
 import type { Scope } from '../../shared/domain/common';
 import type { LedgerEntry } from '../../shared/domain/ledger-entry';
 import type { BypassRequest } from '../../shared/domain/request';
+import type { ScopeRule } from '../../shared/policy/scope-rules';
 import type { Store } from '../storage/store';
 import { BypassIndex } from './bypass-index';
 
@@ -73,10 +74,10 @@ export class CheckIndexFeed {
    * returned is always seen. Synchronous when nothing is pending (the common case: no promise
    * per check).
    */
-  match(gate: string, subject: Scope, nowMs: number): BypassRequest | undefined | Promise<BypassRequest | undefined> {
+  match(gate: string, subject: Scope, nowMs: number, rule?: ScopeRule): BypassRequest | undefined | Promise<BypassRequest | undefined> {
     const waiting = this.pending.get(gate);
-    if (waiting && waiting.size > 0) return Promise.all(waiting).then(() => this.index.match(gate, subject, nowMs));
-    return this.index.match(gate, subject, nowMs);
+    if (waiting && waiting.size > 0) return Promise.all(waiting).then(() => this.index.match(gate, subject, nowMs, rule));
+    return this.index.match(gate, subject, nowMs, rule);
   }
 
   private apply(entries: readonly LedgerEntry[]): void {

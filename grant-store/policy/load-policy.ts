@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import { PolicySchema, type Policy } from '../../shared/domain/policy';
+import { LoadablePolicySchema } from '../../shared/policy/policy-requirements';
 import { AppError, type FieldError } from '../../shared/errors';
 import { locate } from './yaml-locations';
 import { friendlyMessage } from '../../shared/zod-messages';
@@ -25,9 +26,11 @@ export function policyHash(bytes: Uint8Array): string {
 /**
  * Parse and validate policy bytes. Throws AppError('invalid_input') whose message starts with
  * `file:line:col` and whose fieldErrors name each bad field path with its line, so an operator
- * can go straight to the mistake.
+ * can go straight to the mistake. By default the policy must also meet the load requirements
+ * (shared/policy/policy-requirements.ts: scope keys, the safety rule); `recorded: true` checks
+ * only the shape, for a policy read back from a ledger written under older rules.
  */
-export function parsePolicy(bytes: Uint8Array, path: string): LoadedPolicy {
+export function parsePolicy(bytes: Uint8Array, path: string, options: { recorded?: boolean } = {}): LoadedPolicy {
   if (bytes.byteLength > MAX_POLICY_BYTES) throw new AppError('invalid_input', `${path}: policy file is larger than ${MAX_POLICY_BYTES} bytes`);
   let text: string;
   try {
@@ -47,7 +50,7 @@ export function parsePolicy(bytes: Uint8Array, path: string): LoadedPolicy {
     const pos = lineCounter.linePos(first.pos[0]);
     throw new AppError('invalid_input', `${path}:${pos.line}:${pos.col}: YAML syntax error: ${first.message.split('\n')[0]}`, { fieldErrors });
   }
-  const result = PolicySchema.safeParse(doc.toJS());
+  const result = (options.recorded ? PolicySchema : LoadablePolicySchema).safeParse(doc.toJS());
   if (!result.success) {
     const located = result.error.issues.flatMap((issue) => {
       // An unknown key (a typo) is reported at the key itself, not where its map starts.

@@ -4,7 +4,8 @@ import type { Policy } from '../../shared/domain/policy';
 import type { BypassRequest } from '../../shared/domain/request';
 import { formatRemaining, ttlToMs } from '../../shared/domain/ttl';
 import { AppError } from '../../shared/errors';
-import { bypassMatches, formatScope } from '../../shared/policy/scope-match';
+import { isBypassNever } from '../../shared/policy/policy-requirements';
+import { declaredPart, ruleCovers, scopeRuleOf, subjectRefusal, type ScopeRule } from '../../shared/policy/scope-rules';
 import { resolveGate, type ResolvedGate } from '../../shared/policy/tier-resolution';
 import { parseCheckInput } from '../checks/check-input';
 import type { StoreTx } from '../storage/store';
@@ -43,7 +44,8 @@ export function answerCheck(deps: ServiceDeps, caller: Caller, body: unknown): C
     // counted in memory, so only a warn touches the database (to record its evaluation).
     // Expiry stays exact: the index never matches a bypass whose window ended at `now`.
     const now = deps.clock();
-    const found = hot.match(input.gate, input.subject, now.getTime());
+    if (gate.never || subjectRefusal(gate.rule, input.subject) !== undefined) return hotAnswer(deps, caller, gate, input, now, undefined);
+    const found = hot.match(input.gate, input.subject, now.getTime(), gate.rule);
     if (found instanceof Promise) return found.then((bypass) => hotAnswer(deps, caller, gate, input, now, bypass));
     return hotAnswer(deps, caller, gate, input, now, found);
   }
@@ -100,6 +102,10 @@ export async function peekCheck(deps: ServiceDeps, caller: Caller, body: unknown
  */
 interface GateAnswers {
   resolved: ResolvedGate;
+  /** The gate's scope rule (the match is on its declared keys). */
+  rule: ScopeRule | undefined;
+  /** `bypass: never`: always blocks, and no bypass is offered. */
+  never: boolean;
   blocked(subject: Scope, at: string): CheckResult;
 }
 const answersByPolicy = new WeakMap<Policy, Map<string, GateAnswers>>();
@@ -112,27 +118,45 @@ function gateAnswers(policy: Policy, gateId: string): GateAnswers {
   if (!resolved) {
     throw new AppError('invalid_input', `unknown gate "${gateId}"`, { fieldErrors: [{ path: 'gate', message: `unknown gate "${gateId}" (gates: ${policy.gates.map((g) => g.id).join(', ')})` }] });
   }
-  const answers: GateAnswers = { resolved, blocked: blockAnswer(policy, resolved) };
+  const rule = scopeRuleOf(resolved.gate);
+  const answers: GateAnswers = { resolved, rule, never: isBypassNever(resolved.gate), blocked: blockAnswer(policy, resolved, rule) };
   if (!byGate) answersByPolicy.set(policy, (byGate = new Map()));
   byGate.set(gateId, answers);
   return answers;
 }
 
-/** The block answer for one gate: `blocked(subject, at)`, with the text around the scope precomputed. */
-function blockAnswer(policy: Policy, resolved: ResolvedGate): (subject: Scope, at: string) => CheckResult {
+/**
+ * The block answer for one gate: `blocked(subject, at)`, with the text around the scope
+ * precomputed. It says which kind of gate blocked and why: a kept gate (`bypass: never`) offers
+ * no bypass; a subject the gate's scope rule can never match (a declared key missing, an
+ * attribute the gate does not allow) says what is wrong; otherwise the command to ask for a
+ * bypass of exactly the declared keys.
+ */
+function blockAnswer(policy: Policy, resolved: ResolvedGate, rule: ScopeRule | undefined): (subject: Scope, at: string) => CheckResult {
   const gate = resolved.gate.id;
-  const messageHead = `BLOCKED by gate ${gate} (${ruleText(resolved)}): no active bypass covers `;
+  const gateKind = resolved.gate.kind;
+  if (isBypassNever(resolved.gate)) {
+    const message = `BLOCKED by gate ${gate} (${gateKind === 'safety' ? 'SAFETY gate, kept' : `${gateKind} gate, kept`}: bypass: never, so no bypass, approval or emergency credential opens it). Fix what the gate reports, then run it again.`;
+    return (subject, at) => ({ verdict: 'block', gate, subject, message, requestCommand: null, gateKind, bypassable: false, bypass: null, checkedAt: at });
+  }
+  const messageHead = `BLOCKED by gate ${gate} (${ruleText(resolved)}): `;
   const commandHead = `breakglass request --gate ${gate} --scope `;
   const commandTail = ` --reason "<what is broken and why the gate must be bypassed>" --severity sev2 --incident <INC-ID> --ttl ${suggestedTtl(policy, resolved)}`;
   return (subject, at) => {
-    const scope = formatScope(subject);
+    const refusal = subjectRefusal(rule, subject);
+    if (refusal !== undefined) {
+      return { verdict: 'block', gate, subject, message: `${messageHead}${refusal}, so no bypass can cover it.`, requestCommand: null, gateKind, bypassable: false, bypass: null, checkedAt: at };
+    }
+    const scope = declaredPart(rule, subject);
     const command = commandHead + scope + commandTail;
     return {
       verdict: 'block',
       gate,
       subject,
-      message: `${messageHead}${scope}. To ask for one: ${command}`,
+      message: `${messageHead}no active bypass covers ${scope}. To ask for one: ${command}`,
       requestCommand: command,
+      gateKind,
+      bypassable: true,
       bypass: null,
       checkedAt: at,
     };
@@ -142,7 +166,8 @@ function blockAnswer(policy: Policy, resolved: ResolvedGate): (subject: Scope, a
 /** The check answered from the database inside `tx` (no index, or the index was stale). */
 async function checkInTx(tx: StoreTx, caller: Caller, gate: GateAnswers, input: CheckInput, now: Date): Promise<CheckResult> {
   const at = now.toISOString();
-  const bypass = (await tx.findActiveBypasses(input.gate, at)).find((r) => bypassMatches(r, input.gate, input.subject));
+  const usable = !gate.never && subjectRefusal(gate.rule, input.subject) === undefined;
+  const bypass = usable ? (await tx.findActiveBypasses(input.gate, at)).find((r) => r.gate === input.gate && ruleCovers(gate.rule, r.scope, input.subject)) : undefined;
   if (!bypass) {
     await tx.incrementGateBlocks(input.gate, at);
     return gate.blocked(input.subject, at);
@@ -167,14 +192,20 @@ async function underBypass(tx: StoreTx, caller: Caller, resolved: ResolvedGate, 
     subject: input.subject,
     message: `WARN: gate ${input.gate}${resolved.gate.kind === 'safety' ? ' (SAFETY gate)' : ''} bypassed by ${bypass.bypassId} for request ${bypass.id} (${by}), expires ${expiresAt} (in ${formatRemaining(Date.parse(expiresAt) - now.getTime())}). This evaluation is recorded in the ledger.`,
     requestCommand: null,
+    gateKind: resolved.gate.kind,
+    bypassable: true,
     bypass: { id: bypass.bypassId!, requestId: bypass.id, approvers, expiresAt, evaluationSeq: entry!.seq },
     checkedAt: at,
   };
 }
 
 function ruleText(resolved: ResolvedGate): string {
-  const approvals = resolved.tier.approvals === 1 ? '1 approval' : `${resolved.tier.approvals} distinct approvals`;
-  return `${resolved.gate.kind} gate, tier ${resolved.tierName}: a bypass needs ${approvals}, at most ${resolved.tier.maxTtl}`;
+  const { tier } = resolved;
+  const approvals = tier.approvals === 1 ? '1 approval' : `${tier.approvals} distinct approvals`;
+  const who = tier.allowSameTeam ? '' : " from outside the requester's team";
+  const keys = tier.hardwareKeyRequired ? ' with hardware-backed keys' : '';
+  const kind = resolved.gate.kind === 'safety' ? 'SAFETY gate' : `${resolved.gate.kind} gate`;
+  return `${kind}, tier ${resolved.tierName}: a bypass needs ${approvals}${who}${keys}, at most ${tier.maxTtl}`;
 }
 
 function suggestedTtl(policy: Policy, resolved: ResolvedGate): string {

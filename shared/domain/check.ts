@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PrincipalNameSchema, ScopeSchema, SlugSchema, TimestampSchema } from './common';
+import { GateKindSchema, PrincipalNameSchema, ScopeSchema, SlugSchema, TimestampSchema } from './common';
 import { textField } from './text-hygiene';
 
 export const MAX_CONTEXT_KEY_LENGTH = 64;
@@ -20,8 +20,12 @@ export const CheckResultSchema = z.strictObject({
   subject: ScopeSchema,
   /** Human message: names the gate and, on block, the exact command to request a bypass. */
   message: z.string(),
-  /** On block: the `breakglass request ...` command line to ask for a bypass. */
+  /** On block: the `breakglass request ...` command line to ask for a bypass (null when none can be requested). */
   requestCommand: z.string().nullable(),
+  /** The gate's kind (`safety` gates are kept: see the message for what opens one). */
+  gateKind: GateKindSchema.optional(),
+  /** false when no bypass can open this gate (`bypass: never`) or this subject can never be under one (it lacks a scope key). */
+  bypassable: z.boolean().optional(),
   bypass: z
     .strictObject({
       id: z.string(),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { GateKindSchema, PrincipalNameSchema, ScopeSchema, SlugSchema } from './common';
+import { GateKindSchema, MAX_SCOPE_ATTRIBUTES, PrincipalNameSchema, ScopeKeySchema, ScopeSchema, SlugSchema } from './common';
 import { checkIdentityReferences, IdentityPolicySchema } from './policy-identity';
 import { DEFAULT_TTL_CHOICES, TtlSchema } from './ttl';
 import { DigestPolicySchema } from './policy-digest';
@@ -26,11 +26,41 @@ export const TierSchema = z.strictObject({
 });
 export type Tier = z.infer<typeof TierSchema>;
 
+/** Longest scope value pattern (a regular expression's source) a policy may declare. */
+const MAX_SCOPE_PATTERN_LENGTH = 256;
+
+/** A pattern a scope value must match in full (the source of a JavaScript regular expression, unanchored in the file). */
+export const ScopePatternSchema = z
+  .string()
+  .min(1)
+  .max(MAX_SCOPE_PATTERN_LENGTH)
+  .superRefine((source, ctx) => {
+    try {
+      new RegExp(source, 'u');
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${(error as Error).message}` });
+    }
+  });
+
 export const GateSchema = z.strictObject({
   id: SlugSchema,
   /** `slow` gates (long suites) may be bypassed under pressure; `safety` gates (signing, secrets) are marked loudly. */
   kind: GateKindSchema,
   tier: SlugSchema,
+  /** `never`: no request, standing scope, pre-approval or emergency credential opens this gate. */
+  bypass: z.literal('never').optional(),
+  /**
+   * The attribute keys a bypass scope must name, exactly (e.g. [repo, branch]); a check matches
+   * only on these keys. Required for every gate that can be bypassed (checked on load).
+   */
+  scopeKeys: z.array(ScopeKeySchema).min(1).max(MAX_SCOPE_ATTRIBUTES).optional(),
+  /** Per scope key, a pattern its value must match in full (e.g. digest: 'sha256:[0-9a-f]{64}'). */
+  scopePatterns: z.record(ScopeKeySchema, ScopePatternSchema).optional(),
+  /**
+   * Whether a checked subject may carry attributes beyond scopeKeys (they are then ignored). With
+   * false, a subject with another attribute is blocked, naming it.
+   */
+  allowExtraSubjectKeys: z.boolean().default(true),
   description: z.string().max(500).optional(),
 });
 export type Gate = z.infer<typeof GateSchema>;

@@ -2,6 +2,8 @@ import type { Policy } from '../domain/policy';
 import type { SealInput } from '../domain/emergency';
 import type { FieldError } from '../errors';
 import { ttlToMs } from '../domain/ttl';
+import { isBypassNever } from './policy-requirements';
+import { scopeErrors } from './scope-rules';
 import { resolveGate, teamOf } from './tier-resolution';
 
 /**
@@ -9,17 +11,13 @@ import { resolveGate, teamOf } from './tier-resolution';
  * gate, and who is paged when it is used.
  */
 
-/** Whether the gate is marked `bypass: never` (a kept safety gate: nothing, not even an emergency credential, opens it). */
-function bypassNever(gate: object): boolean {
-  return (gate as { bypass?: unknown }).bypass === 'never';
-}
-
 /** Why this seal is refused (empty = it may be sealed). */
 export function sealErrors(policy: Policy, input: SealInput): FieldError[] {
   const errors: FieldError[] = [];
   const resolved = resolveGate(policy, input.gate);
   if (!resolved) errors.push({ path: 'gate', message: `unknown gate "${input.gate}" (gates: ${policy.gates.map((g) => g.id).join(', ')})` });
-  else if (bypassNever(resolved.gate)) errors.push({ path: 'gate', message: `gate ${input.gate} is marked bypass: never: a kept safety gate cannot be sealed for emergencies either` });
+  else if (isBypassNever(resolved.gate)) errors.push({ path: 'gate', message: `gate ${input.gate} is marked bypass: never: a kept safety gate cannot be sealed for emergencies either` });
+  else errors.push(...scopeErrors(resolved.gate, input.scope));
   const seen = new Set<string>();
   input.holders.forEach((holder, i) => {
     if (seen.has(holder)) errors.push({ path: `holders.${i}`, message: `${holder} is listed twice` });

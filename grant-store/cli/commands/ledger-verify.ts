@@ -37,7 +37,7 @@ export interface VerifyOutcome {
 
 /** The semantic audit with the checks only Node can do: the policy text parsed as YAML. */
 function newAuditor(): SemanticAuditor {
-  return new SemanticAuditor({ sha256: nodeSha256, parsePolicySource: (text) => parsePolicy(Buffer.from(text), 'policy.yaml').policy });
+  return new SemanticAuditor({ sha256: nodeSha256, parsePolicySource: (text) => parsePolicy(Buffer.from(text), 'policy.yaml', { recorded: true }).policy });
 }
 
 function fail(code: LedgerProblem['code'], message: string, seq: number | null = null): LedgerVerdict {
@@ -192,7 +192,7 @@ function leafOf(b64: string | undefined): Uint8Array | undefined {
 
 function safeRestore(snapshot: NonNullable<SavedLogState['resume']>['audit']): SemanticAuditor | undefined {
   try {
-    return SemanticAuditor.restore(snapshot!, { sha256: nodeSha256, parsePolicySource: (text) => parsePolicy(Buffer.from(text), 'policy.yaml').policy });
+    return SemanticAuditor.restore(snapshot!, { sha256: nodeSha256, parsePolicySource: (text) => parsePolicy(Buffer.from(text), 'policy.yaml', { recorded: true }).policy });
   } catch {
     return undefined;
   }

@@ -54,7 +54,7 @@ describe('emergency policy rules', () => {
   test('sealing: known gate, distinct holders who have a team', () => {
     assert.deepEqual(sealErrors(policy, { gate: 'container-signing', scope: { repo: 'x' }, holders: ['alice'] }), []);
     assert.deepEqual(sealErrors(policy, { gate: 'nope', scope: { repo: 'x' }, holders: ['alice', 'alice', 'mallory'] }).map((e) => e.path), ['gate', 'holders.1', 'holders.2']);
-    const never = { ...policy, gates: policy.gates.map((g) => (g.id === 'container-signing' ? { ...g, bypass: 'never' } : g)) };
+    const never = { ...policy, gates: policy.gates.map((g) => (g.id === 'container-signing' ? { ...g, bypass: 'never' as const } : g)) };
     assert.match(sealErrors(never, { gate: 'container-signing', scope: { repo: 'x' }, holders: ['alice'] })[0]!.message, /bypass: never/);
   });
 

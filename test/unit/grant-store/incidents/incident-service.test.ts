@@ -24,9 +24,11 @@ gates:
   - id: deploy-freeze
     kind: slow
     tier: high
+    scopeKeys: [repo, branch]
   - id: ci-tests
     kind: slow
     tier: high
+    scopeKeys: [repo, branch]
 teams:
   payments: { members: [alice, dave, fili] }
   platform: { members: [bob] }
@@ -104,7 +106,7 @@ describe('on-call pre-approval (service, SQLite)', () => {
 
     // Refusals: unassigned requester, scope outside the rule, another gate, longer TTL.
     await assert.rejects(ask('dave'), /dave is not assigned/);
-    await assert.rejects(ask('alice', { scope: { repo: 'checkout' } }), /scope is outside/);
+    await assert.rejects(ask('alice', { scope: { repo: 'checkout', branch: 'main' } }), /scope is outside/);
     await assert.rejects(ask('alice', { gate: 'ci-tests' }), /do not cover gate ci-tests/);
     await assert.rejects(ask('alice', { ttl: '4h' }), /grants at most 1h/);
 

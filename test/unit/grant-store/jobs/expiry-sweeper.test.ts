@@ -5,14 +5,14 @@ import { createRequest } from '../../../../grant-store/service/request-service';
 import { startHarness, type Harness } from '../service-harness';
 
 const HOUR = 3_600_000;
-const standingBody = (ttl: string, job = 'nightly') => ({
+const standingBody = (ttl: string) => ({
   gate: 'perf-suite',
-  scope: { repo: 'payments-api', branch: 'release', job },
+  scope: { repo: 'payments-api', branch: 'release' },
   reason: 'release ships before the nightly perf run ends',
   severity: 'sev4',
   ttl,
 });
-const pendingBody = { gate: 'ci-tests', scope: { repo: 'x' }, reason: 'the suite is red for reasons outside our change', severity: 'sev4', ttl: '1h' };
+const pendingBody = { gate: 'ci-tests', scope: { repo: 'x', branch: 'main' }, reason: 'the suite is red for reasons outside our change', severity: 'sev4', ttl: '1h' };
 
 describe('expiry sweeper', () => {
   let h: Harness;
@@ -73,7 +73,7 @@ describe('expiry sweeper', () => {
     const offset = h.now.ms - realStart;
     const realClock = () => new Date(Date.now() + offset);
     const deps = { ...h.deps, clock: realClock };
-    const { request } = await createRequest(deps, alice, standingBody('15m', 'timer'));
+    const { request } = await createRequest(deps, alice, standingBody('15m'));
     assert.equal(request.state, 'active');
     // Pretend most of the window has passed: move the clock offset so 120 ms remain.
     const remaining = 120;

@@ -18,7 +18,7 @@ import { SYSTEM_CALLER } from '../../../../grant-store/service/service-deps';
 import { startHarness, type Harness } from '../service-harness';
 
 const MINUTE = 60_000;
-const body = (overrides: Record<string, unknown> = {}) => ({ gate: 'ci-tests', scope: { repo: 'payments-api' }, reason: 'the integration suite is down for the whole org', severity: 'sev3', ttl: '1h', ...overrides });
+const body = (overrides: Record<string, unknown> = {}) => ({ gate: 'ci-tests', scope: { repo: 'payments-api', branch: 'main' }, reason: 'the integration suite is down for the whole org', severity: 'sev3', ttl: '1h', ...overrides });
 
 describe('grant store service', () => {
   let h: Harness;
@@ -50,7 +50,7 @@ describe('grant store service', () => {
   });
 
   test('the bypass window runs from activation, not from filing', async () => {
-    const { request } = await createRequest(h.deps, h.caller('alice', 'requester'), body({ scope: { repo: 'window' } }));
+    const { request } = await createRequest(h.deps, h.caller('alice', 'requester'), body({ scope: { repo: 'window', branch: 'main' } }));
     h.now.ms += 30 * MINUTE;
     const { request: active } = await approve(request, '15m');
     assert.equal(active.activatedAt, new Date(h.now.ms).toISOString());
@@ -58,22 +58,22 @@ describe('grant store service', () => {
   });
 
   test('a check judges expiry by the server clock at that instant, before any sweep', async () => {
-    const { request } = await createRequest(h.deps, h.caller('alice', 'requester'), body({ scope: { repo: 'edge' } }));
+    const { request } = await createRequest(h.deps, h.caller('alice', 'requester'), body({ scope: { repo: 'edge', branch: 'main' } }));
     const { request: active } = await approve(request, '15m');
     const gate = h.caller('ci', 'gate');
     h.now.ms = Date.parse(active.expiresAt!) - 1;
-    assert.equal((await checkGate(h.deps, gate, { gate: 'ci-tests', subject: { repo: 'edge' } })).verdict, 'warn');
+    assert.equal((await checkGate(h.deps, gate, { gate: 'ci-tests', subject: { repo: 'edge', branch: 'main' } })).verdict, 'warn');
     h.now.ms += 1;
-    assert.equal((await checkGate(h.deps, gate, { gate: 'ci-tests', subject: { repo: 'edge' } })).verdict, 'block');
+    assert.equal((await checkGate(h.deps, gate, { gate: 'ci-tests', subject: { repo: 'edge', branch: 'main' } })).verdict, 'block');
     assert.equal((await h.store.getRequest(request.id))?.state, 'active', 'the sweeper has not run, yet the gate blocks');
     const blocks = await h.store.gateBlockCounts();
     assert.ok((blocks.find((b) => b.gate === 'ci-tests')?.count ?? 0) >= 1);
   });
 
   test('closure opens a review pre-filled from the ledger; only someone other than the requester completes it', async () => {
-    const { request } = await createRequest(h.deps, h.caller('alice', 'requester'), body({ scope: { repo: 'review' } }));
+    const { request } = await createRequest(h.deps, h.caller('alice', 'requester'), body({ scope: { repo: 'review', branch: 'main' } }));
     await approve(request);
-    await checkGate(h.deps, h.caller('ci', 'gate'), { gate: 'ci-tests', subject: { repo: 'review' } });
+    await checkGate(h.deps, h.caller('ci', 'gate'), { gate: 'ci-tests', subject: { repo: 'review', branch: 'main' } });
     const { review } = await h.store.transaction(async (tx) => closeBypass(tx, (await tx.getRequest(request.id))!, 'expire', SYSTEM_CALLER, new Date(h.now.ms), null));
     assert.deepEqual(review.timeline.map((t) => t.type), ['request_created', 'decision', 'bypass_activated', 'evaluation_under_bypass', 'bypass_expired']);
     assert.match(review.timeline[0]!.summary, /alice requested a 1h bypass of ci-tests/);

@@ -21,7 +21,7 @@ import { startHarness, type Harness } from '../../grant-store/service-harness';
 // every table row equals what the entries say, and every edit made behind the store's back is
 // named by table, row, field and the entry it contradicts.
 
-const body = (repo: string) => ({ gate: 'ci-tests', scope: { repo }, reason: 'the integration suite is down for the whole org', severity: 'sev3', ttl: '1h' });
+const body = (repo: string) => ({ gate: 'ci-tests', scope: { repo, branch: 'main' }, reason: 'the integration suite is down for the whole org', severity: 'sev3', ttl: '1h' });
 
 describe('state projection from the ledger', () => {
   let h: Harness;
@@ -87,7 +87,7 @@ describe('state projection from the ledger', () => {
     // Approved, used, expired, reviewed.
     const r1 = (await createRequest(h.deps, alice, body('one'))).request;
     await decide('bob', r1, 'approve');
-    await checkGate(h.deps, h.caller('ci', 'gate'), { gate: 'ci-tests', subject: { repo: 'one' } });
+    await checkGate(h.deps, h.caller('ci', 'gate'), { gate: 'ci-tests', subject: { repo: 'one', branch: 'main' } });
     h.now.ms += 3_600_000;
     const { review } = await h.store.transaction(async (tx) => closeBypass(tx, (await tx.getRequest(r1.id))!, 'expire', SYSTEM_CALLER, new Date(h.now.ms), null));
     await completeReview(h.deps, h.caller('carol', 'approver'), review.id, { finding: 'justified', note: 'the suite really was down' });
