@@ -70,6 +70,7 @@ gates:
   - id: ci-tests
     kind: slow
     tier: low
+    scopeKeys: [repo, branch]
 teams:
   payments:
     members: [alice]

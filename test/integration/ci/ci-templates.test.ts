@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { parseRequestLink } from '../../../shared/gates/request-link';
+import { EXAMPLE_POLICY_PATH } from '../../../grant-store/policy/example-policy-path';
 import { activeBypass } from '../../support/bypass-fixture';
 import { startStoreFixture, type StoreFixture } from '../../support/grant-store-fixture';
 
@@ -46,7 +47,9 @@ describe('CI integrations: the shell snippet and the GitLab CI template, run aga
   const baseEnv = (): Record<string, string> => ({ PATH: `${bin}:${process.env.PATH ?? ''}`, HOME: work });
 
   before(async () => {
-    f = await startStoreFixture();
+    // Tag pipelines name a tag, not a branch: a gate for them declares [repo, tag].
+    const example = await readFile(EXAMPLE_POLICY_PATH, 'utf8');
+    f = await startStoreFixture({ policyYaml: example.replace('gates:\n', 'gates:\n  - { id: release-tests, kind: slow, tier: low, scopeKeys: [repo, tag] }\n') });
     gateToken = await f.token('ci-gate', ['gate']);
     work = await mkdtemp(join(tmpdir(), 'bg-ci-'));
     // The CLI as a CI image has it: a `breakglass` command on PATH.
@@ -150,10 +153,10 @@ describe('CI integrations: the shell snippet and the GitLab CI template, run aga
     });
 
     test('a tag pipeline under a bypass: the job passes and hands the bypass to later jobs', async () => {
-      await activeBypass(f, 'ci-tests', { repo: 'acme/payments-api', tag: 'v1.42.1' });
-      const r = await runJob({ BREAKGLASS_STORE: f.url, BREAKGLASS_GATE: 'ci-tests', BREAKGLASS_TOKEN: gateToken }, { CI_COMMIT_BRANCH: '', CI_COMMIT_TAG: 'v1.42.1' });
+      await activeBypass(f, 'release-tests', { repo: 'acme/payments-api', tag: 'v1.42.1' });
+      const r = await runJob({ BREAKGLASS_STORE: f.url, BREAKGLASS_GATE: 'release-tests', BREAKGLASS_TOKEN: gateToken }, { CI_COMMIT_BRANCH: '', CI_COMMIT_TAG: 'v1.42.1' });
       assert.equal(r.code, 0, `${r.stdout}${r.stderr}`);
-      assert.match(r.stdout, /^WARN: gate ci-tests passes for repo=acme\/payments-api,tag=v1\.42\.1 under bypass byp_/m);
+      assert.match(r.stdout, /^WARN: gate release-tests passes for repo=acme\/payments-api,tag=v1\.42\.1 under bypass byp_/m);
       assert.equal(r.dotenv.BREAKGLASS_VERDICT, 'warn');
       assert.match(r.dotenv.BREAKGLASS_BYPASS_ID ?? '', /^byp_/);
       assert.equal(r.dotenv.BREAKGLASS_REQUEST_URL, '');

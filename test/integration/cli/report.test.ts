@@ -12,8 +12,8 @@ ttlChoices: [15m, 1h]
 tiers:
   low: { approvals: 1, approverGroups: [leads], maxTtl: 1h }
 gates:
-  - { id: ci-tests, kind: slow, tier: low }
-  - { id: perf-suite, kind: slow, tier: low }
+  - { id: ci-tests, kind: slow, tier: low, scopeKeys: [repo, branch] }
+  - { id: perf-suite, kind: slow, tier: low, scopeKeys: [repo, branch] }
 teams:
   payments: { members: [alice], bypassBudget: 2 }
 approvers:
@@ -38,7 +38,7 @@ describe('breakglass report', () => {
     const alice = await fx.token('alice', ['requester']);
     const bob = await fx.approver('bob');
     for (const gate of ['ci-tests', 'ci-tests', 'ci-tests', 'perf-suite']) {
-      const created = await fx.call('POST', '/v1/requests', { token: alice, body: { gate, scope: { repo: 'payments-api' }, reason: 'the suite hangs on the shared runner again', severity: 'sev3', ttl: '15m' } });
+      const created = await fx.call('POST', '/v1/requests', { token: alice, body: { gate, scope: { repo: 'payments-api', branch: 'main' }, reason: 'the suite hangs on the shared runner again', severity: 'sev3', ttl: '15m' } });
       const request = created.json.request as BypassRequest;
       const bundle = await fx.sign(request, 'bob', bob.signer, 'approve');
       const decided = await fx.call('POST', `/v1/requests/${request.id}/decisions`, { token: bob.token, body: { bundle } });

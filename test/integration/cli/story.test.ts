@@ -42,9 +42,11 @@ gates:
   - id: container-signing
     kind: safety
     tier: critical
+    scopeKeys: [repo, branch]
   - id: ci-tests
     kind: slow
     tier: low
+    scopeKeys: [repo, branch]
 teams:
   payments:
     members: [alice, dave]
@@ -228,7 +230,7 @@ describe('breakglass CLI: the whole story against a real store', { concurrency: 
   test('a requester who is also an approver still cannot complete the review of their own bypass', async () => {
     // A second, small story on the low tier: dave (requester + approver) asks, bob approves and
     // then revokes; the revocation opens a review dave must not sign off.
-    const r = await as('dave', ['request', '--gate', 'ci-tests', '--scope', 'repo=payments-api', '--reason', 'Flaky integration suite blocks the INC-1190 hotfix', '--severity', 'sev3', '--ttl', '15m', '--json']);
+    const r = await as('dave', ['request', '--gate', 'ci-tests', '--scope', 'repo=payments-api,branch=main', '--reason', 'Flaky integration suite blocks the INC-1190 hotfix', '--severity', 'sev3', '--ttl', '15m', '--json']);
     expectExit(r, 0, 'low-tier request');
     const id = json<{ request: { id: string } }>(r).request.id;
     const own = await as('dave', ['approve', id, '--comment', 'self-service', '--key', keys.dave!]);

@@ -21,7 +21,7 @@ export interface Endpoint {
 export const ENDPOINTS: Endpoint[] = [
   { method: 'GET', path: '/v1/whoami', role: 'any', badQuery: { query: 'x=1', path: 'x' } },
   { method: 'GET', path: '/v1/policy', role: 'any', badQuery: { query: 'x=1', path: 'x' } },
-  { method: 'POST', path: '/v1/requests', role: 'requester', forbiddenRole: 'gate', body: true, wrongTypes: { value: { gate: 7, scope: { repo: 'x' }, reason: 'r'.repeat(30), severity: 'sev3', ttl: '1h' }, path: 'gate' } },
+  { method: 'POST', path: '/v1/requests', role: 'requester', forbiddenRole: 'gate', body: true, wrongTypes: { value: { gate: 7, scope: { repo: 'x', branch: 'main' }, reason: 'r'.repeat(30), severity: 'sev3', ttl: '1h' }, path: 'gate' } },
   { method: 'GET', path: '/v1/requests', role: 'any', badQuery: { query: 'limit=abc', path: 'limit' } },
   { method: 'GET', path: '/v1/requests/:req', role: 'requester' },
   { method: 'POST', path: '/v1/requests/:req/reply', role: 'requester', forbiddenRole: 'gate', body: true, wrongTypes: { value: { message: 42 }, path: 'message' } },

@@ -47,9 +47,9 @@ tiers:
     maxTtl: 1h
     notify: [ciso]
 gates:
-  - { id: container-signing, kind: safety, tier: critical }
-  - { id: ci-tests, kind: slow, tier: low }
-  - { id: perf-suite, kind: slow, tier: low }
+  - { id: container-signing, kind: safety, tier: critical, scopeKeys: [repo, branch] }
+  - { id: ci-tests, kind: slow, tier: low, scopeKeys: [repo, branch] }
+  - { id: perf-suite, kind: slow, tier: low, scopeKeys: [repo, branch] }
 teams:
   payments: { members: [alice, dave], bypassBudget: 2 }
   platform: { members: [bob, erin], bypassBudget: 10 }
@@ -160,7 +160,7 @@ describe('bypass as a health signal (real store, real webhooks on 127.0.0.1)', (
     };
 
     // a critical request: two approvals from other teams, the CISO on the notify list
-    const critical = await file({ gate: 'container-signing', scope: { repo: 'payments-api' }, reason: 'Image signer is down and checkout returns 500s', incidentRef: 'INC-1190', severity: 'sev1', ttl: '1m' });
+    const critical = await file({ gate: 'container-signing', scope: { repo: 'payments-api', branch: 'main' }, reason: 'Image signer is down and checkout returns 500s', incidentRef: 'INC-1190', severity: 'sev1', ttl: '1m' });
     await decide(critical, bob, 'bob');
     requests.push(await decide(critical, carol, 'carol'));
     // three bypasses of ci-tests: 3 of 4 bypasses -> the gate dominates; payments (budget 2) is over budget

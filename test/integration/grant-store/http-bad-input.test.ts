@@ -23,7 +23,7 @@ describe('HTTP bad input, every endpoint', () => {
     tokens.approver = bob.token;
     const pending = await f.call('POST', '/v1/requests', {
       token: tokens.requester,
-      body: { gate: 'ci-tests', scope: { repo: 'payments-api' }, reason: 'flaky suite blocks a hotfix for INC-7', severity: 'sev3', ttl: '1h' },
+      body: { gate: 'ci-tests', scope: { repo: 'payments-api', branch: 'main' }, reason: 'flaky suite blocks a hotfix for INC-7', severity: 'sev3', ttl: '1h' },
     });
     assert.equal(pending.status, 201, pending.text);
     ids.req = pending.json.request.id;

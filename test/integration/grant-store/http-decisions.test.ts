@@ -46,8 +46,8 @@ describe('HTTP decisions: refusals', () => {
   });
 
   test('a bundle for another request is refused (id and digest are bound)', async () => {
-    const one = await fileRequest(f, alice, { scope: { repo: 'one' } });
-    const two = await fileRequest(f, alice, { scope: { repo: 'two' } });
+    const one = await fileRequest(f, alice, { scope: { repo: 'one', branch: 'main' } });
+    const two = await fileRequest(f, alice, { scope: { repo: 'two', branch: 'main' } });
     const bundle = await f.sign(one, 'bob', bob.signer, 'approve');
     await refused(() => submit(bob.token, two.id, bundle), 422, 'verification_failed', /decides on/);
     // Right id, wrong digest (a statement made for a different version of the request).
@@ -56,14 +56,14 @@ describe('HTTP decisions: refusals', () => {
   });
 
   test('a replayed bundle is refused, even on another state', async () => {
-    const req = await fileRequest(f, alice, { scope: { repo: 'replay' } });
+    const req = await fileRequest(f, alice, { scope: { repo: 'replay', branch: 'main' } });
     const bundle = await f.sign(req, 'bob', bob.signer, 'approve');
     assert.equal((await submit(bob.token, req.id, bundle)).status, 200);
     await refused(() => submit(bob.token, req.id, bundle), 409, 'conflict', /replay/);
   });
 
   test('a tampered bundle fails verification', async () => {
-    const req = await fileRequest(f, alice, { scope: { repo: 'tamper' } });
+    const req = await fileRequest(f, alice, { scope: { repo: 'tamper', branch: 'main' } });
     const bundle = await f.sign(req, 'bob', bob.signer, 'approve');
     const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString());
     statement.ttl = '15m';
@@ -72,7 +72,7 @@ describe('HTTP decisions: refusals', () => {
   });
 
   test('unknown key, someone else\'s key, a revoked key, a statement naming another approver', async () => {
-    const req = await fileRequest(f, alice, { scope: { repo: 'keys' } });
+    const req = await fileRequest(f, alice, { scope: { repo: 'keys', branch: 'main' } });
     const stray = fileKeySigner(generateSoftwareKeyPair().privateKeyPem);
     await refused(async () => submit(bob.token, req.id, await f.sign(req, 'bob', stray, 'approve')), 422, 'verification_failed');
     await refused(async () => submit(bob.token, req.id, await f.sign(req, 'carol', carol.signer, 'approve')), 403, 'forbidden', /enrolled for carol/);
@@ -81,23 +81,23 @@ describe('HTTP decisions: refusals', () => {
     const keys = await f.call('GET', '/v1/admin/approvers/erin/keys', { token: f.adminToken });
     const del = await f.call('DELETE', `/v1/admin/approvers/erin/keys/${keys.json.keys[0].keyId}`, { token: f.adminToken });
     assert.equal(del.status, 200, del.text);
-    const high = await fileRequest(f, alice, { gate: 'deploy-freeze', scope: { repo: 'keys' } });
+    const high = await fileRequest(f, alice, { gate: 'deploy-freeze', scope: { repo: 'keys', branch: 'main' } });
     await refused(async () => submit(erin.token, high.id, await f.sign(high, 'erin', erin.signer, 'approve')), 403, 'forbidden', /revoked/);
   });
 
   test('an approval may shorten the TTL, never lengthen it', async () => {
-    const req = await fileRequest(f, alice, { scope: { repo: 'ttl' }, ttl: '1h' });
+    const req = await fileRequest(f, alice, { scope: { repo: 'ttl', branch: 'main' }, ttl: '1h' });
     await refused(async () => submit(bob.token, req.id, await f.sign(req, 'bob', bob.signer, 'approve', { ttl: '4h' })), 400, 'invalid_input', /never lengthen/);
     const ok = await submit(bob.token, req.id, await f.sign(req, 'bob', bob.signer, 'approve', { ttl: '15m' }));
     assert.equal(ok.json.request.approvedTtl, '15m');
   });
 
   test('approvers outside the tier groups, and same-team approvers where the tier forbids it', async () => {
-    const lowReq = await fileRequest(f, alice, { scope: { repo: 'groups' } });
+    const lowReq = await fileRequest(f, alice, { scope: { repo: 'groups', branch: 'main' } });
     const frank = await f.approver('frank');
     await refused(async () => submit(frank.token, lowReq.id, await f.sign(lowReq, 'frank', frank.signer, 'approve')), 404, 'not_found');
     const bobAsRequester = await f.token('bob', ['requester']);
-    const platformReq = await fileRequest(f, bobAsRequester, { gate: 'deploy-freeze', scope: { repo: 'platform-api' } });
+    const platformReq = await fileRequest(f, bobAsRequester, { gate: 'deploy-freeze', scope: { repo: 'platform-api', branch: 'main' } });
     const erin2 = await f.approver('erin', {});
     await refused(async () => submit(erin2.token, platformReq.id, await f.sign(platformReq, 'erin', erin2.signer, 'approve')), 403, 'forbidden', /requester's team/);
     const ok = await submit(carol.token, platformReq.id, await f.sign(platformReq, 'carol', carol.signer, 'approve'));
@@ -105,7 +105,7 @@ describe('HTTP decisions: refusals', () => {
   });
 
   test('decisions in illegal states → 409 with the current state', async () => {
-    const req = await fileRequest(f, alice, { scope: { repo: 'states' } });
+    const req = await fileRequest(f, alice, { scope: { repo: 'states', branch: 'main' } });
     await refused(async () => submit(bob.token, req.id, await f.sign(req, 'bob', bob.signer, 'revoke', { comment: 'not active yet' })), 409, 'illegal_transition');
     const denied = await submit(bob.token, req.id, await f.sign(req, 'bob', bob.signer, 'deny', { comment: 'use the retry button' }));
     assert.equal(denied.json.request.state, 'denied');
@@ -113,13 +113,13 @@ describe('HTTP decisions: refusals', () => {
       const r = await refused(async () => submit(bob.token, req.id, await f.sign(req, 'bob', bob.signer, kind, { comment: 'too late for this' })), 409, 'illegal_transition');
       assert.equal(r.json.error.currentState, 'denied');
     }
-    const active = await fileRequest(f, alice, { scope: { repo: 'states2' } });
+    const active = await fileRequest(f, alice, { scope: { repo: 'states2', branch: 'main' } });
     await submit(bob.token, active.id, await f.sign(active, 'bob', bob.signer, 'approve'));
     for (const kind of ['approve', 'deny', 'request_info'] as const) {
       const r = await refused(async () => submit(carol.token, active.id, await f.sign(active, 'carol', carol.signer, kind, { comment: 'after activation' })), 409, 'illegal_transition');
       assert.equal(r.json.error.currentState, 'active');
     }
-    const asked = await fileRequest(f, alice, { scope: { repo: 'states3' } });
+    const asked = await fileRequest(f, alice, { scope: { repo: 'states3', branch: 'main' } });
     await submit(bob.token, asked.id, await f.sign(asked, 'bob', bob.signer, 'request_info', { comment: 'why now?' }));
     const r = await refused(async () => submit(carol.token, asked.id, await f.sign(asked, 'carol', carol.signer, 'request_info', { comment: 'and why here?' })), 409, 'illegal_transition');
     assert.equal(r.json.error.currentState, 'needs_info');
@@ -127,7 +127,7 @@ describe('HTTP decisions: refusals', () => {
 
   test('two approvers racing on a two-approval tier activate exactly once', async () => {
     const erin = await f.approver('erin');
-    const req = await fileRequest(f, alice, { gate: 'container-signing', scope: { repo: 'race' }, incidentRef: 'INC-9', severity: 'sev1' });
+    const req = await fileRequest(f, alice, { gate: 'container-signing', scope: { repo: 'race', branch: 'main' }, incidentRef: 'INC-9', severity: 'sev1' });
     const [a, b, c] = await Promise.all([
       submit(bob.token, req.id, await f.sign(req, 'bob', bob.signer, 'approve')),
       submit(carol.token, req.id, await f.sign(req, 'carol', carol.signer, 'approve')),
@@ -175,8 +175,8 @@ describe('HTTP decisions: hardware-key tiers', () => {
   test('a nonce reused with a different signature is still a replay', async () => {
     const alice = await f.token('alice', ['requester']);
     const dave = await f.approver('dave');
-    const req1 = await fileRequest(f, alice, { scope: { repo: 'nonce1' } });
-    const req2 = await fileRequest(f, alice, { scope: { repo: 'nonce2' } });
+    const req1 = await fileRequest(f, alice, { scope: { repo: 'nonce1', branch: 'main' } });
+    const req2 = await fileRequest(f, alice, { scope: { repo: 'nonce2', branch: 'main' } });
     const nonceHex = randomBytes(16).toString('hex');
     const sign = (id: string, digest: string) =>
       signDecision(newDecisionStatement({ request: { id, digest }, decision: 'approve', approver: 'dave', comment: 'ok', ttl: '1h', nonceHex, now: new Date() }), dave.signer);

@@ -164,7 +164,7 @@ describe('event stream', () => {
     assert.equal(got[0]?.entry.type, 'request_created');
     assert.equal(got[0]?.entry.target, mine.id);
 
-    const theirs = await fileRequest(f, dave, { scope: { repo: 'dave' } });
+    const theirs = await fileRequest(f, dave, { scope: { repo: 'dave', branch: 'main' } });
     const all = await readEvents(f.adminToken, 100, { 'last-event-id': '-1' }, 800);
     assert.deepEqual(all.map((e) => e.id), all.map((_, i) => i), 'admins replay everything, in seq order, without gaps');
     assert.ok(all.some((e) => e.entry.target === theirs.id));

@@ -157,7 +157,7 @@ describe('HTTP workflow: critical tier, end to end', () => {
     };
     await bad({ extends: pending.id });
     await bad({ extends: base.id, gate: 'ci-tests', ttl: '1h' });
-    await bad({ extends: base.id, scope: { repo: 'payments-api', branch: 'release', job: 'x' } });
+    await bad({ extends: base.id, scope: { repo: 'payments-api', branch: 'main' } });
     await bad({ extends: 'req_00000000000000000000000000' });
     const dave = await f.token('dave', ['requester']);
     const r = await f.call('POST', '/v1/requests', { token: dave, body: { gate: 'perf-suite', scope: { repo: 'payments-api', branch: 'release' }, reason: 'need more time for the release perf run', severity: 'sev4', ttl: '24h', extends: base.id } });
@@ -176,16 +176,16 @@ describe('HTTP workflow: critical tier, end to end', () => {
       [{ severity: 'sev1' }, 'incidentRef'],
       [{ severity: 'sev2' }, 'incidentRef'],
       [{ scope: {} }, 'scope'],
-      [{ scope: { repo: 'a b' } }, 'scope.repo'],
+      [{ scope: { repo: 'a b', branch: 'main' } }, 'scope.repo'],
     ];
     for (const [overrides, path] of cases) {
-      const r = await f.call('POST', '/v1/requests', { token: alice, body: { gate: 'ci-tests', scope: { repo: 'x' }, reason: 'a reason that is long enough to pass', severity: 'sev3', ttl: '1h', ...overrides } });
+      const r = await f.call('POST', '/v1/requests', { token: alice, body: { gate: 'ci-tests', scope: { repo: 'x', branch: 'main' }, reason: 'a reason that is long enough to pass', severity: 'sev3', ttl: '1h', ...overrides } });
       assert.equal(r.status, 400, `${JSON.stringify(overrides)}: ${r.text}`);
       assert.ok(r.json.error.fieldErrors.some((e: { path: string }) => e.path === path), `${path} in ${r.text}`);
     }
     assert.equal(await f.ledgerSize(), before);
     const stranger = await f.token('zed', ['requester']);
-    const r = await f.call('POST', '/v1/requests', { token: stranger, body: { gate: 'ci-tests', scope: { repo: 'x' }, reason: 'a reason that is long enough to pass', severity: 'sev3', ttl: '1h' } });
+    const r = await f.call('POST', '/v1/requests', { token: stranger, body: { gate: 'ci-tests', scope: { repo: 'x', branch: 'main' }, reason: 'a reason that is long enough to pass', severity: 'sev3', ttl: '1h' } });
     assert.equal(r.status, 403, 'a principal outside every team cannot file');
   });
 
@@ -204,15 +204,15 @@ describe('HTTP workflow: critical tier, end to end', () => {
   });
 
   test('revoke: ends the bypass at once and opens a review', async () => {
-    const req = await fileRequest(f, alice, { scope: { repo: 'ledger-api' } });
+    const req = await fileRequest(f, alice, { scope: { repo: 'ledger-api', branch: 'main' } });
     let r = await f.call('POST', `/v1/requests/${req.id}/decisions`, { token: bob.token, body: { bundle: await f.sign(req, 'bob', bob.signer, 'approve') } });
     assert.equal(r.json.request.state, 'active');
-    r = await f.call('POST', '/v1/checks', { token: gate, body: { gate: 'ci-tests', subject: { repo: 'ledger-api' } } });
+    r = await f.call('POST', '/v1/checks', { token: gate, body: { gate: 'ci-tests', subject: { repo: 'ledger-api', branch: 'main' } } });
     assert.equal(r.json.verdict, 'warn');
     r = await f.call('POST', `/v1/requests/${req.id}/decisions`, { token: bob.token, body: { bundle: await f.sign(req, 'bob', bob.signer, 'revoke', { comment: 'suite is green again' }) } });
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.request.state, 'revoked');
-    r = await f.call('POST', '/v1/checks', { token: gate, body: { gate: 'ci-tests', subject: { repo: 'ledger-api' } } });
+    r = await f.call('POST', '/v1/checks', { token: gate, body: { gate: 'ci-tests', subject: { repo: 'ledger-api', branch: 'main' } } });
     assert.equal(r.json.verdict, 'block');
     const reviews = await f.call('GET', '/v1/reviews', { token: bob.token });
     assert.ok(reviews.json.reviews.some((x: { requestId: string }) => x.requestId === req.id));
@@ -220,7 +220,7 @@ describe('HTTP workflow: critical tier, end to end', () => {
 
   test('visibility: requesters see their own, approvers their tiers, auditors all', async () => {
     const dave = await f.token('dave', ['requester']);
-    const daveReq = await fileRequest(f, dave, { scope: { repo: 'dave-only' } });
+    const daveReq = await fileRequest(f, dave, { scope: { repo: 'dave-only', branch: 'main' } });
     const mine = await f.call('GET', '/v1/requests', { token: alice });
     assert.ok(mine.json.requests.every((x: { requester: string }) => x.requester === 'alice'));
     assert.equal((await f.call('GET', `/v1/requests/${daveReq.id}`, { token: alice })).status, 404);

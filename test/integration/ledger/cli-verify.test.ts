@@ -157,7 +157,7 @@ describe('breakglass ledger verify (real CLI) catches tampering', { concurrency:
     assert.equal((await cli(['ledger', 'export', '--format', 'xml'])).code, 2);
     // A reason crafted as a spreadsheet formula is neutralised in the auditor's CSV.
     const formula = '=HYPERLINK("http://evil.example","flaky suite blocks the release")';
-    const filed = await world.api('alice', 'POST', '/v1/requests', { gate: 'ci-tests', scope: { repo: 'payments-api' }, reason: formula, severity: 'sev3', ttl: '1h' });
+    const filed = await world.api('alice', 'POST', '/v1/requests', { gate: 'ci-tests', scope: { repo: 'payments-api', branch: 'main' }, reason: formula, severity: 'sev3', ttl: '1h' });
     assert.equal(filed.status, 201, JSON.stringify(filed.body));
     const csv = await cli(['ledger', 'export', '--format', 'csv']);
     assert.equal(csv.code, 0);

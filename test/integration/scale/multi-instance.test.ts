@@ -47,9 +47,11 @@ gates:
   - id: ci-tests
     kind: slow
     tier: low
+    scopeKeys: [repo, branch]
   - id: container-signing
     kind: safety
     tier: critical
+    scopeKeys: [repo, branch]
 teams:
   payments:
     members: [alice]

@@ -105,11 +105,11 @@ describe('the console core (composeConsole) against a real grant store', () => {
   });
 
   test('a new request at the threshold reaches the inbox by push and notifies once, naming requester, gate, scope and severity', async () => {
-    const request = await fileRequest(store, alice, { gate: 'deploy-freeze', severity: 'sev2', incidentRef: 'INC-7', scope: { repo: 'payments-api', env: 'prod' } });
+    const request = await fileRequest(store, alice, { gate: 'deploy-freeze', severity: 'sev2', incidentRef: 'INC-7', scope: { repo: 'payments-api', branch: 'main' } });
     const { value: notification } = await waitFor(async () => notifications.find((n) => n.requestId === request.id), 5000);
     assert.match(notification.title, /SEV2.*deploy-freeze/);
     assert.match(notification.body, /alice \(payments\)/);
-    assert.match(notification.body, /repo=payments-api, env=prod/);
+    assert.match(notification.body, /repo=payments-api, branch=main/);
     const inbox = await service.handlers['console:main:list-inbox']({});
     const item = inbox.items.find((i) => i.request.id === request.id);
     assert.ok(item, 'the request is in the inbox');

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { BypassIndex } from '../../../../grant-store/checks/bypass-index';
 import type { BypassRequest } from '../../../../shared/domain/request';
+import { scopeRuleOf } from '../../../../shared/policy/scope-rules';
 
 const NOW = Date.parse('2026-06-22T03:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -82,6 +83,18 @@ describe('BypassIndex', () => {
     assert.equal(index.match('unit-tests', { repo: 'b' }, NOW), undefined);
     index.upsert(bypass('unit-tests', { repo: 'c' }, 60_000, { state: 'pending' }));
     assert.equal(index.size, 0);
+  });
+
+  test('under the gate\'s scope rule, a bypass lacking a declared key never matches; the longest-lasting full one still does', () => {
+    const index = new BypassIndex();
+    const rule = scopeRuleOf({ id: 'ci-tests', kind: 'slow', tier: 'low', scopeKeys: ['repo', 'branch'], allowExtraSubjectKeys: true });
+    const wide = bypass('ci-tests', { branch: 'main' }, 120_000);
+    const full = bypass('ci-tests', { repo: 'payments-api', branch: 'main' }, 60_000);
+    index.upsert(wide);
+    index.upsert(full);
+    assert.equal(index.match('ci-tests', { repo: 'totally-unrelated-repo', branch: 'main' }, NOW, rule), undefined);
+    assert.equal(index.match('ci-tests', { repo: 'payments-api', branch: 'main' }, NOW, rule)?.id, full.id);
+    assert.equal(index.match('ci-tests', { repo: 'totally-unrelated-repo', branch: 'main' }, NOW)?.id, wide.id, 'without the rule: plain coverage');
   });
 
   test('when several cover the subject, the longest-lasting wins', () => {
