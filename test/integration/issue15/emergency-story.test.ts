@@ -28,6 +28,7 @@ gates:
   - id: container-signing
     kind: safety
     tier: critical
+    scopeKeys: [repo]
 teams:
   payments: { members: [alice, dave] }
   platform: { members: [bob] }

@@ -29,6 +29,7 @@ gates:
   - id: deploy-freeze
     kind: slow
     tier: high
+    scopeKeys: [repo, branch]
 teams:
   payments: { members: [alice, dave, fili] }
   platform: { members: [bob] }
@@ -153,7 +154,7 @@ for (const backend of BACKENDS) {
       const dave = await s.as('dave', requestArgs('pagerduty:PGR0VU2'));
       expectExit(dave, 1, 'unassigned');
       assert.match(dave.stderr, /dave is not assigned to incident pagerduty:PGR0VU2 \(assigned: alice\)/);
-      const scope = await s.as('alice', ['request', '--gate', 'deploy-freeze', '--scope', 'repo=checkout', '--reason', REASON, '--incident', 'pagerduty:PGR0VU2', '--severity', 'sev1', '--ttl', '1h']);
+      const scope = await s.as('alice', ['request', '--gate', 'deploy-freeze', '--scope', 'repo=checkout,branch=main', '--reason', REASON, '--incident', 'pagerduty:PGR0VU2', '--severity', 'sev1', '--ttl', '1h']);
       expectExit(scope, 1, 'scope outside the rule');
       assert.match(scope.stderr, /scope is outside/);
       expectExit(await s.as('alice', requestArgs('pagerduty:PGR0VU2', []).map((a) => (a === '1h' ? '4h' : a))), 1, 'ttl above the rule');
@@ -185,7 +186,7 @@ for (const backend of BACKENDS) {
       const post = (signature: string) => s.call('POST', '/v1/incidents/status/webhook', { raw, headers: { 'content-type': 'application/json', 'x-breakglass-timestamp': String(ts), 'x-breakglass-signature': signature } });
       assert.equal((await post(signGenericWebhook('wrong', ts, raw))).status, 401);
       assert.equal((await post(signGenericWebhook(SECRETS.BG_GENERIC_SECRET, ts, raw))).json.outcome, 'applied');
-      const r = await s.as('alice', ['request', '--gate', 'deploy-freeze', '--scope', 'repo=checkout', '--reason', REASON, '--incident', 'status:INC-42', '--severity', 'sev2', '--ttl', '15m', '--json']);
+      const r = await s.as('alice', ['request', '--gate', 'deploy-freeze', '--scope', 'repo=checkout,branch=main', '--reason', REASON, '--incident', 'status:INC-42', '--severity', 'sev2', '--ttl', '15m', '--json']);
       expectExit(r, 0, 'generic pre-approval');
       assert.equal(json(r).request.state, 'active');
       expectExit(await s.as('admin', ['ledger', 'verify', '--no-save', '--json']), 0, 'ledger verify');

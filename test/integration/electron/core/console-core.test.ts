@@ -173,7 +173,7 @@ describe('the console core (composeConsole) against a real grant store', () => {
   });
 
   test('what you sign is what you saw: a digest other than the store\'s is refused and nothing is signed; 1 of 2 says who is left', async () => {
-    const request = await fileRequest(store, alice, { gate: 'container-signing', severity: 'sev3', scope: { repo: 'signer', env: 'prod' } });
+    const request = await fileRequest(store, alice, { gate: 'container-signing', severity: 'sev3', scope: { repo: 'signer', branch: 'main' } });
     const stale = `sha256:${'ab'.repeat(32)}`;
     await assert.rejects(
       service.handlers['console:main:approve']({ id: request.id, digest: stale, ttl: '15m', comment: 'looks fine' }),

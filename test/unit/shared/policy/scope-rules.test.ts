@@ -12,7 +12,7 @@ import { testPolicy } from './policy-fixture';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const gate = (over: Partial<Gate> = {}): Gate => ({ id: 'ci-tests', kind: 'slow', tier: 'low', scopeKeys: ['repo', 'branch'], allowExtraSubjectKeys: true, ...over });
-const request = (scope: Record<string, string>, gateId = 'ci-tests') => ({ gate: gateId, scope, reason: 'the integration suite is down for the whole org', severity: 'sev3' as const, ttl: '1h', incidentRef: null });
+const request = (scope: Record<string, string>, gateId = 'ci-tests') => ({ gate: gateId, scope, reason: 'the integration suite is down for the whole org', severity: 'sev3' as const, ttl: '1h' });
 
 function loadFailure(text: string): AppError {
   try {
