@@ -13,8 +13,8 @@ export function identityStorePolicy(idp: OidcProviderHarness, oidc: { sessionTtl
       high: { approvals: 1, approverGroups: ['leads'], allowSameTeam: false, maxTtl: '4h' },
     },
     gates: [
-      { id: 'ci-tests', kind: 'slow', tier: 'low' },
-      { id: 'deploy-freeze', kind: 'slow', tier: 'high' },
+      { id: 'ci-tests', kind: 'slow', tier: 'low', scopeKeys: ['repo', 'branch'] },
+      { id: 'deploy-freeze', kind: 'slow', tier: 'high', scopeKeys: ['repo', 'branch'] },
     ],
     teams: { payments: { members: ['dave'] }, platform: {} },
     approvers: { oncall: ['dave'], leads: [] },

@@ -17,8 +17,8 @@ ttlChoices: [15m, 1h]
 tiers:
   low: { approvals: 1, approverGroups: [leads], maxTtl: 1h }
 gates:
-  - { id: ci-tests, kind: slow, tier: low }
-  - { id: perf-suite, kind: slow, tier: low }
+  - { id: ci-tests, kind: slow, tier: low, scopeKeys: [repo, branch] }
+  - { id: perf-suite, kind: slow, tier: low, scopeKeys: [repo, branch] }
 teams:
   payments: { members: [alice], bypassBudget: 2 }
   platform: { members: [bob] }
@@ -54,7 +54,7 @@ describe('CLI extras (issue 13): history, audit, friendly errors, decision key f
     const aliceToken = await fx.token('alice', ['requester']);
     bobToken = (await fx.approver('bob')).token;
     for (const gate of ['ci-tests', 'perf-suite']) {
-      const created = await fx.call('POST', '/v1/requests', { token: aliceToken, body: { gate, scope: { repo: 'payments-api' }, reason: 'the suite hangs on the shared runner again', severity: 'sev3', ttl: '15m' } });
+      const created = await fx.call('POST', '/v1/requests', { token: aliceToken, body: { gate, scope: { repo: 'payments-api', branch: 'main' }, reason: 'the suite hangs on the shared runner again', severity: 'sev3', ttl: '15m' } });
       assert.equal(created.status, 201, created.text);
       filed.push(created.json.request as BypassRequest);
     }
@@ -121,7 +121,7 @@ describe('CLI extras (issue 13): history, audit, friendly errors, decision key f
     const limit = await cli(['request', 'list', '--limit', 'abc', '--json'], alice);
     assert.equal(limit.code, 2);
     assert.deepEqual(JSON.parse(limit.stderr).error.fieldErrors, [{ path: '--limit', message: 'must be a number' }]);
-    const severity = await cli(['request', '--gate', 'ci-tests', '--scope', 'repo=a', '--reason', 'the suite hangs on the shared runner again', '--severity', 'sev9', '--ttl', '15m'], alice);
+    const severity = await cli(['request', '--gate', 'ci-tests', '--scope', 'repo=a,branch=main', '--reason', 'the suite hangs on the shared runner again', '--severity', 'sev9', '--ttl', '15m'], alice);
     assert.match(severity.stderr, /--severity: must be one of: sev1, sev2, sev3, sev4/);
     // The store's own 400s read the same way (fieldErrorsFromZod is shared).
     const http = await fx.call('GET', '/v1/requests?state=bogus', { token: alice.BREAKGLASS_TOKEN });
@@ -157,7 +157,7 @@ describe('CLI extras (issue 13): history, audit, friendly errors, decision key f
     const first = await cli(['ledger', 'export', '--out', dir], admin);
     assert.equal(first.code, 0, first.stderr);
     const before = await readFile(join(dir, 'entries.jsonl'), 'utf8');
-    await fx.call('POST', '/v1/requests', { token: alice.BREAKGLASS_TOKEN, body: { gate: 'ci-tests', scope: { repo: 'other' }, reason: 'the suite hangs on the shared runner again', severity: 'sev3', ttl: '15m' } });
+    await fx.call('POST', '/v1/requests', { token: alice.BREAKGLASS_TOKEN, body: { gate: 'ci-tests', scope: { repo: 'other', branch: 'main' }, reason: 'the suite hangs on the shared runner again', severity: 'sev3', ttl: '15m' } });
     const again = await cli(['ledger', 'export', '--out', dir, '--json'], admin);
     assert.equal(again.code, 2);
     const error = JSON.parse(again.stderr).error;

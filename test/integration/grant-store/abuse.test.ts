@@ -86,6 +86,8 @@ for (const backend of ['SQLite', 'PostgreSQL'] as const) {
      * background, so after a write wait until two looks 700 ms apart agree.
      */
     async function settled(): Promise<Map<string, string>> {
+      // Checks count blocks in memory and flush them every 10 s (BLOCK_FLUSH_INTERVAL_MS), so
+      // the tests that check come after every refusal.
       if (!dirty && quiet) return quiet;
       let last = await snapshot();
       for (let i = 0; i < 10; i++) {
@@ -154,35 +156,6 @@ for (const backend of ['SQLite', 'PostgreSQL'] as const) {
       assert.equal(ok.status, 201, ok.text);
     });
 
-    test('the check matches only on the declared keys: no wrong accept', async () => {
-      const warn = await check({ gate: 'ci-tests', subject: { repo: 'payments-api', branch: 'main', job: 'nightly' } });
-      assert.equal(warn.json.verdict, 'warn', 'extra subject attributes are ignored on this gate');
-      for (const subject of [{ repo: 'totally-unrelated-repo', branch: 'main' }, { repo: 'payments-api', branch: 'dev' }, { branch: 'main' }, { repo: 'payments-api' }]) {
-        const r = await check({ gate: 'ci-tests', subject });
-        assert.equal(r.status, 200, r.text);
-        assert.equal(r.json.verdict, 'block', `${JSON.stringify(subject)} must block`);
-      }
-      const lacking = await check({ gate: 'ci-tests', subject: { branch: 'main' } });
-      assert.match(lacking.json.message, /the subject lacks "repo"/);
-      assert.equal(lacking.json.requestCommand, null);
-      assert.equal(lacking.json.bypassable, false);
-      const strict = await check({ gate: 'image-admission', subject: { namespace: 'pay', digest: DIGEST, image: 'ghcr.io/acme/api' } });
-      assert.equal(strict.json.verdict, 'block');
-      assert.match(strict.json.message, /carries "image", which gate image-admission does not allow/);
-      const wider = await check({ gate: 'ci-tests', subject: { repo: 'payments-api', branch: 'dev' } });
-      assert.match(wider.json.requestCommand, /--scope branch=dev,repo=payments-api /);
-    });
-
-    test('a kept gate (bypass: never) refuses every request and says so at the check', async () => {
-      await refused('request on secret-scan', () => file({ gate: 'secret-scan' }), { status: 400, path: 'gate', message: /bypass: never/ });
-      const r = await check({ gate: 'secret-scan', subject: { repo: 'payments-api', branch: 'main' } });
-      assert.equal(r.json.verdict, 'block');
-      assert.equal(r.json.gateKind, 'safety');
-      assert.equal(r.json.bypassable, false);
-      assert.equal(r.json.requestCommand, null);
-      assert.match(r.json.message, /SAFETY gate, kept: bypass: never/);
-    });
-
     test('hostile text is refused naming the field and the code point; nothing reaches approvers raw', async () => {
       const hostile: [string, string, RegExp][] = [
         ['NUL', `${REASON}\u0000`, /U\+0000/],
@@ -200,6 +173,35 @@ for (const backend of ['SQLite', 'PostgreSQL'] as const) {
       await refused('ANSI in a key label', () => call('POST', '/v1/admin/approvers/carol/keys', { token: f.adminToken, body: { publicKeyPem: '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA7b3V0Yb1Q0m1C7b7Kz0cH2mX6Y3cD9Yg0sQ2x9nM1Vw=\n-----END PUBLIC KEY-----\n', label: 'yubikey\u001b[31m' } }), { status: 400, path: 'label' });
       await refused('NUL in check context', () => check({ gate: 'ci-tests', subject: { repo: 'payments-api', branch: 'main' }, context: { job: 'x\u0000' } }), { status: 400 });
       await refused('an impossible date', () => call('GET', '/v1/reports/gates?now=2026-13-45T25:61:61Z', { token: f.adminToken }), { status: 400 });
+    });
+
+    test('a kept gate (bypass: never) refuses every request and says so at the check', async () => {
+      await refused('request on secret-scan', () => file({ gate: 'secret-scan' }), { status: 400, path: 'gate', message: /bypass: never/ });
+      const r = await check({ gate: 'secret-scan', subject: { repo: 'payments-api', branch: 'main' } });
+      assert.equal(r.json.verdict, 'block');
+      assert.equal(r.json.gateKind, 'safety');
+      assert.equal(r.json.bypassable, false);
+      assert.equal(r.json.requestCommand, null);
+      assert.match(r.json.message, /SAFETY gate, kept: bypass: never/);
+    });
+
+    test('the check matches only on the declared keys: no wrong accept', async () => {
+      const warn = await check({ gate: 'ci-tests', subject: { repo: 'payments-api', branch: 'main', job: 'nightly' } });
+      assert.equal(warn.json.verdict, 'warn', 'extra subject attributes are ignored on this gate');
+      for (const subject of [{ repo: 'totally-unrelated-repo', branch: 'main' }, { repo: 'payments-api', branch: 'dev' }, { branch: 'main' }, { repo: 'payments-api' }]) {
+        const r = await check({ gate: 'ci-tests', subject });
+        assert.equal(r.status, 200, r.text);
+        assert.equal(r.json.verdict, 'block', `${JSON.stringify(subject)} must block`);
+      }
+      const lacking = await check({ gate: 'ci-tests', subject: { branch: 'main' } });
+      assert.match(lacking.json.message, /the subject lacks "repo"/);
+      assert.equal(lacking.json.requestCommand, null);
+      assert.equal(lacking.json.bypassable, false);
+      const strict = await check({ gate: 'image-admission', subject: { namespace: 'pay', digest: DIGEST, image: 'ghcr.io/acme/api' } });
+      assert.equal(strict.json.verdict, 'block');
+      assert.match(strict.json.message, /carries "image", which gate image-admission does not allow/);
+      const wider = await check({ gate: 'ci-tests', subject: { repo: 'payments-api', branch: 'dev' } });
+      assert.match(wider.json.requestCommand, /--scope branch=dev,repo=payments-api /);
     });
 
     test('no 5xx anywhere in the run', () => {

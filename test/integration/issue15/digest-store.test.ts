@@ -51,9 +51,11 @@ gates:
   - id: ci-tests
     kind: slow
     tier: low
+    scopeKeys: [repo, branch]
   - id: container-signing
     kind: safety
     tier: critical
+    scopeKeys: [repo]
 teams:
   payments: { members: [alice, dave], bypassBudget: 1 }
   platform: { members: [bob] }
@@ -93,7 +95,7 @@ const REASON = 'Nightly payments build: the suite is red on a flaky test, hotfix
 
 /** Bypasses in the digested week: one under the standing scope (ci-tests), one with an emergency credential (container-signing). */
 async function weekOfBypasses(s: Issue15Store): Promise<void> {
-  const standing = await s.as('alice', ['request', '--gate', 'ci-tests', '--scope', 'repo=payments-api', '--reason', REASON, '--severity', 'sev3', '--ttl', '1h', '--json']);
+  const standing = await s.as('alice', ['request', '--gate', 'ci-tests', '--scope', 'repo=payments-api,branch=main', '--reason', REASON, '--severity', 'sev3', '--ttl', '1h', '--json']);
   expectExit(standing, 0, 'standing-scope request');
   assert.equal(json(standing).request.state, 'active');
   const sealed = json(await s.as('admin', ['admin', 'emergency', 'seal', '--gate', 'container-signing', '--scope', 'repo=payments-api', '--holders', 'alice', '--json']));

@@ -82,7 +82,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.equal(who.json.team, 'payments');
       const again = await f.call('POST', '/v1/sessions', { body: { idToken: tokens.idToken } });
       assert.equal(again.status, 409, `one ID token buys one session: ${again.text}`);
-      const filed = await f.call('POST', '/v1/requests', { token, body: { gate: 'ci-tests', scope: { repo: 'payments-api' }, reason: 'integration suite is down and a hotfix for INC-1190 must ship', severity: 'sev3', ttl: '1h' } });
+      const filed = await f.call('POST', '/v1/requests', { token, body: { gate: 'ci-tests', scope: { repo: 'payments-api', branch: 'main' }, reason: 'integration suite is down and a hotfix for INC-1190 must ship', severity: 'sev3', ttl: '1h' } });
       assert.equal(filed.status, 201, filed.text);
       assert.equal(filed.json.request.requester, 'alice');
       assert.equal(filed.json.request.team, 'payments');
@@ -136,7 +136,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const pair = generateSoftwareKeyPair();
       const enrolled = await f.call('POST', '/v1/admin/approvers/bob/keys', { token: f.adminToken, body: { publicKeyPem: pair.publicKeyPem, hardwareBacked: false } });
       assert.equal(enrolled.status, 201, enrolled.text);
-      const filed = await f.call('POST', '/v1/requests', { token: alice.token, body: { gate: 'deploy-freeze', scope: { repo: 'payments-api' }, reason: 'freeze exception for the INC-2201 rollback of payments-api', severity: 'sev2', incidentRef: 'INC-2201', ttl: '1h' } });
+      const filed = await f.call('POST', '/v1/requests', { token: alice.token, body: { gate: 'deploy-freeze', scope: { repo: 'payments-api', branch: 'main' }, reason: 'freeze exception for the INC-2201 rollback of payments-api', severity: 'sev2', incidentRef: 'INC-2201', ttl: '1h' } });
       assert.equal(filed.status, 201, filed.text);
       const request = filed.json.request;
       const approve = async (token: string) =>
@@ -190,7 +190,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       // An active bypass for acme/payments-b, approved by dave (an admin-minted approver token).
       const dave = await f.approver('dave');
       const requester = await session((await browserSignIn(idp, 'alice')).idToken);
-      const filed = await f.call('POST', '/v1/requests', { token: requester.token, body: { gate: 'ci-tests', scope: { repo: 'acme/payments-b' }, reason: 'flaky integration suite blocks the INC-1190 hotfix', severity: 'sev3', ttl: '1h' } });
+      const filed = await f.call('POST', '/v1/requests', { token: requester.token, body: { gate: 'ci-tests', scope: { repo: 'acme/payments-b', branch: 'main' }, reason: 'flaky integration suite blocks the INC-1190 hotfix', severity: 'sev3', ttl: '1h' } });
       assert.equal(filed.status, 201, filed.text);
       const approved = await f.call('POST', `/v1/requests/${filed.json.request.id}/decisions`, { token: dave.token, body: { bundle: await f.sign(filed.json.request, 'dave', dave.signer, 'approve') } });
       assert.equal(approved.status, 200, approved.text);
