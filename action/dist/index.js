@@ -12525,6 +12525,8 @@ var CheckResultSchema = external_exports.strictObject({
   gateKind: GateKindSchema.optional(),
   /** false when no bypass can open this gate (`bypass: never`) or this subject can never be under one (it lacks a scope key). */
   bypassable: external_exports.boolean().optional(),
+  /** On block: the scope a request for this subject names (the gate's scopeKeys only); null when none can be requested. */
+  requestScope: ScopeSchema.nullable().optional(),
   bypass: external_exports.strictObject({
     id: external_exports.string(),
     requestId: external_exports.string(),
@@ -12535,6 +12537,10 @@ var CheckResultSchema = external_exports.strictObject({
   }).nullable(),
   checkedAt: TimestampSchema
 });
+function linkScope(result) {
+  if (result.requestScope !== void 0) return result.requestScope ?? void 0;
+  return Object.keys(result.subject).length > 0 ? result.subject : void 0;
+}
 
 // shared/zod-messages.ts
 var ZOD_DEFAULT = /^(Invalid |Too (small|big)|Expected )/;
@@ -12947,7 +12953,8 @@ ${message}
     return 1;
   }
   const verdict = await check2(settings, creds, runner.env);
-  const link = verdict.verdict === "block" && Object.keys(verdict.subject).length > 0 ? requestLink(settings.store, { gate: verdict.gate, scope: verdict.subject, rule: settings.rule, context: settings.context }) : void 0;
+  const scope = verdict.verdict === "block" ? linkScope(verdict) : void 0;
+  const link = scope ? requestLink(settings.store, { gate: verdict.gate, scope, rule: settings.rule, context: settings.context }) : void 0;
   setOutput(runner, "verdict", verdict.verdict);
   setOutput(runner, "message", verdict.message);
   setOutput(runner, "subject", scopeToText(verdict.subject));

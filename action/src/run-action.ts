@@ -1,4 +1,4 @@
-import { CheckResultSchema, type CheckResult } from '../../shared/domain/check';
+import { CheckResultSchema, linkScope, type CheckResult } from '../../shared/domain/check';
 import type { Scope } from '../../shared/domain/common';
 import { ErrorResponseSchema } from '../../shared/errors';
 import { requestLink } from '../../shared/gates/request-link';
@@ -193,7 +193,8 @@ export async function runAction(runner: Runner): Promise<number> {
   }
   const verdict = await check(settings, creds, runner.env);
   // A fail-closed block of a gate the store never answered for still deserves the way out.
-  const link = verdict.verdict === 'block' && Object.keys(verdict.subject).length > 0 ? requestLink(settings.store, { gate: verdict.gate, scope: verdict.subject, rule: settings.rule, context: settings.context }) : undefined;
+  const scope = verdict.verdict === 'block' ? linkScope(verdict) : undefined;
+  const link = scope ? requestLink(settings.store, { gate: verdict.gate, scope, rule: settings.rule, context: settings.context }) : undefined;
   setOutput(runner, 'verdict', verdict.verdict);
   setOutput(runner, 'message', verdict.message);
   setOutput(runner, 'subject', scopeToText(verdict.subject));

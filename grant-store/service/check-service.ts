@@ -5,7 +5,8 @@ import type { BypassRequest } from '../../shared/domain/request';
 import { formatRemaining, ttlToMs } from '../../shared/domain/ttl';
 import { AppError } from '../../shared/errors';
 import { isBypassNever } from '../../shared/policy/policy-requirements';
-import { declaredPart, ruleCovers, scopeRuleOf, subjectRefusal, type ScopeRule } from '../../shared/policy/scope-rules';
+import { formatScope } from '../../shared/policy/scope-match';
+import { declaredScope, ruleCovers, scopeRuleOf, subjectRefusal, type ScopeRule } from '../../shared/policy/scope-rules';
 import { resolveGate, type ResolvedGate } from '../../shared/policy/tier-resolution';
 import { parseCheckInput } from '../checks/check-input';
 import type { StoreTx } from '../storage/store';
@@ -44,7 +45,7 @@ export function answerCheck(deps: ServiceDeps, caller: Caller, body: unknown): C
     // counted in memory, so only a warn touches the database (to record its evaluation).
     // Expiry stays exact: the index never matches a bypass whose window ended at `now`.
     const now = deps.clock();
-    if (gate.never || subjectRefusal(gate.rule, input.subject) !== undefined) return hotAnswer(deps, caller, gate, input, now, undefined);
+    if (!usable(gate, input)) return hotAnswer(deps, caller, gate, input, now, undefined);
     const found = hot.match(input.gate, input.subject, now.getTime(), gate.rule);
     if (found instanceof Promise) return found.then((bypass) => hotAnswer(deps, caller, gate, input, now, bypass));
     return hotAnswer(deps, caller, gate, input, now, found);
@@ -80,7 +81,7 @@ export async function peekCheck(deps: ServiceDeps, caller: Caller, body: unknown
   const gate = gateAnswers(deps.policies.policy, input.gate);
   const now = deps.clock();
   const at = now.toISOString();
-  const bypass = (await deps.store.findActiveBypasses(input.gate, at)).find((r) => bypassMatches(r, input.gate, input.subject));
+  const bypass = usable(gate, input) ? covering(gate, input, await deps.store.findActiveBypasses(input.gate, at)) : undefined;
   if (!bypass) return { ...gate.blocked(input.subject, at), bypass: null };
   const approvers = bypass.approvals.map((a) => a.approver);
   return {
@@ -89,6 +90,8 @@ export async function peekCheck(deps: ServiceDeps, caller: Caller, body: unknown
     subject: input.subject,
     message: `WARN (dry run, not recorded): gate ${input.gate} would pass under bypass ${bypass.bypassId} for request ${bypass.id}, expires ${bypass.expiresAt}.`,
     requestCommand: null,
+    gateKind: gate.resolved.gate.kind,
+    bypassable: true,
     bypass: { id: bypass.bypassId!, requestId: bypass.id, approvers, expiresAt: bypass.expiresAt!, evaluationSeq: null },
     checkedAt: at,
   };
@@ -137,7 +140,7 @@ function blockAnswer(policy: Policy, resolved: ResolvedGate, rule: ScopeRule | u
   const gateKind = resolved.gate.kind;
   if (isBypassNever(resolved.gate)) {
     const message = `BLOCKED by gate ${gate} (${gateKind === 'safety' ? 'SAFETY gate, kept' : `${gateKind} gate, kept`}: bypass: never, so no bypass, approval or emergency credential opens it). Fix what the gate reports, then run it again.`;
-    return (subject, at) => ({ verdict: 'block', gate, subject, message, requestCommand: null, gateKind, bypassable: false, bypass: null, checkedAt: at });
+    return (subject, at) => ({ verdict: 'block', gate, subject, message, requestCommand: null, gateKind, bypassable: false, requestScope: null, bypass: null, checkedAt: at });
   }
   const messageHead = `BLOCKED by gate ${gate} (${ruleText(resolved)}): `;
   const commandHead = `breakglass request --gate ${gate} --scope `;
@@ -145,9 +148,10 @@ function blockAnswer(policy: Policy, resolved: ResolvedGate, rule: ScopeRule | u
   return (subject, at) => {
     const refusal = subjectRefusal(rule, subject);
     if (refusal !== undefined) {
-      return { verdict: 'block', gate, subject, message: `${messageHead}${refusal}, so no bypass can cover it.`, requestCommand: null, gateKind, bypassable: false, bypass: null, checkedAt: at };
+      return { verdict: 'block', gate, subject, message: `${messageHead}${refusal}, so no bypass can cover it.`, requestCommand: null, gateKind, bypassable: false, requestScope: null, bypass: null, checkedAt: at };
     }
-    const scope = declaredPart(rule, subject);
+    const requestScope = declaredScope(rule, subject);
+    const scope = formatScope(requestScope);
     const command = commandHead + scope + commandTail;
     return {
       verdict: 'block',
@@ -157,6 +161,7 @@ function blockAnswer(policy: Policy, resolved: ResolvedGate, rule: ScopeRule | u
       requestCommand: command,
       gateKind,
       bypassable: true,
+      requestScope,
       bypass: null,
       checkedAt: at,
     };
@@ -166,13 +171,22 @@ function blockAnswer(policy: Policy, resolved: ResolvedGate, rule: ScopeRule | u
 /** The check answered from the database inside `tx` (no index, or the index was stale). */
 async function checkInTx(tx: StoreTx, caller: Caller, gate: GateAnswers, input: CheckInput, now: Date): Promise<CheckResult> {
   const at = now.toISOString();
-  const usable = !gate.never && subjectRefusal(gate.rule, input.subject) === undefined;
-  const bypass = usable ? (await tx.findActiveBypasses(input.gate, at)).find((r) => r.gate === input.gate && ruleCovers(gate.rule, r.scope, input.subject)) : undefined;
+  const bypass = usable(gate, input) ? covering(gate, input, await tx.findActiveBypasses(input.gate, at)) : undefined;
   if (!bypass) {
     await tx.incrementGateBlocks(input.gate, at);
     return gate.blocked(input.subject, at);
   }
   return underBypass(tx, caller, gate.resolved, input, bypass, now);
+}
+
+/** Whether any bypass could cover the subject: not a kept gate, and the subject carries what the gate's scope rule needs. */
+function usable(gate: GateAnswers, input: CheckInput): boolean {
+  return !gate.never && subjectRefusal(gate.rule, input.subject) === undefined;
+}
+
+/** The first of the gate's active bypasses whose scope covers the subject under the gate's scope rule. */
+function covering(gate: GateAnswers, input: CheckInput, active: readonly BypassRequest[]): BypassRequest | undefined {
+  return active.find((r) => r.gate === input.gate && ruleCovers(gate.rule, r.scope, input.subject));
 }
 
 async function underBypass(tx: StoreTx, caller: Caller, resolved: ResolvedGate, input: CheckInput, bypass: BypassRequest, now: Date): Promise<CheckResult> {

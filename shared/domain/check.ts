@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { GateKindSchema, PrincipalNameSchema, ScopeSchema, SlugSchema, TimestampSchema } from './common';
+import { GateKindSchema, PrincipalNameSchema, ScopeSchema, SlugSchema, TimestampSchema, type Scope } from './common';
 import { textField } from './text-hygiene';
 
 export const MAX_CONTEXT_KEY_LENGTH = 64;
@@ -26,6 +26,8 @@ export const CheckResultSchema = z.strictObject({
   gateKind: GateKindSchema.optional(),
   /** false when no bypass can open this gate (`bypass: never`) or this subject can never be under one (it lacks a scope key). */
   bypassable: z.boolean().optional(),
+  /** On block: the scope a request for this subject names (the gate's scopeKeys only); null when none can be requested. */
+  requestScope: ScopeSchema.nullable().optional(),
   bypass: z
     .strictObject({
       id: z.string(),
@@ -39,3 +41,13 @@ export const CheckResultSchema = z.strictObject({
   checkedAt: TimestampSchema,
 });
 export type CheckResult = z.infer<typeof CheckResultSchema>;
+
+/**
+ * The scope a request link for a block answer carries: the store's requestScope (the gate's
+ * declared keys), none when the store says no bypass can be requested, else (an older store, a
+ * fail-closed answer the store never gave) the subject when it has attributes.
+ */
+export function linkScope(result: Pick<CheckResult, 'subject' | 'requestScope'>): Scope | undefined {
+  if (result.requestScope !== undefined) return result.requestScope ?? undefined;
+  return Object.keys(result.subject).length > 0 ? result.subject : undefined;
+}

@@ -1,7 +1,7 @@
 import type { Scope } from '../domain/common';
 import type { Gate } from '../domain/policy';
 import type { FieldError } from '../errors';
-import { formatScope, scopeCovers } from './scope-match';
+import { scopeCovers } from './scope-match';
 
 /**
  * A gate's scope rule, from its policy entry: the attribute keys a bypass scope names (exactly
@@ -95,10 +95,10 @@ export function ruleCovers(rule: ScopeRule | undefined, scope: Scope, subject: S
   return scopeCovers(scope, subject);
 }
 
-/** The subject cut down to the gate's declared keys (what a block message suggests to request). */
-export function declaredPart(rule: ScopeRule | undefined, subject: Scope): string {
-  if (!rule) return formatScope(subject);
+/** The subject cut down to the gate's declared keys (the scope a block answer suggests to request; the caller has checked subjectRefusal). */
+export function declaredScope(rule: ScopeRule | undefined, subject: Scope): Scope {
+  if (!rule) return subject;
   const part: Scope = {};
-  for (const key of rule.keys) part[key] = has(subject, key) ? subject[key]! : `<${key}>`;
-  return formatScope(part);
+  for (const key of rule.keys) if (has(subject, key)) part[key] = subject[key]!;
+  return part;
 }

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { CheckInputSchema, type CheckInput, type CheckResult } from '../../../shared/domain/check';
+import { CheckInputSchema, linkScope, type CheckInput, type CheckResult } from '../../../shared/domain/check';
 import { WorkloadCheckInputSchema, type WorkloadCheckInput } from '../../../shared/domain/workload-check';
 import { formatRemaining } from '../../../shared/domain/ttl';
 import { AppError } from '../../../shared/errors';
@@ -76,7 +76,7 @@ export function registerCheck(program: Command, ctx: CliContext): void {
     }
     ctx.exitCode = result.verdict === 'warn' ? EXIT_OK : EXIT_REFUSED;
     // The link goes to the store this command asked: the one the requester can reach too.
-    const scope = Object.keys(result.subject).length > 0 ? result.subject : undefined;
+    const scope = linkScope(result);
     const output: CheckOutput = {
       ...result,
       requestUrl: result.verdict === 'block' && scope ? requestLink(g.storeUrl, { gate: input.gate, scope, rule: flags.rule?.trim(), context: input.context }) : null,

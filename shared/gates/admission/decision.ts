@@ -1,5 +1,4 @@
-import type { CheckResult } from '../../domain/check';
-import type { Scope } from '../../domain/common';
+import { linkScope, type CheckResult } from '../../domain/check';
 import { requestLink } from '../request-link';
 import { scopeToText } from '../scope-text';
 
@@ -20,7 +19,7 @@ export interface AdmissionDecision {
 }
 
 /** What the decision reads of a check: a CheckResult, or a dry run's (no evaluation recorded, so no seq). */
-export type AdmissionCheck = Pick<CheckResult, 'verdict' | 'subject' | 'message' | 'requestCommand'> & {
+export type AdmissionCheck = Pick<CheckResult, 'verdict' | 'subject' | 'message' | 'requestCommand' | 'requestScope'> & {
   bypass: (Omit<NonNullable<CheckResult['bypass']>, 'evaluationSeq'> & { evaluationSeq: number | null }) | null;
 };
 
@@ -45,9 +44,11 @@ export function admissionDecision(input: DecisionInput): AdmissionDecision {
   }
   const blocked = input.results.find((r) => r.verdict !== 'warn' || !r.bypass);
   if (blocked) {
-    const url = requestLink(input.storeUrl, { gate: input.gate, scope: blocked.subject as Scope, rule: input.rule, context: input.context });
-    // The store's message ends with the CLI command; here the link is the way out.
+    // The store's message ends with the CLI command; here the link is the way out (none when no bypass can be requested).
     const reason = blocked.requestCommand ? blocked.message.replace(blocked.requestCommand, '').replace(/\s*(To ask for one|To request a bypass):?\s*$/i, '').trim() : blocked.message;
+    const scope = linkScope(blocked);
+    if (!scope) return { bypassed: false, message: reason, requestUrl: null, warnings: [], bypasses: [] };
+    const url = requestLink(input.storeUrl, { gate: input.gate, scope, rule: input.rule, context: input.context });
     return { bypassed: false, message: `${reason} Request a bypass: ${url}`, requestUrl: url, warnings: [], bypasses: [] };
   }
   const bypasses = new Map<string, AdmissionDecision['bypasses'][number]>();

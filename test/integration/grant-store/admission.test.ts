@@ -11,8 +11,8 @@ ttlChoices: [15m, 1h]
 tiers:
   low: { approvals: 1, approverGroups: [leads], maxTtl: 1h }
 gates:
-  - { id: image-admission, kind: safety, tier: low }
-  - { id: freeze, kind: slow, tier: low }
+  - { id: image-admission, kind: safety, tier: low, scopeKeys: [namespace, workload] }
+  - { id: freeze, kind: slow, tier: low, scopeKeys: [namespace, workload, image] }
 teams:
   payments: { members: [alice] }
 approvers:
@@ -125,8 +125,8 @@ describe('Kubernetes admission endpoints (Gatekeeper external data, Kyverno apiC
   test('AdmissionReview: denied with 403 and the request page for exactly the uncovered image; scale subresource names the parent; DELETE passes', async () => {
     const review = await fixture('admission-review-pod-create.json');
     const before = (await evaluations()).length;
-    // Only the api image is covered (by digest): the log-shipper blocks the Pod.
-    await activeBypass(fx, 'freeze', { digest: DIGEST });
+    // Only the api image is covered: the log-shipper blocks the Pod.
+    await activeBypass(fx, 'freeze', { namespace: 'payments', workload: 'deployment/payments-api', image: `ghcr.io/acme/payments-api@${DIGEST}` });
     const r = await post('/v1/admission/review/freeze', review);
     assert.equal(r.status, 200);
     assert.equal(r.json.response.uid, review.request.uid);
@@ -142,7 +142,8 @@ describe('Kubernetes admission endpoints (Gatekeeper external data, Kyverno apiC
     assert.equal((await evaluations()).length, before, 'a refused object records no evaluation, not even for its covered image');
 
     const scale = await fixture('admission-review-scale.json');
-    const scaled = await post('/v1/admission/review/freeze', scale);
+    // A scale subresource has no image: image-admission (namespace, workload) names its parent.
+    const scaled = await post('/v1/admission/review/image-admission', scale);
     assert.equal(scaled.json.response.allowed, false);
     const scaleLink = parseRequestLink(new URL(/Request a bypass: (\S+)$/.exec(scaled.json.response.status.message)![1]!).search);
     assert.deepEqual(scaleLink.scope, { namespace: 'my-namespace', workload: 'deployment/my-deployment' });
@@ -158,16 +159,16 @@ describe('Kubernetes admission endpoints (Gatekeeper external data, Kyverno apiC
     assert.match(notReview.json.error.message, /apiVersion/);
   });
 
-  test('Kyverno apiCall: the documented body; blocked with the link, covered by a namespace-wide bypass, dry run not recorded', async () => {
+  test('Kyverno apiCall: the documented body; blocked with the link, covered by a bypass of its workload, dry run not recorded', async () => {
     const body = await fixture('kyverno-apicall-body.json');
     const blocked = await post('/v1/admission/kyverno/image-admission', { ...body, namespace: 'checkout', object: { ...body.object, metadata: { ...body.object.metadata, namespace: 'checkout' } } });
     assert.equal(blocked.status, 200, blocked.text);
     assert.equal(blocked.json.bypassed, false);
     assert.equal(blocked.json.verdict, 'block');
-    assert.match(blocked.json.message, /Request a bypass: http:\/\/127\.0\.0\.1:\d+\/request\?gate=image-admission&scope=namespace%3Dcheckout%2Cworkload%3Ddeployment%2Fpayments-api%2Cimage%3Dghcr\.io%2Facme%2Fpayments-api%3A1\.42\.1&rule=require-signed-images%2Fverify-signature/);
+    assert.match(blocked.json.message, /Request a bypass: http:\/\/127\.0\.0\.1:\d+\/request\?gate=image-admission&scope=namespace%3Dcheckout%2Cworkload%3Ddeployment%2Fpayments-api&rule=require-signed-images%2Fverify-signature/);
     assert.deepEqual(blocked.json.subjects, [{ namespace: 'checkout', workload: 'deployment/payments-api', image: 'ghcr.io/acme/payments-api:1.42.1' }]);
 
-    const bypass = await activeBypass(fx, 'image-admission', { namespace: 'payments' });
+    const bypass = await activeBypass(fx, 'image-admission', { namespace: 'payments', workload: 'deployment/payments-api' });
     const before = (await evaluations()).length;
     const passed = await post('/v1/admission/kyverno/image-admission', body);
     assert.equal(passed.json.bypassed, true);
