@@ -5,12 +5,22 @@ import type { ReportInput } from './report-input';
 import { BUSINESS_DAY_DECISION_TARGET_MS, DECISION_WINDOW_DAYS, INCIDENT_DECISION_TARGET_MS } from './thresholds';
 
 /**
+ * Requests no approver decided: a standing scope (approved when the policy was written), an
+ * on-call incident's pre-approval, an emergency credential. Nobody waited for a decision, so
+ * they say nothing about decision times (counting them as decided in 0 s would flatter the
+ * 15-minute target).
+ */
+export function decidedInAdvance(request: BypassRequest): boolean {
+  return request.standingScope !== null || (request.emergencyCredential ?? null) !== null || (request.preApproval ?? null) !== null;
+}
+
+/**
  * When a request was decided, as its requester experiences it: activation (the approval
  * threshold was met) or the denial that closed it. Null while undecided, for requests that were
- * cancelled or lapsed, and for standing scopes (approved in advance, nobody waited).
+ * cancelled or lapsed, and for requests decided in advance (nobody waited).
  */
 export function decidedAtMs(request: BypassRequest): number | null {
-  if (request.standingScope !== null) return null;
+  if (decidedInAdvance(request)) return null;
   if (request.activatedAt !== null) return ms(request.activatedAt);
   if (request.state === 'denied' && request.closedAt !== null) return ms(request.closedAt);
   return null;
@@ -41,7 +51,7 @@ function classReport(spec: ClassSpec, requests: readonly BypassRequest[], nowMs:
   let waitingPastTarget = 0;
   for (const request of requests) {
     const createdMs = ms(request.createdAt);
-    if (createdMs > nowMs || request.standingScope !== null) continue;
+    if (createdMs > nowMs || decidedInAdvance(request)) continue;
     const decided = decidedAtMs(request);
     if (decided !== null && decided <= nowMs) {
       if (inTrailingWindow(decided, nowMs, DECISION_WINDOW_DAYS)) durations.push(elapsed(spec, createdMs, decided));

@@ -24,6 +24,9 @@ test('decision times: incident-flagged (wall clock, 15 min) vs the rest (busines
     request({ id: 'req_i_wait_long', incidentRef: 'INC-8', createdAt: ago(20 * MINUTE) }),
     request({ id: 'req_i_wait_short', incidentRef: 'INC-9', state: 'needs_info', createdAt: ago(5 * MINUTE) }),
     request({ id: 'req_i_standing', incidentRef: 'INC-10', standingScope: 'release-tooling', createdAt: ago(DAY), activatedAt: ago(DAY) }),
+    // Nobody decided these either: an emergency credential, an on-call incident's pre-approval.
+    request({ id: 'req_i_emergency', incidentRef: 'INC-11', emergencyCredential: 'emc_0123456789abcdef0123456789', createdAt: ago(DAY), activatedAt: ago(DAY) }),
+    request({ id: 'req_i_preapproved', incidentRef: 'pagerduty:PGR0VU2', preApproval: { source: 'pagerduty', incidentId: 'PGR0VU2', rule: 'api-outage', payloadDigest: `sha256:${'a'.repeat(64)}`, eventSeq: 7 }, createdAt: ago(DAY), activatedAt: ago(DAY) }),
     // the rest, in business time (NOW is Thursday 2026-11-26 12:00 UTC)
     request({ id: 'req_o_weekend', createdAt: '2026-11-20T17:00:00.000Z', activatedAt: '2026-11-23T09:00:00.000Z' }), // Fri 17:00 -> Mon 09:00 = 16h business
     request({ id: 'req_o_26h', state: 'denied', createdAt: '2026-11-24T10:00:00.000Z', closedAt: '2026-11-25T12:00:00.000Z', closedBy: 'bob' }),

@@ -44,6 +44,8 @@ export interface RequestSpec {
   closedBy?: string | null;
   incidentRef?: string | null;
   standingScope?: string | null;
+  emergencyCredential?: string | null;
+  preApproval?: BypassRequest['preApproval'];
   approvals?: { approver: string; at: string }[];
 }
 
@@ -81,6 +83,8 @@ export function request(spec: RequestSpec): BypassRequest {
     updatedAt: spec.createdAt,
     closeComment: null,
     closedBy: spec.closedBy ?? null,
+    ...(spec.emergencyCredential ? { emergencyCredential: spec.emergencyCredential } : {}),
+    ...(spec.preApproval ? { preApproval: spec.preApproval } : {}),
   };
 }
 
