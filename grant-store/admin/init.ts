@@ -6,6 +6,8 @@ import { PolicyHolder } from '../policy/policy-holder';
 import { createTokenInTx } from '../service/identity-service';
 import { recordPolicyLoaded } from '../service/policy-service';
 import type { Caller, ServiceDeps } from '../service/service-deps';
+import { loadLogKey } from '../ledger/log-key';
+import { TransparencyLog } from '../ledger/transparency-log';
 import { PgStore } from '../storage/postgres/pg-store';
 import { SqliteStore } from '../storage/sqlite/sqlite-store';
 import type { Store } from '../storage/store';
@@ -47,7 +49,10 @@ export async function initDataDir(
     const { privateKey } = generateKeyPairSync('ed25519');
     await writeFile(logKeyPath, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: PRIVATE_FILE_MODE, flag: 'wx' });
   }
-  const store: Store = opts.databaseUrl ? await PgStore.open({ databaseUrl: opts.databaseUrl }) : SqliteStore.open(databasePath);
+  // Entries are bound by the log key as they are appended, and a checkpoint signed before the
+  // store first starts: its start-up check refuses unbound rows and rows with no checkpoint.
+  const logKey = await loadLogKey(logKeyPath);
+  const store: Store = opts.databaseUrl ? await PgStore.open({ databaseUrl: opts.databaseUrl, binder: logKey.binder }) : SqliteStore.open(databasePath, { binder: logKey.binder });
   try {
     const policies = await PolicyHolder.load(policyPath);
     const clock = () => new Date();
@@ -63,6 +68,8 @@ export async function initDataDir(
     const caller: Caller = { principal, roles: ['admin'], sourceAddress: 'local:admin-init' };
     await recordPolicyLoaded(deps, caller);
     const created = await store.transaction((tx) => createTokenInTx(tx, caller, { principal, roles: ['admin'] }, clock()));
+    const log = await TransparencyLog.open({ store, dataDir, clock });
+    await log.close();
     return { adminToken: created.token, policyPath, logKeyPath };
   } finally {
     await store.close();

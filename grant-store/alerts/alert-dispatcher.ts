@@ -131,30 +131,7 @@ export class AlertDispatcher {
   }
 
   private newItems(events: readonly AlertEvent[], policy: Policy, now: string): OutboxItem[] {
-    const items: OutboxItem[] = [];
-    for (const event of events) {
-      for (const webhook of policy.webhooks) {
-        if (!isCriticalAlert(event.event) && !webhook.events.includes(event.event)) continue;
-        const id = `dlv_${randomBytes(12).toString('hex')}`;
-        items.push({
-          id,
-          key: `${event.key}:${webhook.id}`,
-          event: event.event,
-          subject: event.subject,
-          gate: event.gate,
-          webhookId: webhook.id,
-          url: webhook.url,
-          format: webhook.format,
-          secretEnv: webhook.secretEnv ?? null,
-          body: renderWebhookBody(webhook.format, event, id),
-          createdAt: now,
-          attempts: 0,
-          nextAttemptAt: now,
-          lastError: null,
-        });
-      }
-    }
-    return items;
+    return outboxItemsFor(events, policy, now);
   }
 
   private async ingestLedger(): Promise<void> {
@@ -195,10 +172,7 @@ export class AlertDispatcher {
 
   /** Add items whose key is not already queued. */
   private async enqueue(tx: StoreTx, items: readonly OutboxItem[]): Promise<void> {
-    if (items.length === 0) return;
-    const outbox = await readOutbox(tx);
-    const keys = new Set(outbox.map((i) => i.key));
-    await writeOutbox(tx, [...outbox, ...items.filter((i) => !keys.has(i.key))]);
+    await enqueueOutboxItems(tx, items);
   }
 
   private async attempt(item: OutboxItem): Promise<{ ok: true; status: number } | { ok: false; error: string; final: boolean }> {
@@ -285,4 +259,40 @@ export class AlertDispatcher {
     this.timer = setTimeout(() => this.kick(), delay);
     this.timer.unref();
   }
+}
+
+/** One outbox item per (event, webhook that gets it): critical events go to every webhook. */
+export function outboxItemsFor(events: readonly AlertEvent[], policy: Policy, now: string): OutboxItem[] {
+  const items: OutboxItem[] = [];
+  for (const event of events) {
+    for (const webhook of policy.webhooks) {
+      if (!isCriticalAlert(event.event) && !webhook.events.includes(event.event)) continue;
+      const id = `dlv_${randomBytes(12).toString('hex')}`;
+      items.push({
+        id,
+        key: `${event.key}:${webhook.id}`,
+        event: event.event,
+        subject: event.subject,
+        gate: event.gate,
+        webhookId: webhook.id,
+        url: webhook.url,
+        format: webhook.format,
+        secretEnv: webhook.secretEnv ?? null,
+        body: renderWebhookBody(webhook.format, event, id),
+        createdAt: now,
+        attempts: 0,
+        nextAttemptAt: now,
+        lastError: null,
+      });
+    }
+  }
+  return items;
+}
+
+/** Queue `items` in the outbox (those whose key is already queued are skipped); the dispatcher delivers them. */
+export async function enqueueOutboxItems(tx: StoreTx, items: readonly OutboxItem[]): Promise<void> {
+  if (items.length === 0) return;
+  const outbox = await readOutbox(tx);
+  const keys = new Set(outbox.map((i) => i.key));
+  await writeOutbox(tx, [...outbox, ...items.filter((i) => !keys.has(i.key))]);
 }

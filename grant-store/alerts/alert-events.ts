@@ -12,9 +12,9 @@ export type AlertEventKind = Webhook['events'][number] | CriticalAlertKind;
 /**
  * Critical alerts go to every webhook at once, whatever its `events` list: an emergency
  * credential was used (a bypass with no approver) or a burned, retired, unknown or someone
- * else's credential was presented.
+ * else's credential was presented; the ledger halted on a tamper alarm (grant-store/ledger/ledger-guard.ts).
  */
-export const CRITICAL_ALERT_KINDS = ['emergency_used', 'emergency_refused'] as const;
+export const CRITICAL_ALERT_KINDS = ['emergency_used', 'emergency_refused', 'ledger_halted'] as const;
 export type CriticalAlertKind = (typeof CRITICAL_ALERT_KINDS)[number];
 
 export function isCriticalAlert(kind: AlertEventKind): kind is CriticalAlertKind {

@@ -12,6 +12,8 @@ import { PgStore } from '../storage/postgres/pg-store';
 import { SqliteStore } from '../storage/sqlite/sqlite-store';
 import type { Store } from '../storage/store';
 import { buildApp } from './build-app';
+import { loadLogKey } from '../ledger/log-key';
+import { installLedgerGuardHttp, startLedgerGuard } from '../ledger/ledger-guard-wiring';
 import { isLoopbackHost } from './loopback';
 
 export const DEFAULT_HOST = '127.0.0.1';
@@ -76,31 +78,40 @@ export async function startGrantStore(opts: GrantStoreOptions): Promise<RunningG
   }
   const paths = dataDirPaths(opts.dataDir);
   const policies = await PolicyHolder.load(opts.policyPath ?? paths.policyPath);
+  // The log key binds every entry as it is appended (issue 11: a row without it is refused).
+  const logKey = await loadLogKey(paths.logKeyPath);
   let store: Store;
   if (opts.databaseUrl) {
-    store = postgresOpener ? await postgresOpener(opts.databaseUrl) : await PgStore.open({ databaseUrl: opts.databaseUrl });
+    store = postgresOpener ? await postgresOpener(opts.databaseUrl) : await PgStore.open({ databaseUrl: opts.databaseUrl, binder: logKey.binder });
   } else {
-    store = SqliteStore.open(paths.databasePath);
+    store = SqliteStore.open(paths.databasePath, { binder: logKey.binder });
   }
+  const clock = opts.clock ?? (() => new Date());
+  // The ledger governs the gate: check it against its checkpoint and the tables before anything answers.
+  const ledgerGuard = await startLedgerGuard({ store, key: logKey, databasePath: paths.databasePath, policies, clock }).catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
   // Gate checks answer from an in-memory index of active bypasses fed by the ledger (every
   // instance's entries, with Postgres), so a block needs no database round trip.
   const checks = await startCheckHotPath(store).catch(async (error: unknown) => {
+    await ledgerGuard.stop();
     await store.close();
     throw error;
   });
   const tokens = new TokenCache(store);
-  const clock = opts.clock ?? (() => new Date());
   let identity: IdentityServices;
   try {
     identity = await startIdentityServices({ store, policies, clock });
   } catch (error) {
     await checks.stop();
     tokens.stop();
+    await ledgerGuard.stop();
     await store.close();
     throw error;
   }
   identity.warm();
-  const deps: ServiceDeps = { store, policies, clock, verifyDecision: verifyDecisionBundle, checks, tokens, identity };
+  const deps: ServiceDeps = { store, policies, clock, verifyDecision: verifyDecisionBundle, checks, tokens, identity, ledgerGuard };
   // Never sweep less often than every 250 ms: expiry must not lag by more than that even if a timer is lost.
   const sweeper = startExpirySweeper(deps, Math.min(opts.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS, DEFAULT_SWEEP_INTERVAL_MS));
   try {
@@ -115,6 +126,7 @@ export async function startGrantStore(opts: GrantStoreOptions): Promise<RunningG
       digestCheckIntervalMs: opts.digestCheckIntervalMs,
       validateResponses: opts.validateResponses ?? process.env.NODE_ENV !== 'production',
     });
+    installLedgerGuardHttp(app, ledgerGuard);
     await app.listen({ host, port: opts.port ?? DEFAULT_PORT });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : (opts.port ?? DEFAULT_PORT);
@@ -130,6 +142,7 @@ export async function startGrantStore(opts: GrantStoreOptions): Promise<RunningG
           await checks.stop();
           tokens.stop();
           identity.stop();
+          await ledgerGuard.stop();
           await store.close();
         })();
         return closing;
@@ -140,6 +153,7 @@ export async function startGrantStore(opts: GrantStoreOptions): Promise<RunningG
     await checks.stop();
     tokens.stop();
     identity.stop();
+    await ledgerGuard.stop();
     await store.close();
     throw error;
   }

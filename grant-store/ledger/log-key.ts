@@ -1,6 +1,7 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { ed25519NoteSigner, nodeSha256, rawEd25519PublicKey } from '../../shared/node/ledger/node-crypto';
+import { ed25519EntryBinder, ed25519NoteSigner, nodeSha256, rawEd25519PublicKey } from '../../shared/node/ledger/node-crypto';
+import type { EntryBinder } from '../../shared/ledger/entry-binding';
 import { ed25519NoteKeyHash } from '../../shared/ledger/signed-note';
 import type { NoteSigner } from '../../shared/ledger/signed-note';
 
@@ -18,6 +19,8 @@ export interface LogKey {
   rawPublicKey: Uint8Array;
   /** SHA-256(origin ‖ 0x0A ‖ 0x01 ‖ key): the Sigstore log id / checkpoint key id. */
   logId: Uint8Array;
+  /** Binds each entry as it is appended (shared/ledger/entry-binding.ts); the store is opened with it. */
+  binder: EntryBinder;
 }
 
 /** The store id: derived from the log key, so the same key always names the same log. */
@@ -54,5 +57,6 @@ export async function loadLogKey(path: string): Promise<LogKey> {
     publicKeyPem: signer.publicKeyPem,
     rawPublicKey: rawEd25519PublicKey(signer.publicKeyPem),
     logId: ed25519NoteKeyHash(origin, signer.rawPublicKey, nodeSha256),
+    binder: ed25519EntryBinder(origin, pem),
   };
 }

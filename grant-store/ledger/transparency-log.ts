@@ -13,6 +13,7 @@ import { dataDirPaths } from '../admin/data-dir';
 import type { Store } from '../storage/store';
 import { SqliteLogTables, type LogTables, type SignedCheckpoint } from './log-tables';
 import { loadLogKey, type LogKey } from './log-key';
+import { ledgerGuardOf, type LedgerGuard } from './ledger-guard';
 
 /** At most one checkpoint per this interval while entries arrive (issue 4: one within a second or two). */
 export const DEFAULT_CHECKPOINT_INTERVAL_MS = 500;
@@ -52,8 +53,10 @@ export class TransparencyLog implements NodeSource {
   private lastSignedAtMs = 0;
   private closed = false;
   private unsubscribe: () => void = () => {};
-  /** Set when the log refused to sign (inconsistency): it stays stopped and says why. */
-  halted: string | undefined;
+  /** Set when the log refused to sign (inconsistency, an unbound row): it stays stopped and says why. */
+  private ownHalt: string | undefined;
+  /** The grant store's tamper guard, when one watches this store (ledger-guard.ts). */
+  private readonly guard: LedgerGuard | undefined;
   private readonly waiters: Array<{ size: number; resolve: () => void }> = [];
 
   private constructor(
@@ -63,6 +66,7 @@ export class TransparencyLog implements NodeSource {
     private readonly clock: () => Date,
     private readonly intervalMs: number,
   ) {
+    this.guard = ledgerGuardOf(store);
     const size = tables.leafCount();
     const hashes = frontierNodes(size).map(({ level, index }) => this.perfect(level, index));
     this.range = new CompactRange(nodeTreeHasher, size, hashes);
@@ -79,6 +83,21 @@ export class TransparencyLog implements NodeSource {
     log.unsubscribe = opts.store.onLedgerAppended(() => log.schedule());
     await log.checkpointNow();
     return log;
+  }
+
+  /** Why the log stopped signing: the guard's tamper alarm or its own refusal; undefined while it runs. */
+  get halted(): string | undefined {
+    return this.guard?.describe() ?? this.ownHalt;
+  }
+
+  private halt(seq: number | null, table: string, reason: string): void {
+    this.ownHalt ??= reason;
+    this.guard?.raise({ seq, table, reason });
+    this.logError(reason);
+  }
+
+  private logError(message: string): void {
+    process.stderr.write(`${JSON.stringify({ level: 'error', msg: message })}\n`);
   }
 
   get origin(): string {
@@ -131,10 +150,17 @@ export class TransparencyLog implements NodeSource {
     if (this.closed || this.halted) return;
     // Page through whatever was committed after our size (no COUNT(*): it scans the table).
     for (;;) {
-      const rows = await this.store.getLedgerEntryTexts(this.range.size, CATCH_UP_PAGE);
+      const rows = await this.store.getLedgerRows(this.range.size, CATCH_UP_PAGE);
       for (const row of rows) {
         if (row.seq !== this.range.size) throw new AppError('internal', `ledger entry seq ${row.seq} arrived where ${this.range.size} was expected`);
         const leaf = nodeTreeHasher.leaf(utf8(row.text));
+        // Under the guard every row must carry the binding the store made as it appended it:
+        // a row written behind the store's back (or edited) is never signed into a checkpoint.
+        if (this.guard && !this.key.binder.verify(row.seq, leaf, row.binding)) {
+          await this.persistNodes(undefined);
+          this.halt(row.seq, 'ledger_entries', `refusing to sign: row ${row.seq} ${row.binding ? 'carries a binding that does not verify: edited, or written without the log key' : "carries no binding: written behind the store's back"}`);
+          return;
+        }
         this.pending.set(`0:${row.seq}`, leaf);
         this.range.append(leaf, (level, index, hash) => this.pending.set(`${level}:${index}`, hash));
       }
@@ -154,8 +180,7 @@ export class TransparencyLog implements NodeSource {
         if (last.treeSize > size) throw new AppError('verification_failed', `the ledger shrank from ${last.treeSize} to ${size} entries`);
         verifyConsistency(nodeTreeHasher, last.treeSize, size, consistencyProof(nodeTreeHasher, this, last.treeSize, size), last.rootHash, root);
       } catch (error) {
-        this.halted = `refusing to sign: the ledger is not consistent with checkpoint ${last.id} (size ${last.treeSize}): ${(error as Error).message}`;
-        console.error(this.halted);
+        this.halt(null, 'ledger_checkpoints', `refusing to sign: the ledger is not consistent with checkpoint ${last.id} (size ${last.treeSize}): ${(error as Error).message}`);
         return;
       }
     }

@@ -39,6 +39,9 @@ export function answerCheck(deps: ServiceDeps, caller: Caller, body: unknown): C
   const input: CheckInput = parseCheckInput(body);
   const policy = deps.policies.policy;
   const gate = gateAnswers(policy, input.gate);
+  // Tamper alarm: the ledger no longer governs the tables, so no bypass is trusted (fail closed).
+  const halted = deps.ledgerGuard?.describe();
+  if (halted) return haltedBlock(gate, input, halted, deps.clock().toISOString());
   const hot = deps.checks;
   if (hot) {
     // Hot path (grant-store/checks): the bypass comes from the in-memory index and a block is
@@ -166,6 +169,12 @@ function blockAnswer(policy: Policy, resolved: ResolvedGate, rule: ScopeRule | u
       checkedAt: at,
     };
   };
+}
+
+/** The block every check gets while the ledger is halted, naming the halt. */
+function haltedBlock(gate: GateAnswers, input: CheckInput, halted: string, at: string): CheckResult {
+  const answer = gate.blocked(input.subject, at);
+  return { ...answer, message: `BLOCKED by gate ${answer.gate}: the grant store's ${halted}. No bypass is honoured until the ledger is restored and the store restarted.` };
 }
 
 /** The check answered from the database inside `tx` (no index, or the index was stale). */

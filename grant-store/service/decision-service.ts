@@ -34,6 +34,7 @@ function keyHint(bundle: SigstoreBundleJson): string | undefined {
  */
 export async function submitDecision(deps: ServiceDeps, caller: Caller, requestId: string, body: unknown): Promise<{ request: BypassRequest; decision: DecisionRecord }> {
   requireRole(caller, 'approver');
+  deps.ledgerGuard?.assertGranting('decision');
   const { bundle } = parseOrThrow(DecisionInputSchema, body, 'decision');
   // 404 before any crypto, and without revealing requests the caller may not see.
   await loadVisibleRequest(deps, caller, requestId);

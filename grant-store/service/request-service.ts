@@ -27,6 +27,7 @@ import { decidePreApproval } from '../../shared/policy/pre-approval';
  */
 export async function createRequest(deps: ServiceDeps, caller: Caller, body: unknown): Promise<RequestCreated> {
   requireRole(caller, 'requester');
+  deps.ledgerGuard?.assertGranting('request');
   const input: RequestInput = parseOrThrow(RequestInputSchema, body, 'request');
   const policy = deps.policies.policy;
   const team = teamOf(policy, caller.principal);

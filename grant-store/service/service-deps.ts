@@ -29,6 +29,19 @@ export interface ServiceDeps {
   tokens?: Pick<StoreReader, 'getTokenByHash'> & { peek?(tokenHash: string): StoredToken | undefined };
   /** Sign-in sessions and CI workload identity (grant-store/identity); without it only admin-minted tokens authenticate. */
   identity?: IdentityServices;
+  /**
+   * The ledger's tamper guard (grant-store/ledger/ledger-guard.ts): while it is halted every
+   * check blocks naming the halt and decisions and new requests are refused.
+   */
+  ledgerGuard?: LedgerGate;
+}
+
+/** What the services ask the ledger guard. */
+export interface LedgerGate {
+  /** "log halted since … at seq N: why", or null while the ledger governs normally. */
+  describe(): string | null;
+  /** Throws 503 naming the halt when the ledger is halted. */
+  assertGranting(action: string): void;
 }
 
 /** The authenticated caller of a service operation. */

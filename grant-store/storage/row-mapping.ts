@@ -2,7 +2,7 @@ import type { EnrolledKey } from '../../shared/domain/identity';
 import type { LedgerEntry } from '../../shared/domain/ledger-entry';
 import type { BypassRequest } from '../../shared/domain/request';
 import type { Review } from '../../shared/domain/review';
-import type { GateBlockCount, StoredDecision, StoredToken } from './store';
+import type { GateBlockCount, StoredDecision, StoredLedgerRow, StoredRequestRow, StoredToken } from './store';
 
 /**
  * Rows <-> domain objects, for every backend. The SQLite and PostgreSQL schemas have the same
@@ -63,6 +63,28 @@ export interface DecisionRow {
 export interface DocRow {
   doc: unknown;
 }
+/** requests with its indexed columns, as the tamper check reads it. */
+export interface RequestColumnsRow {
+  id: string;
+  state: string;
+  requester: string;
+  team: string;
+  gate: string;
+  created_at: string;
+  activated_at: string | null;
+  expires_at: string | null;
+  doc: unknown;
+}
+export const REQUEST_ROW_SELECT = 'SELECT id, state, requester, team, gate, created_at, activated_at, expires_at, doc FROM requests';
+/** ledger_entries with its binding. */
+export interface LedgerBindingRow {
+  seq: number | string;
+  entry_json: string;
+  binding: Buffer | null;
+}
+export function ledgerRowFromRow(row: LedgerBindingRow): StoredLedgerRow {
+  return { seq: Number(row.seq), text: row.entry_json, binding: row.binding ? new Uint8Array(row.binding) : null };
+}
 export interface GateBlockRow {
   gate: string;
   count: number;
@@ -115,6 +137,7 @@ export function gateBlockFromRow(row: GateBlockRow): GateBlockCount {
 
 export interface RowMapping {
   request(row: DocRow): BypassRequest;
+  requestRow(row: RequestColumnsRow): StoredRequestRow;
   review(row: DocRow): Review;
   token(row: TokenRow): StoredToken;
   key(row: KeyRow): EnrolledKey;
@@ -137,6 +160,10 @@ export interface RowMapping {
 export function createRowMapping(codec: ColumnCodec): RowMapping {
   return {
     request: (row) => codec.readJson(row.doc) as BypassRequest,
+    requestRow: (row) => ({
+      doc: codec.readJson(row.doc) as Record<string, unknown>,
+      columns: { id: row.id, state: row.state, requester: row.requester, team: row.team, gate: row.gate, createdAt: row.created_at, activatedAt: row.activated_at, expiresAt: row.expires_at },
+    }),
     review: (row) => codec.readJson(row.doc) as Review,
     token: (row) => ({
       id: row.id,

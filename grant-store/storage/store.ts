@@ -9,6 +9,8 @@ import type { EmergencyCredential, EmergencyCredentialState } from '../../shared
 import type { Incident } from '../../shared/domain/incident';
 import type { DigestRun, IncidentReceipt } from './emergency-rows';
 import type { CounterFilter, CounterRow, ItemizedMetric } from './counters';
+import type { EntryBinder } from '../../shared/ledger/entry-binding';
+import type { RequestRow } from '../../shared/ledger/state-projection';
 
 /**
  * The grant store's persistence, one interface for every backend (SQLite embedded now,
@@ -40,6 +42,23 @@ export interface StoredDecision extends DecisionRecord {
 
 /** A ledger entry before the store numbers it: seq is assigned inside the transaction. */
 export type NewLedgerEntry = Omit<LedgerEntry, 'seq'>;
+
+/** One ledger row as stored: the canonical text (the leaf) and the binding kept with it. */
+export interface StoredLedgerRow {
+  seq: number;
+  text: string;
+  /** The log key's binding made at append; null for rows from before bindings or written behind the store's back. */
+  binding: Uint8Array | null;
+}
+
+/** A requests row as stored: its JSON document and its indexed columns (what the tamper check compares). */
+export type StoredRequestRow = RequestRow;
+
+/** What a backend needs to bind entries as it appends them (the log key's binder). */
+export interface StoreOpenBinding {
+  /** Signs each appended entry with the log key; without it rows are stored unbound. */
+  binder?: EntryBinder;
+}
 
 export interface RequestFilter {
   states?: readonly RequestState[];
@@ -154,6 +173,16 @@ export interface StoreReader {
   getLeafHashes(from: number, limit: number): Promise<Uint8Array[]>;
   /** Canonical JSON text of entries from..from+limit-1 exactly as hashed. */
   getLedgerEntryTexts(from: number, limit: number): Promise<{ seq: number; text: string }[]>;
+
+  /** Ledger rows from..from+limit-1 with the binding kept at append (the start-up check reads these). */
+  getLedgerRows(from: number, limit: number): Promise<StoredLedgerRow[]>;
+  /** Every requests row as stored (document and indexed columns), by id. */
+  listRequestRows(): Promise<StoredRequestRow[]>;
+  getRequestRow(id: string): Promise<StoredRequestRow | undefined>;
+  /** Every decision, in seq order. */
+  listAllDecisions(): Promise<StoredDecision[]>;
+  /** Every sign-in session, in creation order. */
+  listSessions(): Promise<StoredSession[]>;
 
   getMeta(key: string): Promise<string | undefined>;
 }

@@ -53,6 +53,15 @@ const SizeSchema = z.number().int().nonnegative();
 export const LedgerEntriesSchema = z.strictObject({ entries: z.array(LedgerEntrySchema), treeSize: SizeSchema });
 export type LedgerEntriesPage = z.infer<typeof LedgerEntriesSchema>;
 
+/** Why the ledger is halted (a tamper alarm): every gate check blocks until the store is restored. */
+export const LedgerHaltSchema = z.strictObject({
+  since: z.string(),
+  seq: z.number().int().min(0).nullable(),
+  table: z.string(),
+  reason: z.string(),
+});
+export type LedgerHalt = z.infer<typeof LedgerHaltSchema>;
+
 export const LedgerCheckpointSchema = z.strictObject({
   origin: z.string(),
   treeSize: SizeSchema,
@@ -60,8 +69,12 @@ export const LedgerCheckpointSchema = z.strictObject({
   /** The signed C2SP checkpoint note; null before the first one is signed. */
   checkpoint: z.string().nullable(),
   signedAt: z.string().nullable(),
-  /** Why the log refused to sign a checkpoint inconsistent with its last one; null when healthy. */
-  halted: z.string().nullable(),
+  /**
+   * Null while the ledger governs normally. A tamper alarm (grant-store/ledger/ledger-guard.ts)
+   * is structured: since when, the first bad seq, the table and why (the console's banner and
+   * `ledger verify` show it); a log without the guard says why it stopped signing in a sentence.
+   */
+  halted: z.union([LedgerHaltSchema, z.string()]).nullable(),
 });
 export type LedgerCheckpoint = z.infer<typeof LedgerCheckpointSchema>;
 

@@ -1,5 +1,6 @@
 import { toBase64 } from '../../../shared/bytes';
 import { AppError } from '../../../shared/errors';
+import { ledgerGuardOf } from '../../ledger/ledger-guard';
 import type { RoutePlugin } from '../route-context';
 
 /**
@@ -28,7 +29,7 @@ export const registerLedgerRoutes: RoutePlugin = async (app, ctx) => {
       checkpoint: cp?.note ?? null,
       signedAt: cp?.signedAt ?? null,
       // Set when the log refused to sign a checkpoint inconsistent with its last one.
-      halted: log.halted ?? null,
+      halted: ledgerGuardOf(ctx.deps.store)?.halted ?? log.halted ?? null,
     };
   });
 

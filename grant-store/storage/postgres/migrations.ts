@@ -287,4 +287,12 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX ledger_entries_lifecycle ON ledger_entries (seq) WHERE type <> 'evaluation_under_bypass';
     `,
   },
+  {
+    version: 7,
+    name: 'ledger entry bindings',
+    // Mirrors the SQLite migration (see there).
+    sql: `
+      ALTER TABLE ledger_entries ADD COLUMN binding bytea;
+    `,
+  },
 ];

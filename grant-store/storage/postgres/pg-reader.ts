@@ -2,13 +2,13 @@ import type { EnrolledKey } from '../../../shared/domain/identity';
 import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
 import type { BypassRequest } from '../../../shared/domain/request';
 import type { Review } from '../../../shared/domain/review';
-import { type DecisionRow, type DocRow, type GateBlockRow, type KeyRow, type LeafHashRow, type LedgerTextRow, type TokenRow, createRowMapping, gateBlockFromRow, leafHashFromRow, ledgerEntryFromText, ledgerTextFromRow } from '../row-mapping';
+import { type DecisionRow, type DocRow, type LedgerBindingRow, type RequestColumnsRow, REQUEST_ROW_SELECT, ledgerRowFromRow, type GateBlockRow, type KeyRow, type LeafHashRow, type LedgerTextRow, type TokenRow, createRowMapping, gateBlockFromRow, leafHashFromRow, ledgerEntryFromText, ledgerTextFromRow } from '../row-mapping';
 import type { StoredSession } from '../../identity/stored-session';
 import { LATEST_SESSIONS_SQL, sessionFromRow, type SessionRow } from '../session-rows';
 import type { EmergencyCredential } from '../../../shared/domain/emergency';
 import type { Incident } from '../../../shared/domain/incident';
 import { type DigestRun, type DigestRunRow, type DocOnlyRow, type IncidentReceipt, type IncidentReceiptRow, digestRunFromRow, emergencyFromRow, incidentFromRow, receiptFromRow } from '../emergency-rows';
-import type { GateBlockCount, LedgerFilter, RequestFilter, StoreReader, StoredDecision, StoredToken } from '../store';
+import type { GateBlockCount, LedgerFilter, RequestFilter, StoreReader, StoredDecision, StoredLedgerRow, StoredRequestRow, StoredToken } from '../store';
 import { type LedgerDialect, auditEntriesSql, lifecycleEntriesSql } from '../ledger-filter-sql';
 import type { Queryable } from './connection';
 import { type CounterDbRow, type CounterFilter, type CounterRow, type ItemizedMetric, counterFromRow, counterWhere } from '../counters';
@@ -264,6 +264,28 @@ export class PgReader implements StoreReader {
   async getLeafHashes(from: number, limit: number): Promise<Uint8Array[]> {
     const rows = (await this.db.query<LeafHashRow>('SELECT leaf_hash FROM ledger_entries WHERE seq >= $1 ORDER BY seq LIMIT $2', [from, limit])).rows;
     return rows.map(leafHashFromRow);
+  }
+
+  async getLedgerRows(from: number, limit: number): Promise<StoredLedgerRow[]> {
+    const rows = (await this.db.query<LedgerBindingRow>('SELECT seq, entry_json, binding FROM ledger_entries WHERE seq >= $1 ORDER BY seq LIMIT $2', [from, limit])).rows;
+    return rows.map(ledgerRowFromRow);
+  }
+
+  async listRequestRows(): Promise<StoredRequestRow[]> {
+    return (await this.db.query<RequestColumnsRow>(`${REQUEST_ROW_SELECT} ORDER BY id`)).rows.map(PG_ROWS.requestRow);
+  }
+
+  async getRequestRow(id: string): Promise<StoredRequestRow | undefined> {
+    const row = (await this.db.query<RequestColumnsRow>(`${REQUEST_ROW_SELECT} WHERE id = $1`, [id])).rows[0];
+    return row ? PG_ROWS.requestRow(row) : undefined;
+  }
+
+  async listAllDecisions(): Promise<StoredDecision[]> {
+    return (await this.db.query<DecisionRow>('SELECT * FROM decisions ORDER BY seq')).rows.map(PG_ROWS.decision);
+  }
+
+  async listSessions(): Promise<StoredSession[]> {
+    return (await this.db.query<SessionRow>('SELECT * FROM sessions ORDER BY created_at, id')).rows.map((row) => sessionFromRow(PG_CODEC, row));
   }
 
   async getLedgerEntryTexts(from: number, limit: number): Promise<{ seq: number; text: string }[]> {

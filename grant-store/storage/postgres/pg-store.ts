@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { EntryBinder } from '../../../shared/ledger/entry-binding';
 import type { LedgerListener, Store, StoreTx } from '../store';
 import { createPgPool, DEFAULT_POOL_SIZE, withTransaction } from './connection';
 import type { LogTables } from '../../ledger/log-tables';
@@ -14,6 +15,8 @@ export interface PgStoreOptions {
   /** Apply pending migrations on open (default true; `admin migrate` does it alone). */
   migrate?: boolean;
   log?: (message: string) => void;
+  /** The log key's entry binder, so every appended row is bound (the grant store and `admin init` pass it). */
+  binder?: EntryBinder;
 }
 
 /**
@@ -32,6 +35,7 @@ export class PgStore extends PgReader implements Store {
   private constructor(
     private readonly pool: pg.Pool,
     private readonly feed: PgLedgerFeed,
+    private readonly binder: EntryBinder | undefined,
   ) {
     super(pool, false);
   }
@@ -50,7 +54,7 @@ export class PgStore extends PgReader implements Store {
         log,
       );
       await feed.start();
-      return new PgStore(pool, feed);
+      return new PgStore(pool, feed, options.binder);
     } catch (error) {
       await pool.end().catch(() => undefined);
       throw error;
@@ -60,7 +64,7 @@ export class PgStore extends PgReader implements Store {
   async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     if (this.closed) throw new Error('store is closed');
     const { result, lastSeq } = await withTransaction(this.pool, async (client) => {
-      const tx = new PgTx(client);
+      const tx = new PgTx(client, this.binder);
       const value = await fn(tx);
       await tx.beforeCommit();
       return { result: value, lastSeq: tx.lastSeq };

@@ -6,7 +6,8 @@ import type { Review } from '../../../shared/domain/review';
 import { AppError } from '../../../shared/errors';
 import { leafHash } from '../leaf-hash';
 import { DECISION_COLUMNS, KEY_COLUMNS, REQUEST_COLUMNS, REQUEST_UPDATE_COLUMNS, REVIEW_COLUMNS, TOKEN_COLUMNS, insertSql, updateSql } from '../row-mapping';
-import type { LedgerFilter, NewLedgerEntry, StoreTx, StoredDecision, StoredToken } from '../store';
+import type { LedgerFilter, NewLedgerEntry, StoreTx, StoredDecision, StoredLedgerRow, StoredToken } from '../store';
+import type { EntryBinder } from '../../../shared/ledger/entry-binding';
 import type { Queryable } from './connection';
 import { LEDGER_CHANNEL } from './ledger-feed';
 import type { StoredSession } from '../../identity/stored-session';
@@ -43,7 +44,11 @@ export class PgTx extends PgReader implements StoreTx {
   /** Highest seq appended in this transaction (the store waits for it to reach listeners). */
   lastSeq: number | undefined;
 
-  constructor(db: Queryable) {
+  constructor(
+    db: Queryable,
+    /** The log key's entry binder; without it rows are stored unbound (tests of storage alone). */
+    private readonly binder?: EntryBinder,
+  ) {
     super(db, true);
   }
 
@@ -151,7 +156,7 @@ export class PgTx extends PgReader implements StoreTx {
   /** The head row still needs `next_seq = nextSeq` written before commit. */
   private headDirty = false;
   /** Numbered entries not yet inserted (written in one statement, see flushLedger). */
-  private readonly buffered: { seq: number; time: string; type: string; target: string; gate: string | null; text: string; hash: Buffer }[] = [];
+  private readonly buffered: { seq: number; time: string; type: string; target: string; gate: string | null; text: string; hash: Buffer; binding: Buffer | null }[] = [];
 
   async appendLedger(entries: readonly NewLedgerEntry[]): Promise<LedgerEntry[]> {
     if (entries.length === 0) return [];
@@ -172,7 +177,10 @@ export class PgTx extends PgReader implements StoreTx {
       const seq = this.nextSeq++;
       const entry = { ...draft, seq } as LedgerEntry;
       const text = canonicalJson(entry);
-      this.buffered.push({ seq, time: entry.time, type: entry.type, target: entry.target, gate: entry.gate, text, hash: leafHash(Buffer.from(text, 'utf8')) });
+      const hash = leafHash(Buffer.from(text, 'utf8'));
+      // Bound as it is written (shared/ledger/entry-binding.ts): a row without it is refused at start.
+      const binding = this.binder ? Buffer.from(this.binder.bind(seq, hash)) : null;
+      this.buffered.push({ seq, time: entry.time, type: entry.type, target: entry.target, gate: entry.gate, text, hash, binding });
       out.push(JSON.parse(text) as LedgerEntry);
     }
     this.lastSeq = this.nextSeq - 1;
@@ -188,8 +196,8 @@ export class PgTx extends PgReader implements StoreTx {
     const warns = warnGroups(rows);
     await this.db.query(
       `WITH inserted AS (
-         INSERT INTO ledger_entries (seq, time, type, target, entry_json, leaf_hash)
-         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[])
+         INSERT INTO ledger_entries (seq, time, type, target, entry_json, leaf_hash, binding)
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $13::bytea[])
          RETURNING seq),
        warns AS (
          INSERT INTO counters (metric, day, gate, team, subject, count, total, first_at, last_at)
@@ -213,6 +221,7 @@ export class PgTx extends PgReader implements StoreTx {
         warns.map((w) => w.count),
         warns.map((w) => w.firstAt),
         warns.map((w) => w.lastAt),
+        rows.map((r) => r.binding),
       ],
     );
   }
@@ -260,6 +269,11 @@ export class PgTx extends PgReader implements StoreTx {
   override async getLedgerEntryTexts(from: number, limit: number): Promise<{ seq: number; text: string }[]> {
     await this.flushLedger();
     return super.getLedgerEntryTexts(from, limit);
+  }
+
+  override async getLedgerRows(from: number, limit: number): Promise<StoredLedgerRow[]> {
+    await this.flushLedger();
+    return super.getLedgerRows(from, limit);
   }
 
   async setMeta(key: string, value: string): Promise<void> {

@@ -235,6 +235,18 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX ledger_entries_lifecycle ON ledger_entries(seq) WHERE type <> 'evaluation_under_bypass';
     `,
   },
+  {
+    version: 7,
+    name: 'ledger entry bindings',
+    // The log key's signature over (origin, seq, leaf hash) made when the entry was appended
+    // (shared/ledger/entry-binding.ts): on start the store refuses any row past its last
+    // checkpoint without a valid one. NULL for rows appended before this migration (a
+    // checkpoint covers them) and for rows written behind the store's back. The column is
+    // added by ALTER, which the append-only triggers (UPDATE/DELETE) do not concern.
+    sql: `
+      ALTER TABLE ledger_entries ADD COLUMN binding BLOB;
+    `,
+  },
 ];
 
 /** Apply every migration newer than the database's version, each in its own transaction. */

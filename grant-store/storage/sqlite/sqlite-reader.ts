@@ -3,13 +3,13 @@ import type { EnrolledKey } from '../../../shared/domain/identity';
 import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
 import type { BypassRequest } from '../../../shared/domain/request';
 import type { Review } from '../../../shared/domain/review';
-import { type DecisionRow, type DocRow, type GateBlockRow, type KeyRow, type LeafHashRow, type LedgerTextRow, type TokenRow, createRowMapping, gateBlockFromRow, leafHashFromRow, ledgerEntryFromText, ledgerTextFromRow } from '../row-mapping';
+import { type DecisionRow, type DocRow, type LedgerBindingRow, type RequestColumnsRow, REQUEST_ROW_SELECT, ledgerRowFromRow, type GateBlockRow, type KeyRow, type LeafHashRow, type LedgerTextRow, type TokenRow, createRowMapping, gateBlockFromRow, leafHashFromRow, ledgerEntryFromText, ledgerTextFromRow } from '../row-mapping';
 import type { StoredSession } from '../../identity/stored-session';
 import { LATEST_SESSIONS_SQL, sessionFromRow, type SessionRow } from '../session-rows';
 import type { EmergencyCredential } from '../../../shared/domain/emergency';
 import type { Incident } from '../../../shared/domain/incident';
 import { type DigestRun, type DigestRunRow, type DocOnlyRow, type IncidentReceipt, type IncidentReceiptRow, digestRunFromRow, emergencyFromRow, incidentFromRow, receiptFromRow } from '../emergency-rows';
-import type { GateBlockCount, LedgerFilter, RequestFilter, StoreReader, StoredDecision, StoredToken } from '../store';
+import type { GateBlockCount, LedgerFilter, RequestFilter, StoreReader, StoredDecision, StoredLedgerRow, StoredRequestRow, StoredToken } from '../store';
 import { type LedgerDialect, auditEntriesSql, lifecycleEntriesSql } from '../ledger-filter-sql';
 
 /** The expressions migration 6 indexes (ledger_entries_gate / _actor). */
@@ -287,6 +287,28 @@ export class SqliteReader implements StoreReader {
   async getLedgerEntryTexts(from: number, limit: number): Promise<{ seq: number; text: string }[]> {
     const rows = this.stmt('SELECT seq, entry_json FROM ledger_entries WHERE seq >= ? ORDER BY seq LIMIT ?').all(from, limit) as LedgerTextRow[];
     return rows.map(ledgerTextFromRow);
+  }
+
+  async getLedgerRows(from: number, limit: number): Promise<StoredLedgerRow[]> {
+    const rows = this.stmt('SELECT seq, entry_json, binding FROM ledger_entries WHERE seq >= ? ORDER BY seq LIMIT ?').all(from, limit) as LedgerBindingRow[];
+    return rows.map(ledgerRowFromRow);
+  }
+
+  async listRequestRows(): Promise<StoredRequestRow[]> {
+    return (this.stmt(`${REQUEST_ROW_SELECT} ORDER BY id`).all() as RequestColumnsRow[]).map(SQLITE_ROWS.requestRow);
+  }
+
+  async getRequestRow(id: string): Promise<StoredRequestRow | undefined> {
+    const row = this.stmt(`${REQUEST_ROW_SELECT} WHERE id = ?`).get(id) as RequestColumnsRow | undefined;
+    return row ? SQLITE_ROWS.requestRow(row) : undefined;
+  }
+
+  async listAllDecisions(): Promise<StoredDecision[]> {
+    return (this.stmt('SELECT * FROM decisions ORDER BY seq').all() as DecisionRow[]).map(SQLITE_ROWS.decision);
+  }
+
+  async listSessions(): Promise<StoredSession[]> {
+    return (this.stmt('SELECT * FROM sessions ORDER BY created_at, id').all() as SessionRow[]).map((row) => sessionFromRow(SQLITE_CODEC, row));
   }
 
   async getMeta(key: string): Promise<string | undefined> {

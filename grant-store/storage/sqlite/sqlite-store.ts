@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
 import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
 import { GroupCommitter } from './group-commit';
-import type { LedgerListener, Store, StoreTx } from '../store';
+import type { LedgerListener, Store, StoreOpenBinding, StoreTx } from '../store';
+import type { EntryBinder } from '../../../shared/ledger/entry-binding';
 import { migrate } from './migrations';
 import { SqliteReader } from './sqlite-reader';
 import { SqliteTx } from './sqlite-tx';
@@ -22,7 +23,7 @@ export class SqliteStore extends SqliteReader implements Store {
   private readonly listeners = new Set<LedgerListener>();
   private closed = false;
 
-  private constructor(writer: Database.Database, reader: Database.Database) {
+  private constructor(writer: Database.Database, reader: Database.Database, private readonly binder: EntryBinder | undefined) {
     super(reader);
     this.writer = writer;
     this.committer = new GroupCommitter(writer, (results) => {
@@ -31,7 +32,8 @@ export class SqliteStore extends SqliteReader implements Store {
     });
   }
 
-  static open(path: string): SqliteStore {
+  /** `binding.binder`: the log key's entry binder, so every appended row is bound (the grant store and `admin init` pass it). */
+  static open(path: string, binding: StoreOpenBinding = {}): SqliteStore {
     const writer = new Database(path);
     writer.pragma('journal_mode = WAL');
     writer.pragma('synchronous = FULL');
@@ -40,13 +42,13 @@ export class SqliteStore extends SqliteReader implements Store {
     migrate(writer, () => new Date().toISOString());
     const reader = new Database(path, { readonly: true });
     reader.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    return new SqliteStore(writer, reader);
+    return new SqliteStore(writer, reader, binding.binder);
   }
 
   async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     if (this.closed) throw new Error('store is closed');
     const outcome = await this.committer.submit(async () => {
-      const tx = new SqliteTx(this.writer);
+      const tx = new SqliteTx(this.writer, this.binder);
       const value = await fn(tx);
       return { value, appended: tx.appended };
     });

@@ -1,4 +1,6 @@
+import type Database from 'better-sqlite3';
 import { canonicalJson } from '../../../shared/canonical-json';
+import type { EntryBinder } from '../../../shared/ledger/entry-binding';
 import type { EnrolledKey } from '../../../shared/domain/identity';
 import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
 import type { BypassRequest } from '../../../shared/domain/request';
@@ -42,6 +44,14 @@ function isPrimaryKeyViolation(error: unknown): boolean {
 export class SqliteTx extends SqliteReader implements StoreTx {
   /** Entries appended in this transaction, handed to listeners after commit. */
   readonly appended: LedgerEntry[] = [];
+
+  constructor(
+    db: Database.Database,
+    /** The log key's entry binder; without it rows are stored unbound (tests of storage alone). */
+    private readonly binder?: EntryBinder,
+  ) {
+    super(db);
+  }
 
   /** Counter changes go in with the row change, in this transaction (see counters.ts). */
   private applyCounters(rows: readonly CounterRow[]): void {
@@ -161,12 +171,15 @@ export class SqliteTx extends SqliteReader implements StoreTx {
   async appendLedger(entries: readonly NewLedgerEntry[]): Promise<LedgerEntry[]> {
     // seq is assigned here, inside the writer's transaction, so it is dense and gap-free.
     let next = (this.stmt('SELECT COALESCE(MAX(seq), -1) + 1 AS next FROM ledger_entries').get() as { next: number }).next;
-    const insert = this.stmt('INSERT INTO ledger_entries (seq, time, type, target, entry_json, leaf_hash) VALUES (?, ?, ?, ?, ?, ?)');
+    const insert = this.stmt('INSERT INTO ledger_entries (seq, time, type, target, entry_json, leaf_hash, binding) VALUES (?, ?, ?, ?, ?, ?, ?)');
     const out: LedgerEntry[] = [];
     for (const draft of entries) {
       const entry = { ...draft, seq: next } as LedgerEntry;
       const text = canonicalJson(entry);
-      insert.run(next, entry.time, entry.type, entry.target, text, leafHash(Buffer.from(text, 'utf8')));
+      const leaf = leafHash(Buffer.from(text, 'utf8'));
+      // Bound as it is written (shared/ledger/entry-binding.ts): a row without it is refused at start.
+      const binding = this.binder ? Buffer.from(this.binder.bind(next, leaf)) : null;
+      insert.run(next, entry.time, entry.type, entry.target, text, leaf, binding);
       // Hand out exactly what was hashed (canonical form, undefined fields dropped).
       out.push(JSON.parse(text) as LedgerEntry);
       next++;
