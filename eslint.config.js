@@ -9,7 +9,7 @@ const restrict = (patterns, message) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'renderer/dist/**', 'test-results/**', 'playwright-report/**', '**/*.cjs', 'electron/main/dist/**', 'action/dist/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'renderer/dist/**', 'request-page/dist/**', 'test-results/**', 'playwright-report/**', '**/*.cjs', 'electron/main/dist/**', 'action/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -25,7 +25,7 @@ export default tseslint.config(
     rules: { 'no-restricted-syntax': 'off' },
   },
   {
-    files: ['eslint.config.js', 'renderer/vite.config.ts', 'test/e2e/playwright.config.ts'],
+    files: ['eslint.config.js', 'renderer/vite.config.ts', 'request-page/vite.config.ts', 'test/e2e/playwright.config.ts'],
     rules: { 'no-restricted-syntax': 'off' },
   },
   {
@@ -43,6 +43,12 @@ export default tseslint.config(
     files: ['renderer/**/*.ts', 'renderer/**/*.tsx'],
     ignores: ['renderer/vite.config.ts'],
     rules: restrict([...NODE_BUILTINS, 'electron', '**/electron/**', '**/grant-store/**', '**/shared/node/**', 'keytar', 'pkcs11js', '@sigstore/*'], 'Bad layering: the renderer is a sandboxed page; it talks to main only through window.breakglass (shared/ipc).'),
+  },
+  {
+    // The request page is a web page served by the store: shared/ and the console's components, nothing of Node.
+    files: ['request-page/**/*.ts', 'request-page/**/*.tsx'],
+    ignores: ['request-page/vite.config.ts'],
+    rules: restrict([...NODE_BUILTINS, 'electron', '**/electron/**', '**/grant-store/**', '**/shared/node/**', '**/renderer/bridge/**', 'keytar', 'pkcs11js', '@sigstore/*'], 'Bad layering: the request page is a web page; it talks to the store only over its HTTP API.'),
   },
   {
     // electron/core is plain Node so it runs in tests without Electron.

@@ -10,6 +10,7 @@ import { routeRegistrar } from './register-route';
 import type { RouteContext } from './route-context';
 import { registerAdminRoutes } from './routes/admin-routes';
 import { registerAdmissionRoutes } from './routes/admission-routes';
+import { registerRequestPageRoutes } from './routes/request-page-routes';
 import { registerCheckRoutes } from './routes/check-routes';
 import { registerEventRoutes } from './routes/event-routes';
 import { registerIdentityRoutes } from './routes/identity-routes';
@@ -61,7 +62,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   app.addHook('onClose', async () => log.close());
   const route = routeRegistrar(app, { validateResponses: opts.validateResponses });
   const ctx: RouteContext = { deps: opts.deps, dataDir: opts.dataDir, bus, sweeper: opts.sweeper, log, route, digestCheckIntervalMs: opts.digestCheckIntervalMs };
-  for (const register of [registerIdentityRoutes, registerRequestRoutes, registerCheckRoutes, registerReviewRoutes, registerAdminRoutes, registerEventRoutes, registerLedgerRoutes, registerReportRoutes, registerEmergencyRoutes, registerSessionRoutes, registerAdmissionRoutes, registerAlertJob]) {
+  for (const register of [registerIdentityRoutes, registerRequestRoutes, registerCheckRoutes, registerReviewRoutes, registerAdminRoutes, registerEventRoutes, registerLedgerRoutes, registerReportRoutes, registerEmergencyRoutes, registerSessionRoutes, registerAdmissionRoutes, registerRequestPageRoutes, registerAlertJob]) {
     await register(app, ctx);
   }
   let openapi: unknown;

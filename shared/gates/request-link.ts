@@ -93,3 +93,13 @@ export function parseRequestLink(search: string): RequestLink {
   }
   return RequestLinkSchema.parse({ gate: get('gate') ?? '', scope, rule: get('rule'), context });
 }
+
+/**
+ * GET /request's query as the store accepts it: any link parameters (the page reads and checks
+ * them itself, field by field), or `id=req_…` for a filed request's status. Bounded like a link.
+ */
+export const RequestPageQuerySchema = z.record(z.string().min(1).max(MAX_CONTEXT_KEY_LENGTH + 4), z.string().max(MAX_REQUEST_LINK_LENGTH));
+
+/** The page's assets as Vite names them (name-hash.ext): nothing else is served. */
+export const REQUEST_PAGE_ASSET_PATTERN = /^[A-Za-z0-9_-]+(?:[.-][A-Za-z0-9_-]+)*\.(js|css|svg|woff2)$/;
+export const RequestPageAssetParamsSchema = z.strictObject({ file: z.string().max(128).regex(REQUEST_PAGE_ASSET_PATTERN, 'not an asset of the request page') });

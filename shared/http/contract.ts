@@ -10,6 +10,7 @@ import { IncidentWebhookResultSchema } from '../domain/incident';
 import { AdmissionReviewRequestSchema } from '../gates/admission/admission-review';
 import { ProviderRequestSchema } from '../gates/admission/gatekeeper';
 import { KyvernoCheckRequestSchema } from '../gates/admission/kyverno';
+import { RequestPageAssetParamsSchema, RequestPageQuerySchema } from '../gates/request-link';
 import { AuthConfigSchema, SessionCreatedSchema, SessionCreateInputSchema } from '../domain/session';
 import { WorkloadCheckInputSchema } from '../domain/workload-check';
 import { EnrolledKeySchema, KeyEnrollInputSchema, TokenCreatedSchema, TokenCreateInputSchema, WhoAmISchema } from '../domain/identity';
@@ -211,6 +212,25 @@ export const ROUTES = table({
     body: WorkloadCheckInputSchema,
     bodyName: 'check',
     response: CheckResultSchema,
+  },
+
+  // ── The requester's request page (request-page/, built into request-page/dist) ─────────
+  requestPage: {
+    method: 'GET',
+    path: '/request',
+    summary: "The requester's request page: pre-filled from a block link (?gate=&scope=&rule=&ctx.*=), or a filed request's live status (?id=req_…).",
+    roles: 'public',
+    query: RequestPageQuerySchema,
+    content: { 'text/html': 'the page (no secret; every API call it makes is authenticated)' },
+  },
+  requestPageAsset: {
+    method: 'GET',
+    path: '/request/assets/:file',
+    summary: "The request page's script and styles (content-hashed names, cached for a year).",
+    roles: 'public',
+    params: RequestPageAssetParamsSchema,
+    badParamsNotFound: 'no such asset of the request page',
+    content: { 'text/javascript': 'the page script', 'text/css': 'the page styles' },
   },
 
   // ── Kubernetes admission (one URL per gate; a gate token like `breakglass check`) ──────
