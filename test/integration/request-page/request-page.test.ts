@@ -141,6 +141,7 @@ describe('the request page: from a block link to an active bypass, in Chromium',
     // Expiry on the server clock, no human: the page follows.
     fx.clock.advance(61 * 60_000);
     await page.getByRole('heading', { name: 'Bypass expired' }).waitFor();
+    await shoot(page, 'request-expired');
     assert.deepEqual(failures, [], 'no script errors and no CSP violations');
     await page.close();
   });
