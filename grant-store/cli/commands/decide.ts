@@ -5,8 +5,7 @@ import type { DecisionKind, DecisionRecord } from '../../../shared/domain/decisi
 import type { WhoAmI } from '../../../shared/domain/identity';
 import type { BypassRequest } from '../../../shared/domain/request';
 import { TtlSchema } from '../../../shared/domain/ttl';
-import { dirname } from 'node:path';
-import { configPath, expandPath, readConfig, selectContext } from '../config-file';
+import { configPath } from '../config-file';
 import type { CliContext } from '../context';
 import { withExamples } from '../help';
 import { formatScope } from '../output';
@@ -106,18 +105,13 @@ async function decide(ctx: CliContext, cmd: Command, spec: VerbSpec, id: string,
 
 /**
  * The key to sign with when --key is not given: the decisionKey of the context in force
- * (--context, BREAKGLASS_CONTEXT or currentContext in config.yaml), `~` and paths relative to
- * the config file's folder resolved. Without one, the error says both ways to name a key.
+ * (--use-context, BREAKGLASS_CONTEXT or currentContext in config.yaml; CliContext resolves `~`
+ * and paths relative to the file). Without one, the error says both ways to name a key.
  */
 export function decisionKeyFromConfig(ctx: CliContext, cmd: Command): string {
-  const path = configPath(ctx.env);
-  const { config } = readConfig(path);
-  const flag = cmd.optsWithGlobals<{ context?: string }>().context;
-  const selected = selectContext(config, flag, ctx.env, path);
-  const key = selected?.context.decisionKey;
-  if (!key) {
-    const where = selected ? `context "${selected.name}" in ${path} has no decisionKey` : `no context is selected in ${path}`;
-    throw usageError('decision', [{ path: '--key', message: `no key to sign with: pass --key FILE, or set decisionKey on the current context (${where})` }]);
-  }
-  return expandPath(key, ctx.env, dirname(path));
+  const key = ctx.contextDecisionKey(cmd);
+  if (key) return key;
+  const selected = ctx.configContext(cmd);
+  const where = selected ? `context "${selected.name}" in ${configPath(ctx.env)} has no decisionKey` : `no context is selected in ${configPath(ctx.env)}`;
+  throw usageError('decision', [{ path: '--key', message: `no key to sign with: pass --key FILE, or set decisionKey on the current context (${where})` }]);
 }
