@@ -98,7 +98,11 @@ export function parseRequestLink(search: string): RequestLink {
  * GET /request's query as the store accepts it: any link parameters (the page reads and checks
  * them itself, field by field), or `id=req_…` for a filed request's status. Bounded like a link.
  */
-export const RequestPageQuerySchema = z.record(z.string().min(1).max(MAX_CONTEXT_KEY_LENGTH + 4), z.string().max(MAX_REQUEST_LINK_LENGTH));
+const linkParam = z.string().max(MAX_REQUEST_LINK_LENGTH);
+export const RequestPageQuerySchema = z
+  .object({ gate: linkParam.optional(), scope: linkParam.optional(), rule: linkParam.optional(), id: linkParam.optional() })
+  // ctx.<key>=<value>: CI context, any key.
+  .catchall(linkParam);
 
 /** The page's assets as Vite names them (name-hash.ext): nothing else is served. */
 export const REQUEST_PAGE_ASSET_PATTERN = /^[A-Za-z0-9_-]+(?:[.-][A-Za-z0-9_-]+)*\.(js|css|svg|woff2)$/;
