@@ -12729,6 +12729,10 @@ function requestLink(storeUrl, link) {
   }
   return href;
 }
+var linkParam = external_exports.string().max(MAX_REQUEST_LINK_LENGTH);
+var RequestPageQuerySchema = external_exports.object({ gate: linkParam.optional(), scope: linkParam.optional(), rule: linkParam.optional(), id: linkParam.optional() }).catchall(linkParam);
+var REQUEST_PAGE_ASSET_PATTERN = /^[A-Za-z0-9_-]+(?:[.-][A-Za-z0-9_-]+)*\.(js|css|svg|woff2)$/;
+var RequestPageAssetParamsSchema = external_exports.strictObject({ file: external_exports.string().max(128).regex(REQUEST_PAGE_ASSET_PATTERN, "not an asset of the request page") });
 
 // action/src/runner.ts
 import { randomUUID } from "node:crypto";
