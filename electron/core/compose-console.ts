@@ -20,6 +20,10 @@ import { ConnectionTracker } from './session/connection-tracker';
 import { KeychainAccess } from './session/keychain-access';
 import { ProfileStore } from './session/profile-store';
 import { SessionService } from './session/session-service';
+import { IdpSignIn } from './session/idp-sign-in';
+import { IdpSessionRenewal } from './session/idp-session-renewal';
+import type { SessionVault } from '../../shared/node/oidc/session-vault';
+import { AppError } from '../../shared/errors';
 import { StoreEvents } from './session/store-events';
 import { SettingsStore } from './settings';
 import { SettingsService } from './settings-service';
@@ -47,6 +51,13 @@ export interface ConsoleOptions {
   notify?: (notification: ConsoleNotification) => void;
   /** Electron: shell.openExternal. Absent in the browser host (the renderer opens the checked URL). */
   openExternal?: (url: string) => Promise<void>;
+  /**
+   * Opens the system browser on the IdP for sign-in (default: openExternal). A host with neither
+   * cannot sign in through the IdP (setup with a token still works).
+   */
+  openSignInUrl?: (url: string) => Promise<void>;
+  /** Where IdP sessions are kept; default the OS keychain, else 0600 files in the data dir (tests pass a file vault). */
+  openIdpVault?: () => Promise<SessionVault>;
   /** Electron: apply settings that touch the OS (login item). */
   onSettingsChanged?: (settings: Settings) => void;
   events?: EventHub;
@@ -101,7 +112,7 @@ export function composeConsole(options: ConsoleOptions): ConsoleCore {
 
   // The session starts and stops the background work below; they are built after it, so the
   // hooks reach them through these late-bound functions.
-  const lifecycle = { signedIn: (_token: string) => undefined as void, signedOut: async () => undefined as void };
+  const lifecycle = { signedIn: (_token: string) => undefined as void, signedOut: async () => undefined as void, tokenReplaced: async (_token: string) => undefined as void };
   const session = new SessionService({
     host: options.host,
     keychain,
@@ -114,8 +125,21 @@ export function composeConsole(options: ConsoleOptions): ConsoleCore {
     hooks: {
       signedIn: (_session, token) => lifecycle.signedIn(token),
       signedOut: () => lifecycle.signedOut(),
+      tokenReplaced: (token) => lifecycle.tokenReplaced(token),
     },
   });
+  const openSignInUrl = options.openSignInUrl ?? options.openExternal;
+  const idp = new IdpSignIn({
+    dataDir,
+    logger,
+    fetchImpl: options.fetchImpl,
+    openVault: options.openIdpVault,
+    openBrowser: async (url) => {
+      if (!openSignInUrl) throw new AppError('unavailable', 'this console cannot open a browser for the sign-in: set it up with a token from an admin');
+      await openSignInUrl(url);
+    },
+  });
+  const idpRenewal = new IdpSessionRenewal({ idp, session, clock, logger });
 
   const fallback = new OfflineFallback(new OfflineCache(dataDir, logger), connection, clock);
   const readModels = new ReadModels({ session, connection, fallback, settings: settingsStore, clock });
@@ -177,6 +201,11 @@ export function composeConsole(options: ConsoleOptions): ConsoleCore {
     await Promise.all([inboxRefresh.stop(), mirrorSync.stop()]);
     await inbox.halt();
   };
+  lifecycle.tokenReplaced = async (token) => {
+    const active = session.current();
+    await storeEvents.stop();
+    storeEvents.connect(active.profile, token);
+  };
   lifecycle.signedOut = async () => {
     await haltBackground();
     inbox.reset();
@@ -187,7 +216,22 @@ export function composeConsole(options: ConsoleOptions): ConsoleCore {
   const handlers: ConsoleHandlers = {
     'console:main:get-session': () => session.getSession(),
     'console:main:setup': (input) => session.setup(input),
-    'console:main:sign-out': (input) => session.signOut(input),
+    'console:main:sign-in-idp': async (input) => {
+      const signedIn = await idp.signIn(input.storeUrl);
+      return session.setup({ storeUrl: input.storeUrl, token: signedIn.token, key: input.key });
+    },
+    'console:main:sign-out': async (input) => {
+      const storeUrl = session.active?.profile.storeUrl;
+      if (storeUrl) {
+        // Sign out at the IdP and the store too when this console signed in through the IdP.
+        try {
+          await idp.signOut(storeUrl);
+        } catch (error) {
+          logger.warn({ err: error, storeUrl }, 'could not end the identity provider session; the local sign-out goes on');
+        }
+      }
+      return session.signOut(input);
+    },
     'console:main:list-inbox': () => inbox.list(),
     'console:main:list-requests': (input) => readModels.listRequests(input),
     'console:main:get-request': (input) => readModels.getRequest(input),
@@ -223,8 +267,10 @@ export function composeConsole(options: ConsoleOptions): ConsoleCore {
         logger.error({ err: error, dataDir }, 'the ledger mirror could not be loaded');
       }
       await session.resume();
+      idpRenewal.start();
     },
     async stop() {
+      await idpRenewal.stop();
       await haltBackground();
       await profiles.flush();
       keys.reset();

@@ -7,6 +7,7 @@
 export const MAIN_METHODS = {
   getSession: 'console:main:get-session',
   setup: 'console:main:setup',
+  signInIdp: 'console:main:sign-in-idp',
   signOut: 'console:main:sign-out',
   listInbox: 'console:main:list-inbox',
   listRequests: 'console:main:list-requests',

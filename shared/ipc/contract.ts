@@ -202,6 +202,19 @@ const HttpsUrlInputSchema = z.string().max(2048);
 // The contract
 // ---------------------------------------------------------------------------------------------
 
+/** The signing key chosen at setup: a software key, or one on a PKCS#11 token (generated there or selected by label). */
+const KeyChoiceSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('software') }),
+  z.strictObject({
+    kind: z.literal('pkcs11'),
+    modulePath: z.string().min(1).max(1024),
+    tokenLabel: z.string().min(1).max(32),
+    keyLabel: z.string().min(1).max(64),
+    /** generate = a new non-extractable key on the token; select = an existing one with this label. */
+    mode: z.enum(['generate', 'select']),
+  }),
+]);
+
 export const mainContract = {
   /** Current session: whether setup is done, who I am, my key, keychain and connection state. Works offline. */
   'console:main:get-session': { input: EmptyInputSchema, output: SessionSchema },
@@ -217,18 +230,20 @@ export const mainContract = {
     input: z.strictObject({
       storeUrl: z.url({ protocol: /^https?$/ }),
       token: z.string().trim().min(8, 'paste the whole token').max(512),
-      key: z.discriminatedUnion('kind', [
-        z.strictObject({ kind: z.literal('software') }),
-        z.strictObject({
-          kind: z.literal('pkcs11'),
-          modulePath: z.string().min(1).max(1024),
-          tokenLabel: z.string().min(1).max(32),
-          keyLabel: z.string().min(1).max(64),
-          /** generate = a new non-extractable key on the token; select = an existing one with this label. */
-          mode: z.enum(['generate', 'select']),
-        }),
-      ]),
+      key: KeyChoiceSchema,
     }),
+    output: SessionSchema,
+  },
+
+  /**
+   * First run through the organisation's identity provider (the store's policy has
+   * identity.oidc; GET /v1/auth/config says so): opens the system browser on the IdP (PKCE,
+   * loopback redirect on 127.0.0.1), exchanges the ID token for a store session kept in the OS
+   * keychain and renewed from the IdP while the console runs, then creates or selects the signing
+   * key exactly like setup. Team, approver groups and roles come from the IdP groups.
+   */
+  'console:main:sign-in-idp': {
+    input: z.strictObject({ storeUrl: z.url({ protocol: /^https?$/ }), key: KeyChoiceSchema }),
     output: SessionSchema,
   },
 

@@ -24,6 +24,8 @@ export interface SessionHooks {
   signedIn(session: SignedIn, token: string): void;
   /** The session ended (sign-out, or setup replacing it): stop whatever signedIn started. */
   signedOut(): Promise<void>;
+  /** The bearer changed for the same session (IdP renewal): reconnect what holds the old one. */
+  tokenReplaced?(token: string): Promise<void>;
 }
 
 export interface SessionServiceDeps {
@@ -203,6 +205,19 @@ export class SessionService {
       this.deps.logger.debug({ err: error }, 'no policy available yet');
       return undefined;
     }
+  }
+
+  /**
+   * Switch to a new bearer for the same principal and store (a store session renewed from the
+   * IdP): kept in the keychain, used by the store client, and the event stream reconnects with it.
+   */
+  async replaceToken(token: string): Promise<void> {
+    const active = this.signedIn;
+    if (!active) return;
+    const vault = this.deps.keychain.opened;
+    if (vault) await vault.setToken(active.profile.storeUrl, active.profile.principal, token);
+    this.signedIn = { profile: active.profile, client: new StoreClient({ storeUrl: active.profile.storeUrl, token, fetchImpl: this.deps.fetchImpl }) };
+    await this.deps.hooks.tokenReplaced?.(token);
   }
 
   private begin(profile: Profile, token: string): void {

@@ -8,7 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pino } from 'pino';
+import { composeConsole } from '../../../../electron/core/compose-console';
+import { pinCancelled } from '../../../../electron/core/pin-prompt';
 import { IdpSignIn } from '../../../../electron/core/session/idp-sign-in';
+import { memoryKeychain } from './memory-keychain';
 import { StoreClient } from '../../../../electron/core/store-client';
 import { AppError } from '../../../../shared/errors';
 import { openSessionVault } from '../../../../shared/node/oidc/session-vault';
@@ -89,3 +92,59 @@ test('a store without sign-in configured says to use a token', async () => {
     await plain.close();
   }
 });
+
+test('composeConsole: sign-in-idp sets the console up as the IdP says, renews the store session, and sign-out ends it at the store and the IdP', async () => {
+  // A one-minute session: renewal (a minute before the end) is due at every check.
+  const shortIdp = await startOidcProvider({ users: [{ login: 'bob', groups: ['platform-leads', 'eng-platform'] }] });
+  const store = await startStoreFixture({ policyYaml: identityStorePolicy(shortIdp, { sessionTtl: '1m' }) });
+  const dataDir = await mkdtemp(join(tmpdir(), 'bg-console-idp-'));
+  const keychain = memoryKeychain();
+  const core = composeConsole({
+    dataDir,
+    logger: pino({ level: 'silent' }),
+    host: 'browser',
+    pinPrompt: { ask: () => Promise.reject(pinCancelled()) },
+    openVault: keychain.openVault,
+    openIdpVault: () => openSessionVault({ stateDir: dataDir, backend: null }),
+    openSignInUrl: async (url) => void (await shortIdp.browser('bob').open(url)),
+    sse: { initialBackoffMs: 50, maxBackoffMs: 200 },
+  });
+  try {
+    await core.start();
+    const session = await core.handlers['console:main:sign-in-idp']({ storeUrl: store.url, key: { kind: 'software' } });
+    assert.equal(session.configured, true);
+    assert.equal(session.principal, 'bob');
+    assert.equal(session.team, 'platform');
+    assert.deepEqual(session.approverGroups, ['leads']);
+    const first = [...keychain.secrets.values()].find((v) => v.startsWith('bgs_'));
+    assert.ok(first, 'the store session is the console API token in the keychain');
+
+    // A restart: the renewal check at start replaces the near-expiry session with a new one.
+    await core.stop();
+    await core.start();
+    const renewed = await waitForValue(() => [...keychain.secrets.values()].find((v) => v.startsWith('bgs_') && v !== first));
+    assert.equal((await new StoreClient({ storeUrl: store.url, token: renewed }).whoami()).principal, 'bob');
+    assert.equal((await core.handlers['console:main:get-session']({})).principal, 'bob');
+
+    const out = await core.handlers['console:main:sign-out']({ forgetKey: true });
+    assert.equal(out.configured, false);
+    await refusedWith(new StoreClient({ storeUrl: store.url, token: renewed }).whoami(), 'unauthenticated');
+    const ended = await store.call('GET', '/v1/ledger/entries?from=0&limit=1000', { token: store.adminToken });
+    assert.ok(ended.json.entries.some((e: { type: string }) => e.type === 'session_ended'), 'session_ended in the ledger');
+  } finally {
+    await core.stop();
+    await store.close();
+    await shortIdp.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
+
+async function waitForValue<T>(read: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const value = read();
+    if (value !== undefined) return value;
+    if (Date.now() - start > timeoutMs) throw new Error('no value in time');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
