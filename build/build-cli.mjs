@@ -34,6 +34,8 @@ const IMPORT_META_FILES = {
     `import { fileURLToPath } from 'node:url';\nexport const EXAMPLE_POLICY_PATH = fileURLToPath(new URL(${JSON.stringify(relative(outdir, `${root}grant-store/policy/example-policy.yaml`))}, import.meta.url));\n`,
   // package.json is two levels up from both grant-store/cli and dist/cli: the same URL works.
   'grant-store/cli/main.ts': null,
+  // Walks up from import.meta.url to the package.json named "breakglass": right from either place.
+  'grant-store/http/routes/request-page-routes.ts': null,
 };
 
 function packageName(specifier) {
