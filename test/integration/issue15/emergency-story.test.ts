@@ -29,6 +29,10 @@ gates:
     kind: safety
     tier: critical
     scopeKeys: [repo]
+  - id: prod-db-drop
+    kind: safety
+    tier: critical
+    bypass: never
 teams:
   payments: { members: [alice, dave] }
   platform: { members: [bob] }
@@ -103,6 +107,12 @@ for (const backend of BACKENDS) {
       const notHolder = await s.as('admin', ['admin', 'emergency', 'seal', '--gate', 'container-signing', '--scope', SCOPE, '--holders', 'zed']);
       expectExit(notHolder, 2, 'holder without a team');
       assert.match(notHolder.stderr, /--holders.*zed is not a member of any team/);
+      const never = await s.as('admin', ['admin', 'emergency', 'seal', '--gate', 'prod-db-drop', '--scope', SCOPE, '--holders', 'alice']);
+      expectExit(never, 2, 'a bypass: never gate');
+      assert.match(never.stderr, /--gate: gate prod-db-drop is marked bypass: never/);
+      const wrongKey = await s.as('admin', ['admin', 'emergency', 'seal', '--gate', 'container-signing', '--scope', 'branch=main', '--holders', 'alice']);
+      expectExit(wrongKey, 2, 'a scope the gate does not take');
+      assert.match(wrongKey.stderr, /--scope branch: "branch" is not a scope key of gate container-signing/);
       expectExit(await s.as('alice', ['admin', 'emergency', 'seal', '--gate', 'container-signing', '--scope', SCOPE, '--holders', 'alice']), 1, 'seal by a non-admin');
     });
 
