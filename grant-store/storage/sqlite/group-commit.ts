@@ -15,24 +15,39 @@ export interface CommittedJob {
   onCommitted: () => void;
 }
 
+/** Committed batches waiting for the sync that makes them durable. */
+interface Committed {
+  succeeded: { job: Job<unknown>; result: unknown }[];
+}
+
 /**
- * Group commit for one better-sqlite3 writer: transactions queue up while a commit is being
- * synced; the next batch runs them one after another inside one BEGIN IMMEDIATE … COMMIT, each
- * in its own SAVEPOINT. A failing transaction rolls back to its savepoint (nothing of it stays)
- * and is rejected at once; the others resolve only after the shared COMMIT is durable. With
- * synchronous=FULL each COMMIT is an fsync, so this turns N fsyncs into one under load while a
- * lone transaction still commits immediately. Semantics stay serial: each transaction sees the
+ * Group commit for one better-sqlite3 writer: transactions queue up; a batch runs them one after
+ * another inside one BEGIN IMMEDIATE … COMMIT, each in its own SAVEPOINT. A failing transaction
+ * rolls back to its savepoint (nothing of it stays) and is rejected at once; the others resolve
+ * only after the shared COMMIT is durable. Semantics stay serial: each transaction sees the
  * ones before it in the batch.
+ *
+ * Durability, off the event loop (issue 16): when a `sync` is given, the writer runs with
+ * synchronous=NORMAL (a COMMIT writes the WAL without fsync; SQLite still syncs around its
+ * checkpoints) and `sync` (an fdatasync of the WAL in libuv's thread pool) runs after COMMIT:
+ * a batch's callers are answered, and the listeners told, only once a sync that started after
+ * its COMMIT has finished. While one sync is in flight the event loop keeps serving and
+ * committing the next batches, which the next sync covers together: N commits, one fsync,
+ * and no fsync blocking the loop. Without `sync`, COMMIT itself is durable (synchronous=FULL).
  */
 export class GroupCommitter {
   private readonly queue: Job<unknown>[] = [];
   /** Set and cleared synchronously with the queue check, so a job can never be stranded. */
   private running = false;
   private draining: Promise<void> = Promise.resolve();
+  /** Committed, not yet synced (in commit order). */
+  private unsynced: Committed[] = [];
+  private syncing: Promise<void> | undefined;
 
   constructor(
     private readonly db: Database.Database,
     private readonly afterCommit: (results: unknown[]) => void = () => undefined,
+    private readonly sync?: () => Promise<void>,
   ) {}
 
   /** Queue `run` (which must only use this writer) and resolve with its result after COMMIT. */
@@ -46,9 +61,39 @@ export class GroupCommitter {
     });
   }
 
-  /** Resolves when everything queued so far has committed or failed. */
+  /** Resolves when everything queued so far has committed (and synced) or failed. */
   async idle(): Promise<void> {
-    while (this.running) await this.draining;
+    while (this.running || this.syncing) {
+      await this.draining;
+      await this.syncing;
+    }
+  }
+
+  /** Start a sync covering every batch committed so far, unless one is running (it restarts when done). */
+  private kickSync(): void {
+    if (this.syncing || this.unsynced.length === 0) return;
+    const covered = this.unsynced;
+    this.unsynced = [];
+    this.syncing = this.sync!().then(
+      () => this.settle(covered),
+      (error: unknown) => {
+        const lost = new Error('the commit could not be made durable (WAL sync failed)', { cause: error });
+        for (const c of covered) for (const s of c.succeeded) s.job.reject(lost);
+      },
+    ).finally(() => {
+      this.syncing = undefined;
+      this.kickSync();
+    });
+  }
+
+  private settle(committed: readonly Committed[]): void {
+    for (const c of committed) {
+      try {
+        this.afterCommit(c.succeeded.map((s) => s.result));
+      } finally {
+        for (const s of c.succeeded) s.job.resolve(s.result);
+      }
+    }
   }
 
   private async drain(): Promise<void> {
@@ -99,11 +144,13 @@ export class GroupCommitter {
       for (const s of succeeded) s.job.reject(error);
       return;
     }
-    try {
-      this.afterCommit(succeeded.map((s) => s.result));
-    } finally {
-      for (const s of succeeded) s.job.resolve(s.result);
+    if (succeeded.length === 0) return;
+    if (!this.sync) {
+      this.settle([{ succeeded }]);
+      return;
     }
+    this.unsynced.push({ succeeded });
+    this.kickSync();
   }
 
   private rollbackToSavepoint(): boolean {

@@ -1,3 +1,4 @@
+import { type FileHandle, open } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
 import { GroupCommitter } from './group-commit';
@@ -14,7 +15,8 @@ const BUSY_TIMEOUT_MS = 5_000;
  * The embedded backend: one writer handle (transactions serialized, several folded into one
  * durable COMMIT under load: see group-commit.ts) and one reader handle, so reads outside a
  * transaction see only committed data (WAL snapshot) while a transaction is in flight.
- * synchronous=FULL: an acknowledged commit survives power loss.
+ * An acknowledged commit survives power loss: the WAL is fdatasync'ed after COMMIT, off the
+ * event loop, before anyone is answered (see open and GroupCommitter).
  */
 export class SqliteStore extends SqliteReader implements Store {
   readonly backend = 'sqlite' as const;
@@ -23,16 +25,34 @@ export class SqliteStore extends SqliteReader implements Store {
   private readonly listeners = new Set<LedgerListener>();
   private closed = false;
 
-  private constructor(writer: Database.Database, reader: Database.Database, private readonly binder: EntryBinder | undefined) {
+  /** The WAL, opened on the first sync (SQLite creates it with the first write). */
+  private wal: Promise<FileHandle> | undefined;
+
+  private constructor(
+    writer: Database.Database,
+    reader: Database.Database,
+    private readonly binder: EntryBinder | undefined,
+    private readonly walPath: string | undefined,
+  ) {
     super(reader);
     this.writer = writer;
-    this.committer = new GroupCommitter(writer, (results) => {
-      const appended = (results as { appended: LedgerEntry[] }[]).flatMap((r) => r.appended);
-      if (appended.length > 0) this.emit(appended);
-    });
+    this.committer = new GroupCommitter(
+      writer,
+      (results) => {
+        const appended = (results as { appended: LedgerEntry[] }[]).flatMap((r) => r.appended);
+        if (appended.length > 0) this.emit(appended);
+      },
+      walPath ? () => this.syncWal() : undefined,
+    );
   }
 
-  /** `binding.binder`: the log key's entry binder, so every appended row is bound (the grant store and `admin init` pass it). */
+  /**
+   * Open a store. `binding.binder`: the log key's entry binder, so every appended row is bound
+   * (the grant store and `admin init` pass it). Commits are made durable by an fdatasync of the
+   * WAL in libuv's thread pool after COMMIT (synchronous=NORMAL: SQLite itself syncs only around
+   * checkpoints, which keeps them safe), so a commit's fsync never blocks the event loop;
+   * callers are answered only after it (see GroupCommitter).
+   */
   static open(path: string, binding: StoreOpenBinding = {}): SqliteStore {
     const writer = new Database(path);
     writer.pragma('journal_mode = WAL');
@@ -40,9 +60,16 @@ export class SqliteStore extends SqliteReader implements Store {
     writer.pragma('foreign_keys = ON');
     writer.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     migrate(writer, () => new Date().toISOString());
+    const offLoop = writer.pragma('journal_mode', { simple: true }) === 'wal';
+    if (offLoop) writer.pragma('synchronous = NORMAL');
     const reader = new Database(path, { readonly: true });
     reader.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    return new SqliteStore(writer, reader, binding.binder);
+    return new SqliteStore(writer, reader, binding.binder, offLoop ? `${writer.name}-wal` : undefined);
+  }
+
+  private async syncWal(): Promise<void> {
+    this.wal ??= open(this.walPath!, 'r+');
+    await (await this.wal).datasync();
   }
 
   async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
@@ -75,6 +102,7 @@ export class SqliteStore extends SqliteReader implements Store {
     this.closed = true;
     // Let queued transactions finish before closing the handles.
     await this.committer.idle();
+    if (this.wal) await (await this.wal).close();
     this.db.close();
     this.writer.close();
   }
