@@ -19,6 +19,14 @@ export const AuditQuerySchema = z.strictObject({
   team: SlugSchema.optional(),
   actor: z.union([PrincipalNameSchema, z.literal('system')]).optional(),
   format: z.enum(['jsonl', 'csv', 'json']).default('jsonl'),
+  /**
+   * Keyset paging: records after this ledger seq (-1: from the start); the answer's nextCursor
+   * (JSON) or Breakglass-Next-Cursor header (jsonl/csv) is the next page's cursor. Without
+   * cursor and limit the whole audit is streamed.
+   */
+  cursor: z.coerce.number().int().min(-1).optional(),
+  /** Records per page (with or without cursor). */
+  limit: z.coerce.number().int().min(1).max(10_000).optional(),
 });
 export type AuditQuery = z.infer<typeof AuditQuerySchema>;
 

@@ -27,9 +27,15 @@ export const ReviewListQuerySchema = z.strictObject({ state: ReviewStateSchema.o
 export const REPORT_ROUTE_KINDS = [...REPORT_KINDS, 'health'] as const;
 export const ReportParamsSchema = z.strictObject({ kind: z.enum(REPORT_ROUTE_KINDS) });
 
+const EntryTypeListSchema = z.string().regex(/^[a-z_]+(,[a-z_]+)*$/, 'must be a comma-separated list of ledger entry types');
+
 export const EventsQuerySchema = z.strictObject({
   /** Same as the Last-Event-ID header (for clients that cannot set headers). */
   lastEventId: z.coerce.number().int().min(-1).optional(),
+  /** Only these ledger entry types (comma-separated), e.g. `request_created,decision`. */
+  types: EntryTypeListSchema.optional(),
+  /** Every type but these (comma-separated): an inbox passes `evaluation_under_bypass`, the bulk of a busy ledger. */
+  excludeTypes: EntryTypeListSchema.optional(),
 });
 
 /** Largest page of ledger entries one call returns. */

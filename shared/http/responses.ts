@@ -42,7 +42,8 @@ export const TokenEnvelopeSchema = z.strictObject({ token: TokenInfoSchema });
 export const KeyListSchema = z.strictObject({ keys: z.array(EnrolledKeySchema) });
 export const PolicyReloadedSchema = z.strictObject({ hash: z.string(), loadedAt: z.string(), changed: z.boolean() });
 
-export const AuditRecordsSchema = z.strictObject({ records: z.array(AuditRecordSchema) });
+/** The audit as JSON; a page (cursor/limit) also says where the next one starts (null: no more). */
+export const AuditRecordsSchema = z.strictObject({ records: z.array(AuditRecordSchema), nextCursor: z.number().int().nullable().optional() });
 
 /** GET /v1/reports/:kind answers the report of that kind. */
 export const ReportSchema = z.union([GatesReportSchema, ApproversReportSchema, DecisionTimesReportSchema, ReviewsReportSchema, TeamsReportSchema, FindingsReportSchema, HealthReportSchema]);

@@ -1,4 +1,4 @@
-import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
+import { LedgerEntryTypeSchema, type LedgerEntry } from '../../../shared/domain/ledger-entry';
 import type { BypassRequest } from '../../../shared/domain/request';
 import { AppError } from '../../../shared/errors';
 import { entryVisible } from '../entry-visibility';
@@ -8,6 +8,20 @@ import type { RoutePlugin } from '../route-context';
 const HEARTBEAT_MS = 15_000;
 /** Entries read per page while replaying after Last-Event-ID. */
 const REPLAY_PAGE = 500;
+
+/** The entry types a subscriber asked for (?types= / ?excludeTypes=); unknown names are refused. */
+function entryTypeFilter(types: string | undefined, excludeTypes: string | undefined): (type: string) => boolean {
+  const parse = (list: string | undefined, field: string): Set<string> | undefined => {
+    if (list === undefined) return undefined;
+    const names = list.split(',');
+    const unknown = names.filter((n) => !LedgerEntryTypeSchema.safeParse(n).success);
+    if (unknown.length > 0) throw new AppError('invalid_input', `unknown ledger entry type: ${unknown.join(', ')}`, { fieldErrors: [{ path: field, message: `unknown ledger entry type ${unknown.join(', ')}; one of: ${LedgerEntryTypeSchema.options.join(', ')}` }] });
+    return new Set(names);
+  };
+  const only = parse(types, 'types');
+  const except = parse(excludeTypes, 'excludeTypes');
+  return (type) => (!only || only.has(type)) && (!except || !except.has(type));
+}
 
 function lastEventIdHeader(value: string | string[] | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -32,6 +46,9 @@ export const registerEventRoutes: RoutePlugin = (app, { route, deps, bus }) => {
   route('events', async ({ caller, query, request, reply }) => {
     const resumeFrom = lastEventIdHeader(request.headers['last-event-id']) ?? query.lastEventId;
     const store = deps.store;
+    const wanted = entryTypeFilter(query.types, query.excludeTypes);
+    // Without the warns, a replay reads only the lifecycle entries (a partial index).
+    const lifecycleOnly = !wanted('evaluation_under_bypass');
 
     reply.hijack();
     const res = reply.raw;
@@ -57,7 +74,7 @@ export const registerEventRoutes: RoutePlugin = (app, { route, deps, bus }) => {
       for (const entry of entries) {
         if (closed || entry.seq <= lastSent) continue;
         lastSent = entry.seq;
-        if (await entryVisible(deps.policies.policy, caller, entry, getRequest)) {
+        if (wanted(entry.type) && await entryVisible(deps.policies.policy, caller, entry, getRequest)) {
           res.write(`id: ${entry.seq}\nevent: ledger\ndata: ${JSON.stringify(entry)}\n\n`);
         }
       }
@@ -78,8 +95,8 @@ export const registerEventRoutes: RoutePlugin = (app, { route, deps, bus }) => {
 
     // Subscribe before replaying so nothing committed meanwhile is missed; seq de-duplicates.
     const unsubscribe = bus.subscribe((entries) => {
-      queue.push(...entries);
-      void drain();
+      for (const entry of entries) if (wanted(entry.type)) queue.push(entry);
+      if (queue.length > 0) void drain();
     });
     const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
     heartbeat.unref();
@@ -97,7 +114,7 @@ export const registerEventRoutes: RoutePlugin = (app, { route, deps, bus }) => {
 
     try {
       for (;;) {
-        const page = await store.getLedgerEntries(lastSent + 1, REPLAY_PAGE);
+        const page = lifecycleOnly ? await store.lifecycleEntries(lastSent, REPLAY_PAGE) : await store.getLedgerEntries(lastSent + 1, REPLAY_PAGE);
         if (page.length === 0 || closed) break;
         await send(page);
       }

@@ -1,13 +1,12 @@
+import { Readable } from 'node:stream';
 import { toCsv } from '../../../shared/csv';
-import { AUDIT_CSV_COLUMNS, type AuditRecord } from '../../../shared/domain/audit';
-import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
+import { AUDIT_CSV_COLUMNS } from '../../../shared/domain/audit';
 import type { RouteResponse } from '../../../shared/http/contract';
 import type { REPORT_ROUTE_KINDS } from '../../../shared/http/params';
-import type { Review } from '../../../shared/domain/review';
-import { notificationsFor } from '../../alerts/notifications';
+import { notificationsFromStore } from '../../alerts/notifications';
 import { readOutbox } from '../../alerts/outbox';
 import { approversReport } from '../../reports/approvers-report';
-import { auditRecord, auditRecordMatches } from '../../reports/audit-records';
+import { auditExportChunks, auditPage } from '../../reports/audit-export';
 import { decisionTimesReport } from '../../reports/decision-times-report';
 import { findingsReport } from '../../reports/findings-report';
 import { gatesReport } from '../../reports/gates-report';
@@ -17,11 +16,12 @@ import type { ReportInput } from '../../reports/report-input';
 import { loadReportInput } from '../../reports/report-source';
 import { reviewsReport } from '../../reports/reviews-report';
 import { teamsReport } from '../../reports/teams-report';
-import type { StoreReader } from '../../storage/store';
 import type { RoutePlugin } from '../route-context';
 
-/** Ledger entries read per page for the audit export and notifications. */
-const LEDGER_PAGE = 2000;
+/** /metrics answers from a computation at most this old (Prometheus scrapes every 15 s or so). */
+export const METRICS_CACHE_MS = 5_000;
+/** Audit records per page when `cursor` is given without `limit`. */
+const AUDIT_PAGE_DEFAULT = 1000;
 
 const REPORTS: Record<(typeof REPORT_ROUTE_KINDS)[number], (input: ReportInput) => RouteResponse<'report'>> = {
   gates: gatesReport,
@@ -33,13 +33,6 @@ const REPORTS: Record<(typeof REPORT_ROUTE_KINDS)[number], (input: ReportInput) 
   health: healthReport,
 };
 
-async function allEntries(store: StoreReader): Promise<LedgerEntry[]> {
-  const size = await store.ledgerSize();
-  const out: LedgerEntry[] = [];
-  for (let from = 0; from < size; from += LEDGER_PAGE) out.push(...(await store.getLedgerEntries(from, Math.min(LEDGER_PAGE, size - from))));
-  return out;
-}
-
 /**
  * Gate health: reports, the audit export, each principal's notification feed and Prometheus
  * metrics (roles and query strings in shared/http/contract.ts). /metrics is scraped with
@@ -49,36 +42,46 @@ export const registerReportRoutes: RoutePlugin = (_app, { route, deps }) => {
   const { store, policies, clock } = deps;
   const metrics = new GateHealthMetrics();
   let scraping: Promise<unknown> = Promise.resolve();
+  let cached: { text: string; at: number } | undefined;
 
   route('report', async ({ params, query }) => {
     const { kind } = params;
     const now = query.now ? new Date(query.now) : clock();
-    const input = await loadReportInput(store, policies.policy, now, { withEvaluations: kind === 'gates' || kind === 'health' });
+    // The gates report reads only counters; the others need the requests (not the ledger).
+    const input = await loadReportInput(store, policies.policy, now, { requests: kind !== 'gates', withEvaluations: kind === 'gates' || kind === 'health' });
     return REPORTS[kind](input);
   });
 
+  // Every filter in SQL (StoreReader.auditEntries). With `cursor` or `limit`: one page and
+  // nextCursor (JSON body; header Breakglass-Next-Cursor for jsonl/csv). Without: the whole
+  // audit, streamed page by page in constant memory.
   route('audit', async ({ query: q, reply }) => {
-    const [entries, requests, reviews] = await Promise.all([allEntries(store), store.listRequests({}), store.listReviews()]);
-    const join = { requests: new Map(requests.map((r) => [r.id, r])), reviews: new Map<string, Review>(reviews.map((r) => [r.requestId, r])) };
-    const records: AuditRecord[] = entries.map((e) => auditRecord(e, join)).filter((r) => auditRecordMatches(r, q));
-    if (q.format === 'json') return { records };
-    if (q.format === 'csv') {
-      reply.header('content-disposition', 'attachment; filename="breakglass-audit.csv"');
-      return reply.type('text/csv; charset=utf-8').send(toCsv(AUDIT_CSV_COLUMNS, records));
+    if (q.format === 'csv') reply.header('content-disposition', 'attachment; filename="breakglass-audit.csv"');
+    const type = q.format === 'csv' ? 'text/csv; charset=utf-8' : q.format === 'json' ? 'application/json; charset=utf-8' : 'application/x-ndjson; charset=utf-8';
+    if (q.cursor !== undefined || q.limit !== undefined) {
+      const page = await auditPage(store, q, q.cursor ?? -1, q.limit ?? AUDIT_PAGE_DEFAULT);
+      if (q.format === 'json') return page;
+      if (page.nextCursor !== null) reply.header('breakglass-next-cursor', String(page.nextCursor));
+      const text = q.format === 'csv' ? toCsv(AUDIT_CSV_COLUMNS, page.records) : page.records.map((r) => `${JSON.stringify(r)}\n`).join('');
+      return reply.type(type).send(text);
     }
-    return reply.type('application/x-ndjson; charset=utf-8').send(records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    return reply.type(type).send(Readable.from(auditExportChunks(store, q, q.format)));
   });
 
-  route('notifications', async ({ caller, query: q }) => {
-    const all = notificationsFor(caller.principal, await allEntries(store), policies.policy, q.since);
-    return { principal: caller.principal, notifications: all.slice(0, q.limit) };
-  });
+  route('notifications', async ({ caller, query: q }) => ({
+    principal: caller.principal,
+    notifications: await notificationsFromStore(store, caller.principal, policies.policy, q.since, q.limit),
+  }));
 
   route('metrics', async ({ reply }) => {
     const run = scraping.then(async () => {
+      if (cached && clock().getTime() - cached.at < METRICS_CACHE_MS && clock().getTime() >= cached.at) return cached.text;
+      const at = clock().getTime();
       const input = await loadReportInput(store, policies.policy, clock());
       metrics.update(healthReport(input), input, (await readOutbox(store)).length);
-      return metrics.registry.metrics();
+      const text = await metrics.registry.metrics();
+      cached = { text, at };
+      return text;
     });
     // Scrapes run one after another; a failed one is answered (and logged) by its own request.
     scraping = run.catch(() => undefined);

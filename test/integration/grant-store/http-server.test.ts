@@ -187,6 +187,52 @@ describe('event stream', () => {
     const bobReplay = await readEvents(bobToken, 100, { 'last-event-id': '-1' }, 800);
     assert.ok(bobReplay.some((e) => e.entry.target === mine.id) && bobReplay.some((e) => e.entry.target === theirs.id), 'bob (oncall-leads) sees both');
 
+    // A subscriber chooses entry types: replay and live, only those (or all but the excluded ones).
+    const onlyCreated = await readEvents(f.adminToken, 100, { 'last-event-id': '-1' }, 800);
+    const createdSeqs = onlyCreated.filter((e) => e.entry.type === 'request_created').map((e) => e.id);
+    const typed = await (async () => {
+      const controller = new AbortController();
+      const url = `${f.url}/v1/events?lastEventId=-1&types=request_created`;
+      const res = await fetch(url, { headers: { authorization: `Bearer ${f.adminToken}` }, signal: controller.signal });
+      const out: number[] = [];
+      const timer = setTimeout(() => controller.abort(), 800);
+      try {
+        for await (const block of sseFrames(res.body as unknown as AsyncIterable<Uint8Array>)) {
+          const id = /^id: (\d+)$/m.exec(block)?.[1];
+          if (id) out.push(Number(id));
+        }
+      } catch (error) {
+        if ((error as Error).name !== 'AbortError') throw error;
+      } finally {
+        clearTimeout(timer);
+      }
+      return out;
+    })();
+    assert.deepEqual(typed, createdSeqs);
+    const excluded = await fetch(`${f.url}/v1/events?types=request_created,no_such_type`, { headers: { authorization: `Bearer ${f.adminToken}` } });
+    assert.equal(excluded.status, 400);
+    assert.match(JSON.stringify(await excluded.json()), /no_such_type/);
+    const live2 = (async () => {
+      const controller = new AbortController();
+      const res = await fetch(`${f.url}/v1/events?excludeTypes=request_created`, { headers: { authorization: `Bearer ${f.adminToken}` }, signal: controller.signal });
+      const types: string[] = [];
+      const timer = setTimeout(() => controller.abort(), 1500);
+      try {
+        for await (const block of sseFrames(res.body as unknown as AsyncIterable<Uint8Array>)) {
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (data) types.push((JSON.parse(data) as { type: string }).type);
+        }
+      } catch (error) {
+        if ((error as Error).name !== 'AbortError') throw error;
+      } finally {
+        clearTimeout(timer);
+      }
+      return types;
+    })();
+    await new Promise((r) => setTimeout(r, 200));
+    await fileRequest(f, alice, { scope: { repo: 'typed-filter' } });
+    const liveTypes = await live2;
+    assert.ok(!liveTypes.includes('request_created'), JSON.stringify(liveTypes));
   });
 });
 
