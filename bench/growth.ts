@@ -61,6 +61,7 @@ gates:
   - id: ci-tests
     kind: slow
     tier: low
+    scopeKeys: [repo, branch]
 teams:
   payments:
     members: [alice]

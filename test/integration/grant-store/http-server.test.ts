@@ -230,7 +230,7 @@ describe('event stream', () => {
       return types;
     })();
     await new Promise((r) => setTimeout(r, 200));
-    await fileRequest(f, alice, { scope: { repo: 'typed-filter' } });
+    await fileRequest(f, alice, { scope: { repo: 'typed-filter', branch: 'main' } });
     const liveTypes = await live2;
     assert.ok(!liveTypes.includes('request_created'), JSON.stringify(liveTypes));
   });
