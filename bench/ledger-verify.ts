@@ -10,8 +10,10 @@
  *    + one-core hashing time of every leaf and node) / cores.
  * 3. Incremental verification of the last 10,000 entries against the stored checkpoint before
  *    them (frontier + signed note), as a client that verified earlier does.
- * 4. SQLite append throughput with durable commits (synchronous=FULL, one entry per
- *    transaction) on the real store with the transparency log following it.
+ * 4. SQLite append throughput with durable commits (synchronous=FULL), one transaction at a
+ *    time and 16 concurrent writers sharing group commits: an unbound store alone, then the
+ *    grant store's path (every entry bound by the log key, the ledger guard following, the
+ *    transparency log verifying each binding and signing checkpoints), with their ratio.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
@@ -25,6 +27,8 @@ import { ed25519NoteSigner, ed25519NoteVerifier } from '../shared/node/ledger/no
 import { keyIdFromPublicKeyPem } from '../shared/node/signing/key-id';
 import { SqliteStore } from '../grant-store/storage/sqlite/sqlite-store';
 import { TransparencyLog } from '../grant-store/ledger/transparency-log';
+import { LedgerGuard } from '../grant-store/ledger/ledger-guard';
+import { loadLogKey } from '../grant-store/ledger/log-key';
 import type { NewLedgerEntry } from '../grant-store/storage/store';
 import { appendAligned, type RangeNode, type VerifyResult, type VerifyTask } from './ledger-verify-worker';
 
@@ -34,6 +38,8 @@ const TASKS_PER_WORKER = 8;
 const FLOOR_SAMPLE_VERIFIES = 3000;
 const FLOOR_SAMPLE_HASHES = 50_000;
 const APPEND_COUNT = 1000;
+/** Concurrent writers in the group-commit append measurement (a store under load). */
+const APPEND_IN_FLIGHT = 16;
 const SEQ_SENTINEL = 987654321012345;
 const TIME_SENTINEL = '2999-12-31T23:59:59.999Z';
 const WRITE_BATCH = 10_000;
@@ -338,28 +344,50 @@ console.log(`incremental verification: ${INCREMENTAL_ENTRIES.toLocaleString('en'
 await Promise.all(workers.map((w) => w.terminate()));
 
 // ---------------------------------------------------------------------------------------------
-// 5. Durable appends on the embedded store, with the transparency log following it.
+// 5. Durable appends on the embedded store: unbound (storage alone), then as the grant store
+// runs them: every entry bound by the log key as it is appended (issue 11), the ledger guard
+// following the store, and the transparency log verifying each binding before it signs.
 const dataDir = join(tmp, 'store');
 (await import('node:fs')).mkdirSync(dataDir);
-const store = SqliteStore.open(join(dataDir, 'breakglass.db'));
 const entryTemplate: NewLedgerEntry = JSON.parse(`${templates[0]![0]}0${templates[0]![1]}${TIME_SENTINEL}${templates[0]![2]}`) as NewLedgerEntry;
 delete (entryTemplate as { seq?: number }).seq;
-async function appendRate(): Promise<number> {
+/** APPEND_COUNT one-entry transactions, `inFlight` at a time (1 = every commit its own fsync; more share group commits). */
+async function appendRate(store: SqliteStore, inFlight = 1): Promise<number> {
   const started = process.hrtime.bigint();
-  for (let i = 0; i < APPEND_COUNT; i++) {
-    await store.transaction(async (tx) => {
-      await tx.appendLedger([{ ...entryTemplate, time: new Date().toISOString() }]);
-    });
-  }
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next++ < APPEND_COUNT) {
+        await store.transaction(async (tx) => {
+          await tx.appendLedger([{ ...entryTemplate, time: new Date().toISOString() }]);
+        });
+      }
+    }),
+  );
   return APPEND_COUNT / seconds(process.hrtime.bigint() - started);
 }
-const bare = await appendRate();
+const unboundStore = SqliteStore.open(join(dataDir, 'unbound.db'));
+const bare = await appendRate(unboundStore);
+const bareConcurrent = await appendRate(unboundStore, APPEND_IN_FLIGHT);
+await unboundStore.close();
+const storeLogKey = await loadLogKey(join(dataDir, 'log-key.pem'));
+const databasePath = join(dataDir, 'breakglass.db');
+const store = SqliteStore.open(databasePath, { binder: storeLogKey.binder });
+const guard = await LedgerGuard.start({ store, key: storeLogKey, databasePath, clock: () => new Date() });
 const log = await TransparencyLog.open({ store, dataDir });
-const withLog = await appendRate();
+const withLog = await appendRate(store);
+const withLogConcurrent = await appendRate(store, APPEND_IN_FLIGHT);
 await log.waitForCheckpoint(2 * APPEND_COUNT);
+const checkpointed = log.latestCheckpoint()!.treeSize;
+const rate = (n: number) => `${Math.round(n).toLocaleString('en')}/s`;
 console.log(
-  `durable appends (SQLite WAL, synchronous=FULL, one entry per commit): ${Math.round(withLog).toLocaleString('en')} entries/s with the transparency log signing checkpoints alongside (store alone: ${Math.round(bare).toLocaleString('en')}/s; target ≥ 500/s); checkpoint covers ${log.latestCheckpoint()!.treeSize}`,
+  `durable appends (SQLite WAL, synchronous=FULL), bound by the log key with the ledger guard following and the transparency log verifying bindings and signing checkpoints: ${rate(withLog)} one commit at a time (unbound store alone ${rate(bare)}, ratio ${(withLog / bare).toFixed(2)}), ${rate(withLogConcurrent)} with ${APPEND_IN_FLIGHT} writers sharing group commits (unbound ${rate(bareConcurrent)}, ratio ${(withLogConcurrent / bareConcurrent).toFixed(2)}); target ≥ 500/s; checkpoint covers ${checkpointed}${guard.halted ? `; HALTED: ${guard.describe()}` : ''}`,
 );
+if (guard.halted || checkpointed !== 2 * APPEND_COUNT) {
+  console.error('SELF-TEST FAILED: the guarded store halted or did not sign every bound entry');
+  process.exitCode = 1;
+}
 await log.close();
+await guard.stop();
 await store.close();
 rmSync(tmp, { recursive: true, force: true });
