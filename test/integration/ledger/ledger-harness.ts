@@ -24,14 +24,16 @@ export interface LedgerWorld {
   restart(): Promise<void>;
 }
 
-export async function startLedgerWorld(): Promise<LedgerWorld> {
+/** `databaseUrl`: the same world on PostgreSQL instead of the embedded SQLite file. */
+export async function startLedgerWorld(opts: { databaseUrl?: string } = {}): Promise<LedgerWorld> {
   const tmp = await mkdtemp(join(tmpdir(), 'breakglass-ledger-'));
   const dataDir = join(tmp, 'data');
-  const { adminToken } = await initDataDir(dataDir);
+  const { databaseUrl } = opts;
+  const { adminToken } = await initDataDir(dataDir, { databaseUrl });
   const world: LedgerWorld = {
     tmp,
     dataDir,
-    store: await startGrantStore({ dataDir, port: 0 }),
+    store: await startGrantStore({ dataDir, port: 0, databaseUrl }),
     tokens: { admin: adminToken },
     keys: {},
     async api<T>(who: string, method: string, path: string, body?: unknown) {
@@ -46,7 +48,7 @@ export async function startLedgerWorld(): Promise<LedgerWorld> {
       // Same port: the client's saved checkpoint is kept per store host:port.
       const port = Number(new URL(world.store.url).port);
       await world.store.close();
-      world.store = await startGrantStore({ dataDir, port });
+      world.store = await startGrantStore({ dataDir, port, databaseUrl });
     },
   };
   for (const [principal, roles] of [

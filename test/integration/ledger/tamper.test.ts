@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
 import { generateSoftwareKeyPair } from '../../../shared/node/signing/software-signer';
 import { runCli, startServe, type ServeProcess } from '../cli/cli-harness';
+import { createTempDatabase, type TempDatabase } from '../storage/pg-temp-database';
 import { fileAndDecide, startLedgerWorld, type LedgerWorld } from './ledger-harness';
 
 /**
@@ -209,5 +211,128 @@ describe('tamper suite: the store refuses a database edited behind its back (SQL
     const last = entries.length - 1;
     const dir = await tampered((db) => db.exec(`DROP TRIGGER ledger_entries_no_delete; DELETE FROM ledger_entries WHERE seq = ${last};`));
     await expectHalt(dir, { table: 'ledger_entries', seq: last, reason: new RegExp(`covers ${entries.length} entries but the table holds ${last}: rows ${last}\\.\\.${last} were deleted`), verify: false });
+  });
+});
+
+describe('tamper suite on PostgreSQL (real serve processes on one database)', { concurrency: false }, () => {
+  let db: TempDatabase;
+  let world: LedgerWorld;
+  let approved = '';
+  let entries: LedgerEntry[] = [];
+
+  before(async () => {
+    db = await createTempDatabase('bg_tamper');
+    world = await startLedgerWorld({ databaseUrl: db.url });
+    approved = await fileAndDecide(world, 'bob', 'approve');
+    entries = (await world.api<{ entries: LedgerEntry[] }>('erin', 'GET', '/v1/ledger/entries?limit=1000')).body.entries;
+    await world.store.close();
+  });
+
+  after(async () => {
+    await db?.drop();
+    if (world) await rm(world.tmp, { recursive: true, force: true });
+  });
+
+  async function sql(text: string, params: unknown[] = []): Promise<void> {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await client.query(text, params);
+    } finally {
+      await client.end();
+    }
+  }
+
+  async function haltOf(): Promise<{ health: number; halted: Halted; verdict: { verdict: string; message: string } }> {
+    const serve = await startServe(['--data-dir', world.dataDir, '--port', '0', '--database-url', db.url]);
+    try {
+      const res = await fetch(`${serve.url}/healthz`);
+      const body = (await res.json()) as { halted: Halted };
+      const check = await fetch(`${serve.url}/v1/checks`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${world.tokens.admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ gate: 'ci-tests', subject: { repo: 'payments-api', branch: 'main' } }),
+      });
+      return { health: res.status, halted: body.halted, verdict: (await check.json()) as { verdict: string; message: string } };
+    } finally {
+      await serve.stop();
+    }
+  }
+
+  test('bypass window extended in requests.expires_at: the alarm names the request and the activation seq', async () => {
+    const original = entries.filter((e) => e.target === approved && e.expiresAt).at(-1)!.expiresAt;
+    await sql("UPDATE requests SET expires_at = '2099-01-01T00:00:00.000Z' WHERE id = $1", [approved]);
+    const r = await haltOf();
+    assert.equal(r.health, 503);
+    const activation = entries.filter((e) => e.target === approved && e.expiresAt).at(-1)!.seq;
+    assert.deepEqual([r.halted.table, r.halted.seq], ['requests', activation]);
+    assert.match(r.halted.reason, new RegExp(`table requests, row ${approved}, field column expires_at`));
+    assert.equal(r.verdict.verdict, 'block');
+    assert.match(r.verdict.message, /log halted since/);
+    // Undone: the next case starts from the untouched tables.
+    await sql('UPDATE requests SET expires_at = $1 WHERE id = $2', [original, approved]);
+  });
+
+  test('rows appended behind the store\'s back (a forged key enrollment and decision) are refused with the first unbound seq', async () => {
+    const size = entries.length;
+    const enrol = entries.find((e) => e.type === 'key_enrolled')!;
+    const decision = entries.find((e) => e.type === 'decision')!;
+    const forged = [
+      { ...enrol, seq: size, target: 'key-forged', data: { ...(enrol.data as object), keyId: 'key-forged' } },
+      { ...decision, seq: size + 1 },
+    ];
+    for (const e of forged) {
+      await sql('INSERT INTO ledger_entries (seq, time, type, target, entry_json, leaf_hash) VALUES ($1, $2, $3, $4, $5, $6)', [e.seq, e.time, e.type, e.target, JSON.stringify(e), Buffer.alloc(32)]);
+    }
+    await sql('UPDATE ledger_head SET next_seq = $1', [size + 2]);
+    const r = await haltOf();
+    assert.equal(r.health, 503);
+    assert.deepEqual([r.halted.table, r.halted.seq], ['ledger_entries', size]);
+    assert.match(r.halted.reason, /carries no binding/);
+    assert.equal(r.verdict.verdict, 'block');
+  });
+});
+
+describe('a rolled-back database is refused by a client that saw a later checkpoint', () => {
+  test('restore an older copy of breakglass.db: ledger verify exits 1 (rolled back)', async () => {
+    const world = await startLedgerWorld();
+    const stateHome = join(world.tmp, 'client-state');
+    try {
+      await fileAndDecide(world, 'bob', 'approve');
+      await world.store.close();
+      const snapshot = join(world.tmp, 'snapshot');
+      await cp(world.dataDir, snapshot, { recursive: true });
+      const serve = await startServe(['--data-dir', world.dataDir, '--port', '0']);
+      const verify = () => runCli(['ledger', 'verify', '--json'], { BREAKGLASS_STORE: serve.url, BREAKGLASS_TOKEN: world.tokens.erin, XDG_STATE_HOME: stateHome });
+      try {
+        world.store = { ...world.store, url: serve.url, close: async () => undefined };
+        await fileAndDecide(world, 'carol', 'deny');
+        await fileAndDecide(world, 'bob', 'deny');
+        // Wait for a checkpoint over everything, then let the client verify (and remember) it.
+        for (let i = 0; i < 100; i++) {
+          const cp = (await world.api<{ treeSize: number }>('erin', 'GET', '/v1/ledger/checkpoint')).body.treeSize;
+          const size = (await world.api<{ treeSize: number }>('erin', 'GET', '/v1/ledger/entries?limit=1')).body.treeSize;
+          if (cp >= size) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        const seen = await verify();
+        assert.equal(seen.code, 0, seen.stdout + seen.stderr);
+      } finally {
+        await serve.stop();
+      }
+      // The operator (or an attacker) puts the older copy back.
+      await rm(world.dataDir, { recursive: true, force: true });
+      await cp(snapshot, world.dataDir, { recursive: true });
+      const again = await startServe(['--data-dir', world.dataDir, '--port', '0']);
+      try {
+        const r = await runCli(['ledger', 'verify', '--json'], { BREAKGLASS_STORE: again.url, BREAKGLASS_TOKEN: world.tokens.erin, XDG_STATE_HOME: stateHome });
+        assert.equal(r.code, 1, r.stdout + r.stderr);
+        assert.match(r.stdout, /rolled_back|rolled back/);
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      await rm(world.tmp, { recursive: true, force: true });
+    }
   });
 });
