@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { displayText } from '../../shared/domain/display-text';
 import { configPath, expandPath, readConfig, selectContext, type ContextAuth, type SelectedContext } from './config-file';
-import { StoreClient } from './http-client';
+import { StoreClient } from '../../shared/node/http/store-client';
 import type { CliIO } from './output';
 import { parseDurationFlag, usageError } from './validate';
 

@@ -1,7 +1,6 @@
-import type { AuthConfig, SessionCreated } from '../../shared/domain/session';
 import { defaultStateDir, openFileVault, openSessionVault, type SessionVault } from '../../shared/node/oidc/session-vault';
 import { SignInManager, type StoreAuthApi } from '../../shared/node/oidc/sign-in-manager';
-import { StoreClient } from './http-client';
+import { StoreClient } from '../../shared/node/http/store-client';
 
 /**
  * The CLI's side of sign-in: the store calls sign-in needs (through the CLI's store client), the
@@ -21,10 +20,10 @@ export function stateDir(env: NodeJS.ProcessEnv): string {
 export function cliStoreAuthApi(storeUrl: string, timeoutMs: number): StoreAuthApi {
   const anonymous = new StoreClient({ baseUrl: storeUrl, timeoutMs });
   return {
-    authConfig: () => anonymous.get<AuthConfig>('/v1/auth/config'),
-    createSession: (idToken) => anonymous.post<SessionCreated>('/v1/sessions', { idToken }),
+    authConfig: () => anonymous.call('authConfig'),
+    createSession: (idToken) => anonymous.call('createSession', { body: { idToken } }),
     endSession: async (session) => {
-      await new StoreClient({ baseUrl: storeUrl, token: session, timeoutMs }).delete<unknown>('/v1/sessions/current');
+      await new StoreClient({ baseUrl: storeUrl, token: session, timeoutMs }).call('endSession');
     },
   };
 }

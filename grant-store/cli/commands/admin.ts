@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { PrincipalNameSchema } from '../../../shared/domain/common';
-import { KeyEnrollInputSchema, TokenCreateInputSchema, type EnrolledKey, type TokenCreatedSchema, type TokenInfo } from '../../../shared/domain/identity';
+import { KeyEnrollInputSchema, TokenCreateInputSchema, type EnrolledKey, type TokenCreatedSchema } from '../../../shared/domain/identity';
 import type { z } from 'zod';
 import type { CliContext } from '../context';
 import { withExamples } from '../help';
@@ -41,7 +41,7 @@ export function registerAdmin(program: Command, ctx: CliContext): Command {
     const body = validateFlags(TokenCreateInputSchema, { principal: flags.principal, roles: flags.role, expiresInDays: days }, 'token', flagNames);
     let created: TokenCreated;
     try {
-      created = await ctx.client(cmd).post<TokenCreated>('/v1/admin/tokens', body);
+      created = await ctx.client(cmd).call('createToken', { body });
     } catch (error) {
       throw withFlagNames(error, flagNames);
     }
@@ -59,7 +59,7 @@ export function registerAdmin(program: Command, ctx: CliContext): Command {
   });
 
   withExamples(token.command('list').description('list tokens (never their secrets)'), 'breakglass admin token list --json').action(async (_flags: unknown, cmd: Command) => {
-    const result = await ctx.client(cmd).get<{ tokens: TokenInfo[] }>('/v1/admin/tokens');
+    const result = await ctx.client(cmd).call('listTokens');
     ctx.emit(cmd, result, () =>
       formatTable(
         ['ID', 'PRINCIPAL', 'ROLES', 'CREATED', 'EXPIRES', 'REVOKED'],
@@ -72,7 +72,7 @@ export function registerAdmin(program: Command, ctx: CliContext): Command {
   withExamples(token.command('revoke').description('revoke a token at once').argument('<id>', 'token id (from `admin token list`)'), 'breakglass admin token revoke tok_0123456789abcdef').action(
     async (id: string, _flags: unknown, cmd: Command) => {
       if (!/^[A-Za-z0-9_-]{1,128}$/.test(id)) throw usageError('token id', [{ path: 'ID', message: `"${id}" is not a token id (see \`breakglass admin token list\`)` }]);
-      const result = await ctx.client(cmd).delete<{ token: TokenInfo }>(`/v1/admin/tokens/${encodeURIComponent(id)}`);
+      const result = await ctx.client(cmd).call('revokeToken', { params: { id } });
       ctx.emit(cmd, result, () => `Revoked token ${result.token.id} of ${result.token.principal}.\n`);
     },
   );
@@ -101,7 +101,7 @@ export function registerAdmin(program: Command, ctx: CliContext): Command {
     const body = validateFlags(KeyEnrollInputSchema, { publicKeyPem: pem, hardwareBacked: flags.hardware === true, label: flags.label }, 'enrollment', flagNames);
     let key: EnrolledKey;
     try {
-      key = await ctx.client(cmd).post<EnrolledKey>(`/v1/admin/approvers/${principal}/keys`, body);
+      key = await ctx.client(cmd).call('enrollKey', { params: { principal }, body });
     } catch (error) {
       throw withFlagNames(error, flagNames);
     }
@@ -113,7 +113,7 @@ export function registerAdmin(program: Command, ctx: CliContext): Command {
     'breakglass admin approver list --principal bob',
   ).action(async (flags: { principal: string }, cmd: Command) => {
     const principal = validateFlags(PrincipalNameSchema, flags.principal, 'approver', { '': '--principal' });
-    const result = await ctx.client(cmd).get<{ keys: EnrolledKey[] }>(`/v1/admin/approvers/${principal}/keys`);
+    const result = await ctx.client(cmd).call('listKeys', { params: { principal } });
     ctx.emit(cmd, result, () =>
       formatTable(
         ['KEY ID', 'HARDWARE', 'LABEL', 'ENROLLED', 'REVOKED'],
@@ -133,7 +133,7 @@ export function registerAdmin(program: Command, ctx: CliContext): Command {
   ).action(async (flags: { principal: string; keyId: string }, cmd: Command) => {
     const principal = validateFlags(PrincipalNameSchema, flags.principal, 'approver', { '': '--principal' });
     if (!/^[0-9a-f]{64}$/.test(flags.keyId)) throw usageError('key id', [{ path: '--key-id', message: 'must be the 64 hex characters shown by `breakglass admin approver list`' }]);
-    const key = await ctx.client(cmd).delete<EnrolledKey>(`/v1/admin/approvers/${principal}/keys/${flags.keyId}`);
+    const key = await ctx.client(cmd).call('revokeKey', { params: { principal, keyId: flags.keyId } });
     ctx.emit(cmd, key, () => `Revoked key ${key.keyId} of ${key.principal} at ${key.revokedAt ?? '?'}.\n`);
   });
 
@@ -142,7 +142,7 @@ export function registerAdmin(program: Command, ctx: CliContext): Command {
     policy.command('reload').description("re-read the store's policy file; a broken file is refused with file, line and field, and the store keeps its last good policy"),
     'breakglass admin policy reload',
   ).action(async (_flags: unknown, cmd: Command) => {
-    const result = await ctx.client(cmd).post<{ hash: string; loadedAt: string }>('/v1/admin/policy/reload', {});
+    const result = await ctx.client(cmd).call('reloadPolicy', { body: {} });
     ctx.emit(cmd, result, () => `Policy reloaded: ${result.hash} at ${result.loadedAt}.\n`);
   });
 

@@ -40,7 +40,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
     }
     let records: AuditRecord[];
     try {
-      records = (await ctx.client(cmd).get<{ records: AuditRecord[] }>('/v1/audit', query)).records;
+      records = (await ctx.client(cmd).call('audit', { query })).records;
     } catch (error) {
       throw withFlagNames(error, FLAGS);
     }

@@ -6,7 +6,7 @@ import { formatRemaining } from '../../../shared/domain/ttl';
 import { AppError } from '../../../shared/errors';
 import { MAX_RULE_LENGTH, requestLink } from '../../../shared/gates/request-link';
 import { DEFAULT_CHECK_TIMEOUT_MS, type CliContext } from '../context';
-import { StoreClient } from '../http-client';
+import { StoreClient } from '../../../shared/node/http/store-client';
 import { EXIT_OK, EXIT_REFUSED } from '../exit-codes';
 import { withExamples } from '../help';
 import { formatScope, shellQuote } from '../output';
@@ -49,17 +49,20 @@ export function registerCheck(program: Command, ctx: CliContext): void {
     // An explicit gate token wins; otherwise a CI job's ID token makes this a workload check.
     const idToken = g.token ? undefined : ctx.env.BREAKGLASS_ID_TOKEN?.trim() || undefined;
     const context = flags.context ? parseContext(flags.context) : undefined;
-    let input: CheckInput | WorkloadCheckInput;
+    let input: { kind: 'workload'; body: WorkloadCheckInput } | { kind: 'token'; body: CheckInput };
     if (idToken) {
       const subject = flags.subject ? parseScopeFlag(flags.subject, '--subject') : undefined;
-      input = validateFlags(WorkloadCheckInputSchema, { gate: flags.gate, subject, context }, 'check', { gate: '--gate', subject: '--subject', context: '--context' });
+      input = { kind: 'workload', body: validateFlags(WorkloadCheckInputSchema, { gate: flags.gate, subject, context }, 'check', { gate: '--gate', subject: '--subject', context: '--context' }) };
     } else {
       if (!flags.subject) throw usageError('check', [{ path: '--subject', message: "required (e.g. --subject repo=payments-api,branch=main), unless the job's OIDC ID token is in BREAKGLASS_ID_TOKEN" }]);
-      input = validateFlags(CheckInputSchema, { gate: flags.gate, subject: parseScopeFlag(flags.subject, '--subject'), context }, 'check', {
-        gate: '--gate',
-        subject: '--subject',
-        context: '--context',
-      });
+      input = {
+        kind: 'token',
+        body: validateFlags(CheckInputSchema, { gate: flags.gate, subject: parseScopeFlag(flags.subject, '--subject'), context }, 'check', {
+          gate: '--gate',
+          subject: '--subject',
+          context: '--context',
+        }),
+      };
     }
     // A bad --store or a missing token is a usage error (exit 2); anything the store could
     // not or would not answer fails closed: verdict block, exit 1, saying why.
@@ -70,16 +73,16 @@ export function registerCheck(program: Command, ctx: CliContext): void {
     await client.prepare();
     let result: CheckResult | FailClosedResult;
     try {
-      result = await client.post<CheckResult>(idToken ? '/v1/checks/workload' : '/v1/checks', input);
+      result = await (input.kind === 'workload' ? client.call('workloadCheck', { body: input.body }) : client.call('check', { body: input.body }));
     } catch (error) {
-      result = failClosed(input, error);
+      result = failClosed(input.body, error);
     }
     ctx.exitCode = result.verdict === 'warn' ? EXIT_OK : EXIT_REFUSED;
     // The link goes to the store this command asked: the one the requester can reach too.
     const scope = linkScope(result);
     const output: CheckOutput = {
       ...result,
-      requestUrl: result.verdict === 'block' && scope ? requestLink(g.storeUrl, { gate: input.gate, scope, rule: flags.rule?.trim(), context: input.context }) : null,
+      requestUrl: result.verdict === 'block' && scope ? requestLink(g.storeUrl, { gate: input.body.gate, scope, rule: flags.rule?.trim(), context: input.body.context }) : null,
     };
     if (flags.dotenv) await writeFile(flags.dotenv, dotenv(output), { mode: 0o644 });
     ctx.emit(cmd, output, () => describe(output));

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import type { RequestDetail } from '../../../shared/domain/api';
 import { CommentSchema, RequestIdSchema } from '../../../shared/domain/common';
 import type { DecisionKind, DecisionRecord } from '../../../shared/domain/decision';
-import type { WhoAmI } from '../../../shared/domain/identity';
 import type { BypassRequest } from '../../../shared/domain/request';
 import { TtlSchema } from '../../../shared/domain/ttl';
 import { configPath } from '../config-file';
@@ -93,11 +91,11 @@ async function decide(ctx: CliContext, cmd: Command, spec: VerbSpec, id: string,
   }
 
   const client = ctx.client(cmd);
-  const me = await client.get<WhoAmI>('/v1/whoami');
-  const detail = await client.get<RequestDetail>(`/v1/requests/${reqId}`);
+  const me = await client.call('whoami');
+  const detail = await client.call('getRequest', { params: { id: reqId } });
   const { bundle } = await verifyThenSignDecision(detail.request, { decision: spec.decision, approver: me.principal, comment, ttl, now: new Date() }, signer);
   try {
-    return await client.post<{ request: BypassRequest; decision: DecisionRecord }>(`/v1/requests/${reqId}/decisions`, { bundle });
+    return await client.call('submitDecision', { params: { id: reqId }, body: { bundle } });
   } catch (error) {
     throw withFlagNames(error, { ttl: '--ttl', comment: '--comment', 'bundle.statement.ttl': '--ttl', 'bundle.statement.comment': '--comment' });
   }

@@ -5,7 +5,6 @@ import {
   EmergencyCredentialIdSchema,
   EmergencyOpenInputSchema,
   SealInputSchema,
-  type EmergencyCredential,
   type EmergencyOpenResult,
   type SealResult,
 } from '../../../shared/domain/emergency';
@@ -98,7 +97,7 @@ export function registerAdminEmergency(admin: Command, ctx: CliContext): void {
     const client = ctx.client(cmd);
     const sealed = await sealWithSheet(flags.sheet, ctx.globals(cmd).storeUrl, async () => {
       try {
-        return await client.post<SealResult>('/v1/emergency/credentials', body);
+        return await client.call('sealCredential', { body });
       } catch (error) {
         throw withFlagNames(error, SEAL_FLAGS);
       }
@@ -118,7 +117,7 @@ export function registerAdminEmergency(admin: Command, ctx: CliContext): void {
     const credential = credentialId(id);
     const body = validateFlags(EmergencyAdminActionSchema, { reason: flags.reason }, 're-seal', { reason: '--reason' });
     const client = ctx.client(cmd);
-    const sealed = await sealWithSheet(flags.sheet, ctx.globals(cmd).storeUrl, () => client.post<SealResult>(`/v1/emergency/credentials/${credential}/reseal`, body));
+    const sealed = await sealWithSheet(flags.sheet, ctx.globals(cmd).storeUrl, () => client.call('resealCredential', { params: { id: credential }, body }));
     ctx.emit(cmd, { ...sealed, sheet: flags.sheet ?? null }, () => describeSealed(sealed, flags.sheet));
   });
 
@@ -128,12 +127,12 @@ export function registerAdminEmergency(admin: Command, ctx: CliContext): void {
   ).action(async (id: string, flags: { reason: string }, cmd: Command) => {
     const credential = credentialId(id);
     const body = validateFlags(EmergencyAdminActionSchema, { reason: flags.reason }, 'retire', { reason: '--reason' });
-    const result = await ctx.client(cmd).post<{ credential: EmergencyCredential }>(`/v1/emergency/credentials/${credential}/retire`, body);
+    const result = await ctx.client(cmd).call('retireCredential', { params: { id: credential }, body });
     ctx.emit(cmd, result, () => `Retired ${result.credential.id} (gate ${result.credential.gate}).\n`);
   });
 
   withExamples(emergency.command('list').description('every credential and its state (never a secret)'), 'breakglass admin emergency list --json').action(async (_flags: unknown, cmd: Command) => {
-    const result = await ctx.client(cmd).get<{ credentials: EmergencyCredential[] }>('/v1/emergency/credentials');
+    const result = await ctx.client(cmd).call('listCredentials');
     ctx.emit(cmd, result, () =>
       formatTable(
         ['ID', 'STATE', 'GATE', 'SCOPE', 'HOLDERS', 'SEALED', 'USED'],
@@ -170,7 +169,7 @@ export function registerEmergency(program: Command, ctx: CliContext): void {
     }
     let result: EmergencyOpenResult;
     try {
-      result = await ctx.client(cmd).post<EmergencyOpenResult>('/v1/emergency/open', input);
+      result = await ctx.client(cmd).call('openEmergency', { body: input });
     } catch (error) {
       throw withFlagNames(error, OPEN_FLAGS);
     }

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { HistoryQuerySchema, type History } from '../../../shared/domain/api';
-import type { WhoAmI } from '../../../shared/domain/identity';
 import type { BypassRequest } from '../../../shared/domain/request';
 import type { CliContext } from '../context';
 import { withExamples } from '../help';
@@ -24,10 +23,10 @@ export function registerHistory(program: Command, ctx: CliContext): void {
   ).action(async (flags: { requester?: string; team?: string; gate?: string }, cmd: Command) => {
     const query = validateFlags(HistoryQuerySchema, { requester: flags.requester, team: flags.team, gate: flags.gate }, 'filters', FLAGS);
     const client = ctx.client(cmd);
-    if (!query.requester && !query.team && !query.gate) query.requester = (await client.get<WhoAmI>('/v1/whoami')).principal;
+    if (!query.requester && !query.team && !query.gate) query.requester = (await client.call('whoami')).principal;
     let history: History;
     try {
-      history = await client.get<History>('/v1/history', query);
+      history = await client.call('history', { query });
     } catch (error) {
       throw withFlagNames(error, FLAGS);
     }

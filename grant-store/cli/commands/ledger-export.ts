@@ -15,7 +15,7 @@ export async function fetchAllEntries(ctx: CliContext, cmd: Command): Promise<Le
   const all: LedgerEntry[] = [];
   let from = 0;
   for (;;) {
-    const page = await client.get<{ entries: LedgerEntry[]; treeSize: number }>('/v1/ledger/entries', { from, limit: PAGE_SIZE });
+    const page = await client.call('ledgerEntries', { query: { from, limit: PAGE_SIZE } });
     all.push(...page.entries);
     const last = page.entries.at(-1);
     if (!last || page.entries.length < PAGE_SIZE || last.seq + 1 >= page.treeSize) return all;

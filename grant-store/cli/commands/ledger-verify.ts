@@ -15,7 +15,7 @@ import { verifyDecisionBundle } from '../../../shared/node/signing/verify-decisi
 import { EXPORT_FILES } from '../../ledger/export-bundle';
 import { parsePolicy } from '../../policy/load-policy';
 import { loadOrCreateWitnessKey } from '../../witness/witness-key-file';
-import type { StoreClient } from '../http-client';
+import type { StoreClient } from '../../../shared/node/http/store-client';
 import { cliWitnessDir, readLogState, saveVerified, saveWitnessRecord, type SavedLogState } from '../ledger-client-state';
 import { defaultWitnessName } from './witness';
 
@@ -82,24 +82,6 @@ function timeOf(note: string): string | null {
   }
 }
 
-interface ExportPage {
-  origin: string;
-  publicKeyPem: string;
-  treeSize: number;
-  checkpoint: string;
-  from: number;
-  entries: string[];
-  leafHashes: string[];
-  checkpoints?: string[];
-}
-
-interface CheckpointInfo {
-  origin: string;
-  treeSize: number;
-  checkpoint: string | null;
-  halted: unknown;
-}
-
 /** "log halted since … at seq N: why", from the store's halted report (structured or a sentence). */
 export function haltedText(halted: unknown): string | null {
   if (!halted) return null;
@@ -126,11 +108,11 @@ export interface OnlineOptions {
  */
 export async function verifyOnline(opts: OnlineOptions): Promise<VerifyOutcome> {
   const { client } = opts;
-  const info = await client.get<CheckpointInfo>('/v1/ledger/checkpoint');
+  const info = await client.call('ledgerCheckpoint');
   const origin = info.origin;
   const state = await readLogState(opts.env, origin, opts.storeUrl);
   const halted = haltedText(info.halted);
-  const published = await client.get<{ origin: string; publicKeyPem: string }>('/v1/ledger/public-key');
+  const published = await client.call('ledgerPublicKey');
   const storeVkey = ed25519VerifierKeyFromPem(published.origin, published.publicKeyPem);
   const pinned = opts.pinnedKeyText ?? state.pinnedVkey;
   let logKey: { verifier: NoteVerifier; vkey: string };
@@ -150,7 +132,7 @@ export async function verifyOnline(opts: OnlineOptions): Promise<VerifyOutcome> 
   if (resume && !auditor) opts.note('The saved state has no semantic audit state: this run checks the hashes and signatures of the new entries only.');
 
   const from = resume?.size ?? 0;
-  const page0 = await client.get<ExportPage>('/v1/ledger/export', { from, limit: PAGE });
+  const page0 = await client.call('ledgerExport', { query: { from, limit: PAGE } });
   const verifier = new LedgerVerifier(
     { hasher: nodeTreeHasher, logKey: logKey.verifier, verifyDecision: verifyDecisionBundle, trustedCheckpoint: trusted, ...(auditor ? { auditor } : {}) },
     { checkpoint: page0.checkpoint, history: page0.checkpoints ?? [], verifiedBefore: state.ladder, resume },
@@ -160,7 +142,7 @@ export async function verifyOnline(opts: OnlineOptions): Promise<VerifyOutcome> 
     page.entries.forEach((text, i) => verifier.add(text, leafOf(page.leafHashes[i])));
     await verifier.drain();
     if (verifier.failedEarly || page.entries.length === 0 || verifier.size >= page0.treeSize) break;
-    page = await client.get<ExportPage>('/v1/ledger/export', { treeSize: page0.treeSize, from: verifier.size, limit: PAGE });
+    page = await client.call('ledgerExport', { query: { treeSize: page0.treeSize, from: verifier.size, limit: PAGE } });
   }
   const verdict = await verifier.finish();
   const outcome: VerifyOutcome = {
@@ -208,7 +190,7 @@ async function cosign(opts: OnlineOptions, state: SavedLogState, logKey: NoteVer
   const record = state.witness;
   let proof: Uint8Array[] = [];
   if (record && record.size > 0 && record.size < checkpoint.size) {
-    const r = await opts.client.get<{ hashes: string[] }>('/v1/ledger/proof/consistency', { from: record.size, to: checkpoint.size });
+    const r = await opts.client.call('consistencyProof', { query: { from: record.size, to: checkpoint.size } });
     proof = r.hashes.map(fromBase64);
   }
   const result = witnessAddCheckpoint(

@@ -6,7 +6,7 @@ import { AppError } from '../../../shared/errors';
 import { ed25519VerifierKeyFromPem } from '../../../shared/node/ledger/node-crypto';
 import { writeExportBundle, type LedgerExportData } from '../../ledger/export-bundle';
 import type { CliContext } from '../context';
-import type { StoreClient } from '../http-client';
+import type { StoreClient } from '../../../shared/node/http/store-client';
 import { withExamples } from '../help';
 import { usageError, validateFlags } from '../validate';
 import { fetchAllEntries, toCsv, toJsonl } from './ledger-export';
@@ -16,23 +16,11 @@ import { outcomeJson, renderOutcome, verifyOffline, verifyOnline } from './ledge
 const EXPORT_PAGE = 5000;
 const DEFAULT_BUNDLE_DIR = 'breakglass-ledger-export';
 
-interface ExportPage {
-  origin: string;
-  publicKeyPem: string;
-  treeSize: number;
-  checkpoint: string;
-  from: number;
-  entries: string[];
-  leafHashes: string[];
-  checkpoints?: string[];
-  trustedRoot?: unknown;
-  publicKeys?: unknown;
-}
 
 /** Everything the store has for offline verification, pinned to one checkpoint. */
 export async function fetchExport(ctx: CliContext, cmd: Command, from = 0): Promise<LedgerExportData> {
   const client = ctx.client(cmd);
-  const first = await client.get<ExportPage>('/v1/ledger/export', { from, limit: EXPORT_PAGE });
+  const first = await client.call('ledgerExport', { query: { from, limit: EXPORT_PAGE } });
   const data: LedgerExportData = {
     origin: first.origin,
     publicKeyPem: first.publicKeyPem,
@@ -44,7 +32,7 @@ export async function fetchExport(ctx: CliContext, cmd: Command, from = 0): Prom
     publicKeys: first.publicKeys,
   };
   while (from + data.entries.length < first.treeSize) {
-    const page = await client.get<ExportPage>('/v1/ledger/export', { treeSize: first.treeSize, from: from + data.entries.length, limit: EXPORT_PAGE });
+    const page = await client.call('ledgerExport', { query: { treeSize: first.treeSize, from: from + data.entries.length, limit: EXPORT_PAGE } });
     if (page.entries.length === 0) break;
     data.entries.push(...page.entries);
     data.leafHashes.push(...page.leafHashes);
@@ -160,7 +148,7 @@ export function registerLedgerCommands(ledger: Command, ctx: CliContext): void {
     'breakglass ledger trusted-root --public-keys > approver-keys.json',
   ).action(async (flags: { publicKeys?: boolean; includeVkey?: boolean }, cmd: Command) => {
     const client = ctx.client(cmd);
-    const r = await client.get<{ trustedRoot: Record<string, unknown>; publicKeys: unknown }>('/v1/ledger/trusted-root');
+    const r = await client.call('trustedRoot');
     if (flags.publicKeys && flags.includeVkey) throw new AppError('invalid_input', '--include-vkey goes with the trusted root, not --public-keys', { fieldErrors: [{ path: '--include-vkey', message: 'not with --public-keys' }] });
     let out: unknown = flags.publicKeys ? r.publicKeys : r.trustedRoot;
     if (flags.includeVkey) out = { ...r.trustedRoot, breakglassLogVkey: await logVkey(client) };
@@ -184,7 +172,7 @@ export function registerLedgerCommands(ledger: Command, ctx: CliContext): void {
       vkey = ed25519VerifierKeyFromPem(origin, await readFlagFile(join(dir, 'log-key.pub'), '--offline'));
     } else {
       const client = ctx.client(cmd);
-      const key = await client.get<{ origin: string; publicKeyPem: string }>('/v1/ledger/public-key');
+      const key = await client.call('ledgerPublicKey');
       origin = key.origin;
       vkey = ed25519VerifierKeyFromPem(key.origin, key.publicKeyPem);
     }
@@ -225,7 +213,7 @@ async function writeDecisionBundles(ctx: CliContext, cmd: Command, dir: string, 
   const worker = async () => {
     while (next < seqs.length) {
       const seq = seqs[next++]!;
-      const r = await client.get<{ bundle: unknown }>(`/v1/ledger/decisions/${seq}/bundle`);
+      const r = await client.call('decisionBundle', { params: { seq } });
       await writeFile(join(dir, 'decisions', `${seq}.sigstore.json`), `${JSON.stringify(r.bundle, null, 2)}\n`);
     }
   };
@@ -234,6 +222,6 @@ async function writeDecisionBundles(ctx: CliContext, cmd: Command, dir: string, 
 }
 
 async function logVkey(client: StoreClient): Promise<string> {
-  const key = await client.get<{ origin: string; publicKeyPem: string }>('/v1/ledger/public-key');
+  const key = await client.call('ledgerPublicKey');
   return ed25519VerifierKeyFromPem(key.origin, key.publicKeyPem);
 }

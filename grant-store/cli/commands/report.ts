@@ -86,14 +86,6 @@ const RENDER: Record<ReportKind, (report: never) => string> = {
   findings,
 };
 
-/** What GET /v1/digest answers: the figures and the rendering (HTML with inline SVG charts, text). */
-interface DigestAnswer {
-  digest: { week: string; from: string; to: string };
-  subject: string;
-  html: string;
-  text: string;
-}
-
 const DigestFlagsSchema = z.strictObject({ week: z.string().regex(/^\d{4}-W\d{2}$/, 'must be an ISO week like 2026-W48').optional(), out: z.string().min(1).optional(), send: z.boolean() });
 
 /** `report digest`: the weekly digest on demand: shown (text), written as HTML, or sent now. */
@@ -102,11 +94,11 @@ async function reportDigest(ctx: CliContext, cmd: Command, flags: { week?: strin
   if (opts.send && opts.out) throw usageError('digest', [{ path: '--send', message: 'either --send (email + webhooks now) or --out FILE.html, not both' }]);
   const client = ctx.client(cmd);
   if (opts.send) {
-    const sent = await client.post<{ digest: { week: string }; email: { messageId: string; accepted: string[]; rejected: string[] } | null; seq: number }>('/v1/digest/send', opts.week ? { week: opts.week } : {});
+    const sent = await client.call('sendDigest', { body: opts.week ? { week: opts.week } : {} });
     ctx.emit(cmd, sent, () => `Sent the digest of ${sent.digest.week}${sent.email ? ` to ${sent.email.accepted.join(', ')}${sent.email.rejected.length ? ` (rejected: ${sent.email.rejected.join(', ')})` : ''}` : ' (no email configured: webhooks only)'}; ledger seq ${sent.seq}.\n`);
     return;
   }
-  const answer = await client.get<DigestAnswer>('/v1/digest', opts.week ? { week: opts.week } : {});
+  const answer = await client.call('digest', { query: opts.week ? { week: opts.week } : {} });
   if (opts.out) {
     try {
       await writeFile(opts.out, answer.html);
@@ -143,7 +135,7 @@ export function registerReport(program: Command, ctx: CliContext): void {
     const misplaced = (['week', 'out', 'send'] as const).find((f) => flags[f] !== undefined);
     if (misplaced) throw usageError('report', [{ path: `--${misplaced}`, message: 'only for `breakglass report digest`' }]);
     const opts = validateFlags(ReportFlagsSchema, { kind, now: flags.now }, 'report', { kind: 'KIND', now: '--now' });
-    const report = await ctx.client(cmd).get<unknown>(`/v1/reports/${opts.kind}`, opts.now ? { now: opts.now } : {});
+    const report = await ctx.client(cmd).call('report', { params: { kind: opts.kind }, query: opts.now ? { now: opts.now } : {} });
     ctx.emit(cmd, report, () => RENDER[opts.kind](report as never));
   });
 }

@@ -65,7 +65,7 @@ export function registerRequest(program: Command, ctx: CliContext): void {
     const client = ctx.client(cmd);
     let created: RequestCreated;
     try {
-      created = await client.post<RequestCreated>('/v1/requests', input);
+      created = await client.call('createRequest', { body: input });
     } catch (error) {
       throw withFlagNames(error, REQUEST_FLAGS);
     }
@@ -82,7 +82,7 @@ export function registerRequest(program: Command, ctx: CliContext): void {
   ).action(async (id: string, flags: { message: string }, cmd: Command) => {
     const reqId = validateFlags(RequestIdSchema, id, 'request id', { '': 'REQ' });
     const body = validateFlags(ReplyInputSchema, { message: flags.message }, 'reply', { message: '--message' });
-    const result = await ctx.client(cmd).post<{ request: BypassRequest }>(`/v1/requests/${reqId}/reply`, body);
+    const result = await ctx.client(cmd).call('replyToRequest', { params: { id: reqId }, body });
     ctx.emit(cmd, result, () => `Replied to ${reqId}; it is ${result.request.state} again and waits for approvers.\n`);
   });
 
@@ -96,7 +96,7 @@ export function registerRequest(program: Command, ctx: CliContext): void {
   ).action(async (id: string, flags: { comment?: string }, cmd: Command) => {
     const reqId = validateFlags(RequestIdSchema, id, 'request id', { '': 'REQ' });
     const body = validateFlags(CancelInputSchema, { comment: flags.comment }, 'cancel', { comment: '--comment' });
-    const result = await ctx.client(cmd).post<{ request: BypassRequest }>(`/v1/requests/${reqId}/cancel`, body);
+    const result = await ctx.client(cmd).call('cancelRequest', { params: { id: reqId }, body });
     ctx.emit(cmd, result, () => `Cancelled ${reqId} (state: ${result.request.state}).\n`);
   });
 
@@ -119,7 +119,7 @@ export function registerRequest(program: Command, ctx: CliContext): void {
       'filters',
       { state: '--state', awaiting: '--awaiting-me', requester: '--requester', team: '--team', gate: '--gate', limit: '--limit' },
     );
-    const result = await ctx.client(cmd).get<{ requests: BypassRequest[] }>('/v1/requests', query);
+    const result = await ctx.client(cmd).call('listRequests', { query });
     ctx.emit(cmd, result, () =>
       formatTable(
         ['ID', 'STATE', 'GATE', 'REQUESTER', 'SCOPE', 'TTL', 'EXPIRES'],

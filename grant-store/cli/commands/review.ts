@@ -19,7 +19,7 @@ export function registerReview(program: Command, ctx: CliContext): void {
     'breakglass review list --state all --json',
   ).action(async (flags: { state: string }, cmd: Command) => {
     const state = flags.state === 'all' ? undefined : validateFlags(ReviewStateSchema, flags.state, 'filters', { '': '--state' });
-    const result = await ctx.client(cmd).get<{ reviews: Review[] }>('/v1/reviews', { state });
+    const result = await ctx.client(cmd).call('listReviews', { query: { state } });
     ctx.emit(cmd, result, () =>
       formatTable(
         ['ID', 'STATE', 'REQUEST', 'GATE', 'REQUESTER', 'OPENED', 'FINDING'],
@@ -34,7 +34,7 @@ export function registerReview(program: Command, ctx: CliContext): void {
     'breakglass review show rev_0123456789abcdef',
   ).action(async (id: string, _flags: unknown, cmd: Command) => {
     const revId = validateFlags(ReviewIdSchema, id, 'review id', { '': 'REV' });
-    const r = await ctx.client(cmd).get<Review>(`/v1/reviews/${revId}`);
+    const r = await ctx.client(cmd).call('getReview', { params: { id: revId } });
     ctx.emit(cmd, r, () => describeReview(r));
   });
 
@@ -52,7 +52,7 @@ export function registerReview(program: Command, ctx: CliContext): void {
     const body = validateFlags(ReviewCompleteInputSchema, { finding: flags.finding, note: flags.note }, 'review', flagNames);
     let r: Review;
     try {
-      r = await ctx.client(cmd).post<Review>(`/v1/reviews/${revId}/complete`, body);
+      r = await ctx.client(cmd).call('completeReview', { params: { id: revId }, body });
     } catch (error) {
       throw withFlagNames(error, flagNames);
     }

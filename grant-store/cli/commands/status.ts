@@ -23,7 +23,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
   ).action(async (id: string, flags: { watch?: boolean }, cmd: Command) => {
     const reqId = validateFlags(RequestIdSchema, id, 'request id', { '': 'REQ' });
     const client = ctx.client(cmd);
-    let detail = await client.get<RequestDetail>(`/v1/requests/${reqId}`);
+    let detail = await client.call('getRequest', { params: { id: reqId } });
     if (!flags.watch) {
       ctx.emit(cmd, detail, () => describe(detail));
       return;
@@ -39,7 +39,7 @@ export function registerStatus(program: Command, ctx: CliContext): void {
       while (!stop.signal.aborted && !TERMINAL_STATES.includes(detail.request.state)) {
         await new Promise((resolve) => setTimeout(resolve, WATCH_INTERVAL_MS));
         if (stop.signal.aborted) break;
-        detail = await client.get<RequestDetail>(`/v1/requests/${reqId}`);
+        detail = await client.call('getRequest', { params: { id: reqId } });
         show(false);
       }
     } finally {

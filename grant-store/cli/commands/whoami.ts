@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import type { WhoAmI } from '../../../shared/domain/identity';
 import type { CliContext } from '../context';
 import { withExamples } from '../help';
 
@@ -11,7 +10,7 @@ export function registerWhoami(program: Command, ctx: CliContext): void {
     'BREAKGLASS_TOKEN=bgt_... breakglass whoami --json',
   ).action(async (_flags: unknown, cmd: Command) => {
     const { storeUrl } = ctx.globals(cmd);
-    const me = await ctx.client(cmd).get<WhoAmI>('/v1/whoami');
+    const me = await ctx.client(cmd).call('whoami');
     ctx.emit(cmd, me, () =>
       [
         `${me.principal} on ${storeUrl}`,

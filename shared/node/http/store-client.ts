@@ -1,0 +1,155 @@
+import type { z } from 'zod';
+import { AppError, ErrorResponseSchema, fieldErrorsFromZod } from '../../errors';
+import { fillPath, ROUTES, type RouteDef, type RouteName, type RouteResponse, type Routes } from '../../http/contract';
+
+/** What a call sends: path params and body where the route has them (required), a query where it takes one. */
+export type CallInput<N extends RouteName> = (Routes[N] extends { params: z.ZodType } ? { params: z.input<Routes[N]['params']> } : { params?: undefined }) &
+  (Routes[N] extends { query: z.ZodType } ? { query?: Partial<z.input<Routes[N]['query']>> } : { query?: undefined }) &
+  (Routes[N] extends { body: z.ZodType } ? { body: z.input<Routes[N]['body']> } : { body?: undefined });
+type CallArgs<N extends RouteName> = Routes[N] extends { params: z.ZodType } | { body: z.ZodType } ? [input: CallInput<N>] : [input?: CallInput<N>];
+
+export interface StoreClientOptions {
+  /** Base URL of the grant store, e.g. http://127.0.0.1:7410. */
+  baseUrl: string;
+  /** Bearer token (a store token, a sign-in session, or a CI job's ID token for workload routes). */
+  token?: string;
+  /** Where the token comes from when `token` is not given (e.g. a saved sign-in session): asked once, at the first call. */
+  tokenProvider?: () => Promise<string | undefined>;
+  /**
+   * A fresh provided token after the store refused one with 401 (the session expired or was
+   * ended by the store's clock, not ours): the call is retried once with it.
+   */
+  renewToken?: () => Promise<string | undefined>;
+  /** A call that takes longer is `store_unreachable`. */
+  timeoutMs: number;
+  fetchImpl?: typeof fetch;
+}
+
+/** Longest piece of a non-JSON error body worth showing to a person. */
+const MAX_RAW_BODY_CHARS = 300;
+
+/**
+ * THE client of the grant store's HTTP API, generated from the contract table
+ * (shared/http/contract.ts): `call('getRequest', { params: { id } })` fills the path, sends the
+ * query and the JSON body typed by the route's schemas, and parses the answer with the route's
+ * response schema. Every failure is an AppError: the store's own `{ error }` body as is, a dead or
+ * slow store as `store_unreachable` naming the URL and why, an answer that is not the contract's
+ * as `internal` naming the route and the field. Used by the CLI and the console.
+ */
+export class StoreClient {
+  readonly baseUrl: string;
+  private readonly token: string | undefined;
+  private readonly timeoutMs: number;
+  private readonly tokenProvider: (() => Promise<string | undefined>) | undefined;
+  private readonly renewToken: (() => Promise<string | undefined>) | undefined;
+  private readonly fetchImpl: typeof fetch;
+  private renewed = false;
+  private provided: Promise<string | undefined> | undefined;
+
+  constructor(options: StoreClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.token = options.token;
+    this.tokenProvider = options.tokenProvider;
+    this.renewToken = options.renewToken;
+    this.timeoutMs = options.timeoutMs;
+    this.fetchImpl = options.fetchImpl ?? fetch;
+  }
+
+  /** Resolve the bearer now (the saved session, renewed if needed), so a missing sign-in is reported before any call. */
+  async prepare(): Promise<void> {
+    await this.bearer();
+  }
+
+  /** Call a route of the contract by name; the answer is parsed with the route's response schema. */
+  async call<N extends RouteName>(name: N, ...[input]: CallArgs<N>): Promise<RouteResponse<N>> {
+    const def: RouteDef = ROUTES[name];
+    if (!def.response) throw new AppError('internal', `route ${name} answers ${Object.keys(def.content ?? {}).join(' or ')}, not JSON`);
+    const schema = def.response;
+    const { json, describe } = await this.send(def, (input ?? {}) as { params?: Record<string, string | number>; query?: Record<string, unknown>; body?: unknown });
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      throw new AppError('internal', `the grant store's answer to ${describe} does not match the API (${name}): ${fieldErrorsFromZod(parsed.error).map((f) => `${f.path || '(root)'}: ${f.message}`).join('; ')}`);
+    }
+    return parsed.data as RouteResponse<N>;
+  }
+
+  private bearer(): Promise<string | undefined> {
+    if (this.token !== undefined || !this.tokenProvider) return Promise.resolve(this.token);
+    this.provided ??= this.tokenProvider();
+    return this.provided;
+  }
+
+  private async send(def: RouteDef, input: { params?: Record<string, string | number>; query?: Record<string, unknown>; body?: unknown }): Promise<{ json: unknown; describe: string }> {
+    try {
+      return await this.sendOnce(def, input);
+    } catch (error) {
+      if (!(error instanceof AppError) || error.code !== 'unauthenticated' || this.token !== undefined || !this.renewToken || this.renewed) throw error;
+      this.renewed = true;
+      const renewToken = this.renewToken;
+      this.provided = renewToken().then((token) => {
+        if (!token) throw error;
+        return token;
+      });
+      return this.sendOnce(def, input);
+    }
+  }
+
+  private async sendOnce(def: RouteDef, input: { params?: Record<string, string | number>; query?: Record<string, unknown>; body?: unknown }): Promise<{ json: unknown; describe: string }> {
+    const path = fillPath(def.path, input.params);
+    const describe = `${def.method} ${path}`;
+    const url = new URL(this.baseUrl + path);
+    for (const [key, value] of Object.entries(input.query ?? {})) {
+      if (value !== undefined && value !== null) url.searchParams.set(key, String(value));
+    }
+    const headers: Record<string, string> = { accept: 'application/json' };
+    const token = await this.bearer();
+    if (token) headers.authorization = `Bearer ${token}`;
+    // Routes with a body always send one (`{}` when every field is optional).
+    const body = def.body ? JSON.stringify(input.body ?? {}) : undefined;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+
+    let response: Response;
+    try {
+      response = await this.fetchImpl(url, { method: def.method, headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
+    } catch (error) {
+      throw unreachable(this.baseUrl, error, this.timeoutMs);
+    }
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      throw unreachable(this.baseUrl, error, this.timeoutMs);
+    }
+    const json = parseJson(text);
+    if (response.ok) {
+      if (json === undefined) throw new AppError('internal', `the store answered ${describe} with something that is not JSON`);
+      return { json, describe };
+    }
+    const parsed = ErrorResponseSchema.safeParse(json);
+    if (parsed.success) throw AppError.fromBody(parsed.data.error);
+    const raw = text.length > MAX_RAW_BODY_CHARS ? `${text.slice(0, MAX_RAW_BODY_CHARS)}…` : text;
+    throw new AppError(response.status === 404 ? 'not_found' : 'internal', `the store answered ${describe} with HTTP ${response.status}: ${raw || '(empty body)'}`);
+  }
+}
+
+function parseJson(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    // Not JSON: the caller reports the status and the raw text instead.
+    return undefined;
+  }
+}
+
+/** Say exactly why the store could not be reached: refused, unknown host, TLS, timeout. */
+function unreachable(baseUrl: string, error: unknown, timeoutMs: number): AppError {
+  const err = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  let why: string;
+  if (err?.name === 'TimeoutError' || err?.name === 'AbortError') why = `no answer within ${timeoutMs} ms`;
+  else if (err?.cause?.code === 'ECONNREFUSED') why = 'connection refused';
+  else if (err?.cause?.code === 'ENOTFOUND') why = 'unknown host';
+  else if (err?.cause?.code) why = `${err.cause.code}${err.cause.message ? ` (${err.cause.message})` : ''}`;
+  else why = err?.cause?.message ?? err?.message ?? String(error);
+  return new AppError('store_unreachable', `cannot reach the grant store at ${baseUrl}: ${why}`);
+}
