@@ -108,3 +108,14 @@ export function parseOrThrow<T extends z.ZodType>(schema: T, input: unknown, wha
   const summary = fieldErrors.map((f) => `${f.path || '(root)'}: ${f.message}`).join('; ');
   throw new AppError('invalid_input', `invalid ${what}: ${summary}`, { fieldErrors });
 }
+
+/**
+ * Any thrown value as an AppError: an AppError as is; anything else is `internal`, described by
+ * `internalMessage` (default: "internal error: <message>"). Each boundary picks what an unknown
+ * failure may say: the store never leaks it to a client ("see the store log"), the console tells
+ * its own renderer, the CLI prints the stack for a bug report.
+ */
+export function toAppError(error: unknown, internalMessage: (error: unknown) => string = (e) => `internal error: ${e instanceof Error ? e.message : String(e)}`): AppError {
+  if (error instanceof AppError) return error;
+  return new AppError('internal', internalMessage(error));
+}

@@ -1,16 +1,9 @@
-import { AppError, parseOrThrow } from '../../shared/errors';
+import { AppError, parseOrThrow, toAppError } from '../../shared/errors';
 import { mainContract, type IpcResult, type MainChannel } from '../../shared/ipc/contract';
 import type { ConsoleHandlers } from './console-api';
 
 export function isMainChannel(value: string): value is MainChannel {
   return Object.prototype.hasOwnProperty.call(mainContract, value);
-}
-
-/** Any thrown value as an AppError (unknown errors become `internal` without leaking stacks). */
-export function toAppError(error: unknown): AppError {
-  if (error instanceof AppError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new AppError('internal', `internal error: ${message}`);
 }
 
 /**

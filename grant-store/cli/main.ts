@@ -102,8 +102,8 @@ export async function main(argv: string[], io: CliIO = processIO, env: NodeJS.Pr
       return EXIT_USAGE;
     }
     // Loaded here, not up front: `--version` and `--help` never need the error schemas.
-    const { AppError } = await import('../../shared/errors');
-    const appError = error instanceof AppError ? error : new AppError('internal', `unexpected failure: ${(error as Error)?.stack ?? String(error)}`);
+    const { AppError, toAppError } = await import('../../shared/errors');
+    const appError = toAppError(error, (e) => `unexpected failure: ${(e as Error)?.stack ?? String(e)}`);
     io.stderr(json ? `${JSON.stringify({ error: appError.toBody() })}\n` : formatError(appError));
     return error instanceof AppError ? exitCodeForError(appError.code) : EXIT_REFUSED;
   }

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { AppError, type ErrorCode } from '../../shared/errors';
+import { AppError, toAppError, type ErrorCode } from '../../shared/errors';
 
 /** Fastify's own error codes that are the client's fault, mapped to our codes. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -10,8 +10,12 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_input',
 };
 
-/** Every error becomes `{ error: AppErrorBody }` with the matching status. */
-export function toAppError(error: unknown): AppError {
+/**
+ * What an error thrown while serving a request says to the client: an AppError as is, Fastify's
+ * own client errors (body too large, not JSON...) as ours, anything else `internal` with no
+ * detail (the store log has it). Sent as `{ error: AppErrorBody }` with the matching status.
+ */
+export function httpErrorOf(error: unknown): AppError {
   if (error instanceof AppError) return error;
   const e = error as FastifyError & { statusCode?: number };
   if (e && typeof e.code === 'string' && FASTIFY_CODES[e.code]) {
@@ -25,12 +29,12 @@ export function toAppError(error: unknown): AppError {
   if (e?.statusCode === 413) return new AppError('payload_too_large', e.message);
   if (e?.statusCode === 415) return new AppError('unsupported_media_type', e.message);
   if (e?.statusCode && e.statusCode >= 400 && e.statusCode < 500) return new AppError('invalid_input', e.message);
-  return new AppError('internal', 'internal error (see the store log)');
+  return toAppError(error, () => 'internal error (see the store log)');
 }
 
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error, request, reply) => {
-    const appError = toAppError(error);
+    const appError = httpErrorOf(error);
     if (appError.code === 'internal') request.log.error({ err: error }, 'unhandled error');
     void reply.status(appError.status).send({ error: appError.toBody() });
   });

@@ -56,7 +56,7 @@ export class DecisionService {
   async decide(input: DecisionInput): Promise<DecisionResult> {
     const { session, connection } = this.deps;
     const { client, profile } = session.current();
-    const detail = await connection.track(client.getRequest(input.id));
+    const detail = await connection.track(client.call('getRequest', { params: { id: input.id } }));
     if (detail.request.digest !== input.seenDigest) {
       throw new AppError(
         'conflict',
@@ -78,7 +78,7 @@ export class DecisionService {
       { decision: input.decision, approver: profile.principal, comment: input.comment, ttl: input.ttl, seenDigest: input.seenDigest, now: this.deps.clock.now() },
       signer,
     );
-    const result = await connection.track(client.sendDecision(input.id, bundle));
+    const result = await connection.track(client.call('submitDecision', { params: { id: input.id }, body: { bundle } }));
     this.deps.decided();
     return { request: result.request, decision: result.decision, waitingOn: waitingOn(result.request, detail.approvers) };
   }

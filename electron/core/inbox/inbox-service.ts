@@ -64,7 +64,7 @@ export class InboxService {
   async list(): Promise<ChannelOutput<'console:main:list-inbox'>> {
     const { client } = this.deps.session.current();
     const [requests, policy, settings] = await Promise.all([
-      this.deps.connection.track(client.listRequests({ awaiting: 'me', limit: INBOX_LIMIT })),
+      this.deps.connection.track(client.call('listRequests', { query: { awaiting: 'me', limit: INBOX_LIMIT } }).then((r) => r.requests)),
       this.deps.session.policyOrUndefined(),
       this.deps.settings.get(),
     ]);

@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { z } from 'zod';
 import { AppError } from '../../../shared/errors';
 import type { ChannelOutput, ParsedChannelInput } from '../../../shared/ipc/contract';
 import { parseCheckpoint } from '../../../shared/ledger/checkpoint';
@@ -9,10 +8,8 @@ import type { ConsoleClock } from '../clock';
 import { LedgerMirror, type LedgerSource, type PublishedCheckpoint } from '../ledger-mirror';
 import type { ConnectionTracker } from '../session/connection-tracker';
 import type { SessionService } from '../session/session-service';
-import type { StoreClient } from '../store-client';
+import type { StoreClient } from '../../../shared/node/http/store-client';
 
-const CheckpointResponseSchema = z.looseObject({ origin: z.string(), treeSize: z.number().int(), checkpoint: z.string().nullable() });
-const LogKeyResponseSchema = z.looseObject({ origin: z.string(), publicKeyPem: z.string() });
 
 interface LogKey {
   origin: string;
@@ -64,12 +61,12 @@ export class MirrorService {
 
   private source(client: StoreClient): LedgerSource {
     return {
-      entries: (from, limit) => client.ledgerEntries(from, limit),
+      entries: (from, limit) => client.call('ledgerEntries', { query: { from, limit } }),
       latestCheckpoint: async (): Promise<PublishedCheckpoint | null> => {
-        const published = await client.get('/v1/ledger/checkpoint', CheckpointResponseSchema);
+        const published = await client.call('ledgerCheckpoint');
         // A fresh store may not have signed a checkpoint yet: entries stay `unverified` meanwhile.
         if (!published.checkpoint) return null;
-        this.logKey ??= await client.get('/v1/ledger/public-key', LogKeyResponseSchema);
+        this.logKey ??= await client.call('ledgerPublicKey');
         const logKey = this.logKey;
         const { text } = verifyNote(published.checkpoint, [ed25519NoteVerifier(logKey.origin, logKey.publicKeyPem)]);
         const checkpoint = parseCheckpoint(text);

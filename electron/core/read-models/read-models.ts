@@ -35,12 +35,12 @@ export class ReadModels {
 
   async listRequests(input: ParsedChannelInput<'console:main:list-requests'>): Promise<ChannelOutput<'console:main:list-requests'>> {
     const { client } = this.deps.session.current();
-    return { requests: await this.deps.connection.track(client.listRequests(input)) };
+    return { requests: await this.deps.connection.track(client.call('listRequests', { query: input }).then((r) => r.requests)) };
   }
 
   async listActive(): Promise<ChannelOutput<'console:main:list-active'>> {
     const { client } = this.deps.session.current();
-    const requests = await this.deps.connection.track(client.listRequests({ state: 'active', limit: 5000 }));
+    const requests = await this.deps.connection.track(client.call('listRequests', { query: { state: 'active', limit: 5000 } }).then((r) => r.requests));
     requests.sort((a, b) => (a.expiresAt ?? '').localeCompare(b.expiresAt ?? ''));
     return { requests, fetchedAt: this.deps.clock.now().toISOString() };
   }
@@ -59,15 +59,15 @@ export class ReadModels {
 
   async getHealth(): Promise<ChannelOutput<'console:main:get-health'>> {
     const { client } = this.deps.session.current();
-    const { value, data } = await this.deps.fallback.read('health', () => client.get('/v1/reports/health', HealthReportSchema));
+    const { value, data } = await this.deps.fallback.read('health', () => client.call('report', { params: { kind: 'health' } }).then((report) => HealthReportSchema.parse(report)));
     return { report: value, data };
   }
 
   private async fetchRequestPage(id: string): Promise<RequestCopy> {
     const { client, profile } = this.deps.session.current();
-    const detail = await client.getRequest(id);
+    const detail = await client.call('getRequest', { params: { id } });
     const { request } = detail;
-    const history = await client.history({ requester: request.requester, team: request.team, gate: request.gate });
+    const history = await client.call('history', { query: { requester: request.requester, team: request.team, gate: request.gate } });
     const [policy, settings] = await Promise.all([this.deps.session.policyOrUndefined(), this.deps.settings.get()]);
     // An admin may have enrolled the key since the last look: ask before saying it is not.
     if (!this.deps.session.enrolledKey(profile)) await this.deps.session.refreshWhoamiOrKeep('request page');

@@ -14,13 +14,13 @@ export class ReviewService {
 
   async listReviews(input: ParsedChannelInput<'console:main:list-reviews'>): Promise<ChannelOutput<'console:main:list-reviews'>> {
     const { client } = this.session.current();
-    const { value, data } = await this.fallback.read<Review[]>(`reviews:${input.state ?? 'all'}`, () => client.listReviews(input.state));
+    const { value, data } = await this.fallback.read<Review[]>(`reviews:${input.state ?? 'all'}`, () => client.call('listReviews', { query: { state: input.state } }).then((r) => r.reviews));
     return { reviews: value, data };
   }
 
   async completeReview(input: ParsedChannelInput<'console:main:complete-review'>): Promise<ChannelOutput<'console:main:complete-review'>> {
     const { client } = this.session.current();
-    const review = await this.connection.track(client.completeReview(input.id, { finding: input.finding, note: input.note }));
+    const review = await this.connection.track(client.call('completeReview', { params: { id: input.id }, body: { finding: input.finding, note: input.note } }));
     return { review };
   }
 }

@@ -5,10 +5,13 @@ import type { ParsedChannelInput, Session, SessionKey } from '../../../shared/ip
 import type { ConsoleClock } from '../clock';
 import type { ConsoleLogger } from '../logger';
 import type { SigningKeys } from '../signers/signing-keys';
-import { StoreClient } from '../store-client';
+import { StoreClient } from '../../../shared/node/http/store-client';
 import type { ConnectionTracker } from './connection-tracker';
 import type { KeychainAccess } from './keychain-access';
 import type { Profile, ProfileStore } from './profile-store';
+
+/** A store call that takes longer than this is treated as "store unreachable" (the UI goes offline). */
+export const STORE_CALL_TIMEOUT_MS = 10_000;
 
 /** Policy (gate kinds, tiers, TTL choices) is refetched at most this often. */
 export const POLICY_MAX_AGE_MS = 60_000;
@@ -122,8 +125,8 @@ export class SessionService {
   async setup(input: ParsedChannelInput<'console:main:setup'>): Promise<Session> {
     const vault = await this.deps.keychain.require();
     const storeUrl = input.storeUrl.replace(/\/+$/, '');
-    const client = new StoreClient({ storeUrl, token: input.token, fetchImpl: this.deps.fetchImpl });
-    const whoami = await this.deps.connection.track(client.whoami());
+    const client = new StoreClient({ baseUrl: storeUrl, token: input.token, timeoutMs: STORE_CALL_TIMEOUT_MS, fetchImpl: this.deps.fetchImpl });
+    const whoami = await this.deps.connection.track(client.call('whoami'));
     const principal = whoami.principal;
     const key =
       input.key.kind === 'software'
@@ -164,7 +167,7 @@ export class SessionService {
   }
 
   async refreshWhoami(): Promise<WhoAmI> {
-    this.whoami = await this.deps.connection.track(this.current().client.whoami());
+    this.whoami = await this.deps.connection.track(this.current().client.call('whoami'));
     return this.whoami;
   }
 
@@ -185,7 +188,7 @@ export class SessionService {
     const now = this.deps.clock.now().getTime();
     if (this.policy && now - this.policy.fetchedAt < POLICY_MAX_AGE_MS) return this.policy.value;
     try {
-      const { policy } = await this.deps.connection.track(this.current().client.policy());
+      const { policy } = await this.deps.connection.track(this.current().client.call('policy'));
       this.policy = { value: policy, fetchedAt: now };
       // Whoami can change with the policy (enrolled keys, groups): refresh it alongside.
       await this.refreshWhoamiOrKeep('policy refresh');
@@ -221,7 +224,7 @@ export class SessionService {
   }
 
   private begin(profile: Profile, token: string): void {
-    const client = new StoreClient({ storeUrl: profile.storeUrl, token, fetchImpl: this.deps.fetchImpl });
+    const client = new StoreClient({ baseUrl: profile.storeUrl, token, timeoutMs: STORE_CALL_TIMEOUT_MS, fetchImpl: this.deps.fetchImpl });
     this.signedIn = { profile, client };
     this.deps.hooks.signedIn(this.signedIn, token);
   }

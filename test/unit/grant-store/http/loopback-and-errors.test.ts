@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError } from '../../../../shared/errors';
-import { toAppError } from '../../../../grant-store/http/error-handler';
+import { httpErrorOf as toAppError } from '../../../../grant-store/http/error-handler';
 import { isLoopbackHost } from '../../../../grant-store/http/loopback';
 
 describe('loopback hosts', () => {
