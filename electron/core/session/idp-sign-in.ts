@@ -1,12 +1,10 @@
-import { z } from 'zod';
-import { AuthConfigSchema, SessionCreatedSchema, SessionInfoSchema, type AuthConfig, type SessionInfo } from '../../../shared/domain/session';
+import type { AuthConfig, SessionInfo } from '../../../shared/domain/session';
 import { AppError } from '../../../shared/errors';
 import { openSessionVault, type SessionVault } from '../../../shared/node/oidc/session-vault';
 import { SignInManager, type SignOutResult, type StoreAuthApi } from '../../../shared/node/oidc/sign-in-manager';
 import type { ConsoleLogger } from '../logger';
-import { StoreClient } from '../store-client';
-
-const SignedOutSchema = z.looseObject({ session: SessionInfoSchema });
+import { StoreClient } from '../../../shared/node/http/store-client';
+import { STORE_CALL_TIMEOUT_MS } from './session-service';
 
 export interface IdpSignInDeps {
   /** Where sessions are kept: the OS keychain when one answers, else 0600 files in the console's data dir. */
@@ -47,12 +45,12 @@ export class IdpSignIn {
 
   private api(storeUrl: string): StoreAuthApi {
     // The two sign-in calls carry no bearer: the store serves them without one.
-    const anonymous = new StoreClient({ storeUrl, token: '', fetchImpl: this.deps.fetchImpl });
+    const anonymous = new StoreClient({ baseUrl: storeUrl, timeoutMs: STORE_CALL_TIMEOUT_MS, fetchImpl: this.deps.fetchImpl });
     return {
-      authConfig: () => anonymous.call('GET', '/v1/auth/config', AuthConfigSchema),
-      createSession: (idToken) => anonymous.call('POST', '/v1/sessions', SessionCreatedSchema, { idToken }),
+      authConfig: () => anonymous.call('authConfig'),
+      createSession: (idToken) => anonymous.call('createSession', { body: { idToken } }),
       endSession: async (session) => {
-        await new StoreClient({ storeUrl, token: session, fetchImpl: this.deps.fetchImpl }).call('DELETE', '/v1/sessions/current', SignedOutSchema);
+        await new StoreClient({ baseUrl: storeUrl, token: session, timeoutMs: STORE_CALL_TIMEOUT_MS, fetchImpl: this.deps.fetchImpl }).call('endSession');
       },
     };
   }

@@ -219,7 +219,7 @@ export class SessionService {
     if (!active) return;
     const vault = this.deps.keychain.opened;
     if (vault) await vault.setToken(active.profile.storeUrl, active.profile.principal, token);
-    this.signedIn = { profile: active.profile, client: new StoreClient({ storeUrl: active.profile.storeUrl, token, fetchImpl: this.deps.fetchImpl }) };
+    this.signedIn = { profile: active.profile, client: new StoreClient({ baseUrl: active.profile.storeUrl, token, timeoutMs: STORE_CALL_TIMEOUT_MS, fetchImpl: this.deps.fetchImpl }) };
     await this.deps.hooks.tokenReplaced?.(token);
   }
 

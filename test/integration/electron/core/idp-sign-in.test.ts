@@ -12,7 +12,7 @@ import { composeConsole } from '../../../../electron/core/compose-console';
 import { pinCancelled } from '../../../../electron/core/pin-prompt';
 import { IdpSignIn } from '../../../../electron/core/session/idp-sign-in';
 import { memoryKeychain } from './memory-keychain';
-import { StoreClient } from '../../../../electron/core/store-client';
+import { StoreClient } from '../../../../shared/node/http/store-client';
 import { AppError } from '../../../../shared/errors';
 import { openSessionVault } from '../../../../shared/node/oidc/session-vault';
 import { startStoreFixture, type StoreFixture } from '../../../support/grant-store-fixture';
@@ -64,7 +64,7 @@ test('the console signs in through the IdP in the browser, uses the session, ren
   assert.equal(signedIn.info.principal, 'bob');
   assert.deepEqual(signedIn.info.approverGroups, ['leads']);
   assert.match(signedIn.keptIn, /sessions \(files of mode 0600\)/);
-  const me = await new StoreClient({ storeUrl: f.url, token: signedIn.token }).whoami();
+  const me = await new StoreClient({ baseUrl: f.url, token: signedIn.token, timeoutMs: 10_000 }).call('whoami');
   assert.equal(me.team, 'platform');
 
   // A restart finds the saved session (a new service, same data dir) without signing in again.
@@ -74,13 +74,13 @@ test('the console signs in through the IdP in the browser, uses the session, ren
   assert.equal(current?.renewed, false);
   const renewed = await again.currentToken(f.url, { force: true });
   assert.ok(renewed && renewed.renewed && renewed.token !== signedIn.token, 'a new session from the refresh token');
-  assert.equal((await new StoreClient({ storeUrl: f.url, token: renewed.token }).whoami()).principal, 'bob');
+  assert.equal((await new StoreClient({ baseUrl: f.url, token: renewed.token, timeoutMs: 10_000 }).call('whoami')).principal, 'bob');
 
   const out = await again.signOut(f.url);
   assert.equal(out.principal, 'bob');
   assert.equal(out.storeEnded, true);
   assert.equal(out.idpRevoked, true);
-  await refusedWith(new StoreClient({ storeUrl: f.url, token: renewed.token }).whoami(), 'unauthenticated');
+  await refusedWith(new StoreClient({ baseUrl: f.url, token: renewed.token, timeoutMs: 10_000 }).call('whoami'), 'unauthenticated');
   assert.equal(await again.currentToken(f.url), undefined);
 });
 
@@ -123,12 +123,12 @@ test('composeConsole: sign-in-idp sets the console up as the IdP says, renews th
     await core.stop();
     await core.start();
     const renewed = await waitForValue(() => [...keychain.secrets.values()].find((v) => v.startsWith('bgs_') && v !== first));
-    assert.equal((await new StoreClient({ storeUrl: store.url, token: renewed }).whoami()).principal, 'bob');
+    assert.equal((await new StoreClient({ baseUrl: store.url, token: renewed, timeoutMs: 10_000 }).call('whoami')).principal, 'bob');
     assert.equal((await core.handlers['console:main:get-session']({})).principal, 'bob');
 
     const out = await core.handlers['console:main:sign-out']({ forgetKey: true });
     assert.equal(out.configured, false);
-    await refusedWith(new StoreClient({ storeUrl: store.url, token: renewed }).whoami(), 'unauthenticated');
+    await refusedWith(new StoreClient({ baseUrl: store.url, token: renewed, timeoutMs: 10_000 }).call('whoami'), 'unauthenticated');
     const ended = await store.call('GET', '/v1/ledger/entries?from=0&limit=1000', { token: store.adminToken });
     assert.ok(ended.json.entries.some((e: { type: string }) => e.type === 'session_ended'), 'session_ended in the ledger');
   } finally {
