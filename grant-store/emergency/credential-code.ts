@@ -31,7 +31,12 @@ function encodeBase32(bytes: Uint8Array): string {
   return out;
 }
 
-function decodeBase32(text: string): Uint8Array | undefined {
+/**
+ * Crockford base32 → bytes. `paddingIsZero` is false when the bits left over after the last whole
+ * byte are not the zeros the encoder writes: the last character carries only 2 data bits, so
+ * without this check a mistyped last character could decode to the very same secret.
+ */
+function decodeBase32(text: string): { bytes: Uint8Array; paddingIsZero: boolean } | undefined {
   let bits = 0;
   let value = 0;
   const out: number[] = [];
@@ -45,7 +50,7 @@ function decodeBase32(text: string): Uint8Array | undefined {
       bits -= 8;
     }
   }
-  return new Uint8Array(out);
+  return { bytes: new Uint8Array(out), paddingIsZero: (value & ((1 << bits) - 1)) === 0 };
 }
 
 function checksum(secret: Uint8Array): Uint8Array {
@@ -81,9 +86,11 @@ export function parseCredential(text: string, field = 'credential'): { secret: U
   const fail = (message: string) => new AppError('invalid_input', `${field}: ${message}`, { fieldErrors: [{ path: field, message }] });
   const compact = text.toLowerCase().replace(/[\s-]/g, '');
   if (!compact.startsWith(CREDENTIAL_PREFIX)) throw fail(`an emergency credential starts with ${CREDENTIAL_PREFIX}-`);
-  const decoded = decodeBase32(compact.slice(CREDENTIAL_PREFIX.length));
-  if (!decoded) throw fail('contains a character that is not in an emergency credential (0-9, a-z without u)');
+  const base32 = decodeBase32(compact.slice(CREDENTIAL_PREFIX.length));
+  if (!base32) throw fail('contains a character that is not in an emergency credential (0-9, a-z without u)');
+  const decoded = base32.bytes;
   if (decoded.length !== SECRET_BYTES + CHECKSUM_BYTES) throw fail(`has ${compact.length - CREDENTIAL_PREFIX.length} characters after the prefix; a credential has ${Math.ceil(((SECRET_BYTES + CHECKSUM_BYTES) * 8) / 5)}: check the sheet`);
+  if (!base32.paddingIsZero) throw fail('the last character cannot end a credential: it was mistyped; compare the last group with the sheet');
   const secret = decoded.subarray(0, SECRET_BYTES);
   const sum = checksum(secret);
   if (sum[0] !== decoded[SECRET_BYTES] || sum[1] !== decoded[SECRET_BYTES + 1]) throw fail('the checksum does not match: a character was mistyped; compare it with the sheet group by group');

@@ -32,6 +32,31 @@ describe('emergency credential secret', () => {
       assert.throws(() => parseCredential(bad, '--credential'), (e: unknown) => e instanceof AppError && e.code === 'invalid_input' && e.fieldErrors?.[0]?.path === '--credential');
     }
   });
+
+  test('every other symbol in the last place is refused: its padding bits are checked, not ignored', () => {
+    // The last character carries 2 data bits and 3 zero padding bits: '8' and 'a' share the data
+    // bits, so a decoder that ignored padding took 'a' for '8' and opened with a mistyped secret.
+    const symbols = '0123456789abcdefghjkmnpqrstvwxyz';
+    for (const last of ['0', '8', 'g', 'r']) {
+      for (let n = 0; n < 16; n++) {
+        const { text } = generateCredential();
+        if (text.endsWith(last)) {
+          for (const other of symbols) {
+            if (other === last) continue;
+            assert.throws(() => parseCredential(text.slice(0, -1) + other, '--credential'), (e: unknown) => e instanceof AppError && e.fieldErrors?.[0]?.path === '--credential', `${last} -> ${other}`);
+          }
+          break;
+        }
+      }
+    }
+    const secret = new Uint8Array(32).fill(7);
+    const text = formatCredential(secret);
+    assert.ok('08gr'.includes(text.at(-1)!), 'the encoder writes zero padding');
+    for (const other of symbols) {
+      if (other === text.at(-1)) continue;
+      assert.throws(() => parseCredential(text.slice(0, -1) + other), /mistyped/);
+    }
+  });
 });
 
 describe('emergency policy rules', () => {
