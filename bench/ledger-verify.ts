@@ -1,393 +1,346 @@
 /**
- * Ledger verification and append benchmark (issue 4 "Speed"). Run:
- *   node --import tsx bench/ledger-verify.ts [--entries 1000000] [--workers N] [--distinct 2000]
+ * bench/ledger-verify: the SHIPPED `breakglass ledger verify` against a real store, next to the
+ * crypto floor measured in the same run (issue 16). Run:
  *
- * 1. Builds a ledger of --entries entries (two key enrollments, then every entry a decision
- *    carrying an ECDSA P-256 DSSE signature; --distinct signed statements are reused, but every
- *    entry's signature is verified) as an export file, with a signed checkpoint.
- * 2. Verifies it offline with worker_threads across the cores and prints the time and its ratio
- *    to the floor measured in the same run: (signatures / one-core node:crypto ECDSA verify rate
- *    + one-core hashing time of every leaf and node) / cores.
- * 3. Incremental verification of the last 10,000 entries against the stored checkpoint before
- *    them (frontier + signed note), as a client that verified earlier does.
- * 4. SQLite append throughput with durable commits (synchronous=FULL), one transaction at a
- *    time and 16 concurrent writers sharing group commits: an unbound store alone, then the
- *    grant store's path (every entry bound by the log key, the ledger guard following, the
- *    transparency log verifying each binding and signing checkpoints), with their ratio.
+ *   node --import tsx bench/ledger-verify.ts [--entries 20000] [--rounds 3] [--incremental 10000]
+ *                                            [--concurrency 16] [--database-url postgres://…]
+ *
+ * 1. Builds ONE store (bench/growth-server.ts: startGrantStore as `breakglass serve` runs it)
+ *    through the HTTP API the way CI traffic does (one request per 100 entries under a standing
+ *    scope, then 98 gate checks answered warn under it) to --entries entries.
+ * 2. Runs `node dist/cli/main.mjs ledger verify --json` (the built CLI, `npm run build:cli`)
+ *    against it --rounds times from a fresh client state dir (peak RSS of the CLI process from
+ *    /usr/bin/time), and measures the crypto floor over the same entries: SHA-256 of every leaf
+ *    and every interior node on one core, plus every decision signature in the ledger verified
+ *    with node:crypto, divided across the cores.
+ * 3. Grows the store by --incremental entries and times `ledger verify --incremental` from the
+ *    state saved by a full run (a fresh copy of that state for every round).
+ *
+ * Prints min/median/max and the load average. Targets (issue 16): 1M entries ≤ 1.3× the floor
+ * with peak RSS ≤ 300 MB; incremental 10k ≤ 0.5 s. 1M takes long to build (990k checks through
+ * HTTP); the default is sized to finish in about a minute.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
-import { canonicalJson } from '../shared/canonical-json';
-import { formatCheckpoint, parseCheckpoint } from '../shared/ledger/checkpoint';
-import { signNote, verifyNote } from '../shared/ledger/signed-note';
-import { ed25519NoteSigner, ed25519NoteVerifier } from '../shared/node/ledger/node-crypto';
-import { keyIdFromPublicKeyPem } from '../shared/node/signing/key-id';
-import { SqliteStore } from '../grant-store/storage/sqlite/sqlite-store';
-import { TransparencyLog } from '../grant-store/ledger/transparency-log';
-import { LedgerGuard } from '../grant-store/ledger/ledger-guard';
-import { loadLogKey } from '../grant-store/ledger/log-key';
-import type { NewLedgerEntry } from '../grant-store/storage/store';
-import { appendAligned, type RangeNode, type VerifyResult, type VerifyTask } from './ledger-verify-worker';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import pg from 'pg';
+import { dataDirPaths } from '../grant-store/admin/data-dir';
+import { initDataDir } from '../grant-store/admin/init';
+import { waitForReadyLine } from '../test/support/ready-line';
 
-const ORIGIN = 'breakglass.local/bench';
-const INCREMENTAL_ENTRIES = 10_000;
-const TASKS_PER_WORKER = 8;
-const FLOOR_SAMPLE_VERIFIES = 3000;
-const FLOOR_SAMPLE_HASHES = 50_000;
-const APPEND_COUNT = 1000;
-/** Concurrent writers in the group-commit append measurement (a store under load). */
-const APPEND_IN_FLIGHT = 16;
-const SEQ_SENTINEL = 987654321012345;
-const TIME_SENTINEL = '2999-12-31T23:59:59.999Z';
-const WRITE_BATCH = 10_000;
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SERVER = join(ROOT, 'bench', 'growth-server.ts');
+const CLI = join(ROOT, 'bin', 'breakglass.mjs');
+const BUILT = join(ROOT, 'dist', 'cli', 'main.mjs');
+const UNIT = 100;
+const TARGET_RATIO = 1.3;
+const TARGET_RSS_MB = 300;
+const TARGET_INCREMENTAL_S = 0.5;
 
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const value = Number(process.argv[i + 1]);
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    console.error(`--${name} needs a positive integer`);
+const { values: args } = parseArgs({
+  options: {
+    entries: { type: 'string', default: '20000' },
+    rounds: { type: 'string', default: '3' },
+    incremental: { type: 'string', default: '10000' },
+    concurrency: { type: 'string', default: '16' },
+    'database-url': { type: 'string' },
+  },
+});
+function positive(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    process.stderr.write(`--${name} needs a positive integer, got "${text}"\n`);
     process.exit(2);
   }
-  return value;
+  return n;
 }
+const ENTRIES = positive('entries', args.entries);
+const ROUNDS = positive('rounds', args.rounds);
+const INCREMENTAL = positive('incremental', args.incremental);
+const CONCURRENCY = positive('concurrency', args.concurrency);
 
-const N = flag('entries', 1_000_000);
-const WORKERS = flag('workers', availableParallelism());
-const DISTINCT = Math.min(flag('distinct', 2000), N);
-if (N <= INCREMENTAL_ENTRIES + 2) {
-  console.error(`--entries must exceed ${INCREMENTAL_ENTRIES + 2} (the incremental part verifies the last ${INCREMENTAL_ENTRIES})`);
+if (!existsSync(BUILT)) {
+  process.stderr.write(`${BUILT} is missing: run \`npm run build:cli\` first (the bench times the built CLI)\n`);
   process.exit(2);
 }
 
-const LEAF = Buffer.from([0]);
-const NODE = Buffer.from([1]);
-const leafHash = (b: Buffer) => createHash('sha256').update(LEAF).update(b).digest();
-const nodeHash = (l: Buffer, r: Buffer) => createHash('sha256').update(NODE).update(l).update(r).digest();
-const seconds = (ns: bigint) => Number(ns) / 1e9;
-const fmt = (s: number) => `${s.toFixed(2)} s`;
+const POLICY = `version: 1
+ttlChoices: [1h, 24h, 7d]
+decisionWindow: 24h
+tiers:
+  low:
+    approvals: 1
+    approverGroups: [leads]
+    maxTtl: 7d
+gates:
+  - id: ci-tests
+    kind: slow
+    tier: low
+    scopeKeys: [repo, branch]
+teams:
+  payments:
+    members: [alice]
+  platform:
+    members: [bob]
+approvers:
+  leads: [bob]
+standingScopes:
+  - id: payments-ci
+    gate: ci-tests
+    team: payments
+    scope: { repo: payments-api }
+    maxTtl: 7d
+    approvedBy: [bob]
+    validUntil: "2099-12-31"
+    reason: CI reruns of the payments suite are pre-approved (bench)
+`;
 
-function rootOf(stack: RangeNode[]): Buffer {
-  let h = stack[stack.length - 1]!.hash;
-  for (let i = stack.length - 2; i >= 0; i--) h = nodeHash(stack[i]!.hash, h);
-  return h;
+interface Server {
+  url: string;
+  child: ChildProcess;
 }
 
-function pae(payloadType: string, payload: Buffer): Buffer {
-  return Buffer.concat([Buffer.from(`DSSEv1 ${Buffer.byteLength(payloadType)} ${payloadType} ${payload.length} `), payload]);
+async function startServer(dataDir: string, databaseUrl: string | undefined): Promise<Server> {
+  const child = spawn(process.execPath, ['--import', 'tsx', SERVER, dataDir, ...(databaseUrl ? [databaseUrl] : [])], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let errText = '';
+  child.stderr!.on('data', (c: Buffer) => (errText = (errText + c.toString()).slice(-4000)));
+  const line = await waitForReadyLine(child, { what: 'bench store', timeoutMs: 60_000, accept: (l) => l.includes('"url"'), diagnostics: () => `\n${errText}` });
+  return { url: (JSON.parse(line) as { url: string }).url, child };
 }
 
-// ---------------------------------------------------------------------------------------------
-// 1. Build the ledger file.
-const tmp = mkdtempSync(join(tmpdir(), 'breakglass-bench-'));
-const file = join(tmp, 'entries.jsonl');
-// The ledger file is large: remove it however the run ends.
-process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
-console.log(`ledger-verify bench: ${N.toLocaleString('en')} entries, ${WORKERS} worker threads, ${DISTINCT} distinct signed statements (every entry's signature is verified)`);
-const buildStart = process.hrtime.bigint();
-
-const approvers = ['alice', 'bob'].map((principal) => {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
-  return { principal, privateKey, publicKeyPem, keyId: keyIdFromPublicKeyPem(publicKeyPem) };
-});
-const PAYLOAD_TYPE = 'application/vnd.breakglass.decision+json';
-const baseTime = Date.parse('2026-01-01T00:00:00Z');
-
-function fixedEntry(seq: number, type: string, actor: string, target: string, data: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { seq, time: new Date(baseTime + seq).toISOString(), type, actor, actorRole: 'admin', target, gate: null, reason: null, incidentRef: null, approver: null, expiresAt: null, sourceAddress: '127.0.0.1', data, ...extra };
-}
-
-/** Canonical text templates with sentinel seq and time, split so each entry is a concatenation. */
-const templates: string[][] = [];
-for (let i = 0; i < DISTINCT; i++) {
-  const a = approvers[i % 2]!;
-  const requestId = `req_${i.toString(16).padStart(16, '0')}`;
-  const statement = {
-    _type: 'https://breakglass.dev/decision/v1',
-    approver: a.principal,
-    comment: 'Checked the incident and the rollback plan',
-    decision: 'approve',
-    nonce: randomBytes(16).toString('hex'),
-    requestDigest: `sha256:${createHash('sha256').update(requestId).digest('hex')}`,
-    requestId,
-    signedAt: new Date(baseTime).toISOString(),
-    ttl: '1h',
-  };
-  const payload = Buffer.from(canonicalJson(statement));
-  const sig = sign('sha256', pae(PAYLOAD_TYPE, payload), a.privateKey).toString('base64');
-  const bundle = {
-    mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
-    verificationMaterial: { publicKey: { hint: a.keyId }, tlogEntries: [], timestampVerificationData: { rfc3161Timestamps: [] } },
-    dsseEnvelope: { payload: payload.toString('base64'), payloadType: PAYLOAD_TYPE, signatures: [{ sig, keyid: '' }] },
-  };
-  const entry = fixedEntry(SEQ_SENTINEL, 'decision', a.principal, requestId, { decision: 'approve', keyId: a.keyId, bundle }, {
-    time: TIME_SENTINEL,
-    actorRole: 'approver',
-    approver: a.principal,
-    kind: 'dsse',
-    apiVersion: '0.0.1',
-    spec: {
-      payloadHash: { algorithm: 'sha256', value: createHash('sha256').update(payload).digest('hex') },
-      signatures: [{ signature: sig, verifier: Buffer.from(a.publicKeyPem).toString('base64') }],
-    },
+async function call(url: string, token: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; json: unknown }> {
+  const res = await fetch(url, {
+    method: init.method ?? 'GET',
+    headers: { authorization: `Bearer ${token}`, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
   });
-  const text = canonicalJson(entry);
-  const [beforeSeq, rest] = text.split(String(SEQ_SENTINEL)) as [string, string];
-  const [middle, afterTime] = rest.split(TIME_SENTINEL) as [string, string];
-  templates.push([beforeSeq, middle, afterTime]);
+  const text = await res.text();
+  let json: unknown = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: res.status, json };
 }
 
-const fd = openSync(file, 'w');
-const frontier: RangeNode[] = [];
-let stored: { stack: RangeNode[]; note: string; byteOffset: number } | undefined;
-let bytesWritten = 0;
-let batch: string[] = [];
-const flush = () => {
-  const chunk = Buffer.from(batch.join(''));
-  writeSync(fd, chunk);
-  bytesWritten += chunk.length;
-  batch = [];
-};
-const logKey = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-const logSigner = ed25519NoteSigner(ORIGIN, logKey);
-const signCheckpoint = (size: number, stack: RangeNode[]) => signNote(formatCheckpoint({ origin: ORIGIN, size, rootHash: rootOf(stack), extensions: [] }), [logSigner]);
-let pendingBytes = 0;
-for (let seq = 0; seq < N; seq++) {
-  if (seq === N - INCREMENTAL_ENTRIES) {
-    stored = { stack: frontier.map((n) => ({ ...n })), note: signCheckpoint(seq, frontier), byteOffset: bytesWritten + pendingBytes };
-  }
-  let text: string;
-  if (seq < 2) {
-    const a = approvers[seq]!;
-    text = canonicalJson(fixedEntry(seq, 'key_enrolled', 'root', a.keyId, { keyId: a.keyId, principal: a.principal, publicKeyPem: a.publicKeyPem, hardwareBacked: false }, { approver: a.principal }));
-  } else {
-    const t = templates[seq % DISTINCT]!;
-    text = `${t[0]}${seq}${t[1]}${new Date(baseTime + seq).toISOString()}${t[2]}`;
-  }
-  const line = `${text}\n`;
-  appendAligned(frontier, { level: 0, index: seq, hash: leafHash(Buffer.from(text)) });
-  batch.push(line);
-  pendingBytes += Buffer.byteLength(line);
-  if (batch.length === WRITE_BATCH) {
-    flush();
-    pendingBytes = 0;
-  }
-}
-flush();
-closeSync(fd);
-const checkpointNote = signCheckpoint(N, frontier);
-const logPublicKeyPem = createPublicKey(createPrivateKey(logKey)).export({ type: 'spki', format: 'pem' }).toString();
-console.log(`built ${(bytesWritten / 1e6).toFixed(0)} MB of entries in ${fmt(seconds(process.hrtime.bigint() - buildStart))} (not timed)`);
-
-// ---------------------------------------------------------------------------------------------
-// Worker pool.
-// Node 20 cannot start a worker from a .ts file directly: register tsx inside the worker first.
-const WORKER_URL = new URL('./ledger-verify-worker.ts', import.meta.url).href;
-const workers = Array.from(
-  { length: WORKERS },
-  () => new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(WORKER_URL)}); });`, { eval: true }),
-);
-await Promise.all(workers.map((w) => new Promise((resolve) => w.once('message', resolve))));
-
-// 2. The floor, measured now on this machine (after the workers are loaded).
-const sampleText = Buffer.from(`${templates[0]![0]}5${templates[0]![1]}${TIME_SENTINEL}${templates[0]![2]}`);
-const sampleEntry = JSON.parse(sampleText.toString()) as { data: { bundle: { dsseEnvelope: { payload: string; signatures: [{ sig: string }] } } } };
-const samplePae = pae(PAYLOAD_TYPE, Buffer.from(sampleEntry.data.bundle.dsseEnvelope.payload, 'base64'));
-const sampleSig = Buffer.from(sampleEntry.data.bundle.dsseEnvelope.signatures[0].sig, 'base64');
-const sampleKey = createPublicKey(approvers[0]!.publicKeyPem);
-let t0 = process.hrtime.bigint();
-for (let i = 0; i < FLOOR_SAMPLE_VERIFIES; i++) if (!verify('sha256', samplePae, sampleKey, sampleSig)) throw new Error('floor sample did not verify');
-const verifyRate = FLOOR_SAMPLE_VERIFIES / seconds(process.hrtime.bigint() - t0);
-t0 = process.hrtime.bigint();
-let h = leafHash(sampleText);
-for (let i = 0; i < FLOOR_SAMPLE_HASHES; i++) h = nodeHash(leafHash(sampleText), h);
-const hashPerEntry = seconds(process.hrtime.bigint() - t0) / FLOOR_SAMPLE_HASHES;
-const signatures = N - 2;
-const floorSeconds = (signatures / verifyRate + N * hashPerEntry) / WORKERS;
-console.log(`floor: ECDSA P-256 verify ${Math.round(verifyRate).toLocaleString('en')}/s on one core, leaf+node hashing ${(hashPerEntry * 1e6).toFixed(2)} µs/entry → (${signatures.toLocaleString('en')} sigs / rate + hashing) / ${WORKERS} cores = ${fmt(floorSeconds)}`);
-
-// ---------------------------------------------------------------------------------------------
-function runTasks(tasks: VerifyTask[]): Promise<VerifyResult[]> {
-  const results: VerifyResult[] = new Array(tasks.length);
+async function pool(n: number, limit: number, task: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
-  return new Promise((resolve, reject) => {
-    let running = 0;
-    const startOn = (w: Worker) => {
-      if (next >= tasks.length) {
-        if (running === 0) resolve(results);
-        return;
-      }
-      const i = next++;
-      running++;
-      w.once('message', (r: VerifyResult) => {
-        running--;
-        results[i] = { ...r, nodes: r.nodes.map((n) => ({ ...n, hash: Buffer.from(n.hash) })) };
-        startOn(w);
+  await Promise.all(
+    Array.from({ length: Math.min(limit, n) }, async () => {
+      while (next < n) await task(next++);
+    }),
+  );
+}
+
+let units = 0;
+async function growTo(server: Server, tokens: { alice: string; gate: string }, target: number): Promise<void> {
+  const want = Math.ceil(target / UNIT);
+  const started = Date.now();
+  while (units < want) {
+    const batch = Math.min(want - units, 8);
+    const first = units;
+    units += batch;
+    await pool(batch, batch, async (k) => {
+      const branch = `b-${first + k}`;
+      const filed = await call(`${server.url}/v1/requests`, tokens.alice, {
+        method: 'POST',
+        body: { gate: 'ci-tests', scope: { repo: 'payments-api', branch }, reason: 'CI rerun of the payments suite (verify bench)', severity: 'sev3', ttl: '7d' },
       });
-      w.postMessage(tasks[i]);
-    };
-    for (const w of workers) {
-      w.removeAllListeners('error');
-      w.once('error', reject);
-      startOn(w);
-    }
+      if (filed.status !== 201 && filed.status !== 200) throw new Error(`file request: HTTP ${filed.status} ${JSON.stringify(filed.json)}`);
+      await pool(UNIT - 2, Math.max(1, Math.floor(CONCURRENCY / batch)), async () => {
+        const r = await call(`${server.url}/v1/checks`, tokens.gate, { method: 'POST', body: { gate: 'ci-tests', subject: { repo: 'payments-api', branch } } });
+        if (r.status !== 200) throw new Error(`check: HTTP ${r.status}`);
+      });
+    });
+    if (units % 20 < 8) process.stderr.write(`\r  building: ${units * UNIT} entries (${((units * UNIT) / Math.max(1, (Date.now() - started) / 1000)).toFixed(0)} entries/s)   `);
+  }
+  process.stderr.write('\n');
+}
+
+/** Wait until the store has signed a checkpoint covering at least `size` entries. */
+async function checkpointAtLeast(server: Server, token: string, size: number): Promise<number> {
+  for (let i = 0; i < 600; i++) {
+    const r = await call(`${server.url}/v1/ledger/checkpoint`, token);
+    const treeSize = (r.json as { treeSize?: number }).treeSize ?? 0;
+    if (treeSize >= size) return treeSize;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no checkpoint reached ${size} entries within 60 s`);
+}
+
+interface CliRun {
+  seconds: number;
+  rssMb: number;
+  json: { ok: boolean; treeSize?: number; entriesVerified?: number; decisionsVerified?: number; reason?: string };
+}
+
+/** One `breakglass ledger verify --json` in its own process, timed, with its peak RSS (/usr/bin/time %M). */
+async function runCli(server: Server, token: string, stateHome: string, extra: string[]): Promise<CliRun> {
+  const child = spawn('/usr/bin/time', ['-f', 'BENCH_MAXRSS_KB=%M', process.execPath, CLI, 'ledger', 'verify', '--json', '--store', server.url, ...extra], {
+    env: { ...process.env, BREAKGLASS_TOKEN: token, XDG_STATE_HOME: stateHome, XDG_CONFIG_HOME: stateHome, BREAKGLASS_SESSION_STORE: 'file' },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-}
-
-function enrolledKeys(): Record<string, { pem: string; principal: string }> {
-  // The ledger's own key_enrolled entries (seq 0 and 1) are read before the parallel pass.
-  const head = Buffer.alloc(64 * 1024);
-  const f = openSync(file, 'r');
-  const n = readSync(f, head, 0, head.length, 0);
-  closeSync(f);
-  const keys: Record<string, { pem: string; principal: string }> = {};
-  for (const line of head.subarray(0, n).toString().split('\n').slice(0, 2)) {
-    const e = JSON.parse(line) as { type: string; data: { keyId: string; publicKeyPem: string; principal: string } };
-    if (e.type === 'key_enrolled') keys[e.data.keyId] = { pem: e.data.publicKeyPem, principal: e.data.principal };
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  const started = process.hrtime.bigint();
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const kb = Number(/BENCH_MAXRSS_KB=(\d+)/.exec(err)?.[1] ?? NaN);
+  let json: CliRun['json'];
+  try {
+    json = JSON.parse(out) as CliRun['json'];
+  } catch {
+    throw new Error(`ledger verify printed no JSON (exit ${code}): ${out.slice(0, 500)} ${err.slice(-1500)}`);
   }
-  return keys;
-}
-
-async function verifyRange(start: number, end: number, firstSeq: number, base: RangeNode[], expectedNote: string, trustedNote?: string): Promise<{ ok: boolean; why: string; decisions: number }> {
-  const logVerifier = ed25519NoteVerifier(ORIGIN, logPublicKeyPem);
-  const cp = parseCheckpoint(verifyNote(expectedNote, [logVerifier]).text);
-  if (trustedNote) {
-    const trusted = parseCheckpoint(verifyNote(trustedNote, [logVerifier]).text);
-    if (!rootOf(base).equals(Buffer.from(trusted.rootHash)) || trusted.size !== firstSeq) return { ok: false, why: 'stored frontier does not match the trusted checkpoint', decisions: 0 };
-  }
-  const keys = enrolledKeys();
-  const parts = WORKERS * TASKS_PER_WORKER;
-  const step = Math.ceil((end - start) / parts);
-  const tasks: VerifyTask[] = [];
-  for (let s = start; s < end; s += step) tasks.push({ file, start: s, end: Math.min(end, s + step), keys });
-  const results = await runTasks(tasks);
-  const stack = base.map((n) => ({ ...n }));
-  let expected = firstSeq;
-  let decisions = 0;
-  for (const r of results) {
-    if (r.error) return { ok: false, why: r.error, decisions };
-    if (r.count === 0) continue;
-    if (r.firstSeq !== expected) return { ok: false, why: `entries ${expected}.. missing or reordered (next range starts at ${r.firstSeq})`, decisions };
-    for (const node of r.nodes) appendAligned(stack, node);
-    expected += r.count;
-    decisions += r.decisions;
-  }
-  if (expected !== cp.size) return { ok: false, why: `${expected} entries, checkpoint covers ${cp.size}`, decisions };
-  if (!rootOf(stack).equals(Buffer.from(cp.rootHash))) return { ok: false, why: 'root does not match the signed checkpoint', decisions };
-  return { ok: true, why: '', decisions };
+  if (code !== 0 || !json.ok) throw new Error(`ledger verify failed (exit ${code}): ${JSON.stringify(json).slice(0, 800)}`);
+  return { seconds, rssMb: kb / 1024, json };
 }
 
 /**
- * The same floor measured on all worker threads at once, right now: on a shared machine the
- * one-core rate × cores overstates what the cores deliver, so the ratio is also given against
- * this (bare verify + hash per entry, every thread busy, wall-clock).
+ * The floor over the same entries: every leaf hash (0x00 || entry) and every interior node
+ * (one per leaf but the last) on one core, plus every decision signature verified once,
+ * spread over the cores. Entries are fetched first (not timed).
  */
-async function parallelFloorSecondsPerEntry(): Promise<number> {
+async function cryptoFloor(server: Server, token: string, treeSize: number): Promise<{ seconds: number; signatures: number }> {
+  const texts: Buffer[] = [];
+  const signatures: { key: ReturnType<typeof createPublicKey>; data: Buffer; sig: Buffer }[] = [];
+  const keys = new Map<string, ReturnType<typeof createPublicKey>>();
+  for (let from = 0; from < treeSize; ) {
+    const r = await call(`${server.url}/v1/ledger/export?treeSize=${treeSize}&from=${from}&limit=5000`, token);
+    const page = r.json as { entries: string[]; publicKeys?: Record<string, { rawBytes: string }> };
+    for (const [keyId, k] of Object.entries(page.publicKeys ?? {})) keys.set(keyId, createPublicKey({ key: Buffer.from(k.rawBytes, 'base64'), format: 'der', type: 'spki' }));
+    for (const text of page.entries) {
+      texts.push(Buffer.from(text));
+      if (!text.includes('"dsseEnvelope"')) continue;
+      const entry = JSON.parse(text) as { data?: { bundle?: { verificationMaterial?: { publicKey?: { hint?: string } }; dsseEnvelope?: { payload: string; payloadType: string; signatures: Array<{ sig: string }> } } } };
+      const env = entry.data?.bundle?.dsseEnvelope;
+      const key = keys.get(entry.data?.bundle?.verificationMaterial?.publicKey?.hint ?? '');
+      if (!env || !key) continue;
+      const payload = Buffer.from(env.payload, 'base64');
+      const pae = Buffer.concat([Buffer.from(`DSSEv1 ${Buffer.byteLength(env.payloadType)} ${env.payloadType} ${payload.length} `), payload]);
+      signatures.push({ key, data: pae, sig: Buffer.from(env.signatures[0]!.sig, 'base64') });
+    }
+    if (page.entries.length === 0) break;
+    from += page.entries.length;
+  }
+  const LEAF = Buffer.from([0]);
+  const NODE = Buffer.from([1]);
   const started = process.hrtime.bigint();
-  await Promise.all(
-    workers.map(
-      (w) =>
-        new Promise((resolve) => {
-          w.once('message', resolve);
-          w.postMessage({ floor: { pae: samplePae, sig: sampleSig, pem: approvers[0]!.publicKeyPem, line: sampleText, count: FLOOR_SAMPLE_VERIFIES } });
-        }),
-    ),
-  );
-  return seconds(process.hrtime.bigint() - started) / (FLOOR_SAMPLE_VERIFIES * WORKERS);
+  let prev = createHash('sha256').update(LEAF).update(texts[0] ?? Buffer.alloc(0)).digest();
+  for (let i = 1; i < texts.length; i++) {
+    const leaf = createHash('sha256').update(LEAF).update(texts[i]!).digest();
+    prev = createHash('sha256').update(NODE).update(prev).update(leaf).digest();
+  }
+  const hashSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const sigStarted = process.hrtime.bigint();
+  for (const s of signatures) if (!cryptoVerify('sha256', s.data, s.key, s.sig)) throw new Error('a decision signature does not verify');
+  const sigSeconds = Number(process.hrtime.bigint() - sigStarted) / 1e9;
+  return { seconds: hashSeconds + sigSeconds / availableParallelism(), signatures: signatures.length };
 }
 
-// ---------------------------------------------------------------------------------------------
-// 3. Full offline verification.
-const probeBefore = await parallelFloorSecondsPerEntry();
-t0 = process.hrtime.bigint();
-const full = await verifyRange(0, bytesWritten, 0, [], checkpointNote);
-const fullSeconds = seconds(process.hrtime.bigint() - t0);
-const probeAfter = await parallelFloorSecondsPerEntry();
-const parallelFloor = ((probeBefore + probeAfter) / 2) * N;
-if (!full.ok) {
-  console.error(`FULL VERIFICATION FAILED: ${full.why}`);
-  process.exitCode = 1;
+function stats(xs: number[]): { min: number; median: number; max: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  return { min: s[0]!, median: s[Math.floor(s.length / 2)]!, max: s[s.length - 1]! };
 }
-console.log(`full offline verification: ${N.toLocaleString('en')} entries, ${full.decisions.toLocaleString('en')} signatures in ${fmt(fullSeconds)} → ${Math.round(N / fullSeconds).toLocaleString('en')} entries/s`);
-console.log(`  ratio to the floor (one-core rate × ${WORKERS} cores): ${(fullSeconds / floorSeconds).toFixed(2)}× (target ≤ 1.5×)`);
-console.log(`  ratio to the floor measured on ${WORKERS} threads around the run (${fmt(parallelFloor)}): ${(fullSeconds / parallelFloor).toFixed(2)}×`);
+const mmm = (xs: number[], digits = 2) => {
+  const s = stats(xs);
+  return `${s.min.toFixed(digits)} / ${s.median.toFixed(digits)} / ${s.max.toFixed(digits)}`;
+};
+const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 
-// 4. Incremental: the last 10,000 entries against the checkpoint stored before them.
-t0 = process.hrtime.bigint();
-const inc = await verifyRange(stored!.byteOffset, bytesWritten, N - INCREMENTAL_ENTRIES, stored!.stack, checkpointNote, stored!.note);
-const incSeconds = seconds(process.hrtime.bigint() - t0);
-if (!inc.ok) {
-  console.error(`INCREMENTAL VERIFICATION FAILED: ${inc.why}`);
-  process.exitCode = 1;
+async function tempDatabase(baseUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `bg_bench_verify_${process.pid}_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: baseUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
 }
-console.log(`incremental verification: ${INCREMENTAL_ENTRIES.toLocaleString('en')} new entries against the stored checkpoint in ${fmt(incSeconds)} (target < 1.5 s)`);
-// Self-test: the same incremental pass over a copy with one flipped bit must fail (a verifier
-// that cannot fail proves nothing).
-{
-  const f = openSync(file, 'r+');
-  const at = stored!.byteOffset + Math.floor((bytesWritten - stored!.byteOffset) / 2);
-  const byte = Buffer.alloc(1);
-  readSync(f, byte, 0, 1, at);
-  byte[0]! ^= byte[0] === 0x0a || byte[0] === 0x0b ? 0x10 : 0x01;
-  writeSync(f, byte, 0, 1, at);
-  closeSync(f);
-  const tampered = await verifyRange(stored!.byteOffset, bytesWritten, N - INCREMENTAL_ENTRIES, stored!.stack, checkpointNote, stored!.note);
-  if (tampered.ok) {
-    console.error('SELF-TEST FAILED: a flipped bit was not detected');
-    process.exitCode = 1;
-  } else console.log(`self-test: a flipped bit in the new entries is detected (${tampered.why})`);
-}
-await Promise.all(workers.map((w) => w.terminate()));
 
-// ---------------------------------------------------------------------------------------------
-// 5. Durable appends on the embedded store: unbound (storage alone), then as the grant store
-// runs them: every entry bound by the log key as it is appended (issue 11), the ledger guard
-// following the store, and the transparency log verifying each binding before it signs.
-const dataDir = join(tmp, 'store');
-(await import('node:fs')).mkdirSync(dataDir);
-const entryTemplate: NewLedgerEntry = JSON.parse(`${templates[0]![0]}0${templates[0]![1]}${TIME_SENTINEL}${templates[0]![2]}`) as NewLedgerEntry;
-delete (entryTemplate as { seq?: number }).seq;
-/** APPEND_COUNT one-entry transactions, `inFlight` at a time (1 = every commit its own fsync; more share group commits). */
-async function appendRate(store: SqliteStore, inFlight = 1): Promise<number> {
-  const started = process.hrtime.bigint();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (next++ < APPEND_COUNT) {
-        await store.transaction(async (tx) => {
-          await tx.appendLedger([{ ...entryTemplate, time: new Date().toISOString() }]);
-        });
-      }
-    }),
-  );
-  return APPEND_COUNT / seconds(process.hrtime.bigint() - started);
+async function main(): Promise<void> {
+  const cleanups: (() => Promise<void>)[] = [];
+  try {
+    const work = await mkdtemp(join(tmpdir(), 'bg-bench-verify-'));
+    cleanups.push(() => rm(work, { recursive: true, force: true }));
+    const dataDir = join(work, 'store');
+    let databaseUrl: string | undefined;
+    if (args['database-url']) {
+      const db = await tempDatabase(args['database-url']);
+      cleanups.push(db.drop);
+      databaseUrl = db.url;
+    }
+    const { adminToken } = await initDataDir(dataDir, { databaseUrl });
+    await writeFile(dataDirPaths(dataDir).policyPath, POLICY);
+    const server = await startServer(dataDir, databaseUrl);
+    cleanups.push(async () => {
+      server.child.kill('SIGTERM');
+      await new Promise((resolve) => server.child.once('exit', resolve));
+    });
+    const mint = async (principal: string, roles: string[]) => {
+      const r = await call(`${server.url}/v1/admin/tokens`, adminToken, { method: 'POST', body: { principal, roles } });
+      if (r.status !== 201 && r.status !== 200) throw new Error(`token for ${principal}: HTTP ${r.status}`);
+      return (r.json as { token: string }).token;
+    };
+    const tokens = { alice: await mint('alice', ['requester']), gate: await mint('ci-gate', ['gate']), auditor: await mint('audrey', ['auditor']) };
+
+    console.log(`ledger-verify bench (shipped CLI: ${CLI}): backend ${databaseUrl ? 'postgres' : 'sqlite'}, node ${process.version}, ${availableParallelism()} cores, ${ROUNDS} rounds, min / median / max`);
+    const t0 = Date.now();
+    await growTo(server, tokens, ENTRIES);
+    const size = await checkpointAtLeast(server, tokens.auditor, units * UNIT);
+    console.log(`store built: ${size.toLocaleString('en')} entries in ${((Date.now() - t0) / 1000).toFixed(1)} s; load average ${load()}`);
+
+    const full: CliRun[] = [];
+    const floors: number[] = [];
+    let signatures = 0;
+    let savedState = '';
+    for (let r = 0; r < ROUNDS; r++) {
+      const stateHome = join(work, `state-full-${r}`);
+      full.push(await runCli(server, tokens.auditor, stateHome, []));
+      savedState = stateHome;
+      const floor = await cryptoFloor(server, tokens.auditor, size);
+      floors.push(floor.seconds);
+      signatures = floor.signatures;
+    }
+    const ratios = full.map((run, i) => run.seconds / floors[i]!);
+    console.log(`full verify of ${size.toLocaleString('en')} entries (${full[0]!.json.decisionsVerified ?? 0} decision signatures; the floor counted ${signatures}), load average ${load()}:`);
+    console.log(`  shipped \`ledger verify\`:  ${mmm(full.map((r) => r.seconds))} s (process start to exit)`);
+    console.log(`  crypto floor:             ${mmm(floors, 3)} s (leaf + node SHA-256 on one core, signatures over ${availableParallelism()} cores)`);
+    console.log(`  ratio to the floor:       ${mmm(ratios)}   target ≤ ${TARGET_RATIO} at 1M: ${stats(ratios).median <= TARGET_RATIO ? 'MET' : 'NOT MET'}`);
+    console.log(`  CLI peak RSS:             ${mmm(full.map((r) => r.rssMb), 0)} MB   target ≤ ${TARGET_RSS_MB} MB: ${stats(full.map((r) => r.rssMb)).max <= TARGET_RSS_MB ? 'MET' : 'NOT MET'}`);
+
+    await growTo(server, tokens, size + INCREMENTAL);
+    const grown = await checkpointAtLeast(server, tokens.auditor, units * UNIT);
+    const inc: CliRun[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const stateHome = join(work, `state-inc-${r}`);
+      await cp(savedState, stateHome, { recursive: true });
+      inc.push(await runCli(server, tokens.auditor, stateHome, ['--incremental']));
+    }
+    const incSeconds = inc.map((r) => r.seconds);
+    console.log(`incremental verify of ${(grown - size).toLocaleString('en')} new entries (${grown.toLocaleString('en')} in all; verified ${inc[0]!.json.entriesVerified}), load average ${load()}:`);
+    console.log(`  shipped \`ledger verify --incremental\`: ${mmm(incSeconds)} s   target ≤ ${TARGET_INCREMENTAL_S} s for 10k: ${stats(incSeconds).median <= TARGET_INCREMENTAL_S ? 'MET' : 'NOT MET'}`);
+    console.log(`  CLI peak RSS: ${mmm(inc.map((r) => r.rssMb), 0)} MB`);
+  } finally {
+    for (const c of cleanups.reverse()) await c();
+  }
 }
-const unboundStore = SqliteStore.open(join(dataDir, 'unbound.db'));
-const bare = await appendRate(unboundStore);
-const bareConcurrent = await appendRate(unboundStore, APPEND_IN_FLIGHT);
-await unboundStore.close();
-const storeLogKey = await loadLogKey(join(dataDir, 'log-key.pem'));
-const databasePath = join(dataDir, 'breakglass.db');
-const store = SqliteStore.open(databasePath, { binder: storeLogKey.binder });
-const guard = await LedgerGuard.start({ store, key: storeLogKey, databasePath, clock: () => new Date() });
-const log = await TransparencyLog.open({ store, dataDir });
-const withLog = await appendRate(store);
-const withLogConcurrent = await appendRate(store, APPEND_IN_FLIGHT);
-await log.waitForCheckpoint(2 * APPEND_COUNT);
-const checkpointed = log.latestCheckpoint()!.treeSize;
-const rate = (n: number) => `${Math.round(n).toLocaleString('en')}/s`;
-console.log(
-  `durable appends (SQLite WAL, synchronous=FULL), bound by the log key with the ledger guard following and the transparency log verifying bindings and signing checkpoints: ${rate(withLog)} one commit at a time (unbound store alone ${rate(bare)}, ratio ${(withLog / bare).toFixed(2)}), ${rate(withLogConcurrent)} with ${APPEND_IN_FLIGHT} writers sharing group commits (unbound ${rate(bareConcurrent)}, ratio ${(withLogConcurrent / bareConcurrent).toFixed(2)}); target ≥ 500/s; checkpoint covers ${checkpointed}${guard.halted ? `; HALTED: ${guard.describe()}` : ''}`,
-);
-if (guard.halted || checkpointed !== 2 * APPEND_COUNT) {
-  console.error('SELF-TEST FAILED: the guarded store halted or did not sign every bound entry');
-  process.exitCode = 1;
-}
-await log.close();
-await guard.stop();
-await store.close();
-rmSync(tmp, { recursive: true, force: true });
+
+await main();
