@@ -23,12 +23,28 @@ function targetOf(search: string): Target {
   }
 }
 
+/**
+ * What the store's single sign-on left in the fragment: `#session=<store session>` after a
+ * sign-in, `#sign-in-error=<why>` after a refused one. Read once and stripped from the address
+ * bar (and from history) before anything else runs.
+ */
+function takeFragment(): AppError | null {
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const session = fragment.get('session');
+  const failed = fragment.get('sign-in-error');
+  if (session === null && failed === null) return null;
+  history.replaceState(null, '', location.pathname + location.search);
+  if (session) tokenStore.set(session);
+  return failed ? new AppError('unauthenticated', failed) : null;
+}
+
 /** The whole page: sign in, then the pre-filled form, then the live status of what was filed. */
 export function RequestPageApp() {
+  const [signInError] = useState<AppError | null>(() => takeFragment());
   const [target, setTarget] = useState<Target>(() => targetOf(location.search));
   const [me, setMe] = useState<WhoAmI | null>(null);
   const [policy, setPolicy] = useState<Policy | null>(null);
-  const [error, setError] = useState<AppError | null>(null);
+  const [error, setError] = useState<AppError | null>(signInError);
   const [checking, setChecking] = useState(() => tokenStore.get() !== null);
 
   const load = useCallback(async () => {
@@ -83,7 +99,8 @@ export function RequestPageApp() {
       </header>
       <main className="rp-main">
         {target.kind === 'bad' ? (
-          <ErrorNotice error={target.error} />
+          // A refused sign-in whose page is unknown lands on bare /request: say why it failed, not "damaged link".
+          <ErrorNotice error={signInError ?? target.error} title={signInError ? 'Sign-in failed' : undefined} />
         ) : !me || !policy ? (
           <SignIn busy={checking} error={error} onToken={(token) => (tokenStore.set(token), void load())} link={target.kind === 'link' ? target.link : null} />
         ) : target.kind === 'link' ? (

@@ -12733,6 +12733,14 @@ var linkParam = external_exports.string().max(MAX_REQUEST_LINK_LENGTH);
 var RequestPageQuerySchema = external_exports.object({ gate: linkParam.optional(), scope: linkParam.optional(), rule: linkParam.optional(), id: linkParam.optional() }).catchall(linkParam);
 var REQUEST_PAGE_ASSET_PATTERN = /^[A-Za-z0-9_-]+(?:[.-][A-Za-z0-9_-]+)*\.(js|css|svg|woff2)$/;
 var RequestPageAssetParamsSchema = external_exports.strictObject({ file: external_exports.string().max(128).regex(REQUEST_PAGE_ASSET_PATTERN, "not an asset of the request page") });
+var RequestPageSignInQuerySchema = external_exports.strictObject({ return: linkParam.optional() });
+var RequestPageCallbackQuerySchema = external_exports.object({
+  code: external_exports.string().max(4096).optional(),
+  state: external_exports.string().max(512).optional(),
+  iss: external_exports.string().max(2048).optional(),
+  error: external_exports.string().max(256).optional(),
+  error_description: external_exports.string().max(2048).optional()
+});
 
 // action/src/runner.ts
 import { randomUUID } from "node:crypto";

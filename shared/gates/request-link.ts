@@ -107,3 +107,14 @@ export const RequestPageQuerySchema = z
 /** The page's assets as Vite names them (name-hash.ext): nothing else is served. */
 export const REQUEST_PAGE_ASSET_PATTERN = /^[A-Za-z0-9_-]+(?:[.-][A-Za-z0-9_-]+)*\.(js|css|svg|woff2)$/;
 export const RequestPageAssetParamsSchema = z.strictObject({ file: z.string().max(128).regex(REQUEST_PAGE_ASSET_PATTERN, 'not an asset of the request page') });
+
+/** GET /request/sign-in: where the page was, to come back to after the IdP. */
+export const RequestPageSignInQuerySchema = z.strictObject({ return: linkParam.optional() });
+/** GET /request/callback: the IdP's authorization response (RFC 6749 4.1.2, RFC 9207 iss); IdPs may add their own parameters. */
+export const RequestPageCallbackQuerySchema = z.object({
+  code: z.string().max(4096).optional(),
+  state: z.string().max(512).optional(),
+  iss: z.string().max(2048).optional(),
+  error: z.string().max(256).optional(),
+  error_description: z.string().max(2048).optional(),
+});

@@ -10,7 +10,7 @@ import { IncidentWebhookResultSchema } from '../domain/incident';
 import { AdmissionReviewRequestSchema } from '../gates/admission/admission-review';
 import { ProviderRequestSchema } from '../gates/admission/gatekeeper';
 import { KyvernoCheckRequestSchema } from '../gates/admission/kyverno';
-import { RequestPageAssetParamsSchema, RequestPageQuerySchema } from '../gates/request-link';
+import { RequestPageAssetParamsSchema, RequestPageCallbackQuerySchema, RequestPageQuerySchema, RequestPageSignInQuerySchema } from '../gates/request-link';
 import { AuthConfigSchema, SessionCreatedSchema, SessionCreateInputSchema } from '../domain/session';
 import { WorkloadCheckInputSchema } from '../domain/workload-check';
 import { EnrolledKeySchema, KeyEnrollInputSchema, TokenCreatedSchema, TokenCreateInputSchema, WhoAmISchema } from '../domain/identity';
@@ -231,6 +231,22 @@ export const ROUTES = table({
     params: RequestPageAssetParamsSchema,
     badParamsNotFound: 'no such asset of the request page',
     content: { 'text/javascript': 'the page script', 'text/css': 'the page styles' },
+  },
+  requestPageSignIn: {
+    method: 'GET',
+    path: '/request/sign-in',
+    summary: "Single sign-on from the request page: a 303 to the IdP's authorization endpoint (code + PKCE, redirect <store>/request/callback).",
+    roles: 'public',
+    query: RequestPageSignInQuerySchema,
+    content: { 'text/plain': '303 redirect to the identity provider' },
+  },
+  requestPageCallback: {
+    method: 'GET',
+    path: '/request/callback',
+    summary: 'The IdP sends the browser back here: the code becomes a store session, handed to the page in the URL fragment (303).',
+    roles: 'public',
+    query: RequestPageCallbackQuerySchema,
+    content: { 'text/plain': '303 redirect to the request page' },
   },
 
   // ── Kubernetes admission (one URL per gate; a gate token like `breakglass check`) ──────

@@ -312,8 +312,9 @@ export async function startOidcProvider(options: StartOidcProviderOptions = {}):
           token_endpoint_auth_method: 'none',
           grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
           response_types: ['code'],
-          // RFC 8252: a native client's loopback redirect may use any port.
-          redirect_uris: ['http://127.0.0.1/callback'],
+          // RFC 8252: a native client's loopback redirect may use any port. The second is a store's
+          // request page on 127.0.0.1 (its single sign-on comes back to <store>/request/callback).
+          redirect_uris: ['http://127.0.0.1/callback', 'http://127.0.0.1/request/callback'],
         },
         {
           client_id: OTHER_CLIENT_ID,

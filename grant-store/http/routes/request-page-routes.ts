@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppError } from '../../../shared/errors';
-import { REQUEST_PAGE_ASSET_PATTERN } from '../../../shared/gates/request-link';
+import { REQUEST_PAGE_ASSET_PATTERN, REQUEST_PAGE_PATH } from '../../../shared/gates/request-link';
+import { PageSignIn } from '../../request-page/page-sign-in';
 import type { RoutePlugin } from '../route-context';
 
 const CONTENT_TYPES: Record<string, string> = { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8', svg: 'image/svg+xml', woff2: 'font/woff2' };
@@ -33,7 +34,8 @@ function packageRoot(): string | undefined {
  * Both are public (contract roles 'public'): the page carries nothing secret, and every API call
  * it makes is authenticated.
  */
-export const registerRequestPageRoutes: RoutePlugin = (_app, { route }) => {
+export const registerRequestPageRoutes: RoutePlugin = (_app, { route, deps }) => {
+  const signIn = new PageSignIn(deps);
   const root = packageRoot();
   const dist = root ? join(root, 'request-page', 'dist') : undefined;
   const notBuilt = () => new AppError('unavailable', 'the request page is not built: run `npm run build:request-page` (npm install does it) and restart the store');
@@ -54,6 +56,23 @@ export const registerRequestPageRoutes: RoutePlugin = (_app, { route }) => {
       .header('x-frame-options', 'DENY')
       .type('text/html; charset=utf-8')
       .send(html);
+  });
+
+  route('requestPageSignIn', async ({ query, request, reply }) => {
+    const url = await signIn.start(`${request.protocol}://${request.host}`, query.return);
+    return reply.header('cache-control', 'no-store').redirect(url, 303);
+  });
+
+  route('requestPageCallback', async ({ query, request, reply }) => {
+    let next: string;
+    try {
+      next = await signIn.finish(query, request.socket.remoteAddress ?? null);
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      // Back to the page, which shows why (the fragment never reaches a server or a log).
+      next = `${REQUEST_PAGE_PATH}#sign-in-error=${encodeURIComponent(error.message)}`;
+    }
+    return reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer').redirect(next, 303);
   });
 
   route('requestPageAsset', async ({ params, reply }) => {

@@ -8,6 +8,8 @@ import type { CheckResult } from '../../../shared/domain/check';
 import type { BypassRequest } from '../../../shared/domain/request';
 import { requestLink } from '../../../shared/gates/request-link';
 import { startStoreFixture, type StoreFixture } from '../../support/grant-store-fixture';
+import { identityStorePolicy } from '../../support/identity-store-policy';
+import { startOidcProvider, type OidcProviderHarness } from '../../support/oidc-provider';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** The flags of test/e2e/playwright.config.ts: Debian's Chromium, never a downloaded browser. */
@@ -23,7 +25,7 @@ ttlChoices: [15m, 1h, 4h, 24h]
 tiers:
   high: { approvals: 1, approverGroups: [security-leads], allowSameTeam: false, maxTtl: 1h }
 gates:
-  - { id: container-signing, kind: safety, tier: high }
+  - { id: container-signing, kind: safety, tier: high, scopeKeys: [repo, image] }
 teams:
   payments: { members: [alice], bypassBudget: 4 }
   security: { members: [bob] }
@@ -160,5 +162,44 @@ describe('the request page: from a block link to an active bypass, in Chromium',
     assert.equal((await fetch(fx.url + asset)).status, 200);
     assert.equal((await fetch(`${fx.url}/request/assets/..%2F..%2Fpackage.json`)).status, 404);
     assert.equal((await fetch(`${fx.url}/v1/policy`)).status, 401);
+  });
+
+  describe('single sign-on with the organisation\'s IdP (the real test OpenID provider)', () => {
+    let idp: OidcProviderHarness;
+    let sso: StoreFixture;
+    before(async () => {
+      idp = await startOidcProvider({ users: [{ login: 'alice', groups: ['eng-payments'] }] });
+      sso = await startStoreFixture({ policyYaml: identityStorePolicy(idp) });
+    });
+    after(async () => {
+      await sso?.close();
+      await idp?.stop();
+    });
+
+    test('"Sign in with your organisation" → the IdP\'s pages → back signed in with the IdP\'s team; the session never stays in the address bar', async () => {
+      const link = requestLink(sso.url, { gate: 'deploy-freeze', scope: { repo: 'acme/payments-api', branch: 'main' }, rule: 'change freeze' });
+      const page = await browser.newPage({ viewport: SIZES[0] });
+      await page.goto(link);
+      await page.getByRole('link', { name: 'Sign in with your organisation' }).click();
+      // The test IdP's own login and consent pages.
+      await page.locator('input[name=login]').fill('alice');
+      await page.locator('input[name=password]').fill('pw-alice');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Allow' }).click();
+      await page.getByRole('heading', { name: 'Request a bypass of deploy-freeze' }).waitFor();
+      assert.equal(page.url(), link, 'back on the same link, with no #session left in the address bar or history');
+      assert.match(await page.locator('.rp-top').innerText(), /signed in as alice \(team payments\)/);
+      assert.match(await page.getByRole('region', { name: 'rules' }).innerText(), /Approvers must not be on your team \(payments\)/);
+      assert.deepEqual(await page.getByRole('radio').evaluateAll((inputs) => inputs.map((i) => (i as unknown as { value: string }).value)), ['15m', '1h', '4h']);
+      await shoot(page, 'request-form-sso');
+      await page.close();
+
+      // A callback that is not one of ours (unknown state) sends the browser back with the reason.
+      const stray = await browser.newPage({ viewport: SIZES[1] });
+      await stray.goto(`${sso.url}/request/callback?code=abc&state=forged`);
+      await stray.getByText('this sign-in is unknown or too old').waitFor();
+      assert.equal(new URL(stray.url()).hash, '');
+      await stray.close();
+    });
   });
 });
