@@ -65,6 +65,13 @@ export default tseslint.config(
     rules: restrict(['electron', '**/electron/**', '**/renderer/**', '**/grant-store/**'], 'Bad layering: the Action runs in a CI job; it may use shared/ but not the store or the console.'),
   },
   {
+    // Services log through the one pino logger (grant-store/logger.ts, electron/core/logger.ts);
+    // only the CLI's output code prints to the user (through its io, not console either).
+    files: ['grant-store/**/*.ts', 'electron/core/**/*.ts'],
+    ignores: ['grant-store/cli/**'],
+    rules: { 'no-console': 'error' },
+  },
+  {
     files: ['grant-store/**/*.ts'],
     rules: restrict(['electron', '**/electron/**', '**/renderer/**'], 'Bad layering: the grant store never imports the console.'),
   },

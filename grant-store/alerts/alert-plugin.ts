@@ -32,8 +32,9 @@ export const registerAlertJob: RoutePlugin = (app, ctx) => {
     policy: () => policies.policy,
     clock,
     findings: async () => findingsReport(await loadReportInput(store, policies.policy, clock(), { withEvaluations: false })).findings,
-    retry: retryPolicyFromEnv(process.env),
-    log: (message) => app.log.warn(message),
+    retry: ctx.alertRetry,
+    env: ctx.env,
+    log: (message) => ctx.logger.warn(message),
   });
   app.addHook('onReady', async () => dispatcher.start());
   app.addHook('onClose', async () => dispatcher.stop());

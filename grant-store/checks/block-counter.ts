@@ -1,4 +1,5 @@
 import type { Store } from '../storage/store';
+import { fallbackStoreLogger } from '../logger';
 
 /**
  * Blocks are written to the store this often (they feed reports, not decisions). Not more
@@ -20,7 +21,7 @@ export class BlockCounter {
   constructor(
     private readonly store: Store,
     intervalMs = BLOCK_FLUSH_INTERVAL_MS,
-    private readonly log: (message: string) => void = (message) => console.error(message),
+    private readonly log: (message: string) => void = (message) => fallbackStoreLogger().error(message),
   ) {
     this.timer = setInterval(() => void this.flush(), intervalMs);
     this.timer.unref();

@@ -4,6 +4,7 @@ import type { BypassRequest } from '../../shared/domain/request';
 import type { ScopeRule } from '../../shared/policy/scope-rules';
 import type { Store } from '../storage/store';
 import { BypassIndex } from './bypass-index';
+import { fallbackStoreLogger } from '../logger';
 
 /**
  * Keeps a BypassIndex fresh from the ledger: `bypass_activated` adds the request (read once
@@ -48,7 +49,7 @@ export class CheckIndexFeed {
     private readonly store: Store,
     private readonly options: CheckIndexFeedOptions = {},
   ) {
-    this.log = options.log ?? ((message) => console.error(message));
+    this.log = options.log ?? ((message) => fallbackStoreLogger().error(message));
   }
 
   /** Subscribe, then load every active bypass; resolves when the index can answer checks. */

@@ -1,6 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
 import type { Sweeper } from '../jobs/expiry-sweeper';
+import type { StoreLogger } from '../logger';
+import type { RetryPolicy } from '../alerts/outbox';
 import type { ServiceDeps } from '../service/service-deps';
 import { installAuth } from './auth';
 import { installErrorHandling } from './error-handler';
@@ -30,7 +32,13 @@ export interface AppOptions {
   deps: ServiceDeps;
   dataDir: string;
   sweeper: Sweeper;
-  logger?: boolean;
+  /** The store's logger (grant-store/logger.ts); Fastify logs through it. */
+  logger: StoreLogger;
+  /** A log line per HTTP request (`serve --log`). */
+  logRequests?: boolean;
+  /** The environment read once by startGrantStore (secrets by name). */
+  env: NodeJS.ProcessEnv;
+  alertRetry: RetryPolicy;
   tls?: { certPath: string; keyPath: string };
   /** Digest scheduler's check interval (default once a minute). */
   digestCheckIntervalMs?: number;
@@ -42,7 +50,8 @@ export interface AppOptions {
 export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance; bus: EventBus; routes: readonly string[] }> {
   const https = opts.tls ? { cert: readFileSync(opts.tls.certPath), key: readFileSync(opts.tls.keyPath) } : null;
   const app = Fastify({
-    logger: opts.logger ?? false,
+    loggerInstance: opts.logger,
+    disableRequestLogging: opts.logRequests !== true,
     bodyLimit: BODY_LIMIT_BYTES,
     // Unknown fields are rejected by the zod schemas, not stripped; keep Fastify out of validation.
     ...(https ? { https } : {}),
@@ -61,7 +70,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   const log = await TransparencyLog.open({ store: opts.deps.store, dataDir: opts.dataDir, clock: opts.deps.clock });
   app.addHook('onClose', async () => log.close());
   const route = routeRegistrar(app, { validateResponses: opts.validateResponses });
-  const ctx: RouteContext = { deps: opts.deps, dataDir: opts.dataDir, bus, sweeper: opts.sweeper, log, route, digestCheckIntervalMs: opts.digestCheckIntervalMs };
+  const ctx: RouteContext = { deps: opts.deps, dataDir: opts.dataDir, bus, sweeper: opts.sweeper, log, route, digestCheckIntervalMs: opts.digestCheckIntervalMs, env: opts.env, alertRetry: opts.alertRetry, logger: opts.logger };
   for (const register of [registerIdentityRoutes, registerRequestRoutes, registerCheckRoutes, registerReviewRoutes, registerAdminRoutes, registerEventRoutes, registerLedgerRoutes, registerReportRoutes, registerEmergencyRoutes, registerSessionRoutes, registerAdmissionRoutes, registerRequestPageRoutes, registerAlertJob]) {
     await register(app, ctx);
   }

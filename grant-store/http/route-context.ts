@@ -4,6 +4,8 @@ import type { Sweeper } from '../jobs/expiry-sweeper';
 import type { EventBus } from './event-bus';
 import type { TransparencyLog } from '../ledger/transparency-log';
 import type { RouteRegistrar } from './register-route';
+import type { RetryPolicy } from '../alerts/outbox';
+import type { StoreLogger } from '../logger';
 
 /** What every route plugin gets. */
 export interface RouteContext {
@@ -15,6 +17,11 @@ export interface RouteContext {
   log: TransparencyLog;
   /** How often the digest scheduler looks at the clock (tests with an injected clock pass a short one). */
   digestCheckIntervalMs?: number;
+  /** The environment startGrantStore read (secrets are named in the policy, read from here). */
+  env: NodeJS.ProcessEnv;
+  /** Alert delivery retries (BREAKGLASS_ALERT_* read by startGrantStore). */
+  alertRetry: RetryPolicy;
+  logger: StoreLogger;
   /** Registers a route of the contract table (shared/http/contract.ts) with its handler. */
   route: RouteRegistrar;
 }

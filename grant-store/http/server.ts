@@ -11,6 +11,8 @@ import { startIdentityServices, type IdentityServices } from '../identity/identi
 import { PgStore } from '../storage/postgres/pg-store';
 import { SqliteStore } from '../storage/sqlite/sqlite-store';
 import type { Store } from '../storage/store';
+import { createStoreLogger, type StoreLogger, type StoreLogLevel } from '../logger';
+import { retryPolicyFromEnv } from '../alerts/alert-plugin';
 import { buildApp } from './build-app';
 import { loadLogKey } from '../ledger/log-key';
 import { installLedgerGuardHttp, startLedgerGuard } from '../ledger/ledger-guard-wiring';
@@ -28,10 +30,20 @@ export interface GrantStoreOptions {
   tlsKeyPath?: string;
   /** Default <dataDir>/policy.yaml. */
   policyPath?: string;
-  /** Postgres (issue 6); the embedded SQLite database is used when absent. */
+  /** PostgreSQL; the embedded SQLite database is used when absent. */
   databaseUrl?: string;
   sweepIntervalMs?: number;
-  logger?: boolean;
+  /** The store's logger (default: JSON lines on stderr at `logLevel`). */
+  logger?: StoreLogger;
+  /** Default `warn`; `serve --log-level`. */
+  logLevel?: StoreLogLevel;
+  /** A log line per HTTP request (`serve --log`). */
+  logRequests?: boolean;
+  /**
+   * The environment the store reads (webhook and SMTP secrets by name, alert retry tuning);
+   * read here and handed down, nothing below reads process.env. Default: process.env.
+   */
+  env?: NodeJS.ProcessEnv;
   /**
    * Check every JSON answer against the contract (shared/http/contract.ts); a mismatch is a 500
    * and an error in the log. Default: on, except with NODE_ENV=production, which skips the check.
@@ -54,16 +66,6 @@ export interface RunningGrantStore {
 }
 
 /**
- * Hook for other backends (issue 6): given a database URL, open a Store. Set by the Postgres
- * module when it is wired in; until then a databaseUrl is refused with a clear message.
- */
-export type StoreOpener = (databaseUrl: string) => Promise<Store>;
-let postgresOpener: StoreOpener | undefined;
-export function registerPostgresOpener(opener: StoreOpener): void {
-  postgresOpener = opener;
-}
-
-/**
  * Start the grant store: open the database, load and record the policy, start the expiry
  * sweeper, and serve HTTP(S). Refuses a non-loopback host without TLS (invariant 6).
  */
@@ -76,13 +78,17 @@ export async function startGrantStore(opts: GrantStoreOptions): Promise<RunningG
   if (!isLoopbackHost(host) && !tls) {
     throw new AppError('invalid_input', `refusing to listen on ${host} without TLS: only loopback addresses may serve plain HTTP (pass a TLS certificate and key)`);
   }
+  const env = opts.env ?? process.env;
+  const logger = opts.logger ?? createStoreLogger({ level: opts.logLevel ?? (opts.logRequests ? 'info' : undefined) });
+  const validateResponses = opts.validateResponses ?? env.NODE_ENV !== 'production';
+  const alertRetry = retryPolicyFromEnv(env);
   const paths = dataDirPaths(opts.dataDir);
   const policies = await PolicyHolder.load(opts.policyPath ?? paths.policyPath);
   // The log key binds every entry as it is appended (issue 11: a row without it is refused).
   const logKey = await loadLogKey(paths.logKeyPath);
   let store: Store;
   if (opts.databaseUrl) {
-    store = postgresOpener ? await postgresOpener(opts.databaseUrl) : await PgStore.open({ databaseUrl: opts.databaseUrl, binder: logKey.binder });
+    store = await PgStore.open({ databaseUrl: opts.databaseUrl, binder: logKey.binder });
   } else {
     store = SqliteStore.open(paths.databasePath, { binder: logKey.binder });
   }
@@ -113,7 +119,9 @@ export async function startGrantStore(opts: GrantStoreOptions): Promise<RunningG
   identity.warm();
   const deps: ServiceDeps = { store, policies, clock, verifyDecision: verifyDecisionBundle, checks, tokens, identity, ledgerGuard };
   // Never sweep less often than every 250 ms: expiry must not lag by more than that even if a timer is lost.
-  const sweeper = startExpirySweeper(deps, Math.min(opts.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS, DEFAULT_SWEEP_INTERVAL_MS));
+  const sweeper = startExpirySweeper(deps, Math.min(opts.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS, DEFAULT_SWEEP_INTERVAL_MS), (error) =>
+    logger.error({ err: error }, 'expiry sweep failed (the next sweep retries)'),
+  );
   try {
     await recordPolicyLoaded(deps, { principal: 'system', roles: [], sourceAddress: null });
     await sweeper.sweep();
@@ -121,10 +129,13 @@ export async function startGrantStore(opts: GrantStoreOptions): Promise<RunningG
       deps,
       dataDir: opts.dataDir,
       sweeper,
-      logger: opts.logger,
+      logger,
+      logRequests: opts.logRequests,
+      env,
+      alertRetry,
       tls,
       digestCheckIntervalMs: opts.digestCheckIntervalMs,
-      validateResponses: opts.validateResponses ?? process.env.NODE_ENV !== 'production',
+      validateResponses,
     });
     installLedgerGuardHttp(app, ledgerGuard);
     await app.listen({ host, port: opts.port ?? DEFAULT_PORT });

@@ -1,5 +1,6 @@
 import { closeBypass, lapseRequest } from '../service/closure';
 import { SYSTEM_CALLER, type ServiceDeps } from '../service/service-deps';
+import { fallbackStoreLogger } from '../logger';
 
 /** Upper bound between sweeps in production (startGrantStore clamps to it); the precise timer usually fires first. */
 export const DEFAULT_SWEEP_INTERVAL_MS = 250;
@@ -20,7 +21,7 @@ export interface Sweeper {
  * after re-reading it there, so a closure (and the review it opens) happens exactly once even
  * when the timer and the interval fire together or two sweeps overlap.
  */
-export function startExpirySweeper(deps: ServiceDeps, intervalMs = DEFAULT_SWEEP_INTERVAL_MS, onError: (e: unknown) => void = (e) => console.error('expiry sweep failed:', e)): Sweeper {
+export function startExpirySweeper(deps: ServiceDeps, intervalMs = DEFAULT_SWEEP_INTERVAL_MS, onError: (e: unknown) => void = (e) => fallbackStoreLogger().error({ err: e }, 'expiry sweep failed (the next sweep retries)')): Sweeper {
   let stopped = false;
   let running: Promise<number> | undefined;
   let timer: NodeJS.Timeout | undefined;

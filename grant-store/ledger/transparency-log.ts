@@ -14,6 +14,7 @@ import type { Store } from '../storage/store';
 import { SqliteLogTables, type LogTables, type SignedCheckpoint } from './log-tables';
 import { loadLogKey, type LogKey } from './log-key';
 import { ledgerGuardOf, type LedgerGuard } from './ledger-guard';
+import { fallbackStoreLogger } from '../logger';
 
 /** At most one checkpoint per this interval while entries arrive (issue 4: one within a second or two). */
 export const DEFAULT_CHECKPOINT_INTERVAL_MS = 500;
@@ -134,7 +135,7 @@ export class TransparencyLog implements NodeSource {
     const delay = Math.max(0, this.lastSignedAtMs + this.intervalMs - Date.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.checkpointNow().catch((error) => console.error('ledger checkpoint failed:', error));
+      void this.checkpointNow().catch((error: unknown) => fallbackStoreLogger().error({ err: error }, 'ledger checkpoint failed (the next append retries)'));
     }, delay);
     if (!keepAlive) this.timer.unref();
   }
@@ -302,7 +303,7 @@ export class TransparencyLog implements NodeSource {
     this.timer = undefined;
     this.unsubscribe();
     // Sign what was appended before closing, so a clean shutdown leaves nothing unsigned.
-    await this.checkpointNow().catch((error) => console.error('ledger checkpoint on close failed:', error));
+    await this.checkpointNow().catch((error: unknown) => fallbackStoreLogger().error({ err: error }, 'ledger checkpoint on close failed'));
     this.closed = true;
     await this.tables.close();
   }

@@ -1,13 +1,16 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { AppError } from '../../../shared/errors';
 import type { CliContext } from '../context';
 import { withExamples } from '../help';
 import { usageError } from '../validate';
+import type { StoreLogLevel } from '../../logger';
 
 const MAX_PORT = 65_535;
 /** The store's defaults (grant-store/http/server.ts), repeated so `--help` does not load the whole store. */
 const DEFAULT_HOST = '127.0.0.1';
 const DEFAULT_PORT = 7410;
+/** grant-store/logger.ts STORE_LOG_LEVELS, repeated for the same reason. */
+const LOG_LEVELS: readonly StoreLogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 interface ServeFlags {
   host: string;
@@ -17,6 +20,7 @@ interface ServeFlags {
   policy?: string;
   databaseUrl?: string;
   log?: boolean;
+  logLevel?: StoreLogLevel;
 }
 
 /** Resolves on the first SIGINT or SIGTERM (Ctrl-C, `kill`, systemd stop, a test's after()). */
@@ -43,7 +47,8 @@ export function registerServe(program: Command, ctx: CliContext): void {
       .option('--tls-key <file>', 'TLS private key (PEM)')
       .option('--policy <file>', 'policy file (default <data-dir>/policy.yaml)')
       .option('--database-url <url>', 'Postgres instead of the embedded SQLite (env BREAKGLASS_DATABASE_URL)')
-      .option('--log', 'log every HTTP request (JSON lines on stdout)'),
+      .option('--log', 'also log every HTTP request (JSON lines on stderr; problems are always logged)')
+      .addOption(new Option('--log-level <level>', 'log level (default warn; info with --log)').choices([...LOG_LEVELS])),
     'breakglass serve --data-dir ~/.local/share/breakglass',
     'breakglass serve --host 0.0.0.0 --port 7410 --tls-cert cert.pem --tls-key key.pem',
     'breakglass serve --data-dir ./data --port 0 --json     # prints {"url":...} for scripts',
@@ -65,7 +70,9 @@ export function registerServe(program: Command, ctx: CliContext): void {
         tlsKeyPath: flags.tlsKey,
         policyPath: flags.policy,
         databaseUrl,
-        logger: flags.log === true,
+        logRequests: flags.log === true,
+        logLevel: flags.logLevel,
+        env: ctx.env,
       });
     } catch (error) {
       throw explainStartFailure(error, g.dataDir, flags.host, port);

@@ -9,8 +9,8 @@ import type { RoutePlugin } from '../route-context';
  * body, no token) and the weekly digest (view, send now). Multi-sign-off reviews use
  * POST /v1/reviews/:id/complete (review-routes.ts).
  */
-export const registerEmergencyRoutes: RoutePlugin = async (app, { route, deps, log, digestCheckIntervalMs }) => {
-  const warn = (message: string) => app.log.warn(message);
+export const registerEmergencyRoutes: RoutePlugin = async (app, { route, deps, log, env, logger, digestCheckIntervalMs }) => {
+  const warn = (message: string) => logger.warn(message);
 
   route('sealCredential', async ({ caller, body }) => sealCredential(deps, caller, body));
   route('listCredentials', async ({ caller }) => ({ credentials: await listCredentials(deps, caller) }));
@@ -18,10 +18,10 @@ export const registerEmergencyRoutes: RoutePlugin = async (app, { route, deps, l
   route('retireCredential', async ({ caller, params, body }) => ({ credential: await retireCredential(deps, caller, params.id, body) }));
   route('openEmergency', async ({ caller, body }) => openEmergency(deps, caller, body));
 
-  const incidentDeps: IncidentDeps = { ...deps, env: process.env, warn };
+  const incidentDeps: IncidentDeps = { ...deps, env, warn };
   route('incidentWebhook', async ({ params, body, request }) => receiveIncidentWebhook(incidentDeps, params.source, request.headers, Buffer.from(body)));
 
-  const digestDeps: DigestDeps = { ...deps, env: process.env, warn, ledgerState: ledgerStateSource(deps.store, log) };
+  const digestDeps: DigestDeps = { ...deps, env, warn, ledgerState: ledgerStateSource(deps.store, log) };
   route('digest', async ({ caller, query }) => {
     const { digest, rendered } = await getDigest(digestDeps, caller, query.week);
     return { digest, subject: rendered.subject, html: rendered.html, text: rendered.text };

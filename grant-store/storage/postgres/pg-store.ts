@@ -8,6 +8,7 @@ import { PgLogTables } from './pg-log-tables';
 import { applyMigrations } from './migrate';
 import { PgReader } from './pg-reader';
 import { PgTx } from './pg-tx';
+import { fallbackStoreLogger } from '../../logger';
 
 export interface PgStoreOptions {
   databaseUrl: string;
@@ -41,7 +42,7 @@ export class PgStore extends PgReader implements Store {
   }
 
   static async open(options: PgStoreOptions): Promise<PgStore> {
-    const log = options.log ?? ((message: string) => console.error(message));
+    const log = options.log ?? ((message: string) => fallbackStoreLogger().error(message));
     const pool = createPgPool(options.databaseUrl, options.poolSize ?? DEFAULT_POOL_SIZE);
     try {
       if (options.migrate !== false) await applyMigrations(pool);

@@ -7,6 +7,7 @@ import type { EntryBinder } from '../../../shared/ledger/entry-binding';
 import { migrate } from './migrations';
 import { SqliteReader } from './sqlite-reader';
 import { SqliteTx } from './sqlite-tx';
+import { fallbackStoreLogger } from '../../logger';
 
 /** Wait this long for a lock held by another process (e.g. `breakglass admin` on a live store). */
 const BUSY_TIMEOUT_MS = 5_000;
@@ -92,7 +93,7 @@ export class SqliteStore extends SqliteReader implements Store {
       try {
         listener(entries);
       } catch (error) {
-        console.error('ledger listener failed:', error);
+        fallbackStoreLogger().error({ err: error }, 'ledger listener failed');
       }
     }
   }
