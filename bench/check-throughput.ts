@@ -13,13 +13,16 @@
  * each) for requests/s and the ratio, then at a fixed rate (default 2,000 checks/s) by
  * bench/open-loop.mjs for the latency target (autocannon's own rate limit sends bursts), in
  * interleaved rounds with the baseline so that load drift on a shared machine cancels out.
- * Target (issue 6): block ratio ≥ 0.7 and p99 ≤ 5 ms at 2,000 checks/s.
+ * The bypasses are filed through the HTTP API under a standing scope (so the ledger holds their
+ * entries and the store starts healthy), and every scenario's verdict is asserted before and
+ * after timing: a halted store blocks everything and would otherwise be timed as "warn".
+ * Targets: see BLOCK_TARGET / WARN_TARGET below.
  * With --database-url, each store runs on a fresh database created on that server and dropped after.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -28,17 +31,12 @@ import pg from 'pg';
 import { initDataDir } from '../grant-store/admin/init';
 import { dataDirPaths } from '../grant-store/admin/data-dir';
 import { startGrantStore, type RunningGrantStore } from '../grant-store/http/server';
-import { PgStore } from '../grant-store/storage/postgres/pg-store';
-import { SqliteStore } from '../grant-store/storage/sqlite/sqlite-store';
-import type { Store } from '../grant-store/storage/store';
-import type { BypassRequest } from '../shared/domain/request';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const AUTOCANNON = join(ROOT, 'node_modules', 'autocannon', 'autocannon.js');
 const OPEN_LOOP = join(ROOT, 'bench', 'open-loop.mjs');
-/** Issue 6 targets. */
-const TARGET_RATIO = 0.7;
-const TARGET_P99_MS = 5;
+/** Requests in flight while seeding bypasses through the API. */
+const SEED_CONCURRENCY = 16;
 /** Let the JIT and the connection pools settle before each measured run. */
 const WARMUP_SECONDS = 2;
 
@@ -57,6 +55,15 @@ const ROUNDS = Number(args.rounds);
 const CONNECTIONS = Number(args.connections);
 const RATE = Number(args.rate);
 const BYPASSES = Number(args.bypasses);
+const POSTGRES = Boolean(args['database-url']);
+/**
+ * Targets: block (issue 16) ≥ 0.8× a bare route on SQLite, ≥ 0.7× on PostgreSQL, p99 ≤ 5 ms
+ * (issue 6); warn (issue 16) on SQLite ≥ 0.6× with p99 ≤ 10 ms at 2,000 checks/s. PostgreSQL's
+ * warn target is relative to SQLite's warn (≥ 0.5×, p99 ≤ 25 ms at 1,000/s): one backend per
+ * run, so it is reported for information.
+ */
+const BLOCK_TARGET = { ratio: POSTGRES ? 0.7 : 0.8, p99Ms: 5 };
+const WARN_TARGET = POSTGRES ? undefined : { ratio: 0.6, p99Ms: 10 };
 
 const POLICY = `version: 1
 ttlChoices: [15m, 1h, 24h]
@@ -78,6 +85,15 @@ teams:
     members: [bob]
 approvers:
   leads: [bob]
+standingScopes:
+  - id: bench-ci
+    gate: ci-tests
+    team: payments
+    scope: { repo: bench-svc }
+    maxTtl: 24h
+    approvedBy: [bob]
+    validUntil: "2099-12-31"
+    reason: the check-throughput bench's seeded bypasses (filed under this standing scope, active at once)
 `;
 
 interface Run {
@@ -154,49 +170,30 @@ async function startBare(response: unknown): Promise<{ url: string; close: () =>
   return { url: `http://127.0.0.1:${address.port}/bare`, close: () => app.close() };
 }
 
-async function seedBypasses(store: Store, count: number): Promise<void> {
-  const now = new Date();
-  const at = now.toISOString();
-  const expiresAt = new Date(now.getTime() + 24 * 3_600_000).toISOString();
-  const BATCH = 1000;
-  for (let start = 0; start < count; start += BATCH) {
-    await store.transaction(async (tx) => {
-      for (let i = start; i < Math.min(count, start + BATCH); i++) {
-        const id = `req_${randomBytes(12).toString('hex')}`;
-        const request: BypassRequest = {
-          id,
-          requester: 'alice',
-          team: 'payments',
-          gate: 'ci-tests',
-          scope: { repo: `svc-${i}`, branch: 'main' },
-          reason: 'bench: a seeded active bypass for the check index',
-          incidentRef: 'INC-1',
-          severity: 'sev3',
-          ttl: '24h',
-          extends: null,
-          createdAt: at,
-          digest: `sha256:${'0'.repeat(64)}`,
-          state: 'active',
-          tier: 'low',
-          gateKind: 'slow',
-          approvalsRequired: 1,
-          approvals: [{ approver: 'bob', keyId: 'bench', hardwareBacked: false, ttl: '24h', comment: 'bench', at }],
-          messages: [],
-          standingScope: null,
-          bypassId: `byp_${randomBytes(12).toString('hex')}`,
-          approvedTtl: '24h',
-          activatedAt: at,
-          expiresAt,
-          closedAt: null,
-          lapsesAt: null,
-          updatedAt: at,
-          closeComment: null,
-          closedBy: null,
-        };
-        await tx.insertRequest(request);
+/**
+ * Seed `count` active bypasses the way a user gets them: requests filed through the HTTP API
+ * under the policy's standing scope (each activates on filing, so the store writes its
+ * request_created and bypass_activated ledger entries, bound by the log key, and indexes the
+ * bypass). Rows written behind the store's back would trip its start-up tamper check, which
+ * halts the store and turns every warn into a block.
+ */
+async function seedBypasses(url: string, requesterToken: string, count: number): Promise<void> {
+  let next = 0;
+  const file = async (): Promise<void> => {
+    while (next < count) {
+      const i = next++;
+      const res = await fetch(`${url}/v1/requests`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${requesterToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ gate: 'ci-tests', scope: { repo: 'bench-svc', branch: `b-${i}` }, reason: 'bench: a seeded active bypass for the check index', severity: 'sev3', ttl: '24h' }),
+      });
+      const answer = (await res.json()) as { request?: { state?: string }; message?: string };
+      if (res.status !== 201 || answer.request?.state !== 'active') {
+        throw new Error(`seeding bypass ${i}: HTTP ${res.status}, state ${answer.request?.state ?? 'none'}: ${answer.message ?? JSON.stringify(answer).slice(0, 300)}`);
       }
-    });
-  }
+    }
+  };
+  await Promise.all(Array.from({ length: SEED_CONCURRENCY }, file));
 }
 
 function fmt(run: Run): string {
@@ -210,8 +207,10 @@ interface Target {
   url: string;
   body: unknown;
   token?: string;
-  /** Held to the issue-6 target (the block path); the warn path is reported for information. */
-  targeted: boolean;
+  /** What the store must answer (checked before and after timing); absent for the baseline. */
+  verdict?: 'block' | 'warn';
+  /** Held to this target; absent: reported for information. */
+  target?: { ratio: number; p99Ms: number };
 }
 
 function median(values: number[]): number {
@@ -252,19 +251,37 @@ async function startStore(bypasses: number, cleanups: (() => Promise<void>)[]): 
   }
   const { adminToken } = await initDataDir(dataDir, { databaseUrl });
   await writeFile(dataDirPaths(dataDir).policyPath, POLICY);
-  if (bypasses > 0) {
-    const store: Store = databaseUrl ? await PgStore.open({ databaseUrl }) : SqliteStore.open(dataDirPaths(dataDir).databasePath);
-    await seedBypasses(store, bypasses);
-    await store.close();
-  }
   const running = await startGrantStore({ dataDir, port: 0, databaseUrl });
   cleanups.push(() => running.close());
-  const created = await fetch(`${running.url}/v1/admin/tokens`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ principal: 'ci-gate', roles: ['gate'] }),
-  });
-  return { running, gateToken: ((await created.json()) as { token: string }).token };
+  const mint = async (principal: string, roles: string[]): Promise<string> => {
+    const created = await fetch(`${running.url}/v1/admin/tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ principal, roles }),
+    });
+    if (created.status !== 201 && created.status !== 200) throw new Error(`minting a token for ${principal}: HTTP ${created.status} ${await created.text()}`);
+    return ((await created.json()) as { token: string }).token;
+  };
+  if (bypasses > 0) await seedBypasses(running.url, await mint('alice', ['requester']), bypasses);
+  return { running, gateToken: await mint('ci-gate', ['gate']) };
+}
+
+/**
+ * Ask once and insist on the verdict: a scenario that answers something else (a halted store
+ * blocks every check; a bypass that never activated blocks too) would time the wrong path.
+ */
+async function assertVerdict(name: string, url: string, token: string, body: unknown, want: 'block' | 'warn'): Promise<void> {
+  const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await res.text();
+  let verdict: unknown;
+  try {
+    verdict = (JSON.parse(text) as { verdict?: unknown }).verdict;
+  } catch {
+    verdict = undefined;
+  }
+  if (res.status !== 200 || verdict !== want) {
+    throw new Error(`scenario "${name}" must answer ${want} but answered HTTP ${res.status}, verdict ${String(verdict)}: ${text.slice(0, 500)}\n(refusing to time the wrong path)`);
+  }
 }
 
 async function main(): Promise<void> {
@@ -274,8 +291,8 @@ async function main(): Promise<void> {
     const seededAt = Date.now();
     const full = await startStore(BYPASSES, cleanups);
     const seedMs = Date.now() - seededAt;
-    const miss = { gate: 'ci-tests', subject: { repo: 'svc-not-bypassed', branch: 'main' } };
-    const hit = { gate: 'ci-tests', subject: { repo: 'svc-4242', branch: 'main' } };
+    const miss = { gate: 'ci-tests', subject: { repo: 'bench-svc', branch: 'not-bypassed' } };
+    const hit = { gate: 'ci-tests', subject: { repo: 'bench-svc', branch: `b-${Math.floor(BYPASSES / 2)}` } };
     const sample = await fetch(`${empty.running.url}/v1/checks`, {
       method: 'POST',
       headers: { authorization: `Bearer ${empty.gateToken}`, 'content-type': 'application/json' },
@@ -283,15 +300,20 @@ async function main(): Promise<void> {
     });
     const bare = await startBare(await sample.json());
     cleanups.push(bare.close);
-    const baseline: Target = { name: 'bare Fastify route (baseline)', url: bare.url, body: miss, targeted: false };
+    const baseline: Target = { name: 'bare Fastify route (baseline)', url: bare.url, body: miss };
     const targets: Target[] = [
-      { name: 'check, empty index (block)', url: `${empty.running.url}/v1/checks`, body: miss, token: empty.gateToken, targeted: true },
-      { name: `check, ${BYPASSES} bypasses (block)`, url: `${full.running.url}/v1/checks`, body: miss, token: full.gateToken, targeted: true },
-      { name: `check, ${BYPASSES} bypasses (warn+record)`, url: `${full.running.url}/v1/checks`, body: hit, token: full.gateToken, targeted: false },
+      { name: 'check, empty index (block)', url: `${empty.running.url}/v1/checks`, body: miss, token: empty.gateToken, verdict: 'block', target: BLOCK_TARGET },
+      { name: `check, ${BYPASSES} bypasses (block)`, url: `${full.running.url}/v1/checks`, body: miss, token: full.gateToken, verdict: 'block', target: BLOCK_TARGET },
+      { name: `check, ${BYPASSES} bypasses (warn+record)`, url: `${full.running.url}/v1/checks`, body: hit, token: full.gateToken, verdict: BYPASSES > 0 ? 'warn' : 'block', ...(WARN_TARGET ? { target: WARN_TARGET } : {}) },
     ];
+    const assertVerdicts = async (): Promise<void> => {
+      for (const target of targets) await assertVerdict(target.name, target.url, target.token!, target.body, target.verdict!);
+    };
+    await assertVerdicts();
     console.log(
       `check-throughput: backend ${args['database-url'] ? 'postgres' : 'sqlite'}, node ${process.version}; ${ROUNDS} interleaved rounds of ${DURATION}s per run; ` +
-        `${CONNECTIONS} connections flat out, then ${RATE}/s fixed rate; ${BYPASSES} bypasses seeded and indexed in ${seedMs} ms`,
+        `${CONNECTIONS} connections flat out, then ${RATE}/s fixed rate; ${BYPASSES} bypasses filed through the API and indexed in ${seedMs} ms; ` +
+        `verdicts checked (block, block, ${BYPASSES > 0 ? 'warn' : 'block'}); load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
     );
     // Interleaved rounds: the machine's load drifts (other work on the same cores), so each
     // scenario's ratio is taken against the baseline measured in the same round, then the median.
@@ -304,6 +326,8 @@ async function main(): Promise<void> {
         (results.get(target) ?? results.set(target, []).get(target)!).push({ ...r, ratio: r.max.rps / base.max.rps, cpuRatio: base.max.cpuUs / r.max.cpuUs });
       }
     }
+    // A store that halted mid-run (its ledger guard blocks every check) timed the wrong path.
+    await assertVerdicts();
     const summary = (runs: { max: Run; fixed: Run; ratio: number; cpuRatio: number }[]) => {
       const pick = (f: (x: { max: Run; fixed: Run }) => Run, k: keyof Run) => median(runs.map((x) => f(x)[k]));
       const run = (f: (x: { max: Run; fixed: Run }) => Run): Run => ({ rps: pick(f, 'rps'), cpuUs: pick(f, 'cpuUs'), p50: pick(f, 'p50'), p99: pick(f, 'p99'), errors: pick(f, 'errors'), non2xx: pick(f, 'non2xx') });
@@ -317,10 +341,14 @@ async function main(): Promise<void> {
     console.log('');
     for (const target of targets) {
       const s = summary(results.get(target)!);
-      const ok = s.ratio >= TARGET_RATIO && s.fixed.p99 <= TARGET_P99_MS && s.fixed.rps >= RATE * 0.95;
-      const verdict = target.targeted ? (ok ? 'PASS' : 'MISS') : 'info';
-      console.log(`${verdict} ${target.name}: ratio ${s.ratio.toFixed(2)} (target ≥ ${TARGET_RATIO}; server CPU per request ratio ${s.cpuRatio.toFixed(2)}), p99 ${s.fixed.p99.toFixed(2)} ms at ${s.fixed.rps.toFixed(0)}/s (target ≤ ${TARGET_P99_MS} ms at ${RATE}/s)`);
+      const goal = target.target;
+      const ok = goal !== undefined && s.ratio >= goal.ratio && s.fixed.p99 <= goal.p99Ms && s.fixed.rps >= RATE * 0.95;
+      const verdict = goal ? (ok ? 'PASS' : 'MISS') : 'info';
+      const wanted = goal ? ` (target ≥ ${goal.ratio})` : '';
+      const wantedP99 = goal ? ` (target ≤ ${goal.p99Ms} ms at ${RATE}/s)` : '';
+      console.log(`${verdict} ${target.name}: ratio ${s.ratio.toFixed(2)}${wanted}; server CPU per request ratio ${s.cpuRatio.toFixed(2)}; p99 ${s.fixed.p99.toFixed(2)} ms at ${s.fixed.rps.toFixed(0)}/s${wantedP99}`);
     }
+    console.log(`load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error: Error) => console.error(`cleanup: ${error.message}`));
   }
