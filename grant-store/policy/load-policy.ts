@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { X509Certificate, createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import { PolicySchema, type Policy } from '../../shared/domain/policy';
@@ -66,6 +66,15 @@ export function parsePolicy(bytes: Uint8Array, path: string, options: { recorded
     const summary = located.map((l) => `${path}:${l.pos.line}:${l.pos.col}: ${l.fieldPath || '(root)'}: ${l.message}`).join('\n');
     throw new AppError('invalid_input', `invalid policy:\n${summary}`, { fieldErrors });
   }
+  result.data.attestation.roots.forEach((root, i) => {
+    try {
+      new X509Certificate(root.certificate);
+    } catch (error) {
+      const at = locate(doc, lineCounter, ['attestation', 'roots', i, 'certificate']);
+      const message = `attestation root ${root.id} is not a readable certificate (${(error as Error).message})`;
+      throw new AppError('invalid_input', `invalid policy:\n${path}:${at.line}:${at.col}: attestation.roots.${i}.certificate: ${message}`, { fieldErrors: [{ path: `attestation.roots.${i}.certificate`, message: `line ${at.line}: ${message}` }] });
+    }
+  });
   return { policy: result.data, hash: policyHash(bytes), path, source: text };
 }
 

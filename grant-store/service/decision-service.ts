@@ -1,5 +1,5 @@
 import { DecisionInputSchema, type DecisionRecord, type DecisionStatement, type SigstoreBundleJson } from '../../shared/domain/decision';
-import type { EnrolledKey } from '../../shared/domain/identity';
+import { keyHardware, type EnrolledKey } from '../../shared/domain/identity';
 import type { BypassRequest } from '../../shared/domain/request';
 import { AppError, parseOrThrow } from '../../shared/errors';
 import { assertMayApprove, assertMayDecide, assertMayRevoke } from '../../shared/policy/separation-of-duties';
@@ -70,6 +70,7 @@ export async function submitDecision(deps: ServiceDeps, caller: Caller, requestI
         decision: statement.decision,
         keyId: key.keyId,
         hardwareBacked: key.hardwareBacked,
+        hardware: keyHardware(key),
         ttl: statement.ttl ?? null,
         comment: statement.comment,
         nonce: statement.nonce,
@@ -101,7 +102,7 @@ async function applyDecision(deps: ServiceDeps, tx: StoreTx, caller: Caller, req
   switch (statement.decision) {
     case 'approve': {
       nextState(request.state, 'approve');
-      assertMayApprove(policy, request, { approver: caller.principal, hardwareBacked: key.hardwareBacked, priorApprovers: request.approvals.map((a) => a.approver) });
+      assertMayApprove(policy, request, { approver: caller.principal, hardwareBacked: key.hardwareBacked, attested: keyHardware(key) === 'attested', priorApprovers: request.approvals.map((a) => a.approver) });
       const granted = statement.ttl!;
       const ttlErrors = approvedTtlErrors(request.ttl, granted, 'bundle.statement.ttl');
       if (ttlErrors.length > 0) throw new AppError('invalid_input', ttlErrors[0]!.message, { fieldErrors: ttlErrors });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { KeyEnrollInputSchema, TokenCreateInputSchema, type EnrolledKey, type TokenInfo, type WhoAmI } from '../../shared/domain/identity';
+import { KeyEnrollInputSchema, TokenCreateInputSchema, keyHardware, type EnrolledKey, type TokenInfo, type WhoAmI } from '../../shared/domain/identity';
 import { PrincipalNameSchema } from '../../shared/domain/common';
 import { AppError, parseOrThrow } from '../../shared/errors';
 import { approverGroupsOf, teamOf } from '../../shared/policy/tier-resolution';
@@ -11,6 +11,7 @@ import { newId, sha256Hex } from './ids';
 import type { Caller, ServiceDeps } from './service-deps';
 import { sessionCaller } from '../identity/session-auth';
 import { SESSION_TOKEN_PREFIX } from '../identity/stored-session';
+import { verifyKeyAttestation } from '../identity/key-attestation';
 
 /** 32 random bytes: a bearer secret nobody guesses. The `bgt_` prefix makes leaked tokens greppable. */
 const TOKEN_SECRET_BYTES = 32;
@@ -136,12 +137,15 @@ export async function enrollKey(deps: ServiceDeps, caller: Caller, principal: st
     const message = error instanceof Error ? error.message : String(error);
     throw new AppError('invalid_input', message, { fieldErrors: [{ path: 'publicKeyPem', message }] });
   }
+  // An attestation is verified against the policy's roots before anything is written; a key
+  // enrolled as hardware without one is recorded as `claimed` (keyHardware).
+  const attestation = input.attestation ? verifyKeyAttestation(input.attestation, input.publicKeyPem, deps.policies.policy.attestation.roots, deps.clock()) : null;
   return deps.store.transaction(async (tx) => {
     const at = deps.clock().toISOString();
-    const key: EnrolledKey = { keyId, principal: name, publicKeyPem: input.publicKeyPem.trim() + '\n', hardwareBacked: input.hardwareBacked, label: input.label ?? null, enrolledAt: at, revokedAt: null };
+    const key: EnrolledKey = { keyId, principal: name, publicKeyPem: input.publicKeyPem.trim() + '\n', hardwareBacked: input.hardwareBacked || attestation !== null, attestation, label: input.label ?? null, enrolledAt: at, revokedAt: null };
     await tx.insertKey(key);
     await tx.appendLedger([
-      auditEntry(at, 'key_enrolled', caller, { target: keyId, actorRole: 'admin', approver: name, data: { principal: name, keyId, publicKeyPem: key.publicKeyPem, hardwareBacked: key.hardwareBacked, label: key.label } }),
+      auditEntry(at, 'key_enrolled', caller, { target: keyId, actorRole: 'admin', approver: name, data: { principal: name, keyId, publicKeyPem: key.publicKeyPem, hardwareBacked: key.hardwareBacked, hardware: keyHardware(key), attestation, label: key.label } }),
     ]);
     return key;
   });

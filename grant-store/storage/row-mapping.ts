@@ -44,6 +44,8 @@ export interface KeyRow {
   label: string | null;
   enrolled_at: string;
   revoked_at: string | null;
+  /** JSON of the verified attestation (migration 8), or null. */
+  attestation: string | null;
 }
 export interface DecisionRow {
   seq: number;
@@ -104,7 +106,7 @@ export const REQUEST_COLUMNS = ['id', 'state', 'requester', 'team', 'gate', 'cre
 export const REQUEST_UPDATE_COLUMNS = ['state', 'activated_at', 'expires_at', 'lapses_at', 'doc'] as const;
 export const DECISION_COLUMNS = ['seq', 'request_id', 'decision', 'approver', 'key_id', 'comment', 'ttl', 'at', 'signature_digest', 'nonce', 'bundle'] as const;
 export const TOKEN_COLUMNS = ['id', 'token_hash', 'principal', 'roles', 'created_at', 'expires_at', 'revoked_at'] as const;
-export const KEY_COLUMNS = ['key_id', 'principal', 'public_key_pem', 'hardware_backed', 'label', 'enrolled_at', 'revoked_at'] as const;
+export const KEY_COLUMNS = ['key_id', 'principal', 'public_key_pem', 'hardware_backed', 'label', 'enrolled_at', 'revoked_at', 'attestation'] as const;
 export const REVIEW_COLUMNS = ['id', 'request_id', 'state', 'opened_at', 'doc'] as const;
 
 /** `INSERT INTO table (a, b) VALUES (p1, p2)`, `placeholder(n)` being the dialect's n-th (1-based) parameter. */
@@ -179,6 +181,7 @@ export function createRowMapping(codec: ColumnCodec): RowMapping {
       principal: row.principal,
       publicKeyPem: row.public_key_pem,
       hardwareBacked: codec.readBoolean(row.hardware_backed),
+      attestation: row.attestation ? (JSON.parse(row.attestation) as EnrolledKey['attestation']) : null,
       label: row.label,
       enrolledAt: row.enrolled_at,
       revokedAt: row.revoked_at,
@@ -200,7 +203,7 @@ export function createRowMapping(codec: ColumnCodec): RowMapping {
     requestUpdateValues: (r) => [r.state, r.activatedAt, r.expiresAt, r.lapsesAt, JSON.stringify(r), r.id],
     decisionValues: (d) => [d.seq, d.requestId, d.decision, d.approver, d.keyId, d.comment, d.ttl, d.at, d.signatureDigest, d.nonce, JSON.stringify(d.bundle)],
     tokenValues: (t) => [t.id, t.tokenHash, t.principal, JSON.stringify(t.roles), t.createdAt, t.expiresAt, t.revokedAt],
-    keyValues: (k) => [k.keyId, k.principal, k.publicKeyPem, codec.bindBoolean(k.hardwareBacked), k.label, k.enrolledAt, k.revokedAt],
+    keyValues: (k) => [k.keyId, k.principal, k.publicKeyPem, codec.bindBoolean(k.hardwareBacked), k.label, k.enrolledAt, k.revokedAt, k.attestation ? JSON.stringify(k.attestation) : null],
     reviewValues: (r) => [r.id, r.requestId, r.state, r.openedAt, JSON.stringify(r)],
   };
 }

@@ -21,6 +21,12 @@ export const TierSchema = z.strictObject({
   maxTtl: TtlSchema,
   /** Only keys enrolled as hardware-backed (PKCS#11 token) may approve. */
   hardwareKeyRequired: z.boolean().default(false),
+  /**
+   * Only keys whose hardware origin the store verified may approve (an attestation chaining to
+   * a root in `attestation.roots`); a key enrolled with `--hardware` alone is `claimed` and does
+   * not count.
+   */
+  attestationRequired: z.boolean().default(false),
   /** Principals told about every request on this tier (e.g. the CISO). */
   notify: z.array(PrincipalNameSchema).default([]),
 });
@@ -105,6 +111,15 @@ export const WebhookSchema = z.strictObject({
 });
 export type Webhook = z.infer<typeof WebhookSchema>;
 
+/** A root an attestation must chain to: a token vendor's attestation CA (Yubico's PIV root, say). */
+export const AttestationRootSchema = z.strictObject({
+  id: SlugSchema,
+  kind: z.enum(['piv']),
+  /** The root certificate, PEM. */
+  certificate: z.string().max(8000).includes('BEGIN CERTIFICATE', { message: 'must be a PEM certificate (BEGIN CERTIFICATE)' }),
+});
+export type AttestationRoot = z.infer<typeof AttestationRootSchema>;
+
 export const PolicySchema = z
   .strictObject({
     version: z.literal(1),
@@ -128,6 +143,8 @@ export const PolicySchema = z
     incidents: IncidentsPolicySchema.default({ sources: [], responders: [], rules: [] }),
     /** The weekly digest for leadership (policy-digest.ts); no digest when absent. */
     digest: DigestPolicySchema.optional(),
+    /** Roots that key attestations must chain to (tiers with attestationRequired need one). */
+    attestation: z.strictObject({ roots: z.array(AttestationRootSchema).default([]) }).default({ roots: [] }),
   })
   .superRefine((policy, ctx) => {
     const gateIds = new Set<string>();

@@ -9,6 +9,7 @@ import { scopeErrors } from './scope-rules';
  * - Every gate that can be bypassed declares `scopeKeys`; patterns are only for declared keys.
  * - Every standing scope and pre-approval rule scope names only its gate's declared keys (each
  *   value matching its pattern), and none is for a `bypass: never` gate.
+ * - A tier requiring attested keys has an attestation root to verify them against.
  */
 
 export interface PolicyIssue {
@@ -40,6 +41,11 @@ export function policyRequirementIssues(policy: Policy): PolicyIssue[] {
       });
     }
   });
+  for (const [name, tier] of Object.entries(policy.tiers)) {
+    if (tier.attestationRequired && !policy.attestation.roots.length) {
+      issues.push({ path: ['tiers', name, 'attestationRequired'], message: `tier ${name} requires attested keys but the policy names no attestation root (attestation.roots): no key could ever approve` });
+    }
+  }
   policy.standingScopes.forEach((standing, i) => {
     const gate = gates.get(standing.gate);
     if (!gate) return;

@@ -12,8 +12,10 @@ export interface DecisionSubject {
 /** What the rules need to know about the approver and the decision. */
 export interface ApproverContext {
   approver: string;
-  /** Whether the key that signed is enrolled as hardware-backed. */
+  /** Whether the key that signed is enrolled as hardware-backed (claimed or attested). */
   hardwareBacked: boolean;
+  /** Whether the store verified the key's hardware origin (an attestation chaining to a policy root). */
+  attested?: boolean;
   /** Principals who already approved this request. */
   priorApprovers: readonly string[];
 }
@@ -59,6 +61,9 @@ export function assertMayDecide(policy: Policy, request: DecisionSubject, approv
 export function assertMayApprove(policy: Policy, request: DecisionSubject, ctx: ApproverContext): void {
   assertMayDecide(policy, request, ctx.approver);
   const resolved = resolveGate(policy, request.gate);
+  if (resolved?.tier.attestationRequired && !ctx.attested) {
+    throw new AppError('forbidden', `tier ${resolved.tierName} requires an attested hardware key; this key is ${ctx.hardwareBacked ? 'hardware-backed by claim only (enrolled with --hardware, no attestation)' : 'enrolled as software'}`);
+  }
   if (resolved?.tier.hardwareKeyRequired && !ctx.hardwareBacked) {
     throw new AppError('forbidden', `tier ${resolved.tierName} requires a hardware-backed key; this key is enrolled as software`);
   }

@@ -295,4 +295,10 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE ledger_entries ADD COLUMN binding bytea;
     `,
   },
+  {
+    version: 8,
+    name: 'key attestations',
+    // Mirrors the SQLite migration (see there).
+    sql: `ALTER TABLE keys ADD COLUMN attestation text;`,
+  },
 ];

@@ -247,6 +247,13 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
       ALTER TABLE ledger_entries ADD COLUMN binding BLOB;
     `,
   },
+  {
+    version: 8,
+    name: 'key attestations',
+    // The verified attestation of a hardware key (JSON: kind, root, serial, policy); null for
+    // software keys and for hardware keys enrolled without one (`claimed`).
+    sql: `ALTER TABLE keys ADD COLUMN attestation TEXT;`,
+  },
 ];
 
 /** Apply every migration newer than the database's version, each in its own transaction. */
