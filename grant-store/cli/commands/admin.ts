@@ -85,11 +85,12 @@ export function registerAdmin(program: Command, ctx: CliContext): Command {
       .description("enroll an approver's public key (SPKI PEM); decisions must be signed by an enrolled, unrevoked key")
       .requiredOption('--principal <name>', 'the approver')
       .requiredOption('--public-key <file>', 'PEM public key file (from `breakglass keygen` or the console)')
-      .option('--hardware', 'the key lives on a PKCS#11 token (needed for tiers with hardwareKeyRequired)')
+      .option('--hardware', 'the key lives on a PKCS#11 token (recorded as claimed: enough for hardwareKeyRequired, not for attestationRequired)')
+      .option('--attestation <files...>', "the token's PIV attestation: the key's attestation certificate, then the device's (slot f9) (PEM files; verified against the policy's attestation roots)")
       .option('--label <text>', 'a note, e.g. "YubiKey 5C, serial 1234"'),
     'breakglass admin approver enroll --principal bob --public-key bob.pub.pem',
-    'breakglass admin approver enroll --principal carol --public-key carol-yubikey.pub.pem --hardware --label "YubiKey 5C"',
-  ).action(async (flags: { principal: string; publicKey: string; hardware?: boolean; label?: string }, cmd: Command) => {
+    'breakglass admin approver enroll --principal carol --public-key carol-9c.pub.pem --attestation carol-9c-attest.pem carol-f9.pem --label "YubiKey 5C"',
+  ).action(async (flags: { principal: string; publicKey: string; hardware?: boolean; attestation?: string[]; label?: string }, cmd: Command) => {
     const principal = validateFlags(PrincipalNameSchema, flags.principal, 'enrollment', { '': '--principal' });
     let pem: string;
     try {
@@ -97,15 +98,24 @@ export function registerAdmin(program: Command, ctx: CliContext): Command {
     } catch (error) {
       throw usageError('enrollment', [{ path: '--public-key', message: `cannot read ${flags.publicKey}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` }]);
     }
-    const flagNames = { publicKeyPem: '--public-key', hardwareBacked: '--hardware', label: '--label' };
-    const body = validateFlags(KeyEnrollInputSchema, { publicKeyPem: pem, hardwareBacked: flags.hardware === true, label: flags.label }, 'enrollment', flagNames);
+    const certificates: string[] = [];
+    for (const file of flags.attestation ?? []) {
+      try {
+        certificates.push(await readFile(file, 'utf8'));
+      } catch (error) {
+        throw usageError('enrollment', [{ path: '--attestation', message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` }]);
+      }
+    }
+    const flagNames = { publicKeyPem: '--public-key', hardwareBacked: '--hardware', label: '--label', attestation: '--attestation' };
+    const attestation = certificates.length > 0 ? { kind: 'piv' as const, certificates } : undefined;
+    const body = validateFlags(KeyEnrollInputSchema, { publicKeyPem: pem, hardwareBacked: flags.hardware === true || attestation !== undefined, label: flags.label, ...(attestation ? { attestation } : {}) }, 'enrollment', flagNames);
     let key: EnrolledKey;
     try {
       key = await ctx.client(cmd).call('enrollKey', { params: { principal }, body });
     } catch (error) {
       throw withFlagNames(error, flagNames);
     }
-    ctx.emit(cmd, key, () => `Enrolled key ${key.keyId} for ${key.principal}${key.hardwareBacked ? ' (hardware-backed)' : ''}.\n`);
+    ctx.emit(cmd, key, () => `Enrolled key ${key.keyId} for ${key.principal} (${hardwareText(key)}).\n`);
   });
 
   withExamples(
@@ -117,7 +127,7 @@ export function registerAdmin(program: Command, ctx: CliContext): Command {
     ctx.emit(cmd, result, () =>
       formatTable(
         ['KEY ID', 'HARDWARE', 'LABEL', 'ENROLLED', 'REVOKED'],
-        result.keys.map((k) => [k.keyId, k.hardwareBacked ? 'yes' : 'no', k.label ?? '-', k.enrolledAt, k.revokedAt ?? '-']),
+        result.keys.map((k) => [k.keyId, hardwareText(k), k.label ?? '-', k.enrolledAt, k.revokedAt ?? '-']),
         `no keys enrolled for ${principal}`,
       ),
     );
@@ -147,4 +157,11 @@ export function registerAdmin(program: Command, ctx: CliContext): Command {
   });
 
   return admin;
+}
+
+/** attested (PIV serial 12345678, PIN once, touch always) | claimed (hardware by the admin's word, no attestation) | software. */
+function hardwareText(key: EnrolledKey): string {
+  const a = key.attestation;
+  if (a) return `attested: ${a.kind.toUpperCase()} serial ${a.serial}, ${Object.entries(a.policy).map(([k, v]) => `${k.toUpperCase() === 'PIN' ? 'PIN' : k} ${v}`).join(', ')}`;
+  return key.hardwareBacked ? 'hardware claimed, not attested' : 'software';
 }

@@ -159,6 +159,7 @@ function makeKey(overrides: Partial<EnrolledKey> = {}): EnrolledKey {
     principal: 'bob',
     publicKeyPem: '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n',
     hardwareBacked: false,
+    attestation: null,
     label: 'laptop',
     enrolledAt: T0,
     revokedAt: null,
@@ -566,7 +567,7 @@ export function storeConformanceSuite(factory: StoreBackendFactory): void {
     });
 
     test('keys: enrolled once, listed per principal, revoked once', async () => {
-      const bob = makeKey({ enrolledAt: at(1), hardwareBacked: true });
+      const bob = makeKey({ enrolledAt: at(1), hardwareBacked: true, attestation: { kind: 'piv', root: 'yubico-piv', serial: '12345678', policy: { pin: 'once', touch: 'always' } } });
       const carol = makeKey({ principal: 'carol', enrolledAt: at(2), label: null });
       await store.transaction(async (tx) => {
         await tx.insertKey(bob);
