@@ -95,6 +95,14 @@ describe('scope rules per gate', async () => {
     assert.doesNotThrow(() => parsePolicy(Buffer.from(withoutKeys), 'policy.yaml', { recorded: true }));
   });
 
+  test('policy load refuses a tier requiring attested keys with no attestation root to verify them against', () => {
+    const attested = example.replace('    maxTtl: 24h\n    hardwareKeyRequired: false\n', '    maxTtl: 24h\n    hardwareKeyRequired: false\n    attestationRequired: true\n');
+    const error = loadFailure(attested);
+    assert.ok(error.fieldErrors?.some((e) => e.path === 'tiers.low.attestationRequired' && /names no attestation root/.test(e.message)), error.message);
+    const badRoot = `${example}\nattestation:\n  roots:\n    - { id: bad, kind: piv, certificate: "-----BEGIN CERTIFICATE-----\\nAAAA\\n-----END CERTIFICATE-----" }\n`;
+    assert.match(loadFailure(badRoot).message, /attestation\.roots\.0\.certificate: attestation root bad is not a readable certificate/);
+  });
+
   test('policy load refuses patterns for undeclared keys, bad regular expressions, and standing scopes outside the keys or on a kept gate', () => {
     const patterned = example.replace('    scopeKeys: [repo, branch]\n    description: Full integration', "    scopeKeys: [repo, branch]\n    scopePatterns: { digest: 'sha256:[0-9a-f]{64}', branch: '[' }\n    description: Full integration");
     const error = loadFailure(patterned);
