@@ -12,7 +12,9 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { BypassRequest } from '../../../shared/domain/request';
 import { EXAMPLE_POLICY_PATH } from '../../../grant-store/policy/example-policy-path';
+import { fileKeySigner, generateSoftwareKeyPair } from '../../../shared/node/signing/software-signer';
 import { startStoreFixture, type CallResult, type StoreFixture } from '../../support/grant-store-fixture';
+import { buildPivAttestation, type PivAttestationFixture } from '../../support/piv-attestation';
 import { createTempDatabase, type TempDatabase } from '../storage/pg-temp-database';
 
 const REASON = 'The integration suite is down for the whole org since the runner upgrade';
@@ -67,6 +69,7 @@ for (const backend of ['SQLite', 'PostgreSQL'] as const) {
     let gate: string;
     let bob: { token: string; signer: Awaited<ReturnType<StoreFixture['approver']>>['signer'] };
     let active: BypassRequest;
+    let piv: PivAttestationFixture;
     const statuses: number[] = [];
 
     const call = async (...args: Parameters<StoreFixture['call']>): Promise<CallResult> => {
@@ -120,7 +123,13 @@ for (const backend of ['SQLite', 'PostgreSQL'] as const) {
 
     before(async () => {
       const example = await readFile(EXAMPLE_POLICY_PATH, 'utf8');
-      const policyYaml = example.replace('gates:\n', `gates:\n${IMAGE_GATE}`);
+      // Plus a tier that takes attested keys only, with the test's PIV root.
+      piv = await buildPivAttestation();
+      const root = piv.rootPem.trimEnd().split('\n').map((l) => `        ${l}`).join('\n');
+      const policyYaml = example
+        .replace('gates:\n', `gates:\n${IMAGE_GATE}  - { id: signed-release, kind: slow, tier: attested, scopeKeys: [repo, tag] }\n`)
+        .replace('tiers:\n', 'tiers:\n  attested:\n    approvals: 1\n    approverGroups: [oncall-leads]\n    maxTtl: 1h\n    hardwareKeyRequired: true\n    attestationRequired: true\n')
+        .replace('webhooks: []', `webhooks: []\nattestation:\n  roots:\n    - id: test-yubico\n      kind: piv\n      certificate: |\n${root}\n`);
       if (backend === 'PostgreSQL') {
         db = await createTempDatabase('bg_abuse');
         f = await startStoreFixture({ policyYaml, databaseUrl: db.url });
@@ -173,6 +182,27 @@ for (const backend of ['SQLite', 'PostgreSQL'] as const) {
       await refused('ANSI in a key label', () => call('POST', '/v1/admin/approvers/carol/keys', { token: f.adminToken, body: { publicKeyPem: '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA7b3V0Yb1Q0m1C7b7Kz0cH2mX6Y3cD9Yg0sQ2x9nM1Vw=\n-----END PUBLIC KEY-----\n', label: 'yubikey\u001b[31m' } }), { status: 400, path: 'label' });
       await refused('NUL in check context', () => check({ gate: 'ci-tests', subject: { repo: 'payments-api', branch: 'main' }, context: { job: 'x\u0000' } }), { status: 400 });
       await refused('an impossible date', () => call('GET', '/v1/reports/gates?now=2026-13-45T25:61:61Z', { token: f.adminToken }), { status: 400 });
+    });
+
+    test('"hardware" is not the admin\'s word: a claimed key cannot approve an attestation tier, a forged attestation enrolls nothing', async () => {
+      const claimed = generateSoftwareKeyPair();
+      const enrolled = await call('POST', '/v1/admin/approvers/carol/keys', { token: f.adminToken, body: { publicKeyPem: claimed.publicKeyPem, hardwareBacked: true } });
+      assert.equal(enrolled.status, 201, enrolled.text);
+      assert.equal(enrolled.json.attestation, null);
+      await refused('a forged attestation (another key\'s chain)', () => call('POST', '/v1/admin/approvers/dave/keys', { token: f.adminToken, body: { publicKeyPem: generateSoftwareKeyPair().publicKeyPem, attestation: { kind: 'piv', certificates: piv.certificates } } }), { status: 400, path: 'attestation' });
+      const filed = await file({ gate: 'signed-release', scope: { repo: 'payments-api', tag: 'v1.2.3' } });
+      assert.equal(filed.status, 201, filed.text);
+      const request = filed.json.request as BypassRequest;
+      const carol = await f.token('carol', ['approver']);
+      const bundle = await f.sign(request, 'carol', fileKeySigner(claimed.privateKeyPem), 'approve');
+      await refused('an approval with a claimed key', () => call('POST', `/v1/requests/${request.id}/decisions`, { token: carol, body: { bundle } }), { status: 403, message: /requires an attested hardware key/ });
+      const attested = await call('POST', '/v1/admin/approvers/dave/keys', { token: f.adminToken, body: { publicKeyPem: piv.publicKeyPem, attestation: { kind: 'piv', certificates: piv.certificates } } });
+      assert.equal(attested.status, 201, attested.text);
+      assert.equal(attested.json.attestation.serial, '12345678');
+      const dave = await f.token('dave', ['approver']);
+      const ok = await call('POST', `/v1/requests/${request.id}/decisions`, { token: dave, body: { bundle: await f.sign(request, 'dave', fileKeySigner(piv.privateKeyPem), 'approve') } });
+      assert.equal(ok.status, 200, ok.text);
+      assert.equal(ok.json.request.state, 'active');
     });
 
     test('a kept gate (bypass: never) refuses every request and says so at the check', async () => {
