@@ -1,6 +1,7 @@
 import type { AppError } from '../../shared/errors';
 import { ErrorNotice } from '../components/error-notice';
 import { SetupScreen } from '../screens/setup/setup-screen';
+import { InboxAnnouncer } from './announcer';
 import { OfflineBanner, PausedBanner, PinPromptBar } from './banners';
 import { routeById } from './routes';
 import { Sidebar } from './sidebar';
@@ -37,15 +38,27 @@ export function App() {
   const Screen = route?.component;
   return (
     <div className="shell">
+      <a
+        className="skip-link"
+        href="#main-content"
+        onClick={(e) => {
+          // The fragment carries the browser host's link token: move focus without touching it.
+          e.preventDefault();
+          document.getElementById('main-content')?.focus();
+        }}
+      >
+        Skip to content
+      </a>
       <Sidebar session={data} />
       <div className="main">
         <OfflineBanner session={data} />
         <PausedBanner />
         <PinPromptBar />
-        <main className={`content${route?.fill ? ' fill' : ''}`} aria-label={route?.label ?? 'content'}>
+        <main id="main-content" tabIndex={-1} className={`content${route?.fill ? ' fill' : ''}`} aria-label={route?.label ?? 'content'}>
           {Screen ? <Screen /> : null}
         </main>
       </div>
+      <InboxAnnouncer />
     </div>
   );
 }

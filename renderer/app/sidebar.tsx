@@ -8,8 +8,11 @@ function NavItem({ route, current }: { route: ScreenRoute; current: boolean }) {
   const badge = route.useBadge?.();
   return (
     <li>
-      <button type="button" className="nav-item" aria-current={current ? 'page' : undefined} onClick={() => navigate(route.id)}>
-        <span>{route.label}</span>
+      <button type="button" className="nav-item" aria-current={current ? 'page' : undefined} onClick={() => navigate(route.id)} title={route.label}>
+        <span className="nav-abbr" aria-hidden="true">
+          {route.label.slice(0, 2)}
+        </span>
+        <span className="nav-label">{route.label}</span>
         {badge && badge.count > 0 ? (
           <span className={`nav-count${badge.urgent ? ' urgent' : ''}`} aria-label={`${badge.count} ${route.label.toLowerCase()}`}>
             {badge.count}
@@ -31,7 +34,7 @@ export function Sidebar({ session }: { session: Session }) {
         <div className="nav-brand-mark" aria-hidden="true">
           B
         </div>
-        <div>
+        <div className="nav-brand-text">
           <div className="nav-brand-name">Breakglass</div>
           <div className="nav-brand-sub">approver console</div>
         </div>
@@ -43,7 +46,7 @@ export function Sidebar({ session }: { session: Session }) {
       </ul>
       <div className="nav-footer">
         <div className="who">{session.principal ?? 'not signed in'}</div>
-        <div>
+        <div className="nav-team">
           {session.team ? `team ${session.team}` : 'no team'}
           {session.approverGroups.length ? ` · ${session.approverGroups.join(', ')}` : ''}
         </div>

@@ -1,5 +1,5 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useMemo, useRef, type KeyboardEvent } from 'react';
+import { useMemo, useRef, type KeyboardEvent, type ReactNode } from 'react';
 import type { InboxItem } from '../../../shared/ipc/contract';
 import { EMPTY_INBOX_FILTERS, useUi, type InboxFilters } from '../../app/ui-store';
 import { SeveritySchema } from '../../../shared/domain/common';
@@ -12,11 +12,25 @@ import { incidentLabel } from '../../lib/links';
 import { compareInbox } from '../../lib/severity';
 import { formatUtc } from '../../lib/time';
 
-const ROW_HEIGHT = 52;
-const GRID = '64px minmax(120px, 1.1fr) minmax(170px, 1.4fr) minmax(160px, 1.6fr) 56px 64px 116px 72px';
-const COLUMNS = ['Sev', 'Requester', 'Gate', 'Scope', 'TTL', 'Age', 'Decision due', 'Approvals'];
+/** Estimated row height; real rows are measured (scope chips wrap, so a row can be taller). */
+const ROW_HEIGHT = 56;
+/**
+ * Columns in the order they are dropped when the window narrows (CSS in app.css, .inbox-grid):
+ * TTL first, then Age; the reason, the full scope, the decision due time and approvals stay.
+ */
+const COLUMNS: { label: string; className: string }[] = [
+  { label: 'Sev', className: 'c-sev' },
+  { label: 'Requester', className: 'c-requester' },
+  { label: 'Gate', className: 'c-gate' },
+  { label: 'Reason', className: 'c-reason' },
+  { label: 'Scope', className: 'c-scope' },
+  { label: 'Decision due', className: 'c-due' },
+  { label: 'Approvals', className: 'c-approvals' },
+  { label: 'Age', className: 'c-age' },
+  { label: 'TTL', className: 'c-ttl' },
+];
 
-function InboxRow({ item, index, top, onOpen }: { item: InboxItem; index: number; top: number; onOpen(): void }) {
+function InboxRow({ item, index, top, onOpen, measure }: { item: InboxItem; index: number; top: number; onOpen(): void; measure(node: HTMLElement | null): void }) {
   const { request, gate } = item;
   const onKeyDown = (e: KeyboardEvent<HTMLDivElement>) => {
     if (e.key === 'Enter' || e.key === ' ') {
@@ -34,22 +48,24 @@ function InboxRow({ item, index, top, onOpen }: { item: InboxItem; index: number
       aria-rowindex={index + 2}
       aria-label={`${request.id} ${request.gate} requested by ${request.requester}`}
       data-request-id={request.id}
+      data-index={index}
+      ref={measure}
       tabIndex={0}
-      className="vrow clickable"
-      style={{ top, height: ROW_HEIGHT, gridTemplateColumns: GRID }}
+      className="vrow clickable inbox-grid"
+      style={{ top, minHeight: ROW_HEIGHT }}
       onClick={onOpen}
       onKeyDown={onKeyDown}
     >
-      <span role="cell">
+      <span role="cell" className="c-sev">
         <SeverityBadge severity={request.severity} />
       </span>
-      <span role="cell">
+      <span role="cell" className="c-requester">
         <div style={{ fontWeight: 600 }}>{request.requester}</div>
         <div className="muted" style={{ fontSize: 12 }}>
           {request.team}
         </div>
       </span>
-      <span role="cell">
+      <span role="cell" className="c-gate">
         <div className="mono" style={{ fontWeight: 600, overflow: 'hidden', textOverflow: 'ellipsis' }}>
           {request.gate}
         </div>
@@ -58,21 +74,18 @@ function InboxRow({ item, index, top, onOpen }: { item: InboxItem; index: number
           <TierBadge tier={gate.tier} />
         </div>
       </span>
-      <span role="cell">
-        <ScopeChips scope={request.scope} />
+      <span role="cell" className="c-reason" title={request.reason}>
+        <span className="one-line">{request.reason}</span>
         {request.incidentRef ? (
-          <div className="mono muted" style={{ fontSize: 11.5 }} title={request.incidentRef}>
+          <div className="mono muted one-line" style={{ fontSize: 11.5 }} title={request.incidentRef}>
             {incidentLabel(request.incidentRef)}
           </div>
         ) : null}
       </span>
-      <span role="cell" className="mono">
-        {request.ttl}
+      <span role="cell" className="c-scope">
+        <ScopeChips scope={request.scope} wrap />
       </span>
-      <span role="cell">
-        <Age since={request.createdAt} />
-      </span>
-      <span role="cell">
+      <span role="cell" className="c-due">
         {request.state === 'needs_info' ? (
           <span title="An approver asked the requester for context; the SLA clock waits for the reply">
             <StateBadge state="needs_info" />
@@ -81,9 +94,26 @@ function InboxRow({ item, index, top, onOpen }: { item: InboxItem; index: number
           <SlaTimer createdAt={request.createdAt} incidentRef={request.incidentRef} />
         )}
       </span>
-      <span role="cell" className="mono" aria-label={`approvals ${item.approvalsSoFar} of ${request.approvalsRequired}`}>
-        {request.approvalsRequired > 1 ? `${item.approvalsSoFar} of ${request.approvalsRequired}` : <span className="subtle">1 needed</span>}
+      <span role="cell" className="c-approvals mono" aria-label={`approvals ${item.approvalsSoFar} of ${request.approvalsRequired}`}>
+        {request.approvalsRequired > 1 ? `${item.approvalsSoFar} of ${request.approvalsRequired}` : <span className="muted">1 needed</span>}
       </span>
+      <span role="cell" className="c-age">
+        <Age since={request.createdAt} />
+      </span>
+      <span role="cell" className="c-ttl mono">
+        {request.ttl}
+      </span>
+    </div>
+  );
+}
+
+/** A message where rows go: still a row with a cell, so the table's structure stays valid. */
+function EmptyRow({ children }: { children: ReactNode }) {
+  return (
+    <div role="row" aria-rowindex={2}>
+      <div role="cell" className="empty">
+        {children}
+      </div>
     </div>
   );
 }
@@ -157,31 +187,37 @@ export function InboxScreen() {
       <div className="panel" style={{ flex: 1, display: 'flex', flexDirection: 'column', minHeight: 0, marginTop: inbox.error ? 12 : 0 }}>
         <InboxFilterBar shown={items.length} total={all?.length ?? 0} />
         <div role="table" aria-label="Requests waiting for me" aria-rowcount={items.length + 1} style={{ display: 'flex', flexDirection: 'column', minHeight: 0, flex: 1 }}>
-          <div className="vhead" role="row" aria-rowindex={1} style={{ gridTemplateColumns: GRID }}>
+          <div className="vhead inbox-grid" role="row" aria-rowindex={1}>
             {COLUMNS.map((c) => (
-              <span role="columnheader" key={c}>
-                {c}
+              <span role="columnheader" key={c.label} className={c.className}>
+                {c.label}
               </span>
             ))}
           </div>
           <div ref={scrollRef} className="vlist" role="rowgroup">
             {inbox.isPending ? (
-              <div className="empty">Loading…</div>
+              <EmptyRow>Loading…</EmptyRow>
             ) : items.length === 0 && all?.length ? (
-              <div className="empty">
+              <EmptyRow>
                 <strong>No request matches the filters</strong>
                 {all.length.toLocaleString('en-US')} waiting in all.
-              </div>
-            ) : items.length === 0 && !inbox.error ? (
-              <div className="empty">
-                <strong>Nothing waiting for you</strong>
-                New requests you can decide appear here, and you are notified for those at or above your threshold.
-              </div>
+              </EmptyRow>
+            ) : items.length === 0 ? (
+              <EmptyRow>
+                {inbox.error ? (
+                  <strong>The inbox could not be loaded</strong>
+                ) : (
+                  <>
+                    <strong>Nothing waiting for you</strong>
+                    New requests you can decide appear here, and you are notified for those at or above your threshold.
+                  </>
+                )}
+              </EmptyRow>
             ) : (
               <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
                 {virtualizer.getVirtualItems().map((v) => {
                   const item = items[v.index]!;
-                  return <InboxRow key={item.request.id} item={item} index={v.index} top={v.start} onOpen={() => openRequest(item.request.id, 'inbox')} />;
+                  return <InboxRow key={item.request.id} item={item} index={v.index} top={v.start} measure={virtualizer.measureElement} onOpen={() => openRequest(item.request.id, 'inbox')} />;
                 })}
               </div>
             )}

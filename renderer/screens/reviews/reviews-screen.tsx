@@ -42,9 +42,17 @@ function withoutActor(summary: string, actor: string): string {
   return summary.startsWith(`${actor} `) ? summary.slice(actor.length + 1) : summary;
 }
 
-function CompleteForm({ review, disabledReason }: { review: Review; disabledReason: string | null }) {
+/** Did `me` sign a decision on the reviewed request (approve most of all)? A review of one's own call is marked. */
+function ownDecision(review: Review, me: string | null | undefined): TimelineItem | undefined {
+  if (!me) return undefined;
+  return review.timeline.find((item) => item.actor === me && item.type === 'decision');
+}
+
+function CompleteForm({ review, disabledReason, me }: { review: Review; disabledReason: string | null; me: string | null | undefined }) {
   const complete = useChannelMutation('console:main:complete-review');
-  const [finding, setFinding] = useState<ReviewFinding>('justified');
+  // No default finding: the reviewer must choose one.
+  const [finding, setFinding] = useState<ReviewFinding | null>(null);
+  const own = ownDecision(review, me);
   const [note, setNote] = useState('');
   const err = complete.error;
   return (
@@ -52,12 +60,20 @@ function CompleteForm({ review, disabledReason }: { review: Review; disabledReas
       aria-label={`complete review ${review.id}`}
       onSubmit={(e) => {
         e.preventDefault();
-        complete.mutate({ id: review.id, finding, note });
+        if (finding) complete.mutate({ id: review.id, finding, note });
       }}
     >
+      {own ? (
+        <div className="notice warn" role="note" aria-label="reviewing your own decision" style={{ marginBottom: 12 }}>
+          You signed a decision on this bypass yourself ({withoutActor(own.summary, own.actor)}, ledger #{own.seq}). Prefer a reviewer who did not take part; if you sign off, the review shows that you reviewed
+          your own decision.
+        </div>
+      ) : null}
       <div className="field">
-        <span className="label">Finding</span>
-        <div className="row" role="radiogroup" aria-label="finding">
+        <span className="label" id={`finding-label-${review.id}`}>
+          Finding (choose one)
+        </span>
+        <div className="row" role="radiogroup" aria-labelledby={`finding-label-${review.id}`} aria-required="true">
           {FINDINGS.map((f) => (
             <label key={f.value} className="radio-card" style={{ padding: '6px 10px' }} title={f.hint}>
               <input type="radio" name={`finding-${review.id}`} checked={finding === f.value} onChange={() => setFinding(f.value)} />
@@ -73,10 +89,10 @@ function CompleteForm({ review, disabledReason }: { review: Review; disabledReas
       </div>
       <ErrorNotice error={err} title="Sign-off refused" shownInline={['note']} />
       <div className="row" style={{ marginTop: 8 }}>
-        <button type="submit" className="btn primary" disabled={Boolean(disabledReason) || complete.isPending || note.trim().length < MIN_NOTE}>
+        <button type="submit" className="btn primary" disabled={Boolean(disabledReason) || complete.isPending || !finding || note.trim().length < MIN_NOTE}>
           {complete.isPending ? 'Saving…' : 'Complete review'}
         </button>
-        {disabledReason ? <span className="muted">{disabledReason}</span> : null}
+        {disabledReason ? <span className="muted">{disabledReason}</span> : !finding ? <span className="muted">Choose a finding first.</span> : null}
       </div>
     </form>
   );
@@ -207,7 +223,7 @@ export function ReviewsScreen() {
                     </dd>
                   </dl>
                 ) : (
-                  <CompleteForm key={current.id} review={current} disabledReason={disabledReason} />
+                  <CompleteForm key={current.id} review={current} disabledReason={disabledReason} me={session?.principal} />
                 )}
               </div>
             </section>
