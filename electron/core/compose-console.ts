@@ -176,6 +176,8 @@ export function composeConsole(options: ConsoleOptions): ConsoleCore {
     logger,
     onEntry: (id, type) => {
       if (id !== undefined) session.noteEventId(id);
+      // Entries about me: a revoked token (is it this one?), an enrolled or revoked key (can I sign now?).
+      if (type === 'token_revoked' || type === 'key_enrolled' || type === 'key_revoked') void session.refreshWhoamiOrKeep(`ledger entry ${type}`);
       // Evaluations under a bypass (CI traffic) never change what waits for me.
       if (type !== 'evaluation_under_bypass') inboxRefresh.request();
       mirrorSync.request();
@@ -185,11 +187,17 @@ export function composeConsole(options: ConsoleOptions): ConsoleCore {
       inboxRefresh.request();
       mirrorSync.request();
     },
-    onDropped: (reason) => connection.markOffline(reason),
+    onDropped: (reason, wasUp) => (wasUp ? connection.markReconnecting(reason) : connection.markOffline(reason)),
+    onRejected: (reason) => connection.markTokenRejected(reason),
+  });
+  // A rejected token ends the session's background work: retrying with it cannot succeed.
+  connection.onChange((state, previous) => {
+    if (state.status === 'token_rejected' && previous.status !== 'token_rejected') void storeEvents.stop();
   });
 
   lifecycle.signedIn = (token) => {
     const active = session.current();
+    connection.reset();
     inboxRefresh.restart();
     mirrorSync.restart();
     inbox.resume();
@@ -208,6 +216,7 @@ export function composeConsole(options: ConsoleOptions): ConsoleCore {
   };
   lifecycle.signedOut = async () => {
     await haltBackground();
+    connection.reset();
     inbox.reset();
     mirror.reset();
     keys.reset();

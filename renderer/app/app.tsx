@@ -2,7 +2,7 @@ import type { AppError } from '../../shared/errors';
 import { ErrorNotice } from '../components/error-notice';
 import { SetupScreen } from '../screens/setup/setup-screen';
 import { InboxAnnouncer } from './announcer';
-import { OfflineBanner, PausedBanner, PinPromptBar } from './banners';
+import { PausedBanner, PinPromptBar, SessionBanner } from './banners';
 import { routeById } from './routes';
 import { Sidebar } from './sidebar';
 import { useUi } from './ui-store';
@@ -51,7 +51,7 @@ export function App() {
       </a>
       <Sidebar session={data} />
       <div className="main">
-        <OfflineBanner session={data} />
+        <SessionBanner session={data} />
         <PausedBanner />
         <PinPromptBar />
         <main id="main-content" tabIndex={-1} className={`content${route?.fill ? ' fill' : ''}`} aria-label={route?.label ?? 'content'}>

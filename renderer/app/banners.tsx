@@ -4,28 +4,87 @@ import { useNow } from '../components/use-now';
 import { formatAge, formatUtc } from '../lib/time';
 import { useUi } from './ui-store';
 
-/** Persistent while the store is unreachable: since when, why, and what still works. */
-export function OfflineBanner({ session }: { session: Session }) {
+/**
+ * The session state, said once at the top of every screen when it is not plain "connected":
+ * token rejected (sign in again), log halted, offline since T, reconnecting, key not enrolled.
+ */
+export function SessionBanner({ session }: { session: Session }) {
   const now = useNow();
+  const signOut = useChannelMutation('console:main:sign-out', ['console:main:get-session']);
+  const navigate = useUi((s) => s.navigate);
   const { connection } = session;
-  if (connection.online) return null;
-  const since = connection.offlineSince;
-  return (
-    <div className="banner offline" role="status" aria-label="offline banner">
-      <span className="dot bad" aria-hidden="true" />
-      <span className="lines">
-        <span>
-          <strong>Offline since {since ? formatUtc(since) : 'start-up'}</strong>
-          {since ? <span> ({formatAge(now - new Date(since).getTime())} ago)</span> : null}
-          {connection.lastError ? <span>: {connection.lastError}</span> : null}
-        </span>
-        <span className="sub">
-          Ledger, history and reviews are read from the local verified copy
-          {connection.lastSyncAt ? ` (last sync ${formatUtc(connection.lastSyncAt)})` : ''}. Approve, deny, ask and revoke need the store and are disabled.
-        </span>
-      </span>
-    </div>
-  );
+  const since = connection.statusSince ?? connection.offlineSince;
+  const ago = since ? ` (${formatAge(now - new Date(since).getTime())} ago)` : '';
+  switch (connection.status) {
+    case 'connected':
+      return null;
+    case 'token_rejected':
+      return (
+        <div className="banner offline" role="alert" aria-label="token rejected banner">
+          <span className="dot bad" aria-hidden="true" />
+          <span className="lines">
+            <strong>Token rejected{since ? ` at ${formatUtc(since)}` : ''}: sign in again</strong>
+            <span className="sub">
+              The store refused your API token ({connection.lastError ?? 'revoked or expired'}). Nothing is updated and nothing can be signed until you sign in with a new token; your signing key is kept.
+            </span>
+          </span>
+          <span className="spacer" />
+          <button type="button" className="btn small" onClick={() => signOut.mutate({ forgetKey: false })} disabled={signOut.isPending}>
+            Sign in again
+          </button>
+        </div>
+      );
+    case 'log_halted':
+      return (
+        <div className="banner offline" role="alert" aria-label="log halted banner">
+          <span className="dot bad" aria-hidden="true" />
+          <span className="lines">
+            <strong>The store halted its ledger{since ? ` at ${formatUtc(since)}` : ''}</strong>
+            <span className="sub">{connection.statusText}. Decisions are refused until an operator has checked the log.</span>
+          </span>
+        </div>
+      );
+    case 'offline':
+      return (
+        <div className="banner offline" role="status" aria-label="offline banner">
+          <span className="dot bad" aria-hidden="true" />
+          <span className="lines">
+            <span>
+              <strong>Offline since {since ? formatUtc(since) : 'start-up'}</strong>
+              {ago}
+              {connection.lastError ? <span>: {connection.lastError}</span> : null}
+            </span>
+            <span className="sub">
+              Ledger, history and reviews are read from the local verified copy
+              {connection.lastSyncAt ? ` (last sync ${formatUtc(connection.lastSyncAt)})` : ''}. Approve, deny, ask and revoke need the store and are disabled.
+            </span>
+          </span>
+        </div>
+      );
+    case 'reconnecting':
+      return (
+        <div className="banner paused" role="status" aria-label="reconnecting banner">
+          <span className="dot warn" aria-hidden="true" />
+          <span>
+            <strong>Reconnecting to the store</strong>
+            {ago}: live updates are paused; what you see may be a few seconds old.
+          </span>
+        </div>
+      );
+    case 'key_not_enrolled':
+      return (
+        <div className="banner paused" role="status" aria-label="key not enrolled banner">
+          <span className="dot warn" aria-hidden="true" />
+          <span>
+            <strong>Your signing key is not enrolled yet.</strong> You can read everything; approving, denying and revoking need an admin to enroll the key first.
+          </span>
+          <span className="spacer" />
+          <button type="button" className="btn small" onClick={() => navigate('settings')}>
+            Show the enroll command
+          </button>
+        </div>
+      );
+  }
 }
 
 export function PausedBanner() {

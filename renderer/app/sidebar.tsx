@@ -27,7 +27,9 @@ export function Sidebar({ session }: { session: Session }) {
   const screen = useUi((s) => s.screen);
   const returnTo = useUi((s) => s.returnTo);
   const active = screen === 'request' ? returnTo : screen;
-  const online = session.connection.online;
+  const { status, statusText } = session.connection;
+  const dot = status === 'connected' ? 'ok' : status === 'reconnecting' || status === 'key_not_enrolled' ? 'warn' : 'bad';
+  const word = { connected: 'connected', reconnecting: 'reconnecting', offline: 'offline', token_rejected: 'token rejected', log_halted: 'log halted', key_not_enrolled: 'key not enrolled' }[status];
   return (
     <nav className="nav" aria-label="Main navigation">
       <div className="nav-brand">
@@ -50,10 +52,10 @@ export function Sidebar({ session }: { session: Session }) {
           {session.team ? `team ${session.team}` : 'no team'}
           {session.approverGroups.length ? ` · ${session.approverGroups.join(', ')}` : ''}
         </div>
-        <div className="status" aria-label={online ? 'store connected' : 'store unreachable'}>
-          <span className={`dot ${online ? 'ok' : 'bad'}`} aria-hidden="true" />
-          <span className="mono" title={session.storeUrl ?? ''}>
-            {online ? 'connected' : 'offline'} · {session.storeUrl?.replace(/^https?:\/\//, '') ?? 'no store'}
+        <div className="status" aria-label={`session ${word}`} title={`${statusText} · ${session.storeUrl ?? 'no store'}`}>
+          <span className={`dot ${dot}`} aria-hidden="true" />
+          <span className="mono">
+            {word} · {session.storeUrl?.replace(/^https?:\/\//, '') ?? 'no store'}
           </span>
         </div>
       </div>

@@ -35,6 +35,11 @@ export function useConsoleEvents() {
         const before = client.getQueryData<Session>(key);
         if (before) client.setQueryData<Session>(key, { ...before, connection });
         if (connection.online && before && !before.connection.online) void client.invalidateQueries();
+        // Enrollment, a rejected token, a halted log: what may be done changed, so re-read the session and the open request.
+        else if (before && before.connection.status !== connection.status) {
+          void client.invalidateQueries({ queryKey: ['console:main:get-session'] });
+          void client.invalidateQueries({ queryKey: ['console:main:get-request'] });
+        }
       }),
       bridge.on('console:renderer:pin-required', (prompt) => {
         // The PIN page belongs to the host, not to this app: the PIN never enters React.

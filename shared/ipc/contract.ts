@@ -50,7 +50,20 @@ const EmptyInputSchema = z.strictObject({});
 // Shared shapes
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The one session state the console shows everywhere (sidebar, banner, tray icon and tooltip),
+ * most serious first: token_rejected (sign in again), log_halted (the store stopped its ledger),
+ * offline (since offlineSince), reconnecting (the event stream dropped, a retry is under way),
+ * key_not_enrolled (reading works, signing does not yet), connected.
+ */
+export const SessionStatusSchema = z.enum(['connected', 'reconnecting', 'offline', 'token_rejected', 'log_halted', 'key_not_enrolled']);
+export type SessionStatus = z.infer<typeof SessionStatusSchema>;
+
 export const ConnectionStateSchema = z.strictObject({
+  /** The session state (see SessionStatusSchema), since when, and one plain sentence saying it. */
+  status: SessionStatusSchema,
+  statusSince: TimestampSchema.nullable(),
+  statusText: z.string(),
   /** The grant store answered the last call / the event stream is connected. */
   online: z.boolean(),
   /** When the store stopped answering; null while online. The UI shows "offline since …". */

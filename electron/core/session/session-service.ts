@@ -139,6 +139,7 @@ export class SessionService {
     this.whoami = whoami;
     this.policy = undefined;
     this.begin(profile, input.token);
+    this.deps.connection.setEnrolled(this.enrolledKey(profile) !== undefined);
     return this.getSession();
   }
 
@@ -167,7 +168,9 @@ export class SessionService {
   }
 
   async refreshWhoami(): Promise<WhoAmI> {
-    this.whoami = await this.deps.connection.track(this.current().client.call('whoami'));
+    const active = this.current();
+    this.whoami = await this.deps.connection.track(active.client.call('whoami'));
+    if (this.signedIn === active) this.deps.connection.setEnrolled(this.enrolledKey(active.profile) !== undefined);
     return this.whoami;
   }
 

@@ -11,7 +11,10 @@ export interface StoreEventsDeps {
   /** A ledger entry arrived (its type when the data names one). */
   onEntry(id: string | undefined, type: LedgerEntryType | undefined): void;
   onConnected(): void;
-  onDropped(reason: string): void;
+  /** The stream dropped; `wasUp` when it had been connected (a first retry follows), false when a retry failed too. */
+  onDropped(reason: string, wasUp: boolean): void;
+  /** The store refused the token on the stream (HTTP 401): retrying cannot help. */
+  onRejected(reason: string): void;
 }
 
 /** The ledger entry type an event carries, if its data is an entry (GET /v1/events sends `event: ledger`). */
@@ -36,6 +39,7 @@ export class StoreEvents {
 
   connect(profile: Profile, token: string): void {
     void this.stop();
+    let up = false;
     const client = new SseClient({
       url: `${profile.storeUrl}/v1/events`,
       headers: () => ({ authorization: `Bearer ${token}` }),
@@ -45,10 +49,15 @@ export class StoreEvents {
       maxBackoffMs: this.deps.backoff?.maxBackoffMs,
       onEvent: (event) => this.deps.onEntry(event.id, entryType(event)),
       onConnectionChange: (connected, error) => {
+        const wasUp = up;
+        up = connected;
         if (connected) this.deps.onConnected();
-        else {
+        else if (error && /HTTP 401\b/.test(error)) {
+          this.deps.logger.warn({ reason: error }, 'the store refused the token on the event stream');
+          this.deps.onRejected('the event stream answered HTTP 401');
+        } else {
           this.deps.logger.info({ reason: error }, 'event stream dropped; reconnecting');
-          this.deps.onDropped(`the event stream dropped: ${error ?? 'unknown'}`);
+          this.deps.onDropped(`the event stream dropped: ${error ?? 'unknown'}`, wasUp);
         }
       },
     });

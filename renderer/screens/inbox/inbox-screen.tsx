@@ -69,7 +69,7 @@ function InboxRow({ item, index, top, onOpen, measure }: { item: InboxItem; inde
         <div className="mono" style={{ fontWeight: 600, overflow: 'hidden', textOverflow: 'ellipsis' }}>
           {request.gate}
         </div>
-        <div className="row" style={{ gap: 4, flexWrap: 'nowrap' }}>
+        <div className="row" style={{ gap: 4 }}>
           {gate.kind === 'safety' ? <GateKindBadge kind="safety" /> : null}
           <TierBadge tier={gate.tier} />
         </div>

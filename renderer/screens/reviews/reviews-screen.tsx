@@ -156,7 +156,7 @@ export function ReviewsScreen() {
                 {list.map((r) => (
                   <tr key={r.id} className={current?.id === r.id ? 'selected' : undefined} style={current?.id === r.id ? { background: 'var(--accent-bg)' } : undefined}>
                     <td>
-                      <button type="button" className="btn link mono" onClick={() => setSelected(r.id)} aria-label={`review ${r.id}`} style={{ fontWeight: 600 }}>
+                      <button type="button" className="btn link mono" onClick={() => setSelected(r.id)} aria-label={`${r.gate}, review ${r.id}`} aria-current={current?.id === r.id ? 'true' : undefined} style={{ fontWeight: 600 }}>
                         {r.gate}
                       </button>
                       <div className="muted" style={{ fontSize: 12 }}>

@@ -32,8 +32,8 @@ function Identity({ session }: { session: Session }) {
           </dd>
           <dt>Connection</dt>
           <dd>
-            <span className={`dot ${session.connection.online ? 'ok' : 'bad'}`} />{' '}
-            {session.connection.online ? 'connected' : `offline since ${session.connection.offlineSince ? formatUtc(session.connection.offlineSince) : 'start-up'}`}
+            <span className={`dot ${session.connection.status === 'connected' ? 'ok' : session.connection.online ? 'warn' : 'bad'}`} aria-hidden="true" />{' '}
+            <span aria-label="session state">{session.connection.status === 'offline' && session.connection.offlineSince ? `Offline since ${formatUtc(session.connection.offlineSince)}` : session.connection.statusText}</span>
             {session.connection.lastSyncAt ? <span className="muted"> · ledger synced {formatUtc(session.connection.lastSyncAt)}</span> : null}
           </dd>
           <dt>Principal</dt>
