@@ -93,6 +93,7 @@ const GLYPHS = {
   8: ['111', '101', '111', '101', '111'],
   9: ['111', '101', '111', '001', '111'],
   '+': ['000', '010', '111', '010', '000'],
+  '!': ['010', '010', '010', '000', '010'],
 };
 function onText(x, y, text, cx, cy, height) {
   const cell = height / 5;
@@ -143,6 +144,7 @@ const AMBER = hex('#f59e0b');
 const CRACK = hex('#111827');
 const RED = hex('#dc2626');
 const WHITE = [1, 1, 1];
+const GREY = hex('#9ca3af');
 
 export function appIcon(size) {
   return render(size, (x, y) => {
@@ -159,13 +161,16 @@ export function trayIcon(size, badge) {
       if (d < 0.3) return onText(x, y, badge, 0.7, 0.3, badge.length > 1 ? 0.26 : 0.34) ? [...WHITE, 1] : [...RED, 1];
       if (d < 0.36) return null; // a transparent ring separates the badge from the shield
     }
-    if (shield(x, y, 0.45, 0.06, 0.8, 0.88)) return onCrack(x, y, 0.45, 0.06, 0.8, 0.88, 0.05) ? null : [...AMBER, 1];
+    if (shield(x, y, 0.45, 0.06, 0.8, 0.88)) return onCrack(x, y, 0.45, 0.06, 0.8, 0.88, 0.05) ? null : [...(badge === TRAY_ERROR_BADGE ? GREY : AMBER), 1];
     return null;
   });
 }
 
+/** The session is in trouble (token rejected, offline, log halted): the shield greyed, a red "!" badge. */
+export const TRAY_ERROR_BADGE = '!';
+
 export function trayFileName(badge, scale) {
-  const name = badge ? `tray-${badge === '9+' ? 'many' : badge}` : 'tray';
+  const name = badge ? `tray-${badge === '9+' ? 'many' : badge === TRAY_ERROR_BADGE ? 'error' : badge}` : 'tray';
   return `${name}${scale === 1 ? '' : `@${scale}x`}.png`;
 }
 
@@ -179,7 +184,7 @@ export function generateIcons(outDir = OUT) {
   }
   writeFileSync(join(outDir, 'icon.png'), encodePng(1024, appIcon(1024)));
   written.push(join(outDir, 'icon.png'));
-  for (const badge of [null, ...TRAY_BADGES]) {
+  for (const badge of [null, ...TRAY_BADGES, TRAY_ERROR_BADGE]) {
     for (const scale of TRAY_SCALES) {
       const size = TRAY_BASE_SIZE * scale;
       const file = join(outDir, 'tray', trayFileName(badge, scale));

@@ -86,6 +86,14 @@ export interface ConsoleCore extends ConsoleBackend {
   readonly connectionState: ConnectionState;
 }
 
+/** What a session notification says, for the states worth interrupting someone for. */
+export function sessionNotification(status: ConnectionState['status'], statusText: string): { title: string; body: string } | undefined {
+  if (status === 'token_rejected') return { title: 'Breakglass: token rejected, sign in again', body: `${statusText}. The console no longer receives requests.` };
+  if (status === 'log_halted') return { title: 'Breakglass: the store halted its ledger', body: statusText };
+  if (status === 'offline') return { title: 'Breakglass: store unreachable', body: `${statusText}. New requests will not reach you until it is back.` };
+  return undefined;
+}
+
 /**
  * Builds the console core from small services, in order, with one clock and one logger: keychain
  * and profile → connection state → signing keys → session → read models (one offline fallback),
@@ -190,9 +198,14 @@ export function composeConsole(options: ConsoleOptions): ConsoleCore {
     onDropped: (reason, wasUp) => (wasUp ? connection.markReconnecting(reason) : connection.markOffline(reason)),
     onRejected: (reason) => connection.markTokenRejected(reason),
   });
-  // A rejected token ends the session's background work: retrying with it cannot succeed.
+  // A rejected token ends the session's background work: retrying with it cannot succeed. The
+  // session turning bad is notified once per transition (token rejected, log halted, offline).
+  const notify = options.notify ?? (() => undefined);
   connection.onChange((state, previous) => {
-    if (state.status === 'token_rejected' && previous.status !== 'token_rejected') void storeEvents.stop();
+    if (state.status === previous.status) return;
+    if (state.status === 'token_rejected') void storeEvents.stop();
+    const text = sessionNotification(state.status, state.statusText);
+    if (text && session.active) notify({ kind: 'session', requestId: null, severity: 'sev1', ...text });
   });
 
   lifecycle.signedIn = (token) => {

@@ -5,7 +5,10 @@ import type { Settings } from '../../shared/ipc/contract';
 
 /** A native notification to show (Electron Notification, or an event in tests / the browser host). */
 export interface ConsoleNotification {
-  requestId: string;
+  /** request: a new request to decide; session: the session state turned bad (token rejected, log halted, offline). */
+  kind: 'request' | 'session';
+  /** The request a click opens; null for session notifications (a click opens the console). */
+  requestId: string | null;
   severity: Severity;
   title: string;
   body: string;
@@ -63,6 +66,7 @@ export class NotifierRules {
     return {
       notify: true,
       notification: {
+        kind: 'request',
         requestId: request.id,
         severity: request.severity,
         title: `${request.severity.toUpperCase()} bypass request: ${request.gate}${safety}`,

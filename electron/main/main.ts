@@ -1,3 +1,4 @@
+import type { ConnectionState } from '../../shared/ipc/contract';
 import { join } from 'node:path';
 import type * as ElectronModule from 'electron';
 import type { BrowserWindow } from 'electron';
@@ -87,7 +88,7 @@ export async function startConsoleApp(
     logger: createConsoleLogger(),
     host: 'electron',
     pinPrompt,
-    notify: (notification) => showRequestNotification({ Notification, onClick: openRequest, icon: paths.appIcon }, notification),
+    notify: (notification) => showRequestNotification({ Notification, onClick: (id) => (id ? openRequest(id) : showWindow()), icon: paths.appIcon }, notification),
     openExternal: (url) => shell.openExternal(url),
     onSettingsChanged: (settings) => app.setLoginItemSettings({ openAtLogin: settings.startAtLogin, openAsHidden: true, args: ['--hidden'] }),
     ...overrides,
@@ -109,6 +110,7 @@ export async function startConsoleApp(
   service.subscribe((event, payload) => {
     if (window && !window.isDestroyed()) window.webContents.send(event, payload);
     if (event === 'console:renderer:inbox-changed') tray.update(service.inbox, (payload as { count: number }).count);
+    if (event === 'console:renderer:connection-changed') tray.setConnection(payload as ConnectionState);
   });
 
   window = createMainWindow({ BrowserWindow, preload: paths.preload, url: APP_URL, icon: paths.appIcon, isQuitting: () => quitting });

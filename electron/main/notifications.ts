@@ -3,7 +3,8 @@ import type { ConsoleNotification } from '../core/notifier';
 
 export interface NotificationDeps {
   Notification: (new (options: NotificationConstructorOptions) => Pick<Notification, 'on' | 'show'>) & { isSupported(): boolean };
-  onClick: (requestId: string) => void;
+  /** The request the notification is about, or null (a session notification: open the console). */
+  onClick: (requestId: string | null) => void;
   icon?: string;
 }
 

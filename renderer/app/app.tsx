@@ -22,11 +22,13 @@ export function App() {
   useConsoleEvents();
   const session = useSession();
   const screen = useUi((s) => s.screen);
+  const enrolling = useUi((s) => s.enrolling);
 
   if (session.isPending) return <div className="empty">Loading session…</div>;
   if (session.error && !session.data) return <FatalError error={session.error} />;
   const data = session.data!;
-  if (!data.configured)
+  // The enrollment step stays until the user moves on, even though setup already configured the session.
+  if (!data.configured || enrolling)
     return (
       <>
         <PinPromptBar />

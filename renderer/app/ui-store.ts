@@ -32,6 +32,9 @@ interface UiState {
   ledgerFilters: LedgerFilters;
   inboxFilters: InboxFilters;
   pinPrompts: PinPrompt[];
+  /** Setup created the key and shows it for enrollment: stay on that screen until the user moves on. */
+  enrolling: boolean;
+  setEnrolling(enrolling: boolean): void;
   navigate(screen: string): void;
   openRequest(id: string, from?: string): void;
   setLedgerFilters(patch: Partial<LedgerFilters>): void;
@@ -47,6 +50,8 @@ export const useUi = create<UiState>((set, get) => ({
   ledgerFilters: EMPTY_LEDGER_FILTERS,
   inboxFilters: EMPTY_INBOX_FILTERS,
   pinPrompts: [],
+  enrolling: false,
+  setEnrolling: (enrolling) => set({ enrolling }),
   navigate: (screen) => set({ screen }),
   openRequest: (id, from) => set({ screen: 'request', requestId: id, returnTo: from ?? (get().screen === 'request' ? get().returnTo : get().screen) }),
   setLedgerFilters: (patch) => set({ ledgerFilters: { ...get().ledgerFilters, ...patch } }),

@@ -5,6 +5,8 @@ import { channelKey, useChannelMutation } from '../../bridge/queries';
 import { KeyBadge } from '../../components/badges';
 import { CopyButton } from '../../components/copy-button';
 import { ErrorNotice, fieldError } from '../../components/error-notice';
+import { useUi } from '../../app/ui-store';
+import { useSession } from '../../app/use-session';
 
 type KeyChoice = 'software' | 'pkcs11';
 const DEFAULT_STORE_URL = 'http://127.0.0.1:7410';
@@ -31,7 +33,13 @@ function EnrollmentStep({ session, onDone }: { session: Session; onDone(): void 
             {key.keyId}
           </dd>
           <dt>Enrolled</dt>
-          <dd>{key.enrolled ? 'yes: the store accepts this key' : 'not yet: decisions will be refused until an admin enrolls it'}</dd>
+          <dd role="status" aria-label="enrollment">
+            {key.enrolled ? (
+              <strong className="badge hw">enrolled: the store accepts this key</strong>
+            ) : (
+              'not yet: decisions will be refused until an admin enrolls it (this page notices by itself)'
+            )}
+          </dd>
         </dl>
         <div className="row" style={{ justifyContent: 'space-between', marginBottom: 6 }}>
           <span className="label">Public key (PEM)</span>
@@ -66,6 +74,9 @@ export function SetupScreen() {
   const [keyLabel, setKeyLabel] = useState('breakglass-approver');
   const [mode, setMode] = useState<'generate' | 'select'>('generate');
   const [done, setDone] = useState<Session | null>(null);
+  const setEnrolling = useUi((s) => s.setEnrolling);
+  // The live session (re-read when the store reports the key enrolled, by event) once setup is done.
+  const live = useSession().data;
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -77,6 +88,7 @@ export function SetupScreen() {
         onSuccess: (session) => {
           // The token went to main's keychain; this page forgets it now.
           setToken('');
+          setEnrolling(true);
           setDone(session);
         },
       },
@@ -84,7 +96,8 @@ export function SetupScreen() {
   };
 
   const finish = () => {
-    if (done) client.setQueryData(channelKey('console:main:get-session', {}), done);
+    if (done && !live?.configured) client.setQueryData(channelKey('console:main:get-session', {}), done);
+    setEnrolling(false);
     void client.invalidateQueries();
   };
 
@@ -105,7 +118,7 @@ export function SetupScreen() {
         <div className={`step${done ? ' done' : ''}`} />
       </div>
       {done ? (
-        <EnrollmentStep session={done} onDone={finish} />
+        <EnrollmentStep session={live?.configured && live.key?.keyId === done.key?.keyId ? live : done} onDone={finish} />
       ) : (
         <form className="panel" onSubmit={submit} aria-label="setup">
           <div className="panel-head">
@@ -138,7 +151,7 @@ export function SetupScreen() {
                   <input type="radio" name="key-kind" checked={kind === 'pkcs11'} onChange={() => setKind('pkcs11')} aria-label="hardware key" />
                   <span>
                     <strong>Hardware key (PKCS#11)</strong>
-                    <span className="muted">YubiKey PIV, smart card, TPM or HSM; non-extractable. Required by critical tiers.</span>
+                    <span className="muted">YubiKey PIV, smart card, TPM or HSM; non-extractable. Required by any tier whose policy asks for a hardware key.</span>
                   </span>
                 </label>
               </div>

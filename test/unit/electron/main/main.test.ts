@@ -106,10 +106,10 @@ describe('startConsoleApp (Electron glue with a fake electron module)', () => {
 });
 
 test('a notification names the request and clicking it opens that request', () => {
-  const opened: string[] = [];
+  const opened: (string | null)[] = [];
   const shown = showRequestNotification(
     { Notification: FakeNotification as never, onClick: (id) => opened.push(id) },
-    { requestId: 'req_0123456789abcdef', severity: 'sev1', title: 'SEV1 bypass request: deploy-prod', body: 'alice (payments) asks…' },
+    { kind: 'request', requestId: 'req_0123456789abcdef', severity: 'sev1', title: 'SEV1 bypass request: deploy-prod', body: 'alice (payments) asks…' },
   );
   assert.equal(shown, true);
   const native = FakeNotification.shown.at(-1)!;
