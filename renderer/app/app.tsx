@@ -1,4 +1,6 @@
+import { useEffect, useState } from 'react';
 import type { AppError } from '../../shared/errors';
+import { useBridge } from '../bridge/bridge-context';
 import { ErrorNotice } from '../components/error-notice';
 import { SetupScreen } from '../screens/setup/setup-screen';
 import { InboxAnnouncer } from './announcer';
@@ -8,6 +10,35 @@ import { Sidebar } from './sidebar';
 import { useUi } from './ui-store';
 import { useConsoleEvents } from './use-console-events';
 import { useSession } from './use-session';
+
+/** The browser host no longer accepts this page's link: a plain page saying what to do, not a developer error. */
+export function LinkInvalidPage() {
+  return (
+    <div className="setup-wrap" role="main" aria-label="console link no longer valid">
+      <div className="row" style={{ marginBottom: 6 }}>
+        <div className="nav-brand-mark" aria-hidden="true">
+          B
+        </div>
+        <h1>This console link is no longer valid</h1>
+      </div>
+      <div className="panel">
+        <div className="panel-body stack" style={{ gap: 10 }}>
+          <p style={{ margin: 0 }}>The console host was restarted (or printed a new link), so this tab cannot talk to it any more. Nothing you signed is lost.</p>
+          <p style={{ margin: 0 }}>
+            <strong>Open the new link</strong> the console host printed in its terminal (it ends in <code>#token=…</code>). You can paste it into this tab: it picks it up by itself.
+          </p>
+        </div>
+      </div>
+    </div>
+  );
+}
+
+function useLinkInvalid(): boolean {
+  const bridge = useBridge();
+  const [invalid, setInvalid] = useState(false);
+  useEffect(() => bridge.onLinkInvalid?.(() => setInvalid(true)), [bridge]);
+  return invalid;
+}
 
 function FatalError({ error }: { error: AppError }) {
   return (
@@ -23,7 +54,9 @@ export function App() {
   const session = useSession();
   const screen = useUi((s) => s.screen);
   const enrolling = useUi((s) => s.enrolling);
+  const linkInvalid = useLinkInvalid();
 
+  if (linkInvalid) return <LinkInvalidPage />;
   if (session.isPending) return <div className="empty">Loading session…</div>;
   if (session.error && !session.data) return <FatalError error={session.error} />;
   const data = session.data!;

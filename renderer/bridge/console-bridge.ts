@@ -17,6 +17,8 @@ export interface ConsoleBridge {
   readonly transport: 'electron' | 'browser';
   call<C extends MainChannel>(channel: C, input: ChannelInput<C>): Promise<ChannelOutput<C>>;
   on<E extends RendererEvent>(event: E, callback: (payload: RendererEventPayload<E>) => void): () => void;
+  /** Browser host only: the host refused this page's link token (restarted, or a new link was printed). */
+  onLinkInvalid?(callback: () => void): () => void;
 }
 
 /** Result → value, or throw the AppError it carries. */

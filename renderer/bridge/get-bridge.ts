@@ -18,11 +18,17 @@ declare global {
  */
 export function createBridge(): ConsoleBridge | AppError {
   if (window.breakglass) return electronBridge(window.breakglass);
+  // A new link pasted into this tab (#token=… changed): take it and start over with it.
+  window.addEventListener('hashchange', () => {
+    if (!/(^#|&)token=/.test(window.location.hash)) return;
+    takeHostToken(window.location, window.history, window.sessionStorage);
+    window.location.reload();
+  });
   const token = takeHostToken(window.location, window.history, window.sessionStorage);
   if (!token) {
     return new AppError(
       'unauthenticated',
-      'This page needs the one-time link printed by the browser host (it ends in #token=…). Open that link again; the token is never stored on disk.',
+      'This page needs the link the console host printed when it started (it ends in #token=…). Open that link; the token is never stored on disk.',
     );
   }
   return httpBridge(window.location.origin, token);

@@ -21,7 +21,18 @@ type Listener = (payload: unknown) => void;
  */
 export function httpBridge(origin: string, token: string): ConsoleBridge {
   const listeners = new Map<RendererEvent, Set<Listener>>();
+  const invalidListeners = new Set<() => void>();
   let streaming = false;
+  let linkInvalid = false;
+
+  /** The host refused our token (it restarted with a new one, or the link was replaced): say so once. */
+  const markLinkInvalid = () => {
+    if (linkInvalid) return;
+    linkInvalid = true;
+    for (const listener of invalidListeners) listener();
+  };
+  const linkInvalidError = () =>
+    new AppError('unauthenticated', 'This console link is no longer valid: the console host was restarted or gave out a new link. Open the new link it printed.');
 
   const hostDown = (why: string) =>
     new AppError('unavailable', `The console host at ${origin} is not answering (${why}). Is the browser host still running?`);
@@ -38,6 +49,10 @@ export function httpBridge(origin: string, token: string): ConsoleBridge {
       });
     } catch (error) {
       throw hostDown(error instanceof Error ? error.message : String(error));
+    }
+    if (response.status === 401) {
+      markLinkInvalid();
+      throw linkInvalidError();
     }
     let body: unknown;
     try {
@@ -72,6 +87,7 @@ export function httpBridge(origin: string, token: string): ConsoleBridge {
       credentials: 'omit',
       cache: 'no-store',
     });
+    if (response.status === 401) markLinkInvalid();
     if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = '';
@@ -106,6 +122,7 @@ export function httpBridge(origin: string, token: string): ConsoleBridge {
         } catch {
           // fall through to the backoff below
         }
+        if (linkInvalid) return;
         if (Date.now() - started > EVENT_RECONNECT_MAX_MS) delay = EVENT_RECONNECT_MIN_MS;
         await new Promise((resolve) => setTimeout(resolve, delay));
         delay = Math.min(delay * 2, EVENT_RECONNECT_MAX_MS);
@@ -116,6 +133,11 @@ export function httpBridge(origin: string, token: string): ConsoleBridge {
 
   return {
     transport: 'browser',
+    onLinkInvalid(callback) {
+      invalidListeners.add(callback);
+      if (linkInvalid) callback();
+      return () => invalidListeners.delete(callback);
+    },
     call: (channel, input) => call(channel, input) as never,
     on<E extends RendererEvent>(event: E, callback: (payload: RendererEventPayload<E>) => void) {
       let set = listeners.get(event);

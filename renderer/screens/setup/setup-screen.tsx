@@ -82,15 +82,18 @@ export function SetupScreen() {
     e.preventDefault();
     const key: ChannelInput<'console:main:setup'>['key'] =
       kind === 'software' ? { kind: 'software' } : { kind: 'pkcs11', modulePath, tokenLabel, keyLabel, mode };
+    // Set before the call: the session becomes configured while setup is still under way (events
+    // re-read it), and this screen must stay for the enrollment step that follows.
+    setEnrolling(true);
     setup.mutate(
       { storeUrl, token, key },
       {
         onSuccess: (session) => {
           // The token went to main's keychain; this page forgets it now.
           setToken('');
-          setEnrolling(true);
           setDone(session);
         },
+        onError: () => setEnrolling(false),
       },
     );
   };

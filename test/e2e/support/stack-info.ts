@@ -10,7 +10,7 @@ export interface StackInfo {
   consoleToken: string;
   /** Base URL + #token=… (hand-over in the fragment). */
   openUrl: string;
-  /** stack.ts control API: POST /store/stop, POST /store/start, GET /notifications. */
+  /** stack.ts control API: POST /store/stop, POST /store/start, GET /notifications, POST /host/restart?token=new|original. */
   controlUrl: string;
   softhsm: { modulePath: string; tokenLabel: string; userPin: string };
   /** Environment for CLI runs (no keychain secrets; tokens are passed per call). */

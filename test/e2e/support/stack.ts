@@ -102,7 +102,12 @@ async function main(): Promise<void> {
   // 4. The console: real core (keychain vault, PKCS#11 signer, store client, mirror) behind the browser host.
   const consoleDir = await mkdtemp(join(tmpdir(), 'bg-e2e-console-'));
   cleanups.push(() => rm(consoleDir, { recursive: true, force: true }));
-  const host: RunningConsoleBrowserHost = await startConsoleBrowserHost({ dataDir: consoleDir, port: 0, sse: { initialBackoffMs: 200, maxBackoffMs: 1000 } });
+  const hostOptions = { dataDir: consoleDir, sse: { initialBackoffMs: 200, maxBackoffMs: 1000 } };
+  let host: RunningConsoleBrowserHost = await startConsoleBrowserHost({ ...hostOptions, port: 0 });
+  const hostPort = Number(new URL(host.url).port);
+  const originalToken = host.token;
+  /** Notifications of every host instance (a restart starts a new list). */
+  const earlierNotifications: RunningConsoleBrowserHost['notifications'] = [];
   cleanups.push(() => host.close());
 
   // 5. Control API for the tests.
@@ -113,7 +118,15 @@ async function main(): Promise<void> {
     };
     const route = `${req.method} ${req.url}`;
     (async () => {
-      if (route === 'GET /notifications') return reply(200, { notifications: host.notifications });
+      if (route === 'GET /notifications') return reply(200, { notifications: [...earlierNotifications, ...host.notifications] });
+      // Restart the console host on the same port: with a new token (as a real restart does), or
+      // with the original one again (so the later tests' StackInfo stays true).
+      if (route === 'POST /host/restart?token=new' || route === 'POST /host/restart?token=original') {
+        earlierNotifications.push(...host.notifications);
+        await host.close();
+        host = await startConsoleBrowserHost({ ...hostOptions, port: hostPort, ...(route.endsWith('original') ? { token: originalToken } : {}) });
+        return reply(200, { openUrl: host.openUrl, token: host.token });
+      }
       if (route === 'POST /store/stop') {
         await stopStore();
         return reply(200, { stopped: true });
