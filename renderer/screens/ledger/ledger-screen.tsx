@@ -10,7 +10,7 @@ import { LEDGER_PAGE_SIZE, useLedgerPages, type LedgerRow } from './use-ledger-p
 
 const ROW_HEIGHT = 36;
 const FILTER_DEBOUNCE_MS = 250;
-const GRID = '64px 150px 172px minmax(100px, 0.7fr) 224px minmax(110px, 0.7fr) minmax(160px, 1.6fr) 92px';
+/** Columns in app.css (.ledger-grid): below 1200 px they narrow and Gate is dropped (the target names the request). */
 const COLUMNS = ['Seq', 'Time (UTC)', 'Type', 'Actor', 'Target', 'Gate', 'Detail', 'Verified'];
 
 const VERIFY_TEXT: Record<VerificationState, { text: string; title: string }> = {
@@ -126,9 +126,9 @@ export function LedgerScreen() {
       <div className="panel" style={{ flex: 1, display: 'flex', flexDirection: 'column', minHeight: 0 }}>
         <Filters />
         <div role="table" aria-label="Ledger entries" aria-rowcount={total + 1} style={{ display: 'flex', flexDirection: 'column', flex: 1, minHeight: 0 }}>
-          <div className="vhead" role="row" aria-rowindex={1} style={{ gridTemplateColumns: GRID }}>
+          <div className="vhead ledger-grid" role="row" aria-rowindex={1}>
             {COLUMNS.map((c) => (
-              <span role="columnheader" key={c}>
+              <span role="columnheader" key={c} className={c === 'Gate' ? 'c-gate' : undefined}>
                 {c}
               </span>
             ))}
@@ -146,7 +146,7 @@ export function LedgerScreen() {
                 const row = rowAt(v.index);
                 if (!row) {
                   return (
-                    <div key={v.key} role="row" aria-rowindex={v.index + 2} className="vrow" style={{ top: v.start, height: ROW_HEIGHT, gridTemplateColumns: GRID }}>
+                    <div key={v.key} role="row" aria-rowindex={v.index + 2} className="vrow ledger-grid" style={{ top: v.start, height: ROW_HEIGHT }}>
                       <span role="cell" className="subtle">
                         …
                       </span>
@@ -163,8 +163,8 @@ export function LedgerScreen() {
                     aria-label={`ledger entry ${e.seq} ${e.type}`}
                     aria-selected={selected?.entry.seq === e.seq}
                     tabIndex={0}
-                    className={`vrow clickable${selected?.entry.seq === e.seq ? ' selected' : ''}`}
-                    style={{ top: v.start, height: ROW_HEIGHT, gridTemplateColumns: GRID }}
+                    className={`vrow ledger-grid clickable${selected?.entry.seq === e.seq ? ' selected' : ''}`}
+                    style={{ top: v.start, height: ROW_HEIGHT }}
                     onClick={() => setSelected(row)}
                     onKeyDown={(ev) => ev.key === 'Enter' && setSelected(row)}
                   >
@@ -183,7 +183,7 @@ export function LedgerScreen() {
                     <span role="cell" className="mono" style={{ fontSize: 12 }} title={e.target}>
                       {e.target}
                     </span>
-                    <span role="cell" className="mono" style={{ fontSize: 12 }}>
+                    <span role="cell" className="mono c-gate" style={{ fontSize: 12 }}>
                       {e.gate ?? ''}
                     </span>
                     <span role="cell" className="muted" title={detailText(row)}>
