@@ -25,6 +25,8 @@ export interface ConsoleBrowserHostOptions {
   /** Called for each notification the notifier rules let through (the browser host has no native ones). */
   onNotification?: (notification: ConsoleNotification) => void;
   sse?: ConsoleOptions['sse'];
+  /** The store this console is launched for: the setup screen pre-fills it. */
+  storeUrl?: string;
   /** Defaults to the console logger on stderr. */
   logger?: ConsoleLogger;
 }
@@ -52,6 +54,7 @@ export async function startConsoleBrowserHost(options: ConsoleBrowserHostOptions
     openVault: options.openVault,
     signers: options.signers,
     sse: options.sse,
+    storeUrl: options.storeUrl,
     logger: options.logger,
     notify: (notification) => {
       notifications.push(notification);

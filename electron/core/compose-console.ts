@@ -43,6 +43,8 @@ export interface ConsoleOptions {
   /** Console data dir: profile, settings, ledger mirror, offline cache (nothing secret). */
   dataDir: string;
   host: 'electron' | 'browser';
+  /** The store this console was launched for (BREAKGLASS_STORE, the demo): the setup screen pre-fills it. */
+  storeUrl?: string;
   pinPrompt: PinPrompt;
   /** Opens the vault; defaults to CredentialVault.open() (keytar). */
   openVault?: () => Promise<CredentialVault>;
@@ -123,6 +125,7 @@ export function composeConsole(options: ConsoleOptions): ConsoleCore {
   const lifecycle = { signedIn: (_token: string) => undefined as void, signedOut: async () => undefined as void, tokenReplaced: async (_token: string) => undefined as void };
   const session = new SessionService({
     host: options.host,
+    launchStoreUrl: options.storeUrl,
     keychain,
     profiles,
     connection,
@@ -150,11 +153,11 @@ export function composeConsole(options: ConsoleOptions): ConsoleCore {
   const idpRenewal = new IdpSessionRenewal({ idp, session, clock, logger });
 
   const fallback = new OfflineFallback(new OfflineCache(dataDir, logger), connection, clock);
-  const readModels = new ReadModels({ session, connection, fallback, settings: settingsStore, clock });
+  const mirror = new MirrorService(dataDir, session, connection, clock);
+  const readModels = new ReadModels({ session, connection, fallback, settings: settingsStore, clock, ledgerEntriesFor: (id) => mirror.mirror.entriesFor(id).filter((e) => mirror.mirror.verificationOf(e.seq) !== 'failed') });
   const reviews = new ReviewService(session, connection, fallback);
   const notifications = new NotificationService(dataDir, options.notify ?? (() => undefined), clock, logger);
   const inbox = new InboxService({ session, connection, settings: settingsStore, notifications, readModels, fallback, events, clock, logger });
-  const mirror = new MirrorService(dataDir, session, connection, clock);
   const settings = new SettingsService(settingsStore, keys, clock, options.onSettingsChanged);
   const links = new ExternalLinks(session, options.openExternal);
 

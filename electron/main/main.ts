@@ -87,6 +87,7 @@ export async function startConsoleApp(
     dataDir: app.getPath('userData'),
     logger: createConsoleLogger(),
     host: 'electron',
+    storeUrl: process.env.BREAKGLASS_STORE || undefined,
     pinPrompt,
     notify: (notification) => showRequestNotification({ Notification, onClick: (id) => (id ? openRequest(id) : showWindow()), icon: paths.appIcon }, notification),
     openExternal: (url) => shell.openExternal(url),

@@ -52,7 +52,7 @@ export function Sidebar({ session }: { session: Session }) {
           {session.team ? `team ${session.team}` : 'no team'}
           {session.approverGroups.length ? ` · ${session.approverGroups.join(', ')}` : ''}
         </div>
-        <div className="status" aria-label={`session ${word}`} title={`${statusText} · ${session.storeUrl ?? 'no store'}`}>
+        <div className="status" role="status" aria-label={`session ${word}`} title={`${statusText} · ${session.storeUrl ?? 'no store'}`}>
           <span className={`dot ${dot}`} aria-hidden="true" />
           <span className="mono">
             {word} · {session.storeUrl?.replace(/^https?:\/\//, '') ?? 'no store'}

@@ -108,7 +108,7 @@ export async function launchConsole(input: LaunchInput): Promise<Running> {
     say(`Console: Electron cannot start here (${why}).`);
     say('Console: serving the same console to your browser instead (browser host on 127.0.0.1).');
     const wanted = Number(process.env.BREAKGLASS_CONSOLE_PORT ?? BROWSER_HOST_DEFAULT_PORT);
-    const options = { dataDir: join(input.dataDir, 'console'), onNotification: (n: { title: string; body: string }) => say(`[notification] ${n.title}: ${n.body}`) };
+    const options = { dataDir: join(input.dataDir, 'console'), storeUrl: input.url, onNotification: (n: { title: string; body: string }) => say(`[notification] ${n.title}: ${n.body}`) };
     try {
       host = await startConsoleBrowserHost({ ...options, port: wanted });
     } catch (error) {

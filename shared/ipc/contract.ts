@@ -96,6 +96,8 @@ export const SessionSchema = z.strictObject({
   /** False until setup has stored a token (and a key) for a store. The renderer shows the setup screen. */
   configured: z.boolean(),
   storeUrl: z.string().nullable(),
+  /** What the setup screen pre-fills: the store the console was launched for, else the last one used (kept across sign-out). */
+  suggestedStoreUrl: z.string().nullable(),
   principal: PrincipalNameSchema.nullable(),
   roles: z.array(RoleSchema),
   team: z.string().nullable(),

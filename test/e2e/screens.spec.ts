@@ -6,7 +6,7 @@ import type { BypassRequest } from '../../shared/domain/request';
 import { fileKeySigner, generateSoftwareKeyPair } from '../../shared/node/signing/software-signer';
 import { signDecision } from '../../shared/node/signing/sign-decision';
 import { newDecisionStatement } from '../../shared/signing/decision-statement';
-import { control, cspViolationsOf, ipc, openConsole, screenshot, stack } from './support/helpers';
+import { control, cspViolationsOf, ensureConsoleReady as ensureReady, ipc, screenshot, stack } from './support/helpers';
 
 /**
  * Every screen and state at 1440×900 and 1024×700: axe-core finds no critical or serious
@@ -88,23 +88,7 @@ test.beforeAll(async () => {
 });
 
 async function ensureConsoleReady(page: Page): Promise<void> {
-  const s = stack();
-  await openConsole(page);
-  const setupHeading = page.getByRole('heading', { name: 'Set up the Breakglass console' });
-  const nav = page.getByRole('navigation', { name: 'Main navigation' });
-  await expect(setupHeading.or(nav)).toBeVisible();
-  if (await setupHeading.isVisible()) {
-    await axeClean(page, 'setup');
-    await page.getByLabel('Grant store URL').fill(s.storeUrl);
-    await page.getByLabel('API token').fill(s.tokens.bob!);
-    await page.getByLabel('software key', { exact: true }).check();
-    await page.getByRole('button', { name: 'Connect and create key' }).click();
-    const pem = (await page.getByLabel('public key PEM').textContent()) ?? '';
-    await storeCall('POST', '/v1/admin/approvers/bob/keys', s.adminToken, { publicKeyPem: pem.trim(), label: 'screens e2e' });
-    await page.getByRole('button', { name: 'Open the console' }).click();
-    didSetup = true;
-  }
-  await expect(nav).toBeVisible();
+  if (await ensureReady(page, () => axeClean(page, 'setup'))) didSetup = true;
 }
 
 /** Critical and serious axe findings per screen, asserted at the end of each test (so one run shows them all). */

@@ -8,12 +8,16 @@ import type { SessionService } from '../session/session-service';
 import type { SettingsStore } from '../settings';
 import { gateInfo } from './gate-info';
 import type { OfflineFallback } from './offline-fallback';
+import { correctFromLedger } from './ledger-correction';
+import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
 
 type RequestPage = ChannelOutput<'console:main:get-request'>;
 /** What is kept for offline reading: the page as the store answered it. */
 type RequestCopy = Omit<RequestPage, 'data'>;
 
 export interface ReadModelsDeps {
+  /** The ledger mirror's entries about a request (offline pages are corrected by the newer ones). */
+  ledgerEntriesFor(requestId: string): readonly LedgerEntry[];
   session: SessionService;
   connection: ConnectionTracker;
   fallback: OfflineFallback;
@@ -54,7 +58,15 @@ export class ReadModels {
     if (data.source === 'store') return { ...value, data };
     const offlineSince = this.deps.connection.current.offlineSince;
     const reason = `the store is unreachable${offlineSince ? ` (offline since ${offlineSince})` : ''}`;
-    return { ...value, canApprove: { allowed: false, reason }, canDecide: { allowed: false, reason }, data };
+    // The copy is as old as its last visit; the mirror may know what happened since.
+    const corrected = correctFromLedger(value.request, this.deps.ledgerEntriesFor(input.id), data.asOf ?? value.request.createdAt, this.deps.clock.now());
+    return {
+      ...value,
+      request: corrected.request,
+      canApprove: { allowed: false, reason },
+      canDecide: { allowed: false, reason },
+      data: { source: 'mirror', asOf: corrected.asOf > (data.asOf ?? '') ? corrected.asOf : data.asOf },
+    };
   }
 
   async getHealth(): Promise<ChannelOutput<'console:main:get-health'>> {

@@ -79,6 +79,23 @@ export class ProfileStore {
     await this.writes;
   }
 
+  /** The store URL of the last setup, kept across sign-out (not secret) so the setup screen can pre-fill it. */
+  async rememberedStoreUrl(): Promise<string | null> {
+    const text = await readTextIfExists(join(this.dataDir, 'last-store.json'));
+    if (!text) return null;
+    try {
+      const value = (JSON.parse(text) as { storeUrl?: unknown }).storeUrl;
+      return typeof value === 'string' ? value : null;
+    } catch (error) {
+      this.logger.debug({ err: error }, 'last-store.json unreadable; nothing to pre-fill');
+      return null;
+    }
+  }
+
+  async rememberStoreUrl(storeUrl: string): Promise<void> {
+    await writeJsonAtomic(join(this.dataDir, 'last-store.json'), { storeUrl });
+  }
+
   /** Forget the profile (sign-out): pending writes are dropped, the file removed. */
   async remove(): Promise<void> {
     this.cancelPending();

@@ -33,6 +33,8 @@ export interface SessionHooks {
 
 export interface SessionServiceDeps {
   host: Session['host'];
+  /** The store this console was launched for (BREAKGLASS_STORE, the demo): pre-filled on the setup screen. */
+  launchStoreUrl?: string;
   keychain: KeychainAccess;
   profiles: ProfileStore;
   connection: ConnectionTracker;
@@ -97,6 +99,7 @@ export class SessionService {
     return {
       configured: active !== undefined,
       storeUrl: profile?.storeUrl ?? null,
+      suggestedStoreUrl: profile?.storeUrl ?? this.deps.launchStoreUrl ?? (await this.deps.profiles.rememberedStoreUrl()),
       principal: profile?.principal ?? null,
       roles: this.whoami?.roles ?? [],
       team: this.whoami?.team ?? null,
@@ -135,6 +138,7 @@ export class SessionService {
     await vault.setToken(storeUrl, principal, input.token);
     const profile: Profile = { storeUrl, principal, key, lastEventId: null };
     await this.deps.profiles.write(profile);
+    await this.deps.profiles.rememberStoreUrl(storeUrl);
     await this.deps.hooks.signedOut();
     this.whoami = whoami;
     this.policy = undefined;

@@ -66,7 +66,10 @@ function EnrollmentStep({ session, onDone }: { session: Session; onDone(): void 
 export function SetupScreen() {
   const client = useQueryClient();
   const setup = useChannelMutation('console:main:setup', []);
-  const [storeUrl, setStoreUrl] = useState(DEFAULT_STORE_URL);
+  // The live session (re-read when the store reports the key enrolled, by event) once setup is done;
+  // before that, it says which store to pre-fill (the one launched for, or the last one used).
+  const live = useSession().data;
+  const [storeUrl, setStoreUrl] = useState(live?.suggestedStoreUrl ?? DEFAULT_STORE_URL);
   const [token, setToken] = useState('');
   const [kind, setKind] = useState<KeyChoice>('software');
   const [modulePath, setModulePath] = useState(DEFAULT_SOFTHSM_MODULE);
@@ -75,8 +78,6 @@ export function SetupScreen() {
   const [mode, setMode] = useState<'generate' | 'select'>('generate');
   const [done, setDone] = useState<Session | null>(null);
   const setEnrolling = useUi((s) => s.setEnrolling);
-  // The live session (re-read when the store reports the key enrolled, by event) once setup is done.
-  const live = useSession().data;
 
   const submit = (e: FormEvent) => {
     e.preventDefault();

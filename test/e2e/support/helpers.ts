@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Page } from '@playwright/test';
+import { expect, type Page } from '@playwright/test';
 import type { StackInfo } from './stack-info';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -81,4 +81,35 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   // Let countdowns and fonts settle so the picture shows a steady state.
   await page.waitForTimeout(300);
   await page.screenshot({ path: `${SCREENSHOT_DIR}/${name}.png` });
+}
+
+/**
+ * Open the console; when it is not set up yet (a spec run on its own), set it up as bob with a
+ * software key and enroll that key through the admin API. Returns whether it did the setup (the
+ * spec then signs out afterwards, leaving the console as it found it).
+ */
+export async function ensureConsoleReady(page: Page, beforeSetup?: () => Promise<void>): Promise<boolean> {
+  const s = stack();
+  await openConsole(page);
+  const setupHeading = page.getByRole('heading', { name: 'Set up the Breakglass console' });
+  const nav = page.getByRole('navigation', { name: 'Main navigation' });
+  await expect(setupHeading.or(nav)).toBeVisible();
+  if (!(await setupHeading.isVisible())) return false;
+  await beforeSetup?.();
+  await page.getByLabel('Grant store URL').fill(s.storeUrl);
+  await page.getByLabel('API token').fill(s.tokens.bob!);
+  await page.getByLabel('software key', { exact: true }).check();
+  await page.getByRole('button', { name: 'Connect and create key' }).click();
+  const pem = (await page.getByLabel('public key PEM').textContent()) ?? '';
+  const enrolled = await fetch(`${s.storeUrl}/v1/admin/approvers/bob/keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${s.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ publicKeyPem: pem.trim(), label: 'e2e software key' }),
+  });
+  if (enrolled.status !== 201) throw new Error(`enrolling bob's key: HTTP ${enrolled.status} ${await enrolled.text()}`);
+  // The enrollment step notices the enrollment by itself (the store's event), then the user moves on.
+  await expect(page.getByRole('status', { name: 'enrollment' })).toContainText('enrolled: the store accepts this key');
+  await page.getByRole('button', { name: 'Open the console' }).click();
+  await expect(nav).toBeVisible();
+  return true;
 }
