@@ -33,6 +33,7 @@ export async function runBrowserHostCli(argv: string[]): Promise<number> {
   }
   const host = await startConsoleBrowserHost({
     dataDir: values['data-dir'] ?? process.env.BREAKGLASS_CONSOLE_DATA_DIR ?? defaultConsoleDataDir(),
+    storeUrl: process.env.BREAKGLASS_STORE || undefined,
     port,
     rendererDir: values['renderer-dir'],
     onNotification: (n) => process.stdout.write(`[notification] ${n.title}: ${n.body}\n`),

@@ -69,7 +69,7 @@ function waitingNote(detail: Detail, me: string | null): string | null {
   return null;
 }
 
-function Actions({ detail, session, onOpen }: { detail: Detail; session: Session; onOpen(d: OpenDialog): void }) {
+function Actions({ detail, session, onOpen, confirmed = false }: { detail: Detail; session: Session; onOpen(d: OpenDialog): void; confirmed?: boolean }) {
   const { request, canApprove, canDecide, data } = detail;
   const offline = !session.connection.online || data.source === 'mirror';
   const offlineWhy = 'The grant store is unreachable: decisions need the store and are disabled until it is back.';
@@ -93,7 +93,7 @@ function Actions({ detail, session, onOpen }: { detail: Detail; session: Session
         </div>
       ) : null}
       {/* The normal course of things (I approved, waiting on others; waiting for an answer) is said neutrally. */}
-      {!offline && waiting ? (
+      {!offline && waiting && !confirmed ? (
         <div className="notice info" role="note" aria-label="waiting">
           {waiting}
         </div>
@@ -103,7 +103,7 @@ function Actions({ detail, session, onOpen }: { detail: Detail; session: Session
         <div className="notice error" role="note" aria-label="cannot approve">
           <strong>You cannot approve this request.</strong> {sentence(canApprove.reason)}
           {!canDecide.allowed && sameCause(canApprove.reason, canDecide.reason) ? ' You cannot deny it or ask for context either.' : ''}
-          {/hardware-backed key/.test(canApprove.reason ?? '') ? ` Approvers who may decide it: ${detail.approvers.filter((a) => a !== session.principal).join(', ') || 'none listed'} (with an enrolled hardware key).` : ''}
+          {/hardware-backed key/.test(canApprove.reason ?? '') ? ` Approvers who may decide it: ${detail.approvers.filter((a) => a !== session.principal).join(', ') || 'none listed'} (each with an enrolled hardware key).` : ''}
         </div>
       ) : null}
       {!offline && !canDecide.allowed && !(decidable && !canApprove.allowed && sameCause(canApprove.reason, canDecide.reason)) ? (
@@ -332,7 +332,7 @@ function RequestBody({ detail, session }: { detail: Detail; session: Session }) 
             </div>
             <div className="panel-body stack" style={{ gap: 10 }}>
               {done && done.request.id === request.id ? <Confirmation result={done} nextId={nextId} onNext={goNext} onDismiss={() => setDone(null)} /> : null}
-              <Actions detail={detail} session={session} onOpen={setDialog} />
+              <Actions detail={detail} session={session} onOpen={setDialog} confirmed={Boolean(done && done.request.id === request.id)} />
             </div>
           </section>
           {request.messages.length || decisions.length ? (
