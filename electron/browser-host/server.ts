@@ -5,7 +5,7 @@ import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { AppError } from '../../shared/errors';
-import { BROWSER_HOST_TOKEN_HEADER, type IpcResult, type RendererEvent } from '../../shared/ipc/contract';
+import { BROWSER_HOST_LINK_REFUSED_HEADER, BROWSER_HOST_TOKEN_HEADER, type IpcResult, type RendererEvent } from '../../shared/ipc/contract';
 import type { ConsoleBackend } from '../core/console-api';
 import { dispatch } from '../core/dispatch';
 import { STATIC_CONTENT_TYPES } from '../core/static-content-types';
@@ -93,6 +93,8 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Run
     if (path.startsWith('/ipc/')) {
       const given = headerValue(req.headers[BROWSER_HOST_TOKEN_HEADER]) ?? (path === '/ipc/events' ? (url.searchParams.get('token') ?? undefined) : undefined);
       if (!tokensEqual(given, token)) {
+        // The page's link is not (or no longer) this host's: the renderer shows "open the new link".
+        res.setHeader(BROWSER_HOST_LINK_REFUSED_HEADER, 'refused');
         return sendJson(res, 401, failure(new AppError('unauthenticated', `missing or wrong ${BROWSER_HOST_TOKEN_HEADER} header`)));
       }
       if (path === '/ipc/events') {

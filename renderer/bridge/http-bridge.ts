@@ -1,5 +1,6 @@
 import { AppError } from '../../shared/errors';
 import {
+  BROWSER_HOST_LINK_REFUSED_HEADER,
   BROWSER_HOST_TOKEN_HEADER,
   rendererEvents,
   type IpcResult,
@@ -50,7 +51,7 @@ export function httpBridge(origin: string, token: string): ConsoleBridge {
     } catch (error) {
       throw hostDown(error instanceof Error ? error.message : String(error));
     }
-    if (response.status === 401) {
+    if (response.status === 401 && response.headers.get(BROWSER_HOST_LINK_REFUSED_HEADER)) {
       markLinkInvalid();
       throw linkInvalidError();
     }
@@ -87,7 +88,7 @@ export function httpBridge(origin: string, token: string): ConsoleBridge {
       credentials: 'omit',
       cache: 'no-store',
     });
-    if (response.status === 401) markLinkInvalid();
+    if (response.status === 401 && response.headers.get(BROWSER_HOST_LINK_REFUSED_HEADER)) markLinkInvalid();
     if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = '';

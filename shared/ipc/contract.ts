@@ -508,5 +508,7 @@ export type BreakglassApi = {
 
 /** Header carrying the browser host's secret token on every /ipc request. */
 export const BROWSER_HOST_TOKEN_HEADER = 'x-breakglass-token';
+/** Set by the browser host on a 401 that refuses the page's link token itself (not a refusal passed on from the store). */
+export const BROWSER_HOST_LINK_REFUSED_HEADER = 'x-breakglass-link';
 /** Default browser host port (ARCHITECTURE.md). */
 export const BROWSER_HOST_DEFAULT_PORT = 7420;
