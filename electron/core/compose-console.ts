@@ -36,6 +36,8 @@ import { CredentialVault } from './vault/credential-vault';
  * many follow (coalesced, never postponed: CI traffic at tens of events a second cannot starve it).
  */
 export const INBOX_REFRESH_MAX_DELAY_MS = 150;
+/** Time-driven follow-ups (SLA running out, a bypass I approved ending, a review for me) are checked this often. */
+export const FOLLOW_UP_TICK_MS = 30_000;
 /** The ledger mirror syncs at most this long after the first new entry (every entry, evaluations included). */
 export const MIRROR_SYNC_MAX_DELAY_MS = 500;
 
@@ -80,6 +82,8 @@ export interface ConsoleCore extends ConsoleBackend {
   stop(): Promise<void>;
   /** Refresh the inbox now (also notifies for new requests): the tray's menu and tests. */
   refreshInbox(): Promise<InboxItem[]>;
+  /** Run the time-driven follow-up notifications now (the tick does it every FOLLOW_UP_TICK_MS; tests). */
+  followUp(): Promise<void>;
   pauseNotifications(minutes: number): Promise<Settings>;
   /** The inbox as of the last refresh (tray menu). */
   readonly inbox: InboxItem[];
@@ -156,7 +160,12 @@ export function composeConsole(options: ConsoleOptions): ConsoleCore {
   const mirror = new MirrorService(dataDir, session, connection, clock);
   const readModels = new ReadModels({ session, connection, fallback, settings: settingsStore, clock, ledgerEntriesFor: (id) => mirror.mirror.entriesFor(id).filter((e) => mirror.mirror.verificationOf(e.seq) !== 'failed') });
   const reviews = new ReviewService(session, connection, fallback);
-  const notifications = new NotificationService(dataDir, options.notify ?? (() => undefined), clock, logger);
+  // Every notification goes to the host (native in Electron, recorded in the browser host) and to the renderer.
+  const notifyAll = (notification: ConsoleNotification) => {
+    options.notify?.(notification);
+    events.emit('console:renderer:notification', notification);
+  };
+  const notifications = new NotificationService(dataDir, notifyAll, clock, logger);
   const inbox = new InboxService({ session, connection, settings: settingsStore, notifications, readModels, fallback, events, clock, logger });
   const settings = new SettingsService(settingsStore, keys, clock, options.onSettingsChanged);
   const links = new ExternalLinks(session, options.openExternal);
@@ -203,7 +212,7 @@ export function composeConsole(options: ConsoleOptions): ConsoleCore {
   });
   // A rejected token ends the session's background work: retrying with it cannot succeed. The
   // session turning bad is notified once per transition (token rejected, log halted, offline).
-  const notify = options.notify ?? (() => undefined);
+  const notify = notifyAll;
   connection.onChange((state, previous) => {
     if (state.status === previous.status) return;
     if (state.status === 'token_rejected') void storeEvents.stop();
@@ -211,9 +220,25 @@ export function composeConsole(options: ConsoleOptions): ConsoleCore {
     if (text && session.active) notify({ kind: 'session', requestId: null, severity: 'sev1', ...text });
   });
 
+  // The follow-up tick: one pass every FOLLOW_UP_TICK_MS while signed in (a pass never overlaps the next).
+  let cancelTick: (() => void) | undefined;
+  const tick = () => {
+    cancelTick = clock.after(FOLLOW_UP_TICK_MS, () => {
+      inbox
+        .followUp()
+        // The next tick tries again; the connection state already says why the store did not answer.
+        .catch((error: unknown) => logger.debug({ err: error }, 'follow-up notifications skipped this tick'))
+        .finally(() => {
+          if (cancelTick) tick();
+        });
+    });
+  };
+
   lifecycle.signedIn = (token) => {
     const active = session.current();
     connection.reset();
+    cancelTick?.();
+    tick();
     inboxRefresh.restart();
     mirrorSync.restart();
     inbox.resume();
@@ -221,6 +246,8 @@ export function composeConsole(options: ConsoleOptions): ConsoleCore {
     inboxRefresh.request();
   };
   const haltBackground = async () => {
+    cancelTick?.();
+    cancelTick = undefined;
     await storeEvents.stop();
     await Promise.all([inboxRefresh.stop(), mirrorSync.stop()]);
     await inbox.halt();
@@ -301,6 +328,7 @@ export function composeConsole(options: ConsoleOptions): ConsoleCore {
       keys.reset();
     },
     refreshInbox: () => inbox.refresh(),
+    followUp: () => inbox.followUp(),
     pauseNotifications: (minutes) => settings.pause(minutes),
     get inbox() {
       return inbox.items;

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { AppError } from '../../shared/errors';
 import { useBridge } from '../bridge/bridge-context';
+import { useChannel } from '../bridge/queries';
 import { ErrorNotice } from '../components/error-notice';
 import { SetupScreen } from '../screens/setup/setup-screen';
 import { InboxAnnouncer } from './announcer';
@@ -33,6 +34,14 @@ export function LinkInvalidPage() {
   );
 }
 
+/** "(3) Breakglass console": the tab says how many requests wait, and "(!)" when the session is in trouble. */
+function useTitleBadge(count: number | undefined, trouble: boolean): void {
+  useEffect(() => {
+    const prefix = trouble ? '(!) ' : count ? `(${count}) ` : '';
+    document.title = `${prefix}Breakglass console`;
+  }, [count, trouble]);
+}
+
 function useLinkInvalid(): boolean {
   const bridge = useBridge();
   const [invalid, setInvalid] = useState(false);
@@ -55,6 +64,9 @@ export function App() {
   const screen = useUi((s) => s.screen);
   const enrolling = useUi((s) => s.enrolling);
   const linkInvalid = useLinkInvalid();
+  const waiting = useChannel('console:main:list-inbox', {}, { enabled: Boolean(session.data?.configured) }).data?.items.length;
+  const status = session.data?.connection.status;
+  useTitleBadge(session.data?.configured ? waiting : undefined, status === 'offline' || status === 'token_rejected' || status === 'log_halted');
 
   if (linkInvalid) return <LinkInvalidPage />;
   if (session.isPending) return <div className="empty">Loading session…</div>;

@@ -47,6 +47,16 @@ export function useConsoleEvents() {
         useUi.getState().addPinPrompt({ ...prompt, popupBlocked: !popup });
       }),
       bridge.on('console:renderer:pin-settled', ({ promptId }) => useUi.getState().settlePinPrompt(promptId)),
+      // Browser host: notifications through the Web Notifications API once the user allowed them
+      // (Settings asks, from a click). Electron shows them natively from main, so not here.
+      bridge.on('console:renderer:notification', (notification) => {
+        if (bridge.transport !== 'browser' || typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
+        const shown = new Notification(notification.title, { body: notification.body, tag: `${notification.kind}:${notification.requestId ?? 'session'}` });
+        shown.onclick = () => {
+          window.focus();
+          if (notification.requestId) useUi.getState().openRequest(notification.requestId, 'inbox');
+        };
+      }),
     ];
     return () => {
       if (pending) clearTimeout(pending);

@@ -36,4 +36,5 @@ export const RENDERER_EVENT_NAMES = [
   'console:renderer:connection-changed',
   'console:renderer:pin-required',
   'console:renderer:pin-settled',
+  'console:renderer:notification',
 ] as const;

@@ -456,6 +456,17 @@ export const rendererEvents = {
   }),
   /** Browser host only: the PIN prompt was answered, cancelled or timed out; close any UI for it. */
   'console:renderer:pin-settled': z.strictObject({ promptId: z.string().regex(/^[0-9a-f]{32}$/) }),
+  /**
+   * A notification the rules let through (Electron shows it natively from main; the browser host's
+   * renderer shows it with the Web Notifications API when the user allowed it).
+   */
+  'console:renderer:notification': z.strictObject({
+    kind: z.enum(['request', 'sla_soon', 'sla_overdue', 'reply', 'expiring', 'review', 'session']),
+    requestId: RequestIdSchema.nullable(),
+    severity: SeveritySchema,
+    title: z.string(),
+    body: z.string(),
+  }),
 } as const;
 
 export type RendererEvents = typeof rendererEvents;

@@ -81,7 +81,9 @@ test('offline, a page visited while active is corrected by the mirror: revoked, 
     await expect(page.getByRole('status', { name: 'offline banner' })).toContainText('Offline since', { timeout: 30_000 });
     await nav(page, 'Ledger');
     await page.getByLabel('Search target, actor, reason, incident…').fill(request.id);
-    await page.getByRole('table', { name: 'Ledger entries' }).getByRole('row', { name: /request_created/ }).click();
+    const created = page.getByRole('table', { name: 'Ledger entries' }).getByRole('row', { name: /request_created/ });
+    await expect(created).toHaveCount(1);
+    await created.click();
     await page.getByRole('button', { name: 'Open request' }).click();
     const summary = page.getByRole('group', { name: 'request summary' });
     await expect(summary.getByLabel('state revoked')).toBeVisible();
@@ -132,6 +134,49 @@ test('a revoked token shows as "token rejected" within 2 s, notified; signing in
   await expect(enrollment).toContainText('enrolled: the store accepts this key');
   await page.getByRole('button', { name: 'Open the console' }).click();
   await expect(page.getByRole('status', { name: 'session connected' })).toBeVisible({ timeout: 15_000 });
+});
+
+test('browser host: desktop notifications through the Web Notifications API once allowed from Settings, and a title badge', async ({ page, context }) => {
+  await context.grantPermissions(['notifications']);
+  // Record what the page shows (headless Chromium has no notification centre to look at).
+  await page.addInitScript(() => {
+    const g = globalThis as unknown as { Notification: unknown; shownNotifications: { title: string; body?: string }[] };
+    g.shownNotifications = [];
+    const Native = g.Notification as { permission: string; requestPermission(): Promise<string> };
+    class Recording {
+      static get permission() {
+        return Native.permission;
+      }
+      static requestPermission() {
+        return Native.requestPermission();
+      }
+      onclick: (() => void) | null = null;
+      constructor(title: string, options?: { body?: string }) {
+        g.shownNotifications.push({ title, body: options?.body });
+      }
+    }
+    g.Notification = Recording;
+  });
+  await ensureConsoleReady(page);
+  await nav(page, 'Settings');
+  await expect(page.getByLabel('desktop notifications state')).toContainText('Allowed');
+  await nav(page, 'Inbox');
+  const filed = (
+    await storeCall<{ request: BypassRequest }>('POST', '/v1/requests', stack().tokens.alice!, {
+      gate: 'ci-tests',
+      scope: { repo: 'notify-me', branch: 'main' },
+      reason: 'Checkout hotfix blocked by the flaky suite',
+      severity: 'sev1',
+      ttl: '1h',
+      incidentRef: 'INC-7001',
+    })
+  ).request;
+  const shown = () => page.evaluate(() => (globalThis as unknown as { shownNotifications: { title: string }[] }).shownNotifications.map((n) => n.title));
+  await expect.poll(async () => (await shown()).filter((t) => t.includes('SEV1') && t.includes('ci-tests')).length, { timeout: 15_000 }).toBe(1);
+  await expect.poll(() => page.title()).toMatch(/^\(\d+\) Breakglass console$/);
+  await page.waitForTimeout(1_000);
+  expect((await shown()).filter((t) => t.includes('SEV1') && t.includes('ci-tests')).length, 'once').toBe(1);
+  await storeCall('POST', `/v1/requests/${filed.id}/cancel`, stack().tokens.alice!, { comment: 'not needed' });
 });
 
 test('a restarted browser host gets a plain "link no longer valid" page; the new link pasted into the tab works', async ({ page }) => {

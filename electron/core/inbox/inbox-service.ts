@@ -89,6 +89,23 @@ export class InboxService {
     return items;
   }
 
+  /**
+   * The follow-ups that depend on time as much as on events (SLA running out, a bypass I approved
+   * ending soon, a review opened on one I decided): active bypasses and open reviews are read, the
+   * inbox is the last refresh's. Run on a fixed tick (compose-console.ts).
+   */
+  async followUp(): Promise<void> {
+    const active = this.deps.session.active;
+    if (!active || !this.deps.connection.current.online) return;
+    const [requests, reviews, settings, policy] = await Promise.all([
+      this.deps.connection.track(active.client.listRequests({ state: 'active', limit: 5000 })),
+      this.deps.connection.track(active.client.listReviews('review_open')),
+      this.deps.settings.get(),
+      this.deps.session.policyOrUndefined(),
+    ]);
+    await this.deps.notifications.considerWork({ inbox: this.last, active: requests, reviews }, { me: active.profile.principal, settings, policy });
+  }
+
   /** Stop background pre-caching and wait for the pass under way (sign-out, shutdown). */
   async halt(): Promise<void> {
     this.halted = true;

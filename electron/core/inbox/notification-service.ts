@@ -4,7 +4,7 @@ import type { InboxItem, Settings } from '../../../shared/ipc/contract';
 import type { ConsoleClock } from '../clock';
 import { readTextIfExists, writeJsonAtomic } from '../files';
 import type { ConsoleLogger } from '../logger';
-import { NotifierRules, type ConsoleNotification } from '../notifier';
+import { NotifierRules, type ConsoleNotification, type WorkState } from '../notifier';
 
 /** Only the newest ids are kept in notified.json (old requests are no longer pending). */
 const NOTIFIED_IDS_KEPT = 5000;
@@ -39,15 +39,20 @@ export class NotificationService {
     this.rules = new NotifierRules(ids);
   }
 
-  /** Notify for what the rules let through among the inbox's items. */
+  /** Notify for what the rules let through among the inbox's items (new requests, SLA, replies). */
   async consider(items: readonly InboxItem[], context: { me: string; settings: Settings; policy: Policy | undefined }): Promise<void> {
-    let changed = false;
-    for (const item of items) {
-      const verdict = this.rules.decide(item.request, { ...context, now: this.clock.now() });
-      if (!verdict.notify) continue;
-      changed = true;
-      this.notify(verdict.notification);
+    await this.considerWork({ inbox: items, active: [], reviews: [] }, context);
+  }
+
+  /** New requests and every follow-up (SLA, reply, expiring, review) for the state given; each fires once. */
+  async considerWork(state: WorkState, context: { me: string; settings: Settings; policy: Policy | undefined }): Promise<void> {
+    const before = this.rules.notifiedIds.length;
+    const now = this.clock.now();
+    for (const item of state.inbox) {
+      const verdict = this.rules.decide(item.request, { ...context, now });
+      if (verdict.notify) this.notify(verdict.notification);
     }
-    if (changed) await writeJsonAtomic(this.path, this.rules.notifiedIds.slice(-NOTIFIED_IDS_KEPT));
+    for (const notification of this.rules.followUps(state, { ...context, now })) this.notify(notification);
+    if (this.rules.notifiedIds.length !== before) await writeJsonAtomic(this.path, this.rules.notifiedIds.slice(-NOTIFIED_IDS_KEPT));
   }
 }

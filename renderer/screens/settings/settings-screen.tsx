@@ -152,6 +152,7 @@ function Preferences({ settings, session }: { settings: Settings; session: Sessi
             )}
           </div>
         </div>
+        {session.host === 'browser' ? <BrowserNotificationsRow /> : null}
         <div className="switch-row">
           <div>
             <div style={{ fontWeight: 600 }}>Start at login</div>
@@ -228,5 +229,34 @@ export function SettingsScreen() {
         </div>
       </div>
     </>
+  );
+}
+
+/** Browser host: desktop notifications through the Web Notifications API; permission is asked from this click only. */
+function BrowserNotificationsRow() {
+  const supported = typeof Notification !== 'undefined';
+  const [permission, setPermission] = useState<NotificationPermission | 'unsupported'>(supported ? Notification.permission : 'unsupported');
+  const text =
+    permission === 'granted'
+      ? 'Allowed: new requests, SLA warnings, replies, expiring bypasses, reviews and session trouble show as desktop notifications.'
+      : permission === 'denied'
+        ? 'Blocked in this browser: allow notifications for this site in the browser settings. The tab title still shows the count.'
+        : permission === 'unsupported'
+          ? 'This browser has no desktop notifications. The tab title still shows the count.'
+          : 'Not allowed yet. The tab title shows the count either way.';
+  return (
+    <div className="switch-row">
+      <div>
+        <div style={{ fontWeight: 600 }}>Desktop notifications</div>
+        <div className="muted" style={{ fontSize: 12 }} aria-label="desktop notifications state">
+          {text}
+        </div>
+      </div>
+      {permission === 'default' ? (
+        <button type="button" className="btn small" onClick={() => void Notification.requestPermission().then(setPermission)}>
+          Allow notifications
+        </button>
+      ) : null}
+    </div>
   );
 }
