@@ -50,6 +50,51 @@ function electronBinary(): { path: string } | { missing: string } {
   }
 }
 
+/** Electron's installer may take this long to download its binary on first use. */
+const ELECTRON_INSTALL_TIMEOUT_MS = 180_000;
+
+/**
+ * Fetch the Electron binary on first use by running Electron's own installer (the package's
+ * postinstall, node_modules/electron/install.js). `npm install` does not run it on purpose
+ * (package.json allowScripts.electron is false): installs stay offline-capable and fast for the
+ * CLI, the store and CI, which never need a 100 MB desktop runtime; the console fetches it the
+ * first time someone starts it.
+ */
+function installElectron(children: Set<ChildProcess>): Promise<{ ok: true } | { failed: string }> {
+  let installer: string;
+  try {
+    installer = createRequire(import.meta.url).resolve('electron/install.js');
+  } catch (error) {
+    return Promise.resolve({ failed: `the electron package is not installed (${(error as Error).message.split('\n')[0]}); run npm install` });
+  }
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [installer], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let output = '';
+    child.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGTERM'), ELECTRON_INSTALL_TIMEOUT_MS);
+    child.on('error', (error) => resolve({ failed: error.message }));
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      children.delete(child);
+      if (code === 0) return resolve({ ok: true });
+      const last = output.trim().split('\n').filter((l) => l.trim()).slice(-3).join(' ').slice(0, 400);
+      resolve({ failed: signal ? `the download did not finish within ${ELECTRON_INSTALL_TIMEOUT_MS / 1000} s` : last || `the installer exited with code ${code}` });
+    });
+  });
+}
+
+/** A hint that helps for why Electron is not available (never "delete node_modules and reinstall"). */
+export function electronHint(why: string, env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
+  if (platform === 'linux' && !env.DISPLAY && !env.WAYLAND_DISPLAY) return 'this machine has no graphical session ($DISPLAY and $WAYLAND_DISPLAY are unset): the desktop console needs one; the browser console below works the same';
+  if (/ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ECONNRESET|getaddrinfo|network|did not finish/i.test(why)) {
+    return 'the Electron download host cannot be reached from here: set ELECTRON_MIRROR to a mirror you can reach (or HTTPS_PROXY), or run `node node_modules/electron/install.js` once you are online, then `npm start` again';
+  }
+  if (/libnss3|libgtk|libasound|shared libraries/i.test(why)) return 'Electron is missing system libraries: install them (Debian/Ubuntu: apt-get install libnss3 libgtk-3-0 libasound2) and run `npm start` again';
+  return 'run `node node_modules/electron/install.js` to see the installer\'s own error, then `npm start` again';
+}
+
 /** Spawn Electron on the built main; resolves with the child once it has stayed up, or with the reason it could not. */
 function spawnElectron(binary: string, storeUrl: string, children: Set<ChildProcess>): Promise<{ child: ChildProcess } | { failed: string }> {
   return new Promise((resolve) => {
@@ -90,9 +135,17 @@ export async function launchConsole(input: LaunchInput): Promise<Running> {
       if (stopped) return;
       if (built.code !== 0) say(`Console: the UI build failed (exit ${built.code}); the console will say so.\n${built.output.split('\n').slice(-15).join('\n')}`);
     }
-    const electron = electronBinary();
+    let electron = electronBinary();
+    const headless = process.platform === 'linux' && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY;
+    if ('missing' in electron && !headless) {
+      say('Console: fetching the Electron binary (first run; Electron\'s own installer)…');
+      const installed = await installElectron(children);
+      if (stopped) return;
+      electron = 'ok' in installed ? electronBinary() : { missing: `the Electron binary could not be fetched: ${installed.failed}` };
+    }
     let why: string;
-    if ('path' in electron) {
+    if (headless) why = 'no graphical session';
+    else if ('path' in electron) {
       const bundled = await runNpm('build:electron', children);
       if (stopped) return;
       if (bundled.code === 0) {
@@ -105,7 +158,7 @@ export async function launchConsole(input: LaunchInput): Promise<Running> {
         why = launched.failed;
       } else why = `bundling the main process failed: ${bundled.output.split('\n').slice(-5).join(' ')}`;
     } else why = electron.missing;
-    say(`Console: Electron cannot start here (${why}).`);
+    say(`Console: Electron cannot start here (${why}): ${electronHint(why)}.`);
     say('Console: serving the same console to your browser instead (browser host on 127.0.0.1).');
     const wanted = Number(process.env.BREAKGLASS_CONSOLE_PORT ?? BROWSER_HOST_DEFAULT_PORT);
     const options = { dataDir: join(input.dataDir, 'console'), storeUrl: input.url, onNotification: (n: { title: string; body: string }) => say(`[notification] ${n.title}: ${n.body}`) };
