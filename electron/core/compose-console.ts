@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { mkdir } from 'node:fs/promises';
 import type { ConnectionState, InboxItem, Settings } from '../../shared/ipc/contract';
 import { systemClock, type ConsoleClock } from './clock';
@@ -90,6 +91,19 @@ export interface ConsoleCore extends ConsoleBackend {
   /** Requests waiting for me after the last refresh (tray badge). */
   readonly waitingCount: number;
   readonly connectionState: ConnectionState;
+}
+
+/** The part of GET /v1/ledger/checkpoint the console reads: `halted` (null when the log is healthy). */
+const LedgerHaltReadSchema = z.looseObject({
+  halted: z.union([z.null(), z.string(), z.looseObject({ since: z.string().optional(), seq: z.number().nullable().optional(), table: z.string().optional(), reason: z.string().optional() })]).optional(),
+});
+
+/** One line for the banner and the tray from the store's halt record, or null when the log runs. */
+export function haltMessage(halted: z.infer<typeof LedgerHaltReadSchema>['halted']): string | null {
+  if (halted === null || halted === undefined) return null;
+  if (typeof halted === 'string') return halted;
+  const where = [halted.table ? `table ${halted.table}` : '', halted.seq !== null && halted.seq !== undefined ? `entry ${halted.seq}` : ''].filter(Boolean).join(', ');
+  return `${halted.reason ?? 'integrity check failed'}${where ? ` (${where})` : ''}`;
 }
 
 /** What a session notification says, for the states worth interrupting someone for. */
@@ -204,6 +218,8 @@ export function composeConsole(options: ConsoleOptions): ConsoleCore {
     },
     onConnected: () => {
       connection.markOnline();
+      // A halt announced while we were away: ask once on every (re)connect, then on the tick.
+      checkLogHalted().catch((error: unknown) => logger.debug({ err: error }, 'ledger halt state not read'));
       inboxRefresh.request();
       mirrorSync.request();
     },
@@ -220,12 +236,19 @@ export function composeConsole(options: ConsoleOptions): ConsoleCore {
     if (text && session.active) notify({ kind: 'session', requestId: null, severity: 'sev1', ...text });
   });
 
+  // Whether the store halted its ledger (GET /v1/ledger/checkpoint .halted: null when healthy).
+  const checkLogHalted = async () => {
+    const active = session.active;
+    if (!active || !connection.current.online) return;
+    const { halted } = await connection.track(active.client.get('/v1/ledger/checkpoint', LedgerHaltReadSchema));
+    connection.markLogHalted(haltMessage(halted));
+  };
+
   // The follow-up tick: one pass every FOLLOW_UP_TICK_MS while signed in (a pass never overlaps the next).
   let cancelTick: (() => void) | undefined;
   const tick = () => {
     cancelTick = clock.after(FOLLOW_UP_TICK_MS, () => {
-      inbox
-        .followUp()
+      Promise.all([inbox.followUp(), checkLogHalted()])
         // The next tick tries again; the connection state already says why the store did not answer.
         .catch((error: unknown) => logger.debug({ err: error }, 'follow-up notifications skipped this tick'))
         .finally(() => {
