@@ -106,6 +106,20 @@ export function haltMessage(halted: z.infer<typeof LedgerHaltReadSchema>['halted
   return `${halted.reason ?? 'integrity check failed'}${where ? ` (${where})` : ''}`;
 }
 
+/** What an emergency notification says, from the ledger entry the event stream delivered. */
+export function emergencyNotification(type: 'emergency_used' | 'emergency_refused', entry: Record<string, unknown>): { title: string; body: string } {
+  const data = (entry.data ?? {}) as Record<string, unknown>;
+  const credential = typeof data.credentialId === 'string' ? data.credentialId : 'unknown';
+  if (type === 'emergency_refused') {
+    return { title: 'EMERGENCY credential refused', body: `${String(entry.actor ?? 'someone')} presented sealed credential ${credential}, which is burned, retired or unknown: nothing was opened.` };
+  }
+  const until = typeof entry.expiresAt === 'string' ? ` until ${entry.expiresAt}` : '';
+  return {
+    title: `EMERGENCY: ${String(entry.actor ?? 'someone')} opened ${String(entry.gate ?? 'a gate')} with sealed credential ${credential}`,
+    body: `No approver was asked${until}. Everyone on the paging list was told; a review needs two sign-offs from outside the team.`,
+  };
+}
+
 /** What a session notification says, for the states worth interrupting someone for. */
 export function sessionNotification(status: ConnectionState['status'], statusText: string): { title: string; body: string } | undefined {
   if (status === 'token_rejected') return { title: 'Breakglass: token rejected, sign in again', body: `${statusText}. The console no longer receives requests.` };
@@ -208,8 +222,14 @@ export function composeConsole(options: ConsoleOptions): ConsoleCore {
     fetchImpl: options.fetchImpl,
     backoff: options.sse,
     logger,
-    onEntry: (id, type) => {
+    onEntry: (id, type, entry) => {
       if (id !== undefined) session.noteEventId(id);
+      // A bypass opened with a sealed emergency credential (no approver): every approver hears of it,
+      // whether or not it was ever in their inbox; a refused use is an alarm too (issue 15).
+      if ((type === 'emergency_used' || type === 'emergency_refused') && entry && session.active) {
+        const text = emergencyNotification(type, entry);
+        notifyAll({ kind: 'emergency', requestId: typeof entry.target === 'string' && entry.target.startsWith('req_') ? entry.target : null, severity: 'sev1', ...text });
+      }
       // Entries about me: a revoked token (is it this one?), an enrolled or revoked key (can I sign now?).
       if (type === 'token_revoked' || type === 'key_enrolled' || type === 'key_revoked') void session.refreshWhoamiOrKeep(`ledger entry ${type}`);
       // Evaluations under a bypass (CI traffic) never change what waits for me.

@@ -14,9 +14,10 @@ export interface ConsoleNotification {
    * request: a new request to decide; sla_soon / sla_overdue: its decision SLA is running out / ran
    * out; reply: the requester answered my question; expiring: a bypass I approved ends within 10
    * minutes; review: a review opened on a bypass I decided; session: the session state turned bad
-   * (token rejected, log halted, offline).
+   * (token rejected, log halted, offline); emergency: a bypass opened (or refused) with a sealed
+   * emergency credential, told to every approver.
    */
-  kind: 'request' | 'sla_soon' | 'sla_overdue' | 'reply' | 'expiring' | 'review' | 'session';
+  kind: 'request' | 'sla_soon' | 'sla_overdue' | 'reply' | 'expiring' | 'review' | 'session' | 'emergency';
   /** The request a click opens; null for session notifications (a click opens the console). */
   requestId: string | null;
   severity: Severity;

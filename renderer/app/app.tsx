@@ -5,7 +5,7 @@ import { useChannel } from '../bridge/queries';
 import { ErrorNotice } from '../components/error-notice';
 import { SetupScreen } from '../screens/setup/setup-screen';
 import { InboxAnnouncer } from './announcer';
-import { PausedBanner, PinPromptBar, SessionBanner } from './banners';
+import { EmergencyBanner, PausedBanner, PinPromptBar, SessionBanner } from './banners';
 import { routeById } from './routes';
 import { Sidebar } from './sidebar';
 import { useUi } from './ui-store';
@@ -99,6 +99,7 @@ export function App() {
       <Sidebar session={data} />
       <div className="main">
         <SessionBanner session={data} />
+        <EmergencyBanner />
         <PausedBanner />
         <PinPromptBar />
         <main id="main-content" tabIndex={-1} className={`content${route?.fill ? ' fill' : ''}`} aria-label={route?.label ?? 'content'}>

@@ -87,6 +87,35 @@ export function SessionBanner({ session }: { session: Session }) {
   }
 }
 
+/**
+ * A bypass opened with a sealed emergency credential (no approver): red, on every screen, until it
+ * ends. Read from the active bypasses (refetched on every store event).
+ */
+export function EmergencyBanner() {
+  const active = useChannel('console:main:list-active', {}, { refetchInterval: 30_000 });
+  const openRequest = useUi((s) => s.openRequest);
+  const now = useNow();
+  const emergencies = (active.data?.requests ?? []).filter((r) => r.emergencyCredential && r.expiresAt && Date.parse(r.expiresAt) > now);
+  if (!emergencies.length) return null;
+  return (
+    <>
+      {emergencies.map((r) => (
+        <div className="banner offline" role="alert" aria-label="emergency banner" key={r.id}>
+          <span className="dot bad" aria-hidden="true" />
+          <span>
+            <strong>EMERGENCY:</strong> {r.requester} opened <span className="mono">{r.gate}</span> with sealed credential <span className="mono">{r.emergencyCredential}</span>, no approver, until{' '}
+            <span className="mono">{formatUtc(r.expiresAt!)}</span> ({formatAge(Date.parse(r.expiresAt!) - now)} left).
+          </span>
+          <span className="spacer" />
+          <button type="button" className="btn small" onClick={() => openRequest(r.id)}>
+            Open
+          </button>
+        </div>
+      ))}
+    </>
+  );
+}
+
 export function PausedBanner() {
   const settings = useChannel('console:main:get-settings', {});
   const resume = useChannelMutation('console:main:pause-notifications', ['console:main:get-settings']);

@@ -461,7 +461,7 @@ export const rendererEvents = {
    * renderer shows it with the Web Notifications API when the user allowed it).
    */
   'console:renderer:notification': z.strictObject({
-    kind: z.enum(['request', 'sla_soon', 'sla_overdue', 'reply', 'expiring', 'review', 'session']),
+    kind: z.enum(['request', 'sla_soon', 'sla_overdue', 'reply', 'expiring', 'review', 'session', 'emergency']),
     requestId: RequestIdSchema.nullable(),
     severity: SeveritySchema,
     title: z.string(),

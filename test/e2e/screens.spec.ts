@@ -71,14 +71,14 @@ test.beforeAll(async () => {
   ids.wide = (
     await file('alice', {
       gate: 'deploy-prod',
-      scope: { repo: 'payments-api', env: 'prod-eu', cluster: 'eu-west-1-blue', namespace: 'checkout-frontend' },
+      scope: { repo: 'payments-api-checkout-frontend-eu', branch: 'release/2026-11-30-tls-bundle-rotation-hotfix' },
       reason: 'Card payments fail for EU customers after the TLS bundle rotation; the signed hotfix is blocked by a stale provenance cache on the deploy gate',
       severity: 'sev1',
       ttl: '1h',
       incidentRef: 'INC-5120',
     })
   ).id;
-  ids.twoKey = (await file('dave', { gate: 'container-signing', scope: { repo: 'base-images', env: 'prod' }, reason: 'Base image rebuild must be admitted while the signer rotates', severity: 'sev3', ttl: '1h' })).id;
+  ids.twoKey = (await file('dave', { gate: 'container-signing', scope: { repo: 'base-images', branch: 'main' }, reason: 'Base image rebuild must be admitted while the signer rotates', severity: 'sev3', ttl: '1h' })).id;
   const active = await file('dave', { gate: 'ci-tests', scope: { repo: 'ledger-svc', branch: 'release-2026.11' }, reason: 'Sandbox fixture is down for the afternoon', severity: 'sev3', ttl: '4h' });
   await carolDecides(active, 'approve', 'sandbox outage confirmed');
   ids.active = active.id;
@@ -148,7 +148,7 @@ for (const viewport of VIEWPORTS) {
     await expect(row).toContainText('Card payments fail for EU customers');
     const scopeCell = row.getByRole('cell').filter({ has: page.getByLabel(/^scope /) });
     const cellBox = (await scopeCell.boundingBox())!;
-    for (const chip of ['repo=payments-api', 'env=prod-eu', 'cluster=eu-west-1-blue', 'namespace=checkout-frontend']) {
+    for (const chip of ['repo=payments-api-checkout-frontend-eu', 'branch=release/2026-11-30-tls-bundle-rotation-hotfix']) {
       const box = (await row.locator('.chip', { hasText: chip }).boundingBox())!;
       expect(box.x + box.width, `${chip} is cut off`).toBeLessThanOrEqual(cellBox.x + cellBox.width + 1);
     }

@@ -83,7 +83,11 @@ test('offline, a page visited while active is corrected by the mirror: revoked, 
     await page.getByLabel('Search target, actor, reason, incident…').fill(request.id);
     const created = page.getByRole('table', { name: 'Ledger entries' }).getByRole('row', { name: /request_created/ });
     await expect(created).toHaveCount(1);
-    await created.click();
+    // The list re-renders as the mirror's pages load: click until the entry's detail is open.
+    await expect(async () => {
+      await created.click();
+      await expect(page.getByRole('button', { name: 'Open request' })).toBeVisible({ timeout: 2_000 });
+    }).toPass({ timeout: 20_000 });
     await page.getByRole('button', { name: 'Open request' }).click();
     const summary = page.getByRole('group', { name: 'request summary' });
     await expect(summary.getByLabel('state revoked')).toBeVisible();

@@ -8,8 +8,8 @@ export interface StoreEventsDeps {
   /** Reconnect tuning (tests). */
   backoff?: { initialBackoffMs?: number; maxBackoffMs?: number };
   logger: ConsoleLogger;
-  /** A ledger entry arrived (its type when the data names one). */
-  onEntry(id: string | undefined, type: LedgerEntryType | undefined): void;
+  /** A ledger entry arrived (its type when the data names one, and the entry as sent). */
+  onEntry(id: string | undefined, type: LedgerEntryType | undefined, entry: Record<string, unknown> | undefined): void;
   onConnected(): void;
   /** The stream dropped; `wasUp` when it had been connected (a first retry follows), false when a retry failed too. */
   onDropped(reason: string, wasUp: boolean): void;
@@ -17,15 +17,19 @@ export interface StoreEventsDeps {
   onRejected(reason: string): void;
 }
 
-/** The ledger entry type an event carries, if its data is an entry (GET /v1/events sends `event: ledger`). */
-function entryType(event: SseEvent): LedgerEntryType | undefined {
+/** The ledger entry an event carries, if its data is one (GET /v1/events sends `event: ledger`). */
+function entryOf(event: SseEvent): Record<string, unknown> | undefined {
   if (event.event !== 'ledger') return undefined;
   try {
-    const type = (JSON.parse(event.data) as { type?: unknown }).type;
-    return typeof type === 'string' ? (type as LedgerEntryType) : undefined;
+    const entry = JSON.parse(event.data) as unknown;
+    return entry && typeof entry === 'object' ? (entry as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }
+}
+
+function entryType(entry: Record<string, unknown> | undefined): LedgerEntryType | undefined {
+  return typeof entry?.type === 'string' ? (entry.type as LedgerEntryType) : undefined;
 }
 
 /**
@@ -47,7 +51,10 @@ export class StoreEvents {
       fetchImpl: this.deps.fetchImpl,
       initialBackoffMs: this.deps.backoff?.initialBackoffMs,
       maxBackoffMs: this.deps.backoff?.maxBackoffMs,
-      onEvent: (event) => this.deps.onEntry(event.id, entryType(event)),
+      onEvent: (event) => {
+        const entry = entryOf(event);
+        this.deps.onEntry(event.id, entryType(entry), entry);
+      },
       onConnectionChange: (connected, error) => {
         const wasUp = up;
         up = connected;

@@ -99,6 +99,14 @@ export function SetupScreen() {
     );
   };
 
+  const idp = useChannelMutation('console:main:sign-in-idp', []);
+  const signInIdp = () => {
+    const key: ChannelInput<'console:main:sign-in-idp'>['key'] =
+      kind === 'software' ? { kind: 'software' } : { kind: 'pkcs11', modulePath, tokenLabel, keyLabel, mode };
+    setEnrolling(true);
+    idp.mutate({ storeUrl, key }, { onSuccess: (session) => setDone(session), onError: () => setEnrolling(false) });
+  };
+
   const finish = () => {
     if (done && !live?.configured) client.setQueryData(channelKey('console:main:get-session', {}), done);
     setEnrolling(false);
@@ -136,7 +144,7 @@ export function SetupScreen() {
             </div>
             <div className="field">
               <label htmlFor="api-token">API token</label>
-              <input id="api-token" className="input mono" type="password" autoComplete="off" value={token} onChange={(e) => setToken(e.target.value)} aria-invalid={Boolean(fieldError(err, 'token'))} required />
+              <input id="api-token" className="input mono" type="password" autoComplete="off" value={token} onChange={(e) => setToken(e.target.value)} aria-invalid={Boolean(fieldError(err, 'token'))} />
               {fieldError(err, 'token') ? <span className="error">{fieldError(err, 'token')}</span> : <span className="hint">Printed once by `breakglass admin token create --principal YOU --role approver`.</span>}
             </div>
             <fieldset className="field" style={{ border: 0, padding: 0, margin: '0 0 12px' }}>
@@ -190,9 +198,14 @@ export function SetupScreen() {
               </div>
             ) : null}
             <ErrorNotice error={err} title="Setup failed" shownInline={['storeUrl', 'token']} />
+            <ErrorNotice error={idp.error} title="Sign-in through your organisation failed" />
           </div>
           <div className="dialog-foot">
-            <button className="btn primary" type="submit" disabled={setup.isPending}>
+            {/* Stores with identity.oidc sign people in through the IdP; others answer that a token is needed. */}
+            <button className="btn" type="button" disabled={setup.isPending || idp.isPending} onClick={signInIdp} title="Opens your organisation's sign-in page in the system browser; no token to paste">
+              {idp.isPending ? 'Waiting for the browser sign-in…' : 'Sign in with your organisation'}
+            </button>
+            <button className="btn primary" type="submit" disabled={setup.isPending || idp.isPending}>
               {setup.isPending ? 'Connecting…' : 'Connect and create key'}
             </button>
           </div>
