@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { mkdir } from 'node:fs/promises';
 import type { ConnectionState, InboxItem, Settings } from '../../shared/ipc/contract';
 import { systemClock, type ConsoleClock } from './clock';
@@ -93,13 +92,11 @@ export interface ConsoleCore extends ConsoleBackend {
   readonly connectionState: ConnectionState;
 }
 
-/** The part of GET /v1/ledger/checkpoint the console reads: `halted` (null when the log is healthy). */
-const LedgerHaltReadSchema = z.looseObject({
-  halted: z.union([z.null(), z.string(), z.looseObject({ since: z.string().optional(), seq: z.number().nullable().optional(), table: z.string().optional(), reason: z.string().optional() })]).optional(),
-});
+/** The store's halt record as GET /v1/ledger/checkpoint reports it (`halted`, null when the log runs). */
+type HaltRecord = null | undefined | string | { since?: string; seq?: number | null; table?: string; reason?: string };
 
 /** One line for the banner and the tray from the store's halt record, or null when the log runs. */
-export function haltMessage(halted: z.infer<typeof LedgerHaltReadSchema>['halted']): string | null {
+export function haltMessage(halted: HaltRecord): string | null {
   if (halted === null || halted === undefined) return null;
   if (typeof halted === 'string') return halted;
   const where = [halted.table ? `table ${halted.table}` : '', halted.seq !== null && halted.seq !== undefined ? `entry ${halted.seq}` : ''].filter(Boolean).join(', ');
@@ -260,7 +257,7 @@ export function composeConsole(options: ConsoleOptions): ConsoleCore {
   const checkLogHalted = async () => {
     const active = session.active;
     if (!active || !connection.current.online) return;
-    const { halted } = await connection.track(active.client.get('/v1/ledger/checkpoint', LedgerHaltReadSchema));
+    const { halted } = await connection.track(active.client.call('ledgerCheckpoint'));
     connection.markLogHalted(haltMessage(halted));
   };
 

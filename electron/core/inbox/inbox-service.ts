@@ -98,8 +98,8 @@ export class InboxService {
     const active = this.deps.session.active;
     if (!active || !this.deps.connection.current.online) return;
     const [requests, reviews, settings, policy] = await Promise.all([
-      this.deps.connection.track(active.client.listRequests({ state: 'active', limit: 5000 })),
-      this.deps.connection.track(active.client.listReviews('review_open')),
+      this.deps.connection.track(active.client.call('listRequests', { query: { state: 'active', limit: 5000 } }).then((r) => r.requests)),
+      this.deps.connection.track(active.client.call('listReviews', { query: { state: 'review_open' } }).then((r) => r.reviews)),
       this.deps.settings.get(),
       this.deps.session.policyOrUndefined(),
     ]);
