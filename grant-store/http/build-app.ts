@@ -17,6 +17,7 @@ import { registerCheckRoutes } from './routes/check-routes';
 import { registerEventRoutes } from './routes/event-routes';
 import { registerIdentityRoutes } from './routes/identity-routes';
 import { registerLedgerRoutes } from './routes/ledger-routes';
+import { registerTileRoutes } from './routes/tile-routes';
 import { registerRequestRoutes } from './routes/request-routes';
 import { registerReviewRoutes } from './routes/review-routes';
 import { registerReportRoutes } from './routes/report-routes';
@@ -71,7 +72,7 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   app.addHook('onClose', async () => log.close());
   const route = routeRegistrar(app, { validateResponses: opts.validateResponses });
   const ctx: RouteContext = { deps: opts.deps, dataDir: opts.dataDir, bus, sweeper: opts.sweeper, log, route, digestCheckIntervalMs: opts.digestCheckIntervalMs, env: opts.env, alertRetry: opts.alertRetry, logger: opts.logger };
-  for (const register of [registerIdentityRoutes, registerRequestRoutes, registerCheckRoutes, registerReviewRoutes, registerAdminRoutes, registerEventRoutes, registerLedgerRoutes, registerReportRoutes, registerEmergencyRoutes, registerSessionRoutes, registerAdmissionRoutes, registerRequestPageRoutes, registerAlertJob]) {
+  for (const register of [registerIdentityRoutes, registerRequestRoutes, registerCheckRoutes, registerReviewRoutes, registerAdminRoutes, registerEventRoutes, registerLedgerRoutes, registerTileRoutes, registerReportRoutes, registerEmergencyRoutes, registerSessionRoutes, registerAdmissionRoutes, registerRequestPageRoutes, registerAlertJob]) {
     await register(app, ctx);
   }
   let openapi: unknown;

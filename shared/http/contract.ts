@@ -22,6 +22,10 @@ import {
   ConsistencyProofQuerySchema,
   CredentialIdParamsSchema,
   DecisionBundleParamsSchema,
+  TileParams1Schema,
+  TileParams2Schema,
+  TileParams3Schema,
+  TileParams4Schema,
   DigestSendInputSchema,
   EmptyBodySchema,
   EventsQuerySchema,
@@ -134,6 +138,7 @@ function table<const T extends Record<string, RouteDef>>(routes: T): T {
 }
 
 const LEDGER_READERS = ['approver', 'auditor', 'admin'] as const;
+const TILE_CONTENT = { 'application/octet-stream': 'the tile: 32-byte hashes concatenated, or an entry bundle (2-byte big-endian length + entry, per entry)' } as const;
 const ADMIN = ['admin'] as const;
 
 export const ROUTES = table({
@@ -354,6 +359,14 @@ export const ROUTES = table({
     query: LedgerExportQuerySchema,
     response: LedgerExportPageSchema,
   },
+
+  // C2SP tlog-tiles below the prefix /v1/ledger/tlog (https://c2sp.org/tlog-tiles): the checkpoint,
+  // 256-hash tiles and entry bundles; N's path has 1 to 4 segments (with .p/<W> for a partial tile).
+  tlogCheckpoint: { method: 'GET', path: '/v1/ledger/tlog/checkpoint', summary: 'C2SP tlog-tiles: the latest signed checkpoint (text/plain signed note).', roles: LEDGER_READERS, content: { 'text/plain': 'the signed checkpoint note' } },
+  tlogTile1: { method: 'GET', path: '/v1/ledger/tlog/tile/:level/:a', summary: 'C2SP tlog-tiles: a hash tile or entry bundle whose index path has 1 segment(s) (tile/<L>/<N>[.p/<W>], tile/entries/<N>[.p/<W>]).', roles: LEDGER_READERS, params: TileParams1Schema, badParamsNotFound: 'no such tile', content: TILE_CONTENT },
+  tlogTile2: { method: 'GET', path: '/v1/ledger/tlog/tile/:level/:a/:b', summary: 'C2SP tlog-tiles: a hash tile or entry bundle whose index path has 2 segment(s) (tile/<L>/<N>[.p/<W>], tile/entries/<N>[.p/<W>]).', roles: LEDGER_READERS, params: TileParams2Schema, badParamsNotFound: 'no such tile', content: TILE_CONTENT },
+  tlogTile3: { method: 'GET', path: '/v1/ledger/tlog/tile/:level/:a/:b/:c', summary: 'C2SP tlog-tiles: a hash tile or entry bundle whose index path has 3 segment(s) (tile/<L>/<N>[.p/<W>], tile/entries/<N>[.p/<W>]).', roles: LEDGER_READERS, params: TileParams3Schema, badParamsNotFound: 'no such tile', content: TILE_CONTENT },
+  tlogTile4: { method: 'GET', path: '/v1/ledger/tlog/tile/:level/:a/:b/:c/:d', summary: 'C2SP tlog-tiles: a hash tile or entry bundle whose index path has 4 segment(s) (tile/<L>/<N>[.p/<W>], tile/entries/<N>[.p/<W>]).', roles: LEDGER_READERS, params: TileParams4Schema, badParamsNotFound: 'no such tile', content: TILE_CONTENT },
 
   // ── Reports, audit, notifications, metrics ──────────────────────────────────────────────
   report: {

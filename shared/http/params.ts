@@ -72,3 +72,11 @@ export const IncidentSourceParamsSchema = z.strictObject({ source: SlugSchema })
 export const DigestSendInputSchema = z.strictObject({ week: DigestQuerySchema.shape.week });
 
 export const GateParamsSchema = z.strictObject({ gate: SlugSchema });
+
+/** One path segment of a C2SP tlog-tiles URL (checked against the spec by the handler: a bad one is a 404). */
+const TileSegmentSchema = z.string().max(8);
+/** tile/<level>/<N…>: the index path of 1 to 4 segments (its last two may be `NNN.p` and the width). */
+export const TileParams1Schema = z.strictObject({ level: TileSegmentSchema, a: TileSegmentSchema });
+export const TileParams2Schema = z.strictObject({ level: TileSegmentSchema, a: TileSegmentSchema, b: TileSegmentSchema });
+export const TileParams3Schema = z.strictObject({ level: TileSegmentSchema, a: TileSegmentSchema, b: TileSegmentSchema, c: TileSegmentSchema });
+export const TileParams4Schema = z.strictObject({ level: TileSegmentSchema, a: TileSegmentSchema, b: TileSegmentSchema, c: TileSegmentSchema, d: TileSegmentSchema });
