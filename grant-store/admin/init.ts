@@ -35,7 +35,7 @@ async function exists(path: string): Promise<boolean> {
  */
 export async function initDataDir(
   dataDir: string,
-  /** databaseUrl: a Postgres database (issue 6) instead of <dataDir>/breakglass.db; migrated here. */
+  /** databaseUrl: a PostgreSQL database instead of <dataDir>/breakglass.db; migrated here. */
   opts: { adminPrincipal?: string; force?: boolean; databaseUrl?: string } = {},
 ): Promise<{ adminToken: string; policyPath: string; logKeyPath: string }> {
   const { policyPath, logKeyPath, databasePath } = dataDirPaths(dataDir);

@@ -9,7 +9,7 @@ import { answerCheck, peekCheck } from '../service/check-service';
 import type { Caller, ServiceDeps } from '../service/service-deps';
 
 /**
- * Kubernetes admission on the store (issue 13): Gatekeeper's external data provider, Kyverno's
+ * Kubernetes admission on the store: Gatekeeper's external data provider, Kyverno's
  * apiCall and a ValidatingWebhookConfiguration's AdmissionReview, all answering "is there an
  * active bypass for this gate on this workload / namespace / image digest" through the same
  * check as every other gate (check-service.ts), so a bypass means the same thing everywhere.

@@ -84,7 +84,7 @@ export async function startGrantStore(opts: GrantStoreOptions): Promise<RunningG
   const alertRetry = retryPolicyFromEnv(env);
   const paths = dataDirPaths(opts.dataDir);
   const policies = await PolicyHolder.load(opts.policyPath ?? paths.policyPath);
-  // The log key binds every entry as it is appended (issue 11: a row without it is refused).
+  // The log key binds every entry as it is appended (a row without it is refused).
   const logKey = await loadLogKey(paths.logKeyPath);
   let store: Store;
   if (opts.databaseUrl) {

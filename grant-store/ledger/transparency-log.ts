@@ -16,7 +16,7 @@ import { loadLogKey, type LogKey } from './log-key';
 import { ledgerGuardOf, type LedgerGuard } from './ledger-guard';
 import { fallbackStoreLogger } from '../logger';
 
-/** At most one checkpoint per this interval while entries arrive (issue 4: one within a second or two). */
+/** At most one checkpoint per this interval while entries arrive (one within a second or two). */
 export const DEFAULT_CHECKPOINT_INTERVAL_MS = 500;
 /** Entries read from the store per query while catching up. */
 const CATCH_UP_PAGE = 5000;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { PrincipalNameSchema, TimestampSchema } from './common';
 
 /**
- * Gate-health reports (issue 7: bypass as a health signal). Computed by the pure functions in
+ * Gate-health reports (bypass as a health signal). Computed by the pure functions in
  * grant-store/reports/ from (requests, ledger entries, reviews, policy, block counts, now),
  * served at GET /v1/reports/<kind>, printed by `breakglass report <kind>`, exported on /metrics
  * and drawn by the console's Gate health screen. Every report states the `now` it was computed at.

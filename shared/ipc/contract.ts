@@ -347,7 +347,7 @@ export const mainContract = {
     output: z.strictObject({ review: ReviewSchema }),
   },
 
-  /** Gate health (issue 7): every report at once from GET /v1/reports/health. Served from the local copy when offline. */
+  /** Gate health: every report at once from GET /v1/reports/health. Served from the local copy when offline. */
   'console:main:get-health': {
     input: EmptyInputSchema,
     output: z.strictObject({ report: HealthReportSchema, data: DataSourceSchema }),

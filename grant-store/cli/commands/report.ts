@@ -111,7 +111,7 @@ async function reportDigest(ctx: CliContext, cmd: Command, flags: { week?: strin
   ctx.emit(cmd, answer.digest, () => answer.text);
 }
 
-/** `report`: the gate-health figures (issue 7) from GET /v1/reports/<kind>, and the weekly digest. */
+/** `report`: the gate-health figures from GET /v1/reports/<kind>, and the weekly digest. */
 export function registerReport(program: Command, ctx: CliContext): void {
   withExamples(
     program

@@ -1,7 +1,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStoreFixture, type CallResult, type StoreFixture } from '../../support/grant-store-fixture';
+import { startStoreFixture, type CallOptions, type CallResult, type StoreFixture } from '../../support/grant-store-fixture';
+import { ROUTES, type RouteDef } from '../../../shared/http/contract';
+import { NoQuerySchema } from '../../../shared/http/params';
 import { ENDPOINTS, UNKNOWN_IDS, type Endpoint } from './endpoints';
+
+const TABLE = Object.entries(ROUTES as Record<string, RouteDef>);
+/** Candidate path parameter values; each route's schema picks the first it accepts. */
+const PARAM_SAMPLES = ['req_0000000000000000000000dead', 'rev_0000000000000000000000dead', 'tok_0000000000000000000000dead', `emc_${'0'.repeat(26)}`, 'f'.repeat(64), 'health', 'bob', '5', 'ci-tests', 'page-0000.js'];
 
 /**
  * Every endpoint against malformed JSON, wrong types, unknown fields, oversize and non-JSON
@@ -136,14 +142,64 @@ describe('HTTP bad input, every endpoint', () => {
     assert.equal(r.status, 200);
     assert.deepEqual(r.json, { ok: true });
   });
-  test('every endpoint in shared/domain/api.ts is covered by the table', async () => {
-    const { readFile } = await import('node:fs/promises');
-    const api = await readFile(new URL('../../../shared/domain/api.ts', import.meta.url), 'utf8');
-    const listed = [...api.matchAll(/^ \*\s+(GET|POST|DELETE)\s+(\/\S+)/gm)].map((m) => `${m[1]} ${m[2]!.split('?')[0]!.replace(/:\w+/g, ':x')}`);
-    // Sign-in and workload routes take no store token (or only a session): their refusals are
-    // tested against the real IdP in identity/sign-in-routes.test.ts.
-    const signIn = ['GET /v1/auth/config', 'POST /v1/sessions', 'DELETE /v1/sessions/current', 'POST /v1/checks/workload'];
-    const covered = new Set([...ENDPOINTS.map((e) => `${e.method} ${e.path.replace(/:\w+/g, ':x')}`), 'GET /healthz', ...signIn]);
-    for (const route of listed) assert.ok(covered.has(route), `${route} is not in the bad-input table`);
+  test('every hand-written case names a route of the contract table', () => {
+    const routes = new Set(TABLE.map(([, r]) => `${r.method} ${r.path.replace(/:\w+/g, ':x')}`));
+    for (const e of ENDPOINTS) assert.ok(routes.has(`${e.method} ${e.path.replace(/:\w+/g, ':x')}`), `${e.method} ${e.path} (endpoints.ts) is not a route of shared/http/contract.ts`);
+  });
+
+  /**
+   * Every route of the contract table (shared/http/contract.ts), so a route is covered the day it
+   * is added: no token, a role it does not allow, malformed path parameters, an unknown query
+   * parameter, and every kind of bad JSON body, each the documented 4xx with nothing written.
+   */
+  describe('every route of the contract table', () => {
+    const ROLES = ['requester', 'approver', 'gate', 'admin', 'auditor'] as const;
+    const token = (r: RouteDef) => (r.roles === 'public' ? undefined : r.roles === 'authenticated' ? tokens.requester : tokens[r.roles[0]!]);
+    /** Path parameters that pass the route's schema (unknown ids: the body is parsed before any lookup). */
+    const validParams = (r: RouteDef): Record<string, string> => {
+      const shape = (r.params as unknown as { shape?: Record<string, { safeParse(v: unknown): { success: boolean } }> } | undefined)?.shape ?? {};
+      return Object.fromEntries(Object.entries(shape).map(([key, schema]) => [key, PARAM_SAMPLES.find((v) => schema.safeParse(v).success) ?? 'x']));
+    };
+    const pathOf = (r: RouteDef, params: Record<string, string>) => r.path.replace(/:(\w+)/g, (_, k: string) => encodeURIComponent(params[k] ?? 'x'));
+
+    for (const [name, r] of TABLE) {
+      // A CI job's ID token authenticates workload routes: the sign-in suite sends them bad input.
+      if (r.bearer === 'workload') continue;
+      describe(`${name}: ${r.method} ${r.path}`, () => {
+        if (r.roles !== 'public') {
+          test('no token → 401', async () => {
+            assertError(await unchanged(() => f.call(r.method, pathOf(r, validParams(r)), r.body ? { body: {} } : {})), 401, 'unauthenticated');
+          });
+        }
+        const refused = Array.isArray(r.roles) ? ROLES.find((role) => !(r.roles as readonly string[]).includes(role)) : undefined;
+        if (refused) {
+          test(`role ${refused} → 403`, async () => {
+            assertError(await unchanged(() => f.call(r.method, pathOf(r, validParams(r)), { token: tokens[refused], ...(r.body ? { body: {} } : {}) })), 403, 'forbidden');
+          });
+        }
+        for (const key of Object.keys(validParams(r))) {
+          test(`malformed path parameter ${key} → ${r.badParamsNotFound ? 404 : 400}`, async () => {
+            const res = await unchanged(() => f.call(r.method, pathOf(r, { ...validParams(r), [key]: '!!bad value' }), { token: token(r), ...(r.body ? { body: {} } : {}) }));
+            if (r.badParamsNotFound) assertError(res, 404, 'not_found');
+            else assertError(res, 400, 'invalid_input', key);
+          });
+        }
+        const querySchema = r.query ?? NoQuerySchema;
+        if (!querySchema.safeParse({ sneaky: '1' }).success) {
+          test('unknown query parameter → 400 naming it', async () => {
+            assertError(await unchanged(() => f.call(r.method, `${pathOf(r, validParams(r))}?sneaky=1`, { token: token(r), ...(r.body ? { body: {} } : {}) })), 400, 'invalid_input', 'sneaky');
+          });
+        }
+        if (r.body && !r.rawBody) {
+          const call = (o: CallOptions) => unchanged(() => f.call(r.method, pathOf(r, validParams(r)), { token: token(r), ...o }));
+          test('malformed JSON → 400', async () => assertError(await call({ rawBody: '{"gate": "ci-tests",' }), 400, 'invalid_input', ''));
+          test('a JSON array → 400', async () => assertError(await call({ body: [1, 2] }), 400, 'invalid_input', ''));
+          test('unknown field → 400 naming it', async () => assertError(await call({ body: { sneaky: true } }), 400, 'invalid_input', 'sneaky'));
+          test('oversize body → 413', async () => assertError(await call({ rawBody: JSON.stringify({ pad: 'x'.repeat(300 * 1024) }) }), 413, 'payload_too_large'));
+          test('not JSON (text/plain) → 415', async () => assertError(await call({ rawBody: 'a=b', contentType: 'text/plain' }), 415, 'unsupported_media_type'));
+        }
+      });
+    }
   });
 });
+
