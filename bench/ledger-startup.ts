@@ -17,7 +17,6 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sig
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { canonicalJson } from '../shared/canonical-json';
 import { entryBindingMessage } from '../shared/ledger/entry-binding';
 import { ed25519NoteVerifier, nodeTreeHasher } from '../shared/node/ledger/node-crypto';
 import { checkLedgerAtStart } from '../grant-store/ledger/ledger-integrity';
