@@ -219,6 +219,8 @@ async function main(): Promise<void> {
       pinPrompt: { ask: () => Promise.reject(pinCancelled()) },
       openVault: memoryVault(),
       notify: (n: ConsoleNotification) => {
+        // Only "a new request to decide" counts (session / follow-up notifications are other kinds).
+        if (n.kind !== 'request' || n.requestId === null) return;
         if (!notifiedAt.has(n.requestId)) notifiedAt.set(n.requestId, performance.now());
         waiters.get(n.requestId)?.();
       },
