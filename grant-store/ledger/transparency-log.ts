@@ -143,7 +143,8 @@ export class TransparencyLog implements NodeSource {
   /** Integrate every committed entry and sign a checkpoint if the tree grew. Serialized. */
   checkpointNow(): Promise<void> {
     const run = this.running.then(() => this.integrateAndSign());
-    this.running = run.catch(() => {});
+    // The caller of this run gets its failure; the next run must not inherit it.
+    this.running = run.catch((error: unknown) => fallbackStoreLogger().debug({ err: error }, 'a ledger checkpoint run failed (reported to its caller)'));
     return run;
   }
 

@@ -9,6 +9,7 @@ import { TLOG_SIZE_CONTENT_TYPE, formatTlogSize, parseAddCheckpointRequest } fro
 import { readTextIfExists, writeFileDurably } from '../../shared/node/ledger/durable-file';
 import { nodeEd25519Verify, nodeSha256, nodeTreeHasher } from '../../shared/node/ledger/node-crypto';
 import { loadWitnessKey, type WitnessIdentity } from './witness-key-file';
+import { fallbackStoreLogger } from '../logger';
 
 /**
  * The always-on witness behind `breakglass witness serve`: its own Ed25519 witness key, the
@@ -78,7 +79,8 @@ export class StandaloneWitness {
   /** Handle one add-checkpoint body; serialized with every other request. */
   addCheckpoint(body: string): Promise<WitnessAnswer> {
     const run = this.queue.then(() => this.handle(body));
-    this.queue = run.catch(() => undefined);
+    // The caller of this run gets its failure; the queue must not stop on it.
+    this.queue = run.catch((error: unknown) => fallbackStoreLogger().debug({ err: error }, 'a witness request failed (answered to its caller)'));
     return run;
   }
 

@@ -38,7 +38,7 @@ const REPORTS: Record<(typeof REPORT_ROUTE_KINDS)[number], (input: ReportInput) 
  * metrics (roles and query strings in shared/http/contract.ts). /metrics is scraped with
  * `authorization: { credentials_file: ... }`: gate names and team usage are not public.
  */
-export const registerReportRoutes: RoutePlugin = (_app, { route, deps }) => {
+export const registerReportRoutes: RoutePlugin = (_app, { route, deps, logger }) => {
   const { store, policies, clock } = deps;
   const metrics = new GateHealthMetrics();
   let scraping: Promise<unknown> = Promise.resolve();
@@ -83,8 +83,8 @@ export const registerReportRoutes: RoutePlugin = (_app, { route, deps }) => {
       cached = { text, at };
       return text;
     });
-    // Scrapes run one after another; a failed one is answered (and logged) by its own request.
-    scraping = run.catch(() => undefined);
+    // Scrapes run one after another; a failed one is answered (as a 500, logged) to its own request.
+    scraping = run.catch((error: unknown) => logger.debug({ err: error }, 'metrics scrape failed (answered to its request)'));
     const text = await run;
     return reply.type(metrics.registry.contentType).send(text);
   });

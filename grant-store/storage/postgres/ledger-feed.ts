@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
 import type { LedgerListener } from '../store';
 import { pgClientConfig } from './connection';
+import { fallbackStoreLogger } from '../../logger';
 
 /**
  * Delivers every committed ledger entry, from whichever instance wrote it, to this instance's
@@ -107,8 +108,9 @@ export class PgLedgerFeed {
     for (const w of this.waiters.splice(0)) w.resolve();
     const client = this.listenClient;
     this.listenClient = undefined;
-    await this.running?.catch(() => undefined);
-    if (client) await client.end().catch(() => undefined);
+    // Stopping: the feed's own failure was logged when it happened.
+    await this.running?.catch((error: unknown) => fallbackStoreLogger().debug({ err: error }, 'stopping the ledger feed after a failed run'));
+    if (client) await client.end().catch((error: unknown) => fallbackStoreLogger().debug({ err: error }, 'closing the LISTEN connection on stop'));
   }
 
   private async catchUp(): Promise<void> {
@@ -170,11 +172,11 @@ export class PgLedgerFeed {
       await client.query(`LISTEN ${LEDGER_CHANNEL}`);
     } catch (error) {
       client.removeAllListeners();
-      await client.end().catch(() => undefined);
+      await client.end().catch((error: unknown) => fallbackStoreLogger().debug({ err: error }, 'closing a broken LISTEN connection (a new one is opened)'));
       throw error;
     }
     if (this.closed) {
-      await client.end().catch(() => undefined);
+      await client.end().catch((error: unknown) => fallbackStoreLogger().debug({ err: error }, 'closing a broken LISTEN connection (a new one is opened)'));
       return;
     }
     this.listenClient = client;
@@ -188,7 +190,7 @@ export class PgLedgerFeed {
     this.listenClient = undefined;
     client.removeAllListeners();
     client.on('error', () => undefined);
-    void client.end().catch(() => undefined);
+    void client.end().catch((error: unknown) => fallbackStoreLogger().debug({ err: error }, 'closing a LISTEN connection that errored'));
     this.log(`ledger feed: LISTEN connection lost (${error.message}); reconnecting`);
     this.scheduleReconnect();
   }

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { LogTables, NewCheckpoint, SignedCheckpoint } from '../../ledger/log-tables';
+import { fallbackStoreLogger } from '../../logger';
 
 const HASH_SIZE = 32;
 /** Rows read per query while loading the tree at start. */
@@ -127,7 +128,8 @@ export class PgLogTables implements LogTables {
       }
       await client.query('COMMIT');
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      // The error that made us roll back is thrown next; a failed ROLLBACK only ends the connection.
+      await client.query('ROLLBACK').catch((error: unknown) => fallbackStoreLogger().debug({ err: error }, 'ROLLBACK failed after a failed log-table write'));
       throw error;
     } finally {
       client.release();

@@ -57,7 +57,8 @@ export class PgStore extends PgReader implements Store {
       await feed.start();
       return new PgStore(pool, feed, options.binder);
     } catch (error) {
-      await pool.end().catch(() => undefined);
+      // Opening failed: that error is thrown next; closing the half-open pool is best effort.
+      await pool.end().catch((error: unknown) => fallbackStoreLogger().debug({ err: error }, 'closing the pool after a failed open'));
       throw error;
     }
   }
