@@ -67,6 +67,12 @@ export class PgLogTables implements LogTables {
 
   static async open(pool: pg.Pool): Promise<PgLogTables> {
     const tables = new PgLogTables(pool);
+    // Checkpoints before nodes: another instance commits a checkpoint in the same transaction as
+    // the nodes it covers, so every checkpoint read here has its nodes visible to the reads below.
+    // Read the other way round, a checkpoint committed between the two reads covered leaves this
+    // instance never loaded, and the start-up integrity check took that for a wiped node table.
+    const rows = (await pool.query<CheckpointRow>('SELECT id, tree_size, root_hash, note, signed_at FROM ledger_checkpoints ORDER BY id')).rows;
+    for (const row of rows) tables.signed.push({ id: row.id, treeSize: row.tree_size, rootHash: new Uint8Array(row.root_hash), note: row.note, signedAt: row.signed_at });
     for (let level = 0; ; level++) {
       let loaded = 0;
       for (;;) {
@@ -82,8 +88,6 @@ export class PgLogTables implements LogTables {
       }
       if (loaded === 0) break;
     }
-    const rows = (await pool.query<CheckpointRow>('SELECT id, tree_size, root_hash, note, signed_at FROM ledger_checkpoints ORDER BY id')).rows;
-    for (const row of rows) tables.signed.push({ id: row.id, treeSize: row.tree_size, rootHash: new Uint8Array(row.root_hash), note: row.note, signedAt: row.signed_at });
     return tables;
   }
 
