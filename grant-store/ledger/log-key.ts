@@ -1,9 +1,10 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { ed25519EntryBinder, ed25519NoteSigner, nodeSha256, rawEd25519PublicKey } from '../../shared/node/ledger/node-crypto';
 import type { EntryBinder } from '../../shared/ledger/entry-binding';
 import { ed25519NoteKeyHash } from '../../shared/ledger/signed-note';
 import type { NoteSigner } from '../../shared/ledger/signed-note';
+import { AppError } from '../../shared/errors';
 
 const PRIVATE_FILE_MODE = 0o600;
 /** Host part of every log origin; the store id follows it. */
@@ -29,6 +30,17 @@ export function storeIdFor(rawPublicKey: Uint8Array): string {
 }
 
 /**
+ * Refuse a log key others can read: whoever reads it can sign checkpoints and entry bindings as
+ * this store. The operator fixes it (the message says how); the store never loosens or guesses.
+ */
+async function assertPrivateMode(path: string): Promise<void> {
+  const mode = (await stat(path)).mode & 0o777;
+  if (mode & 0o077) {
+    throw new AppError('invalid_input', `the log key ${path} is readable by ${mode & 0o007 ? 'anyone on this machine' : 'its group'} (mode 0${mode.toString(8)}): whoever reads it can sign this store's checkpoints. Run \`chmod 600 ${path}\` and start again.`);
+  }
+}
+
+/**
  * Load the Ed25519 log key from <dataDir>/log-key.pem (`breakglass admin init` writes it);
  * create it (mode 0600) when missing so a bare data dir still gets a signed log.
  */
@@ -36,6 +48,7 @@ export async function loadLogKey(path: string): Promise<LogKey> {
   let pem: string;
   try {
     pem = await readFile(path, 'utf8');
+    await assertPrivateMode(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     const { privateKey } = generateKeyPairSync('ed25519');

@@ -1,4 +1,5 @@
 import { type FileHandle, open } from 'node:fs/promises';
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
 import { GroupCommitter } from './group-commit';
@@ -19,6 +20,16 @@ const BUSY_TIMEOUT_MS = 5_000;
  * An acknowledged commit survives power loss: the WAL is fdatasync'ed after COMMIT, off the
  * event loop, before anyone is answered (see open and GroupCommitter).
  */
+/** The database and its WAL/SHM files hold every request, reason and token hash: owner only. */
+const OWNER_ONLY = 0o600;
+
+/** Create the database file owner-only (SQLite gives -wal and -shm the same mode), or tighten an existing one. */
+function restrictToOwner(path: string): void {
+  if (path === ':memory:' || path === '') return;
+  closeSync(openSync(path, 'a', OWNER_ONLY));
+  chmodSync(path, OWNER_ONLY);
+}
+
 export class SqliteStore extends SqliteReader implements Store {
   readonly backend = 'sqlite' as const;
   private readonly writer: Database.Database;
@@ -55,6 +66,7 @@ export class SqliteStore extends SqliteReader implements Store {
    * callers are answered only after it (see GroupCommitter).
    */
   static open(path: string, binding: StoreOpenBinding = {}): SqliteStore {
+    restrictToOwner(path);
     const writer = new Database(path);
     writer.pragma('journal_mode = WAL');
     writer.pragma('synchronous = FULL');
@@ -65,6 +77,8 @@ export class SqliteStore extends SqliteReader implements Store {
     if (offLoop) writer.pragma('synchronous = NORMAL');
     const reader = new Database(path, { readonly: true });
     reader.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    // SQLite creates -wal and -shm with the database's mode; ones left by an older version are tightened too.
+    for (const side of [`${path}-wal`, `${path}-shm`]) if (existsSync(side)) chmodSync(side, OWNER_ONLY);
     return new SqliteStore(writer, reader, binding.binder, offLoop ? `${writer.name}-wal` : undefined);
   }
 
