@@ -23,11 +23,24 @@ function entryTypeFilter(types: string | undefined, excludeTypes: string | undef
   return (type) => (!only || only.has(type)) && (!except || !except.has(type));
 }
 
+/** The Last-Event-ID header as a ledger seq: -1 (from the start) or a non-negative integer. */
 function lastEventIdHeader(value: string | string[] | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const text = Array.isArray(value) ? value[0] : value;
-  if (text === undefined || !/^-?\d+$/.test(text.trim())) throw new AppError('invalid_input', 'Last-Event-ID must be a ledger seq', { fieldErrors: [{ path: 'Last-Event-ID', message: 'must be an integer ledger seq' }] });
-  return Number(text.trim());
+  const text = (Array.isArray(value) ? value[0] : value)?.trim();
+  if (text === undefined || !/^(-1|\d{1,15})$/.test(text)) {
+    throw new AppError('invalid_input', 'Last-Event-ID must be a ledger seq (-1 or a non-negative integer)', { fieldErrors: [{ path: 'Last-Event-ID', message: 'must be -1 (from the start) or a non-negative integer ledger seq' }] });
+  }
+  return Number(text);
+}
+
+/**
+ * A resume point past the ledger's last entry names an event this ledger never sent: refused, since
+ * the stream would otherwise wait silently for entries that may never come (seqs are 0-based).
+ */
+function checkResumeBound(resumeFrom: number, ledgerSize: number, field: string): void {
+  if (resumeFrom < ledgerSize) return;
+  const message = `is ${resumeFrom}, but the ledger's last seq is ${ledgerSize - 1}`;
+  throw new AppError('invalid_input', `${field} ${message}`, { fieldErrors: [{ path: field, message }] });
 }
 
 /**
@@ -44,8 +57,11 @@ export const registerEventRoutes: RoutePlugin = (app, { route, deps, bus }) => {
   });
 
   route('events', async ({ caller, query, request, reply }) => {
-    const resumeFrom = lastEventIdHeader(request.headers['last-event-id']) ?? query.lastEventId;
+    const fromHeader = lastEventIdHeader(request.headers['last-event-id']);
+    const resumeFrom = fromHeader ?? query.lastEventId;
     const store = deps.store;
+    const ledgerSize = await store.ledgerSize();
+    if (resumeFrom !== undefined) checkResumeBound(resumeFrom, ledgerSize, fromHeader !== undefined ? 'Last-Event-ID' : 'lastEventId');
     const wanted = entryTypeFilter(query.types, query.excludeTypes);
     // Without the warns, a replay reads only the lifecycle entries (a partial index).
     const lifecycleOnly = !wanted('evaluation_under_bypass');
@@ -64,7 +80,7 @@ export const registerEventRoutes: RoutePlugin = (app, { route, deps, bus }) => {
       return found;
     };
 
-    let lastSent = resumeFrom ?? (await store.ledgerSize()) - 1;
+    let lastSent = resumeFrom ?? ledgerSize - 1;
     let closed = false;
     let queue: LedgerEntry[] = [];
     let draining = false;

@@ -234,6 +234,25 @@ describe('event stream', () => {
     const liveTypes = await live2;
     assert.ok(!liveTypes.includes('request_created'), JSON.stringify(liveTypes));
   });
+
+  test('a Last-Event-ID past the ledger, or not a seq, is a 400 naming it, not a stream that never delivers', async () => {
+    const size = await f.ledgerSize();
+    const ask = (headers: Record<string, string>, query = '') => fetch(`${f.url}/v1/events${query}`, { headers: { authorization: `Bearer ${f.adminToken}`, ...headers }, signal: AbortSignal.timeout(3000) });
+    for (const bad of [String(size), String(size + 1), '99999999999999999999', '1e3', '-2', 'abc', '']) {
+      const res = await ask({ 'last-event-id': bad });
+      assert.equal(res.status, 400, `Last-Event-ID ${JSON.stringify(bad)}`);
+      const body = (await res.json()) as { error: { code: string; fieldErrors: { path: string }[] } };
+      assert.equal(body.error.code, 'invalid_input');
+      assert.deepEqual(body.error.fieldErrors.map((e) => e.path), ['Last-Event-ID'], bad);
+    }
+    const viaQuery = await ask({}, `?lastEventId=${size}`);
+    assert.equal(viaQuery.status, 400);
+    assert.deepEqual(((await viaQuery.json()) as { error: { fieldErrors: { path: string }[] } }).error.fieldErrors.map((e) => e.path), ['lastEventId']);
+    // The last entry itself is a fine resume point: the stream opens and waits for the next one.
+    const atEnd = await ask({ 'last-event-id': String(size - 1) });
+    assert.equal(atEnd.status, 200);
+    await atEnd.body?.cancel();
+  });
 });
 
 describe('event stream shutdown', () => {
