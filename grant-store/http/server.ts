@@ -90,7 +90,8 @@ export async function startGrantStore(opts: GrantStoreOptions): Promise<RunningG
   if (opts.databaseUrl) {
     store = await PgStore.open({ databaseUrl: opts.databaseUrl, binder: logKey.binder });
   } else {
-    store = SqliteStore.open(paths.databasePath, { binder: logKey.binder });
+    // One writer per SQLite data dir: a second serve is refused naming the PID holding the lock.
+    store = SqliteStore.openExclusive(opts.dataDir, paths.databasePath, { binder: logKey.binder }, logger);
   }
   const clock = opts.clock ?? (() => new Date());
   // The ledger governs the gate: check it against its checkpoint and the tables before anything answers.

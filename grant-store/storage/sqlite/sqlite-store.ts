@@ -8,7 +8,8 @@ import type { EntryBinder } from '../../../shared/ledger/entry-binding';
 import { migrate } from './migrations';
 import { SqliteReader } from './sqlite-reader';
 import { SqliteTx } from './sqlite-tx';
-import { fallbackStoreLogger } from '../../logger';
+import { fallbackStoreLogger, type StoreLogger } from '../../logger';
+import { acquireDataDirLock, type DataDirLock } from './data-dir-lock';
 
 /** Wait this long for a lock held by another process (e.g. `breakglass admin` on a live store). */
 const BUSY_TIMEOUT_MS = 5_000;
@@ -39,6 +40,8 @@ export class SqliteStore extends SqliteReader implements Store {
 
   /** The WAL, opened on the first sync (SQLite creates it with the first write). */
   private wal: Promise<FileHandle> | undefined;
+  /** The data dir's one-writer lock, when opened for serving (openExclusive); released on close. */
+  private lock: DataDirLock | undefined;
 
   private constructor(
     writer: Database.Database,
@@ -82,6 +85,23 @@ export class SqliteStore extends SqliteReader implements Store {
     return new SqliteStore(writer, reader, binding.binder, offLoop ? `${writer.name}-wal` : undefined);
   }
 
+  /**
+   * Open the store for serving: first take the data dir's one-writer lock (data-dir-lock.ts), so a
+   * second `serve` on the same dir is refused naming the PID holding it. The lock is released by
+   * close() (or when opening fails); one left by a crashed holder is taken over.
+   */
+  static openExclusive(dataDir: string, path: string, binding: StoreOpenBinding, logger: StoreLogger): SqliteStore {
+    const lock = acquireDataDirLock(dataDir, logger);
+    try {
+      const store = SqliteStore.open(path, binding);
+      store.lock = lock;
+      return store;
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
+  }
+
   private async syncWal(): Promise<void> {
     this.wal ??= open(this.walPath!, 'r+');
     await (await this.wal).datasync();
@@ -120,5 +140,6 @@ export class SqliteStore extends SqliteReader implements Store {
     if (this.wal) await (await this.wal).close();
     this.db.close();
     this.writer.close();
+    this.lock?.release();
   }
 }
