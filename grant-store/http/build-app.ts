@@ -5,7 +5,7 @@ import type { StoreLogger } from '../logger';
 import type { RetryPolicy } from '../alerts/outbox';
 import type { ServiceDeps } from '../service/service-deps';
 import { installAuth } from './auth';
-import { installErrorHandling } from './error-handler';
+import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './error-handler';
 import { EventBus } from './event-bus';
 import { buildOpenApiDocument } from './openapi';
 import { routeRegistrar } from './register-route';
@@ -28,6 +28,8 @@ import { registerEmergencyRoutes } from './routes/emergency-routes';
 
 /** Largest accepted body: a decision bundle is ~3 KiB; 256 KiB leaves room and bounds abuse. */
 export const BODY_LIMIT_BYTES = 256 * 1024;
+/** How long a client may take to send a whole request. */
+export const REQUEST_TIMEOUT_MS = 30_000;
 
 export interface AppOptions {
   deps: ServiceDeps;
@@ -54,6 +56,13 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     loggerInstance: opts.logger,
     disableRequestLogging: opts.logRequests !== true,
     bodyLimit: BODY_LIMIT_BYTES,
+    // Router and HTTP parser errors answer in the documented envelope too (error-handler.ts).
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
+    // A request (headers and body) not received in full in this time is a 408, not a connection
+    // held forever (a body shorter than its content-length); Fastify's default is no limit.
+    // Event streams are unaffected: this bounds receiving the request, not the response.
+    requestTimeout: REQUEST_TIMEOUT_MS,
     // Unknown fields are rejected by the zod schemas, not stripped; keep Fastify out of validation.
     ...(https ? { https } : {}),
   }) as unknown as FastifyInstance;

@@ -1,5 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { ErrorResponseSchema } from '../../../shared/errors';
 import { startStoreFixture, type CallOptions, type CallResult, type StoreFixture } from '../../support/grant-store-fixture';
 import { ROUTES, type RouteDef } from '../../../shared/http/contract';
 import { NoQuerySchema } from '../../../shared/http/params';
@@ -136,6 +138,46 @@ describe('HTTP bad input, every endpoint', () => {
 
   test('unknown route → 404 JSON error', async () => {
     assertError(await unchanged(() => f.call('GET', '/v1/nope', { token: tokens.admin })), 404, 'not_found');
+  });
+  /** One request written by hand on a raw socket (half-closed after `text`); the whole answer. */
+  function rawExchange(text: string): Promise<string> {
+    const url = new URL(f.url);
+    return new Promise((resolve, reject) => {
+      const socket = connect({ port: Number(url.port), host: '127.0.0.1', allowHalfOpen: true }, () => socket.end(text));
+      let out = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (out += chunk));
+      socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? undefined : reject(error)));
+      socket.on('close', () => resolve(out));
+      socket.setTimeout(5000, () => socket.destroy(new Error(`no answer to ${JSON.stringify(text.slice(0, 60))}`)));
+    });
+  }
+  function parseRaw(answer: string): { status: number; body: unknown } {
+    const status = Number(/^HTTP\/1\.1 (\d{3}) /.exec(answer)?.[1]);
+    const at = answer.indexOf('\r\n\r\n');
+    assert.ok(at > 0, `no HTTP answer: ${JSON.stringify(answer)}`);
+    return { status, body: JSON.parse(answer.slice(at + 4)) };
+  }
+  test('router and HTTP parser errors answer in the error envelope (raw sockets)', async () => {
+    const auth = `Authorization: Bearer ${tokens.admin}\r\n`;
+    const cases: { name: string; text: string; field: string }[] = [
+      { name: 'bad percent-encoding in the path', text: `GET /v1/requests/%ff%fe HTTP/1.1\r\nHost: 127.0.0.1\r\n${auth}Connection: close\r\n\r\n`, field: 'url' },
+      { name: 'bad percent-encoding, no token', text: 'GET /v1/requests/%E0%A4%A HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n', field: 'url' },
+      { name: 'body shorter than its content-length', text: `POST /v1/requests HTTP/1.1\r\nHost: 127.0.0.1\r\n${auth}Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"gate":"ci-tests"}`, field: 'content-length' },
+      { name: 'malformed header line', text: 'GET /v1/whoami HTTP/1.1\r\nHost 127.0.0.1\r\n\r\n', field: '' },
+    ];
+    for (const c of cases) {
+      const size = await f.ledgerSize();
+      const { status, body } = parseRaw(await rawExchange(c.text));
+      assert.equal(status, 400, c.name);
+      const parsed = ErrorResponseSchema.safeParse(body);
+      assert.ok(parsed.success, `${c.name}: ${JSON.stringify(body)}`);
+      assert.equal(parsed.data.error.code, 'invalid_input', c.name);
+      assert.deepEqual(parsed.data.error.fieldErrors?.map((e) => e.path), [c.field], c.name);
+      assert.equal(await f.ledgerSize(), size, `${c.name}: nothing written`);
+    }
+    // The store still serves after each closed connection.
+    assert.equal((await f.call('GET', '/v1/whoami', { token: tokens.admin })).status, 200);
   });
   test('/healthz needs no token', async () => {
     const r = await f.call('GET', '/healthz');
