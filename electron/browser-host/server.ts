@@ -102,7 +102,12 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Run
         return openEventStream(req, res);
       }
       if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
-      const channel = decodeURIComponent(path.slice('/ipc/'.length));
+      let channel: string;
+      try {
+        channel = decodeURIComponent(path.slice('/ipc/'.length));
+      } catch {
+        return sendJson(res, 400, failure(new AppError('invalid_input', 'bad percent-encoding in the IPC channel name', { fieldErrors: [{ path: 'channel', message: 'percent-encoding does not decode to valid UTF-8' }] })));
+      }
       const body = await readJsonBody(req);
       if (!body.ok) return sendJson(res, body.error.status, failure(body.error));
       const result = await dispatch(options.backend.handlers, channel, body.value);

@@ -131,6 +131,16 @@ describe('browser host', () => {
     assert.equal(notJson.status, 400);
     const wrongType = await raw(host.port, '/ipc/console:main:get-settings', { method: 'POST', headers: { 'content-type': 'text/plain', [BROWSER_HOST_TOKEN_HEADER]: host.token }, body: '{}' });
     assert.equal(wrongType.status, 415);
+    // A channel name whose percent-encoding is not UTF-8: a 400 naming it, not a 500.
+    for (const badChannel of ['%E0%A4%A', '%ff%fe', '%']) {
+      const badEncoding = await ipc(badChannel, {});
+      assert.equal(badEncoding.status, 400, badChannel);
+      const refused = JSON.parse(badEncoding.body);
+      assert.equal(refused.error.code, 'invalid_input');
+      assert.deepEqual(refused.error.fieldErrors.map((e: { path: string }) => e.path), ['channel']);
+    }
+    const badRendererPath = await raw(host.port, '/assets/%E0%A4%A');
+    assert.equal(badRendererPath.status, 400);
     const settings = await ipc('console:main:pause-notifications', { minutes: 60 });
     assert.equal(settings.status, 200);
     assert.ok(JSON.parse(settings.body).value.pauseUntil);
