@@ -4,6 +4,7 @@ import { AppError } from '../../../shared/errors';
 import { ecdsaRawToDer, P256_SCALAR_BYTES } from '../../../shared/signing/ecdsa-signature';
 import { keyIdFromPublicKey } from '../../../shared/node/signing/key-id';
 import type { DecisionSigner } from '../../../shared/node/signing/signer';
+import { allowedPkcs11ModulePath } from './pkcs11-allow-list';
 
 type Pkcs11Module = typeof Pkcs11Js;
 type Handle = Buffer;
@@ -50,6 +51,11 @@ export interface Pkcs11SignerOptions {
    * 'select' and 'use' (default) open an existing one.
    */
   mode?: 'generate' | 'select' | 'use';
+  /**
+   * Module paths allowed besides the well-known system ones (see pkcs11-allow-list). Only from
+   * main-process configuration, never from renderer input: a module is native code loaded here.
+   */
+  allowedModulePaths?: readonly string[];
 }
 
 export interface Pkcs11Signer extends DecisionSigner {
@@ -86,7 +92,9 @@ async function loadPkcs11js(): Promise<Pkcs11Module> {
  */
 const moduleQueues = new Map<string, Promise<unknown>>();
 
-async function withModule<T>(pk: Pkcs11Module, modulePath: string, fn: (lib: Pkcs11Js.PKCS11) => Promise<T>): Promise<T> {
+async function withModule<T>(pk: Pkcs11Module, requestedPath: string, allowedModulePaths: readonly string[], fn: (lib: Pkcs11Js.PKCS11) => Promise<T>): Promise<T> {
+  // Refused before anything is loaded: dlopen of an arbitrary path is code execution.
+  const modulePath = allowedPkcs11ModulePath(requestedPath, allowedModulePaths);
   const previous = moduleQueues.get(modulePath) ?? Promise.resolve();
   const run = previous.catch(() => undefined).then(async () => {
     const lib = new pk.PKCS11();
@@ -173,7 +181,7 @@ function findSlot(pk: Pkcs11Module, lib: Pkcs11Js.PKCS11, opts: Pkcs11SignerOpti
 }
 
 async function withSession<T>(pk: Pkcs11Module, opts: Pkcs11SignerOptions, rw: boolean, fn: (s: OpenSession) => Promise<T>): Promise<T> {
-  return withModule(pk, opts.modulePath, async (lib) => {
+  return withModule(pk, opts.modulePath, opts.allowedModulePaths ?? [], async (lib) => {
     const { slot, tokenLabel } = findSlot(pk, lib, opts);
     const session = lib.C_OpenSession(slot, pk.CKF_SERIAL_SESSION | (rw ? pk.CKF_RW_SESSION : 0));
     try {

@@ -1,6 +1,9 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { verify } from 'node:crypto';
+import { copyFile, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AppError } from '../../../../../shared/errors';
 import { signDecision } from '../../../../../shared/node/signing/sign-decision';
 import { verifyDecisionBundle } from '../../../../../shared/node/signing/verify-decision';
@@ -209,8 +212,36 @@ describe('PKCS#11 signer against a real SoftHSM2 token', () => {
     await assert.rejects(openPkcs11Signer({ ...base, keyLabel: 'nope', getPin }), (e: unknown) => e instanceof AppError && e.code === 'not_found' && /no key labelled "nope"/.test(e.message));
     await assert.rejects(generatePkcs11Key({ ...base, getPin }), (e: unknown) => e instanceof AppError && e.code === 'conflict' && /already holds a key labelled "approver-key"/.test(e.message));
     await assert.rejects(openPkcs11Signer({ ...base, tokenLabel: 'yubikey', getPin }), (e: unknown) => e instanceof AppError && e.code === 'not_found' && /no PKCS#11 token labelled "yubikey".*"bg-test"/.test(e.message));
-    await assert.rejects(openPkcs11Signer({ ...base, modulePath: '/nonexistent/libpkcs11.so', getPin }), (e: unknown) => e instanceof AppError && e.code === 'invalid_input' && /cannot load the PKCS#11 module/.test(e.message));
+    await assert.rejects(openPkcs11Signer({ ...base, modulePath: '/nonexistent/libpkcs11.so', getPin }), (e: unknown) => e instanceof AppError && e.code === 'invalid_input' && /not on the allow-list/.test(e.message));
     await assert.rejects(openPkcs11Signer({ ...base, keyLabel: '', getPin }), (e: unknown) => e instanceof AppError && e.code === 'invalid_input');
+  });
+
+  test('a module outside the allow-list is refused before it is loaded; a main-process extra path and a symlink to a known module are allowed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bg-pkcs11-allow-'));
+    try {
+      const getPin = pinSource(token.userPin).getPin;
+      // A real, loadable copy of SoftHSM2 in a temp dir: had it been loaded, opening the key would work.
+      const copy = join(dir, 'libsofthsm2.so');
+      await copyFile(token.modulePath, copy);
+      await assert.rejects(openPkcs11Signer({ ...base, modulePath: copy, getPin }), (e: unknown) =>
+        e instanceof AppError && e.code === 'invalid_input' && /not on the allow-list/.test(e.message) && /add its path/.test(e.message) &&
+        e.fieldErrors?.[0]?.path === 'modulePath');
+      // A symlink named like a known module but pointing at the copy is still refused (realpath).
+      const disguised = join(dir, 'opensc-pkcs11.so');
+      await symlink(copy, disguised);
+      await assert.rejects(openPkcs11Signer({ ...base, modulePath: disguised, getPin }), (e: unknown) => e instanceof AppError && /not on the allow-list/.test(e.message));
+      // A symlink to the system SoftHSM2 module resolves to an allowed path.
+      const link = join(dir, 'hsm-link.so');
+      await symlink(token.modulePath, link);
+      const signer = await openPkcs11Signer({ ...base, modulePath: link, getPin });
+      assert.equal(signer.keyLabel, base.keyLabel);
+      // An extra path from main-process configuration is allowed: this one is then tried and is not a module.
+      const junk = join(dir, 'libvendor-pkcs11.so');
+      await writeFile(junk, 'not an ELF file');
+      await assert.rejects(openPkcs11Signer({ ...base, modulePath: junk, allowedModulePaths: [junk], getPin }), (e: unknown) => e instanceof AppError && e.code === 'invalid_input' && /cannot load the PKCS#11 module/.test(e.message));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('with several tokens, a label is required; slot index selects one', async () => {
