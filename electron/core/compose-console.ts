@@ -27,7 +27,7 @@ import { AppError } from '../../shared/errors';
 import { StoreEvents } from './session/store-events';
 import { SettingsStore } from './settings';
 import { SettingsService } from './settings-service';
-import { defaultSignerProvider, type SignerProvider } from './signer-provider';
+import { createSignerProvider, type SignerProvider } from './signer-provider';
 import { SigningKeys } from './signers/signing-keys';
 import { CredentialVault } from './vault/credential-vault';
 
@@ -51,6 +51,11 @@ export interface ConsoleOptions {
   /** Opens the vault; defaults to CredentialVault.open() (keytar). */
   openVault?: () => Promise<CredentialVault>;
   signers?: SignerProvider;
+  /**
+   * PKCS#11 module paths allowed besides the well-known system ones (OpenSC, ykcs11, SoftHSM2,
+   * tpm2-pkcs11). Main-process configuration only: renderer input never reaches this list.
+   */
+  allowedPkcs11Modules?: readonly string[];
   /** Show a native notification (Electron) or record it (browser host, tests). */
   notify?: (notification: ConsoleNotification) => void;
   /** Electron: shell.openExternal. Absent in the browser host (the renderer opens the checked URL). */
@@ -143,7 +148,7 @@ export function composeConsole(options: ConsoleOptions): ConsoleCore {
   const connection = new ConnectionTracker(clock, events);
   const keys = new SigningKeys({
     keychain,
-    provider: options.signers ?? defaultSignerProvider,
+    provider: options.signers ?? createSignerProvider({ allowedPkcs11Modules: options.allowedPkcs11Modules }),
     pinPrompt: options.pinPrompt,
     pinCacheMs: async () => (await settingsStore.get()).pinCacheMinutes * 60_000,
     logger,

@@ -32,10 +32,18 @@ export interface SignerProvider {
   pkcs11Signer(options: Pkcs11KeyRef & { mode: 'generate' | 'select' | 'use'; getPin: (request: PinRequest) => Promise<string>; pinCacheMs: number }): Promise<HardwareSigner>;
 }
 
-export const defaultSignerProvider: SignerProvider = {
-  async keychainSigner(target, create) {
-    if (create) return (await ensureKeychainSigner(target)).signer;
-    return loadKeychainSigner(target);
-  },
-  pkcs11Signer: (options) => openPkcs11Signer(options),
-};
+/**
+ * The real provider. `allowedPkcs11Modules` are module paths allowed besides the well-known
+ * system modules (see signers/pkcs11-allow-list); main-process configuration only.
+ */
+export function createSignerProvider(config: { allowedPkcs11Modules?: readonly string[] } = {}): SignerProvider {
+  return {
+    async keychainSigner(target, create) {
+      if (create) return (await ensureKeychainSigner(target)).signer;
+      return loadKeychainSigner(target);
+    },
+    pkcs11Signer: (options) => openPkcs11Signer({ ...options, allowedModulePaths: config.allowedPkcs11Modules ?? [] }),
+  };
+}
+
+export const defaultSignerProvider: SignerProvider = createSignerProvider();

@@ -88,6 +88,8 @@ export async function startConsoleApp(
     logger: createConsoleLogger(),
     host: 'electron',
     storeUrl: process.env.BREAKGLASS_STORE || undefined,
+    // Extra PKCS#11 modules (colon-separated absolute paths) set by whoever starts the app, never by the renderer.
+    allowedPkcs11Modules: (process.env.BREAKGLASS_PKCS11_MODULES ?? '').split(':').filter(Boolean),
     pinPrompt,
     notify: (notification) => showRequestNotification({ Notification, onClick: (id) => (id ? openRequest(id) : showWindow()), icon: paths.appIcon }, notification),
     openExternal: (url) => shell.openExternal(url),
