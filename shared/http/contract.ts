@@ -140,6 +140,8 @@ function table<const T extends Record<string, RouteDef>>(routes: T): T {
 const LEDGER_READERS = ['approver', 'auditor', 'admin'] as const;
 const TILE_CONTENT = { 'application/octet-stream': 'the tile: 32-byte hashes concatenated, or an entry bundle (2-byte big-endian length + entry, per entry)' } as const;
 const ADMIN = ['admin'] as const;
+/** Who reads post-incident reviews (README role table): approvers, auditors and admins, never a requester-only token. */
+const REVIEW_READERS = ['approver', 'auditor', 'admin'] as const;
 
 export const ROUTES = table({
   // ── Health and identity ─────────────────────────────────────────────────────────────────
@@ -301,8 +303,8 @@ export const ROUTES = table({
   endSession: { method: 'DELETE', path: '/v1/sessions/current', summary: 'Sign out: the session stops working at once, on every instance.', roles: 'authenticated', response: SessionEnvelopeSchema },
 
   // ── Post-incident reviews ───────────────────────────────────────────────────────────────
-  listReviews: { method: 'GET', path: '/v1/reviews', summary: 'Reviews the caller may see, optionally by state.', roles: 'authenticated', query: ReviewListQuerySchema, response: ReviewListSchema },
-  getReview: { method: 'GET', path: '/v1/reviews/:id', summary: 'One post-incident review.', roles: 'authenticated', params: ReviewIdParamsSchema, response: ReviewSchema },
+  listReviews: { method: 'GET', path: '/v1/reviews', summary: 'Reviews the caller may see, optionally by state.', roles: REVIEW_READERS, query: ReviewListQuerySchema, response: ReviewListSchema },
+  getReview: { method: 'GET', path: '/v1/reviews/:id', summary: 'One post-incident review.', roles: REVIEW_READERS, params: ReviewIdParamsSchema, response: ReviewSchema },
   completeReview: {
     method: 'POST',
     path: '/v1/reviews/:id/complete',

@@ -179,6 +179,17 @@ describe('HTTP bad input, every endpoint', () => {
     // The store still serves after each closed connection.
     assert.equal((await f.call('GET', '/v1/whoami', { token: tokens.admin })).status, 200);
   });
+  test('review reads follow the README role table: a requester-only token 403, approver, auditor and admin 200', async () => {
+    for (const path of ['/v1/reviews', `/v1/reviews/${ids.rev}`]) {
+      assertError(await unchanged(() => f.call('GET', path, { token: tokens.requester })), 403, 'forbidden');
+      for (const role of ['approver', 'auditor', 'admin'] as const) {
+        const r = await f.call('GET', path, { token: tokens[role] });
+        assert.equal(r.status, 200, `${role} ${path}: ${r.text}`);
+        const ids_ = path === '/v1/reviews' ? r.json.reviews.map((v: { id: string }) => v.id) : [r.json.id];
+        assert.ok(ids_.includes(ids.rev), `${role} ${path} should show ${ids.rev}: ${r.text}`);
+      }
+    }
+  });
   test('/healthz needs no token', async () => {
     const r = await f.call('GET', '/healthz');
     assert.equal(r.status, 200);
