@@ -20,17 +20,16 @@
  * With --database-url, each store runs on a fresh database created on that server and dropped after.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Fastify from 'fastify';
-import pg from 'pg';
 import { initDataDir } from '../grant-store/admin/init';
 import { dataDirPaths } from '../grant-store/admin/data-dir';
 import { startGrantStore, type RunningGrantStore } from '../grant-store/http/server';
+import { tempDatabase } from './support/bench-store';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const AUTOCANNON = join(ROOT, 'node_modules', 'autocannon', 'autocannon.js');
@@ -220,32 +219,13 @@ function median(values: number[]): number {
 }
 
 /** A fresh database on the --database-url server (dropped by the returned function). */
-async function tempDatabase(adminUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `bg_bench_${randomBytes(4).toString('hex')}`;
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  await client.query(`CREATE DATABASE ${name}`);
-  await client.end();
-  const u = new URL(adminUrl);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
-
 /** A grant store on its own data dir (and database), `bypasses` active bypasses seeded before it starts. */
 async function startStore(bypasses: number, cleanups: (() => Promise<void>)[]): Promise<{ running: RunningGrantStore; gateToken: string }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'bg-bench-checks-'));
   cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
   let databaseUrl: string | undefined;
   if (args['database-url']) {
-    const db = await tempDatabase(args['database-url']);
+    const db = await tempDatabase(args['database-url'], 'bg_bench');
     cleanups.push(db.drop);
     databaseUrl = db.url;
   }

@@ -18,20 +18,14 @@
  * 1M entries take a while to build (990k checks through HTTP); pass --sizes 10000,100000 for a
  * quick run. The server runs in a child process (bench/growth-server.ts) so its RSS is its own.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { dataDirPaths } from '../grant-store/admin/data-dir';
 import { initDataDir } from '../grant-store/admin/init';
-import { waitForReadyLine } from '../test/support/ready-line';
+import { CI_TRAFFIC_POLICY, startBenchServer, tempDatabase, type BenchServer } from './support/bench-store';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SERVER = join(ROOT, 'bench', 'growth-server.ts');
 const TARGET_RATIO = 1.5;
 const TARGET_EXPORT_RSS_MB = 400;
 /** Entries per request unit: request_created + bypass_activated + 98 warns. */
@@ -48,52 +42,6 @@ const { values: args } = parseArgs({
 const SIZES = args.sizes.split(',').map(Number);
 const ROUNDS = Number(args.rounds);
 const CONCURRENCY = Number(args.concurrency);
-
-const POLICY = `version: 1
-ttlChoices: [1h, 24h, 7d]
-decisionWindow: 24h
-tiers:
-  low:
-    approvals: 1
-    approverGroups: [leads]
-    maxTtl: 7d
-gates:
-  - id: ci-tests
-    kind: slow
-    tier: low
-    scopeKeys: [repo, branch]
-teams:
-  payments:
-    members: [alice]
-  platform:
-    members: [bob]
-approvers:
-  leads: [bob]
-standingScopes:
-  - id: payments-ci
-    gate: ci-tests
-    team: payments
-    scope: { repo: payments-api }
-    maxTtl: 7d
-    approvedBy: [bob]
-    validUntil: "2099-12-31"
-    reason: CI reruns of the payments suite are pre-approved (bench)
-`;
-
-interface Server {
-  url: string;
-  pid: number;
-  child: ChildProcess;
-}
-
-async function startServer(dataDir: string, databaseUrl: string | undefined): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER, dataDir, ...(databaseUrl ? [databaseUrl] : [])], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let errText = '';
-  child.stderr!.on('data', (c: Buffer) => (errText = (errText + c.toString()).slice(-4000)));
-  const line = await waitForReadyLine(child, { what: 'growth server', timeoutMs: 60_000, accept: (l) => l.includes('"url"'), diagnostics: () => `\n${errText}` });
-  const { url, pid } = JSON.parse(line) as { url: string; pid: number };
-  return { url, pid, child };
-}
 
 /** The server's resident set now and its peak since the last reset (VmRSS / VmHWM, MB). */
 async function rss(pid: number): Promise<{ now: number; peak: number }> {
@@ -124,7 +72,7 @@ async function call(url: string, token: string, init: { method?: string; body?: 
   return { status: res.status, bytes, ...(keep ? { json: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown } : {}) };
 }
 
-async function token(server: Server, adminToken: string, principal: string, roles: string[]): Promise<string> {
+async function token(server: BenchServer, adminToken: string, principal: string, roles: string[]): Promise<string> {
   const r = await call(`${server.url}/v1/admin/tokens`, adminToken, { method: 'POST', body: { principal, roles } });
   if (r.status !== 201 && r.status !== 200) throw new Error(`token for ${principal}: HTTP ${r.status}`);
   return (r.json as { token: string }).token;
@@ -142,7 +90,7 @@ async function pool(n: number, limit: number, task: (i: number) => Promise<void>
 
 let units = 0;
 /** File requests and check under them until the ledger holds about `target` entries. */
-async function growTo(server: Server, tokens: { alice: string; gate: string }, target: number): Promise<void> {
+async function growTo(server: BenchServer, tokens: { alice: string; gate: string }, target: number): Promise<void> {
   const want = Math.floor(target / UNIT);
   const started = Date.now();
   while (units < want) {
@@ -198,7 +146,7 @@ function stats(ms: number[], status: number, bytes: number): Cell {
   return { min: s[0]!, median: s[Math.floor(s.length / 2)]!, max: s[s.length - 1]!, status, bytes };
 }
 
-async function measure(server: Server, tokens: Record<'auditor' | 'alice', string>, rounds: number): Promise<{ cells: Map<string, Cell>; exportPeakMb: number; rssAfterMb: number }> {
+async function measure(server: BenchServer, tokens: Record<'auditor' | 'alice', string>, rounds: number): Promise<{ cells: Map<string, Cell>; exportPeakMb: number; rssAfterMb: number }> {
   const cells = new Map<string, Cell>();
   let exportPeakMb = 0;
   for (const op of OPS) {
@@ -220,25 +168,6 @@ async function measure(server: Server, tokens: Record<'auditor' | 'alice', strin
   return { cells, exportPeakMb, rssAfterMb: (await rss(server.pid)).now };
 }
 
-async function tempDatabase(adminUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `bg_growth_${randomBytes(4).toString('hex')}`;
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  await client.query(`CREATE DATABASE ${name}`);
-  await client.end();
-  const u = new URL(adminUrl);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
-
 const fmtMs = (c: Cell) => `${c.min.toFixed(0)}/${c.median.toFixed(0)}/${c.max.toFixed(0)}${c.status === 200 ? '' : ` HTTP ${c.status}`}`;
 
 async function main(): Promise<void> {
@@ -248,13 +177,13 @@ async function main(): Promise<void> {
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
     let databaseUrl: string | undefined;
     if (args['database-url']) {
-      const db = await tempDatabase(args['database-url']);
+      const db = await tempDatabase(args['database-url'], 'bg_growth');
       cleanups.push(db.drop);
       databaseUrl = db.url;
     }
     const { adminToken } = await initDataDir(dataDir, { databaseUrl });
-    await writeFile(dataDirPaths(dataDir).policyPath, POLICY);
-    const server = await startServer(dataDir, databaseUrl);
+    await writeFile(dataDirPaths(dataDir).policyPath, CI_TRAFFIC_POLICY);
+    const server = await startBenchServer(dataDir, databaseUrl, 'growth server');
     cleanups.push(async () => {
       server.child.kill('SIGTERM');
       await new Promise((resolve) => server.child.once('exit', resolve));

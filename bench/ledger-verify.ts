@@ -20,7 +20,7 @@
  * with peak RSS ≤ 300 MB; incremental 10k ≤ 0.5 s. 1M takes long to build (990k checks through
  * HTTP); the default is sized to finish in about a minute.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -28,13 +28,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
-import pg from 'pg';
 import { dataDirPaths } from '../grant-store/admin/data-dir';
 import { initDataDir } from '../grant-store/admin/init';
-import { waitForReadyLine } from '../test/support/ready-line';
+import { CI_TRAFFIC_POLICY, startBenchServer, tempDatabase, type BenchServer } from './support/bench-store';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SERVER = join(ROOT, 'bench', 'growth-server.ts');
 const CLI = join(ROOT, 'bin', 'breakglass.mjs');
 const BUILT = join(ROOT, 'dist', 'cli', 'main.mjs');
 const UNIT = 100;
@@ -69,50 +67,6 @@ if (!existsSync(BUILT)) {
   process.exit(2);
 }
 
-const POLICY = `version: 1
-ttlChoices: [1h, 24h, 7d]
-decisionWindow: 24h
-tiers:
-  low:
-    approvals: 1
-    approverGroups: [leads]
-    maxTtl: 7d
-gates:
-  - id: ci-tests
-    kind: slow
-    tier: low
-    scopeKeys: [repo, branch]
-teams:
-  payments:
-    members: [alice]
-  platform:
-    members: [bob]
-approvers:
-  leads: [bob]
-standingScopes:
-  - id: payments-ci
-    gate: ci-tests
-    team: payments
-    scope: { repo: payments-api }
-    maxTtl: 7d
-    approvedBy: [bob]
-    validUntil: "2099-12-31"
-    reason: CI reruns of the payments suite are pre-approved (bench)
-`;
-
-interface Server {
-  url: string;
-  child: ChildProcess;
-}
-
-async function startServer(dataDir: string, databaseUrl: string | undefined): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER, dataDir, ...(databaseUrl ? [databaseUrl] : [])], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let errText = '';
-  child.stderr!.on('data', (c: Buffer) => (errText = (errText + c.toString()).slice(-4000)));
-  const line = await waitForReadyLine(child, { what: 'bench store', timeoutMs: 60_000, accept: (l) => l.includes('"url"'), diagnostics: () => `\n${errText}` });
-  return { url: (JSON.parse(line) as { url: string }).url, child };
-}
-
 async function call(url: string, token: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; json: unknown }> {
   const res = await fetch(url, {
     method: init.method ?? 'GET',
@@ -139,7 +93,7 @@ async function pool(n: number, limit: number, task: (i: number) => Promise<void>
 }
 
 let units = 0;
-async function growTo(server: Server, tokens: { alice: string; gate: string }, target: number): Promise<void> {
+async function growTo(server: BenchServer, tokens: { alice: string; gate: string }, target: number): Promise<void> {
   const want = Math.ceil(target / UNIT);
   const started = Date.now();
   while (units < want) {
@@ -164,7 +118,7 @@ async function growTo(server: Server, tokens: { alice: string; gate: string }, t
 }
 
 /** Wait until the store has signed a checkpoint covering at least `size` entries. */
-async function checkpointAtLeast(server: Server, token: string, size: number): Promise<number> {
+async function checkpointAtLeast(server: BenchServer, token: string, size: number): Promise<number> {
   for (let i = 0; i < 600; i++) {
     const r = await call(`${server.url}/v1/ledger/checkpoint`, token);
     const treeSize = (r.json as { treeSize?: number }).treeSize ?? 0;
@@ -181,7 +135,7 @@ interface CliRun {
 }
 
 /** One `breakglass ledger verify --json` in its own process, timed, with its peak RSS (/usr/bin/time %M). */
-async function runCli(server: Server, token: string, stateHome: string, extra: string[]): Promise<CliRun> {
+async function runCli(server: BenchServer, token: string, stateHome: string, extra: string[]): Promise<CliRun> {
   const child = spawn('/usr/bin/time', ['-f', 'BENCH_MAXRSS_KB=%M', process.execPath, CLI, 'ledger', 'verify', '--json', '--store', server.url, ...extra], {
     env: { ...process.env, BREAKGLASS_TOKEN: token, XDG_STATE_HOME: stateHome, XDG_CONFIG_HOME: stateHome, BREAKGLASS_SESSION_STORE: 'file' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -209,7 +163,7 @@ async function runCli(server: Server, token: string, stateHome: string, extra: s
  * (one per leaf but the last) on one core, plus every decision signature verified once,
  * spread over the cores. Entries are fetched first (not timed).
  */
-async function cryptoFloor(server: Server, token: string, treeSize: number): Promise<{ seconds: number; signatures: number }> {
+async function cryptoFloor(server: BenchServer, token: string, treeSize: number): Promise<{ seconds: number; signatures: number }> {
   const texts: Buffer[] = [];
   const signatures: { key: ReturnType<typeof createPublicKey>; data: Buffer; sig: Buffer }[] = [];
   const keys = new Map<string, ReturnType<typeof createPublicKey>>();
@@ -256,25 +210,6 @@ const mmm = (xs: number[], digits = 2) => {
 };
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 
-async function tempDatabase(baseUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `bg_bench_verify_${process.pid}_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: baseUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: baseUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
-
 async function main(): Promise<void> {
   const cleanups: (() => Promise<void>)[] = [];
   try {
@@ -283,13 +218,13 @@ async function main(): Promise<void> {
     const dataDir = join(work, 'store');
     let databaseUrl: string | undefined;
     if (args['database-url']) {
-      const db = await tempDatabase(args['database-url']);
+      const db = await tempDatabase(args['database-url'], 'bg_bench_verify');
       cleanups.push(db.drop);
       databaseUrl = db.url;
     }
     const { adminToken } = await initDataDir(dataDir, { databaseUrl });
-    await writeFile(dataDirPaths(dataDir).policyPath, POLICY);
-    const server = await startServer(dataDir, databaseUrl);
+    await writeFile(dataDirPaths(dataDir).policyPath, CI_TRAFFIC_POLICY);
+    const server = await startBenchServer(dataDir, databaseUrl, 'bench store');
     cleanups.push(async () => {
       server.child.kill('SIGTERM');
       await new Promise((resolve) => server.child.once('exit', resolve));
