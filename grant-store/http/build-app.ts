@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
 import type { Sweeper } from '../jobs/expiry-sweeper';
 import type { StoreLogger } from '../logger';
@@ -54,7 +54,8 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   const https = opts.tls ? { cert: readFileSync(opts.tls.certPath), key: readFileSync(opts.tls.keyPath) } : null;
   const app = Fastify({
     loggerInstance: opts.logger,
-    disableRequestLogging: opts.logRequests !== true,
+    // Request lines only with `serve --log` (Fastify 5.12 takes this through a LogController).
+    logController: new LogController({ disableRequestLogging: opts.logRequests !== true }),
     bodyLimit: BODY_LIMIT_BYTES,
     // Router and HTTP parser errors answer in the documented envelope too (error-handler.ts).
     frameworkErrors: frameworkErrorHandler,
