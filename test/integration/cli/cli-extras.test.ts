@@ -157,7 +157,15 @@ describe('CLI extras (issue 13): history, audit, friendly errors, decision key f
     const first = await cli(['ledger', 'export', '--out', dir], admin);
     assert.equal(first.code, 0, first.stderr);
     const before = await readFile(join(dir, 'entries.jsonl'), 'utf8');
+    const treeSize = async () => ((await fx.call('GET', '/v1/ledger/checkpoint', { token: fx.adminToken })).json as { treeSize: number }).treeSize;
     await fx.call('POST', '/v1/requests', { token: alice.BREAKGLASS_TOKEN, body: { gate: 'ci-tests', scope: { repo: 'other', branch: 'main' }, reason: 'the suite hangs on the shared runner again', severity: 'sev3', ttl: '15m' } });
+    // An export holds what a signed checkpoint covers: wait until one covers every entry so far,
+    // the new request included (the log signs shortly after an append, later on a loaded machine).
+    const ledgerSize = await fx.ledgerSize();
+    for (let waited = 0; (await treeSize()) < ledgerSize; waited += 100) {
+      assert.ok(waited < 20_000, 'no checkpoint covered the new request within 20 s');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     const again = await cli(['ledger', 'export', '--out', dir, '--json'], admin);
     assert.equal(again.code, 2);
     const error = JSON.parse(again.stderr).error;
