@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { dataDirPaths } from '../grant-store/admin/data-dir';
 import { initDataDir } from '../grant-store/admin/init';
-import { CI_TRAFFIC_POLICY, startBenchServer, tempDatabase, type BenchServer } from './support/bench-store';
+import { CI_TRAFFIC_POLICY, pool, startBenchServer, tempDatabase, type BenchServer } from './support/bench-store';
 
 const TARGET_RATIO = 1.5;
 const TARGET_EXPORT_RSS_MB = 400;
@@ -79,15 +79,6 @@ async function token(server: BenchServer, adminToken: string, principal: string,
 }
 
 /** Run `task(i)` for i in [0, n) with `limit` in flight. */
-async function pool(n: number, limit: number, task: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, n) }, async () => {
-      while (next < n) await task(next++);
-    }),
-  );
-}
-
 let units = 0;
 /** File requests and check under them until the ledger holds about `target` entries. */
 async function growTo(server: BenchServer, tokens: { alice: string; gate: string }, target: number): Promise<void> {

@@ -30,7 +30,7 @@ import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { dataDirPaths } from '../grant-store/admin/data-dir';
 import { initDataDir } from '../grant-store/admin/init';
-import { CI_TRAFFIC_POLICY, startBenchServer, tempDatabase, type BenchServer } from './support/bench-store';
+import { CI_TRAFFIC_POLICY, pool, startBenchServer, tempDatabase, type BenchServer } from './support/bench-store';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'bin', 'breakglass.mjs');
@@ -81,15 +81,6 @@ async function call(url: string, token: string, init: { method?: string; body?: 
     json = text;
   }
   return { status: res.status, json };
-}
-
-async function pool(n: number, limit: number, task: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, n) }, async () => {
-      while (next < n) await task(next++);
-    }),
-  );
 }
 
 let units = 0;

@@ -78,3 +78,13 @@ export async function tempDatabase(adminUrl: string, prefix: string): Promise<{ 
     },
   };
 }
+
+/** Run task(0..n-1) with at most `limit` in flight. */
+export async function pool(n: number, limit: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, n) }, async () => {
+      while (next < n) await task(next++);
+    }),
+  );
+}
