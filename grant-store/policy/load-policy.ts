@@ -5,6 +5,8 @@ import { PolicySchema, type Policy } from '../../shared/domain/policy';
 import { LoadablePolicySchema } from '../../shared/policy/policy-requirements';
 import { AppError, type FieldError } from '../../shared/errors';
 import { locate } from './yaml-locations';
+import { parseVerifierKey } from '../../shared/ledger/verifier-key';
+import { nodeSha256 } from '../../shared/node/ledger/node-crypto';
 import { friendlyMessage } from '../../shared/zod-messages';
 
 export interface LoadedPolicy {
@@ -73,6 +75,16 @@ export function parsePolicy(bytes: Uint8Array, path: string, options: { recorded
       const at = locate(doc, lineCounter, ['attestation', 'roots', i, 'certificate']);
       const message = `attestation root ${root.id} is not a readable certificate (${(error as Error).message})`;
       throw new AppError('invalid_input', `invalid policy:\n${path}:${at.line}:${at.col}: attestation.roots.${i}.certificate: ${message}`, { fieldErrors: [{ path: `attestation.roots.${i}.certificate`, message: `line ${at.line}: ${message}` }] });
+    }
+  });
+  // The vkey's shape is checked by the schema; its key id against its name and key needs SHA-256.
+  result.data.witnesses?.members.forEach((member, i) => {
+    try {
+      parseVerifierKey(member.vkey, nodeSha256, 'cosignature/v1');
+    } catch (error) {
+      const at = locate(doc, lineCounter, ['witnesses', 'members', i, 'vkey']);
+      const message = (error as Error).message;
+      throw new AppError('invalid_input', `invalid policy:\n${path}:${at.line}:${at.col}: witnesses.members.${i}.vkey: ${message}`, { fieldErrors: [{ path: `witnesses.members.${i}.vkey`, message: `line ${at.line}: ${message}` }] });
     }
   });
   return { policy: result.data, hash: policyHash(bytes), path, source: text };

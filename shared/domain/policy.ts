@@ -5,6 +5,7 @@ import { DEFAULT_TTL_CHOICES, TtlSchema } from './ttl';
 import { DigestPolicySchema } from './policy-digest';
 import { EmergencyPolicySchema } from './policy-emergency';
 import { IncidentsPolicySchema, checkIncidentsPolicy } from './policy-incidents';
+import { WitnessesPolicySchema } from './policy-witnesses';
 
 /**
  * The policy file (YAML), validated with these schemas. Unknown keys are errors so that a
@@ -145,6 +146,8 @@ export const PolicySchema = z
     digest: DigestPolicySchema.optional(),
     /** Roots that key attestations must chain to (tiers with attestationRequired need one). */
     attestation: z.strictObject({ roots: z.array(AttestationRootSchema).default([]) }).default({ roots: [] }),
+    /** Who cosigns the log's checkpoints and how many must (policy-witnesses.ts); no witnesses when absent. */
+    witnesses: WitnessesPolicySchema.optional(),
   })
   .superRefine((policy, ctx) => {
     const gateIds = new Set<string>();
