@@ -29,6 +29,8 @@ export interface VerifyOutcome {
   source: string;
   trustedSize?: number;
   checkpointTime?: string | null;
+  /** The signed checkpoint the entries were verified against, as served (cosignatures included). */
+  checkpointNote?: string;
   halted?: string | null;
   cosigned?: { name: string; vkey: string; size: number; line: string } | null;
   /** Why nothing was cosigned (a refusal by this client's own witness record is a failure). */
@@ -152,6 +154,7 @@ export async function verifyOnline(opts: OnlineOptions): Promise<VerifyOutcome> 
     source: resume ? `${opts.storeUrl}, incremental from entry ${resume.size}` : opts.storeUrl,
     trustedSize: sizeOf(trusted),
     checkpointTime: timeOf(page0.checkpoint),
+    checkpointNote: page0.checkpoint,
     halted,
   };
   if (!verdict.ok || !opts.save) return outcome;
@@ -241,7 +244,7 @@ export async function verifyOffline(dir: string, options: { pinnedKeyText?: stri
   // A truncated export still lists the leaves it was cut from: they name the first missing entry.
   if (leaves) for (let leaf = await leaves.next(); !leaf.done; leaf = await leaves.next()) verifier.addRecordedLeaf(leafOf(leaf.value) ?? new Uint8Array(32));
   const verdict = await verifier.finish();
-  return { verdict, origin, vkey: logKey.vkey, source: `offline export ${dir}`, trustedSize: sizeOf(options.trustedCheckpoint), checkpointTime: timeOf(checkpoint) };
+  return { verdict, origin, vkey: logKey.vkey, source: `offline export ${dir}`, trustedSize: sizeOf(options.trustedCheckpoint), checkpointTime: timeOf(checkpoint), checkpointNote: checkpoint };
 }
 
 async function readRequired(dir: string, name: string): Promise<Buffer> {

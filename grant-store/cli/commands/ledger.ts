@@ -8,9 +8,10 @@ import { writeExportBundle, type LedgerExportData } from '../../ledger/export-bu
 import type { CliContext } from '../context';
 import type { StoreClient } from '../../../shared/node/http/store-client';
 import { withExamples } from '../help';
-import { usageError, validateFlags } from '../validate';
+import { collect, usageError, validateFlags } from '../validate';
 import { fetchAllEntries, toCsv, toJsonl } from './ledger-export';
 import { outcomeJson, renderOutcome, verifyOffline, verifyOnline } from './ledger-verify';
+import { checkWitnessQuorum, renderWitnessQuorum, trustedWitnessKeys } from './ledger-witnesses';
 
 /** Entries per export page (the store's maximum). */
 const EXPORT_PAGE = 5000;
@@ -46,6 +47,9 @@ const VerifyFlagsSchema = z.strictObject({
   trustedCheckpoint: z.string().min(1).optional(),
   save: z.boolean(),
   incremental: z.boolean().optional(),
+  witnesses: z.coerce.number().int().min(1).max(100).optional(),
+  witnessKey: z.array(z.string().min(1)).default([]),
+  witnessPolicy: z.string().min(1).optional(),
 });
 
 const ExportFlagsSchema = z.strictObject({ format: z.enum(['bundle', 'jsonl', 'csv']), out: z.string().min(1).optional() });
@@ -70,12 +74,23 @@ export function registerLedgerCommands(ledger: Command, ctx: CliContext): void {
       .option('--log-key <file>', 'pin the log public key (PEM) instead of trusting the export / first contact')
       .option('--trusted-checkpoint <file>', 'a checkpoint (signed note) verified before; the ledger must extend it')
       .option('--no-save', 'online: do not record the verified checkpoint in the client state dir')
-      .option('--incremental', 'online: verify only the entries added since the checkpoint this client verified last (its saved tree state proves the rest)'),
+      .option('--incremental', 'online: verify only the entries added since the checkpoint this client verified last (its saved tree state proves the rest)')
+      .option('--witnesses <n>', 'fail unless at least n of the trusted witnesses (--witness-key, --witness-policy) cosigned the verified checkpoint')
+      .option('--witness-key <vkey>', 'a witness this client trusts: its C2SP vkey (repeatable)', collect)
+      .option('--witness-policy <file>', 'trust the witnesses listed in this policy file\'s witnesses:'),
     'breakglass ledger verify',
+    'breakglass ledger verify --witnesses 2 --witness-policy ./policy.yaml',
     'breakglass ledger verify --incremental',
     'breakglass ledger verify --offline ./breakglass-ledger-export --log-key log-key.pub',
-  ).action(async (flags: { offline?: string; logKey?: string; trustedCheckpoint?: string; save: boolean; incremental?: boolean }, cmd: Command) => {
-    const opts = validateFlags(VerifyFlagsSchema, flags, 'verify', { offline: '--offline', logKey: '--log-key', trustedCheckpoint: '--trusted-checkpoint', save: '--no-save', incremental: '--incremental' });
+  ).action(async (flags: { offline?: string; logKey?: string; trustedCheckpoint?: string; save: boolean; incremental?: boolean; witnesses?: string; witnessKey?: string[]; witnessPolicy?: string }, cmd: Command) => {
+    const opts = validateFlags(VerifyFlagsSchema, flags, 'verify', { offline: '--offline', logKey: '--log-key', trustedCheckpoint: '--trusted-checkpoint', save: '--no-save', incremental: '--incremental', witnesses: '--witnesses', witnessKey: '--witness-key', witnessPolicy: '--witness-policy' });
+    if ((opts.witnessKey.length > 0 || opts.witnessPolicy) && opts.witnesses === undefined) {
+      throw usageError('verify', [{ path: '--witnesses', message: 'say how many of the trusted witnesses must have cosigned (--witnesses N)' }]);
+    }
+    const trustedWitnesses = opts.witnesses !== undefined ? await trustedWitnessKeys(opts.witnessKey, opts.witnessPolicy) : [];
+    if (opts.witnesses !== undefined && trustedWitnesses.length < opts.witnesses) {
+      throw usageError('verify', [{ path: '--witnesses', message: `${opts.witnesses} required, but ${trustedWitnesses.length} witness key(s) trusted: give them with --witness-key or --witness-policy` }]);
+    }
     if (opts.incremental && (opts.offline || opts.trustedCheckpoint)) {
       throw new AppError('invalid_input', '--incremental works online from this client\'s saved state; it cannot be combined with --offline or --trusted-checkpoint', {
         fieldErrors: [{ path: '--incremental', message: 'online only, from the saved state' }],
@@ -95,8 +110,10 @@ export function registerLedgerCommands(ledger: Command, ctx: CliContext): void {
           save: opts.save,
           note: (text: string) => ctx.note(text),
         });
-    ctx.emit(cmd, outcomeJson(outcome), () => renderOutcome(outcome));
-    if (!outcome.verdict.ok || outcome.halted) ctx.exitCode = 1;
+    const quorum = opts.witnesses !== undefined && outcome.verdict.ok ? await checkWitnessQuorum(outcome, opts.witnesses, trustedWitnesses, opts.offline ? undefined : ctx.client(cmd)) : undefined;
+    const json = outcomeJson(outcome) as Record<string, unknown>;
+    ctx.emit(cmd, quorum ? { ...json, ok: json.ok === true && quorum.ok, witnesses: quorum } : json, () => renderOutcome(outcome) + (quorum ? renderWitnessQuorum(quorum) : ''));
+    if (!outcome.verdict.ok || outcome.halted || (quorum && !quorum.ok)) ctx.exitCode = 1;
   });
 
   withExamples(
