@@ -22,7 +22,6 @@ import { ed25519NoteVerifier, nodeTreeHasher } from '../shared/node/ledger/node-
 import { checkLedgerAtStart } from '../grant-store/ledger/ledger-integrity';
 import { ledgerCheckSource } from '../grant-store/ledger/ledger-guard';
 import { loadLogKey } from '../grant-store/ledger/log-key';
-import { SqliteLogTables } from '../grant-store/ledger/log-tables';
 import { TransparencyLog } from '../grant-store/ledger/transparency-log';
 import { SqliteStore } from '../grant-store/storage/sqlite/sqlite-store';
 import type { NewLedgerEntry } from '../grant-store/storage/store';
@@ -106,12 +105,12 @@ function floor(): number {
 
 async function check(): Promise<{ s: number; halt: string | null; projected: number }> {
   const started = process.hrtime.bigint();
-  const tables = SqliteLogTables.open(databasePath);
+  const tables = await store.openLogTables();
   try {
     const result = await checkLedgerAtStart(ledgerCheckSource(store, tables), { hasher: nodeTreeHasher, logKey: ed25519NoteVerifier(key.origin, key.publicKeyPem), binder: key.binder });
     return { s: seconds(process.hrtime.bigint() - started), halt: result.halt?.reason ?? null, projected: result.projection.requests.size };
   } finally {
-    tables.close();
+    await tables.close();
   }
 }
 

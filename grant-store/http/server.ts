@@ -95,7 +95,7 @@ export async function startGrantStore(opts: GrantStoreOptions): Promise<RunningG
   }
   const clock = opts.clock ?? (() => new Date());
   // The ledger governs the gate: check it against its checkpoint and the tables before anything answers.
-  const ledgerGuard = await startLedgerGuard({ store, key: logKey, databasePath: paths.databasePath, policies, clock }).catch(async (error: unknown) => {
+  const ledgerGuard = await startLedgerGuard({ store, key: logKey, policies, clock }).catch(async (error: unknown) => {
     await store.close();
     throw error;
   });

@@ -32,7 +32,6 @@ export function ledgerHaltedEvent(halt: LedgerHaltState, text: string, origin: s
 export interface GuardStartOptions {
   store: Store;
   key: LogKey;
-  databasePath: string;
   policies: PolicyHolder;
   clock: () => Date;
   logger?: GuardLogger;
@@ -43,7 +42,6 @@ export async function startLedgerGuard(opts: GuardStartOptions): Promise<LedgerG
   return LedgerGuard.start({
     store: opts.store,
     key: opts.key,
-    databasePath: opts.databasePath,
     clock: opts.clock,
     logger: opts.logger,
     onHalt: async (halt, text) => {

@@ -5,7 +5,7 @@ import { ed25519NoteVerifier, nodeTreeHasher } from '../../shared/node/ledger/no
 import type { Store } from '../storage/store';
 import { checkLedgerAtStart, type LedgerCheckSource, type LedgerHalt } from './ledger-integrity';
 import type { LogKey } from './log-key';
-import { SqliteLogTables, type LogTables } from './log-tables';
+import type { LogTables } from '../storage/log-tables';
 
 /**
  * The ledger governs the gate (issue 11). Before the store answers anything the guard runs the
@@ -42,8 +42,6 @@ const STDERR_LOGGER: GuardLogger = {
 export interface LedgerGuardOptions {
   store: Store;
   key: LogKey;
-  /** The embedded store's SQLite file (its log tables live there); unused with Postgres. */
-  databasePath: string;
   clock: () => Date;
   logger?: GuardLogger;
   /** Called once when the guard halts (the alert outbox hangs off this). */
@@ -62,10 +60,6 @@ const guards = new WeakMap<Store, LedgerGuard>();
 /** The guard watching `store`, if the grant store started one (the transparency log asks before signing). */
 export function ledgerGuardOf(store: Store): LedgerGuard | undefined {
   return guards.get(store);
-}
-
-interface WithLogTables {
-  openLogTables(): Promise<LogTables>;
 }
 
 /** The start-up check's view of the store's rows and the log's tables. */
@@ -134,8 +128,7 @@ export class LedgerGuard {
    */
   static async start(opts: LedgerGuardOptions): Promise<LedgerGuard> {
     const { store } = opts;
-    const shared = store as Partial<WithLogTables>;
-    const tables = shared.openLogTables ? await shared.openLogTables() : SqliteLogTables.open(opts.databasePath);
+    const tables = await store.openLogTables();
     let result;
     try {
       result = await checkLedgerAtStart(ledgerCheckSource(store, tables), { hasher: nodeTreeHasher, logKey: ed25519NoteVerifier(opts.key.origin, opts.key.publicKeyPem), binder: opts.key.binder });

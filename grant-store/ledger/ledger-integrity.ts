@@ -6,7 +6,7 @@ import { verifyNote, type NoteVerifier } from '../../shared/ledger/signed-note';
 import { EVALUATION_SUFFIX, emptyProjection, projectEntry, type StateProjection } from '../../shared/ledger/state-projection';
 import type { TreeHasher } from '../../shared/ledger/tree-hasher';
 import type { LedgerEntry } from '../../shared/domain/ledger-entry';
-import type { SignedCheckpoint } from './log-tables';
+import type { SignedCheckpoint } from '../storage/log-tables';
 
 /**
  * The start-up check of the ledger, before the store answers anything: every row is hashed and

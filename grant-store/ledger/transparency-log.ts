@@ -11,7 +11,7 @@ import { approverPublicKeys, ledgerTrustedRoot } from '../../shared/ledger/trust
 import { nodeTreeHasher } from '../../shared/node/ledger/node-crypto';
 import { dataDirPaths } from '../admin/data-dir';
 import type { Store } from '../storage/store';
-import { SqliteLogTables, type LogTables, type SignedCheckpoint } from './log-tables';
+import type { LogTables, SignedCheckpoint } from '../storage/log-tables';
 import { loadLogKey, type LogKey } from './log-key';
 import { ledgerGuardOf, type LedgerGuard } from './ledger-guard';
 import { fallbackStoreLogger } from '../logger';
@@ -23,18 +23,11 @@ const CATCH_UP_PAGE = 5000;
 
 export type { SignedCheckpoint };
 
-/** A store whose database also holds the log's tables (the Postgres backend, issue 6). */
-interface WithLogTables {
-  openLogTables(): Promise<LogTables>;
-}
-
 export interface TransparencyLogOptions {
   store: Store;
   dataDir: string;
   clock?: () => Date;
   checkpointIntervalMs?: number;
-  /** Where the log's tables live; default <dataDir>/breakglass.db (next to ledger_entries). */
-  databasePath?: string;
   /** Where the Ed25519 log key lives; default <dataDir>/log-key.pem. */
   logKeyPath?: string;
 }
@@ -76,10 +69,9 @@ export class TransparencyLog implements NodeSource {
   static async open(opts: TransparencyLogOptions): Promise<TransparencyLog> {
     const paths = dataDirPaths(opts.dataDir);
     const key = await loadLogKey(opts.logKeyPath ?? paths.logKeyPath);
-    // With Postgres the log's tables live in the shared database (every instance follows the
-    // same ledger); the embedded store keeps them in its SQLite file.
-    const shared = opts.store as Partial<WithLogTables>;
-    const tables = shared.openLogTables ? await shared.openLogTables() : SqliteLogTables.open(opts.databasePath ?? paths.databasePath);
+    // The log's tables live in the store's own database, on its connections (with PostgreSQL
+    // every instance follows the same tables).
+    const tables = await opts.store.openLogTables();
     const log = new TransparencyLog(opts.store, tables, key, opts.clock ?? (() => new Date()), opts.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS);
     log.unsubscribe = opts.store.onLedgerAppended(() => log.schedule());
     await log.checkpointNow();

@@ -11,10 +11,11 @@ import type { DigestRun, IncidentReceipt } from './emergency-rows';
 import type { CounterFilter, CounterRow, ItemizedMetric } from './counters';
 import type { EntryBinder } from '../../shared/ledger/entry-binding';
 import type { RequestRow } from '../../shared/ledger/state-projection';
+import type { LogTables } from './log-tables';
 
 /**
- * The grant store's persistence, one interface for every backend (SQLite embedded now,
- * Postgres in issue 6; one conformance suite for both). Everything is async so a networked
+ * The grant store's persistence, one interface for every backend (SQLite embedded,
+ * PostgreSQL for several instances; one conformance suite for both). Everything is async so a networked
  * backend fits. Writes happen only inside `transaction`: a state change and its ledger entries
  * commit together or not at all.
  */
@@ -248,5 +249,10 @@ export interface Store extends StoreReader {
    * A throwing listener is logged and does not affect the commit or other listeners.
    */
   onLedgerAppended(listener: LedgerListener): () => void;
+  /**
+   * The transparency log's tables (ledger_nodes, ledger_checkpoints) in this store's own
+   * database, on its own connections: the log and the ledger guard read and write them here.
+   */
+  openLogTables(): Promise<LogTables>;
   close(): Promise<void>;
 }

@@ -160,7 +160,7 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 2,
     name: 'transparency log tables',
-    // Mirrors grant-store/ledger/ledger-tables.ts (the SQLite side): every perfect-subtree hash
+    // Mirrored by SQLite's migration 9 (grant-store/storage/sqlite/migrations.ts): every perfect-subtree hash
     // and every signed checkpoint, both append-only. Nodes are derived from ledger_entries, so
     // every instance computes the same ones (ON CONFLICT DO NOTHING when two write the same);
     // checkpoints are signed by whichever instance integrated the entries, all with the log key.
@@ -300,5 +300,16 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'key attestations',
     // Mirrors the SQLite migration (see there).
     sql: `ALTER TABLE keys ADD COLUMN attestation text;`,
+  },
+  {
+    version: 9,
+    name: 'transparency log tables',
+    // SQLite's migration 9 creates the log's tables, which PostgreSQL has had since migration 2;
+    // here the same version describes them in the catalogue (psql \dt+), so both backends carry
+    // the same version numbers (test/unit/grant-store/storage/migration-versions.test.ts).
+    sql: `
+      COMMENT ON TABLE ledger_nodes IS 'Transparency log: every perfect-subtree hash (level 0 = leaf hashes), append-only; derived from ledger_entries.';
+      COMMENT ON TABLE ledger_checkpoints IS 'Transparency log: every signed checkpoint, oldest first, append-only; a new one is signed only consistent with the last.';
+    `,
   },
 ];

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { LogTables, NewCheckpoint, SignedCheckpoint } from '../../ledger/log-tables';
+import type { LogTables, NewCheckpoint, SignedCheckpoint } from '../log-tables';
 import { fallbackStoreLogger } from '../../logger';
 
 const HASH_SIZE = 32;

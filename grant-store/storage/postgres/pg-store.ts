@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { EntryBinder } from '../../../shared/ledger/entry-binding';
 import type { LedgerListener, Store, StoreTx } from '../store';
 import { createPgPool, DEFAULT_POOL_SIZE, withTransaction } from './connection';
-import type { LogTables } from '../../ledger/log-tables';
+import type { LogTables } from '../log-tables';
 import { PgLedgerFeed } from './ledger-feed';
 import { PgLogTables } from './pg-log-tables';
 import { applyMigrations } from './migrate';
@@ -75,7 +75,7 @@ export class PgStore extends PgReader implements Store {
     return result;
   }
 
-  /** The transparency log's tables in this database (grant-store/ledger/transparency-log.ts). */
+  /** The transparency log's tables in this database (migration 2), mirrored in memory (pg-log-tables.ts). */
   openLogTables(): Promise<LogTables> {
     return PgLogTables.open(this.pool);
   }

@@ -254,6 +254,45 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
     // software keys and for hardware keys enrolled without one (`claimed`).
     sql: `ALTER TABLE keys ADD COLUMN attestation TEXT;`,
   },
+  {
+    version: 9,
+    name: 'transparency log tables',
+    // The transparency log's own tables (grant-store/ledger/transparency-log.ts), read and written
+    // through Store.openLogTables() (sqlite-log-tables.ts), both append-only and both derived
+    // from, or committing to, ledger_entries:
+    // - ledger_nodes: every perfect-subtree hash (level 0 = leaf hashes recomputed by the log from
+    //   the entry bytes), so roots and proofs cost O(log n) lookups;
+    // - ledger_checkpoints: every checkpoint the log signed, in order. The newest is the one the
+    //   log will not contradict: a new checkpoint is signed only after proving consistency with it.
+    // IF NOT EXISTS: before this migration the log created them itself on start, so a store from
+    // then already has them (with their rows, which must stay). PostgreSQL has had them since its
+    // migration 2.
+    sql: `
+      CREATE TABLE IF NOT EXISTS ledger_nodes (
+        level INTEGER NOT NULL,
+        idx INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        PRIMARY KEY (level, idx)
+      ) WITHOUT ROWID;
+      CREATE TRIGGER IF NOT EXISTS ledger_nodes_no_update BEFORE UPDATE ON ledger_nodes
+        BEGIN SELECT RAISE(ABORT, 'ledger_nodes is append-only: UPDATE rejected'); END;
+      CREATE TRIGGER IF NOT EXISTS ledger_nodes_no_delete BEFORE DELETE ON ledger_nodes
+        BEGIN SELECT RAISE(ABORT, 'ledger_nodes is append-only: DELETE rejected'); END;
+
+      CREATE TABLE IF NOT EXISTS ledger_checkpoints (
+        id INTEGER PRIMARY KEY,
+        tree_size INTEGER NOT NULL,
+        root_hash BLOB NOT NULL,
+        note TEXT NOT NULL,
+        signed_at TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS ledger_checkpoints_size ON ledger_checkpoints(tree_size);
+      CREATE TRIGGER IF NOT EXISTS ledger_checkpoints_no_update BEFORE UPDATE ON ledger_checkpoints
+        BEGIN SELECT RAISE(ABORT, 'ledger_checkpoints is append-only: UPDATE rejected'); END;
+      CREATE TRIGGER IF NOT EXISTS ledger_checkpoints_no_delete BEFORE DELETE ON ledger_checkpoints
+        BEGIN SELECT RAISE(ABORT, 'ledger_checkpoints is append-only: DELETE rejected'); END;
+    `,
+  },
 ];
 
 /** Apply every migration newer than the database's version, each in its own transaction. */

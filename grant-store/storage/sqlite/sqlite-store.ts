@@ -8,6 +8,8 @@ import type { EntryBinder } from '../../../shared/ledger/entry-binding';
 import { migrate } from './migrations';
 import { SqliteReader } from './sqlite-reader';
 import { SqliteTx } from './sqlite-tx';
+import { SqliteLogTables } from './sqlite-log-tables';
+import type { LogTables } from '../log-tables';
 import { fallbackStoreLogger, type StoreLogger } from '../../logger';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock';
 
@@ -115,6 +117,21 @@ export class SqliteStore extends SqliteReader implements Store {
       return { value, appended: tx.appended };
     });
     return outcome.value;
+  }
+
+  /** The log's tables (migration 9): read on the reader handle, written through the group commit. */
+  async openLogTables(): Promise<LogTables> {
+    if (this.closed) throw new Error('store is closed');
+    return new SqliteLogTables(this.db, (run) => this.writeOnly(run));
+  }
+
+  /** Run `run` on the writer in the commit queue (a transaction with no ledger entries of its own). */
+  private async writeOnly(run: (writer: Database.Database) => void): Promise<void> {
+    if (this.closed) throw new Error('store is closed');
+    await this.committer.submit(async () => {
+      run(this.writer);
+      return { value: undefined, appended: [] };
+    });
   }
 
   onLedgerAppended(listener: LedgerListener): () => void {

@@ -8,7 +8,7 @@ import { signNote } from '../../../../shared/ledger/signed-note';
 import { treeRoot } from '../../../../shared/ledger/proofs';
 import { ed25519EntryBinder, nodeTreeHasher as hasher } from '../../../../shared/node/ledger/node-crypto';
 import { checkLedgerAtStart, type LedgerCheckSource, type LedgerRow } from '../../../../grant-store/ledger/ledger-integrity';
-import type { SignedCheckpoint } from '../../../../grant-store/ledger/log-tables';
+import type { SignedCheckpoint } from '../../../../grant-store/storage/log-tables';
 import { buildSyntheticLedger, ORIGIN, type SyntheticLedger } from '../../../fixtures/ledger/synthetic-ledger';
 
 // The start-up check against every way of editing the log's tables behind the store's back.

@@ -158,4 +158,35 @@ describe('SQLite store', async () => {
     assert.deepEqual(indexes, [{ name: 'requests_active_expiry' }, { name: 'requests_open_lapse' }]);
     db.close();
   });
+
+  test('the log tables come from migration 9; a store whose log made them itself keeps their rows', async () => {
+    const oldPath = join(dir, 'log-made.db');
+    const old = new Database(oldPath);
+    old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    for (const m of MIGRATIONS.filter((m) => m.version < 9)) {
+      old.exec(m.sql);
+      m.after?.(old);
+      old.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
+    }
+    // What the log ran on open before migration 9 (its tables and one node).
+    old.exec(MIGRATIONS.find((m) => m.version === 9)!.sql);
+    old.prepare('INSERT INTO ledger_nodes (level, idx, hash) VALUES (0, 0, ?)').run(Buffer.alloc(32, 7));
+    old.close();
+    const upgraded = SqliteStore.open(oldPath);
+    const tables = await upgraded.openLogTables();
+    assert.equal(tables.leafCount(), 1);
+    assert.deepEqual(tables.node(0, 0), new Uint8Array(Buffer.alloc(32, 7)));
+    // Written through the store's writer, read back on its reader: no connection of the log's own.
+    await tables.persist(new Map([['0:1', new Uint8Array(32).fill(8)]]), { size: 2, root: new Uint8Array(32).fill(9), note: 'note', signedAt: '2026-06-22T03:14:07.000Z' });
+    assert.equal(tables.leafCount(), 2);
+    assert.equal(tables.latestCheckpoint()?.treeSize, 2);
+    await tables.close();
+    await upgraded.close();
+    const db = new Database(oldPath, { readonly: true });
+    assert.deepEqual(db.prepare('SELECT version FROM schema_migrations ORDER BY version').all(), MIGRATIONS.map((m) => ({ version: m.version })));
+    db.close();
+    const writable = new Database(oldPath);
+    assert.throws(() => writable.prepare('DELETE FROM ledger_checkpoints').run(), /append-only: DELETE rejected/);
+    writable.close();
+  });
 });

@@ -1,0 +1,78 @@
+import type Database from 'better-sqlite3';
+import type { LogTables, NewCheckpoint, SignedCheckpoint } from '../log-tables';
+
+interface CheckpointRow {
+  id: number;
+  tree_size: number;
+  root_hash: Buffer;
+  note: string;
+  signed_at: string;
+}
+
+function rowToCheckpoint(row: CheckpointRow): SignedCheckpoint {
+  return { id: row.id, treeSize: row.tree_size, rootHash: new Uint8Array(row.root_hash), note: row.note, signedAt: row.signed_at };
+}
+
+/**
+ * The log's tables (migration 9) on the embedded store's own connections: reads on its reader
+ * handle (committed data only), writes queued on its writer like any transaction (`write`
+ * runs inside the store's group commit), so the log never holds a second connection to the
+ * database nor writes inside someone else's open transaction.
+ */
+export class SqliteLogTables implements LogTables {
+  private readonly nodeQuery: Database.Statement;
+
+  constructor(
+    private readonly reader: Database.Database,
+    private readonly write: (run: (writer: Database.Database) => void) => Promise<void>,
+  ) {
+    this.nodeQuery = reader.prepare('SELECT hash FROM ledger_nodes WHERE level = ? AND idx = ?');
+  }
+
+  leafCount(): number {
+    return (this.reader.prepare('SELECT COALESCE(MAX(idx) + 1, 0) AS n FROM ledger_nodes WHERE level = 0').get() as { n: number }).n;
+  }
+
+  node(level: number, index: number): Uint8Array | undefined {
+    const row = this.nodeQuery.get(level, index) as { hash: Buffer } | undefined;
+    return row ? new Uint8Array(row.hash) : undefined;
+  }
+
+  persist(nodes: ReadonlyMap<string, Uint8Array>, checkpoint: NewCheckpoint | undefined): Promise<void> {
+    return this.write((writer) => {
+      const insertNode = writer.prepare('INSERT OR IGNORE INTO ledger_nodes (level, idx, hash) VALUES (?, ?, ?)');
+      for (const [key, hash] of nodes) {
+        const [level, index] = key.split(':').map(Number) as [number, number];
+        insertNode.run(level, index, Buffer.from(hash));
+      }
+      if (checkpoint) {
+        writer
+          .prepare('INSERT INTO ledger_checkpoints (tree_size, root_hash, note, signed_at) VALUES (?, ?, ?, ?)')
+          .run(checkpoint.size, Buffer.from(checkpoint.root), checkpoint.note, checkpoint.signedAt);
+      }
+    });
+  }
+
+  latestCheckpoint(): SignedCheckpoint | undefined {
+    const row = this.reader.prepare('SELECT * FROM ledger_checkpoints ORDER BY id DESC LIMIT 1').get() as CheckpointRow | undefined;
+    return row ? rowToCheckpoint(row) : undefined;
+  }
+
+  checkpointOfSize(size: number): SignedCheckpoint | undefined {
+    const row = this.reader.prepare('SELECT * FROM ledger_checkpoints WHERE tree_size = ? ORDER BY id DESC LIMIT 1').get(size) as CheckpointRow | undefined;
+    return row ? rowToCheckpoint(row) : undefined;
+  }
+
+  checkpoints(maxSize: number): SignedCheckpoint[] {
+    return (this.reader.prepare('SELECT * FROM ledger_checkpoints WHERE tree_size <= ? ORDER BY id').all(maxSize) as CheckpointRow[]).map(rowToCheckpoint);
+  }
+
+  leafHashes(from: number, limit: number): Uint8Array[] {
+    const rows = this.reader.prepare('SELECT hash FROM ledger_nodes WHERE level = 0 AND idx >= ? ORDER BY idx LIMIT ?').all(from, limit) as { hash: Buffer }[];
+    return rows.map((r) => new Uint8Array(r.hash));
+  }
+
+  close(): void {
+    // The connections belong to the store, which closes them.
+  }
+}
