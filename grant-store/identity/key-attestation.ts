@@ -1,7 +1,7 @@
-import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
 import type { KeyAttestation, KeyAttestationInput } from '../../shared/domain/identity';
 import type { AttestationRoot } from '../../shared/domain/policy';
-import { AppError } from '../../shared/errors';
+import { enrolledSpki, refuse, spkiDer, verifyChainToRoot } from './attestation-chain';
+import { verifyTpmAttestation } from './tpm-attestation';
 
 /**
  * Verifies that an approver key was generated on a hardware token, from the attestation the
@@ -21,11 +21,6 @@ export const PIV_SERIAL_OID = '1.3.6.1.4.1.41482.3.7';
 export const PIV_POLICY_OID = '1.3.6.1.4.1.41482.3.8';
 const PIN_POLICY: Record<number, string> = { 1: 'never', 2: 'once', 3: 'always' };
 const TOUCH_POLICY: Record<number, string> = { 1: 'never', 2: 'always', 3: 'cached' };
-
-/** Why an attestation is refused: a 400 naming `attestation`. */
-function refuse(message: string): never {
-  throw new AppError('invalid_input', `attestation: ${message}`, { fieldErrors: [{ path: 'attestation', message }] });
-}
 
 interface Tlv {
   tag: number;
@@ -101,47 +96,15 @@ function derInteger(bytes: Uint8Array): string {
   return value.toString();
 }
 
-function parseCertificate(pem: string, what: string): X509Certificate {
-  try {
-    return new X509Certificate(pem);
-  } catch (error) {
-    refuse(`${what} is not a certificate (${(error as Error).message})`);
-  }
-}
-
-function spkiDer(key: KeyObject | string): Buffer {
-  return (typeof key === 'string' ? createPublicKey(key) : key).export({ type: 'spki', format: 'der' });
-}
-
 /**
  * Verify a PIV attestation for `publicKeyPem` against the policy's `piv` roots at `now`: every
  * certificate in its validity window, each signed by the next, the last by a root; the first
  * certifies exactly the enrolled public key and carries the serial and policy extensions.
  */
 export function verifyPivAttestation(input: { certificates: readonly string[] }, publicKeyPem: string, roots: readonly AttestationRoot[], now: Date): KeyAttestation {
-  const pivRoots = roots.filter((r) => r.kind === 'piv');
-  if (pivRoots.length === 0) refuse('the policy names no piv root (attestation.roots) to verify a PIV attestation against');
-  const chain = input.certificates.map((pem, i) => parseCertificate(pem, i === 0 ? 'the key attestation certificate' : `certificate ${i + 1}`));
-  for (const [i, cert] of chain.entries()) {
-    if (now < new Date(cert.validFrom) || now > new Date(cert.validTo)) refuse(`certificate ${i + 1} (${cert.subject.replace(/\n/g, ', ')}) is not valid at ${now.toISOString()} (valid ${cert.validFrom} to ${cert.validTo})`);
-  }
-  for (let i = 0; i + 1 < chain.length; i++) {
-    if (!chain[i]!.verify(chain[i + 1]!.publicKey)) refuse(`certificate ${i + 1} is not signed by certificate ${i + 2}: the chain is broken`);
-  }
-  const top = chain[chain.length - 1]!;
-  const root = pivRoots.find((r) => {
-    const cert = new X509Certificate(r.certificate);
-    return top.verify(cert.publicKey) && now >= new Date(cert.validFrom) && now <= new Date(cert.validTo);
-  });
-  if (!root) refuse(`the chain does not end at a piv root the policy names (${pivRoots.map((r) => r.id).join(', ')})`);
+  const { chain, root } = verifyChainToRoot(input.certificates, 'piv', roots, now, 'the key attestation certificate');
   const leaf = chain[0]!;
-  let enrolled: Buffer;
-  try {
-    enrolled = spkiDer(publicKeyPem);
-  } catch (error) {
-    refuse(`the enrolled public key cannot be read (${(error as Error).message})`);
-  }
-  if (!spkiDer(leaf.publicKey).equals(enrolled)) refuse('the attestation certifies another public key than the one being enrolled');
+  if (!spkiDer(leaf.publicKey).equals(enrolledSpki(publicKeyPem))) refuse('the attestation certifies another public key than the one being enrolled');
   let extensions: Map<string, Uint8Array>;
   try {
     extensions = certificateExtensions(leaf.raw);
@@ -164,10 +127,19 @@ export function verifyPivAttestation(input: { certificates: readonly string[] },
   return { kind: 'piv', root: root.id, serial, policy: { pin, touch } };
 }
 
+/** Who and when an attestation is verified for: TPM certifications bind the principal and a time. */
+export interface AttestationContext {
+  principal: string;
+  roots: readonly AttestationRoot[];
+  now: Date;
+}
+
 /** Verify an enrollment's attestation (dispatch by kind). */
-export function verifyKeyAttestation(input: KeyAttestationInput, publicKeyPem: string, roots: readonly AttestationRoot[], now: Date): KeyAttestation {
+export function verifyKeyAttestation(input: KeyAttestationInput, publicKeyPem: string, ctx: AttestationContext): KeyAttestation {
   switch (input.kind) {
     case 'piv':
-      return verifyPivAttestation(input, publicKeyPem, roots, now);
+      return verifyPivAttestation(input, publicKeyPem, ctx.roots, ctx.now);
+    case 'tpm':
+      return verifyTpmAttestation(input, publicKeyPem, ctx);
   }
 }

@@ -139,7 +139,7 @@ export async function enrollKey(deps: ServiceDeps, caller: Caller, principal: st
   }
   // An attestation is verified against the policy's roots before anything is written; a key
   // enrolled as hardware without one is recorded as `claimed` (keyHardware).
-  const attestation = input.attestation ? verifyKeyAttestation(input.attestation, input.publicKeyPem, deps.policies.policy.attestation.roots, deps.clock()) : null;
+  const attestation = input.attestation ? verifyKeyAttestation(input.attestation, input.publicKeyPem, { principal: name, roots: deps.policies.policy.attestation.roots, now: deps.clock() }) : null;
   return deps.store.transaction(async (tx) => {
     const at = deps.clock().toISOString();
     const key: EnrolledKey = { keyId, principal: name, publicKeyPem: input.publicKeyPem.trim() + '\n', hardwareBacked: input.hardwareBacked || attestation !== null, attestation, label: input.label ?? null, enrolledAt: at, revokedAt: null };

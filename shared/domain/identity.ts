@@ -25,25 +25,72 @@ export const TokenCreatedSchema = z.strictObject({ token: z.string(), info: Toke
 
 const CertificatePemSchema = z.string().max(8000).includes('BEGIN CERTIFICATE', { message: 'must be a PEM certificate (BEGIN CERTIFICATE)' });
 
+/** Base64 of a TPM structure, as the TPM returns it (big-endian, TPM 2.0 Part 2). */
+const TpmBytesSchema = (max: number) => z.string().max(max).regex(/^[A-Za-z0-9+/]+={0,2}$/, { message: 'must be base64' });
+
 /**
- * What a token says about a key it generated. `piv`: the certificates as a YubiKey gives them,
- * the key's attestation certificate first, then the device's attestation certificate (slot f9)
- * and any intermediates, up to (not including) a root the policy names.
+ * What a token says about a key it generated.
+ *
+ * `piv`: the certificates as a YubiKey gives them, the key's attestation certificate first, then
+ * the device's attestation certificate (slot f9) and any intermediates, up to (not including) a
+ * root the policy names.
+ *
+ * `tpm`: a TPM2_Certify of the key by an attestation key (AK): `public` is the key's TPM2B_PUBLIC
+ * (as `tpm2_create -u` writes it), `certifyInfo` the TPMS_ATTEST and `signature` the
+ * TPMT_SIGNATURE the TPM returned, `certificates` the AK's certificate then any intermediates up
+ * to a `tpm` root of the policy. The certification's qualifying data must be
+ * SHA-256(tpmEnrollmentChallenge(principal, issuedAt)), made at most TPM_CERTIFY_MAX_AGE_MS
+ * before the store sees it.
  */
 export const KeyAttestationInputSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('piv'), certificates: z.array(CertificatePemSchema).min(2).max(4) }),
+  z.strictObject({
+    kind: z.literal('tpm'),
+    public: TpmBytesSchema(2000),
+    certifyInfo: TpmBytesSchema(2000),
+    signature: TpmBytesSchema(2000),
+    /** When the challenge bound into the certification was made (the certifier's clock). */
+    issuedAt: TimestampSchema,
+    certificates: z.array(CertificatePemSchema).min(1).max(4),
+  }),
 ]);
 export type KeyAttestationInput = z.infer<typeof KeyAttestationInputSchema>;
+export type TpmAttestationInput = Extract<KeyAttestationInput, { kind: 'tpm' }>;
+
+/**
+ * How long a TPM certification stays usable for enrollment: long enough for an admin to carry
+ * the files from the approver's machine to the CLI, short enough that an old certification (of a
+ * key since moved or revoked) cannot be replayed. Checked against the store's clock.
+ */
+export const TPM_CERTIFY_MAX_AGE_MS = 60 * 60_000;
+/** Clock skew tolerated between the certifying machine and the store. */
+export const TPM_CERTIFY_MAX_SKEW_MS = 5 * 60_000;
+
+/**
+ * The text whose SHA-256 a TPM certification must carry as its qualifying data (extraData):
+ * it binds the certification to the principal being enrolled and to a time, so a certify blob
+ * made for one approver, or long ago, is refused.
+ */
+export function tpmEnrollmentChallenge(principal: string, issuedAt: string): string {
+  return `breakglass key enrollment v1\nprincipal=${principal}\nissuedAt=${issuedAt}\n`;
+}
 
 /** A verified attestation, as recorded with the key and in its ledger entry. */
 export const KeyAttestationSchema = z.strictObject({
-  kind: z.enum(['piv']),
+  kind: z.enum(['piv', 'tpm']),
   /** The policy root (attestation.roots[].id) the chain ended at. */
   root: z.string(),
-  /** The device's serial number. */
+  /**
+   * PIV: the device's serial number. TPM: the attestation key certificate's serial (hex): the
+   * attestation CA's record of the TPM (endorsement key) it vouched for.
+   */
   serial: z.string(),
-  /** PIV: PIN policy (never | once | always) and touch policy (never | always | cached). */
-  policy: z.record(z.string(), z.string()),
+  /**
+   * PIV: PIN policy (never | once | always) and touch policy (never | always | cached).
+   * TPM: the key's object attributes (fixedTPM, fixedParent, sensitiveDataOrigin, userWithAuth,
+   * adminWithPolicy, noDA: true | false) and the TPM's firmwareVersion.
+   */
+  policy: z.record(z.string(), z.union([z.string(), z.boolean()])),
 });
 export type KeyAttestation = z.infer<typeof KeyAttestationSchema>;
 

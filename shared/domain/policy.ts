@@ -112,10 +112,14 @@ export const WebhookSchema = z.strictObject({
 });
 export type Webhook = z.infer<typeof WebhookSchema>;
 
-/** A root an attestation must chain to: a token vendor's attestation CA (Yubico's PIV root, say). */
+/**
+ * A root an attestation must chain to: a token vendor's attestation CA (Yubico's PIV root, say),
+ * or for `tpm` the CA that issues attestation key certificates after checking the TPM's
+ * endorsement key (an enterprise attestation CA, or a TPM vendor's AK CA).
+ */
 export const AttestationRootSchema = z.strictObject({
   id: SlugSchema,
-  kind: z.enum(['piv']),
+  kind: z.enum(['piv', 'tpm']),
   /** The root certificate, PEM. */
   certificate: z.string().max(8000).includes('BEGIN CERTIFICATE', { message: 'must be a PEM certificate (BEGIN CERTIFICATE)' }),
 });
