@@ -4,6 +4,11 @@ import tseslint from 'typescript-eslint';
 
 const NODE_BUILTINS = ['node:*', 'fs', 'path', 'crypto', 'os', 'child_process', 'http', 'https', 'net', 'tls', 'url', 'util', 'stream', 'events', 'worker_threads', 'zlib', 'buffer'];
 
+const GRANT_STORE_FORBIDDEN = ['electron', '**/electron/**', '**/renderer/**'];
+const GRANT_STORE_MESSAGE = 'Bad layering: the grant store never imports the console.';
+const STORAGE_MESSAGE =
+  'Bad layering: grant-store/storage/ may import only shared/, grant-store/logger and identity/stored-session; ledger/ and the services build on storage/, never the other way round (put what both need in storage/).';
+
 const restrict = (patterns, message) => ({
   'no-restricted-imports': ['error', { patterns: patterns.map((group) => ({ group: [group], message })) }],
 });
@@ -73,6 +78,27 @@ export default tseslint.config(
   },
   {
     files: ['grant-store/**/*.ts'],
-    rules: restrict(['electron', '**/electron/**', '**/renderer/**'], 'Bad layering: the grant store never imports the console.'),
+    rules: restrict(GRANT_STORE_FORBIDDEN, GRANT_STORE_MESSAGE),
   },
+  // storage/ is the grant store's bottom layer: it may import shared/, the logger and the session
+  // row type, nothing else of grant-store/ (ledger/ imports storage/, one way; what both need,
+  // like the log tables' interface, lives in storage/). One block per depth because the same
+  // relative path reaches grant-store/ from storage/*.ts and from storage/<backend>/*.ts.
+  ...[
+    { files: ['grant-store/storage/*.ts'], up: '\\.\\./' },
+    { files: ['grant-store/storage/*/*.ts'], up: '\\.\\./\\.\\./' },
+  ].map(({ files, up }) => ({
+    files,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...GRANT_STORE_FORBIDDEN.map((group) => ({ group: [group], message: GRANT_STORE_MESSAGE })),
+            { regex: `^${up}(?!\\.\\./shared/|logger$|identity/stored-session$)`, message: STORAGE_MESSAGE },
+          ],
+        },
+      ],
+    },
+  })),
 );
