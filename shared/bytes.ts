@@ -6,6 +6,9 @@
 const HEX_DIGITS = '0123456789abcdef';
 const BASE64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const BASE64_LOOKUP: Record<string, number> = Object.fromEntries([...BASE64_ALPHABET].map((c, i) => [c, i]));
+/** Sextet by ASCII code, -1 outside the standard alphabet. */
+const BASE64_CODES = Int8Array.from({ length: 128 }, (_, code) => BASE64_LOOKUP[String.fromCharCode(code)] ?? -1);
+const EQUALS = 61;
 /** The standard alphabet plus the URL-safe letters, which decode to the same sextets (DSSE allows either encoding). */
 const LENIENT_BASE64_LOOKUP: Record<string, number> = { ...BASE64_LOOKUP, '-': 62, _: 63 };
 
@@ -47,18 +50,29 @@ export function toBase64(bytes: Uint8Array): string {
  * non-canonical encodings (stray bits in the last symbol) so one value has exactly one text form.
  */
 export function fromBase64(text: string): Uint8Array {
-  if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) throw new TypeError('invalid base64 string');
-  const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
-  const out = new Uint8Array((text.length / 4) * 3 - pad);
+  const length = text.length;
+  if (length % 4 !== 0) throw new TypeError('invalid base64 string');
+  const pad = length > 0 && text.charCodeAt(length - 1) === EQUALS ? (text.charCodeAt(length - 2) === EQUALS ? 2 : 1) : 0;
+  const data = length - pad;
+  const out = new Uint8Array((length / 4) * 3 - pad);
+  // Sextets are read by char code (a verifier decodes a leaf hash per entry): any character
+  // outside the alphabet, `=` included, before the padding is refused.
+  const sextet = (i: number): number => {
+    if (i >= data) return 0;
+    const code = text.charCodeAt(i);
+    const v = code < 128 ? BASE64_CODES[code]! : -1;
+    if (v < 0) throw new TypeError('invalid base64 string');
+    return v;
+  };
   let o = 0;
-  for (let i = 0; i < text.length; i += 4) {
-    const c = [0, 1, 2, 3].map((j) => (text[i + j] === '=' ? 0 : BASE64_LOOKUP[text[i + j]!]!));
-    const n = (c[0]! << 18) | (c[1]! << 12) | (c[2]! << 6) | c[3]!;
+  for (let i = 0; i < length; i += 4) {
+    const n = (sextet(i) << 18) | (sextet(i + 1) << 12) | (sextet(i + 2) << 6) | sextet(i + 3);
     if (o < out.length) out[o++] = (n >> 16) & 255;
     if (o < out.length) out[o++] = (n >> 8) & 255;
     if (o < out.length) out[o++] = n & 255;
   }
-  if (toBase64(out) !== text) throw new TypeError('non-canonical base64 string');
+  // Canonical: the bits of the last symbol that fall into the padding must be zero.
+  if ((pad === 2 && (sextet(data - 1) & 15) !== 0) || (pad === 1 && (sextet(data - 1) & 3) !== 0)) throw new TypeError('non-canonical base64 string');
   return out;
 }
 
@@ -107,6 +121,8 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
+const UTF8 = new TextEncoder();
+
 export function utf8(text: string): Uint8Array {
-  return new TextEncoder().encode(text);
+  return UTF8.encode(text);
 }

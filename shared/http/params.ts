@@ -63,6 +63,12 @@ export const LedgerExportQuerySchema = z.strictObject({
   treeSize: SeqSchema.optional(),
   from: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(MAX_LEDGER_PAGE).default(1000),
+  /**
+   * Whether the first page lists every signed checkpoint up to treeSize (`checkpoints`). A
+   * verifier needs only the latest one; the history only narrows down where a mismatch is, so
+   * `ledger verify` asks for it (`include`) only after a mismatch.
+   */
+  history: z.enum(['include', 'omit']).default('include'),
 });
 
 export const DecisionBundleParamsSchema = z.strictObject({ seq: SeqSchema });

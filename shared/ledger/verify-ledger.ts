@@ -1,4 +1,4 @@
-import { canonicalJson } from '../canonical-json';
+import { isCanonicalJsonText } from '../canonical-json';
 import { SigstoreBundleJsonSchema } from '../domain/decision';
 import { LedgerEntrySchema, type LedgerEntry } from '../domain/ledger-entry';
 import { AppError } from '../errors';
@@ -153,8 +153,12 @@ export class LedgerVerifier {
   /** Checkpoints this client verified before: they must hold, or the log showed two histories. */
   private readonly anchors = new Set<Checkpoint>();
   private readonly range: CompactRange;
-  /** The same tree over the leaf hashes the log says it recorded: where the two first differ is the first altered entry. */
-  private readonly recordedRange: CompactRange;
+  /**
+   * The same tree over the leaf hashes the log says it recorded: where the two first differ is
+   * the first altered entry. Until a recorded leaf differs from the computed one it IS `range`,
+   * so it is only hashed on its own (a copy of `range` at that point) once one differs.
+   */
+  private recordedRange: CompactRange | undefined;
   private recordedComplete = true;
   /** The recorded tree's root once it reached the checkpoint's size. */
   private recordedRootAtCheckpoint: Uint8Array | undefined;
@@ -184,7 +188,6 @@ export class LedgerVerifier {
     this.lastGoodCheckpointSize = this.base;
     this.keys = new Map((resume?.keys ?? []).map((k) => [k.keyId, { principal: k.principal, publicKeyPem: k.publicKeyPem, revoked: k.revoked }]));
     this.range = new CompactRange(hasher, this.base, resume?.frontier ?? []);
-    this.recordedRange = new CompactRange(hasher, this.base, resume?.frontier ?? []);
     let fatal = false;
     // 1. The signed checkpoint (and the one trusted before) must be signed by the log key.
     try {
@@ -295,12 +298,19 @@ export class LedgerVerifier {
     if (this.fatal) return;
     const seq = this.next++;
     const leaf = this.options.hasher.leaf(utf8(text));
-    this.range.append(leaf);
     if (recordedLeaf) {
-      this.addRecordedLeaf(recordedLeaf);
-      if (this.firstLeafDiff === null && !bytesEqual(leaf, recordedLeaf)) this.firstLeafDiff = seq;
+      if (!this.recordedRange && !bytesEqual(leaf, recordedLeaf)) {
+        if (this.firstLeafDiff === null) this.firstLeafDiff = seq;
+        // From here on the recorded tree differs from the computed one: hash it on its own.
+        this.splitRecorded();
+      }
+      if (this.recordedRange) this.appendRecorded(recordedLeaf);
     } else if (this.recordedRootAtCheckpoint === undefined) {
       this.recordedComplete = false;
+    }
+    this.range.append(leaf);
+    if (!this.recordedRange && this.recordedComplete && this.recordedRootAtCheckpoint === undefined && this.range.size === this.checkpoint?.size) {
+      this.recordedRootAtCheckpoint = this.range.root();
     }
     const entryProblem = this.checkEntry(seq, text);
     if (entryProblem) this.problems.push(entryProblem);
@@ -312,7 +322,17 @@ export class LedgerVerifier {
    * leaves it was cut from): it only helps name the first missing or altered entry.
    */
   addRecordedLeaf(leaf: Uint8Array): void {
-    if (!this.recordedComplete || !this.checkpoint || this.recordedRootAtCheckpoint !== undefined) return;
+    this.splitRecorded();
+    this.appendRecorded(leaf);
+  }
+
+  /** Start hashing the recorded tree on its own, from the computed tree as it is now. */
+  private splitRecorded(): void {
+    if (!this.recordedRange && this.recordedComplete && this.recordedRootAtCheckpoint === undefined) this.recordedRange = this.range.clone();
+  }
+
+  private appendRecorded(leaf: Uint8Array): void {
+    if (!this.recordedRange || !this.recordedComplete || !this.checkpoint || this.recordedRootAtCheckpoint !== undefined) return;
     this.recordedRange.append(leaf);
     if (this.recordedRange.size === this.checkpoint.size) this.recordedRootAtCheckpoint = this.recordedRange.root();
   }
@@ -371,13 +391,13 @@ export class LedgerVerifier {
     } catch {
       return problem('entry_malformed', index, `entry at position ${index} is not valid JSON`);
     }
-    let canonical: string;
+    let canonical: boolean;
     try {
-      canonical = canonicalJson(json);
+      canonical = isCanonicalJsonText(text, json);
     } catch (e) {
       return problem('entry_malformed', index, `entry at position ${index}: ${(e as Error).message}`);
     }
-    if (canonical !== text) return problem('entry_not_canonical', index, `entry at position ${index} is not in canonical JSON form`);
+    if (!canonical) return problem('entry_not_canonical', index, `entry at position ${index} is not in canonical JSON form`);
     const parsed = LedgerEntrySchema.safeParse(json);
     if (!parsed.success) {
       const first = parsed.error.issues[0];

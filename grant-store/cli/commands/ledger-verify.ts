@@ -8,7 +8,8 @@ import { checkpointTime, parseCheckpoint, type Checkpoint } from '../../../share
 import { SemanticAuditor, type AuditReport } from '../../../shared/ledger/semantic-audit';
 import { parseSignedNote, type NoteVerifier } from '../../../shared/ledger/signed-note';
 import { parseVerifierKey } from '../../../shared/ledger/verifier-key';
-import { LedgerVerifier, type LedgerProblem, type LedgerVerdict } from '../../../shared/ledger/verify-ledger';
+import { LedgerVerifier, type LedgerProblem, type LedgerStart, type LedgerVerdict, type VerifyLedgerOptions } from '../../../shared/ledger/verify-ledger';
+import type { LedgerExportPage } from '../../../shared/http/responses';
 import { witnessAddCheckpoint, type WitnessRecord } from '../../../shared/ledger/witness-core';
 import { ed25519NoteVerifier, ed25519VerifierKeyFromPem, nodeEd25519Verify, nodeSha256, nodeTreeHasher } from '../../../shared/node/ledger/node-crypto';
 import { verifyDecisionBundle } from '../../../shared/node/signing/verify-decision';
@@ -130,23 +131,17 @@ export async function verifyOnline(opts: OnlineOptions): Promise<VerifyOutcome> 
   const trusted = opts.trustedCheckpoint ?? state.checkpoint;
   const resume = opts.incremental && !opts.trustedCheckpoint ? state.resume : undefined;
   if (opts.incremental && !resume) opts.note('No saved tree state for this log yet: verifying everything this time.');
-  const auditor = resume?.audit ? safeRestore(resume.audit) : resume ? undefined : newAuditor();
-  if (resume && !auditor) opts.note('The saved state has no semantic audit state: this run checks the hashes and signatures of the new entries only.');
+  const restored = resume?.audit ? safeRestore(resume.audit) : undefined;
+  // A fresh auditor per pass (a second pass replays from the same start).
+  const auditor = restored ? () => safeRestore(resume!.audit!)! : resume ? undefined : newAuditor;
+  if (resume && !restored) opts.note('The saved state has no semantic audit state: this run checks the hashes and signatures of the new entries only.');
 
-  const from = resume?.size ?? 0;
-  const page0 = await client.call('ledgerExport', { query: { from, limit: PAGE } });
-  const verifier = new LedgerVerifier(
-    { hasher: nodeTreeHasher, logKey: logKey.verifier, verifyDecision: verifyDecisionBundle, trustedCheckpoint: trusted, ...(auditor ? { auditor } : {}) },
-    { checkpoint: page0.checkpoint, history: page0.checkpoints ?? [], verifiedBefore: state.ladder, resume },
-  );
-  let page = page0;
-  for (;;) {
-    page.entries.forEach((text, i) => verifier.add(text, leafOf(page.leafHashes[i])));
-    await verifier.drain();
-    if (verifier.failedEarly || page.entries.length === 0 || verifier.size >= page0.treeSize) break;
-    page = await client.call('ledgerExport', { query: { treeSize: page0.treeSize, from: verifier.size, limit: PAGE } });
-  }
-  const verdict = await verifier.finish();
+  const pass = (history: 'include' | 'omit') =>
+    verifyPages(client, { hasher: nodeTreeHasher, logKey: logKey.verifier, verifyDecision: verifyDecisionBundle, trustedCheckpoint: trusted, ...(auditor ? { auditor: auditor() } : {}) }, { verifiedBefore: state.ladder, resume }, history);
+  // Only the latest checkpoint (and this client's own) is needed to verify; the log's history of
+  // checkpoints only narrows down where a mismatch is, so it is fetched once one is found.
+  let { verdict, page0, audit } = await pass('omit');
+  if (!verdict.ok && !resume && verdict.problems.some((p) => p.code === 'root_mismatch' || p.code === 'inconsistent_history')) ({ verdict, page0, audit } = await pass('include'));
   const outcome: VerifyOutcome = {
     verdict,
     origin,
@@ -161,9 +156,43 @@ export async function verifyOnline(opts: OnlineOptions): Promise<VerifyOutcome> 
   const witnessed = await cosign(opts, state, logKey.verifier, page0.checkpoint, verdict.checkpoint, outcome);
   if (!outcome.verdict.ok) return outcome;
   // Only after everything passed: a failed run must never move this client's anchor.
-  await saveVerified(state, { vkey: storeVkey, checkpoint: page0.checkpoint, resume: verdict.state, ...(auditor ? { audit: auditor.snapshot() } : {}) });
+  await saveVerified(state, { vkey: storeVkey, checkpoint: page0.checkpoint, resume: verdict.state, ...(audit ? { audit: audit.snapshot() } : {}) });
   if (witnessed) await saveWitnessRecord(state, witnessed);
   return outcome;
+}
+
+/**
+ * One pass over the store's pages, streamed through the verifier: the next page is already on
+ * its way while this one is hashed and audited, so the store's time and ours overlap.
+ */
+async function verifyPages(
+  client: StoreClient,
+  options: VerifyLedgerOptions,
+  start: Omit<LedgerStart, 'checkpoint' | 'history'>,
+  history: 'include' | 'omit',
+): Promise<{ verdict: LedgerVerdict; page0: LedgerExportPage; audit: SemanticAuditor | undefined }> {
+  const from = start.resume?.size ?? 0;
+  const page0 = await client.call('ledgerExport', { query: { from, limit: PAGE, history } }).catch((error: unknown) => {
+    // A store from before `history` refuses the field: it always sends the history.
+    if (error instanceof AppError && error.code === 'invalid_input' && /\bhistory\b/.test(error.message)) return client.call('ledgerExport', { query: { from, limit: PAGE } });
+    throw error;
+  });
+  const verifier = new LedgerVerifier(options, { ...start, checkpoint: page0.checkpoint, history: page0.checkpoints ?? [] });
+  const fetchFrom = (at: number) => (at < page0.treeSize ? client.call('ledgerExport', { query: { treeSize: page0.treeSize, from: at, limit: PAGE } }) : undefined);
+  let page: LedgerExportPage | undefined = page0;
+  while (page) {
+    const next: Promise<LedgerExportPage> | undefined = verifier.failedEarly || page.entries.length === 0 ? undefined : fetchFrom(page.from + page.entries.length);
+    // A failed prefetch must not go unhandled while this page is verified: it is awaited below.
+    next?.catch(() => undefined);
+    const { entries, leafHashes } = page;
+    for (let i = 0; i < entries.length; i++) {
+      verifier.add(entries[i]!, leafOf(leafHashes[i]));
+      if ((i & 255) === 255) await verifier.drain();
+    }
+    await verifier.drain();
+    page = verifier.failedEarly ? undefined : await next;
+  }
+  return { verdict: await verifier.finish(), page0, audit: options.auditor };
 }
 
 function leafOf(b64: string | undefined): Uint8Array | undefined {

@@ -75,7 +75,7 @@ export const registerLedgerRoutes: RoutePlugin = async (app, ctx) => {
       // The rest once, with the first page: history, trust material.
       ...(first
         ? {
-            checkpoints: log.checkpoints(cp.treeSize).map((c) => c.note),
+            ...(q.history === 'include' ? { checkpoints: log.checkpoints(cp.treeSize).map((c) => c.note) } : {}),
             trustedRoot: await log.trustedRoot(),
             publicKeys: await log.approverKeys(),
           }
