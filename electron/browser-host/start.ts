@@ -27,6 +27,8 @@ export interface ConsoleBrowserHostOptions {
   sse?: ConsoleOptions['sse'];
   /** The store this console is launched for: the setup screen pre-fills it. */
   storeUrl?: string;
+  /** Key files offered as a software-file signer while no OS keychain is usable (`npm start`'s demo keys). */
+  softwareKeyFiles?: ConsoleOptions['softwareKeyFiles'];
   /** Defaults to the console logger on stderr. */
   logger?: ConsoleLogger;
 }
@@ -55,6 +57,7 @@ export async function startConsoleBrowserHost(options: ConsoleBrowserHostOptions
     signers: options.signers,
     sse: options.sse,
     storeUrl: options.storeUrl,
+    softwareKeyFiles: options.softwareKeyFiles,
     logger: options.logger,
     notify: (notification) => {
       notifications.push(notification);

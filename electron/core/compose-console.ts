@@ -19,7 +19,7 @@ import { ReviewService } from './read-models/review-service';
 import { ConnectionTracker } from './session/connection-tracker';
 import { KeychainAccess } from './session/keychain-access';
 import { ProfileStore } from './session/profile-store';
-import { SessionService } from './session/session-service';
+import { SessionService, type SoftwareKeyFile } from './session/session-service';
 import { IdpSignIn } from './session/idp-sign-in';
 import { IdpSessionRenewal } from './session/idp-session-renewal';
 import type { SessionVault } from '../../shared/node/oidc/session-vault';
@@ -56,6 +56,11 @@ export interface ConsoleOptions {
    * tpm2-pkcs11). Main-process configuration only: renderer input never reaches this list.
    */
   allowedPkcs11Modules?: readonly string[];
+  /**
+   * Key files offered as a software-file signer while no OS keychain is usable (`npm start` passes
+   * the demo's approver keys). Main-process configuration only; production consoles pass none.
+   */
+  softwareKeyFiles?: readonly SoftwareKeyFile[];
   /** Show a native notification (Electron) or record it (browser host, tests). */
   notify?: (notification: ConsoleNotification) => void;
   /** Electron: shell.openExternal. Absent in the browser host (the renderer opens the checked URL). */
@@ -161,6 +166,7 @@ export function composeConsole(options: ConsoleOptions): ConsoleCore {
     host: options.host,
     launchStoreUrl: options.storeUrl,
     keychain,
+    softwareKeyFiles: options.softwareKeyFiles,
     profiles,
     connection,
     keys,

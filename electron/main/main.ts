@@ -4,6 +4,7 @@ import type * as ElectronModule from 'electron';
 import type { BrowserWindow } from 'electron';
 import { composeConsole, type ConsoleCore, type ConsoleOptions } from '../core/compose-console';
 import { createConsoleLogger } from '../core/logger';
+import { parseSoftwareKeyFiles } from '../core/session/session-service';
 import { APP_SCHEME, APP_URL, createAppProtocolHandler } from './app-protocol';
 import { bindIpc } from './ipc';
 import { showRequestNotification } from './notifications';
@@ -90,6 +91,8 @@ export async function startConsoleApp(
     storeUrl: process.env.BREAKGLASS_STORE || undefined,
     // Extra PKCS#11 modules (colon-separated absolute paths) set by whoever starts the app, never by the renderer.
     allowedPkcs11Modules: (process.env.BREAKGLASS_PKCS11_MODULES ?? '').split(':').filter(Boolean),
+    // The demo's approver key files, offered only while no OS keychain is usable (set by `npm start`).
+    softwareKeyFiles: parseSoftwareKeyFiles(process.env.BREAKGLASS_SOFTWARE_KEY_FILES),
     pinPrompt,
     notify: (notification) => showRequestNotification({ Notification, onClick: (id) => (id ? openRequest(id) : showWindow()), icon: paths.appIcon }, notification),
     openExternal: (url) => shell.openExternal(url),

@@ -1,4 +1,5 @@
 import type { GateKind, Severity } from '../../shared/domain/common';
+import type { SigningKeyKind } from '../../shared/ipc/contract';
 import { SEVERITY_LABEL } from '../lib/severity';
 
 export function SeverityBadge({ severity }: { severity: Severity }) {
@@ -41,7 +42,14 @@ export function StateBadge({ state }: { state: string }) {
   );
 }
 
-export function KeyBadge({ hardwareBacked }: { hardwareBacked: boolean }) {
+export function KeyBadge({ hardwareBacked, kind }: { hardwareBacked: boolean; kind?: SigningKeyKind }) {
+  if (kind === 'file') {
+    return (
+      <span className="badge warn-file" aria-label="software-file signer, not protected by the OS keychain" title="A key file on disk: not protected by the OS keychain (demo only)">
+        software file · not in the OS keychain
+      </span>
+    );
+  }
   return hardwareBacked ? (
     <span className="badge hw" aria-label="hardware-backed key">
       hardware key

@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BROWSER_HOST_DEFAULT_PORT } from '../../shared/ipc/contract';
 import { startConsoleBrowserHost, type RunningConsoleBrowserHost } from '../../electron/browser-host/start';
+import type { SoftwareKeyFile } from '../../electron/core/session/session-service';
+import { demoKeyPath } from './demo-seed';
+import { ensureDemoKeychain, type DemoKeychain } from './demo-keychain';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** An Electron that dies this soon after launch did not really start (missing libraries, no display). */
@@ -12,7 +15,7 @@ const ELECTRON_STARTUP_GRACE_MS = 5_000;
 
 interface LaunchInput {
   url: string;
-  credentials: { tokens: Record<string, string> };
+  credentials: { tokens: Record<string, string>; keys: Record<string, string> };
   dataDir: string;
 }
 
@@ -96,9 +99,9 @@ export function electronHint(why: string, env: NodeJS.ProcessEnv = process.env, 
 }
 
 /** Spawn Electron on the built main; resolves with the child once it has stayed up, or with the reason it could not. */
-function spawnElectron(binary: string, storeUrl: string, children: Set<ChildProcess>): Promise<{ child: ChildProcess } | { failed: string }> {
+function spawnElectron(binary: string, storeUrl: string, keyFiles: SoftwareKeyFile[], children: Set<ChildProcess>): Promise<{ child: ChildProcess } | { failed: string }> {
   return new Promise((resolve) => {
-    const child = spawn(binary, [ROOT], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, BREAKGLASS_STORE: storeUrl } });
+    const child = spawn(binary, [ROOT], { cwd: ROOT, stdio: 'inherit', env: { ...process.env, BREAKGLASS_STORE: storeUrl, BREAKGLASS_SOFTWARE_KEY_FILES: JSON.stringify(keyFiles) } });
     children.add(child);
     const timer = setTimeout(() => resolve({ child }), ELECTRON_STARTUP_GRACE_MS);
     child.once('error', (error) => {
@@ -123,12 +126,22 @@ function spawnElectron(binary: string, storeUrl: string, children: Set<ChildProc
 export async function launchConsole(input: LaunchInput): Promise<Running> {
   const children = new Set<ChildProcess>();
   let host: RunningConsoleBrowserHost | undefined;
+  let keychain: DemoKeychain | undefined;
   let stopped = false;
+  // The demo approvers' key files (seeded and enrolled by the demo): the console offers them as a
+  // software-file signer only where no OS keychain is usable.
+  const keyFiles: SoftwareKeyFile[] = Object.keys(input.credentials.keys).map((principal) => ({ principal, path: demoKeyPath(input.dataDir, principal) }));
 
   const work = (async () => {
     // Nothing synchronous here: the demo installs its Ctrl-C handler right after launchers return.
     await new Promise((resolve) => setTimeout(resolve, 0));
     if (stopped) return;
+    keychain = await ensureDemoKeychain(input.dataDir, ROOT, say);
+    if (stopped) return;
+    if (keychain.mode === 'none') {
+      say(`Console: no OS keychain here: ${keychain.why}.`);
+      say(`Console: the setup screen offers the demo's approver key files (${keyFiles.map((f) => f.principal).join(', ')}) as a SOFTWARE-FILE SIGNER: not protected by the OS keychain, demo only; the token stays in memory until the console stops, and tiers that require a hardware key refuse it.`);
+    }
     if (!existsSync(join(ROOT, 'renderer', 'dist', 'index.html'))) {
       say('Console: building the UI (npm run build:renderer)…');
       const built = await runNpm('build:renderer', children);
@@ -149,7 +162,7 @@ export async function launchConsole(input: LaunchInput): Promise<Running> {
       const bundled = await runNpm('build:electron', children);
       if (stopped) return;
       if (bundled.code === 0) {
-        const launched = await spawnElectron(electron.path, input.url, children);
+        const launched = await spawnElectron(electron.path, input.url, keyFiles, children);
         if (stopped) return;
         if ('child' in launched) {
           say('Console: the Breakglass desktop console is running (tray icon). Set it up with the store URL above and a token, e.g. bob\'s.');
@@ -161,7 +174,7 @@ export async function launchConsole(input: LaunchInput): Promise<Running> {
     say(`Console: Electron cannot start here (${why}): ${electronHint(why)}.`);
     say('Console: serving the same console to your browser instead (browser host on 127.0.0.1).');
     const wanted = Number(process.env.BREAKGLASS_CONSOLE_PORT ?? BROWSER_HOST_DEFAULT_PORT);
-    const options = { dataDir: join(input.dataDir, 'console'), storeUrl: input.url, onNotification: (n: { title: string; body: string }) => say(`[notification] ${n.title}: ${n.body}`) };
+    const options = { dataDir: join(input.dataDir, 'console'), storeUrl: input.url, softwareKeyFiles: keyFiles, onNotification: (n: { title: string; body: string }) => say(`[notification] ${n.title}: ${n.body}`) };
     try {
       host = await startConsoleBrowserHost({ ...options, port: wanted });
     } catch (error) {
@@ -184,6 +197,7 @@ export async function launchConsole(input: LaunchInput): Promise<Running> {
       for (const child of children) child.kill('SIGTERM');
       await work;
       await host?.close();
+      if (keychain?.mode === 'private') await keychain.stop();
     },
   };
 }

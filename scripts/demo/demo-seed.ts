@@ -23,6 +23,11 @@ export interface DemoCredentials {
 const CREDENTIALS_FILE = 'demo-credentials.json';
 const CREDENTIALS_MODE = 0o600;
 
+/** Where the demo keeps an approver's private key (0600, in a 0700 dir). */
+export function demoKeyPath(dataDir: string, principal: string): string {
+  return join(dataDir, 'keys', `${principal}.pem`);
+}
+
 export function credentialsPath(dataDir: string): string {
   return join(dataDir, CREDENTIALS_FILE);
 }
@@ -60,7 +65,7 @@ export async function seedDemo(storeUrl: string, adminToken: string, dataDir: st
     const created = await call<{ token: string }>(storeUrl, adminToken, 'POST', '/v1/admin/tokens', { principal: p.name, roles: p.roles });
     credentials.tokens[p.name] = created.token;
     if (p.signingKey) {
-      const written = await writeKeyPairFiles(join(dataDir, 'keys', `${p.name}.pem`));
+      const written = await writeKeyPairFiles(demoKeyPath(dataDir, p.name));
       await call(storeUrl, adminToken, 'POST', `/v1/admin/approvers/${p.name}/keys`, { publicKeyPem: written.publicKeyPem, hardwareBacked: false, label: 'demo software key' });
       credentials.keys[p.name] = relativeTo(written.privateKeyPath);
     }

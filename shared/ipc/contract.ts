@@ -75,7 +75,12 @@ export const ConnectionStateSchema = z.strictObject({
 });
 export type ConnectionState = z.infer<typeof ConnectionStateSchema>;
 
-export const SigningKeyKindSchema = z.enum(['software', 'pkcs11']);
+/**
+ * software = a key in the OS keychain; pkcs11 = a key on a token; file = a key file on disk offered
+ * by the process that started the console (the demo's approver keys where no OS keychain exists):
+ * not protected by the OS keychain, never chosen silently, refused by tiers that require hardware.
+ */
+export const SigningKeyKindSchema = z.enum(['software', 'pkcs11', 'file']);
 export type SigningKeyKind = z.infer<typeof SigningKeyKindSchema>;
 
 export const SessionKeySchema = z.strictObject({
@@ -85,6 +90,8 @@ export const SessionKeySchema = z.strictObject({
   hardwareBacked: z.boolean(),
   /** PKCS#11 only: where the key lives (module, token and key label); null for software keys. */
   pkcs11: z.strictObject({ modulePath: z.string(), tokenLabel: z.string(), keyLabel: z.string() }).nullable(),
+  /** Software-file signer only: the key file it reads for every signature; null otherwise. */
+  file: z.strictObject({ path: z.string() }).nullable(),
   /** The store lists this key as enrolled (and not revoked) for the principal. False until an admin enrolls it. */
   enrolled: z.boolean(),
   /** The exact command an admin runs to enroll this key (shown on the setup / settings screen). */
@@ -105,6 +112,12 @@ export const SessionSchema = z.strictObject({
   key: SessionKeySchema.nullable(),
   /** Whether an OS keychain is usable. When it is not, the console refuses to keep secrets (no plain-file fallback). */
   keychain: z.strictObject({ available: z.boolean(), message: z.string().nullable() }),
+  /**
+   * Key files the console was started with (`npm start`'s demo approver keys), offered as a
+   * software-file signer ONLY while no OS keychain is usable; empty otherwise. Not protected by the
+   * OS keychain: the setup screen says so, and the token then stays in memory only.
+   */
+  softwareKeyFiles: z.array(z.strictObject({ principal: PrincipalNameSchema, path: z.string(), keyId: z.string() })),
   connection: ConnectionStateSchema,
   /** https hosts the console may open links on (policy `incidentLinkHosts`); see open-external. */
   linkHosts: z.array(z.string()),
@@ -228,6 +241,8 @@ const KeyChoiceSchema = z.discriminatedUnion('kind', [
     /** generate = a new non-extractable key on the token; select = an existing one with this label. */
     mode: z.enum(['generate', 'select']),
   }),
+  /** One of the session's `softwareKeyFiles` (by path); anything else is refused. */
+  z.strictObject({ kind: z.literal('file'), path: z.string().min(1).max(4096) }),
 ]);
 
 export const mainContract = {

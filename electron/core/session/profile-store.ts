@@ -10,11 +10,13 @@ import type { ConsoleLogger } from '../logger';
 export const PROFILE_SAVE_DEBOUNCE_MS = 1_000;
 
 export const ProfileKeySchema = z.strictObject({
-  kind: z.enum(['software', 'pkcs11']),
+  kind: z.enum(['software', 'pkcs11', 'file']),
   keyId: z.string(),
   publicKeyPem: z.string(),
   hardwareBacked: z.boolean(),
   pkcs11: z.strictObject({ modulePath: z.string(), tokenLabel: z.string(), keyLabel: z.string() }).nullable(),
+  /** Software-file signer: the key file (profiles written before it existed have none). */
+  file: z.strictObject({ path: z.string() }).nullable().default(null),
 });
 export type ProfileKey = z.infer<typeof ProfileKeySchema>;
 

@@ -1,3 +1,6 @@
+import { isAbsolute } from 'node:path';
+import { z } from 'zod';
+import { PrincipalNameSchema } from '../../../shared/domain/common';
 import { AppError } from '../../../shared/errors';
 import type { EnrolledKey, WhoAmI } from '../../../shared/domain/identity';
 import type { Policy } from '../../../shared/domain/policy';
@@ -6,6 +9,7 @@ import type { ConsoleClock } from '../clock';
 import type { ConsoleLogger } from '../logger';
 import type { SigningKeys } from '../signers/signing-keys';
 import { StoreClient } from '../../../shared/node/http/store-client';
+import { loadFileKeySigner } from '../../../shared/node/signing/key-files';
 import type { ConnectionTracker } from './connection-tracker';
 import type { KeychainAccess } from './keychain-access';
 import type { Profile, ProfileStore } from './profile-store';
@@ -15,6 +19,31 @@ export const STORE_CALL_TIMEOUT_MS = 10_000;
 
 /** Policy (gate kinds, tiers, TTL choices) is refetched at most this often. */
 export const POLICY_MAX_AGE_MS = 60_000;
+
+/** A key file the console may offer as a software-file signer, for the principal it belongs to. */
+export interface SoftwareKeyFile {
+  principal: string;
+  path: string;
+}
+
+/**
+ * BREAKGLASS_SOFTWARE_KEY_FILES as `npm start` sets it for the Electron console: JSON
+ * `[{ "principal": "bob", "path": "/abs/bob.pem" }, ...]`. Unset = none. Anything else is an
+ * error naming the variable (the console must not start with a half-read list).
+ */
+export function parseSoftwareKeyFiles(value: string | undefined): SoftwareKeyFile[] {
+  if (!value) return [];
+  const parsed = SoftwareKeyFilesSchema.safeParse((() => {
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      return undefined;
+    }
+  })());
+  if (!parsed.success) throw new AppError('invalid_input', 'BREAKGLASS_SOFTWARE_KEY_FILES must be JSON: [{"principal": "bob", "path": "/absolute/bob.pem"}, ...]');
+  return parsed.data;
+}
+const SoftwareKeyFilesSchema = z.array(z.strictObject({ principal: PrincipalNameSchema, path: z.string().refine(isAbsolute, 'must be an absolute path') }));
 
 /** The signed-in context every store-facing service works in. */
 export interface SignedIn {
@@ -36,6 +65,11 @@ export interface SessionServiceDeps {
   /** The store this console was launched for (BREAKGLASS_STORE, the demo): pre-filled on the setup screen. */
   launchStoreUrl?: string;
   keychain: KeychainAccess;
+  /**
+   * Key files offered as a software-file signer while no OS keychain is usable (the demo's
+   * approver keys); main-process configuration only, never renderer input. Empty in production.
+   */
+  softwareKeyFiles?: readonly SoftwareKeyFile[];
   profiles: ProfileStore;
   connection: ConnectionTracker;
   keys: SigningKeys;
@@ -106,6 +140,7 @@ export class SessionService {
       approverGroups: this.whoami?.approverGroups ?? [],
       key: profile ? this.sessionKey(profile) : null,
       keychain: this.deps.keychain.status,
+      softwareKeyFiles: this.deps.keychain.status.available ? [] : await this.offeredKeyFiles(),
       connection: this.deps.connection.current,
       linkHosts: policy?.incidentLinkHosts ?? [],
       host: this.deps.host,
@@ -126,16 +161,27 @@ export class SessionService {
   }
 
   async setup(input: ParsedChannelInput<'console:main:setup'>): Promise<Session> {
-    const vault = await this.deps.keychain.require();
+    // The software-file signer is the one setup without the OS keychain: chosen explicitly, only
+    // among the files this console was started with, and its token then lives in memory only.
+    const choice = input.key;
+    const fileKey = choice.kind === 'file' ? await this.checkOfferedKeyFile(choice.path) : undefined;
+    const vault = fileKey ? this.deps.keychain.opened : await this.deps.keychain.require();
     const storeUrl = input.storeUrl.replace(/\/+$/, '');
     const client = new StoreClient({ baseUrl: storeUrl, token: input.token, timeoutMs: STORE_CALL_TIMEOUT_MS, fetchImpl: this.deps.fetchImpl });
     const whoami = await this.deps.connection.track(client.call('whoami'));
     const principal = whoami.principal;
+    if (fileKey && fileKey.principal !== principal) {
+      throw new AppError('invalid_input', `the key file ${fileKey.path} is ${fileKey.principal}'s, but this token is ${principal}'s: choose ${principal}'s key file`, {
+        fieldErrors: [{ path: 'key.path', message: `not ${principal}'s key file` }],
+      });
+    }
     const key =
-      input.key.kind === 'software'
+      choice.kind === 'software'
         ? await this.deps.keys.setupSoftwareKey(storeUrl, principal)
-        : await this.deps.keys.setupHardwareKey({ modulePath: input.key.modulePath, tokenLabel: input.key.tokenLabel, keyLabel: input.key.keyLabel }, input.key.mode);
-    await vault.setToken(storeUrl, principal, input.token);
+        : choice.kind === 'file'
+          ? await this.deps.keys.setupFileKey(choice.path)
+          : await this.deps.keys.setupHardwareKey({ modulePath: choice.modulePath, tokenLabel: choice.tokenLabel, keyLabel: choice.keyLabel }, choice.mode);
+    if (vault) await vault.setToken(storeUrl, principal, input.token);
     const profile: Profile = { storeUrl, principal, key, lastEventId: null };
     await this.deps.profiles.write(profile);
     await this.deps.profiles.rememberStoreUrl(storeUrl);
@@ -161,6 +207,28 @@ export class SessionService {
     this.policy = undefined;
     this.deps.keys.reset();
     return this.getSession();
+  }
+
+  /** The configured key files with their key ids (a file that cannot be read is left out, and logged). */
+  private async offeredKeyFiles(): Promise<Session['softwareKeyFiles']> {
+    const offered: Session['softwareKeyFiles'] = [];
+    for (const file of this.deps.softwareKeyFiles ?? []) {
+      try {
+        offered.push({ principal: file.principal, path: file.path, keyId: (await loadFileKeySigner(file.path)).keyId });
+      } catch (error) {
+        this.deps.logger.warn({ err: error, path: file.path }, 'a configured software key file cannot be read; not offered');
+      }
+    }
+    return offered;
+  }
+
+  private async checkOfferedKeyFile(path: string): Promise<SoftwareKeyFile> {
+    if (this.deps.keychain.status.available || (await this.deps.keychain.probe()).available) {
+      throw new AppError('invalid_input', 'the OS keychain is available: use a software key kept there (or a hardware key), not a key file', { fieldErrors: [{ path: 'key.kind', message: 'key files are offered only without an OS keychain' }] });
+    }
+    const file = (this.deps.softwareKeyFiles ?? []).find((f) => f.path === path);
+    if (!file) throw new AppError('invalid_input', `${path} is not one of the key files this console was started with`, { fieldErrors: [{ path: 'key.path', message: 'not an offered key file' }] });
+    return file;
   }
 
   /** Note the event stream's resume point (saved to console.json shortly). */

@@ -1,4 +1,5 @@
 import { AppError } from '../../../shared/errors';
+import { loadFileKeySigner } from '../../../shared/node/signing/key-files';
 import type { DecisionSigner } from '../../../shared/node/signing/signer';
 import type { ConsoleLogger } from '../logger';
 import { pinCancelled, type PinPrompt } from '../pin-prompt';
@@ -33,7 +34,16 @@ export class SigningKeys {
     const vault = await this.deps.keychain.require();
     const signer = await this.deps.provider.keychainSigner({ vault, storeUrl, principal }, true);
     if (!signer) throw new AppError('internal', 'the keychain did not keep the new signing key');
-    return { kind: 'software', keyId: signer.keyId, publicKeyPem: signer.publicKeyPem, hardwareBacked: false, pkcs11: null };
+    return { kind: 'software', keyId: signer.keyId, publicKeyPem: signer.publicKeyPem, hardwareBacked: false, pkcs11: null, file: null };
+  }
+
+  /**
+   * The software-file signer: a key file the console was started with (the demo's approver keys
+   * where no OS keychain exists). The caller must have checked the path is one of those offered.
+   */
+  async setupFileKey(path: string): Promise<ProfileKey> {
+    const signer = await loadFileKeySigner(path);
+    return { kind: 'file', keyId: signer.keyId, publicKeyPem: signer.publicKeyPem, hardwareBacked: false, pkcs11: null, file: { path } };
   }
 
   /** Generate a key on the token, or select an existing one; the PIN prompt says which. */
@@ -41,7 +51,7 @@ export class SigningKeys {
     const purpose = `${mode === 'generate' ? 'create' : 'select'} the signing key "${ref.keyLabel}" on token "${ref.tokenLabel}"`;
     const signer = await this.deps.provider.pkcs11Signer({ ...ref, mode, getPin: this.pinAsker(ref, purpose), pinCacheMs: await this.deps.pinCacheMs() });
     this.replaceHardware(signer);
-    return { kind: 'pkcs11', keyId: signer.keyId, publicKeyPem: signer.publicKeyPem, hardwareBacked: true, pkcs11: ref };
+    return { kind: 'pkcs11', keyId: signer.keyId, publicKeyPem: signer.publicKeyPem, hardwareBacked: true, pkcs11: ref, file: null };
   }
 
   /** A signer for the profile's key whose PIN prompt (if any) says `purpose`. */
@@ -50,6 +60,15 @@ export class SigningKeys {
       const vault = await this.deps.keychain.require();
       const signer = await this.deps.provider.keychainSigner({ vault, storeUrl: profile.storeUrl, principal: profile.principal }, false);
       if (!signer) throw new AppError('unavailable', 'the signing key is missing from the keychain: run setup again to create one');
+      return signer;
+    }
+    if (profile.key.kind === 'file') {
+      if (!profile.key.file) throw new AppError('internal', 'the console profile names a key file without its path');
+      // Read for every signature, like the keychain key: a file replaced under us is refused, not used.
+      const signer = await loadFileKeySigner(profile.key.file.path);
+      if (signer.keyId !== profile.key.keyId) {
+        throw new AppError('conflict', `the key file ${profile.key.file.path} now holds a different key (${signer.keyId}, not ${profile.key.keyId}): nothing was signed; set the console up again`);
+      }
       return signer;
     }
     const ref = profile.key.pkcs11;

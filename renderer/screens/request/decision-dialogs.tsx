@@ -19,7 +19,8 @@ function SigningNote({ session, pending }: { session: Session; pending: boolean 
   if (!pending) {
     return (
       <p className="muted" style={{ fontSize: 12, margin: '10px 0 0' }}>
-        Signed locally with {key.hardwareBacked ? `the hardware key on token ${key.pkcs11?.tokenLabel ?? ''}` : 'your software key'} (
+        Signed locally with{' '}
+        {key.hardwareBacked ? `the hardware key on token ${key.pkcs11?.tokenLabel ?? ''}` : key.file ? `the key file ${key.file.path} (software-file signer, not protected by the OS keychain)` : 'your software key'} (
         <span className="mono">{key.keyId.slice(0, 16)}…</span>) before it is sent.
         {key.hardwareBacked ? ' The console host asks for the token PIN in its own window.' : ''}
       </p>

@@ -59,7 +59,7 @@ function Identity({ session }: { session: Session }) {
           <dl className="facts">
             <dt>Signing key</dt>
             <dd className="row" style={{ gap: 6 }}>
-              <KeyBadge hardwareBacked={key.hardwareBacked} />
+              <KeyBadge hardwareBacked={key.hardwareBacked} kind={key.kind} />
               <span className={`badge ${key.enrolled ? 'hw' : 'state-pending'}`} aria-label={key.enrolled ? 'key enrolled' : 'key not enrolled'}>
                 {key.enrolled ? 'enrolled' : 'not enrolled yet'}
               </span>
@@ -75,6 +75,15 @@ function Identity({ session }: { session: Session }) {
                   {key.pkcs11.modulePath}
                   <br />
                   token {key.pkcs11.tokenLabel} · key {key.pkcs11.keyLabel}
+                </dd>
+              </>
+            ) : null}
+            {key.file ? (
+              <>
+                <dt>Key file</dt>
+                <dd className="mono" style={{ fontSize: 12 }}>
+                  {key.file.path}
+                  <div className="muted">Not protected by the OS keychain (demo only); your token stays in memory until the console stops.</div>
                 </dd>
               </>
             ) : null}

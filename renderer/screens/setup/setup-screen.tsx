@@ -8,7 +8,7 @@ import { ErrorNotice, fieldError } from '../../components/error-notice';
 import { useUi } from '../../app/ui-store';
 import { useSession } from '../../app/use-session';
 
-type KeyChoice = 'software' | 'pkcs11';
+type KeyChoice = 'software' | 'pkcs11' | 'file';
 const DEFAULT_STORE_URL = 'http://127.0.0.1:7410';
 const DEFAULT_SOFTHSM_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 
@@ -20,7 +20,7 @@ function EnrollmentStep({ session, onDone }: { session: Session; onDone(): void 
     <section className="panel" aria-label="public key for enrollment">
       <div className="panel-head">
         <h2>Hand this public key to an admin</h2>
-        <KeyBadge hardwareBacked={key.hardwareBacked} />
+        <KeyBadge hardwareBacked={key.hardwareBacked} kind={key.kind} />
       </div>
       <div className="panel-body">
         <p className="muted" style={{ marginTop: 0 }}>
@@ -71,7 +71,11 @@ export function SetupScreen() {
   const live = useSession().data;
   const [storeUrl, setStoreUrl] = useState(live?.suggestedStoreUrl ?? DEFAULT_STORE_URL);
   const [token, setToken] = useState('');
+  const keyFiles = live?.softwareKeyFiles ?? [];
+  const noKeychain = live ? !live.keychain.available : false;
   const [kind, setKind] = useState<KeyChoice>('software');
+  const [keyFile, setKeyFile] = useState('');
+  const chosenFile = keyFile || keyFiles[0]?.path || '';
   const [modulePath, setModulePath] = useState(DEFAULT_SOFTHSM_MODULE);
   const [tokenLabel, setTokenLabel] = useState('');
   const [keyLabel, setKeyLabel] = useState('breakglass-approver');
@@ -82,7 +86,7 @@ export function SetupScreen() {
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const key: ChannelInput<'console:main:setup'>['key'] =
-      kind === 'software' ? { kind: 'software' } : { kind: 'pkcs11', modulePath, tokenLabel, keyLabel, mode };
+      kind === 'software' ? { kind: 'software' } : kind === 'file' ? { kind: 'file', path: chosenFile } : { kind: 'pkcs11', modulePath, tokenLabel, keyLabel, mode };
     // Set before the call: the session becomes configured while setup is still under way (events
     // re-read it), and this screen must stay for the enrollment step that follows.
     setEnrolling(true);
@@ -102,7 +106,7 @@ export function SetupScreen() {
   const idp = useChannelMutation('console:main:sign-in-idp', []);
   const signInIdp = () => {
     const key: ChannelInput<'console:main:sign-in-idp'>['key'] =
-      kind === 'software' ? { kind: 'software' } : { kind: 'pkcs11', modulePath, tokenLabel, keyLabel, mode };
+      kind === 'software' ? { kind: 'software' } : kind === 'file' ? { kind: 'file', path: chosenFile } : { kind: 'pkcs11', modulePath, tokenLabel, keyLabel, mode };
     setEnrolling(true);
     idp.mutate({ storeUrl, key }, { onSuccess: (session) => setDone(session), onError: () => setEnrolling(false) });
   };
@@ -123,7 +127,8 @@ export function SetupScreen() {
         <h1>Set up the Breakglass console</h1>
       </div>
       <p className="muted" style={{ marginTop: 0 }}>
-        Connect to your grant store and create the key that signs your decisions. The token is kept in the OS keychain, never on disk in the clear.
+        Connect to your grant store and create the key that signs your decisions.{' '}
+        {kind === 'file' ? 'With a key file the token stays in this console\'s memory only: paste it again after a restart.' : 'The token is kept in the OS keychain, never on disk in the clear.'}
       </p>
       <div className="steps" aria-hidden="true">
         <div className="step done" />
@@ -147,6 +152,15 @@ export function SetupScreen() {
               <input id="api-token" className="input mono" type="password" autoComplete="off" value={token} onChange={(e) => setToken(e.target.value)} aria-invalid={Boolean(fieldError(err, 'token'))} />
               {fieldError(err, 'token') ? <span className="error">{fieldError(err, 'token')}</span> : <span className="hint">Printed once by `breakglass admin token create --principal YOU --role approver`.</span>}
             </div>
+            {noKeychain ? (
+              <div className="notice warn" role="note" aria-label="no OS keychain" style={{ marginBottom: 12 }}>
+                <strong>No OS keychain is available</strong>, so no software key can be kept here.
+                {keyFiles.length ? ' This demo console can sign with its approver key files instead (software-file signer, below).' : ''}
+                <div className="muted" style={{ marginTop: 4 }}>
+                  {live?.keychain.message}
+                </div>
+              </div>
+            ) : null}
             <fieldset className="field" style={{ border: 0, padding: 0, margin: '0 0 12px' }}>
               <legend className="label" style={{ marginBottom: 6 }}>
                 Signing key
@@ -166,8 +180,33 @@ export function SetupScreen() {
                     <span className="muted">YubiKey PIV, smart card, TPM or HSM; non-extractable. Required by any tier whose policy asks for a hardware key.</span>
                   </span>
                 </label>
+                {keyFiles.length ? (
+                  <label className="radio-card warn-card">
+                    <input type="radio" name="key-kind" checked={kind === 'file'} onChange={() => setKind('file')} aria-label="software-file signer" />
+                    <span>
+                      <strong>Software-file signer (demo key file)</strong>
+                      <span className="muted">
+                        Not protected by the OS keychain: the demo's key file on disk signs, and your token stays in memory until the console stops. Tiers that require a hardware key refuse
+                        it.
+                      </span>
+                    </span>
+                  </label>
+                ) : null}
               </div>
             </fieldset>
+            {kind === 'file' && keyFiles.length ? (
+              <div className="field">
+                <label htmlFor="key-file">Key file</label>
+                <select id="key-file" className="input mono" value={chosenFile} onChange={(e) => setKeyFile(e.target.value)}>
+                  {keyFiles.map((f) => (
+                    <option key={f.path} value={f.path}>
+                      {f.principal}: {f.path}
+                    </option>
+                  ))}
+                </select>
+                {fieldError(err, 'key.path') ? <span className="error">{fieldError(err, 'key.path')}</span> : <span className="hint">Choose the file of the principal whose token you paste.</span>}
+              </div>
+            ) : null}
             {kind === 'pkcs11' ? (
               <div className="panel" style={{ padding: 12, marginBottom: 12, background: '#fafbfc' }}>
                 <div className="field">
@@ -206,7 +245,7 @@ export function SetupScreen() {
               {idp.isPending ? 'Waiting for the browser sign-in…' : 'Sign in with your organisation'}
             </button>
             <button className="btn primary" type="submit" disabled={setup.isPending || idp.isPending}>
-              {setup.isPending ? 'Connecting…' : 'Connect and create key'}
+              {setup.isPending ? 'Connecting…' : kind === 'file' ? 'Connect with this key file' : 'Connect and create key'}
             </button>
           </div>
         </form>
