@@ -6,7 +6,7 @@ import { PolicyHolder } from '../policy/policy-holder';
 import { createTokenInTx } from '../service/identity-service';
 import { recordPolicyLoaded } from '../service/policy-service';
 import type { Caller, ServiceDeps } from '../service/service-deps';
-import { loadLogKey } from '../ledger/log-key';
+import { ORIGIN_HOST, checkOrigin, loadLogKey, readLogOrigin } from '../ledger/log-key';
 import { TransparencyLog } from '../ledger/transparency-log';
 import { PgStore } from '../storage/postgres/pg-store';
 import { SqliteStore } from '../storage/sqlite/sqlite-store';
@@ -36,22 +36,32 @@ async function exists(path: string): Promise<boolean> {
 export async function initDataDir(
   dataDir: string,
   /** databaseUrl: a PostgreSQL database instead of <dataDir>/breakglass.db; migrated here. */
-  opts: { adminPrincipal?: string; force?: boolean; databaseUrl?: string } = {},
-): Promise<{ adminToken: string; policyPath: string; logKeyPath: string }> {
-  const { policyPath, logKeyPath, databasePath } = dataDirPaths(dataDir);
+  /** origin: the log's name in every checkpoint (default breakglass.local/<id from the key>); set once, at the first init. */
+  opts: { adminPrincipal?: string; force?: boolean; databaseUrl?: string; origin?: string } = {},
+): Promise<{ adminToken: string; policyPath: string; logKeyPath: string; origin: string }> {
+  const { policyPath, logKeyPath, logOriginPath, databasePath } = dataDirPaths(dataDir);
+  if (opts.origin !== undefined) checkOrigin(opts.origin);
   const initialized = (await exists(policyPath)) || (!opts.databaseUrl && (await exists(databasePath)));
   if (initialized && !opts.force) {
     throw new AppError('conflict', `${dataDir} is already initialized (found ${(await exists(policyPath)) ? policyPath : databasePath}); use --force to write a fresh policy and a new admin token`);
   }
+  const keyExisted = await exists(logKeyPath);
+  if (opts.origin !== undefined) {
+    // Checkpoints, cosignatures and every client's saved state name the log by its origin: it never changes.
+    const current = await readLogOrigin(logOriginPath);
+    if (current !== undefined && current !== opts.origin) throw new AppError('conflict', `${dataDir}'s log is named ${current} (${logOriginPath}); a log keeps its origin`);
+    if (current === undefined && keyExisted) throw new AppError('conflict', `${dataDir}'s log already signs as ${ORIGIN_HOST}/<id> with ${logKeyPath}; a log keeps its origin (leave out --origin)`);
+  }
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   await copyFile(EXAMPLE_POLICY_PATH, policyPath);
-  if (!(await exists(logKeyPath))) {
+  if (opts.origin !== undefined && !(await exists(logOriginPath))) await writeFile(logOriginPath, `${opts.origin}\n`, { mode: 0o644, flag: 'wx' });
+  if (!keyExisted) {
     const { privateKey } = generateKeyPairSync('ed25519');
     await writeFile(logKeyPath, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: PRIVATE_FILE_MODE, flag: 'wx' });
   }
   // Entries are bound by the log key as they are appended, and a checkpoint signed before the
   // store first starts: its start-up check refuses unbound rows and rows with no checkpoint.
-  const logKey = await loadLogKey(logKeyPath);
+  const logKey = await loadLogKey(logKeyPath, { originPath: logOriginPath });
   const store: Store = opts.databaseUrl ? await PgStore.open({ databaseUrl: opts.databaseUrl, binder: logKey.binder }) : SqliteStore.open(databasePath, { binder: logKey.binder });
   try {
     const policies = await PolicyHolder.load(policyPath);
@@ -70,7 +80,7 @@ export async function initDataDir(
     const created = await store.transaction((tx) => createTokenInTx(tx, caller, { principal, roles: ['admin'] }, clock()));
     const log = await TransparencyLog.open({ store, dataDir, clock });
     await log.close();
-    return { adminToken: created.token, policyPath, logKeyPath };
+    return { adminToken: created.token, policyPath, logKeyPath, origin: logKey.origin };
   } finally {
     await store.close();
   }

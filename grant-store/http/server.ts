@@ -85,7 +85,7 @@ export async function startGrantStore(opts: GrantStoreOptions): Promise<RunningG
   const paths = dataDirPaths(opts.dataDir);
   const policies = await PolicyHolder.load(opts.policyPath ?? paths.policyPath);
   // The log key binds every entry as it is appended (a row without it is refused).
-  const logKey = await loadLogKey(paths.logKeyPath);
+  const logKey = await loadLogKey(paths.logKeyPath, { originPath: paths.logOriginPath });
   let store: Store;
   if (opts.databaseUrl) {
     store = await PgStore.open({ databaseUrl: opts.databaseUrl, binder: logKey.binder });

@@ -41,10 +41,41 @@ async function assertPrivateMode(path: string): Promise<void> {
 }
 
 /**
- * Load the Ed25519 log key from <dataDir>/log-key.pem (`breakglass admin init` writes it);
- * create it (mode 0600) when missing so a bare data dir still gets a signed log.
+ * A log origin (C2SP tlog-checkpoint: a schema-less URL naming the log, e.g.
+ * `breakglass.example.com/prod`): printable ASCII, no spaces, no "+".
  */
-export async function loadLogKey(path: string): Promise<LogKey> {
+export function checkOrigin(origin: string): string {
+  if (!/^[\x21-\x7e]{1,200}$/.test(origin) || origin.includes('+') || /^[a-z][a-z0-9+.-]*:\/\//i.test(origin)) {
+    throw new AppError('invalid_input', `"${origin}" is not a log origin: a schema-less URL naming the log (e.g. breakglass.example.com/prod), printable ASCII without spaces or "+", at most 200 characters`, {
+      fieldErrors: [{ path: '--origin', message: 'a schema-less URL such as breakglass.example.com/prod' }],
+    });
+  }
+  return origin;
+}
+
+/** The origin kept in the data dir (`admin init --origin`), or undefined for a data dir from before. */
+export async function readLogOrigin(originPath: string): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = await readFile(originPath, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    return checkOrigin(text.trim());
+  } catch (error) {
+    throw new AppError('invalid_input', `${originPath}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Load the Ed25519 log key from <dataDir>/log-key.pem (`breakglass admin init` writes it);
+ * create it (mode 0600) when missing so a bare data dir still gets a signed log. The origin is
+ * the one in `originPath` (<dataDir>/log-origin) when there is one, else `breakglass.local/<id>`
+ * (data dirs initialized before origins were configurable keep the name their history carries).
+ */
+export async function loadLogKey(path: string, options: { originPath?: string } = {}): Promise<LogKey> {
   let pem: string;
   try {
     pem = await readFile(path, 'utf8');
@@ -62,7 +93,8 @@ export async function loadLogKey(path: string): Promise<LogKey> {
     }
   }
   const probe = ed25519NoteSigner('probe', pem);
-  const origin = `${ORIGIN_HOST}/${storeIdFor(probe.rawPublicKey)}`;
+  const configured = options.originPath ? await readLogOrigin(options.originPath) : undefined;
+  const origin = configured ?? `${ORIGIN_HOST}/${storeIdFor(probe.rawPublicKey)}`;
   const signer = ed25519NoteSigner(origin, pem);
   return {
     origin,

@@ -68,7 +68,7 @@ export class TransparencyLog implements NodeSource {
 
   static async open(opts: TransparencyLogOptions): Promise<TransparencyLog> {
     const paths = dataDirPaths(opts.dataDir);
-    const key = await loadLogKey(opts.logKeyPath ?? paths.logKeyPath);
+    const key = await loadLogKey(opts.logKeyPath ?? paths.logKeyPath, { originPath: paths.logOriginPath });
     // The log's tables live in the store's own database, on its connections (with PostgreSQL
     // every instance follows the same tables).
     const tables = await opts.store.openLogTables();

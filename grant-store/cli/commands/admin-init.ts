@@ -15,22 +15,24 @@ export function registerAdminInit(admin: Command, ctx: CliContext): void {
       .description('create a data dir: example policy, log signing key, database and the first admin token (printed ONCE)')
       .option('--admin <name>', 'principal name of the first admin', 'admin')
       .option('--force', 'on an initialized dir: rewrite the policy and issue a new admin token (never replaces the log key or database)')
-      .option('--database-url <url>', 'keep the data in Postgres instead of <data-dir>/breakglass.db (env BREAKGLASS_DATABASE_URL)'),
-    'breakglass admin init --data-dir /var/lib/breakglass',
+      .option('--database-url <url>', 'keep the data in Postgres instead of <data-dir>/breakglass.db (env BREAKGLASS_DATABASE_URL)')
+      .option('--origin <name>', "the log's name in every checkpoint, a schema-less URL naming you (e.g. breakglass.example.com/prod; default breakglass.local/<key id>); set once"),
+    'breakglass admin init --data-dir /var/lib/breakglass --origin breakglass.example.com/prod',
     'BREAKGLASS_DATA_DIR=./data breakglass admin init --admin root --json',
     'breakglass admin init --data-dir ./data --database-url postgres://breakglass@db.internal:5432/breakglass',
-  ).action(async (flags: { admin: string; force?: boolean; databaseUrl?: string }, cmd: Command) => {
+  ).action(async (flags: { admin: string; force?: boolean; databaseUrl?: string; origin?: string }, cmd: Command) => {
     const adminPrincipal = validateFlags(PrincipalNameSchema, flags.admin, 'init', { '': '--admin' });
     const { dataDir, storeUrl } = ctx.globals(cmd);
     const databaseUrl = flags.databaseUrl ?? (ctx.env.BREAKGLASS_DATABASE_URL || undefined);
     if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw usageError('admin init', [{ path: '--database-url', message: 'must be a postgres:// URL' }]);
     const { initDataDir } = await import('../../admin/init');
-    const result = await initDataDir(dataDir, { adminPrincipal, force: flags.force === true, databaseUrl });
+    const result = await initDataDir(dataDir, { adminPrincipal, force: flags.force === true, databaseUrl, origin: flags.origin });
     ctx.emit(cmd, { dataDir, adminPrincipal, ...result }, () =>
       [
         `Initialized ${dataDir}`,
         `  policy:       ${result.policyPath}   (the commented example: edit it for your gates, tiers and teams)`,
         `  log key:      ${result.logKeyPath}   (mode 0600: signs ledger checkpoints; back it up)`,
+        `  log origin:   ${result.origin}`,
         '',
         `Admin token for ${adminPrincipal} (shown only this once; the store keeps a hash):`,
         '',
