@@ -20,7 +20,8 @@ export function gateRules(policy: Policy, resolved: ResolvedGate, team: string |
     `The reason needs at least ${MIN_REASON_LENGTH} characters: what is broken and why the gate must be bypassed.`,
     `An incident reference is required for ${INCIDENT_REQUIRED_SEVERITIES.join(' and ')}.`,
   ];
-  if (tier.hardwareKeyRequired) rules.push('Only approvers with a hardware-backed key can approve.');
+  if (tier.attestationRequired) rules.push('Only approvers with an attested hardware key can approve.');
+  else if (tier.hardwareKeyRequired) rules.push('Only approvers with a hardware-backed key can approve.');
   if (resolved.gate.kind === 'safety') rules.push('This is a safety gate (signing, secrets or provenance): every use under the bypass is recorded and reviewed.');
   const budget = team ? policy.teams[team]?.bypassBudget : undefined;
   if (budget) rules.push(`Your team's budget is ${budget} bypasses a quarter.`);

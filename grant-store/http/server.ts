@@ -17,6 +17,7 @@ import { buildApp } from './build-app';
 import { loadLogKey } from '../ledger/log-key';
 import { installLedgerGuardHttp, startLedgerGuard } from '../ledger/ledger-guard-wiring';
 import { isLoopbackHost } from './loopback';
+import type { SafetyGateRelaxation } from '../../shared/policy/safety-gates';
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 7410;
@@ -56,6 +57,11 @@ export interface GrantStoreOptions {
   clock?: () => Date;
   /** How often the digest scheduler looks at the clock (tests moving an injected clock pass a short interval). */
   digestCheckIntervalMs?: number;
+  /**
+   * `npm start` only, on a machine that cannot produce attested keys: load safety gates whose
+   * tier takes keys without attestation (shared/policy/safety-gates.ts). `serve` never sets it.
+   */
+  demoSafetyRelaxation?: SafetyGateRelaxation;
 }
 
 export interface RunningGrantStore {
@@ -83,7 +89,7 @@ export async function startGrantStore(opts: GrantStoreOptions): Promise<RunningG
   const validateResponses = opts.validateResponses ?? env.NODE_ENV !== 'production';
   const alertRetry = retryPolicyFromEnv(env);
   const paths = dataDirPaths(opts.dataDir);
-  const policies = await PolicyHolder.load(opts.policyPath ?? paths.policyPath);
+  const policies = await PolicyHolder.load(opts.policyPath ?? paths.policyPath, undefined, opts.demoSafetyRelaxation);
   // The log key binds every entry as it is appended (a row without it is refused).
   const logKey = await loadLogKey(paths.logKeyPath, { originPath: paths.logOriginPath });
   let store: Store;

@@ -2,7 +2,8 @@ import { X509Certificate, createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import { PolicySchema, type Policy } from '../../shared/domain/policy';
-import { LoadablePolicySchema } from '../../shared/policy/policy-requirements';
+import { LoadablePolicySchema, loadablePolicySchema } from '../../shared/policy/policy-requirements';
+import type { SafetyGateRelaxation } from '../../shared/policy/safety-gates';
 import { AppError, type FieldError } from '../../shared/errors';
 import { locate } from './yaml-locations';
 import { parseVerifierKey } from '../../shared/ledger/verifier-key';
@@ -32,7 +33,7 @@ export function policyHash(bytes: Uint8Array): string {
  * (shared/policy/policy-requirements.ts: scope keys, the safety rule); `recorded: true` checks
  * only the shape, for a policy read back from a ledger written under older rules.
  */
-export function parsePolicy(bytes: Uint8Array, path: string, options: { recorded?: boolean } = {}): LoadedPolicy {
+export function parsePolicy(bytes: Uint8Array, path: string, options: { recorded?: boolean; relax?: SafetyGateRelaxation } = {}): LoadedPolicy {
   if (bytes.byteLength > MAX_POLICY_BYTES) throw new AppError('invalid_input', `${path}: policy file is larger than ${MAX_POLICY_BYTES} bytes`);
   let text: string;
   try {
@@ -52,7 +53,7 @@ export function parsePolicy(bytes: Uint8Array, path: string, options: { recorded
     const pos = lineCounter.linePos(first.pos[0]);
     throw new AppError('invalid_input', `${path}:${pos.line}:${pos.col}: YAML syntax error: ${first.message.split('\n')[0]}`, { fieldErrors });
   }
-  const result = (options.recorded ? PolicySchema : LoadablePolicySchema).safeParse(doc.toJS());
+  const result = (options.recorded ? PolicySchema : options.relax ? loadablePolicySchema(options.relax) : LoadablePolicySchema).safeParse(doc.toJS());
   if (!result.success) {
     const located = result.error.issues.flatMap((issue) => {
       // An unknown key (a typo) is reported at the key itself, not where its map starts.
@@ -91,7 +92,7 @@ export function parsePolicy(bytes: Uint8Array, path: string, options: { recorded
 }
 
 /** Read and validate the policy file at `path`. */
-export async function loadPolicyFile(path: string): Promise<LoadedPolicy> {
+export async function loadPolicyFile(path: string, relax?: SafetyGateRelaxation): Promise<LoadedPolicy> {
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
@@ -99,5 +100,5 @@ export async function loadPolicyFile(path: string): Promise<LoadedPolicy> {
     const code = (error as NodeJS.ErrnoException).code;
     throw new AppError('invalid_input', `${path}: cannot read the policy file (${code ?? String(error)}); run \`breakglass admin init\` to write an example`);
   }
-  return parsePolicy(bytes, path);
+  return parsePolicy(bytes, path, relax ? { relax } : {});
 }

@@ -1,4 +1,5 @@
 import type { Policy } from '../../shared/domain/policy';
+import type { SafetyGateRelaxation } from '../../shared/policy/safety-gates';
 import { loadPolicyFile, type LoadedPolicy } from './load-policy';
 
 export interface CurrentPolicy extends LoadedPolicy {
@@ -18,13 +19,15 @@ export class PolicyHolder {
     readonly path: string,
     initial: CurrentPolicy,
     private readonly now: () => Date,
+    private readonly relax: SafetyGateRelaxation | undefined,
   ) {
     this.current = initial;
   }
 
-  static async load(path: string, now: () => Date = () => new Date()): Promise<PolicyHolder> {
-    const loaded = await loadPolicyFile(path);
-    return new PolicyHolder(path, { ...loaded, loadedAt: now().toISOString() }, now);
+  /** `relax`: the `npm start` demo's relaxation (shared/policy/safety-gates.ts), kept for reloads; nothing else passes it. */
+  static async load(path: string, now: () => Date = () => new Date(), relax?: SafetyGateRelaxation): Promise<PolicyHolder> {
+    const loaded = await loadPolicyFile(path, relax);
+    return new PolicyHolder(path, { ...loaded, loadedAt: now().toISOString() }, now, relax);
   }
 
   /**
@@ -52,7 +55,7 @@ export class PolicyHolder {
 
   /** Validate the file again; on success swap it in, on failure throw and keep the last good one. */
   async reload(): Promise<{ current: CurrentPolicy; changed: boolean }> {
-    const loaded = await loadPolicyFile(this.path);
+    const loaded = await loadPolicyFile(this.path, this.relax);
     const changed = loaded.hash !== this.current.hash;
     this.current = { ...loaded, loadedAt: this.now().toISOString() };
     return { current: this.current, changed };

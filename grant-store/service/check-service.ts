@@ -5,6 +5,7 @@ import type { BypassRequest } from '../../shared/domain/request';
 import { formatRemaining, ttlToMs } from '../../shared/domain/ttl';
 import { AppError } from '../../shared/errors';
 import { isBypassNever } from '../../shared/policy/policy-requirements';
+import { bypassRuleText } from '../../shared/policy/safety-gates';
 import { formatScope } from '../../shared/policy/scope-match';
 import { declaredScope, ruleCovers, scopeRuleOf, subjectRefusal, type ScopeRule } from '../../shared/policy/scope-rules';
 import { resolveGate, type ResolvedGate } from '../../shared/policy/tier-resolution';
@@ -145,7 +146,7 @@ function blockAnswer(policy: Policy, resolved: ResolvedGate, rule: ScopeRule | u
     const message = `BLOCKED by gate ${gate} (${gateKind === 'safety' ? 'SAFETY gate, kept' : `${gateKind} gate, kept`}: bypass: never, so no bypass, approval or emergency credential opens it). Fix what the gate reports, then run it again.`;
     return (subject, at) => ({ verdict: 'block', gate, subject, message, requestCommand: null, gateKind, bypassable: false, requestScope: null, bypass: null, checkedAt: at });
   }
-  const messageHead = `BLOCKED by gate ${gate} (${ruleText(resolved)}): `;
+  const messageHead = `BLOCKED by gate ${gate} (${bypassRuleText(resolved)}): `;
   const commandHead = `breakglass request --gate ${gate} --scope `;
   const commandTail = ` --reason "<what is broken and why the gate must be bypassed>" --severity sev2 --incident <INC-ID> --ttl ${suggestedTtl(policy, resolved)}`;
   return (subject, at) => {
@@ -220,15 +221,6 @@ async function underBypass(tx: StoreTx, caller: Caller, resolved: ResolvedGate, 
     bypass: { id: bypass.bypassId!, requestId: bypass.id, approvers, expiresAt, evaluationSeq: entry!.seq },
     checkedAt: at,
   };
-}
-
-function ruleText(resolved: ResolvedGate): string {
-  const { tier } = resolved;
-  const approvals = tier.approvals === 1 ? '1 approval' : `${tier.approvals} distinct approvals`;
-  const who = tier.allowSameTeam ? '' : " from outside the requester's team";
-  const keys = tier.hardwareKeyRequired ? ' with hardware-backed keys' : '';
-  const kind = resolved.gate.kind === 'safety' ? 'SAFETY gate' : `${resolved.gate.kind} gate`;
-  return `${kind}, tier ${resolved.tierName}: a bypass needs ${approvals}${who}${keys}, at most ${tier.maxTtl}`;
 }
 
 function suggestedTtl(policy: Policy, resolved: ResolvedGate): string {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppError } from '../../shared/errors';
@@ -42,8 +42,23 @@ async function prepare(): Promise<{ fresh: boolean; adminToken?: string }> {
     return { fresh: false };
   }
   await mkdir(DEMO_DIR, { recursive: true, mode: 0o700 });
-  const { adminToken } = await initDataDir(DEMO_DIR);
+  const { adminToken, policyPath } = await initDataDir(DEMO_DIR);
+  await writeFile(policyPath, relaxAttestation(await readFile(policyPath, 'utf8')));
   return { fresh: true, adminToken };
+}
+
+/**
+ * The demo's approvers sign with software keys (this machine has no attested hardware key to
+ * give them), so the demo policy relaxes exactly one thing of the example: the critical tier
+ * takes keys without attestation. It is still two distinct approvers from outside the
+ * requester's team and a notify list; the store is told (demoSafetyRelaxation) and says so.
+ */
+export function relaxAttestation(example: string): string {
+  const relaxed = example
+    .replace(/^( {4}hardwareKeyRequired: )true( .*)?$/m, '$1false # npm start demo: software keys (this machine has no attested key)')
+    .replace(/^( {4}attestationRequired: )true$/m, '$1false # npm start demo only: `serve` refuses this for a safety gate');
+  if (relaxed === example || !/attestationRequired: false/.test(relaxed)) throw new AppError('internal', 'the example policy no longer has the critical tier the demo relaxes (hardwareKeyRequired/attestationRequired: true)');
+  return relaxed;
 }
 
 function usage(url: string, c: DemoCredentials): string {
@@ -65,6 +80,7 @@ function usage(url: string, c: DemoCredentials): string {
     '  # 1. the gate blocks (exit 1) and says how to ask for a bypass',
     `  BREAKGLASS_TOKEN=$G npx breakglass check --gate container-signing --subject ${scope}`,
     '  # 2. alice asks for a bypass on the critical tier (two approvers from other teams)',
+    '  #    (a SAFETY gate: this machine has no attested keys, so the demo policy relaxes only its tier\'s attested-hardware-key requirement; `serve` would refuse that)',
     `  REQ=$(BREAKGLASS_TOKEN=$A npx breakglass request --gate container-signing --scope ${scope} --reason "Hotfix for INC-1190: the image signer is down" --incident INC-1190 --severity sev1 --ttl 15m --json | node -p 'JSON.parse(require("fs").readFileSync(0, "utf8")).request.id'); echo $REQ`,
     '  # 3. bob asks a question, alice answers',
     `  BREAKGLASS_TOKEN=$B npx breakglass ask $REQ --comment "Which images? Is the rollback tested?" --key ${c.keys.bob ?? '?'}`,
@@ -111,7 +127,7 @@ export async function startDemo(_argv: string[]): Promise<number> {
     const { fresh, adminToken } = await prepare();
     let store: RunningGrantStore;
     try {
-      store = await startGrantStore({ dataDir: DEMO_DIR, port });
+      store = await startGrantStore({ dataDir: DEMO_DIR, port, demoSafetyRelaxation: { attestation: true } });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
         throw new AppError('unavailable', `port ${port} is in use (another grant store?): stop it, or run BREAKGLASS_DEMO_PORT=7411 npm start`);

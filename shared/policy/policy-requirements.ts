@@ -1,4 +1,5 @@
 import { PolicySchema, type Gate, type Policy } from '../domain/policy';
+import { safetyGateGaps, type SafetyGateRelaxation } from './safety-gates';
 import { scopeErrors } from './scope-rules';
 
 /**
@@ -10,6 +11,7 @@ import { scopeErrors } from './scope-rules';
  * - Every standing scope and pre-approval rule scope names only its gate's declared keys (each
  *   value matching its pattern), and none is for a `bypass: never` gate.
  * - A tier requiring attested keys has an attestation root to verify them against.
+ * - A `safety` gate that can be bypassed sits on a tier strong enough to keep it (safetyGateGaps).
  */
 
 export interface PolicyIssue {
@@ -23,7 +25,7 @@ export function isBypassNever(gate: Pick<Gate, 'bypass'>): boolean {
 }
 
 /** Every requirement the policy misses, with the policy path to point at. */
-export function policyRequirementIssues(policy: Policy): PolicyIssue[] {
+export function policyRequirementIssues(policy: Policy, relax: SafetyGateRelaxation = {}): PolicyIssue[] {
   const issues: PolicyIssue[] = [];
   const gates = new Map(policy.gates.map((g) => [g.id, g]));
   policy.gates.forEach((gate, i) => {
@@ -34,6 +36,14 @@ export function policyRequirementIssues(policy: Policy): PolicyIssue[] {
       if (!gate.scopeKeys?.includes(key)) issues.push({ path: ['gates', i, 'scopePatterns', key], message: `"${key}" is not one of gate ${gate.id}'s scopeKeys (${(gate.scopeKeys ?? []).join(', ') || 'none'})` });
     }
     if (isBypassNever(gate)) return;
+    const tier = policy.tiers[gate.tier];
+    const gaps = gate.kind === 'safety' && tier ? safetyGateGaps(tier, relax) : [];
+    if (gaps.length > 0) {
+      issues.push({
+        path: ['gates', i, 'tier'],
+        message: `gate ${gate.id} is a safety gate but its tier ${gate.tier} does not keep it; the tier needs ${gaps.join(', ')}. Put the gate on a tier that has all of these, or mark it bypass: never (see docs/policy.md, "Safety gates are kept")`,
+      });
+    }
     if (!gate.scopeKeys || gate.scopeKeys.length === 0) {
       issues.push({
         path: ['gates', i],
@@ -65,7 +75,12 @@ export function policyRequirementIssues(policy: Policy): PolicyIssue[] {
   return issues;
 }
 
-/** PolicySchema plus the requirements above: what `serve`, a reload and `admin init` accept. */
-export const LoadablePolicySchema = PolicySchema.superRefine((policy, ctx) => {
-  for (const issue of policyRequirementIssues(policy)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
-});
+/** PolicySchema plus the requirements above (with the demo's relaxation, when given). */
+export function loadablePolicySchema(relax: SafetyGateRelaxation = {}) {
+  return PolicySchema.superRefine((policy, ctx) => {
+    for (const issue of policyRequirementIssues(policy, relax)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+  });
+}
+
+/** What `serve`, a reload and `admin init` accept: PolicySchema plus every requirement above. */
+export const LoadablePolicySchema = loadablePolicySchema();

@@ -138,7 +138,7 @@ test('a request filed with the CLI appears in the inbox, and the notifier fires 
   await expect(row).toBeVisible();
   await expect(row).toContainText('alice');
   await expect(row).toContainText('deploy-prod');
-  await expect(row.getByLabel('safety gate')).toBeVisible();
+  await expect(row.getByLabel('safety gate')).toHaveCount(0);
   await expect(row).toContainText('repo=payments-api');
   await expect(row.getByLabel(/decision due/)).toBeVisible();
   // sev1 sorts first; the critical request shows its approvals so far.
@@ -162,7 +162,7 @@ test("the request page shows the requester's and the team's history", async ({ p
   await openConsole(page);
   await page.getByRole('row', { name: new RegExp(ids.main!) }).click();
   await expect(page.getByRole('heading', { name: 'deploy-prod' })).toBeVisible();
-  await expect(page.getByLabel('safety gate warning')).toBeVisible();
+  await expect(page.getByLabel('safety gate warning')).toHaveCount(0);
   await expect(page.getByLabel('reason')).toContainText('stale provenance cache');
   await expect(page.getByLabel('incident reference')).toContainText('INC-4242');
 
@@ -209,7 +209,7 @@ test('approving with the hardware key (PIN typed in the host window) makes `brea
   await expect(summary).toContainText('Approve');
   await expect(summary).toContainText(ids.main!);
   await expect(summary).toContainText('deploy-prod');
-  await expect(summary.getByLabel('safety gate')).toBeVisible();
+  await expect(summary.getByLabel('safety gate')).toHaveCount(0);
   await expect(summary).toContainText('repo=payments-api');
   await expect(summary).toContainText('branch=main');
   await expect(summary).toContainText('alice');

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Role } from '../../shared/domain/common';
@@ -11,6 +11,20 @@ import type { DecisionSigner } from '../../shared/node/signing/signer';
 import { newDecisionStatement } from '../../shared/signing/decision-statement';
 import { initDataDir } from '../../grant-store/admin/init';
 import { startGrantStore, type RunningGrantStore } from '../../grant-store/http/server';
+import { buildPivAttestation } from './piv-attestation';
+
+const FIXTURE_ROOT_ID = 'fixture-piv';
+
+/**
+ * The policy text with one more PIV attestation root: appended to its `attestation.roots` list
+ * when it has one (the example policy does), else as a new `attestation` section.
+ */
+export function withAttestationRoot(policyYaml: string, id: string, rootPem: string): string {
+  const certificate = rootPem.trimEnd().split('\n').map((l) => `        ${l}`).join('\n');
+  const entry = `    - id: ${id}\n      kind: piv\n      certificate: |\n${certificate}\n`;
+  if (/^attestation:\n {2}roots:\n/m.test(policyYaml)) return policyYaml.replace(/^attestation:\n {2}roots:\n/m, (head) => head + entry);
+  return `${policyYaml.trimEnd()}\nattestation:\n  roots:\n${entry}`;
+}
 
 /**
  * A real grant store on a temp data dir (port 0, 127.0.0.1) for integration tests, with helpers
@@ -25,8 +39,11 @@ export interface StoreFixture {
   store: RunningGrantStore;
   call(method: string, path: string, opts?: CallOptions): Promise<CallResult>;
   token(principal: string, roles: Role[]): Promise<string>;
-  /** Token + enrolled software key for an approver. */
-  approver(principal: string, opts?: { hardwareBacked?: boolean; roles?: Role[] }): Promise<{ token: string; signer: DecisionSigner }>;
+  /**
+   * Token + enrolled key for an approver: a software key, or (`attested`) a key enrolled with a
+   * PIV attestation chaining to the fixture's test root, as a safety gate's tier requires.
+   */
+  approver(principal: string, opts?: { hardwareBacked?: boolean; attested?: boolean; roles?: Role[] }): Promise<{ token: string; signer: DecisionSigner }>;
   sign(request: BypassRequest, approver: string, signer: DecisionSigner, decision: DecisionKind, opts?: { ttl?: string; comment?: string }): Promise<SigstoreBundleJson>;
   ledgerSize(): Promise<number>;
   close(): Promise<void>;
@@ -61,7 +78,10 @@ export class TestClock {
 export async function startStoreFixture(opts: { policyYaml?: string; databaseUrl?: string } = {}): Promise<StoreFixture> {
   const dataDir = await mkdtemp(join(tmpdir(), 'bg-store-'));
   const { adminToken, policyPath } = await initDataDir(dataDir, opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : undefined);
-  if (opts.policyYaml) await writeFile(policyPath, opts.policyYaml);
+  // The fixture's own PIV root, added to the policy's attestation roots, so `approver(name,
+  // { attested: true })` can enroll keys a safety gate's tier accepts.
+  const piv = await buildPivAttestation();
+  await writeFile(policyPath, withAttestationRoot(opts.policyYaml ?? (await readFile(policyPath, 'utf8')), FIXTURE_ROOT_ID, piv.rootPem));
   const clock = new TestClock();
   const store = await startGrantStore({ dataDir, port: 0, clock: clock.now, sweepIntervalMs: 50, databaseUrl: opts.databaseUrl });
 
@@ -89,9 +109,11 @@ export async function startStoreFixture(opts: { policyYaml?: string; databaseUrl
     return r.json.token as string;
   };
 
-  const approver = async (principal: string, o: { hardwareBacked?: boolean; roles?: Role[] } = {}) => {
-    const pair = generateSoftwareKeyPair();
-    const r = await call('POST', `/v1/admin/approvers/${principal}/keys`, { token: adminToken, body: { publicKeyPem: pair.publicKeyPem, hardwareBacked: o.hardwareBacked ?? false } });
+  const approver = async (principal: string, o: { hardwareBacked?: boolean; attested?: boolean; roles?: Role[] } = {}) => {
+    const attested = o.attested ? await buildPivAttestation({ root: piv.root }) : undefined;
+    const pair = attested ?? generateSoftwareKeyPair();
+    const body = attested ? { publicKeyPem: attested.publicKeyPem, attestation: { kind: 'piv', certificates: attested.certificates } } : { publicKeyPem: pair.publicKeyPem, hardwareBacked: o.hardwareBacked ?? false };
+    const r = await call('POST', `/v1/admin/approvers/${principal}/keys`, { token: adminToken, body });
     if (r.status !== 201) throw new Error(`key enroll failed: ${r.text}`);
     return { token: await token(principal, o.roles ?? ['approver']), signer: fileKeySigner(pair.privateKeyPem) };
   };

@@ -5,7 +5,7 @@
  * exactly as they were.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -13,7 +13,7 @@ import pg from 'pg';
 import type { BypassRequest } from '../../../shared/domain/request';
 import { EXAMPLE_POLICY_PATH } from '../../../grant-store/policy/example-policy-path';
 import { fileKeySigner, generateSoftwareKeyPair } from '../../../shared/node/signing/software-signer';
-import { startStoreFixture, type CallResult, type StoreFixture } from '../../support/grant-store-fixture';
+import { startStoreFixture, withAttestationRoot, type CallResult, type StoreFixture } from '../../support/grant-store-fixture';
 import { buildPivAttestation, type PivAttestationFixture } from '../../support/piv-attestation';
 import { createTempDatabase, type TempDatabase } from '../storage/pg-temp-database';
 
@@ -125,11 +125,13 @@ for (const backend of ['SQLite', 'PostgreSQL'] as const) {
       const example = await readFile(EXAMPLE_POLICY_PATH, 'utf8');
       // Plus a tier that takes attested keys only, with the test's PIV root.
       piv = await buildPivAttestation();
-      const root = piv.rootPem.trimEnd().split('\n').map((l) => `        ${l}`).join('\n');
-      const policyYaml = example
-        .replace('gates:\n', `gates:\n${IMAGE_GATE}  - { id: signed-release, kind: slow, tier: attested, scopeKeys: [repo, tag] }\n`)
-        .replace('tiers:\n', 'tiers:\n  attested:\n    approvals: 1\n    approverGroups: [oncall-leads]\n    maxTtl: 1h\n    hardwareKeyRequired: true\n    attestationRequired: true\n')
-        .replace('webhooks: []', `webhooks: []\nattestation:\n  roots:\n    - id: test-yubico\n      kind: piv\n      certificate: |\n${root}\n`);
+      const policyYaml = withAttestationRoot(
+        example
+          .replace('gates:\n', `gates:\n${IMAGE_GATE}  - { id: signed-release, kind: slow, tier: attested, scopeKeys: [repo, tag] }\n`)
+          .replace('tiers:\n', 'tiers:\n  attested:\n    approvals: 1\n    approverGroups: [oncall-leads]\n    maxTtl: 1h\n    hardwareKeyRequired: true\n    attestationRequired: true\n'),
+        'test-yubico',
+        piv.rootPem,
+      );
       if (backend === 'PostgreSQL') {
         db = await createTempDatabase('bg_abuse');
         f = await startStoreFixture({ policyYaml, databaseUrl: db.url });
@@ -205,6 +207,33 @@ for (const backend of ['SQLite', 'PostgreSQL'] as const) {
       assert.equal(ok.json.request.state, 'active');
     });
 
+    test('safety gates are kept: a policy weakening one is refused on reload naming the gate and property, and a software key cannot open one', async () => {
+      const path = join(f.dataDir, 'policy.yaml');
+      const good = await readFile(path, 'utf8');
+      const weaken: [string, (text: string) => string, RegExp][] = [
+        ['one approver', (t) => t.replace('    approvals: 2                     # two distinct approvers', '    approvals: 1'), /approvals: 2/],
+        ['teammates', (t) => t.replace('    allowSameTeam: false\n    maxTtl: 1h', '    allowSameTeam: true\n    maxTtl: 1h'), /allowSameTeam: false/],
+        ['no attestation', (t) => t.replace('    attestationRequired: true\n    notify: [ciso]', '    attestationRequired: false\n    notify: [ciso]'), /attestationRequired: true/],
+        ['nobody told', (t) => t.replace('    notify: [ciso]                   # told about every request on this tier\n', ''), /notify: \[\.\.\.\]/],
+      ];
+      try {
+        for (const [what, edit, missing] of weaken) {
+          const weak = edit(good);
+          assert.notEqual(weak, good, what);
+          await writeFile(path, weak);
+          const r = await refused(`reload: ${what}`, () => call('POST', '/v1/admin/policy/reload', { token: f.adminToken, body: {} }), { status: 400, message: /gate container-signing is a safety gate but its tier critical does not keep it/ });
+          assert.match(r.json.error.message, missing, what);
+        }
+      } finally {
+        await writeFile(path, good);
+      }
+      // The store kept its policy: a software key still cannot approve the safety gate.
+      const filed = await file({ gate: 'container-signing', scope: { repo: 'payments-api', branch: 'main' } });
+      assert.equal(filed.status, 201, filed.text);
+      const request = filed.json.request as BypassRequest;
+      await refused('a software-key approval of a safety gate', async () => call('POST', `/v1/requests/${request.id}/decisions`, { token: bob.token, body: { bundle: await f.sign(request, 'bob', bob.signer, 'approve') } }), { status: 403, message: /requires an attested hardware key/ });
+    });
+
     test('a kept gate (bypass: never) refuses every request and says so at the check', async () => {
       await refused('request on secret-scan', () => file({ gate: 'secret-scan' }), { status: 400, path: 'gate', message: /bypass: never/ });
       const r = await check({ gate: 'secret-scan', subject: { repo: 'payments-api', branch: 'main' } });
@@ -232,6 +261,10 @@ for (const backend of ['SQLite', 'PostgreSQL'] as const) {
       assert.match(strict.json.message, /carries "image", which gate image-admission does not allow/);
       const wider = await check({ gate: 'ci-tests', subject: { repo: 'payments-api', branch: 'dev' } });
       assert.match(wider.json.requestCommand, /--scope branch=dev,repo=payments-api /);
+      const safety = await check({ gate: 'container-signing', subject: { repo: 'payments-api', branch: 'main' } });
+      assert.equal(safety.json.verdict, 'block');
+      assert.equal(safety.json.gateKind, 'safety');
+      assert.match(safety.json.message, /SAFETY gate, tier critical: a bypass needs 2 distinct approvals from outside the requester's team, signed with attested hardware keys, notifies ciso, at most 1h/);
     });
 
     test('no 5xx anywhere in the run', () => {

@@ -11,7 +11,7 @@ ttlChoices: [15m, 1h]
 tiers:
   low: { approvals: 1, approverGroups: [leads], maxTtl: 1h }
 gates:
-  - { id: image-admission, kind: safety, tier: low, scopeKeys: [namespace, workload] }
+  - { id: image-admission, kind: slow, tier: low, scopeKeys: [namespace, workload] }
   - { id: freeze, kind: slow, tier: low, scopeKeys: [namespace, workload, image] }
 teams:
   payments: { members: [alice] }

@@ -45,6 +45,7 @@ tiers:
     approverGroups: [platform-leads, security-leads]
     allowSameTeam: false
     maxTtl: 1h
+    attestationRequired: true
     notify: [ciso]
 gates:
   - { id: container-signing, kind: safety, tier: critical, scopeKeys: [repo, branch] }
@@ -144,8 +145,8 @@ describe('bypass as a health signal (real store, real webhooks on 127.0.0.1)', (
     alice = await fx.token('alice', ['requester']);
     auditor = await fx.token('audrey', ['auditor']);
     ciso = await fx.token('ciso', ['requester']);
-    const bob = await fx.approver('bob');
-    const carol = await fx.approver('carol');
+    const bob = await fx.approver('bob', { attested: true });
+    const carol = await fx.approver('carol', { attested: true });
 
     const file = async (body: Record<string, unknown>) => {
       const r = await fx.call('POST', '/v1/requests', { token: alice, body });

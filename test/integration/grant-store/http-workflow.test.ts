@@ -23,8 +23,9 @@ describe('HTTP workflow: critical tier, end to end', () => {
     f = await startStoreFixture();
     alice = await f.token('alice', ['requester']);
     gate = await f.token('ci', ['gate']);
-    bob = await f.approver('bob');
-    carol = await f.approver('carol');
+    // Attested keys: container-signing is a safety gate, whose tier takes attested keys only.
+    bob = await f.approver('bob', { attested: true });
+    carol = await f.approver('carol', { attested: true });
   });
   after(() => f?.close());
 

@@ -7,6 +7,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { formatIsoWeek, isoWeekAt, isoWeekBounds, sendTimeInWeek, shiftIsoWeek } from '../../../grant-store/digest/iso-week';
 import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink';
 import { eventually, expectExit, json, startIssue15Store, startReceiver, type Backend, type Issue15Store, type Receiver } from './issue15-harness';
+import { UNUSABLE_ATTESTATION_SECTION } from '../../support/unusable-attestation-root';
 
 /**
  * The weekly digest from a real store: the scheduler sends a week's digest at the policy's time
@@ -47,6 +48,8 @@ tiers:
     approverGroups: [leads, security-leads]
     allowSameTeam: false
     maxTtl: 1h
+    attestationRequired: true
+    notify: [carol]
 gates:
   - id: ci-tests
     kind: slow
@@ -83,7 +86,7 @@ digest:
     from: breakglass@example.com
     to: [cto@example.com, security-leads@example.com]
     smtp: { host: 127.0.0.1, port: ${smtpPort}, tls: none, userEnv: BG_SMTP_USER, passwordEnv: BG_SMTP_PASSWORD }
-`;
+${UNUSABLE_ATTESTATION_SECTION}`;
 
 const PEOPLE: [string, ('requester' | 'approver' | 'gate' | 'admin' | 'auditor')[]][] = [
   ['alice', ['requester']],

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateCredential } from '../../../grant-store/emergency/credential-code';
 import { BACKENDS, eventually, expectExit, json, startIssue15Store, startReceiver, type Issue15Store, type Receiver } from './issue15-harness';
+import { UNUSABLE_ATTESTATION_SECTION } from '../../support/unusable-attestation-root';
 
 /**
  * Sealed emergency credentials end to end, through the real CLI against a real store, on SQLite
@@ -23,6 +24,7 @@ tiers:
     approverGroups: [platform-leads, security-leads]
     allowSameTeam: false
     maxTtl: 1h
+    attestationRequired: true
     notify: [ciso]
 gates:
   - id: container-signing
@@ -51,7 +53,7 @@ webhooks:
     url: ${hook}/siem
     format: json
     events: [weekly_digest]
-`;
+${UNUSABLE_ATTESTATION_SECTION}`;
 
 const SCOPE = 'repo=payments-api';
 const REASON = 'Region eu-west is down and the image signer with it; DR runbook step 4';

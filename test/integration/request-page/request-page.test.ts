@@ -25,7 +25,8 @@ ttlChoices: [15m, 1h, 4h, 24h]
 tiers:
   high: { approvals: 1, approverGroups: [security-leads], allowSameTeam: false, maxTtl: 1h }
 gates:
-  - { id: container-signing, kind: safety, tier: high, scopeKeys: [repo, image] }
+  # slow: bob approves with a software key below; a safety gate needs two attested approvers
+  - { id: container-signing, kind: slow, tier: high, scopeKeys: [repo, image] }
 teams:
   payments: { members: [alice], bypassBudget: 4 }
   security: { members: [bob] }
@@ -98,7 +99,7 @@ describe('the request page: from a block link to an active bypass, in Chromium',
     assert.match(rules, /Approvers must not be on your team \(payments\)/);
     assert.match(rules, /At most 1h/);
     assert.match(rules, /at least 20 characters/);
-    assert.match(rules, /safety gate/);
+    assert.doesNotMatch(rules, /safety gate/, 'a slow gate is not announced as a safety gate');
     // TTLs: the policy lists 15m … 24h, the tier allows at most 1h.
     assert.deepEqual(await page.getByRole('radio').evaluateAll((inputs) => inputs.map((i) => (i as unknown as { value: string }).value)), ['15m', '1h']);
 

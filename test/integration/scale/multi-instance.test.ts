@@ -49,7 +49,7 @@ gates:
     tier: low
     scopeKeys: [repo, branch]
   - id: container-signing
-    kind: safety
+    kind: slow # two-approver races with software keys; a safety gate would need attested keys
     tier: critical
     scopeKeys: [repo, branch]
 teams:

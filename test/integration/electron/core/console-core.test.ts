@@ -10,6 +10,7 @@ import type { InboxItem } from '../../../../shared/ipc/contract';
 import type { ConsoleNotification } from '../../../../electron/core/notifier';
 import { pinCancelled } from '../../../../electron/core/pin-prompt';
 import { startStoreFixture, type StoreFixture } from '../../../support/grant-store-fixture';
+import { EXAMPLE_POLICY_PATH } from '../../../../grant-store/policy/example-policy-path';
 import { fileRequest, waitFor } from '../../grant-store/workflow-helpers';
 import { memoryKeychain } from './memory-keychain';
 import { fileKeySigner, generateSoftwareKeyPair } from '../../../../shared/node/signing/software-signer';
@@ -27,7 +28,13 @@ describe('the console core (composeConsole) against a real grant store', () => {
   let bobToken: string;
 
   before(async () => {
-    store = await startStoreFixture();
+    // The console signs with a software key from the keychain, which a safety gate's tier never
+    // accepts (attested keys only): here container-signing is a slow gate on the same
+    // two-approver tier, so the console's 1-of-2 flow runs with that key.
+    const example = await readFile(EXAMPLE_POLICY_PATH, 'utf8');
+    const policyYaml = example.replace('- id: container-signing\n    kind: safety', '- id: container-signing\n    kind: slow');
+    assert.notEqual(policyYaml, example);
+    store = await startStoreFixture({ policyYaml });
     dataDir = await mkdtemp(join(tmpdir(), 'bg-console-'));
     alice = await store.token('alice', ['requester']);
     gate = await store.token('ci-gate', ['gate']);

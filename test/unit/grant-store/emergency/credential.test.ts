@@ -65,7 +65,7 @@ describe('emergency policy rules', () => {
     ttlChoices: ['15m', '1h', '4h', '24h'],
     tiers: {
       low: { approvals: 1, approverGroups: ['leads'], maxTtl: '24h', notify: ['vp-eng'] },
-      critical: { approvals: 2, approverGroups: ['leads', 'security'], maxTtl: '1h', allowSameTeam: false, notify: ['ciso'] },
+      critical: { approvals: 2, approverGroups: ['leads', 'security'], maxTtl: '1h', allowSameTeam: false, attestationRequired: true, notify: ['ciso'] },
     },
     gates: [
       { id: 'ci-tests', kind: 'slow', tier: 'low' },

@@ -14,6 +14,7 @@ import { startHarness, type Harness } from '../service-harness';
 import { recordPolicyLoaded } from '../../../../grant-store/service/policy-service';
 import { auditLedger } from '../../../../shared/ledger/semantic-audit';
 import type { LedgerEntry } from '../../../../shared/domain/ledger-entry';
+import { UNUSABLE_ATTESTATION_SECTION } from '../../../support/unusable-attestation-root';
 
 const POLICY = `version: 1
 ttlChoices: [15m, 1h, 4h]
@@ -23,6 +24,7 @@ tiers:
     approverGroups: [platform-leads, security-leads]
     allowSameTeam: false
     maxTtl: 1h
+    attestationRequired: true
     notify: [ciso]
 gates:
   - id: container-signing
@@ -43,7 +45,7 @@ webhooks:
     url: https://chat.example.com/hook
     format: slack
     events: [decision]
-`;
+${UNUSABLE_ATTESTATION_SECTION}`;
 
 const USE = { reason: 'Region eu-west is down and the signer with it; DR runbook step 4', incidentRef: 'INC-2048' };
 

@@ -17,7 +17,7 @@ export const policy: Policy = PolicySchema.parse({
   version: 1,
   tiers: {
     standard: { approvals: 1, approverGroups: ['leads'], maxTtl: '24h' },
-    critical: { approvals: 2, approverGroups: ['security', 'leads'], maxTtl: '4h', allowSameTeam: false, notify: ['ciso'] },
+    critical: { approvals: 2, approverGroups: ['security', 'leads'], maxTtl: '4h', allowSameTeam: false, attestationRequired: true, notify: ['ciso'] },
   },
   gates: [
     { id: 'integration', kind: 'slow', tier: 'standard' },

@@ -8,7 +8,9 @@ import { nodeSha256 } from '../../../../shared/node/ledger/node-crypto';
 import { EXAMPLE_POLICY_PATH } from '../../../../grant-store/policy/example-policy-path';
 import { parsePolicy, policyHash } from '../../../../grant-store/policy/load-policy';
 
-const source = readFileSync(EXAMPLE_POLICY_PATH, 'utf8');
+// The example, with its critical tier's keys not required to be hardware-backed: the ledgers
+// below enroll software keys and each breaks one other rule at a time.
+const source = readFileSync(EXAMPLE_POLICY_PATH, 'utf8').replace(/^( {4}hardwareKeyRequired: )true.*$/m, '$1false');
 const policy = parsePolicy(Buffer.from(source), 'policy.yaml').policy;
 const T0 = Date.parse('2026-06-01T10:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -8,7 +8,7 @@ export function testPolicy(overrides: Record<string, unknown> = {}): Policy {
     tiers: {
       low: { approvals: 1, approverGroups: ['oncall'], allowSameTeam: true, maxTtl: '24h' },
       high: { approvals: 1, approverGroups: ['leads'], allowSameTeam: false, maxTtl: '4h' },
-      critical: { approvals: 2, approverGroups: ['leads'], allowSameTeam: false, maxTtl: '1h', hardwareKeyRequired: true },
+      critical: { approvals: 2, approverGroups: ['leads'], allowSameTeam: false, maxTtl: '1h', hardwareKeyRequired: true, attestationRequired: true, notify: ['ciso'] },
     },
     gates: [
       { id: 'ci-tests', kind: 'slow', tier: 'low' },

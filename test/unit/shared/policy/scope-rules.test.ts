@@ -96,10 +96,12 @@ describe('scope rules per gate', async () => {
   });
 
   test('policy load refuses a tier requiring attested keys with no attestation root to verify them against', () => {
-    const attested = example.replace('    maxTtl: 24h\n    hardwareKeyRequired: false\n', '    maxTtl: 24h\n    hardwareKeyRequired: false\n    attestationRequired: true\n');
+    // The example names a root (yubico-piv): without its attestation section it names none.
+    const rootless = example.slice(0, example.indexOf('\n# Roots that hardware key attestations'));
+    const attested = rootless.replace('    maxTtl: 24h\n    hardwareKeyRequired: false\n', '    maxTtl: 24h\n    hardwareKeyRequired: false\n    attestationRequired: true\n');
     const error = loadFailure(attested);
     assert.ok(error.fieldErrors?.some((e) => e.path === 'tiers.low.attestationRequired' && /names no attestation root/.test(e.message)), error.message);
-    const badRoot = `${example}\nattestation:\n  roots:\n    - { id: bad, kind: piv, certificate: "-----BEGIN CERTIFICATE-----\\nAAAA\\n-----END CERTIFICATE-----" }\n`;
+    const badRoot = `${rootless}\nattestation:\n  roots:\n    - { id: bad, kind: piv, certificate: "-----BEGIN CERTIFICATE-----\\nAAAA\\n-----END CERTIFICATE-----" }\n`;
     assert.match(loadFailure(badRoot).message, /attestation\.roots\.0\.certificate: attestation root bad is not a readable certificate/);
   });
 

@@ -38,11 +38,11 @@ describe('separation of duties', () => {
   });
   test('hardwareKeyRequired accepts only hardware-backed keys', () => {
     assert.equal(code(() => assertMayApprove(policy, critical, { approver: 'bob', hardwareBacked: false, priorApprovers: [] })), 'forbidden');
-    assert.equal(code(() => assertMayApprove(policy, critical, { approver: 'bob', hardwareBacked: true, priorApprovers: [] })), undefined);
+    assert.equal(code(() => assertMayApprove(policy, critical, { approver: 'bob', hardwareBacked: true, attested: true, priorApprovers: [] })), undefined);
   });
   test('two approvals need two distinct approvers', () => {
-    assert.equal(code(() => assertMayApprove(policy, critical, { approver: 'bob', hardwareBacked: true, priorApprovers: ['bob'] })), 'conflict');
-    assert.equal(code(() => assertMayApprove(policy, critical, { approver: 'carol', hardwareBacked: true, priorApprovers: ['bob'] })), undefined);
+    assert.equal(code(() => assertMayApprove(policy, critical, { approver: 'bob', hardwareBacked: true, attested: true, priorApprovers: ['bob'] })), 'conflict');
+    assert.equal(code(() => assertMayApprove(policy, critical, { approver: 'carol', hardwareBacked: true, attested: true, priorApprovers: ['bob'] })), undefined);
   });
   test('a gate removed from the policy has no approvers', () => {
     assert.deepEqual(eligibleApprovers(policy, { ...low, gate: 'gone' }), []);
