@@ -16,12 +16,12 @@ import { buildPivAttestation } from './piv-attestation';
 const FIXTURE_ROOT_ID = 'fixture-piv';
 
 /**
- * The policy text with one more PIV attestation root: appended to its `attestation.roots` list
+ * The policy text with one more attestation root (PIV unless `kind` says tpm): appended to its `attestation.roots` list
  * when it has one (the example policy does), else as a new `attestation` section.
  */
-export function withAttestationRoot(policyYaml: string, id: string, rootPem: string): string {
+export function withAttestationRoot(policyYaml: string, id: string, rootPem: string, kind: 'piv' | 'tpm' = 'piv'): string {
   const certificate = rootPem.trimEnd().split('\n').map((l) => `        ${l}`).join('\n');
-  const entry = `    - id: ${id}\n      kind: piv\n      certificate: |\n${certificate}\n`;
+  const entry = `    - id: ${id}\n      kind: ${kind}\n      certificate: |\n${certificate}\n`;
   if (/^attestation:\n {2}roots:\n/m.test(policyYaml)) return policyYaml.replace(/^attestation:\n {2}roots:\n/m, (head) => head + entry);
   return `${policyYaml.trimEnd()}\nattestation:\n  roots:\n${entry}`;
 }

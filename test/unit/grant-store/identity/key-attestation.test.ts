@@ -17,6 +17,7 @@ import { enrollKey } from '../../../../grant-store/service/identity-service';
 import { createRequest } from '../../../../grant-store/service/request-service';
 import { buildPivAttestation, type PivAttestationFixture } from '../../../support/piv-attestation';
 import { startHarness, type Harness } from '../service-harness';
+import { withAttestationRoot } from '../../../support/grant-store-fixture';
 
 const NOW = new Date('2026-06-22T03:14:07.000Z');
 
@@ -68,10 +69,7 @@ describe('attested keys at enrollment and approval (service, SQLite)', () => {
     dir = await mkdtemp(join(tmpdir(), 'bg-attest-'));
     // The example policy with its low tier requiring attested keys and the test root.
     const example = await readFile(EXAMPLE_POLICY_PATH, 'utf8');
-    const root = piv.rootPem.trimEnd().split('\n').map((l) => `        ${l}`).join('\n');
-    const policy = example
-      .replace('    maxTtl: 24h\n    hardwareKeyRequired: false\n', '    maxTtl: 24h\n    hardwareKeyRequired: true\n    attestationRequired: true\n')
-      .replace('webhooks: []', `webhooks: []\nattestation:\n  roots:\n    - id: test-yubico\n      kind: piv\n      certificate: |\n${root}\n`);
+    const policy = withAttestationRoot(example.replace('    maxTtl: 24h\n    hardwareKeyRequired: false\n', '    maxTtl: 24h\n    hardwareKeyRequired: true\n    attestationRequired: true\n'), 'test-yubico', piv.rootPem);
     await writeFile(join(dir, 'policy.yaml'), policy);
     h = await startHarness(join(dir, 'policy.yaml'));
   });

@@ -21,6 +21,7 @@ import { createRequest } from '../../../../grant-store/service/request-service';
 import { createTpmCa, type TpmCa } from '../../../support/tpm-attestation-ca';
 import { startSwtpm, type Swtpm, type TpmKey } from '../../../support/swtpm';
 import { startHarness, type Harness } from '../service-harness';
+import { withAttestationRoot } from '../../../support/grant-store-fixture';
 
 // The harness clock; certifications are made "now" on this clock.
 const NOW = new Date('2026-06-22T03:14:07.000Z');
@@ -84,10 +85,7 @@ describe('TPM 2.0 key certification (real swtpm)', () => {
     dir = await mkdtemp(join(tmpdir(), 'bg-tpm-attest-'));
     // The example policy: its low tier requires attested keys, and the test CA is a tpm root.
     const example = await readFile(EXAMPLE_POLICY_PATH, 'utf8');
-    const root = ca.rootPem.trimEnd().split('\n').map((l) => `        ${l}`).join('\n');
-    const policy = example
-      .replace('    maxTtl: 24h\n    hardwareKeyRequired: false\n', '    maxTtl: 24h\n    hardwareKeyRequired: true\n    attestationRequired: true\n')
-      .replace('webhooks: []', `webhooks: []\nattestation:\n  roots:\n    - id: test-tpm-ca\n      kind: tpm\n      certificate: |\n${root}\n`);
+    const policy = withAttestationRoot(example.replace('    maxTtl: 24h\n    hardwareKeyRequired: false\n', '    maxTtl: 24h\n    hardwareKeyRequired: true\n    attestationRequired: true\n'), 'test-tpm-ca', ca.rootPem, 'tpm');
     assert.notEqual(policy, example);
     await writeFile(join(dir, 'policy.yaml'), policy);
     h = await startHarness(join(dir, 'policy.yaml'));
