@@ -22,6 +22,7 @@ export function gateRules(policy: Policy, resolved: ResolvedGate, team: string |
   ];
   if (tier.attestationRequired) rules.push('Only approvers with an attested hardware key can approve.');
   else if (tier.hardwareKeyRequired) rules.push('Only approvers with a hardware-backed key can approve.');
+  if (tier.overBudgetExtraApprovers > 0) rules.push(`${tier.overBudgetExtraApprovers} more approval${tier.overBudgetExtraApprovers === 1 ? '' : 's'} when your team is over its quarterly bypass budget.`);
   if (resolved.gate.kind === 'safety') rules.push('This is a safety gate (signing, secrets or provenance): every use under the bypass is recorded and reviewed.');
   const budget = team ? policy.teams[team]?.bypassBudget : undefined;
   if (budget) rules.push(`Your team's budget is ${budget} bypasses a quarter.`);

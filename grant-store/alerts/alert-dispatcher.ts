@@ -3,7 +3,9 @@ import type { LedgerEntry } from '../../shared/domain/ledger-entry';
 import type { Policy } from '../../shared/domain/policy';
 import type { Finding } from '../../shared/domain/reports';
 import type { NewLedgerEntry, Store, StoreTx } from '../storage/store';
-import { type AlertEvent, alertEventForFinding, alertEventsForEntry, isCriticalAlert } from './alert-events';
+import { type AlertEvent, alertEventForFinding, alertEventsForEntry, isCriticalAlert, overBudgetEvent } from './alert-events';
+import { teamBudgetStanding } from '../service/budget-usage';
+import type { BypassRequest } from '../../shared/domain/request';
 import {
   CURSOR_META_KEY,
   DEFAULT_RETRY_POLICY,
@@ -148,6 +150,10 @@ export class AlertDispatcher {
         for (const entry of entries) {
           const request = entry.target.startsWith('req_') ? await tx.getRequest(entry.target) : undefined;
           events.push(...alertEventsForEntry(entry, policy, request));
+          if (entry.type === 'bypass_activated' && request) {
+            const overBudget = await this.overBudget(tx, policy, entry, request);
+            if (overBudget) events.push(overBudget);
+          }
         }
         await this.enqueue(tx, this.newItems(events, policy, now));
         await tx.setMeta(CURSOR_META_KEY, JSON.stringify((entries.at(-1) as LedgerEntry).seq));
@@ -155,6 +161,18 @@ export class AlertDispatcher {
       });
       if (!more) return;
     }
+  }
+
+  /**
+   * The over_budget alert when this activation leaves its team over budget for the quarter,
+   * and no transaction (this instance before a restart, or another instance) has claimed the
+   * team's quarter yet. The claim commits with the outbox item, so it goes out exactly once.
+   */
+  private async overBudget(tx: StoreTx, policy: Policy, entry: LedgerEntry, request: BypassRequest): Promise<AlertEvent | undefined> {
+    const standing = await teamBudgetStanding(tx, policy, request.team, Date.parse(entry.time));
+    if (!standing?.over) return undefined;
+    const event = overBudgetEvent(entry, request, standing);
+    return (await tx.claimMeta(event.key, JSON.stringify({ seq: entry.seq, at: entry.time }))) ? event : undefined;
   }
 
   private async ingestFindings(): Promise<void> {

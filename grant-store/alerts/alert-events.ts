@@ -1,7 +1,7 @@
 import type { LedgerEntry } from '../../shared/domain/ledger-entry';
 import type { Policy, Webhook } from '../../shared/domain/policy';
 import type { Finding } from '../../shared/domain/reports';
-import type { BypassRequest } from '../../shared/domain/request';
+import type { BypassRequest, RequestBudget } from '../../shared/domain/request';
 import type { Scope } from '../../shared/domain/common';
 import { formatScope } from '../../shared/policy/scope-match';
 import { isCriticalTier, tierOfGate } from './critical-tier';
@@ -155,6 +155,29 @@ export function alertEventsForEntry(entry: LedgerEntry, policy: Policy, request:
     default:
       return [];
   }
+}
+
+/**
+ * The over_budget alert: `request`'s activation took its team past the quarterly budget. Its
+ * key names the team and quarter, and the dispatcher claims that key durably, so it goes out
+ * once per team and quarter.
+ */
+export function overBudgetEvent(entry: LedgerEntry, request: BypassRequest, standing: RequestBudget): AlertEvent {
+  return {
+    event: 'over_budget',
+    key: overBudgetKey(request.team, standing.quarter),
+    subject: request.id,
+    gate: entry.gate,
+    occurredAt: entry.time,
+    title: `Team ${request.team} is over its bypass budget for ${standing.quarter}`,
+    text: `Team ${request.team} has used ${standing.used} bypasses in ${standing.quarter}, over its budget of ${standing.budget}; the latest is ${request.id} on gate ${entry.gate}. Its next requests show this to approvers, and tiers with overBudgetExtraApprovers need more approvals. A review of why the team needs so many is due (breakglass report teams).`,
+    data: { team: request.team, quarter: standing.quarter, used: standing.used, budget: standing.budget, requestId: request.id, gate: entry.gate, seq: entry.seq },
+  };
+}
+
+/** One over_budget alert per team and quarter: the key the dispatcher claims. */
+export function overBudgetKey(team: string, quarter: string): string {
+  return `over_budget:${team}:${quarter}`;
 }
 
 /** The alert event for a deviance finding: it says "fix the gate" and carries the evidence. */

@@ -30,13 +30,8 @@ export function isoWeekLabel(atMs: number): string {
   return `${year}-W${String(week).padStart(2, '0')}`;
 }
 
-/** Calendar quarter (UTC) containing `atMs`: label and [start, end). */
-export function calendarQuarter(atMs: number): { label: string; start: number; end: number } {
-  const d = new Date(atMs);
-  const q = Math.floor(d.getUTCMonth() / 3);
-  const year = d.getUTCFullYear();
-  return { label: `${year}-Q${q + 1}`, start: Date.UTC(year, q * 3, 1), end: Date.UTC(year, q * 3 + 3, 1) };
-}
+/** The calendar quarter is the budget's (shared/policy/budget.ts). */
+export { calendarQuarter } from '../../shared/policy/budget';
 
 /** Business time (UTC Monday-Friday) is the decision SLA's clock: one rule, in shared/policy/sla.ts. */
 export { businessElapsedMs } from '../../shared/policy/sla';

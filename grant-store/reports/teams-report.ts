@@ -2,6 +2,7 @@ import type { TeamBudgetRow, TeamsReport } from '../../shared/domain/reports';
 import { calendarQuarter, fraction, iso } from './calendar';
 import { bypassesUpTo } from './bypasses';
 import type { ReportInput } from './report-input';
+import { isOverBudget } from '../../shared/policy/budget';
 
 /**
  * Per team: bypasses activated this calendar quarter (UTC) against its `bypassBudget`; more than
@@ -22,7 +23,7 @@ export function teamsReport(input: ReportInput): TeamsReport {
       budget,
       used,
       usage: budget === null ? null : fraction(used, budget),
-      overBudget: budget !== null && used > budget,
+      overBudget: budget !== null && isOverBudget(used, budget),
       requestIds,
     };
   });

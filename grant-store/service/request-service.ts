@@ -18,6 +18,8 @@ import type { Caller, ServiceDeps } from './service-deps';
 import { canSeeRequest } from './visibility';
 import { parseIncidentCitation } from '../../shared/domain/incident';
 import { decidePreApproval } from '../../shared/policy/pre-approval';
+import { approvalsNeeded } from '../../shared/policy/budget';
+import { teamBudgetStanding } from './budget-usage';
 
 /**
  * File a request. Standing (pre-authorized) scopes activate on filing, and so does a request
@@ -56,6 +58,9 @@ export async function createRequest(deps: ServiceDeps, caller: Caller, body: unk
     }
     const standing = preApproval ? undefined : check.standing;
     const at = now.toISOString();
+    // Approvers see the team's budget standing, and an over-budget team may need another approver.
+    const budget = await teamBudgetStanding(tx, policy, team, now.getTime());
+    const approvalsRequired = standing || preApproval ? 0 : approvalsNeeded(resolved.tier, budget);
     const canonical: CanonicalRequest = {
       id: newId('req'),
       requester: caller.principal,
@@ -75,7 +80,7 @@ export async function createRequest(deps: ServiceDeps, caller: Caller, body: unk
       state: 'pending',
       tier: resolved.tierName,
       gateKind: resolved.gate.kind,
-      approvalsRequired: standing || preApproval ? 0 : resolved.tier.approvals,
+      approvalsRequired,
       approvals: [],
       messages: [],
       standingScope: standing?.id ?? null,
@@ -89,12 +94,13 @@ export async function createRequest(deps: ServiceDeps, caller: Caller, body: unk
       closeComment: null,
       closedBy: null,
       emergencyCredential: null,
+      budget,
       preApproval,
     };
     const entries = [
       auditEntry(at, 'request_created', caller, requestAudit(request, {
         actorRole: 'requester',
-        data: { scope: request.scope, severity: request.severity, ttl: request.ttl, tier: request.tier, gateKind: request.gateKind, digest: request.digest, extends: request.extends, standingScope: request.standingScope, team, ...(preApproval ? { preApproval } : {}) },
+        data: { scope: request.scope, severity: request.severity, ttl: request.ttl, tier: request.tier, gateKind: request.gateKind, digest: request.digest, extends: request.extends, standingScope: request.standingScope, team, approvalsRequired, budget, ...(preApproval ? { preApproval } : {}) },
       })),
     ];
     if (preApproval) {

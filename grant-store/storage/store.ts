@@ -231,6 +231,11 @@ export interface StoreTx extends StoreReader {
   /** Number the entries (next seq upward), store their canonical bytes and leaf hashes. */
   appendLedger(entries: readonly NewLedgerEntry[]): Promise<LedgerEntry[]>;
   setMeta(key: string, value: string): Promise<void>;
+  /**
+   * Insert `key` unless it exists; true when this call inserted it. A durable once-only claim:
+   * of several transactions (instances) claiming the same key, exactly one gets true.
+   */
+  claimMeta(key: string, value: string): Promise<boolean>;
 }
 
 export type LedgerListener = (entries: readonly LedgerEntry[]) => void;

@@ -11,6 +11,9 @@ import { WitnessesPolicySchema } from './policy-witnesses';
  * The policy file (YAML), validated with these schemas. Unknown keys are errors so that a
  * typo (`aprovals: 2`) fails loudly instead of silently weakening a tier.
  */
+/** At most this many extra approvers for an over-budget team. */
+export const MAX_OVER_BUDGET_EXTRA_APPROVERS = 2;
+
 export const TierSchema = z.strictObject({
   /** Distinct approvers needed before the bypass activates. */
   approvals: z.union([z.literal(1), z.literal(2)]),
@@ -30,6 +33,11 @@ export const TierSchema = z.strictObject({
   attestationRequired: z.boolean().default(false),
   /** Principals told about every request on this tier (e.g. the CISO). */
   notify: z.array(PrincipalNameSchema).default([]),
+  /**
+   * Approvals needed on top of `approvals` for a request filed while its team has used more
+   * bypasses this calendar quarter than its `bypassBudget` (shared/policy/budget.ts).
+   */
+  overBudgetExtraApprovers: z.number().int().min(0).max(MAX_OVER_BUDGET_EXTRA_APPROVERS).default(0),
 });
 export type Tier = z.infer<typeof TierSchema>;
 
@@ -106,9 +114,10 @@ export const WebhookSchema = z.strictObject({
   secretEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
   /**
    * What this webhook receives. Emergency credential uses and refusals go to every webhook
-   * whatever it lists (a critical alert is never filtered out); `weekly_digest` is the digest.
+   * whatever it lists (a critical alert is never filtered out); `weekly_digest` is the digest;
+   * `over_budget` goes out once per team and quarter when the team passes its bypassBudget.
    */
-  events: z.array(z.enum(['bypass_activated', 'critical_request', 'deviance_finding', 'decision', 'weekly_digest'])).min(1),
+  events: z.array(z.enum(['bypass_activated', 'critical_request', 'deviance_finding', 'decision', 'weekly_digest', 'over_budget'])).min(1),
 });
 export type Webhook = z.infer<typeof WebhookSchema>;
 

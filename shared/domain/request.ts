@@ -71,13 +71,26 @@ export const MessageSchema = z.strictObject({
   at: TimestampSchema,
 });
 
+/** The requester's team against its quarterly bypass budget when the request was filed (shared/policy/budget.ts). */
+export const RequestBudgetSchema = z.strictObject({
+  /** Calendar quarter (UTC), e.g. 2026-Q4. */
+  quarter: z.string().regex(/^\d{4}-Q[1-4]$/),
+  /** Bypasses the team activated this quarter before this request was filed. */
+  used: z.number().int().nonnegative(),
+  budget: z.number().int().nonnegative(),
+  /** used > budget: approvers see it, and the tier's overBudgetExtraApprovers apply. */
+  over: z.boolean(),
+});
+export type RequestBudget = z.infer<typeof RequestBudgetSchema>;
+
 /** A request as the store reports it. */
 export const BypassRequestSchema = CanonicalRequestSchema.extend({
   digest: DigestSchema,
   state: RequestStateSchema,
   tier: SlugSchema,
   gateKind: z.enum(['slow', 'safety']),
-  approvalsRequired: z.number().int().min(0).max(2),
+  /** The tier's approvals, plus its overBudgetExtraApprovers when the team was over budget at filing. */
+  approvalsRequired: z.number().int().min(0).max(4),
   approvals: z.array(ApprovalSchema),
   messages: z.array(MessageSchema),
   /** Set when the request came through a standing (pre-authorized) scope. */
@@ -98,6 +111,8 @@ export const BypassRequestSchema = CanonicalRequestSchema.extend({
    * Absent on requests stored before emergency credentials existed (read as null).
    */
   emergencyCredential: z.string().nullable().optional(),
+  /** The team's budget standing at filing; absent on requests filed before budgets acted (read as null). */
+  budget: RequestBudgetSchema.nullable().optional(),
   /** Set when an on-call incident pre-approved it (see IncidentPreApprovalSchema). */
   preApproval: z
     .strictObject({

@@ -39,7 +39,8 @@ export function bypassRuleText(resolved: ResolvedGate): string {
   const approvals = tier.approvals === 1 ? '1 approval' : `${tier.approvals} distinct approvals`;
   const who = tier.allowSameTeam ? '' : " from outside the requester's team";
   const keys = tier.attestationRequired ? ', signed with attested hardware keys' : tier.hardwareKeyRequired ? ', signed with hardware-backed keys' : '';
+  const extra = tier.overBudgetExtraApprovers > 0 ? ` (${tier.overBudgetExtraApprovers} more when the requester's team is over its quarterly budget)` : '';
   const notify = tier.notify.length > 0 ? `, notifies ${tier.notify.join(', ')}` : '';
   const kind = resolved.gate.kind === 'safety' ? 'SAFETY gate' : `${resolved.gate.kind} gate`;
-  return `${kind}, tier ${resolved.tierName}: a bypass needs ${approvals}${who}${keys}${notify}, at most ${tier.maxTtl}`;
+  return `${kind}, tier ${resolved.tierName}: a bypass needs ${approvals}${who}${extra}${keys}${notify}, at most ${tier.maxTtl}`;
 }

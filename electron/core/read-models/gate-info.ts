@@ -14,7 +14,8 @@ export function gateInfo(request: BypassRequest, policy: Policy | undefined, set
     tier: tierId,
     description: resolved?.gate.description ?? null,
     critical: isCriticalTier(tierId, policy, settings.notificationThreshold.criticalTiers),
-    approvalsRequired: resolved?.tier.approvals ?? request.approvalsRequired,
+    // The request's own count includes the extra approver an over-budget team needs.
+    approvalsRequired: Math.max(resolved?.tier.approvals ?? 0, request.approvalsRequired),
     hardwareKeyRequired: resolved?.tier.hardwareKeyRequired ?? false,
     maxTtl: resolved?.tier.maxTtl ?? request.ttl,
   };

@@ -7,6 +7,7 @@ import type { CliContext } from '../context';
 import { withExamples } from '../help';
 import { formatScope, textBlock } from '../output';
 import { validateFlags } from '../validate';
+import { budgetText } from '../../../shared/policy/budget';
 
 /** How often `status --watch` refreshes (the countdown is shown to the second). */
 const WATCH_INTERVAL_MS = 1_000;
@@ -59,6 +60,7 @@ export function describe({ request: r, decisions, approvers }: RequestDetail): s
     `  ttl:       ${r.ttl} asked${r.approvedTtl ? `, ${r.approvedTtl} approved` : ''}`,
     `  approvals: ${r.approvals.length}/${r.approvalsRequired}${r.approvals.length > 0 ? ` (${r.approvals.map((a) => `${a.approver}${a.hardwareBacked ? ' [hw]' : ''}`).join(', ')})` : ''}`,
   ];
+  if (r.budget) lines.push(`  budget:    ${budgetText(r.team, r.budget)}`);
   if (r.standingScope) lines.push(`  standing:  ${r.standingScope}`);
   if (r.emergencyCredential) lines.push(`  EMERGENCY: opened with sealed credential ${r.emergencyCredential}, no approver; its review needs sign-offs from outside team ${r.team}`);
   if (r.preApproval) lines.push(`  pre-approved: by incident ${r.preApproval.source}:${r.preApproval.incidentId} (rule ${r.preApproval.rule}, payload ${r.preApproval.payloadDigest}, ledger #${r.preApproval.eventSeq})`);

@@ -279,4 +279,9 @@ export class PgTx extends PgReader implements StoreTx {
   async setMeta(key: string, value: string): Promise<void> {
     await this.db.query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
   }
+
+  async claimMeta(key: string, value: string): Promise<boolean> {
+    // A concurrent claim of the same key waits on the unique index and then inserts nothing.
+    return ((await this.db.query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, value])).rowCount ?? 0) === 1;
+  }
 }

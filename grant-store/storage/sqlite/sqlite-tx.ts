@@ -192,4 +192,8 @@ export class SqliteTx extends SqliteReader implements StoreTx {
   async setMeta(key: string, value: string): Promise<void> {
     this.stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
+
+  async claimMeta(key: string, value: string): Promise<boolean> {
+    return this.stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING').run(key, value).changes === 1;
+  }
 }

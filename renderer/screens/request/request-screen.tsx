@@ -12,6 +12,7 @@ import { allowedIncidentUrl } from '../../lib/links';
 import { formatUtc } from '../../lib/time';
 import { ApproveDialog, TextDecisionDialog } from './decision-dialogs';
 import { HistoryPanel } from './history-panel';
+import { budgetText } from '../../../shared/policy/budget';
 
 type Detail = ChannelOutput<'console:main:get-request'>;
 type OpenDialog = null | 'approve' | 'deny' | 'ask' | 'revoke';
@@ -259,6 +260,14 @@ function RequestBody({ detail, session }: { detail: Detail; session: Session }) 
                 <dt>Requester</dt>
                 <dd>
                   <strong>{request.requester}</strong> <span className="muted">team {request.team}</span>
+                  {request.budget?.over ? (
+                    <>
+                      {' '}
+                      <span className="badge over-budget" role="note" aria-label="team over budget" title={budgetText(request.team, request.budget)}>
+                        over budget · {request.budget.used} of {request.budget.budget} in {request.budget.quarter}
+                      </span>
+                    </>
+                  ) : null}
                 </dd>
                 <dt>Incident</dt>
                 <dd aria-label="incident reference">
