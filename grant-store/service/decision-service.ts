@@ -108,7 +108,7 @@ async function applyDecision(deps: ServiceDeps, tx: StoreTx, caller: Caller, req
       if (ttlErrors.length > 0) throw new AppError('invalid_input', ttlErrors[0]!.message, { fieldErrors: ttlErrors });
       let updated: BypassRequest = {
         ...request,
-        approvals: [...request.approvals, { approver: caller.principal, keyId: key.keyId, hardwareBacked: key.hardwareBacked, ttl: granted, comment: statement.comment, at }],
+        approvals: [...request.approvals, { approver: caller.principal, keyId: key.keyId, hardwareBacked: key.hardwareBacked, ...(key.attestation ? { attestation: { kind: key.attestation.kind, serial: key.attestation.serial } } : {}), ttl: granted, comment: statement.comment, at }],
         updatedAt: at,
       };
       const required = resolveGate(policy, request.gate)?.tier.approvals ?? request.approvalsRequired;

@@ -1,5 +1,6 @@
 import type { GateKind, Severity } from '../../shared/domain/common';
 import type { SigningKeyKind } from '../../shared/ipc/contract';
+import { keyHardwareLabel, type AttestationRef } from '../../shared/domain/identity';
 import { SEVERITY_LABEL } from '../lib/severity';
 
 export function SeverityBadge({ severity }: { severity: Severity }) {
@@ -42,7 +43,8 @@ export function StateBadge({ state }: { state: string }) {
   );
 }
 
-export function KeyBadge({ hardwareBacked, kind }: { hardwareBacked: boolean; kind?: SigningKeyKind }) {
+/** A key's hardware origin as the store knows it: attested (tpm|piv, serial …), hardware by claim only, or software. */
+export function KeyBadge({ hardwareBacked, kind, attestation }: { hardwareBacked: boolean; kind?: SigningKeyKind; attestation?: AttestationRef | null }) {
   if (kind === 'file') {
     return (
       <span className="badge warn-file" aria-label="software-file signer, not protected by the OS keychain" title="A key file on disk: not protected by the OS keychain (demo only)">
@@ -50,9 +52,10 @@ export function KeyBadge({ hardwareBacked, kind }: { hardwareBacked: boolean; ki
       </span>
     );
   }
+  const label = keyHardwareLabel({ hardwareBacked, attestation });
   return hardwareBacked ? (
-    <span className="badge hw" aria-label="hardware-backed key">
-      hardware key
+    <span className="badge hw" aria-label={`hardware-backed key, ${label}`} title={attestation ? 'The store verified the token\'s attestation of this key' : 'Hardware by the admin\'s word only: no attestation was verified'}>
+      hardware key · {label}
     </span>
   ) : (
     <span className="badge sw" aria-label="software key">

@@ -96,8 +96,31 @@ export type KeyAttestation = z.infer<typeof KeyAttestationSchema>;
 
 /** How much the store knows about where a key lives: `attested` (verified), `claimed` (--hardware alone) or `software`. */
 export type KeyHardware = 'attested' | 'claimed' | 'software';
-export function keyHardware(key: { hardwareBacked: boolean; attestation?: KeyAttestation | null }): KeyHardware {
+export function keyHardware(key: { hardwareBacked: boolean; attestation?: Pick<KeyAttestation, 'kind' | 'serial'> | null }): KeyHardware {
   return key.attestation ? 'attested' : key.hardwareBacked ? 'claimed' : 'software';
+}
+
+/** Which attestation a key (or an approval signed with it) rests on: enough to say `attested (tpm, serial …)`. */
+export const AttestationRefSchema = z.strictObject({ kind: z.enum(['piv', 'tpm']), serial: z.string() });
+export type AttestationRef = z.infer<typeof AttestationRefSchema>;
+
+/**
+ * The one label the CLI, the console and ledger views show for a key: `attested (tpm, serial
+ * 5a17c0de01)`, `claimed` (hardware by the admin's word: enrolled with --hardware, no
+ * attestation) or `software`.
+ */
+export function keyHardwareLabel(key: { hardwareBacked: boolean; attestation?: Pick<KeyAttestation, 'kind' | 'serial'> | null }): string {
+  const a = key.attestation;
+  if (a) return `attested (${a.kind}, serial ${a.serial})`;
+  return key.hardwareBacked ? 'claimed' : 'software';
+}
+
+/** What an attestation's policy says, for display: `PIN once, touch always` or `fixedTPM, fixedParent, …` (the attributes that are set). */
+export function attestationPolicyText(a: Pick<KeyAttestation, 'policy'>): string {
+  return Object.entries(a.policy)
+    .filter(([, v]) => v !== false)
+    .map(([k, v]) => (v === true ? k : `${k === 'pin' ? 'PIN' : k} ${v}`))
+    .join(', ');
 }
 
 export const KeyEnrollInputSchema = z.strictObject({

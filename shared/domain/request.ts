@@ -12,6 +12,7 @@ import {
   TimestampSchema,
 } from './common';
 import { TtlSchema } from './ttl';
+import { AttestationRefSchema } from './identity';
 
 /**
  * Request lifecycle. `pending` waits for its tier's threshold of distinct approvers;
@@ -57,6 +58,8 @@ export const ApprovalSchema = z.strictObject({
   approver: PrincipalNameSchema,
   keyId: z.string(),
   hardwareBacked: z.boolean(),
+  /** The attestation of the key that signed it (absent: a claimed or software key, or an approval from before attestations). */
+  attestation: AttestationRefSchema.optional(),
   /** TTL this approver granted (at most the one asked). */
   ttl: TtlSchema,
   comment: z.string(),

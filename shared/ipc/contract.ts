@@ -12,6 +12,7 @@ import {
   SlugSchema,
   TimestampSchema,
 } from '../domain/common';
+import { AttestationRefSchema } from '../domain/identity';
 import { BypassRequestSchema, RequestStateSchema } from '../domain/request';
 import { DecisionRecordSchema } from '../domain/decision';
 import { HistorySchema } from '../domain/api';
@@ -94,6 +95,10 @@ export const SessionKeySchema = z.strictObject({
   file: z.strictObject({ path: z.string() }).nullable(),
   /** The store lists this key as enrolled (and not revoked) for the principal. False until an admin enrolls it. */
   enrolled: z.boolean(),
+  /** The attestation the store verified for this key (null: not enrolled, or hardware by claim only, or software). */
+  attestation: AttestationRefSchema.nullable(),
+  /** One plain sentence: whether this key's token produces an attestation, and how to enroll with it. */
+  attestationText: z.string(),
   /** The exact command an admin runs to enroll this key (shown on the setup / settings screen). */
   enrollCommand: z.string(),
 });

@@ -8,6 +8,7 @@ import type { ParsedChannelInput, Session, SessionKey } from '../../../shared/ip
 import type { ConsoleClock } from '../clock';
 import type { ConsoleLogger } from '../logger';
 import type { SigningKeys } from '../signers/signing-keys';
+import { tokenAttestationText } from '../signers/token-attestation';
 import { StoreClient } from '../../../shared/node/http/store-client';
 import { loadFileKeySigner } from '../../../shared/node/signing/key-files';
 import type { ConnectionTracker } from './connection-tracker';
@@ -148,9 +149,12 @@ export class SessionService {
   }
 
   sessionKey(profile: Profile): SessionKey {
+    const enrolled = this.enrolledKey(profile);
     return {
       ...profile.key,
-      enrolled: this.enrolledKey(profile) !== undefined,
+      enrolled: enrolled !== undefined,
+      attestation: enrolled?.attestation ? { kind: enrolled.attestation.kind, serial: enrolled.attestation.serial } : null,
+      attestationText: tokenAttestationText(profile.key),
       enrollCommand: `breakglass admin approver enroll --principal ${profile.principal} --public-key ${profile.principal}.pub.pem${profile.key.hardwareBacked ? ' --hardware' : ''}`,
     };
   }

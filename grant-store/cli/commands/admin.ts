@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { PrincipalNameSchema } from '../../../shared/domain/common';
-import { KeyEnrollInputSchema, TokenCreateInputSchema, type EnrolledKey, type TokenCreatedSchema } from '../../../shared/domain/identity';
+import { KeyEnrollInputSchema, TokenCreateInputSchema, attestationPolicyText, keyHardwareLabel, type EnrolledKey, type TokenCreatedSchema } from '../../../shared/domain/identity';
 import type { z } from 'zod';
 import type { CliContext } from '../context';
 import { withExamples } from '../help';
@@ -87,10 +87,12 @@ export function registerAdmin(program: Command, ctx: CliContext): Command {
       .requiredOption('--public-key <file>', 'PEM public key file (from `breakglass keygen` or the console)')
       .option('--hardware', 'the key lives on a PKCS#11 token (recorded as claimed: enough for hardwareKeyRequired, not for attestationRequired)')
       .option('--attestation <files...>', "the token's PIV attestation: the key's attestation certificate, then the device's (slot f9) (PEM files; verified against the policy's attestation roots)")
+      .option('--tpm-attestation <file>', 'the TPM certification of the key (JSON, from `breakglass keygen --tpm`; verified against the policy\'s tpm roots)')
       .option('--label <text>', 'a note, e.g. "YubiKey 5C, serial 1234"'),
     'breakglass admin approver enroll --principal bob --public-key bob.pub.pem',
     'breakglass admin approver enroll --principal carol --public-key carol-9c.pub.pem --attestation carol-9c-attest.pem carol-f9.pem --label "YubiKey 5C"',
-  ).action(async (flags: { principal: string; publicKey: string; hardware?: boolean; attestation?: string[]; label?: string }, cmd: Command) => {
+    'breakglass admin approver enroll --principal dave --public-key dave.pub.pem --tpm-attestation dave.tpm-attestation.json',
+  ).action(async (flags: { principal: string; publicKey: string; hardware?: boolean; attestation?: string[]; tpmAttestation?: string; label?: string }, cmd: Command) => {
     const principal = validateFlags(PrincipalNameSchema, flags.principal, 'enrollment', { '': '--principal' });
     let pem: string;
     try {
@@ -106,8 +108,17 @@ export function registerAdmin(program: Command, ctx: CliContext): Command {
         throw usageError('enrollment', [{ path: '--attestation', message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` }]);
       }
     }
-    const flagNames = { publicKeyPem: '--public-key', hardwareBacked: '--hardware', label: '--label', attestation: '--attestation' };
-    const attestation = certificates.length > 0 ? { kind: 'piv' as const, certificates } : undefined;
+    if (certificates.length > 0 && flags.tpmAttestation) throw usageError('enrollment', [{ path: '--tpm-attestation', message: 'give either --attestation (PIV) or --tpm-attestation, not both' }]);
+    let tpmAttestation: unknown;
+    if (flags.tpmAttestation) {
+      try {
+        tpmAttestation = JSON.parse(await readFile(flags.tpmAttestation, 'utf8'));
+      } catch (error) {
+        throw usageError('enrollment', [{ path: '--tpm-attestation', message: `cannot read ${flags.tpmAttestation} as JSON: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` }]);
+      }
+    }
+    const flagNames = { publicKeyPem: '--public-key', hardwareBacked: '--hardware', label: '--label', attestation: flags.tpmAttestation ? '--tpm-attestation' : '--attestation' };
+    const attestation = certificates.length > 0 ? { kind: 'piv' as const, certificates } : tpmAttestation;
     const body = validateFlags(KeyEnrollInputSchema, { publicKeyPem: pem, hardwareBacked: flags.hardware === true || attestation !== undefined, label: flags.label, ...(attestation ? { attestation } : {}) }, 'enrollment', flagNames);
     let key: EnrolledKey;
     try {
@@ -159,9 +170,9 @@ export function registerAdmin(program: Command, ctx: CliContext): Command {
   return admin;
 }
 
-/** attested (PIV serial 12345678, PIN once, touch always) | claimed (hardware by the admin's word, no attestation) | software. */
+/** attested (piv, serial 12345678): PIN once, touch always | claimed (hardware by the admin's word, no attestation) | software. */
 function hardwareText(key: EnrolledKey): string {
-  const a = key.attestation;
-  if (a) return `attested: ${a.kind.toUpperCase()} serial ${a.serial}, ${Object.entries(a.policy).map(([k, v]) => `${k.toUpperCase() === 'PIN' ? 'PIN' : k} ${v}`).join(', ')}`;
-  return key.hardwareBacked ? 'hardware claimed, not attested' : 'software';
+  const label = keyHardwareLabel(key);
+  if (key.attestation) return `${label}: ${attestationPolicyText(key.attestation)}`;
+  return key.hardwareBacked ? `${label} (hardware by the admin's word, no attestation)` : label;
 }

@@ -1,24 +1,73 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { PrincipalNameSchema } from '../../../shared/domain/common';
+import { TPM_CERTIFY_MAX_AGE_MS } from '../../../shared/domain/identity';
+import { AppError } from '../../../shared/errors';
 import { writeKeyPairFiles } from '../../../shared/node/signing/key-files';
+import { missingSoftwareTpmCommands } from '../../../shared/node/tpm/software-tpm';
+import { createAttestedTpmKey } from '../../../shared/node/tpm/tpm-enrollment';
+import { writeTpmKeyFiles, type TpmKeyFiles } from '../../../shared/node/tpm/tpm-keys';
 import type { CliContext } from '../context';
 import { withExamples } from '../help';
+import { usageError } from '../validate';
 
 /** ~/.config/breakglass/ (or $XDG_CONFIG_HOME/breakglass/): outside any repository. */
 function defaultKeyDir(env: NodeJS.ProcessEnv): string {
   return `${join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'breakglass')}/`;
 }
 
+const DEFAULT_TPM_TCTI = 'device:/dev/tpmrm0';
+/** The usual persistent handle of the owner hierarchy's storage root key (TCG provisioning guidance). */
+const DEFAULT_TPM_PARENT = '0x81000001';
+
+interface KeygenFlags {
+  out?: string;
+  tpm?: boolean;
+  tcti?: string;
+  parent?: string;
+  handle?: string;
+  ak?: string;
+  akCert?: string[];
+  principal?: string;
+}
+
+const HANDLE = /^0x81[0-9a-f]{6}$/i;
+
 export function registerKeygen(program: Command, ctx: CliContext): void {
   withExamples(
     program
       .command('keygen')
-      .description('create a software ECDSA P-256 signing key pair for scripted approvals (private key 0600; never overwrites)')
-      .option('--out <path>', 'private key file (the public key goes next to it as <name>.pub.pem), or a directory ending in /', undefined),
+      .description('create an ECDSA P-256 signing key pair for scripted approvals (software: private key 0600; --tpm: the key is made in the TPM and certified for enrollment); never overwrites')
+      .option('--out <path>', 'private key file (the public key goes next to it as <name>.pub.pem), or a directory ending in /', undefined)
+      .option('--tpm', 'make the key in a TPM 2.0 and certify it with an attestation key (writes <out>.tpm.json, <out>.pub.pem, <out>.tpm-attestation.json)')
+      .option('--tcti <conf>', `--tpm: how tpm2-tools reach the TPM (default: $TPM2TOOLS_TCTI or ${DEFAULT_TPM_TCTI})`)
+      .option('--parent <handle>', `--tpm: persistent handle of the storage parent (default ${DEFAULT_TPM_PARENT})`)
+      .option('--handle <handle>', '--tpm: free persistent handle for the new key, 0x81xxxxxx')
+      .option('--ak <handle>', '--tpm: persistent handle of the attestation key')
+      .option('--ak-cert <files...>', "--tpm: the attestation key's certificate (PEM) and any intermediates, as your attestation CA issued them")
+      .option('--principal <name>', '--tpm: the approver the key will be enrolled for (bound into the certification)'),
     'breakglass keygen --out ./bob.pem      # writes bob.pem and bob.pub.pem',
     'breakglass admin approver enroll --principal bob --public-key ./bob.pub.pem',
-  ).action(async (flags: { out?: string }, cmd: Command) => {
+    'breakglass keygen --tpm --out ./bob --principal bob --handle 0x81000102 --ak 0x81010001 --ak-cert ak.pem',
+    'breakglass admin approver enroll --principal bob --public-key ./bob.pub.pem --tpm-attestation ./bob.tpm-attestation.json',
+  ).action(async (flags: KeygenFlags, cmd: Command) => {
+    if (flags.tpm) {
+      const files = await tpmKeygen(flags, ctx.env);
+      ctx.emit(cmd, files, () =>
+        [
+          `TPM key file: ${files.keyFilePath} (which TPM and handle; the private key never leaves the TPM)`,
+          `Public key:   ${files.publicKeyPath}`,
+          `Attestation:  ${files.attestationPath} (TPM2_Certify for ${flags.principal}; enroll within ${TPM_CERTIFY_MAX_AGE_MS / 60_000} minutes)`,
+          `Key id:       ${files.keyId}`,
+          'Next: an admin enrolls it as an attested key, and you sign with --key the TPM key file:',
+          `  breakglass admin approver enroll --principal ${flags.principal} --public-key ${files.publicKeyPath} --tpm-attestation ${files.attestationPath}`,
+          '',
+        ].join('\n'),
+      );
+      return;
+    }
     const written = await writeKeyPairFiles(flags.out ?? defaultKeyDir(ctx.env));
     ctx.emit(cmd, written, () =>
       [
@@ -31,4 +80,34 @@ export function registerKeygen(program: Command, ctx: CliContext): void {
       ].join('\n'),
     );
   });
+}
+
+async function tpmKeygen(flags: KeygenFlags, env: NodeJS.ProcessEnv): Promise<TpmKeyFiles> {
+  const errors: { path: string; message: string }[] = [];
+  const parent = flags.parent ?? DEFAULT_TPM_PARENT;
+  if (!flags.out) errors.push({ path: '--out', message: 'with --tpm, the base path of the files to write (e.g. ./bob)' });
+  if (!flags.principal || !PrincipalNameSchema.safeParse(flags.principal).success) errors.push({ path: '--principal', message: 'the approver the key is for (bound into the certification)' });
+  for (const [flag, value] of [['--parent', parent], ['--handle', flags.handle], ['--ak', flags.ak]] as const) {
+    if (!value || !HANDLE.test(value)) errors.push({ path: flag, message: 'a persistent handle, 0x81xxxxxx' });
+  }
+  if (!flags.akCert?.length) errors.push({ path: '--ak-cert', message: "the attestation key's certificate (PEM file)" });
+  if (errors.length) throw usageError('TPM key generation', errors);
+  const akCertificates: string[] = [];
+  for (const file of flags.akCert!) {
+    try {
+      akCertificates.push(await readFile(file, 'utf8'));
+    } catch (error) {
+      throw usageError('TPM key generation', [{ path: '--ak-cert', message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` }]);
+    }
+  }
+  const missing = missingSoftwareTpmCommands().filter((c) => c !== 'swtpm');
+  if (missing.length) throw new AppError('unavailable', `--tpm needs tpm2-tools (missing ${missing.join(', ')}): sudo apt-get install -y tpm2-tools`);
+  const tcti = flags.tcti ?? env.TPM2TOOLS_TCTI ?? DEFAULT_TPM_TCTI;
+  try {
+    const { key, attestation } = await createAttestedTpmKey({ tcti, parentHandle: Number(parent), handle: Number(flags.handle), akHandle: Number(flags.ak), akCertificates, principal: flags.principal!, now: new Date() });
+    return await writeTpmKeyFiles(flags.out!, key, attestation);
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    throw new AppError('unavailable', `the TPM (${tcti}) refused: ${(error as Error).message}`);
+  }
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { RequestDetail } from '../../../shared/domain/api';
 import { RequestIdSchema } from '../../../shared/domain/common';
 import { TERMINAL_STATES } from '../../../shared/domain/request';
+import { keyHardwareLabel } from '../../../shared/domain/identity';
 import { formatRemaining } from '../../../shared/domain/ttl';
 import type { CliContext } from '../context';
 import { withExamples } from '../help';
@@ -58,7 +59,7 @@ export function describe({ request: r, decisions, approvers }: RequestDetail): s
     `  severity:  ${r.severity}${r.incidentRef ? `, incident ${r.incidentRef}` : ''}`,
     `  reason:    ${textBlock(r.reason, 13)}`,
     `  ttl:       ${r.ttl} asked${r.approvedTtl ? `, ${r.approvedTtl} approved` : ''}`,
-    `  approvals: ${r.approvals.length}/${r.approvalsRequired}${r.approvals.length > 0 ? ` (${r.approvals.map((a) => `${a.approver}${a.hardwareBacked ? ' [hw]' : ''}`).join(', ')})` : ''}`,
+    `  approvals: ${r.approvals.length}/${r.approvalsRequired}${r.approvals.length > 0 ? ` (${r.approvals.map((a) => `${a.approver}${a.hardwareBacked ? ` [${keyHardwareLabel(a)}]` : ''}`).join(', ')})` : ''}`,
   ];
   if (r.budget) lines.push(`  budget:    ${budgetText(r.team, r.budget)}`);
   if (r.standingScope) lines.push(`  standing:  ${r.standingScope}`);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { keyHardwareLabel } from '../../../shared/domain/identity';
 import type { CliContext } from '../context';
 import { withExamples } from '../help';
 
@@ -17,7 +18,7 @@ export function registerWhoami(program: Command, ctx: CliContext): void {
         `  roles:     ${me.roles.join(', ')}`,
         `  team:      ${me.team ?? '-'}`,
         `  approves:  ${me.approverGroups.length > 0 ? me.approverGroups.join(', ') : '-'}`,
-        `  keys:      ${me.keys.length > 0 ? me.keys.map((k) => `${k.keyId.slice(0, 16)}…${k.hardwareBacked ? ' [hw]' : ''}${k.revokedAt ? ' (revoked)' : ''}`).join(', ') : '-'}`,
+        `  keys:      ${me.keys.length > 0 ? me.keys.map((k) => `${k.keyId.slice(0, 16)}…${k.hardwareBacked ? ` [${keyHardwareLabel(k)}]` : ''}${k.revokedAt ? ' (revoked)' : ''}`).join(', ') : '-'}`,
         '',
       ].join('\n'),
     );

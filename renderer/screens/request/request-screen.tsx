@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import type { ChannelOutput, Session } from '../../../shared/ipc/contract';
+import { keyHardwareLabel } from '../../../shared/domain/identity';
 import { useSession } from '../../app/use-session';
 import { useUi } from '../../app/ui-store';
 import { routeById } from '../../app/routes';
@@ -307,7 +308,7 @@ function RequestBody({ detail, session }: { detail: Detail; session: Session }) 
                   <span className="mono">
                     {request.approvals.length} of {request.approvalsRequired}
                   </span>
-                  {request.approvals.length ? <span className="muted"> · {request.approvals.map((a) => `${a.approver} (${a.ttl}${a.hardwareBacked ? ', hardware key' : ''})`).join(', ')}</span> : null}
+                  {request.approvals.length ? <span className="muted"> · {request.approvals.map((a) => `${a.approver} (${a.ttl}${a.hardwareBacked ? `, hardware key ${keyHardwareLabel(a)}` : ''})`).join(', ')}</span> : null}
                 </dd>
                 <dt>May approve</dt>
                 <dd className="muted">{approvers.length ? approvers.join(', ') : 'nobody (check the policy)'}</dd>

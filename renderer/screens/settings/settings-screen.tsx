@@ -59,7 +59,7 @@ function Identity({ session }: { session: Session }) {
           <dl className="facts">
             <dt>Signing key</dt>
             <dd className="row" style={{ gap: 6 }}>
-              <KeyBadge hardwareBacked={key.hardwareBacked} kind={key.kind} />
+              <KeyBadge hardwareBacked={key.hardwareBacked} kind={key.kind} attestation={key.attestation} />
               <span className={`badge ${key.enrolled ? 'hw' : 'state-pending'}`} aria-label={key.enrolled ? 'key enrolled' : 'key not enrolled'}>
                 {key.enrolled ? 'enrolled' : 'not enrolled yet'}
               </span>
@@ -87,6 +87,8 @@ function Identity({ session }: { session: Session }) {
                 </dd>
               </>
             ) : null}
+            <dt>Attestation</dt>
+            <dd aria-label="key attestation">{key.attestation ? `attested by the store: ${key.attestation.kind}, serial ${key.attestation.serial}` : key.attestationText}</dd>
             <dt>Public key</dt>
             <dd>
               <CopyButton text={key.publicKeyPem} label="Copy public key" />

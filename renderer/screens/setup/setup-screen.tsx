@@ -20,7 +20,7 @@ function EnrollmentStep({ session, onDone }: { session: Session; onDone(): void 
     <section className="panel" aria-label="public key for enrollment">
       <div className="panel-head">
         <h2>Hand this public key to an admin</h2>
-        <KeyBadge hardwareBacked={key.hardwareBacked} kind={key.kind} />
+        <KeyBadge hardwareBacked={key.hardwareBacked} kind={key.kind} attestation={key.attestation} />
       </div>
       <div className="panel-body">
         <p className="muted" style={{ marginTop: 0 }}>
@@ -40,6 +40,8 @@ function EnrollmentStep({ session, onDone }: { session: Session; onDone(): void 
               'not yet: decisions will be refused until an admin enrolls it (this page notices by itself)'
             )}
           </dd>
+          <dt>Attestation</dt>
+          <dd aria-label="key attestation">{key.attestation ? `attested: ${key.attestation.kind}, serial ${key.attestation.serial}` : key.attestationText}</dd>
         </dl>
         <div className="row" style={{ justifyContent: 'space-between', marginBottom: 6 }}>
           <span className="label">Public key (PEM)</span>

@@ -1,6 +1,7 @@
 import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError } from '../../errors';
+import { parseTpmKeyFile, tpmKeySigner } from '../tpm/tpm-keys';
 import { keyIdFromPublicKeyPem } from './key-id';
 import type { DecisionSigner } from './signer';
 import { fileKeySigner, generateSoftwareKeyPair, parseP256PrivateKeyPem } from './software-signer';
@@ -77,6 +78,17 @@ export async function writeKeyPairFiles(target: string): Promise<WrittenKeyPair>
  * wrong key type or curve.
  */
 export async function readPrivateKeyFile(path: string): Promise<string> {
+  const text = await readKeyFileText(path);
+  try {
+    parseP256PrivateKeyPem(text);
+  } catch (error) {
+    if (error instanceof AppError) throw new AppError('invalid_input', `${path}: ${error.message}`);
+    throw error;
+  }
+  return text;
+}
+
+async function readKeyFileText(path: string): Promise<string> {
   let text: string;
   try {
     const info = await stat(path);
@@ -90,16 +102,16 @@ export async function readPrivateKeyFile(path: string): Promise<string> {
     if (code === 'EACCES' || code === 'EPERM') throw new AppError('invalid_input', `cannot read private key file ${path}: permission denied`);
     throw new AppError('invalid_input', `cannot read private key file ${path}: ${(error as Error).message}`);
   }
-  try {
-    parseP256PrivateKeyPem(text);
-  } catch (error) {
-    if (error instanceof AppError) throw new AppError('invalid_input', `${path}: ${error.message}`);
-    throw error;
-  }
   return text;
 }
 
-/** `readPrivateKeyFile` + `fileKeySigner`: the signer scripted approvers use with `--key FILE`. */
+/**
+ * The signer scripted approvers use with `--key FILE`: a PEM private key file, or a TPM key file
+ * (`breakglass keygen --tpm`: which TPM and handle; the key never leaves the TPM).
+ */
 export async function loadFileKeySigner(path: string): Promise<DecisionSigner> {
+  const text = await readKeyFileText(path);
+  const tpmKey = parseTpmKeyFile(text, path);
+  if (tpmKey) return tpmKeySigner(tpmKey);
   return fileKeySigner(await readPrivateKeyFile(path));
 }

@@ -26,9 +26,10 @@ export interface TpmCertifyOptions {
   now: Date;
 }
 
-export function runTpmTool(tool: string, args: string[], tcti: string, input?: Uint8Array): Promise<Buffer> {
+/** Run a tpm2-tools command against the TPM `tcti` names; a failure carries the tool's own message. */
+export function runTpmTool(tool: string, args: string[], tcti: string, input?: Uint8Array, cwd?: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const child = execFile(tool, args, { env: { ...process.env, TPM2TOOLS_TCTI: tcti }, encoding: 'buffer', maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
+    const child = execFile(tool, args, { env: { ...process.env, TPM2TOOLS_TCTI: tcti }, cwd, encoding: 'buffer', maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
       if (error) reject(new Error(`${tool} ${args.join(' ')} failed: ${stderr.toString().trim() || error.message}`));
       else resolve(stdout);
     });

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPublicKey, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,9 +9,9 @@ import type { TpmAttestationInput } from '../../../../shared/domain/identity';
 import type { AttestationRoot } from '../../../../shared/domain/policy';
 import type { BypassRequest } from '../../../../shared/domain/request';
 import type { DecisionSigner } from '../../../../shared/node/signing/signer';
-import { keyIdFromPublicKey } from '../../../../shared/node/signing/key-id';
 import { signDecision } from '../../../../shared/node/signing/sign-decision';
 import { tpmEnrollmentAttestation } from '../../../../shared/node/tpm/tpm-certify';
+import { handleText, tpmKeySigner } from '../../../../shared/node/tpm/tpm-keys';
 import { newDecisionStatement } from '../../../../shared/signing/decision-statement';
 import { EXAMPLE_POLICY_PATH } from '../../../../grant-store/policy/example-policy-path';
 import { verifyTpmAttestation } from '../../../../grant-store/identity/tpm-attestation';
@@ -45,21 +45,6 @@ function flip(b64: string, at: number): string {
   return bytes.toString('base64');
 }
 
-/** Decisions signed inside the TPM (tpm2_sign), never with an exported key. */
-function tpmSigner(tpm: Swtpm, key: TpmKey): DecisionSigner {
-  return {
-    keyId: keyIdFromPublicKey(createPublicKey(key.publicKeyPem)),
-    publicKeyPem: key.publicKeyPem,
-    hardwareBacked: true,
-    async sign(data) {
-      const name = `msg-${randomBytes(4).toString('hex')}`;
-      await writeFile(join(tpm.dir, name), data);
-      await tpm.tool('tpm2_sign', ['-c', `0x${key.handle.toString(16)}`, '-g', 'sha256', '-s', 'ecdsa', '-f', 'plain', '-o', `${name}.sig`, name]);
-      return new Uint8Array(await readFile(join(tpm.dir, `${name}.sig`)));
-    },
-  };
-}
-
 describe('TPM 2.0 key certification (real swtpm)', () => {
   let tpm: Swtpm;
   let ca: TpmCa;
@@ -78,8 +63,8 @@ describe('TPM 2.0 key certification (real swtpm)', () => {
     tpm = await startSwtpm();
     ca = await createTpmCa(NOW);
     roots = [{ id: 'test-tpm-ca', kind: 'tpm', certificate: ca.rootPem }];
-    key = await tpm.createKey('approver');
-    ak = await tpm.createKey('ak', { restricted: true });
+    key = await tpm.createKey();
+    ak = await tpm.createKey({ restricted: true });
     akCert = await ca.issueAk(ak.publicKeyPem);
     good = await certify(key);
     dir = await mkdtemp(join(tmpdir(), 'bg-tpm-attest-'));
@@ -117,7 +102,7 @@ describe('TPM 2.0 key certification (real swtpm)', () => {
     assert.match(refusal(() => verifyTpmAttestation({ ...good, issuedAt: new Date(NOW.getTime() - 1000).toISOString() }, key.publicKeyPem, ctx())), /extraData does not bind/);
 
     // The certification is of `key`; another key's public area (and that key) does not match its name.
-    const other = await tpm.createKey('other');
+    const other = await tpm.createKey();
     assert.match(refusal(() => verifyTpmAttestation({ ...good, public: Buffer.from(other.publicArea).toString('base64') }, other.publicKeyPem, ctx())), /name mismatch/);
     assert.match(refusal(() => verifyTpmAttestation(good, other.publicKeyPem, ctx())), /the TPM certified another public key/);
 
@@ -131,11 +116,11 @@ describe('TPM 2.0 key certification (real swtpm)', () => {
     assert.match(refusal(() => verifyTpmAttestation({ ...good, certificates: [noEku] }, key.publicKeyPem, ctx())), /not marked for attestation \(extended key usage 2\.23\.133\.8\.3/);
 
     // A duplicable key (not fixedTPM, not fixedParent), really certified by the TPM.
-    const loose = await tpm.createKey('loose', { attributes: 'sensitivedataorigin|userwithauth|sign' });
+    const loose = await tpm.createKey({ attributes: 'sensitivedataorigin|userwithauth|sign' });
     const looseCert = await certify(loose);
     assert.match(refusal(() => verifyTpmAttestation(looseCert, loose.publicKeyPem, ctx())), /the key is not fixedTPM/);
     // A key certified by a non-restricted key whose certificate claims it is an AK still needs the CA to have issued that certificate.
-    const fakeAk = await tpm.createKey('fake-ak');
+    const fakeAk = await tpm.createKey();
     const byFake = await certify(key, 'bob', fakeAk.handle);
     assert.match(refusal(() => verifyTpmAttestation(byFake, key.publicKeyPem, ctx())), /signature over certifyInfo does not verify/);
   });
@@ -163,7 +148,7 @@ describe('TPM 2.0 key certification (real swtpm)', () => {
     assert.deepEqual(entry?.data.attestation, enrolled.attestation);
 
     const { request } = await createRequest(h.deps, h.caller('alice', 'requester'), { gate: 'ci-tests', scope: { repo: 'payments-api', branch: 'main' }, reason: 'the integration suite is down for the whole org', severity: 'sev3', ttl: '1h' });
-    const { request: active } = await approveWith(request, 'bob', tpmSigner(tpm, key));
+    const { request: active } = await approveWith(request, 'bob', tpmKeySigner({ kind: 'breakglass-tpm-key', tcti: tpm.tcti, handle: handleText(key.handle), publicKeyPem: key.publicKeyPem }));
     assert.equal(active.state, 'active');
   });
 });

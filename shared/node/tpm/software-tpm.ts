@@ -1,0 +1,63 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * A software TPM 2.0 (swtpm) serving on a unix socket in `stateDir`, for the `npm start` demo and
+ * the tests: real TPM behaviour (keys generated inside, TPM2_Certify signed by a restricted AK)
+ * on a machine without a TPM chip. Its state persists in `stateDir`, so keys made in one run are
+ * there in the next.
+ */
+
+/** The swtpm and tpm2-tools commands a software TPM needs, with the Debian package of each. */
+export const SOFTWARE_TPM_COMMANDS: readonly [string, string][] = [
+  ['swtpm', 'swtpm'],
+  ['tpm2_send', 'tpm2-tools'],
+  ['tpm2_createprimary', 'tpm2-tools'],
+];
+export const SOFTWARE_TPM_APT_LINE = 'sudo apt-get install -y --no-install-recommends swtpm swtpm-tools tpm2-tools';
+
+/** The commands of SOFTWARE_TPM_COMMANDS not on PATH (empty: a software TPM can run here). */
+export function missingSoftwareTpmCommands(): string[] {
+  return SOFTWARE_TPM_COMMANDS.filter(([cmd]) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status !== 0).map(([cmd]) => cmd);
+}
+
+export interface SoftwareTpm {
+  /** TCTI configuration for tpm2-tools (TPM2TOOLS_TCTI). */
+  tcti: string;
+  stop(): Promise<void>;
+}
+
+/** How long swtpm may take to create its sockets on a loaded machine. */
+const SWTPM_START_TIMEOUT_MS = 10_000;
+
+export async function startSoftwareTpm(stateDir: string): Promise<SoftwareTpm> {
+  const socket = join(stateDir, 'tpm.sock');
+  // The swtpm TCTI finds the control channel at <path>.ctrl.
+  const child = spawn('swtpm', ['socket', '--tpm2', '--tpmstate', `dir=${stateDir}`, '--server', `type=unixio,path=${socket}`, '--ctrl', `type=unixio,path=${socket}.ctrl`, '--flags', 'not-need-init,startup-clear'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
+  void spawnError.catch(() => undefined); // observed below while waiting for the sockets
+  // swtpm creates both sockets (removing stale ones) before it serves; wait for them or its exit.
+  const deadline = Date.now() + SWTPM_START_TIMEOUT_MS;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`swtpm exited before serving: ${stderr.trim() || `exit ${child.exitCode ?? child.signalCode}`}`);
+    if (existsSync(socket) && existsSync(`${socket}.ctrl`) && child.pid !== undefined) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`swtpm did not create ${socket} within ${SWTPM_START_TIMEOUT_MS / 1000} s: ${stderr.trim()}`);
+    }
+    await Promise.race([new Promise((r) => setTimeout(r, 20)), spawnError]);
+  }
+  return {
+    tcti: `swtpm:path=${socket}`,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await exited;
+      }
+    },
+  };
+}

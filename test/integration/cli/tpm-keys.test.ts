@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { main } from '../../../grant-store/cli/main';
+import type { CliIO } from '../../../grant-store/cli/output';
+import type { BypassRequest } from '../../../shared/domain/request';
+import { generateSoftwareKeyPair } from '../../../shared/node/signing/software-signer';
+import { handleText } from '../../../shared/node/tpm/tpm-keys';
+import { startStoreFixture, type StoreFixture } from '../../support/grant-store-fixture';
+import { startSwtpm, type Swtpm } from '../../support/swtpm';
+import { createTpmCa } from '../../support/tpm-attestation-ca';
+
+async function cli(args: string[], env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIO = { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) };
+  const code = await main(args, io, env as NodeJS.ProcessEnv);
+  return { code, stdout, stderr };
+}
+
+describe('CLI: an approver key made in a (software) TPM, certified, enrolled as attested, signing inside the TPM', () => {
+  let tpm: Swtpm;
+  let fx: StoreFixture;
+  let tmp: string;
+  let akHandle: number;
+  let admin: Record<string, string>;
+  before(async () => {
+    tpm = await startSwtpm();
+    const ca = await createTpmCa(new Date());
+    const ak = await tpm.createKey({ restricted: true });
+    akHandle = ak.handle;
+    tmp = await mkdtemp(join(tmpdir(), 'bg-cli-tpm-'));
+    await writeFile(join(tmp, 'ak.pem'), await ca.issueAk(ak.publicKeyPem, { serial: '7e57ab1e' }));
+    const root = ca.rootPem.trimEnd().split('\n').map((l) => `        ${l}`).join('\n');
+    fx = await startStoreFixture({
+      policyYaml: `version: 1
+ttlChoices: [15m, 1h]
+tiers:
+  low: { approvals: 1, approverGroups: [leads], maxTtl: 1h, hardwareKeyRequired: true, attestationRequired: true }
+gates:
+  - { id: ci-tests, kind: slow, tier: low, scopeKeys: [repo, branch] }
+teams:
+  payments: { members: [alice] }
+  platform: { members: [bob, carol] }
+approvers:
+  leads: [bob, carol]
+attestation:
+  roots:
+    - id: test-tpm-ca
+      kind: tpm
+      certificate: |
+${root}
+`,
+    });
+    admin = { BREAKGLASS_STORE: fx.url, BREAKGLASS_TOKEN: fx.adminToken, XDG_CONFIG_HOME: join(tmp, 'config'), HOME: tmp };
+  });
+  after(async () => {
+    await fx?.close();
+    await tpm?.stop();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  test('keygen --tpm → enroll --tpm-attestation → list/status say attested (tpm, serial); a tampered certification and a claimed key do not approve', async () => {
+    const made = await cli(['keygen', '--tpm', '--out', join(tmp, 'bob'), '--principal', 'bob', '--tcti', tpm.tcti, '--handle', '0x81000100', '--ak', handleText(akHandle), '--ak-cert', join(tmp, 'ak.pem')], admin);
+    assert.equal(made.code, 0, made.stderr);
+    assert.match(made.stdout, /TPM key file: .*bob\.tpm\.json/);
+    const keyFile = JSON.parse(await readFile(join(tmp, 'bob.tpm.json'), 'utf8')) as Record<string, string>;
+    assert.deepEqual(Object.keys(keyFile).sort(), ['handle', 'kind', 'publicKeyPem', 'tcti']);
+
+    // A certification whose magic was changed is refused, naming it; nothing is enrolled.
+    const attestation = JSON.parse(await readFile(join(tmp, 'bob.tpm-attestation.json'), 'utf8')) as { certifyInfo: string };
+    const bytes = Buffer.from(attestation.certifyInfo, 'base64');
+    bytes[0] = 0;
+    await writeFile(join(tmp, 'tampered.json'), JSON.stringify({ ...attestation, certifyInfo: bytes.toString('base64') }));
+    const tampered = await cli(['admin', 'approver', 'enroll', '--principal', 'bob', '--public-key', join(tmp, 'bob.pub.pem'), '--tpm-attestation', join(tmp, 'tampered.json')], admin);
+    assert.equal(tampered.code, 2, tampered.stdout);
+    assert.match(tampered.stderr, /--tpm-attestation: bad magic 0x00544347/);
+    assert.match((await cli(['admin', 'approver', 'list', '--principal', 'bob'], admin)).stdout, /no keys enrolled for bob/);
+
+    const enrolled = await cli(['admin', 'approver', 'enroll', '--principal', 'bob', '--public-key', join(tmp, 'bob.pub.pem'), '--tpm-attestation', join(tmp, 'bob.tpm-attestation.json')], admin);
+    assert.equal(enrolled.code, 0, enrolled.stderr);
+    assert.match(enrolled.stdout, /\(attested \(tpm, serial 7e57ab1e\): fixedTPM, fixedParent, sensitiveDataOrigin, userWithAuth, firmwareVersion 0x/);
+    assert.match((await cli(['admin', 'approver', 'list', '--principal', 'bob'], admin)).stdout, /attested \(tpm, serial 7e57ab1e\)/);
+
+    // carol's key is hardware by the admin's word only: claimed, and it cannot approve this tier.
+    const carolKey = generateSoftwareKeyPair();
+    await writeFile(join(tmp, 'carol.pem'), carolKey.privateKeyPem);
+    await writeFile(join(tmp, 'carol.pub.pem'), carolKey.publicKeyPem);
+    assert.match((await cli(['admin', 'approver', 'enroll', '--principal', 'carol', '--public-key', join(tmp, 'carol.pub.pem'), '--hardware'], admin)).stdout, /\(claimed \(hardware by the admin's word, no attestation\)\)/);
+
+    const created = await fx.call('POST', '/v1/requests', { token: await fx.token('alice', ['requester']), body: { gate: 'ci-tests', scope: { repo: 'payments-api', branch: 'main' }, reason: 'the integration suite is down for the whole org', severity: 'sev3', ttl: '15m' } });
+    assert.equal(created.status, 201, created.text);
+    const id = (created.json.request as BypassRequest).id;
+    const carol = { ...admin, BREAKGLASS_TOKEN: await fx.token('carol', ['approver']) };
+    const refused = await cli(['approve', id, '--key', join(tmp, 'carol.pem')], carol);
+    assert.equal(refused.code, 1, refused.stdout);
+    assert.match(refused.stderr, /requires an attested hardware key; this key is hardware-backed by claim only/);
+
+    const bob = { ...admin, BREAKGLASS_TOKEN: await fx.token('bob', ['approver']) };
+    const approved = await cli(['approve', id, '--comment', 'checked the runner', '--key', join(tmp, 'bob.tpm.json')], bob);
+    assert.equal(approved.code, 0, approved.stderr);
+    const status = await cli(['status', id], bob);
+    assert.match(status.stdout, /approvals: 1\/1 \(bob \[attested \(tpm, serial 7e57ab1e\)\]\)/);
+    assert.match((await cli(['whoami'], bob)).stdout, /keys: +[0-9a-f]{16}… \[attested \(tpm, serial 7e57ab1e\)\]/);
+  });
+});
