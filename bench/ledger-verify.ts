@@ -3,11 +3,13 @@
  * crypto floor measured in the same run (issue 16). Run:
  *
  *   node --import tsx bench/ledger-verify.ts [--entries 20000] [--rounds 3] [--incremental 10000]
- *                                            [--concurrency 16] [--database-url postgres://…]
+ *                                            [--concurrency 16] [--approved-every 10] [--database-url postgres://…]
  *
  * 1. Builds ONE store (bench/growth-server.ts: startGrantStore as `breakglass serve` runs it)
- *    through the HTTP API the way CI traffic does (one request per 100 entries under a standing
- *    scope, then 98 gate checks answered warn under it) to --entries entries.
+ *    through the HTTP API the way CI traffic does (one request per 100 entries, then gate checks
+ *    answered warn under it) to --entries entries. Most requests fall under a standing scope;
+ *    every --approved-every'th (default 10th) needs bob's signed approval, so the ledger carries
+ *    decision signatures (one per 1,000 entries by default) for the verifier to check.
  * 2. Runs `node dist/cli/main.mjs ledger verify --json` (the built CLI, `npm run build:cli`)
  *    against it --rounds times from a fresh client state dir (peak RSS of the CLI process from
  *    /usr/bin/time), and measures the crypto floor over the same entries: SHA-256 of every leaf
@@ -21,7 +23,7 @@
  * HTTP); the default is sized to finish in about a minute.
  */
 import { spawn } from 'node:child_process';
-import { createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, verify as cryptoVerify } from 'node:crypto';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +32,9 @@ import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { dataDirPaths } from '../grant-store/admin/data-dir';
 import { initDataDir } from '../grant-store/admin/init';
+import { signDecision } from '../shared/node/signing/sign-decision';
+import { fileKeySigner, generateSoftwareKeyPair } from '../shared/node/signing/software-signer';
+import { newDecisionStatement } from '../shared/signing/decision-statement';
 import { CI_TRAFFIC_POLICY, pool, startBenchServer, tempDatabase, type BenchServer } from './support/bench-store';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -46,6 +51,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     incremental: { type: 'string', default: '10000' },
     concurrency: { type: 'string', default: '16' },
+    'approved-every': { type: 'string', default: '10' },
     'database-url': { type: 'string' },
   },
 });
@@ -61,6 +67,7 @@ const ENTRIES = positive('entries', args.entries);
 const ROUNDS = positive('rounds', args.rounds);
 const INCREMENTAL = positive('incremental', args.incremental);
 const CONCURRENCY = positive('concurrency', args.concurrency);
+const APPROVED_EVERY = positive('approved-every', args['approved-every']);
 
 if (!existsSync(BUILT)) {
   process.stderr.write(`${BUILT} is missing: run \`npm run build:cli\` first (the bench times the built CLI)\n`);
@@ -84,7 +91,36 @@ async function call(url: string, token: string, init: { method?: string; body?: 
 }
 
 let units = 0;
-async function growTo(server: BenchServer, tokens: { alice: string; gate: string }, target: number): Promise<void> {
+interface Tokens {
+  alice: string;
+  gate: string;
+  bob: string;
+  bobKey: { privateKeyPem: string };
+}
+
+/**
+ * One unit of CI traffic: a request, then checks answered warn under it. Most requests fall
+ * under the standing scope (active when filed); every APPROVED_EVERY-th is for another repo
+ * and needs bob's signed approval first, so the ledger carries decision signatures too.
+ */
+async function fileRequest(server: BenchServer, tokens: Tokens, unit: number): Promise<{ repo: string; branch: string }> {
+  const branch = `b-${unit}`;
+  const repo = unit % APPROVED_EVERY === 0 ? 'payments-web' : 'payments-api';
+  const filed = await call(`${server.url}/v1/requests`, tokens.alice, {
+    method: 'POST',
+    body: { gate: 'ci-tests', scope: { repo, branch }, reason: 'CI rerun of the payments suite (verify bench)', severity: 'sev3', ttl: '7d' },
+  });
+  if (filed.status !== 201 && filed.status !== 200) throw new Error(`file request: HTTP ${filed.status} ${JSON.stringify(filed.json)}`);
+  if (repo === 'payments-api') return { repo, branch };
+  const request = (filed.json as { request: { id: string; digest: string } }).request;
+  const statement = newDecisionStatement({ request, decision: 'approve', approver: 'bob', comment: 'CI rerun, fine', ttl: '7d', nonceHex: randomBytes(16).toString('hex'), now: new Date() });
+  const bundle = await signDecision(statement, fileKeySigner(tokens.bobKey.privateKeyPem));
+  const decided = await call(`${server.url}/v1/requests/${request.id}/decisions`, tokens.bob, { method: 'POST', body: { bundle } });
+  if (decided.status !== 200 && decided.status !== 201) throw new Error(`decision: HTTP ${decided.status} ${JSON.stringify(decided.json)}`);
+  return { repo, branch };
+}
+
+async function growTo(server: BenchServer, tokens: Tokens, target: number): Promise<void> {
   const want = Math.ceil(target / UNIT);
   const started = Date.now();
   while (units < want) {
@@ -92,14 +128,11 @@ async function growTo(server: BenchServer, tokens: { alice: string; gate: string
     const first = units;
     units += batch;
     await pool(batch, batch, async (k) => {
-      const branch = `b-${first + k}`;
-      const filed = await call(`${server.url}/v1/requests`, tokens.alice, {
-        method: 'POST',
-        body: { gate: 'ci-tests', scope: { repo: 'payments-api', branch }, reason: 'CI rerun of the payments suite (verify bench)', severity: 'sev3', ttl: '7d' },
-      });
-      if (filed.status !== 201 && filed.status !== 200) throw new Error(`file request: HTTP ${filed.status} ${JSON.stringify(filed.json)}`);
-      await pool(UNIT - 2, Math.max(1, Math.floor(CONCURRENCY / batch)), async () => {
-        const r = await call(`${server.url}/v1/checks`, tokens.gate, { method: 'POST', body: { gate: 'ci-tests', subject: { repo: 'payments-api', branch } } });
+      const subject = await fileRequest(server, tokens, first + k);
+      // The request (and its decision and activation) are the unit's first entries.
+      const checks = UNIT - (subject.repo === 'payments-api' ? 2 : 3);
+      await pool(checks, Math.max(1, Math.floor(CONCURRENCY / batch)), async () => {
+        const r = await call(`${server.url}/v1/checks`, tokens.gate, { method: 'POST', body: { gate: 'ci-tests', subject } });
         if (r.status !== 200) throw new Error(`check: HTTP ${r.status}`);
       });
     });
@@ -225,7 +258,10 @@ async function main(): Promise<void> {
       if (r.status !== 201 && r.status !== 200) throw new Error(`token for ${principal}: HTTP ${r.status}`);
       return (r.json as { token: string }).token;
     };
-    const tokens = { alice: await mint('alice', ['requester']), gate: await mint('ci-gate', ['gate']), auditor: await mint('audrey', ['auditor']) };
+    const bobKey = generateSoftwareKeyPair();
+    const tokens = { alice: await mint('alice', ['requester']), gate: await mint('ci-gate', ['gate']), auditor: await mint('audrey', ['auditor']), bob: await mint('bob', ['approver']), bobKey };
+    const enrolled = await call(`${server.url}/v1/admin/approvers/bob/keys`, adminToken, { method: 'POST', body: { publicKeyPem: bobKey.publicKeyPem } });
+    if (enrolled.status !== 201) throw new Error(`enroll bob's key: HTTP ${enrolled.status} ${JSON.stringify(enrolled.json)}`);
 
     console.log(`ledger-verify bench (shipped CLI: ${CLI}): backend ${databaseUrl ? 'postgres' : 'sqlite'}, node ${process.version}, ${availableParallelism()} cores, ${ROUNDS} rounds, min / median / max`);
     const t0 = Date.now();

@@ -36,7 +36,12 @@ const IMPORT_META_FILES = {
   'grant-store/cli/main.ts': null,
   // Walks up from import.meta.url to the package.json named "breakglass": right from either place.
   'grant-store/http/routes/request-page-routes.ts': null,
+  // The worker thread is its own entry point (WORKER_ENTRIES), built next to the chunks.
+  'shared/node/ledger/decision-verify-worker-url.ts': () => "export const DECISION_VERIFY_WORKER_URL = new URL('./decision-verify-worker.mjs', import.meta.url);\n",
 };
+
+/** Worker threads the CLI starts: each is an entry point of its own in dist/cli. */
+const WORKER_ENTRIES = { 'decision-verify-worker': 'shared/node/ledger/decision-verify-worker.ts' };
 
 function packageName(specifier) {
   const parts = specifier.split('/');
@@ -70,7 +75,7 @@ export async function buildCli({ outdir = CLI_OUTDIR, minify = true } = {}) {
   await rm(outdir, { recursive: true, force: true });
   const result = await build({
     absWorkingDir: root,
-    entryPoints: { main: CLI_ENTRY },
+    entryPoints: { main: CLI_ENTRY, ...WORKER_ENTRIES },
     outdir,
     outExtension: { '.js': '.mjs' },
     bundle: true,

@@ -12,7 +12,7 @@ import { LedgerVerifier, type LedgerProblem, type LedgerStart, type LedgerVerdic
 import type { LedgerExportPage } from '../../../shared/http/responses';
 import { witnessAddCheckpoint, type WitnessRecord } from '../../../shared/ledger/witness-core';
 import { ed25519NoteVerifier, ed25519VerifierKeyFromPem, nodeEd25519Verify, nodeSha256, nodeTreeHasher } from '../../../shared/node/ledger/node-crypto';
-import { verifyDecisionBundle } from '../../../shared/node/signing/verify-decision';
+import { decisionVerifierPool } from '../../../shared/node/ledger/decision-verify-pool';
 import { EXPORT_FILES } from '../../ledger/export-bundle';
 import { parsePolicy } from '../../policy/load-policy';
 import { loadOrCreateWitnessKey } from '../../witness/witness-key-file';
@@ -136,12 +136,19 @@ export async function verifyOnline(opts: OnlineOptions): Promise<VerifyOutcome> 
   const auditor = restored ? () => safeRestore(resume!.audit!)! : resume ? undefined : newAuditor;
   if (resume && !restored) opts.note('The saved state has no semantic audit state: this run checks the hashes and signatures of the new entries only.');
 
+  const signatures = decisionVerifierPool();
   const pass = (history: 'include' | 'omit') =>
-    verifyPages(client, { hasher: nodeTreeHasher, logKey: logKey.verifier, verifyDecision: verifyDecisionBundle, trustedCheckpoint: trusted, ...(auditor ? { auditor: auditor() } : {}) }, { verifiedBefore: state.ladder, resume }, history);
-  // Only the latest checkpoint (and this client's own) is needed to verify; the log's history of
-  // checkpoints only narrows down where a mismatch is, so it is fetched once one is found.
-  let { verdict, page0, audit } = await pass('omit');
-  if (!verdict.ok && !resume && verdict.problems.some((p) => p.code === 'root_mismatch' || p.code === 'inconsistent_history')) ({ verdict, page0, audit } = await pass('include'));
+    verifyPages(client, { hasher: nodeTreeHasher, logKey: logKey.verifier, verifyDecision: signatures.verify, trustedCheckpoint: trusted, ...(auditor ? { auditor: auditor() } : {}) }, { verifiedBefore: state.ladder, resume }, history);
+  let result: Awaited<ReturnType<typeof pass>>;
+  try {
+    // Only the latest checkpoint (and this client's own) is needed to verify; the log's history
+    // of checkpoints only narrows down where a mismatch is, so it is fetched once one is found.
+    result = await pass('omit');
+    if (!result.verdict.ok && !resume && result.verdict.problems.some((p) => p.code === 'root_mismatch' || p.code === 'inconsistent_history')) result = await pass('include');
+  } finally {
+    await signatures.close();
+  }
+  const { verdict, page0, audit } = result;
   const outcome: VerifyOutcome = {
     verdict,
     origin,
@@ -260,19 +267,25 @@ export async function verifyOffline(dir: string, options: { pinnedKeyText?: stri
     }
   });
   const auditor = newAuditor();
-  const verifier = new LedgerVerifier({ hasher: nodeTreeHasher, logKey: logKey.verifier, verifyDecision: verifyDecisionBundle, trustedCheckpoint: options.trustedCheckpoint, auditor }, { checkpoint, history });
-  await readRequired(dir, EXPORT_FILES.entries);
-  const entries = lines(join(dir, EXPORT_FILES.entries));
-  const leaves = await optionalLines(join(dir, EXPORT_FILES.leafHashes));
-  let count = 0;
-  for await (const text of entries) {
-    const leaf = leaves ? await leaves.next() : undefined;
-    verifier.add(text, leaf && !leaf.done ? leafOf(leaf.value) : undefined);
-    if (++count % 1024 === 0) await verifier.drain();
+  const signatures = decisionVerifierPool();
+  let verdict: LedgerVerdict;
+  try {
+    const verifier = new LedgerVerifier({ hasher: nodeTreeHasher, logKey: logKey.verifier, verifyDecision: signatures.verify, trustedCheckpoint: options.trustedCheckpoint, auditor }, { checkpoint, history });
+    await readRequired(dir, EXPORT_FILES.entries);
+    const entries = lines(join(dir, EXPORT_FILES.entries));
+    const leaves = await optionalLines(join(dir, EXPORT_FILES.leafHashes));
+    let count = 0;
+    for await (const text of entries) {
+      const leaf = leaves ? await leaves.next() : undefined;
+      verifier.add(text, leaf && !leaf.done ? leafOf(leaf.value) : undefined);
+      if (++count % 1024 === 0) await verifier.drain();
+    }
+    // A truncated export still lists the leaves it was cut from: they name the first missing entry.
+    if (leaves) for (let leaf = await leaves.next(); !leaf.done; leaf = await leaves.next()) verifier.addRecordedLeaf(leafOf(leaf.value) ?? new Uint8Array(32));
+    verdict = await verifier.finish();
+  } finally {
+    await signatures.close();
   }
-  // A truncated export still lists the leaves it was cut from: they name the first missing entry.
-  if (leaves) for (let leaf = await leaves.next(); !leaf.done; leaf = await leaves.next()) verifier.addRecordedLeaf(leafOf(leaf.value) ?? new Uint8Array(32));
-  const verdict = await verifier.finish();
   return { verdict, origin, vkey: logKey.vkey, source: `offline export ${dir}`, trustedSize: sizeOf(options.trustedCheckpoint), checkpointTime: timeOf(checkpoint), checkpointNote: checkpoint };
 }
 

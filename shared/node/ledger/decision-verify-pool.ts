@@ -1,0 +1,113 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { DecisionVerifier } from '../../ledger/verify-ledger';
+import { verifyDecisionBundle } from '../signing/verify-decision';
+import { DECISION_VERIFY_WORKER_URL } from './decision-verify-worker-url';
+
+/**
+ * Decision signatures for the ledger verifier, checked in worker threads so they run beside
+ * the hashing on the main thread instead of after it (ECDSA P-256 verifies are the costliest
+ * per-entry work of a ledger with many decisions). Workers are started only once a ledger
+ * shows more than `inThreadFirst` decisions: starting one (loading the Sigstore libraries)
+ * costs more than a few dozen verifies, which is all an incremental run usually has.
+ */
+
+/** One decision to check, as sent to a worker. */
+export interface DecisionCheck {
+  id: number;
+  bundle: unknown;
+  keyId: string;
+  publicKeyPem: string;
+}
+
+export type DecisionCheckResult = { id: number; ok: true; requestId: string; approver: string; keyId: string } | { id: number; ok: false; message: string };
+
+export interface DecisionVerifierPool {
+  verify: DecisionVerifier;
+  /** Ends the workers (the process can exit); pending checks fail. */
+  close(): Promise<void>;
+  /** How many checks ran in workers (the rest ran in-thread). */
+  readonly inWorkers: number;
+}
+
+interface Pending {
+  resolve: (value: Awaited<ReturnType<DecisionVerifier>>) => void;
+  reject: (error: Error) => void;
+  worker: Worker;
+}
+
+export function decisionVerifierPool(options: { threads?: number; inThreadFirst?: number } = {}): DecisionVerifierPool {
+  const threads = Math.max(1, options.threads ?? availableParallelism());
+  const inThreadFirst = options.inThreadFirst ?? 32;
+  const workers: Worker[] = [];
+  const load = new Map<Worker, number>();
+  const pending = new Map<number, Pending>();
+  let seen = 0;
+  let nextId = 0;
+  let inWorkers = 0;
+  let closed = false;
+
+  const start = (): void => {
+    for (let i = 0; i < threads; i++) {
+      const worker = new Worker(DECISION_VERIFY_WORKER_URL);
+      worker.on('message', (result: DecisionCheckResult) => {
+        const p = pending.get(result.id);
+        if (!p) return;
+        pending.delete(result.id);
+        load.set(worker, (load.get(worker) ?? 1) - 1);
+        if (result.ok) p.resolve({ statement: { requestId: result.requestId, approver: result.approver }, keyId: result.keyId });
+        else p.reject(new Error(result.message));
+      });
+      // A worker that dies fails what it held (reported as unverified, never as verified).
+      const fail = (error: Error) => {
+        for (const [id, p] of pending) {
+          if (p.worker !== worker) continue;
+          pending.delete(id);
+          p.reject(new Error(`the signature check's worker thread failed: ${error.message}`));
+        }
+      };
+      worker.on('error', fail);
+      worker.on('exit', (code) => {
+        if (!closed) fail(new Error(`exited with code ${code}`));
+      });
+      workers.push(worker);
+      load.set(worker, 0);
+    }
+  };
+
+  const verify: DecisionVerifier = async (bundle, keys) => {
+    if (closed) throw new Error('the decision verifier pool is closed');
+    if (++seen <= inThreadFirst) return verifyDecisionBundle(bundle, keys);
+    const keyId = hintOf(bundle);
+    const key = keyId === undefined ? undefined : keys(keyId);
+    // Nothing for a worker to check against: the in-thread check names what is missing.
+    if (keyId === undefined || !key) return verifyDecisionBundle(bundle, keys);
+    if (workers.length === 0) start();
+    const worker = workers.reduce((a, b) => (load.get(b)! < load.get(a)! ? b : a));
+    load.set(worker, load.get(worker)! + 1);
+    const id = nextId++;
+    inWorkers++;
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject, worker });
+      worker.postMessage({ id, bundle, keyId, publicKeyPem: key.publicKeyPem } satisfies DecisionCheck);
+    });
+  };
+
+  return {
+    verify,
+    get inWorkers() {
+      return inWorkers;
+    },
+    async close() {
+      closed = true;
+      await Promise.all(workers.map((w) => w.terminate()));
+      for (const p of pending.values()) p.reject(new Error('the decision verifier pool was closed'));
+      pending.clear();
+    },
+  };
+}
+
+function hintOf(bundle: unknown): string | undefined {
+  const hint = (bundle as { verificationMaterial?: { publicKey?: { hint?: unknown } } } | null)?.verificationMaterial?.publicKey?.hint;
+  return typeof hint === 'string' ? hint : undefined;
+}
