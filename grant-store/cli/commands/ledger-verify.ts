@@ -14,7 +14,7 @@ import { witnessAddCheckpoint, type WitnessRecord } from '../../../shared/ledger
 import { ed25519NoteVerifier, ed25519VerifierKeyFromPem, nodeEd25519Verify, nodeSha256, nodeTreeHasher } from '../../../shared/node/ledger/node-crypto';
 import { decisionVerifierPool } from '../../../shared/node/ledger/decision-verify-pool';
 import { EXPORT_FILES } from '../../ledger/export-bundle';
-import { parsePolicy } from '../../policy/load-policy';
+import type { Policy } from '../../../shared/domain/policy';
 import { loadOrCreateWitnessKey } from '../../witness/witness-key-file';
 import type { StoreClient } from '../../../shared/node/http/store-client';
 import { cliWitnessDir, readLogState, saveVerified, saveWitnessRecord, type SavedLogState } from '../ledger-client-state';
@@ -38,9 +38,30 @@ export interface VerifyOutcome {
   cosignNote?: string;
 }
 
+/**
+ * The policy parser (YAML) is loaded only when a policy entry is about to be audited: it is a
+ * good part of the command's start-up, and an incremental run rarely meets a policy entry.
+ */
+let policyParser: ((text: string) => Policy) | undefined;
+
+async function policyParserFor(texts: readonly string[]): Promise<void> {
+  if (policyParser || !texts.some((t) => t.includes('"type":"policy_loaded"'))) return;
+  const { parsePolicy } = await import('../../policy/load-policy');
+  policyParser = (text) => parsePolicy(Buffer.from(text), 'policy.yaml', { recorded: true }).policy;
+}
+
+const auditOptions = {
+  sha256: nodeSha256,
+  parsePolicySource: (text: string): Policy => {
+    // policyParserFor() runs before every batch of entries reaches the auditor.
+    if (!policyParser) throw new Error('internal error: the policy parser was not loaded before a policy entry');
+    return policyParser(text);
+  },
+};
+
 /** The semantic audit with the checks only Node can do: the policy text parsed as YAML. */
 function newAuditor(): SemanticAuditor {
-  return new SemanticAuditor({ sha256: nodeSha256, parsePolicySource: (text) => parsePolicy(Buffer.from(text), 'policy.yaml', { recorded: true }).policy });
+  return new SemanticAuditor(auditOptions);
 }
 
 function fail(code: LedgerProblem['code'], message: string, seq: number | null = null): LedgerVerdict {
@@ -192,6 +213,7 @@ async function verifyPages(
     // A failed prefetch must not go unhandled while this page is verified: it is awaited below.
     next?.catch(() => undefined);
     const { entries, leafHashes } = page;
+    await policyParserFor(entries);
     for (let i = 0; i < entries.length; i++) {
       verifier.add(entries[i]!, leafOf(leafHashes[i]));
       if ((i & 255) === 255) await verifier.drain();
@@ -213,7 +235,7 @@ function leafOf(b64: string | undefined): Uint8Array | undefined {
 
 function safeRestore(snapshot: NonNullable<SavedLogState['resume']>['audit']): SemanticAuditor | undefined {
   try {
-    return SemanticAuditor.restore(snapshot!, { sha256: nodeSha256, parsePolicySource: (text) => parsePolicy(Buffer.from(text), 'policy.yaml', { recorded: true }).policy });
+    return SemanticAuditor.restore(snapshot!, auditOptions);
   } catch {
     return undefined;
   }
@@ -276,6 +298,7 @@ export async function verifyOffline(dir: string, options: { pinnedKeyText?: stri
     const leaves = await optionalLines(join(dir, EXPORT_FILES.leafHashes));
     let count = 0;
     for await (const text of entries) {
+      if (!policyParser) await policyParserFor([text]);
       const leaf = leaves ? await leaves.next() : undefined;
       verifier.add(text, leaf && !leaf.done ? leafOf(leaf.value) : undefined);
       if (++count % 1024 === 0) await verifier.drain();

@@ -5,7 +5,6 @@ import { parseVerifierKey, type VerifierKey } from '../../../shared/ledger/verif
 import { witnessQuorum, type WitnessQuorum } from '../../../shared/ledger/witness-quorum';
 import { nodeEd25519Verify, nodeSha256 } from '../../../shared/node/ledger/node-crypto';
 import type { StoreClient } from '../../../shared/node/http/store-client';
-import { parsePolicy } from '../../policy/load-policy';
 import { logKeyFrom, type VerifyOutcome } from './ledger-verify';
 
 /**
@@ -30,6 +29,8 @@ export async function trustedWitnessKeys(vkeys: readonly string[], policyPath: s
     } catch (error) {
       throw new AppError('invalid_input', `--witness-policy: cannot read ${policyPath}: ${(error as Error).message}`, { fieldErrors: [{ path: '--witness-policy', message: `cannot read ${policyPath}` }] });
     }
+    // Loaded here: the YAML parser is not worth its start-up time to a verify without a policy file.
+    const { parsePolicy } = await import('../../policy/load-policy');
     const members = parsePolicy(bytes, policyPath, { recorded: true }).policy.witnesses?.members ?? [];
     if (members.length === 0) throw new AppError('invalid_input', `--witness-policy: ${policyPath} lists no witnesses:`, { fieldErrors: [{ path: '--witness-policy', message: 'no witnesses: section' }] });
     keys.push(...members.map((m) => parseVerifierKey(m.vkey, nodeSha256, 'cosignature/v1')));

@@ -29,7 +29,7 @@ test('decision signatures checked in worker threads: the same answers as in-thre
     );
     assert.equal(pool.inWorkers, 5);
     // Signed by another key but presented under bob's hint: the worker refuses it.
-    const forged = (await signed('bob', mallory, rid(100))) as { verificationMaterial: { publicKey: { hint: string } } };
+    const forged = (await signed('bob', mallory, rid(100))) as unknown as { verificationMaterial: { publicKey: { hint: string } } };
     forged.verificationMaterial.publicKey.hint = bobKey;
     await assert.rejects(pool.verify(forged, keys), /signature|key/i);
     // A key the caller does not know is refused in-thread, naming it.
