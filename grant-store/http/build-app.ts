@@ -23,6 +23,7 @@ import { registerReviewRoutes } from './routes/review-routes';
 import { registerReportRoutes } from './routes/report-routes';
 import { registerSessionRoutes } from './routes/session-routes';
 import { registerAlertJob } from '../alerts/alert-plugin';
+import { CheckpointWitnesses } from '../ledger/checkpoint-witnesses';
 import { TransparencyLog } from '../ledger/transparency-log';
 import { registerEmergencyRoutes } from './routes/emergency-routes';
 
@@ -79,9 +80,14 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
 
   const bus = new EventBus(opts.deps.store);
   const log = await TransparencyLog.open({ store: opts.deps.store, dataDir: opts.dataDir, clock: opts.deps.clock });
-  app.addHook('onClose', async () => log.close());
+  const witnesses = new CheckpointWitnesses({ log, policies: opts.deps.policies, logger: opts.logger, clock: opts.deps.clock });
+  // Pushes in flight end before the log closes (its last checkpoint is signed without pushing).
+  app.addHook('onClose', async () => {
+    await witnesses.close();
+    await log.close();
+  });
   const route = routeRegistrar(app, { validateResponses: opts.validateResponses });
-  const ctx: RouteContext = { deps: opts.deps, dataDir: opts.dataDir, bus, sweeper: opts.sweeper, log, route, digestCheckIntervalMs: opts.digestCheckIntervalMs, env: opts.env, alertRetry: opts.alertRetry, logger: opts.logger };
+  const ctx: RouteContext = { deps: opts.deps, dataDir: opts.dataDir, bus, sweeper: opts.sweeper, log, witnesses, route, digestCheckIntervalMs: opts.digestCheckIntervalMs, env: opts.env, alertRetry: opts.alertRetry, logger: opts.logger };
   for (const register of [registerIdentityRoutes, registerRequestRoutes, registerCheckRoutes, registerReviewRoutes, registerAdminRoutes, registerEventRoutes, registerLedgerRoutes, registerTileRoutes, registerReportRoutes, registerEmergencyRoutes, registerSessionRoutes, registerAdmissionRoutes, registerRequestPageRoutes, registerAlertJob]) {
     await register(app, ctx);
   }

@@ -3,6 +3,7 @@ import type { ServiceDeps } from '../service/service-deps';
 import type { Sweeper } from '../jobs/expiry-sweeper';
 import type { EventBus } from './event-bus';
 import type { TransparencyLog } from '../ledger/transparency-log';
+import type { CheckpointWitnesses } from '../ledger/checkpoint-witnesses';
 import type { RouteRegistrar } from './register-route';
 import type { RetryPolicy } from '../alerts/outbox';
 import type { StoreLogger } from '../logger';
@@ -15,6 +16,8 @@ export interface RouteContext {
   sweeper: Sweeper;
   /** The ledger as a transparency log (one per process: checkpoints, proofs; the digest reads its state). */
   log: TransparencyLog;
+  /** The policy's witnesses: pushes checkpoints to them, keeps their cosignatures, serves checkpoints cosigned. */
+  witnesses: CheckpointWitnesses;
   /** How often the digest scheduler looks at the clock (tests with an injected clock pass a short one). */
   digestCheckIntervalMs?: number;
   /** The environment startGrantStore read (secrets are named in the policy, read from here). */

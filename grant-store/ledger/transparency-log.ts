@@ -11,7 +11,7 @@ import { approverPublicKeys, ledgerTrustedRoot } from '../../shared/ledger/trust
 import { nodeTreeHasher } from '../../shared/node/ledger/node-crypto';
 import { dataDirPaths } from '../admin/data-dir';
 import type { Store } from '../storage/store';
-import type { LogTables, SignedCheckpoint } from '../storage/log-tables';
+import type { LogTables, SignedCheckpoint, StoredCosignature } from '../storage/log-tables';
 import { loadLogKey, type LogKey } from './log-key';
 import { ledgerGuardOf, type LedgerGuard } from './ledger-guard';
 import { fallbackStoreLogger } from '../logger';
@@ -46,12 +46,15 @@ export class TransparencyLog implements NodeSource {
   private running: Promise<void> = Promise.resolve();
   private lastSignedAtMs = 0;
   private closed = false;
+  /** Set by close(): the last checkpoint is signed, but no longer announced (nobody pushes it). */
+  private closing = false;
   private unsubscribe: () => void = () => {};
   /** Set when the log refused to sign (inconsistency, an unbound row): it stays stopped and says why. */
   private ownHalt: string | undefined;
   /** The grant store's tamper guard, when one watches this store (ledger-guard.ts). */
   private readonly guard: LedgerGuard | undefined;
   private readonly waiters: Array<{ size: number; resolve: () => void }> = [];
+  private readonly signedListeners = new Set<(checkpoint: SignedCheckpoint) => void>();
 
   private constructor(
     private readonly store: Store,
@@ -185,6 +188,8 @@ export class TransparencyLog implements NodeSource {
     await this.persistNodes({ size, root, note, signedAt });
     this.lastSignedAtMs = Date.now();
     this.notifyWaiters(size);
+    const signed = this.latestCheckpoint();
+    if (signed && !this.closing) for (const listener of this.signedListeners) listener(signed);
   }
 
   private async persistNodes(checkpoint: { size: number; root: Uint8Array; note: string; signedAt: string } | undefined): Promise<void> {
@@ -196,6 +201,21 @@ export class TransparencyLog implements NodeSource {
     for (let i = this.waiters.length - 1; i >= 0; i--) {
       if (this.waiters[i]!.size <= size) this.waiters.splice(i, 1)[0]!.resolve();
     }
+  }
+
+  /** Called with each checkpoint this process signs (the witnesses push it); returns the unsubscribe. */
+  onCheckpointSigned(listener: (checkpoint: SignedCheckpoint) => void): () => void {
+    this.signedListeners.add(listener);
+    return () => this.signedListeners.delete(listener);
+  }
+
+  /** Keep a witness's verified cosignature of one of this log's checkpoints (append-only). */
+  addCosignature(cosignature: StoredCosignature): Promise<boolean> {
+    return this.tables.addCosignature(cosignature);
+  }
+
+  cosignatures(checkpointId: number): Promise<StoredCosignature[]> {
+    return this.tables.cosignatures(checkpointId);
   }
 
   /** Resolves once a signed checkpoint covers `size` entries. */
@@ -295,6 +315,7 @@ export class TransparencyLog implements NodeSource {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.unsubscribe();
+    this.closing = true;
     // Sign what was appended before closing, so a clean shutdown leaves nothing unsigned.
     await this.checkpointNow().catch((error: unknown) => fallbackStoreLogger().error({ err: error }, 'ledger checkpoint on close failed'));
     this.closed = true;

@@ -22,6 +22,23 @@ export interface NewCheckpoint {
   signedAt: string;
 }
 
+/** How a cosignature reached the store: pushed to a witness (add-checkpoint) or handed back by one. */
+export type CosignatureSource = 'push' | 'submitted';
+
+/** A witness's cosignature (C2SP tlog-cosignature) on one signed checkpoint, verified before it is kept. */
+export interface StoredCosignature {
+  checkpointId: number;
+  treeSize: number;
+  /** The witness's note key name. */
+  witness: string;
+  /** The POSIX seconds the witness signed. */
+  cosignedAt: number;
+  /** The exact signature line (no newline). */
+  line: string;
+  receivedAt: string;
+  source: CosignatureSource;
+}
+
 export interface LogTables {
   /** Leaves whose hashes are stored (level 0 count). */
   leafCount(): number;
@@ -33,6 +50,10 @@ export interface LogTables {
   /** Oldest first. */
   checkpoints(maxSize: number): SignedCheckpoint[];
   leafHashes(from: number, limit: number): Uint8Array[];
+  /** Keep a verified cosignature (ledger_cosignatures, append-only); false when that witness already cosigned that checkpoint. */
+  addCosignature(cosignature: StoredCosignature): Promise<boolean>;
+  /** The cosignatures kept for one checkpoint, oldest first. */
+  cosignatures(checkpointId: number): Promise<StoredCosignature[]>;
   /** Stop using the tables; the database connection belongs to the store and stays open. */
   close(): void | Promise<void>;
 }

@@ -20,6 +20,7 @@ import { RequestInputSchema } from '../domain/request';
 import { ReviewCompleteInputSchema, ReviewSchema } from '../domain/review';
 import {
   ConsistencyProofQuerySchema,
+  CosignatureSubmitSchema,
   CredentialIdParamsSchema,
   DecisionBundleParamsSchema,
   TileParams1Schema,
@@ -46,6 +47,7 @@ import {
   AdmissionReviewResponseSchema,
   AuditRecordsSchema,
   ConsistencyProofSchema,
+  CosignatureStoredSchema,
   CredentialEnvelopeSchema,
   CredentialListSchema,
   DecisionBundleResponseSchema,
@@ -350,6 +352,15 @@ export const ROUTES = table({
   ledgerCheckpoint: { method: 'GET', path: '/v1/ledger/checkpoint', summary: 'The latest signed C2SP checkpoint (and why the log halted, if it did).', roles: LEDGER_READERS, response: LedgerCheckpointSchema },
   inclusionProof: { method: 'GET', path: '/v1/ledger/proof/inclusion', summary: 'RFC 9162 inclusion proof of one entry (hashes base64).', roles: LEDGER_READERS, query: InclusionProofQuerySchema, response: InclusionProofSchema },
   consistencyProof: { method: 'GET', path: '/v1/ledger/proof/consistency', summary: 'RFC 9162 consistency proof between two tree sizes.', roles: LEDGER_READERS, query: ConsistencyProofQuerySchema, response: ConsistencyProofSchema },
+  submitCosignature: {
+    method: 'POST',
+    path: '/v1/ledger/cosignatures',
+    summary: "A witness's C2SP cosignature/v1 line on a checkpoint this log signed; kept (append-only) only if the witness is in the policy's witnesses: and it verifies. Checkpoints are then served with it appended.",
+    roles: LEDGER_READERS,
+    body: CosignatureSubmitSchema,
+    bodyName: 'cosignature',
+    response: CosignatureStoredSchema,
+  },
   ledgerPublicKey: { method: 'GET', path: '/v1/ledger/public-key', summary: "The log's public key, key hint and log id.", roles: LEDGER_READERS, response: LogPublicKeySchema },
   trustedRoot: { method: 'GET', path: '/v1/ledger/trusted-root', summary: "Sigstore trusted root of the log, and the approvers' public keys.", roles: LEDGER_READERS, response: TrustedRootResponseSchema },
   decisionBundle: { method: 'GET', path: '/v1/ledger/decisions/:seq/bundle', summary: 'The Sigstore bundle of a decision entry, with its tlog entry.', roles: LEDGER_READERS, params: DecisionBundleParamsSchema, response: DecisionBundleResponseSchema },

@@ -15,6 +15,13 @@ export const NoQuerySchema = z.strictObject({});
 /** Bodies that must be empty objects (e.g. policy reload); an absent body counts as `{}`. */
 export const EmptyBodySchema = z.strictObject({});
 
+/** A witness hands back its cosignature: the checkpoint it cosigned (signed note or body) and its signature line. */
+export const CosignatureSubmitSchema = z.strictObject({
+  checkpoint: z.string().min(1).max(16_384),
+  /** One C2SP cosignature/v1 signature line: "— <witness name> <base64>". */
+  cosignature: z.string().min(1).max(1024),
+});
+
 export const RequestIdParamsSchema = z.strictObject({ id: RequestIdSchema });
 export const ReviewIdParamsSchema = z.strictObject({ id: ReviewIdSchema });
 export const TokenIdParamsSchema = z.strictObject({ id: z.string().regex(/^tok_[0-9a-z]{16,32}$/, 'must be a token id like tok_…') });

@@ -26,7 +26,27 @@ import {
  * (lists, the ledger's proofs and exports). Named in the contract table (shared/http/contract.ts).
  */
 
-export const HealthzResponseSchema = z.strictObject({ ok: z.literal(true) });
+/** The witnesses' quorum on the latest checkpoint (grant-store/ledger/checkpoint-witnesses.ts); below quorum is reported, never fatal. */
+export const WitnessHealthSchema = z.strictObject({
+  quorum: z.number().int(),
+  treeSize: z.number().int().nonnegative(),
+  cosigned: z.array(z.string()),
+  missing: z.array(z.string()),
+  belowQuorum: z.boolean(),
+  failures: z.record(z.string(), z.strictObject({ at: z.string(), treeSize: z.number().int().nonnegative(), message: z.string() })),
+});
+
+export const HealthzResponseSchema = z.strictObject({ ok: z.literal(true), witnesses: WitnessHealthSchema.optional() });
+
+export const CosignatureStoredSchema = z.strictObject({
+  treeSize: z.number().int().nonnegative(),
+  witness: z.string(),
+  /** False when this witness's cosignature of that checkpoint was already kept. */
+  stored: z.boolean(),
+  /** Listed witnesses whose cosignature of that checkpoint the store now holds. */
+  cosignatures: z.number().int().nonnegative(),
+  quorum: z.number().int(),
+});
 
 export const PolicyInfoSchema = z.strictObject({ policy: PolicySchema, hash: z.string(), loadedAt: z.string() });
 export type PolicyInfo = z.infer<typeof PolicyInfoSchema>;

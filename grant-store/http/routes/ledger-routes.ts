@@ -10,7 +10,7 @@ import type { RoutePlugin } from '../route-context';
  * everything an offline verifier needs.
  */
 export const registerLedgerRoutes: RoutePlugin = async (app, ctx) => {
-  const { log, route } = ctx;
+  const { log, route, witnesses } = ctx;
 
   route('ledgerEntries', async ({ query: q }) => {
     const treeSize = await ctx.deps.store.ledgerSize();
@@ -26,12 +26,14 @@ export const registerLedgerRoutes: RoutePlugin = async (app, ctx) => {
       origin: log.origin,
       treeSize: cp?.treeSize ?? 0,
       rootHash: cp ? toBase64(cp.rootHash) : null,
-      checkpoint: cp?.note ?? null,
+      checkpoint: cp ? await witnesses.cosignedNote(cp) : null,
       signedAt: cp?.signedAt ?? null,
       // Set when the log refused to sign a checkpoint inconsistent with its last one.
       halted: ledgerGuardOf(ctx.deps.store)?.halted ?? log.halted ?? null,
     };
   });
+
+  route('submitCosignature', async ({ body }) => witnesses.submit(body.checkpoint, body.cosignature));
 
   route('inclusionProof', async ({ query: q }) => {
     const treeSize = q.treeSize ?? log.latestCheckpoint()?.treeSize ?? 0;
@@ -68,7 +70,7 @@ export const registerLedgerRoutes: RoutePlugin = async (app, ctx) => {
       origin: log.origin,
       publicKeyPem: log.publicKeyPem,
       treeSize: cp.treeSize,
-      checkpoint: cp.note,
+      checkpoint: await witnesses.cosignedNote(cp),
       from: q.from,
       entries: rows.map((r) => r.text),
       leafHashes: q.from < end ? log.leafHashes(q.from, end - q.from).map(toBase64) : [],

@@ -38,7 +38,7 @@ const REPORTS: Record<(typeof REPORT_ROUTE_KINDS)[number], (input: ReportInput) 
  * metrics (roles and query strings in shared/http/contract.ts). /metrics is scraped with
  * `authorization: { credentials_file: ... }`: gate names and team usage are not public.
  */
-export const registerReportRoutes: RoutePlugin = (_app, { route, deps, logger }) => {
+export const registerReportRoutes: RoutePlugin = (_app, { route, deps, logger, witnesses }) => {
   const { store, policies, clock } = deps;
   const metrics = new GateHealthMetrics();
   let scraping: Promise<unknown> = Promise.resolve();
@@ -79,7 +79,7 @@ export const registerReportRoutes: RoutePlugin = (_app, { route, deps, logger })
       const at = clock().getTime();
       const input = await loadReportInput(store, policies.policy, clock());
       metrics.update(healthReport(input), input, (await readOutbox(store)).length);
-      const text = await metrics.registry.metrics();
+      const text = (await metrics.registry.metrics()) + (await witnesses.metricsText());
       cached = { text, at };
       return text;
     });

@@ -14,7 +14,7 @@ export const registerTileRoutes: RoutePlugin = async (_app, ctx) => {
   route('tlogCheckpoint', async ({ reply }) => {
     const cp = log.latestCheckpoint();
     if (!cp) throw new AppError('not_found', 'the log has not signed a checkpoint yet');
-    return reply.header('cache-control', 'no-cache').type('text/plain; charset=utf-8').send(cp.note);
+    return reply.header('cache-control', 'no-cache').type('text/plain; charset=utf-8').send(await ctx.witnesses.cosignedNote(cp));
   });
 
   async function serveTile(ref: TileRef, reply: Parameters<Parameters<typeof route<'tlogTile1'>>[1]>[0]['reply']) {

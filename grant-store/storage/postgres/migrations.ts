@@ -312,4 +312,26 @@ export const MIGRATIONS: readonly Migration[] = [
       COMMENT ON TABLE ledger_checkpoints IS 'Transparency log: every signed checkpoint, oldest first, append-only; a new one is signed only consistent with the last.';
     `,
   },
+  {
+    version: 11,
+    name: 'witness cosignatures',
+    // Mirrors the SQLite migration (see there).
+    sql: `
+      CREATE TABLE ledger_cosignatures (
+        id bigserial PRIMARY KEY,
+        checkpoint_id bigint NOT NULL REFERENCES ledger_checkpoints(id),
+        tree_size bigint NOT NULL,
+        witness text NOT NULL,
+        cosigned_at bigint NOT NULL,
+        line text NOT NULL,
+        received_at text NOT NULL,
+        source text NOT NULL CHECK (source IN ('push', 'submitted')),
+        UNIQUE (checkpoint_id, witness)
+      );
+      CREATE TRIGGER ledger_cosignatures_append_only BEFORE UPDATE OR DELETE ON ledger_cosignatures
+        FOR EACH ROW EXECUTE FUNCTION breakglass_append_only();
+      CREATE TRIGGER ledger_cosignatures_no_truncate BEFORE TRUNCATE ON ledger_cosignatures
+        FOR EACH STATEMENT EXECUTE FUNCTION breakglass_append_only();
+    `,
+  },
 ];

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { LogTables, NewCheckpoint, SignedCheckpoint } from '../log-tables';
+import type { CosignatureSource, LogTables, NewCheckpoint, SignedCheckpoint, StoredCosignature } from '../log-tables';
 import { fallbackStoreLogger } from '../../logger';
 
 const HASH_SIZE = 32;
@@ -41,6 +41,20 @@ class Level {
     this.buf.set(hash, this.count * HASH_SIZE);
     this.count++;
   }
+}
+
+interface CosignatureRow {
+  checkpoint_id: number;
+  tree_size: number;
+  witness: string;
+  cosigned_at: number;
+  line: string;
+  received_at: string;
+  source: CosignatureSource;
+}
+
+function rowToCosignature(row: CosignatureRow): StoredCosignature {
+  return { checkpointId: Number(row.checkpoint_id), treeSize: Number(row.tree_size), witness: row.witness, cosignedAt: Number(row.cosigned_at), line: row.line, receivedAt: row.received_at, source: row.source };
 }
 
 interface CheckpointRow {
@@ -160,6 +174,18 @@ export class PgLogTables implements LogTables {
     const leaves = this.levels[0];
     for (let i = from; leaves && i < Math.min(leaves.count, from + limit); i++) out.push(leaves.get(i)!);
     return out;
+  }
+
+  async addCosignature(c: StoredCosignature): Promise<boolean> {
+    const result = await this.pool.query(
+      'INSERT INTO ledger_cosignatures (checkpoint_id, tree_size, witness, cosigned_at, line, received_at, source) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (checkpoint_id, witness) DO NOTHING',
+      [c.checkpointId, c.treeSize, c.witness, c.cosignedAt, c.line, c.receivedAt, c.source],
+    );
+    return result.rowCount === 1;
+  }
+
+  async cosignatures(checkpointId: number): Promise<StoredCosignature[]> {
+    return (await this.pool.query<CosignatureRow>('SELECT * FROM ledger_cosignatures WHERE checkpoint_id = $1 ORDER BY id', [checkpointId])).rows.map(rowToCosignature);
   }
 
   close(): void {

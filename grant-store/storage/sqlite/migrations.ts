@@ -293,6 +293,31 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
         BEGIN SELECT RAISE(ABORT, 'ledger_checkpoints is append-only: DELETE rejected'); END;
     `,
   },
+  {
+    version: 11,
+    name: 'witness cosignatures',
+    // Cosignatures of the log's checkpoints by the policy's witnesses (C2SP tlog-cosignature),
+    // each verified against the witness's key before it is kept (grant-store/ledger/
+    // checkpoint-witnesses.ts); served appended to the checkpoint. Append-only like the log's
+    // other tables; one per witness and checkpoint.
+    sql: `
+      CREATE TABLE ledger_cosignatures (
+        id INTEGER PRIMARY KEY,
+        checkpoint_id INTEGER NOT NULL REFERENCES ledger_checkpoints(id),
+        tree_size INTEGER NOT NULL,
+        witness TEXT NOT NULL,
+        cosigned_at INTEGER NOT NULL,
+        line TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        source TEXT NOT NULL CHECK (source IN ('push', 'submitted')),
+        UNIQUE (checkpoint_id, witness)
+      );
+      CREATE TRIGGER ledger_cosignatures_no_update BEFORE UPDATE ON ledger_cosignatures
+        BEGIN SELECT RAISE(ABORT, 'ledger_cosignatures is append-only: UPDATE rejected'); END;
+      CREATE TRIGGER ledger_cosignatures_no_delete BEFORE DELETE ON ledger_cosignatures
+        BEGIN SELECT RAISE(ABORT, 'ledger_cosignatures is append-only: DELETE rejected'); END;
+    `,
+  },
 ];
 
 /** Apply every migration newer than the database's version, each in its own transaction. */

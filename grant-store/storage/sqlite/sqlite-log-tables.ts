@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { LogTables, NewCheckpoint, SignedCheckpoint } from '../log-tables';
+import type { CosignatureSource, LogTables, NewCheckpoint, SignedCheckpoint, StoredCosignature } from '../log-tables';
 
 interface CheckpointRow {
   id: number;
@@ -11,6 +11,20 @@ interface CheckpointRow {
 
 function rowToCheckpoint(row: CheckpointRow): SignedCheckpoint {
   return { id: row.id, treeSize: row.tree_size, rootHash: new Uint8Array(row.root_hash), note: row.note, signedAt: row.signed_at };
+}
+
+interface CosignatureRow {
+  checkpoint_id: number;
+  tree_size: number;
+  witness: string;
+  cosigned_at: number;
+  line: string;
+  received_at: string;
+  source: CosignatureSource;
+}
+
+function rowToCosignature(row: CosignatureRow): StoredCosignature {
+  return { checkpointId: Number(row.checkpoint_id), treeSize: Number(row.tree_size), witness: row.witness, cosignedAt: Number(row.cosigned_at), line: row.line, receivedAt: row.received_at, source: row.source };
 }
 
 /**
@@ -70,6 +84,21 @@ export class SqliteLogTables implements LogTables {
   leafHashes(from: number, limit: number): Uint8Array[] {
     const rows = this.reader.prepare('SELECT hash FROM ledger_nodes WHERE level = 0 AND idx >= ? ORDER BY idx LIMIT ?').all(from, limit) as { hash: Buffer }[];
     return rows.map((r) => new Uint8Array(r.hash));
+  }
+
+  async addCosignature(c: StoredCosignature): Promise<boolean> {
+    let added = false;
+    await this.write((writer) => {
+      const result = writer
+        .prepare('INSERT OR IGNORE INTO ledger_cosignatures (checkpoint_id, tree_size, witness, cosigned_at, line, received_at, source) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(c.checkpointId, c.treeSize, c.witness, c.cosignedAt, c.line, c.receivedAt, c.source);
+      added = result.changes === 1;
+    });
+    return added;
+  }
+
+  async cosignatures(checkpointId: number): Promise<StoredCosignature[]> {
+    return (this.reader.prepare('SELECT * FROM ledger_cosignatures WHERE checkpoint_id = ? ORDER BY id').all(checkpointId) as CosignatureRow[]).map(rowToCosignature);
   }
 
   close(): void {

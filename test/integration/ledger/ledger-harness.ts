@@ -24,12 +24,16 @@ export interface LedgerWorld {
   restart(): Promise<void>;
 }
 
-/** `databaseUrl`: the same world on PostgreSQL instead of the embedded SQLite file. */
-export async function startLedgerWorld(opts: { databaseUrl?: string } = {}): Promise<LedgerWorld> {
+/**
+ * `databaseUrl`: the same world on PostgreSQL instead of the embedded SQLite file; `origin`: the
+ * log's origin (admin init --origin); `beforeStart`: a last change to the data dir (the policy) before the store starts.
+ */
+export async function startLedgerWorld(opts: { databaseUrl?: string; origin?: string; beforeStart?: (dataDir: string) => Promise<void> } = {}): Promise<LedgerWorld> {
   const tmp = await mkdtemp(join(tmpdir(), 'breakglass-ledger-'));
   const dataDir = join(tmp, 'data');
   const { databaseUrl } = opts;
-  const { adminToken } = await initDataDir(dataDir, { databaseUrl });
+  const { adminToken } = await initDataDir(dataDir, { databaseUrl, origin: opts.origin });
+  await opts.beforeStart?.(dataDir);
   const world: LedgerWorld = {
     tmp,
     dataDir,
