@@ -193,7 +193,7 @@ export function composeConsole(options: ConsoleOptions): ConsoleCore {
   const idpRenewal = new IdpSessionRenewal({ idp, session, clock, logger });
 
   const fallback = new OfflineFallback(new OfflineCache(dataDir, logger), connection, clock);
-  const mirror = new MirrorService(dataDir, session, connection, clock);
+  const mirror = new MirrorService(dataDir, session, connection, clock, { keychain, logger });
   const readModels = new ReadModels({ session, connection, fallback, settings: settingsStore, clock, ledgerEntriesFor: (id) => mirror.mirror.entriesFor(id).filter((e) => mirror.mirror.verificationOf(e.seq) !== 'failed') });
   const reviews = new ReviewService(session, connection, fallback);
   // Every notification goes to the host (native in Electron, recorded in the browser host) and to the renderer.

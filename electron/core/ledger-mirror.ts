@@ -107,6 +107,11 @@ export class LedgerMirror {
     return this.state.lastSyncAt;
   }
 
+  /** The latest checkpoint the mirror verified its entries against (what the console cosigns). */
+  get verifiedCheckpoint(): MirrorState['checkpoint'] {
+    return this.state.checkpoint;
+  }
+
   get failure(): MirrorState['failure'] {
     return this.state.failure;
   }

@@ -408,6 +408,13 @@ export const mainContract = {
       mirrorSize: z.number().int().nonnegative(),
       verifiedTreeSize: z.number().int().nonnegative(),
       lastSyncAt: TimestampSchema,
+      /**
+       * The console as a checkpoint witness: its vkey (for the policy's witnesses:), the size it
+       * cosigned in this sync (null: nothing new), and what the store said to the cosignature.
+       */
+      witness: z
+        .strictObject({ name: z.string(), vkey: z.string(), cosignedSize: z.number().int().nonnegative().nullable(), storeAnswer: z.string().nullable() })
+        .optional(),
     }),
   },
 

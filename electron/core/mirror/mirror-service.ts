@@ -9,6 +9,9 @@ import { LedgerMirror, type LedgerSource, type PublishedCheckpoint } from '../le
 import type { ConnectionTracker } from '../session/connection-tracker';
 import type { SessionService } from '../session/session-service';
 import type { StoreClient } from '../../../shared/node/http/store-client';
+import type { ConsoleLogger } from '../logger';
+import type { KeychainAccess } from '../session/keychain-access';
+import { ConsoleWitness } from './console-witness';
 
 
 interface LogKey {
@@ -19,11 +22,12 @@ interface LogKey {
 /**
  * The local verified copy of the ledger (ledger-mirror.ts) as a console service: queries (offline
  * too) and syncs. A sync verifies the store's signed checkpoint with the log key (fetched once per
- * session) before the mirror checks its entries against it. Checkpoint witnessing / cosigning
- * belongs here, after a checkpoint verified (`sync`).
+ * session) before the mirror checks its entries against it. After a sync verified a checkpoint
+ * the console cosigns it as a witness (console-witness.ts) and hands the cosignature to the store.
  */
 export class MirrorService {
   readonly mirror: LedgerMirror;
+  private readonly witness: ConsoleWitness;
   private logKey: LogKey | undefined;
 
   constructor(
@@ -31,8 +35,10 @@ export class MirrorService {
     private readonly session: SessionService,
     private readonly connection: ConnectionTracker,
     private readonly clock: ConsoleClock,
+    private readonly witnessDeps?: { keychain: KeychainAccess; logger: ConsoleLogger },
   ) {
     this.mirror = new LedgerMirror(join(dataDir, 'ledger'));
+    this.witness = new ConsoleWitness(join(dataDir, 'ledger'));
   }
 
   /** Read the mirror from disk (start-up); the connection state starts from its last sync. */
@@ -47,11 +53,36 @@ export class MirrorService {
   }
 
   async sync(): Promise<ChannelOutput<'console:main:sync-ledger'>> {
-    const { client } = this.session.current();
+    const { client, profile } = this.session.current();
     const { added } = await this.connection.track(this.mirror.sync(this.source(client), () => this.clock.now()));
     const lastSyncAt = this.mirror.lastSyncAt ?? this.clock.now().toISOString();
     this.connection.setLastSync(lastSyncAt);
-    return { added, mirrorSize: this.mirror.size, verifiedTreeSize: this.mirror.verifiedTreeSize, lastSyncAt };
+    const witness = await this.cosign(client, profile.storeUrl, profile.principal);
+    return { added, mirrorSize: this.mirror.size, verifiedTreeSize: this.mirror.verifiedTreeSize, lastSyncAt, ...(witness ? { witness } : {}) };
+  }
+
+  /**
+   * Cosign the checkpoint this sync verified and hand the cosignature to the store. Without a
+   * keychain there is no witness key (nothing else may hold it): the console does not witness.
+   * A refusal by the console's own record (a fork) fails the sync; the store's answer is only
+   * reported (a console the policy does not list is told so, and its vkey is shown to add it).
+   */
+  private async cosign(client: StoreClient, storeUrl: string, principal: string): Promise<ChannelOutput<'console:main:sync-ledger'>['witness']> {
+    const vault = this.witnessDeps?.keychain.opened;
+    const checkpoint = this.mirror.verifiedCheckpoint;
+    if (!vault || !checkpoint) return undefined;
+    const identity = await this.witness.identity({ get: () => vault.get(storeUrl, principal, 'witness-key'), set: (secret) => vault.set(storeUrl, principal, 'witness-key', secret) }, principal);
+    const cosigned = await this.witness.cosign(checkpoint, identity, this.clock.now());
+    const result = { name: identity.cosigner.key.name, vkey: identity.vkey, cosignedSize: cosigned ? checkpoint.treeSize : null, storeAnswer: null as string | null };
+    if (!cosigned) return result;
+    try {
+      const kept = await client.call('submitCosignature', { body: { checkpoint: cosigned.note, cosignature: cosigned.line } });
+      result.storeAnswer = `kept: ${kept.cosignatures} of ${kept.quorum} witnesses cosigned checkpoint ${kept.treeSize}`;
+    } catch (error) {
+      result.storeAnswer = (error as Error).message;
+      this.witnessDeps?.logger.info({ err: (error as Error).message, vkey: identity.vkey }, 'the store did not keep this console\'s cosignature');
+    }
+    return result;
   }
 
   /** Signed out: the next session fetches its store's log key again. */

@@ -4,8 +4,8 @@ import { keychainUnavailable, loadKeytarBackend, type SecretBackend } from './se
 
 /** Keychain "service" every Breakglass secret is filed under. */
 export const VAULT_SERVICE = 'breakglass';
-/** What a secret is: the store API token, or a software signing key (PKCS#8 PEM). */
-export type SecretKind = 'token' | 'signing-key';
+/** What a secret is: the store API token, a software signing key (PKCS#8 PEM), or the console's checkpoint witness key. */
+export type SecretKind = 'token' | 'signing-key' | 'witness-key';
 /**
  * A keychain call that does not answer is treated as no keychain: a locked collection with no
  * prompter can otherwise leave the console waiting forever.

@@ -313,7 +313,7 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    version: 11,
+    version: 10,
     name: 'witness cosignatures',
     // Mirrors the SQLite migration (see there).
     sql: `

@@ -294,7 +294,7 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
     `,
   },
   {
-    version: 11,
+    version: 10,
     name: 'witness cosignatures',
     // Cosignatures of the log's checkpoints by the policy's witnesses (C2SP tlog-cosignature),
     // each verified against the witness's key before it is kept (grant-store/ledger/
