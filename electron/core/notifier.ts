@@ -13,7 +13,7 @@ export interface ConsoleNotification {
   /**
    * request: a new request to decide; sla_soon / sla_overdue: its decision SLA is running out / ran
    * out; reply: the requester answered my question; expiring: a bypass I approved ends within 10
-   * minutes; review: a review opened on a bypass I decided; session: the session state turned bad
+   * minutes; review: the store assigned me a review (Review.assignedTo); session: the session state turned bad
    * (token rejected, log halted, offline); emergency: a bypass opened (or refused) with a sealed
    * emergency credential, told to every approver.
    */
@@ -61,7 +61,7 @@ const sevLabel = (severity: Severity) => `${severity === 'sev1' ? '‼ ' : ''}${
  * - every new (pending) request at or above the threshold: a listed severity or a critical tier;
  * - follow-ups, once each: its decision SLA running out (the last third) and overdue (at or above
  *   the threshold), the requester's reply to my question, a bypass I approved ending within 10
- *   minutes, a review opened on a bypass I decided;
+ *   minutes, a review the store assigned to me;
  * - never twice for the same key; never for the approver's own requests;
  * - while paused, only sev1 gets through, and what was muted is not replayed after the pause.
  */
@@ -160,11 +160,10 @@ export function followUps(state: WorkState, me: string, policy: Policy | undefin
     }
   }
   for (const review of state.reviews) {
-    if (review.state !== 'review_open' || review.requester === me) continue;
-    if (!review.timeline.some((item) => item.actor === me && item.type === 'decision')) continue;
+    if (review.state !== 'review_open' || review.requester === me || !review.assignedTo?.includes(me)) continue;
     out.push({
       key: `review:${review.id}`,
-      notification: { kind: 'review', requestId: review.requestId, severity: 'sev3', title: `Review waiting: ${review.gate}`, body: `A bypass you decided ended; its review (${review.id}) waits for a sign-off.` },
+      notification: { kind: 'review', requestId: review.requestId, severity: 'sev3', title: `Review assigned to you: ${review.gate}`, body: `${review.requester}'s bypass ended; its review (${review.id}) is assigned to you for a sign-off.` },
     });
   }
   return out;

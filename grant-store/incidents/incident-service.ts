@@ -109,7 +109,7 @@ export async function receiveIncidentWebhook(deps: IncidentDeps, sourceId: strin
           if (!pre || pre.source !== source.id || pre.incidentId !== facts.incidentId) continue;
           const fresh = await tx.getRequest(request.id);
           if (!fresh || fresh.state !== 'active') continue;
-          await closeBypass(tx, fresh, 'revoke', SYSTEM_CALLER, now, `incident ${ref} resolved (ledger seq ${seq}): its pre-approval ended`);
+          await closeBypass(tx, fresh, 'revoke', SYSTEM_CALLER, now, `incident ${ref} resolved (ledger seq ${seq}): its pre-approval ended`, policy);
           revoked.push(request.id);
         }
       }

@@ -34,7 +34,7 @@ export function startExpirySweeper(deps: ServiceDeps, intervalMs = DEFAULT_SWEEP
       const done = await deps.store.transaction(async (tx) => {
         const fresh = await tx.getRequest(due.id);
         if (!fresh || fresh.state !== 'active' || !fresh.expiresAt || fresh.expiresAt > at) return false;
-        await closeBypass(tx, fresh, 'expire', SYSTEM_CALLER, deps.clock(), null);
+        await closeBypass(tx, fresh, 'expire', SYSTEM_CALLER, deps.clock(), null, deps.policies.policy);
         return true;
       });
       if (done) closed++;

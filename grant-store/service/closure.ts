@@ -1,5 +1,7 @@
 import type { BypassRequest } from '../../shared/domain/request';
+import type { Policy } from '../../shared/domain/policy';
 import type { Review } from '../../shared/domain/review';
+import { reviewAssignees } from '../../shared/policy/review-assignment';
 import { nextState } from '../../shared/policy/state-machine';
 import type { StoreTx } from '../storage/store';
 import { actingRole } from './access';
@@ -13,7 +15,8 @@ import { timelineFrom } from './timeline';
  * End an active bypass (expiry by the store, or revocation by an approver) and open its
  * post-incident review in the same transaction. The caller must have re-read `request` inside
  * `tx`; the state machine refuses a second closure, and the reviews table has one row per
- * request, so each closure and each review opening happens exactly once.
+ * request, so each closure and each review opening happens exactly once. The review is assigned
+ * under `policy` (the one in force now): see shared/policy/review-assignment.
  */
 export async function closeBypass(
   tx: StoreTx,
@@ -22,6 +25,7 @@ export async function closeBypass(
   caller: Caller,
   now: Date,
   comment: string | null,
+  policy: Policy,
 ): Promise<{ request: BypassRequest; review: Review }> {
   const at = now.toISOString();
   const closed: BypassRequest = {
@@ -62,12 +66,14 @@ export async function closeBypass(
     note: null,
     completedBy: null,
     completedAt: null,
+    approvedBy: closed.approvals.map((a) => a.approver),
+    assignedTo: reviewAssignees(policy, closed, closed.approvals.map((a) => a.approver)),
   };
   await tx.insertReview(review);
   await tx.appendLedger([
     auditEntry(at, 'review_opened', { principal: 'system', roles: [], sourceAddress: null }, requestAudit(closed, {
       actorRole: 'system',
-      data: { reviewId: review.id, timelineLength: timeline.length },
+      data: { reviewId: review.id, timelineLength: timeline.length, assignedTo: review.assignedTo },
     })),
   ]);
   return { request: closed, review };

@@ -149,7 +149,7 @@ async function applyDecision(deps: ServiceDeps, tx: StoreTx, caller: Caller, req
     case 'revoke': {
       nextState(request.state, 'revoke');
       assertMayRevoke(deps.policies.policy, request, caller.principal);
-      return (await closeBypass(tx, request, 'revoke', caller, now, statement.comment)).request;
+      return (await closeBypass(tx, request, 'revoke', caller, now, statement.comment, deps.policies.policy)).request;
     }
   }
 }

@@ -1,5 +1,6 @@
 import { ReviewCompleteInputSchema, type Review, type ReviewFinding, type ReviewSignoff } from '../../shared/domain/review';
 import { emergencySignoffRefusal } from '../../shared/policy/emergency-rules';
+import { isSelfReview } from '../../shared/policy/review-assignment';
 import { teamOf } from '../../shared/policy/tier-resolution';
 import { AppError, parseOrThrow } from '../../shared/errors';
 import { actingRole, requireRole } from './access';
@@ -44,11 +45,14 @@ export async function completeReview(deps: ServiceDeps, caller: Caller, id: stri
     const at = deps.clock().toISOString();
     const required = review.signoffsRequired ?? 1;
     const role = actingRole(caller, ...REVIEW_ROLES);
+    // Reviewing a bypass you approved is allowed (small teams) but never silent: the review and
+    // its ledger entry say so. Older reviews carry no approvedBy: the request's approvals say.
+    const selfReview = isSelfReview(review.approvedBy ?? request?.approvals.map((a) => a.approver) ?? [], caller.principal);
     if (required === 1) {
-      const completed: Review = { ...review, state: 'reviewed', finding: input.finding, note: input.note, completedBy: caller.principal, completedAt: at };
+      const completed: Review = { ...review, state: 'reviewed', finding: input.finding, note: input.note, completedBy: caller.principal, completedAt: at, selfReview };
       await tx.updateReview(completed);
       await tx.appendLedger([
-        auditEntry(at, 'review_completed', caller, { target: review.requestId, actorRole: role, gate: review.gate, reason: input.note, incidentRef: request?.incidentRef ?? null, data: { reviewId: id, finding: input.finding } }),
+        auditEntry(at, 'review_completed', caller, { target: review.requestId, actorRole: role, gate: review.gate, reason: input.note, incidentRef: request?.incidentRef ?? null, data: { reviewId: id, finding: input.finding, selfReview } }),
       ]);
       return completed;
     }
@@ -58,18 +62,18 @@ export async function completeReview(deps: ServiceDeps, caller: Caller, id: stri
       const refusal = emergencySignoffRefusal(policy, review, caller.principal);
       if (refusal) throw new AppError('forbidden', refusal);
     }
-    const signoff: ReviewSignoff = { by: caller.principal, team: teamOf(policy, caller.principal) ?? null, finding: input.finding, note: input.note, at };
+    const signoff: ReviewSignoff = { by: caller.principal, team: teamOf(policy, caller.principal) ?? null, finding: input.finding, note: input.note, at, selfReview };
     const all = [...signoffs, signoff];
     const done = all.length >= required;
     const worst = all.reduce((w, s) => (SEVERITY[s.finding] > SEVERITY[w.finding] ? s : w));
     const updated: Review = done
-      ? { ...review, signoffs: all, state: 'reviewed', finding: worst.finding, note: all.map((s) => `${s.by} (${s.finding}): ${s.note}`).join('\n\n'), completedBy: caller.principal, completedAt: at }
+      ? { ...review, signoffs: all, state: 'reviewed', finding: worst.finding, note: all.map((s) => `${s.by} (${s.finding}): ${s.note}`).join('\n\n'), completedBy: caller.principal, completedAt: at, selfReview: all.some((s) => s.selfReview === true) }
       : { ...review, signoffs: all };
     await tx.updateReview(updated);
     const entries = [
-      auditEntry(at, 'review_signed', caller, { target: review.requestId, actorRole: role, gate: review.gate, reason: input.note, incidentRef: request?.incidentRef ?? null, data: { reviewId: id, finding: input.finding, signoff: all.length, of: required, team: signoff.team } }),
+      auditEntry(at, 'review_signed', caller, { target: review.requestId, actorRole: role, gate: review.gate, reason: input.note, incidentRef: request?.incidentRef ?? null, data: { reviewId: id, finding: input.finding, signoff: all.length, of: required, team: signoff.team, selfReview } }),
     ];
-    if (done) entries.push(auditEntry(at, 'review_completed', caller, { target: review.requestId, actorRole: role, gate: review.gate, reason: updated.note, incidentRef: request?.incidentRef ?? null, data: { reviewId: id, finding: updated.finding, signoffs: all.map((s) => ({ by: s.by, team: s.team, finding: s.finding, at: s.at })) } }));
+    if (done) entries.push(auditEntry(at, 'review_completed', caller, { target: review.requestId, actorRole: role, gate: review.gate, reason: updated.note, incidentRef: request?.incidentRef ?? null, data: { reviewId: id, finding: updated.finding, signoffs: all.map((s) => ({ by: s.by, team: s.team, finding: s.finding, at: s.at, selfReview: s.selfReview === true })) } }));
     await tx.appendLedger(entries);
     return updated;
   });

@@ -1,4 +1,5 @@
 import type { ComponentType } from 'react';
+import type { NavIconName } from '../components/nav-icons';
 
 /**
  * One screen of the console. Each `screens/<name>/route.tsx` exports `route: ScreenRoute` and
@@ -12,6 +13,8 @@ export interface ScreenRoute {
   order: number;
   /** Shown in the sidebar; detail screens (a request) are reached from lists instead. */
   nav: boolean;
+  /** The sidebar icon (the collapsed rail below 1200 px shows only it, with the label as a tooltip). */
+  icon?: NavIconName;
   component: ComponentType;
   /** The screen scrolls its own body (virtualized lists) instead of the page scrolling. */
   fill?: boolean;

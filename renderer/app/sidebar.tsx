@@ -1,4 +1,5 @@
 import type { Session } from '../../shared/ipc/contract';
+import { NAV_ICONS } from '../components/nav-icons';
 import { ROUTES } from './routes';
 import type { ScreenRoute } from './screen-route';
 import { useUi } from './ui-store';
@@ -8,10 +9,9 @@ function NavItem({ route, current }: { route: ScreenRoute; current: boolean }) {
   const badge = route.useBadge?.();
   return (
     <li>
-      <button type="button" className="nav-item" aria-current={current ? 'page' : undefined} onClick={() => navigate(route.id)} title={route.label}>
-        <span className="nav-abbr" aria-hidden="true">
-          {route.label.slice(0, 2)}
-        </span>
+      <button type="button" className="nav-item" aria-current={current ? 'page' : undefined} onClick={() => navigate(route.id)}>
+        {route.icon ? NAV_ICONS[route.icon] : null}
+        {/* The accessible name; in the collapsed rail it is the tooltip shown on hover and focus. */}
         <span className="nav-label">{route.label}</span>
         {badge && badge.count > 0 ? (
           <span className={`nav-count${badge.urgent ? ' urgent' : ''}`} aria-label={`${badge.count} ${route.label.toLowerCase()}`}>

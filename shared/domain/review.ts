@@ -23,6 +23,8 @@ export const ReviewSignoffSchema = z.strictObject({
   finding: ReviewFindingSchema,
   note: z.string(),
   at: TimestampSchema,
+  /** The reviewer approved the bypass under review (allowed, warned about, recorded). Absent on older sign-offs. */
+  selfReview: z.boolean().optional(),
 });
 export type ReviewSignoff = z.infer<typeof ReviewSignoffSchema>;
 
@@ -48,6 +50,15 @@ export const ReviewSchema = z.strictObject({
   signoffsRequired: z.number().int().min(1).max(5).optional(),
   outsideTeamOnly: z.boolean().optional(),
   signoffs: z.array(ReviewSignoffSchema).optional(),
+  /** Who approved the reviewed bypass (absent on reviews opened before the store recorded it). */
+  approvedBy: z.array(PrincipalNameSchema).optional(),
+  /**
+   * Who the store assigned the review to when it opened (shared/policy/review-assignment): eligible
+   * approvers who took no part, else the bypass's approvers. Anyone allowed may still sign off.
+   */
+  assignedTo: z.array(PrincipalNameSchema).optional(),
+  /** The completing sign-off was by someone who approved the bypass (a self-review); absent on older reviews. */
+  selfReview: z.boolean().optional(),
 });
 export type Review = z.infer<typeof ReviewSchema>;
 

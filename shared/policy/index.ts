@@ -1,4 +1,5 @@
 export * from './request-validation';
+export * from './review-assignment';
 export * from './scope-match';
 export * from './separation-of-duties';
 export * from './standing-scope';

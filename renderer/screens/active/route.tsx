@@ -7,4 +7,4 @@ function useActiveBadge() {
   return { count: active.data?.requests.length ?? 0 };
 }
 
-export const route: ScreenRoute = { id: 'active', label: 'Active bypasses', order: 20, nav: true, component: ActiveScreen, useBadge: useActiveBadge };
+export const route: ScreenRoute = { id: 'active', label: 'Active bypasses', order: 20, nav: true, icon: 'active', component: ActiveScreen, useBadge: useActiveBadge };

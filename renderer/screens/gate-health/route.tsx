@@ -8,4 +8,4 @@ function useFindingsBadge() {
   return count > 0 ? { count, urgent: true } : null;
 }
 
-export const route: ScreenRoute = { id: 'gate-health', label: 'Gate health', order: 35, nav: true, component: GateHealthScreen, useBadge: useFindingsBadge };
+export const route: ScreenRoute = { id: 'gate-health', label: 'Gate health', order: 35, nav: true, icon: 'gate-health', component: GateHealthScreen, useBadge: useFindingsBadge };

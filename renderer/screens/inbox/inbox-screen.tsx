@@ -2,6 +2,7 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { useMemo, useRef, type KeyboardEvent, type ReactNode } from 'react';
 import type { InboxItem } from '../../../shared/ipc/contract';
 import { EMPTY_INBOX_FILTERS, useUi, type InboxFilters } from '../../app/ui-store';
+import { useSession } from '../../app/use-session';
 import { SeveritySchema } from '../../../shared/domain/common';
 import { useChannel } from '../../bridge/queries';
 import { GateKindBadge, SeverityBadge, StateBadge, TierBadge } from '../../components/badges';
@@ -161,6 +162,28 @@ function InboxFilterBar({ shown, total }: { shown: number; total: number }) {
   );
 }
 
+/** Reviews the store assigned to me (Review.assignedTo): listed with the work waiting for me. */
+function AssignedReviews() {
+  const me = useSession().data?.principal;
+  const reviews = useChannel('console:main:list-reviews', { state: 'review_open' }, { refetchInterval: 60_000 });
+  const navigate = useUi((s) => s.navigate);
+  const mine = (reviews.data?.reviews ?? []).filter((r) => me && r.assignedTo?.includes(me) && r.requester !== me);
+  if (mine.length === 0) return null;
+  return (
+    <div className="notice info row" role="note" aria-label="reviews assigned to me" style={{ marginBottom: 12, justifyContent: 'space-between' }}>
+      <span>
+        <strong>
+          {mine.length} review{mine.length === 1 ? '' : 's'} assigned to you
+        </strong>{' '}
+        ({mine.map((r) => `${r.gate} by ${r.requester}`).join(', ')}): a bypass ended and waits for your sign-off.
+      </span>
+      <button type="button" className="btn small" onClick={() => navigate('reviews')}>
+        Open reviews
+      </button>
+    </div>
+  );
+}
+
 export function InboxScreen() {
   const inbox = useChannel('console:main:list-inbox', {}, { refetchInterval: 30_000 });
   const openRequest = useUi((s) => s.openRequest);
@@ -184,6 +207,7 @@ export function InboxScreen() {
         {inbox.data ? <span className="muted mono" style={{ fontSize: 12 }}>fetched {formatUtc(inbox.data.fetchedAt)}</span> : null}
       </div>
       <ErrorNotice error={inbox.error} title="Could not load the inbox" />
+      <AssignedReviews />
       <div className="panel" style={{ flex: 1, display: 'flex', flexDirection: 'column', minHeight: 0, marginTop: inbox.error ? 12 : 0 }}>
         <InboxFilterBar shown={items.length} total={all?.length ?? 0} />
         <div role="table" aria-label="Requests waiting for me" aria-rowcount={items.length + 1} style={{ display: 'flex', flexDirection: 'column', minHeight: 0, flex: 1 }}>

@@ -8,4 +8,4 @@ function useInboxBadge() {
   return { count: items.length, urgent: items.some((i) => i.incidentFlagged || i.request.severity === 'sev1') };
 }
 
-export const route: ScreenRoute = { id: 'inbox', label: 'Inbox', order: 10, nav: true, fill: true, component: InboxScreen, useBadge: useInboxBadge };
+export const route: ScreenRoute = { id: 'inbox', label: 'Inbox', order: 10, nav: true, icon: 'inbox', fill: true, component: InboxScreen, useBadge: useInboxBadge };

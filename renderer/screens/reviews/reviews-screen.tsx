@@ -42,9 +42,12 @@ function withoutActor(summary: string, actor: string): string {
   return summary.startsWith(`${actor} `) ? summary.slice(actor.length + 1) : summary;
 }
 
-/** Did `me` sign a decision on the reviewed request (approve most of all)? A review of one's own call is marked. */
+/**
+ * Did `me` approve the reviewed bypass? Then a sign-off is a self-review (the store records it as
+ * such). The store's approvedBy decides; reviews opened before it existed fall back to the timeline.
+ */
 function ownDecision(review: Review, me: string | null | undefined): TimelineItem | undefined {
-  if (!me) return undefined;
+  if (!me || (review.approvedBy && !review.approvedBy.includes(me))) return undefined;
   return review.timeline.find((item) => item.actor === me && item.type === 'decision');
 }
 
@@ -65,8 +68,8 @@ function CompleteForm({ review, disabledReason, me }: { review: Review; disabled
     >
       {own ? (
         <div className="notice warn" role="note" aria-label="reviewing your own decision" style={{ marginBottom: 12 }}>
-          You signed a decision on this bypass yourself ({withoutActor(own.summary, own.actor)}, ledger #{own.seq}). Prefer a reviewer who did not take part; if you sign off, the review shows that you reviewed
-          your own decision.
+          You signed a decision on this bypass yourself ({withoutActor(own.summary, own.actor)}, ledger #{own.seq}). Prefer a reviewer who did not take part; if you sign off, the store records it as a self-review
+          (on the review and in the ledger).
         </div>
       ) : null}
       <div className="field">
@@ -105,7 +108,10 @@ export function ReviewsScreen() {
   const openRequest = useUi((s) => s.openRequest);
   const [selected, setSelected] = useState<string | null>(null);
   const list = reviews.data?.reviews ?? [];
-  const current = list.find((r) => r.id === selected) ?? list[0] ?? null;
+  const me = session?.principal;
+  const assignedToMe = (r: Review) => Boolean(me && r.assignedTo?.includes(me));
+  // Without a choice, the first review assigned to me (else the first one) is shown.
+  const current = list.find((r) => r.id === selected) ?? list.find(assignedToMe) ?? list[0] ?? null;
   const offline = !session?.connection.online;
   const disabledReason = !current
     ? null
@@ -162,6 +168,8 @@ export function ReviewsScreen() {
                       <div className="muted" style={{ fontSize: 12 }}>
                         {r.requester} · {r.team}
                       </div>
+                      {r.state === 'review_open' && assignedToMe(r) ? <span className="badge tier">assigned to you</span> : null}
+                      {r.selfReview ? <span className="badge warn-file">self-review</span> : null}
                     </td>
                     <td className="mono nowrap" style={{ fontSize: 11.5 }} title={formatUtc(r.openedAt)}>
                       {formatUtc(r.openedAt).slice(0, 10)}
@@ -189,6 +197,12 @@ export function ReviewsScreen() {
                 </div>
                 <StateBadge state={current.state} />
               </div>
+              {current.assignedTo?.length ? (
+                <div className="panel-body" style={{ borderBottom: '1px solid var(--border-muted)', fontSize: 12 }} aria-label="assigned to">
+                  Assigned by the store to <strong>{current.assignedTo.join(', ')}</strong>
+                  {current.approvedBy?.length ? <span className="muted"> · approved by {current.approvedBy.join(', ')}</span> : null}
+                </div>
+              ) : null}
               <div className="panel-body">
                 <h3 style={{ marginBottom: 8 }}>Timeline</h3>
                 <ul className="timeline" aria-label="review timeline">
@@ -220,6 +234,11 @@ export function ReviewsScreen() {
                     <dt>Signed off</dt>
                     <dd>
                       {current.completedBy} {current.completedAt ? <span className="mono muted">{formatUtc(current.completedAt)}</span> : null}
+                      {current.selfReview ? (
+                        <div className="notice warn" role="note" aria-label="self-review recorded" style={{ marginTop: 6 }}>
+                          Self-review: signed off by someone who approved this bypass (recorded in the ledger).
+                        </div>
+                      ) : null}
                     </dd>
                   </dl>
                 ) : (

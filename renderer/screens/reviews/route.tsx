@@ -1,10 +1,14 @@
 import type { ScreenRoute } from '../../app/screen-route';
+import { useSession } from '../../app/use-session';
 import { useChannel } from '../../bridge/queries';
 import { ReviewsScreen } from './reviews-screen';
 
+/** Open reviews; urgent (red) when one is assigned to me. */
 function useReviewsBadge() {
   const reviews = useChannel('console:main:list-reviews', { state: 'review_open' }, { refetchInterval: 60_000 });
-  return { count: reviews.data?.reviews.length ?? 0 };
+  const me = useSession().data?.principal;
+  const list = reviews.data?.reviews ?? [];
+  return { count: list.length, urgent: list.some((r) => me && r.assignedTo?.includes(me)) };
 }
 
-export const route: ScreenRoute = { id: 'reviews', label: 'Reviews', order: 30, nav: true, component: ReviewsScreen, useBadge: useReviewsBadge };
+export const route: ScreenRoute = { id: 'reviews', label: 'Reviews', order: 30, nav: true, icon: 'reviews', component: ReviewsScreen, useBadge: useReviewsBadge };

@@ -14,7 +14,7 @@ import { memoryKeychain } from './memory-keychain';
 /**
  * The follow-up notifications against a real grant store, each firing once: the requester's reply
  * to my question (pushed by the event stream), a bypass I approved ending within 10 minutes and a
- * review opened on one I revoked (the time-driven pass the console runs on its tick).
+ * review the store assigned to me (the time-driven pass the console runs on its tick).
  */
 describe('follow-up notifications (reply, expiring, review) against a real grant store', () => {
   let store: StoreFixture;
@@ -63,7 +63,7 @@ describe('follow-up notifications (reply, expiring, review) against a real grant
     assert.equal(kinds('reply').length, 1, 'once');
   });
 
-  test('a bypass I approved ending within 10 minutes, then the review of one I revoked: once each', async () => {
+  test('a bypass I approved ending within 10 minutes: once; its review is not mine (assigned to those who took no part)', async () => {
     // The store's clock 6 minutes behind ours: a 15-minute bypass approved now ends 9 minutes from our now.
     store.clock.advance(-6 * 60_000);
     const request = await fileRequest(store, alice, { gate: 'ci-tests', severity: 'sev3', scope: { repo: 'expiring-app', branch: 'main' } });
@@ -76,7 +76,21 @@ describe('follow-up notifications (reply, expiring, review) against a real grant
 
     await service.handlers['console:main:revoke']({ id: request.id, digest: request.digest, comment: 'done early' });
     await service.followUp();
+    assert.equal(kinds('review').length, 0, 'bob approved it: the review goes to carol and dave');
+  });
+
+  test('a review the store assigns to me (carol approved, bob took no part): once', async () => {
+    const carol = await store.approver('carol');
+    const request = await fileRequest(store, alice, { gate: 'ci-tests', severity: 'sev3', scope: { repo: 'assigned-app', branch: 'main' } });
+    const approved = await store.call('POST', `/v1/requests/${request.id}/decisions`, { token: carol.token, body: { bundle: await store.sign(request, 'carol', carol.signer, 'approve', { ttl: '15m' }) } });
+    assert.equal(approved.status, 200, approved.text);
+    const revoked = await store.call('POST', `/v1/requests/${request.id}/decisions`, { token: carol.token, body: { bundle: await store.sign(approved.json.request, 'carol', carol.signer, 'revoke', { comment: 'done early' }) } });
+    assert.equal(revoked.status, 200, revoked.text);
+    const reviews = await service.handlers['console:main:list-reviews']({ state: 'review_open' });
+    assert.deepEqual(reviews.reviews.find((r) => r.requestId === request.id)?.assignedTo, ['bob', 'dave']);
+    await service.followUp();
     assert.deepEqual(kinds('review').map((n) => n.requestId), [request.id]);
+    assert.match(kinds('review')[0]!.title, /Review assigned to you: ci-tests/);
     await service.followUp();
     assert.equal(kinds('review').length, 1, 'once');
   });

@@ -108,7 +108,7 @@ test('the requester answering my question notifies me once per reply; their answ
   assert.deepEqual(rules.followUps({ ...none, inbox: [item(theirs)] }, ctx()), []);
 });
 
-test('a bypass I approved ending within 10 minutes notifies once; a review opened on one I decided notifies once', () => {
+test('a bypass I approved ending within 10 minutes notifies once; a review assigned to me notifies once', () => {
   const rules = new NotifierRules();
   const mine = request({ state: 'active', approvals: [{ approver: 'bob' }] as never, expiresAt: new Date(NOW.getTime() + 9 * 60_000).toISOString() });
   const later = request({ state: 'active', approvals: [{ approver: 'bob' }] as never, expiresAt: new Date(NOW.getTime() + 30 * 60_000).toISOString() });
@@ -117,8 +117,9 @@ test('a bypass I approved ending within 10 minutes notifies once; a review opene
   assert.deepEqual(expiring.map((n) => [n.kind, n.requestId]), [['expiring', mine.id]]);
   assert.match(expiring[0]!.title, /ends in 9 min/);
   assert.deepEqual(rules.followUps({ ...none, active: [mine] }, ctx()), []);
-  const review = { id: 'rev_0000000000000001', requestId: mine.id, gate: 'deploy-freeze', requester: 'alice', state: 'review_open', timeline: [{ seq: 4, time: NOW.toISOString(), type: 'decision', actor: 'bob', summary: 'bob approved' }] } as never;
-  const notMine = { id: 'rev_0000000000000002', requestId: others.id, gate: 'deploy-freeze', requester: 'alice', state: 'review_open', timeline: [{ seq: 5, time: NOW.toISOString(), type: 'decision', actor: 'carol', summary: 'carol approved' }] } as never;
+  const review = { id: 'rev_0000000000000001', requestId: mine.id, gate: 'deploy-freeze', requester: 'alice', state: 'review_open', timeline: [], assignedTo: ['bob', 'dave'] } as never;
+  // Decided by bob but assigned to others: not bob's to sign off.
+  const notMine = { id: 'rev_0000000000000002', requestId: others.id, gate: 'deploy-freeze', requester: 'alice', state: 'review_open', timeline: [{ seq: 5, time: NOW.toISOString(), type: 'decision', actor: 'bob', summary: 'bob approved' }], assignedTo: ['carol'] } as never;
   assert.deepEqual(rules.followUps({ ...none, reviews: [review, notMine] }, ctx()).map((n) => n.kind), ['review']);
   assert.deepEqual(rules.followUps({ ...none, reviews: [review] }, ctx()), []);
 });

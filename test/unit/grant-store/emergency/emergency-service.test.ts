@@ -100,7 +100,7 @@ describe('sealed emergency credentials (service, SQLite)', () => {
     const signoff = { finding: 'justified', note: 'DR runbook followed, signer restored after 12 minutes' };
     await assert.rejects(completeReview(h.deps, h.caller('carol', 'approver'), reviewId, signoff), /active until/);
     await h.store.transaction(async (tx) => {
-      await closeBypass(tx, (await tx.getRequest(r.id))!, 'expire', SYSTEM_CALLER, new Date(Date.parse(r.expiresAt!)), null);
+      await closeBypass(tx, (await tx.getRequest(r.id))!, 'expire', SYSTEM_CALLER, new Date(Date.parse(r.expiresAt!)), null, h.deps.policies.policy);
     });
     await assert.rejects(completeReview(h.deps, h.caller('dave', 'approver'), reviewId, signoff), /dave is on team payments/);
     const first = await completeReview(h.deps, h.caller('carol', 'approver'), reviewId, signoff);

@@ -74,18 +74,35 @@ describe('grant store service', () => {
     const { request } = await createRequest(h.deps, h.caller('alice', 'requester'), body({ scope: { repo: 'review', branch: 'main' } }));
     await approve(request);
     await checkGate(h.deps, h.caller('ci', 'gate'), { gate: 'ci-tests', subject: { repo: 'review', branch: 'main' } });
-    const { review } = await h.store.transaction(async (tx) => closeBypass(tx, (await tx.getRequest(request.id))!, 'expire', SYSTEM_CALLER, new Date(h.now.ms), null));
+    const { review } = await h.store.transaction(async (tx) => closeBypass(tx, (await tx.getRequest(request.id))!, 'expire', SYSTEM_CALLER, new Date(h.now.ms), null, h.deps.policies.policy));
     assert.deepEqual(review.timeline.map((t) => t.type), ['request_created', 'decision', 'bypass_activated', 'evaluation_under_bypass', 'bypass_expired']);
+    // Assigned to the tier's eligible approvers who took no part (bob approved; dave may, same team allowed on this tier).
+    assert.deepEqual(review.approvedBy, ['bob']);
+    assert.deepEqual(review.assignedTo, ['carol', 'dave']);
+    const opened = (await h.store.ledgerEntriesForTarget(request.id)).find((e) => e.type === 'review_opened');
+    assert.deepEqual((opened?.data as { assignedTo?: string[] }).assignedTo, ['carol', 'dave']);
     assert.match(review.timeline[0]!.summary, /alice requested a 1h bypass of ci-tests/);
     await assert.rejects(completeReview(h.deps, h.caller('alice', 'approver'), review.id, { finding: 'justified', note: 'looks fine to me' }), (e: unknown) => e instanceof AppError && e.code === 'forbidden');
     await assert.rejects(completeReview(h.deps, h.caller('ci', 'gate'), review.id, { finding: 'justified', note: 'looks fine to me' }), (e: unknown) => e instanceof AppError && e.code === 'forbidden');
     const done = await completeReview(h.deps, h.caller('audrey', 'auditor'), review.id, { finding: 'not_justified', note: 'a retry would have worked' });
     assert.equal(done.completedBy, 'audrey');
+    assert.equal(done.selfReview, false);
     // A second closure of the same request is impossible.
     await assert.rejects(
-      h.store.transaction(async (tx) => closeBypass(tx, (await tx.getRequest(request.id))!, 'expire', SYSTEM_CALLER, new Date(h.now.ms), null)),
+      h.store.transaction(async (tx) => closeBypass(tx, (await tx.getRequest(request.id))!, 'expire', SYSTEM_CALLER, new Date(h.now.ms), null, h.deps.policies.policy)),
       (e: unknown) => e instanceof AppError && e.code === 'illegal_transition',
     );
+  });
+
+  test('reviewing your own approval is allowed but recorded: selfReview on the review and its ledger entry', async () => {
+    const { request } = await createRequest(h.deps, h.caller('alice', 'requester'), body({ scope: { repo: 'self-review', branch: 'main' } }));
+    await approve(request);
+    const { review } = await h.store.transaction(async (tx) => closeBypass(tx, (await tx.getRequest(request.id))!, 'revoke', h.caller('bob', 'approver'), new Date(h.now.ms), 'done early', h.deps.policies.policy));
+    const done = await completeReview(h.deps, h.caller('bob', 'approver'), review.id, { finding: 'justified', note: 'I approved it; the suite was down' });
+    assert.equal(done.selfReview, true);
+    const completed = (await h.store.ledgerEntriesForTarget(request.id)).find((e) => e.type === 'review_completed');
+    assert.equal((completed?.data as { selfReview?: boolean }).selfReview, true);
+    assert.equal((await h.store.getReview(review.id))?.selfReview, true);
   });
 
   test('quarter boundaries for the team budget', () => {

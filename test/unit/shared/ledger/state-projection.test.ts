@@ -89,7 +89,7 @@ describe('state projection from the ledger', () => {
     await decide('bob', r1, 'approve');
     await checkGate(h.deps, h.caller('ci', 'gate'), { gate: 'ci-tests', subject: { repo: 'one', branch: 'main' } });
     h.now.ms += 3_600_000;
-    const { review } = await h.store.transaction(async (tx) => closeBypass(tx, (await tx.getRequest(r1.id))!, 'expire', SYSTEM_CALLER, new Date(h.now.ms), null));
+    const { review } = await h.store.transaction(async (tx) => closeBypass(tx, (await tx.getRequest(r1.id))!, 'expire', SYSTEM_CALLER, new Date(h.now.ms), null, h.deps.policies.policy));
     await completeReview(h.deps, h.caller('carol', 'approver'), review.id, { finding: 'justified', note: 'the suite really was down' });
     // Denied; asked, answered, cancelled; approved then revoked; lapsed.
     const r2 = (await createRequest(h.deps, alice, body('two'))).request;
