@@ -140,7 +140,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Run
     const context = broker?.describe(promptId);
     if (!broker || !context) return sendJson(res, 404, failure(new AppError('not_found', 'no such PIN prompt (answered or expired)')));
     if (req.method === 'GET') {
-      if (wantsContext) return sendJson(res, 200, { purpose: context.purpose, tokenLabel: context.tokenLabel, keyLabel: context.keyLabel, attempt: context.attempt });
+      if (wantsContext) return sendJson(res, 200, { purpose: context.purpose, tokenLabel: context.tokenLabel, keyLabel: context.keyLabel, attempt: context.attempt, previousError: context.previousError });
       return sendFile(res, join(PIN_PAGE_DIR, 'pin-prompt.html'));
     }
     if (req.method !== 'POST' || wantsContext) return methodNotAllowed(res, 'GET, POST');

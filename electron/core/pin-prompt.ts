@@ -6,8 +6,10 @@ export interface PinPromptContext {
   purpose: string;
   tokenLabel: string;
   keyLabel: string;
-  /** 1 on the first ask; higher after a wrong PIN. */
+  /** 1 on the first ask; higher after a wrong PIN (asked again in place, not from the start). */
   attempt: number;
+  /** Why the last PIN was refused and the tries left when the token tells ("Wrong PIN. One try left…"); null on the first ask. */
+  previousError: string | null;
 }
 
 /**

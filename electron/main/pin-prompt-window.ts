@@ -40,8 +40,8 @@ export class ElectronPinPrompt implements PinPrompt {
     };
     deps.ipcMain.handle(PIN_CHANNELS.context, (event) => {
       if (!fromPinWindow(event) || !this.current) return null;
-      const { purpose, tokenLabel, keyLabel, attempt } = this.current.context;
-      return { purpose, tokenLabel, keyLabel, attempt };
+      const { purpose, tokenLabel, keyLabel, attempt, previousError } = this.current.context;
+      return { purpose, tokenLabel, keyLabel, attempt, previousError };
     });
     deps.ipcMain.handle(PIN_CHANNELS.submit, (event, pin: unknown) => {
       if (!fromPinWindow(event)) return false;

@@ -13,7 +13,9 @@
   api.context().then(function (ctx) {
     if (!ctx) { purpose.textContent = 'No PIN is being asked for.'; form.hidden = true; return; }
     purpose.textContent = 'Sign: ' + ctx.purpose;
-    token.textContent = 'Token "' + ctx.tokenLabel + '", key "' + ctx.keyLabel + '"' + (ctx.attempt > 1 ? ' (the last PIN was wrong)' : '');
+    token.textContent = 'Token "' + ctx.tokenLabel + '", key "' + ctx.keyLabel + '"' + (ctx.attempt > 1 ? ' (try ' + ctx.attempt + ')' : '');
+    // A wrong PIN is asked again here, in place: say why, and the tries left when the token tells.
+    if (ctx.previousError) errorBox.textContent = ctx.previousError;
   });
   form.addEventListener('submit', function (event) {
     event.preventDefault();

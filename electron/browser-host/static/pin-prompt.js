@@ -27,7 +27,9 @@
     .then(function (res) { return res.ok ? res.json() : Promise.reject(new Error('gone')); })
     .then(function (ctx) {
       purpose.textContent = 'Sign: ' + ctx.purpose;
-      token.textContent = 'Token "' + ctx.tokenLabel + '", key "' + ctx.keyLabel + '"' + (ctx.attempt > 1 ? ' (the last PIN was wrong)' : '');
+      token.textContent = 'Token "' + ctx.tokenLabel + '", key "' + ctx.keyLabel + '"' + (ctx.attempt > 1 ? ' (try ' + ctx.attempt + ')' : '');
+      // A wrong PIN is asked again here, in place: say why, and the tries left when the token tells.
+      if (ctx.previousError) errorBox.textContent = ctx.previousError;
     })
     .catch(function () { finish('This PIN prompt has already been answered or has expired.'); });
 

@@ -26,7 +26,14 @@ export interface PinRequest {
   keyLabel: string;
   /** Why the token needs the PIN now. */
   purpose: 'sign' | 'generate-key';
+  /** 1 on the first ask; 2, 3 after a wrong PIN (the prompt is asked again in place). */
+  attempt: number;
+  /** Why the last PIN was refused, with the tries left when the token tells; null on the first ask. */
+  previousError: string | null;
 }
+
+/** A wrong PIN is asked again in place this many times in all before the operation gives up. */
+export const MAX_PIN_ATTEMPTS = 3;
 
 export interface Pkcs11SignerOptions {
   /** Path of the PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so or libykcs11.so. */
@@ -286,39 +293,42 @@ class PinCache {
 }
 
 /**
- * Log in as the user with a cached or freshly asked PIN. A wrong PIN drops the cache and
- * throws AppError('forbidden') saying how many tries are left when the token tells.
+ * Log in as the user with a cached or freshly asked PIN. A wrong PIN drops the cache and asks
+ * again in place (up to MAX_PIN_ATTEMPTS prompts), telling the prompt why and how many tries the
+ * token says are left; a locked PIN, a cancelled prompt or the last wrong try throws
+ * AppError('forbidden') and nothing is signed.
  */
 async function login(pk: Pkcs11Module, s: OpenSession, opts: Pkcs11SignerOptions, getPin: Pkcs11SignerOptions['getPin'], cache: PinCache, purpose: PinRequest['purpose']): Promise<void> {
-  const cached = cache.get();
-  const pin = cached ?? (await getPin({ tokenLabel: s.tokenLabel, keyLabel: opts.keyLabel, purpose }));
-  if (typeof pin !== 'string' || pin.length === 0) throw new AppError('forbidden', `no PIN given for token "${s.tokenLabel}": nothing was signed`);
-  try {
-    s.lib.C_Login(s.session, pk.CKU_USER, pin);
-  } catch (error) {
-    const code = pkcs11Code(error);
-    if (code === pk.CKR_USER_ALREADY_LOGGED_IN) {
-      if (cached === undefined) cache.remember(pin);
-      return;
+  let previousError: string | null = null;
+  for (let attempt = 1; ; attempt++) {
+    const cached = attempt === 1 ? cache.get() : undefined;
+    const pin = cached ?? (await getPin({ tokenLabel: s.tokenLabel, keyLabel: opts.keyLabel, purpose, attempt, previousError }));
+    if (typeof pin !== 'string' || pin.length === 0) throw new AppError('forbidden', `no PIN given for token "${s.tokenLabel}": nothing was signed`);
+    try {
+      s.lib.C_Login(s.session, pk.CKU_USER, pin);
+    } catch (error) {
+      const code = pkcs11Code(error);
+      if (code === pk.CKR_USER_ALREADY_LOGGED_IN) {
+        if (cached === undefined) cache.remember(pin);
+        return;
+      }
+      cache.clear();
+      if (code === pk.CKR_PIN_INCORRECT || code === pk.CKR_PIN_INVALID || code === pk.CKR_PIN_LEN_RANGE) {
+        const flags = s.lib.C_GetTokenInfo(s.slot).flags;
+        if ((flags & pk.CKF_USER_PIN_LOCKED) !== 0) throw new AppError('forbidden', `wrong PIN for token "${s.tokenLabel}": nothing was signed. The PIN is now locked: unblock it with the security officer PIN or PUK.`);
+        const left = (flags & pk.CKF_USER_PIN_FINAL_TRY) !== 0 ? ' One try left before the PIN locks.' : (flags & pk.CKF_USER_PIN_COUNT_LOW) !== 0 ? ' Few tries left before the PIN locks.' : '';
+        // A cached PIN that stopped working (changed on the token) is not the user's typo: ask afresh.
+        previousError = cached !== undefined ? `The remembered PIN was refused: type the current one.${left}` : `Wrong PIN.${left}`;
+        if (attempt >= MAX_PIN_ATTEMPTS && cached === undefined) throw new AppError('forbidden', `wrong PIN for token "${s.tokenLabel}" ${attempt} times: nothing was signed.${left}`);
+        continue;
+      }
+      if (code === pk.CKR_PIN_LOCKED) throw new AppError('forbidden', `the PIN of token "${s.tokenLabel}" is locked: unblock it with the security officer PIN or PUK`);
+      throw tokenError(pk, error, `log in to token "${s.tokenLabel}"`);
     }
-    cache.clear();
-    if (code === pk.CKR_PIN_INCORRECT || code === pk.CKR_PIN_INVALID || code === pk.CKR_PIN_LEN_RANGE) {
-      const flags = s.lib.C_GetTokenInfo(s.slot).flags;
-      const hint =
-        (flags & pk.CKF_USER_PIN_LOCKED) !== 0
-          ? ' The PIN is now locked: unblock it with the security officer PIN or PUK.'
-          : (flags & pk.CKF_USER_PIN_FINAL_TRY) !== 0
-            ? ' One try left before the PIN locks.'
-            : (flags & pk.CKF_USER_PIN_COUNT_LOW) !== 0
-              ? ' Few tries left before the PIN locks.'
-              : '';
-      throw new AppError('forbidden', `wrong PIN for token "${s.tokenLabel}": nothing was signed.${hint}`);
-    }
-    if (code === pk.CKR_PIN_LOCKED) throw new AppError('forbidden', `the PIN of token "${s.tokenLabel}" is locked: unblock it with the security officer PIN or PUK`);
-    throw tokenError(pk, error, `log in to token "${s.tokenLabel}"`);
+    // The cache window runs from when the PIN was typed; using it does not extend it.
+    if (cached === undefined) cache.remember(pin);
+    return;
   }
-  // The cache window runs from when the PIN was typed; using it does not extend it.
-  if (cached === undefined) cache.remember(pin);
 }
 
 /** A CK_ULONG attribute value (4 or 8 bytes, native little-endian on every platform we ship). */
@@ -373,7 +383,7 @@ function makeSigner(pk: Pkcs11Module, opts: Pkcs11SignerOptions, tokenLabel: str
         s.lib.C_SignInit(s.session, { mechanism: pk.CKM_ECDSA }, privateKey);
         if (alwaysAuthenticate) {
           // e.g. YubiKey PIV slot 9c: every signature needs a context-specific login.
-          const pin = cache.get() ?? (await getPin({ tokenLabel: s.tokenLabel, keyLabel: opts.keyLabel, purpose: 'sign' }));
+          const pin = cache.get() ?? (await getPin({ tokenLabel: s.tokenLabel, keyLabel: opts.keyLabel, purpose: 'sign', attempt: 1, previousError: null }));
           s.lib.C_Login(s.session, pk.CKU_CONTEXT_SPECIFIC, pin);
         }
         const raw = await s.lib.C_SignAsync(s.session, digest, Buffer.alloc(SIGNATURE_BUFFER_BYTES));

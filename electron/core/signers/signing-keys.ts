@@ -102,8 +102,8 @@ export class SigningKeys {
   }
 
   private pinAsker(ref: Pkcs11KeyRef, purpose: string): (request: PinRequest) => Promise<string> {
-    return async () => {
-      const pin = await this.deps.pinPrompt.ask({ purpose, tokenLabel: ref.tokenLabel, keyLabel: ref.keyLabel, attempt: 1 });
+    return async (request) => {
+      const pin = await this.deps.pinPrompt.ask({ purpose, tokenLabel: ref.tokenLabel, keyLabel: ref.keyLabel, attempt: request.attempt, previousError: request.previousError });
       if (!pin) throw pinCancelled();
       return pin;
     };

@@ -32,7 +32,7 @@ async function ipc(channel: string, body: unknown): Promise<{ status: number; js
 }
 
 /** Answer the next PIN prompt the way the static page does (same origin, straight to the host). */
-async function answerNextPinPrompt(answer: { pin: string } | { cancel: true }, seen: number): Promise<string> {
+async function answerNextPinPrompt(answer: { pin: string } | { cancel: true }, seen: number, previousError: RegExp | null = null): Promise<string> {
   const { value: prompt } = await waitFor(async () => events.filter((e) => e.event === 'console:renderer:pin-required')[seen], 10_000);
   const page = await fetch(`${host.url}${prompt.data.url}`);
   assert.equal(page.status, 200);
@@ -44,8 +44,10 @@ async function answerNextPinPrompt(answer: { pin: string } | { cancel: true }, s
   const script = await fetch(new URL('pin-prompt.js', `${host.url}${prompt.data.url}`));
   assert.equal(script.status, 200);
   assert.match(await script.text(), /fetch\(promptUrl/);
-  const context = (await (await fetch(`${host.url}${prompt.data.url}/context`)).json()) as { tokenLabel: string };
+  const context = (await (await fetch(`${host.url}${prompt.data.url}/context`)).json()) as { tokenLabel: string; previousError: string | null };
   assert.equal(context.tokenLabel, token.label);
+  if (previousError) assert.match(context.previousError ?? '', previousError);
+  else assert.equal(context.previousError, null);
   const posted = await fetch(`${host.url}${prompt.data.url}`, { method: 'POST', headers: { 'content-type': 'application/json', origin: host.url }, body: JSON.stringify(answer) });
   assert.equal(posted.status, 200);
   return String(prompt.data.purpose);
@@ -103,19 +105,15 @@ test('setup generates the key on the token (PIN through the host page), the toke
   assert.equal(enrolled.status, 201, enrolled.text);
 
   const request = await fileRequest(store, alice, { gate: 'ci-tests', severity: 'sev3', scope: { repo: 'hsm-app', branch: 'main' } });
-  // A wrong PIN signs nothing and says so.
-  const wrong = ipc('console:main:approve', { id: request.id, digest: request.digest, ttl: '15m', comment: 'checked' });
-  await answerNextPinPrompt({ pin: '000000' }, 1);
-  const refused = await wrong;
-  assert.equal(refused.json.ok, false);
-  assert.match(refused.json.error!.message, /wrong PIN/);
-  // Cancelling signs nothing either.
+  // Cancelling signs nothing.
   const cancelled = ipc('console:main:approve', { id: request.id, digest: request.digest, ttl: '15m', comment: 'checked' });
-  await answerNextPinPrompt({ cancel: true }, 2);
+  await answerNextPinPrompt({ cancel: true }, 1);
   assert.match((await cancelled).json.error!.message, /cancelled/);
 
+  // A wrong PIN is asked again in place, saying why and the tries left; the same approval then goes through.
   const approve = ipc('console:main:approve', { id: request.id, digest: request.digest, ttl: '15m', comment: 'checked, signed on the token' });
-  const purpose = await answerNextPinPrompt({ pin: token.userPin }, 3);
+  await answerNextPinPrompt({ pin: '000000' }, 2);
+  const purpose = await answerNextPinPrompt({ pin: token.userPin }, 3, /^Wrong PIN\. Few tries left before the PIN locks\.$/);
   assert.match(purpose, new RegExp(`approve ${request.id}`));
   const approved = await approve;
   assert.equal(approved.json.ok, true, JSON.stringify(approved.json));

@@ -235,7 +235,7 @@ describe('the console core (composeConsole) against a real grant store', () => {
       withPinPrompt: (getPin: (r: PinRequest) => Promise<string>) => ({
         ...publicPart,
         sign: async (data: Uint8Array) => {
-          const pin = await getPin({ tokenLabel: 'bg-test', keyLabel: 'carol', purpose: 'sign' });
+          const pin = await getPin({ tokenLabel: 'bg-test', keyLabel: 'carol', purpose: 'sign', attempt: 1, previousError: null });
           const statement = JSON.parse(/\{.*\}/s.exec(Buffer.from(data).toString('utf8'))![0]) as { requestId: string };
           signed.push({ purpose: prompts[Number(pin)]!, requestId: statement.requestId });
           return software.sign(data);

@@ -20,7 +20,7 @@ function setup(timeoutMs?: number) {
   return { fake, consoleWindow, prompt, call };
 }
 
-const context = { purpose: 'approve req_0123456789abcdef (ci-tests)', tokenLabel: 'bg', keyLabel: 'bob', attempt: 1 };
+const context = { purpose: 'approve req_0123456789abcdef (ci-tests)', tokenLabel: 'bg', keyLabel: 'bob', attempt: 1, previousError: null };
 
 test('the PIN window is separate, sandboxed, on app://pin, and only it may answer', async () => {
   const { consoleWindow, prompt, call } = setup();
@@ -35,7 +35,7 @@ test('the PIN window is separate, sandboxed, on app://pin, and only it may answe
   // The React console window cannot read the context or submit a PIN.
   assert.equal(await call(PIN_CHANNELS.context, consoleWindow), null);
   assert.equal(await call(PIN_CHANNELS.submit, consoleWindow, '123456'), false);
-  assert.deepEqual(await call(PIN_CHANNELS.context, pinWindow), { purpose: context.purpose, tokenLabel: 'bg', keyLabel: 'bob', attempt: 1 });
+  assert.deepEqual(await call(PIN_CHANNELS.context, pinWindow), { purpose: context.purpose, tokenLabel: 'bg', keyLabel: 'bob', attempt: 1, previousError: null });
   assert.equal(await call(PIN_CHANNELS.submit, pinWindow, ''), false, 'an empty PIN is refused');
   assert.equal(await call(PIN_CHANNELS.submit, pinWindow, '123456'), true);
   assert.equal(await asked, '123456');

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { AppError } from '../../../../../shared/errors';
 import { signDecision } from '../../../../../shared/node/signing/sign-decision';
 import { verifyDecisionBundle } from '../../../../../shared/node/signing/verify-decision';
-import { generatePkcs11Key, openPkcs11Signer, type PinRequest, type Pkcs11SignerOptions } from '../../../../../electron/core/signers/pkcs11-signer';
+import { generatePkcs11Key, MAX_PIN_ATTEMPTS, openPkcs11Signer, type PinRequest, type Pkcs11SignerOptions } from '../../../../../electron/core/signers/pkcs11-signer';
 import { addSoftHsmToken, createSoftHsmToken, type TestToken } from '../../../../support/softhsm';
 import { statementFixture } from '../../../../support/decision-fixtures';
 import * as pkcs11js from 'pkcs11js';
@@ -62,7 +62,7 @@ describe('PKCS#11 signer against a real SoftHSM2 token', () => {
     assert.equal(signer.hardwareBacked, true);
     assert.match(signer.publicKeyPem, /^-----BEGIN PUBLIC KEY-----/);
     assert.match(signer.keyId, /^[0-9a-f]{64}$/);
-    assert.deepEqual(pins.asked, [{ tokenLabel: 'bg-test', keyLabel: 'approver-key', purpose: 'generate-key' }]);
+    assert.deepEqual(pins.asked, [{ tokenLabel: 'bg-test', keyLabel: 'approver-key', purpose: 'generate-key', attempt: 1, previousError: null }]);
 
     const statement = statementFixture();
     const bundle = await signDecision(statement, signer);
@@ -110,15 +110,25 @@ describe('PKCS#11 signer against a real SoftHSM2 token', () => {
     });
   });
 
-  test('a wrong PIN is rejected with a clear message and nothing is signed', async () => {
+  test('a wrong PIN is asked again in place, saying why; after the last try nothing is signed', async () => {
     const pins = pinSource('000000');
     const signer = await openPkcs11Signer({ ...base, getPin: pins.getPin });
     await assert.rejects(signer.sign(Buffer.from('x')), (e: unknown) => {
       assert.ok(e instanceof AppError, String(e));
       assert.equal(e.code, 'forbidden');
-      assert.match(e.message, /wrong PIN for token "bg-test": nothing was signed/);
+      assert.match(e.message, new RegExp(`wrong PIN for token "bg-test" ${MAX_PIN_ATTEMPTS} times: nothing was signed`));
       return true;
     });
+    assert.deepEqual(pins.asked.map((r) => r.attempt), Array.from({ length: MAX_PIN_ATTEMPTS }, (_, i) => i + 1));
+    assert.equal(pins.asked[0]!.previousError, null);
+    // SoftHSM2 reports a low try count after a wrong PIN: the retry prompt says so.
+    for (const retry of pins.asked.slice(1)) assert.equal(retry.previousError, 'Wrong PIN. Few tries left before the PIN locks.');
+    // A typo, then the right PIN: signed in the same operation (nothing restarts).
+    const retried = pinSource('000000', token.userPin);
+    const again = await openPkcs11Signer({ ...base, getPin: retried.getPin });
+    const sig = await again.sign(Buffer.from('retried'));
+    assert.equal(verify('sha256', Buffer.from('retried'), again.publicKeyPem, sig), true);
+    assert.deepEqual(retried.asked.map((r) => r.attempt), [1, 2]);
     const empty = await openPkcs11Signer({ ...base, getPin: async () => '' });
     await assert.rejects(empty.sign(Buffer.from('x')), (e: unknown) => e instanceof AppError && /no PIN given/.test(e.message));
     const cancelled = await openPkcs11Signer({ ...base, getPin: async () => Promise.reject(new AppError('forbidden', 'PIN entry was cancelled: nothing was signed')) });
@@ -144,10 +154,9 @@ describe('PKCS#11 signer against a real SoftHSM2 token', () => {
     await signer.sign(Buffer.from('e'));
     assert.equal(pins.asked.length, 3, 'asked again after clearPinCache');
 
-    // a wrong PIN is never cached
+    // a wrong PIN is never cached: the right one typed on the retry is
     const wrong = pinSource('999999', token.userPin);
     const s2 = await openPkcs11Signer({ ...base, getPin: wrong.getPin, pinCacheMs: 60_000, now: () => now });
-    await assert.rejects(s2.sign(Buffer.from('x')), /wrong PIN/);
     await s2.sign(Buffer.from('x'));
     await s2.sign(Buffer.from('y'));
     assert.equal(wrong.asked.length, 2);
@@ -186,7 +195,7 @@ describe('PKCS#11 signer against a real SoftHSM2 token', () => {
 
   test('openPkcs11Signer with mode "generate" generates; "select" opens', async () => {
     const getPin = pinSource(token.userPin).getPin;
-    const made = await openPkcs11Signer({ ...base, keyLabel: 'via-mode', mode: 'generate', getPin: () => getPin({ tokenLabel: '', keyLabel: '', purpose: 'sign' }) });
+    const made = await openPkcs11Signer({ ...base, keyLabel: 'via-mode', mode: 'generate', getPin: () => getPin({ tokenLabel: '', keyLabel: '', purpose: 'sign', attempt: 1, previousError: null }) });
     const selected = await openPkcs11Signer({ ...base, keyLabel: 'via-mode', mode: 'select', getPin });
     assert.equal(selected.keyId, made.keyId);
     await assert.rejects(openPkcs11Signer({ ...base, keyLabel: 'via-mode', mode: 'generate', getPin }), (e: unknown) => e instanceof AppError && e.code === 'conflict');
