@@ -5,7 +5,7 @@ import type { StoreLogger } from '../logger';
 import type { RetryPolicy } from '../alerts/outbox';
 import type { ServiceDeps } from '../service/service-deps';
 import { installAuth } from './auth';
-import { clientErrorHandler, frameworkErrorHandler, installErrorHandling } from './error-handler';
+import { clientErrorHandler, frameworkErrorHandler, installClosingAnswer, installErrorHandling } from './error-handler';
 import { EventBus } from './event-bus';
 import { buildOpenApiDocument } from './openapi';
 import { routeRegistrar } from './register-route';
@@ -65,12 +65,16 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     // held forever (a body shorter than its content-length); Fastify's default is no limit.
     // Event streams are unaffected: this bounds receiving the request, not the response.
     requestTimeout: REQUEST_TIMEOUT_MS,
+    // While closing, requests get our 503 in the documented envelope (installClosingAnswer), not
+    // Fastify's own body.
+    return503OnClosing: false,
     // Unknown fields are rejected by the zod schemas, not stripped; keep Fastify out of validation.
     ...(https ? { https } : {}),
   }) as unknown as FastifyInstance;
   // Only JSON bodies: text/plain (a Fastify default) would reach the handlers as a string.
   app.removeContentTypeParser('text/plain');
   installErrorHandling(app);
+  installClosingAnswer(app);
   installAuth(app, opts.deps);
   // Every route Fastify serves ("GET /v1/whoami"), for the contract coverage test; HEAD twins of GETs aside.
   const routes: string[] = [];

@@ -49,6 +49,23 @@ export function installErrorHandling(app: FastifyInstance): void {
 }
 
 /**
+ * Once the store is closing, a request still arriving on an open keep-alive connection is answered
+ * 503 in the documented envelope (Fastify's return503OnClosing would send its own body), before
+ * authentication or any handler runs; Fastify already marks the response `Connection: close`.
+ * Register before any other preClose hook, so no request slips through while they run.
+ */
+export function installClosingAnswer(app: FastifyInstance): void {
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    return reply.status(503).send({ error: new AppError('unavailable', 'the store is shutting down; retry against another instance or once it is back').toBody() });
+  });
+}
+
+/**
  * Errors Fastify's router raises before any route runs (a path whose percent-encoding is not
  * UTF-8): answered in the envelope like every other error. Passed as the `frameworkErrors` option.
  */

@@ -5,6 +5,7 @@ import { createPrivateKey } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { initDataDir } from '../../../grant-store/admin/init';
 import { startGrantStore } from '../../../grant-store/http/server';
@@ -265,5 +266,44 @@ describe('event stream shutdown', () => {
     await Promise.race([f.close(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('close hung with an open stream')), 5000)))]);
     clearTimeout(timer);
     assert.equal((await reader.read()).done, true);
+  });
+});
+
+describe('answers while the store is closing', () => {
+  test('a request arriving on an open connection during shutdown gets 503 in the documented error envelope', async () => {
+    const f = await startStoreFixture();
+    const { port, hostname } = new URL(f.url);
+    const socket = connect(Number(port), hostname);
+    let data = '';
+    const seen = (text: string) => new Promise<void>((resolve) => {
+      const check = () => (data.includes(text) ? resolve() : socket.once('data', check));
+      check();
+    });
+    socket.on('data', (chunk) => (data += chunk.toString()));
+    const ended = new Promise((resolve) => socket.once('close', resolve));
+    await new Promise((resolve) => socket.once('connect', resolve));
+    // A request in progress (body not sent yet) keeps the connection busy while the store closes.
+    const body = '{"gate":"ci-tests"}';
+    socket.write(`POST /v1/requests HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer ${f.adminToken}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`);
+    await seen('100 Continue');
+    const closing = f.close();
+    // The listener stops once the close hooks ran: from then on the store is closing.
+    for (;;) {
+      const refused = await new Promise<boolean>((resolve) => {
+        const probe = connect(Number(port), hostname);
+        probe.once('connect', () => (probe.destroy(), resolve(false)));
+        probe.once('error', () => resolve(true));
+      });
+      if (refused) break;
+    }
+    socket.write(`${body}GET /v1/whoami HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer ${f.adminToken}\r\n\r\n`);
+    await ended;
+    await closing;
+    const second = data.slice(data.lastIndexOf('HTTP/1.1 '));
+    assert.match(second, /^HTTP\/1\.1 503 /);
+    assert.match(second, /content-type: application\/json/i);
+    const envelope = JSON.parse(second.slice(second.indexOf('\r\n\r\n') + 4)) as { error: { code: string; message: string } };
+    assert.equal(envelope.error.code, 'unavailable');
+    assert.match(envelope.error.message, /shutting down/);
   });
 });
