@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { canonicalJsonBytes } from '../../shared/canonical-json';
 import { AppError } from '../../shared/errors';
-import { LedgerEntrySchema, type LedgerEntry } from '../../shared/domain/ledger-entry';
+import { isRedactedEntry, ServedLedgerEntrySchema, type LedgerEntry, type ServedLedgerEntry } from '../../shared/domain/ledger-entry';
 import { CompactRange } from '../../shared/ledger/compact-range';
 import { treeHasher } from '../../shared/ledger/tree-hasher';
-import { fromHex, toHex } from '../../shared/bytes';
+import { fromBase64, fromHex, toHex } from '../../shared/bytes';
 import type { ChannelOutput, ParsedChannelInput, VerificationState } from '../../shared/ipc/contract';
 import { readTextIfExists, writeJsonAtomic } from './files';
 
@@ -29,7 +29,7 @@ export interface PublishedCheckpoint {
 
 /** Where the mirror gets entries and checkpoints: the grant store, through the store client. */
 export interface LedgerSource {
-  entries(from: number, limit: number): Promise<{ entries: LedgerEntry[]; treeSize: number }>;
+  entries(from: number, limit: number): Promise<{ entries: ServedLedgerEntry[]; treeSize: number }>;
   /** The latest signed checkpoint, or null when the store does not publish one yet. */
   latestCheckpoint(): Promise<PublishedCheckpoint | null>;
 }
@@ -62,9 +62,11 @@ type LedgerQueryResult = ChannelOutput<'console:main:query-ledger'>;
  * produce a matching root: the mirror refuses it (consistency by construction). Entries past the
  * latest checkpoint are kept as `unverified` until a later checkpoint covers them.
  * Queries are answered from the mirror, so the ledger stays readable with the store unreachable.
+ * Entries the user may not see arrive redacted (seq and leaf hash: shared/policy/visibility.ts):
+ * their leaf takes part in every root check like any other, and queries skip them.
  */
 export class LedgerMirror {
-  private entries: LedgerEntry[] = [];
+  private entries: ServedLedgerEntry[] = [];
   private state: MirrorState = structuredClone(EMPTY_STATE);
   private loaded = false;
   private syncing: Promise<{ added: number }> | undefined;
@@ -88,7 +90,7 @@ export class LedgerMirror {
       this.state = MirrorStateSchema.parse(JSON.parse(stateText));
       const lines = entriesText.split('\n').filter((l) => l.length > 0);
       // A crash between appending entries and saving state leaves extra lines: drop them, re-sync.
-      this.entries = lines.slice(0, this.state.size).map((l) => LedgerEntrySchema.parse(JSON.parse(l)));
+      this.entries = lines.slice(0, this.state.size).map((l) => ServedLedgerEntrySchema.parse(JSON.parse(l)));
       if (this.entries.length !== this.state.size) throw new AppError('verification_failed', `the ledger mirror in ${this.dir} is truncated; delete it to re-sync`);
       if (lines.length !== this.state.size) await this.rewriteEntries();
     }
@@ -131,7 +133,7 @@ export class LedgerMirror {
     if (refusal) return this.fail(now, refusal);
     // Fetch everything new (also past the latest checkpoint: those entries stay `unverified`
     // until a later checkpoint covers them).
-    const pending: LedgerEntry[] = [];
+    const pending: ServedLedgerEntry[] = [];
     for (;;) {
       const from = this.state.size + pending.length;
       const page = await source.entries(from, LEDGER_SYNC_PAGE_SIZE);
@@ -164,7 +166,7 @@ export class LedgerMirror {
       const range = new CompactRange(hasher, verifiedTreeSize, verifiedFrontier.map(fromHex));
       for (let seq = verifiedTreeSize; seq < checkpoint.size; seq++) {
         const entry = seq < this.entries.length ? this.entries[seq] : pending[seq - this.entries.length];
-        range.append(hasher.leaf(canonicalJsonBytes(entry as LedgerEntry)));
+        range.append(leafOf(entry as ServedLedgerEntry));
       }
       if (toHex(range.root()) !== toHex(checkpoint.rootHash)) {
         return this.fail(now, `the ledger does not match the store's signed checkpoint at size ${checkpoint.size}: history was rewritten or an entry was altered`);
@@ -227,18 +229,31 @@ export class LedgerMirror {
 
   /** All mirrored entries about one target (request id, review id…), oldest first. */
   entriesFor(target: string): LedgerEntry[] {
-    return this.entries.filter((e) => e.target === target || (e.data as Record<string, unknown>).requestId === target);
+    return this.visibleEntries().filter((e) => e.target === target || (e.data as Record<string, unknown>).requestId === target);
   }
 
-  allEntries(): readonly LedgerEntry[] {
+  /** The mirrored entries in full (redacted ones left out), oldest first. */
+  visibleEntries(): LedgerEntry[] {
+    return this.entries.filter((e): e is LedgerEntry => !isRedactedEntry(e));
+  }
+
+  /** Every mirrored entry, redacted ones included (their seq and leaf hash only). */
+  allEntries(): readonly ServedLedgerEntry[] {
     return this.entries;
+  }
+
+  /** How many mirrored entries came redacted (outside the user's tiers). */
+  get redactedCount(): number {
+    return this.entries.reduce((n, e) => n + (isRedactedEntry(e) ? 1 : 0), 0);
   }
 
   query(query: LedgerQuery): LedgerQueryResult {
     const search = query.search?.trim().toLowerCase();
     const matches: LedgerEntry[] = [];
     for (let i = this.entries.length - 1; i >= 0; i--) {
-      const entry = this.entries[i] as LedgerEntry;
+      const served = this.entries[i] as ServedLedgerEntry;
+      if (isRedactedEntry(served)) continue;
+      const entry = served;
       if (query.type && entry.type !== query.type) continue;
       if (query.gate && entry.gate !== query.gate) continue;
       if (query.actor && entry.actor !== query.actor && entry.approver !== query.actor) continue;
@@ -255,6 +270,11 @@ export class LedgerMirror {
       lastSyncAt: this.state.lastSyncAt,
     };
   }
+}
+
+/** The Merkle leaf of a mirrored entry: hashed from its canonical bytes, or as served when redacted. */
+function leafOf(entry: ServedLedgerEntry): Uint8Array {
+  return isRedactedEntry(entry) ? fromBase64(entry.leafHash) : hasher.leaf(canonicalJsonBytes(entry));
 }
 
 function searchableText(entry: LedgerEntry): string {

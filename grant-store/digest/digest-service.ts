@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Digest, DigestLedger } from '../../shared/domain/digest';
+import { digestSeenBy, requestIdsNamedIn, visibleRequestIds } from '../reports/report-visibility';
 import type { LedgerEntry } from '../../shared/domain/ledger-entry';
 import { AppError } from '../../shared/errors';
 import { loadReportInput } from '../reports/report-source';
@@ -83,7 +84,9 @@ export function resolveWeek(deps: ServiceDeps, text: string | undefined, field =
 /** GET /v1/digest: the figures (approver, auditor, admin: the same readers as the reports). */
 export async function getDigest(deps: DigestDeps, caller: Caller, weekText: string | undefined): Promise<{ digest: Digest; rendered: RenderedDigest }> {
   requireRole(caller, 'approver', 'auditor', 'admin');
-  const digest = await buildDigest(deps, resolveWeek(deps, weekText));
+  const built = await buildDigest(deps, resolveWeek(deps, weekText));
+  // The figures are the organisation's; the requests it names are only those the caller may see.
+  const digest = digestSeenBy(built, await visibleRequestIds(deps.store, deps.policies.policy, caller, requestIdsNamedIn(built)));
   return { digest, rendered: renderDigest(digest, { charts: 'svg', link: deps.policies.policy.digest?.link }) };
 }
 

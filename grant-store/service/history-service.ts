@@ -2,6 +2,7 @@ import { HistoryQuerySchema, type History } from '../../shared/domain/api';
 import { parseOrThrow } from '../../shared/errors';
 import { AppError } from '../../shared/errors';
 import type { RequestFilter } from '../storage/store';
+import { canSeeRequest } from '../../shared/policy/visibility';
 import { hasRole } from './access';
 import type { Caller, ServiceDeps } from './service-deps';
 
@@ -18,7 +19,8 @@ export function quarterStart(now: Date): Date {
 /**
  * Bypass history shown next to a request: how often this requester, team and gate needed a
  * bypass (requests that became active) in the last 30 and 90 days, recent requests, and the
- * team's quarterly budget use.
+ * team's quarterly budget use. The counts are totals (how often, not what); the recent requests
+ * listed are only those the caller may see (shared/policy/visibility.ts).
  */
 export async function history(deps: ServiceDeps, caller: Caller, rawQuery: unknown): Promise<History> {
   const query = parseOrThrow(HistoryQuerySchema, rawQuery, 'query');
@@ -33,15 +35,16 @@ export async function history(deps: ServiceDeps, caller: Caller, rawQuery: unkno
     last90Days: await deps.store.countRequests({ ...filter, activatedSince: since(90) }),
   });
   const policy = deps.policies.policy;
+  const recent = async (filter: RequestFilter) => (await deps.store.listRequests({ ...filter, limit: RECENT_LIMIT })).filter((r) => canSeeRequest(policy, caller, r));
   const out: History = { requester: null, team: null, gate: null };
   if (query.requester) {
-    out.requester = { name: query.requester, counts: await counts({ requester: query.requester }), recent: await deps.store.listRequests({ requester: query.requester, limit: RECENT_LIMIT }) };
+    out.requester = { name: query.requester, counts: await counts({ requester: query.requester }), recent: await recent({ requester: query.requester }) };
   }
   if (query.team) {
     out.team = {
       name: query.team,
       counts: await counts({ team: query.team }),
-      recent: await deps.store.listRequests({ team: query.team, limit: RECENT_LIMIT }),
+      recent: await recent({ team: query.team }),
       budget: policy.teams[query.team]?.bypassBudget ?? 0,
       usedThisQuarter: await deps.store.countRequests({ team: query.team, activatedSince: quarterStart(now).toISOString() }),
     };

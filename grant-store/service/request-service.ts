@@ -15,7 +15,7 @@ import { auditEntry } from './audit-entry';
 import { newId, sha256 } from './ids';
 import { requestAudit } from './request-audit';
 import type { Caller, ServiceDeps } from './service-deps';
-import { canSeeRequest } from './visibility';
+import { canSeeRequest } from '../../shared/policy/visibility';
 import { parseIncidentCitation } from '../../shared/domain/incident';
 import { decidePreApproval } from '../../shared/policy/pre-approval';
 import { approvalsNeeded } from '../../shared/policy/budget';

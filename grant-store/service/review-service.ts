@@ -6,7 +6,7 @@ import { AppError, parseOrThrow } from '../../shared/errors';
 import { actingRole, requireRole } from './access';
 import { auditEntry } from './audit-entry';
 import type { Caller, ServiceDeps } from './service-deps';
-import { canSeeRequest } from './visibility';
+import { canSeeRequest } from '../../shared/policy/visibility';
 
 const REVIEW_ROLES = ['approver', 'auditor', 'admin'] as const;
 

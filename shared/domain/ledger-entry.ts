@@ -60,3 +60,25 @@ export const LedgerEntrySchema = z.looseObject({
   data: z.record(z.string(), z.unknown()),
 });
 export type LedgerEntry = z.infer<typeof LedgerEntrySchema>;
+
+/**
+ * An entry the reader may not see (shared/policy/visibility.ts), served in its place: its seq and
+ * its Merkle leaf hash (base64 of SHA-256(0x00 ‖ canonical entry bytes)), nothing else, not even
+ * its type. The leaf is all a verifier needs to recompute every root and check every proof, so
+ * the ledger stays verifiable for an approver who may not read other tiers' requests.
+ */
+export const RedactedLedgerEntrySchema = z.strictObject({
+  seq: z.number().int().nonnegative(),
+  redacted: z.literal(true),
+  leafHash: z.base64().refine((s) => s.length === 44, 'must be the base64 of a 32-byte leaf hash'),
+});
+export type RedactedLedgerEntry = z.infer<typeof RedactedLedgerEntrySchema>;
+
+/** What a ledger read serves: the entry, or its redacted stand-in. */
+export const ServedLedgerEntrySchema = z.union([RedactedLedgerEntrySchema, LedgerEntrySchema]);
+export type ServedLedgerEntry = z.infer<typeof ServedLedgerEntrySchema>;
+
+export function isRedactedEntry(entry: ServedLedgerEntry | LedgerEntry): entry is RedactedLedgerEntry {
+  // A redacted entry has no type; a real entry always has one.
+  return (entry as { redacted?: unknown }).redacted === true && !('type' in entry);
+}

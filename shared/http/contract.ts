@@ -142,7 +142,11 @@ function table<const T extends Record<string, RouteDef>>(routes: T): T {
 const LEDGER_READERS = ['approver', 'auditor', 'admin'] as const;
 const TILE_CONTENT = { 'application/octet-stream': 'the tile: 32-byte hashes concatenated, or an entry bundle (2-byte big-endian length + entry, per entry)' } as const;
 const ADMIN = ['admin'] as const;
-/** Who reads post-incident reviews (README role table): approvers, auditors and admins, never a requester-only token. */
+/**
+ * Who reads post-incident reviews (README role table): approvers, auditors and admins, never a
+ * requester-only token. Past the role check, every read route applies the one visibility rule
+ * (shared/policy/visibility.ts): what each reader sees of requests, reviews and the ledger.
+ */
 const REVIEW_READERS = ['approver', 'auditor', 'admin'] as const;
 
 export const ROUTES = table({
@@ -348,7 +352,7 @@ export const ROUTES = table({
   },
 
   // ── Ledger (transparency log) ───────────────────────────────────────────────────────────
-  ledgerEntries: { method: 'GET', path: '/v1/ledger/entries', summary: 'Ledger entries by range, cut at the tree size read alongside.', roles: LEDGER_READERS, query: LedgerEntriesQuerySchema, response: LedgerEntriesSchema },
+  ledgerEntries: { method: 'GET', path: '/v1/ledger/entries', summary: "Ledger entries by range, cut at the tree size read alongside; an entry outside the caller's view (shared/policy/visibility.ts) comes redacted: its seq and leaf hash.", roles: LEDGER_READERS, query: LedgerEntriesQuerySchema, response: LedgerEntriesSchema },
   ledgerCheckpoint: { method: 'GET', path: '/v1/ledger/checkpoint', summary: 'The latest signed C2SP checkpoint (and why the log halted, if it did).', roles: LEDGER_READERS, response: LedgerCheckpointSchema },
   inclusionProof: { method: 'GET', path: '/v1/ledger/proof/inclusion', summary: 'RFC 9162 inclusion proof of one entry (hashes base64).', roles: LEDGER_READERS, query: InclusionProofQuerySchema, response: InclusionProofSchema },
   consistencyProof: { method: 'GET', path: '/v1/ledger/proof/consistency', summary: 'RFC 9162 consistency proof between two tree sizes.', roles: LEDGER_READERS, query: ConsistencyProofQuerySchema, response: ConsistencyProofSchema },
@@ -367,7 +371,7 @@ export const ROUTES = table({
   ledgerExport: {
     method: 'GET',
     path: '/v1/ledger/export',
-    summary: 'A page of everything an offline verifier needs, pinned to one signed checkpoint.',
+    summary: "A page of everything an offline verifier needs, pinned to one signed checkpoint; entries outside the caller's view come as their redacted entry's text.",
     roles: LEDGER_READERS,
     query: LedgerExportQuerySchema,
     response: LedgerExportPageSchema,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { BypassRequestSchema } from '../domain/request';
 import { DecisionRecordSchema, SigstoreBundleJsonSchema } from '../domain/decision';
 import { EnrolledKeySchema, TokenInfoSchema } from '../domain/identity';
-import { LedgerEntrySchema } from '../domain/ledger-entry';
+import { ServedLedgerEntrySchema } from '../domain/ledger-entry';
 import { PolicySchema } from '../domain/policy';
 import { ReviewSchema } from '../domain/review';
 import { AuditRecordSchema } from '../domain/audit';
@@ -71,7 +71,8 @@ export const ReportSchema = z.union([GatesReportSchema, ApproversReportSchema, D
 const Base64Schema = z.string();
 const SizeSchema = z.number().int().nonnegative();
 
-export const LedgerEntriesSchema = z.strictObject({ entries: z.array(LedgerEntrySchema), treeSize: SizeSchema });
+/** A page of entries; entries the caller may not see (shared/policy/visibility.ts) are redacted to their leaf hash. */
+export const LedgerEntriesSchema = z.strictObject({ entries: z.array(ServedLedgerEntrySchema), treeSize: SizeSchema });
 export type LedgerEntriesPage = z.infer<typeof LedgerEntriesSchema>;
 
 /** Why the ledger is halted (a tamper alarm): every gate check blocks until the store is restored. */
@@ -120,7 +121,10 @@ export const LedgerExportPageSchema = z.strictObject({
   treeSize: SizeSchema,
   checkpoint: z.string(),
   from: SizeSchema,
-  /** The entries' exact stored JSON texts (the leaves hash these bytes). */
+  /**
+   * The entries' exact stored JSON texts (the leaves hash these bytes); an entry the caller may
+   * not see is the canonical JSON text of its redacted entry (RedactedLedgerEntrySchema) instead.
+   */
   entries: z.array(z.string()),
   leafHashes: z.array(Base64Schema),
   /** First page only: every signed checkpoint up to treeSize, the trusted root and the approvers' keys. */

@@ -79,6 +79,12 @@ export interface AuditCounts {
   withoutPolicy: number;
   /** Expiries recorded late only because the store was not running when the window ended (no other activity in between). */
   lateAfterDowntime: number;
+  /**
+   * Entries served redacted (outside the reader's tiers, shared/policy/visibility.ts): not replayed.
+   * Requests are redacted whole, so what is replayed stays complete per request; only checks that
+   * read across requests (an expiry late while the store was up) see less.
+   */
+  redacted: number;
 }
 
 export interface AuditReport {
@@ -235,6 +241,7 @@ export class SemanticAuditor {
     reviewsCompleted: 0,
     withoutPolicy: 0,
     lateAfterDowntime: 0,
+    redacted: 0,
   };
 
   constructor(private readonly options: SemanticAuditOptions = {}) {
@@ -248,6 +255,11 @@ export class SemanticAuditor {
 
   private report(kind: AuditViolationKind, entry: LedgerEntry, message: string, target = entry.target): void {
     this.violations.push({ kind, seq: entry.seq, target, message });
+  }
+
+  /** An entry the reader may not see went by (redacted): counted, not replayed. */
+  skipRedacted(_seq: number): void {
+    this.counts.redacted++;
   }
 
   /** Replay one entry (entries must arrive in seq order). */

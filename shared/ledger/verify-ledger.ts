@@ -1,8 +1,8 @@
 import { isCanonicalJsonText } from '../canonical-json';
 import { SigstoreBundleJsonSchema } from '../domain/decision';
-import { LedgerEntrySchema, type LedgerEntry } from '../domain/ledger-entry';
+import { LedgerEntrySchema, RedactedLedgerEntrySchema, type LedgerEntry } from '../domain/ledger-entry';
 import { AppError } from '../errors';
-import { bytesEqual, toHex, utf8 } from '../bytes';
+import { bytesEqual, fromBase64, toHex, utf8 } from '../bytes';
 import { parseCheckpoint, type Checkpoint } from './checkpoint';
 import { CompactRange } from './compact-range';
 import { decisionEntryFieldsMismatch } from './rekor-dsse';
@@ -96,6 +96,8 @@ export type LedgerVerdict =
       decisionsVerified: number;
       keysSeen: number;
       entriesVerified: number;
+      /** Entries served redacted (outside the reader's tiers): proven by their leaf hash only, not read. */
+      redacted: number;
       state: LedgerResumeState;
       audit?: AuditReport;
     }
@@ -173,6 +175,7 @@ export class LedgerVerifier {
   private readonly mismatches: PendingMismatch[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private decisionsVerified = 0;
+  private redacted = 0;
   private readonly concurrency: number;
   private readonly fatal: boolean;
 
@@ -297,7 +300,9 @@ export class LedgerVerifier {
   add(text: string, recordedLeaf?: Uint8Array): void {
     if (this.fatal) return;
     const seq = this.next++;
-    const leaf = this.options.hasher.leaf(utf8(text));
+    // A redacted entry (shared/policy/visibility.ts) brings its leaf hash instead of its bytes.
+    const redacted = redactedLeaf(text);
+    const leaf = redacted?.leaf ?? this.options.hasher.leaf(utf8(text));
     if (recordedLeaf) {
       if (!this.recordedRange && !bytesEqual(leaf, recordedLeaf)) {
         if (this.firstLeafDiff === null) this.firstLeafDiff = seq;
@@ -312,7 +317,7 @@ export class LedgerVerifier {
     if (!this.recordedRange && this.recordedComplete && this.recordedRootAtCheckpoint === undefined && this.range.size === this.checkpoint?.size) {
       this.recordedRootAtCheckpoint = this.range.root();
     }
-    const entryProblem = this.checkEntry(seq, text);
+    const entryProblem = redacted ? this.checkRedacted(seq, redacted.seq) : this.checkEntry(seq, text);
     if (entryProblem) this.problems.push(entryProblem);
     this.checkRootAt(seq + 1);
   }
@@ -379,6 +384,7 @@ export class LedgerVerifier {
       decisionsVerified: this.decisionsVerified,
       keysSeen: this.keys.size,
       entriesVerified: total - this.base,
+      redacted: this.redacted,
       state: { size: total, frontier: this.range.frontier, keys: [...this.keys].map(([keyId, k]) => ({ keyId, principal: k.principal, publicKeyPem: k.publicKeyPem, revoked: k.revoked })) },
       ...(audit ? { audit } : {}),
     };
@@ -426,6 +432,14 @@ export class LedgerVerifier {
     }
   }
 
+  /** A redacted entry: only its position can be checked here (its leaf goes into every root check); the audit skips it. */
+  private checkRedacted(index: number, seq: number): LedgerProblem | null {
+    if (seq !== index) return problem('seq_mismatch', index, `redacted entry at position ${index} has seq ${seq}: entries were reordered or deleted`);
+    this.redacted++;
+    this.options.auditor?.skipRedacted(seq);
+    return null;
+  }
+
   private queueDecision(entry: LedgerEntry): LedgerProblem | null {
     const seq = entry.seq;
     const parsedBundle = SigstoreBundleJsonSchema.safeParse(entry.data.bundle);
@@ -471,6 +485,21 @@ export async function verifyLedger(ledger: LedgerToVerify, options: VerifyLedger
   }
   for (let i = ledger.entryTexts.length; recorded && i < recorded.length; i++) verifier.addRecordedLeaf(recorded[i]!);
   return verifier.finish();
+}
+
+/** The seq and leaf hash of a redacted entry's text (canonical JSON of RedactedLedgerEntrySchema), or null for any other text. */
+function redactedLeaf(text: string): { seq: number; leaf: Uint8Array } | null {
+  // Canonical JSON sorts keys: a redacted entry starts with "leafHash", a ledger entry never does.
+  if (!text.startsWith('{"leafHash":')) return null;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const parsed = RedactedLedgerEntrySchema.safeParse(json);
+  if (!parsed.success || canonicalJson(parsed.data) !== text) return null;
+  return { seq: parsed.data.seq, leaf: fromBase64(parsed.data.leafHash) };
 }
 
 function keyIdOf(entry: LedgerEntry): string {

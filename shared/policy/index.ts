@@ -6,3 +6,4 @@ export * from './standing-scope';
 export * from './state-machine';
 export * from './tier-resolution';
 export * from './ttl-limits';
+export * from './visibility';

@@ -353,6 +353,7 @@ export function renderOutcome(o: VerifyOutcome): string {
       verdict.entriesVerified === verdict.treeSize
         ? `  entries:    ${verdict.treeSize} (seq 0..${verdict.treeSize - 1}), every leaf recomputed`
         : `  entries:    ${verdict.treeSize}; the ${verdict.entriesVerified} new ones (seq ${verdict.treeSize - verdict.entriesVerified}..${verdict.treeSize - 1}) recomputed, the rest proven by the saved tree state`,
+      ...(verdict.redacted > 0 ? [`  redacted:   ${verdict.redacted} entries redacted for your role (outside your tiers): their leaf hashes are in every root checked; the audit skipped them`] : []),
       `  root:       ${verdict.rootHash} matches the signed checkpoint${o.checkpointTime ? ` (signed ${o.checkpointTime})` : ''}`,
       `  decisions:  ${verdict.decisionsVerified} signatures verified against the keys enrolled at the time (${verdict.keysSeen} keys seen)`,
       ...auditLine(verdict.audit),
@@ -379,7 +380,7 @@ export function outcomeJson(o: VerifyOutcome): unknown {
     audit: verdict.audit ? { counts: verdict.audit.counts, violations: verdict.audit.violations } : null,
   };
   if (verdict.ok) {
-    return { ok: !o.halted, ...common, treeSize: verdict.treeSize, entriesVerified: verdict.entriesVerified, rootHash: verdict.rootHash, decisionsVerified: verdict.decisionsVerified, trustedSize: o.trustedSize ?? null, cosigned: o.cosigned ?? null };
+    return { ok: !o.halted, ...common, treeSize: verdict.treeSize, entriesVerified: verdict.entriesVerified, redacted: verdict.redacted, rootHash: verdict.rootHash, decisionsVerified: verdict.decisionsVerified, trustedSize: o.trustedSize ?? null, cosigned: o.cosigned ?? null };
   }
   return { ok: false, ...common, firstBadSeq: verdict.problem.seq, code: verdict.problem.code, reason: verdict.problem.message, problems: verdict.problems };
 }

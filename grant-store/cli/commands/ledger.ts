@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { AppError } from '../../../shared/errors';
+import { isRedactedEntry } from '../../../shared/domain/ledger-entry';
 import { ed25519VerifierKeyFromPem } from '../../../shared/node/ledger/node-crypto';
 import { writeExportBundle, type LedgerExportData } from '../../ledger/export-bundle';
 import type { CliContext } from '../context';
@@ -149,7 +150,8 @@ export function registerLedgerCommands(ledger: Command, ctx: CliContext): void {
     const text = opts.format === 'csv' ? toCsv(entries) : toJsonl(entries);
     if (opts.out) {
       await writeFile(opts.out, text);
-      ctx.note(`Wrote ${entries.length} ledger entries to ${opts.out}.`);
+      const redacted = entries.filter(isRedactedEntry).length;
+      ctx.note(`Wrote ${entries.length} ledger entries to ${opts.out}${redacted > 0 ? ` (${redacted} redacted for your role: seq and leaf hash only)` : ''}.`);
     } else {
       ctx.io.stdout(text);
     }

@@ -1,7 +1,6 @@
 import { LedgerEntryTypeSchema, type LedgerEntry } from '../../../shared/domain/ledger-entry';
-import type { BypassRequest } from '../../../shared/domain/request';
 import { AppError } from '../../../shared/errors';
-import { entryVisible } from '../entry-visibility';
+import { EntryVisibility } from '../../service/entry-visibility';
 import type { RoutePlugin } from '../route-context';
 
 /** Comment line sent this often so proxies and clients know the stream is alive. */
@@ -71,14 +70,8 @@ export const registerEventRoutes: RoutePlugin = (app, { route, deps, bus }) => {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.write(': breakglass event stream\n\n');
 
-    const requestCache = new Map<string, Pick<BypassRequest, 'requester' | 'gate'>>();
-    const getRequest = async (id: string) => {
-      const cached = requestCache.get(id);
-      if (cached) return cached;
-      const found = await store.getRequest(id);
-      if (found) requestCache.set(id, { requester: found.requester, gate: found.gate });
-      return found;
-    };
+    // The visibility rule (shared/policy/visibility.ts): entries the caller may not see are not sent.
+    const visibility = new EntryVisibility(store, () => deps.policies.policy, caller);
 
     let lastSent = resumeFrom ?? ledgerSize - 1;
     let closed = false;
@@ -87,12 +80,13 @@ export const registerEventRoutes: RoutePlugin = (app, { route, deps, bus }) => {
     let replaying = true;
 
     const send = async (entries: readonly LedgerEntry[]) => {
+      const candidates = entries.filter((e) => e.seq > lastSent && wanted(e.type));
+      const flags = await visibility.visible(candidates);
+      const shown = new Set(candidates.filter((_, i) => flags[i]));
       for (const entry of entries) {
         if (closed || entry.seq <= lastSent) continue;
         lastSent = entry.seq;
-        if (wanted(entry.type) && await entryVisible(deps.policies.policy, caller, entry, getRequest)) {
-          res.write(`id: ${entry.seq}\nevent: ledger\ndata: ${JSON.stringify(entry)}\n\n`);
-        }
+        if (shown.has(entry)) res.write(`id: ${entry.seq}\nevent: ledger\ndata: ${JSON.stringify(entry)}\n\n`);
       }
     };
     const drain = async () => {

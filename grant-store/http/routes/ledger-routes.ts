@@ -1,22 +1,27 @@
 import { toBase64 } from '../../../shared/bytes';
+import type { Role } from '../../../shared/domain/common';
 import { AppError } from '../../../shared/errors';
 import { ledgerGuardOf } from '../../ledger/ledger-guard';
+import { EntryVisibility } from '../../service/entry-visibility';
 import type { RoutePlugin } from '../route-context';
 
 /**
  * The ledger over HTTP: entries by range plus the transparency log: signed C2SP
  * checkpoints, RFC 9162 inclusion and consistency proofs (hashes base64), the log public key,
  * the Sigstore trusted root, decision bundles with their tlog entry, and a paged export holding
- * everything an offline verifier needs.
+ * everything an offline verifier needs. Entries the caller may not see (shared/policy/visibility.ts)
+ * are served redacted, as their leaf hash: every root and proof still checks out.
  */
 export const registerLedgerRoutes: RoutePlugin = async (app, ctx) => {
   const { log, route, witnesses } = ctx;
 
-  route('ledgerEntries', async ({ query: q }) => {
+  const visibilityFor = (caller: { principal: string; roles: readonly Role[] }) => new EntryVisibility(ctx.deps.store, () => ctx.deps.policies.policy, caller);
+
+  route('ledgerEntries', async ({ caller, query: q }) => {
     const treeSize = await ctx.deps.store.ledgerSize();
     // Two reads may straddle a commit: cut the page at the size reported alongside it.
     const entries = await ctx.deps.store.getLedgerEntries(q.from, q.limit);
-    return { entries: entries.filter((e) => e.seq < treeSize), treeSize };
+    return { entries: await visibilityFor(caller).serve(entries.filter((e) => e.seq < treeSize)), treeSize };
   });
 
   route('ledgerCheckpoint', async () => {
@@ -55,12 +60,15 @@ export const registerLedgerRoutes: RoutePlugin = async (app, ctx) => {
     return { trustedRoot: await log.trustedRoot(), publicKeys: await log.approverKeys() };
   });
 
-  route('decisionBundle', async ({ params }) => {
+  route('decisionBundle', async ({ caller, params }) => {
     const { seq } = params;
+    // A decision outside the caller's tiers does not exist for them (its statement names the request).
+    const [entry] = await ctx.deps.store.getLedgerEntries(seq, 1);
+    if (entry && entry.seq === seq && !(await visibilityFor(caller).visible([entry]))[0]) throw new AppError('not_found', `no decision you may see at seq ${seq}`);
     return { seq, bundle: await log.decisionBundle(seq) };
   });
 
-  route('ledgerExport', async ({ query: q }) => {
+  route('ledgerExport', async ({ caller, query: q }) => {
     const cp = q.treeSize !== undefined ? log.checkpointOfSize(q.treeSize) : log.latestCheckpoint();
     if (!cp) throw new AppError('not_found', `no signed checkpoint of size ${q.treeSize ?? 'any'}`);
     const end = Math.min(cp.treeSize, q.from + q.limit);
@@ -72,7 +80,7 @@ export const registerLedgerRoutes: RoutePlugin = async (app, ctx) => {
       treeSize: cp.treeSize,
       checkpoint: await witnesses.cosignedNote(cp),
       from: q.from,
-      entries: rows.map((r) => r.text),
+      entries: await visibilityFor(caller).serveTexts(rows),
       leafHashes: q.from < end ? log.leafHashes(q.from, end - q.from).map(toBase64) : [],
       // The rest once, with the first page: history, trust material.
       ...(first

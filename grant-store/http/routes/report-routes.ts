@@ -14,6 +14,7 @@ import { healthReport } from '../../reports/health-report';
 import { GateHealthMetrics } from '../../reports/prometheus-metrics';
 import type { ReportInput } from '../../reports/report-input';
 import { loadReportInput } from '../../reports/report-source';
+import { reportSeenBy, requestIdsNamedIn, visibleRequestIds } from '../../reports/report-visibility';
 import { reviewsReport } from '../../reports/reviews-report';
 import { teamsReport } from '../../reports/teams-report';
 import type { RoutePlugin } from '../route-context';
@@ -44,12 +45,14 @@ export const registerReportRoutes: RoutePlugin = (_app, { route, deps, logger, w
   let scraping: Promise<unknown> = Promise.resolve();
   let cached: { text: string; at: number } | undefined;
 
-  route('report', async ({ params, query }) => {
+  route('report', async ({ caller, params, query }) => {
     const { kind } = params;
     const now = query.now ? new Date(query.now) : clock();
     // The gates report reads only counters; the others need the requests (not the ledger).
     const input = await loadReportInput(store, policies.policy, now, { requests: kind !== 'gates', withEvaluations: kind === 'gates' || kind === 'health' });
-    return REPORTS[kind](input);
+    const report = REPORTS[kind](input);
+    // Figures are org-wide; the requests a report names are only those the caller may see.
+    return reportSeenBy(report, await visibleRequestIds(store, policies.policy, caller, requestIdsNamedIn(report)));
   });
 
   // Every filter in SQL (StoreReader.auditEntries). With `cursor` or `limit`: one page and

@@ -1,5 +1,6 @@
 import { utf8 } from '../../../shared/bytes';
 import { AppError } from '../../../shared/errors';
+import { seesEverything, type Viewer } from '../../../shared/policy/visibility';
 import { entryBundle, parseTilePath, tileWidthAt, TILE_HEIGHT, TILE_WIDTH, type TileRef } from '../../../shared/ledger/tlog-tiles';
 import type { RoutePlugin } from '../route-context';
 
@@ -7,6 +8,9 @@ import type { RoutePlugin } from '../route-context';
  * The ledger served as C2SP tlog-tiles below /v1/ledger/tlog: the latest checkpoint, hash tiles
  * and entry bundles, all cut at the latest SIGNED checkpoint (a tile never shows what no
  * checkpoint covers). Full tiles never change: cached for a year; partial ones for a few seconds.
+ * Entry bundles hold every entry in full, so only readers who see everything (auditors, admins)
+ * get them; approvers read entries from /v1/ledger/entries, redacted where they may not see them,
+ * and verify with the hash tiles, which everyone reading the ledger gets.
  */
 export const registerTileRoutes: RoutePlugin = async (_app, ctx) => {
   const { log, route } = ctx;
@@ -17,12 +21,15 @@ export const registerTileRoutes: RoutePlugin = async (_app, ctx) => {
     return reply.header('cache-control', 'no-cache').type('text/plain; charset=utf-8').send(await ctx.witnesses.cosignedNote(cp));
   });
 
-  async function serveTile(ref: TileRef, reply: Parameters<Parameters<typeof route<'tlogTile1'>>[1]>[0]['reply']) {
+  async function serveTile(caller: Viewer, ref: TileRef, reply: Parameters<Parameters<typeof route<'tlogTile1'>>[1]>[0]['reply']) {
     const treeSize = log.latestCheckpoint()?.treeSize ?? 0;
     const available = tileWidthAt(ref.level, ref.index, treeSize);
     const width = ref.width ?? TILE_WIDTH;
     if (available < width) {
       throw new AppError('not_found', `no tile ${ref.level}/${ref.index} of width ${width}: the latest checkpoint (size ${treeSize}) covers ${available} ${ref.level === 'entries' ? 'entries' : 'hashes'} of it`);
+    }
+    if (ref.level === 'entries' && !seesEverything(caller)) {
+      throw new AppError('forbidden', 'entry bundles carry every entry in full: auditors and admins only; read entries from /v1/ledger/entries (entries outside your tiers come redacted to their leaf hash)');
     }
     let body: Uint8Array;
     if (ref.level === 'entries') {
@@ -40,8 +47,8 @@ export const registerTileRoutes: RoutePlugin = async (_app, ctx) => {
       .send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
   }
 
-  route('tlogTile1', async ({ params, reply }) => serveTile(parseTilePath([params.level, params.a]), reply));
-  route('tlogTile2', async ({ params, reply }) => serveTile(parseTilePath([params.level, params.a, params.b]), reply));
-  route('tlogTile3', async ({ params, reply }) => serveTile(parseTilePath([params.level, params.a, params.b, params.c]), reply));
-  route('tlogTile4', async ({ params, reply }) => serveTile(parseTilePath([params.level, params.a, params.b, params.c, params.d]), reply));
+  route('tlogTile1', async ({ caller, params, reply }) => serveTile(caller, parseTilePath([params.level, params.a]), reply));
+  route('tlogTile2', async ({ caller, params, reply }) => serveTile(caller, parseTilePath([params.level, params.a, params.b]), reply));
+  route('tlogTile3', async ({ caller, params, reply }) => serveTile(caller, parseTilePath([params.level, params.a, params.b, params.c]), reply));
+  route('tlogTile4', async ({ caller, params, reply }) => serveTile(caller, parseTilePath([params.level, params.a, params.b, params.c, params.d]), reply));
 };

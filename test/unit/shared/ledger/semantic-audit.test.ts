@@ -117,7 +117,7 @@ describe('semantic audit: replay through the state machine and the policy in for
     assert.deepEqual(report.violations, []);
     assert.deepEqual(
       { ...report.counts },
-      { entries: b.entries.length, policies: 1, requests: 2, decisions: 2, activations: 2, evaluations: 2, expiries: 2, revocations: 0, reviewsCompleted: 2, withoutPolicy: 0, lateAfterDowntime: 0 },
+      { entries: b.entries.length, policies: 1, requests: 2, decisions: 2, activations: 2, evaluations: 2, expiries: 2, revocations: 0, reviewsCompleted: 2, withoutPolicy: 0, lateAfterDowntime: 0, redacted: 0 },
     );
   });
 
