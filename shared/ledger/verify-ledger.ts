@@ -498,7 +498,7 @@ function redactedLeaf(text: string): { seq: number; leaf: Uint8Array } | null {
     return null;
   }
   const parsed = RedactedLedgerEntrySchema.safeParse(json);
-  if (!parsed.success || canonicalJson(parsed.data) !== text) return null;
+  if (!parsed.success || !isCanonicalJsonText(text, json)) return null;
   return { seq: parsed.data.seq, leaf: fromBase64(parsed.data.leafHash) };
 }
 
