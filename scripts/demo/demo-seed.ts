@@ -1,6 +1,7 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Role } from '../../shared/domain/common';
+import type { TpmAttestationInput } from '../../shared/domain/identity';
 import { AppError, ErrorResponseSchema } from '../../shared/errors';
 import { writeKeyPairFiles } from '../../shared/node/signing/key-files';
 
@@ -18,7 +19,16 @@ export interface DemoCredentials {
   tokens: Record<string, string>;
   /** Private key file per approver, relative to the repository root. */
   keys: Record<string, string>;
+  /**
+   * Where swtpm is installed: a second key per approver, made in the demo's software TPM and
+   * enrolled as attested (the TPM key file, relative to the repository root). The walkthrough's
+   * critical-tier approvals sign with it.
+   */
+  tpmKeys?: Record<string, string>;
 }
+
+/** Makes an approver's TPM key and its enrollment certification (scripts/demo/demo-tpm.ts). */
+export type DemoTpmKeyMaker = (principal: string, index: number) => Promise<{ keyFile: string; attestation: TpmAttestationInput; publicKeyPem: string }>;
 
 const CREDENTIALS_FILE = 'demo-credentials.json';
 const CREDENTIALS_MODE = 0o600;
@@ -58,8 +68,9 @@ async function call<T>(storeUrl: string, token: string, method: string, path: st
  * Create a token for every demo principal and a software signing key for each approver
  * (written under <dataDir>/keys, enrolled with the store), through the store's own API.
  */
-export async function seedDemo(storeUrl: string, adminToken: string, dataDir: string, relativeTo: (path: string) => string): Promise<DemoCredentials> {
-  const credentials: DemoCredentials = { tokens: { admin: adminToken }, keys: {} };
+export async function seedDemo(storeUrl: string, adminToken: string, dataDir: string, relativeTo: (path: string) => string, tpmKey?: DemoTpmKeyMaker): Promise<DemoCredentials> {
+  const credentials: DemoCredentials = { tokens: { admin: adminToken }, keys: {}, ...(tpmKey ? { tpmKeys: {} } : {}) };
+  let tpmIndex = 0;
   await mkdir(join(dataDir, 'keys'), { recursive: true, mode: 0o700 });
   for (const p of DEMO_PRINCIPALS) {
     const created = await call<{ token: string }>(storeUrl, adminToken, 'POST', '/v1/admin/tokens', { principal: p.name, roles: p.roles });
@@ -68,6 +79,13 @@ export async function seedDemo(storeUrl: string, adminToken: string, dataDir: st
       const written = await writeKeyPairFiles(demoKeyPath(dataDir, p.name));
       await call(storeUrl, adminToken, 'POST', `/v1/admin/approvers/${p.name}/keys`, { publicKeyPem: written.publicKeyPem, hardwareBacked: false, label: 'demo software key' });
       credentials.keys[p.name] = relativeTo(written.privateKeyPath);
+      if (tpmKey && credentials.tpmKeys) {
+        const made = await tpmKey(p.name, tpmIndex++);
+        const keyFilePath = join(dataDir, 'keys', `${p.name}.tpm.json`);
+        await writeFile(keyFilePath, made.keyFile, { mode: 0o600 });
+        await call(storeUrl, adminToken, 'POST', `/v1/admin/approvers/${p.name}/keys`, { publicKeyPem: made.publicKeyPem, attestation: made.attestation, label: 'demo key in swtpm' });
+        credentials.tpmKeys[p.name] = relativeTo(keyFilePath);
+      }
     }
   }
   await writeFile(credentialsPath(dataDir), `${JSON.stringify(credentials, null, 2)}\n`, { mode: CREDENTIALS_MODE });
