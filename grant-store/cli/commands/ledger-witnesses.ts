@@ -56,6 +56,22 @@ export async function checkWitnessQuorum(outcome: VerifyOutcome, required: numbe
   return witnessQuorum(note, logKey, trusted, required, nodeEd25519Verify);
 }
 
+/**
+ * Hand this client's own cosignature (made after verifying) back to the store, which keeps it
+ * when the policy lists this client's witness vkey. Never fails the run: returns what the store
+ * said, or null when the store keeps no cosignatures from this client (not a listed witness).
+ */
+export async function handBackCosignature(client: StoreClient, outcome: VerifyOutcome): Promise<string | null> {
+  if (!outcome.cosigned || !outcome.checkpointNote) return null;
+  try {
+    const kept = await client.call('submitCosignature', { body: { checkpoint: outcome.checkpointNote, cosignature: outcome.cosigned.line } });
+    return `the store keeps this cosignature (checkpoint ${kept.treeSize}: ${kept.cosignatures} witness cosignatures, quorum ${kept.quorum})`;
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'forbidden') return null;
+    return `the store did not keep this cosignature: ${(error as Error).message}`;
+  }
+}
+
 export function renderWitnessQuorum(q: WitnessQuorum): string {
   return q.ok ? `  witnesses:  ${q.message}\n` : `FAILED: witnesses: ${q.message}\n`;
 }

@@ -12,7 +12,7 @@ import { withExamples } from '../help';
 import { collect, usageError, validateFlags } from '../validate';
 import { fetchAllEntries, toCsv, toJsonl } from './ledger-export';
 import { outcomeJson, renderOutcome, verifyOffline, verifyOnline } from './ledger-verify';
-import { checkWitnessQuorum, renderWitnessQuorum, trustedWitnessKeys } from './ledger-witnesses';
+import { checkWitnessQuorum, handBackCosignature, renderWitnessQuorum, trustedWitnessKeys } from './ledger-witnesses';
 
 /** Entries per export page (the store's maximum). */
 const EXPORT_PAGE = 5000;
@@ -111,6 +111,8 @@ export function registerLedgerCommands(ledger: Command, ctx: CliContext): void {
           save: opts.save,
           note: (text: string) => ctx.note(text),
         });
+    const handedBack = !opts.offline && outcome.verdict.ok ? await handBackCosignature(ctx.client(cmd), outcome) : null;
+    if (handedBack) ctx.note(handedBack);
     const quorum = opts.witnesses !== undefined && outcome.verdict.ok ? await checkWitnessQuorum(outcome, opts.witnesses, trustedWitnesses, opts.offline ? undefined : ctx.client(cmd)) : undefined;
     const json = outcomeJson(outcome) as Record<string, unknown>;
     ctx.emit(cmd, quorum ? { ...json, ok: json.ok === true && quorum.ok, witnesses: quorum } : json, () => renderOutcome(outcome) + (quorum ? renderWitnessQuorum(quorum) : ''));

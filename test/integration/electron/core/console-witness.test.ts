@@ -78,7 +78,14 @@ describe('console cores as checkpoint witnesses', { concurrency: false }, () => 
     assert.match(vkeys[0]!, /\/bob\/console\+[0-9a-f]{8}\+/);
     assert.equal((await syncTo(0, first.treeSize)).at(-1)!.witness?.cosignedSize, null, 'the same checkpoint is not cosigned twice');
 
-    // The operator lists both consoles (their vkeys as the consoles show them) with a quorum of 2.
+    // The CLI witnesses too: its first `ledger verify` creates its key and cosigns (the store does not keep it yet).
+    const cliEnv = { BREAKGLASS_STORE: world.store.url, BREAKGLASS_TOKEN: world.tokens.erin, XDG_STATE_HOME: join(world.tmp, 'state') };
+    const firstVerify = await runCli(['ledger', 'verify', '--json'], cliEnv);
+    assert.equal(firstVerify.code, 0, firstVerify.stdout + firstVerify.stderr);
+    vkeys.push((JSON.parse(firstVerify.stdout) as { cosigned: { vkey: string } }).cosigned.vkey);
+    assert.doesNotMatch(firstVerify.stderr, /cosignature/, 'a client the policy does not list is not nagged');
+
+    // The operator lists both consoles (their vkeys as the consoles show them) and the CLI, with a quorum of 2.
     const policyPath = dataDirPaths(world.dataDir).policyPath;
     await appendFile(policyPath, `\nwitnesses:\n  quorum: 2\n  members:\n${vkeys.map((v) => `    - vkey: "${v}"\n`).join('')}`);
     const reload = await world.api<unknown>('admin', 'POST', '/v1/admin/policy/reload', {});
@@ -94,9 +101,13 @@ describe('console cores as checkpoint witnesses', { concurrency: false }, () => 
     const served = await settled();
     assert.equal(parseSignedNote(served.checkpoint).signatures.length, 3);
 
-    const verify = await runCli(['ledger', 'verify', '--witnesses', '2', '--witness-policy', policyPath], { BREAKGLASS_STORE: world.store.url, BREAKGLASS_TOKEN: world.tokens.erin, XDG_STATE_HOME: join(world.tmp, 'state') });
+
+    const verify = await runCli(['ledger', 'verify', '--witnesses', '2', '--witness-policy', policyPath], cliEnv);
     assert.equal(verify.code, 0, verify.stdout + verify.stderr);
-    assert.match(verify.stdout, /witnesses: {2}2 of 2 trusted witnesses cosigned checkpoint/);
+    assert.match(verify.stdout, /witnesses: {2}3 of 3 trusted witnesses cosigned checkpoint \d+ \(2 required\)/);
+    assert.match(verify.stderr, /the store keeps this cosignature \(checkpoint \d+: 3 witness cosignatures, quorum 2\)/);
+    const withCli = (await (await fetch(`${world.store.url}/healthz`)).json()) as { witnesses: { cosigned: string[] } };
+    assert.equal(withCli.witnesses.cosigned.length, 3, 'two consoles and one CLI');
   });
 
   test("a console refuses to cosign a checkpoint that contradicts the one it cosigned (split view, shrunk log)", async () => {
