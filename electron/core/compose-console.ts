@@ -323,6 +323,7 @@ export function composeConsole(options: ConsoleOptions): ConsoleCore {
       const signedIn = await idp.signIn(input.storeUrl);
       return session.setup({ storeUrl: input.storeUrl, token: signedIn.token, key: input.key });
     },
+    'console:main:change-key': (input) => session.changeKey(input),
     'console:main:sign-out': async (input) => {
       const storeUrl = session.active?.profile.storeUrl;
       if (storeUrl) {

@@ -9,6 +9,7 @@ export const MAIN_METHODS = {
   setup: 'console:main:setup',
   signInIdp: 'console:main:sign-in-idp',
   signOut: 'console:main:sign-out',
+  changeKey: 'console:main:change-key',
   listInbox: 'console:main:list-inbox',
   listRequests: 'console:main:list-requests',
   getRequest: 'console:main:get-request',

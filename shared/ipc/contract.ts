@@ -282,6 +282,18 @@ export const mainContract = {
     output: SessionSchema,
   },
 
+  /**
+   * Settings → "Add hardware key": create or select another signing key for the signed-in
+   * principal WITHOUT signing out (the token stays where it is). The profile switches to the new key
+   * once it exists; the returned session carries its public key and enroll command, and it signs
+   * once an admin enrolls it. Fails like setup (PIN cancelled, token or key not found) and then
+   * nothing changes.
+   */
+  'console:main:change-key': {
+    input: z.strictObject({ key: KeyChoiceSchema }),
+    output: SessionSchema,
+  },
+
   /** Forget the token (and, with forgetKey, the software key) from the keychain. Returns the unconfigured session. */
   'console:main:sign-out': {
     input: z.strictObject({ forgetKey: z.boolean().default(false) }),

@@ -197,6 +197,26 @@ export class SessionService {
     return this.getSession();
   }
 
+  /** Settings: switch the signed-in principal to another key (made or selected now); the token and session stay. */
+  async changeKey(input: ParsedChannelInput<'console:main:change-key'>): Promise<Session> {
+    const active = this.current();
+    const { storeUrl, principal } = active.profile;
+    const choice = input.key;
+    const key =
+      choice.kind === 'software'
+        ? await this.deps.keys.setupSoftwareKey(storeUrl, principal)
+        : choice.kind === 'file'
+          ? await this.deps.keys.setupFileKey(await this.ownKeyFile(choice.path, principal))
+          : await this.deps.keys.setupHardwareKey({ modulePath: choice.modulePath, tokenLabel: choice.tokenLabel, keyLabel: choice.keyLabel }, choice.mode);
+    const profile: Profile = { ...active.profile, key };
+    await this.deps.profiles.write(profile);
+    // Same client and event stream: only the key changed.
+    this.signedIn = { profile, client: active.client };
+    await this.refreshWhoamiOrKeep('key changed');
+    this.deps.connection.setEnrolled(this.enrolledKey(profile) !== undefined);
+    return this.getSession();
+  }
+
   async signOut(input: ParsedChannelInput<'console:main:sign-out'>): Promise<Session> {
     const profile = this.signedIn?.profile;
     await this.deps.hooks.signedOut();
@@ -224,6 +244,12 @@ export class SessionService {
       }
     }
     return offered;
+  }
+
+  private async ownKeyFile(path: string, principal: string): Promise<string> {
+    const file = await this.checkOfferedKeyFile(path);
+    if (file.principal !== principal) throw new AppError('invalid_input', `the key file ${file.path} is ${file.principal}'s, not ${principal}'s`, { fieldErrors: [{ path: 'key.path', message: `not ${principal}'s key file` }] });
+    return file.path;
   }
 
   private async checkOfferedKeyFile(path: string): Promise<SoftwareKeyFile> {

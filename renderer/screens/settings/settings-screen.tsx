@@ -199,6 +199,81 @@ function Preferences({ settings, session }: { settings: Settings; session: Sessi
   );
 }
 
+const DEFAULT_SOFTHSM_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
+
+/**
+ * "Add hardware key": a key on a PKCS#11 token (generated there or selected by label) becomes this
+ * console's signing key without signing out; the token PIN is asked in the host's PIN window.
+ * The new public key and enroll command then show in the identity panel until an admin enrolls it.
+ */
+function AddHardwareKey({ session }: { session: Session }) {
+  const change = useChannelMutation('console:main:change-key', ['console:main:get-session']);
+  const [open, setOpen] = useState(false);
+  const [modulePath, setModulePath] = useState(session.key?.pkcs11?.modulePath ?? DEFAULT_SOFTHSM_MODULE);
+  const [tokenLabel, setTokenLabel] = useState(session.key?.pkcs11?.tokenLabel ?? '');
+  const [keyLabel, setKeyLabel] = useState('breakglass-approver');
+  const [mode, setMode] = useState<'generate' | 'select'>('generate');
+  const offline = !session.connection.online;
+  return (
+    <section className="panel" aria-label="add hardware key">
+      <div className="panel-head">
+        <h3>{session.key?.hardwareBacked ? 'Use another hardware key' : 'Add hardware key'}</h3>
+        {!open ? (
+          <button type="button" className="btn small" onClick={() => setOpen(true)}>
+            {session.key?.hardwareBacked ? 'Change key…' : 'Add hardware key…'}
+          </button>
+        ) : null}
+      </div>
+      {open ? (
+        <form
+          className="panel-body"
+          aria-label="hardware key"
+          onSubmit={(e) => {
+            e.preventDefault();
+            change.mutate({ key: { kind: 'pkcs11', modulePath, tokenLabel, keyLabel, mode } }, { onSuccess: () => setOpen(false) });
+          }}
+        >
+          <p className="muted" style={{ marginTop: 0 }}>
+            You stay signed in as <strong>{session.principal}</strong>. Decisions are signed with the new key once an admin enrolls it (its enroll command shows on the left).
+          </p>
+          <div className="field">
+            <label htmlFor="hw-module-path">PKCS#11 module</label>
+            <input id="hw-module-path" className="input mono" value={modulePath} onChange={(e) => setModulePath(e.target.value)} required />
+          </div>
+          <div className="row" style={{ alignItems: 'flex-start' }}>
+            <div className="field" style={{ flex: 1 }}>
+              <label htmlFor="hw-token-label">Token label</label>
+              <input id="hw-token-label" className="input mono" value={tokenLabel} onChange={(e) => setTokenLabel(e.target.value)} required />
+            </div>
+            <div className="field" style={{ flex: 1 }}>
+              <label htmlFor="hw-key-label">Key label</label>
+              <input id="hw-key-label" className="input mono" value={keyLabel} onChange={(e) => setKeyLabel(e.target.value)} required />
+            </div>
+          </div>
+          <div className="row">
+            <label className="row">
+              <input type="radio" name="hw-key-mode" checked={mode === 'generate'} onChange={() => setMode('generate')} /> Generate a new key on the token
+            </label>
+            <label className="row">
+              <input type="radio" name="hw-key-mode" checked={mode === 'select'} onChange={() => setMode('select')} /> Use an existing key with this label
+            </label>
+          </div>
+          <ErrorNotice error={change.error} title="The key was not changed" />
+          <div className="row" style={{ marginTop: 8 }}>
+            <button type="submit" className="btn primary small" disabled={change.isPending || offline}>
+              {change.isPending ? 'Waiting for the token PIN…' : mode === 'generate' ? 'Create and use this key' : 'Use this key'}
+            </button>
+            <button type="button" className="btn small" onClick={() => setOpen(false)} disabled={change.isPending}>
+              Cancel
+            </button>
+            {offline ? <span className="muted">The store is unreachable: try again when it is back.</span> : null}
+          </div>
+        </form>
+      ) : null}
+    </section>
+  );
+}
+
 export function SettingsScreen() {
   const session = useSession().data;
   const settings = useChannel('console:main:get-settings', {});
@@ -217,6 +292,7 @@ export function SettingsScreen() {
         {session ? <Identity session={session} /> : <div />}
         <div className="stack">
           {settings.data && session ? <Preferences settings={settings.data} session={session} /> : null}
+          {session?.configured ? <AddHardwareKey session={session} /> : null}
           <section className="panel" aria-label="sign out">
             <div className="panel-head">
               <h3>Sign out</h3>

@@ -126,3 +126,25 @@ test('setup generates the key on the token (PIN through the host page), the toke
   const again = await fetch(`${host.url}${used.data.url}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pin: token.userPin }) });
   assert.equal(again.status, 404);
 });
+
+test('Settings changes the key without signing out: to a software key and back to the token key (selected by label)', async () => {
+  const before = (await ipc('console:main:get-session', {})).json.value;
+  const software = await ipc('console:main:change-key', { key: { kind: 'software' } });
+  assert.equal(software.json.ok, true, JSON.stringify(software.json));
+  assert.equal(software.json.value.configured, true, 'still signed in');
+  assert.equal(software.json.value.principal, 'bob');
+  assert.equal(software.json.value.key.kind, 'software');
+  assert.equal(software.json.value.key.enrolled, false, 'a new key waits for enrollment');
+  assert.match(software.json.value.key.enrollCommand, /--principal bob/);
+
+  // Back to the token's key, selected by label (reading a public key needs no PIN): it is enrolled already.
+  const prompts = events.filter((e) => e.event === 'console:renderer:pin-required').length;
+  const changed = await ipc('console:main:change-key', { key: { kind: 'pkcs11', modulePath: token.modulePath, tokenLabel: token.label, keyLabel: 'bob-approvals', mode: 'select' } });
+  assert.equal(events.filter((e) => e.event === 'console:renderer:pin-required').length, prompts, 'no PIN to select a key');
+  assert.equal(changed.json.ok, true, JSON.stringify(changed.json));
+  assert.equal(changed.json.value.key.kind, 'pkcs11');
+  assert.equal(changed.json.value.key.keyId, before.key.keyId);
+  assert.equal(changed.json.value.key.enrolled, true);
+  // The session (token, event stream) was never dropped: the store still answers as bob.
+  assert.equal((await ipc('console:main:list-inbox', {})).json.ok, true);
+});
