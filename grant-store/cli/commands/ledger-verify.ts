@@ -351,7 +351,7 @@ export function renderOutcome(o: VerifyOutcome): string {
       `OK: ledger verified (${o.source})`,
       `  log:        ${o.origin}`,
       verdict.entriesVerified === verdict.treeSize
-        ? `  entries:    ${verdict.treeSize} (seq 0..${verdict.treeSize - 1}), every leaf recomputed`
+        ? `  entries:    ${verdict.treeSize} (seq 0..${verdict.treeSize - 1}), ${verdict.redacted > 0 ? `every leaf recomputed but the ${verdict.redacted} redacted ones` : 'every leaf recomputed'}`
         : `  entries:    ${verdict.treeSize}; the ${verdict.entriesVerified} new ones (seq ${verdict.treeSize - verdict.entriesVerified}..${verdict.treeSize - 1}) recomputed, the rest proven by the saved tree state`,
       ...(verdict.redacted > 0 ? [`  redacted:   ${verdict.redacted} entries redacted for your role (outside your tiers): their leaf hashes are in every root checked; the audit skipped them`] : []),
       `  root:       ${verdict.rootHash} matches the signed checkpoint${o.checkpointTime ? ` (signed ${o.checkpointTime})` : ''}`,
