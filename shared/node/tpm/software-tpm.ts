@@ -33,8 +33,12 @@ const SWTPM_START_TIMEOUT_MS = 10_000;
 
 export async function startSoftwareTpm(stateDir: string): Promise<SoftwareTpm> {
   const socket = join(stateDir, 'tpm.sock');
-  // The swtpm TCTI finds the control channel at <path>.ctrl.
-  const child = spawn('swtpm', ['socket', '--tpm2', '--tpmstate', `dir=${stateDir}`, '--server', `type=unixio,path=${socket}`, '--ctrl', `type=unixio,path=${socket}.ctrl`, '--flags', 'not-need-init,startup-clear'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // The swtpm TCTI finds the control channel at <path>.ctrl. swtpm runs under a small shell
+  // watchdog holding our stdin pipe: when this process ends in any way (even SIGKILL) the pipe
+  // closes and the watchdog kills swtpm, so no software TPM outlives the demo or a test.
+  const args = ['socket', '--tpm2', '--tpmstate', `dir=${stateDir}`, '--server', `type=unixio,path=${socket}`, '--ctrl', `type=unixio,path=${socket}.ctrl`, '--flags', 'not-need-init,startup-clear'];
+  const watchdog = 'exec 3<&0; swtpm "$@" </dev/null & p=$!; (read _ <&3; kill $p 2>/dev/null) & wait $p';
+  const child = spawn('sh', ['-c', watchdog, 'swtpm', ...args], { stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -55,7 +59,7 @@ export async function startSoftwareTpm(stateDir: string): Promise<SoftwareTpm> {
     tcti: `swtpm:path=${socket}`,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
+        child.stdin.end(); // the watchdog kills swtpm, waits for it, and exits
         await exited;
       }
     },
