@@ -1,19 +1,18 @@
 import { DIGEST_COMPARISON_WEEKS, type Digest, type DigestCountRow, type DigestEmergencyUse, type DigestLedger, type DigestWeek } from '../../shared/domain/digest';
 import type { LedgerEntry } from '../../shared/domain/ledger-entry';
 import type { BypassRequest } from '../../shared/domain/request';
-import { bypassesUpTo, type Bypass } from '../reports/bypasses';
 import { iso } from '../reports/calendar';
 import { decisionTimesReport } from '../reports/decision-times-report';
 import { findingsReport } from '../reports/findings-report';
-import type { ReportInput } from '../reports/report-input';
-import { reviewsReport } from '../reports/reviews-report';
+import { type ReportState, reportInputOf } from '../reports/report-input';
+import { openReview, reviewsReport } from '../reports/reviews-report';
 import { teamsReport } from '../reports/teams-report';
 import { formatIsoWeek, isoWeekBounds, shiftIsoWeek, type IsoWeek } from './iso-week';
 
 /** What a digest is computed from: the reports' input plus the week, the emergency entries and the ledger's state. */
 export interface DigestInput {
-  /** Requests, reviews, evaluations, block counts and policy (its `now` is ignored: the week decides). */
-  report: ReportInput;
+  /** Every request and review, evaluations, block counts and policy (the reports are computed as of the week's end). */
+  report: ReportState;
   week: IsoWeek;
   timeZone: string;
   generatedAt: Date;
@@ -32,6 +31,23 @@ export function digestAsOf(toMs: number): number {
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
+/** A bypass: a request that became active (standing scopes included), dated by its activation. */
+interface Bypass {
+  request: BypassRequest;
+  atMs: number;
+}
+
+/** Bypasses activated at or before `nowMs`, oldest first (ties by request id). */
+function bypassesUpTo(requests: readonly BypassRequest[], nowMs: number): Bypass[] {
+  const out: Bypass[] = [];
+  for (const request of requests) {
+    if (request.activatedAt === null) continue;
+    const atMs = Date.parse(request.activatedAt);
+    if (atMs <= nowMs) out.push({ request, atMs });
+  }
+  return out.sort((a, b) => a.atMs - b.atMs || a.request.id.localeCompare(b.request.id));
+}
+
 function countIn(bypasses: readonly Bypass[], week: { from: number; to: number }, keyOf: (r: BypassRequest) => string, key: string): number {
   return bypasses.filter((b) => b.atMs >= week.from && b.atMs < week.to && keyOf(b.request) === key).length;
 }
@@ -45,6 +61,15 @@ function rows(keys: Iterable<string>, kindOf: (key: string) => DigestCountRow['k
     .sort((a, b) => b.thisWeek - a.thisWeek || b.previousAverage - a.previousAverage || a.key.localeCompare(b.key));
 }
 
+/** The reviews open at `asOf` and past their deadline, oldest first. */
+function openOverdue(reviews: ReportState['reviews'], asOf: number) {
+  return reviews
+    .filter((r) => Date.parse(r.openedAt) <= asOf && (r.completedAt === null || Date.parse(r.completedAt) > asOf))
+    .map((r) => openReview(r, asOf))
+    .filter((o) => o.overdue)
+    .sort((a, b) => Date.parse(a.openedAt) - Date.parse(b.openedAt) || a.reviewId.localeCompare(b.reviewId));
+}
+
 /** The digest's figures for one ISO week: pure, from the same functions as the reports. */
 export function computeDigest(input: DigestInput): Digest {
   const { policy } = input.report;
@@ -52,7 +77,7 @@ export function computeDigest(input: DigestInput): Digest {
   const asOf = digestAsOf(current.to);
   const previousWeeks = Array.from({ length: DIGEST_COMPARISON_WEEKS }, (_, i) => shiftIsoWeek(input.week, i - DIGEST_COMPARISON_WEEKS));
   const previousBounds = previousWeeks.map((w) => isoWeekBounds(w, input.timeZone));
-  const at = { ...input.report, now: new Date(asOf) };
+  const at = reportInputOf({ ...input.report, now: new Date(asOf) });
 
   const bypasses = bypassesUpTo(input.report.requests, asOf);
   const inWeek = (b: Bypass, w: { from: number; to: number }) => b.atMs >= w.from && b.atMs < w.to;
@@ -117,7 +142,8 @@ export function computeDigest(input: DigestInput): Digest {
     },
     findings: findingsReport(at).findings,
     budgets: { quarter: teams.quarter, teams: teams.teams },
-    reviews: { overdue: reviews.open.filter((o) => o.overdue), openWithinDeadline: reviews.openWithinDeadline, onTimeRate: reviews.onTimeRate, due: reviews.due },
+    // Every overdue review (the report's list holds only the oldest REPORT_IDS_LIMIT open ones).
+    reviews: { overdue: openOverdue(input.report.reviews, asOf), openWithinDeadline: reviews.openWithinDeadline, onTimeRate: reviews.onTimeRate, due: reviews.due },
     decisionTimes: {
       week: decisionTimesReport({ ...at, requests: weekRequests }),
       trailing: decisionTimesReport(at),

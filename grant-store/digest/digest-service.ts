@@ -4,7 +4,7 @@ import type { Digest, DigestLedger } from '../../shared/domain/digest';
 import { digestSeenBy, requestIdsNamedIn, visibleRequestIds } from '../reports/report-visibility';
 import type { LedgerEntry } from '../../shared/domain/ledger-entry';
 import { AppError } from '../../shared/errors';
-import { loadReportInput } from '../reports/report-source';
+import { loadReportState } from '../reports/report-source';
 import type { StoreReader } from '../storage/store';
 import { requireRole } from '../service/access';
 import { auditEntry } from '../service/audit-entry';
@@ -65,7 +65,7 @@ export async function buildDigest(deps: DigestDeps, week: IsoWeek): Promise<Dige
   const bounds = isoWeekBounds(week, timeZone);
   const generatedAt = deps.clock();
   const [report, entries, ledger] = await Promise.all([
-    loadReportInput(deps.store, deps.policies.policy, generatedAt, { withEvaluations: false }),
+    loadReportState(deps.store, deps.policies.policy),
     emergencyEntries(deps.store, bounds.from, bounds.to),
     deps.ledgerState(),
   ]);

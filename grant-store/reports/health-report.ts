@@ -13,13 +13,13 @@ import { WEEKLY_SERIES_WEEKS, WEEK_MS } from './thresholds';
 /** Bypasses per gate per ISO week, the last WEEKLY_SERIES_WEEKS weeks (current one included), oldest first. */
 export function weeklySeries(input: ReportInput): HealthReport['weekly'] {
   const nowMs = input.now.getTime();
-  const bypasses = bypassesUpTo(input.requests, nowMs);
+  const bypasses = bypassesUpTo(input, nowMs);
   const current = isoWeekStart(nowMs);
   return Array.from({ length: WEEKLY_SERIES_WEEKS }, (_, i) => {
     const from = current - (WEEKLY_SERIES_WEEKS - 1 - i) * WEEK_MS;
     const counts: Record<string, number> = {};
     for (const b of bypasses) {
-      if (b.atMs >= from && b.atMs < from + WEEK_MS) counts[b.request.gate] = (counts[b.request.gate] ?? 0) + 1;
+      if (b.atMs >= from && b.atMs < from + WEEK_MS) counts[b.gate] = (counts[b.gate] ?? 0) + b.count;
     }
     return { week: isoWeekLabel(from), from: iso(from), counts };
   });

@@ -1,19 +1,13 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { HealthReport } from '../../shared/domain/reports';
-import { decidedAtMs, isIncidentFlagged } from './decision-times-report';
-import type { ReportInput } from './report-input';
-import { ms } from './calendar';
+import { DECISION_LATENCY_BUCKETS_S } from '../storage/counters';
+import type { MetricsExtras } from './report-source';
+
+export { DECISION_LATENCY_BUCKETS_S };
 
 /**
- * Decision latency buckets (seconds): around the two targets, 15 minutes for incident-flagged
- * requests and one business day for the rest (thresholds.ts), so `le="900"` and `le="86400"`
- * read directly as "within target".
- */
-export const DECISION_LATENCY_BUCKETS_S = [60, 300, 900, 1800, 3600, 4 * 3600, 8 * 3600, 86_400, 3 * 86_400];
-
-/**
- * The gate-health figures in Prometheus text format. Values are recomputed from the store on
- * every scrape (the store is the source of truth; a restart loses nothing), in a registry of
+ * The gate-health figures in Prometheus text format. Values are recomputed from the store's
+ * counters on every scrape (the store is the source of truth; a restart loses nothing), in a registry of
  * its own so two stores in one process (tests) do not collide. Monotonic figures are counters
  * (blocks, requests, decisions observed in the latency histogram); windowed ones are gauges.
  */
@@ -45,10 +39,9 @@ export class GateHealthMetrics {
   private readonly findings = new Gauge({ name: 'breakglass_deviance_findings', help: 'Open normalization-of-deviance findings ("fix the gate") by kind and gate', labelNames: ['kind', 'gate'], registers: [this.registry] });
   private readonly outbox = new Gauge({ name: 'breakglass_alert_outbox_pending', help: 'Alert deliveries waiting (first attempt or retry)', registers: [this.registry] });
 
-  /** Replace every value with the figures of `report` (computed from `input`). */
-  update(report: HealthReport, input: ReportInput, outboxPending: number): void {
+  /** Replace every value with the figures of `report` and the store's request states and latency counters. */
+  update(report: HealthReport, extras: MetricsExtras, outboxPending: number): void {
     this.registry.resetMetrics();
-    const nowMs = input.now.getTime();
     for (const g of report.gates.gates) {
       for (const window of ['d7', 'd30', 'd90'] as const) {
         this.bypasses.set({ gate: g.gate, window: window.slice(1) + 'd' }, g.bypasses[window]);
@@ -60,12 +53,18 @@ export class GateHealthMetrics {
       this.pending.set({ gate: g.gate }, 0);
       this.active.set({ gate: g.gate }, 0);
     }
-    for (const r of input.requests) {
-      if (ms(r.createdAt) > nowMs) continue;
-      if (r.state === 'pending' || r.state === 'needs_info') this.pending.inc({ gate: r.gate });
-      if (r.state === 'active') this.active.inc({ gate: r.gate });
-      const decided = decidedAtMs(r);
-      if (decided !== null && decided <= nowMs) this.latency.observe({ class: isIncidentFlagged(r) ? 'incident' : 'other' }, Math.max(0, decided - ms(r.createdAt)) / 1000);
+    for (const c of extras.stateCounts) {
+      if (c.state === 'pending' || c.state === 'needs_info') this.pending.inc({ gate: c.gate }, c.count);
+      if (c.state === 'active') this.active.inc({ gate: c.gate }, c.count);
+    }
+    // Each counter row holds the decisions of one class and bucket on one day and their summed
+    // latency: observing its mean `count` times lands every observation in the row's bucket and
+    // gives the exact count and sum.
+    for (const row of extras.latency) {
+      if (row.count <= 0) continue;
+      const cls = row.subject.split('|')[0]!;
+      const meanS = row.total / row.count / 1000;
+      for (let i = 0; i < row.count; i++) this.latency.observe({ class: cls }, meanS);
     }
     for (const c of [report.decisionTimes.incident, report.decisionTimes.other]) {
       this.decisionTarget.set({ class: c.class }, c.targetMs / 1000);

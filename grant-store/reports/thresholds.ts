@@ -56,5 +56,12 @@ export const TREND_MIN_RECENT = 5;
 /** Weeks of per-gate bypass history drawn by the console (current week included). */
 export const WEEKLY_SERIES_WEEKS = 12;
 
+/**
+ * Lists of request ids in the reports (a team's bypasses, a finding's evidence, open reviews) name
+ * at most this many, the most recent (the oldest, for open reviews); the counts beside them are
+ * exact. A report's size and cost then do not grow with CI traffic under a standing scope.
+ */
+export const REPORT_IDS_LIMIT = 100;
+
 /** Shares and rates are rounded to this many decimals so they compare exactly. */
 export const FRACTION_DECIMALS = 4;

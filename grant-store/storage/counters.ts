@@ -35,6 +35,12 @@ export const COUNTER_METRICS = [
   'reviews_opened',
   /** Reviews completed (completedAt); subject `on_time` or `late` (7 days after openedAt). */
   'reviews_completed',
+  /**
+   * Requests a person decided (not standing scopes, pre-approvals or emergency credentials), at
+   * the decision; subject `<class>|<le>`, the smallest DECISION_LATENCY_BUCKETS_S bound (or
+   * `+Inf`) holding the wall-clock latency; total the latencies in ms (the /metrics histogram).
+   */
+  'decision_latency',
 ] as const;
 export type CounterMetric = (typeof COUNTER_METRICS)[number];
 
@@ -61,6 +67,20 @@ export interface CounterFilter {
   fromDay?: string;
   /** day <= this (YYYY-MM-DD). */
   toDay?: string;
+}
+
+/**
+ * Decision latency buckets (seconds) of the /metrics histogram: around the two targets, 15
+ * minutes for incident-flagged requests and one business day for the rest, so `le="900"` and
+ * `le="86400"` read directly as "within target". Stored in the decision_latency counters: a
+ * change here needs a migration that recounts them.
+ */
+export const DECISION_LATENCY_BUCKETS_S = [60, 300, 900, 1800, 3600, 4 * 3600, 8 * 3600, 86_400, 3 * 86_400];
+
+/** The bucket label (`le`) of a latency: the smallest bound holding it, or `+Inf`. */
+export function latencyBucket(latencyMs: number): string {
+  const le = DECISION_LATENCY_BUCKETS_S.find((b) => latencyMs / 1000 <= b);
+  return le === undefined ? '+Inf' : String(le);
 }
 
 /** A review is on time when completed within this long of opening (the reviews report's deadline). */
@@ -101,6 +121,11 @@ export function requestCounters(r: BypassRequest): CounterRow[] {
   }
   const decision = decisionOf(r);
   if (decision) out.push(one('decisions', decision.at, r.gate, r.team, decision.class, decision.ms));
+  // Pre-approvals and emergency credentials had no one to wait for: not in the latency histogram.
+  if (decision && (r.preApproval ?? null) === null && (r.emergencyCredential ?? null) === null) {
+    const latencyMs = Math.max(0, Date.parse(decision.at) - Date.parse(r.createdAt));
+    out.push(one('decision_latency', decision.at, r.gate, r.team, `${decision.class}|${latencyBucket(latencyMs)}`, latencyMs));
+  }
   return out;
 }
 
@@ -244,3 +269,9 @@ export function counterWhere(filter: CounterFilter, param: (n: number) => string
 
 /** Metrics whose individual times a reader can list (for rows straddling a window boundary). */
 export type ItemizedMetric = 'warns' | 'bypasses' | 'requests';
+
+/** One counted event of an itemized metric: when, and the team it counts for. */
+export interface CounterItem {
+  time: string;
+  team: string;
+}

@@ -8,7 +8,7 @@ import type { StoredSession } from '../identity/stored-session';
 import type { EmergencyCredential, EmergencyCredentialState } from '../../shared/domain/emergency';
 import type { Incident } from '../../shared/domain/incident';
 import type { DigestRun, IncidentReceipt } from './emergency-rows';
-import type { CounterFilter, CounterRow, ItemizedMetric } from './counters';
+import type { CounterFilter, CounterItem, CounterRow, ItemizedMetric } from './counters';
 import type { EntryBinder } from '../../shared/ledger/entry-binding';
 import type { RequestRow } from '../../shared/ledger/state-projection';
 import type { LogTables } from './log-tables';
@@ -149,10 +149,28 @@ export interface StoreReader {
    */
   counterRows(filter: CounterFilter): Promise<CounterRow[]>;
   /**
-   * The individual times counted by `metric` for `gate` in [from, to) (ISO timestamps), oldest
-   * first: what a reader needs for a counter row that straddles a window boundary.
+   * The individual events counted by `metric` for `gate` in [from, to) (ISO timestamps), oldest
+   * first, with the team each counts for: what a reader needs for a counter row that straddles a
+   * window boundary.
    */
-  counterItemTimes(metric: ItemizedMetric, gate: string, from: string, to: string): Promise<string[]>;
+  counterItems(metric: ItemizedMetric, gate: string, from: string, to: string): Promise<CounterItem[]>;
+
+  /**
+   * The requests the decision reports read (approvers, decision times): every request with a
+   * signed decision at or after `decidedSince` (indexed: decisions_at), and every request
+   * pending, needing information or lapsed. Standing-scope traffic never appears here, so the
+   * set grows with people's decisions, not with CI checks.
+   */
+  requestsForDecisionReports(decidedSince: string): Promise<BypassRequest[]>;
+  /**
+   * Reviews open now and opened at or before `now`: how many opened before `overdueBefore`, how
+   * many since, and the `limit` oldest (indexed: reviews_open).
+   */
+  openReviews(now: string, overdueBefore: string, limit: number): Promise<{ overdue: number; withinDeadline: number; oldest: Review[] }>;
+  /** The latest `limit` bypasses of `gate` and `team` activated in [from, to], newest first (indexed on activated_at). */
+  latestBypasses(gate: string, team: string, from: string, to: string, limit: number): Promise<{ id: string; activatedAt: string }[]>;
+  /** Requests per gate and state, for the states given (the /metrics pending and active gauges). */
+  requestStateCounts(states: readonly BypassRequest['state'][]): Promise<{ gate: string; state: BypassRequest['state']; count: number }[]>;
 
   /** Number of ledger entries (= the Merkle tree size; seq runs 0..size-1). */
   ledgerSize(): Promise<number>;

@@ -13,7 +13,7 @@ import { gatesReport } from '../../reports/gates-report';
 import { healthReport } from '../../reports/health-report';
 import { GateHealthMetrics } from '../../reports/prometheus-metrics';
 import type { ReportInput } from '../../reports/report-input';
-import { loadReportInput } from '../../reports/report-source';
+import { loadMetricsExtras, loadReportInput } from '../../reports/report-source';
 import { reportSeenBy, requestIdsNamedIn, visibleRequestIds } from '../../reports/report-visibility';
 import { reviewsReport } from '../../reports/reviews-report';
 import { teamsReport } from '../../reports/teams-report';
@@ -48,8 +48,8 @@ export const registerReportRoutes: RoutePlugin = (_app, { route, deps, logger, w
   route('report', async ({ caller, params, query }) => {
     const { kind } = params;
     const now = query.now ? new Date(query.now) : clock();
-    // The gates report reads only counters; the others need the requests (not the ledger).
-    const input = await loadReportInput(store, policies.policy, now, { requests: kind !== 'gates', withEvaluations: kind === 'gates' || kind === 'health' });
+    // Counters and bounded reads (report-source.ts); a past `now` replays from every request.
+    const input = await loadReportInput(store, policies.policy, now, { requests: kind !== 'gates', withEvaluations: kind === 'gates' || kind === 'health', replay: query.now !== undefined });
     const report = REPORTS[kind](input);
     // Figures are org-wide; the requests a report names are only those the caller may see.
     return reportSeenBy(report, await visibleRequestIds(store, policies.policy, caller, requestIdsNamedIn(report)));
@@ -80,8 +80,8 @@ export const registerReportRoutes: RoutePlugin = (_app, { route, deps, logger, w
     const run = scraping.then(async () => {
       if (cached && clock().getTime() - cached.at < METRICS_CACHE_MS && clock().getTime() >= cached.at) return cached.text;
       const at = clock().getTime();
-      const input = await loadReportInput(store, policies.policy, clock());
-      metrics.update(healthReport(input), input, (await readOutbox(store)).length);
+      const [input, extras] = await Promise.all([loadReportInput(store, policies.policy, clock()), loadMetricsExtras(store)]);
+      metrics.update(healthReport(input), extras, (await readOutbox(store)).length);
       const text = (await metrics.registry.metrics()) + (await witnesses.metricsText());
       cached = { text, at };
       return text;

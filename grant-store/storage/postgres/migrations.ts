@@ -32,6 +32,13 @@ async function backfillCounters(client: Queryable): Promise<void> {
     GROUP BY 2, 3, 4`);
 }
 
+/** Count the decision_latency counters (migration 11) from the requests already stored. */
+async function backfillDecisionLatency(client: Queryable): Promise<void> {
+  const requests = (await client.query<DocRow>("SELECT doc FROM requests WHERE activated_at IS NOT NULL OR state = 'denied'")).rows.map(PG_ROWS.request);
+  const upsert = upsertCounterSql(pgParam, 'LEAST', 'GREATEST');
+  for (const row of countersOf({ requests, reviews: [], evaluations: [], blocks: [] })) if (row.metric === 'decision_latency') await client.query(upsert, counterValues(row));
+}
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -333,5 +340,16 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER ledger_cosignatures_no_truncate BEFORE TRUNCATE ON ledger_cosignatures
         FOR EACH STATEMENT EXECUTE FUNCTION breakglass_append_only();
     `,
+  },
+  {
+    version: 11,
+    name: 'bounded report reads: decisions by time, open reviews, bypasses per gate and team; decision latency counters',
+    // Mirrors the SQLite migration (see there).
+    sql: `
+      CREATE INDEX decisions_at ON decisions (at);
+      CREATE INDEX reviews_open ON reviews (opened_at, id) WHERE state = 'review_open';
+      CREATE INDEX requests_gate_team_activated ON requests (gate, team, activated_at);
+    `,
+    after: backfillDecisionLatency,
   },
 ];

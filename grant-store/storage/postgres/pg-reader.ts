@@ -11,17 +11,18 @@ import { type DigestRun, type DigestRunRow, type DocOnlyRow, type IncidentReceip
 import type { GateBlockCount, LedgerFilter, RequestFilter, StoreReader, StoredDecision, StoredLedgerRow, StoredRequestRow, StoredToken } from '../store';
 import { type LedgerDialect, auditEntriesSql, lifecycleEntriesSql } from '../ledger-filter-sql';
 import type { Queryable } from './connection';
-import { type CounterDbRow, type CounterFilter, type CounterRow, type ItemizedMetric, counterFromRow, counterWhere } from '../counters';
+import { type CounterDbRow, type CounterFilter, type CounterItem, type CounterRow, type ItemizedMetric, counterFromRow, counterWhere } from '../counters';
 
 /** The expressions migration 6 indexes (ledger_entries_gate / _actor). */
 const PG_LEDGER: LedgerDialect = { param: (n) => `$${n}`, gateExpr: "((entry_json::jsonb) ->> 'gate')", actorExpr: "((entry_json::jsonb) ->> 'actor')" };
 const LIFECYCLE_SQL = lifecycleEntriesSql((n) => `$${n}`);
 
 /** Where the times each itemized counter counts live (see StoreReader.counterItemTimes). */
-const ITEM_TIMES_SQL: Record<ItemizedMetric, string> = {
-  warns: "SELECT time AS t FROM ledger_entries WHERE type = 'evaluation_under_bypass' AND time >= $1 AND time < $2 AND entry_json::jsonb->>'gate' = $3 ORDER BY time",
-  bypasses: 'SELECT activated_at AS t FROM requests WHERE activated_at >= $1 AND activated_at < $2 AND gate = $3 ORDER BY activated_at',
-  requests: 'SELECT created_at AS t FROM requests WHERE created_at >= $1 AND created_at < $2 AND gate = $3 ORDER BY created_at',
+const ITEM_SQL: Record<ItemizedMetric, string> = {
+  warns:
+    "SELECT l.time AS t, COALESCE(r.team, '') AS team FROM ledger_entries l LEFT JOIN requests r ON r.id = l.target WHERE l.type = 'evaluation_under_bypass' AND l.time >= $1 AND l.time < $2 AND l.entry_json::jsonb->>'gate' = $3 ORDER BY l.time",
+  bypasses: 'SELECT activated_at AS t, team FROM requests WHERE activated_at >= $1 AND activated_at < $2 AND gate = $3 ORDER BY activated_at',
+  requests: 'SELECT created_at AS t, team FROM requests WHERE created_at >= $1 AND created_at < $2 AND gate = $3 ORDER BY created_at',
 };
 
 /** pg parses jsonb into values and returns booleans as booleans; JSON is bound as text. */
@@ -224,8 +225,35 @@ export class PgReader implements StoreReader {
     return rows.map(counterFromRow);
   }
 
-  async counterItemTimes(metric: ItemizedMetric, gate: string, from: string, to: string): Promise<string[]> {
-    return (await this.db.query<{ t: string }>(ITEM_TIMES_SQL[metric], [from, to, gate])).rows.map((r) => r.t);
+  async counterItems(metric: ItemizedMetric, gate: string, from: string, to: string): Promise<CounterItem[]> {
+    return (await this.db.query<{ t: string; team: string }>(ITEM_SQL[metric], [from, to, gate])).rows.map((r) => ({ time: r.t, team: r.team }));
+  }
+
+  async requestsForDecisionReports(decidedSince: string): Promise<BypassRequest[]> {
+    const sql = `SELECT doc FROM requests WHERE id IN (SELECT request_id FROM decisions WHERE at >= $1)
+      UNION ALL SELECT doc FROM requests WHERE state IN ('pending', 'needs_info', 'lapsed') AND id NOT IN (SELECT request_id FROM decisions WHERE at >= $1)`;
+    return (await this.db.query<DocRow>(sql, [decidedSince])).rows.map(PG_ROWS.request);
+  }
+
+  async openReviews(now: string, overdueBefore: string, limit: number): Promise<{ overdue: number; withinDeadline: number; oldest: Review[] }> {
+    const counts = (
+      await this.db.query<{ overdue: string; within: string }>(
+        "SELECT COUNT(*) FILTER (WHERE opened_at < $2) AS overdue, COUNT(*) FILTER (WHERE opened_at >= $2) AS within FROM reviews WHERE state = 'review_open' AND opened_at <= $1",
+        [now, overdueBefore],
+      )
+    ).rows[0]!;
+    const oldest = await this.reviews("SELECT doc FROM reviews WHERE state = 'review_open' AND opened_at <= $1 ORDER BY opened_at, id LIMIT $2", [now, limit]);
+    return { overdue: Number(counts.overdue), withinDeadline: Number(counts.within), oldest };
+  }
+
+  async latestBypasses(gate: string, team: string, from: string, to: string, limit: number): Promise<{ id: string; activatedAt: string }[]> {
+    const rows = (await this.db.query<{ id: string; activated_at: string }>('SELECT id, activated_at FROM requests WHERE activated_at >= $1 AND activated_at <= $2 AND gate = $3 AND team = $4 ORDER BY activated_at DESC, id DESC LIMIT $5', [from, to, gate, team, limit])).rows;
+    return rows.map((r) => ({ id: r.id, activatedAt: r.activated_at }));
+  }
+
+  async requestStateCounts(states: readonly BypassRequest['state'][]): Promise<{ gate: string; state: BypassRequest['state']; count: number }[]> {
+    const rows = (await this.db.query<{ gate: string; state: BypassRequest['state']; count: string }>('SELECT gate, state, COUNT(*) AS count FROM requests WHERE state = ANY($1::text[]) GROUP BY gate, state ORDER BY gate, state', [[...states]])).rows;
+    return rows.map((r) => ({ gate: r.gate, state: r.state, count: Number(r.count) }));
   }
 
   async auditEntries(filter: LedgerFilter, afterSeq: number, limit: number): Promise<LedgerEntry[]> {

@@ -25,6 +25,13 @@ function backfillCounters(db: Database.Database): void {
     GROUP BY 2, 3, 4`);
 }
 
+/** Count the decision_latency counters (migration 11) from the requests already stored. */
+function backfillDecisionLatency(db: Database.Database): void {
+  const requests = (db.prepare("SELECT doc FROM requests WHERE activated_at IS NOT NULL OR state = 'denied'").all() as DocRow[]).map(SQLITE_ROWS.request);
+  const upsert = db.prepare(upsertCounterSql(() => '?', 'MIN', 'MAX'));
+  for (const row of countersOf({ requests, reviews: [], evaluations: [], blocks: [] })) if (row.metric === 'decision_latency') upsert.run(...counterValues(row));
+}
+
 /**
  * Versioned schema. Append new migrations; never edit an applied one. The ledger table is
  * append-only: triggers reject UPDATE and DELETE, so even a bug (or a person with the SQLite
@@ -317,6 +324,19 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
       CREATE TRIGGER ledger_cosignatures_no_delete BEFORE DELETE ON ledger_cosignatures
         BEGIN SELECT RAISE(ABORT, 'ledger_cosignatures is append-only: DELETE rejected'); END;
     `,
+  },
+  {
+    version: 11,
+    name: 'bounded report reads: decisions by time, open reviews, bypasses per gate and team; decision latency counters',
+    // The reports read these instead of every request (grant-store/reports/report-source.ts):
+    // the decisions of the last 90 days, the open reviews (a partial index, so closed reviews
+    // cost nothing), the latest bypasses of a gate and team (a report's evidence ids).
+    sql: `
+      CREATE INDEX decisions_at ON decisions(at);
+      CREATE INDEX reviews_open ON reviews(opened_at, id) WHERE state = 'review_open';
+      CREATE INDEX requests_gate_team_activated ON requests(gate, team, activated_at);
+    `,
+    after: backfillDecisionLatency,
   },
 ];
 

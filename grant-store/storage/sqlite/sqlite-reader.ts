@@ -14,13 +14,14 @@ import { type LedgerDialect, auditEntriesSql, lifecycleEntriesSql } from '../led
 
 /** The expressions migration 6 indexes (ledger_entries_gate / _actor). */
 const SQLITE_LEDGER: LedgerDialect = { param: () => '?', gateExpr: "json_extract(entry_json, '$.gate')", actorExpr: "json_extract(entry_json, '$.actor')" };
-import { type CounterDbRow, type CounterFilter, type CounterRow, type ItemizedMetric, counterFromRow, counterWhere } from '../counters';
+import { type CounterDbRow, type CounterFilter, type CounterItem, type CounterRow, type ItemizedMetric, counterFromRow, counterWhere } from '../counters';
 
 /** Where the times each itemized counter counts live (see StoreReader.counterItemTimes). */
-const ITEM_TIMES_SQL: Record<ItemizedMetric, string> = {
-  warns: "SELECT time AS t FROM ledger_entries WHERE type = 'evaluation_under_bypass' AND time >= ? AND time < ? AND json_extract(entry_json, '$.gate') = ? ORDER BY time",
-  bypasses: 'SELECT activated_at AS t FROM requests WHERE activated_at >= ? AND activated_at < ? AND gate = ? ORDER BY activated_at',
-  requests: 'SELECT created_at AS t FROM requests WHERE created_at >= ? AND created_at < ? AND gate = ? ORDER BY created_at',
+const ITEM_SQL: Record<ItemizedMetric, string> = {
+  warns:
+    "SELECT l.time AS t, COALESCE(r.team, '') AS team FROM ledger_entries l LEFT JOIN requests r ON r.id = l.target WHERE l.type = 'evaluation_under_bypass' AND l.time >= ? AND l.time < ? AND json_extract(l.entry_json, '$.gate') = ? ORDER BY l.time",
+  bypasses: 'SELECT activated_at AS t, team FROM requests WHERE activated_at >= ? AND activated_at < ? AND gate = ? ORDER BY activated_at',
+  requests: 'SELECT created_at AS t, team FROM requests WHERE created_at >= ? AND created_at < ? AND gate = ? ORDER BY created_at',
 };
 
 /** SQLite keeps JSON in TEXT columns and booleans as INTEGER 0/1. */
@@ -242,8 +243,32 @@ export class SqliteReader implements StoreReader {
     return rows.map(counterFromRow);
   }
 
-  async counterItemTimes(metric: ItemizedMetric, gate: string, from: string, to: string): Promise<string[]> {
-    return (this.stmt(ITEM_TIMES_SQL[metric]).all(from, to, gate) as { t: string }[]).map((r) => r.t);
+  async counterItems(metric: ItemizedMetric, gate: string, from: string, to: string): Promise<CounterItem[]> {
+    return (this.stmt(ITEM_SQL[metric]).all(from, to, gate) as { t: string; team: string }[]).map((r) => ({ time: r.t, team: r.team }));
+  }
+
+  async requestsForDecisionReports(decidedSince: string): Promise<BypassRequest[]> {
+    const rows = this.stmt(
+      `SELECT doc FROM requests WHERE id IN (SELECT request_id FROM decisions WHERE at >= ?)
+       UNION SELECT doc FROM requests WHERE state IN ('pending', 'needs_info', 'lapsed')`,
+    ).all(decidedSince) as DocRow[];
+    return rows.map(SQLITE_ROWS.request);
+  }
+
+  async openReviews(now: string, overdueBefore: string, limit: number): Promise<{ overdue: number; withinDeadline: number; oldest: Review[] }> {
+    const count = (sql: string, ...params: string[]) => (this.stmt(`SELECT COUNT(*) AS n FROM reviews WHERE state = 'review_open' AND ${sql}`).get(...params) as { n: number }).n;
+    const oldest = this.stmt("SELECT doc FROM reviews WHERE state = 'review_open' AND opened_at <= ? ORDER BY opened_at, id LIMIT ?").all(now, limit) as DocRow[];
+    return { overdue: count('opened_at < ?', overdueBefore), withinDeadline: count('opened_at >= ? AND opened_at <= ?', overdueBefore, now), oldest: oldest.map(SQLITE_ROWS.review) };
+  }
+
+  async latestBypasses(gate: string, team: string, from: string, to: string, limit: number): Promise<{ id: string; activatedAt: string }[]> {
+    const rows = this.stmt('SELECT id, activated_at FROM requests WHERE activated_at >= ? AND activated_at <= ? AND gate = ? AND team = ? ORDER BY activated_at DESC, id DESC LIMIT ?').all(from, to, gate, team, limit) as { id: string; activated_at: string }[];
+    return rows.map((r) => ({ id: r.id, activatedAt: r.activated_at }));
+  }
+
+  async requestStateCounts(states: readonly BypassRequest['state'][]): Promise<{ gate: string; state: BypassRequest['state']; count: number }[]> {
+    if (states.length === 0) return [];
+    return this.db.prepare(`SELECT gate, state, COUNT(*) AS count FROM requests WHERE state IN (${states.map(() => '?').join(', ')}) GROUP BY gate, state ORDER BY gate, state`).all(...states) as { gate: string; state: BypassRequest['state']; count: number }[];
   }
 
   async auditEntries(filter: LedgerFilter, afterSeq: number, limit: number): Promise<LedgerEntry[]> {

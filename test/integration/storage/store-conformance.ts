@@ -11,7 +11,26 @@ import type { NewLedgerEntry, Store, StoredDecision, StoredToken } from '../../.
 import type { StoredSession } from '../../../grant-store/identity/stored-session';
 import type { EmergencyCredential } from '../../../shared/domain/emergency';
 import type { Incident } from '../../../shared/domain/incident';
-import { type CounterRow, counterKeyString, countersOf, sortCounters } from '../../../grant-store/storage/counters';
+import { type CounterItem, type CounterRow, counterKeyString, countersOf, sortCounters } from '../../../grant-store/storage/counters';
+import { healthReport } from '../../../grant-store/reports/health-report';
+import { reportInputOf } from '../../../grant-store/reports/report-input';
+import { loadMetricsExtras, loadReportInput } from '../../../grant-store/reports/report-source';
+import { PolicySchema } from '../../../shared/domain/policy';
+
+/** Items in a stable order (time, then team). */
+const sortItems = (items: readonly CounterItem[]) => [...items].sort((a, b) => a.time.localeCompare(b.time) || a.team.localeCompare(b.team));
+
+/** The policy the reports of the random workload are computed under (its gates, teams and approver groups). */
+const REPORT_POLICY = PolicySchema.parse({
+  version: 1,
+  tiers: { standard: { approvals: 1, approverGroups: ['leads'], maxTtl: '24h' }, critical: { approvals: 2, approverGroups: ['leads', 'security'], maxTtl: '4h' } },
+  gates: [
+    { id: 'unit-tests', kind: 'slow', tier: 'standard' },
+    { id: 'e2e', kind: 'slow', tier: 'standard' },
+  ],
+  teams: { payments: { members: ['alice'], bypassBudget: 3 }, search: { members: ['sam'] } },
+  approvers: { leads: ['bob', 'carol'], security: ['dave', 'carol'] },
+});
 
 /**
  * One conformance suite for the Store interface (Teleport-style): every backend runs all of
@@ -704,6 +723,7 @@ export function storeConformanceSuite(factory: StoreBackendFactory): void {
       const requests: BypassRequest[] = [];
       const reviews: Review[] = [];
       const blocksByGate = new Map<string, number>();
+      let decisionSeq = 1_000_000;
       for (let step = 0; step < 160; step++) {
         const op = rand();
         const rollback = rand() < 0.1;
@@ -730,12 +750,24 @@ export function storeConformanceSuite(factory: StoreBackendFactory): void {
           const r = requests[i]!;
           const later = Date.parse(r.updatedAt) / 60_000 - Date.parse(T0) / 60_000 + 1 + Math.floor(rand() * 600);
           let next: BypassRequest;
-          if (r.state === 'pending' && rand() < 0.5) next = { ...r, approvals: [...r.approvals, { approver: pick(['bob', 'carol', 'dave']), keyId: 'ab'.repeat(32), hardwareBacked: false, ttl: '1h', comment: 'ok', at: at(later) }], updatedAt: at(later) };
-          else if (r.state === 'pending' && rand() < 0.6) next = { ...r, state: 'active', activatedAt: at(later), bypassId: rid('byp'), expiresAt: at(later + 60), lapsesAt: null, updatedAt: at(later) };
-          else if (r.state === 'pending') next = { ...r, state: 'denied', closedAt: at(later), closedBy: pick(['bob', 'carol']), closeComment: 'no', updatedAt: at(later) };
-          else if (r.state === 'active' && rand() < 0.4) next = { ...r, state: 'expired', closedAt: at(later), updatedAt: at(later) };
+          // As the decision service does: every approval, activation and denial is a signed decision row.
+          let decision: StoredDecision | null = null;
+          if (r.state === 'pending' && rand() < 0.5) {
+            const approver = pick(['bob', 'carol', 'dave']);
+            next = { ...r, approvals: [...r.approvals, { approver, keyId: 'ab'.repeat(32), hardwareBacked: false, ttl: '1h', comment: 'ok', at: at(later) }], updatedAt: at(later) };
+            decision = makeDecision(r.id, ++decisionSeq, { approver, at: at(later) });
+          } else if (r.state === 'pending' && rand() < 0.6) {
+            next = { ...r, state: 'active', activatedAt: at(later), bypassId: rid('byp'), expiresAt: at(later + 60), lapsesAt: null, updatedAt: at(later) };
+            decision = makeDecision(r.id, ++decisionSeq, { at: at(later) });
+          } else if (r.state === 'pending') {
+            next = { ...r, state: 'denied', closedAt: at(later), closedBy: pick(['bob', 'carol']), closeComment: 'no', updatedAt: at(later) };
+            decision = makeDecision(r.id, ++decisionSeq, { decision: 'deny', approver: next.closedBy!, at: at(later) });
+          } else if (r.state === 'active' && rand() < 0.4) next = { ...r, state: 'expired', closedAt: at(later), updatedAt: at(later) };
           else next = { ...r, messages: [...r.messages, { from: 'bob', kind: 'comment', text: 'noted', at: at(later) }], updatedAt: at(later) };
-          await work((tx) => tx.updateRequest(next));
+          await work(async (tx) => {
+            await tx.updateRequest(next);
+            if (decision) await tx.insertDecision(decision);
+          });
           if (!rollback) requests[i] = next;
         } else if (op < 0.8) {
           const active = requests.filter((r) => r.activatedAt !== null);
@@ -790,11 +822,34 @@ export function storeConformanceSuite(factory: StoreBackendFactory): void {
       const warnRows = await store.counterRows({ metrics: ['warns'], fromDay: T0.slice(0, 10), toDay: at(60 * 24 * 3).slice(0, 10) });
       assert.ok(warnRows.length > 0 && warnRows.every((r) => r.metric === 'warns' && r.day >= T0.slice(0, 10) && r.day <= at(60 * 24 * 3).slice(0, 10)));
       const row = warnRows[0]!;
-      const times = await store.counterItemTimes('warns', row.gate, `${row.day}T00:00:00.000Z`, `${row.day}T23:59:59.999Z~`);
-      const expectTimes = evaluations.filter((e) => e.entry.gate === row.gate && e.entry.time.startsWith(row.day)).map((e) => e.entry.time).sort();
-      assert.deepEqual(times, expectTimes);
-      const activations = await store.counterItemTimes('bypasses', 'e2e', T0, at(60 * 24 * 10));
-      assert.deepEqual(activations, requests.filter((r) => r.gate === 'e2e' && r.activatedAt !== null).map((r) => r.activatedAt!).sort());
+      const items = await store.counterItems('warns', row.gate, `${row.day}T00:00:00.000Z`, `${row.day}T23:59:59.999Z~`);
+      const expectItems = evaluations.filter((e) => e.entry.gate === row.gate && e.entry.time.startsWith(row.day)).map((e) => ({ time: e.entry.time, team: e.team }));
+      assert.deepEqual(sortItems(items), sortItems(expectItems));
+      const activations = await store.counterItems('bypasses', 'e2e', T0, at(60 * 24 * 10));
+      assert.deepEqual(sortItems(activations), sortItems(requests.filter((r) => r.gate === 'e2e' && r.activatedAt !== null).map((r) => ({ time: r.activatedAt!, team: r.team }))));
+
+      // Every report (and the /metrics extras) from the counters and bounded reads equals the
+      // report from every request and review, as of the clock after the workload and a week on
+      // (the live reads answer for a clock no event is later than; replay: true for any moment).
+      const last = Math.max(...requests.map((r) => Date.parse(r.updatedAt)), ...reviews.map((rv) => Date.parse(rv.completedAt ?? rv.openedAt)), ...evaluations.map((e) => Date.parse(e.entry.time)));
+      const fullState = { policy: REPORT_POLICY, requests, reviews, evaluations: evaluations.map((e) => ({ gate: e.entry.gate!, team: e.team, time: e.entry.time, count: 1 })), blocksByGate: Object.fromEntries(blocksByGate) };
+      for (const now of [new Date(last + 60_000), new Date(last + 7 * 86_400_000)]) {
+        const live = healthReport(await loadReportInput(store, REPORT_POLICY, now));
+        const full = healthReport(reportInputOf({ ...fullState, now }));
+        assert.deepEqual(live, full, `health report at ${now.toISOString()}`);
+        const replay = healthReport(await loadReportInput(store, REPORT_POLICY, now, { replay: true }));
+        assert.deepEqual(replay, full, `replayed health report at ${now.toISOString()}`);
+      }
+      const middle = new Date(at(60 * 24 * 5));
+      assert.deepEqual(healthReport(await loadReportInput(store, REPORT_POLICY, middle, { replay: true })), healthReport(reportInputOf({ ...fullState, now: middle })), 'replayed mid-workload');
+      const live = healthReport(await loadReportInput(store, REPORT_POLICY, new Date(last + 60_000)));
+      assert.ok(live.approvers.groups.some((g) => g.approvals > 0) && live.decisionTimes.other.decided + live.decisionTimes.incident.decided > 0 && live.reviews.total > 0 && live.weekly.some((w) => Object.keys(w.counts).length > 0), 'the reports are not trivially empty');
+      const extras = await loadMetricsExtras(store);
+      const latencyCount = extras.latency.reduce((n, r) => n + r.count, 0);
+      assert.equal(latencyCount, requests.filter((r) => r.standingScope === null && (r.activatedAt !== null || r.state === 'denied')).length);
+      const stateCount = (st: string) => extras.stateCounts.filter((c) => c.state === st).reduce((n, c) => n + c.count, 0);
+      assert.equal(stateCount('active'), requests.filter((r) => r.state === 'active').length);
+      assert.equal(stateCount('pending'), requests.filter((r) => r.state === 'pending').length);
     });
 
     test('audit entries: every filter in SQL, keyset paging never skips or repeats; lifecycle entries; requests and reviews by id', async () => {

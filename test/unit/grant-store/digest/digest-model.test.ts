@@ -12,14 +12,14 @@ import { teamsReport } from '../../../../grant-store/reports/teams-report';
 import { DigestSchema } from '../../../../shared/domain/digest';
 import type { LedgerEntry } from '../../../../shared/domain/ledger-entry';
 import { ledgerEntry } from '../../../support/ledger-entry-fixture';
-import { DAY, HOUR, ago, bypass, dominatingGate, input, review } from '../reports/fixtures';
+import { DAY, HOUR, ago, bypass, dominatingGate, input, review, state } from '../reports/fixtures';
 
 const LEDGER = { size: 40, checkpoint: { size: 39, rootHash: 'ab'.repeat(32), signedAt: '2026-11-30T06:59:59.000Z' }, unsigned: 1, halted: null, witnesses: null };
 const requests = [...dominatingGate, bypass('req_search1', 'perf', 8 * DAY, { team: 'search', requester: 'sam' }), bypass('req_sig2', 'image-signing', 2 * HOUR, { incidentRef: 'INC-7' })];
 const reviews = [review({ id: 'rev_old', openedAt: ago(9 * DAY) }), review({ id: 'rev_new', openedAt: ago(2 * DAY) }), review({ id: 'rev_done', openedAt: ago(12 * DAY), completedAt: ago(11 * DAY) })];
 
 function digestFor(timeZone: string) {
-  return computeDigest({ report: input({ requests, reviews }), week: { year: 2026, week: 48 }, timeZone, generatedAt: new Date('2026-11-30T07:00:00.000Z'), emergencyEntries: [], ledger: LEDGER });
+  return computeDigest({ report: state({ requests, reviews }), week: { year: 2026, week: 48 }, timeZone, generatedAt: new Date('2026-11-30T07:00:00.000Z'), emergencyEntries: [], ledger: LEDGER });
 }
 
 describe('weekly digest model', () => {
@@ -59,7 +59,7 @@ describe('weekly digest model', () => {
 
   test('the week follows the time zone: a bypass late Sunday UTC is Monday in Tokyo', () => {
     const lateSunday = bypass('req_late', 'perf', 0, { activatedAt: '2026-11-22T20:00:00.000Z', createdAt: '2026-11-22T19:55:00.000Z' });
-    const make = (tz: string) => computeDigest({ report: input({ requests: [lateSunday] }), week: { year: 2026, week: 48 }, timeZone: tz, generatedAt: new Date(), emergencyEntries: [], ledger: LEDGER });
+    const make = (tz: string) => computeDigest({ report: state({ requests: [lateSunday] }), week: { year: 2026, week: 48 }, timeZone: tz, generatedAt: new Date(), emergencyEntries: [], ledger: LEDGER });
     assert.equal(make('UTC').bypasses.thisWeek, 0);
     assert.equal(make('Asia/Tokyo').bypasses.thisWeek, 1); // Monday 23 Nov 05:00 JST
   });
@@ -68,7 +68,7 @@ describe('weekly digest model', () => {
     const use = { seq: 7, ...ledgerEntry({ type: 'emergency_used', time: '2026-11-24T03:00:00.000Z', actor: 'alice', target: 'req_emer', gate: 'image-signing', incidentRef: 'INC-9', data: { credentialId: 'emc_1', team: 'payments' } }) } as LedgerEntry;
     const refused = { seq: 9, ...ledgerEntry({ type: 'emergency_refused', time: '2026-11-24T04:00:00.000Z', actor: 'alice', target: 'emc_1', data: {} }) } as LedgerEntry;
     const rev = { ...review({ id: 'rev_emer', requestId: 'req_emer', openedAt: '2026-11-24T03:00:00.000Z' }), signoffsRequired: 2, signoffs: [{ by: 'sec1', team: null, finding: 'justified' as const, note: 'checked the runbook', at: '2026-11-25T09:00:00.000Z' }] };
-    const digest = computeDigest({ report: input({ requests, reviews: [rev] }), week: { year: 2026, week: 48 }, timeZone: 'UTC', generatedAt: new Date(), emergencyEntries: [use, refused], ledger: LEDGER });
+    const digest = computeDigest({ report: state({ requests, reviews: [rev] }), week: { year: 2026, week: 48 }, timeZone: 'UTC', generatedAt: new Date(), emergencyEntries: [use, refused], ledger: LEDGER });
     assert.equal(digest.emergency.refused, 1);
     assert.deepEqual(digest.emergency.uses.map((u) => [u.requestId, u.usedBy, u.team, u.reviewState, u.signoffs, u.signoffsRequired]), [['req_emer', 'alice', 'payments', 'review_open', 1, 2]]);
   });

@@ -2,7 +2,7 @@ import type { Policy } from '../../../../shared/domain/policy';
 import { PolicySchema } from '../../../../shared/domain/policy';
 import type { BypassRequest, RequestState } from '../../../../shared/domain/request';
 import type { Review } from '../../../../shared/domain/review';
-import { type ReportInput, gateCountsOf } from '../../../../grant-store/reports/report-input';
+import { type ReportInput, type ReportState, reportInputOf } from '../../../../grant-store/reports/report-input';
 
 /** Thursday 26 November 2026, 12:00 UTC: ISO week 2026-W48, quarter 2026-Q4. */
 export const NOW = new Date('2026-11-26T12:00:00.000Z');
@@ -122,19 +122,20 @@ export function review(spec: ReviewSpec): Review {
   };
 }
 
-/** A report input; gate counts come from the requests and evaluations count 1 unless given. */
-export function input(parts: Partial<Omit<ReportInput, 'evaluations'>> & { evaluations?: readonly { gate: string; time: string; count?: number }[] }): ReportInput {
-  const { evaluations = [], ...rest } = parts;
+/** The full lists a report is computed from; evaluations count 1 unless given, on their request's team ('payments'). */
+export function state(parts: { policy?: Policy; requests?: readonly BypassRequest[]; reviews?: readonly Review[]; evaluations?: readonly { gate: string; time: string; count?: number; team?: string }[]; blocksByGate?: Record<string, number> }): ReportState {
   return {
-    now: NOW,
-    policy,
-    requests: [],
-    reviews: [],
-    blocksByGate: {},
-    gateCounts: gateCountsOf(parts.requests ?? []),
-    ...rest,
-    evaluations: evaluations.map((e) => ({ gate: e.gate, time: e.time, count: e.count ?? 1 })),
+    policy: parts.policy ?? policy,
+    requests: parts.requests ?? [],
+    reviews: parts.reviews ?? [],
+    blocksByGate: parts.blocksByGate ?? {},
+    evaluations: (parts.evaluations ?? []).map((e) => ({ gate: e.gate, team: e.team ?? 'payments', time: e.time, count: e.count ?? 1 })),
   };
+}
+
+/** A report input from full lists (reportInputOf), as of NOW unless given. */
+export function input(parts: Parameters<typeof state>[0] & { now?: Date }): ReportInput {
+  return reportInputOf({ ...state(parts), now: parts.now ?? NOW });
 }
 
 /** One gate dominating: integration has 5 of the 7 bypasses of the last 30 days. */
