@@ -4,8 +4,10 @@
 // npm run build:cli
 //
 // ESM with code splitting: every verb is a dynamic import (grant-store/cli/command-table.ts),
-// so each lands in its own chunk and a command line loads only its verb. commander and zod are
-// on every path and bundled (one file read instead of hundreds); every other package stays an
+// so each lands in its own chunk and a command line loads only its verb (`check`: the check
+// routes, not the contract table, which StoreClient imports at its first call(); config-file.ts
+// and its YAML parser only when there is a config.yaml). commander and zod are on every path
+// and bundled (one file read instead of hundreds); every other package stays an
 // import from node_modules: native modules (better-sqlite3, keytar, pkcs11js), packages that
 // find files next to themselves at run time (pino's worker transports), and heavy ones only
 // `serve` or the signer need. Minified, because a gate's cold start is mostly V8 parsing the

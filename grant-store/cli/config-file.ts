@@ -39,9 +39,7 @@ export const CliConfigSchema = z.strictObject({
 export type CliConfig = z.infer<typeof CliConfigSchema>;
 
 /** $XDG_CONFIG_HOME/breakglass/config.yaml, else ~/.config/breakglass/config.yaml. */
-export function configPath(env: NodeJS.ProcessEnv): string {
-  return join(env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config'), 'breakglass', 'config.yaml');
-}
+export { configPath } from './config-path';
 
 /** `~/x` and `~` expanded against HOME; relative paths resolved against `base` (the config file's directory). */
 export function expandPath(path: string, env: NodeJS.ProcessEnv, base: string): string {

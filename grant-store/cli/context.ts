@@ -2,8 +2,11 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { displayText } from '../../shared/domain/display-text';
-import { configPath, expandPath, readConfig, selectContext, type ContextAuth, type SelectedContext } from './config-file';
+import { existsSync } from 'node:fs';
+import type { ContextAuth, SelectedContext } from './config-file';
+import { configPath } from './config-path';
 import { StoreClient } from '../../shared/node/http/store-client';
+import { nodeFetch } from '../../shared/node/http/node-fetch';
 import type { CliIO } from './output';
 import { parseDurationFlag, usageError } from './validate';
 
@@ -54,6 +57,18 @@ export class CliContext {
   ) {}
 
   private config: { path: string; context: SelectedContext | undefined; flag: string | undefined } | undefined;
+  /** config-file.ts (YAML and its schema), loaded by prepareConfig() only when there is a config to read. */
+  private configFile: typeof import('./config-file') | undefined;
+
+  /**
+   * Load what reads config.yaml when a run may need it: the file exists, or a context is named
+   * (--use-context, BREAKGLASS_CONTEXT: an unknown one is an error even without a file). A gate
+   * in CI usually has neither and does not pay for the YAML parser.
+   */
+  async prepareConfig(argv: readonly string[]): Promise<void> {
+    const named = this.env.BREAKGLASS_CONTEXT || argv.some((a) => a === '--use-context' || a.startsWith('--use-context='));
+    if (named || existsSync(configPath(this.env))) this.configFile = await import('./config-file');
+  }
 
   /**
    * The config.yaml context in force (--use-context, BREAKGLASS_CONTEXT, currentContext), read
@@ -64,8 +79,9 @@ export class CliContext {
     const flag = cmd.optsWithGlobals<GlobalFlags>().useContext;
     if (!this.config || this.config.flag !== flag) {
       const path = configPath(this.env);
-      const { config } = readConfig(path);
-      this.config = { path, flag, context: selectContext(config, flag, this.env, path) };
+      // No file and no context named (see prepareConfig): no context, as an empty config gives.
+      const file = this.configFile;
+      this.config = { path, flag, context: file ? file.selectContext(file.readConfig(path).config, flag, this.env, path) : undefined };
     }
     return this.config.context;
   }
@@ -73,7 +89,7 @@ export class CliContext {
   /** The current context's default decision key (~ and paths relative to config.yaml resolved), if it names one. */
   contextDecisionKey(cmd: Command): string | undefined {
     const key = this.configContext(cmd)?.context.decisionKey;
-    return key ? expandPath(key, this.env, dirname(this.config!.path)) : undefined;
+    return key ? this.configFile!.expandPath(key, this.env, dirname(this.config!.path)) : undefined;
   }
 
   globals(cmd: Command): ResolvedGlobals {
@@ -115,7 +131,7 @@ export class CliContext {
   client(cmd: Command, options: { defaultTimeoutMs?: number } = {}): StoreClient {
     const g = this.globals(cmd);
     const timeoutMs = g.timeoutMs ?? options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
-    if (g.token) return new StoreClient({ baseUrl: g.storeUrl, token: g.token, timeoutMs });
+    if (g.token) return new StoreClient({ baseUrl: g.storeUrl, token: g.token, timeoutMs, fetchImpl: nodeFetch });
     if (g.auth === 'token') {
       throw usageError('credentials', [{ path: '--token', message: `no token: context ${g.context!.name} authenticates with a token (auth: token): pass --token TOKEN or set BREAKGLASS_TOKEN` }]);
     }
@@ -123,6 +139,7 @@ export class CliContext {
     return new StoreClient({
       baseUrl: g.storeUrl,
       timeoutMs,
+      fetchImpl: nodeFetch,
       tokenProvider: async () => {
         // Loaded only here: the vault, the OIDC client and the keychain module cost a gate nothing.
         const { savedSessionToken } = await import('./sign-in');

@@ -57,6 +57,7 @@ async function programFor(argv: readonly string[], io: CliIO, env: NodeJS.Proces
   if (modules.length === 0) return { program: createRootCommand(io, { json: argv.includes('--json') }) };
   const { CliContext } = await import('./context');
   const ctx = new CliContext(io, env);
+  await ctx.prepareConfig(argv);
   const program = createRootCommand(io, { json: argv.includes('--json') });
   await registerModules(program, ctx, modules);
   return { program, ctx };

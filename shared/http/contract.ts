@@ -1,8 +1,8 @@
 import type { z } from 'zod';
+import { CHECK_ROUTES } from './check-routes';
+import { table } from './route-def';
 import { CancelInputSchema, HistoryQuerySchema, HistorySchema, ListRequestsQuerySchema, ReplyInputSchema, RequestCreatedSchema, RequestDetailSchema } from '../domain/api';
 import { AuditQuerySchema } from '../domain/audit';
-import { CheckInputSchema, CheckResultSchema } from '../domain/check';
-import type { Role } from '../domain/common';
 import { DecisionInputSchema } from '../domain/decision';
 import { DigestQuerySchema } from '../domain/digest';
 import { EmergencyAdminActionSchema, EmergencyOpenInputSchema, EmergencyOpenResultSchema, SealInputSchema, SealResultSchema } from '../domain/emergency';
@@ -12,7 +12,6 @@ import { ProviderRequestSchema } from '../gates/admission/gatekeeper';
 import { KyvernoCheckRequestSchema } from '../gates/admission/kyverno';
 import { RequestPageAssetParamsSchema, RequestPageCallbackQuerySchema, RequestPageQuerySchema, RequestPageSignInQuerySchema } from '../gates/request-link';
 import { AuthConfigSchema, SessionCreatedSchema, SessionCreateInputSchema } from '../domain/session';
-import { WorkloadCheckInputSchema } from '../domain/workload-check';
 import { EnrolledKeySchema, KeyEnrollInputSchema, TokenCreatedSchema, TokenCreateInputSchema, WhoAmISchema } from '../domain/identity';
 import { NotificationsQuerySchema, NotificationsResponseSchema } from '../domain/notification';
 import { ReportQuerySchema } from '../domain/reports';
@@ -93,51 +92,8 @@ import {
 /** Version of this contract (OpenAPI info.version): bumped when a route changes incompatibly. */
 export const API_VERSION = '1.0.0';
 
-export type HttpMethod = 'GET' | 'POST' | 'DELETE';
-
-/**
- * Who may call a route: `public` (no token), `authenticated` (any valid token; the handler may
- * narrow further, e.g. a requester sees only their own requests), or the roles of which the
- * caller needs at least one.
- */
-export type RouteAccess = 'public' | 'authenticated' | readonly Role[];
-
-export interface RouteDef {
-  method: HttpMethod;
-  /** Fastify-style path: `/v1/requests/:id`. */
-  path: string;
-  /** One line for humans (OpenAPI summary). */
-  summary: string;
-  roles: RouteAccess;
-  /** Path parameters (a strict object of the `:names` in `path`). */
-  params?: z.ZodType;
-  /** Query string (values arrive as strings; numbers are coerced). Absent: no query accepted. */
-  query?: z.ZodType;
-  /** JSON body. An absent body (or `null`) is parsed as `{}`. */
-  body?: z.ZodType;
-  /** What the body is called in error messages: "invalid <bodyName>: gate: …". */
-  bodyName?: string;
-  /** Status of a successful answer (default 200). */
-  status?: 200 | 201;
-  /** The JSON answer (validated in tests and development). */
-  response?: z.ZodType;
-  /** Answers that are not JSON (streams, text exports), by content type, with what they hold. */
-  content?: Readonly<Record<string, string>>;
-  /** Path params that fail their schema are a 404 with this message (the route does not exist). */
-  badParamsNotFound?: string;
-  /** `workload`: the bearer is a CI job's OIDC ID token (verified by the store), not a store token. */
-  bearer?: 'workload';
-  /**
-   * The body is taken as raw bytes of any content type (the handler gets a Buffer): for webhooks
-   * whose signature covers the exact bytes. Says what the body is.
-   */
-  rawBody?: string;
-}
-
-/** Typed identity: keeps each entry's literal method and exact schemas for the typed client. */
-function table<const T extends Record<string, RouteDef>>(routes: T): T {
-  return routes;
-}
+export type { HttpMethod, RouteAccess, RouteDef } from './route-def';
+export { fillPath } from './route-def';
 
 const LEDGER_READERS = ['approver', 'auditor', 'admin'] as const;
 const TILE_CONTENT = { 'application/octet-stream': 'the tile: 32-byte hashes concatenated, or an entry bundle (2-byte big-endian length + entry, per entry)' } as const;
@@ -206,26 +162,7 @@ export const ROUTES = table({
   },
 
   // ── Gate checks ─────────────────────────────────────────────────────────────────────────
-  check: {
-    method: 'POST',
-    path: '/v1/checks',
-    summary: 'A gate asks whether (gate, subject) is under an active bypass: block or warn.',
-    roles: ['gate', 'admin'],
-    body: CheckInputSchema,
-    bodyName: 'check',
-    response: CheckResultSchema,
-  },
-
-  workloadCheck: {
-    method: 'POST',
-    path: '/v1/checks/workload',
-    summary: "A gate's check authenticated by its CI job's OIDC ID token; the subject comes from the token's claims.",
-    roles: ['gate'],
-    bearer: 'workload',
-    body: WorkloadCheckInputSchema,
-    bodyName: 'check',
-    response: CheckResultSchema,
-  },
+  ...CHECK_ROUTES,
 
   // ── The requester's request page (request-page/, built into request-page/dist) ─────────
   requestPage: {
@@ -499,11 +436,3 @@ export function openApiPath(path: string): string {
   return path.replace(/:(\w+)/g, '{$1}');
 }
 
-/** The route's path with its params filled in (each URI-encoded). */
-export function fillPath(path: string, params: Record<string, string | number> | undefined): string {
-  return path.replace(/:(\w+)/g, (_, name: string) => {
-    const value = params?.[name];
-    if (value === undefined) throw new Error(`missing path parameter ${name} for ${path}`);
-    return encodeURIComponent(String(value));
-  });
-}

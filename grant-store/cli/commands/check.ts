@@ -6,6 +6,8 @@ import { formatRemaining } from '../../../shared/domain/ttl';
 import { AppError } from '../../../shared/errors';
 import { MAX_RULE_LENGTH, requestLink } from '../../../shared/gates/request-link';
 import { DEFAULT_CHECK_TIMEOUT_MS, type CliContext } from '../context';
+import { CHECK_ROUTES } from '../../../shared/http/check-routes';
+import { nodeFetch } from '../../../shared/node/http/node-fetch';
 import { StoreClient } from '../../../shared/node/http/store-client';
 import { EXIT_OK, EXIT_REFUSED } from '../exit-codes';
 import { withExamples } from '../help';
@@ -67,13 +69,14 @@ export function registerCheck(program: Command, ctx: CliContext): void {
     // A bad --store or a missing token is a usage error (exit 2); anything the store could
     // not or would not answer fails closed: verdict block, exit 1, saying why.
     const client = idToken
-      ? new StoreClient({ baseUrl: g.storeUrl, token: idToken, timeoutMs: g.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS })
+      ? new StoreClient({ baseUrl: g.storeUrl, token: idToken, timeoutMs: g.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS, fetchImpl: nodeFetch })
       : ctx.client(cmd, { defaultTimeoutMs: DEFAULT_CHECK_TIMEOUT_MS });
     // Credentials first: no token and no sign-in is the caller's mistake (exit 2), not the store's.
     await client.prepare();
     let result: CheckResult | FailClosedResult;
     try {
-      result = await (input.kind === 'workload' ? client.call('workloadCheck', { body: input.body }) : client.call('check', { body: input.body }));
+      // The check routes alone (not the whole contract table): a gate's cold start.
+      result = await (input.kind === 'workload' ? client.callRoute('workloadCheck', CHECK_ROUTES.workloadCheck, { body: input.body }) : client.callRoute('check', CHECK_ROUTES.check, { body: input.body }));
     } catch (error) {
       result = failClosed(input.body, error);
     }

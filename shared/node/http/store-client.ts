@@ -1,11 +1,14 @@
 import type { z } from 'zod';
 import { AppError, ErrorResponseSchema, fieldErrorsFromZod } from '../../errors';
-import { fillPath, ROUTES, type RouteDef, type RouteName, type RouteResponse, type Routes } from '../../http/contract';
+import type { RouteName, RouteResponse, Routes } from '../../http/contract';
+import { fillPath, type RouteDef } from '../../http/route-def';
 
 /** What a call sends: path params and body where the route has them (required), a query where it takes one. */
 export type CallInput<N extends RouteName> = (Routes[N] extends { params: z.ZodType } ? { params: z.input<Routes[N]['params']> } : { params?: undefined }) &
   (Routes[N] extends { query: z.ZodType } ? { query?: Partial<z.input<Routes[N]['query']>> } : { query?: undefined }) &
   (Routes[N] extends { body: z.ZodType } ? { body: z.input<Routes[N]['body']> } : { body?: undefined });
+/** What a call sends, untyped (callRoute's input; call() types it per route). */
+type RouteInput = { params?: Record<string, string | number>; query?: Record<string, unknown>; body?: unknown };
 type CallArgs<N extends RouteName> = Routes[N] extends { params: z.ZodType } | { body: z.ZodType } ? [input: CallInput<N>] : [input?: CallInput<N>];
 
 export interface StoreClientOptions {
@@ -62,15 +65,25 @@ export class StoreClient {
 
   /** Call a route of the contract by name; the answer is parsed with the route's response schema. */
   async call<N extends RouteName>(name: N, ...[input]: CallArgs<N>): Promise<RouteResponse<N>> {
-    const def: RouteDef = ROUTES[name];
+    // The whole table (every route's schemas) is loaded at the first call, not with the client:
+    // `breakglass check` calls its route through callRoute and never loads it.
+    const { ROUTES } = await import('../../http/contract');
+    return this.callRoute(name, ROUTES[name] as RouteDef, input as RouteInput) as Promise<RouteResponse<N>>;
+  }
+
+  /**
+   * Call one route given its definition from the contract (e.g. CHECK_ROUTES.check from
+   * shared/http/check-routes.ts, which ROUTES includes): the same sending and parsing as call().
+   */
+  async callRoute<D extends RouteDef>(name: string, def: D, input?: RouteInput): Promise<D extends { response: z.ZodType } ? z.output<D['response']> : never> {
     if (!def.response) throw new AppError('internal', `route ${name} answers ${Object.keys(def.content ?? {}).join(' or ')}, not JSON`);
     const schema = def.response;
-    const { json, describe } = await this.send(def, (input ?? {}) as { params?: Record<string, string | number>; query?: Record<string, unknown>; body?: unknown });
+    const { json, describe } = await this.send(def, input ?? {});
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       throw new AppError('internal', `the grant store's answer to ${describe} does not match the API (${name}): ${fieldErrorsFromZod(parsed.error).map((f) => `${f.path || '(root)'}: ${f.message}`).join('; ')}`);
     }
-    return parsed.data as RouteResponse<N>;
+    return parsed.data as D extends { response: z.ZodType } ? z.output<D['response']> : never;
   }
 
   private bearer(): Promise<string | undefined> {
