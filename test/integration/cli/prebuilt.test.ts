@@ -70,6 +70,11 @@ describe('the prebuilt CLI (dist/cli, built by npm install / npm run build:cli)'
     assert.ok(checkModules.includes('check'), checkModules.join(', '));
     for (const other of ['serve', 'server', 'decide', 'ledger', 'admin', 'request', 'report', 'review', 'status']) assert.ok(!checkModules.includes(other), `check loaded ${other}`);
     assert.ok(!check.loaded.some((u) => /node_modules\/(fastify|better-sqlite3|pg|pino|@sigstore)\//.test(u)), check.loaded.filter((u) => u.includes('node_modules')).join('\n'));
+    // A gate's cold start: no config.yaml here, so no YAML parser; the check routes, not the whole contract table.
+    assert.ok(!check.loaded.some((u) => u.includes('/node_modules/yaml/')), 'check loaded the YAML parser without a config.yaml');
+    for (const url of check.loaded.filter((u) => u.includes('/dist/cli/'))) {
+      assert.doesNotMatch(await readFile(new URL(url), 'utf8'), /\/v1\/reports\//, `${url} holds the contract table`);
+    }
   });
 
   test('without a build, the command says what to do (exit 2) instead of a stack trace', async () => {
