@@ -49,8 +49,8 @@ export interface AlertDispatcherOptions {
   /** The current deviance findings (grant-store/reports on the store's data). */
   findings: () => Promise<Finding[]>;
   retry?: RetryPolicy;
-  /** Environment holding the webhook secrets named by `secretEnv`. */
-  env?: NodeJS.ProcessEnv;
+  /** Environment holding the webhook secrets named by `secretEnv` (the one the composition root read). */
+  env: NodeJS.ProcessEnv;
   fetch?: typeof fetch;
   /** Diagnostics (never secrets). */
   log?: (message: string) => void;
@@ -77,7 +77,7 @@ export class AlertDispatcher {
 
   constructor(private readonly opts: AlertDispatcherOptions) {
     this.retry = opts.retry ?? DEFAULT_RETRY_POLICY;
-    this.env = opts.env ?? process.env;
+    this.env = opts.env;
     this.fetchImpl = opts.fetch ?? fetch;
   }
 

@@ -1,21 +1,10 @@
 import { AppError } from '../../shared/errors';
-import { verifyDecisionBundle } from '../../shared/node/signing/verify-decision';
 import { dataDirPaths } from '../admin/data-dir';
-import { DEFAULT_SWEEP_INTERVAL_MS, startExpirySweeper } from '../jobs/expiry-sweeper';
-import { PolicyHolder } from '../policy/policy-holder';
-import { recordPolicyLoaded } from '../service/policy-service';
-import type { ServiceDeps } from '../service/service-deps';
-import { startCheckHotPath } from '../checks/check-hot-path';
-import { TokenCache } from '../checks/token-cache';
-import { startIdentityServices, type IdentityServices } from '../identity/identity-services';
-import { PgStore } from '../storage/postgres/pg-store';
-import { SqliteStore } from '../storage/sqlite/sqlite-store';
-import type { Store } from '../storage/store';
+import { retryPolicyFromEnv } from '../alerts/retry-config';
+import { composeGrantStore, type GrantStoreConfig } from '../compose-grant-store';
+import { DEFAULT_SWEEP_INTERVAL_MS } from '../jobs/expiry-sweeper';
 import { createStoreLogger, type StoreLogger, type StoreLogLevel } from '../logger';
-import { retryPolicyFromEnv } from '../alerts/alert-plugin';
 import { buildApp } from './build-app';
-import { loadLogKey } from '../ledger/log-key';
-import { installLedgerGuardHttp, startLedgerGuard } from '../ledger/ledger-guard-wiring';
 import { isLoopbackHost } from './loopback';
 import type { SafetyGateRelaxation } from '../../shared/policy/safety-gates';
 
@@ -72,8 +61,29 @@ export interface RunningGrantStore {
 }
 
 /**
- * Start the grant store: open the database, load and record the policy, start the expiry
- * sweeper, and serve HTTP(S). Refuses a non-loopback host without TLS (invariant 6).
+ * The services' config from the options and the environment, read here once: nothing below
+ * reads process.env.
+ */
+export function grantStoreConfig(opts: GrantStoreOptions, env: NodeJS.ProcessEnv): GrantStoreConfig {
+  return {
+    dataDir: opts.dataDir,
+    policyPath: opts.policyPath ?? dataDirPaths(opts.dataDir).policyPath,
+    databaseUrl: opts.databaseUrl,
+    logger: opts.logger ?? createStoreLogger({ level: opts.logLevel ?? (opts.logRequests ? 'info' : undefined) }),
+    clock: opts.clock ?? (() => new Date()),
+    // Never sweep less often than every 250 ms: expiry must not lag by more than that even if a timer is lost.
+    sweepIntervalMs: Math.min(opts.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS, DEFAULT_SWEEP_INTERVAL_MS),
+    digestCheckIntervalMs: opts.digestCheckIntervalMs,
+    demoSafetyRelaxation: opts.demoSafetyRelaxation,
+    env,
+    alertRetry: retryPolicyFromEnv(env),
+  };
+}
+
+/**
+ * Start the grant store: check the listening address, build every service (composeGrantStore:
+ * database, ledger guard, hot path, sweeper, transparency log, alerts, digest, ...), register the
+ * routes over them and serve HTTP(S). Refuses a non-loopback host without TLS (invariant 6).
  */
 export async function startGrantStore(opts: GrantStoreOptions): Promise<RunningGrantStore> {
   const host = opts.host ?? DEFAULT_HOST;
@@ -85,67 +95,16 @@ export async function startGrantStore(opts: GrantStoreOptions): Promise<RunningG
     throw new AppError('invalid_input', `refusing to listen on ${host} without TLS: only loopback addresses may serve plain HTTP (pass a TLS certificate and key)`);
   }
   const env = opts.env ?? process.env;
-  const logger = opts.logger ?? createStoreLogger({ level: opts.logLevel ?? (opts.logRequests ? 'info' : undefined) });
-  const validateResponses = opts.validateResponses ?? env.NODE_ENV !== 'production';
-  const alertRetry = retryPolicyFromEnv(env);
-  const paths = dataDirPaths(opts.dataDir);
-  const policies = await PolicyHolder.load(opts.policyPath ?? paths.policyPath, undefined, opts.demoSafetyRelaxation);
-  // The log key binds every entry as it is appended (a row without it is refused).
-  const logKey = await loadLogKey(paths.logKeyPath, { originPath: paths.logOriginPath });
-  let store: Store;
-  if (opts.databaseUrl) {
-    store = await PgStore.open({ databaseUrl: opts.databaseUrl, binder: logKey.binder });
-  } else {
-    // One writer per SQLite data dir: a second serve is refused naming the PID holding the lock.
-    store = SqliteStore.openExclusive(opts.dataDir, paths.databasePath, { binder: logKey.binder }, logger);
-  }
-  const clock = opts.clock ?? (() => new Date());
-  // The ledger governs the gate: check it against its checkpoint and the tables before anything answers.
-  const ledgerGuard = await startLedgerGuard({ store, key: logKey, policies, clock }).catch(async (error: unknown) => {
-    await store.close();
-    throw error;
-  });
-  // Gate checks answer from an in-memory index of active bypasses fed by the ledger (every
-  // instance's entries, with Postgres), so a block needs no database round trip.
-  const checks = await startCheckHotPath(store).catch(async (error: unknown) => {
-    await ledgerGuard.stop();
-    await store.close();
-    throw error;
-  });
-  const tokens = new TokenCache(store);
-  let identity: IdentityServices;
+  const services = await composeGrantStore(grantStoreConfig(opts, env));
   try {
-    identity = await startIdentityServices({ store, policies, clock });
-  } catch (error) {
-    await checks.stop();
-    tokens.stop();
-    await ledgerGuard.stop();
-    await store.close();
-    throw error;
-  }
-  identity.warm();
-  const deps: ServiceDeps = { store, policies, clock, verifyDecision: verifyDecisionBundle, checks, tokens, identity, ledgerGuard };
-  // Never sweep less often than every 250 ms: expiry must not lag by more than that even if a timer is lost.
-  const sweeper = startExpirySweeper(deps, Math.min(opts.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS, DEFAULT_SWEEP_INTERVAL_MS), (error) =>
-    logger.error({ err: error }, 'expiry sweep failed (the next sweep retries)'),
-  );
-  try {
-    await recordPolicyLoaded(deps, { principal: 'system', roles: [], sourceAddress: null });
-    await sweeper.sweep();
-    const { app, routes } = await buildApp({
-      deps,
-      dataDir: opts.dataDir,
-      sweeper,
-      logger,
-      logRequests: opts.logRequests,
-      env,
-      alertRetry,
-      tls,
-      digestCheckIntervalMs: opts.digestCheckIntervalMs,
-      validateResponses,
-    });
-    installLedgerGuardHttp(app, ledgerGuard);
-    await app.listen({ host, port: opts.port ?? DEFAULT_PORT });
+    const { app, routes } = await buildApp({ services, logRequests: opts.logRequests, tls, validateResponses: opts.validateResponses ?? env.NODE_ENV !== 'production' });
+    try {
+      await app.listen({ host, port: opts.port ?? DEFAULT_PORT });
+    } catch (error) {
+      await app.close();
+      throw error;
+    }
+    services.startJobs();
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : (opts.port ?? DEFAULT_PORT);
     const urlHost = host.includes(':') ? `[${host}]` : host;
@@ -154,25 +113,19 @@ export async function startGrantStore(opts: GrantStoreOptions): Promise<RunningG
       url: `${tls ? 'https' : 'http'}://${urlHost}:${port}`,
       routes,
       close() {
+        // Stop answering first (open event streams end), then the services, newest first.
         closing ??= (async () => {
-          await sweeper.stop();
-          await app.close();
-          await checks.stop();
-          tokens.stop();
-          identity.stop();
-          await ledgerGuard.stop();
-          await store.close();
+          try {
+            await app.close();
+          } finally {
+            await services.close();
+          }
         })();
         return closing;
       },
     };
   } catch (error) {
-    await sweeper.stop();
-    await checks.stop();
-    tokens.stop();
-    identity.stop();
-    await ledgerGuard.stop();
-    await store.close();
+    await services.close();
     throw error;
   }
 }

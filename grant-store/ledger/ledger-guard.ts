@@ -55,13 +55,6 @@ const CATCH_UP_PAGE = 5000;
 /** A live difference must survive this many catch-ups before it halts (a racing writer's row is ahead only briefly). */
 const LIVE_CHECK_ATTEMPTS = 3;
 const LIVE_RETRY_MS = 100;
-const guards = new WeakMap<Store, LedgerGuard>();
-
-/** The guard watching `store`, if the grant store started one (the transparency log asks before signing). */
-export function ledgerGuardOf(store: Store): LedgerGuard | undefined {
-  return guards.get(store);
-}
-
 /** The start-up check's view of the store's rows and the log's tables. */
 export function ledgerCheckSource(store: Store, tables: LogTables): LedgerCheckSource {
   return {
@@ -136,7 +129,6 @@ export class LedgerGuard {
       await tables.close();
     }
     const guard = new LedgerGuard(opts, result.projection);
-    guards.set(store, guard);
     if (result.halt) {
       guard.raise(result.halt);
       return guard;
@@ -322,6 +314,5 @@ export class LedgerGuard {
     this.stopFollowing();
     // A comparison that failed already logged why (scheduleLiveCheck); nothing more to do at shutdown.
     await this.liveRun;
-    guards.delete(this.opts.store);
   }
 }

@@ -13,7 +13,7 @@ import { dataDirPaths } from '../admin/data-dir';
 import type { Store } from '../storage/store';
 import type { LogTables, SignedCheckpoint, StoredCosignature } from '../storage/log-tables';
 import { loadLogKey, type LogKey } from './log-key';
-import { ledgerGuardOf, type LedgerGuard } from './ledger-guard';
+import type { LedgerGuard } from './ledger-guard';
 import { fallbackStoreLogger } from '../logger';
 
 /** At most one checkpoint per this interval while entries arrive (one within a second or two). */
@@ -30,6 +30,8 @@ export interface TransparencyLogOptions {
   checkpointIntervalMs?: number;
   /** Where the Ed25519 log key lives; default <dataDir>/log-key.pem. */
   logKeyPath?: string;
+  /** The grant store's tamper guard watching this store (ledger-guard.ts): the log asks it before signing. */
+  guard?: LedgerGuard;
 }
 
 /**
@@ -62,8 +64,9 @@ export class TransparencyLog implements NodeSource {
     readonly key: LogKey,
     private readonly clock: () => Date,
     private readonly intervalMs: number,
+    guard: LedgerGuard | undefined,
   ) {
-    this.guard = ledgerGuardOf(store);
+    this.guard = guard;
     const size = tables.leafCount();
     const hashes = frontierNodes(size).map(({ level, index }) => this.perfect(level, index));
     this.range = new CompactRange(nodeTreeHasher, size, hashes);
@@ -75,7 +78,7 @@ export class TransparencyLog implements NodeSource {
     // The log's tables live in the store's own database, on its connections (with PostgreSQL
     // every instance follows the same tables).
     const tables = await opts.store.openLogTables();
-    const log = new TransparencyLog(opts.store, tables, key, opts.clock ?? (() => new Date()), opts.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS);
+    const log = new TransparencyLog(opts.store, tables, key, opts.clock ?? (() => new Date()), opts.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS, opts.guard);
     log.unsubscribe = opts.store.onLedgerAppended(() => log.schedule());
     await log.checkpointNow();
     return log;

@@ -1,7 +1,6 @@
 import { toBase64 } from '../../../shared/bytes';
 import type { Role } from '../../../shared/domain/common';
 import { AppError } from '../../../shared/errors';
-import { ledgerGuardOf } from '../../ledger/ledger-guard';
 import { EntryVisibility } from '../../service/entry-visibility';
 import type { RoutePlugin } from '../route-context';
 
@@ -34,7 +33,7 @@ export const registerLedgerRoutes: RoutePlugin = async (app, ctx) => {
       checkpoint: cp ? await witnesses.cosignedNote(cp) : null,
       signedAt: cp?.signedAt ?? null,
       // Set when the log refused to sign a checkpoint inconsistent with its last one.
-      halted: ledgerGuardOf(ctx.deps.store)?.halted ?? log.halted ?? null,
+      halted: ctx.ledgerGuard.halted ?? log.halted ?? null,
     };
   });
 

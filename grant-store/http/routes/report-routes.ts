@@ -11,7 +11,6 @@ import { decisionTimesReport } from '../../reports/decision-times-report';
 import { findingsReport } from '../../reports/findings-report';
 import { gatesReport } from '../../reports/gates-report';
 import { healthReport } from '../../reports/health-report';
-import { GateHealthMetrics } from '../../reports/prometheus-metrics';
 import type { ReportInput } from '../../reports/report-input';
 import { loadMetricsExtras, loadReportInput } from '../../reports/report-source';
 import { reportSeenBy, requestIdsNamedIn, visibleRequestIds } from '../../reports/report-visibility';
@@ -39,9 +38,8 @@ const REPORTS: Record<(typeof REPORT_ROUTE_KINDS)[number], (input: ReportInput) 
  * metrics (roles and query strings in shared/http/contract.ts). /metrics is scraped with
  * `authorization: { credentials_file: ... }`: gate names and team usage are not public.
  */
-export const registerReportRoutes: RoutePlugin = (_app, { route, deps, logger, witnesses }) => {
+export const registerReportRoutes: RoutePlugin = (_app, { route, deps, logger, metrics, witnesses }) => {
   const { store, policies, clock } = deps;
-  const metrics = new GateHealthMetrics();
   let scraping: Promise<unknown> = Promise.resolve();
   let cached: { text: string; at: number } | undefined;
 

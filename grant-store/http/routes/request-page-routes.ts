@@ -4,7 +4,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppError } from '../../../shared/errors';
 import { REQUEST_PAGE_ASSET_PATTERN, REQUEST_PAGE_PATH } from '../../../shared/gates/request-link';
-import { PageSignIn } from '../../request-page/page-sign-in';
 import type { RoutePlugin } from '../route-context';
 
 const CONTENT_TYPES: Record<string, string> = { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8', svg: 'image/svg+xml', woff2: 'font/woff2' };
@@ -34,8 +33,7 @@ function packageRoot(): string | undefined {
  * Both are public (contract roles 'public'): the page carries nothing secret, and every API call
  * it makes is authenticated.
  */
-export const registerRequestPageRoutes: RoutePlugin = (_app, { route, deps }) => {
-  const signIn = new PageSignIn(deps);
+export const registerRequestPageRoutes: RoutePlugin = (_app, { route, pageSignIn: signIn }) => {
   const root = packageRoot();
   const dist = root ? join(root, 'request-page', 'dist') : undefined;
   const notBuilt = () => new AppError('unavailable', 'the request page is not built: run `npm run build:request-page` (npm install does it) and restart the store');

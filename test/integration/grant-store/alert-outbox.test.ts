@@ -58,7 +58,7 @@ const policy = () =>
   });
 
 function dispatcher(store: Store, nowMs: () => number): AlertDispatcher {
-  return new AlertDispatcher({ store, policy, clock: () => new Date(nowMs()), findings: async () => [], retry: { maxAttempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000 } });
+  return new AlertDispatcher({ store, policy, clock: () => new Date(nowMs()), findings: async () => [], retry: { maxAttempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000 }, env: {} });
 }
 
 async function survivesRestart(open: () => Promise<Store>): Promise<void> {

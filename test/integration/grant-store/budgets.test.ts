@@ -153,7 +153,7 @@ for (const backend of ['SQLite', 'PostgreSQL'] as const) {
       try {
         const before = received.length;
         for (const store of stores) await store.transaction((tx) => tx.setMeta(CURSOR_META_KEY, '-1'));
-        const dispatchers = stores.map((store) => new AlertDispatcher({ store, policy: () => policy, clock: () => fx.clock.now(), findings: async () => [] }));
+        const dispatchers = stores.map((store) => new AlertDispatcher({ store, policy: () => policy, clock: () => fx.clock.now(), findings: async () => [], env: {} }));
         await Promise.all(dispatchers.map((d) => d.pass()));
         for (const store of stores) assert.deepEqual((await readOutbox(store)).filter((i) => i.event === 'over_budget'), []);
         assert.ok(received.length > before, 'the ledger was read again (its activations re-alerted)');

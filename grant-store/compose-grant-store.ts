@@ -1,0 +1,189 @@
+import type { SafetyGateRelaxation } from '../shared/policy/safety-gates';
+import { verifyDecisionBundle } from '../shared/node/signing/verify-decision';
+import { dataDirPaths } from './admin/data-dir';
+import { AlertDispatcher } from './alerts/alert-dispatcher';
+import type { RetryPolicy } from './alerts/outbox';
+import { startCheckHotPath, type RunningCheckHotPath } from './checks/check-hot-path';
+import { TokenCache } from './checks/token-cache';
+import { ledgerStateSource } from './digest/ledger-state';
+import { DigestScheduler, type DigestDeps } from './digest/digest-service';
+import { EventBus } from './http/event-bus';
+import { startIdentityServices, type IdentityServices } from './identity/identity-services';
+import type { IncidentDeps } from './incidents/incident-service';
+import { startExpirySweeper, type Sweeper } from './jobs/expiry-sweeper';
+import type { LedgerGuard } from './ledger/ledger-guard';
+import { CheckpointWitnesses } from './ledger/checkpoint-witnesses';
+import { startLedgerGuard } from './ledger/ledger-guard-wiring';
+import { loadLogKey, type LogKey } from './ledger/log-key';
+import { TransparencyLog } from './ledger/transparency-log';
+import type { StoreLogger } from './logger';
+import { PolicyHolder } from './policy/policy-holder';
+import { findingsReport } from './reports/findings-report';
+import { GateHealthMetrics } from './reports/prometheus-metrics';
+import { loadReportInput } from './reports/report-source';
+import { PageSignIn } from './request-page/page-sign-in';
+import { recordPolicyLoaded } from './service/policy-service';
+import { SYSTEM_CALLER, type ServiceDeps } from './service/service-deps';
+import { PgStore } from './storage/postgres/pg-store';
+import { SqliteStore } from './storage/sqlite/sqlite-store';
+import type { Store } from './storage/store';
+
+/**
+ * Everything the grant store's services need, settled before any is built (startGrantStore
+ * makes it from its options and the environment it read once): nothing below reads
+ * process.env or picks a default of its own.
+ */
+export interface GrantStoreConfig {
+  dataDir: string;
+  policyPath: string;
+  /** PostgreSQL; the embedded SQLite database in dataDir when absent. */
+  databaseUrl?: string;
+  logger: StoreLogger;
+  clock: () => Date;
+  sweepIntervalMs: number;
+  /** How often the digest scheduler looks at the clock (undefined: its default, once a minute). */
+  digestCheckIntervalMs?: number;
+  /** Where the secrets the policy names are read (webhook HMAC keys, SMTP, incident sources). */
+  env: NodeJS.ProcessEnv;
+  /** Alert delivery retries. */
+  alertRetry: RetryPolicy;
+  /** `npm start` only: safety gates whose tier takes keys without attestation (shared/policy/safety-gates.ts). */
+  demoSafetyRelaxation?: SafetyGateRelaxation;
+}
+
+/** The grant store's services, built once, in order; the HTTP routes receive them. */
+export interface GrantStoreServices {
+  config: GrantStoreConfig;
+  logger: StoreLogger;
+  policies: PolicyHolder;
+  logKey: LogKey;
+  store: Store;
+  /** The tamper guard: checked the ledger against its checkpoint before anything else runs. */
+  ledgerGuard: LedgerGuard;
+  checks: RunningCheckHotPath;
+  tokens: TokenCache;
+  identity: IdentityServices;
+  /** What every service operation gets (grant-store/service). */
+  deps: ServiceDeps;
+  /** The ledger as a transparency log (checkpoints, proofs, bundles). */
+  log: TransparencyLog;
+  /** The policy's witnesses: pushes checkpoints to them, keeps their cosignatures. */
+  witnesses: CheckpointWitnesses;
+  /** Committed ledger entries fanned out to the open event streams. */
+  bus: EventBus;
+  sweeper: Sweeper;
+  alerts: AlertDispatcher;
+  digestDeps: DigestDeps;
+  digest: DigestScheduler;
+  incidentDeps: IncidentDeps;
+  /** The Prometheus registry /metrics renders. */
+  metrics: GateHealthMetrics;
+  /** The request page's OIDC sign-ins in flight. */
+  pageSignIn: PageSignIn;
+  /** Start what must wait until the store answers (alert delivery, the digest schedule). */
+  startJobs(): void;
+  /** Stop and close every service, in the reverse of the order they were built. */
+  close(): Promise<void>;
+}
+
+/**
+ * The grant store's one composition root: opens the database and builds every service from
+ * `config`, each from the ones before it. If a step fails, what was built is closed (newest
+ * first) and the error is thrown. The HTTP app (grant-store/http/build-app.ts) only registers
+ * routes over what this returns.
+ */
+export async function composeGrantStore(config: GrantStoreConfig): Promise<GrantStoreServices> {
+  const { logger, clock } = config;
+  // Closers of what is built so far, run newest first by close() or on a failed step.
+  const closers: (() => void | Promise<void>)[] = [];
+  const closeAll = async () => {
+    for (const close of closers.splice(0).reverse()) {
+      try {
+        await close();
+      } catch (error) {
+        logger.error({ err: error }, 'closing a grant-store service failed (closing the others)');
+      }
+    }
+  };
+  try {
+    const paths = dataDirPaths(config.dataDir);
+    const policies = await PolicyHolder.load(config.policyPath, undefined, config.demoSafetyRelaxation);
+    // The log key binds every entry as it is appended (a row without it is refused).
+    const logKey = await loadLogKey(paths.logKeyPath, { originPath: paths.logOriginPath });
+    const store: Store = config.databaseUrl
+      ? await PgStore.open({ databaseUrl: config.databaseUrl, binder: logKey.binder })
+      : // One writer per SQLite data dir: a second serve is refused naming the PID holding the lock.
+        SqliteStore.openExclusive(config.dataDir, paths.databasePath, { binder: logKey.binder }, logger);
+    closers.push(() => store.close());
+    // The ledger governs the gate: check it against its checkpoint and the tables before anything answers.
+    const ledgerGuard = await startLedgerGuard({ store, key: logKey, policies, clock });
+    closers.push(() => ledgerGuard.stop());
+    // Gate checks answer from an in-memory index of active bypasses fed by the ledger (every
+    // instance's entries, with Postgres), so a block needs no database round trip.
+    const checks = await startCheckHotPath(store);
+    closers.push(() => checks.stop());
+    const tokens = new TokenCache(store);
+    closers.push(() => tokens.stop());
+    const identity = await startIdentityServices({ store, policies, clock });
+    closers.push(() => identity.stop());
+    identity.warm();
+    const deps: ServiceDeps = { store, policies, clock, verifyDecision: verifyDecisionBundle, checks, tokens, identity, ledgerGuard };
+    const log = await TransparencyLog.open({ store, dataDir: config.dataDir, clock, guard: ledgerGuard });
+    closers.push(() => log.close());
+    // Closed before the log: pushes in flight end first (the log's last checkpoint is signed without pushing).
+    const witnesses = new CheckpointWitnesses({ log, policies, logger, clock });
+    closers.push(() => witnesses.close());
+    const bus = new EventBus(store);
+    closers.push(() => bus.close());
+    // Never sweep less often than every 250 ms: expiry must not lag by more than that even if a timer is lost.
+    const sweeper = startExpirySweeper(deps, config.sweepIntervalMs, (error) => logger.error({ err: error }, 'expiry sweep failed (the next sweep retries)'));
+    closers.push(() => sweeper.stop());
+    await recordPolicyLoaded(deps, SYSTEM_CALLER);
+    await sweeper.sweep();
+    const warn = (message: string) => logger.warn(message);
+    const alerts = new AlertDispatcher({
+      store,
+      policy: () => policies.policy,
+      clock,
+      findings: async () => findingsReport(await loadReportInput(store, policies.policy, clock(), { withEvaluations: false })).findings,
+      retry: config.alertRetry,
+      env: config.env,
+      log: warn,
+    });
+    closers.push(() => alerts.stop());
+    const digestDeps: DigestDeps = { ...deps, env: config.env, warn, ledgerState: ledgerStateSource(store, log) };
+    // One sender per week across every instance on the database (digest_runs elects it).
+    const digest = new DigestScheduler(digestDeps, { checkIntervalMs: config.digestCheckIntervalMs });
+    closers.push(() => digest.stop());
+    return {
+      config,
+      logger,
+      policies,
+      logKey,
+      store,
+      ledgerGuard,
+      checks,
+      tokens,
+      identity,
+      deps,
+      log,
+      witnesses,
+      bus,
+      sweeper,
+      alerts,
+      digestDeps,
+      digest,
+      incidentDeps: { ...deps, env: config.env, warn },
+      metrics: new GateHealthMetrics(),
+      pageSignIn: new PageSignIn(deps),
+      startJobs() {
+        alerts.start();
+        digest.start();
+      },
+      close: closeAll,
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
