@@ -51,6 +51,7 @@ const VerifyFlagsSchema = z.strictObject({
   witnesses: z.coerce.number().int().min(1).max(100).optional(),
   witnessKey: z.array(z.string().min(1)).default([]),
   witnessPolicy: z.string().min(1).optional(),
+  full: z.boolean().optional(),
 });
 
 const ExportFlagsSchema = z.strictObject({ format: z.enum(['bundle', 'jsonl', 'csv']), out: z.string().min(1).optional() });
@@ -61,6 +62,22 @@ async function readFlagFile(path: string, flag: string): Promise<string> {
   } catch (error) {
     throw new AppError('invalid_input', `${flag}: cannot read ${path}: ${(error as Error).message}`, { fieldErrors: [{ path: flag, message: `cannot read ${path}` }] });
   }
+}
+
+/** The role that entitles this token to every entry in full (auditor, admin), if it has one. */
+async function fullViewRole(client: StoreClient): Promise<string | undefined> {
+  const me = await client.call('whoami');
+  const role = me.roles.find((r) => r === 'auditor' || r === 'admin');
+  return role ? `a token with the ${role} role` : undefined;
+}
+
+/** The --full / auditor check: every entry must have been served in full. */
+function withheldEntries(redacted: number, requiredBy: string): { redacted: number; reason: string } | undefined {
+  if (redacted === 0) return undefined;
+  return {
+    redacted,
+    reason: `the store served ${redacted} entr${redacted === 1 ? 'y' : 'ies'} redacted (leaf hash only) to ${requiredBy}, which must see every entry in full: the ledger verifies, but part of it was withheld`,
+  };
 }
 
 /** `ledger verify`, `ledger export`, `ledger trusted-root` on the `ledger` command. */
@@ -78,13 +95,14 @@ export function registerLedgerCommands(ledger: Command, ctx: CliContext): void {
       .option('--incremental', 'online: verify only the entries added since the checkpoint this client verified last (its saved tree state proves the rest)')
       .option('--witnesses <n>', 'fail unless at least n of the trusted witnesses (--witness-key, --witness-policy) cosigned the verified checkpoint')
       .option('--witness-key <vkey>', 'a witness this client trusts: its C2SP vkey (repeatable)', collect)
-      .option('--witness-policy <file>', 'trust the witnesses listed in this policy file\'s witnesses:'),
+      .option('--witness-policy <file>', 'trust the witnesses listed in this policy file\'s witnesses:')
+      .option('--full', 'fail if any entry is redacted (served as its leaf hash only); implied online for auditor and admin tokens, who may read every entry'),
     'breakglass ledger verify',
     'breakglass ledger verify --witnesses 2 --witness-policy ./policy.yaml',
     'breakglass ledger verify --incremental',
     'breakglass ledger verify --offline ./breakglass-ledger-export --log-key log-key.pub',
-  ).action(async (flags: { offline?: string; logKey?: string; trustedCheckpoint?: string; save: boolean; incremental?: boolean; witnesses?: string; witnessKey?: string[]; witnessPolicy?: string }, cmd: Command) => {
-    const opts = validateFlags(VerifyFlagsSchema, flags, 'verify', { offline: '--offline', logKey: '--log-key', trustedCheckpoint: '--trusted-checkpoint', save: '--no-save', incremental: '--incremental', witnesses: '--witnesses', witnessKey: '--witness-key', witnessPolicy: '--witness-policy' });
+  ).action(async (flags: { offline?: string; logKey?: string; trustedCheckpoint?: string; save: boolean; incremental?: boolean; witnesses?: string; witnessKey?: string[]; witnessPolicy?: string; full?: boolean }, cmd: Command) => {
+    const opts = validateFlags(VerifyFlagsSchema, flags, 'verify', { offline: '--offline', logKey: '--log-key', trustedCheckpoint: '--trusted-checkpoint', save: '--no-save', incremental: '--incremental', witnesses: '--witnesses', witnessKey: '--witness-key', witnessPolicy: '--witness-policy', full: '--full' });
     if ((opts.witnessKey.length > 0 || opts.witnessPolicy) && opts.witnesses === undefined) {
       throw usageError('verify', [{ path: '--witnesses', message: 'say how many of the trusted witnesses must have cosigned (--witnesses N)' }]);
     }
@@ -114,9 +132,18 @@ export function registerLedgerCommands(ledger: Command, ctx: CliContext): void {
     const handedBack = !opts.offline && outcome.verdict.ok ? await handBackCosignature(ctx.client(cmd), outcome) : null;
     if (handedBack) ctx.note(handedBack);
     const quorum = opts.witnesses !== undefined && outcome.verdict.ok ? await checkWitnessQuorum(outcome, opts.witnesses, trustedWitnesses, opts.offline ? undefined : ctx.client(cmd)) : undefined;
+    // A store that serves an auditor or admin redacted entries is hiding part of the ledger from
+    // the people who must see all of it: the Merkle checks pass, so only this check can say so.
+    const fullRequiredBy = opts.full ? '--full' : opts.offline ? undefined : await fullViewRole(ctx.client(cmd));
+    const withheld = fullRequiredBy && outcome.verdict.ok ? withheldEntries(outcome.verdict.redacted, fullRequiredBy) : undefined;
     const json = outcomeJson(outcome) as Record<string, unknown>;
-    ctx.emit(cmd, quorum ? { ...json, ok: json.ok === true && quorum.ok, witnesses: quorum } : json, () => renderOutcome(outcome) + (quorum ? renderWitnessQuorum(quorum) : ''));
-    if (!outcome.verdict.ok || outcome.halted || (quorum && !quorum.ok)) ctx.exitCode = 1;
+    const ok = json.ok === true && (!quorum || quorum.ok) && !withheld;
+    ctx.emit(
+      cmd,
+      { ...json, ok, ...(quorum ? { witnesses: quorum } : {}), ...(withheld ? { withheld } : {}) },
+      () => renderOutcome(outcome) + (quorum ? renderWitnessQuorum(quorum) : '') + (withheld ? `FAILED: ${withheld.reason}\n` : ''),
+    );
+    if (!outcome.verdict.ok || outcome.halted || (quorum && !quorum.ok) || withheld) ctx.exitCode = 1;
   });
 
   withExamples(

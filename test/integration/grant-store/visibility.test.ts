@@ -26,6 +26,10 @@ import { startStoreFixture, type CallResult, type StoreFixture } from '../../sup
 import { sseFrames } from '../../support/sse-frames';
 import { createTempDatabase, type TempDatabase } from '../storage/pg-temp-database';
 import { waitFor } from './workflow-helpers';
+import { runCli } from '../cli/cli-harness';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { canonicalJson } from '../../../shared/canonical-json';
 
 /** What marks the hidden request: none of it may appear in an answer to someone who may not see it. */
 const MARK = 'VISMARK';
@@ -281,6 +285,65 @@ for (const backend of ['SQLite', 'PostgreSQL'] as const) {
       const bad = await verifyLedger({ entryTexts: moved, checkpoint: page.checkpoint }, options(new SemanticAuditor()));
       assert.equal(bad.ok, false);
       assert.ok(!bad.ok && bad.problems.some((p) => p.code === 'seq_mismatch' && p.seq === at));
+    });
+
+    test('`ledger verify --full` fails when entries are redacted; an auditor token implies it, so a store hiding entries from an auditor is caught', async () => {
+      const size = await f.ledgerSize();
+      await waitFor(async () => (await f.call('GET', '/v1/ledger/checkpoint', { token: f.adminToken })).json.treeSize >= size, 10_000, 50);
+      const state = await mkdtemp(join(tmpdir(), 'bg-vis-cli-'));
+      const verify = (url: string, token: string, ...extra: string[]) =>
+        runCli(['ledger', 'verify', '--store', url, '--token', token, '--no-save', '--json', ...extra], { HOME: state, XDG_STATE_HOME: state, BREAKGLASS_STORE: '', BREAKGLASS_TOKEN: '' });
+      // A store that serves an auditor one request's entries as leaf hashes only: every root and the
+      // semantic audit still check out (the whole request is gone, not half of it).
+      const hiding: Server = createServer(async (req, res) => {
+        const body = await new Promise<Buffer>((done) => { const parts: Buffer[] = []; req.on('data', (c: Buffer) => parts.push(c)); req.on('end', () => done(Buffer.concat(parts))); });
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'content-length') headers[k] = v;
+        const upstream = await fetch(`${f.url}${req.url}`, { method: req.method, headers, ...(body.length > 0 ? { body } : {}) });
+        let text = await upstream.text();
+        if (req.url?.startsWith('/v1/ledger/export') && upstream.ok) {
+          const page = JSON.parse(text) as { entries: string[]; leafHashes: string[]; from?: number };
+          page.entries = page.entries.map((t, at) =>
+            t.includes(world.request.id) ? canonicalJson({ seq: (JSON.parse(t) as { seq: number }).seq, redacted: true, leafHash: page.leafHashes[at]! }) : t,
+          );
+          text = JSON.stringify(page);
+        }
+        res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
+        res.end(text);
+      });
+      hiding.listen(0, '127.0.0.1');
+      await new Promise((done) => hiding.once('listening', done));
+      const hidingUrl = `http://127.0.0.1:${(hiding.address() as AddressInfo).port}`;
+      try {
+        const approver = tokens['an approver of another tier'];
+        const plain = await verify(f.url, approver);
+        assert.equal(plain.code, 0, plain.stdout + plain.stderr);
+        assert.ok((JSON.parse(plain.stdout) as { redacted: number }).redacted >= 4);
+
+        const full = await verify(f.url, approver, '--full');
+        assert.equal(full.code, 1, full.stdout + full.stderr);
+        const fullJson = JSON.parse(full.stdout) as { ok: boolean; withheld: { redacted: number; reason: string } };
+        assert.equal(fullJson.ok, false);
+        assert.ok(fullJson.withheld.redacted >= 4);
+        assert.match(fullJson.withheld.reason, /redacted \(leaf hash only\) to --full, which must see every entry in full/);
+
+        const honest = await verify(f.url, tokens['an auditor']);
+        assert.equal(honest.code, 0, honest.stdout + honest.stderr);
+        assert.equal((JSON.parse(honest.stdout) as { redacted: number }).redacted, 0);
+
+        const hidden = await verify(hidingUrl, tokens['an auditor']);
+        assert.equal(hidden.code, 1, hidden.stdout + hidden.stderr);
+        const hiddenJson = JSON.parse(hidden.stdout) as { ok: boolean; redacted: number; withheld: { redacted: number; reason: string } };
+        assert.ok(hiddenJson.redacted >= 4, 'the hashes, roots and audit all verify: only the role check catches it');
+        assert.equal(hiddenJson.withheld.redacted, hiddenJson.redacted);
+        assert.match(hiddenJson.withheld.reason, /\d+ entries redacted \(leaf hash only\) to a token with the auditor role, which must see every entry in full/);
+        const text = await runCli(['ledger', 'verify', '--store', hidingUrl, '--token', tokens['an auditor'], '--no-save'], { HOME: state, XDG_STATE_HOME: state, BREAKGLASS_STORE: '', BREAKGLASS_TOKEN: '' });
+        assert.equal(text.code, 1);
+        assert.match(text.stdout + text.stderr, /FAILED: the store served \d+ entries redacted/);
+      } finally {
+        await new Promise((done) => hiding.close(done));
+        await rm(state, { recursive: true, force: true });
+      }
     });
   });
 }
