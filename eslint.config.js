@@ -77,6 +77,26 @@ export default tseslint.config(
     rules: { 'no-console': 'error' },
   },
   {
+    // No silent swallowing: a .catch callback takes the error (to log it with the reason, or to
+    // ignore it under a one-line comment saying why) and is never empty. Empty catch blocks are
+    // already refused by no-empty unless they hold such a comment.
+    files: ['grant-store/**/*.ts', 'electron/core/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ExportDefaultDeclaration', message: 'Use named exports (STYLE.md).' },
+        {
+          selector: "CallExpression[callee.property.name='catch'] > :matches(ArrowFunctionExpression, FunctionExpression)[params.length=0]",
+          message: 'A .catch that ignores its error: take it and log it with the reason (logger), or name it (_why) under a one-line comment saying why ignoring is right.',
+        },
+        {
+          selector: "CallExpression[callee.property.name='catch'] > :matches(ArrowFunctionExpression, FunctionExpression)[body.type='BlockStatement'][body.body.length=0]",
+          message: 'An empty .catch callback swallows the error: log it with the reason, or say in a comment why ignoring is right.',
+        },
+      ],
+    },
+  },
+  {
     files: ['grant-store/**/*.ts'],
     rules: restrict(GRANT_STORE_FORBIDDEN, GRANT_STORE_MESSAGE),
   },

@@ -103,7 +103,7 @@ export class SseClient {
     const response = await (this.options.fetchImpl ?? fetch)(this.options.url, { headers, signal: this.controller.signal });
     if (!response.ok || !response.body) {
       // Releasing the refused response's body: if that fails too, the error below says all there is.
-      await response.body?.cancel().catch(() => undefined /* safe to drop: we throw the HTTP status next */);
+      await response.body?.cancel().catch((_dropped: unknown) => undefined /* safe to drop: we throw the HTTP status next */);
       throw new Error(`the event stream answered HTTP ${response.status}`);
     }
     this.attempt = 0;

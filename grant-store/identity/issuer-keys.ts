@@ -46,7 +46,8 @@ export class IssuerKeys {
     const keys = this.discover(issuer);
     const entry: IssuerEntry = { keys, until: now + DISCOVERY_TTL_MS };
     this.entries.set(issuer, entry);
-    keys.catch(() => {
+    // The failure reaches every caller through `keys` (warm() logs it); here it only shortens the cache.
+    keys.catch((_reachesCallers: unknown) => {
       // Keep the failure for a moment so callers get the same answer, then let the next call retry.
       entry.until = Date.now() + DISCOVERY_RETRY_MS;
     });

@@ -54,7 +54,8 @@ export function startExpirySweeper(deps: ServiceDeps, intervalMs = DEFAULT_SWEEP
   /** Sweeps never overlap: a caller during a sweep waits for it and then runs another. */
   function sweep(): Promise<number> {
     const previous = running ?? Promise.resolve(0);
-    const next = previous.catch(() => 0).then(() => (stopped ? 0 : sweepOnce()));
+    // The previous sweep's failure went to its own caller (onError); this one only waits for it to end.
+    const next = previous.catch((_reportedByItsCaller: unknown) => 0).then(() => (stopped ? 0 : sweepOnce()));
     running = next;
     return next;
   }

@@ -47,7 +47,8 @@ export class PageSignIn {
     if (this.provider?.issuer !== issuer) {
       const metadata = discoverProvider(issuer);
       // A failed discovery is retried by the next sign-in rather than cached.
-      metadata.catch(() => {
+      // The failure reaches the sign-in that asked (through `metadata`); here it only drops the cache.
+      metadata.catch((_reachesCaller: unknown) => {
         if (this.provider?.metadata === metadata) this.provider = undefined;
       });
       this.provider = { issuer, metadata };

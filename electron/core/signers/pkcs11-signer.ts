@@ -103,7 +103,8 @@ async function withModule<T>(pk: Pkcs11Module, requestedPath: string, allowedMod
   // Refused before anything is loaded: dlopen of an arbitrary path is code execution.
   const modulePath = allowedPkcs11ModulePath(requestedPath, allowedModulePaths);
   const previous = moduleQueues.get(modulePath) ?? Promise.resolve();
-  const run = previous.catch(() => undefined).then(async () => {
+  // The previous operation's failure went to its own caller; this one only waits for its turn.
+  const run = previous.catch((_reportedByItsCaller: unknown) => undefined).then(async () => {
     const lib = new pk.PKCS11();
     try {
       lib.load(modulePath);
