@@ -1,5 +1,4 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm, symlink, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,7 +55,9 @@ async function pathWithoutKeyringTools(dir: string): Promise<string> {
 }
 
 async function startDemo(env: NodeJS.ProcessEnv): Promise<RunningDemo> {
-  const child = spawn('npm', ['start'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group, as a terminal runs a command: Ctrl-C (SIGINT) then reaches npm, the
+  // shell npm runs the script in, and the demo alike, and nothing is left behind.
+  const child = spawn('npm', ['start'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
@@ -86,13 +87,30 @@ async function startDemo(env: NodeJS.ProcessEnv): Promise<RunningDemo> {
 }
 
 async function stopDemo(demo: RunningDemo | undefined): Promise<void> {
-  if (!demo || demo.child.exitCode !== null || demo.child.signalCode !== null) return;
-  const exited = once(demo.child, 'exit');
-  // npm forwards SIGINT to the script it runs, as a terminal's Ctrl-C would reach both.
-  demo.child.kill('SIGINT');
-  const timer = setTimeout(() => demo.child.kill('SIGKILL'), DEMO_STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
+  const pid = demo?.child.pid;
+  if (!demo || pid === undefined || !groupAlive(pid)) return;
+  // Ctrl-C to the whole group, as a terminal sends it; whatever still runs after the timeout is killed.
+  signalGroup(pid, 'SIGINT');
+  const deadline = Date.now() + DEMO_STOP_TIMEOUT_MS;
+  while (groupAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  if (groupAlive(pid)) signalGroup(pid, 'SIGKILL');
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error; // ESRCH: the group is already gone
+  }
+}
+
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false; // no process is left in the group
+  }
 }
 
 /** alice files a deploy-freeze request (tier high: one approver from another team) with the real CLI. */
