@@ -264,7 +264,8 @@ for (const backend of ['SQLite', 'PostgreSQL'] as const) {
       const safety = await check({ gate: 'container-signing', subject: { repo: 'payments-api', branch: 'main' } });
       assert.equal(safety.json.verdict, 'block');
       assert.equal(safety.json.gateKind, 'safety');
-      assert.match(safety.json.message, /SAFETY gate, tier critical: a bypass needs 2 distinct approvals from outside the requester's team, signed with attested hardware keys, notifies ciso, at most 1h/);
+      // The example's critical tier asks one more approver of a team over its quarterly budget.
+      assert.match(safety.json.message, /SAFETY gate, tier critical: a bypass needs 2 distinct approvals from outside the requester's team \(1 more when the requester's team is over its quarterly budget\), signed with attested hardware keys, notifies ciso, at most 1h/);
     });
 
     test('no 5xx anywhere in the run', () => {
