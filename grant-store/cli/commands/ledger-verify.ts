@@ -280,8 +280,12 @@ export async function verifyOffline(dir: string, options: { pinnedKeyText?: stri
   const origin = originOf(checkpoint);
   const keyText = options.pinnedKeyText ?? (await readRequired(dir, EXPORT_FILES.logKey)).toString('utf8');
   const logKey = logKeyFrom(keyText, origin);
-  // No checkpoint history file in the export: verified against the latest checkpoint alone (as before).
-  const historyText = await readFile(join(dir, EXPORT_FILES.checkpoints), 'utf8').catch((_noHistory: unknown) => '');
+  // No checkpoint history file in the export: verified against the latest checkpoint alone (as
+  // before). Any other read failure (permissions, a directory in its place) is the user's to see.
+  const historyText = await readFile(join(dir, EXPORT_FILES.checkpoints), 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return '';
+    throw new AppError('invalid_input', `${join(dir, EXPORT_FILES.checkpoints)}: cannot read the export's checkpoint history: ${error.message}`);
+  });
   const history = historyText.split('\n').flatMap((line) => {
     try {
       return line ? [JSON.parse(line) as string] : [];

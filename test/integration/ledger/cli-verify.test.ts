@@ -154,6 +154,17 @@ describe('breakglass ledger verify (real CLI) catches tampering', { concurrency:
     assert.equal(parse(offline).ok, true);
     for (const f of ['entries.jsonl', 'checkpoint', 'log-key.pub', 'approver-keys.json', 'trusted_root.json']) await readFile(join(dir, f));
     assert.equal((await cli(['ledger', 'verify', '--offline', join(world.tmp, 'nope')])).code, 2);
+    // Without its checkpoint history the export still verifies (against its latest checkpoint);
+    // a history that cannot be read is named, not quietly skipped.
+    const noHistory = join(world.tmp, 'export-no-history');
+    await cp(dir, noHistory, { recursive: true });
+    await rm(join(noHistory, 'checkpoints.jsonl'));
+    const withoutHistory = await cli(['ledger', 'verify', '--offline', noHistory, '--json']);
+    assert.equal(withoutHistory.code, 0, withoutHistory.stdout + withoutHistory.stderr);
+    await mkdir(join(noHistory, 'checkpoints.jsonl'));
+    const unreadable = await cli(['ledger', 'verify', '--offline', noHistory]);
+    assert.equal(unreadable.code, 2, unreadable.stdout + unreadable.stderr);
+    assert.match(unreadable.stderr, /checkpoints\.jsonl: cannot read the export's checkpoint history: EISDIR/);
     assert.equal((await cli(['ledger', 'export', '--format', 'xml'])).code, 2);
     // A reason crafted as a spreadsheet formula is neutralised in the auditor's CSV.
     const formula = '=HYPERLINK("http://evil.example","flaky suite blocks the release")';
