@@ -39,12 +39,17 @@ describe('Postgres migrations', () => {
     await client.query(`INSERT INTO ledger_entries (seq, time, type, target, entry_json, leaf_hash) VALUES (0, 't', 'x', 'y', '{}', decode(repeat('00', 32), 'hex'))`);
     await client.query(`INSERT INTO ledger_nodes (level, idx, hash) VALUES (0, 0, decode(repeat('00', 32), 'hex'))`);
     await client.query(`INSERT INTO ledger_checkpoints (tree_size, root_hash, note, signed_at) VALUES (1, decode(repeat('00', 32), 'hex'), 'n', 't')`);
-    const someColumn = { ledger_entries: 'type', ledger_nodes: 'hash', ledger_checkpoints: 'note' };
+    const checkpointId = (await client.query<{ id: string }>('SELECT id FROM ledger_checkpoints')).rows[0]!.id;
+    await client.query(`INSERT INTO ledger_cosignatures (checkpoint_id, tree_size, witness, cosigned_at, line, received_at, source) VALUES ($1, 1, 'w', 0, 'l', 't', 'push')`, [checkpointId]);
+    const someColumn = { ledger_entries: 'type', ledger_nodes: 'hash', ledger_checkpoints: 'note', ledger_cosignatures: 'line' };
     for (const [table, column] of Object.entries(someColumn)) {
       await assert.rejects(client.query(`UPDATE ${table} SET ${column} = ${column}`), /append-only/);
       await assert.rejects(client.query(`DELETE FROM ${table}`), /append-only/);
-      await assert.rejects(client.query(`TRUNCATE ${table}`), /append-only/);
+      // CASCADE: a plain TRUNCATE of a table that cosignatures reference stops at the foreign key
+      // before any trigger runs; with CASCADE only the append-only triggers stand in the way.
+      await assert.rejects(client.query(`TRUNCATE ${table} CASCADE`), /append-only/);
     }
+    assert.equal((await client.query('SELECT count(*)::int AS n FROM ledger_cosignatures')).rows[0].n, 1);
     await client.query('UPDATE ledger_head SET next_seq = 5');
     await assert.rejects(client.query('UPDATE ledger_head SET next_seq = 4'), /only moves forward/);
     await assert.rejects(client.query('DELETE FROM ledger_head'), /append-only/);
