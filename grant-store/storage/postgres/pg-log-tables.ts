@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import type { CosignatureSource, LogTables, NewCheckpoint, SignedCheckpoint, StoredCosignature } from '../log-tables';
+import type { LogTables, NewCheckpoint, SignedCheckpoint, StoredCosignature } from '../log-tables';
+import { rowToCheckpoint, rowToCosignature, type CheckpointRow, type CosignatureRow } from '../log-table-rows';
 import { fallbackStoreLogger } from '../../logger';
 
 const HASH_SIZE = 32;
@@ -43,28 +44,6 @@ class Level {
   }
 }
 
-interface CosignatureRow {
-  checkpoint_id: number;
-  tree_size: number;
-  witness: string;
-  cosigned_at: number;
-  line: string;
-  received_at: string;
-  source: CosignatureSource;
-}
-
-function rowToCosignature(row: CosignatureRow): StoredCosignature {
-  return { checkpointId: Number(row.checkpoint_id), treeSize: Number(row.tree_size), witness: row.witness, cosignedAt: Number(row.cosigned_at), line: row.line, receivedAt: row.received_at, source: row.source };
-}
-
-interface CheckpointRow {
-  id: number;
-  tree_size: number;
-  root_hash: Buffer;
-  note: string;
-  signed_at: string;
-}
-
 /**
  * The transparency log's tables in PostgreSQL (migration 2), for several instances sharing one
  * ledger. The proof code reads nodes synchronously, so every node is mirrored in memory
@@ -86,7 +65,7 @@ export class PgLogTables implements LogTables {
     // Read the other way round, a checkpoint committed between the two reads covered leaves this
     // instance never loaded, and the start-up integrity check took that for a wiped node table.
     const rows = (await pool.query<CheckpointRow>('SELECT id, tree_size, root_hash, note, signed_at FROM ledger_checkpoints ORDER BY id')).rows;
-    for (const row of rows) tables.signed.push({ id: row.id, treeSize: row.tree_size, rootHash: new Uint8Array(row.root_hash), note: row.note, signedAt: row.signed_at });
+    for (const row of rows) tables.signed.push(rowToCheckpoint(row));
     for (let level = 0; ; level++) {
       let loaded = 0;
       for (;;) {

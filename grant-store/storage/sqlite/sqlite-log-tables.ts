@@ -1,31 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { CosignatureSource, LogTables, NewCheckpoint, SignedCheckpoint, StoredCosignature } from '../log-tables';
-
-interface CheckpointRow {
-  id: number;
-  tree_size: number;
-  root_hash: Buffer;
-  note: string;
-  signed_at: string;
-}
-
-function rowToCheckpoint(row: CheckpointRow): SignedCheckpoint {
-  return { id: row.id, treeSize: row.tree_size, rootHash: new Uint8Array(row.root_hash), note: row.note, signedAt: row.signed_at };
-}
-
-interface CosignatureRow {
-  checkpoint_id: number;
-  tree_size: number;
-  witness: string;
-  cosigned_at: number;
-  line: string;
-  received_at: string;
-  source: CosignatureSource;
-}
-
-function rowToCosignature(row: CosignatureRow): StoredCosignature {
-  return { checkpointId: Number(row.checkpoint_id), treeSize: Number(row.tree_size), witness: row.witness, cosignedAt: Number(row.cosigned_at), line: row.line, receivedAt: row.received_at, source: row.source };
-}
+import type { LogTables, NewCheckpoint, SignedCheckpoint, StoredCosignature } from '../log-tables';
+import { rowToCheckpoint, rowToCosignature, type CheckpointRow, type CosignatureRow } from '../log-table-rows';
 
 /**
  * The log's tables (migration 9) on the embedded store's own connections: reads on its reader
