@@ -210,9 +210,22 @@ describe('witnessed checkpoints', { concurrency: false }, () => {
     // Appends still work on the fork (witness failures do not block), and its metrics count the refusal.
     const metrics = await (await fetch(`${copy.url}/metrics`, { headers: { authorization: `Bearer ${world.tokens.admin}` } })).text();
     assert.match(metrics, /^breakglass_witness_failures_total\{witness="witness\.test\/w1"\} [1-9]/m);
-    // The witness kept the fork's signed checkpoint as evidence.
-    const evidence = (await readFile(join(witnessDir, 'evidence.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { note: string });
-    assert.ok(evidence.some((e) => parseSignedNote(e.note).text === parseSignedNote(theirs.checkpoint).text));
+    // The witness kept what it refused as evidence: the fork's checkpoints (the fork pushes each one
+    // it signs, so which of them came first depends on timing), never the branch it cosigned.
+    const evidence = await until('the witness to keep the fork as evidence', async () => {
+      const text = await readFile(join(witnessDir, 'evidence.jsonl'), 'utf8').catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return '';
+        throw error;
+      });
+      const lines = text.trim() === '' ? [] : text.trim().split('\n').map((l) => JSON.parse(l) as { note: string });
+      return lines.length > 0 ? lines : undefined;
+    });
+    for (const e of evidence) {
+      const kept = parseCheckpoint(parseSignedNote(e.note).text);
+      assert.equal(kept.origin, ORIGIN);
+      assert.ok(kept.size > before.treeSize && kept.size <= parseCheckpoint(parseSignedNote(theirs.checkpoint).text).size, `evidence of size ${kept.size} is one of the fork's checkpoints`);
+      assert.notEqual(parseSignedNote(e.note).text, parseSignedNote(mine.checkpoint).text);
+    }
   });
 
   test('split view: a checkpoint of the same size with another root, signed by the log key, is refused by the witness', async () => {
