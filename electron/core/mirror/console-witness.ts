@@ -59,8 +59,22 @@ export class ConsoleWitness {
     return join(this.dir, 'witness.json');
   }
 
-  /** The console's witness key from the keychain, created (and stored there) on first use. */
-  async identity(secrets: WitnessKeySecrets, principal: string): Promise<{ cosigner: Cosigner; vkey: string }> {
+  /** Identity lookups, one at a time (see identity). */
+  private lookups: Promise<unknown> = Promise.resolve();
+
+  /**
+   * The console's witness key from the keychain, created (and stored there) on first use. One
+   * lookup at a time: on first use a background sync (on a ledger event) and an explicit one would
+   * each create a key, and the later write would replace a key already shown and used to cosign.
+   */
+  identity(secrets: WitnessKeySecrets, principal: string): Promise<{ cosigner: Cosigner; vkey: string }> {
+    const run = this.lookups.then(() => this.loadOrCreate(secrets, principal));
+    // This lookup's failure goes to its own caller; the next lookup only waits for its turn.
+    this.lookups = run.catch((_reportedToItsCaller: unknown) => undefined);
+    return run;
+  }
+
+  private async loadOrCreate(secrets: WitnessKeySecrets, principal: string): Promise<{ cosigner: Cosigner; vkey: string }> {
     const stored = await secrets.get();
     let key: z.infer<typeof StoredKeySchema>;
     if (stored) {
