@@ -22,9 +22,7 @@ import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { dataDirPaths } from '../grant-store/admin/data-dir';
-import { initDataDir } from '../grant-store/admin/init';
-import { CI_TRAFFIC_POLICY, pool, startBenchServer, tempDatabase, type BenchServer } from './support/bench-store';
+import { pool, startCiTrafficStore, type BenchServer } from './support/bench-store';
 
 const TARGET_RATIO = 1.5;
 const TARGET_EXPORT_RSS_MB = 400;
@@ -166,19 +164,7 @@ async function main(): Promise<void> {
   try {
     const dataDir = await mkdtemp(join(tmpdir(), 'bg-bench-growth-'));
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-    let databaseUrl: string | undefined;
-    if (args['database-url']) {
-      const db = await tempDatabase(args['database-url'], 'bg_growth');
-      cleanups.push(db.drop);
-      databaseUrl = db.url;
-    }
-    const { adminToken } = await initDataDir(dataDir, { databaseUrl });
-    await writeFile(dataDirPaths(dataDir).policyPath, CI_TRAFFIC_POLICY);
-    const server = await startBenchServer(dataDir, databaseUrl, 'growth server');
-    cleanups.push(async () => {
-      server.child.kill('SIGTERM');
-      await new Promise((resolve) => server.child.once('exit', resolve));
-    });
+    const { server, adminToken, databaseUrl } = await startCiTrafficStore(dataDir, { adminDatabaseUrl: args['database-url'], databasePrefix: 'bg_growth', what: 'growth server' }, cleanups);
     const tokens = {
       alice: await token(server, adminToken, 'alice', ['requester']),
       gate: await token(server, adminToken, 'ci-gate', ['gate']),

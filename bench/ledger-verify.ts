@@ -24,18 +24,16 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, createPublicKey, randomBytes, verify as cryptoVerify } from 'node:crypto';
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
-import { dataDirPaths } from '../grant-store/admin/data-dir';
-import { initDataDir } from '../grant-store/admin/init';
 import { signDecision } from '../shared/node/signing/sign-decision';
 import { fileKeySigner, generateSoftwareKeyPair } from '../shared/node/signing/software-signer';
 import { newDecisionStatement } from '../shared/signing/decision-statement';
-import { CI_TRAFFIC_POLICY, pool, startBenchServer, tempDatabase, type BenchServer } from './support/bench-store';
+import { pool, startCiTrafficStore, type BenchServer } from './support/bench-store';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'bin', 'breakglass.mjs');
@@ -240,19 +238,7 @@ async function main(): Promise<void> {
     const work = await mkdtemp(join(tmpdir(), 'bg-bench-verify-'));
     cleanups.push(() => rm(work, { recursive: true, force: true }));
     const dataDir = join(work, 'store');
-    let databaseUrl: string | undefined;
-    if (args['database-url']) {
-      const db = await tempDatabase(args['database-url'], 'bg_bench_verify');
-      cleanups.push(db.drop);
-      databaseUrl = db.url;
-    }
-    const { adminToken } = await initDataDir(dataDir, { databaseUrl });
-    await writeFile(dataDirPaths(dataDir).policyPath, CI_TRAFFIC_POLICY);
-    const server = await startBenchServer(dataDir, databaseUrl, 'bench store');
-    cleanups.push(async () => {
-      server.child.kill('SIGTERM');
-      await new Promise((resolve) => server.child.once('exit', resolve));
-    });
+    const { server, adminToken, databaseUrl } = await startCiTrafficStore(dataDir, { adminDatabaseUrl: args['database-url'], databasePrefix: 'bg_bench_verify', what: 'bench store' }, cleanups);
     const mint = async (principal: string, roles: string[]) => {
       const r = await call(`${server.url}/v1/admin/tokens`, adminToken, { method: 'POST', body: { principal, roles } });
       if (r.status !== 201 && r.status !== 200) throw new Error(`token for ${principal}: HTTP ${r.status}`);

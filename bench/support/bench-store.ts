@@ -3,9 +3,12 @@
 // API (bench/growth-server.ts), and a throwaway PostgreSQL database.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { dataDirPaths } from '../../grant-store/admin/data-dir';
+import { initDataDir } from '../../grant-store/admin/init';
 import { waitForReadyLine } from '../../test/support/ready-line';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -57,6 +60,32 @@ export async function startBenchServer(dataDir: string, databaseUrl: string | un
   const line = await waitForReadyLine(child, { what, timeoutMs: 60_000, accept: (l) => l.includes('"url"'), diagnostics: () => `\n${errText}` });
   const { url, pid } = JSON.parse(line) as { url: string; pid: number };
   return { url, pid, child };
+}
+
+/**
+ * A data dir with the CI-traffic policy and its store process running: on a throwaway database
+ * when `adminDatabaseUrl` is given (SQLite in `dataDir` otherwise). Undoing it (the process
+ * stopped, the database dropped) is pushed onto `cleanups`, to run newest first.
+ */
+export async function startCiTrafficStore(
+  dataDir: string,
+  opts: { adminDatabaseUrl?: string; databasePrefix: string; what: string },
+  cleanups: (() => Promise<void>)[],
+): Promise<{ server: BenchServer; adminToken: string; databaseUrl: string | undefined }> {
+  let databaseUrl: string | undefined;
+  if (opts.adminDatabaseUrl) {
+    const db = await tempDatabase(opts.adminDatabaseUrl, opts.databasePrefix);
+    cleanups.push(db.drop);
+    databaseUrl = db.url;
+  }
+  const { adminToken } = await initDataDir(dataDir, { databaseUrl });
+  await writeFile(dataDirPaths(dataDir).policyPath, CI_TRAFFIC_POLICY);
+  const server = await startBenchServer(dataDir, databaseUrl, opts.what);
+  cleanups.push(async () => {
+    server.child.kill('SIGTERM');
+    await new Promise((resolve) => server.child.once('exit', resolve));
+  });
+  return { server, adminToken, databaseUrl };
 }
 
 /** A fresh database on the server `adminUrl` points at, and how to drop it. */
