@@ -60,7 +60,7 @@ const storeLogKey = await loadLogKey(join(dataDir, 'log-key.pem'));
 const databasePath = join(dataDir, 'breakglass.db');
 const store = SqliteStore.open(databasePath, { binder: storeLogKey.binder });
 const guard = await LedgerGuard.start({ store, key: storeLogKey, clock: () => new Date() });
-const log = await TransparencyLog.open({ store, dataDir, guard });
+const log = await TransparencyLog.open({ store, dataDir, guard, key: storeLogKey });
 const withLog = await appendRate(store);
 const withLogConcurrent = await appendRate(store, APPEND_IN_FLIGHT);
 await log.waitForCheckpoint(2 * APPEND_COUNT);

@@ -128,7 +128,7 @@ export async function composeGrantStore(config: GrantStoreConfig): Promise<Grant
     closers.push(() => identity.stop());
     identity.warm();
     const deps: ServiceDeps = { store, policies, clock, verifyDecision: verifyDecisionBundle, checks, tokens, identity, ledgerGuard };
-    const log = await TransparencyLog.open({ store, dataDir: config.dataDir, clock, guard: ledgerGuard });
+    const log = await TransparencyLog.open({ store, dataDir: config.dataDir, clock, guard: ledgerGuard, key: logKey });
     closers.push(() => log.close());
     // Closed before the log: pushes in flight end first (the log's last checkpoint is signed without pushing).
     const witnesses = new CheckpointWitnesses({ log, policies, logger, clock });

@@ -78,7 +78,7 @@ export async function initDataDir(
     const caller: Caller = { principal, roles: ['admin'], sourceAddress: 'local:admin-init' };
     await recordPolicyLoaded(deps, caller);
     const created = await store.transaction((tx) => createTokenInTx(tx, caller, { principal, roles: ['admin'] }, clock()));
-    const log = await TransparencyLog.open({ store, dataDir, clock });
+    const log = await TransparencyLog.open({ store, dataDir, clock, key: logKey });
     await log.close();
     return { adminToken: created.token, policyPath, logKeyPath, origin: logKey.origin };
   } finally {

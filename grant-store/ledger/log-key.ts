@@ -5,6 +5,7 @@ import type { EntryBinder } from '../../shared/ledger/entry-binding';
 import { ed25519NoteKeyHash } from '../../shared/ledger/signed-note';
 import type { NoteSigner } from '../../shared/ledger/signed-note';
 import { AppError } from '../../shared/errors';
+import { selfBoundEntries } from './self-bound-entries';
 
 const PRIVATE_FILE_MODE = 0o600;
 /** Host part of every log origin; the store id follows it. */
@@ -102,6 +103,7 @@ export async function loadLogKey(path: string, options: { originPath?: string } 
     publicKeyPem: signer.publicKeyPem,
     rawPublicKey: rawEd25519PublicKey(signer.publicKeyPem),
     logId: ed25519NoteKeyHash(origin, signer.rawPublicKey, nodeSha256),
-    binder: ed25519EntryBinder(origin, pem),
+    // Rows this process appends are checked against the bindings it made (self-bound-entries.ts).
+    binder: selfBoundEntries(ed25519EntryBinder(origin, pem)),
   };
 }

@@ -30,6 +30,12 @@ export interface TransparencyLogOptions {
   checkpointIntervalMs?: number;
   /** Where the Ed25519 log key lives; default <dataDir>/log-key.pem. */
   logKeyPath?: string;
+  /**
+   * The log key the store was opened with (its binder): given, the log checks the rows this
+   * process appended against the bindings it made (self-bound-entries.ts) instead of loading
+   * the key again from logKeyPath.
+   */
+  key?: LogKey;
   /** The grant store's tamper guard watching this store (ledger-guard.ts): the log asks it before signing. */
   guard?: LedgerGuard;
 }
@@ -74,7 +80,7 @@ export class TransparencyLog implements NodeSource {
 
   static async open(opts: TransparencyLogOptions): Promise<TransparencyLog> {
     const paths = dataDirPaths(opts.dataDir);
-    const key = await loadLogKey(opts.logKeyPath ?? paths.logKeyPath, { originPath: paths.logOriginPath });
+    const key = opts.key ?? (await loadLogKey(opts.logKeyPath ?? paths.logKeyPath, { originPath: paths.logOriginPath }));
     // The log's tables live in the store's own database, on its connections (with PostgreSQL
     // every instance follows the same tables).
     const tables = await opts.store.openLogTables();
