@@ -45,6 +45,33 @@ const IMPORT_META_FILES = {
 /** Worker threads the CLI starts: each is an entry point of its own in dist/cli. */
 const WORKER_ENTRIES = { 'decision-verify-worker': 'shared/node/ledger/decision-verify-worker.ts' };
 
+/**
+ * `breakglass check`'s fast path (grant-store/cli/fast-check.ts): one file of its own, built
+ * apart without code splitting, so a gate's check reads one small file (no commander, no zod:
+ * the build fails if either gets in). What it imports only when it cannot answer alone is
+ * not bundled but loaded from the main build's entry points, by their fixed names.
+ */
+export const FAST_CHECK_ENTRY = 'grant-store/cli/fast-check.ts';
+const FAST_CHECK_EXTERNALS = { './main': './main.mjs', './commands/check-answer': './check-answer.mjs' };
+const FAST_CHECK_FORBIDDEN = ['zod', 'commander'];
+
+const fastCheckLayout = {
+  name: 'breakglass-fast-check-layout',
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith('node:')) return { path: args.path, external: true };
+      const name = packageName(args.path);
+      if (FAST_CHECK_FORBIDDEN.includes(name)) {
+        return { errors: [{ text: `${relative(root, args.importer)} imports ${name}, which the check fast path must not load (see FAST_CHECK_ENTRY in build/build-cli.mjs)` }] };
+      }
+      return { path: args.path, external: true };
+    });
+    b.onResolve({ filter: /^\.\// }, (args) =>
+      relative(root, args.importer) === FAST_CHECK_ENTRY && args.path in FAST_CHECK_EXTERNALS ? { path: FAST_CHECK_EXTERNALS[args.path], external: true } : undefined,
+    );
+  },
+};
+
 function packageName(specifier) {
   const parts = specifier.split('/');
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
@@ -77,7 +104,8 @@ export async function buildCli({ outdir = CLI_OUTDIR, minify = true } = {}) {
   await rm(outdir, { recursive: true, force: true });
   const result = await build({
     absWorkingDir: root,
-    entryPoints: { main: CLI_ENTRY, ...WORKER_ENTRIES },
+    // check-answer: what the fast check imports when an answer is not plainly valid.
+    entryPoints: { main: CLI_ENTRY, 'check-answer': 'grant-store/cli/commands/check-answer.ts', ...WORKER_ENTRIES },
     outdir,
     outExtension: { '.js': '.mjs' },
     bundle: true,
@@ -95,7 +123,23 @@ export async function buildCli({ outdir = CLI_OUTDIR, minify = true } = {}) {
     logLevel: 'warning',
     metafile: true,
   });
-  return result.metafile;
+  const fast = await build({
+    absWorkingDir: root,
+    entryPoints: { 'fast-check': FAST_CHECK_ENTRY },
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    plugins: [fastCheckLayout, layout(outdir)],
+    sourcemap: 'linked',
+    minify,
+    legalComments: 'none',
+    logLevel: 'warning',
+    metafile: true,
+  });
+  return { inputs: { ...result.metafile.inputs, ...fast.metafile.inputs }, outputs: { ...result.metafile.outputs, ...fast.metafile.outputs } };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -12286,6 +12286,20 @@ function date4(params) {
   return _coercedDate(ZodDate, params);
 }
 
+// shared/domain/patterns.ts
+var SLUG_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+var PRINCIPAL_NAME_PATTERN = /^[a-z0-9][a-z0-9._@-]{0,63}$/i;
+var SCOPE_KEY_PATTERN = /^[a-z][a-z0-9_.-]{0,31}$/;
+var MAX_SCOPE_VALUE_LENGTH = 256;
+var MAX_SCOPE_ATTRIBUTES = 16;
+var MAX_CONTEXT_KEY_LENGTH = 64;
+var MAX_CONTEXT_VALUE_LENGTH = 512;
+var TIMESTAMP_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+function isRealInstant(value) {
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) && new Date(ms).toISOString() === value;
+}
+
 // shared/domain/unicode-names.ts
 var C0_NAMES = [
   "NULL",
@@ -12466,27 +12480,18 @@ function textField(options) {
 }
 
 // shared/domain/common.ts
-var PrincipalNameSchema = external_exports.string().regex(/^[a-z0-9][a-z0-9._@-]{0,63}$/i, "must be 1-64 characters: letters, digits, . _ @ -");
+var PrincipalNameSchema = external_exports.string().regex(PRINCIPAL_NAME_PATTERN, "must be 1-64 characters: letters, digits, . _ @ -");
 var RoleSchema = external_exports.enum(["requester", "approver", "gate", "admin", "auditor"]);
-var SLUG_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 var SlugSchema = external_exports.string().regex(SLUG_PATTERN, "must be a lowercase slug (a-z, 0-9, . _ -), 1-64 characters");
 var SeveritySchema = external_exports.enum(["sev1", "sev2", "sev3", "sev4"]);
 var GateKindSchema = external_exports.enum(["slow", "safety"]);
-var SCOPE_KEY_PATTERN = /^[a-z][a-z0-9_.-]{0,31}$/;
-var MAX_SCOPE_VALUE_LENGTH = 256;
-var MAX_SCOPE_ATTRIBUTES = 16;
 var ScopeKeySchema = external_exports.string().regex(SCOPE_KEY_PATTERN, "scope keys are lowercase, 1-32 characters");
 var ScopeValueSchema = textField({ kind: "identifier", max: MAX_SCOPE_VALUE_LENGTH, min: 1, minMessage: "scope values cannot be empty" }).regex(
   /^[^,=]+$/,
   'scope values cannot contain commas or "="'
 );
 var ScopeSchema = external_exports.record(ScopeKeySchema, ScopeValueSchema).refine((s) => Object.keys(s).length >= 1, "a scope needs at least one attribute (e.g. repo=payments-api)").refine((s) => Object.keys(s).length <= MAX_SCOPE_ATTRIBUTES, `a scope has at most ${MAX_SCOPE_ATTRIBUTES} attributes`);
-var TIMESTAMP_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 var TimestampSchema = external_exports.string().regex(TIMESTAMP_PATTERN, "must be a UTC timestamp like 2026-06-22T03:14:07.000Z").refine((value) => !TIMESTAMP_PATTERN.test(value) || isRealInstant(value), { message: "is not a real date and time (check the month, day, hour, minute and second)" });
-function isRealInstant(value) {
-  const ms = Date.parse(value);
-  return Number.isFinite(ms) && new Date(ms).toISOString() === value;
-}
 var DaySchema = external_exports.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date like 2027-03-31").refine((value) => !/^\d{4}-\d{2}-\d{2}$/.test(value) || isRealInstant(`${value}T00:00:00.000Z`), { message: "is not a real date (check the month and day)" });
 var RequestIdSchema = external_exports.string().regex(/^req_[0-9a-z]{16,32}$/, "must be a request id like req_…");
 var ReviewIdSchema = external_exports.string().regex(/^rev_[0-9a-z]{16,32}$/, "must be a review id like rev_…");
@@ -12504,9 +12509,13 @@ var MAX_COMMENT_LENGTH = 2e3;
 var CommentSchema = textField({ kind: "long", max: MAX_COMMENT_LENGTH });
 var DigestSchema = external_exports.string().regex(/^sha256:[0-9a-f]{64}$/, "must be sha256:<64 hex>");
 
+// shared/domain/check-fast.ts
+function linkScope(result) {
+  if (result.requestScope !== void 0) return result.requestScope ?? void 0;
+  return Object.keys(result.subject).length > 0 ? result.subject : void 0;
+}
+
 // shared/domain/check.ts
-var MAX_CONTEXT_KEY_LENGTH = 64;
-var MAX_CONTEXT_VALUE_LENGTH = 512;
 var CheckInputSchema = external_exports.strictObject({
   gate: SlugSchema,
   subject: ScopeSchema,
@@ -12537,10 +12546,6 @@ var CheckResultSchema = external_exports.strictObject({
   }).nullable(),
   checkedAt: TimestampSchema
 });
-function linkScope(result) {
-  if (result.requestScope !== void 0) return result.requestScope ?? void 0;
-  return Object.keys(result.subject).length > 0 ? result.subject : void 0;
-}
 
 // shared/zod-messages.ts
 var ZOD_DEFAULT = /^(Invalid |Too (small|big)|Expected )/;
@@ -12677,6 +12682,50 @@ function fieldErrorsFromZod(error2) {
   });
 }
 
+// shared/gates/link-text.ts
+var REQUEST_PAGE_PATH = "/request";
+var MAX_RULE_LENGTH = 200;
+var MAX_REQUEST_LINK_LENGTH = 2e3;
+var SECRET_KEY = /token|secret|password|passwd|credential|authorization|cookie|session/i;
+function scopeToText(scope) {
+  return Object.entries(scope).map(([k, v]) => `${k}=${v}`).join(",");
+}
+function param(name, value) {
+  return `${encodeURIComponent(name)}=${encodeURIComponent(value)}`;
+}
+function requestLink(storeUrl, link) {
+  const base = storeUrl.replace(/[?#].*$/s, "").replace(/\/+$/, "");
+  const params = [param("gate", link.gate), param("scope", scopeToText(link.scope))];
+  if (link.rule) params.push(param("rule", link.rule.slice(0, MAX_RULE_LENGTH)));
+  let href = `${base}${REQUEST_PAGE_PATH}?${params.join("&")}`;
+  for (const [key, value] of Object.entries(link.context ?? {})) {
+    if (SECRET_KEY.test(key) || key.length > MAX_CONTEXT_KEY_LENGTH) continue;
+    const next = `${href}&${param(`ctx.${key}`, value.slice(0, MAX_CONTEXT_VALUE_LENGTH))}`;
+    if (next.length <= MAX_REQUEST_LINK_LENGTH) href = next;
+  }
+  return href;
+}
+
+// shared/gates/request-link.ts
+var RequestLinkSchema = external_exports.strictObject({
+  gate: SlugSchema,
+  scope: ScopeSchema,
+  rule: external_exports.string().min(1).max(MAX_RULE_LENGTH).optional(),
+  context: external_exports.record(external_exports.string().min(1).max(MAX_CONTEXT_KEY_LENGTH), external_exports.string().max(MAX_CONTEXT_VALUE_LENGTH)).default({})
+});
+var linkParam = external_exports.string().max(MAX_REQUEST_LINK_LENGTH);
+var RequestPageQuerySchema = external_exports.object({ gate: linkParam.optional(), scope: linkParam.optional(), rule: linkParam.optional(), id: linkParam.optional() }).catchall(linkParam);
+var REQUEST_PAGE_ASSET_PATTERN = /^[A-Za-z0-9_-]+(?:[.-][A-Za-z0-9_-]+)*\.(js|css|svg|woff2)$/;
+var RequestPageAssetParamsSchema = external_exports.strictObject({ file: external_exports.string().max(128).regex(REQUEST_PAGE_ASSET_PATTERN, "not an asset of the request page") });
+var RequestPageSignInQuerySchema = external_exports.strictObject({ return: linkParam.optional() });
+var RequestPageCallbackQuerySchema = external_exports.object({
+  code: external_exports.string().max(4096).optional(),
+  state: external_exports.string().max(512).optional(),
+  iss: external_exports.string().max(2048).optional(),
+  error: external_exports.string().max(256).optional(),
+  error_description: external_exports.string().max(2048).optional()
+});
+
 // shared/gates/scope-text.ts
 function parseScopeText(text, what = "scope", options = {}) {
   const scope = {};
@@ -12699,48 +12748,6 @@ function parseScopeText(text, what = "scope", options = {}) {
   if (!result.success) return { errors: fieldErrorsFromZod(result.error).map((f) => ({ path: f.path ? `${what} ${f.path}` : what, message: f.message })) };
   return { scope: result.data };
 }
-function scopeToText(scope) {
-  return Object.entries(scope).map(([k, v]) => `${k}=${v}`).join(",");
-}
-
-// shared/gates/request-link.ts
-var REQUEST_PAGE_PATH = "/request";
-var MAX_RULE_LENGTH = 200;
-var MAX_REQUEST_LINK_LENGTH = 2e3;
-var SECRET_KEY = /token|secret|password|passwd|credential|authorization|cookie|session/i;
-var RequestLinkSchema = external_exports.strictObject({
-  gate: SlugSchema,
-  scope: ScopeSchema,
-  rule: external_exports.string().min(1).max(MAX_RULE_LENGTH).optional(),
-  context: external_exports.record(external_exports.string().min(1).max(MAX_CONTEXT_KEY_LENGTH), external_exports.string().max(MAX_CONTEXT_VALUE_LENGTH)).default({})
-});
-function param(name, value) {
-  return `${encodeURIComponent(name)}=${encodeURIComponent(value)}`;
-}
-function requestLink(storeUrl, link) {
-  const base = storeUrl.replace(/[?#].*$/s, "").replace(/\/+$/, "");
-  const params = [param("gate", link.gate), param("scope", scopeToText(link.scope))];
-  if (link.rule) params.push(param("rule", link.rule.slice(0, MAX_RULE_LENGTH)));
-  let href = `${base}${REQUEST_PAGE_PATH}?${params.join("&")}`;
-  for (const [key, value] of Object.entries(link.context ?? {})) {
-    if (SECRET_KEY.test(key) || key.length > MAX_CONTEXT_KEY_LENGTH) continue;
-    const next = `${href}&${param(`ctx.${key}`, value.slice(0, MAX_CONTEXT_VALUE_LENGTH))}`;
-    if (next.length <= MAX_REQUEST_LINK_LENGTH) href = next;
-  }
-  return href;
-}
-var linkParam = external_exports.string().max(MAX_REQUEST_LINK_LENGTH);
-var RequestPageQuerySchema = external_exports.object({ gate: linkParam.optional(), scope: linkParam.optional(), rule: linkParam.optional(), id: linkParam.optional() }).catchall(linkParam);
-var REQUEST_PAGE_ASSET_PATTERN = /^[A-Za-z0-9_-]+(?:[.-][A-Za-z0-9_-]+)*\.(js|css|svg|woff2)$/;
-var RequestPageAssetParamsSchema = external_exports.strictObject({ file: external_exports.string().max(128).regex(REQUEST_PAGE_ASSET_PATTERN, "not an asset of the request page") });
-var RequestPageSignInQuerySchema = external_exports.strictObject({ return: linkParam.optional() });
-var RequestPageCallbackQuerySchema = external_exports.object({
-  code: external_exports.string().max(4096).optional(),
-  state: external_exports.string().max(512).optional(),
-  iss: external_exports.string().max(2048).optional(),
-  error: external_exports.string().max(256).optional(),
-  error_description: external_exports.string().max(2048).optional()
-});
 
 // action/src/runner.ts
 import { randomUUID } from "node:crypto";

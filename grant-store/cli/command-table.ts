@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
 import type { CliContext } from './context';
 import { withExamples } from './help';
+import { verbOf } from './verb';
+
+export { verbOf };
 
 /** Adds one top-level verb (or a verb group) to the program. */
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
@@ -73,20 +76,6 @@ export const COMMAND_TABLE: readonly CommandModule[] = [
     },
   },
 ];
-
-/** Global options that take a value (`--store URL`): the token after them is not a verb. */
-const GLOBAL_OPTIONS_WITH_VALUE: ReadonlySet<string> = new Set(['--store', '--token', '--use-context', '--data-dir', '--timeout']);
-
-/** The verb on a command line: the first word that is neither an option nor a global option's value. */
-export function verbOf(argv: readonly string[]): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === '--') return argv[i + 1];
-    if (!arg.startsWith('-')) return arg;
-    if (GLOBAL_OPTIONS_WITH_VALUE.has(arg)) i++;
-  }
-  return undefined;
-}
 
 /**
  * The modules a command line needs: only its verb's when the verb is known; none for a bare

@@ -5,15 +5,13 @@ import { displayText } from '../../shared/domain/display-text';
 import { existsSync } from 'node:fs';
 import type { ContextAuth, SelectedContext } from './config-file';
 import { configPath } from './config-path';
+import { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_STORE_URL, DEFAULT_TIMEOUT_MS } from './defaults';
 import { StoreClient } from '../../shared/node/http/store-client';
 import { nodeFetch } from '../../shared/node/http/node-fetch';
 import type { CliIO } from './output';
 import { parseDurationFlag, usageError } from './validate';
 
-export const DEFAULT_STORE_URL = 'http://127.0.0.1:7410';
-/** How long a verb waits for the store; `check` waits less because a gate must not hang CI. */
-export const DEFAULT_TIMEOUT_MS = 15_000;
-export const DEFAULT_CHECK_TIMEOUT_MS = 3_000;
+export { DEFAULT_CHECK_TIMEOUT_MS, DEFAULT_STORE_URL, DEFAULT_TIMEOUT_MS };
 
 /** Options every verb accepts (defined once on the program, valid anywhere on the line). */
 export interface GlobalFlags {

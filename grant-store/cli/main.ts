@@ -4,7 +4,7 @@ import { modulesFor, registerModules, COMMAND_TABLE, type CommandModule } from '
 import type { CliContext } from './context';
 import { EXIT_OK, EXIT_REFUSED, EXIT_USAGE, exitCodeForError } from './exit-codes';
 import { withExamples } from './help';
-import { formatError, processIO, type CliIO } from './output';
+import { exitQuietlyOnBrokenPipe, formatError, processIO, type CliIO } from './output';
 import { usageErrorBody } from './usage-errors';
 
 /**
@@ -71,19 +71,6 @@ function packageVersion(): string {
   }
 }
 
-/** `breakglass ... | head` closes the pipe early: that is the reader's choice, not a failure. */
-let brokenPipeHandled = false;
-function exitQuietlyOnBrokenPipe(): void {
-  if (brokenPipeHandled) return;
-  brokenPipeHandled = true;
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-      throw error;
-    });
-  }
-}
-
 /**
  * Run the CLI on `argv` (without node and the script) and return the exit code:
  * 0 ok (check: pass or warn), 1 refused / blocked / failed, 2 bad usage or invalid input.
@@ -102,10 +89,18 @@ export async function main(argv: string[], io: CliIO = processIO, env: NodeJS.Pr
       if (json) io.stderr(`${JSON.stringify({ error: usageErrorBody(error) })}\n`);
       return EXIT_USAGE;
     }
-    // Loaded here, not up front: `--version` and `--help` never need the error schemas.
-    const { AppError, toAppError } = await import('../../shared/errors');
-    const appError = toAppError(error, (e) => `unexpected failure: ${(e as Error)?.stack ?? String(e)}`);
-    io.stderr(json ? `${JSON.stringify({ error: appError.toBody() })}\n` : formatError(appError));
-    return error instanceof AppError ? exitCodeForError(appError.code) : EXIT_REFUSED;
+    return reportError(error, json, io);
   }
+}
+
+/**
+ * Print a failure that is not commander's (as `{"error": ...}` on stderr with --json) and
+ * return its exit code. `breakglass check`'s fast path (fast-check.ts) reports through it too.
+ */
+export async function reportError(error: unknown, json: boolean, io: CliIO): Promise<number> {
+  // Loaded here, not up front: `--version` and `--help` never need the error schemas.
+  const { AppError, toAppError } = await import('../../shared/errors');
+  const appError = toAppError(error, (e) => `unexpected failure: ${(e as Error)?.stack ?? String(e)}`);
+  io.stderr(json ? `${JSON.stringify({ error: appError.toBody() })}\n` : formatError(appError));
+  return error instanceof AppError ? exitCodeForError(appError.code) : EXIT_REFUSED;
 }

@@ -12,6 +12,19 @@ export const processIO: CliIO = {
   stderr: (text) => process.stderr.write(text),
 };
 
+/** `breakglass ... | head` closes the pipe early: that is the reader's choice, not a failure. */
+let brokenPipeHandled = false;
+export function exitQuietlyOnBrokenPipe(): void {
+  if (brokenPipeHandled) return;
+  brokenPipeHandled = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw error;
+    });
+  }
+}
+
 /** Left-aligned columns separated by two spaces, like `kubectl get`. Empty rows print a note. */
 export function formatTable(headers: string[], rows: string[][], empty = 'nothing to show'): string {
   if (rows.length === 0) return `${empty}\n`;

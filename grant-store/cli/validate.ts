@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { AppError, fieldErrorsFromZod, type FieldError } from '../../shared/errors';
 import { ScopeSchema, type Scope } from '../../shared/domain/common';
+import { durationFlagMs, scopeFlagAttributes } from './flag-syntax';
 
 /**
  * Maps a schema field path to the flag the user typed, so `reason: too short` reads
@@ -54,21 +55,7 @@ export function withFlagNames(error: unknown, flags: FlagNames): unknown {
  * Syntax errors name the flag; the values are then checked with ScopeSchema.
  */
 export function parseScopeFlag(parts: string[] | string | undefined, flag: string): Scope {
-  const list = parts === undefined ? [] : Array.isArray(parts) ? parts : [parts];
-  const scope: Record<string, string> = {};
-  const errors: FieldError[] = [];
-  for (const item of list.flatMap((p) => p.split(','))) {
-    const text = item.trim();
-    if (text === '') continue;
-    const eq = text.indexOf('=');
-    if (eq <= 0) {
-      errors.push({ path: flag, message: `"${text}" is not key=value (e.g. ${flag} repo=payments-api,branch=main)` });
-      continue;
-    }
-    const key = text.slice(0, eq);
-    if (key in scope) errors.push({ path: `${flag} ${key}`, message: `given twice` });
-    scope[key] = text.slice(eq + 1);
-  }
+  const { scope, errors } = scopeFlagAttributes(parts, flag);
   if (errors.length > 0) throw usageError(flag.replace(/^--/, ''), errors);
   const result = ScopeSchema.safeParse(scope);
   if (!result.success) throw usageError(flag.replace(/^--/, ''), toFlagErrors(fieldErrorsFromZod(result.error), { '': flag, ...Object.fromEntries(Object.keys(scope).map((k) => [k, `${flag} ${k}`])) }));
@@ -80,13 +67,9 @@ export function collect(value: string, previous: string[] | undefined): string[]
   return [...(previous ?? []), value];
 }
 
-const DURATION = /^(\d+)(ms|s|m)?$/;
-const DURATION_UNIT_MS = { ms: 1, s: 1000, m: 60_000 } as const;
-
 /** `3s`, `500ms`, `1m` or a bare number of seconds. */
 export function parseDurationFlag(value: string, flag: string): number {
-  const match = DURATION.exec(value.trim());
-  const ms = match ? Number(match[1]) * DURATION_UNIT_MS[(match[2] ?? 's') as keyof typeof DURATION_UNIT_MS] : NaN;
-  if (!Number.isFinite(ms) || ms <= 0) throw usageError(flag.replace(/^--/, ''), [{ path: flag, message: `"${value}" is not a duration like 3s, 500ms or 1m` }]);
+  const ms = durationFlagMs(value);
+  if (ms === undefined) throw usageError(flag.replace(/^--/, ''), [{ path: flag, message: `"${value}" is not a duration like 3s, 500ms or 1m` }]);
   return ms;
 }

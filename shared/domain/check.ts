@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { GateKindSchema, PrincipalNameSchema, ScopeSchema, SlugSchema, TimestampSchema, type Scope } from './common';
+import { GateKindSchema, PrincipalNameSchema, ScopeSchema, SlugSchema, TimestampSchema } from './common';
+import { MAX_CONTEXT_KEY_LENGTH, MAX_CONTEXT_VALUE_LENGTH } from './patterns';
 import { textField } from './text-hygiene';
 
-export const MAX_CONTEXT_KEY_LENGTH = 64;
-export const MAX_CONTEXT_VALUE_LENGTH = 512;
+export { MAX_CONTEXT_KEY_LENGTH, MAX_CONTEXT_VALUE_LENGTH };
+export { linkScope } from './check-fast';
 
 /** A gate asks: is there an active bypass for this gate on this subject? */
 export const CheckInputSchema = z.strictObject({
@@ -41,13 +42,3 @@ export const CheckResultSchema = z.strictObject({
   checkedAt: TimestampSchema,
 });
 export type CheckResult = z.infer<typeof CheckResultSchema>;
-
-/**
- * The scope a request link for a block answer carries: the store's requestScope (the gate's
- * declared keys), none when the store says no bypass can be requested, else (an older store, a
- * fail-closed answer the store never gave) the subject when it has attributes.
- */
-export function linkScope(result: Pick<CheckResult, 'subject' | 'requestScope'>): Scope | undefined {
-  if (result.requestScope !== undefined) return result.requestScope ?? undefined;
-  return Object.keys(result.subject).length > 0 ? result.subject : undefined;
-}

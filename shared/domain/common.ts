@@ -1,18 +1,28 @@
 import { z } from 'zod';
+import {
+  isRealInstant,
+  MAX_SCOPE_ATTRIBUTES,
+  MAX_SCOPE_VALUE_LENGTH,
+  PRINCIPAL_NAME_PATTERN,
+  SCOPE_KEY_PATTERN,
+  SCOPE_VALUE_PATTERN,
+  SLUG_PATTERN,
+  TIMESTAMP_PATTERN,
+} from './patterns';
 import { textField } from './text-hygiene';
+
+export { isRealInstant, MAX_SCOPE_ATTRIBUTES, MAX_SCOPE_VALUE_LENGTH, SCOPE_KEY_PATTERN, SCOPE_VALUE_PATTERN, SLUG_PATTERN, TIMESTAMP_PATTERN };
 
 /** A named identity. Never a shared account: one token belongs to exactly one principal. */
 export const PrincipalNameSchema = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9._@-]{0,63}$/i, 'must be 1-64 characters: letters, digits, . _ @ -');
+  .regex(PRINCIPAL_NAME_PATTERN, 'must be 1-64 characters: letters, digits, . _ @ -');
 export type PrincipalName = z.infer<typeof PrincipalNameSchema>;
 
 export const RoleSchema = z.enum(['requester', 'approver', 'gate', 'admin', 'auditor']);
 export type Role = z.infer<typeof RoleSchema>;
 
-/** Gate, tier, team, group ids: lowercase slugs. */
-/** The slug pattern, shared with precompiled validators (grant-store/checks/check-input.ts). */
-export const SLUG_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/** Gate, tier, team, group ids: lowercase slugs (SLUG_PATTERN, patterns.ts). */
 export const SlugSchema = z.string().regex(SLUG_PATTERN, 'must be a lowercase slug (a-z, 0-9, . _ -), 1-64 characters');
 
 export const SeveritySchema = z.enum(['sev1', 'sev2', 'sev3', 'sev4']);
@@ -28,15 +38,6 @@ export type GateKind = z.infer<typeof GateKindSchema>;
  * repo=payments-api, branch=main, namespace=pay, workload=api, digest=sha256:....
  * A bypass matches a subject when every scope attribute equals the subject's.
  */
-export const SCOPE_KEY_PATTERN = /^[a-z][a-z0-9_.-]{0,31}$/;
-/**
- * Scope values in plain printable ASCII without spaces, commas or "=": what the gate-check hot
- * path accepts without running the schema (grant-store/checks/check-input.ts). Anything else
- * (non-ASCII included) goes through ScopeValueSchema, which applies the text rule.
- */
-export const SCOPE_VALUE_PATTERN = /^[\x21-\x2b\x2d-\x3c\x3e-\x7e]+$/;
-export const MAX_SCOPE_VALUE_LENGTH = 256;
-export const MAX_SCOPE_ATTRIBUTES = 16;
 export const ScopeKeySchema = z.string().regex(SCOPE_KEY_PATTERN, 'scope keys are lowercase, 1-32 characters');
 /** A scope value: an identifier under the text rule (no invisible or spacing characters), NFC. */
 export const ScopeValueSchema = textField({ kind: 'identifier', max: MAX_SCOPE_VALUE_LENGTH, min: 1, minMessage: 'scope values cannot be empty' }).regex(
@@ -49,8 +50,7 @@ export const ScopeSchema = z
   .refine((s) => Object.keys(s).length <= MAX_SCOPE_ATTRIBUTES, `a scope has at most ${MAX_SCOPE_ATTRIBUTES} attributes`);
 export type Scope = z.infer<typeof ScopeSchema>;
 
-/** UTC timestamp from the server clock, ISO 8601 with milliseconds and a Z. */
-export const TIMESTAMP_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+/** UTC timestamp from the server clock, ISO 8601 with milliseconds and a Z (TIMESTAMP_PATTERN). */
 /**
  * A real instant: the pattern, and a round trip through Date that gives the same text back, so
  * 2026-13-45T25:61:61.000Z (which the pattern alone would pass) is refused instead of
@@ -60,10 +60,6 @@ export const TimestampSchema = z
   .string()
   .regex(TIMESTAMP_PATTERN, 'must be a UTC timestamp like 2026-06-22T03:14:07.000Z')
   .refine((value) => !TIMESTAMP_PATTERN.test(value) || isRealInstant(value), { message: 'is not a real date and time (check the month, day, hour, minute and second)' });
-export function isRealInstant(value: string): boolean {
-  const ms = Date.parse(value);
-  return Number.isFinite(ms) && new Date(ms).toISOString() === value;
-}
 /** A calendar day (UTC) like 2027-03-31 that exists. */
 export const DaySchema = z
   .string()

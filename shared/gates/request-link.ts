@@ -1,7 +1,9 @@
 import { z } from 'zod';
-import { MAX_CONTEXT_KEY_LENGTH, MAX_CONTEXT_VALUE_LENGTH } from '../domain/check';
+import { MAX_CONTEXT_KEY_LENGTH, MAX_CONTEXT_VALUE_LENGTH } from '../domain/patterns';
 import { ScopeSchema, SlugSchema } from '../domain/common';
-import { scopeToText } from './scope-text';
+import { MAX_REQUEST_LINK_LENGTH, MAX_RULE_LENGTH, SECRET_KEY } from './link-text';
+
+export { MAX_REQUEST_LINK_LENGTH, MAX_RULE_LENGTH, REQUEST_PAGE_PATH, requestLink } from './link-text';
 
 /**
  * The requester's one-click path: every block answer carries a link to the store's request
@@ -12,16 +14,8 @@ import { scopeToText } from './scope-text';
  *
  * It carries no secret: no token, no session, nothing the page trusts. The page treats every
  * field as a suggestion the requester can read before submitting, and the store validates the
- * request as it would any other.
+ * request as it would any other. The link is written by requestLink (link-text.ts).
  */
-export const REQUEST_PAGE_PATH = '/request';
-
-/** What the gate enforces, in its own words (a Gatekeeper constraint, a Kyverno rule, a CI step). */
-export const MAX_RULE_LENGTH = 200;
-/** Browsers and proxies handle ~2,000-character URLs everywhere: context is dropped past this. */
-export const MAX_REQUEST_LINK_LENGTH = 2000;
-/** Context keys that name a credential never go into a link, whatever the gate sent. */
-const SECRET_KEY = /token|secret|password|passwd|credential|authorization|cookie|session/i;
 
 export const RequestLinkSchema = z.strictObject({
   gate: SlugSchema,
@@ -32,29 +26,6 @@ export const RequestLinkSchema = z.strictObject({
 export type RequestLink = z.infer<typeof RequestLinkSchema>;
 export type RequestLinkInput = z.input<typeof RequestLinkSchema>;
 
-
-/** Query-string encoding: encodeURIComponent, which leaves nothing a query could misread. */
-function param(name: string, value: string): string {
-  return `${encodeURIComponent(name)}=${encodeURIComponent(value)}`;
-}
-
-/**
- * The link for a block answer. `storeUrl` is the store's public base URL (a path prefix is
- * kept). Context entries whose key names a credential are left out, and so are entries that
- * would make the link longer than MAX_REQUEST_LINK_LENGTH (gate, scope and rule always stay).
- */
-export function requestLink(storeUrl: string, link: RequestLinkInput): string {
-  const base = storeUrl.replace(/[?#].*$/s, '').replace(/\/+$/, '');
-  const params = [param('gate', link.gate), param('scope', scopeToText(link.scope))];
-  if (link.rule) params.push(param('rule', link.rule.slice(0, MAX_RULE_LENGTH)));
-  let href = `${base}${REQUEST_PAGE_PATH}?${params.join('&')}`;
-  for (const [key, value] of Object.entries(link.context ?? {})) {
-    if (SECRET_KEY.test(key) || key.length > MAX_CONTEXT_KEY_LENGTH) continue;
-    const next = `${href}&${param(`ctx.${key}`, value.slice(0, MAX_CONTEXT_VALUE_LENGTH))}`;
-    if (next.length <= MAX_REQUEST_LINK_LENGTH) href = next;
-  }
-  return href;
-}
 
 /** `?a=1&b=x%20y` → [['a','1'], ['b','x y']] (form encoding: `+` is a space). */
 function queryPairs(search: string): [string, string][] {

@@ -29,9 +29,4 @@ export function parseScopeText(text: string, what = 'scope', options: { allowEmp
   return { scope: result.data };
 }
 
-/** The text form of a scope (attributes in their order). */
-export function scopeToText(scope: Scope): string {
-  return Object.entries(scope)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
-}
+export { scopeToText } from './link-text';

@@ -1,5 +1,6 @@
 import { CheckInputSchema, CheckResultSchema } from '../domain/check';
 import { WorkloadCheckInputSchema } from '../domain/workload-check';
+import { CHECK_PATHS } from './check-paths';
 import { table } from './route-def';
 
 /**
@@ -9,7 +10,7 @@ import { table } from './route-def';
 export const CHECK_ROUTES = table({
   check: {
     method: 'POST',
-    path: '/v1/checks',
+    path: CHECK_PATHS.check,
     summary: 'A gate asks whether (gate, subject) is under an active bypass: block or warn.',
     roles: ['gate', 'admin'],
     body: CheckInputSchema,
@@ -19,7 +20,7 @@ export const CHECK_ROUTES = table({
 
   workloadCheck: {
     method: 'POST',
-    path: '/v1/checks/workload',
+    path: CHECK_PATHS.workloadCheck,
     summary: "A gate's check authenticated by its CI job's OIDC ID token; the subject comes from the token's claims.",
     roles: ['gate'],
     bearer: 'workload',

@@ -76,14 +76,9 @@ export class StoreClient {
    * shared/http/check-routes.ts, which ROUTES includes): the same sending and parsing as call().
    */
   async callRoute<D extends RouteDef>(name: string, def: D, input?: RouteInput): Promise<D extends { response: z.ZodType } ? z.output<D['response']> : never> {
-    if (!def.response) throw new AppError('internal', `route ${name} answers ${Object.keys(def.content ?? {}).join(' or ')}, not JSON`);
-    const schema = def.response;
+    if (!def.response) throw notJson(name, def);
     const { json, describe } = await this.send(def, input ?? {});
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) {
-      throw new AppError('internal', `the grant store's answer to ${describe} does not match the API (${name}): ${fieldErrorsFromZod(parsed.error).map((f) => `${f.path || '(root)'}: ${f.message}`).join('; ')}`);
-    }
-    return parsed.data as D extends { response: z.ZodType } ? z.output<D['response']> : never;
+    return routeAnswer(name, def, describe, json) as D extends { response: z.ZodType } ? z.output<D['response']> : never;
   }
 
   private bearer(): Promise<string | undefined> {
@@ -127,22 +122,45 @@ export class StoreClient {
     } catch (error) {
       throw unreachable(this.baseUrl, error, this.timeoutMs);
     }
-    let text: string;
-    try {
-      text = await response.text();
-    } catch (error) {
-      throw unreachable(this.baseUrl, error, this.timeoutMs);
-    }
-    const json = parseJson(text);
-    if (response.ok) {
-      if (json === undefined) throw new AppError('internal', `the store answered ${describe} with something that is not JSON`);
-      return { json, describe };
-    }
-    const parsed = ErrorResponseSchema.safeParse(json);
-    if (parsed.success) throw AppError.fromBody(parsed.data.error);
-    const raw = text.length > MAX_RAW_BODY_CHARS ? `${text.slice(0, MAX_RAW_BODY_CHARS)}…` : text;
-    throw new AppError(response.status === 404 ? 'not_found' : 'internal', `the store answered ${describe} with HTTP ${response.status}: ${raw || '(empty body)'}`);
+    return { json: await answerJson(this.baseUrl, this.timeoutMs, describe, response), describe };
   }
+}
+
+/**
+ * A route's HTTP answer as JSON: an error answer (non-2xx) is thrown as the store's own AppError,
+ * or one naming the status and the raw text; a body that cannot be read is `store_unreachable`.
+ * StoreClient's, and `breakglass check`'s fast path hands its answers here when they are not plainly fine.
+ */
+export async function answerJson(baseUrl: string, timeoutMs: number, describe: string, response: Response): Promise<unknown> {
+  let text: string;
+  try {
+    text = await response.text();
+  } catch (error) {
+    throw unreachable(baseUrl, error, timeoutMs);
+  }
+  const json = parseJson(text);
+  if (response.ok) {
+    if (json === undefined) throw new AppError('internal', `the store answered ${describe} with something that is not JSON`);
+    return json;
+  }
+  const parsed = ErrorResponseSchema.safeParse(json);
+  if (parsed.success) throw AppError.fromBody(parsed.data.error);
+  const raw = text.length > MAX_RAW_BODY_CHARS ? `${text.slice(0, MAX_RAW_BODY_CHARS)}…` : text;
+  throw new AppError(response.status === 404 ? 'not_found' : 'internal', `the store answered ${describe} with HTTP ${response.status}: ${raw || '(empty body)'}`);
+}
+
+/** A route's JSON answer parsed with its response schema; one that is not the contract's is `internal`, naming the route and the field. */
+export function routeAnswer(name: string, def: RouteDef, describe: string, json: unknown): unknown {
+  if (!def.response) throw notJson(name, def);
+  const parsed = def.response.safeParse(json);
+  if (!parsed.success) {
+    throw new AppError('internal', `the grant store's answer to ${describe} does not match the API (${name}): ${fieldErrorsFromZod(parsed.error).map((f) => `${f.path || '(root)'}: ${f.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}
+
+function notJson(name: string, def: RouteDef): AppError {
+  return new AppError('internal', `route ${name} answers ${Object.keys(def.content ?? {}).join(' or ')}, not JSON`);
 }
 
 function parseJson(text: string): unknown {
@@ -156,7 +174,7 @@ function parseJson(text: string): unknown {
 }
 
 /** Say exactly why the store could not be reached: refused, unknown host, TLS, timeout. */
-function unreachable(baseUrl: string, error: unknown, timeoutMs: number): AppError {
+export function unreachable(baseUrl: string, error: unknown, timeoutMs: number): AppError {
   const err = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
   let why: string;
   if (err?.name === 'TimeoutError' || err?.name === 'AbortError') why = `no answer within ${timeoutMs} ms`;

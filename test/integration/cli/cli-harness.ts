@@ -66,3 +66,33 @@ export async function startServe(args: string[], env: Record<string, string | un
   };
   return { child, url, output: () => `${out}\n${err}`, stop };
 }
+
+/**
+ * Run the built CLI with a module hook that writes every module URL Node loads to stderr
+ * (`loaded <url>`), so a test can say what a command line costs in modules.
+ */
+export async function runTracingModules(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; loaded: string[] }> {
+  const hooks = `export async function load(url, context, next) { process.stderr.write('loaded ' + url + '\\n'); return next(url, context); }`;
+  const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)});`;
+  // Not spawnSync: the store a test runs in its own process must go on answering meanwhile.
+  const child = spawn(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, BIN, ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const [code] = (await once(child, 'close')) as [number | null];
+  const loaded = stderr
+    .split('\n')
+    .filter((l) => l.startsWith('loaded '))
+    .map((l) => l.slice('loaded '.length));
+  return { code, stdout, loaded };
+}
+
+/** The built files a run loaded, by name (content hashes stripped): `check`, `chunk`, `main`. */
+export function builtModules(loaded: string[]): string[] {
+  return loaded.filter((u) => u.includes('/dist/cli/')).map((u) => (u.split('/').pop() as string).replace(/-[A-Z0-9]{8}\.mjs$/, '').replace(/\.mjs$/, ''));
+}

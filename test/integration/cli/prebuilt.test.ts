@@ -4,33 +4,9 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { BIN, ROOT } from './cli-harness';
+import { BIN, builtModules, ROOT, runTracingModules } from './cli-harness';
 
 const DIST = join(ROOT, 'dist', 'cli');
-
-/**
- * Run the built CLI with a module hook that writes every module URL Node loads to stderr
- * (`loaded <url>`), so a test can say what a command line costs in modules.
- */
-function runTracingModules(args: string[], env: NodeJS.ProcessEnv = {}): { code: number | null; stdout: string; loaded: string[] } {
-  const hooks = `export async function load(url, context, next) { process.stderr.write('loaded ' + url + '\\n'); return next(url, context); }`;
-  const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)});`;
-  const result = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, BIN, ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-    encoding: 'utf8',
-  });
-  const loaded = result.stderr
-    .split('\n')
-    .filter((l) => l.startsWith('loaded '))
-    .map((l) => l.slice('loaded '.length));
-  return { code: result.status, stdout: result.stdout, loaded };
-}
-
-/** The built files a run loaded, by name (content hashes stripped): `check`, `chunk`, `main`. */
-function builtModules(loaded: string[]): string[] {
-  return loaded.filter((u) => u.includes('/dist/cli/')).map((u) => (u.split('/').pop() as string).replace(/-[A-Z0-9]{8}\.mjs$/, '').replace(/\.mjs$/, ''));
-}
 
 describe('the prebuilt CLI (dist/cli, built by npm install / npm run build:cli)', () => {
   const temp: string[] = [];
@@ -39,7 +15,7 @@ describe('the prebuilt CLI (dist/cli, built by npm install / npm run build:cli)'
   });
 
   test('bin/breakglass.mjs runs the build: no TypeScript source, no tsx loader at run time', async () => {
-    const run = runTracingModules(['--version']);
+    const run = await runTracingModules(['--version']);
     assert.equal(run.code, 0);
     assert.match(run.stdout, /^\d+\.\d+\.\d+\n$/);
     assert.ok(run.loaded.some((u) => u.endsWith('/dist/cli/main.mjs')), run.loaded.join('\n'));
@@ -55,7 +31,7 @@ describe('the prebuilt CLI (dist/cli, built by npm install / npm run build:cli)'
   });
 
   test('--version loads no verb and not zod; check loads its own verb and none of the others', async () => {
-    const version = runTracingModules(['--version']);
+    const version = await runTracingModules(['--version']);
     const versionModules = builtModules(version.loaded);
     assert.ok(versionModules.every((m) => m === 'main' || m === 'chunk'), versionModules.join(', '));
     for (const url of version.loaded.filter((u) => u.includes('/dist/cli/'))) {
@@ -64,7 +40,7 @@ describe('the prebuilt CLI (dist/cli, built by npm install / npm run build:cli)'
     assert.ok(!version.loaded.some((u) => u.includes('/node_modules/')), 'no package from node_modules');
 
     // No store needed: without a token, check stops at its usage error after loading its verb.
-    const check = runTracingModules(['check', '--gate', 'g', '--subject', 'repo=a']);
+    const check = await runTracingModules(['check', '--gate', 'g', '--subject', 'repo=a']);
     assert.equal(check.code, 2);
     const checkModules = builtModules(check.loaded);
     assert.ok(checkModules.includes('check'), checkModules.join(', '));
