@@ -109,8 +109,15 @@ type HaltRecord = null | undefined | string | { since?: string; seq?: number | n
 export function haltMessage(halted: HaltRecord): string | null {
   if (halted === null || halted === undefined) return null;
   if (typeof halted === 'string') return halted;
-  const where = [halted.table ? `table ${halted.table}` : '', halted.seq !== null && halted.seq !== undefined ? `entry ${halted.seq}` : ''].filter(Boolean).join(', ');
-  return `${halted.reason ?? 'integrity check failed'}${where ? ` (${where})` : ''}`;
+  const reason = halted.reason ?? 'integrity check failed';
+  // The table and entry, unless the reason already names them (the guard's usually does).
+  const where = [
+    halted.table && !reason.includes(`table ${halted.table}`) ? `table ${halted.table}` : '',
+    halted.seq !== null && halted.seq !== undefined && !new RegExp(`\\bentry ${halted.seq}\\b`).test(reason) ? `entry ${halted.seq}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  return `${reason}${where ? ` (${where})` : ''}`;
 }
 
 /** What an emergency notification says, from the ledger entry the event stream delivered. */

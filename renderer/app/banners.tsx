@@ -40,7 +40,8 @@ export function SessionBanner({ session }: { session: Session }) {
           <span className="dot bad" aria-hidden="true" />
           <span className="lines">
             <strong>The store halted its ledger{since ? ` at ${formatUtc(since)}` : ''}</strong>
-            <span className="sub">{connection.statusText}. Decisions are refused until an operator has checked the log.</span>
+            {/* The heading says it halted; the line says why (the status text without its first words). */}
+            <span className="sub">{connection.statusText.replace(/^The store halted its ledger: /, '')}. Decisions are refused until an operator has checked the log.</span>
           </span>
         </div>
       );

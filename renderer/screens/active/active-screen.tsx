@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import type { BypassRequest } from '../../../shared/domain/request';
 import { useSession } from '../../app/use-session';
+import { decisionsBlockedWhy, STORE_UNREACHABLE_WHY } from '../../app/decisions-blocked';
 import { useUi } from '../../app/ui-store';
 import { useChannel } from '../../bridge/queries';
 import { SeverityBadge, TierBadge, GateKindBadge } from '../../components/badges';
@@ -18,7 +19,7 @@ export function ActiveScreen() {
   const [revoked, setRevoked] = useState<{ id: string; gate: string; seq: number } | null>(null);
   const confirmation = useRef<HTMLDivElement>(null);
   useEffect(() => confirmation.current?.focus(), [revoked]);
-  const online = session?.connection.online ?? false;
+  const blockedWhy = session ? decisionsBlockedWhy(session) : STORE_UNREACHABLE_WHY;
   const requests = [...(active.data?.requests ?? [])].sort((a, b) => ((a.expiresAt ?? '') < (b.expiresAt ?? '') ? -1 : 1));
   return (
     <>
@@ -76,8 +77,8 @@ export function ActiveScreen() {
                   <button
                     type="button"
                     className="btn danger small"
-                    disabled={!online}
-                    title={online ? undefined : 'The grant store is unreachable: revoking needs the store.'}
+                    disabled={blockedWhy !== null}
+                    title={blockedWhy ?? undefined}
                     onClick={() => setRevoking(r)}
                     aria-label={`Revoke ${r.id}`}
                   >

@@ -14,6 +14,7 @@ import { formatUtc } from '../../lib/time';
 import { ApproveDialog, TextDecisionDialog } from './decision-dialogs';
 import { HistoryPanel } from './history-panel';
 import { budgetText } from '../../../shared/policy/budget';
+import { decisionsBlockedWhy, STORE_UNREACHABLE_WHY } from '../../app/decisions-blocked';
 
 type Detail = ChannelOutput<'console:main:get-request'>;
 type OpenDialog = null | 'approve' | 'deny' | 'ask' | 'revoke';
@@ -73,8 +74,9 @@ function waitingNote(detail: Detail, me: string | null): string | null {
 
 function Actions({ detail, session, onOpen, confirmed = false }: { detail: Detail; session: Session; onOpen(d: OpenDialog): void; confirmed?: boolean }) {
   const { request, canApprove, canDecide, data } = detail;
-  const offline = !session.connection.online || data.source === 'mirror';
-  const offlineWhy = 'The grant store is unreachable: decisions need the store and are disabled until it is back.';
+  // Offline (or reading the local copy), the store halted its ledger, the token rejected: nothing can be decided.
+  const offlineWhy = data.source === 'mirror' ? STORE_UNREACHABLE_WHY : decisionsBlockedWhy(session);
+  const offline = offlineWhy !== null;
   const decidable = request.state === 'pending' || request.state === 'needs_info';
   const revocable = request.state === 'active' && !(request.expiresAt && Date.parse(request.expiresAt) <= Date.now());
   if (!decidable && !revocable) {
@@ -120,23 +122,23 @@ function Actions({ detail, session, onOpen, confirmed = false }: { detail: Detai
               type="button"
               className="btn primary"
               disabled={offline || !canApprove.allowed}
-              title={offline ? offlineWhy : (waiting ?? canApprove.reason ?? undefined)}
+              title={offlineWhy ?? waiting ?? canApprove.reason ?? undefined}
               onClick={() => onOpen('approve')}
             >
               Approve…
             </button>
-            <button type="button" className="btn danger" disabled={offline || !canDecide.allowed} title={offline ? offlineWhy : undefined} onClick={() => onOpen('deny')}>
+            <button type="button" className="btn danger" disabled={offline || !canDecide.allowed} title={offlineWhy ?? undefined} onClick={() => onOpen('deny')}>
               Deny…
             </button>
             {request.state === 'pending' ? (
-              <button type="button" className="btn" disabled={offline || !canDecide.allowed} title={offline ? offlineWhy : undefined} onClick={() => onOpen('ask')}>
+              <button type="button" className="btn" disabled={offline || !canDecide.allowed} title={offlineWhy ?? undefined} onClick={() => onOpen('ask')}>
                 Ask for context…
               </button>
             ) : null}
           </>
         ) : null}
         {revocable ? (
-          <button type="button" className="btn danger" disabled={offline || !canDecide.allowed} title={offline ? offlineWhy : undefined} onClick={() => onOpen('revoke')}>
+          <button type="button" className="btn danger" disabled={offline || !canDecide.allowed} title={offlineWhy ?? undefined} onClick={() => onOpen('revoke')}>
             Revoke…
           </button>
         ) : null}
