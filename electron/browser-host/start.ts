@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ConsoleClock } from '../core/clock';
 import type { CredentialVault } from '../core/vault/credential-vault';
 import { composeConsole, type ConsoleCore, type ConsoleOptions } from '../core/compose-console';
 import type { ConsoleLogger } from '../core/logger';
@@ -31,6 +32,8 @@ export interface ConsoleBrowserHostOptions {
   softwareKeyFiles?: ConsoleOptions['softwareKeyFiles'];
   /** Defaults to the console logger on stderr. */
   logger?: ConsoleLogger;
+  /** Defaults to the system clock; the e2e stack passes one its tests can move forward. */
+  clock?: ConsoleClock;
 }
 
 export interface RunningConsoleBrowserHost extends RunningBrowserHost {
@@ -59,6 +62,7 @@ export async function startConsoleBrowserHost(options: ConsoleBrowserHostOptions
     storeUrl: options.storeUrl,
     softwareKeyFiles: options.softwareKeyFiles,
     logger: options.logger,
+    clock: options.clock,
     notify: (notification) => {
       notifications.push(notification);
       options.onNotification?.(notification);

@@ -4,7 +4,7 @@ import type { BypassRequest } from '../../shared/domain/request';
 import { fileKeySigner, generateSoftwareKeyPair } from '../../shared/node/signing/software-signer';
 import { signDecision } from '../../shared/node/signing/sign-decision';
 import { newDecisionStatement } from '../../shared/signing/decision-statement';
-import { control, cspViolationsOf, ensureConsoleReady, ipc, openConsole, screenshot, stack } from './support/helpers';
+import { control, cspViolationsOf, ensureConsoleReady, ipc, openConsole, recordWebNotifications, screenshot, shownNotifications, stack } from './support/helpers';
 
 /**
  * Honest state, end to end: an offline request page corrected by the verified mirror's newer
@@ -100,8 +100,10 @@ test('offline, a page visited while active is corrected by the mirror: revoked, 
   await expect(page.getByRole('status', { name: 'offline banner' })).toBeHidden({ timeout: 30_000 });
 });
 
-test('a revoked token shows as "token rejected" within 2 s, notified; signing in again starts from the remembered store', async ({ page }) => {
+test('a revoked token shows as "token rejected" within 2 s, notified once (also as a Web notification); signing in again starts from the remembered store', async ({ page, context }) => {
   const s = stack();
+  await context.grantPermissions(['notifications']);
+  await recordWebNotifications(page);
   await ensureConsoleReady(page);
   await expect(page.getByRole('status', { name: 'session connected' })).toBeVisible({ timeout: 15_000 });
   const { tokens } = await storeCall<{ tokens: { id: string; principal: string; revokedAt: string | null }[] }>('GET', '/v1/admin/tokens', s.adminToken);
@@ -117,11 +119,15 @@ test('a revoked token shows as "token rejected" within 2 s, notified; signing in
   await expect
     .poll(async () => (await control<{ notifications: { kind: string; title: string }[] }>('GET', '/notifications')).notifications.filter((n) => n.kind === 'session' && /token rejected/.test(n.title)).length)
     .toBe(1);
+  // The renderer shows the same one through the Web Notifications API (the browser host's path).
+  const rejectedShown = async () => (await shownNotifications(page)).filter((n) => n.tag === 'session:session' && /token rejected/.test(n.title)).length;
+  await expect.poll(rejectedShown).toBe(1);
   await screenshot(page, 'token-rejected');
   await page.setViewportSize({ width: 1024, height: 700 });
   await screenshot(page, 'token-rejected-1024');
   await page.setViewportSize({ width: 1440, height: 900 });
 
+  expect(await rejectedShown(), 'token rejected is notified once').toBe(1);
   await banner.getByRole('button', { name: 'Sign in again' }).click();
   await expect(page.getByRole('heading', { name: 'Set up the Breakglass console' })).toBeVisible();
   await expect(page.getByLabel('Grant store URL')).toHaveValue(s.storeUrl);
@@ -142,25 +148,7 @@ test('a revoked token shows as "token rejected" within 2 s, notified; signing in
 
 test('browser host: desktop notifications through the Web Notifications API once allowed from Settings, and a title badge', async ({ page, context }) => {
   await context.grantPermissions(['notifications']);
-  // Record what the page shows (headless Chromium has no notification centre to look at).
-  await page.addInitScript(() => {
-    const g = globalThis as unknown as { Notification: unknown; shownNotifications: { title: string; body?: string }[] };
-    g.shownNotifications = [];
-    const Native = g.Notification as { permission: string; requestPermission(): Promise<string> };
-    class Recording {
-      static get permission() {
-        return Native.permission;
-      }
-      static requestPermission() {
-        return Native.requestPermission();
-      }
-      onclick: (() => void) | null = null;
-      constructor(title: string, options?: { body?: string }) {
-        g.shownNotifications.push({ title, body: options?.body });
-      }
-    }
-    g.Notification = Recording;
-  });
+  await recordWebNotifications(page);
   await ensureConsoleReady(page);
   await nav(page, 'Settings');
   await expect(page.getByLabel('desktop notifications state')).toContainText('Allowed');
@@ -175,7 +163,7 @@ test('browser host: desktop notifications through the Web Notifications API once
       incidentRef: 'INC-7001',
     })
   ).request;
-  const shown = () => page.evaluate(() => (globalThis as unknown as { shownNotifications: { title: string }[] }).shownNotifications.map((n) => n.title));
+  const shown = async () => (await shownNotifications(page)).map((n) => n.title);
   await expect.poll(async () => (await shown()).filter((t) => t.includes('SEV1') && t.includes('ci-tests')).length, { timeout: 15_000 }).toBe(1);
   await expect.poll(() => page.title()).toMatch(/^\(\d+\) Breakglass console$/);
   await page.waitForTimeout(1_000);

@@ -113,3 +113,40 @@ export async function ensureConsoleReady(page: Page, beforeSetup?: () => Promise
   await expect(nav).toBeVisible();
   return true;
 }
+
+/** A notification the page showed through the Web Notifications API (recorded by recordWebNotifications). */
+export interface ShownNotification {
+  title: string;
+  body?: string;
+  tag?: string;
+}
+
+/**
+ * Record every `new Notification(…)` the page makes (headless Chromium has no notification centre to
+ * look at); permission and requestPermission stay the browser's own. Call before the page loads,
+ * with the notifications permission granted on the context. Read with shownNotifications(page).
+ */
+export async function recordWebNotifications(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const g = globalThis as unknown as { Notification: unknown; shownNotifications: { title: string; body?: string; tag?: string }[] };
+    g.shownNotifications = [];
+    const Native = g.Notification as { permission: string; requestPermission(): Promise<string> };
+    class Recording {
+      static get permission() {
+        return Native.permission;
+      }
+      static requestPermission() {
+        return Native.requestPermission();
+      }
+      onclick: (() => void) | null = null;
+      constructor(title: string, options?: { body?: string; tag?: string }) {
+        g.shownNotifications.push({ title, body: options?.body, tag: options?.tag });
+      }
+    }
+    g.Notification = Recording;
+  });
+}
+
+export function shownNotifications(page: Page): Promise<ShownNotification[]> {
+  return page.evaluate(() => (globalThis as unknown as { shownNotifications: ShownNotification[] }).shownNotifications);
+}

@@ -10,7 +10,11 @@ export interface StackInfo {
   consoleToken: string;
   /** Base URL + #token=… (hand-over in the fragment). */
   openUrl: string;
-  /** stack.ts control API: POST /store/stop, POST /store/start, GET /notifications, POST /host/restart?token=new|original. */
+  /**
+   * stack.ts control API: POST /store/stop, POST /store/start, GET /notifications,
+   * POST /host/restart?token=new|original, POST /clock/jump?ms=N (the console's clock moves N ms
+   * ahead and fires the timers due), POST /clock/reset (back to real time).
+   */
   controlUrl: string;
   softhsm: { modulePath: string; tokenLabel: string; userPin: string };
   /** Environment for CLI runs (no keychain secrets; tokens are passed per call). */

@@ -17,6 +17,7 @@ import { initDataDir } from '../../../grant-store/admin/init';
 import { startConsoleBrowserHost, type RunningConsoleBrowserHost } from '../../../electron/browser-host/start';
 import type { StackInfo } from './stack-info';
 import { waitForReadyLine } from '../../support/ready-line';
+import { JumpClock } from './jump-clock';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const POLICY = fileURLToPath(new URL('../fixtures/policy.yaml', import.meta.url));
@@ -102,7 +103,11 @@ async function main(): Promise<void> {
   // 4. The console: real core (keychain vault, PKCS#11 signer, store client, mirror) behind the browser host.
   const consoleDir = await mkdtemp(join(tmpdir(), 'bg-e2e-console-'));
   cleanups.push(() => rm(consoleDir, { recursive: true, force: true }));
-  const hostOptions = { dataDir: consoleDir, sse: { initialBackoffMs: 200, maxBackoffMs: 1000 } };
+  // The console's clock: real time that the tests can move forward (POST /clock/jump), never back
+  // past real time. The store keeps real time: the rules the tests move time for (SLA, a bypass
+  // ending soon, the follow-up tick) are the console's.
+  const clock = new JumpClock();
+  const hostOptions = { dataDir: consoleDir, sse: { initialBackoffMs: 200, maxBackoffMs: 1000 }, clock };
   let host: RunningConsoleBrowserHost = await startConsoleBrowserHost({ ...hostOptions, port: 0 });
   const hostPort = Number(new URL(host.url).port);
   const originalToken = host.token;
@@ -126,6 +131,15 @@ async function main(): Promise<void> {
         await host.close();
         host = await startConsoleBrowserHost({ ...hostOptions, port: hostPort, ...(route.endsWith('original') ? { token: originalToken } : {}) });
         return reply(200, { openUrl: host.openUrl, token: host.token });
+      }
+      const jump = /^POST \/clock\/jump\?ms=(\d+)$/.exec(route);
+      if (jump) {
+        clock.jump(Number(jump[1]));
+        return reply(200, { now: clock.now().toISOString(), offsetMs: clock.offset });
+      }
+      if (route === 'POST /clock/reset') {
+        clock.reset();
+        return reply(200, { now: clock.now().toISOString(), offsetMs: 0 });
       }
       if (route === 'POST /store/stop') {
         await stopStore();
