@@ -1,15 +1,53 @@
+import { useState, type KeyboardEvent } from 'react';
 import type { Session } from '../../shared/ipc/contract';
 import { NAV_ICONS } from '../components/nav-icons';
 import { ROUTES } from './routes';
 import type { ScreenRoute } from './screen-route';
 import { useUi } from './ui-store';
 
+/**
+ * In the collapsed rail the label is a tooltip shown on hover and keyboard focus. It goes away
+ * when the item is clicked (the pointer may rest there), on Escape, on blur and pointer leave (CSS),
+ * and when the screen changes by any other way (a focused item keeps its focus); the next hover
+ * or focus shows it again.
+ */
+function useQuietTooltip() {
+  const screen = useUi((s) => s.screen);
+  const [quiet, setQuiet] = useState(false);
+  const [seenScreen, setSeenScreen] = useState(screen);
+  if (seenScreen !== screen) {
+    setSeenScreen(screen);
+    setQuiet(true);
+  }
+  return {
+    'data-tooltip': quiet ? 'hidden' : undefined,
+    // A new hover or a new focus (Tab, or the pointer press before a click) may show it again;
+    // leaving or blurring hides it by CSS, and must not bring it back while the pointer rests.
+    onPointerEnter: () => setQuiet(false),
+    onFocus: () => setQuiet(false),
+    onKeyDown: (e: KeyboardEvent) => {
+      if (e.key === 'Escape') setQuiet(true);
+    },
+    quiet: () => setQuiet(true),
+  };
+}
+
 function NavItem({ route, current }: { route: ScreenRoute; current: boolean }) {
   const navigate = useUi((s) => s.navigate);
   const badge = route.useBadge?.();
+  const { quiet, ...tooltip } = useQuietTooltip();
   return (
     <li>
-      <button type="button" className="nav-item" aria-current={current ? 'page' : undefined} onClick={() => navigate(route.id)}>
+      <button
+        type="button"
+        className="nav-item"
+        aria-current={current ? 'page' : undefined}
+        {...tooltip}
+        onClick={() => {
+          quiet();
+          navigate(route.id);
+        }}
+      >
         {route.icon ? NAV_ICONS[route.icon] : null}
         {/* The accessible name; in the collapsed rail it is the tooltip shown on hover and focus. */}
         <span className="nav-label">{route.label}</span>

@@ -235,6 +235,51 @@ test('below 1200 px the sidebar collapses to a rail and keeps its names; the ski
   await expect(page.locator('#main-content')).toBeFocused();
 });
 
+test('the rail tooltip shows on hover and keyboard focus and goes away on click, Escape and a screen change', async ({ page }) => {
+  await page.setViewportSize({ width: 1024, height: 700 });
+  await ensureConsoleReady(page);
+  const sidebar = page.getByRole('navigation', { name: 'Main navigation' });
+  const item = (name: string) => sidebar.getByRole('button', { name: new RegExp(`^${name}`) });
+  const tip = (name: string) => item(name).locator('.nav-label');
+  await nav(page, 'Inbox');
+  await page.mouse.move(600, 400);
+  await expect(tip('Active')).toHaveCSS('opacity', '0');
+  // Hover: the label shows beside the rail.
+  await item('Active').hover();
+  await expect(tip('Active')).toHaveCSS('opacity', '1');
+  // Click: the screen changes and the label goes, though the pointer rests on the item.
+  await item('Active').click();
+  await expect(page.getByRole('heading', { name: 'Active bypasses' })).toBeVisible();
+  await expect(tip('Active')).toHaveCSS('opacity', '0');
+  await screenshot(page, 'rail-after-click-1024');
+  // A new hover shows it again.
+  await page.mouse.move(600, 400);
+  await item('Active').hover();
+  await expect(tip('Active')).toHaveCSS('opacity', '1');
+  await page.mouse.move(600, 400);
+  await expect(tip('Active')).toHaveCSS('opacity', '0');
+  // Keyboard: focus shows it, Escape dismisses it, Enter (a screen change) leaves it hidden, Tab on shows the next.
+  await item('Reviews').focus();
+  await page.keyboard.press('Shift+Tab');
+  await page.keyboard.press('Tab');
+  await expect(item('Reviews')).toBeFocused();
+  await expect(tip('Reviews')).toHaveCSS('opacity', '1');
+  await page.keyboard.press('Escape');
+  await expect(tip('Reviews')).toHaveCSS('opacity', '0');
+  await page.keyboard.press('Shift+Tab');
+  await expect(tip('Reviews')).toHaveCSS('opacity', '0');
+  await expect(tip('Active')).toHaveCSS('opacity', '1');
+  await page.keyboard.press('Tab');
+  await expect(tip('Reviews')).toHaveCSS('opacity', '1');
+  await page.keyboard.press('Enter');
+  await expect(page.getByRole('table', { name: 'Reviews' }).or(page.getByText('No reviews waiting'))).toBeVisible();
+  await expect(item('Reviews')).toBeFocused();
+  await expect(tip('Reviews')).toHaveCSS('opacity', '0');
+  await page.keyboard.press('Tab');
+  await expect(tip('Reviews')).toHaveCSS('opacity', '0');
+  await page.setViewportSize({ width: 1440, height: 900 });
+});
+
 test('a new request is announced in the live region', async ({ page }) => {
   await ensureConsoleReady(page);
   await nav(page, 'Inbox');
