@@ -1,5 +1,5 @@
 import { DecisionInputSchema, type DecisionRecord, type DecisionStatement, type SigstoreBundleJson } from '../../shared/domain/decision';
-import { keyHardware, type EnrolledKey } from '../../shared/domain/identity';
+import { keyHardware, signingKeyFacts, type EnrolledKey } from '../../shared/domain/identity';
 import type { BypassRequest } from '../../shared/domain/request';
 import { AppError, parseOrThrow } from '../../shared/errors';
 import { assertMayApprove, assertMayDecide, assertMayRevoke } from '../../shared/policy/separation-of-duties';
@@ -71,6 +71,9 @@ export async function submitDecision(deps: ServiceDeps, caller: Caller, requestI
         keyId: key.keyId,
         hardwareBacked: key.hardwareBacked,
         hardware: keyHardware(key),
+        // The signing key's verified attestation ({kind, root, serial, policy}) or null: the
+        // ledger says which kind of key signed each decision without a join on the keys table.
+        attestation: key.attestation ?? null,
         ttl: statement.ttl ?? null,
         comment: statement.comment,
         nonce: statement.nonce,
@@ -92,7 +95,7 @@ export async function submitDecision(deps: ServiceDeps, caller: Caller, requestI
     };
     const updated = await applyDecision(deps, tx, caller, request, statement, key, now);
     await tx.insertDecision({ ...record, signatureDigest: verified.signatureDigest, nonce: statement.nonce, bundle });
-    return { request: updated, decision: record };
+    return { request: updated, decision: { ...record, ...signingKeyFacts(key) } };
   });
 }
 

@@ -8,6 +8,7 @@ import { scopesEqual } from '../../shared/policy/scope-match';
 import { nextState } from '../../shared/policy/state-machine';
 import { resolveGate, teamOf } from '../../shared/policy/tier-resolution';
 import { requestDigest } from '../../shared/signing/request-digest';
+import { signingKeyFacts, type EnrolledKey } from '../../shared/domain/identity';
 import type { StoreReader } from '../storage/store';
 import { actingRole, hasRole, requireRole } from './access';
 import { activate } from './activation';
@@ -155,9 +156,16 @@ export async function loadVisibleRequest(deps: ServiceDeps, caller: Caller, id: 
 export async function getRequestDetail(deps: ServiceDeps, caller: Caller, id: string): Promise<RequestDetail> {
   const request = await loadVisibleRequest(deps, caller, id);
   const decisions = await deps.store.listDecisions(id);
+  // Which kind of key signed each decision, as the key was enrolled (keys are never re-enrolled
+  // under the same id, so this is what the decision's ledger entry recorded).
+  const keys = new Map<string, EnrolledKey | undefined>();
+  for (const d of decisions) if (!keys.has(d.keyId)) keys.set(d.keyId, await deps.store.getKey(d.keyId));
   return {
     request,
-    decisions: decisions.map(({ signatureDigest: _s, nonce: _n, bundle: _b, ...record }) => record),
+    decisions: decisions.map(({ signatureDigest: _s, nonce: _n, bundle: _b, ...record }) => {
+      const key = keys.get(record.keyId);
+      return key ? { ...record, ...signingKeyFacts(key) } : record;
+    }),
     approvers: eligibleApprovers(deps.policies.policy, request),
   };
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MAX_COMMENT_LENGTH, DigestSchema, PrincipalNameSchema, RequestIdSchema, TimestampSchema } from './common';
 import { signedTextField, visibleLength } from './text-hygiene';
 import { TtlSchema } from './ttl';
+import { AttestationRefSchema, KeyHardwareSchema } from './identity';
 
 const StatementCommentSchema = signedTextField({ kind: 'long', max: MAX_COMMENT_LENGTH });
 
@@ -67,5 +68,9 @@ export const DecisionRecordSchema = z.strictObject({
   at: TimestampSchema,
   /** Ledger sequence number of the entry holding the signed bundle. */
   seq: z.number().int().nonnegative(),
+  /** The kind of key that signed it, as the key was enrolled (absent from stores that predate it). */
+  hardware: KeyHardwareSchema.optional(),
+  /** The signing key's verified attestation, when `hardware` is attested. */
+  attestation: AttestationRefSchema.optional(),
 });
 export type DecisionRecord = z.infer<typeof DecisionRecordSchema>;

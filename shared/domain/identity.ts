@@ -95,7 +95,8 @@ export const KeyAttestationSchema = z.strictObject({
 export type KeyAttestation = z.infer<typeof KeyAttestationSchema>;
 
 /** How much the store knows about where a key lives: `attested` (verified), `claimed` (--hardware alone) or `software`. */
-export type KeyHardware = 'attested' | 'claimed' | 'software';
+export const KeyHardwareSchema = z.enum(['attested', 'claimed', 'software']);
+export type KeyHardware = z.infer<typeof KeyHardwareSchema>;
 export function keyHardware(key: { hardwareBacked: boolean; attestation?: Pick<KeyAttestation, 'kind' | 'serial'> | null }): KeyHardware {
   return key.attestation ? 'attested' : key.hardwareBacked ? 'claimed' : 'software';
 }
@@ -106,13 +107,22 @@ export type AttestationRef = z.infer<typeof AttestationRefSchema>;
 
 /**
  * The one label the CLI, the console and ledger views show for a key: `attested (tpm, serial
- * 5a17c0de01)`, `claimed` (hardware by the admin's word: enrolled with --hardware, no
- * attestation) or `software`.
+ * 5a17c0de01)`, `claimed, not attested` (hardware by the admin's word: enrolled with
+ * --hardware, no attestation) or `software`.
  */
 export function keyHardwareLabel(key: { hardwareBacked: boolean; attestation?: Pick<KeyAttestation, 'kind' | 'serial'> | null }): string {
   const a = key.attestation;
   if (a) return `attested (${a.kind}, serial ${a.serial})`;
-  return key.hardwareBacked ? 'claimed' : 'software';
+  return key.hardwareBacked ? CLAIMED_LABEL : 'software';
+}
+
+/** A key enrolled as hardware without an attestation: said in words that do not read as success. */
+export const CLAIMED_LABEL = 'claimed, not attested';
+
+/** What a decision record says about its signing key (`hardware`, and `attestation` when attested). */
+export function signingKeyFacts(key: { hardwareBacked: boolean; attestation?: Pick<KeyAttestation, 'kind' | 'serial'> | null }): { hardware: KeyHardware; attestation?: AttestationRef } {
+  const a = key.attestation;
+  return a ? { hardware: 'attested', attestation: { kind: a.kind, serial: a.serial } } : { hardware: keyHardware(key) };
 }
 
 /** What an attestation's policy says, for display: `PIN once, touch always` or `fixedTPM, fixedParent, …` (the attributes that are set). */

@@ -13,6 +13,7 @@ import { effectiveTtl } from '../policy/ttl-limits';
 import { emergencySignoffRefusal, emergencyTtl } from '../policy/emergency-rules';
 import { decidePreApproval } from '../policy/pre-approval';
 import type { Incident } from '../domain/incident';
+import { keyHardware, keyHardwareLabel, type AttestationRef, type KeyHardware } from '../domain/identity';
 import type { Sha256 } from './tree-hasher';
 
 /**
@@ -75,6 +76,11 @@ export interface AuditCounts {
   expiries: number;
   revocations: number;
   reviewsCompleted: number;
+  /**
+   * Decisions by the kind of key that signed them, as the key's enrollment recorded it: attested
+   * (an attestation verified against a policy root), claimed (hardware by the admin's word) or software.
+   */
+  signedWith: Record<KeyHardware, number>;
   /** Entries replayed while no policy content was known (ledgers written before policy entries carried it). */
   withoutPolicy: number;
   /** Expiries recorded late only because the store was not running when the window ended (no other activity in between). */
@@ -150,7 +156,16 @@ export interface CredentialState {
 export interface KeyState {
   principal: string;
   hardwareBacked: boolean;
+  /** The verified attestation its key_enrolled entry recorded (null: claimed or software). */
+  attestation: AttestationRef | null;
   revoked: boolean;
+}
+
+/** `{kind, serial}` of a recorded attestation, or null when the value is not one. */
+function attestationRef(value: unknown): AttestationRef | null {
+  if (!value || typeof value !== 'object') return null;
+  const { kind, serial } = value as Record<string, unknown>;
+  return (kind === 'piv' || kind === 'tpm') && typeof serial === 'string' ? { kind, serial } : null;
 }
 
 /** A min-heap of (deadline, request id): which active bypasses are overdue at an entry's time. */
@@ -239,6 +254,7 @@ export class SemanticAuditor {
     expiries: 0,
     revocations: 0,
     reviewsCompleted: 0,
+    signedWith: { attested: 0, claimed: 0, software: 0 },
     withoutPolicy: 0,
     lateAfterDowntime: 0,
     redacted: 0,
@@ -281,7 +297,8 @@ export class SemanticAuditor {
         return this.policyLoaded(entry);
       case 'key_enrolled': {
         const keyId = str(entry.data.keyId) ?? entry.target;
-        this.keys.set(keyId, { principal: str(entry.data.principal) ?? entry.approver ?? '', hardwareBacked: entry.data.hardwareBacked === true, revoked: false });
+        const attestation = attestationRef(entry.data.attestation);
+        this.keys.set(keyId, { principal: str(entry.data.principal) ?? entry.approver ?? '', hardwareBacked: entry.data.hardwareBacked === true || attestation !== null, attestation, revoked: false });
         return;
       }
       case 'key_revoked': {
@@ -490,6 +507,29 @@ export class SemanticAuditor {
     if (!key) return `key ${keyId} is not enrolled at this point of the ledger`;
     if (key.revoked) return `key ${keyId} was revoked before this decision`;
     if (key.principal !== entry.actor) return `key ${keyId} is enrolled for ${key.principal}, not ${entry.actor}`;
+    return this.hardwareRecordProblem(entry, key);
+  }
+
+  /**
+   * Whether the decision entry describes its signing key as the key's enrollment did. Entries
+   * from before decisions recorded it (no `hardware`, no `attestation`) are not held to it.
+   */
+  private hardwareRecordProblem(entry: LedgerEntry, key: KeyState): string | null {
+    const enrolled = keyHardwareLabel(key);
+    const hardware = entry.data.hardware;
+    if (hardware !== undefined && hardware !== keyHardware(key)) return `the entry records the signing key as ${String(hardware)}, but it was enrolled ${enrolled}`;
+    if (entry.data.attestation === undefined) return null;
+    const recorded = attestationRef(entry.data.attestation);
+    const same = recorded === null ? key.attestation === null : key.attestation !== null && recorded.kind === key.attestation.kind && recorded.serial === key.attestation.serial;
+    return same ? null : `the entry records the signing key's attestation as ${recorded ? keyHardwareLabel({ hardwareBacked: true, attestation: recorded }) : 'none'}, but it was enrolled ${enrolled}`;
+  }
+
+  /** Why the signing key does not meet the tier's key requirement (hardware, attestation), or null. Judged by the key's enrollment, not by what the decision entry says. */
+  private keyRequirementProblem(entry: LedgerEntry, tierName: string, tier: { hardwareKeyRequired: boolean; attestationRequired: boolean }): string | null {
+    const key = this.keys.get(str(entry.data.keyId) ?? '');
+    const hardwareBacked = key ? key.hardwareBacked : entry.data.hardwareBacked === true;
+    if (tier.attestationRequired && !key?.attestation) return `tier ${tierName} requires an attested hardware key; the key was enrolled ${key ? keyHardwareLabel(key) : 'nowhere'}`;
+    if (tier.hardwareKeyRequired && !hardwareBacked) return `tier ${tierName} requires a hardware-backed key`;
     return null;
   }
 
@@ -501,6 +541,8 @@ export class SemanticAuditor {
     const approver = entry.actor;
     const policy = this.policy;
     const keyProblem = this.keyProblem(entry);
+    const signer = this.keys.get(str(entry.data.keyId) ?? '');
+    if (signer) this.counts.signedWith[keyHardware(signer)]++;
     if (kind === 'approve') {
       if (!canApply(request.state, 'approve')) {
         this.report('illegal_transition', entry, `entry ${entry.seq}: ${approver} approves request ${request.id}, which is ${request.state}`);
@@ -517,7 +559,7 @@ export class SemanticAuditor {
           this.report('same_team_approval', entry, `entry ${entry.seq}: ${approver} approved request ${request.id} from the requester's own team ${request.team}, which tier ${resolved.tierName} forbids`);
         } else {
           const reason = ineligibilityReason(policy, request, approver);
-          const hardware = resolved?.tier.hardwareKeyRequired && entry.data.hardwareBacked !== true ? `tier ${resolved.tierName} requires a hardware-backed key` : null;
+          const hardware = resolved ? this.keyRequirementProblem(entry, resolved.tierName, resolved.tier) : null;
           const why = reason ?? hardware ?? keyProblem;
           if (why) {
             invalid = why;

@@ -87,6 +87,8 @@ export interface ProjectedKey {
   principal: string;
   publicKeyPem: string;
   hardwareBacked: boolean;
+  /** The verified attestation the enrollment recorded (null: claimed or software, or a ledger from before attestations). */
+  attestation: unknown;
   label: string | null;
   enrolledAt: string;
   enrolledSeq: number;
@@ -326,6 +328,7 @@ export function projectEntry(p: StateProjection, entry: LedgerEntry): Array<{ ta
         principal: str(data.principal) ?? entry.approver ?? '',
         publicKeyPem: str(data.publicKeyPem) ?? '',
         hardwareBacked: data.hardwareBacked === true,
+        attestation: data.attestation ?? null,
         label: str(data.label),
         enrolledAt: entry.time,
         enrolledSeq: seq,
@@ -525,6 +528,8 @@ export function compareWithProjection(p: StateProjection, t: TableSnapshot): Sta
       ['principal', k.principal, k.enrolledSeq],
       ['publicKeyPem', k.publicKeyPem, k.enrolledSeq],
       ['hardwareBacked', k.hardwareBacked, k.enrolledSeq],
+      // A keys row edited to carry an attestation would let a claimed key approve an attested tier.
+      ['attestation', k.attestation, k.enrolledSeq],
       ['label', k.label, k.enrolledSeq],
       ['enrolledAt', k.enrolledAt, k.enrolledSeq],
       ['revokedAt', k.revokedAt.value, k.revokedAt.seq],

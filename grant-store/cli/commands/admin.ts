@@ -170,9 +170,9 @@ export function registerAdmin(program: Command, ctx: CliContext): Command {
   return admin;
 }
 
-/** attested (piv, serial 12345678): PIN once, touch always | claimed (hardware by the admin's word, no attestation) | software. */
+/** attested (piv, serial 12345678): PIN once, touch always | claimed, not attested (hardware by the admin's word) | software. */
 function hardwareText(key: EnrolledKey): string {
   const label = keyHardwareLabel(key);
   if (key.attestation) return `${label}: ${attestationPolicyText(key.attestation)}`;
-  return key.hardwareBacked ? `${label} (hardware by the admin's word, no attestation)` : label;
+  return key.hardwareBacked ? `${label} (hardware by the admin's word)` : label;
 }

@@ -347,7 +347,7 @@ export function renderOutcome(o: VerifyOutcome): string {
   const auditLine = (audit: AuditReport | undefined) => {
     if (!audit) return [];
     const c = audit.counts;
-    const what = `${c.entries} entries replayed through the state machine and the policy in force: ${c.requests} requests, ${c.decisions} decisions, ${c.activations} activations, ${c.evaluations} evaluations under a bypass, ${c.expiries} expiries, ${c.revocations} revocations, ${c.reviewsCompleted} reviews`;
+    const what = `${c.entries} entries replayed through the state machine and the policy in force: ${c.requests} requests, ${c.decisions} decisions (keys: ${c.signedWith.attested} attested, ${c.signedWith.claimed} claimed, not attested, ${c.signedWith.software} software), ${c.activations} activations, ${c.evaluations} evaluations under a bypass, ${c.expiries} expiries, ${c.revocations} revocations, ${c.reviewsCompleted} reviews`;
     const notes = [c.withoutPolicy > 0 ? `${c.withoutPolicy} entries predate policy entries carrying the policy (checked on the state machine alone)` : '', c.lateAfterDowntime > 0 ? `${c.lateAfterDowntime} expiries late because the store was down` : ''].filter(Boolean);
     return [`  audit:      ${what}: ${audit.violations.length === 0 ? 'no violations' : `${audit.violations.length} violation(s)`}${notes.length ? ` (${notes.join('; ')})` : ''}`];
   };

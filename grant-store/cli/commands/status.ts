@@ -3,6 +3,7 @@ import type { RequestDetail } from '../../../shared/domain/api';
 import { RequestIdSchema } from '../../../shared/domain/common';
 import { TERMINAL_STATES } from '../../../shared/domain/request';
 import { keyHardwareLabel } from '../../../shared/domain/identity';
+import type { DecisionRecord } from '../../../shared/domain/decision';
 import { formatRemaining } from '../../../shared/domain/ttl';
 import type { CliContext } from '../context';
 import { withExamples } from '../help';
@@ -59,7 +60,7 @@ export function describe({ request: r, decisions, approvers }: RequestDetail): s
     `  severity:  ${r.severity}${r.incidentRef ? `, incident ${r.incidentRef}` : ''}`,
     `  reason:    ${textBlock(r.reason, 13)}`,
     `  ttl:       ${r.ttl} asked${r.approvedTtl ? `, ${r.approvedTtl} approved` : ''}`,
-    `  approvals: ${r.approvals.length}/${r.approvalsRequired}${r.approvals.length > 0 ? ` (${r.approvals.map((a) => `${a.approver}${a.hardwareBacked ? ` [${keyHardwareLabel(a)}]` : ''}`).join(', ')})` : ''}`,
+    `  approvals: ${r.approvals.length}/${r.approvalsRequired}${r.approvals.length > 0 ? ` (${r.approvals.map((a) => `${a.approver} [${keyHardwareLabel(a)}]`).join(', ')})` : ''}`,
   ];
   if (r.budget) lines.push(`  budget:    ${budgetText(r.team, r.budget)}`);
   if (r.standingScope) lines.push(`  standing:  ${r.standingScope}`);
@@ -82,7 +83,12 @@ export function describe({ request: r, decisions, approvers }: RequestDetail): s
   }
   if (decisions.length > 0) {
     lines.push('  decisions:');
-    for (const d of decisions) lines.push(`    ${d.at}  ${d.approver} ${d.decision}${d.ttl ? ` ${d.ttl}` : ''}${d.comment ? `: ${textBlock(d.comment, 6)}` : ''}  [ledger #${d.seq}]`);
+    for (const d of decisions) lines.push(`    ${d.at}  ${d.approver} ${d.decision}${d.ttl ? ` ${d.ttl}` : ''}${d.comment ? `: ${textBlock(d.comment, 6)}` : ''}  [ledger #${d.seq}${d.hardware ? `, ${decisionKeyText(d)}` : ''}]`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** `key attested (tpm, serial 0de0a1)`, `key claimed, not attested` or `key software`. */
+function decisionKeyText(d: Pick<DecisionRecord, 'hardware' | 'attestation'>): string {
+  return `key ${keyHardwareLabel({ hardwareBacked: d.hardware !== 'software', attestation: d.hardware === 'attested' ? d.attestation : null })}`;
 }

@@ -199,7 +199,7 @@ describe('breakglass CLI: the whole story against a real store', { concurrency: 
     const status = await as('alice', ['status', reqId]);
     expectExit(status, 0, 'status when active');
     assert.match(status.stdout, /ACTIVE/);
-    assert.match(status.stdout, /approvals: 2\/2 \(bob, carol\)/);
+    assert.match(status.stdout, /approvals: 2\/2 \(bob \[software\], carol \[software\]\)/);
     assert.match(status.stdout, /expires: +\S+ \(in 0m \d\ds\)|expires: +\S+ \(in 1m 00s\)/);
   });
 

@@ -11,6 +11,7 @@ import { handleText } from '../../../shared/node/tpm/tpm-keys';
 import { startStoreFixture, type StoreFixture } from '../../support/grant-store-fixture';
 import { startSwtpm, type Swtpm } from '../../support/swtpm';
 import { createTpmCa } from '../../support/tpm-attestation-ca';
+import { createTempDatabase, type TempDatabase } from '../storage/pg-temp-database';
 
 async function cli(args: string[], env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -20,13 +21,15 @@ async function cli(args: string[], env: Record<string, string | undefined>): Pro
   return { code, stdout, stderr };
 }
 
-describe('CLI: an approver key made in a (software) TPM, certified, enrolled as attested, signing inside the TPM', () => {
+for (const backend of ['SQLite', 'PostgreSQL'] as const) describe(`CLI: an approver key made in a (software) TPM, certified, enrolled as attested, signing inside the TPM (${backend})`, () => {
   let tpm: Swtpm;
   let fx: StoreFixture;
+  let db: TempDatabase | undefined;
   let tmp: string;
   let akHandle: number;
   let admin: Record<string, string>;
   before(async () => {
+    if (backend === 'PostgreSQL') db = await createTempDatabase('bg_tpm');
     tpm = await startSwtpm();
     const ca = await createTpmCa(new Date());
     const ak = await tpm.createKey({ restricted: true });
@@ -53,11 +56,13 @@ attestation:
       certificate: |
 ${root}
 `,
+      databaseUrl: db?.url,
     });
     admin = { BREAKGLASS_STORE: fx.url, BREAKGLASS_TOKEN: fx.adminToken, XDG_CONFIG_HOME: join(tmp, 'config'), HOME: tmp };
   });
   after(async () => {
     await fx?.close();
+    await db?.drop();
     await tpm?.stop();
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
@@ -88,7 +93,7 @@ ${root}
     const carolKey = generateSoftwareKeyPair();
     await writeFile(join(tmp, 'carol.pem'), carolKey.privateKeyPem);
     await writeFile(join(tmp, 'carol.pub.pem'), carolKey.publicKeyPem);
-    assert.match((await cli(['admin', 'approver', 'enroll', '--principal', 'carol', '--public-key', join(tmp, 'carol.pub.pem'), '--hardware'], admin)).stdout, /\(claimed \(hardware by the admin's word, no attestation\)\)/);
+    assert.match((await cli(['admin', 'approver', 'enroll', '--principal', 'carol', '--public-key', join(tmp, 'carol.pub.pem'), '--hardware'], admin)).stdout, /\(claimed, not attested \(hardware by the admin's word\)\)/);
 
     const created = await fx.call('POST', '/v1/requests', { token: await fx.token('alice', ['requester']), body: { gate: 'ci-tests', scope: { repo: 'payments-api', branch: 'main' }, reason: 'the integration suite is down for the whole org', severity: 'sev3', ttl: '15m' } });
     assert.equal(created.status, 201, created.text);
@@ -104,5 +109,36 @@ ${root}
     const status = await cli(['status', id], bob);
     assert.match(status.stdout, /approvals: 1\/1 \(bob \[attested \(tpm, serial 7e57ab1e\)\]\)/);
     assert.match((await cli(['whoami'], bob)).stdout, /keys: +[0-9a-f]{16}… \[attested \(tpm, serial 7e57ab1e\)\]/);
+
+    // The decision's ledger entry says which kind of key signed it: bob's attestation (kind,
+    // serial, policy); carol's claimed key on a denial of a second request; status says both.
+    const second = await fx.call('POST', '/v1/requests', { token: await fx.token('alice', ['requester']), body: { gate: 'ci-tests', scope: { repo: 'payments-api', branch: 'release' }, reason: 'the integration suite is down for the release branch too', severity: 'sev3', ttl: '15m' } });
+    assert.equal(second.status, 201, second.text);
+    const secondId = (second.json.request as BypassRequest).id;
+    const denied = await cli(['deny', secondId, '--comment', 'use the main branch fix', '--key', join(tmp, 'carol.pem')], carol);
+    assert.equal(denied.code, 0, denied.stderr);
+    const entries = (await fx.call('GET', '/v1/ledger/entries?from=0&limit=1000', { token: fx.adminToken })).json.entries as { type: string; target: string; data: Record<string, unknown> }[];
+    const bobDecision = entries.find((e) => e.type === 'decision' && e.target === id)!;
+    assert.equal(bobDecision.data.hardware, 'attested');
+    const recorded = bobDecision.data.attestation as { kind: string; root: string; serial: string; policy: Record<string, unknown> };
+    assert.deepEqual({ kind: recorded.kind, root: recorded.root, serial: recorded.serial }, { kind: 'tpm', root: 'test-tpm-ca', serial: '7e57ab1e' });
+    assert.equal(recorded.policy.fixedTPM, true);
+    assert.match(String(recorded.policy.firmwareVersion), /^0x/);
+    const carolDecision = entries.find((e) => e.type === 'decision' && e.target === secondId)!;
+    assert.equal(carolDecision.data.hardware, 'claimed');
+    assert.equal(carolDecision.data.attestation, null);
+    assert.match((await cli(['status', id], bob)).stdout, /bob approve 15m: checked the runner {2}\[ledger #\d+, key attested \(tpm, serial 7e57ab1e\)\]/);
+    assert.match((await cli(['status', secondId], bob)).stdout, /carol deny: use the main branch fix {2}\[ledger #\d+, key claimed, not attested\]/);
+
+    // ledger verify's semantic audit counts the decisions by the key that signed them (once the
+    // log's checkpoint, signed within about 500 ms, covers the denial).
+    const carolSeq = (carolDecision as unknown as { seq: number }).seq;
+    for (let tries = 0; ((await fx.call('GET', '/v1/ledger/checkpoint', { token: fx.adminToken })).json.treeSize as number) <= carolSeq; tries++) {
+      assert.ok(tries < 200, 'the checkpoint never covered the denial');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const verified = await cli(['ledger', 'verify'], admin);
+    assert.equal(verified.code, 0, `${verified.stdout}\n${verified.stderr}`);
+    assert.match(verified.stdout, /2 decisions \(keys: 1 attested, 1 claimed, not attested, 0 software\).*: no violations/);
   });
 });

@@ -103,7 +103,7 @@ describe('breakglass ledger verify (real CLI) catches tampering', { concurrency:
     assert.equal(first.code, 0, `${first.stdout}\n${first.stderr}`);
     assert.match(first.stdout, /^OK: ledger verified/);
     assert.match(first.stdout, /decisions: +2 signatures verified/);
-    assert.match(first.stdout, /audit: +\d+ entries replayed through the state machine and the policy in force: 2 requests, 2 decisions, 1 activations, .*: no violations/);
+    assert.match(first.stdout, /audit: +\d+ entries replayed through the state machine and the policy in force: 2 requests, 2 decisions \(keys: 0 attested, 0 claimed, not attested, 2 software\), 1 activations, .*: no violations/);
     assert.match(first.stdout, /root: +[0-9a-f]{64} matches the signed checkpoint \(signed \d{4}-\d\d-\d\dT/);
     assert.match(first.stdout, /witness: +cosigned size \d+ as /);
     const saved = await readFile(statePath(), 'utf8');

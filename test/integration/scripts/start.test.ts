@@ -95,7 +95,7 @@ describe('npm start (scripts/start.mjs)', { concurrency: false }, () => {
     assert.match(text, /WARN: gate container-signing/);
     // Where swtpm is installed the critical-tier approvals are signed with the demo's attested TPM keys.
     if (missingSoftwareTpmCommands().length === 0) assert.match(text, /approvals: 2\/2 \(bob \[attested \(tpm, serial 0de0a1\)\], carol \[attested \(tpm, serial 0de0a1\)\]\)/);
-    else assert.match(text, /approvals: 2\/2 \(bob, carol\)/);
+    else assert.match(text, /approvals: 2\/2 \(bob \[software\], carol \[software\]\)/);
     assert.match(text, /Revoked req_\w+ \(state: revoked\)/);
     assert.match(text, /review_open/);
     assert.match(text, /^seq,time,type,actor,actorRole,target,gate,reason,incidentRef,approver,expiresAt,sourceAddress,data\r?$/m);

@@ -49,8 +49,10 @@ class Builder {
     return this;
   }
 
-  key(principal: string, keyId = `key-${principal}`, hardwareBacked = false): this {
-    this.add('key_enrolled', 'admin', keyId, { approver: principal }, { principal, keyId, publicKeyPem: 'PEM', hardwareBacked });
+  /** A key enrolled as the store records it: attested (a verified TPM certification, the default), claimed (--hardware alone) or software. */
+  key(principal: string, keyId = `key-${principal}`, hardware: 'attested' | 'claimed' | 'software' = 'attested'): this {
+    const attestation = hardware === 'attested' ? { kind: 'tpm', root: 'corp-tpm-ca', serial: `5e${principal.length}`, policy: { fixedTPM: true } } : null;
+    this.add('key_enrolled', 'admin', keyId, { approver: principal }, { principal, keyId, publicKeyPem: 'PEM', hardwareBacked: hardware !== 'software', hardware, attestation });
     return this;
   }
 
@@ -59,8 +61,11 @@ class Builder {
     return this;
   }
 
-  decide(id: string, approver: string, decision: 'approve' | 'deny' | 'request_info' | 'revoke', ttl: string | null = '1h', keyId = `key-${approver}`, gate = 'ci-tests'): this {
-    this.add('decision', approver, id, { gate, approver }, { decision, keyId, ttl: decision === 'approve' ? ttl : null, hardwareBacked: false });
+  /** A decision entry as the store writes it; `key` overrides what it records about the signing key (a ledger from before it recorded hardware omits both fields). */
+  decide(id: string, approver: string, decision: 'approve' | 'deny' | 'request_info' | 'revoke', ttl: string | null = '1h', keyId = `key-${approver}`, gate = 'ci-tests', key?: Record<string, unknown>): this {
+    const enrolled = [...this.entries].reverse().find((e) => e.type === 'key_enrolled' && e.data.keyId === keyId)?.data;
+    const recorded = key ?? (enrolled ? { hardwareBacked: enrolled.hardwareBacked, hardware: enrolled.hardware, attestation: enrolled.attestation } : { hardwareBacked: false });
+    this.add('decision', approver, id, { gate, approver }, { decision, keyId, ttl: decision === 'approve' ? ttl : null, ...recorded });
     return this;
   }
 
@@ -117,7 +122,7 @@ describe('semantic audit: replay through the state machine and the policy in for
     assert.deepEqual(report.violations, []);
     assert.deepEqual(
       { ...report.counts },
-      { entries: b.entries.length, policies: 1, requests: 2, decisions: 2, activations: 2, evaluations: 2, expiries: 2, revocations: 0, reviewsCompleted: 2, withoutPolicy: 0, lateAfterDowntime: 0, redacted: 0 },
+      { entries: b.entries.length, policies: 1, requests: 2, decisions: 2, activations: 2, evaluations: 2, expiries: 2, revocations: 0, reviewsCompleted: 2, signedWith: { attested: 2, claimed: 0, software: 0 }, withoutPolicy: 0, lateAfterDowntime: 0, redacted: 0 },
     );
   });
 
@@ -269,5 +274,60 @@ describe('semantic audit: replay through the state machine and the policy in for
     const report = audit(b);
     assert.deepEqual(report.violations, []);
     assert.equal(report.counts.withoutPolicy, b.entries.length - 1);
+  });
+});
+
+describe('semantic audit: which kind of key signed each decision', () => {
+  test('decisions are counted by the key kind their enrollment recorded; old decision entries without the fields still read', () => {
+    const b = new Builder().policy().key('bob', 'key-bob', 'attested').key('carol', 'key-carol', 'claimed').key('dave', 'key-dave', 'software');
+    b.request('req_1', 'alice', 'payments').decide('req_1', 'carol', 'request_info');
+    b.add('info_requested', 'carol', 'req_1', { gate: 'ci-tests' });
+    b.add('info_provided', 'alice', 'req_1', { gate: 'ci-tests' });
+    // dave's decision predates decisions recording the key: no hardware, no attestation field.
+    b.decide('req_1', 'dave', 'request_info', null, 'key-dave', 'ci-tests', { hardwareBacked: false });
+    b.add('info_requested', 'dave', 'req_1', { gate: 'ci-tests' });
+    b.add('info_provided', 'alice', 'req_1', { gate: 'ci-tests' });
+    b.decide('req_1', 'bob', 'approve').activate('req_1');
+    const report = audit(b);
+    assert.deepEqual(report.violations, []);
+    assert.deepEqual(report.counts.signedWith, { attested: 1, claimed: 1, software: 1 });
+  });
+
+  test('an attestation-requiring tier: an approval signed with a claimed key does not count, whatever the entry says about it', () => {
+    // container-signing is tier critical (attestationRequired: true, two approvals).
+    const b = new Builder().policy().key('carol', 'key-carol', 'attested').key('erin', 'key-erin', 'claimed');
+    b.request('req_c', 'alice', 'payments', 'container-signing').decide('req_c', 'carol', 'approve', '1h', 'key-carol', 'container-signing');
+    const claimedSeq = b.entries.length;
+    b.decide('req_c', 'erin', 'approve', '1h', 'key-erin', 'container-signing');
+    b.activate('req_c', 3_600_000, 'container-signing');
+    const report = audit(b);
+    assert.deepEqual(report.violations.map((v) => [v.kind, v.seq]), [['ineligible_decision', claimedSeq], ['activation_without_approvals', claimedSeq + 1]]);
+    assert.match(report.violations[0]!.message, /tier critical requires an attested hardware key; the key was enrolled claimed, not attested/);
+
+    // The same with the decision entry rewritten to call erin's key attested: the enrollment decides, and the lie is named.
+    const forged = new Builder().policy().key('carol', 'key-carol', 'attested').key('erin', 'key-erin', 'claimed');
+    forged.request('req_c', 'alice', 'payments', 'container-signing').decide('req_c', 'carol', 'approve', '1h', 'key-carol', 'container-signing');
+    const forgedSeq = forged.entries.length;
+    forged.decide('req_c', 'erin', 'approve', '1h', 'key-erin', 'container-signing', { hardwareBacked: true, hardware: 'attested', attestation: { kind: 'tpm', root: 'corp-tpm-ca', serial: '5e4', policy: {} } });
+    forged.activate('req_c', 3_600_000, 'container-signing');
+    const forgedReport = audit(forged);
+    assert.deepEqual(forgedReport.violations.map((v) => [v.kind, v.seq]), [['ineligible_decision', forgedSeq], ['activation_without_approvals', forgedSeq + 1]]);
+    assert.match(forgedReport.violations[0]!.message, /requires an attested hardware key; the key was enrolled claimed, not attested/);
+  });
+
+  test('a decision entry that misstates its key (kind or attestation serial) is a violation even where the tier does not care', () => {
+    const b = new Builder().policy().key('bob', 'key-bob', 'attested');
+    b.request('req_1', 'alice', 'payments');
+    const seq = b.entries.length;
+    b.decide('req_1', 'bob', 'deny', null, 'key-bob', 'ci-tests', { hardwareBacked: true, hardware: 'attested', attestation: { kind: 'tpm', root: 'corp-tpm-ca', serial: 'ffff', policy: {} } });
+    only(b, 'ineligible_decision', seq);
+    assert.match(audit(b).violations[0]!.message, /records the signing key's attestation as attested \(tpm, serial ffff\), but it was enrolled attested \(tpm, serial 5e3\)/);
+
+    const c = new Builder().policy().key('bob', 'key-bob', 'software');
+    c.request('req_1', 'alice', 'payments');
+    const cSeq = c.entries.length;
+    c.decide('req_1', 'bob', 'deny', null, 'key-bob', 'ci-tests', { hardwareBacked: true, hardware: 'claimed', attestation: null });
+    only(c, 'ineligible_decision', cSeq);
+    assert.match(audit(c).violations[0]!.message, /records the signing key as claimed, but it was enrolled software/);
   });
 });

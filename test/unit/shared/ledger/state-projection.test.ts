@@ -128,11 +128,14 @@ describe('state projection from the ledger', () => {
     const decision = (await h.store.listDecisions(ids.r2!))[0]!;
     const carolRevoked = (await h.store.getLedgerEntries(0, 1000)).find((e) => e.type === 'key_revoked')!;
     const ciToken = (await h.store.getLedgerEntries(0, 1000)).find((e) => e.type === 'principal_enrolled' && e.target === 'ci')!;
+    const bobEnrolled = (await h.store.getLedgerEntries(0, 1000)).find((e) => e.type === 'key_enrolled' && e.data.principal === 'bob')!;
 
     edit("UPDATE requests SET expires_at = '2027-01-01T00:00:00.000Z', state = 'active' WHERE id = ?", ids.r1);
     edit("UPDATE requests SET doc = json_set(doc, '$.reason', 'nothing to see here, move along') WHERE id = ?", ids.r2);
     edit("UPDATE decisions SET approver = 'dave' WHERE seq = ?", decision.seq);
     edit('UPDATE keys SET revoked_at = NULL WHERE principal = ?', 'carol');
+    // bob's software key made "attested" in its row, as an attestation tier would then accept.
+    edit(`UPDATE keys SET hardware_backed = 1, attestation = '{"kind":"tpm","root":"corp-tpm-ca","serial":"0de0a1","policy":{}}' WHERE principal = ?`, 'bob');
     edit(`UPDATE tokens SET roles = '["gate","admin"]' WHERE id = ?`, ids.ci);
     edit(`UPDATE tokens SET token_hash = '${'0'.repeat(64)}' WHERE id = ?`, ids.ci);
     edit("INSERT INTO requests (id, state, requester, team, gate, created_at, doc) VALUES ('req_ffffffffffffffff', 'active', 'mallory', 'payments', 'ci-tests', '2026-06-22T03:14:07.000Z', '{}')");
@@ -145,11 +148,13 @@ describe('state projection from the ledger', () => {
     expect(['requests', ids.r2, 'reason', created.seq]);
     expect(['decisions', String(decision.seq), 'approver', decision.seq]);
     expect(['keys', carolRevoked.target, 'revokedAt', carolRevoked.seq]);
+    expect(['keys', bobEnrolled.target, 'hardwareBacked', bobEnrolled.seq]);
+    expect(['keys', bobEnrolled.target, 'attestation', bobEnrolled.seq]);
     expect(['tokens', ids.ci, 'roles', ciToken.seq]);
     expect(['tokens', ids.ci, 'tokenHash', ciToken.seq]);
     expect(['requests', 'req_ffffffffffffffff', '(row)', null]);
     expect(['meta', 'policy_hash', 'value', p.policyHash!.seq]);
-    assert.equal(found.length, 9, found.map((f) => JSON.stringify(f)).join('\n'));
+    assert.equal(found.length, 11, found.map((f) => JSON.stringify(f)).join('\n'));
     const line = describeMismatch(compareWithProjection(p, await snapshot()).find((m) => m.field === 'column expires_at')!);
     assert.equal(line, `table requests, row ${ids.r1}, field column expires_at: holds "2027-01-01T00:00:00.000Z" (ledger entry ${activation.seq} says "${activation.expiresAt}")`);
 
