@@ -43,7 +43,11 @@ export function StateBadge({ state }: { state: string }) {
   );
 }
 
-/** A key's hardware origin as the store knows it: attested (tpm|piv, serial …), hardware by claim only, or software. */
+/**
+ * A key's hardware origin as the store knows it. Only an attested key gets the positive (green)
+ * badge; a key that claims hardware without an attestation is a caution (amber, "claimed, not
+ * attested"), since nothing proves the private key is on a token; a software key is neutral.
+ */
 export function KeyBadge({ hardwareBacked, kind, attestation }: { hardwareBacked: boolean; kind?: SigningKeyKind; attestation?: AttestationRef | null }) {
   if (kind === 'file') {
     return (
@@ -53,11 +57,21 @@ export function KeyBadge({ hardwareBacked, kind, attestation }: { hardwareBacked
     );
   }
   const label = keyHardwareLabel({ hardwareBacked, attestation });
-  return hardwareBacked ? (
-    <span className="badge hw" aria-label={`hardware-backed key, ${label}`} title={attestation ? 'The store verified the token\'s attestation of this key' : 'Hardware by the admin\'s word only: no attestation was verified'}>
-      hardware key · {label}
-    </span>
-  ) : (
+  if (attestation) {
+    return (
+      <span className="badge hw" aria-label={`hardware-backed key, ${label}`} title="The store verified the token's attestation of this key">
+        hardware key · {label}
+      </span>
+    );
+  }
+  if (hardwareBacked) {
+    return (
+      <span className="badge hw-claimed" aria-label={`hardware key ${label}: no attestation was verified`} title="Hardware by the admin's word only: no attestation was verified, so nothing proves the key cannot be copied">
+        ⚠ hardware key · {label}
+      </span>
+    );
+  }
+  return (
     <span className="badge sw" aria-label="software key">
       software key
     </span>
