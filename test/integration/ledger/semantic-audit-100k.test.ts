@@ -251,7 +251,8 @@ test('a real ledger of 100,000 entries, built by the store, passes the semantic 
   const audit = verdict.audit!;
   assert.deepEqual(audit.violations, []);
   // init's policy plus the one this store runs; everything else is what the driver did.
-  const expected: AuditCounts = { entries: TOTAL_ENTRIES, policies: 2, ...done, withoutPolicy: 0, lateAfterDowntime: 0, redacted: 0 };
+  // Every approver signs with a software key (enrolled without --hardware or an attestation).
+  const expected: AuditCounts = { entries: TOTAL_ENTRIES, policies: 2, ...done, signedWith: { attested: 0, claimed: 0, software: done.decisions }, withoutPolicy: 0, lateAfterDowntime: 0, redacted: 0 };
   assert.deepEqual(audit.counts, expected);
   // One request per CYCLE_ENTRIES, plus the denials (a request and its decision, no bypass).
   assert.ok(done.requests >= TOTAL_ENTRIES / CYCLE_ENTRIES && done.requests <= 1.1 * (TOTAL_ENTRIES / CYCLE_ENTRIES), `about one request per ${CYCLE_ENTRIES} entries (${done.requests})`);
