@@ -5,7 +5,7 @@ export function dataDirPaths(dataDir: string): { policyPath: string; logKeyPath:
   return {
     policyPath: join(dataDir, 'policy.yaml'),
     logKeyPath: join(dataDir, 'log-key.pem'),
-    /** The log's origin (`admin init --origin`); absent in data dirs from before, which keep `breakglass.local/<id>`. */
+    /** The log's origin, written by `admin init` (--origin, the public URL or the machine's name); absent in data dirs from before, which keep `breakglass.local/<id>`. */
     logOriginPath: join(dataDir, 'log-origin'),
     databasePath: join(dataDir, 'breakglass.db'),
   };

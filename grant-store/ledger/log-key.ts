@@ -8,13 +8,13 @@ import { AppError } from '../../shared/errors';
 import { selfBoundEntries } from './self-bound-entries';
 
 const PRIVATE_FILE_MODE = 0o600;
-/** Host part of every log origin; the store id follows it. */
+/** Host part of the origin of logs from before origins were named (and of machines without a host name); the store id follows it. */
 export const ORIGIN_HOST = 'breakglass.local';
 /** Hex characters of the key fingerprint used as the store id in the origin. */
 const STORE_ID_HEX_CHARS = 16;
 
 export interface LogKey {
-  /** `breakglass.local/<store id>`: the checkpoint origin and the note key name. */
+  /** The log's origin (<dataDir>/log-origin, or `breakglass.local/<store id>` for a data dir from before): the checkpoint origin and the note key name. */
   origin: string;
   signer: NoteSigner;
   publicKeyPem: string;
@@ -54,6 +54,45 @@ export function checkOrigin(origin: string): string {
   return origin;
 }
 
+/** A DNS host name (letters, digits, hyphens, dots), as `os.hostname()` gives one on a named machine. */
+const HOST_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+/**
+ * The origin a store's public URL names: its host (lower case), its port when it is not the
+ * scheme's default, and its path without the trailing slash (`https://Breakglass.Example.com/prod/`
+ * → `breakglass.example.com/prod`). Throws 400 naming `field` for anything that is not an
+ * http(s) URL with a host name.
+ */
+export function originFromPublicUrl(url: string, field = '--public-url'): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new AppError('invalid_input', `"${url}" is not a URL: give the store's public address, e.g. https://breakglass.example.com`, { fieldErrors: [{ path: field, message: 'an http(s) URL such as https://breakglass.example.com' }] });
+  }
+  if ((parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || !parsed.hostname || parsed.search || parsed.hash || parsed.username || parsed.password) {
+    throw new AppError('invalid_input', `"${url}" is not a store address: an http(s) URL with a host and optionally a path, no query, fragment or credentials`, { fieldErrors: [{ path: field, message: 'an http(s) URL such as https://breakglass.example.com' }] });
+  }
+  const path = parsed.pathname.replace(/\/+$/, '');
+  const origin = `${parsed.host.toLowerCase()}${path}`;
+  try {
+    return checkOrigin(origin);
+  } catch (error) {
+    throw new AppError('invalid_input', `${url} does not make a log origin: ${(error as Error).message}`, { fieldErrors: [{ path: field, message: 'its host and path must make a log origin' }] });
+  }
+}
+
+/**
+ * The origin `admin init` gives a new log when neither an origin nor a public URL names it: this
+ * machine's host name and the store id (so two stores on one machine stay two logs);
+ * `breakglass.local/<store id>` only when the machine has no usable host name. Written to the
+ * data dir once, so it never changes with the machine's configuration.
+ */
+export function machineLogOrigin(hostname: string, rawPublicKey: Uint8Array): string {
+  const host = hostname.trim().toLowerCase().replace(/\.$/, '');
+  return `${HOST_NAME.test(host) && host !== 'localhost' ? host : ORIGIN_HOST}/${storeIdFor(rawPublicKey)}`;
+}
+
 /** The origin kept in the data dir (`admin init --origin`), or undefined for a data dir from before. */
 export async function readLogOrigin(originPath: string): Promise<string | undefined> {
   let text: string;
@@ -73,8 +112,9 @@ export async function readLogOrigin(originPath: string): Promise<string | undefi
 /**
  * Load the Ed25519 log key from <dataDir>/log-key.pem (`breakglass admin init` writes it);
  * create it (mode 0600) when missing so a bare data dir still gets a signed log. The origin is
- * the one in `originPath` (<dataDir>/log-origin) when there is one, else `breakglass.local/<id>`
- * (data dirs initialized before origins were configurable keep the name their history carries).
+ * the one in `originPath` (<dataDir>/log-origin, written by `admin init`) when there is one, else
+ * `breakglass.local/<id>` (data dirs initialized before origins were configurable keep the name
+ * their history carries).
  */
 export async function loadLogKey(path: string, options: { originPath?: string } = {}): Promise<LogKey> {
   let pem: string;
