@@ -1,8 +1,6 @@
-import type { SafetyGateRelaxation } from '../shared/policy/safety-gates';
 import { verifyDecisionBundle } from '../shared/node/signing/verify-decision';
 import { dataDirPaths } from './admin/data-dir';
 import { AlertDispatcher } from './alerts/alert-dispatcher';
-import type { RetryPolicy } from './alerts/outbox';
 import { startCheckHotPath, type RunningCheckHotPath } from './checks/check-hot-path';
 import { TokenCache } from './checks/token-cache';
 import { ledgerStateSource } from './digest/ledger-state';
@@ -27,29 +25,9 @@ import { SYSTEM_CALLER, type ServiceDeps } from './service/service-deps';
 import { PgStore } from './storage/postgres/pg-store';
 import { SqliteStore } from './storage/sqlite/sqlite-store';
 import type { Store } from './storage/store';
+import { validGrantStoreConfig, type GrantStoreConfig } from './store-config';
 
-/**
- * Everything the grant store's services need, settled before any is built (startGrantStore
- * makes it from its options and the environment it read once): nothing below reads
- * process.env or picks a default of its own.
- */
-export interface GrantStoreConfig {
-  dataDir: string;
-  policyPath: string;
-  /** PostgreSQL; the embedded SQLite database in dataDir when absent. */
-  databaseUrl?: string;
-  logger: StoreLogger;
-  clock: () => Date;
-  sweepIntervalMs: number;
-  /** How often the digest scheduler looks at the clock (undefined: its default, once a minute). */
-  digestCheckIntervalMs?: number;
-  /** Where the secrets the policy names are read (webhook HMAC keys, SMTP, incident sources). */
-  env: NodeJS.ProcessEnv;
-  /** Alert delivery retries. */
-  alertRetry: RetryPolicy;
-  /** `npm start` only: safety gates whose tier takes keys without attestation (shared/policy/safety-gates.ts). */
-  demoSafetyRelaxation?: SafetyGateRelaxation;
-}
+export type { GrantStoreConfig } from './store-config';
 
 /** The grant store's services, built once, in order; the HTTP routes receive them. */
 export interface GrantStoreServices {
@@ -87,12 +65,15 @@ export interface GrantStoreServices {
 }
 
 /**
- * The grant store's one composition root: opens the database and builds every service from
- * `config`, each from the ones before it. If a step fails, what was built is closed (newest
+ * The grant store's one composition root: checks `config` (GrantStoreConfigSchema: a bad value
+ * is an invalid_input error naming it), opens the database and builds every service from it,
+ * each from the ones before it. Services get what they need from it, never the environment:
+ * secrets only through `config.secrets`. If a step fails, what was built is closed (newest
  * first) and the error is thrown. The HTTP app (grant-store/http/build-app.ts) only registers
  * routes over what this returns.
  */
-export async function composeGrantStore(config: GrantStoreConfig): Promise<GrantStoreServices> {
+export async function composeGrantStore(input: GrantStoreConfig): Promise<GrantStoreServices> {
+  const config = validGrantStoreConfig(input);
   const { logger, clock } = config;
   // Closers of what is built so far, run newest first by close() or on a failed step.
   const closers: (() => void | Promise<void>)[] = [];
@@ -147,11 +128,11 @@ export async function composeGrantStore(config: GrantStoreConfig): Promise<Grant
       clock,
       findings: async () => findingsReport(await loadReportInput(store, policies.policy, clock(), { withEvaluations: false })).findings,
       retry: config.alertRetry,
-      env: config.env,
+      secrets: config.secrets,
       log: warn,
     });
     closers.push(() => alerts.stop());
-    const digestDeps: DigestDeps = { ...deps, env: config.env, warn, ledgerState: ledgerStateSource(store, log) };
+    const digestDeps: DigestDeps = { ...deps, secrets: config.secrets, warn, ledgerState: ledgerStateSource(store, log) };
     // One sender per week across every instance on the database (digest_runs elects it).
     const digest = new DigestScheduler(digestDeps, { checkIntervalMs: config.digestCheckIntervalMs });
     closers.push(() => digest.stop());
@@ -173,7 +154,7 @@ export async function composeGrantStore(config: GrantStoreConfig): Promise<Grant
       alerts,
       digestDeps,
       digest,
-      incidentDeps: { ...deps, env: config.env, warn },
+      incidentDeps: { ...deps, secrets: config.secrets, warn },
       metrics: new GateHealthMetrics(),
       pageSignIn: new PageSignIn(deps),
       startJobs() {

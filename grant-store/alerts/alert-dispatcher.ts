@@ -21,6 +21,7 @@ import {
 } from './outbox';
 import { renderWebhookBody } from './webhook-payload';
 import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signWebhook } from './webhook-signature';
+import type { SecretLookup } from '../store-config';
 
 /** A receiver gets this long to answer one delivery. */
 export const WEBHOOK_TIMEOUT_MS = 10_000;
@@ -49,8 +50,8 @@ export interface AlertDispatcherOptions {
   /** The current deviance findings (grant-store/reports on the store's data). */
   findings: () => Promise<Finding[]>;
   retry?: RetryPolicy;
-  /** Environment holding the webhook secrets named by `secretEnv` (the one the composition root read). */
-  env: NodeJS.ProcessEnv;
+  /** The webhook secrets named by `secretEnv`, looked up by name (built once by the composition root). */
+  secrets: SecretLookup;
   fetch?: typeof fetch;
   /** Diagnostics (never secrets). */
   log?: (message: string) => void;
@@ -65,7 +66,7 @@ export interface AlertDispatcherOptions {
  */
 export class AlertDispatcher {
   private readonly retry: RetryPolicy;
-  private readonly env: NodeJS.ProcessEnv;
+  private readonly secrets: SecretLookup;
   private readonly fetchImpl: typeof fetch;
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -77,7 +78,7 @@ export class AlertDispatcher {
 
   constructor(private readonly opts: AlertDispatcherOptions) {
     this.retry = opts.retry ?? DEFAULT_RETRY_POLICY;
-    this.env = opts.env;
+    this.secrets = opts.secrets;
     this.fetchImpl = opts.fetch ?? fetch;
   }
 
@@ -196,7 +197,7 @@ export class AlertDispatcher {
   private async attempt(item: OutboxItem): Promise<{ ok: true; status: number } | { ok: false; error: string; final: boolean }> {
     let secret: string | undefined;
     if (item.secretEnv) {
-      secret = this.env[item.secretEnv];
+      secret = this.secrets(item.secretEnv);
       if (!secret) return { ok: false, error: `the webhook secret environment variable ${item.secretEnv} is not set: refusing to send unsigned`, final: true };
     }
     const timestamp = Math.floor(this.opts.clock().getTime() / 1000);

@@ -2,6 +2,7 @@ import { createTransport } from 'nodemailer';
 import type { SmtpConfig } from '../../shared/domain/policy-digest';
 import { AppError } from '../../shared/errors';
 import type { RenderedDigest } from './render-digest';
+import type { SecretLookup } from '../store-config';
 
 /** An SMTP server gets this long to connect, greet and answer each command. */
 export const SMTP_TIMEOUT_MS = 15_000;
@@ -18,12 +19,12 @@ export interface MailResult {
  * alternative) through the policy's SMTP server. Credentials come from the environment variables
  * the policy names; a missing one is refused before connecting.
  */
-export async function sendDigestMail(rendered: RenderedDigest, mail: { from: string; to: readonly string[]; smtp: SmtpConfig }, env: NodeJS.ProcessEnv): Promise<MailResult> {
+export async function sendDigestMail(rendered: RenderedDigest, mail: { from: string; to: readonly string[]; smtp: SmtpConfig }, secrets: SecretLookup): Promise<MailResult> {
   const { smtp } = mail;
   let auth: { user: string; pass: string } | undefined;
   if (smtp.userEnv && smtp.passwordEnv) {
-    const user = env[smtp.userEnv];
-    const pass = env[smtp.passwordEnv];
+    const user = secrets(smtp.userEnv);
+    const pass = secrets(smtp.passwordEnv);
     if (!user || !pass) throw new AppError('unavailable', `the digest's SMTP credentials are not set: ${[!user && smtp.userEnv, !pass && smtp.passwordEnv].filter(Boolean).join(' and ')} must be in the store's environment`);
     auth = { user, pass };
   }

@@ -14,14 +14,15 @@ import { sendDigestMail, type MailResult } from './digest-mailer';
 import { versusAverage } from './digest-text';
 import { formatIsoWeek, isoWeekBounds, latestSend, nextSend, parseIsoWeek, type IsoWeek } from './iso-week';
 import { renderDigest, type RenderedDigest } from './render-digest';
+import type { SecretLookup } from '../store-config';
 
 /** The ledger's state for the digest (the transparency log knows its checkpoints). */
 export type LedgerStateSource = () => Promise<DigestLedger>;
 
 export interface DigestDeps extends ServiceDeps {
   ledgerState: LedgerStateSource;
-  /** The store's environment (SMTP credentials named by the policy). */
-  env: NodeJS.ProcessEnv;
+  /** The SMTP credentials the policy names, looked up by name. */
+  secrets: SecretLookup;
   warn(message: string): void;
 }
 
@@ -134,7 +135,7 @@ async function deliver(deps: DigestDeps, digest: Digest): Promise<{ rendered: Re
   const policy = deps.policies.policy;
   const rendered = renderDigest(digest, { charts: 'cid', link: policy.digest?.link });
   const email = policy.digest?.email;
-  const mail = email ? await sendDigestMail(rendered, email, deps.env) : null;
+  const mail = email ? await sendDigestMail(rendered, email, deps.secrets) : null;
   return { rendered, mail };
 }
 

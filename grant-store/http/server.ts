@@ -1,9 +1,9 @@
 import { AppError } from '../../shared/errors';
 import { dataDirPaths } from '../admin/data-dir';
-import { retryPolicyFromEnv } from '../alerts/retry-config';
 import { composeGrantStore, type GrantStoreConfig } from '../compose-grant-store';
 import { DEFAULT_SWEEP_INTERVAL_MS } from '../jobs/expiry-sweeper';
 import { createStoreLogger, type StoreLogger, type StoreLogLevel } from '../logger';
+import { secretLookup, storeEnv } from '../store-config';
 import { buildApp } from './build-app';
 import { isLoopbackHost } from './loopback';
 import type { SafetyGateRelaxation } from '../../shared/policy/safety-gates';
@@ -61,10 +61,12 @@ export interface RunningGrantStore {
 }
 
 /**
- * The services' config from the options and the environment, read here once: nothing below
- * reads process.env.
+ * The services' config from the options and the environment, read here once (StoreEnvSchema: a
+ * bad value is an invalid_input error naming the variable, so `serve` exits 2): nothing below
+ * reads process.env, and the secrets the policy names are reached through one lookup.
  */
 export function grantStoreConfig(opts: GrantStoreOptions, env: NodeJS.ProcessEnv): GrantStoreConfig {
+  const settings = storeEnv(env);
   return {
     dataDir: opts.dataDir,
     policyPath: opts.policyPath ?? dataDirPaths(opts.dataDir).policyPath,
@@ -75,8 +77,8 @@ export function grantStoreConfig(opts: GrantStoreOptions, env: NodeJS.ProcessEnv
     sweepIntervalMs: Math.min(opts.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS, DEFAULT_SWEEP_INTERVAL_MS),
     digestCheckIntervalMs: opts.digestCheckIntervalMs,
     demoSafetyRelaxation: opts.demoSafetyRelaxation,
-    env,
-    alertRetry: retryPolicyFromEnv(env),
+    secrets: secretLookup(env),
+    alertRetry: settings.alertRetry,
   };
 }
 
@@ -97,7 +99,7 @@ export async function startGrantStore(opts: GrantStoreOptions): Promise<RunningG
   const env = opts.env ?? process.env;
   const services = await composeGrantStore(grantStoreConfig(opts, env));
   try {
-    const { app, routes } = await buildApp({ services, logRequests: opts.logRequests, tls, validateResponses: opts.validateResponses ?? env.NODE_ENV !== 'production' });
+    const { app, routes } = await buildApp({ services, logRequests: opts.logRequests, tls, validateResponses: opts.validateResponses ?? !storeEnv(env).production });
     try {
       await app.listen({ host, port: opts.port ?? DEFAULT_PORT });
     } catch (error) {

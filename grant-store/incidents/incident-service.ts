@@ -9,6 +9,7 @@ import { SYSTEM_CALLER, type ServiceDeps } from '../service/service-deps';
 import { parseIncidentWebhook, payloadDigest } from './incident-payloads';
 import { nextIncidentState } from './incident-state';
 import { GENERIC_SIGNATURE_HEADER, GENERIC_TIMESTAMP_HEADER, OPSGENIE_DEFAULT_HEADER, PAGERDUTY_SIGNATURE_HEADER, verifyGenericSignature, verifyPagerDutySignature, verifySharedToken } from './webhook-auth';
+import type { SecretLookup } from '../store-config';
 
 /** An event may say it happened this far in the future of the store's clock (clock skew). */
 export const INCIDENT_CLOCK_SKEW_MS = 5 * 60_000;
@@ -20,9 +21,9 @@ function header(headers: WebhookHeaders, name: string): string | undefined {
   return Array.isArray(v) ? v.join(',') : v;
 }
 
-/** The source's secrets from the environment: the current one and, during a rotation, the previous one. */
-function secretsOf(source: IncidentSource, env: NodeJS.ProcessEnv): string[] {
-  const secrets = [env[source.secretEnv], source.previousSecretEnv ? env[source.previousSecretEnv] : undefined].filter((s): s is string => typeof s === 'string' && s.length > 0);
+/** The source's secrets: the current one and, during a rotation, the previous one. */
+function secretsOf(source: IncidentSource, lookup: SecretLookup): string[] {
+  const secrets = [lookup(source.secretEnv), source.previousSecretEnv ? lookup(source.previousSecretEnv) : undefined].filter((s): s is string => typeof s === 'string' && s.length > 0);
   if (secrets.length === 0) throw new AppError('unavailable', `incident source ${source.id}: its secret (environment variable ${source.secretEnv}) is not set on this store; webhooks are refused until it is`);
   return secrets;
 }
@@ -37,8 +38,8 @@ function authenticate(source: IncidentSource, headers: WebhookHeaders, raw: Buff
 class SeenBefore extends Error {}
 
 export interface IncidentDeps extends ServiceDeps {
-  /** Where the sources' secrets are read (the store's environment). */
-  env: NodeJS.ProcessEnv;
+  /** The sources' secrets, looked up by the names the policy gives. */
+  secrets: SecretLookup;
   /** Diagnostics for refused webhooks (never secrets, never bodies). */
   warn(message: string): void;
 }
@@ -59,7 +60,7 @@ export async function receiveIncidentWebhook(deps: IncidentDeps, sourceId: strin
   const source = policy.incidents.sources.find((s) => s.id === sourceId);
   if (!source) throw new AppError('not_found', `no incident source "${sourceId}" in the policy`);
   const now = deps.clock();
-  const secrets = secretsOf(source, deps.env);
+  const secrets = secretsOf(source, deps.secrets);
   if (!authenticate(source, headers, raw, secrets, now.getTime())) {
     deps.warn(`incidents: refused a ${source.kind} webhook for source ${source.id}: the ${source.kind === 'opsgenie' ? 'token' : 'signature'} does not verify`);
     throw new AppError('unauthenticated', `the webhook's ${source.kind === 'pagerduty' ? 'X-PagerDuty-Signature' : source.kind === 'opsgenie' ? `${source.header ?? OPSGENIE_DEFAULT_HEADER} token` : 'X-Breakglass-Signature'} does not verify for source ${source.id}`);

@@ -10,6 +10,7 @@ import { teamsReport } from '../../../grant-store/reports/teams-report';
 import { digestAsOf } from '../../../grant-store/digest/digest-model';
 import { startSmtpSink, type SmtpSink } from '../../support/smtp-sink';
 import { DAY, HOUR, ago, bypass, dominatingGate, input, review, state } from '../../unit/grant-store/reports/fixtures';
+import { secretLookup } from '../../../grant-store/store-config';
 
 /**
  * The digest email end to end at the transport: rendered, sent with nodemailer through a real
@@ -39,7 +40,7 @@ describe('digest email through a real SMTP server', () => {
     const digest = computeDigest({ report: state({ requests, reviews }), week: { year: 2026, week: 48 }, timeZone: 'Europe/Berlin', generatedAt: new Date('2026-11-30T07:00:00.000Z'), emergencyEntries: [], ledger: { size: 40, checkpoint: null, unsigned: 40, halted: null, witnesses: null } });
     const rendered = renderDigest(digest, { charts: 'cid' });
     const smtp = { host: '127.0.0.1', port: sink.port, tls: 'none' as const, userEnv: 'BG_SMTP_USER', passwordEnv: 'BG_SMTP_PASSWORD' };
-    const result = await sendDigestMail(rendered, { from: 'breakglass@example.com', to: ['cto@example.com', 'security-leads@example.com'] , smtp }, ENV);
+    const result = await sendDigestMail(rendered, { from: 'breakglass@example.com', to: ['cto@example.com', 'security-leads@example.com'] , smtp }, secretLookup(ENV));
     assert.deepEqual(result.accepted.sort(), ['cto@example.com', 'security-leads@example.com']);
 
     const received = await sink.next();
@@ -79,7 +80,7 @@ describe('digest email through a real SMTP server', () => {
     const digest = computeDigest({ report: state({}), week: { year: 2026, week: 48 }, timeZone: 'UTC', generatedAt: new Date(), emergencyEntries: [], ledger: { size: 0, checkpoint: null, unsigned: 0, halted: null, witnesses: null } });
     const before = sink.messages.length;
     await assert.rejects(
-      sendDigestMail(renderDigest(digest, { charts: 'cid' }), { from: 'breakglass@example.com', to: ['cto@example.com'], smtp: { host: '127.0.0.1', port: sink.port, tls: 'none', userEnv: 'BG_SMTP_USER', passwordEnv: 'BG_SMTP_PASSWORD' } }, {}),
+      sendDigestMail(renderDigest(digest, { charts: 'cid' }), { from: 'breakglass@example.com', to: ['cto@example.com'], smtp: { host: '127.0.0.1', port: sink.port, tls: 'none', userEnv: 'BG_SMTP_USER', passwordEnv: 'BG_SMTP_PASSWORD' } }, secretLookup({})),
       /BG_SMTP_USER and BG_SMTP_PASSWORD/,
     );
     assert.equal(sink.messages.length, before);

@@ -13,6 +13,7 @@ import type { Store } from '../../../grant-store/storage/store';
 import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
 import { PolicySchema } from '../../../shared/domain/policy';
 import { createTempDatabase } from '../storage/pg-temp-database';
+import { secretLookup } from '../../../grant-store/store-config';
 
 /**
  * The outbox is durable: a delivery that failed before a restart is retried after it, keeps
@@ -58,7 +59,7 @@ const policy = () =>
   });
 
 function dispatcher(store: Store, nowMs: () => number): AlertDispatcher {
-  return new AlertDispatcher({ store, policy, clock: () => new Date(nowMs()), findings: async () => [], retry: { maxAttempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000 }, env: {} });
+  return new AlertDispatcher({ store, policy, clock: () => new Date(nowMs()), findings: async () => [], retry: { maxAttempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000 }, secrets: secretLookup({}) });
 }
 
 async function survivesRestart(open: () => Promise<Store>): Promise<void> {

@@ -17,6 +17,7 @@ import { calendarQuarter } from '../../../shared/policy/budget';
 import { startStoreFixture, type StoreFixture } from '../../support/grant-store-fixture';
 import { createTempDatabase, type TempDatabase } from '../storage/pg-temp-database';
 import { waitFor } from './workflow-helpers';
+import { secretLookup } from '../../../grant-store/store-config';
 
 /**
  * Budgets act, on both backends, through the store's real routes and alert dispatcher: a team
@@ -153,7 +154,7 @@ for (const backend of ['SQLite', 'PostgreSQL'] as const) {
       try {
         const before = received.length;
         for (const store of stores) await store.transaction((tx) => tx.setMeta(CURSOR_META_KEY, '-1'));
-        const dispatchers = stores.map((store) => new AlertDispatcher({ store, policy: () => policy, clock: () => fx.clock.now(), findings: async () => [], env: {} }));
+        const dispatchers = stores.map((store) => new AlertDispatcher({ store, policy: () => policy, clock: () => fx.clock.now(), findings: async () => [], secrets: secretLookup({}) }));
         await Promise.all(dispatchers.map((d) => d.pass()));
         for (const store of stores) assert.deepEqual((await readOutbox(store)).filter((i) => i.event === 'over_budget'), []);
         assert.ok(received.length > before, 'the ledger was read again (its activations re-alerted)');

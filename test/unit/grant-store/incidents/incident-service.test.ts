@@ -11,6 +11,7 @@ import { OPSGENIE, PAGERDUTY_EXAMPLE, fixtureBytes, pagerDutyEvent, pagerDutySig
 import { startHarness, type Harness } from '../service-harness';
 import { recordPolicyLoaded } from '../../../../grant-store/service/policy-service';
 import { auditLedger } from '../../../../shared/ledger/semantic-audit';
+import { secretLookup } from '../../../../grant-store/store-config';
 
 const POLICY = `version: 1
 ttlChoices: [15m, 1h, 4h]
@@ -82,7 +83,7 @@ describe('on-call pre-approval (service, SQLite)', () => {
     h = await startHarness(join(dir, 'policy.yaml'));
     // The policy in force goes first in the ledger, as the store writes it at start (the audit test replays it).
     await recordPolicyLoaded(h.deps, { principal: 'system', roles: [], sourceAddress: null });
-    deps = { ...h.deps, env: ENV, warn: (m) => warnings.push(m) };
+    deps = { ...h.deps, secrets: secretLookup(ENV), warn: (m) => warnings.push(m) };
   });
   after(async () => {
     await h.close();
@@ -178,7 +179,7 @@ describe('on-call pre-approval (service, SQLite)', () => {
 
   test('a source without its secret configured refuses everything (fails closed)', async () => {
     const raw = fixtureBytes(PAGERDUTY_EXAMPLE);
-    await assert.rejects(receiveIncidentWebhook({ ...deps, env: {} }, 'pagerduty', { 'x-pagerduty-signature': pagerDutySignature(raw, ENV.BG_PD_SECRET) }, raw), (e: unknown) => e instanceof AppError && e.code === 'unavailable' && /BG_PD_SECRET/.test(e.message));
+    await assert.rejects(receiveIncidentWebhook({ ...deps, secrets: secretLookup({}) }, 'pagerduty', { 'x-pagerduty-signature': pagerDutySignature(raw, ENV.BG_PD_SECRET) }, raw), (e: unknown) => e instanceof AppError && e.code === 'unavailable' && /BG_PD_SECRET/.test(e.message));
   });
 
   test('the semantic audit replays pre-approvals without a violation, and names one without the incident behind it', async () => {
