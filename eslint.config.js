@@ -77,9 +77,11 @@ export default tseslint.config(
     rules: { 'no-console': 'error' },
   },
   {
-    // No silent swallowing: a .catch callback takes the error (to log it with the reason, or to
-    // ignore it under a one-line comment saying why) and is never empty. Empty catch blocks are
-    // already refused by no-empty unless they hold such a comment.
+    // No silent swallowing: a rejection or error handler (.catch(fn), the second argument of
+    // .then(ok, fn), an emitter's .on/.once('error', fn)) takes the error (to log it with the
+    // reason, or to ignore it under a one-line comment saying why) and is never empty. Empty
+    // catch blocks are already refused by no-empty unless they hold such a comment.
+    // test/unit/lint/silent-errors.test.ts holds each case.
     files: ['grant-store/**/*.ts', 'electron/core/**/*.ts'],
     rules: {
       'no-restricted-syntax': [
@@ -92,6 +94,22 @@ export default tseslint.config(
         {
           selector: "CallExpression[callee.property.name='catch'] > :matches(ArrowFunctionExpression, FunctionExpression)[body.type='BlockStatement'][body.body.length=0]",
           message: 'An empty .catch callback swallows the error: log it with the reason, or say in a comment why ignoring is right.',
+        },
+        {
+          selector: "CallExpression[callee.property.name='then'] > :matches(ArrowFunctionExpression, FunctionExpression)[params.length=0]:nth-child(2)",
+          message: 'A .then(ok, onRejected) whose handler ignores its error: take it and log it with the reason (logger), or name it (_why) under a one-line comment saying why ignoring is right.',
+        },
+        {
+          selector: "CallExpression[callee.property.name='then'] > :matches(ArrowFunctionExpression, FunctionExpression)[body.type='BlockStatement'][body.body.length=0]:nth-child(2)",
+          message: 'An empty .then(ok, onRejected) handler swallows the error: log it with the reason, or say in a comment why ignoring is right.',
+        },
+        {
+          selector: "CallExpression[callee.property.name=/^(on|once|addListener)$/][arguments.0.value='error'] > :matches(ArrowFunctionExpression, FunctionExpression)[params.length=0]",
+          message: "An 'error' listener that ignores its error: take it and log it with the reason (logger), or name it (_why) under a one-line comment saying why ignoring is right.",
+        },
+        {
+          selector: "CallExpression[callee.property.name=/^(on|once|addListener)$/][arguments.0.value='error'] > :matches(ArrowFunctionExpression, FunctionExpression)[body.type='BlockStatement'][body.body.length=0]",
+          message: "An empty 'error' listener swallows the error: log it with the reason, or say in a comment why ignoring is right.",
         },
       ],
     },

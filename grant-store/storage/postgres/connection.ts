@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { fallbackStoreLogger } from '../../logger';
 
 /**
  * PostgreSQL connections for the grant store. One pool per instance; the LISTEN client of the
@@ -36,7 +37,7 @@ export function createPgPool(databaseUrl: string, max = DEFAULT_POOL_SIZE): pg.P
   const pool = new pg.Pool({ ...pgClientConfig(databaseUrl), max });
   // An idle client losing its server connection emits 'error' on the pool; without a handler
   // that would crash the process. The next checkout simply gets a fresh connection.
-  pool.on('error', () => undefined);
+  pool.on('error', (error) => fallbackStoreLogger().debug({ err: error }, 'an idle PostgreSQL connection failed (the pool replaces it)'));
   return pool;
 }
 

@@ -189,7 +189,8 @@ export class PgLedgerFeed {
     if (this.listenClient !== client || this.closed) return;
     this.listenClient = undefined;
     client.removeAllListeners();
-    client.on('error', () => undefined);
+    // Late errors from the lost connection while it closes: already reported below, and it is being replaced.
+    client.on('error', (late) => fallbackStoreLogger().debug({ err: late }, 'a lost LISTEN connection errored again while closing'));
     void client.end().catch((error: unknown) => fallbackStoreLogger().debug({ err: error }, 'closing a LISTEN connection that errored'));
     this.log(`ledger feed: LISTEN connection lost (${error.message}); reconnecting`);
     this.scheduleReconnect();
