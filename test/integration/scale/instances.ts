@@ -49,8 +49,9 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-export async function startInstance(name: string, dataDir: string, databaseUrl: string): Promise<Instance> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--database-url', databaseUrl, '--port', '0', '--json'], {
+/** `databaseUrl` undefined: the instance serves the data dir's own SQLite database. */
+export async function startInstance(name: string, dataDir: string, databaseUrl: string | undefined): Promise<Instance> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, ...(databaseUrl ? ['--database-url', databaseUrl] : []), '--port', '0', '--json'], {
     cwd: ROOT,
     env: { ...process.env, BREAKGLASS_DATABASE_URL: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
