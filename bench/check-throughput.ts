@@ -4,7 +4,7 @@
  * numbers depend on the box).
  *
  *   node --import tsx bench/check-throughput.ts [--duration 4] [--rounds 3] [--connections 10]
- *                        [--rate 2000] [--bypasses 10000] [--database-url postgres://…]
+ *                        [--rate 2000, 1000 with PostgreSQL] [--bypasses 10000] [--database-url postgres://…]
  *
  * Scenarios: the bare route (baseline); POST /v1/checks with an empty index; with 10,000
  * active bypasses in the index and a subject none covers (block: answered from memory); with
@@ -17,7 +17,8 @@
  * entries and the store starts healthy), and every scenario's verdict is asserted before and
  * after timing: a halted store blocks everything and would otherwise be timed as "warn".
  * Targets: see BLOCK_TARGET / WARN_TARGET below.
- * With --database-url, each store runs on a fresh database created on that server and dropped after.
+ * With --database-url, each store runs on a fresh database created on that server and dropped after,
+ * and a SQLite store with the same bypasses is timed too (PostgreSQL's warn target is relative to it).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -44,7 +45,7 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '4' },
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '10' },
-    rate: { type: 'string', default: '2000' },
+    rate: { type: 'string' },
     bypasses: { type: 'string', default: '10000' },
     'database-url': { type: 'string' },
   },
@@ -52,17 +53,19 @@ const { values: args } = parseArgs({
 const DURATION = Number(args.duration);
 const ROUNDS = Number(args.rounds);
 const CONNECTIONS = Number(args.connections);
-const RATE = Number(args.rate);
+const POSTGRES_RUN = Boolean(args['database-url']);
+/** The fixed rate of the latency targets: 2,000 checks/s on SQLite, 1,000 on PostgreSQL (issue 16). */
+const RATE = Number(args.rate ?? (POSTGRES_RUN ? 1000 : 2000));
 const BYPASSES = Number(args.bypasses);
-const POSTGRES = Boolean(args['database-url']);
+const POSTGRES = POSTGRES_RUN;
 /**
  * Targets: block (issue 16) ≥ 0.8× a bare route on SQLite, ≥ 0.7× on PostgreSQL, p99 ≤ 5 ms
  * (issue 6); warn (issue 16) on SQLite ≥ 0.6× with p99 ≤ 10 ms at 2,000 checks/s. PostgreSQL's
- * warn target is relative to SQLite's warn (≥ 0.5×, p99 ≤ 25 ms at 1,000/s): one backend per
- * run, so it is reported for information.
+ * warn target is relative to SQLite's warn (≥ 0.5×, p99 ≤ 25 ms at 1,000/s), so a PostgreSQL
+ * run also times a SQLite store's warn in the same rounds and takes the ratio against it.
  */
 const BLOCK_TARGET = { ratio: POSTGRES ? 0.7 : 0.8, p99Ms: 5 };
-const WARN_TARGET = POSTGRES ? undefined : { ratio: 0.6, p99Ms: 10 };
+const WARN_TARGET = POSTGRES ? { ratio: 0.5, p99Ms: 25 } : { ratio: 0.6, p99Ms: 10 };
 
 const POLICY = `version: 1
 ttlChoices: [15m, 1h, 24h]
@@ -210,6 +213,8 @@ interface Target {
   verdict?: 'block' | 'warn';
   /** Held to this target; absent: reported for information. */
   target?: { ratio: number; p99Ms: number };
+  /** The ratio is to this scenario's requests/s (same round) instead of the bare route's. */
+  relativeTo?: Target;
 }
 
 function median(values: number[]): number {
@@ -218,20 +223,23 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** A fresh database on the --database-url server (dropped by the returned function). */
-/** A grant store on its own data dir (and database), `bypasses` active bypasses seeded before it starts. */
-async function startStore(bypasses: number, cleanups: (() => Promise<void>)[]): Promise<{ running: RunningGrantStore; gateToken: string }> {
+/**
+ * A grant store on its own data dir (and, on PostgreSQL, a fresh database), `bypasses` active
+ * bypasses seeded through the API. It runs as in production (NODE_ENV=production): answers are
+ * not checked against the contract's response schemas, a development aid the bare route lacks.
+ */
+async function startStore(bypasses: number, cleanups: (() => Promise<void>)[], backend: 'sqlite' | 'postgres' = POSTGRES ? 'postgres' : 'sqlite'): Promise<{ running: RunningGrantStore; gateToken: string }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'bg-bench-checks-'));
   cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
   let databaseUrl: string | undefined;
-  if (args['database-url']) {
+  if (backend === 'postgres' && args['database-url']) {
     const db = await tempDatabase(args['database-url'], 'bg_bench');
     cleanups.push(db.drop);
     databaseUrl = db.url;
   }
   const { adminToken } = await initDataDir(dataDir, { databaseUrl });
   await writeFile(dataDirPaths(dataDir).policyPath, POLICY);
-  const running = await startGrantStore({ dataDir, port: 0, databaseUrl });
+  const running = await startGrantStore({ dataDir, port: 0, databaseUrl, validateResponses: false });
   cleanups.push(() => running.close());
   const mint = async (principal: string, roles: string[]): Promise<string> => {
     const created = await fetch(`${running.url}/v1/admin/tokens`, {
@@ -271,6 +279,8 @@ async function main(): Promise<void> {
     const seededAt = Date.now();
     const full = await startStore(BYPASSES, cleanups);
     const seedMs = Date.now() - seededAt;
+    // PostgreSQL's warn target is a ratio to SQLite's warn, timed in the same rounds.
+    const sqliteFull = POSTGRES ? await startStore(BYPASSES, cleanups, 'sqlite') : undefined;
     const miss = { gate: 'ci-tests', subject: { repo: 'bench-svc', branch: 'not-bypassed' } };
     const hit = { gate: 'ci-tests', subject: { repo: 'bench-svc', branch: `b-${Math.floor(BYPASSES / 2)}` } };
     const sample = await fetch(`${empty.running.url}/v1/checks`, {
@@ -284,8 +294,12 @@ async function main(): Promise<void> {
     const targets: Target[] = [
       { name: 'check, empty index (block)', url: `${empty.running.url}/v1/checks`, body: miss, token: empty.gateToken, verdict: 'block', target: BLOCK_TARGET },
       { name: `check, ${BYPASSES} bypasses (block)`, url: `${full.running.url}/v1/checks`, body: miss, token: full.gateToken, verdict: 'block', target: BLOCK_TARGET },
-      { name: `check, ${BYPASSES} bypasses (warn+record)`, url: `${full.running.url}/v1/checks`, body: hit, token: full.gateToken, verdict: BYPASSES > 0 ? 'warn' : 'block', ...(WARN_TARGET ? { target: WARN_TARGET } : {}) },
     ];
+    const sqliteWarn: Target | undefined = sqliteFull
+      ? { name: `SQLite check, ${BYPASSES} bypasses (warn+record)`, url: `${sqliteFull.running.url}/v1/checks`, body: hit, token: sqliteFull.gateToken, verdict: BYPASSES > 0 ? 'warn' : 'block' }
+      : undefined;
+    if (sqliteWarn) targets.push(sqliteWarn);
+    targets.push({ name: `check, ${BYPASSES} bypasses (warn+record)`, url: `${full.running.url}/v1/checks`, body: hit, token: full.gateToken, verdict: BYPASSES > 0 ? 'warn' : 'block', target: WARN_TARGET, relativeTo: sqliteWarn });
     const assertVerdicts = async (): Promise<void> => {
       for (const target of targets) await assertVerdict(target.name, target.url, target.token!, target.body, target.verdict!);
     };
@@ -293,7 +307,7 @@ async function main(): Promise<void> {
     console.log(
       `check-throughput: backend ${args['database-url'] ? 'postgres' : 'sqlite'}, node ${process.version}; ${ROUNDS} interleaved rounds of ${DURATION}s per run; ` +
         `${CONNECTIONS} connections flat out, then ${RATE}/s fixed rate; ${BYPASSES} bypasses filed through the API and indexed in ${seedMs} ms; ` +
-        `verdicts checked (block, block, ${BYPASSES > 0 ? 'warn' : 'block'}); load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+        `verdicts checked (${targets.map((t) => t.verdict).join(', ')}); stores as in production (no response-schema check); load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
     );
     // Interleaved rounds: the machine's load drifts (other work on the same cores), so each
     // scenario's ratio is taken against the baseline measured in the same round, then the median.
@@ -303,7 +317,9 @@ async function main(): Promise<void> {
       (results.get(baseline) ?? results.set(baseline, []).get(baseline)!).push({ ...base, ratio: 1, cpuRatio: 1 });
       for (const target of targets) {
         const r = await measure(target.url, target.body, target.token);
-        (results.get(target) ?? results.set(target, []).get(target)!).push({ ...r, ratio: r.max.rps / base.max.rps, cpuRatio: base.max.cpuUs / r.max.cpuUs });
+        // Against the baseline, or against the scenario it is held to (measured earlier in this round).
+        const against = target.relativeTo ? results.get(target.relativeTo)![round]!.max : base.max;
+        (results.get(target) ?? results.set(target, []).get(target)!).push({ ...r, ratio: r.max.rps / against.rps, cpuRatio: against.cpuUs / r.max.cpuUs });
       }
     }
     // A store that halted mid-run (its ledger guard blocks every check) timed the wrong path.
@@ -316,7 +332,8 @@ async function main(): Promise<void> {
     console.log('\nmedians over the rounds (flat out: autocannon, latency resolution 1 ms, cpu = server CPU per request, cpu ratio = baseline cpu / scenario cpu; fixed rate: bench/open-loop.mjs, timed from each request\'s due time)');
     for (const target of [baseline, ...targets]) {
       const s = summary(results.get(target)!);
-      console.log(`${target.name.padEnd(38)} max ${fmt(s.max)}  ratio ${s.ratio.toFixed(2)} (cpu ${s.cpuRatio.toFixed(2)})\n${' '.repeat(39)}@${RATE}/s ${fmt(s.fixed)}`);
+      const against = target.relativeTo ? ' of the SQLite warn' : '';
+      console.log(`${target.name.padEnd(38)} max ${fmt(s.max)}  ratio ${s.ratio.toFixed(2)}${against} (cpu ${s.cpuRatio.toFixed(2)})\n${' '.repeat(39)}@${RATE}/s ${fmt(s.fixed)}`);
     }
     console.log('');
     for (const target of targets) {
@@ -324,7 +341,7 @@ async function main(): Promise<void> {
       const goal = target.target;
       const ok = goal !== undefined && s.ratio >= goal.ratio && s.fixed.p99 <= goal.p99Ms && s.fixed.rps >= RATE * 0.95;
       const verdict = goal ? (ok ? 'PASS' : 'MISS') : 'info';
-      const wanted = goal ? ` (target ≥ ${goal.ratio})` : '';
+      const wanted = goal ? ` (target ≥ ${goal.ratio}${target.relativeTo ? ` of ${target.relativeTo.name}` : ''})` : '';
       const wantedP99 = goal ? ` (target ≤ ${goal.p99Ms} ms at ${RATE}/s)` : '';
       console.log(`${verdict} ${target.name}: ratio ${s.ratio.toFixed(2)}${wanted}; server CPU per request ratio ${s.cpuRatio.toFixed(2)}; p99 ${s.fixed.p99.toFixed(2)} ms at ${s.fixed.rps.toFixed(0)}/s${wantedP99}`);
     }
