@@ -16,7 +16,7 @@ import { auditEntry } from './audit-entry';
 import { newId, sha256 } from './ids';
 import { requestAudit } from './request-audit';
 import type { Caller, ServiceDeps } from './service-deps';
-import { canSeeRequest } from '../../shared/policy/visibility';
+import { canSeeRequest, seesOnlyOwnRequests } from '../../shared/policy/visibility';
 import { parseIncidentCitation } from '../../shared/domain/incident';
 import { decidePreApproval } from '../../shared/policy/pre-approval';
 import { approvalsNeeded } from '../../shared/policy/budget';
@@ -181,10 +181,10 @@ export async function listRequests(deps: ServiceDeps, caller: Caller, rawQuery: 
   // approver's inbox must not read every request the store ever held).
   const states = query.awaiting === 'me' ? (asked ?? AWAITING_STATES).filter((s) => AWAITING_STATES.includes(s)) : asked;
   if (states && states.length === 0) return [];
-  // Push what visibility allows into the query: a plain requester only ever sees their own,
-  // auditors and admins see everything (so the limit can go to the database too).
+  // Push what visibility allows into the query: a plain requester (on no notify list) only ever
+  // sees their own, auditors and admins see everything (so the limit can go to the database too).
   const seesAll = hasRole(caller, 'auditor', 'admin');
-  const ownOnly = !seesAll && !hasRole(caller, 'approver');
+  const ownOnly = seesOnlyOwnRequests(policy, caller);
   if (ownOnly && query.requester && query.requester !== caller.principal) return [];
   const rows = await deps.store.listRequests({
     states,

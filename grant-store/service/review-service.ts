@@ -6,7 +6,7 @@ import { AppError, parseOrThrow } from '../../shared/errors';
 import { actingRole, requireRole } from './access';
 import { auditEntry } from './audit-entry';
 import type { Caller, ServiceDeps } from './service-deps';
-import { canSeeRequest } from '../../shared/policy/visibility';
+import { canActOnRequest, canSeeRequest } from '../../shared/policy/visibility';
 
 const REVIEW_ROLES = ['approver', 'auditor', 'admin'] as const;
 
@@ -38,6 +38,7 @@ export async function completeReview(deps: ServiceDeps, caller: Caller, id: stri
   return deps.store.transaction(async (tx) => {
     const review = await tx.getReview(id);
     if (!review || !canSeeRequest(policy, caller, review)) throw new AppError('not_found', `review ${id} not found`);
+    if (!canActOnRequest(policy, caller, review)) throw new AppError('forbidden', `${caller.principal} is told about gate ${review.gate}'s requests (its tier's notify list) but does not approve for it: a review is signed off by the tier's approvers, auditors or admins`);
     if (review.requester === caller.principal) throw new AppError('forbidden', 'a review is completed by someone other than the requester');
     if (review.state !== 'review_open') throw new AppError('illegal_transition', `review ${id} is already ${review.state}`, { currentState: review.state });
     const request = await tx.getRequest(review.requestId);

@@ -13,6 +13,10 @@ import { resolveGate } from './tier-resolution';
  * - A requester sees their own requests (and everything recorded about them).
  * - An approver sees the requests of the tiers whose approver groups they are in (and their own),
  *   plus what concerns a gate of those tiers (its emergency credentials, its alert deliveries).
+ * - A principal on a tier's `notify` list (a CISO told about every request on a kept safety
+ *   gate) sees that tier's requests, whatever their roles: they are sent each one, so they may
+ *   open it. Reading is all it gives: deciding, revoking and reviewing stay with the tier's
+ *   approvers (canActOnRequest), so such a principal gets 403 there, not 404.
  * - Anyone sees what is recorded about themselves (their tokens, keys, sessions).
  * - Approvers also see the ledger entries every approver needs to check the rest: policy loads
  *   (the policy is readable by everyone), key enrollments and revocations (public keys, also in
@@ -43,11 +47,34 @@ function approvesGate(policy: Policy, viewer: Viewer, gate: string): boolean {
   return resolved.tier.approverGroups.some((group) => policy.approvers[group]?.includes(viewer.principal));
 }
 
-/** Whether `viewer` may read `request` (and everything about it: decisions, review, ledger entries). */
-export function canSeeRequest(policy: Policy, viewer: Viewer, request: RequestRef): boolean {
+/** Whether `viewer` is on the notify list of `gate`'s tier (told about every request on it). */
+export function isNotifiedOfGate(policy: Policy, viewer: Pick<Viewer, 'principal'>, gate: string): boolean {
+  return resolveGate(policy, gate)?.tier.notify.includes(viewer.principal) ?? false;
+}
+
+/**
+ * Whether `viewer` may act on `request` as one of its deciders or reviewers would: auditors,
+ * admins, its requester and the approvers of its tier. What a decision or sign-off also needs
+ * (eligibility, separation of duties) is checked by the action itself.
+ */
+export function canActOnRequest(policy: Policy, viewer: Viewer, request: RequestRef): boolean {
   if (seesEverything(viewer)) return true;
   if (request.requester === viewer.principal) return true;
   return approvesGate(policy, viewer, request.gate);
+}
+
+/**
+ * Whether `viewer` can see no request but their own (so a list may ask the database for theirs
+ * only): not an auditor, admin or approver, and on no tier's notify list.
+ */
+export function seesOnlyOwnRequests(policy: Policy, viewer: Viewer): boolean {
+  if (seesEverything(viewer) || viewer.roles.includes('approver')) return false;
+  return !Object.values(policy.tiers).some((tier) => tier.notify.includes(viewer.principal));
+}
+
+/** Whether `viewer` may read `request` (and everything about it: decisions, review, ledger entries). */
+export function canSeeRequest(policy: Policy, viewer: Viewer, request: RequestRef): boolean {
+  return canActOnRequest(policy, viewer, request) || isNotifiedOfGate(policy, viewer, request.gate);
 }
 
 /** Entry types every approver may read in full: what checking the rest of the ledger needs, nothing about a request. */

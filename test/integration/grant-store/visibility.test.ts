@@ -30,6 +30,8 @@ import { runCli } from '../cli/cli-harness';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { canonicalJson } from '../../../shared/canonical-json';
+import { readFileSync } from 'node:fs';
+import { EXAMPLE_POLICY_PATH } from '../../../grant-store/policy/example-policy-path';
 
 /** What marks the hidden request: none of it may appear in an answer to someone who may not see it. */
 const MARK = 'VISMARK';
@@ -42,6 +44,9 @@ const READERS = {
   'another requester': { principal: 'grace', roles: ['requester'], sees: false },
   'an approver of another tier': { principal: 'dave', roles: ['approver'], sees: false }, // oncall-leads: tier low only
   'an approver of the tier': { principal: 'erin', roles: ['approver'], sees: true }, // platform-leads
+  // On tier high's notify list (told about every request on it): they read it, they do not decide it.
+  "on the tier's notify list": { principal: 'nora', roles: ['requester'], sees: true },
+  "on the tier's notify list, an approver of another tier": { principal: 'olga', roles: ['approver'], sees: true }, // oncall-leads
   'an auditor': { principal: 'audra', roles: ['auditor'], sees: true },
   'an admin': { principal: 'root-admin', roles: ['admin'], sees: true },
 } as const satisfies Record<string, { principal: string; roles: Role[]; sees: boolean }>;
@@ -104,10 +109,24 @@ function allowed(route: RouteDef, roles: readonly Role[]): boolean {
   return route.roles === 'public' || route.roles === 'authenticated' || route.roles.some((r) => roles.includes(r));
 }
 
-/** Entry bundles are for readers who see everything: an approver gets the entries redacted from /v1/ledger/entries instead. */
-function refusedBeyondRoles(name: string, roles: readonly Role[]): boolean {
+/**
+ * Entry bundles are for readers who see everything: an approver gets the entries redacted from
+ * /v1/ledger/entries instead. A requester-only reader reads only their own history (403 for alice's).
+ */
+function refusedBeyondRoles(name: string, roles: readonly Role[], principal: string): boolean {
+  if (name === 'history') return principal !== 'alice' && !roles.some((r) => r === 'approver' || r === 'auditor' || r === 'admin');
   return name === 'tlogTile2' && !roles.includes('admin') && !roles.includes('auditor');
 }
+
+/** The example policy with tier high telling nora and olga about every request, and olga approving tier low. */
+const NOTIFY_POLICY = (() => {
+  const text = readFileSync(EXAMPLE_POLICY_PATH, 'utf8');
+  const withNotify = text.replace(/(\n {2}high:\n(?: {4}.*\n)*?)( {2}critical:)/, '$1    notify: [nora, olga]\n$2');
+  const withOlga = withNotify.replace('oncall-leads: [bob, carol, dave]', 'oncall-leads: [bob, carol, dave, olga]');
+  assert.notEqual(withNotify, text, 'tier high found in the example policy');
+  assert.notEqual(withOlga, withNotify, 'oncall-leads found in the example policy');
+  return withOlga;
+})();
 
 test('every GET route of the contract has a visibility probe (a new read route must decide)', () => {
   const gets = Object.entries(ROUTES).filter(([, r]) => r.method === 'GET').map(([name]) => name).sort();
@@ -121,15 +140,18 @@ for (const backend of ['SQLite', 'PostgreSQL'] as const) {
     let dir: string;
     const tokens = {} as Record<Reader, string>;
     let world: World;
+    let olga: Awaited<ReturnType<StoreFixture['approver']>>;
+    let erin: Awaited<ReturnType<StoreFixture['approver']>>;
 
     before(async () => {
       db = backend === 'PostgreSQL' ? await createTempDatabase('bg_visibility') : undefined;
-      f = await startStoreFixture(db ? { databaseUrl: db.url } : {});
+      f = await startStoreFixture({ policyYaml: NOTIFY_POLICY, ...(db ? { databaseUrl: db.url } : {}) });
       dir = await mkdtemp(join(tmpdir(), 'bg-visibility-'));
-      const erin = await f.approver('erin');
+      erin = await f.approver('erin');
       const dave = await f.approver('dave');
+      olga = await f.approver('olga');
       for (const [reader, { principal, roles }] of Object.entries(READERS) as [Reader, (typeof READERS)[Reader]][]) {
-        tokens[reader] = principal === 'erin' ? erin.token : principal === 'dave' ? dave.token : principal === 'root-admin' ? f.adminToken : await f.token(principal, [...roles]);
+        tokens[reader] = principal === 'erin' ? erin.token : principal === 'dave' ? dave.token : principal === 'olga' ? olga.token : principal === 'root-admin' ? f.adminToken : await f.token(principal, [...roles]);
       }
       // A low-tier request dave may see, so his view is not simply empty.
       const low = await f.call('POST', '/v1/requests', { token: tokens['the requester'], body: { gate: 'ci-tests', scope: { repo: 'payments-api', branch: 'main' }, reason: 'integration suite is down and a hotfix for INC-1190 must ship', severity: 'sev3', ttl: '1h' } });
@@ -193,7 +215,7 @@ for (const backend of ['SQLite', 'PostgreSQL'] as const) {
           // The request page's static files may not be built in a bare checkout: that 503 names the fix.
           const unbuiltPage = name.startsWith('requestPage') && r.status === 503 && r.text.includes('request page is not built');
           assert.ok(r.status < 500 || unbuiltPage, `${what}: ${r.status} ${r.text.slice(0, 300)}`);
-          if (!allowed(route, roles) || refusedBeyondRoles(name, roles)) {
+          if (!allowed(route, roles) || refusedBeyondRoles(name, roles, READERS[reader].principal)) {
             assert.equal(r.status, 403, `${what}: ${r.text.slice(0, 300)}`);
           } else if (sees && probe.shows) {
             assert.equal(r.status, 200, `${what}: ${r.text.slice(0, 300)}`);
@@ -210,6 +232,44 @@ for (const backend of ['SQLite', 'PostgreSQL'] as const) {
         }
       });
     }
+
+    test("the tier's notify list reads a request, and cannot decide on it, revoke it or sign off its review (403, nothing written)", async () => {
+      const filed = await f.call('POST', '/v1/requests', { token: tokens['the requester'], body: { gate: 'deploy-freeze', scope: { repo: 'payments-api', branch: 'notify' }, reason: 'deploy freeze blocks the payments fix that the on-call lead asked for', severity: 'sev3', ttl: '1h' } });
+      assert.equal(filed.status, 201, filed.text);
+      const pending = filed.json.request as BypassRequest;
+      // Both were told about it (critical_request in their feed) and both may open it.
+      for (const reader of ["on the tier's notify list", "on the tier's notify list, an approver of another tier"] as const) {
+        const feed = await f.call('GET', '/v1/notifications', { token: tokens[reader] });
+        assert.ok((feed.json.notifications as { requestId: string; because: string }[]).some((n) => n.requestId === pending.id && n.because === 'notify_list'), `${reader}: notified`);
+        assert.equal((await f.call('GET', `/v1/requests/${pending.id}`, { token: tokens[reader] })).status, 200, `${reader}: reads it`);
+      }
+      const before = await f.ledgerSize();
+      // nora holds no approver role: the route refuses her; olga approves another tier only.
+      const asNora = await f.call('POST', `/v1/requests/${pending.id}/decisions`, { token: tokens["on the tier's notify list"], body: { bundle: await f.sign(pending, 'nora', olga.signer, 'approve') } });
+      assert.equal(asNora.status, 403, asNora.text);
+      for (const kind of ['approve', 'deny', 'request_info'] as const) {
+        const r = await f.call('POST', `/v1/requests/${pending.id}/decisions`, { token: olga.token, body: { bundle: await f.sign(pending, 'olga', olga.signer, kind) } });
+        assert.equal(r.status, 403, `${kind}: ${r.text}`);
+        assert.match(r.json.error.message, /olga is not in an approver group of tier high/);
+      }
+      assert.equal(await f.ledgerSize(), before, 'nothing written by a refused decision');
+      // Once erin approved it, olga cannot revoke the bypass either.
+      const approved = await f.call('POST', `/v1/requests/${pending.id}/decisions`, { token: erin.token, body: { bundle: await f.sign(pending, 'erin', erin.signer, 'approve') } });
+      assert.equal(approved.status, 200, approved.text);
+      const active = approved.json.request as BypassRequest;
+      assert.equal(active.state, 'active');
+      const afterApproval = await f.ledgerSize();
+      const revoke = await f.call('POST', `/v1/requests/${pending.id}/decisions`, { token: olga.token, body: { bundle: await f.sign(active, 'olga', olga.signer, 'revoke') } });
+      assert.equal(revoke.status, 403, revoke.text);
+      assert.match(revoke.json.error.message, /olga is not in an approver group of tier high and cannot revoke/);
+      // The hidden request's review is open (it was revoked): she reads it, she does not sign it.
+      assert.equal((await f.call('GET', `/v1/reviews/${world.reviewId}`, { token: olga.token })).status, 200);
+      const signoff = await f.call('POST', `/v1/reviews/${world.reviewId}/complete`, { token: olga.token, body: { finding: 'justified', note: 'the freeze really blocked the payments fix' } });
+      assert.equal(signoff.status, 403, signoff.text);
+      assert.match(signoff.json.error.message, /olga is told about gate deploy-freeze's requests \(its tier's notify list\) but does not approve for it/);
+      assert.equal(await f.ledgerSize(), afterApproval, 'nothing written by a refused revocation or sign-off');
+      assert.equal((await f.call('GET', `/v1/reviews/${world.reviewId}`, { token: f.adminToken })).json.state, 'review_open');
+    });
 
     test('an approver of another tier gets the hidden entries redacted, not dropped: same count, leaf hashes only', async () => {
       const full = (await f.call('GET', '/v1/ledger/entries?from=0&limit=1000', { token: tokens['an auditor'] })).json.entries as ServedLedgerEntry[];
