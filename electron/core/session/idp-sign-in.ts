@@ -99,6 +99,7 @@ export class IdpSignIn {
   async signOut(storeUrl: string): Promise<SignOutResult> {
     const result = await (await this.manager(storeUrl)).logout();
     if (result.storeProblem) this.deps.logger.warn({ storeUrl, problem: result.storeProblem }, 'the store could not be told about the sign-out; the session lapses at its expiry');
+    if (result.idpProblem) this.deps.logger.info({ storeUrl, problem: result.idpProblem }, 'the identity provider did not revoke the refresh token; it lapses at its own expiry');
     return result;
   }
 }

@@ -107,7 +107,7 @@ export function registerLogout(program: Command, ctx: CliContext): void {
         return [
           `Signed out of ${g.storeUrl} (${result.principal}).`,
           `  store session: ${result.storeEnded ? 'ended' : `NOT ended (${result.storeProblem ?? 'no answer'}); it lapses at its expiry`}`,
-          `  identity provider: ${result.idpRevoked ? 'refresh token revoked' : 'refresh token not revoked (no revocation endpoint, or no answer)'}`,
+          `  identity provider: ${result.idpRevoked ? 'refresh token revoked' : `refresh token not revoked (${'idpProblem' in result && result.idpProblem ? result.idpProblem : 'no answer'})`}`,
           `  saved sign-in: ${result.removed ? `removed from ${vault!.where}` : 'none found'}`,
           '',
         ].join('\n');

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../../errors';
 import { IDP_TIMEOUT_MS, type FetchLike, type ProviderMetadata } from './provider-metadata';
-import { checkIdTokenClaims, OAuthError, requestTokens, type IdpTokens } from './token-endpoint';
+import { checkIdTokenClaims, OAuthError, readJsonBody, requestTokens, type IdpTokens, type JsonBody } from './token-endpoint';
 
 /** The device authorization response (RFC 8628 3.2). */
 const DeviceAuthorizationSchema = z.looseObject({
@@ -50,7 +50,7 @@ export async function deviceFlowSignIn(options: DeviceFlowOptions): Promise<IdpT
   }
   const now = options.now ?? (() => new Date());
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  let body: unknown;
+  let body: JsonBody;
   try {
     const response = await (options.fetch ?? fetch)(provider.device_authorization_endpoint, {
       method: 'POST',
@@ -58,16 +58,17 @@ export async function deviceFlowSignIn(options: DeviceFlowOptions): Promise<IdpT
       body: new URLSearchParams({ client_id: clientId, scope: options.scopes.join(' ') }).toString(),
       signal: AbortSignal.timeout(IDP_TIMEOUT_MS),
     });
-    body = await response.json().catch(() => undefined);
+    body = await readJsonBody(response);
     if (!response.ok) {
-      const error = body as { error?: string; error_description?: string } | undefined;
+      const error = body.ok ? (body.json as { error?: string; error_description?: string } | null | undefined) : undefined;
       throw new AppError('unauthenticated', `the identity provider refused the device sign-in: ${error?.error ?? `HTTP ${response.status}`}${error?.error_description ? ` (${error.error_description})` : ''}`);
     }
   } catch (error) {
     if (error instanceof AppError) throw error;
     throw new AppError('unavailable', `cannot reach the identity provider's device endpoint (${provider.device_authorization_endpoint}): ${(error as Error).message}`);
   }
-  const parsed = DeviceAuthorizationSchema.safeParse(body);
+  if (!body.ok) throw new AppError('unavailable', `the identity provider's device endpoint (${provider.device_authorization_endpoint}) answered with a body that is not JSON (${body.problem})`);
+  const parsed = DeviceAuthorizationSchema.safeParse(body.json);
   if (!parsed.success) throw new AppError('unavailable', 'the identity provider answered the device request without a device code, user code or verification URI');
   const device = parsed.data;
   const expiresAt = new Date(now().getTime() + device.expires_in * 1000);

@@ -76,8 +76,8 @@ function parseStored(text: string, where: string): StoredSignIn {
   let json: unknown;
   try {
     json = JSON.parse(text);
-  } catch {
-    throw new AppError('invalid_input', `the saved sign-in in ${where} is not JSON: run breakglass logout, then breakglass login`);
+  } catch (error) {
+    throw new AppError('invalid_input', `the saved sign-in in ${where} is not JSON (${(error as Error).message}): run breakglass logout, then breakglass login`);
   }
   const parsed = StoredSignInSchema.safeParse(json);
   if (!parsed.success) throw new AppError('invalid_input', `the saved sign-in in ${where} is not in the expected shape: run breakglass logout, then breakglass login`);
@@ -155,8 +155,10 @@ class FileVault implements SessionVault {
     const path = this.path(storeUrl);
     try {
       await lstat(path);
-    } catch {
-      return false;
+    } catch (error) {
+      // No saved sign-in there: nothing to remove. Anything else (permissions) is said, naming the file.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw new AppError('unavailable', `cannot read the saved sign-in ${path}: ${(error as Error).message}`);
     }
     await rm(path, { force: true });
     return true;

@@ -38,6 +38,8 @@ export interface SignOutResult {
   storeProblem?: string;
   /** The IdP revoked the refresh token (false when it has no revocation endpoint or did not answer). */
   idpRevoked: boolean;
+  /** Why the refresh token was not revoked, when it was not. */
+  idpProblem?: string;
   removed: boolean;
 }
 
@@ -128,15 +130,18 @@ export class SignInManager {
       else storeProblem = (error as Error).message;
     }
     let idpRevoked = false;
+    let idpProblem: string | undefined = 'no refresh token was saved';
     if (stored.idp.refreshToken) {
       try {
-        idpRevoked = await revokeRefreshToken(await discoverProvider(stored.idp.issuer, { fetch: this.options.fetch }), stored.idp.clientId, stored.idp.refreshToken, { fetch: this.options.fetch });
-      } catch {
-        // The IdP could not be reached: idpRevoked stays false and the caller says so.
-        idpRevoked = false;
+        const revocation = await revokeRefreshToken(await discoverProvider(stored.idp.issuer, { fetch: this.options.fetch }), stored.idp.clientId, stored.idp.refreshToken, { fetch: this.options.fetch });
+        idpRevoked = revocation.revoked;
+        idpProblem = revocation.revoked ? undefined : revocation.problem;
+      } catch (error) {
+        // The IdP's metadata could not be read: the token stays unrevoked and the caller says why.
+        idpProblem = `cannot read the identity provider's metadata (${(error as Error).message})`;
       }
     }
     const removed = await this.options.vault.remove(this.options.storeUrl);
-    return { principal: stored.info.principal, storeEnded, storeProblem, idpRevoked, removed };
+    return { principal: stored.info.principal, storeEnded, storeProblem, idpRevoked, ...(idpProblem ? { idpProblem } : {}), removed };
   }
 }

@@ -36,7 +36,7 @@ export class OAuthError extends Error {
 export async function requestTokens(provider: ProviderMetadata, params: Record<string, string>, options: { fetch?: FetchLike } = {}): Promise<IdpTokens> {
   const doFetch = options.fetch ?? fetch;
   let status: number;
-  let body: unknown;
+  let body: JsonBody;
   try {
     const response = await doFetch(provider.token_endpoint, {
       method: 'POST',
@@ -45,10 +45,28 @@ export async function requestTokens(provider: ProviderMetadata, params: Record<s
       signal: AbortSignal.timeout(IDP_TIMEOUT_MS),
     });
     status = response.status;
-    body = await response.json().catch(() => undefined);
+    body = await readJsonBody(response);
   } catch (error) {
     throw new AppError('unavailable', `cannot reach the identity provider's token endpoint (${provider.token_endpoint}): ${(error as Error).message}`);
   }
+  if (!body.ok) throw new AppError('unavailable', `the identity provider's token endpoint (${provider.token_endpoint}) answered HTTP ${status} with a body that is not JSON (${body.problem})`);
+  return tokensFrom(status, body.json);
+}
+
+/** What an IdP endpoint answered: its JSON, or why the body is not JSON. */
+export type JsonBody = { ok: true; json: unknown } | { ok: false; problem: string };
+
+/** Read a response's body as JSON, saying why not when it is not (the caller names the endpoint and the status). */
+export async function readJsonBody(response: Response): Promise<JsonBody> {
+  const text = await response.text();
+  try {
+    return { ok: true, json: JSON.parse(text) as unknown };
+  } catch (error) {
+    return { ok: false, problem: text.trim() === '' ? 'empty body' : (error as Error).message };
+  }
+}
+
+function tokensFrom(status: number, body: unknown): IdpTokens {
   const failure = TokenErrorSchema.safeParse(body);
   if (status >= 400 || (failure.success && !(body as { id_token?: unknown }).id_token)) {
     if (failure.success) throw new OAuthError(failure.data.error, failure.data.error_description);
@@ -68,8 +86,8 @@ export function checkIdTokenClaims(idToken: string, expected: { issuer: string; 
   let claims: Record<string, unknown>;
   try {
     claims = decodeJwt(idToken);
-  } catch {
-    throw new AppError('unauthenticated', 'the identity provider returned an ID token that is not a JWT');
+  } catch (error) {
+    throw new AppError('unauthenticated', `the identity provider returned an ID token that is not a JWT (${(error as Error).message})`);
   }
   if (claims.iss !== expected.issuer) throw new AppError('unauthenticated', `the ID token is from ${String(claims.iss)}, not ${expected.issuer}`);
   const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
@@ -84,12 +102,16 @@ export async function refreshTokens(provider: ProviderMetadata, clientId: string
   return { ...tokens, refreshToken: tokens.refreshToken ?? refreshToken };
 }
 
+/** Whether the IdP revoked a refresh token, and why not when it did not. */
+export type Revocation = { revoked: true } | { revoked: false; problem: string };
+
 /**
- * Revoke a refresh token at the IdP (RFC 7009) when it offers a revocation endpoint. Returns
- * false when it has none or did not answer: the caller says so; the store session is ended anyway.
+ * Revoke a refresh token at the IdP (RFC 7009) when it offers a revocation endpoint. Not revoked
+ * says why (no endpoint, the IdP's refusal, no answer): the caller tells the person; the store
+ * session is ended anyway.
  */
-export async function revokeRefreshToken(provider: ProviderMetadata, clientId: string, refreshToken: string, options: { fetch?: FetchLike } = {}): Promise<boolean> {
-  if (!provider.revocation_endpoint) return false;
+export async function revokeRefreshToken(provider: ProviderMetadata, clientId: string, refreshToken: string, options: { fetch?: FetchLike } = {}): Promise<Revocation> {
+  if (!provider.revocation_endpoint) return { revoked: false, problem: `${provider.issuer} offers no revocation endpoint` };
   try {
     const response = await (options.fetch ?? fetch)(provider.revocation_endpoint, {
       method: 'POST',
@@ -98,9 +120,8 @@ export async function revokeRefreshToken(provider: ProviderMetadata, clientId: s
       signal: AbortSignal.timeout(IDP_TIMEOUT_MS),
     });
     await response.body?.cancel();
-    return response.ok;
-  } catch {
-    // The IdP could not be reached: reported to the caller as "not revoked", who tells the person.
-    return false;
+    return response.ok ? { revoked: true } : { revoked: false, problem: `the revocation endpoint answered HTTP ${response.status}` };
+  } catch (error) {
+    return { revoked: false, problem: `the revocation endpoint did not answer (${(error as Error).message})` };
   }
 }

@@ -1,4 +1,5 @@
 import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { AppError } from '../../errors';
 import { parseTpmKeyFile, tpmKeySigner } from '../tpm/tpm-keys';
@@ -33,7 +34,7 @@ export interface WrittenKeyPair {
  */
 export async function writeKeyPairFiles(target: string): Promise<WrittenKeyPair> {
   if (!target) throw new AppError('invalid_input', 'a key file or directory path is required');
-  const isDir = target.endsWith('/') || (await stat(target).catch(() => undefined))?.isDirectory() === true;
+  const isDir = target.endsWith('/') || (await existingPath(target))?.isDirectory() === true;
   let privateKeyPath: string;
   let publicKeyPath: string;
   if (isDir) {
@@ -45,7 +46,7 @@ export async function writeKeyPairFiles(target: string): Promise<WrittenKeyPair>
     publicKeyPath = `${target.replace(/\.pem$/, '')}.pub.pem`;
   }
   for (const path of [privateKeyPath, publicKeyPath]) {
-    if (await stat(path).catch(() => undefined)) {
+    if (await existingPath(path)) {
       throw new AppError('conflict', `${path} already exists: refusing to overwrite a key file (remove it or choose another path)`);
     }
   }
@@ -70,6 +71,20 @@ export async function writeKeyPairFiles(target: string): Promise<WrittenKeyPair>
     throw error;
   }
   return { privateKeyPath, publicKeyPath, publicKeyPem, keyId: keyIdFromPublicKeyPem(publicKeyPem) };
+}
+
+/**
+ * What is at `path`, or undefined when nothing is (the path or a directory on it does not exist).
+ * A path that cannot be checked (permissions) is an error naming it: keygen must not guess.
+ */
+async function existingPath(path: string): Promise<Stats | undefined> {
+  try {
+    return await stat(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw new AppError('invalid_input', `cannot check ${path}: ${code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (error as Error).message}`);
+  }
 }
 
 /**

@@ -99,8 +99,8 @@ export async function verifyDecisionBundle(bundle: unknown, keys: DecisionKeyLoo
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(envelope.payload));
-  } catch {
-    fail('payload is not UTF-8 JSON');
+  } catch (error) {
+    fail(`payload is not UTF-8 JSON (${(error as Error).message})`);
   }
   const result = DecisionStatementSchema.safeParse(json);
   if (!result.success) {

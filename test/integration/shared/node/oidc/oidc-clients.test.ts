@@ -128,7 +128,7 @@ describe('refresh and revocation', () => {
     try {
       const refreshed = await refreshTokens(provider, idp.clientId, tokens.refreshToken!);
       assert.deepEqual(decodeJwt(refreshed.idToken).groups, ['eng-payments', 'platform-leads']);
-      assert.equal(await revokeRefreshToken(provider, idp.clientId, refreshed.refreshToken!), true);
+      assert.deepEqual(await revokeRefreshToken(provider, idp.clientId, refreshed.refreshToken!), { revoked: true });
       await assert.rejects(refreshTokens(provider, idp.clientId, refreshed.refreshToken!), (error: unknown) => error instanceof OAuthError && error.error === 'invalid_grant');
     } finally {
       idp.setGroups('alice', ['eng-payments']);
