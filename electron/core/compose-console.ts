@@ -151,7 +151,7 @@ export function sessionNotification(status: ConnectionState['status'], statusTex
 export function composeConsole(options: ConsoleOptions): ConsoleCore {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createConsoleLogger();
-  const events = options.events ?? new EventHub();
+  const events = options.events ?? new EventHub(logger);
   const { dataDir } = options;
 
   const settingsStore = new SettingsStore(dataDir);

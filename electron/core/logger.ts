@@ -14,3 +14,13 @@ export function createConsoleLogger(options: { level?: string; destination?: pin
   const level = options.level ?? process.env.BREAKGLASS_CONSOLE_LOG_LEVEL ?? DEFAULT_CONSOLE_LOG_LEVEL;
   return pino({ name: 'breakglass-console', level }, options.destination ?? pino.destination({ fd: 2, sync: true }));
 }
+
+let fallback: ConsoleLogger | undefined;
+/**
+ * The logger of parts used without one (a signer or an event hub built by a test or a tool): the
+ * same JSON lines on stderr. composeConsole hands its own logger down instead where it can.
+ */
+export function fallbackConsoleLogger(): ConsoleLogger {
+  fallback ??= createConsoleLogger();
+  return fallback;
+}

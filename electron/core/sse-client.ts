@@ -1,4 +1,6 @@
 import { TextDecoder } from 'node:util';
+import { fallbackConsoleLogger } from './logger';
+
 /** First reconnect delay after the stream drops. */
 export const SSE_INITIAL_BACKOFF_MS = 500;
 /** Reconnect delay cap: a store down for an hour is retried every ~30 s, not hammered. */
@@ -103,7 +105,7 @@ export class SseClient {
     const response = await (this.options.fetchImpl ?? fetch)(this.options.url, { headers, signal: this.controller.signal });
     if (!response.ok || !response.body) {
       // Releasing the refused response's body: if that fails too, the error below says all there is.
-      await response.body?.cancel().catch((_dropped: unknown) => undefined /* safe to drop: we throw the HTTP status next */);
+      await response.body?.cancel().catch((error: unknown) => fallbackConsoleLogger().debug({ err: error }, 'releasing a refused event-stream answer failed (ignored: its HTTP status is reported next)'));
       throw new Error(`the event stream answered HTTP ${response.status}`);
     }
     this.attempt = 0;

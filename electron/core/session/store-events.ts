@@ -18,12 +18,14 @@ export interface StoreEventsDeps {
 }
 
 /** The ledger entry an event carries, if its data is one (GET /v1/events sends `event: ledger`). */
-function entryOf(event: SseEvent): Record<string, unknown> | undefined {
+function entryOf(event: SseEvent, logger: ConsoleLogger): Record<string, unknown> | undefined {
   if (event.event !== 'ledger') return undefined;
   try {
     const entry = JSON.parse(event.data) as unknown;
     return entry && typeof entry === 'object' ? (entry as Record<string, unknown>) : undefined;
-  } catch {
+  } catch (error) {
+    // Passed on without its entry: the listener still refreshes on it, and reads the ledger itself.
+    logger.debug({ err: error, id: event.id }, 'a ledger event whose data is not JSON (handled as an entry of unknown type)');
     return undefined;
   }
 }
@@ -52,7 +54,7 @@ export class StoreEvents {
       initialBackoffMs: this.deps.backoff?.initialBackoffMs,
       maxBackoffMs: this.deps.backoff?.maxBackoffMs,
       onEvent: (event) => {
-        const entry = entryOf(event);
+        const entry = entryOf(event, this.deps.logger);
         this.deps.onEntry(event.id, entryType(entry), entry);
       },
       onConnectionChange: (connected, error) => {

@@ -5,6 +5,7 @@ import { ecdsaRawToDer, P256_SCALAR_BYTES } from '../../../shared/signing/ecdsa-
 import { keyIdFromPublicKey } from '../../../shared/node/signing/key-id';
 import type { DecisionSigner } from '../../../shared/node/signing/signer';
 import { allowedPkcs11ModulePath } from './pkcs11-allow-list';
+import { fallbackConsoleLogger } from '../logger';
 
 type Pkcs11Module = typeof Pkcs11Js;
 type Handle = Buffer;
@@ -125,15 +126,17 @@ async function withModule<T>(pk: Pkcs11Module, requestedPath: string, allowedMod
         // Never let a failing finalize hide the operation's own error or result.
         try {
           lib.C_Finalize();
-        } catch {
-          /* the token may have gone away mid-operation */
+        } catch (error) {
+          // The token may have gone away mid-operation; the operation's own outcome is what counts.
+          fallbackConsoleLogger().debug({ err: error, modulePath }, 'PKCS#11 C_Finalize failed (ignored: the operation already ended)');
         }
       }
     } finally {
       try {
         lib.close();
-      } catch {
-        /* as above */
+      } catch (error) {
+        // As above: unloading the module cannot change the operation's outcome.
+        fallbackConsoleLogger().debug({ err: error, modulePath }, 'unloading the PKCS#11 module failed (ignored: the operation already ended)');
       }
     }
   });
@@ -344,7 +347,9 @@ function readBoolean(lib: Pkcs11Js.PKCS11, session: Handle, object: Handle, type
   try {
     const [attr] = lib.C_GetAttributeValue(session, object, [{ type }]);
     return attr !== undefined && attr.value.length > 0 && attr.value[0] === 1;
-  } catch {
+  } catch (error) {
+    // A token that does not know the attribute does not have the property: false is the answer.
+    fallbackConsoleLogger().debug({ err: error, type }, 'PKCS#11 attribute not readable (taken as false)');
     return false;
   }
 }
@@ -352,8 +357,9 @@ function readBoolean(lib: Pkcs11Js.PKCS11, session: Handle, object: Handle, type
 function logout(s: OpenSession): void {
   try {
     s.lib.C_Logout(s.session);
-  } catch {
+  } catch (error) {
     // Already logged out (or the token went away): the session is closed next anyway.
+    fallbackConsoleLogger().debug({ err: error }, 'PKCS#11 C_Logout failed (ignored: the session is closed next)');
   }
 }
 
