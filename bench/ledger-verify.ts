@@ -4,6 +4,7 @@
  *
  *   node --import tsx bench/ledger-verify.ts [--entries 20000] [--rounds 3] [--incremental 10000]
  *                                            [--concurrency 16] [--approved-every 10] [--database-url postgres://…]
+ *                                            [--store-dir DIR]   (keep the built SQLite store for the next run)
  *
  * 1. Builds ONE store (bench/growth-server.ts: startGrantStore as `breakglass serve` runs it)
  *    through the HTTP API the way CI traffic does (one request per 100 entries, then gate checks
@@ -24,7 +25,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, createPublicKey, randomBytes, verify as cryptoVerify } from 'node:crypto';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +34,7 @@ import { existsSync } from 'node:fs';
 import { signDecision } from '../shared/node/signing/sign-decision';
 import { fileKeySigner, generateSoftwareKeyPair } from '../shared/node/signing/software-signer';
 import { newDecisionStatement } from '../shared/signing/decision-statement';
-import { pool, startCiTrafficStore, type BenchServer } from './support/bench-store';
+import { pool, startBenchServer, startCiTrafficStore, type BenchServer } from './support/bench-store';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'bin', 'breakglass.mjs');
@@ -51,6 +52,7 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '16' },
     'approved-every': { type: 'string', default: '10' },
     'database-url': { type: 'string' },
+    'store-dir': { type: 'string' },
   },
 });
 function positive(name: string, text: string): number {
@@ -237,17 +239,45 @@ async function main(): Promise<void> {
   try {
     const work = await mkdtemp(join(tmpdir(), 'bg-bench-verify-'));
     cleanups.push(() => rm(work, { recursive: true, force: true }));
-    const dataDir = join(work, 'store');
-    const { server, adminToken, databaseUrl } = await startCiTrafficStore(dataDir, { adminDatabaseUrl: args['database-url'], databasePrefix: 'bg_bench_verify', what: 'bench store' }, cleanups);
+    // --store-dir keeps the built store (SQLite) for the next run, which grows it only as far as
+    // --entries asks (building is most of a large run: 1M entries are 990k checks through HTTP).
+    const keep = args['store-dir'];
+    const dataDir = join(keep ?? work, 'store');
+    const kept = keep ? join(keep, 'bench.json') : undefined;
+    let server: BenchServer;
+    let adminToken: string;
+    let databaseUrl: string | undefined;
+    let bobKey: ReturnType<typeof generateSoftwareKeyPair>;
+    let fresh = true;
+    if (kept && existsSync(kept)) {
+      if (args['database-url']) throw new Error('--store-dir keeps a SQLite store only');
+      ({ adminToken, bobKey } = JSON.parse(await readFile(kept, 'utf8')) as { adminToken: string; bobKey: typeof bobKey });
+      server = await startBenchServer(dataDir, undefined, 'bench store');
+      cleanups.push(async () => {
+        server.child.kill('SIGTERM');
+        await new Promise((resolve) => server.child.once('exit', resolve));
+      });
+      fresh = false;
+    } else {
+      if (keep && args['database-url']) throw new Error('--store-dir keeps a SQLite store only');
+      if (keep) await mkdir(keep, { recursive: true });
+      ({ server, adminToken, databaseUrl } = await startCiTrafficStore(dataDir, { adminDatabaseUrl: args['database-url'], databasePrefix: 'bg_bench_verify', what: 'bench store' }, cleanups));
+      bobKey = generateSoftwareKeyPair();
+    }
     const mint = async (principal: string, roles: string[]) => {
       const r = await call(`${server.url}/v1/admin/tokens`, adminToken, { method: 'POST', body: { principal, roles } });
       if (r.status !== 201 && r.status !== 200) throw new Error(`token for ${principal}: HTTP ${r.status}`);
       return (r.json as { token: string }).token;
     };
-    const bobKey = generateSoftwareKeyPair();
     const tokens = { alice: await mint('alice', ['requester']), gate: await mint('ci-gate', ['gate']), auditor: await mint('audrey', ['auditor']), bob: await mint('bob', ['approver']), bobKey };
-    const enrolled = await call(`${server.url}/v1/admin/approvers/bob/keys`, adminToken, { method: 'POST', body: { publicKeyPem: bobKey.publicKeyPem } });
-    if (enrolled.status !== 201) throw new Error(`enroll bob's key: HTTP ${enrolled.status} ${JSON.stringify(enrolled.json)}`);
+    if (fresh) {
+      const enrolled = await call(`${server.url}/v1/admin/approvers/bob/keys`, adminToken, { method: 'POST', body: { publicKeyPem: bobKey.publicKeyPem } });
+      if (enrolled.status !== 201) throw new Error(`enroll bob's key: HTTP ${enrolled.status} ${JSON.stringify(enrolled.json)}`);
+      if (kept) await writeFile(kept, JSON.stringify({ adminToken, bobKey }));
+    } else {
+      const at = await call(`${server.url}/v1/ledger/checkpoint`, tokens.auditor);
+      units = Math.floor(((at.json as { treeSize?: number }).treeSize ?? 0) / UNIT);
+    }
 
     console.log(`ledger-verify bench (shipped CLI: ${CLI}): backend ${databaseUrl ? 'postgres' : 'sqlite'}, node ${process.version}, ${availableParallelism()} cores, ${ROUNDS} rounds, min / median / max`);
     const t0 = Date.now();

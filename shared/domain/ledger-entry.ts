@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PrincipalNameSchema, RoleSchema, TimestampSchema } from './common';
+import { isRealInstant, PRINCIPAL_NAME_PATTERN, TIMESTAMP_PATTERN } from './patterns';
 
 export const LedgerEntryTypeSchema = z.enum([
   'policy_loaded',
@@ -60,6 +61,60 @@ export const LedgerEntrySchema = z.looseObject({
   data: z.record(z.string(), z.unknown()),
 });
 export type LedgerEntry = z.infer<typeof LedgerEntrySchema>;
+
+const ENTRY_TYPES: ReadonlySet<string> = new Set(LedgerEntryTypeSchema.options);
+const ACTOR_ROLES: ReadonlySet<string> = new Set([...RoleSchema.options, 'system']);
+const NULLABLE_TEXT_FIELDS = ['target', 'gate', 'reason', 'incidentRef', 'approver', 'sourceAddress'] as const;
+
+/**
+ * `json` when it is certainly an entry LedgerEntrySchema accepts (as JSON.parse builds one),
+ * else undefined: a verifier checks every entry of a ledger, and the schema's cost (a fresh
+ * output object per entry, issue arrays, the timestamp refinement) was most of a verify's time
+ * per entry. Uses the schema's own patterns and enums; anything it does not certainly accept
+ * (every invalid entry included) is left to the schema, so errors and field paths stay the
+ * schema's. test/unit/shared/domain/ledger-entry-fast.test.ts holds the two to the same verdict.
+ */
+export function validLedgerEntry(json: unknown): LedgerEntry | undefined {
+  if (!isPlainData(json)) return undefined;
+  const e = json as Record<string, unknown>;
+  const seq = e.seq;
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) return undefined;
+  if (typeof e.type !== 'string' || !ENTRY_TYPES.has(e.type)) return undefined;
+  if (typeof e.actor !== 'string' || (e.actor !== 'system' && !PRINCIPAL_NAME_PATTERN.test(e.actor))) return undefined;
+  if (typeof e.actorRole !== 'string' || !ACTOR_ROLES.has(e.actorRole)) return undefined;
+  if (typeof e.target !== 'string') return undefined;
+  for (const field of NULLABLE_TEXT_FIELDS) {
+    const value = e[field];
+    if (value !== null && typeof value !== 'string') return undefined;
+  }
+  if (!validTimestamp(e.time)) return undefined;
+  if (e.expiresAt !== null && !validTimestamp(e.expiresAt)) return undefined;
+  if (!isPlainData(e.data)) return undefined;
+  return json as LedgerEntry;
+}
+
+/** The schema's parse for anything validLedgerEntry cannot vouch for. */
+export function safeParseLedgerEntry(json: unknown): { success: true; data: LedgerEntry } | { success: false; error: z.ZodError } {
+  const fast = validLedgerEntry(json);
+  if (fast) return { success: true, data: fast };
+  const parsed = LedgerEntrySchema.safeParse(json);
+  return parsed.success ? { success: true, data: parsed.data } : { success: false, error: parsed.error };
+}
+
+function validTimestamp(value: unknown): boolean {
+  return typeof value === 'string' && TIMESTAMP_PATTERN.test(value) && isRealInstant(value);
+}
+
+/**
+ * An object zod reads the same way JSON.parse builds it: plain prototype, `constructor` not an
+ * own key, only enumerable string keys (zod walks symbols and skips non-enumerable keys; those
+ * cases are left to the schema).
+ */
+function isPlainData(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return false;
+  if (Object.prototype.hasOwnProperty.call(value, 'constructor') || Object.prototype.hasOwnProperty.call(value, '__proto__')) return false;
+  return Reflect.ownKeys(value).length === Object.keys(value).length;
+}
 
 /**
  * An entry the reader may not see (shared/policy/visibility.ts), served in its place: its seq and

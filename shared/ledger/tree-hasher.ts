@@ -1,4 +1,4 @@
-import { concatBytes } from '../bytes';
+import { concatBytes, utf8 } from '../bytes';
 
 /**
  * SHA-256 of one byte string. Injected so shared/ledger stays pure: the store and the CLI pass
@@ -19,6 +19,16 @@ export interface TreeHasher {
   /** MTH({}) = SHA-256(""): the root of the empty tree. */
   emptyRoot(): Uint8Array;
   sha256: Sha256;
+  /**
+   * SHA-256(0x00 ‖ UTF-8 of text): the leaf of an entry's text, without building the byte
+   * string first (a verifier hashes every entry this way). Absent: leaf(utf8(text)).
+   */
+  leafOfText?(text: string): Uint8Array;
+}
+
+/** The leaf hash of an entry's text with whatever the hasher offers. */
+export function leafOfText(hasher: TreeHasher, text: string): Uint8Array {
+  return hasher.leafOfText ? hasher.leafOfText(text) : hasher.leaf(utf8(text));
 }
 
 export function treeHasher(sha256: Sha256): TreeHasher {

@@ -1,14 +1,14 @@
 import { isCanonicalJsonText } from '../canonical-json';
 import { SigstoreBundleJsonSchema } from '../domain/decision';
-import { LedgerEntrySchema, RedactedLedgerEntrySchema, type LedgerEntry } from '../domain/ledger-entry';
+import { RedactedLedgerEntrySchema, safeParseLedgerEntry, type LedgerEntry } from '../domain/ledger-entry';
 import { AppError } from '../errors';
-import { bytesEqual, fromBase64, toHex, utf8 } from '../bytes';
+import { bytesEqual, fromBase64, toHex } from '../bytes';
 import { parseCheckpoint, type Checkpoint } from './checkpoint';
 import { CompactRange } from './compact-range';
 import { decisionEntryFieldsMismatch } from './rekor-dsse';
 import type { AuditReport, SemanticAuditor } from './semantic-audit';
 import { verifyNote, type NoteVerifier } from './signed-note';
-import type { TreeHasher } from './tree-hasher';
+import { leafOfText, type TreeHasher } from './tree-hasher';
 
 /**
  * The verifier of a whole ledger, streaming: entries arrive one at a time (a page from the
@@ -299,10 +299,18 @@ export class LedgerVerifier {
   /** Verify the next entry (seq = this.size); `recordedLeaf` is the leaf hash the log says it recorded for it. */
   add(text: string, recordedLeaf?: Uint8Array): void {
     if (this.fatal) return;
+    this.addChecked(checkEntryText(text, this.next, this.options.hasher), recordedLeaf);
+  }
+
+  /**
+   * The next entry, already checked on its own by checkEntryText (in a worker thread, say) for
+   * seq = this.size: here only what needs the ledger before it (the tree, the keys enrolled so
+   * far, the audit) is done.
+   */
+  addChecked(checked: CheckedEntry, recordedLeaf?: Uint8Array): void {
+    if (this.fatal) return;
     const seq = this.next++;
-    // A redacted entry (shared/policy/visibility.ts) brings its leaf hash instead of its bytes.
-    const redacted = redactedLeaf(text);
-    const leaf = redacted?.leaf ?? this.options.hasher.leaf(utf8(text));
+    const leaf = checked.leaf;
     if (recordedLeaf) {
       if (!this.recordedRange && !bytesEqual(leaf, recordedLeaf)) {
         if (this.firstLeafDiff === null) this.firstLeafDiff = seq;
@@ -317,7 +325,7 @@ export class LedgerVerifier {
     if (!this.recordedRange && this.recordedComplete && this.recordedRootAtCheckpoint === undefined && this.range.size === this.checkpoint?.size) {
       this.recordedRootAtCheckpoint = this.range.root();
     }
-    const entryProblem = redacted ? this.checkRedacted(seq, redacted.seq) : this.checkEntry(seq, text);
+    const entryProblem = checked.kind === 'bad' ? checked.problem : checked.kind === 'redacted' ? this.checkRedacted(seq, checked.seq) : this.applyEntry(checked.entry);
     if (entryProblem) this.problems.push(entryProblem);
     this.checkRootAt(seq + 1);
   }
@@ -390,30 +398,9 @@ export class LedgerVerifier {
     };
   }
 
-  private checkEntry(index: number, text: string): LedgerProblem | null {
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      return problem('entry_malformed', index, `entry at position ${index} is not valid JSON`);
-    }
-    let canonical: boolean;
-    try {
-      canonical = isCanonicalJsonText(text, json);
-    } catch (e) {
-      return problem('entry_malformed', index, `entry at position ${index}: ${(e as Error).message}`);
-    }
-    if (!canonical) return problem('entry_not_canonical', index, `entry at position ${index} is not in canonical JSON form`);
-    const parsed = LedgerEntrySchema.safeParse(json);
-    if (!parsed.success) {
-      const first = parsed.error.issues[0];
-      return problem('entry_malformed', index, `entry at position ${index} is not a ledger entry (${first?.path.join('.') || '(root)'}: ${first?.message})`);
-    }
-    const entry = parsed.data;
-    if (entry.seq !== index) {
-      const why = entry.seq < index ? 'a duplicate or reordered entry' : 'an entry before it was deleted, or entries were reordered';
-      return problem('seq_mismatch', index, `entry at position ${index} has seq ${entry.seq}: ${why}`);
-    }
+  /** A well-formed entry at its place: the audit, the keys and the decision signatures. */
+  private applyEntry(entry: LedgerEntry): LedgerProblem | null {
+    const index = entry.seq;
     this.options.auditor?.add(entry);
     switch (entry.type) {
       case 'key_enrolled':
@@ -473,6 +460,50 @@ export class LedgerVerifier {
     this.inFlight.add(run);
     return null;
   }
+}
+
+/**
+ * What one entry's text shows on its own, at position `index`: its leaf hash, and either the
+ * entry (valid JSON in canonical form, a ledger entry, seq = index), the redacted stand-in's
+ * seq, or the problem. Needs nothing of the ledger before it, so a verifier can run it for
+ * many entries at once in worker threads and hand the results to LedgerVerifier.addChecked
+ * in seq order.
+ */
+export type CheckedEntry =
+  | { kind: 'entry'; leaf: Uint8Array; entry: LedgerEntry }
+  | { kind: 'redacted'; leaf: Uint8Array; seq: number }
+  | { kind: 'bad'; leaf: Uint8Array; problem: LedgerProblem };
+
+export function checkEntryText(text: string, index: number, hasher: TreeHasher): CheckedEntry {
+  // A redacted entry (shared/policy/visibility.ts) brings its leaf hash instead of its bytes.
+  const redacted = redactedLeaf(text);
+  if (redacted) return { kind: 'redacted', leaf: redacted.leaf, seq: redacted.seq };
+  const leaf = leafOfText(hasher, text);
+  const bad = (code: LedgerProblemCode, message: string): CheckedEntry => ({ kind: 'bad', leaf, problem: problem(code, index, message) });
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return bad('entry_malformed', `entry at position ${index} is not valid JSON`);
+  }
+  let canonical: boolean;
+  try {
+    canonical = isCanonicalJsonText(text, json);
+  } catch (e) {
+    return bad('entry_malformed', `entry at position ${index}: ${(e as Error).message}`);
+  }
+  if (!canonical) return bad('entry_not_canonical', `entry at position ${index} is not in canonical JSON form`);
+  const parsed = safeParseLedgerEntry(json);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    return bad('entry_malformed', `entry at position ${index} is not a ledger entry (${first?.path.join('.') || '(root)'}: ${first?.message})`);
+  }
+  const entry = parsed.data;
+  if (entry.seq !== index) {
+    const why = entry.seq < index ? 'a duplicate or reordered entry' : 'an entry before it was deleted, or entries were reordered';
+    return bad('seq_mismatch', `entry at position ${index} has seq ${entry.seq}: ${why}`);
+  }
+  return { kind: 'entry', leaf, entry };
 }
 
 /** Verify a ledger held in memory (exports, tests); the CLI streams pages through LedgerVerifier. */

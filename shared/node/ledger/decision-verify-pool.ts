@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { DecisionVerifier } from '../../ledger/verify-ledger';
-import { verifyDecisionBundle } from '../signing/verify-decision';
+import type { verifyDecisionBundle as VerifyDecisionBundle } from '../signing/verify-decision';
 import { DECISION_VERIFY_WORKER_URL } from './decision-verify-worker-url';
 
 /**
@@ -35,6 +35,16 @@ interface Pending {
   reject: (error: Error) => void;
   worker: Worker;
 }
+
+/**
+ * The in-thread check, loaded at its first use: the Sigstore libraries are a good part of the
+ * CLI's start-up, and a ledger verify that meets no decision (an incremental run, often) needs none.
+ */
+let inThread: Promise<typeof VerifyDecisionBundle> | undefined;
+const verifyDecisionBundle: typeof VerifyDecisionBundle = async (bundle, keys, expected) => {
+  inThread ??= import('../signing/verify-decision').then((m) => m.verifyDecisionBundle);
+  return (await inThread)(bundle, keys, expected);
+};
 
 export function decisionVerifierPool(options: { threads?: number; inThreadFirst?: number } = {}): DecisionVerifierPool {
   const threads = Math.max(1, options.threads ?? availableParallelism());

@@ -8,7 +8,20 @@ import { verifierKey } from '../../ledger/verifier-key';
 /** node:crypto SHA-256 for the pure ledger code. */
 export const nodeSha256: Sha256 = (data) => new Uint8Array(createHash('sha256').update(data).digest());
 
-export const nodeTreeHasher: TreeHasher = treeHasher(nodeSha256);
+const LEAF_PREFIX = Buffer.from([0x00]);
+const NODE_PREFIX = Buffer.from([0x01]);
+const asBytes = (digest: Buffer): Uint8Array => new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
+
+/**
+ * node:crypto's tree hasher: the prefix and the parts go to the hash one after another (no
+ * concatenated copy), and an entry's text is hashed as UTF-8 straight from the string.
+ */
+export const nodeTreeHasher: TreeHasher = {
+  ...treeHasher(nodeSha256),
+  leaf: (data) => asBytes(createHash('sha256').update(LEAF_PREFIX).update(data).digest()),
+  node: (left, right) => asBytes(createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest()),
+  leafOfText: (text) => asBytes(createHash('sha256').update(LEAF_PREFIX).update(text, 'utf8').digest()),
+};
 
 /** The 32 raw bytes of an Ed25519 public key (the signed-note key material). */
 export function rawEd25519PublicKey(key: KeyObject | string): Uint8Array {
