@@ -233,6 +233,32 @@ export interface AuditSnapshot {
   incidents?: Array<[string, Incident]>;
 }
 
+/**
+ * An entry cut to what the audit and the ledger verifier read of it, for handing entries from
+ * a worker thread to the one that audits them: a gate evaluation under a bypass (nearly every
+ * entry of a busy ledger) keeps its seq, time, type, actor, target, gate and subject; every
+ * other entry is kept whole. SemanticAuditor.add gives the same findings for the view as for
+ * the entry (test/unit/shared/ledger/semantic-audit.test.ts).
+ */
+export function auditView(entry: LedgerEntry): LedgerEntry {
+  if (entry.type !== 'evaluation_under_bypass') return entry;
+  return {
+    seq: entry.seq,
+    time: entry.time,
+    type: entry.type,
+    actor: entry.actor,
+    actorRole: entry.actorRole,
+    target: entry.target,
+    gate: entry.gate,
+    reason: null,
+    incidentRef: null,
+    approver: null,
+    expiresAt: null,
+    sourceAddress: null,
+    data: 'subject' in entry.data ? { subject: entry.data.subject } : {},
+  };
+}
+
 export class SemanticAuditor {
   private policy: Policy | undefined;
   private readonly requests = new Map<string, RequestState_>();

@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { AppError } from '../../../shared/errors';
@@ -9,10 +10,11 @@ import { SemanticAuditor, type AuditReport } from '../../../shared/ledger/semant
 import { parseSignedNote, type NoteVerifier } from '../../../shared/ledger/signed-note';
 import { parseVerifierKey } from '../../../shared/ledger/verifier-key';
 import { LedgerVerifier, type LedgerProblem, type LedgerStart, type LedgerVerdict, type VerifyLedgerOptions } from '../../../shared/ledger/verify-ledger';
-import type { LedgerExportPage } from '../../../shared/http/responses';
 import { witnessAddCheckpoint, type WitnessRecord } from '../../../shared/ledger/witness-core';
 import { ed25519NoteVerifier, ed25519VerifierKeyFromPem, nodeEd25519Verify, nodeSha256, nodeTreeHasher } from '../../../shared/node/ledger/node-crypto';
 import { decisionVerifierPool } from '../../../shared/node/ledger/decision-verify-pool';
+import { exportPageWorkers, inThreadPageChecker, type CheckedPage } from '../../../shared/node/ledger/export-page-pool';
+import { pageEntry } from '../../../shared/ledger/export-page-check';
 import { EXPORT_FILES } from '../../ledger/export-bundle';
 import type { Policy } from '../../../shared/domain/policy';
 import { loadOrCreateWitnessKey } from '../../witness/witness-key-file';
@@ -22,6 +24,8 @@ import { defaultWitnessName } from './witness';
 
 /** Entries per export page (the store's maximum). */
 const PAGE = 5000;
+/** Pages fetched and checked ahead of the one being verified (two per worker keeps each busy). */
+const WORKER_PAGES_IN_FLIGHT = 2 * availableParallelism();
 
 export interface VerifyOutcome {
   verdict: LedgerVerdict;
@@ -44,8 +48,8 @@ export interface VerifyOutcome {
  */
 let policyParser: ((text: string) => Policy) | undefined;
 
-async function policyParserFor(texts: readonly string[]): Promise<void> {
-  if (policyParser || !texts.some((t) => t.includes('"type":"policy_loaded"'))) return;
+async function policyParserFor(): Promise<void> {
+  if (policyParser) return;
   const { parsePolicy } = await import('../../policy/load-policy');
   policyParser = (text) => parsePolicy(Buffer.from(text), 'policy.yaml', { recorded: true }).policy;
 }
@@ -53,7 +57,7 @@ async function policyParserFor(texts: readonly string[]): Promise<void> {
 const auditOptions = {
   sha256: nodeSha256,
   parsePolicySource: (text: string): Policy => {
-    // policyParserFor() runs before every batch of entries reaches the auditor.
+    // policyParserFor() runs before a batch of entries with a policy entry reaches the auditor.
     if (!policyParser) throw new Error('internal error: the policy parser was not loaded before a policy entry');
     return policyParser(text);
   },
@@ -190,38 +194,78 @@ export async function verifyOnline(opts: OnlineOptions): Promise<VerifyOutcome> 
 }
 
 /**
- * One pass over the store's pages, streamed through the verifier: the next page is already on
- * its way while this one is hashed and audited, so the store's time and ours overlap.
+ * One pass over the store's pages, streamed through the verifier. Past the first page the pages
+ * are checked in worker threads (export-page-pool.ts: parse, leaf hashes, canonical form, entry
+ * schema), several in flight at once while this thread feeds the results in seq order to the
+ * one LedgerVerifier (tree, keys, decision signatures, audit). Memory holds the pages in flight,
+ * never the ledger.
  */
 async function verifyPages(
   client: StoreClient,
   options: VerifyLedgerOptions,
   start: Omit<LedgerStart, 'checkpoint' | 'history'>,
   history: 'include' | 'omit',
-): Promise<{ verdict: LedgerVerdict; page0: LedgerExportPage; audit: SemanticAuditor | undefined }> {
+): Promise<{ verdict: LedgerVerdict; page0: CheckedPage['meta']; audit: SemanticAuditor | undefined }> {
   const from = start.resume?.size ?? 0;
-  const page0 = await client.call('ledgerExport', { query: { from, limit: PAGE, history } }).catch((error: unknown) => {
-    // A store from before `history` refuses the field: it always sends the history.
-    if (error instanceof AppError && error.code === 'invalid_input' && /\bhistory\b/.test(error.message)) return client.call('ledgerExport', { query: { from, limit: PAGE } });
-    throw error;
-  });
-  const verifier = new LedgerVerifier(options, { ...start, checkpoint: page0.checkpoint, history: page0.checkpoints ?? [] });
-  const fetchFrom = (at: number) => (at < page0.treeSize ? client.call('ledgerExport', { query: { treeSize: page0.treeSize, from: at, limit: PAGE } }) : undefined);
-  let page: LedgerExportPage | undefined = page0;
-  while (page) {
-    const next: Promise<LedgerExportPage> | undefined = verifier.failedEarly || page.entries.length === 0 ? undefined : fetchFrom(page.from + page.entries.length);
-    // A failed prefetch must not go unhandled while this page is verified: it is awaited below.
-    next?.catch((_awaitedBelow: unknown) => undefined);
-    const { entries, leafHashes } = page;
-    await policyParserFor(entries);
-    for (let i = 0; i < entries.length; i++) {
-      verifier.add(entries[i]!, leafOf(leafHashes[i]));
-      if ((i & 255) === 255) await verifier.drain();
+  const inThread = inThreadPageChecker();
+  const page0 = await inThread.check(
+    await client.callBytes('ledgerExport', { query: { from, limit: PAGE, history } }).catch((error: unknown) => {
+      // A store from before `history` refuses the field: it always sends the history.
+      if (error instanceof AppError && error.code === 'invalid_input' && /\bhistory\b/.test(error.message)) return client.callBytes('ledgerExport', { query: { from, limit: PAGE } });
+      throw error;
+    }),
+  );
+  const meta = page0.meta;
+  const verifier = new LedgerVerifier(options, { ...start, checkpoint: meta.checkpoint, history: meta.checkpoints ?? [] });
+  const total = meta.treeSize;
+  // Workers pay off from a couple of pages on; fewer are checked here.
+  const checker = total - (from + page0.count) > PAGE ? exportPageWorkers() : inThread;
+  const window = WORKER_PAGES_IN_FLIGHT;
+  const queue: Array<{ from: number; page: Promise<CheckedPage> }> = [];
+  let nextFrom = from + page0.count;
+  const launch = () => {
+    while (queue.length < window && nextFrom < total && !verifier.failedEarly) {
+      const at = nextFrom;
+      nextFrom = Math.min(total, at + PAGE);
+      const page = client.callBytes('ledgerExport', { query: { treeSize: total, from: at, limit: PAGE } }).then((body) => checker.check(body));
+      // A failed page must not go unhandled while earlier ones are verified: it is awaited below.
+      page.catch((_awaitedBelow: unknown) => undefined);
+      queue.push({ from: at, page });
     }
-    await verifier.drain();
-    page = verifier.failedEarly ? undefined : await next;
+  };
+  try {
+    launch();
+    let page: CheckedPage | undefined = page0;
+    while (page) {
+      if (page.meta.treeSize !== total) throw new AppError('verification_failed', `the store served page ${page.meta.from} for tree size ${page.meta.treeSize}, not the ${total} it was asked for`);
+      if (page.hasPolicy) await policyParserFor();
+      for (let i = 0; i < page.count; i++) {
+        const { checked, recordedLeaf } = pageEntry(page, i);
+        verifier.addChecked(checked, recordedLeaf);
+        if ((i & 255) === 255) await verifier.drain();
+      }
+      await verifier.drain();
+      if (verifier.failedEarly || verifier.size >= total) break;
+      if (page.count === 0) break;
+      let next = queue.shift();
+      if (next && next.from !== verifier.size) {
+        // A page came back shorter than asked: what was queued after it starts in the wrong place.
+        queue.length = 0;
+        next = undefined;
+      }
+      if (!next) {
+        nextFrom = verifier.size;
+        launch();
+        next = queue.shift();
+      }
+      if (!next) break;
+      launch();
+      page = await next.page;
+    }
+  } finally {
+    await checker.close();
   }
-  return { verdict: await verifier.finish(), page0, audit: options.auditor };
+  return { verdict: await verifier.finish(), page0: meta, audit: options.auditor };
 }
 
 function leafOf(b64: string | undefined): Uint8Array | undefined {
@@ -303,7 +347,7 @@ export async function verifyOffline(dir: string, options: { pinnedKeyText?: stri
     const leaves = await optionalLines(join(dir, EXPORT_FILES.leafHashes));
     let count = 0;
     for await (const text of entries) {
-      if (!policyParser) await policyParserFor([text]);
+      if (!policyParser && text.includes('"type":"policy_loaded"')) await policyParserFor();
       const leaf = leaves ? await leaves.next() : undefined;
       verifier.add(text, leaf && !leaf.done ? leafOf(leaf.value) : undefined);
       if (++count % 1024 === 0) await verifier.drain();

@@ -28,8 +28,10 @@ export async function nodeFetch(input: string | URL | Request, init: RequestInit
       res.on('end', () => {
         signal?.removeEventListener('abort', onAbort);
         const status = res.statusCode ?? 0;
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ ok: status >= 200 && status < 300, status, text: async () => text } as Response);
+        const bytes = Buffer.concat(chunks);
+        // The body as bytes too (a ledger page goes to a worker thread undecoded).
+        const arrayBuffer = async () => (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+        resolve({ ok: status >= 200 && status < 300, status, text: async () => bytes.toString('utf8'), arrayBuffer } as Response);
       });
     });
     const onAbort = () => {

@@ -81,15 +81,27 @@ export class StoreClient {
     return routeAnswer(name, def, describe, json) as D extends { response: z.ZodType } ? z.output<D['response']> : never;
   }
 
+  /**
+   * Call a JSON route and get its answer's bytes unparsed (a successful answer only; failures are
+   * the same AppErrors as call()'s). The caller must parse them with the route's response schema:
+   * the ledger verifier does that in a worker thread, next to the entries' checks.
+   */
+  async callBytes<N extends RouteName>(name: N, ...[input]: CallArgs<N>): Promise<ArrayBuffer> {
+    const { ROUTES } = await import('../../http/contract');
+    const def = ROUTES[name] as RouteDef;
+    const { bytes } = await this.send(def, (input ?? {}) as RouteInput, true);
+    return bytes!;
+  }
+
   private bearer(): Promise<string | undefined> {
     if (this.token !== undefined || !this.tokenProvider) return Promise.resolve(this.token);
     this.provided ??= this.tokenProvider();
     return this.provided;
   }
 
-  private async send(def: RouteDef, input: { params?: Record<string, string | number>; query?: Record<string, unknown>; body?: unknown }): Promise<{ json: unknown; describe: string }> {
+  private async send(def: RouteDef, input: { params?: Record<string, string | number>; query?: Record<string, unknown>; body?: unknown }, raw = false): Promise<{ json: unknown; describe: string; bytes?: ArrayBuffer }> {
     try {
-      return await this.sendOnce(def, input);
+      return await this.sendOnce(def, input, raw);
     } catch (error) {
       if (!(error instanceof AppError) || error.code !== 'unauthenticated' || this.token !== undefined || !this.renewToken || this.renewed) throw error;
       this.renewed = true;
@@ -98,11 +110,11 @@ export class StoreClient {
         if (!token) throw error;
         return token;
       });
-      return this.sendOnce(def, input);
+      return this.sendOnce(def, input, raw);
     }
   }
 
-  private async sendOnce(def: RouteDef, input: { params?: Record<string, string | number>; query?: Record<string, unknown>; body?: unknown }): Promise<{ json: unknown; describe: string }> {
+  private async sendOnce(def: RouteDef, input: { params?: Record<string, string | number>; query?: Record<string, unknown>; body?: unknown }, raw = false): Promise<{ json: unknown; describe: string; bytes?: ArrayBuffer }> {
     const path = fillPath(def.path, input.params);
     const describe = `${def.method} ${path}`;
     const url = new URL(this.baseUrl + path);
@@ -121,6 +133,13 @@ export class StoreClient {
       response = await this.fetchImpl(url, { method: def.method, headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (error) {
       throw unreachable(this.baseUrl, error, this.timeoutMs);
+    }
+    if (raw && response.ok) {
+      try {
+        return { json: undefined, describe, bytes: await response.arrayBuffer() };
+      } catch (error) {
+        throw unreachable(this.baseUrl, error, this.timeoutMs);
+      }
     }
     return { json: await answerJson(this.baseUrl, this.timeoutMs, describe, response), describe };
   }

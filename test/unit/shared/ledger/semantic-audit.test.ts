@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { LedgerEntry } from '../../../../shared/domain/ledger-entry';
 import type { Policy } from '../../../../shared/domain/policy';
-import { auditLedger, type AuditViolationKind } from '../../../../shared/ledger/semantic-audit';
+import { auditLedger, auditView, type AuditViolationKind } from '../../../../shared/ledger/semantic-audit';
 import { nodeSha256 } from '../../../../shared/node/ledger/node-crypto';
 import { EXAMPLE_POLICY_PATH } from '../../../../grant-store/policy/example-policy-path';
 import { parsePolicy, policyHash } from '../../../../grant-store/policy/load-policy';
@@ -183,6 +183,23 @@ describe('semantic audit: replay through the state machine and the policy in for
     scope.evaluate('req_1', { repo: 'payments-api', branch: 'release' });
     scope.evaluate('req_1', { repo: 'payments-api', branch: 'main', extra: 'fine' });
     only(scope, 'evaluation_outside_scope', outside);
+  });
+
+  test('the entries cut to auditView (as worker threads hand them over) give the same report as the whole entries', () => {
+    const b = base().clean('req_1').request('req_2', 'alice', 'payments').decide('req_2', 'bob', 'approve');
+    b.evaluate('req_2'); // before its activation: outside the window
+    b.activate('req_2');
+    b.evaluate('req_2', { repo: 'payments-api', branch: 'release' }); // outside the scope
+    b.evaluate('req_2');
+    b.evaluate('req_9'); // an unknown request
+    b.at += 3_600_000 + 5000;
+    b.evaluate('req_2'); // after the window, and evidence of a late expiry
+    const views = b.entries.map(auditView);
+    assert.ok(views.some((v, i) => v !== b.entries[i]), 'evaluations are cut');
+    const options = { sha256: nodeSha256, parsePolicySource: (text: string) => parsePolicy(Buffer.from(text), 'policy.yaml').policy };
+    const whole = auditLedger(b.entries, options);
+    assert.ok(whole.violations.length >= 4, whole.violations.map((v) => v.kind).join());
+    assert.deepEqual(auditLedger(views, options), whole);
   });
 
   test('an expiry more than a second late while the store was running; late after downtime is only counted', () => {

@@ -1,0 +1,113 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { AppError, fieldErrorsFromZod } from '../../errors';
+import { LedgerExportPageSchema, type LedgerExportPage } from '../../http/responses';
+import { checkExportPage, type CheckedPage as AnyCheckedPage } from '../../ledger/export-page-check';
+
+/** An export page checked (export-page-check.ts), with the page's own fields. */
+export type CheckedPage = AnyCheckedPage<Omit<LedgerExportPage, 'entries' | 'leafHashes'>>;
+import { nodeTreeHasher } from './node-crypto';
+import { EXPORT_PAGE_WORKER_URL } from './export-page-worker-url';
+
+/**
+ * The ledger verifier's page checks in worker threads: each export page travels as the raw bytes
+ * the store sent (transferred, not copied) and is parsed, checked against the route's schema and
+ * checked entry by entry there (checkExportPage: leaf hash, JSON, canonical form, entry schema,
+ * seq), so the thread that runs the one sequential part (the tree, the keys, the audit) never
+ * parses a page. Results come back as packed byte arrays plus the entries cut to what the
+ * verifier reads (auditView). One worker per core; pages are checked in any order and the caller
+ * consumes them in order.
+ */
+
+export interface PageCheckRequest {
+  id: number;
+  body: ArrayBuffer;
+}
+
+export type PageCheckResult = { id: number; ok: true; page: CheckedPage } | { id: number; ok: false; message: string };
+
+export interface ExportPageChecker {
+  /** Parse and check one page (the body of GET /v1/ledger/export); the buffer is handed over. */
+  check(body: ArrayBuffer): Promise<CheckedPage>;
+  close(): Promise<void>;
+}
+
+const ROUTE = 'GET /v1/ledger/export';
+
+/** What a worker does with a page's bytes; also the in-thread checker's whole job. */
+export function checkExportPageBytes(body: ArrayBuffer): CheckedPage {
+  const text = Buffer.from(body).toString('utf8');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new AppError('internal', `the store answered ${ROUTE} with something that is not JSON`);
+  }
+  const parsed = LedgerExportPageSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new AppError('internal', `the grant store's answer to ${ROUTE} does not match the API (ledgerExport): ${fieldErrorsFromZod(parsed.error).map((f) => `${f.path || '(root)'}: ${f.message}`).join('; ')}`);
+  }
+  return checkExportPage(parsed.data, nodeTreeHasher, base64Leaf);
+}
+
+/** The store's base64 leaf hashes (the page schema already checked the alphabet), decoded natively. */
+function base64Leaf(text: string): Uint8Array {
+  const bytes = Buffer.from(text, 'base64');
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Pages checked on the calling thread (a run of a page or two does not pay for starting workers). */
+export function inThreadPageChecker(): ExportPageChecker {
+  return { check: async (body) => checkExportPageBytes(body), close: async () => undefined };
+}
+
+export function exportPageWorkers(threads = availableParallelism()): ExportPageChecker {
+  const workers: Worker[] = [];
+  const load = new Map<Worker, number>();
+  const pending = new Map<number, { resolve: (page: CheckedPage) => void; reject: (error: Error) => void; worker: Worker }>();
+  let nextId = 0;
+  let closed = false;
+  for (let i = 0; i < Math.max(1, threads); i++) {
+    const worker = new Worker(EXPORT_PAGE_WORKER_URL);
+    worker.on('message', (result: PageCheckResult) => {
+      const p = pending.get(result.id);
+      if (!p) return;
+      pending.delete(result.id);
+      load.set(worker, load.get(worker)! - 1);
+      if (result.ok) p.resolve(result.page);
+      else p.reject(new AppError('internal', result.message));
+    });
+    // A worker that dies fails the pages it held: the run fails, it never passes them.
+    const fail = (error: Error) => {
+      for (const [id, p] of pending) {
+        if (p.worker !== worker) continue;
+        pending.delete(id);
+        p.reject(new Error(`a ledger page check's worker thread failed: ${error.message}`));
+      }
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => {
+      if (!closed) fail(new Error(`exited with code ${code}`));
+    });
+    workers.push(worker);
+    load.set(worker, 0);
+  }
+  return {
+    check(body) {
+      if (closed) return Promise.reject(new Error('the ledger page checker is closed'));
+      const worker = workers.reduce((a, b) => (load.get(b)! < load.get(a)! ? b : a));
+      load.set(worker, load.get(worker)! + 1);
+      const id = nextId++;
+      return new Promise<CheckedPage>((resolve, reject) => {
+        pending.set(id, { resolve, reject, worker });
+        worker.postMessage({ id, body } satisfies PageCheckRequest, [body]);
+      });
+    },
+    async close() {
+      closed = true;
+      await Promise.all(workers.map((w) => w.terminate()));
+      for (const p of pending.values()) p.reject(new Error('the ledger page checker was closed'));
+      pending.clear();
+    },
+  };
+}
