@@ -1,21 +1,19 @@
-import { createHash } from 'node:crypto';
 import { appendFile, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { canonicalJsonBytes } from '../../shared/canonical-json';
+import { canonicalJson } from '../../shared/canonical-json';
 import { AppError } from '../../shared/errors';
 import { isRedactedEntry, ServedLedgerEntrySchema, type LedgerEntry, type ServedLedgerEntry } from '../../shared/domain/ledger-entry';
-import { CompactRange } from '../../shared/ledger/compact-range';
-import { treeHasher } from '../../shared/ledger/tree-hasher';
-import { fromBase64, fromHex, toHex } from '../../shared/bytes';
+import { LedgerVerifier, type LedgerResumeState, type LedgerVerdict } from '../../shared/ledger/verify-ledger';
+import { nodeTreeHasher } from '../../shared/node/ledger/node-crypto';
+import { verifyDecisionBundle } from '../../shared/node/signing/verify-decision';
+import { fromHex, toHex } from '../../shared/bytes';
 import type { ChannelOutput, ParsedChannelInput, VerificationState } from '../../shared/ipc/contract';
 import { readTextIfExists, writeJsonAtomic } from './files';
 
 /** Entries fetched per page while syncing. */
 export const LEDGER_SYNC_PAGE_SIZE = 1000;
 
-const sha256 = (data: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(data).digest());
-const hasher = treeHasher(sha256);
 
 /** A checkpoint as the store publishes it, already checked for a valid log signature by the source. */
 export interface PublishedCheckpoint {
@@ -39,6 +37,12 @@ const MirrorStateSchema = z.strictObject({
   verifiedTreeSize: z.number().int().nonnegative(),
   /** Compact range (hex hashes) of the verified prefix: enough to extend verification later. */
   verifiedFrontier: z.array(z.string()),
+  /**
+   * The approver keys the ledger enrolled up to verifiedTreeSize (the verifier's resume state):
+   * new decisions are checked against them. Absent in mirrors saved before it was kept: their
+   * next sync verifies from the first entry again.
+   */
+  verifiedKeys: z.array(z.strictObject({ keyId: z.string(), principal: z.string(), publicKeyPem: z.string(), revoked: z.boolean() })).optional(),
   /** The log's note key, pinned on first use: a store presenting another key is refused. */
   logKey: z.strictObject({ origin: z.string(), publicKeyPem: z.string() }).nullable(),
   checkpoint: z.strictObject({ treeSize: z.number().int(), rootHash: z.string(), note: z.string().nullable(), verifiedAt: z.string() }).nullable(),
@@ -160,19 +164,23 @@ export class LedgerMirror {
     let verifiedFrontier = this.state.verifiedFrontier;
     let checkpointState = this.state.checkpoint;
     const all = this.entries.length + pending.length;
+    let verifiedKeys = this.state.verifiedKeys;
     if (checkpoint && checkpoint.size > verifiedTreeSize && checkpoint.size <= all) {
-      // Extend the verified prefix: old verified frontier + every leaf up to the checkpoint size.
-      // Old entries are never re-downloaded, so a rewritten history cannot match the signed root.
-      const range = new CompactRange(hasher, verifiedTreeSize, verifiedFrontier.map(fromHex));
-      for (let seq = verifiedTreeSize; seq < checkpoint.size; seq++) {
-        const entry = seq < this.entries.length ? this.entries[seq] : pending[seq - this.entries.length];
-        range.append(leafOf(entry as ServedLedgerEntry));
-      }
-      if (toHex(range.root()) !== toHex(checkpoint.rootHash)) {
-        return this.fail(now, `the ledger does not match the store's signed checkpoint at size ${checkpoint.size}: history was rewritten or an entry was altered`);
+      // Extend the verified prefix with the shared streaming verifier (the one `breakglass ledger
+      // verify` runs): from the saved frontier, every new entry's leaf, form and decision
+      // signature, up to the signed root. Old entries are never re-downloaded, so a rewritten
+      // history cannot match the signed root.
+      const verdict = await this.verifyUpTo(checkpoint, pending);
+      if (!verdict.ok) {
+        const p = verdict.problem;
+        if (p.code === 'root_mismatch' || p.code === 'inconsistent_history') {
+          return this.fail(now, `the ledger does not match the store's signed checkpoint at size ${checkpoint.size}: history was rewritten or an entry was altered (${p.message})`);
+        }
+        return this.fail(now, `the ledger does not verify${p.seq === null ? '' : ` at entry ${p.seq}`}: ${p.message}`);
       }
       verifiedTreeSize = checkpoint.size;
-      verifiedFrontier = range.frontier.map(toHex);
+      verifiedFrontier = verdict.state.frontier.map(toHex);
+      verifiedKeys = verdict.state.keys;
       checkpointState = { treeSize: checkpoint.size, rootHash: toHex(checkpoint.rootHash), note: checkpoint.note, verifiedAt: now().toISOString() };
     } else if (checkpoint && checkpoint.size === verifiedTreeSize && checkpointState && checkpointState.rootHash !== toHex(checkpoint.rootHash)) {
       return this.fail(now, `the store's checkpoint at size ${checkpoint.size} has a different root than the one verified before: split view`);
@@ -183,6 +191,7 @@ export class LedgerMirror {
       size: this.entries.length,
       verifiedFrontier,
       verifiedTreeSize,
+      ...(verifiedKeys ? { verifiedKeys } : {}),
       checkpoint: checkpointState,
       logKey: this.state.logKey ?? checkpoint?.logKey ?? null,
       lastSyncAt: now().toISOString(),
@@ -190,6 +199,32 @@ export class LedgerMirror {
     };
     await writeJsonAtomic(this.statePath, this.state);
     return { added: pending.length };
+  }
+
+  /**
+   * Verify the mirrored and the pending entries up to `checkpoint` (its note already verified by
+   * the source) from the saved verified prefix: its frontier and enrolled keys, or from the first
+   * entry when the saved state has no keys yet.
+   */
+  private async verifyUpTo(checkpoint: PublishedCheckpoint, pending: readonly ServedLedgerEntry[]): Promise<LedgerVerdict> {
+    const origin = checkpoint.logKey?.origin ?? this.state.logKey?.origin ?? 'the store log';
+    const saved = this.state.checkpoint;
+    const canResume = this.state.verifiedTreeSize > 0 && this.state.verifiedKeys !== undefined && saved !== null && saved.treeSize === this.state.verifiedTreeSize;
+    const resume: LedgerResumeState | undefined = canResume ? { size: this.state.verifiedTreeSize, frontier: this.state.verifiedFrontier.map(fromHex), keys: this.state.verifiedKeys! } : undefined;
+    const verifier = new LedgerVerifier(
+      {
+        hasher: nodeTreeHasher,
+        verifyDecision: verifyDecisionBundle,
+        ...(resume ? { trustedCheckpoint: { verified: { origin, size: resume.size, rootHash: fromHex(saved!.rootHash), extensions: [] } } } : {}),
+      },
+      { checkpoint: { verified: { origin, size: checkpoint.size, rootHash: checkpoint.rootHash, extensions: [] } }, resume },
+    );
+    for (let seq = resume?.size ?? 0; seq < checkpoint.size; seq++) {
+      const entry = seq < this.entries.length ? this.entries[seq]! : pending[seq - this.entries.length]!;
+      verifier.add(canonicalJson(entry));
+      if ((seq & 255) === 255) await verifier.drain();
+    }
+    return verifier.finish();
   }
 
   /** Why a published checkpoint must be refused before any entry is compared with it, or null. */
@@ -270,11 +305,6 @@ export class LedgerMirror {
       lastSyncAt: this.state.lastSyncAt,
     };
   }
-}
-
-/** The Merkle leaf of a mirrored entry: hashed from its canonical bytes, or as served when redacted. */
-function leafOf(entry: ServedLedgerEntry): Uint8Array {
-  return isRedactedEntry(entry) ? fromBase64(entry.leafHash) : hasher.leaf(canonicalJsonBytes(entry));
 }
 
 function searchableText(entry: LedgerEntry): string {

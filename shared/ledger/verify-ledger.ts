@@ -51,13 +51,21 @@ export interface LedgerResumeState {
   keys: Array<{ keyId: string; principal: string; publicKeyPem: string; revoked: boolean }>;
 }
 
+/**
+ * A checkpoint whose signed note the caller already verified with the log key (the console's
+ * store source does, with the key it pinned), given as its parsed content.
+ */
+export interface VerifiedCheckpoint {
+  verified: Checkpoint;
+}
+
 export interface VerifyLedgerOptions {
   hasher: TreeHasher;
-  /** The log key (note key name = origin). */
-  logKey: NoteVerifier;
+  /** The log key (note key name = origin); needed for every checkpoint given as a signed note. */
+  logKey?: NoteVerifier;
   verifyDecision: DecisionVerifier;
   /** The last checkpoint this client verified (signed note); the log must extend it. */
-  trustedCheckpoint?: string;
+  trustedCheckpoint?: string | VerifiedCheckpoint;
   /** How many decision signatures to check concurrently (default 32). */
   concurrency?: number;
   /** Replays every well-formed entry through the semantic audit; its violations fail the verdict. */
@@ -115,7 +123,9 @@ function problem(code: LedgerProblemCode, seq: number | null, message: string): 
   return { code, seq, message };
 }
 
-function verifyCheckpointNote(note: string, logKey: NoteVerifier, what: string): Checkpoint {
+function verifyCheckpointNote(note: string | VerifiedCheckpoint, logKey: NoteVerifier | undefined, what: string): Checkpoint {
+  if (typeof note !== 'string') return note.verified;
+  if (!logKey) throw new AppError('invalid_input', `${what} is a signed note, but no log key was given to verify it`);
   const { text } = verifyNote(note, [logKey]);
   const cp = parseCheckpoint(text);
   if (cp.origin !== logKey.name) throw new AppError('verification_failed', `${what} is for log "${cp.origin}", not "${logKey.name}"`);
@@ -134,7 +144,7 @@ interface PendingMismatch {
 
 export interface LedgerStart {
   /** The latest signed checkpoint: the entries must be exactly its tree. */
-  checkpoint: string;
+  checkpoint: string | VerifiedCheckpoint;
   /** Earlier checkpoints the log published (they narrow down where an altered entry is). */
   history?: readonly string[];
   /** Earlier checkpoints this client verified (besides the trusted one): a mismatch is a split view. */
