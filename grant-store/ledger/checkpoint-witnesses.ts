@@ -191,7 +191,7 @@ export class CheckpointWitnesses {
       if ((state.size ?? 0) > cp.treeSize) {
         throw new AppError('verification_failed', `witness ${key.name} already cosigned size ${state.size} of this log, more than checkpoint ${cp.treeSize}: it saw a later or other history`);
       }
-      const proof = oldSize > 0 && oldSize < cp.treeSize ? this.opts.log.consistencyProof(oldSize, cp.treeSize).hashes : [];
+      const proof = oldSize > 0 && oldSize < cp.treeSize ? (await this.opts.log.consistencyProof(oldSize, cp.treeSize)).hashes : [];
       const res = await fetchFn(endpoint, {
         method: 'POST',
         headers: { 'content-type': 'text/plain; charset=utf-8' },

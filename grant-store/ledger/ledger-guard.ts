@@ -5,7 +5,7 @@ import { ed25519NoteVerifier, nodeTreeHasher } from '../../shared/node/ledger/no
 import type { Store } from '../storage/store';
 import { checkLedgerAtStart, type LedgerCheckSource, type LedgerHalt } from './ledger-integrity';
 import type { LogKey } from './log-key';
-import type { LogTables } from '../storage/log-tables';
+import { nodeKey, type LogTables } from '../storage/log-tables';
 
 /**
  * The ledger governs the gate (issue 11). Before the store answers anything the guard runs the
@@ -61,7 +61,7 @@ export function ledgerCheckSource(store: Store, tables: LogTables): LedgerCheckS
     rows: (from, limit) => store.getLedgerRows(from, limit),
     storedLeaves: (from, limit) => tables.leafHashes(from, limit),
     storedLeafCount: () => tables.leafCount(),
-    storedNode: (level, index) => tables.node(level, index),
+    storedNode: async (level, index) => (await tables.nodes([{ level, index }])).get(nodeKey(level, index)),
     latestCheckpoint: () => tables.latestCheckpoint(),
   };
 }

@@ -33,7 +33,7 @@ export interface LedgerCheckSource {
   /** Number of stored leaf hashes. */
   storedLeafCount(): number | Promise<number>;
   /** A stored perfect-subtree hash, if any (the frontier the log will extend). */
-  storedNode(level: number, index: number): Uint8Array | undefined;
+  storedNode(level: number, index: number): Uint8Array | undefined | Promise<Uint8Array | undefined>;
   latestCheckpoint(): SignedCheckpoint | undefined;
 }
 
@@ -135,7 +135,7 @@ export async function checkLedgerAtStart(source: LedgerCheckSource, opts: Ledger
     stop({ seq: firstLeafDiff, table: 'ledger_nodes', reason: `the stored leaf hash of row ${firstLeafDiff} is not the hash of the row: the node table or the row was rewritten` });
   } else if (checkpointSize > 0) {
     // The stored frontier at the checkpoint is what the log extends: it must give the signed root.
-    const stored = frontierNodes(checkpointSize).map(({ level, index }) => source.storedNode(level, index));
+    const stored = await Promise.all(frontierNodes(checkpointSize).map(({ level, index }) => source.storedNode(level, index)));
     if (stored.some((h) => h === undefined) || !bytesEqual(new CompactRange(hasher, checkpointSize, stored as Uint8Array[]).root(), checkpointRoot!)) {
       stop({ seq: null, table: 'ledger_nodes', reason: `the stored subtree hashes do not give checkpoint ${latest!.id}'s root: the node table was rebuilt or edited` });
     }

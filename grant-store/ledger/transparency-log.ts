@@ -5,13 +5,15 @@ import { utf8 } from '../../shared/bytes';
 import { checkpointTimeLine, formatCheckpoint } from '../../shared/ledger/checkpoint';
 import { CompactRange, frontierNodes } from '../../shared/ledger/compact-range';
 import { consistencyProof, inclusionProof, treeRoot, verifyConsistency, type NodeSource } from '../../shared/ledger/proofs';
+import { tileWidthAt } from '../../shared/ledger/tlog-tiles';
 import { bundleWithTlogEntry, signedEntryTimestampPayload } from '../../shared/ledger/rekor-dsse';
 import { signNote } from '../../shared/ledger/signed-note';
 import { approverPublicKeys, ledgerTrustedRoot } from '../../shared/ledger/trusted-root';
 import { nodeTreeHasher } from '../../shared/node/ledger/node-crypto';
 import { dataDirPaths } from '../admin/data-dir';
 import type { Store } from '../storage/store';
-import type { LogTables, SignedCheckpoint, StoredCosignature } from '../storage/log-tables';
+import { nodeKey, type LogTables, type NodeKey, type SignedCheckpoint, type StoredCosignature } from '../storage/log-tables';
+import { mapNodeSource, nodesReadBy, TileCache } from './tile-cache';
 import { loadLogKey, type LogKey } from './log-key';
 import type { LedgerGuard } from './ledger-guard';
 import { fallbackStoreLogger } from '../logger';
@@ -44,10 +46,12 @@ export interface TransparencyLogOptions {
  * The grant store's ledger as an RFC 6962 transparency log. Follows the store's committed
  * entries (onLedgerAppended), hashes each entry's canonical bytes itself, keeps every perfect
  * subtree hash in ledger_nodes and signs a C2SP checkpoint at most every ~500 ms while entries
- * arrive, never one inconsistent with the last it signed. Serves inclusion and consistency
- * proofs, the trusted root and decision bundles with their tlog entry.
+ * arrive, never one inconsistent with the last it signed. Serves C2SP tlog-tiles and answers
+ * inclusion and consistency proofs from those tiles (tile-cache.ts: read on demand, full tiles
+ * cached within a fixed budget), the trusted root and decision bundles with their tlog entry.
+ * In memory it holds the frontier and the nodes not yet persisted, nothing per entry.
  */
-export class TransparencyLog implements NodeSource {
+export class TransparencyLog {
   private readonly pending = new Map<string, Uint8Array>();
   private range: CompactRange;
   private timer: NodeJS.Timeout | undefined;
@@ -63,6 +67,7 @@ export class TransparencyLog implements NodeSource {
   private readonly guard: LedgerGuard | undefined;
   private readonly waiters: Array<{ size: number; resolve: () => void }> = [];
   private readonly signedListeners = new Set<(checkpoint: SignedCheckpoint) => void>();
+  private readonly tiles: TileCache;
 
   private constructor(
     private readonly store: Store,
@@ -71,11 +76,11 @@ export class TransparencyLog implements NodeSource {
     private readonly clock: () => Date,
     private readonly intervalMs: number,
     guard: LedgerGuard | undefined,
+    range: CompactRange,
   ) {
     this.guard = guard;
-    const size = tables.leafCount();
-    const hashes = frontierNodes(size).map(({ level, index }) => this.perfect(level, index));
-    this.range = new CompactRange(nodeTreeHasher, size, hashes);
+    this.range = range;
+    this.tiles = new TileCache(tables, nodeTreeHasher);
   }
 
   static async open(opts: TransparencyLogOptions): Promise<TransparencyLog> {
@@ -84,7 +89,12 @@ export class TransparencyLog implements NodeSource {
     // The log's tables live in the store's own database, on its connections (with PostgreSQL
     // every instance follows the same tables).
     const tables = await opts.store.openLogTables();
-    const log = new TransparencyLog(opts.store, tables, key, opts.clock ?? (() => new Date()), opts.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS, opts.guard);
+    // Only the frontier (one node per set bit of the size) is read to go on appending.
+    const size = await tables.leafCount();
+    const frontier = frontierNodes(size);
+    const stored = mapNodeSource(await tables.nodes(frontier), 'ledger_nodes');
+    const range = new CompactRange(nodeTreeHasher, size, frontier.map(({ level, index }) => stored.perfect(level, index)));
+    const log = new TransparencyLog(opts.store, tables, key, opts.clock ?? (() => new Date()), opts.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS, opts.guard, range);
     log.unsubscribe = opts.store.onLedgerAppended(() => log.schedule());
     await log.checkpointNow();
     return log;
@@ -118,12 +128,32 @@ export class TransparencyLog implements NodeSource {
     return this.range.size;
   }
 
-  perfect(level: number, index: number): Uint8Array {
-    const pending = this.pending.get(`${level}:${index}`);
-    if (pending) return pending;
-    const hash = this.tables.node(level, index);
-    if (!hash) throw new AppError('internal', `ledger node ${level}/${index} is missing`);
-    return hash;
+  /** `keys` from the nodes integrated but not yet persisted, else from ledger_nodes (one query). */
+  private async integratedNodes(keys: readonly NodeKey[]): Promise<NodeSource> {
+    const nodes = new Map<string, Uint8Array>();
+    const unpersisted: NodeKey[] = [];
+    for (const k of keys) {
+      const pending = this.pending.get(nodeKey(k.level, k.index));
+      if (pending) nodes.set(nodeKey(k.level, k.index), pending);
+      else unpersisted.push(k);
+    }
+    for (const [key, hash] of await this.tables.nodes(unpersisted)) nodes.set(key, hash);
+    return mapNodeSource(nodes, 'ledger_nodes');
+  }
+
+  /** Run a root or proof computation in the tree of `treeSize` leaves (signed) on nodes read from its tiles. */
+  private async fromTiles<T>(treeSize: number, compute: (source: NodeSource) => T): Promise<T> {
+    return compute(await this.tiles.nodes(nodesReadBy(compute), treeSize));
+  }
+
+  /**
+   * Tile (level, index) of width `width` of the tree at the latest signed checkpoint: the packed
+   * hashes of tree level 8·level (C2SP tlog-tiles). The caller checks the width is covered.
+   */
+  tileHashes(level: number, index: number, width: number): Promise<Uint8Array> {
+    const covered = this.latestCheckpoint()?.treeSize ?? 0;
+    if (tileWidthAt(level, index, covered) < width) throw new AppError('not_found', `tile ${level}/${index} of width ${width} is beyond the latest checkpoint (size ${covered})`);
+    return this.tiles.tileHashes(level, index, width);
   }
 
   /**
@@ -184,7 +214,8 @@ export class TransparencyLog implements NodeSource {
       // Never contradict what was signed before: prove the new tree extends the last checkpoint.
       try {
         if (last.treeSize > size) throw new AppError('verification_failed', `the ledger shrank from ${last.treeSize} to ${size} entries`);
-        verifyConsistency(nodeTreeHasher, last.treeSize, size, consistencyProof(nodeTreeHasher, this, last.treeSize, size), last.rootHash, root);
+        const prove = (source: NodeSource) => consistencyProof(nodeTreeHasher, source, last.treeSize, size);
+        verifyConsistency(nodeTreeHasher, last.treeSize, size, prove(await this.integratedNodes(nodesReadBy(prove))), last.rootHash, root);
       } catch (error) {
         this.halt(null, 'ledger_checkpoints', `refusing to sign: the ledger is not consistent with checkpoint ${last.id} (size ${last.treeSize}): ${(error as Error).message}`);
         return;
@@ -255,20 +286,34 @@ export class TransparencyLog implements NodeSource {
     if (!last || treeSize > last.treeSize) throw new AppError('not_found', `no signed checkpoint covers tree size ${treeSize} yet (latest: ${last?.treeSize ?? 0})`);
   }
 
-  inclusionProof(seq: number, treeSize: number): { seq: number; treeSize: number; rootHash: Uint8Array; hashes: Uint8Array[] } {
+  /** Inclusion of entry `seq` in the signed tree of `treeSize`, with its leaf hash, answered from tiles. */
+  inclusionProof(seq: number, treeSize: number): Promise<{ seq: number; treeSize: number; rootHash: Uint8Array; leafHash: Uint8Array; hashes: Uint8Array[] }> {
     this.checkTreeSize(treeSize);
     if (seq >= treeSize) throw new AppError('invalid_input', `entry ${seq} is not in a tree of size ${treeSize}`, { fieldErrors: [{ path: 'seq', message: `must be below treeSize ${treeSize}` }] });
-    return { seq, treeSize, rootHash: treeRoot(nodeTreeHasher, this, treeSize), hashes: inclusionProof(nodeTreeHasher, this, seq, treeSize) };
+    return this.fromTiles(treeSize, (source) => ({
+      seq,
+      treeSize,
+      rootHash: treeRoot(nodeTreeHasher, source, treeSize),
+      leafHash: source.perfect(0, seq),
+      hashes: inclusionProof(nodeTreeHasher, source, seq, treeSize),
+    }));
   }
 
-  consistencyProof(from: number, to: number): { from: number; to: number; fromRoot: Uint8Array; toRoot: Uint8Array; hashes: Uint8Array[] } {
+  /** Consistency of the signed tree of `from` leaves with that of `to`, answered from tiles. */
+  consistencyProof(from: number, to: number): Promise<{ from: number; to: number; fromRoot: Uint8Array; toRoot: Uint8Array; hashes: Uint8Array[] }> {
     this.checkTreeSize(to);
     if (from > to) throw new AppError('invalid_input', `from (${from}) must not exceed to (${to})`, { fieldErrors: [{ path: 'from', message: `must be at most to (${to})` }] });
-    return { from, to, fromRoot: treeRoot(nodeTreeHasher, this, from), toRoot: treeRoot(nodeTreeHasher, this, to), hashes: consistencyProof(nodeTreeHasher, this, from, to) };
+    return this.fromTiles(to, (source) => ({
+      from,
+      to,
+      fromRoot: treeRoot(nodeTreeHasher, source, from),
+      toRoot: treeRoot(nodeTreeHasher, source, to),
+      hashes: consistencyProof(nodeTreeHasher, source, from, to),
+    }));
   }
 
   /** Leaf hashes seq from..from+limit-1 as the log computed them. */
-  leafHashes(from: number, limit: number): Uint8Array[] {
+  leafHashes(from: number, limit: number): Promise<Uint8Array[]> {
     return this.tables.leafHashes(from, limit);
   }
 
@@ -299,7 +344,7 @@ export class TransparencyLog implements NodeSource {
     const checkpoint = this.latestCheckpoint()!;
     const entryBytes = utf8(row.text);
     const integratedTime = Math.floor(Date.parse(entry.time) / 1000);
-    const proof = this.inclusionProof(seq, checkpoint.treeSize);
+    const proof = await this.inclusionProof(seq, checkpoint.treeSize);
     const setPayload = signedEntryTimestampPayload({ canonicalizedBody: entryBytes, integratedTime, logIndex: seq, logId: this.key.logId });
     return bundleWithTlogEntry(bundle, {
       entryBytes,

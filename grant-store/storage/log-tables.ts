@@ -3,8 +3,9 @@
  * ledger_nodes and ledger_checkpoints: in the store's own database, opened through
  * Store.openLogTables() (sqlite/sqlite-log-tables.ts, postgres/pg-log-tables.ts). The interface
  * lives here, in storage/, so the dependency runs one way: ledger/ uses storage/, never the
- * reverse (eslint.config.js enforces it). Reads are synchronous because the proof code
- * (shared/ledger/proofs.ts, NodeSource) is.
+ * reverse (eslint.config.js enforces it). Node reads are asynchronous and batched: the log
+ * reads the few nodes a proof needs (or a tile's 256 hashes) in one query, so no backend has to
+ * hold the tree in memory.
  */
 export interface SignedCheckpoint {
   id: number;
@@ -39,17 +40,32 @@ export interface StoredCosignature {
   source: CosignatureSource;
 }
 
+/** A perfect subtree: the root of leaves [index·2^level, (index+1)·2^level). */
+export interface NodeKey {
+  level: number;
+  index: number;
+}
+
+/** The map key of a node in `nodes()` answers and `persist()` arguments. */
+export function nodeKey(level: number, index: number): string {
+  return `${level}:${index}`;
+}
+
 export interface LogTables {
   /** Leaves whose hashes are stored (level 0 count). */
-  leafCount(): number;
-  node(level: number, index: number): Uint8Array | undefined;
+  leafCount(): Promise<number>;
+  /** The stored hashes of these nodes, keyed `level:index` (nodeKey); missing ones are left out. One query. */
+  nodes(keys: readonly NodeKey[]): Promise<Map<string, Uint8Array>>;
+  /** The stored hashes of tree level `level` at indices from..from+count-1, in order, stopping at the first missing one (a tile's contents). */
+  nodeRange(level: number, from: number, count: number): Promise<Uint8Array[]>;
   /** Store new nodes (keys `level:index`; existing ones are kept) and, if given, a checkpoint, atomically. */
   persist(nodes: ReadonlyMap<string, Uint8Array>, checkpoint: NewCheckpoint | undefined): void | Promise<void>;
   latestCheckpoint(): SignedCheckpoint | undefined;
   checkpointOfSize(size: number): SignedCheckpoint | undefined;
   /** Oldest first. */
   checkpoints(maxSize: number): SignedCheckpoint[];
-  leafHashes(from: number, limit: number): Uint8Array[];
+  /** Stored leaf hashes seq from..from+limit-1 (nodeRange of level 0). */
+  leafHashes(from: number, limit: number): Promise<Uint8Array[]>;
   /** Keep a verified cosignature (ledger_cosignatures, append-only); false when that witness already cosigned that checkpoint. */
   addCosignature(cosignature: StoredCosignature): Promise<boolean>;
   /** The cosignatures kept for one checkpoint, oldest first. */

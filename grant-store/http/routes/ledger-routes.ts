@@ -41,13 +41,13 @@ export const registerLedgerRoutes: RoutePlugin = async (app, ctx) => {
 
   route('inclusionProof', async ({ query: q }) => {
     const treeSize = q.treeSize ?? log.latestCheckpoint()?.treeSize ?? 0;
-    const proof = log.inclusionProof(q.seq, treeSize);
-    return { seq: proof.seq, treeSize: proof.treeSize, rootHash: toBase64(proof.rootHash), leafHash: toBase64(log.perfect(0, q.seq)), hashes: proof.hashes.map(toBase64) };
+    const proof = await log.inclusionProof(q.seq, treeSize);
+    return { seq: proof.seq, treeSize: proof.treeSize, rootHash: toBase64(proof.rootHash), leafHash: toBase64(proof.leafHash), hashes: proof.hashes.map(toBase64) };
   });
 
   route('consistencyProof', async ({ query: q }) => {
     const to = q.to ?? log.latestCheckpoint()?.treeSize ?? 0;
-    const proof = log.consistencyProof(q.from, to);
+    const proof = await log.consistencyProof(q.from, to);
     return { from: proof.from, to: proof.to, fromRoot: toBase64(proof.fromRoot), toRoot: toBase64(proof.toRoot), hashes: proof.hashes.map(toBase64) };
   });
 
@@ -80,7 +80,7 @@ export const registerLedgerRoutes: RoutePlugin = async (app, ctx) => {
       checkpoint: await witnesses.cosignedNote(cp),
       from: q.from,
       entries: await visibilityFor(caller).serveTexts(rows),
-      leafHashes: q.from < end ? log.leafHashes(q.from, end - q.from).map(toBase64) : [],
+      leafHashes: q.from < end ? (await log.leafHashes(q.from, end - q.from)).map(toBase64) : [],
       // The rest once, with the first page: history, trust material.
       ...(first
         ? {

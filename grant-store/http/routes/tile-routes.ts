@@ -1,7 +1,7 @@
 import { utf8 } from '../../../shared/bytes';
 import { AppError } from '../../../shared/errors';
 import { seesEverything, type Viewer } from '../../../shared/policy/visibility';
-import { entryBundle, parseTilePath, tileWidthAt, TILE_HEIGHT, TILE_WIDTH, type TileRef } from '../../../shared/ledger/tlog-tiles';
+import { entryBundle, parseTilePath, tileWidthAt, TILE_WIDTH, type TileRef } from '../../../shared/ledger/tlog-tiles';
 import type { RoutePlugin } from '../route-context';
 
 /**
@@ -37,9 +37,7 @@ export const registerTileRoutes: RoutePlugin = async (_app, ctx) => {
       if (rows.length !== width) throw new AppError('internal', `ledger entries ${ref.index * TILE_WIDTH}..${ref.index * TILE_WIDTH + width - 1} are not all stored`);
       body = entryBundle(rows.map((r) => utf8(r.text)));
     } else {
-      const level = TILE_HEIGHT * ref.level;
-      body = new Uint8Array(32 * width);
-      for (let i = 0; i < width; i++) body.set(log.perfect(level, ref.index * TILE_WIDTH + i), 32 * i);
+      body = await log.tileHashes(ref.level, ref.index, width);
     }
     return reply
       .header('cache-control', ref.width === null ? 'max-age=31536000, immutable' : 'max-age=5')

@@ -1,100 +1,56 @@
 import type pg from 'pg';
-import type { LogTables, NewCheckpoint, SignedCheckpoint, StoredCosignature } from '../log-tables';
+import { nodeKey, type LogTables, type NewCheckpoint, type NodeKey, type SignedCheckpoint, type StoredCosignature } from '../log-tables';
 import { rowToCheckpoint, rowToCosignature, type CheckpointRow, type CosignatureRow } from '../log-table-rows';
 import { fallbackStoreLogger } from '../../logger';
 
-const HASH_SIZE = 32;
-/** Rows read per query while loading the tree at start. */
-const LOAD_PAGE = 50_000;
-
-/** One level of the tree: hashes packed 32 bytes each in a growing buffer (2n hashes for n leaves). */
-class Level {
-  private buf = Buffer.alloc(HASH_SIZE * 64);
-  count = 0;
-  /** Nodes that arrived ahead of the packed prefix (not expected; kept rather than lost). */
-  private readonly ahead = new Map<number, Uint8Array>();
-
-  get(index: number): Uint8Array | undefined {
-    return index < this.count ? new Uint8Array(this.buf.buffer, this.buf.byteOffset + index * HASH_SIZE, HASH_SIZE) : this.ahead.get(index);
-  }
-
-  /** Nodes arrive in index order per level (compact range appends, ordered loads). */
-  set(index: number, hash: Uint8Array): void {
-    if (index < this.count) return; // already known: nodes never change
-    if (index > this.count) {
-      this.ahead.set(index, new Uint8Array(hash));
-      return;
-    }
-    this.push(hash);
-    // Anything that was waiting for this slot joins the packed prefix.
-    for (let next = this.ahead.get(this.count); next; next = this.ahead.get(this.count)) {
-      this.ahead.delete(this.count);
-      this.push(next);
-    }
-  }
-
-  private push(hash: Uint8Array): void {
-    if ((this.count + 1) * HASH_SIZE > this.buf.length) {
-      const bigger = Buffer.alloc(this.buf.length * 2);
-      this.buf.copy(bigger);
-      this.buf = bigger;
-    }
-    this.buf.set(hash, this.count * HASH_SIZE);
-    this.count++;
-  }
-}
-
 /**
  * The transparency log's tables in PostgreSQL (migration 2), for several instances sharing one
- * ledger. The proof code reads nodes synchronously, so every node is mirrored in memory
- * (32 bytes each, packed per level: ~64 MB per million entries), loaded at start and extended
- * as this instance integrates entries; writes go to Postgres (ON CONFLICT DO NOTHING: every
- * instance derives the same nodes from the same entries). Checkpoints are loaded at start and
- * appended by this instance; other instances sign their own, all over the same tree.
+ * ledger. Nodes are read from the table when a proof or a tile needs them (one query each, on
+ * the primary key), never mirrored in memory, so an instance's start-up and memory do not grow
+ * with the ledger; the log keeps a bounded cache of full tiles (ledger/tile-cache.ts). Writes use
+ * ON CONFLICT DO NOTHING: every instance derives the same nodes from the same entries.
+ * Checkpoints are loaded at start and appended by this instance; other instances sign their own,
+ * all over the same tree.
  */
 export class PgLogTables implements LogTables {
-  private readonly levels: Level[] = [];
   private readonly signed: SignedCheckpoint[] = [];
 
   private constructor(private readonly pool: pg.Pool) {}
 
   static async open(pool: pg.Pool): Promise<PgLogTables> {
     const tables = new PgLogTables(pool);
-    // Checkpoints before nodes: another instance commits a checkpoint in the same transaction as
-    // the nodes it covers, so every checkpoint read here has its nodes visible to the reads below.
-    // Read the other way round, a checkpoint committed between the two reads covered leaves this
-    // instance never loaded, and the start-up integrity check took that for a wiped node table.
+    // Another instance commits a checkpoint in the same transaction as the nodes it covers, so
+    // every checkpoint read here has its nodes visible to any later read.
     const rows = (await pool.query<CheckpointRow>('SELECT id, tree_size, root_hash, note, signed_at FROM ledger_checkpoints ORDER BY id')).rows;
     for (const row of rows) tables.signed.push(rowToCheckpoint(row));
-    for (let level = 0; ; level++) {
-      let loaded = 0;
-      for (;;) {
-        const rows = (
-          await pool.query<{ idx: number; hash: Buffer }>('SELECT idx, hash FROM ledger_nodes WHERE level = $1 AND idx >= $2 ORDER BY idx LIMIT $3', [level, loaded, LOAD_PAGE])
-        ).rows;
-        for (const row of rows) {
-          if (row.idx !== loaded) break; // a hole (should not happen): recomputed from the entries
-          tables.level(level).set(row.idx, row.hash);
-          loaded++;
-        }
-        if (rows.length < LOAD_PAGE || loaded !== rows.at(-1)!.idx + 1) break;
-      }
-      if (loaded === 0) break;
-    }
     return tables;
   }
 
-  private level(level: number): Level {
-    while (this.levels.length <= level) this.levels.push(new Level());
-    return this.levels[level]!;
+  async leafCount(): Promise<number> {
+    return (await this.pool.query<{ n: number }>('SELECT COALESCE(MAX(idx) + 1, 0) AS n FROM ledger_nodes WHERE level = 0')).rows[0]!.n;
   }
 
-  leafCount(): number {
-    return this.levels[0]?.count ?? 0;
+  async nodes(keys: readonly NodeKey[]): Promise<Map<string, Uint8Array>> {
+    const out = new Map<string, Uint8Array>();
+    if (keys.length === 0) return out;
+    const rows = (
+      await this.pool.query<{ level: number; idx: number; hash: Buffer }>(
+        'SELECT n.level, n.idx, n.hash FROM ledger_nodes n JOIN unnest($1::int[], $2::bigint[]) AS k(level, idx) ON n.level = k.level AND n.idx = k.idx',
+        [keys.map((k) => k.level), keys.map((k) => k.index)],
+      )
+    ).rows;
+    for (const row of rows) out.set(nodeKey(row.level, row.idx), new Uint8Array(row.hash));
+    return out;
   }
 
-  node(level: number, index: number): Uint8Array | undefined {
-    return this.levels[level]?.get(index);
+  async nodeRange(level: number, from: number, count: number): Promise<Uint8Array[]> {
+    const rows = (await this.pool.query<{ idx: number; hash: Buffer }>('SELECT idx, hash FROM ledger_nodes WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY idx', [level, from, from + count])).rows;
+    const out: Uint8Array[] = [];
+    for (const row of rows) {
+      if (row.idx !== from + out.length) break;
+      out.push(new Uint8Array(row.hash));
+    }
+    return out;
   }
 
   async persist(nodes: ReadonlyMap<string, Uint8Array>, checkpoint: NewCheckpoint | undefined): Promise<void> {
@@ -131,7 +87,6 @@ export class PgLogTables implements LogTables {
     } finally {
       client.release();
     }
-    for (const n of parsed) this.level(n.level).set(n.index, n.hash);
     if (checkpoint && id !== undefined) this.signed.push({ id, treeSize: checkpoint.size, rootHash: checkpoint.root, note: checkpoint.note, signedAt: checkpoint.signedAt });
   }
 
@@ -148,11 +103,8 @@ export class PgLogTables implements LogTables {
     return this.signed.filter((c) => c.treeSize <= maxSize);
   }
 
-  leafHashes(from: number, limit: number): Uint8Array[] {
-    const out: Uint8Array[] = [];
-    const leaves = this.levels[0];
-    for (let i = from; leaves && i < Math.min(leaves.count, from + limit); i++) out.push(leaves.get(i)!);
-    return out;
+  leafHashes(from: number, limit: number): Promise<Uint8Array[]> {
+    return this.nodeRange(0, from, limit);
   }
 
   async addCosignature(c: StoredCosignature): Promise<boolean> {

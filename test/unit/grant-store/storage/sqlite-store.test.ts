@@ -174,11 +174,11 @@ describe('SQLite store', async () => {
     old.close();
     const upgraded = SqliteStore.open(oldPath);
     const tables = await upgraded.openLogTables();
-    assert.equal(tables.leafCount(), 1);
-    assert.deepEqual(tables.node(0, 0), new Uint8Array(Buffer.alloc(32, 7)));
+    assert.equal(await tables.leafCount(), 1);
+    assert.deepEqual((await tables.nodes([{ level: 0, index: 0 }])).get('0:0'), new Uint8Array(Buffer.alloc(32, 7)));
     // Written through the store's writer, read back on its reader: no connection of the log's own.
     await tables.persist(new Map([['0:1', new Uint8Array(32).fill(8)]]), { size: 2, root: new Uint8Array(32).fill(9), note: 'note', signedAt: '2026-06-22T03:14:07.000Z' });
-    assert.equal(tables.leafCount(), 2);
+    assert.equal(await tables.leafCount(), 2);
     assert.equal(tables.latestCheckpoint()?.treeSize, 2);
     await tables.close();
     await upgraded.close();
