@@ -227,7 +227,7 @@ test('a real ledger of 100,000 entries, built by the store, passes the semantic 
   const leafHashes: string[] = [];
   for (let from = 0; from < TOTAL_ENTRIES; from += 10_000) {
     for (const row of await store.getLedgerEntryTexts(from, 10_000)) entries.push(row.text);
-    for (const leaf of log.leafHashes(from, Math.min(10_000, TOTAL_ENTRIES - from))) leafHashes.push(Buffer.from(leaf).toString('base64'));
+    for (const leaf of await log.leafHashes(from, Math.min(10_000, TOTAL_ENTRIES - from))) leafHashes.push(Buffer.from(leaf).toString('base64'));
   }
   const dir = join(tmp, 'export');
   await writeExportBundle(dir, {
