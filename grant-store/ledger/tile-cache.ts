@@ -108,7 +108,8 @@ export class TileCache {
     }
     tile = this.read(level, index, width);
     this.full.set(key, tile);
-    tile.catch(() => this.full.delete(key));
+    // A failed read reaches its caller through `tile`; here it is only forgotten, so the next read retries.
+    tile.catch((_readFailed: unknown) => this.full.delete(key));
     while (this.full.size > this.maxTiles) this.full.delete(this.full.keys().next().value!);
     return tile;
   }
