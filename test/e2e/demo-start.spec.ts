@@ -146,7 +146,10 @@ async function setUpAndApprove(page: Page, demo: RunningDemo, key: 'file' | 'key
   await page.getByLabel('API token').fill(demo.tokens.bob!);
   if (key === 'file') {
     await expect(page.getByRole('note', { name: 'no OS keychain' })).toContainText('No OS keychain is available');
-    await page.getByLabel('software-file signer').check();
+    // The one choice that works without a keychain is already chosen; the others say why not.
+    await expect(page.getByLabel('software-file signer')).toBeChecked();
+    await expect(page.getByLabel('software key', { exact: true })).toBeDisabled();
+    await expect(page.getByLabel('hardware key', { exact: true })).toBeDisabled();
     await expect(page.getByLabel('Key file')).toHaveValue(/keys\/bob\.pem$/);
     await screenshot(page, `demo-${shot}-setup`);
     await page.getByRole('button', { name: 'Connect with this key file' }).click();

@@ -72,7 +72,7 @@ export function ActiveScreen() {
                 </td>
                 <td>{r.approvals.map((a) => a.approver).join(', ')}</td>
                 <td className="mono nowrap">{r.expiresAt ? formatUtc(r.expiresAt) : '—'}</td>
-                <td className="right">{r.expiresAt ? <Countdown expiresAt={r.expiresAt} /> : null}</td>
+                <td className="right nowrap">{r.expiresAt ? <Countdown expiresAt={r.expiresAt} /> : null}</td>
                 <td className="right">
                   <button
                     type="button"

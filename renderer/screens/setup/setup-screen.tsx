@@ -75,7 +75,11 @@ export function SetupScreen() {
   const [token, setToken] = useState('');
   const keyFiles = live?.softwareKeyFiles ?? [];
   const noKeychain = live ? !live.keychain.available : false;
-  const [kind, setKind] = useState<KeyChoice>('software');
+  // Without an OS keychain neither a software key nor the token of a hardware-key setup can be
+  // kept: when the demo offers key files, the software-file signer is the one choice that works.
+  const filesOnly = noKeychain && keyFiles.length > 0;
+  const [chosenKind, setKind] = useState<KeyChoice>('software');
+  const kind: KeyChoice = filesOnly ? 'file' : chosenKind;
   const [keyFile, setKeyFile] = useState('');
   const chosenFile = keyFile || keyFiles[0]?.path || '';
   const [modulePath, setModulePath] = useState(DEFAULT_SOFTHSM_MODULE);
@@ -169,17 +173,20 @@ export function SetupScreen() {
               </legend>
               <div className="radio-cards">
                 <label className="radio-card">
-                  <input type="radio" name="key-kind" checked={kind === 'software'} onChange={() => setKind('software')} aria-label="software key" />
+                  <input type="radio" name="key-kind" checked={kind === 'software'} onChange={() => setKind('software')} aria-label="software key" disabled={filesOnly} />
                   <span>
                     <strong>Software key</strong>
-                    <span className="muted">ECDSA P-256, private half in the OS keychain.</span>
+                    <span className="muted">ECDSA P-256, private half in the OS keychain.{filesOnly ? ' Needs the OS keychain, which is not available here.' : ''}</span>
                   </span>
                 </label>
                 <label className="radio-card">
-                  <input type="radio" name="key-kind" checked={kind === 'pkcs11'} onChange={() => setKind('pkcs11')} aria-label="hardware key" />
+                  <input type="radio" name="key-kind" checked={kind === 'pkcs11'} onChange={() => setKind('pkcs11')} aria-label="hardware key" disabled={filesOnly} />
                   <span>
                     <strong>Hardware key (PKCS#11)</strong>
-                    <span className="muted">YubiKey PIV, smart card, TPM or HSM; non-extractable. Required by any tier whose policy asks for a hardware key.</span>
+                    <span className="muted">
+                      YubiKey PIV, smart card, TPM or HSM; non-extractable. Required by any tier whose policy asks for a hardware key.
+                      {filesOnly ? ' Needs the OS keychain for your API token, which is not available here.' : ''}
+                    </span>
                   </span>
                 </label>
                 {keyFiles.length ? (
