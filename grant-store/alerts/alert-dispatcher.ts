@@ -9,6 +9,7 @@ import type { BypassRequest } from '../../shared/domain/request';
 import {
   CURSOR_META_KEY,
   DEFAULT_RETRY_POLICY,
+  lockOutbox,
   type OutboxItem,
   type RetryPolicy,
   SEEN_FINDINGS_KEEP,
@@ -29,6 +30,11 @@ export const WEBHOOK_TIMEOUT_MS = 10_000;
 const INGEST_BATCH = 500;
 /** Deliveries attempted per pass. */
 const DELIVERY_BATCH = 16;
+/**
+ * How long a claimed delivery is this instance's to send: the receiver's timeout plus room for
+ * the claim and record transactions. After it, another instance may send it again (same id).
+ */
+export const DELIVERY_LEASE_MS = WEBHOOK_TIMEOUT_MS + 20_000;
 /**
  * Ledger appends are coalesced into one pass per this interval: a gate under load records an
  * evaluation per check, and each must not cost the store another write transaction. An
@@ -142,6 +148,7 @@ export class AlertDispatcher {
     if ((await this.opts.store.ledgerSize()) - 1 <= (await readCursor(this.opts.store))) return;
     for (;;) {
       const more = await this.opts.store.transaction(async (tx) => {
+        await lockOutbox(tx);
         const cursor = await readCursor(tx);
         const entries = await tx.getLedgerEntries(cursor + 1, INGEST_BATCH);
         if (entries.length === 0) return false;
@@ -180,6 +187,7 @@ export class AlertDispatcher {
     const findings = await this.opts.findings();
     if (findings.length === 0) return;
     await this.opts.store.transaction(async (tx) => {
+      await lockOutbox(tx);
       const seen = await readSeenFindings(tx);
       const fresh = findings.filter((f) => !seen.includes(f.id));
       if (fresh.length === 0) return;
@@ -221,16 +229,22 @@ export class AlertDispatcher {
 
   private async deliverDue(): Promise<void> {
     const nowMs = this.opts.clock().getTime();
-    const due = (await readOutbox(this.opts.store)).filter((i) => Date.parse(i.nextAttemptAt) <= nowMs).slice(0, DELIVERY_BATCH);
+    // A read-only look first: a write transaction only when something is due.
+    if (!(await readOutbox(this.opts.store)).some((i) => Date.parse(i.nextAttemptAt) <= nowMs)) return;
+    const lease = `lease_${randomBytes(8).toString('hex')}`;
+    const due = await this.claimDue(lease);
     if (due.length === 0) return;
     const results = await Promise.all(due.map(async (item) => ({ item, result: await this.attempt(item) })));
     await this.opts.store.transaction(async (tx) => {
+      await lockOutbox(tx);
       const outbox = await readOutbox(tx);
       const at = this.opts.clock();
       const entries: NewLedgerEntry[] = [];
       const next: OutboxItem[] = [];
       for (const item of outbox) {
-        const done = results.find((r) => r.item.id === item.id);
+        // Only the lease this pass took: an item whose lease ran out and was taken by another
+        // instance is that instance's to record.
+        const done = item.lease === lease ? results.find((r) => r.item.id === item.id) : undefined;
         if (!done) {
           next.push(item);
           continue;
@@ -243,11 +257,29 @@ export class AlertDispatcher {
           entries.push(this.record('alert_failed', item, attempts, at, { error: result.error }));
           this.opts.log?.(`alerts: delivery ${item.id} to webhook ${item.webhookId} failed for good after ${attempts} attempt(s): ${result.error}`);
         } else {
-          next.push({ ...item, attempts, lastError: result.error, nextAttemptAt: new Date(at.getTime() + retryDelayMs(attempts, this.retry)).toISOString() });
+          next.push({ ...item, attempts, lastError: result.error, lease: null, nextAttemptAt: new Date(at.getTime() + retryDelayMs(attempts, this.retry)).toISOString() });
         }
       }
       await writeOutbox(tx, next);
       if (entries.length > 0) await tx.appendLedger(entries);
+    });
+  }
+
+  /**
+   * Claim up to DELIVERY_BATCH due items for this pass: under the outbox lock, each gets `lease`
+   * and its next attempt moved to the lease's end, so no other instance sends it meanwhile.
+   */
+  private async claimDue(lease: string): Promise<OutboxItem[]> {
+    return this.opts.store.transaction(async (tx) => {
+      await lockOutbox(tx);
+      const outbox = await readOutbox(tx);
+      const now = this.opts.clock();
+      const due = outbox.filter((i) => Date.parse(i.nextAttemptAt) <= now.getTime()).slice(0, DELIVERY_BATCH);
+      if (due.length === 0) return [];
+      const ids = new Set(due.map((i) => i.id));
+      const until = new Date(now.getTime() + DELIVERY_LEASE_MS).toISOString();
+      await writeOutbox(tx, outbox.map((i) => (ids.has(i.id) ? { ...i, lease, nextAttemptAt: until } : i)));
+      return due;
     });
   }
 
@@ -311,6 +343,7 @@ export function outboxItemsFor(events: readonly AlertEvent[], policy: Policy, no
 /** Queue `items` in the outbox (those whose key is already queued are skipped); the dispatcher delivers them. */
 export async function enqueueOutboxItems(tx: StoreTx, items: readonly OutboxItem[]): Promise<void> {
   if (items.length === 0) return;
+  await lockOutbox(tx);
   const outbox = await readOutbox(tx);
   const keys = new Set(outbox.map((i) => i.key));
   await writeOutbox(tx, [...outbox, ...items.filter((i) => !keys.has(i.key))]);

@@ -8,6 +8,15 @@ import type { AlertEventKind } from './alert-events';
  * loses a pending delivery nor records one twice. Delivery itself is at-least-once: a crash
  * between a receiver's 2xx and our commit re-sends it with the same X-Breakglass-Delivery id,
  * which receivers use to drop duplicates.
+ *
+ * Several instances (PostgreSQL) share the outbox, so every transaction that reads and rewrites
+ * it (or the cursor, or the seen findings) first takes lockOutbox: without it two instances both
+ * read the same cursor, both queue the same alerts and the later write drops the other's items
+ * (an over_budget alert claimed by one and overwritten by the other is never sent), and both send
+ * the same due items. Sending happens outside any transaction, under a lease: an item is claimed
+ * (its `lease` set, its next attempt pushed to the lease's end) before it is sent, and only the
+ * holder of that lease records the outcome. An instance that dies mid-send leaves the item to be
+ * retried by any instance once the lease ends.
  */
 export const OUTBOX_META_KEY = 'alerts.outbox';
 /** Highest ledger seq already turned into alert events (-1 before the first). */
@@ -33,6 +42,13 @@ export interface OutboxItem {
   attempts: number;
   nextAttemptAt: string;
   lastError: string | null;
+  /** The claim of the instance sending it now (until nextAttemptAt); absent or null when nobody is. */
+  lease?: string | null;
+}
+
+/** Serialise this transaction with every other one touching the outbox, cursor or seen findings, on any instance. */
+export async function lockOutbox(tx: StoreTx): Promise<void> {
+  await tx.lockMeta(OUTBOX_META_KEY);
 }
 
 function parseJson<T>(text: string | undefined, fallback: T): T {

@@ -254,6 +254,13 @@ export interface StoreTx extends StoreReader {
    * of several transactions (instances) claiming the same key, exactly one gets true.
    */
   claimMeta(key: string, value: string): Promise<boolean>;
+  /**
+   * Hold an exclusive lock named `key` until this transaction ends, across every instance on
+   * the database: a read-modify-write of a meta value (the alert outbox, its cursor) that starts
+   * with it cannot interleave with another's. Taking it again in the same transaction is free.
+   * The caller must take it before reading what it protects.
+   */
+  lockMeta(key: string): Promise<void>;
 }
 
 export type LedgerListener = (entries: readonly LedgerEntry[]) => void;

@@ -40,6 +40,9 @@ const CLAIM_DIGEST_RUN = CLAIM_DIGEST_RUN_SQL(pgParam);
  * failed statement, because a failed statement would abort the whole PostgreSQL transaction
  * (SQLite lets the caller carry on; the service may rely on that).
  */
+/** The advisory-lock space (first of the two int keys) of lockMeta: "bg" + 0x6d65 ("me"). */
+const META_LOCK_SPACE = 0x62676d65;
+
 export class PgTx extends PgReader implements StoreTx {
   /** Highest seq appended in this transaction (the store waits for it to reach listeners). */
   lastSeq: number | undefined;
@@ -278,6 +281,12 @@ export class PgTx extends PgReader implements StoreTx {
 
   async setMeta(key: string, value: string): Promise<void> {
     await this.db.query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+  }
+
+  async lockMeta(key: string): Promise<void> {
+    // A transaction-level advisory lock in its own two-key space (the migration lock uses the
+    // one-key space, so they never collide): released at COMMIT or ROLLBACK, even on a crash.
+    await this.db.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [META_LOCK_SPACE, key]);
   }
 
   async claimMeta(key: string, value: string): Promise<boolean> {

@@ -193,6 +193,11 @@ export class SqliteTx extends SqliteReader implements StoreTx {
     this.stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
+  async lockMeta(_key: string): Promise<void> {
+    // Nothing to take: a SQLite transaction is BEGIN IMMEDIATE (one writer at a time) and one
+    // process holds the data directory's lock, so no other writer can interleave.
+  }
+
   async claimMeta(key: string, value: string): Promise<boolean> {
     return this.stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING').run(key, value).changes === 1;
   }

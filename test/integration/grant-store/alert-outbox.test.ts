@@ -117,3 +117,40 @@ test('PostgreSQL: the same, on a temp database', async (t) => {
   t.after(() => db.drop());
   await survivesRestart(() => PgStore.open({ databaseUrl: db.url }));
 });
+
+test('PostgreSQL: two instances on one database send each alert exactly once and record it once (the outbox is locked across instances)', async (t) => {
+  const db = await createTempDatabase('bg_outbox2');
+  t.after(() => db.drop());
+  answer = 200;
+  seen.length = 0;
+  const now = Date.parse('2026-11-26T10:00:00.000Z');
+  const stores = [await PgStore.open({ databaseUrl: db.url }), await PgStore.open({ databaseUrl: db.url })];
+  t.after(async () => {
+    for (const s of stores) await s.close();
+  });
+  // More activations than one pass delivers (16), each its own alert.
+  const activations = 40;
+  await stores[0]!.transaction((tx) =>
+    tx.appendLedger(
+      Array.from({ length: activations }, (_, i) => ({
+        time: new Date(now).toISOString(), type: 'bypass_activated' as const, actor: 'bob', actorRole: 'approver' as const, target: `req_${i.toString(16).padStart(16, '0')}`, gate: 'ci-tests',
+        reason: 'suite hangs on the shared runner', incidentRef: null, approver: 'bob', expiresAt: new Date(now + 3_600_000).toISOString(), sourceAddress: '127.0.0.1', data: {},
+      })),
+    ),
+  );
+  const dispatchers = stores.map((s) => dispatcher(s, () => now));
+  // Both instances run their passes at the same time, as two stores woken by the same append do.
+  for (let round = 0; round < 6; round++) await Promise.all(dispatchers.map((d) => d.pass()));
+  for (const d of dispatchers) await d.stop();
+
+  const ids = seen.map((s) => s.id);
+  const subjects = seen.map((s) => (JSON.parse(s.body) as { subject?: string; data?: { requestId?: string } }).subject ?? '');
+  assert.equal(new Set(ids).size, ids.length, `no delivery sent twice (${ids.length} sends, ${new Set(ids).size} distinct)`);
+  assert.equal(ids.length, activations, 'every activation alerted, none lost');
+  assert.equal(new Set(subjects).size, activations, 'one delivery per activation');
+  const entries = await stores[0]!.getLedgerEntries(0, 1000);
+  const delivered = entries.filter((e) => e.type === 'alert_delivered');
+  assert.equal(delivered.length, activations, 'each delivery recorded once');
+  assert.deepEqual(new Set(delivered.map((e) => e.data.deliveryId)), new Set(ids));
+  assert.deepEqual(await readOutbox(stores[0]!), []);
+});

@@ -917,5 +917,19 @@ export function storeConformanceSuite(factory: StoreBackendFactory): void {
       assert.deepEqual(await peer.getRequest(request.id), request);
       assert.equal(await peer.ledgerSize(), 1);
     });
+
+    test('lockMeta serialises read-modify-writes of a meta value across handles (no lost update)', async () => {
+      const peer = await sut.openPeer();
+      const bump = (s: Store) =>
+        s.transaction(async (tx) => {
+          await tx.lockMeta('conformance.counter');
+          await tx.lockMeta('conformance.counter'); // taken again in the same transaction: free
+          const value = Number((await tx.getMeta('conformance.counter')) ?? '0');
+          await new Promise((r) => setImmediate(r)); // let the other writers reach their lock
+          await tx.setMeta('conformance.counter', String(value + 1));
+        });
+      await Promise.all(Array.from({ length: 12 }, (_, i) => bump(i % 2 === 0 ? store : peer)));
+      assert.equal(await store.getMeta('conformance.counter'), '12');
+    });
   });
 }
