@@ -10,7 +10,7 @@ import { startIdentityServices, type IdentityServices } from './identity/identit
 import type { IncidentDeps } from './incidents/incident-service';
 import { startExpirySweeper, type Sweeper } from './jobs/expiry-sweeper';
 import type { LedgerGuard } from './ledger/ledger-guard';
-import { CheckpointWitnesses } from './ledger/checkpoint-witnesses';
+import { CheckpointWitnesses, outboxWitnessAlert } from './ledger/checkpoint-witnesses';
 import { startLedgerGuard } from './ledger/ledger-guard-wiring';
 import { loadLogKey, type LogKey } from './ledger/log-key';
 import { TransparencyLog } from './ledger/transparency-log';
@@ -112,7 +112,20 @@ export async function composeGrantStore(input: GrantStoreConfig): Promise<GrantS
     const log = await TransparencyLog.open({ store, dataDir: config.dataDir, clock, guard: ledgerGuard, key: logKey });
     closers.push(() => log.close());
     // Closed before the log: pushes in flight end first (the log's last checkpoint is signed without pushing).
-    const witnesses = new CheckpointWitnesses({ log, policies, logger, clock });
+    // A witness alarm is queued in the outbox and the dispatcher (built below) told to deliver it.
+    let kickAlerts: () => void = () => undefined;
+    const queueWitnessAlert = outboxWitnessAlert(store, policies, clock);
+    const witnesses = new CheckpointWitnesses({
+      log,
+      policies,
+      logger,
+      clock,
+      timers: config.witnessTimers,
+      alert: async (event) => {
+        await queueWitnessAlert(event);
+        kickAlerts();
+      },
+    });
     closers.push(() => witnesses.close());
     const bus = new EventBus(store);
     closers.push(() => bus.close());
@@ -132,6 +145,7 @@ export async function composeGrantStore(input: GrantStoreConfig): Promise<GrantS
       log: warn,
     });
     closers.push(() => alerts.stop());
+    kickAlerts = () => alerts.kick();
     const digestDeps: DigestDeps = { ...deps, secrets: config.secrets, warn, ledgerState: ledgerStateSource(store, log) };
     // One sender per week across every instance on the database (digest_runs elects it).
     const digest = new DigestScheduler(digestDeps, { checkIntervalMs: config.digestCheckIntervalMs });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { WitnessTimers } from './ledger/checkpoint-witnesses';
 import { AppError, fieldErrorsFromZod } from '../shared/errors';
 import type { SafetyGateRelaxation } from '../shared/policy/safety-gates';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './alerts/outbox';
@@ -108,6 +109,8 @@ export const GrantStoreConfigSchema = z.strictObject({
   alertRetry: z.strictObject({ maxAttempts: positiveWhole, baseDelayMs: positiveWhole, maxDelayMs: positiveWhole }),
   /** `npm start` only: safety gates whose tier takes keys without attestation (shared/policy/safety-gates.ts). */
   demoSafetyRelaxation: z.custom<SafetyGateRelaxation>((v) => typeof v === 'object' && v !== null).optional(),
+  /** Timers of the witness pushes' retries and quorum grace period (absent: real timers); tests moving an injected clock pass theirs. */
+  witnessTimers: z.custom<WitnessTimers>((v) => typeof v === 'object' && v !== null && typeof (v as WitnessTimers).after === 'function', 'must have after(ms, fn)').optional(),
 });
 export type GrantStoreConfig = z.output<typeof GrantStoreConfigSchema>;
 

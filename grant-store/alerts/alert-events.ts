@@ -12,9 +12,10 @@ export type AlertEventKind = Webhook['events'][number] | CriticalAlertKind;
 /**
  * Critical alerts go to every webhook at once, whatever its `events` list: an emergency
  * credential was used (a bypass with no approver) or a burned, retired, unknown or someone
- * else's credential was presented; the ledger halted on a tamper alarm (grant-store/ledger/ledger-guard.ts).
+ * else's credential was presented; the ledger halted on a tamper alarm (grant-store/ledger/ledger-guard.ts);
+ * the log's checkpoints went unwitnessed past the policy's grace period (grant-store/ledger/checkpoint-witnesses.ts).
  */
-export const CRITICAL_ALERT_KINDS = ['emergency_used', 'emergency_refused', 'ledger_halted'] as const;
+export const CRITICAL_ALERT_KINDS = ['emergency_used', 'emergency_refused', 'ledger_halted', 'witness_quorum_overdue'] as const;
 export type CriticalAlertKind = (typeof CRITICAL_ALERT_KINDS)[number];
 
 export function isCriticalAlert(kind: AlertEventKind): kind is CriticalAlertKind {

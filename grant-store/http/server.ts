@@ -2,6 +2,7 @@ import { AppError } from '../../shared/errors';
 import { dataDirPaths } from '../admin/data-dir';
 import { composeGrantStore, type GrantStoreConfig } from '../compose-grant-store';
 import { DEFAULT_SWEEP_INTERVAL_MS } from '../jobs/expiry-sweeper';
+import type { WitnessTimers } from '../ledger/checkpoint-witnesses';
 import { createStoreLogger, type StoreLogger, type StoreLogLevel } from '../logger';
 import { secretLookup, storeEnv } from '../store-config';
 import { buildApp } from './build-app';
@@ -46,6 +47,8 @@ export interface GrantStoreOptions {
   clock?: () => Date;
   /** How often the digest scheduler looks at the clock (tests moving an injected clock pass a short interval). */
   digestCheckIntervalMs?: number;
+  /** Timers of witness push retries and the quorum grace period, for tests moving an injected clock (with `clock`). */
+  witnessTimers?: WitnessTimers;
   /**
    * `npm start` only, on a machine that cannot produce attested keys: load safety gates whose
    * tier takes keys without attestation (shared/policy/safety-gates.ts). `serve` never sets it.
@@ -79,6 +82,7 @@ export function grantStoreConfig(opts: GrantStoreOptions, env: NodeJS.ProcessEnv
     demoSafetyRelaxation: opts.demoSafetyRelaxation,
     secrets: secretLookup(env),
     alertRetry: settings.alertRetry,
+    witnessTimers: opts.witnessTimers,
   };
 }
 

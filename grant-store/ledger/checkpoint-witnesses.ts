@@ -4,7 +4,11 @@ import { verifyCosignatureLine, type Cosignature } from '../../shared/ledger/cos
 import { addNoteSignatures, parseSignedNote } from '../../shared/ledger/signed-note';
 import { parseVerifierKey, type VerifierKey } from '../../shared/ledger/verifier-key';
 import { ADD_CHECKPOINT_PATH, TLOG_SIZE_CONTENT_TYPE, formatAddCheckpointRequest, parseTlogSize } from '../../shared/ledger/witness-protocol';
-import type { WitnessesPolicy } from '../../shared/domain/policy-witnesses';
+import { DEFAULT_WITNESS_GRACE, type WitnessesPolicy } from '../../shared/domain/policy-witnesses';
+import { ttlToMs } from '../../shared/domain/ttl';
+import type { AlertEvent } from '../alerts/alert-events';
+import { enqueueOutboxItems, outboxItemsFor } from '../alerts/alert-dispatcher';
+import type { Store } from '../storage/store';
 import { nodeEd25519Verify, nodeSha256 } from '../../shared/node/ledger/node-crypto';
 import type { StoreLogger } from '../logger';
 import type { PolicyHolder } from '../policy/policy-holder';
@@ -21,18 +25,88 @@ import type { TransparencyLog } from './transparency-log';
  * are then served with every cosignature appended as extra signature lines.
  *
  * Witness trouble never blocks the ledger: a refused or failed push is logged, counted
- * (/metrics) and shown in /healthz, and retried with the next checkpoint.
+ * (/metrics) and shown in /healthz, and retried on a timer with backoff (1 s, doubling, at most
+ * every 5 minutes), each retry pushing the newest checkpoint. When the entries signed longest ago
+ * without a quorum of cosignatures are older than the policy's `grace`, that is an alarm: /healthz
+ * says so, /metrics carries breakglass_witness_quorum_overdue 1, and one critical alert goes
+ * through the outbox for the episode.
  */
 
-/** A push that gets no answer in this time fails (and is retried with the next checkpoint). */
+/** An error's message with its cause (fetch says only "fetch failed"; the cause names the refused connection). */
+function errorText(error: unknown): string {
+  const message = (error as Error).message;
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause ? `${message}: ${cause.code ?? cause.message ?? String(cause)}` : message;
+}
+
+/** A push that gets no answer in this time fails (and is retried with backoff). */
 export const WITNESS_PUSH_TIMEOUT_MS = 10_000;
+/** First retry after a failed push; each further failure doubles it, up to WITNESS_RETRY_MAX_MS. */
+export const WITNESS_RETRY_BASE_MS = 1_000;
+/** The longest wait between retries to a witness that stays down. */
+export const WITNESS_RETRY_MAX_MS = 5 * 60_000;
+/** Checkpoints this process signed while waiting for a quorum, remembered to date the oldest unwitnessed one. */
+const UNWITNESSED_REMEMBERED = 4096;
+
+/** Timers, injected so tests move them by hand; a timer never keeps the process alive. */
+export interface WitnessTimers {
+  /** Call `fn` once after `ms`; returns a function that cancels it. */
+  after(ms: number, fn: () => void): () => void;
+}
+
+export const systemWitnessTimers: WitnessTimers = {
+  after(ms, fn) {
+    const timer = setTimeout(fn, ms);
+    timer.unref();
+    return () => clearTimeout(timer);
+  },
+};
+
+/** The delay before retry number `failures` (1 = after the first failure). */
+export function witnessRetryDelayMs(failures: number): number {
+  return Math.min(WITNESS_RETRY_MAX_MS, WITNESS_RETRY_BASE_MS * 2 ** Math.min(30, Math.max(0, failures - 1)));
+}
+
+/** The critical alert for a log whose checkpoints went unwitnessed longer than the grace period. */
+export function witnessQuorumOverdueEvent(origin: string, status: WitnessStatus): AlertEvent {
+  const since = status.unwitnessedSince!;
+  return {
+    event: 'witness_quorum_overdue',
+    key: `witness_quorum_overdue:${origin}:${since}`,
+    subject: origin,
+    gate: null,
+    occurredAt: since,
+    title: 'The breakglass log is not being witnessed',
+    text: status.message ?? `checkpoints signed since ${since} have fewer than ${status.quorum} witness cosignatures`,
+    data: { origin, since, grace: status.grace, quorum: status.quorum, treeSize: status.treeSize, cosigned: status.cosigned, missing: status.missing, failures: status.failures },
+  };
+}
 /** Largest cosignature answer read from a witness. */
 const MAX_ANSWER_BYTES = 16 * 1024;
+
+/**
+ * The `alert` option as the grant store wires it: the event is claimed by its key in the store
+ * (meta) and queued in the webhook outbox in one transaction, so it goes out once even when
+ * several instances or a restart raise it again.
+ */
+export function outboxWitnessAlert(store: Store, policies: PolicyHolder, clock: () => Date): (event: AlertEvent) => Promise<void> {
+  return async (event) => {
+    const at = clock().toISOString();
+    await store.transaction(async (tx) => {
+      if (!(await tx.claimMeta(event.key, at))) return;
+      await enqueueOutboxItems(tx, outboxItemsFor([event], policies.policy, at));
+    });
+  };
+}
 
 export interface WitnessFailure {
   at: string;
   treeSize: number;
   message: string;
+  /** Pushes that failed in a row (0 once the witness cosigns again). */
+  attempts: number;
+  /** When the next push is due (null when none is planned: a witness without a URL). */
+  retryAt: string | null;
 }
 
 export interface WitnessStatus {
@@ -45,6 +119,14 @@ export interface WitnessStatus {
   belowQuorum: boolean;
   /** The last failure per witness (push refused, unreachable, bad cosignature), while it has not cosigned since. */
   failures: Record<string, WitnessFailure>;
+  /** How long checkpoints may wait for a quorum before it is an alarm (the policy's `grace`). */
+  grace: string;
+  /** When the oldest checkpoint no quorum of witnesses has vouched for was signed; null when every one is covered. */
+  unwitnessedSince: string | null;
+  /** True once that is longer ago than `grace`: the alarm. */
+  overdue: boolean;
+  /** What is wrong, in words, while overdue. */
+  message: string | null;
 }
 
 interface PushState {
@@ -53,6 +135,11 @@ interface PushState {
   running: Promise<void> | undefined;
   /** The newest checkpoint waiting to be pushed while one is in flight (older ones are skipped). */
   next: SignedCheckpoint | undefined;
+  /** Pushes that failed in a row. */
+  failures: number;
+  /** Cancels the planned retry, while backing off (new checkpoints then wait for it). */
+  retry: (() => void) | undefined;
+  retryAt: string | undefined;
 }
 
 export interface CheckpointWitnessesOptions {
@@ -60,6 +147,13 @@ export interface CheckpointWitnessesOptions {
   policies: PolicyHolder;
   logger: StoreLogger;
   clock: () => Date;
+  /** Retry and grace timers (default: real, unref'd timers). */
+  timers?: WitnessTimers;
+  /**
+   * Queue an alert in the outbox, at most once per event key (across restarts and instances);
+   * without it the alarm is only logged, shown in /healthz and /metrics.
+   */
+  alert?: (event: AlertEvent) => Promise<void>;
   /** HTTP client for pushes (tests inject nothing: the real fetch). */
   fetch?: typeof fetch;
 }
@@ -77,10 +171,34 @@ export class CheckpointWitnesses {
   private readonly failures = new Map<string, WitnessFailure>();
   private readonly failureCounts = new Map<string, number>();
   private readonly unsubscribe: () => void;
+  private readonly timers: WitnessTimers;
   private closed = false;
+  /** The largest checkpoint a quorum of listed witnesses cosigned (it vouches for every entry below it). */
+  private witnessedSize = 0;
+  /** Checkpoints past witnessedSize, oldest first: the first one dates the unwitnessed entries. */
+  private unwitnessed: Array<{ treeSize: number; signedAt: string }> = [];
+  private graceTimer: (() => void) | undefined;
+  /** Set when the alarm was raised; cleared once a quorum covers the latest checkpoint (one alert per episode). */
+  private alarmed = false;
+  /** Quorum bookkeeping runs one step at a time (cosignatures and checkpoints arrive concurrently). */
+  private quorumWork: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: CheckpointWitnessesOptions) {
-    this.unsubscribe = opts.log.onCheckpointSigned((cp) => this.pushAll(cp));
+    this.timers = opts.timers ?? systemWitnessTimers;
+    this.unsubscribe = opts.log.onCheckpointSigned((cp) => {
+      this.pushAll(cp);
+      this.quorumStep(() => this.checkpointSigned(cp));
+    });
+    // What the store signed before this start is pushed again (a witness that was down at the last
+    // checkpoint gets it now), and counts as unwitnessed until a quorum cosigns it.
+    const latest = opts.log.latestCheckpoint();
+    if (latest) {
+      this.pushAll(latest);
+      this.quorumStep(async () => {
+        if (!(await this.hasQuorum(latest))) await this.checkpointSigned(latest);
+        else this.witnessedSize = latest.treeSize;
+      });
+    }
   }
 
   private get policy(): WitnessesPolicy | undefined {
@@ -144,7 +262,80 @@ export class CheckpointWitnesses {
     return this.opts.log.checkpoints(size).find((c) => c.treeSize === size && bodyOf(c) === text);
   }
 
+  /** Run one step of the quorum bookkeeping after the ones before it; a failure is logged, never thrown. */
+  private quorumStep(step: () => Promise<void>): void {
+    this.quorumWork = this.quorumWork.then(step).catch((error: unknown) => this.opts.logger.error({ err: (error as Error).message }, 'witness quorum bookkeeping failed (the next checkpoint or cosignature retries)'));
+  }
+
+  private graceMs(): number {
+    return ttlToMs(this.policy?.grace ?? DEFAULT_WITNESS_GRACE);
+  }
+
+  private async hasQuorum(cp: SignedCheckpoint): Promise<boolean> {
+    const policy = this.policy;
+    if (!policy) return true;
+    const listed = this.keys();
+    const have = new Set((await this.opts.log.cosignatures(cp.id)).map((c) => c.witness).filter((n) => listed.has(n)));
+    return have.size >= policy.quorum;
+  }
+
+  /** A checkpoint this process signed: unwitnessed until a quorum cosigns it (or a later one). */
+  private async checkpointSigned(cp: SignedCheckpoint): Promise<void> {
+    if (!this.policy || cp.treeSize <= this.witnessedSize) return;
+    const last = this.unwitnessed.at(-1);
+    if (last && last.treeSize >= cp.treeSize) return;
+    const entry = { treeSize: cp.treeSize, signedAt: cp.signedAt };
+    // Past the bound, the newest replaces the last remembered one: the oldest (the one that dates the wait) is kept.
+    if (this.unwitnessed.length >= UNWITNESSED_REMEMBERED) this.unwitnessed[this.unwitnessed.length - 1] = entry;
+    else this.unwitnessed.push(entry);
+    if (this.unwitnessed.length === 1) this.armGrace();
+  }
+
+  /** A listed witness's cosignature was kept: if that checkpoint now has a quorum, it vouches for everything below it. */
+  private async cosigned(cp: SignedCheckpoint): Promise<void> {
+    if (cp.treeSize <= this.witnessedSize || !(await this.hasQuorum(cp))) return;
+    this.witnessedSize = cp.treeSize;
+    const before = this.unwitnessed[0]?.signedAt;
+    this.unwitnessed = this.unwitnessed.filter((c) => c.treeSize > cp.treeSize);
+    if (this.unwitnessed[0]?.signedAt === before) return;
+    this.graceTimer?.();
+    this.graceTimer = undefined;
+    if (this.unwitnessed.length > 0) this.armGrace();
+    else if (this.alarmed) {
+      this.opts.logger.warn({ treeSize: cp.treeSize }, `witness quorum restored: checkpoint ${cp.treeSize} is cosigned by a quorum`);
+      this.alarmed = false;
+    }
+  }
+
+  /** Look again when the oldest unwitnessed checkpoint's grace period ends. */
+  private armGrace(): void {
+    const first = this.unwitnessed[0];
+    if (!first || this.closed) return;
+    const due = Date.parse(first.signedAt) + this.graceMs() - this.opts.clock().getTime();
+    this.graceTimer?.();
+    this.graceTimer = this.timers.after(Math.max(0, due), () => {
+      this.graceTimer = undefined;
+      this.quorumStep(() => this.raiseIfOverdue());
+    });
+  }
+
+  /** The alarm, once per episode: logged, and a critical alert through the outbox. */
+  private async raiseIfOverdue(): Promise<void> {
+    const status = await this.status();
+    if (!status?.overdue || this.closed) {
+      // A timer that fired early (a moved clock) looks again when the grace period really ends.
+      if (status?.unwitnessedSince) this.armGrace();
+      return;
+    }
+    if (this.alarmed) return;
+    this.alarmed = true;
+    this.opts.logger.error({ since: status.unwitnessedSince, quorum: status.quorum, cosigned: status.cosigned, missing: status.missing }, `WITNESS QUORUM OVERDUE: ${status.message}`);
+    await this.opts.alert?.(witnessQuorumOverdueEvent(this.opts.log.origin, status));
+  }
+
   private async keep(cp: SignedCheckpoint, cosignature: Cosignature, source: CosignatureSource): Promise<boolean> {
+    // It answered with a valid cosignature: whatever failed before is over (a failure to store it is reported anew).
+    this.failures.delete(cosignature.name);
     const stored = await this.opts.log.addCosignature({
       checkpointId: cp.id,
       treeSize: cp.treeSize,
@@ -154,32 +345,59 @@ export class CheckpointWitnesses {
       receivedAt: this.opts.clock().toISOString(),
       source,
     });
-    this.failures.delete(cosignature.name);
+    this.quorumStep(() => this.cosigned(cp));
     return stored;
   }
 
   private pushAll(cp: SignedCheckpoint): void {
     if (this.closed) return;
-    for (const [name, { key, url }] of this.keys()) {
+    for (const [name, { url }] of this.keys()) {
       if (!url) continue;
-      const state = this.push.get(name) ?? { size: undefined, running: undefined, next: undefined };
+      const state = this.push.get(name) ?? { size: undefined, running: undefined, next: undefined, failures: 0, retry: undefined, retryAt: undefined };
       this.push.set(name, state);
-      if (state.running) {
-        state.next = cp;
+      // In flight, or backing off after a failure: the newest checkpoint waits for that push or retry.
+      if (state.running || state.retry) {
+        if (!state.next || state.next.treeSize <= cp.treeSize) state.next = cp;
         continue;
       }
-      const run = async (checkpoint: SignedCheckpoint): Promise<void> => {
-        try {
-          await this.pushTo(key, url, checkpoint, state);
-        } catch (error) {
-          this.fail(name, checkpoint.treeSize, (error as Error).message);
-        }
-        const next = state.next;
-        state.next = undefined;
-        if (next && !this.closed) return run(next);
-      };
-      state.running = run(cp).finally(() => (state.running = undefined));
+      this.startPush(name, state, cp);
     }
+  }
+
+  private startPush(name: string, state: PushState, cp: SignedCheckpoint): void {
+    const run = async (checkpoint: SignedCheckpoint): Promise<void> => {
+      // The policy may have been reloaded since: push to the witness it lists now, if it still does.
+      const witness = this.keys().get(name);
+      if (!witness?.url || this.closed) return;
+      try {
+        await this.pushTo(witness.key, witness.url, checkpoint, state);
+        state.failures = 0;
+      } catch (error) {
+        state.failures++;
+        this.planRetry(name, state);
+        this.fail(name, checkpoint.treeSize, errorText(error), state);
+        return;
+      }
+      const next = state.next;
+      state.next = undefined;
+      if (next && next.treeSize > checkpoint.treeSize && !this.closed) return run(next);
+    };
+    state.running = run(cp).finally(() => (state.running = undefined));
+  }
+
+  /** After a failure: push again later (doubling, capped), then the newest checkpoint signed by then. */
+  private planRetry(name: string, state: PushState): void {
+    if (this.closed) return;
+    const delay = witnessRetryDelayMs(state.failures);
+    state.retryAt = new Date(this.opts.clock().getTime() + delay).toISOString();
+    state.retry = this.timers.after(delay, () => {
+      state.retry = undefined;
+      state.retryAt = undefined;
+      const latest = this.opts.log.latestCheckpoint();
+      const cp = state.next && (!latest || state.next.treeSize >= latest.treeSize) ? state.next : latest;
+      state.next = undefined;
+      if (cp && !this.closed) this.startPush(name, state, cp);
+    });
   }
 
   private async pushTo(key: VerifierKey, url: string, cp: SignedCheckpoint, state: PushState): Promise<void> {
@@ -222,11 +440,11 @@ export class CheckpointWitnesses {
     }
   }
 
-  private fail(name: string, treeSize: number, message: string): void {
-    const failure = { at: this.opts.clock().toISOString(), treeSize, message };
+  private fail(name: string, treeSize: number, message: string, state: PushState): void {
+    const failure = { at: this.opts.clock().toISOString(), treeSize, message, attempts: state.failures, retryAt: state.retryAt ?? null };
     this.failures.set(name, failure);
     this.failureCounts.set(name, (this.failureCounts.get(name) ?? 0) + 1);
-    this.opts.logger.warn({ witness: name, treeSize, err: message }, `witness ${name} did not cosign checkpoint ${treeSize}: ${message}`);
+    this.opts.logger.warn({ witness: name, treeSize, attempts: state.failures, retryAt: failure.retryAt, err: message }, `witness ${name} did not cosign checkpoint ${treeSize} (${state.failures} in a row, next try ${failure.retryAt ?? 'with the next checkpoint'}): ${message}`);
   }
 
   /** Quorum on the latest checkpoint, and what went wrong lately; null when the policy names no witnesses. */
@@ -237,13 +455,22 @@ export class CheckpointWitnesses {
     const cp = this.opts.log.latestCheckpoint();
     const have = new Set(cp ? (await this.opts.log.cosignatures(cp.id)).map((c) => c.witness) : []);
     const cosigned = names.filter((n) => have.has(n));
+    const since = cp && cosigned.length < policy.quorum ? (this.unwitnessed[0]?.signedAt ?? cp.signedAt) : null;
+    const overdue = since !== null && this.opts.clock().getTime() - Date.parse(since) >= this.graceMs();
+    const missing = names.filter((n) => !have.has(n));
     return {
       quorum: policy.quorum,
       treeSize: cp?.treeSize ?? 0,
       cosigned,
-      missing: names.filter((n) => !have.has(n)),
+      missing,
       belowQuorum: cosigned.length < policy.quorum,
       failures: Object.fromEntries([...this.failures].filter(([n]) => names.includes(n))),
+      grace: policy.grace,
+      unwitnessedSince: since,
+      overdue,
+      message: overdue
+        ? `no quorum of witnesses has cosigned the log's checkpoints since ${since} (longer than the grace period of ${policy.grace}): ${cosigned.length} of the ${policy.quorum} needed on checkpoint ${cp!.treeSize}, missing ${missing.join(', ')}`
+        : null,
     };
   }
 
@@ -262,6 +489,12 @@ export class CheckpointWitnesses {
       '# HELP breakglass_witness_below_quorum 1 while the latest checkpoint has fewer cosignatures than the quorum.',
       '# TYPE breakglass_witness_below_quorum gauge',
       `breakglass_witness_below_quorum ${status.belowQuorum ? 1 : 0}`,
+      '# HELP breakglass_witness_quorum_overdue 1 while checkpoints older than the policy\'s witness grace period lack a quorum of cosignatures (the alarm).',
+      '# TYPE breakglass_witness_quorum_overdue gauge',
+      `breakglass_witness_quorum_overdue ${status.overdue ? 1 : 0}`,
+      '# HELP breakglass_witness_unwitnessed_seconds Age of the oldest checkpoint no quorum of witnesses has cosigned (0 when all are).',
+      '# TYPE breakglass_witness_unwitnessed_seconds gauge',
+      `breakglass_witness_unwitnessed_seconds ${status.unwitnessedSince ? Math.max(0, Math.floor((this.opts.clock().getTime() - Date.parse(status.unwitnessedSince)) / 1000)) : 0}`,
       '# HELP breakglass_witness_failures_total Pushes a witness refused or did not answer, and bad cosignatures it returned.',
       '# TYPE breakglass_witness_failures_total counter',
       ...[...this.keys().keys()].map((n) => `breakglass_witness_failures_total{witness="${label(n)}"} ${this.failureCounts.get(n) ?? 0}`),
@@ -269,10 +502,13 @@ export class CheckpointWitnesses {
     ].join('\n');
   }
 
-  /** Stop pushing; waits for pushes in flight. */
+  /** Stop pushing and retrying; waits for pushes in flight. */
   async close(): Promise<void> {
     this.closed = true;
     this.unsubscribe();
+    this.graceTimer?.();
+    for (const state of this.push.values()) state.retry?.();
     await Promise.all([...this.push.values()].map((s) => s.running));
+    await this.quorumWork;
   }
 }

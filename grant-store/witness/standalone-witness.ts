@@ -16,8 +16,9 @@ import { fallbackStoreLogger } from '../logger';
  * logs it follows (their vkeys, in witness.json) and, per origin, the latest checkpoint it
  * cosigned (records.json, written durably before any answer). Requests for one origin are
  * handled one at a time, so the check of the old size and the update are atomic as the spec
- * requires. Refused checkpoints that carry a valid log signature are kept in evidence.jsonl:
- * a signed checkpoint inconsistent with a cosigned one is proof the log forked.
+ * requires. Refused checkpoints that carry a valid log signature and contradict the cosigned one
+ * (same size with another root, or not extending it) are kept in evidence.jsonl: proof the log
+ * forked. A 409 that only tells a stale client the witness's size is not evidence.
  */
 export const WITNESS_CONFIG_FILE = 'witness.json';
 const RECORDS_FILE = 'records.json';
@@ -106,8 +107,9 @@ export class StandaloneWitness {
       this.records = next;
       return { status: 200, contentType: 'text/plain; charset=utf-8', body: outcome.lines.join('') };
     }
-    if (outcome.status === 409 || outcome.status === 422) {
-      // The log's signature verified: a refused checkpoint is evidence worth keeping.
+    if ((outcome.status === 409 || outcome.status === 422) && outcome.fork) {
+      // Signed by the log and contradicting what was cosigned: proof of a fork, worth keeping.
+      // (A 409 that only tells a client the witness's size is the protocol's normal first answer.)
       await appendFile(join(this.dir, EVIDENCE_FILE), `${JSON.stringify({ at: this.clock().toISOString(), status: outcome.status, reason: outcome.reason, oldSize: request.oldSize, note: request.note })}\n`, { mode: 0o600 });
     }
     if (outcome.status === 409) return { status: 409, contentType: TLOG_SIZE_CONTENT_TYPE, body: formatTlogSize(outcome.size) };

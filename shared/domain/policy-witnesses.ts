@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TtlSchema } from './ttl';
 
 /**
  * The `witnesses:` section of the policy: who cosigns the log's checkpoints (C2SP
@@ -33,10 +34,19 @@ export const PolicyWitnessSchema = z.strictObject({
 });
 export type PolicyWitness = z.infer<typeof PolicyWitnessSchema>;
 
+/** How long checkpoints may wait for a quorum of cosignatures before the store raises the alarm. */
+export const DEFAULT_WITNESS_GRACE = '15m';
+
 export const WitnessesPolicySchema = z
   .strictObject({
     /** How many distinct listed witnesses must cosign a checkpoint; fewer is reported (logs, /metrics, /healthz). */
     quorum: z.number().int().min(1),
+    /**
+     * How long the oldest checkpoint may go without a quorum of cosignatures before it is an alarm
+     * (/healthz, breakglass_witness_quorum_overdue, one critical alert): set it above how often
+     * the witnesses that count towards the quorum cosign (consoles only do when someone opens one).
+     */
+    grace: TtlSchema.default(DEFAULT_WITNESS_GRACE),
     members: z.array(PolicyWitnessSchema).min(1, 'list at least one witness (or leave out `witnesses:`)'),
   })
   .superRefine((section, ctx) => {

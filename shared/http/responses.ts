@@ -26,14 +26,35 @@ import {
  * (lists, the ledger's proofs and exports). Named in the contract table (shared/http/contract.ts).
  */
 
-/** The witnesses' quorum on the latest checkpoint (grant-store/ledger/checkpoint-witnesses.ts); below quorum is reported, never fatal. */
+/**
+ * The witnesses' quorum on the latest checkpoint (grant-store/ledger/checkpoint-witnesses.ts);
+ * below quorum is reported (an alarm past the grace period), never fatal to liveness.
+ */
 export const WitnessHealthSchema = z.strictObject({
   quorum: z.number().int(),
   treeSize: z.number().int().nonnegative(),
   cosigned: z.array(z.string()),
   missing: z.array(z.string()),
   belowQuorum: z.boolean(),
-  failures: z.record(z.string(), z.strictObject({ at: z.string(), treeSize: z.number().int().nonnegative(), message: z.string() })),
+  failures: z.record(
+    z.string(),
+    z.strictObject({
+      at: z.string(),
+      treeSize: z.number().int().nonnegative(),
+      message: z.string(),
+      /** Pushes that failed in a row. */
+      attempts: z.number().int().nonnegative(),
+      /** When the store pushes to it again (null: with the next checkpoint). */
+      retryAt: z.string().nullable(),
+    }),
+  ),
+  /** The policy's grace period for a quorum (e.g. 15m). */
+  grace: z.string(),
+  /** Signing time of the oldest checkpoint no quorum has cosigned; null when the latest has its quorum. */
+  unwitnessedSince: z.string().nullable(),
+  /** True when that is longer ago than the grace period: the alarm. */
+  overdue: z.boolean(),
+  message: z.string().nullable(),
 });
 
 export const HealthzResponseSchema = z.strictObject({ ok: z.literal(true), witnesses: WitnessHealthSchema.optional() });

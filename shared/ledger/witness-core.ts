@@ -38,10 +38,16 @@ export interface WitnessContext {
   nowSeconds(): number;
 }
 
+/**
+ * `fork`: the checkpoint carries a valid log signature and contradicts what this witness
+ * cosigned (same size with another root, or no valid consistency proof from it): evidence the
+ * log forked. A 409 without it is the protocol's ordinary answer to a client that does not know
+ * the witness's size yet.
+ */
 export type AddCheckpointOutcome =
   | { status: 200; lines: string[]; record: WitnessRecord; checkpoint: Checkpoint }
-  | { status: 409; size: number; reason: string }
-  | { status: 400 | 403 | 404 | 422; reason: string };
+  | { status: 409; size: number; reason: string; fork?: true }
+  | { status: 400 | 403 | 404 | 422; reason: string; fork?: true };
 
 export function witnessAddCheckpoint(req: AddCheckpointRequest, ctx: WitnessContext): AddCheckpointOutcome {
   let text: string;
@@ -70,7 +76,7 @@ export function witnessAddCheckpoint(req: AddCheckpointRequest, ctx: WitnessCont
   if (req.oldSize !== latestSize) return { status: 409, size: latestSize, reason: `old size ${req.oldSize} is not the latest size this witness cosigned (${latestSize})` };
   if (latest && req.oldSize === checkpoint.size) {
     if (!bytesEqual(fromBase64(latest.rootHash), checkpoint.rootHash)) {
-      return { status: 409, size: latestSize, reason: `split view: this witness cosigned size ${latestSize} with root ${latest.rootHash}, this checkpoint has root ${toBase64(checkpoint.rootHash)}` };
+      return { status: 409, size: latestSize, fork: true, reason: `split view: this witness cosigned size ${latestSize} with root ${latest.rootHash}, this checkpoint has root ${toBase64(checkpoint.rootHash)}` };
     }
     if (req.proof.length !== 0) return { status: 422, reason: 'the consistency proof between equal sizes must be empty' };
   } else if (req.oldSize === 0) {
@@ -79,7 +85,7 @@ export function witnessAddCheckpoint(req: AddCheckpointRequest, ctx: WitnessCont
     try {
       verifyConsistency(ctx.hasher, req.oldSize, checkpoint.size, req.proof, fromBase64(latest!.rootHash), checkpoint.rootHash);
     } catch (error) {
-      return { status: 422, reason: `the checkpoint does not extend the one this witness cosigned at size ${req.oldSize}: ${(error as Error).message}` };
+      return { status: 422, fork: true, reason: `the checkpoint does not extend the one this witness cosigned at size ${req.oldSize}: ${(error as Error).message}` };
     }
   }
   const cosignedAt = ctx.nowSeconds();

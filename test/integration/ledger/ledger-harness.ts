@@ -11,7 +11,7 @@ import { signDecision } from '../../../shared/node/signing/sign-decision';
 import { fileKeySigner, generateSoftwareKeyPair } from '../../../shared/node/signing/software-signer';
 import { newDecisionStatement } from '../../../shared/signing/decision-statement';
 import { initDataDir } from '../../../grant-store/admin/init';
-import { startGrantStore, type RunningGrantStore } from '../../../grant-store/http/server';
+import { startGrantStore, type GrantStoreOptions, type RunningGrantStore } from '../../../grant-store/http/server';
 
 /** A real store (in-process, real HTTP on 127.0.0.1, real SQLite) with a few people and decisions. */
 export interface LedgerWorld {
@@ -26,9 +26,12 @@ export interface LedgerWorld {
 
 /**
  * `databaseUrl`: the same world on PostgreSQL instead of the embedded SQLite file; `origin`: the
- * log's origin (admin init --origin); `beforeStart`: a last change to the data dir (the policy) before the store starts.
+ * log's origin (admin init --origin); `beforeStart`: a last change to the data dir (the policy) before the store starts;
+ * `storeOptions`: an injected clock and witness timers.
  */
-export async function startLedgerWorld(opts: { databaseUrl?: string; origin?: string; beforeStart?: (dataDir: string) => Promise<void> } = {}): Promise<LedgerWorld> {
+export async function startLedgerWorld(
+  opts: { databaseUrl?: string; origin?: string; beforeStart?: (dataDir: string) => Promise<void>; storeOptions?: Pick<GrantStoreOptions, 'clock' | 'witnessTimers'> } = {},
+): Promise<LedgerWorld> {
   const tmp = await mkdtemp(join(tmpdir(), 'breakglass-ledger-'));
   const dataDir = join(tmp, 'data');
   const { databaseUrl } = opts;
@@ -37,7 +40,7 @@ export async function startLedgerWorld(opts: { databaseUrl?: string; origin?: st
   const world: LedgerWorld = {
     tmp,
     dataDir,
-    store: await startGrantStore({ dataDir, port: 0, databaseUrl }),
+    store: await startGrantStore({ dataDir, port: 0, databaseUrl, ...opts.storeOptions }),
     tokens: { admin: adminToken },
     keys: {},
     async api<T>(who: string, method: string, path: string, body?: unknown) {
@@ -52,7 +55,7 @@ export async function startLedgerWorld(opts: { databaseUrl?: string; origin?: st
       // Same port: the client's saved checkpoint is kept per store host:port.
       const port = Number(new URL(world.store.url).port);
       await world.store.close();
-      world.store = await startGrantStore({ dataDir, port, databaseUrl });
+      world.store = await startGrantStore({ dataDir, port, databaseUrl, ...opts.storeOptions });
     },
   };
   for (const [principal, roles] of [
