@@ -24,6 +24,12 @@ import { defaultWitnessName } from './witness';
 
 /** Entries per export page (the store's maximum). */
 const PAGE = 5000;
+/**
+ * Past how many remaining entries the pages go to worker threads: below it their start-up (each
+ * loads the schemas) cost more CPU than they saved on this 2-core machine (an 11k-entry verify:
+ * 3.8-5.6 s in one thread, 5.8-7.6 s with workers, both at load 9-11).
+ */
+const WORKERS_FROM_ENTRIES = 4 * PAGE;
 /** Pages fetched and checked ahead of the one being verified (two per worker keeps each busy). */
 const WORKER_PAGES_IN_FLIGHT = 2 * availableParallelism();
 
@@ -218,8 +224,8 @@ async function verifyPages(
   const meta = page0.meta;
   const verifier = new LedgerVerifier(options, { ...start, checkpoint: meta.checkpoint, history: meta.checkpoints ?? [] });
   const total = meta.treeSize;
-  // Workers pay off from a couple of pages on; fewer are checked here.
-  const checker = total - (from + page0.count) > PAGE ? exportPageWorkers() : inThread;
+  // Starting the workers (each loads the schemas) costs more than checking a few pages here.
+  const checker = total - (from + page0.count) > WORKERS_FROM_ENTRIES ? exportPageWorkers() : inThread;
   const window = WORKER_PAGES_IN_FLIGHT;
   const queue: Array<{ from: number; page: Promise<CheckedPage> }> = [];
   let nextFrom = from + page0.count;
