@@ -10,7 +10,7 @@ export function tokenAttestationText(key: { kind: 'software' | 'pkcs11' | 'file'
   if (key.kind !== 'pkcs11' || !key.pkcs11) return 'A software key has no attestation: it counts as a software key, never as hardware.';
   const module = basename(key.pkcs11.modulePath);
   if (module.includes('softhsm')) {
-    return 'SoftHSM2 is a software token and produces no attestation: its keys can be enrolled as claimed hardware at most (--hardware), never as attested, so they cannot approve on a tier with attestationRequired.';
+    return 'SoftHSM2 has no attestation: this key will be recorded as claimed (claimed, not attested), never as attested, so it cannot approve on a tier with attestationRequired.';
   }
   if (module.includes('ykcs11') || module.includes('opensc')) {
     return 'A YubiKey attests its PIV keys: export the key attestation with `yubico-piv-tool -a attest -s 9c > 9c-attest.pem` and the device certificate with `yubico-piv-tool -a read-certificate -s f9 > f9.pem`, and enroll with `--attestation 9c-attest.pem f9.pem` (other PIV cards may have no attestation).';
