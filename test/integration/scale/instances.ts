@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +42,9 @@ export async function instanceDataDir(template: string, dir: string): Promise<st
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await copyFile(join(template, 'policy.yaml'), join(dir, 'policy.yaml'));
   await copyFile(join(template, 'log-key.pem'), join(dir, 'log-key.pem'));
+  // The log's name (admin init writes it beside the key): without it the copy would be an older
+  // data dir's log, breakglass.local/<id>, and refuse the fleet's checkpoints as another log's.
+  if (existsSync(join(template, 'log-origin'))) await copyFile(join(template, 'log-origin'), join(dir, 'log-origin'));
   return dir;
 }
 
