@@ -88,6 +88,25 @@ export class PgLedgerFeed {
     clearTimeout(timer);
   }
 
+  /**
+   * After this instance's own COMMIT: resolve once `entries` (what the transaction appended, in
+   * seq order, exactly as stored) have reached the listeners. When they follow on from what was
+   * delivered, they are handed over at once, without reading them back (a round trip per commit
+   * on the warn path); otherwise (another instance committed in between, not yet read) the
+   * feed catches up from the table as for anyone else's entries (deliverThrough).
+   */
+  async deliverCommitted(entries: readonly LedgerEntry[]): Promise<void> {
+    const last = entries[entries.length - 1]!.seq;
+    if (this.delivered >= last || this.closed) return;
+    if (entries[0]!.seq === this.delivered + 1) {
+      this.delivered = last;
+      this.emit(entries as LedgerEntry[]);
+      this.releaseWaiters();
+      return;
+    }
+    await this.deliverThrough(last);
+  }
+
   /** Catch up now (coalesces concurrent calls). */
   wake(): Promise<void> {
     if (this.closed) return Promise.resolve();
@@ -123,11 +142,20 @@ export class PgLedgerFeed {
           // Committed seqs form a prefix (the head row lock is held until commit), so a gap
           // here means a concurrent transaction is not yet visible: stop and wait for its NOTIFY.
           const contiguous: LedgerEntry[] = [];
+          let skipped = 0;
           for (const entry of entries) {
+            // Delivered while this read was in flight (our own commit, handed over by deliverCommitted).
+            if (entry.seq <= this.delivered) {
+              skipped++;
+              continue;
+            }
             if (entry.seq !== this.delivered + 1 + contiguous.length) break;
             contiguous.push(entry);
           }
-          if (contiguous.length === 0) break;
+          if (contiguous.length === 0) {
+            if (skipped === entries.length) continue; // all seen already: read on from the new position
+            break;
+          }
           this.delivered = contiguous[contiguous.length - 1]!.seq;
           this.emit(contiguous);
           if (entries.length < FETCH_BATCH) break;

@@ -65,13 +65,13 @@ export class PgStore extends PgReader implements Store {
 
   async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     if (this.closed) throw new Error('store is closed');
-    const { result, lastSeq } = await withTransaction(this.pool, async (client) => {
+    const { result, appended } = await withTransaction(this.pool, async (client) => {
       const tx = new PgTx(client, this.binder);
       const value = await fn(tx);
       await tx.beforeCommit();
-      return { result: value, lastSeq: tx.lastSeq };
+      return { result: value, appended: tx.appended };
     });
-    if (lastSeq !== undefined) await this.feed.deliverThrough(lastSeq);
+    if (appended.length > 0) await this.feed.deliverCommitted(appended);
     return result;
   }
 

@@ -44,8 +44,8 @@ const CLAIM_DIGEST_RUN = CLAIM_DIGEST_RUN_SQL(pgParam);
 const META_LOCK_SPACE = 0x62676d65;
 
 export class PgTx extends PgReader implements StoreTx {
-  /** Highest seq appended in this transaction (the store waits for it to reach listeners). */
-  lastSeq: number | undefined;
+  /** Entries appended in this transaction, in seq order (the store hands them to the local listeners after COMMIT). */
+  readonly appended: LedgerEntry[] = [];
 
   constructor(
     db: Queryable,
@@ -186,7 +186,7 @@ export class PgTx extends PgReader implements StoreTx {
       this.buffered.push({ seq, time: entry.time, type: entry.type, target: entry.target, gate: entry.gate, text, hash, binding });
       out.push(JSON.parse(text) as LedgerEntry);
     }
-    this.lastSeq = this.nextSeq - 1;
+    this.appended.push(...out);
     return out;
   }
 

@@ -73,3 +73,29 @@ test('entries committed while the LISTEN connection is down are delivered once i
   assert.deepEqual(seen.at(-1), 11);
   assert.ok(Date.now() - started < 1_500);
 });
+
+test('own commits reach the local listeners before the transaction resolves, and with another instance committing in between every entry arrives once, in seq order', async () => {
+  const mine: number[] = [];
+  const theirs: number[] = [];
+  writer.onLedgerAppended((entries) => mine.push(...entries.map((e) => e.seq)));
+  reader.onLedgerAppended((entries) => theirs.push(...entries.map((e) => e.seq)));
+  await writer.syncLedger();
+  await reader.syncLedger();
+  const start = (await writer.ledgerSize()) - 1;
+  mine.length = 0;
+  theirs.length = 0;
+  // Read-your-writes: when the writer's transaction resolves, its own listeners have the entries.
+  const own = await writer.transaction((tx) => tx.appendLedger([entry('own-1'), entry('own-2')]));
+  assert.deepEqual(mine, own.map((e) => e.seq));
+  // Both instances append at once, each its own commits and the other's (read from the table).
+  await Promise.all(
+    Array.from({ length: 40 }, (_, i) => (i % 2 ? writer : reader).transaction(async (tx) => {
+      const [appended] = await tx.appendLedger([entry(`race-${i}`)]);
+      return appended;
+    })),
+  );
+  const expected = Array.from({ length: 42 }, (_, i) => start + 1 + i);
+  await until(() => mine.length >= 42 && theirs.length >= 42);
+  assert.deepEqual(mine, expected, 'the writer saw every entry once, in seq order');
+  assert.deepEqual(theirs, expected, 'the reader saw every entry once, in seq order');
+});
