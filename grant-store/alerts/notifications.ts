@@ -2,6 +2,7 @@ import type { LedgerEntry } from '../../shared/domain/ledger-entry';
 import type { Notification } from '../../shared/domain/notification';
 import type { Policy } from '../../shared/domain/policy';
 import { emergencyAudience } from '../../shared/policy/emergency-rules';
+import { NOTIFY_LIST_KINDS, REQUESTER_NOTIFICATION_KINDS, type NotificationScope } from '../storage/ledger-filter-sql';
 import type { StoreReader } from '../storage/store';
 import { isCriticalTier, tierOfGate } from './critical-tier';
 
@@ -11,8 +12,8 @@ interface RequestFacts {
   notify: readonly string[];
 }
 
-const REQUESTER_KINDS = new Set(['decision', 'bypass_activated', 'bypass_expired', 'bypass_revoked', 'request_lapsed', 'review_opened']);
-const NOTIFY_LIST_KINDS = new Set(['request_created', 'bypass_activated']);
+const REQUESTER_KINDS: ReadonlySet<string> = new Set(REQUESTER_NOTIFICATION_KINDS);
+const NOTIFY_KINDS: ReadonlySet<string> = new Set(NOTIFY_LIST_KINDS);
 
 function describe(entry: LedgerEntry): { kind: Notification['kind']; decision: string | null; text: string } {
   const gate = entry.gate ?? '?';
@@ -68,7 +69,7 @@ export function notificationsFor(principal: string, entries: readonly LedgerEntr
     if (!facts || entry.seq <= since) continue;
     let because: Notification['because'] | null = null;
     if (facts.requester === principal && REQUESTER_KINDS.has(entry.type)) because = 'requester';
-    else if (facts.notify.includes(principal) && NOTIFY_LIST_KINDS.has(entry.type)) because = 'notify_list';
+    else if (facts.notify.includes(principal) && NOTIFY_KINDS.has(entry.type)) because = 'notify_list';
     if (!because) continue;
     const { kind, decision, text } = describe(entry);
     out.push({ seq: entry.seq, time: entry.time, kind, because, requestId: entry.target, gate: entry.gate, decision, actor: entry.actor, text });
@@ -76,23 +77,42 @@ export function notificationsFor(principal: string, entries: readonly LedgerEntr
   return out;
 }
 
-/** Lifecycle entries read per page while collecting notifications. */
+/** Candidate entries read per page while collecting notifications. */
 const NOTIFICATION_PAGE = 500;
 
 /**
- * `principal`'s notifications after ledger seq `since`, at most `limit`, oldest first: read
- * page by page from the lifecycle entries (a partial index that leaves out the warns, 99% of a
- * busy ledger) and stopping at `limit`, with the requests they mention read by id.
+ * Where `principal`'s notifications can come from under `policy`, besides their own requests:
+ * the gates whose critical tier notifies them, and whether they are told of every emergency.
+ * Derived from the same helpers notificationsFor applies, so the store's indexed read
+ * (notificationEntries) returns every entry the rule can pick.
  */
-export async function notificationsFromStore(store: Pick<StoreReader, 'lifecycleEntries' | 'getRequests'>, principal: string, policy: Policy, since: number, limit: number): Promise<Notification[]> {
+export function notificationScope(principal: string, policy: Policy): NotificationScope {
+  const notifyGates = policy.gates
+    .filter((g) => {
+      const tier = tierOfGate(policy, g.id);
+      return tier !== undefined && isCriticalTier(tier.tier) && tier.tier.notify.includes(principal);
+    })
+    .map((g) => g.id);
+  return { notifyGates, emergencyAudience: emergencyAudience(policy).includes(principal) };
+}
+
+/**
+ * `principal`'s notifications after ledger seq `since`, at most `limit`, oldest first: the
+ * store reads only the entries that may notify them, from indexed ranges (the requester's
+ * feed, the notify-list gates, the emergency entries; migration 12), page by page until `limit`,
+ * with the requests they mention read by id; notificationsFor applies the rule.
+ */
+export async function notificationsFromStore(store: Pick<StoreReader, 'notificationEntries' | 'getRequests'>, principal: string, policy: Policy, since: number, limit: number): Promise<Notification[]> {
+  const scope = notificationScope(principal, policy);
   const out: Notification[] = [];
   let after = since;
   while (out.length < limit) {
-    const entries = await store.lifecycleEntries(after, NOTIFICATION_PAGE);
+    const entries = await store.notificationEntries(principal, scope, after, NOTIFICATION_PAGE);
     if (entries.length === 0) break;
     const ids = [...new Set(entries.filter((e) => e.target.startsWith('req_')).map((e) => e.target))];
     const known = new Map((await store.getRequests(ids)).map((r) => [r.id, { requester: r.requester, gate: r.gate }]));
     out.push(...notificationsFor(principal, entries, policy, since, known));
+    if (entries.length < NOTIFICATION_PAGE) break;
     after = entries[entries.length - 1]!.seq;
   }
   return out.slice(0, limit);

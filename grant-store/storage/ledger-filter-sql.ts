@@ -36,3 +36,41 @@ export function auditEntriesSql(d: LedgerDialect, filter: LedgerFilter, afterSeq
 export function lifecycleEntriesSql(param: (n: number) => string): string {
   return `SELECT seq, entry_json FROM ledger_entries WHERE type <> 'evaluation_under_bypass' AND seq > ${param(1)} ORDER BY seq LIMIT ${param(2)}`;
 }
+
+/** Which entries besides a principal's own requests' may notify them (see notificationScope in alerts/notifications.ts). */
+export interface NotificationScope {
+  /** Gates whose request_created and bypass_activated entries they are told of (a critical tier's notify list). */
+  notifyGates: readonly string[];
+  /** Told of every emergency use and refusal (else only of their own). */
+  emergencyAudience: boolean;
+}
+
+/** The entry kinds a requester is told of about their own request (ledger_requester_feed, migration 12, holds exactly these). */
+export const REQUESTER_NOTIFICATION_KINDS = ['decision', 'bypass_activated', 'bypass_expired', 'bypass_revoked', 'request_lapsed', 'review_opened'] as const;
+/** The entry kinds a tier's notify list is told of. */
+export const NOTIFY_LIST_KINDS = ['request_created', 'bypass_activated'] as const;
+
+/**
+ * SELECT seq, entry_json for StoreReader.notificationEntries: the union of indexed ranges from
+ * `afterSeq`, each cut at `limit`: the requester's feed (ledger_requester_feed), each notify-list
+ * gate's lifecycle entries (ledger_entries_gate_lifecycle) and the emergency entries
+ * (ledger_entries_emergency). The cost follows `limit`, not the ledger's size.
+ */
+export function notificationEntriesSql(d: LedgerDialect, principal: string, scope: NotificationScope, afterSeq: number, limit: number): { sql: string; params: unknown[] } {
+  // One parameter per placeholder, in text order (SQLite's ? placeholders are positional).
+  const params: unknown[] = [];
+  const p = (value: unknown) => d.param(params.push(value));
+  const after = () => p(afterSeq);
+  const lim = () => p(limit);
+  const parts = [
+    `SELECT e.seq, e.entry_json FROM ledger_requester_feed f JOIN ledger_entries e ON e.seq = f.seq WHERE f.requester = ${p(principal)} AND f.seq > ${after()} ORDER BY f.seq LIMIT ${lim()}`,
+  ];
+  const notifyKinds = NOTIFY_LIST_KINDS.map((k) => `'${k}'`).join(', ');
+  for (const gate of scope.notifyGates) {
+    parts.push(`SELECT seq, entry_json FROM ledger_entries WHERE ${d.gateExpr} = ${p(gate)} AND type <> 'evaluation_under_bypass' AND seq > ${after()} AND type IN (${notifyKinds}) ORDER BY seq LIMIT ${lim()}`);
+  }
+  const emergency = `SELECT seq, entry_json FROM ledger_entries WHERE type IN ('emergency_used', 'emergency_refused') AND seq > ${after()}`;
+  parts.push(`${emergency}${scope.emergencyAudience ? '' : ` AND ${d.actorExpr} = ${p(principal)}`} ORDER BY seq LIMIT ${lim()}`);
+  const union = parts.map((sql, i) => `SELECT seq, entry_json FROM (${sql}) AS n${i}`).join(' UNION ');
+  return { sql: `${union} ORDER BY seq LIMIT ${lim()}`, params };
+}

@@ -8,6 +8,7 @@ import type { StoredSession } from '../identity/stored-session';
 import type { EmergencyCredential, EmergencyCredentialState } from '../../shared/domain/emergency';
 import type { Incident } from '../../shared/domain/incident';
 import type { DigestRun, IncidentReceipt } from './emergency-rows';
+import type { NotificationScope } from './ledger-filter-sql';
 import type { CounterFilter, CounterItem, CounterRow, ItemizedMetric } from './counters';
 import type { EntryBinder } from '../../shared/ledger/entry-binding';
 import type { RequestRow } from '../../shared/ledger/state-projection';
@@ -184,6 +185,13 @@ export interface StoreReader {
   auditEntries(filter: LedgerFilter, afterSeq: number, limit: number): Promise<LedgerEntry[]>;
   /** Entries other than evaluation_under_bypass with seq > afterSeq, in seq order, at most `limit` (a partial index: notifications, inboxes). */
   lifecycleEntries(afterSeq: number, limit: number): Promise<LedgerEntry[]>;
+  /**
+   * The entries that may notify `principal`, seq > afterSeq, in seq order, at most `limit`: those
+   * of the kinds a requester is told of about requests they filed, the notify-list kinds on
+   * `scope.notifyGates`, and emergency uses and refusals (all, or their own). Indexed ranges only
+   * (migration 12): the cost follows `limit`, not the ledger. The caller applies the rule.
+   */
+  notificationEntries(principal: string, scope: NotificationScope, afterSeq: number, limit: number): Promise<LedgerEntry[]>;
   /** The requests with these ids (missing ids are left out). */
   getRequests(ids: readonly string[]): Promise<BypassRequest[]>;
   /** The reviews of these requests (at most one each). */

@@ -2,6 +2,10 @@ import type { Queryable } from './connection';
 import { countersOf, counterValues, upsertCounterSql } from '../counters';
 import { gateBlockFromRow, type DocRow, type GateBlockRow } from '../row-mapping';
 import { PG_ROWS, pgParam } from './pg-reader';
+import { REQUESTER_NOTIFICATION_KINDS } from '../ledger-filter-sql';
+
+/** The kinds ledger_requester_feed (migration 12) keeps, as an SQL list. */
+const REQUESTER_KINDS_SQL = REQUESTER_NOTIFICATION_KINDS.map((k) => `'${k}'`).join(', ');
 
 /**
  * Versioned PostgreSQL schema, mirroring grant-store/storage/sqlite/migrations.ts table for
@@ -351,5 +355,37 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX requests_gate_team_activated ON requests (gate, team, activated_at);
     `,
     after: backfillDecisionLatency,
+  },
+  {
+    version: 12,
+    name: 'notification feed: entries per requester, notify-list gates and emergency entries indexed',
+    // Mirrors the SQLite migration (see there); the gate expression matches PG_LEDGER in pg-reader.ts.
+    sql: `
+      CREATE TABLE ledger_requester_feed (
+        requester text NOT NULL,
+        seq bigint NOT NULL,
+        PRIMARY KEY (requester, seq)
+      );
+      CREATE FUNCTION breakglass_requester_feed_on_entry() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        INSERT INTO ledger_requester_feed (requester, seq) SELECT requester, NEW.seq FROM requests WHERE id = NEW.target ON CONFLICT DO NOTHING;
+        RETURN NULL;
+      END $fn$;
+      CREATE TRIGGER ledger_requester_feed_on_entry AFTER INSERT ON ledger_entries
+        FOR EACH ROW WHEN (NEW.type IN (${REQUESTER_KINDS_SQL}))
+        EXECUTE FUNCTION breakglass_requester_feed_on_entry();
+      CREATE FUNCTION breakglass_requester_feed_on_request() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        INSERT INTO ledger_requester_feed (requester, seq)
+          SELECT NEW.requester, seq FROM ledger_entries WHERE target = NEW.id AND type IN (${REQUESTER_KINDS_SQL}) ON CONFLICT DO NOTHING;
+        RETURN NULL;
+      END $fn$;
+      CREATE TRIGGER ledger_requester_feed_on_request AFTER INSERT ON requests
+        FOR EACH ROW EXECUTE FUNCTION breakglass_requester_feed_on_request();
+      INSERT INTO ledger_requester_feed (requester, seq)
+        SELECT r.requester, e.seq FROM ledger_entries e JOIN requests r ON r.id = e.target WHERE e.type IN (${REQUESTER_KINDS_SQL}) ON CONFLICT DO NOTHING;
+      CREATE INDEX ledger_entries_gate_lifecycle ON ledger_entries (((entry_json::jsonb) ->> 'gate'), seq) WHERE type <> 'evaluation_under_bypass';
+      CREATE INDEX ledger_entries_emergency ON ledger_entries (seq) WHERE type IN ('emergency_used', 'emergency_refused');
+    `,
   },
 ];

@@ -9,7 +9,7 @@ import type { EmergencyCredential } from '../../../shared/domain/emergency';
 import type { Incident } from '../../../shared/domain/incident';
 import { type DigestRun, type DigestRunRow, type DocOnlyRow, type IncidentReceipt, type IncidentReceiptRow, digestRunFromRow, emergencyFromRow, incidentFromRow, receiptFromRow } from '../emergency-rows';
 import type { GateBlockCount, LedgerFilter, RequestFilter, StoreReader, StoredDecision, StoredLedgerRow, StoredRequestRow, StoredToken } from '../store';
-import { type LedgerDialect, auditEntriesSql, lifecycleEntriesSql } from '../ledger-filter-sql';
+import { type LedgerDialect, type NotificationScope, auditEntriesSql, lifecycleEntriesSql, notificationEntriesSql } from '../ledger-filter-sql';
 import type { Queryable } from './connection';
 import { type CounterDbRow, type CounterFilter, type CounterItem, type CounterRow, type ItemizedMetric, counterFromRow, counterWhere } from '../counters';
 
@@ -263,6 +263,11 @@ export class PgReader implements StoreReader {
 
   async lifecycleEntries(afterSeq: number, limit: number): Promise<LedgerEntry[]> {
     return (await this.db.query<{ entry_json: string }>(LIFECYCLE_SQL, [afterSeq, limit])).rows.map((r) => ledgerEntryFromText(r.entry_json));
+  }
+
+  async notificationEntries(principal: string, scope: NotificationScope, afterSeq: number, limit: number): Promise<LedgerEntry[]> {
+    const q = notificationEntriesSql(PG_LEDGER, principal, scope, afterSeq, limit);
+    return (await this.db.query<{ entry_json: string }>(q.sql, q.params)).rows.map((r) => ledgerEntryFromText(r.entry_json));
   }
 
   async getRequests(ids: readonly string[]): Promise<BypassRequest[]> {

@@ -6,6 +6,7 @@ import type { Review } from '../../../shared/domain/review';
 import { AppError } from '../../../shared/errors';
 import { leafHash } from '../leaf-hash';
 import { DECISION_COLUMNS, KEY_COLUMNS, REQUEST_COLUMNS, REQUEST_UPDATE_COLUMNS, REVIEW_COLUMNS, TOKEN_COLUMNS, insertSql, updateSql } from '../row-mapping';
+import type { NotificationScope } from '../ledger-filter-sql';
 import type { LedgerFilter, NewLedgerEntry, StoreTx, StoredDecision, StoredLedgerRow, StoredToken } from '../store';
 import type { EntryBinder } from '../../../shared/ledger/entry-binding';
 import type { Queryable } from './connection';
@@ -262,6 +263,11 @@ export class PgTx extends PgReader implements StoreTx {
   override async lifecycleEntries(afterSeq: number, limit: number): Promise<LedgerEntry[]> {
     await this.flushLedger();
     return super.lifecycleEntries(afterSeq, limit);
+  }
+
+  override async notificationEntries(principal: string, scope: NotificationScope, afterSeq: number, limit: number): Promise<LedgerEntry[]> {
+    await this.flushLedger();
+    return super.notificationEntries(principal, scope, afterSeq, limit);
   }
 
   override async getLeafHashes(from: number, limit: number): Promise<Uint8Array[]> {

@@ -2,6 +2,10 @@ import type Database from 'better-sqlite3';
 import { countersOf, counterValues, upsertCounterSql } from '../counters';
 import { gateBlockFromRow, type DocRow, type GateBlockRow } from '../row-mapping';
 import { SQLITE_ROWS } from './sqlite-reader';
+import { REQUESTER_NOTIFICATION_KINDS } from '../ledger-filter-sql';
+
+/** The kinds ledger_requester_feed (migration 12) keeps, as an SQL list. */
+const REQUESTER_KINDS_SQL = REQUESTER_NOTIFICATION_KINDS.map((k) => `'${k}'`).join(', ');
 
 export interface SqliteMigration {
   version: number;
@@ -337,6 +341,33 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX requests_gate_team_activated ON requests(gate, team, activated_at);
     `,
     after: backfillDecisionLatency,
+  },
+  {
+    version: 12,
+    name: 'notification feed: entries per requester, notify-list gates and emergency entries indexed',
+    // GET /v1/notifications (grant-store/alerts/notifications.ts) reads a principal's feed from
+    // three indexed ranges from \`since\`, never the lifecycle entries of everyone:
+    //  - ledger_requester_feed: (requester, seq) of every entry a requester is told of (the kinds
+    //    in REQUESTER_NOTIFICATION_KINDS), kept by triggers in the transaction that writes the
+    //    entry or the request, whichever comes second; derived, so rebuilt from both tables here;
+    //  - ledger_entries_gate_lifecycle: a gate's entries without the warns (notify lists);
+    //  - ledger_entries_emergency: emergency uses and refusals.
+    sql: `
+      CREATE TABLE ledger_requester_feed (
+        requester TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (requester, seq)
+      ) WITHOUT ROWID;
+      CREATE TRIGGER ledger_requester_feed_on_entry AFTER INSERT ON ledger_entries
+        WHEN NEW.type IN (${REQUESTER_KINDS_SQL})
+        BEGIN INSERT OR IGNORE INTO ledger_requester_feed (requester, seq) SELECT requester, NEW.seq FROM requests WHERE id = NEW.target; END;
+      CREATE TRIGGER ledger_requester_feed_on_request AFTER INSERT ON requests
+        BEGIN INSERT OR IGNORE INTO ledger_requester_feed (requester, seq) SELECT NEW.requester, seq FROM ledger_entries WHERE target = NEW.id AND type IN (${REQUESTER_KINDS_SQL}); END;
+      INSERT OR IGNORE INTO ledger_requester_feed (requester, seq)
+        SELECT r.requester, e.seq FROM ledger_entries e JOIN requests r ON r.id = e.target WHERE e.type IN (${REQUESTER_KINDS_SQL});
+      CREATE INDEX ledger_entries_gate_lifecycle ON ledger_entries(json_extract(entry_json, '$.gate'), seq) WHERE type <> 'evaluation_under_bypass';
+      CREATE INDEX ledger_entries_emergency ON ledger_entries(seq) WHERE type IN ('emergency_used', 'emergency_refused');
+    `,
   },
 ];
 

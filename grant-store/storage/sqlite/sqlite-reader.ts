@@ -10,7 +10,7 @@ import type { EmergencyCredential } from '../../../shared/domain/emergency';
 import type { Incident } from '../../../shared/domain/incident';
 import { type DigestRun, type DigestRunRow, type DocOnlyRow, type IncidentReceipt, type IncidentReceiptRow, digestRunFromRow, emergencyFromRow, incidentFromRow, receiptFromRow } from '../emergency-rows';
 import type { GateBlockCount, LedgerFilter, RequestFilter, StoreReader, StoredDecision, StoredLedgerRow, StoredRequestRow, StoredToken } from '../store';
-import { type LedgerDialect, auditEntriesSql, lifecycleEntriesSql } from '../ledger-filter-sql';
+import { type LedgerDialect, type NotificationScope, auditEntriesSql, lifecycleEntriesSql, notificationEntriesSql } from '../ledger-filter-sql';
 
 /** The expressions migration 6 indexes (ledger_entries_gate / _actor). */
 const SQLITE_LEDGER: LedgerDialect = { param: () => '?', gateExpr: "json_extract(entry_json, '$.gate')", actorExpr: "json_extract(entry_json, '$.actor')" };
@@ -278,6 +278,11 @@ export class SqliteReader implements StoreReader {
 
   async lifecycleEntries(afterSeq: number, limit: number): Promise<LedgerEntry[]> {
     return (this.stmt(lifecycleEntriesSql(() => '?')).all(afterSeq, limit) as { entry_json: string }[]).map((r) => ledgerEntryFromText(r.entry_json));
+  }
+
+  async notificationEntries(principal: string, scope: NotificationScope, afterSeq: number, limit: number): Promise<LedgerEntry[]> {
+    const q = notificationEntriesSql(SQLITE_LEDGER, principal, scope, afterSeq, limit);
+    return (this.stmt(q.sql).all(...q.params) as { entry_json: string }[]).map((r) => ledgerEntryFromText(r.entry_json));
   }
 
   async getRequests(ids: readonly string[]): Promise<BypassRequest[]> {

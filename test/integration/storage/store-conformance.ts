@@ -16,6 +16,7 @@ import { healthReport } from '../../../grant-store/reports/health-report';
 import { reportInputOf } from '../../../grant-store/reports/report-input';
 import { loadMetricsExtras, loadReportInput } from '../../../grant-store/reports/report-source';
 import { PolicySchema } from '../../../shared/domain/policy';
+import { notificationsFor, notificationsFromStore } from '../../../grant-store/alerts/notifications';
 
 /** Items in a stable order (time, then team). */
 const sortItems = (items: readonly CounterItem[]) => [...items].sort((a, b) => a.time.localeCompare(b.time) || a.team.localeCompare(b.team));
@@ -905,6 +906,69 @@ export function storeConformanceSuite(factory: StoreBackendFactory): void {
       assert.deepEqual((await store.getRequests([reqs[2]!.id, 'req_missing', reqs[0]!.id])).map((r) => r.id).sort(), [reqs[0]!.id, reqs[2]!.id].sort());
       assert.deepEqual(await store.getRequests([]), []);
       assert.deepEqual(await store.getReviewsByRequests([reqs[0]!.id, reqs[1]!.id]), [review]);
+    });
+
+    test('notifications: the indexed per-principal read gives exactly what the rule picks from every entry', async () => {
+      // A critical tier notifying the CISO, an emergency notify list, warns under every request,
+      // and requests stored before their entries and after them (the feed is kept either way).
+      const policy = PolicySchema.parse({
+        version: 1,
+        tiers: { standard: { approvals: 1, approverGroups: ['leads'], maxTtl: '24h' }, critical: { approvals: 2, approverGroups: ['leads', 'security'], maxTtl: '4h', notify: ['ciso'] } },
+        gates: [
+          { id: 'unit-tests', kind: 'slow', tier: 'standard' },
+          { id: 'prod-deploy', kind: 'slow', tier: 'critical' },
+        ],
+        teams: { payments: { members: ['alice'], bypassBudget: 3 }, search: { members: ['sam'] } },
+        approvers: { leads: ['bob'], security: ['dave'] },
+        emergency: { notify: ['oncall'], reviewSignoffs: 2 },
+      });
+      const kinds = ['decision', 'bypass_activated', 'bypass_expired', 'bypass_revoked', 'request_lapsed', 'review_opened', 'info_requested'] as const;
+      let rnd = 7;
+      const next = (n: number) => Math.floor((rnd = (rnd * 1103515245 + 12345) % 2 ** 31) / 65536) % n;
+      const requests: BypassRequest[] = [];
+      for (let i = 0; i < 24; i++) {
+        const r = makeRequest({ requester: ['alice', 'sam', 'bob'][next(3)]!, gate: next(2) ? 'prod-deploy' : 'unit-tests' });
+        requests.push(r);
+        const lifecycle = (type: string, actor: string) => entry(type as NewLedgerEntry['type'], r.id, { gate: r.gate, actor });
+        const drafts: NewLedgerEntry[] = [lifecycle('request_created', r.requester)];
+        for (let k = 0; k < 1 + next(4); k++) {
+          drafts.push(lifecycle(kinds[next(kinds.length)]!, 'bob'));
+          for (let w = 0; w < next(5); w++) drafts.push(lifecycle('evaluation_under_bypass', 'ci-bot'));
+        }
+        if (i % 7 === 3) drafts.push(entry('emergency_used', r.id, { gate: r.gate, actor: r.requester }));
+        if (i % 9 === 4) drafts.push(entry('emergency_refused', 'emergency:unknown', { gate: null, actor: 'mallory' }));
+        const late = i % 3 === 0;
+        await store.transaction(async (tx) => {
+          if (!late) await tx.insertRequest(r);
+          await tx.appendLedger(drafts);
+          if (late) await tx.insertRequest(r);
+        });
+        // Later entries about earlier requests (an expiry days after the approval).
+        if (i > 4 && i % 4 === 0) {
+          const old = requests[next(i)]!;
+          await store.transaction((tx) => tx.appendLedger([entry('bypass_expired', old.id, { gate: old.gate, actor: 'system' })]));
+        }
+      }
+      const everything = await store.getLedgerEntries(0, 10_000);
+      const known = new Map(requests.map((r) => [r.id, { requester: r.requester, gate: r.gate }]));
+      let told = 0;
+      for (const principal of ['alice', 'sam', 'bob', 'ciso', 'oncall', 'dave', 'mallory', 'nobody']) {
+        for (const since of [-1, 40, everything.length - 10]) {
+          for (const limit of [3, 1000]) {
+            const expected = notificationsFor(principal, everything, policy, since, known).slice(0, limit);
+            const got = await notificationsFromStore(store, principal, policy, since, limit);
+            assert.deepEqual(got, expected, `${principal} since ${since} limit ${limit}`);
+            told += got.length;
+          }
+        }
+      }
+      assert.ok(told > 50, `the workload notifies people (${told})`);
+      for (const kind of ['critical_request', 'emergency_used', 'emergency_refused', 'decision', 'bypass_expired'] as const) {
+        assert.ok(
+          ['alice', 'sam', 'bob', 'ciso', 'oncall', 'mallory'].some((p) => notificationsFor(p, everything, policy, -1, known).some((n) => n.kind === kind)),
+          `the workload covers ${kind}`,
+        );
+      }
     });
 
     test('another handle on the same database reads committed data', async () => {
