@@ -124,7 +124,7 @@ export class LedgerGuard {
     const tables = await store.openLogTables();
     let result;
     try {
-      result = await checkLedgerAtStart(ledgerCheckSource(store, tables), { hasher: nodeTreeHasher, logKey: ed25519NoteVerifier(opts.key.origin, opts.key.publicKeyPem), binder: opts.key.binder });
+      result = await checkLedgerAtStart(ledgerCheckSource(store, tables), { hasher: nodeTreeHasher, logKey: ed25519NoteVerifier(opts.key.origin, opts.key.publicKeyPem), verifierFor: (origin) => ed25519NoteVerifier(origin, opts.key.publicKeyPem), binder: opts.key.binder });
     } finally {
       await tables.close();
     }

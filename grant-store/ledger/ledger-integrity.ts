@@ -2,7 +2,8 @@ import { bytesEqual, toHex, utf8 } from '../../shared/bytes';
 import { parseCheckpoint } from '../../shared/ledger/checkpoint';
 import { CompactRange, frontierNodes } from '../../shared/ledger/compact-range';
 import type { EntryBinder } from '../../shared/ledger/entry-binding';
-import { verifyNote, type NoteVerifier } from '../../shared/ledger/signed-note';
+import { parseSignedNote, verifyNote, type NoteVerifier } from '../../shared/ledger/signed-note';
+import { AppError } from '../../shared/errors';
 import { EVALUATION_SUFFIX, emptyProjection, projectEntry, type StateProjection } from '../../shared/ledger/state-projection';
 import type { TreeHasher } from '../../shared/ledger/tree-hasher';
 import type { LedgerEntry } from '../../shared/domain/ledger-entry';
@@ -60,11 +61,42 @@ export interface LedgerCheckOptions {
   hasher: TreeHasher;
   logKey: NoteVerifier;
   binder: EntryBinder;
+  /**
+   * The log key's verifier under another name: a latest checkpoint this same key signed for
+   * another origin is a data dir configured with the wrong log-origin, not tampering (whoever
+   * wrote the rows cannot sign with the key), so start-up stops with what to fix instead of halting.
+   */
+  verifierFor?: (origin: string) => NoteVerifier;
   /** Rows read per query. */
   page?: number;
 }
 
 const DEFAULT_PAGE = 20_000;
+
+/**
+ * Throws (a configuration error, not a halt) when `latest` verifies with this log key under the
+ * origin its own text names, which differs from the one this store was given.
+ */
+function assertSameOrigin(latest: SignedCheckpoint, opts: LedgerCheckOptions): void {
+  if (!opts.verifierFor) return;
+  let origin: string;
+  try {
+    origin = parseSignedNote(latest.note).text.split('\n', 1)[0]!;
+  } catch {
+    return; // not a note at all: the caller halts naming the row
+  }
+  if (!origin || origin === opts.logKey.name) return;
+  try {
+    verifyNote(latest.note, [opts.verifierFor(origin)]);
+  } catch {
+    return; // not signed by this key under that name either: tampering, the caller halts
+  }
+  throw new AppError(
+    'invalid_input',
+    `this store names its log "${opts.logKey.name}", but the database's log is "${origin}" (its checkpoint ${latest.id} is signed with this same log key under that name): ` +
+      `every instance needs the log-origin file of the data dir that ran \`breakglass admin init\` beside its log-key.pem (or write "${origin}" to <data-dir>/log-origin). Nothing was written.`,
+  );
+}
 
 export async function checkLedgerAtStart(source: LedgerCheckSource, opts: LedgerCheckOptions): Promise<LedgerCheckResult> {
   const { hasher } = opts;
@@ -87,6 +119,7 @@ export async function checkLedgerAtStart(source: LedgerCheckSource, opts: Ledger
       checkpointSize = cp.size;
       checkpointRoot = cp.rootHash;
     } catch (error) {
+      assertSameOrigin(latest, opts);
       stop({ seq: null, table: 'ledger_checkpoints', reason: `checkpoint ${latest.id} is not a checkpoint this log signed: ${(error as Error).message}` });
     }
   }

@@ -6,7 +6,8 @@ import { formatCheckpoint } from '../../../../shared/ledger/checkpoint';
 import { MemoryTree } from '../../../../shared/ledger/memory-tree';
 import { signNote } from '../../../../shared/ledger/signed-note';
 import { treeRoot } from '../../../../shared/ledger/proofs';
-import { ed25519EntryBinder, nodeTreeHasher as hasher } from '../../../../shared/node/ledger/node-crypto';
+import { createPublicKey } from 'node:crypto';
+import { ed25519EntryBinder, ed25519NoteVerifier, nodeTreeHasher as hasher } from '../../../../shared/node/ledger/node-crypto';
 import { checkLedgerAtStart, type LedgerCheckSource, type LedgerRow } from '../../../../grant-store/ledger/ledger-integrity';
 import type { SignedCheckpoint } from '../../../../grant-store/storage/log-tables';
 import { buildSyntheticLedger, ORIGIN, type SyntheticLedger } from '../../../fixtures/ledger/synthetic-ledger';
@@ -49,6 +50,22 @@ describe('ledger check at start', () => {
   }
 
   const check = (source: LedgerCheckSource) => checkLedgerAtStart(source, { hasher, logKey: l.logKey, binder, page: 7 });
+
+  test('a data dir naming the log differently from the checkpoints this same key signed stops start-up with what to fix; another key still halts', async () => {
+    const publicPem = createPublicKey(l.logPrivateKeyPem).export({ type: 'spki', format: 'pem' }).toString();
+    const verifierFor = (origin: string) => ed25519NoteVerifier(origin, publicPem);
+    const misnamed = { hasher, logKey: verifierFor('breakglass.local/another-name'), verifierFor, binder, page: 7 };
+    await assert.rejects(checkLedgerAtStart(tables(), misnamed), (error: Error) => {
+      assert.match(error.message, new RegExp(`names its log "breakglass.local/another-name", but the database's log is "${ORIGIN.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`));
+      assert.match(error.message, /log-origin/);
+      return true;
+    });
+    // The same name with another key is not a configuration slip: the checkpoint is not this log's, so it halts.
+    const otherPem = createPublicKey((await buildSyntheticLedger(1)).logPrivateKeyPem).export({ type: 'spki', format: 'pem' }).toString();
+    const r = await checkLedgerAtStart(tables(), { hasher, logKey: ed25519NoteVerifier('breakglass.local/another-name', otherPem), verifierFor: (o) => ed25519NoteVerifier(o, otherPem), binder, page: 7 });
+    assert.equal(r.halt?.table, 'ledger_checkpoints');
+    assert.match(r.halt!.reason, /is not a checkpoint this log signed/);
+  });
 
   test('an untouched ledger passes: rows under the checkpoint reproduce its root, the rows after it are bound; the projection is built', async () => {
     const r = await check(tables());
