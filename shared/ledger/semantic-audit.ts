@@ -223,7 +223,8 @@ function copyRequest(r: RequestState_): RequestState_ {
  * snapshot grows with open work, not with the ledger.
  */
 export interface AuditSnapshot {
-  version: 1;
+  /** 2: keys carry the attestation their enrollment recorded (version 1 did not, so it cannot judge attested tiers). */
+  version: 2;
   policy: unknown;
   keys: Array<[string, KeyState]>;
   requests: RequestState_[];
@@ -381,7 +382,7 @@ export class SemanticAuditor {
       return (r.state === 'expired' || r.state === 'revoked') && !r.reviewed;
     });
     return {
-      version: 1,
+      version: 2,
       policy: this.policy ?? null,
       keys: [...this.keys],
       requests: live.map(copyRequest),
@@ -394,7 +395,8 @@ export class SemanticAuditor {
   /** An auditor that continues from `snapshot` (taken by snapshot() after the same entries). */
   static restore(snapshot: AuditSnapshot, options: SemanticAuditOptions = {}): SemanticAuditor {
     const auditor = new SemanticAuditor(options);
-    if (snapshot.version !== 1) throw new TypeError(`unknown audit snapshot version ${String(snapshot.version)}`);
+    // An older snapshot lacks what later entries are judged by (the keys' attestations): the caller starts over.
+    if (snapshot.version !== 2) throw new TypeError(`audit snapshot version ${String(snapshot.version)} is not the current one (2)`);
     auditor.policy = snapshot.policy === null ? undefined : PolicySchema.parse(snapshot.policy);
     for (const [id, key] of snapshot.keys) auditor.keys.set(id, { ...key });
     for (const [id, credential] of snapshot.credentials ?? []) auditor.credentials.set(id, { ...credential });

@@ -160,9 +160,12 @@ export async function verifyOnline(opts: OnlineOptions): Promise<VerifyOutcome> 
     return { verdict: fail('bad_checkpoint', `the store's log key for ${origin} is ${storeVkey}, not ${where} (${logKey.vkey}): a different log under the same name, or a forged one`), origin, vkey: storeVkey, source: opts.storeUrl, halted };
   }
   const trusted = opts.trustedCheckpoint ?? state.checkpoint;
-  const resume = opts.incremental && !opts.trustedCheckpoint ? state.resume : undefined;
-  if (opts.incremental && !resume) opts.note('No saved tree state for this log yet: verifying everything this time.');
-  const restored = resume?.audit ? safeRestore(resume.audit) : undefined;
+  const saved = opts.incremental && !opts.trustedCheckpoint ? state.resume : undefined;
+  const restored = saved?.audit ? safeRestore(saved.audit) : undefined;
+  // Audit state saved by an older breakglass cannot judge the entries since: start over rather than audit less.
+  const resume = saved?.audit && !restored ? undefined : saved;
+  if (saved && !resume) opts.note('The saved semantic-audit state is from an older version of breakglass: verifying everything this time.');
+  else if (opts.incremental && !resume) opts.note('No saved tree state for this log yet: verifying everything this time.');
   // A fresh auditor per pass (a second pass replays from the same start).
   const auditor = restored ? () => safeRestore(resume!.audit!)! : resume ? undefined : newAuditor;
   if (resume && !restored) opts.note('The saved state has no semantic audit state: this run checks the hashes and signatures of the new entries only.');

@@ -137,6 +137,18 @@ describe('breakglass ledger verify (real CLI) catches tampering', { concurrency:
     const inc = parse(third) as VerifyJson & { entriesVerified: number };
     assert.ok(inc.entriesVerified > 0 && inc.entriesVerified < (inc.treeSize ?? 0), JSON.stringify(inc));
     assert.equal(inc.treeSize! - inc.entriesVerified, v.treeSize);
+
+    // Audit state saved by an older breakglass (snapshot version 1: keys without their attestation)
+    // cannot judge what came since: the incremental run starts over instead of auditing less.
+    const treeStatePath = join(logStateDir({ XDG_STATE_HOME: stateHome }, origin), 'tree-state.json');
+    const treeState = JSON.parse(await readFile(treeStatePath, 'utf8')) as { audit: { version: number } };
+    treeState.audit.version = 1;
+    await writeFile(treeStatePath, JSON.stringify(treeState));
+    const older = await cli(['ledger', 'verify', '--incremental', '--json']);
+    assert.equal(older.code, 0, older.stdout + older.stderr);
+    const full = parse(older) as VerifyJson & { entriesVerified: number };
+    assert.equal(full.entriesVerified, full.treeSize, JSON.stringify(full));
+    assert.match(older.stderr, /saved semantic-audit state is from an older version/);
     await backup('late');
   });
 
