@@ -356,6 +356,7 @@ export function composeConsole(options: ConsoleOptions): ConsoleCore {
     'console:main:get-health': () => readModels.getHealth(),
     'console:main:query-ledger': (input) => mirror.query(input),
     'console:main:sync-ledger': () => mirror.sync(),
+    'console:main:get-witness-key': () => mirror.witnessKey(),
     'console:main:get-settings': () => settings.get(),
     'console:main:update-settings': (input) => settings.update(input),
     'console:main:pause-notifications': (input) => settings.pause(input.minutes),

@@ -23,6 +23,7 @@ export const MAIN_METHODS = {
   getHealth: 'console:main:get-health',
   queryLedger: 'console:main:query-ledger',
   syncLedger: 'console:main:sync-ledger',
+  getWitnessKey: 'console:main:get-witness-key',
   getSettings: 'console:main:get-settings',
   updateSettings: 'console:main:update-settings',
   pauseNotifications: 'console:main:pause-notifications',

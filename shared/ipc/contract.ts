@@ -19,6 +19,7 @@ import { HistorySchema } from '../domain/api';
 import { ReviewFindingSchema, ReviewSchema, ReviewStateSchema } from '../domain/review';
 import { LedgerEntrySchema, LedgerEntryTypeSchema } from '../domain/ledger-entry';
 import { TtlSchema } from '../domain/ttl';
+import { WitnessVkeySchema, vkeyName } from '../domain/policy-witnesses';
 import { HealthReportSchema } from '../domain/reports';
 import { MAIN_METHODS, RENDERER_EVENT_NAMES, type MainMethod } from './channels';
 
@@ -195,6 +196,12 @@ export type NotificationThreshold = z.infer<typeof NotificationThresholdSchema>;
 
 export const MAX_PIN_CACHE_MINUTES = 30;
 export const MAX_PAUSE_MINUTES = 7 * 24 * 60;
+
+/** The console's witness key as Settings shows it: a cosignature/v1 vkey whose name is `name`. */
+export const ConsoleWitnessKeySchema = z
+  .strictObject({ name: z.string().min(1).max(200), vkey: WitnessVkeySchema })
+  .refine((k) => vkeyName(k.vkey) === k.name, { path: ['vkey'], message: 'the vkey must name the witness' });
+export type ConsoleWitnessKey = z.infer<typeof ConsoleWitnessKeySchema>;
 
 export const SettingsSchema = z.strictObject({
   notificationThreshold: NotificationThresholdSchema,
@@ -429,6 +436,14 @@ export const mainContract = {
         .optional(),
     }),
   },
+
+  /**
+   * The console's own witness key (Settings): its note name and C2SP vkey, what an admin adds to
+   * the policy's `witnesses:` so this console's cosignatures count. Created in the keychain on
+   * first use, as the first sync would; null when the console cannot witness (no keychain, not
+   * signed in).
+   */
+  'console:main:get-witness-key': { input: EmptyInputSchema, output: ConsoleWitnessKeySchema.nullable() },
 
   'console:main:get-settings': { input: EmptyInputSchema, output: SettingsSchema },
 

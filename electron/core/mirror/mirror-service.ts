@@ -85,6 +85,19 @@ export class MirrorService {
     return result;
   }
 
+  /**
+   * This console's witness key (created in the keychain on first use, as the first sync would);
+   * null without a keychain or a session: the console does not witness then.
+   */
+  async witnessKey(): Promise<ChannelOutput<'console:main:get-witness-key'>> {
+    const vault = this.witnessDeps?.keychain.opened;
+    const signedIn = this.session.active;
+    if (!vault || !signedIn) return null;
+    const { storeUrl, principal } = signedIn.profile;
+    const identity = await this.witness.identity({ get: () => vault.get(storeUrl, principal, 'witness-key'), set: (secret) => vault.set(storeUrl, principal, 'witness-key', secret) }, principal);
+    return { name: identity.cosigner.key.name, vkey: identity.vkey };
+  }
+
   /** Signed out: the next session fetches its store's log key again. */
   reset(): void {
     this.logKey = undefined;

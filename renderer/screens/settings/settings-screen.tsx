@@ -10,6 +10,7 @@ import { ErrorNotice } from '../../components/error-notice';
 import { useNow } from '../../components/use-now';
 import { SEVERITY_LABEL } from '../../lib/severity';
 import { formatUtc } from '../../lib/time';
+import { WitnessKeyPanel } from './witness-key-panel';
 
 const PAUSE_CHOICES = [
   { minutes: 60, label: '1 hour' },
@@ -277,6 +278,7 @@ function AddHardwareKey({ session }: { session: Session }) {
 export function SettingsScreen() {
   const session = useSession().data;
   const settings = useChannel('console:main:get-settings', {});
+  const witness = useChannel('console:main:get-witness-key', {});
   const client = useQueryClient();
   const signOut = useChannelMutation('console:main:sign-out', []);
   return (
@@ -293,6 +295,7 @@ export function SettingsScreen() {
         <div className="stack">
           {settings.data && session ? <Preferences settings={settings.data} session={session} /> : null}
           {session?.configured ? <AddHardwareKey session={session} /> : null}
+          {session?.configured ? <WitnessKeyPanel witness={witness.error ? null : witness.data} copy={(text) => <CopyButton text={text} label="Copy witness key" />} /> : null}
           <section className="panel" aria-label="sign out">
             <div className="panel-head">
               <h3>Sign out</h3>

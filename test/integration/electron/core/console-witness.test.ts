@@ -76,6 +76,8 @@ describe('console cores as checkpoint witnesses', { concurrency: false }, () => 
     assert.equal((await record(0)).size, (await syncTo(0, first.treeSize)).at(-1)!.verifiedTreeSize, 'console 0 cosigned the checkpoint its mirror verified');
     const vkeys = [unlisted.vkey, (await syncTo(1, first.treeSize)).at(-1)!.witness!.vkey];
     assert.match(vkeys[0]!, /\/bob\/console\+[0-9a-f]{8}\+/);
+    // Settings reads the same key through the IPC contract (what an admin copies into witnesses:).
+    assert.deepEqual(await consoles[0]!.core.handlers['console:main:get-witness-key']({}), { name: unlisted.name, vkey: unlisted.vkey });
     assert.equal((await syncTo(0, first.treeSize)).at(-1)!.witness?.cosignedSize, null, 'the same checkpoint is not cosigned twice');
 
     // The CLI witnesses too: its first `ledger verify` creates its key and cosigns (the store does not keep it yet).
