@@ -30,6 +30,13 @@ const PAGE = 5000;
  * 3.8-5.6 s in one thread, 5.8-7.6 s with workers, both at load 9-11).
  */
 const WORKERS_FROM_ENTRIES = 4 * PAGE;
+/**
+ * Page workers only on machines with at least this many cores. Measured on 2 cores (load 7-10),
+ * 120k entries: in this thread 14.4-16.5 s, 4.4 s CPU, 260-276 MB peak RSS; with the workers
+ * 20.0-21.6 s, 6.3-6.5 s CPU, 442-474 MB (the pages in flight and the workers' own heaps). With
+ * more cores the workers are expected to pay off; that is not measured yet.
+ */
+const MIN_CORES_FOR_WORKERS = 4;
 /** Pages fetched and checked ahead of the one being verified (two per worker keeps each busy). */
 const WORKER_PAGES_IN_FLIGHT = 2 * availableParallelism();
 
@@ -227,8 +234,9 @@ async function verifyPages(
   const meta = page0.meta;
   const verifier = new LedgerVerifier(options, { ...start, checkpoint: meta.checkpoint, history: meta.checkpoints ?? [] });
   const total = meta.treeSize;
-  // Starting the workers (each loads the schemas) costs more than checking a few pages here.
-  const checker = total - (from + page0.count) > WORKERS_FROM_ENTRIES ? exportPageWorkers() : inThread;
+  // Starting the workers (each loads the schemas) costs more than checking a few pages here,
+  // and on two cores they lost to this thread at any size (see MIN_CORES_FOR_WORKERS).
+  const checker = availableParallelism() >= MIN_CORES_FOR_WORKERS && total - (from + page0.count) > WORKERS_FROM_ENTRIES ? exportPageWorkers() : inThread;
   const window = WORKER_PAGES_IN_FLIGHT;
   const queue: Array<{ from: number; page: Promise<CheckedPage> }> = [];
   let nextFrom = from + page0.count;
