@@ -3,9 +3,11 @@ import { useEffect, useRef, useState } from 'react';
 import { LedgerEntryTypeSchema } from '../../../shared/domain/ledger-entry';
 import type { VerificationState } from '../../../shared/ipc/contract';
 import { EMPTY_LEDGER_FILTERS, useUi, type LedgerFilters } from '../../app/ui-store';
+import { useSession } from '../../app/use-session';
 import { useChannelMutation } from '../../bridge/queries';
 import { ErrorNotice } from '../../components/error-notice';
 import { formatUtc } from '../../lib/time';
+import { SyncButton } from './sync-button';
 import { LEDGER_PAGE_SIZE, useLedgerPages, type LedgerRow } from './use-ledger-pages';
 
 const ROW_HEIGHT = 36;
@@ -80,6 +82,7 @@ export function LedgerScreen() {
   const [selected, setSelected] = useState<LedgerRow | null>(null);
   const { first, rowAt, error, loading } = useLedgerPages(filters, visiblePages);
   const sync = useChannelMutation('console:main:sync-ledger', ['console:main:query-ledger']);
+  const session = useSession().data;
   const total = first?.total ?? 0;
   const virtualizer = useVirtualizer({ count: total, getScrollElement: () => scrollRef.current, estimateSize: () => ROW_HEIGHT, overscan: 12 });
   const items = virtualizer.getVirtualItems();
@@ -112,9 +115,7 @@ export function LedgerScreen() {
             ) : null}
           </p>
         </div>
-        <button type="button" className="btn" onClick={() => sync.mutate({})} disabled={sync.isPending}>
-          {sync.isPending ? 'Syncing…' : 'Sync now'}
-        </button>
+        <SyncButton offline={session ? !session.connection.online : false} pending={sync.isPending} onSync={() => sync.mutate({})} />
       </div>
       <ErrorNotice error={sync.error} title="Sync failed" />
       <ErrorNotice error={error} title="Could not read the ledger" />
