@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -115,6 +116,8 @@ export async function startIssue15Store(backend: Backend, policyYaml: string, pe
       await mkdir(dir, { recursive: true, mode: 0o700 });
       await copyFile(policyPath, join(dir, 'policy.yaml'));
       await copyFile(join(dataDir, 'log-key.pem'), join(dir, 'log-key.pem'));
+      // The log's name beside its key, as docs/scaling.md says: without it the instance refuses to start.
+      if (existsSync(join(dataDir, 'log-origin'))) await copyFile(join(dataDir, 'log-origin'), join(dir, 'log-origin'));
       const other = await startGrantStore({ dataDir: dir, port: 0, clock: clock.now, sweepIntervalMs: 50, databaseUrl: db.url, digestCheckIntervalMs: TEST_DIGEST_CHECK_MS });
       const running = Object.assign(other, { dataDir: dir });
       extra.push(running);
