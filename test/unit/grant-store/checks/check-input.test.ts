@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { parseCheckInput, validCheckInput } from '../../../../grant-store/checks/check-input';
 import { CheckInputSchema } from '../../../../shared/domain/check';
 import { AppError, parseOrThrow } from '../../../../shared/errors';
+import { seededRandom } from '../../../support/seeded-random';
 
 /**
  * The precompiled CheckInput validator against CheckInputSchema over many generated inputs
@@ -11,21 +12,7 @@ import { AppError, parseOrThrow } from '../../../../shared/errors';
  * schema's message and field paths; and every valid JSON body takes the fast path.
  */
 
-/** mulberry32: small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const random = prng(0x5eed);
-const int = (n: number) => Math.floor(random() * n);
-const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
-const chance = (p: number) => random() < p;
+const { int, pick, chance } = seededRandom(0x5eed);
 
 const SLUG_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789._-';
 function word(chars: string, min: number, max: number): string {

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { CheckResultSchema } from '../../../../shared/domain/check';
 import { validCheckResult, validWorkloadCheckInput } from '../../../../shared/domain/check-fast';
 import { WorkloadCheckInputSchema } from '../../../../shared/domain/workload-check';
+import { seededRandom } from '../../../support/seeded-random';
 
 /**
  * The zod-free validators of a gate check (what `breakglass check`'s fast path and the store's
@@ -14,21 +15,7 @@ import { WorkloadCheckInputSchema } from '../../../../shared/domain/workload-che
  * way. (validCheckInput: test/unit/grant-store/checks/check-input.test.ts.)
  */
 
-/** mulberry32: small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const random = prng(0xc4ec);
-const int = (n: number) => Math.floor(random() * n);
-const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
-const chance = (p: number) => random() < p;
+const { random, int, pick, chance } = seededRandom(0xc4ec);
 
 const GATES = ['container-signing', 'ci-tests', 'a'.repeat(64), 'a'.repeat(65), '', 'Upper', 'ci tests', 'ü', 42, null];
 const SCOPES: unknown[] = [

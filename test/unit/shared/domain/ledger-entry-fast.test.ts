@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LedgerEntrySchema, LedgerEntryTypeSchema, safeParseLedgerEntry, validLedgerEntry } from '../../../../shared/domain/ledger-entry';
+import { seededRandom } from '../../../support/seeded-random';
 
 /**
  * The precompiled ledger-entry validator (what the verifier runs on every entry) against
@@ -10,20 +11,7 @@ import { LedgerEntrySchema, LedgerEntryTypeSchema, safeParseLedgerEntry, validLe
  * as JSON.parse builds it takes the fast path.
  */
 
-/** mulberry32: small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = prng(0x1ed9e5);
-const int = (n: number) => Math.floor(random() * n);
-const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
-const chance = (p: number) => random() < p;
+const { int, pick, chance } = seededRandom(0x1ed9e5);
 
 const ODD = [undefined, null, 0, -1, 1.5, '', 'x', true, [], {}, ['a'], Number.MAX_SAFE_INTEGER + 2, Number.NaN, -0];
 const VALUES: Record<string, Array<() => unknown>> = {
