@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { cli, cliJson, control, cspViolationsOf, ipc, openConsole, screenshot, stack } from './support/helpers';
+import { cli, cliJson, control, cspViolationsOf, ipc, nav, openConsole, screenshot, stack } from './support/helpers';
 
 /**
  * One story, in order, against one real stack (see global-setup.ts): bob sets up the console with
@@ -61,10 +61,6 @@ async function fileRequest(principal: string, gate: string, severity: string, tt
 }
 
 const requestSummary = (page: Page) => page.getByRole('group', { name: 'request summary' });
-
-async function nav(page: Page, label: string): Promise<void> {
-  await page.getByRole('navigation', { name: 'Main navigation' }).getByRole('button', { name: new RegExp(`^${label}`) }).click();
-}
 
 test('first run: setup with a key generated on the hardware token, public key shown for enrollment', async ({ page }) => {
   test.setTimeout(ENROLLMENT_SEEN_TIMEOUT_MS + 60_000);

@@ -4,7 +4,7 @@ import type { BypassRequest } from '../../shared/domain/request';
 import { fileKeySigner, generateSoftwareKeyPair } from '../../shared/node/signing/software-signer';
 import { signDecision } from '../../shared/node/signing/sign-decision';
 import { newDecisionStatement } from '../../shared/signing/decision-statement';
-import { control, ipc, openConsole, screenshot, stack } from './support/helpers';
+import { control, ipc, openConsole, screenshot, stack, storeCall } from './support/helpers';
 
 /**
  * The Gate health screen against the real stack: alice's team breaks the ci-tests gate seven
@@ -16,17 +16,6 @@ import { control, ipc, openConsole, screenshot, stack } from './support/helpers'
 test.describe.configure({ mode: 'serial' });
 
 const BYPASSES = 7;
-
-async function store<T>(method: string, path: string, token: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${stack().storeUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${text}`);
-  return JSON.parse(text) as T;
-}
 
 /** Whether this spec set the console up itself (run alone), so it can leave it as it found it. */
 let didSetup = false;
@@ -52,11 +41,11 @@ test.beforeAll(async () => {
   const s = stack();
   await control('POST', '/store/start');
   const pair = generateSoftwareKeyPair();
-  await store('POST', '/v1/admin/approvers/carol/keys', s.adminToken, { publicKeyPem: pair.publicKeyPem, label: 'gate-health e2e' });
+  await storeCall('POST', '/v1/admin/approvers/carol/keys', s.adminToken, { publicKeyPem: pair.publicKeyPem, label: 'gate-health e2e' });
   const signer = fileKeySigner(pair.privateKeyPem);
   const reasons = ['Integration suite hangs on the shared runner again', 'Flaky DB fixture blocks the checkout hotfix', 'Suite times out after the runner image update'];
   for (let i = 0; i < BYPASSES; i += 1) {
-    const created = await store<{ request: BypassRequest }>('POST', '/v1/requests', s.tokens.alice!, {
+    const created = await storeCall<{ request: BypassRequest }>('POST', '/v1/requests', s.tokens.alice!, {
       gate: 'ci-tests',
       scope: { repo: 'payments-api', branch: `hotfix-${i}` },
       reason: reasons[i % reasons.length],
@@ -73,7 +62,7 @@ test.beforeAll(async () => {
       now: new Date(),
     });
     const bundle = await signDecision(statement, signer);
-    await store('POST', `/v1/requests/${created.request.id}/decisions`, s.tokens.carol!, { bundle });
+    await storeCall('POST', `/v1/requests/${created.request.id}/decisions`, s.tokens.carol!, { bundle });
   }
 });
 

@@ -7,7 +7,7 @@ import type { Review } from '../../shared/domain/review';
 import { fileKeySigner, generateSoftwareKeyPair } from '../../shared/node/signing/software-signer';
 import { signDecision } from '../../shared/node/signing/sign-decision';
 import { newDecisionStatement } from '../../shared/signing/decision-statement';
-import { control, cspViolationsOf, ensureConsoleReady, ipc, recordWebNotifications, screenshot, shownNotifications, stack, type ShownNotification } from './support/helpers';
+import { control, cspViolationsOf, ensureConsoleReady, ipc, nav, recordWebNotifications, screenshot, type ShownNotification, shownNotifications, stack, storeCall } from './support/helpers';
 
 /**
  * Notifications that follow the work, as the browser host shows them (the renderer's Web
@@ -35,17 +35,6 @@ const carol = generateSoftwareKeyPair();
 const bobElsewhere = generateSoftwareKeyPair();
 const keys = { bob: bobElsewhere, carol } as const;
 
-async function storeCall<T>(method: string, path: string, token: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${stack().storeUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${text}`);
-  return (text ? JSON.parse(text) : {}) as T;
-}
-
 async function file(principal: 'alice' | 'dave', body: Record<string, unknown>): Promise<BypassRequest> {
   return (await storeCall<{ request: BypassRequest }>('POST', '/v1/requests', stack().tokens[principal]!, { gate: 'ci-tests', ttl: '1h', severity: 'sev3', ...body })).request;
 }
@@ -71,10 +60,6 @@ async function openReviewOf(requestId: string): Promise<Review> {
   const review = reviews.find((r) => r.requestId === requestId);
   if (!review) throw new Error(`no open review for ${requestId}`);
   return review;
-}
-
-async function nav(page: Page, label: string): Promise<void> {
-  await page.getByRole('navigation', { name: 'Main navigation' }).getByRole('button', { name: new RegExp(`^${label}`) }).click();
 }
 
 /** The notifications the page showed with this tag (`<kind>:<request id>`, or `session:session`). */

@@ -6,7 +6,7 @@ import type { BypassRequest } from '../../shared/domain/request';
 import { fileKeySigner, generateSoftwareKeyPair } from '../../shared/node/signing/software-signer';
 import { signDecision } from '../../shared/node/signing/sign-decision';
 import { newDecisionStatement } from '../../shared/signing/decision-statement';
-import { control, cspViolationsOf, ensureConsoleReady as ensureReady, ipc, screenshot, stack } from './support/helpers';
+import { control, cspViolationsOf, ensureConsoleReady as ensureReady, ipc, nav, screenshot, stack, storeCall } from './support/helpers';
 
 /**
  * Every screen and state at 1440×900 and 1024×700: axe-core finds no critical or serious
@@ -27,17 +27,6 @@ interface AxeViolation {
   impact: string | null;
   help: string;
   nodes: { target: unknown[]; failureSummary?: string }[];
-}
-
-async function storeCall<T>(method: string, path: string, token: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${stack().storeUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${text}`);
-  return JSON.parse(text) as T;
 }
 
 const ids: Record<string, string> = {};
@@ -121,10 +110,6 @@ async function nothingClipped(page: Page, screen: string): Promise<void> {
     return out;
   });
   expect(clipped, `${screen} at ${page.viewportSize()?.width}px`).toEqual([]);
-}
-
-async function nav(page: Page, label: string): Promise<void> {
-  await page.getByRole('navigation', { name: 'Main navigation' }).getByRole('button', { name: new RegExp(`^${label}`) }).click();
 }
 
 async function check(page: Page, screen: string): Promise<void> {

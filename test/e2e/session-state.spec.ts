@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import type { BypassRequest } from '../../shared/domain/request';
 import { fileKeySigner, generateSoftwareKeyPair } from '../../shared/node/signing/software-signer';
 import { signDecision } from '../../shared/node/signing/sign-decision';
 import { newDecisionStatement } from '../../shared/signing/decision-statement';
-import { control, cspViolationsOf, ensureConsoleReady, ipc, openConsole, recordWebNotifications, screenshot, shownNotifications, stack } from './support/helpers';
+import { control, cspViolationsOf, ensureConsoleReady, ipc, nav, openConsole, recordWebNotifications, screenshot, shownNotifications, stack, storeCall } from './support/helpers';
 
 /**
  * Honest state, end to end: an offline request page corrected by the verified mirror's newer
@@ -19,17 +19,6 @@ test.describe.configure({ mode: 'serial' });
 const TOKEN_REJECTED_WITHIN_MS = 2_000;
 const carol = generateSoftwareKeyPair();
 
-async function storeCall<T>(method: string, path: string, token: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${stack().storeUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${text}`);
-  return (text ? JSON.parse(text) : {}) as T;
-}
-
 async function carolDecides(request: BypassRequest, decision: 'approve' | 'revoke', comment: string): Promise<void> {
   const statement = newDecisionStatement({
     request: { id: request.id, digest: request.digest },
@@ -41,10 +30,6 @@ async function carolDecides(request: BypassRequest, decision: 'approve' | 'revok
     now: new Date(),
   });
   await storeCall('POST', `/v1/requests/${request.id}/decisions`, stack().tokens.carol!, { bundle: await signDecision(statement, fileKeySigner(carol.privateKeyPem)) });
-}
-
-async function nav(page: Page, label: string): Promise<void> {
-  await page.getByRole('navigation', { name: 'Main navigation' }).getByRole('button', { name: new RegExp(`^${label}`) }).click();
 }
 
 test.beforeAll(async () => {

@@ -14,6 +14,23 @@ export function stack(): StackInfo {
   return JSON.parse(raw) as StackInfo;
 }
 
+/** Call the stack's grant store as `token`; a non-2xx answer throws with its body. */
+export async function storeCall<T>(method: string, path: string, token: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${stack().storeUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${text}`);
+  return (text ? JSON.parse(text) : {}) as T;
+}
+
+/** Open a console screen from the main navigation (its label may carry a count). */
+export async function nav(page: Page, label: string): Promise<void> {
+  await page.getByRole('navigation', { name: 'Main navigation' }).getByRole('button', { name: new RegExp(`^${label}`) }).click();
+}
+
 export interface CliResult {
   code: number;
   stdout: string;
