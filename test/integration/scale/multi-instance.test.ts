@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,8 +9,9 @@ import { initDataDir } from '../../../grant-store/admin/init';
 import { MIGRATIONS } from '../../../grant-store/storage/postgres/migrations';
 import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
 import type { BypassRequest } from '../../../shared/domain/request';
+import { runCli } from '../cli/cli-harness';
 import { createTempDatabase, type TempDatabase } from '../storage/pg-temp-database';
-import { BIN, ROOT, call, createToken, enrollApprover, instanceDataDir, readEvents, signAs, startInstance, writePolicy, type Approver, type Instance } from './instances';
+import { call, createToken, enrollApprover, instanceDataDir, readEvents, signAs, startInstance, writePolicy, type Approver, type Instance } from './instances';
 
 /**
  * Three grant-store PROCESSES on one PostgreSQL database, hammered at once: exactly-once
@@ -79,17 +79,6 @@ async function ledgerEntries(base: string, token: string): Promise<LedgerEntry[]
     out.push(...page);
     if (page.length < 5000) return out;
   }
-}
-
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
 }
 
 describe('three grant-store processes on one Postgres database', { timeout: 300_000 }, () => {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,8 +6,9 @@ import { after, describe, test } from 'node:test';
 import { initDataDir } from '../../../grant-store/admin/init';
 import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
 import type { BypassRequest } from '../../../shared/domain/request';
+import { runCli } from '../cli/cli-harness';
 import { createTempDatabase, type TempDatabase } from '../storage/pg-temp-database';
-import { BIN, ROOT, call, createToken, startInstance, writePolicy, type Instance } from './instances';
+import { call, createToken, startInstance, writePolicy, type Instance } from './instances';
 
 /**
  * A warn is acknowledged only once its evaluation entry is committed and made durable (the
@@ -56,17 +56,6 @@ standingScopes:
     validUntil: "2099-12-31"
     reason: the crash test's bypass, active on filing so the gates warn at once
 `;
-
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
 
 async function ledgerEntries(base: string, token: string): Promise<LedgerEntry[]> {
   const out: LedgerEntry[] = [];
