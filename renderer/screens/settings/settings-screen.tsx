@@ -5,6 +5,7 @@ import { MAX_PIN_CACHE_MINUTES, type Session, type Settings } from '../../../sha
 import { useSession } from '../../app/use-session';
 import { useChannel, useChannelMutation } from '../../bridge/queries';
 import { KeyBadge } from '../../components/badges';
+import { Pkcs11KeyFields, type Pkcs11KeyMode } from '../../components/pkcs11-key-fields';
 import { CopyButton } from '../../components/copy-button';
 import { ErrorNotice } from '../../components/error-notice';
 import { useNow } from '../../components/use-now';
@@ -213,7 +214,7 @@ function AddHardwareKey({ session }: { session: Session }) {
   const [modulePath, setModulePath] = useState(session.key?.pkcs11?.modulePath ?? DEFAULT_SOFTHSM_MODULE);
   const [tokenLabel, setTokenLabel] = useState(session.key?.pkcs11?.tokenLabel ?? '');
   const [keyLabel, setKeyLabel] = useState('breakglass-approver');
-  const [mode, setMode] = useState<'generate' | 'select'>('generate');
+  const [mode, setMode] = useState<Pkcs11KeyMode>('generate');
   const offline = !session.connection.online;
   return (
     <section className="panel" aria-label="add hardware key">
@@ -237,28 +238,7 @@ function AddHardwareKey({ session }: { session: Session }) {
           <p className="muted" style={{ marginTop: 0 }}>
             You stay signed in as <strong>{session.principal}</strong>. Decisions are signed with the new key once an admin enrolls it (its enroll command shows on the left).
           </p>
-          <div className="field">
-            <label htmlFor="hw-module-path">PKCS#11 module</label>
-            <input id="hw-module-path" className="input mono" value={modulePath} onChange={(e) => setModulePath(e.target.value)} required />
-          </div>
-          <div className="row" style={{ alignItems: 'flex-start' }}>
-            <div className="field" style={{ flex: 1 }}>
-              <label htmlFor="hw-token-label">Token label</label>
-              <input id="hw-token-label" className="input mono" value={tokenLabel} onChange={(e) => setTokenLabel(e.target.value)} required />
-            </div>
-            <div className="field" style={{ flex: 1 }}>
-              <label htmlFor="hw-key-label">Key label</label>
-              <input id="hw-key-label" className="input mono" value={keyLabel} onChange={(e) => setKeyLabel(e.target.value)} required />
-            </div>
-          </div>
-          <div className="row">
-            <label className="row">
-              <input type="radio" name="hw-key-mode" checked={mode === 'generate'} onChange={() => setMode('generate')} /> Generate a new key on the token
-            </label>
-            <label className="row">
-              <input type="radio" name="hw-key-mode" checked={mode === 'select'} onChange={() => setMode('select')} /> Use an existing key with this label
-            </label>
-          </div>
+          <Pkcs11KeyFields idPrefix="hw-" {...{ modulePath, setModulePath, tokenLabel, setTokenLabel, keyLabel, setKeyLabel, mode, setMode }} />
           <ErrorNotice error={change.error} title="The key was not changed" />
           <div className="row" style={{ marginTop: 8 }}>
             <button type="submit" className="btn primary small" disabled={change.isPending || offline}>

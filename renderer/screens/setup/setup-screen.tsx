@@ -3,6 +3,7 @@ import { useState, type FormEvent } from 'react';
 import type { ChannelInput, Session } from '../../../shared/ipc/contract';
 import { channelKey, useChannelMutation } from '../../bridge/queries';
 import { KeyBadge } from '../../components/badges';
+import { Pkcs11KeyFields, type Pkcs11KeyMode } from '../../components/pkcs11-key-fields';
 import { CopyButton } from '../../components/copy-button';
 import { ErrorNotice, fieldError } from '../../components/error-notice';
 import { useUi } from '../../app/ui-store';
@@ -85,7 +86,7 @@ export function SetupScreen() {
   const [modulePath, setModulePath] = useState(DEFAULT_SOFTHSM_MODULE);
   const [tokenLabel, setTokenLabel] = useState('');
   const [keyLabel, setKeyLabel] = useState('breakglass-approver');
-  const [mode, setMode] = useState<'generate' | 'select'>('generate');
+  const [mode, setMode] = useState<Pkcs11KeyMode>('generate');
   const [done, setDone] = useState<Session | null>(null);
   const setEnrolling = useUi((s) => s.setEnrolling);
 
@@ -218,28 +219,7 @@ export function SetupScreen() {
             ) : null}
             {kind === 'pkcs11' ? (
               <div className="panel" style={{ padding: 12, marginBottom: 12, background: '#fafbfc' }}>
-                <div className="field">
-                  <label htmlFor="module-path">PKCS#11 module</label>
-                  <input id="module-path" className="input mono" value={modulePath} onChange={(e) => setModulePath(e.target.value)} required />
-                </div>
-                <div className="row" style={{ alignItems: 'flex-start' }}>
-                  <div className="field" style={{ flex: 1 }}>
-                    <label htmlFor="token-label">Token label</label>
-                    <input id="token-label" className="input mono" value={tokenLabel} onChange={(e) => setTokenLabel(e.target.value)} required />
-                  </div>
-                  <div className="field" style={{ flex: 1 }}>
-                    <label htmlFor="key-label">Key label</label>
-                    <input id="key-label" className="input mono" value={keyLabel} onChange={(e) => setKeyLabel(e.target.value)} required />
-                  </div>
-                </div>
-                <div className="row">
-                  <label className="row">
-                    <input type="radio" name="key-mode" checked={mode === 'generate'} onChange={() => setMode('generate')} /> Generate a new key on the token
-                  </label>
-                  <label className="row">
-                    <input type="radio" name="key-mode" checked={mode === 'select'} onChange={() => setMode('select')} /> Use an existing key with this label
-                  </label>
-                </div>
+                <Pkcs11KeyFields idPrefix="" {...{ modulePath, setModulePath, tokenLabel, setTokenLabel, keyLabel, setKeyLabel, mode, setMode }} />
                 <p className="hint muted" style={{ marginBottom: 0 }}>
                   The token PIN is asked by the console host in its own window when needed; it never enters this page.
                 </p>
