@@ -41,7 +41,8 @@ export type GateKind = z.infer<typeof GateKindSchema>;
 export const ScopeKeySchema = z.string().regex(SCOPE_KEY_PATTERN, 'scope keys are lowercase, 1-32 characters');
 /** A scope value: an identifier under the text rule (no invisible or spacing characters), NFC. */
 export const ScopeValueSchema = textField({ kind: 'identifier', max: MAX_SCOPE_VALUE_LENGTH, min: 1, minMessage: 'scope values cannot be empty' }).regex(
-  /^[^,=]+$/,
+  // `*`, not `+`: an empty value is already refused by the length rule above; one message is enough.
+  /^[^,=]*$/,
   'scope values cannot contain commas or "="',
 );
 export const ScopeSchema = z

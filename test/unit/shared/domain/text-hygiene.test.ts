@@ -101,6 +101,13 @@ describe('text hygiene: one rule for every free-text field', () => {
     assert.equal(ReasonSchema.parse(family), family);
   });
 
+  test('an empty scope value is refused once, for being empty; commas and "=" for what they are', () => {
+    const empty = refusal(ScopeSchema, { repo: '' });
+    assert.deepEqual(empty.fieldErrors!.map((e) => e.message), ['scope values cannot be empty']);
+    const comma = refusal(ScopeSchema, { repo: 'a,b' });
+    assert.deepEqual(comma.fieldErrors!.map((e) => e.message), ['scope values cannot contain commas or "="']);
+  });
+
   test('minimum lengths count visible characters', () => {
     assert.equal(visibleLength('\u200b'.repeat(25)), 0);
     assert.equal(visibleLength('a\u0301b c'), 3);
