@@ -92,10 +92,10 @@ export function Sidebar({ session }: { session: Session }) {
         </div>
         <div className="status" role="status" aria-label={`session ${word}`} title={`${statusText} · ${session.storeUrl ?? 'no store'}`}>
           <span className={`dot ${dot}`} aria-hidden="true" />
-          <span className="mono">
-            {word} · {session.storeUrl?.replace(/^https?:\/\//, '') ?? 'no store'}
-          </span>
+          <span className="mono">{word}</span>
         </div>
+        {/* The store on its own line, wrapped rather than cut: it says which store this console trusts. */}
+        <div className="store mono">{session.storeUrl?.replace(/^https?:\/\//, '') ?? 'no store'}</div>
       </div>
     </nav>
   );

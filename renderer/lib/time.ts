@@ -9,6 +9,14 @@ export function formatUtc(iso: string | number | Date): string {
   return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} UTC`;
 }
 
+/** Store timestamps (ISO 8601, UTC) inside the store's prose, e.g. a review timeline's "active until …". */
+const ISO_INSTANT = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z\b/g;
+
+/** The store's text with each ISO instant in it written as formatUtc writes it; nothing else changes. */
+export function withReadableTimes(text: string): string {
+  return text.replace(ISO_INSTANT, (iso) => formatUtc(iso));
+}
+
 /** "14:03 local" companion text so approvers in other zones do not have to convert. */
 export function formatLocalTime(iso: string | number | Date): string {
   const d = new Date(iso);

@@ -29,7 +29,7 @@ export function ActiveScreen() {
           <p>Gates currently answering warn instead of block for these scopes. Each one ends by itself at its expiry (server clock).</p>
         </div>
       </div>
-      <ErrorNotice error={active.error} title="Could not load active bypasses" />
+      <ErrorNotice error={active.error} showingCopy={!!active.data} title="Could not load active bypasses" />
       {revoked ? (
         <div className="notice ok" role="status" aria-label="decision recorded" tabIndex={-1} ref={confirmation} style={{ marginBottom: 12 }}>
           You revoked the bypass of <span className="mono">{revoked.gate}</span> ({revoked.id}) · recorded in the ledger as entry <span className="mono">#{revoked.seq}</span>. The gate blocks again.

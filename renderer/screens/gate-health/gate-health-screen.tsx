@@ -21,7 +21,7 @@ export function GateHealthScreen() {
         </div>
         {report ? <span className="muted mono">as of {formatUtc(report.now)}{health.data?.data.source === 'mirror' ? ' (offline copy)' : ''}</span> : null}
       </div>
-      <ErrorNotice error={health.error} title="Could not load gate health" />
+      <ErrorNotice error={health.error} showingCopy={!!health.data} title="Could not load gate health" />
       {report ? (
         <div className="stack">
           <FindingsPanel findings={report.findings.findings} />

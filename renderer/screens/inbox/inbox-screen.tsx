@@ -206,7 +206,7 @@ export function InboxScreen() {
         </div>
         {inbox.data ? <span className="muted mono" style={{ fontSize: 12 }}>fetched {formatUtc(inbox.data.fetchedAt)}</span> : null}
       </div>
-      <ErrorNotice error={inbox.error} title="Could not load the inbox" />
+      <ErrorNotice error={inbox.error} showingCopy={!!inbox.data} title="Could not load the inbox" />
       <AssignedReviews />
       <div className="panel" style={{ flex: 1, display: 'flex', flexDirection: 'column', minHeight: 0, marginTop: inbox.error ? 12 : 0 }}>
         <InboxFilterBar shown={items.length} total={all?.length ?? 0} />

@@ -402,7 +402,7 @@ export function RequestScreen() {
         <span> / </span>
         <span className="mono">{id}</span>
       </div>
-      <ErrorNotice error={detail.error} title="Could not load the request" />
+      <ErrorNotice error={detail.error} showingCopy={!!detail.data} title="Could not load the request" />
       {detail.isPending && id ? <div className="empty">Loading…</div> : null}
       {detail.data && session ? <RequestBody detail={detail.data} session={session} /> : null}
     </>

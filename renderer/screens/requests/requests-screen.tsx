@@ -42,7 +42,7 @@ export function RequestsScreen() {
           </select>
         </div>
       </div>
-      <ErrorNotice error={requests.error} title="Could not load requests" />
+      <ErrorNotice error={requests.error} showingCopy={!!requests.data} title="Could not load requests" />
       <div className="panel" style={{ marginTop: requests.error ? 12 : 0 }}>
         <table className="table" aria-label="Requests">
           <thead>

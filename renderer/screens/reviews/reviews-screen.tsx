@@ -5,7 +5,7 @@ import { useUi } from '../../app/ui-store';
 import { useChannel, useChannelMutation } from '../../bridge/queries';
 import { StateBadge } from '../../components/badges';
 import { ErrorNotice, fieldError } from '../../components/error-notice';
-import { formatUtc } from '../../lib/time';
+import { formatUtc, withReadableTimes } from '../../lib/time';
 
 const FINDINGS: { value: ReviewFinding; label: string; hint: string }[] = [
   { value: 'justified', label: 'Justified', hint: 'The bypass was the right call.' },
@@ -39,7 +39,7 @@ function foldTimeline(items: readonly TimelineItem[]): TimelineRow[] {
 
 /** The store's summaries usually start with the actor's name; do not say it twice. */
 function withoutActor(summary: string, actor: string): string {
-  return summary.startsWith(`${actor} `) ? summary.slice(actor.length + 1) : summary;
+  return withReadableTimes(summary.startsWith(`${actor} `) ? summary.slice(actor.length + 1) : summary);
 }
 
 /**
@@ -136,7 +136,7 @@ export function ReviewsScreen() {
           </button>
         </div>
       </div>
-      <ErrorNotice error={reviews.error} title="Could not load reviews" />
+      <ErrorNotice error={reviews.error} showingCopy={!!reviews.data} title="Could not load reviews" />
       {reviews.data?.data.source === 'mirror' ? (
         <div className="notice info" style={{ marginBottom: 12 }}>
           Showing the local copy{reviews.data.data.asOf ? ` as of ${formatUtc(reviews.data.data.asOf)}` : ''}.
