@@ -28,7 +28,9 @@ import { StoreEvents } from './session/store-events';
 import { SettingsStore } from './settings';
 import { SettingsService } from './settings-service';
 import { createSignerProvider, type SignerProvider } from './signer-provider';
+import { ConsoleTpm } from './signers/console-tpm';
 import { SigningKeys } from './signers/signing-keys';
+import { defaultTpmTcti } from '../../shared/node/tpm/tpm-probe';
 import { CredentialVault } from './vault/credential-vault';
 
 /**
@@ -61,6 +63,12 @@ export interface ConsoleOptions {
    * the demo's approver keys). Main-process configuration only; production consoles pass none.
    */
   softwareKeyFiles?: readonly SoftwareKeyFile[];
+  /**
+   * This machine's TPM for the "TPM 2.0 (this machine)" key: the TCTI tpm2-tools reach it with
+   * (default $TPM2TOOLS_TCTI, else device:/dev/tpmrm0, as `keygen --tpm`) and the storage parent
+   * (default 0x81000001). Main-process configuration only: renderer input never names a TPM.
+   */
+  tpm?: { tcti?: string; parentHandle?: number };
   /** Show a native notification (Electron) or record it (browser host, tests). */
   notify?: (notification: ConsoleNotification) => void;
   /** Electron: shell.openExternal. Absent in the browser host (the renderer opens the checked URL). */
@@ -163,6 +171,7 @@ export function composeConsole(options: ConsoleOptions): ConsoleCore {
     provider: options.signers ?? createSignerProvider({ allowedPkcs11Modules: options.allowedPkcs11Modules }),
     pinPrompt: options.pinPrompt,
     pinCacheMs: async () => (await settingsStore.get()).pinCacheMinutes * 60_000,
+    tpm: new ConsoleTpm({ tcti: options.tpm?.tcti ?? defaultTpmTcti(process.env), parentHandle: options.tpm?.parentHandle, clock, logger }),
     logger,
   });
 
@@ -331,6 +340,8 @@ export function composeConsole(options: ConsoleOptions): ConsoleCore {
       return session.setup({ storeUrl: input.storeUrl, token: signedIn.token, key: input.key });
     },
     'console:main:change-key': (input) => session.changeKey(input),
+    'console:main:get-tpm-status': () => keys.tpmStatus(),
+    'console:main:certify-tpm-key': () => session.certifyTpmKey(),
     'console:main:sign-out': async (input) => {
       const storeUrl = session.active?.profile.storeUrl;
       if (storeUrl) {

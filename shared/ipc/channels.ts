@@ -10,6 +10,8 @@ export const MAIN_METHODS = {
   signInIdp: 'console:main:sign-in-idp',
   signOut: 'console:main:sign-out',
   changeKey: 'console:main:change-key',
+  getTpmStatus: 'console:main:get-tpm-status',
+  certifyTpmKey: 'console:main:certify-tpm-key',
   listInbox: 'console:main:list-inbox',
   listRequests: 'console:main:list-requests',
   getRequest: 'console:main:get-request',

@@ -12,7 +12,7 @@ import {
   SlugSchema,
   TimestampSchema,
 } from '../domain/common';
-import { AttestationRefSchema } from '../domain/identity';
+import { AttestationRefSchema, KeyAttestationInputSchema } from '../domain/identity';
 import { BypassRequestSchema, RequestStateSchema } from '../domain/request';
 import { DecisionRecordSchema } from '../domain/decision';
 import { HistorySchema } from '../domain/api';
@@ -78,12 +78,47 @@ export const ConnectionStateSchema = z.strictObject({
 export type ConnectionState = z.infer<typeof ConnectionStateSchema>;
 
 /**
- * software = a key in the OS keychain; pkcs11 = a key on a token; file = a key file on disk offered
- * by the process that started the console (the demo's approver keys where no OS keychain exists):
- * not protected by the OS keychain, never chosen silently, refused by tiers that require hardware.
+ * software = a key in the OS keychain; pkcs11 = a key on a token; tpm = a key made in this
+ * machine's TPM 2.0 and certified by its attestation key (signs inside the TPM); file = a key file
+ * on disk offered by the process that started the console (the demo's approver keys where no OS
+ * keychain exists): not protected by the OS keychain, never chosen silently, refused by tiers
+ * that require hardware.
  */
-export const SigningKeyKindSchema = z.enum(['software', 'pkcs11', 'file']);
+export const SigningKeyKindSchema = z.enum(['software', 'pkcs11', 'tpm', 'file']);
 export type SigningKeyKind = z.infer<typeof SigningKeyKindSchema>;
+
+/** A TPM persistent handle as tpm2-tools write it (0x81xxxxxx). */
+export const TpmHandleSchema = z.string().regex(/^0x81[0-9a-fA-F]{6}$/, { message: 'must be a persistent handle, 0x81xxxxxx' });
+
+/** A TPM certification of a key (what `admin approver enroll --tpm-attestation FILE` reads from FILE). */
+export const TpmCertificationSchema = KeyAttestationInputSchema.refine((a) => a.kind === 'tpm', { message: 'must be a TPM certification' });
+
+/**
+ * What the console knows of this machine's TPM 2.0 (`get-tpm-status`): whether a key can be made
+ * and certified there and, when not, the one reason. The TPM is the one main reaches through its
+ * own configuration (TPM2TOOLS_TCTI, else /dev/tpmrm0), never one the renderer names.
+ */
+export const TpmStatusSchema = z.strictObject({
+  available: z.boolean(),
+  /** Why the TPM choice is disabled (tpm2-tools missing, no device, no answer, no attestation key); null when available. */
+  reason: z.string().nullable(),
+  /** How main reaches the TPM (device:/dev/tpmrm0, swtpm:path=…). */
+  tcti: z.string(),
+  manufacturer: z.string().nullable(),
+  firmwareVersion: z.string().nullable(),
+  /** Persistent attestation keys (restricted signing keys): what can certify a new key. */
+  attestationKeys: z.array(TpmHandleSchema),
+  /** Persistent unrestricted signing keys made in the TPM: what "use an existing key" can pick. */
+  signingKeys: z.array(TpmHandleSchema),
+  /** Where a new key goes when no handle is given (the first free one from 0x81000100); null when unavailable. */
+  nextHandle: TpmHandleSchema.nullable(),
+});
+export type TpmStatus = z.infer<typeof TpmStatusSchema>;
+
+/** The PEM certificates in a pasted text, in order (each ending with a newline). */
+export function splitPemCertificates(text: string): string[] {
+  return (text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? []).map((pem) => `${pem}\n`);
+}
 
 export const SessionKeySchema = z.strictObject({
   kind: SigningKeyKindSchema,
@@ -94,6 +129,19 @@ export const SessionKeySchema = z.strictObject({
   pkcs11: z.strictObject({ modulePath: z.string(), tokenLabel: z.string(), keyLabel: z.string() }).nullable(),
   /** Software-file signer only: the key file it reads for every signature; null otherwise. */
   file: z.strictObject({ path: z.string() }).nullable(),
+  /**
+   * TPM only: which TPM and handle hold the key, the attestation key that certified it, and the
+   * certification to hand the admin (valid for enrollment until `certificationValidUntil`); null otherwise.
+   */
+  tpm: z
+    .strictObject({
+      tcti: z.string(),
+      handle: TpmHandleSchema,
+      akHandle: TpmHandleSchema,
+      certification: TpmCertificationSchema,
+      certificationValidUntil: TimestampSchema,
+    })
+    .nullable(),
   /** The store lists this key as enrolled (and not revoked) for the principal. False until an admin enrolls it. */
   enrolled: z.boolean(),
   /** The attestation the store verified for this key (null: not enrolled, or hardware by claim only, or software). */
@@ -242,7 +290,23 @@ const HttpsUrlInputSchema = z.string().max(2048);
 // The contract
 // ---------------------------------------------------------------------------------------------
 
-/** The signing key chosen at setup: a software key, or one on a PKCS#11 token (generated there or selected by label). */
+/** Pasted PEM text holding the attestation key's certificate, then any intermediates. */
+const AkCertificatesInputSchema = z
+  .string()
+  .max(32_000)
+  .transform(splitPemCertificates)
+  .pipe(
+    z
+      .array(z.string().max(8000, 'a certificate is at most 8000 characters'))
+      .min(1, "paste the attestation key's certificate (PEM, -----BEGIN CERTIFICATE-----)")
+      .max(4, 'at most 4 certificates: the attestation key certificate and its intermediates'),
+  );
+
+/**
+ * The signing key chosen at setup: a software key, one on a PKCS#11 token (generated there or
+ * selected by label), or one in this machine's TPM (generated there or selected by handle, then
+ * certified by the attestation key at `akHandle`).
+ */
 const KeyChoiceSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('software') }),
   z.strictObject({
@@ -255,6 +319,19 @@ const KeyChoiceSchema = z.discriminatedUnion('kind', [
   }),
   /** One of the session's `softwareKeyFiles` (by path); anything else is refused. */
   z.strictObject({ kind: z.literal('file'), path: z.string().min(1).max(4096) }),
+  z
+    .strictObject({
+      kind: z.literal('tpm'),
+      /** generate = a new key made in the TPM; select = the approver key already persistent at `handle`. */
+      mode: z.enum(['generate', 'select']),
+      /** generate: where to make the key persistent (default: TpmStatus.nextHandle); select: the key to use. */
+      handle: TpmHandleSchema.optional(),
+      /** The attestation key that certifies the key (one of TpmStatus.attestationKeys). */
+      akHandle: TpmHandleSchema,
+      /** Its certificate as the attestation CA issued it, then any intermediates (PEM text). */
+      akCertificates: AkCertificatesInputSchema,
+    })
+    .refine((c) => c.mode === 'generate' || c.handle !== undefined, { path: ['handle'], message: 'choose the key to use (its persistent handle)' }),
 ]);
 
 export const mainContract = {
@@ -300,6 +377,19 @@ export const mainContract = {
     input: z.strictObject({ key: KeyChoiceSchema }),
     output: SessionSchema,
   },
+
+  /**
+   * This machine's TPM 2.0 as main reaches it: whether the "TPM 2.0 (this machine)" key choice is
+   * possible, and if not the reason; its attestation keys and existing approver keys by handle.
+   */
+  'console:main:get-tpm-status': { input: EmptyInputSchema, output: TpmStatusSchema },
+
+  /**
+   * A fresh certification of the session's TPM key (the store accepts one for an hour after it is
+   * made): certified again by the same attestation key inside the TPM. Refused unless the
+   * session's key is a TPM key.
+   */
+  'console:main:certify-tpm-key': { input: EmptyInputSchema, output: SessionSchema },
 
   /** Forget the token (and, with forgetKey, the software key) from the keychain. Returns the unconfigured session. */
   'console:main:sign-out': {

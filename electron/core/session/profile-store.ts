@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { parseOrThrow } from '../../../shared/errors';
+import { TpmCertificationSchema, TpmHandleSchema } from '../../../shared/ipc/contract';
 import type { ConsoleClock } from '../clock';
 import { readTextIfExists, writeJsonAtomic } from '../files';
 import type { ConsoleLogger } from '../logger';
@@ -10,13 +11,21 @@ import type { ConsoleLogger } from '../logger';
 export const PROFILE_SAVE_DEBOUNCE_MS = 1_000;
 
 export const ProfileKeySchema = z.strictObject({
-  kind: z.enum(['software', 'pkcs11', 'file']),
+  kind: z.enum(['software', 'pkcs11', 'tpm', 'file']),
   keyId: z.string(),
   publicKeyPem: z.string(),
   hardwareBacked: z.boolean(),
   pkcs11: z.strictObject({ modulePath: z.string(), tokenLabel: z.string(), keyLabel: z.string() }).nullable(),
   /** Software-file signer: the key file (profiles written before it existed have none). */
   file: z.strictObject({ path: z.string() }).nullable().default(null),
+  /**
+   * TPM key: which TPM (the TCTI main reached it through) and persistent handle, the attestation
+   * key and its certificates (to certify it again), and the last certification. Nothing secret.
+   */
+  tpm: z
+    .strictObject({ tcti: z.string(), handle: TpmHandleSchema, akHandle: TpmHandleSchema, akCertificates: z.array(z.string()).min(1), certification: TpmCertificationSchema })
+    .nullable()
+    .default(null),
 });
 export type ProfileKey = z.infer<typeof ProfileKeySchema>;
 

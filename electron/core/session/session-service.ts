@@ -2,7 +2,7 @@ import { isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { PrincipalNameSchema } from '../../../shared/domain/common';
 import { AppError } from '../../../shared/errors';
-import type { EnrolledKey, WhoAmI } from '../../../shared/domain/identity';
+import { TPM_CERTIFY_MAX_AGE_MS, type EnrolledKey, type WhoAmI } from '../../../shared/domain/identity';
 import type { Policy } from '../../../shared/domain/policy';
 import type { ParsedChannelInput, Session, SessionKey } from '../../../shared/ipc/contract';
 import type { ConsoleClock } from '../clock';
@@ -13,7 +13,7 @@ import { StoreClient } from '../../../shared/node/http/store-client';
 import { loadFileKeySigner } from '../../../shared/node/signing/key-files';
 import type { ConnectionTracker } from './connection-tracker';
 import type { KeychainAccess } from './keychain-access';
-import type { Profile, ProfileStore } from './profile-store';
+import type { Profile, ProfileKey, ProfileStore } from './profile-store';
 
 /** A store call that takes longer than this is treated as "store unreachable" (the UI goes offline). */
 export const STORE_CALL_TIMEOUT_MS = 10_000;
@@ -150,12 +150,24 @@ export class SessionService {
 
   sessionKey(profile: Profile): SessionKey {
     const enrolled = this.enrolledKey(profile);
+    const { tpm, ...key } = profile.key;
+    const p = profile.principal;
     return {
-      ...profile.key,
+      ...key,
+      tpm: tpm
+        ? {
+            tcti: tpm.tcti,
+            handle: tpm.handle,
+            akHandle: tpm.akHandle,
+            certification: tpm.certification,
+            certificationValidUntil: new Date(Date.parse(tpm.certification.kind === 'tpm' ? tpm.certification.issuedAt : '') + TPM_CERTIFY_MAX_AGE_MS).toISOString(),
+          }
+        : null,
       enrolled: enrolled !== undefined,
       attestation: enrolled?.attestation ? { kind: enrolled.attestation.kind, serial: enrolled.attestation.serial } : null,
       attestationText: tokenAttestationText(profile.key),
-      enrollCommand: `breakglass admin approver enroll --principal ${profile.principal} --public-key ${profile.principal}.pub.pem${profile.key.hardwareBacked ? ' --hardware' : ''}`,
+      // The file names the screen tells the approver to save the public key and certification as.
+      enrollCommand: `breakglass admin approver enroll --principal ${p} --public-key ${p}.pub.pem${tpm ? ` --tpm-attestation ${p}.tpm-attestation.json` : profile.key.hardwareBacked ? ' --hardware' : ''}`,
     };
   }
 
@@ -179,12 +191,7 @@ export class SessionService {
         fieldErrors: [{ path: 'key.path', message: `not ${principal}'s key file` }],
       });
     }
-    const key =
-      choice.kind === 'software'
-        ? await this.deps.keys.setupSoftwareKey(storeUrl, principal)
-        : choice.kind === 'file'
-          ? await this.deps.keys.setupFileKey(choice.path)
-          : await this.deps.keys.setupHardwareKey({ modulePath: choice.modulePath, tokenLabel: choice.tokenLabel, keyLabel: choice.keyLabel }, choice.mode);
+    const key = choice.kind === 'file' ? await this.deps.keys.setupFileKey(choice.path) : await this.makeKey(choice, storeUrl, principal);
     if (vault) await vault.setToken(storeUrl, principal, input.token);
     const profile: Profile = { storeUrl, principal, key, lastEventId: null };
     await this.deps.profiles.write(profile);
@@ -202,12 +209,7 @@ export class SessionService {
     const active = this.current();
     const { storeUrl, principal } = active.profile;
     const choice = input.key;
-    const key =
-      choice.kind === 'software'
-        ? await this.deps.keys.setupSoftwareKey(storeUrl, principal)
-        : choice.kind === 'file'
-          ? await this.deps.keys.setupFileKey(await this.ownKeyFile(choice.path, principal))
-          : await this.deps.keys.setupHardwareKey({ modulePath: choice.modulePath, tokenLabel: choice.tokenLabel, keyLabel: choice.keyLabel }, choice.mode);
+    const key = choice.kind === 'file' ? await this.deps.keys.setupFileKey(await this.ownKeyFile(choice.path, principal)) : await this.makeKey(choice, storeUrl, principal);
     const profile: Profile = { ...active.profile, key };
     await this.deps.profiles.write(profile);
     // Same client and event stream: only the key changed.
@@ -215,6 +217,23 @@ export class SessionService {
     await this.refreshWhoamiOrKeep('key changed');
     this.deps.connection.setEnrolled(this.enrolledKey(profile) !== undefined);
     return this.getSession();
+  }
+
+  /** Certify the session's TPM key again (a fresh hour for the admin to enroll it); the key itself stays. */
+  async certifyTpmKey(): Promise<Session> {
+    const active = this.current();
+    const key = await this.deps.keys.certifyTpmKeyAgain(active.profile.principal, active.profile.key);
+    const profile: Profile = { ...active.profile, key };
+    await this.deps.profiles.write(profile);
+    this.signedIn = { profile, client: active.client };
+    return this.getSession();
+  }
+
+  /** A key made or selected now for (store, principal): in the keychain, on a PKCS#11 token or in the TPM. */
+  private makeKey(choice: Exclude<ParsedChannelInput<'console:main:setup'>['key'], { kind: 'file' }>, storeUrl: string, principal: string): Promise<ProfileKey> {
+    if (choice.kind === 'software') return this.deps.keys.setupSoftwareKey(storeUrl, principal);
+    if (choice.kind === 'tpm') return this.deps.keys.setupTpmKey(principal, choice);
+    return this.deps.keys.setupHardwareKey({ modulePath: choice.modulePath, tokenLabel: choice.tokenLabel, keyLabel: choice.keyLabel }, choice.mode);
   }
 
   async signOut(input: ParsedChannelInput<'console:main:sign-out'>): Promise<Session> {

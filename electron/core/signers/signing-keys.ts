@@ -1,4 +1,5 @@
 import { AppError } from '../../../shared/errors';
+import type { TpmStatus } from '../../../shared/ipc/contract';
 import { loadFileKeySigner } from '../../../shared/node/signing/key-files';
 import type { DecisionSigner } from '../../../shared/node/signing/signer';
 import type { ConsoleLogger } from '../logger';
@@ -6,6 +7,7 @@ import { pinCancelled, type PinPrompt } from '../pin-prompt';
 import type { KeychainAccess } from '../session/keychain-access';
 import type { Profile, ProfileKey } from '../session/profile-store';
 import type { HardwareSigner, Pkcs11KeyRef, SignerProvider } from '../signer-provider';
+import type { ConsoleTpm, TpmKeyChoice } from './console-tpm';
 import type { PinRequest } from './pkcs11-signer';
 
 export interface SigningKeysDeps {
@@ -14,11 +16,14 @@ export interface SigningKeysDeps {
   pinPrompt: PinPrompt;
   /** The PIN cache window from the settings, read when a hardware signer opens. */
   pinCacheMs: () => Promise<number>;
+  /** This machine's TPM, as main configuration reaches it. */
+  tpm: ConsoleTpm;
   logger: ConsoleLogger;
 }
 
 /**
- * The approver's signing key: a software key in the OS keychain, or a key on a PKCS#11 token.
+ * The approver's signing key: a software key in the OS keychain, a key on a PKCS#11 token, or a
+ * key in this machine's TPM (no PIN: its auth value is empty, as `keygen --tpm` makes it).
  * Every signature names its purpose when it is asked for (`signerFor(profile, purpose)`), and a
  * PIN prompt shows that purpose: nothing about "what is being signed" is kept between calls, so
  * two signatures under way at once each show their own text.
@@ -34,7 +39,7 @@ export class SigningKeys {
     const vault = await this.deps.keychain.require();
     const signer = await this.deps.provider.keychainSigner({ vault, storeUrl, principal }, true);
     if (!signer) throw new AppError('internal', 'the keychain did not keep the new signing key');
-    return { kind: 'software', keyId: signer.keyId, publicKeyPem: signer.publicKeyPem, hardwareBacked: false, pkcs11: null, file: null };
+    return { kind: 'software', keyId: signer.keyId, publicKeyPem: signer.publicKeyPem, hardwareBacked: false, pkcs11: null, file: null, tpm: null };
   }
 
   /**
@@ -43,7 +48,7 @@ export class SigningKeys {
    */
   async setupFileKey(path: string): Promise<ProfileKey> {
     const signer = await loadFileKeySigner(path);
-    return { kind: 'file', keyId: signer.keyId, publicKeyPem: signer.publicKeyPem, hardwareBacked: false, pkcs11: null, file: { path } };
+    return { kind: 'file', keyId: signer.keyId, publicKeyPem: signer.publicKeyPem, hardwareBacked: false, pkcs11: null, file: { path }, tpm: null };
   }
 
   /** Generate a key on the token, or select an existing one; the PIN prompt says which. */
@@ -51,7 +56,22 @@ export class SigningKeys {
     const purpose = `${mode === 'generate' ? 'create' : 'select'} the signing key "${ref.keyLabel}" on token "${ref.tokenLabel}"`;
     const signer = await this.deps.provider.pkcs11Signer({ ...ref, mode, getPin: this.pinAsker(ref, purpose), pinCacheMs: await this.deps.pinCacheMs() });
     this.replaceHardware(signer);
-    return { kind: 'pkcs11', keyId: signer.keyId, publicKeyPem: signer.publicKeyPem, hardwareBacked: true, pkcs11: ref, file: null };
+    return { kind: 'pkcs11', keyId: signer.keyId, publicKeyPem: signer.publicKeyPem, hardwareBacked: true, pkcs11: ref, file: null, tpm: null };
+  }
+
+  /** This machine's TPM: can a key be made and certified there, and if not why. */
+  tpmStatus(): Promise<TpmStatus> {
+    return this.deps.tpm.status();
+  }
+
+  /** Make or pick an approver key in the TPM and certify it for `principal` (console-tpm.ts). */
+  setupTpmKey(principal: string, choice: TpmKeyChoice): Promise<ProfileKey> {
+    return this.deps.tpm.setupKey(principal, choice);
+  }
+
+  /** A fresh certification of the profile's TPM key (refused for any other key). */
+  certifyTpmKeyAgain(principal: string, key: ProfileKey): Promise<ProfileKey> {
+    return this.deps.tpm.certifyAgain(principal, key);
   }
 
   /** A signer for the profile's key whose PIN prompt (if any) says `purpose`. */
@@ -62,6 +82,7 @@ export class SigningKeys {
       if (!signer) throw new AppError('unavailable', 'the signing key is missing from the keychain: run setup again to create one');
       return signer;
     }
+    if (profile.key.kind === 'tpm') return this.deps.tpm.signer(profile.key);
     if (profile.key.kind === 'file') {
       if (!profile.key.file) throw new AppError('internal', 'the console profile names a key file without its path');
       // Read for every signature, like the keychain key: a file replaced under us is refused, not used.

@@ -11,10 +11,16 @@ describe('what the console says a token can attest', () => {
     assert.match(text, /never as attested/);
   });
 
-  test('other tokens: a YubiKey names the commands, tpm2-pkcs11 points at keygen --tpm, an unknown module and software keys are never attested', () => {
+  test('other tokens: a YubiKey names the commands, tpm2-pkcs11 points at the console\'s TPM choice, an unknown module and software keys are never attested', () => {
     assert.match(pkcs11('/usr/lib/x86_64-linux-gnu/libykcs11.so'), /yubico-piv-tool -a attest -s 9c/);
-    assert.match(pkcs11('/usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so'), /breakglass keygen --tpm.*--tpm-attestation/);
+    assert.match(pkcs11('/usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so'), /choose "TPM 2\.0 \(this machine\)" instead.*only claimed hardware/);
     assert.match(pkcs11('/opt/vendor/libacme-pkcs11.so'), /libacme-pkcs11\.so\) is not known to produce an attestation: .*claimed hardware only/);
     assert.match(tokenAttestationText({ kind: 'software', pkcs11: null }), /no attestation: it counts as a software key/);
+  });
+
+  test('a TPM key names the attestation key that certified it and the hour a certification lasts', () => {
+    const text = tokenAttestationText({ kind: 'tpm', pkcs11: null, tpm: { akHandle: '0x81010001' } });
+    assert.match(text, /^Made in this machine's TPM and certified there by the attestation key 0x81010001 \(TPM2_Certify\)/);
+    assert.match(text, /accepted for an hour: certify again/);
   });
 });
