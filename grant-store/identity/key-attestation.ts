@@ -2,6 +2,7 @@ import type { KeyAttestation, KeyAttestationInput } from '../../shared/domain/id
 import type { AttestationRoot } from '../../shared/domain/policy';
 import { enrolledSpki, refuse, spkiDer, verifyChainToRoot } from './attestation-chain';
 import { verifyTpmAttestation } from './tpm-attestation';
+import { verifyEkEnrollment, type TpmChallengeRecord } from './tpm-ek-attestation';
 
 /**
  * Verifies that an approver key was generated on a hardware token, from the attestation the
@@ -132,6 +133,8 @@ export interface AttestationContext {
   principal: string;
   roots: readonly AttestationRoot[];
   now: Date;
+  /** For `tpm-ek`: the challenge the attestation answers, as the store recorded it when it issued it. */
+  challenge?: TpmChallengeRecord;
 }
 
 /** Verify an enrollment's attestation (dispatch by kind). */
@@ -141,5 +144,8 @@ export function verifyKeyAttestation(input: KeyAttestationInput, publicKeyPem: s
       return verifyPivAttestation(input, publicKeyPem, ctx.roots, ctx.now);
     case 'tpm':
       return verifyTpmAttestation(input, publicKeyPem, ctx);
+    case 'tpm-ek':
+      if (!ctx.challenge) refuse(`unknown challenge ${input.challengeId}: this store never issued it`);
+      return verifyEkEnrollment(input, publicKeyPem, ctx.challenge, ctx);
   }
 }

@@ -43,7 +43,7 @@ function decode(b64: string): Uint8Array {
 }
 
 /** The key in a TPMT_PUBLIC as a node KeyObject. */
-function tpmPublicKeyObject(pub: TpmPublic): KeyObject {
+export function tpmPublicKeyObject(pub: TpmPublic): KeyObject {
   const k = pub.key;
   if (k.type === 'ecc') {
     const crv = TPM_ECC_CURVES[k.curve];
@@ -68,16 +68,16 @@ function verifySignature(sig: TpmSignature, data: Uint8Array, akKey: KeyObject):
   const hash = TPM_HASH_NAMES[sig.hashAlg];
   if (!hash) refuse(`the signature uses TPM hash algorithm 0x${sig.hashAlg.toString(16)}, not SHA-1/256/384/512`);
   if (sig.kind === 'ecdsa') {
-    if (akKey.asymmetricKeyType !== 'ec') refuse('the signature is ECDSA but the attestation key certificate holds an RSA key');
+    if (akKey.asymmetricKeyType !== 'ec') refuse('the signature is ECDSA but the attestation key is an RSA key');
     const size = { prime256v1: 32, secp384r1: 48, secp521r1: 66 }[akKey.asymmetricKeyDetails?.namedCurve ?? ''] ?? 32;
     return verify(hash, data, { key: akKey, dsaEncoding: 'ieee-p1363' }, Buffer.concat([fixed(sig.r, size), fixed(sig.s, size)]));
   }
-  if (akKey.asymmetricKeyType !== 'rsa') refuse('the signature is RSA but the attestation key certificate holds another key type');
+  if (akKey.asymmetricKeyType !== 'rsa') refuse('the signature is RSA but the attestation key is another key type');
   const padding = sig.sigAlg === TPM_ALG.RSAPSS ? { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO } : { padding: constants.RSA_PKCS1_PADDING };
   return verify(hash, data, { key: akKey, ...padding }, sig.sig);
 }
 
-function parsed<T>(what: string, fn: () => T): T {
+export function parsed<T>(what: string, fn: () => T): T {
   try {
     return fn();
   } catch (error) {
@@ -85,21 +85,32 @@ function parsed<T>(what: string, fn: () => T): T {
   }
 }
 
-/** Verify a TPM certification for `publicKeyPem`, enrolled for `principal`, at `now`. */
-export function verifyTpmAttestation(input: TpmAttestationInput, publicKeyPem: string, ctx: { principal: string; roots: readonly AttestationRoot[]; now: Date }): KeyAttestation {
-  const { chain, root } = verifyChainToRoot(input.certificates, 'tpm', ctx.roots, ctx.now, 'the attestation key certificate');
-  const ak = chain[0]!;
-  if (ak.ca) refuse('the attestation key certificate is a CA certificate, not an attestation key (basicConstraints CA:TRUE)');
-  const eku = ak.keyUsage ?? [];
-  if (!eku.includes(TCG_KP_AIK_CERTIFICATE)) refuse(`the attestation key certificate is not marked for attestation (extended key usage ${TCG_KP_AIK_CERTIFICATE}, tcg-kp-AIKCertificate, is missing)`);
+/** The TPM name of a public area: nameAlg ‖ H(TPMT_PUBLIC); a 400 when nameAlg is no hash we know. */
+export function tpmObjectName(pub: TpmPublic, what: string): Buffer {
+  const nameHash = TPM_HASH_NAMES[pub.nameAlg];
+  if (!nameHash) refuse(`${what}'s nameAlg 0x${pub.nameAlg.toString(16)} is not SHA-1/256/384/512`);
+  return Buffer.concat([Buffer.from([pub.nameAlg >> 8, pub.nameAlg & 0xff]), createHash(nameHash).update(pub.bytes).digest()]);
+}
 
+/** What a verified TPM2_Certify says about the certified key. */
+export interface VerifiedCertification {
+  flags: ReturnType<typeof objectAttributeFlags>;
+  attest: TpmsAttestCertify;
+  objectAttributes: number;
+}
+
+/**
+ * Checks 2 to 6 above: a TPM2_Certify made by the attestation key `akKey` (however the AK was
+ * vouched for), for this enrollment, of exactly `publicKeyPem`, a TPM-generated signing key.
+ */
+export function verifyCertification(input: Pick<TpmAttestationInput, 'public' | 'certifyInfo' | 'signature' | 'issuedAt'>, publicKeyPem: string, akKey: KeyObject, ctx: { principal: string; now: Date }): VerifiedCertification {
   const certifyInfo = decode(input.certifyInfo);
   const attest: TpmsAttestCertify = parsed('certifyInfo (TPMS_ATTEST)', () => parseTpmsAttest(certifyInfo));
   if (attest.magic !== TPM_GENERATED_VALUE) refuse(`bad magic 0x${attest.magic.toString(16).padStart(8, '0')} in certifyInfo: a TPMS_ATTEST the TPM made starts with TPM_GENERATED_VALUE 0xff544347`);
   if (attest.type !== TPM_ST_ATTEST_CERTIFY) refuse(`certifyInfo is of type 0x${attest.type.toString(16)}, not TPM_ST_ATTEST_CERTIFY (0x8017): it is not a TPM2_Certify`);
 
   const signature = parsed('signature (TPMT_SIGNATURE)', () => parseTpmtSignature(decode(input.signature)));
-  if (!verifySignature(signature, certifyInfo, ak.publicKey)) refuse('the signature over certifyInfo does not verify with the attestation key certificate: the certification was altered or signed by another key');
+  if (!verifySignature(signature, certifyInfo, akKey)) refuse('the signature over certifyInfo does not verify with the attestation key: the certification was altered or signed by another key');
 
   const issuedAt = new Date(input.issuedAt);
   const age = ctx.now.getTime() - issuedAt.getTime();
@@ -109,9 +120,7 @@ export function verifyTpmAttestation(input: TpmAttestationInput, publicKeyPem: s
   if (!expected.equals(attest.extraData)) refuse(`extraData does not bind this enrollment: it must be SHA-256 of the enrollment challenge for principal ${ctx.principal} at ${input.issuedAt} (a certification made for another principal, time or purpose)`);
 
   const pub = parsed('public (TPM2B_PUBLIC)', () => parseTpm2bPublic(decode(input.public)));
-  const nameHash = TPM_HASH_NAMES[pub.nameAlg];
-  if (!nameHash) refuse(`the key's nameAlg 0x${pub.nameAlg.toString(16)} is not SHA-1/256/384/512`);
-  const name = Buffer.concat([Buffer.from([pub.nameAlg >> 8, pub.nameAlg & 0xff]), createHash(nameHash).update(pub.bytes).digest()]);
+  const name = tpmObjectName(pub, 'the key');
   if (!name.equals(attest.name)) refuse(`name mismatch: the certified name ${Buffer.from(attest.name).toString('hex')} is not the name of the public area handed in (${name.toString('hex')})`);
   let certified: Buffer;
   try {
@@ -127,19 +136,29 @@ export function verifyTpmAttestation(input: TpmAttestationInput, publicKeyPem: s
     if (!flags[required]) refuse(`the key is not ${required}: it was not generated in this TPM or can leave it (objectAttributes 0x${pub.objectAttributes.toString(16).padStart(8, '0')})`);
   }
   if (!flags.sign) refuse('the certified key is not a signing key (objectAttributes.sign is clear)');
+  return { flags, attest, objectAttributes: pub.objectAttributes };
+}
 
+/** The `policy` a TPM attestation records: the certified key's attributes and the TPM's firmware version. */
+export function certificationPolicy(c: VerifiedCertification): Record<string, string | boolean> {
   return {
-    kind: 'tpm',
-    root: root.id,
-    serial: ak.serialNumber.toLowerCase(),
-    policy: {
-      fixedTPM: flags.fixedTPM,
-      fixedParent: flags.fixedParent,
-      sensitiveDataOrigin: flags.sensitiveDataOrigin,
-      userWithAuth: flags.userWithAuth,
-      adminWithPolicy: flags.adminWithPolicy,
-      noDA: flags.noDA,
-      firmwareVersion: firmwareVersionText(attest.firmwareVersion),
-    },
+    fixedTPM: c.flags.fixedTPM,
+    fixedParent: c.flags.fixedParent,
+    sensitiveDataOrigin: c.flags.sensitiveDataOrigin,
+    userWithAuth: c.flags.userWithAuth,
+    adminWithPolicy: c.flags.adminWithPolicy,
+    noDA: c.flags.noDA,
+    firmwareVersion: firmwareVersionText(c.attest.firmwareVersion),
   };
+}
+
+/** Verify a TPM certification for `publicKeyPem`, enrolled for `principal`, at `now` (the AK vouched for by a `tpm` root: an attestation CA). */
+export function verifyTpmAttestation(input: TpmAttestationInput, publicKeyPem: string, ctx: { principal: string; roots: readonly AttestationRoot[]; now: Date }): KeyAttestation {
+  const { chain, root } = verifyChainToRoot(input.certificates, 'tpm', ctx.roots, ctx.now, 'the attestation key certificate');
+  const ak = chain[0]!;
+  if (ak.ca) refuse('the attestation key certificate is a CA certificate, not an attestation key (basicConstraints CA:TRUE)');
+  const eku = ak.keyUsage ?? [];
+  if (!eku.includes(TCG_KP_AIK_CERTIFICATE)) refuse(`the attestation key certificate is not marked for attestation (extended key usage ${TCG_KP_AIK_CERTIFICATE}, tcg-kp-AIKCertificate, is missing)`);
+  const certification = verifyCertification(input, publicKeyPem, ak.publicKey, ctx);
+  return { kind: 'tpm', root: root.id, serial: ak.serialNumber.toLowerCase(), policy: certificationPolicy(certification) };
 }

@@ -70,13 +70,19 @@ export function parsePolicy(bytes: Uint8Array, path: string, options: { recorded
     throw new AppError('invalid_input', `invalid policy:\n${summary}`, { fieldErrors });
   }
   result.data.attestation.roots.forEach((root, i) => {
-    try {
-      new X509Certificate(root.certificate);
-    } catch (error) {
+    const refuseRoot = (message: string): never => {
       const at = locate(doc, lineCounter, ['attestation', 'roots', i, 'certificate']);
-      const message = `attestation root ${root.id} is not a readable certificate (${(error as Error).message})`;
       throw new AppError('invalid_input', `invalid policy:\n${path}:${at.line}:${at.col}: attestation.roots.${i}.certificate: ${message}`, { fieldErrors: [{ path: `attestation.roots.${i}.certificate`, message: `line ${at.line}: ${message}` }] });
+    };
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(root.certificate);
+    } catch (error) {
+      refuseRoot(`attestation root ${root.id} is not a readable certificate (${(error as Error).message})`);
     }
+    // A tpm-ek root is the TPM manufacturer's CA: an EK certificate pasted in its place would
+    // make one TPM's key a root.
+    if (root.kind === 'tpm-ek' && !cert.ca) refuseRoot(`tpm-ek root ${root.id} is not a CA certificate (basicConstraints CA:TRUE): name the TPM manufacturer's root that issues EK certificates, not an EK certificate`);
   });
   // The vkey's shape is checked by the schema; its key id against its name and key needs SHA-256.
   result.data.witnesses?.members.forEach((member, i) => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { KeyEnrollInputSchema, TokenCreateInputSchema, keyHardware, type EnrolledKey, type TokenInfo, type WhoAmI } from '../../shared/domain/identity';
+import { KeyEnrollInputSchema, TokenCreateInputSchema, TpmChallengeInputSchema, keyHardware, type EnrolledKey, type KeyAttestation, type KeyEnrollInput, type TokenInfo, type TpmChallenge, type WhoAmI } from '../../shared/domain/identity';
 import { PrincipalNameSchema } from '../../shared/domain/common';
 import { AppError, parseOrThrow } from '../../shared/errors';
 import { approverGroupsOf, teamOf } from '../../shared/policy/tier-resolution';
@@ -12,6 +12,7 @@ import type { Caller, ServiceDeps } from './service-deps';
 import { sessionCaller } from '../identity/session-auth';
 import { SESSION_TOKEN_PREFIX } from '../identity/stored-session';
 import { verifyKeyAttestation } from '../identity/key-attestation';
+import { TPM_CHALLENGE_META_PREFIX, TPM_CHALLENGE_USED_META_PREFIX, issueTpmChallenge, type TpmChallengeRecord } from '../identity/tpm-ek-attestation';
 
 /** 32 random bytes: a bearer secret nobody guesses. The `bgt_` prefix makes leaked tokens greppable. */
 const TOKEN_SECRET_BYTES = 32;
@@ -139,16 +140,69 @@ export async function enrollKey(deps: ServiceDeps, caller: Caller, principal: st
   }
   // An attestation is verified against the policy's roots before anything is written; a key
   // enrolled as hardware without one is recorded as `claimed` (keyHardware).
+  if (input.attestation?.kind === 'tpm-ek') return enrollEkAttestedKey(deps, caller, name, keyId, input);
   const attestation = input.attestation ? verifyKeyAttestation(input.attestation, input.publicKeyPem, { principal: name, roots: deps.policies.policy.attestation.roots, now: deps.clock() }) : null;
-  return deps.store.transaction(async (tx) => {
-    const at = deps.clock().toISOString();
-    const key: EnrolledKey = { keyId, principal: name, publicKeyPem: input.publicKeyPem.trim() + '\n', hardwareBacked: input.hardwareBacked || attestation !== null, attestation, label: input.label ?? null, enrolledAt: at, revokedAt: null };
-    await tx.insertKey(key);
-    await tx.appendLedger([
-      auditEntry(at, 'key_enrolled', caller, { target: keyId, actorRole: 'admin', approver: name, data: { principal: name, keyId, publicKeyPem: key.publicKeyPem, hardwareBacked: key.hardwareBacked, hardware: keyHardware(key), attestation, label: key.label } }),
-    ]);
-    return key;
+  return deps.store.transaction((tx) => insertEnrolledKey(deps, tx, caller, name, keyId, input, attestation));
+}
+
+async function insertEnrolledKey(deps: ServiceDeps, tx: StoreTx, caller: Caller, name: string, keyId: string, input: KeyEnrollInput, attestation: KeyAttestation | null): Promise<EnrolledKey> {
+  const at = deps.clock().toISOString();
+  const key: EnrolledKey = { keyId, principal: name, publicKeyPem: input.publicKeyPem.trim() + '\n', hardwareBacked: input.hardwareBacked || attestation !== null, attestation, label: input.label ?? null, enrolledAt: at, revokedAt: null };
+  await tx.insertKey(key);
+  await tx.appendLedger([
+    auditEntry(at, 'key_enrolled', caller, { target: keyId, actorRole: 'admin', approver: name, data: { principal: name, keyId, publicKeyPem: key.publicKeyPem, hardwareBacked: key.hardwareBacked, hardware: keyHardware(key), attestation, label: key.label } }),
+  ]);
+  return key;
+}
+
+/**
+ * Enrollment answering a TPM challenge (endorsement-key anchored): the challenge is used up by
+ * the first enrollment that presents it, accepted or refused (the refusal is committed with
+ * the use, so a wrong secret cannot be tried again), and across instances exactly one wins.
+ */
+async function enrollEkAttestedKey(deps: ServiceDeps, caller: Caller, name: string, keyId: string, input: KeyEnrollInput): Promise<EnrolledKey> {
+  const attestationInput = input.attestation!;
+  if (attestationInput.kind !== 'tpm-ek') throw new Error('unreachable: not a tpm-ek attestation');
+  const id = attestationInput.challengeId;
+  const outcome = await deps.store.transaction(async (tx): Promise<{ key: EnrolledKey } | { refused: AppError }> => {
+    const at = deps.clock();
+    const text = await tx.getMeta(TPM_CHALLENGE_META_PREFIX + id);
+    if (text === undefined) return { refused: attestationRefusal(`unknown challenge ${id}: this store never issued it`) };
+    if (!(await tx.claimMeta(TPM_CHALLENGE_USED_META_PREFIX + id, JSON.stringify({ at: at.toISOString(), by: caller.principal, principal: name })))) {
+      return { refused: attestationRefusal(`replayed challenge ${id}: it was already answered (a challenge is used once; run \`breakglass keygen --tpm --ek\` again)`) };
+    }
+    let attestation: KeyAttestation;
+    try {
+      attestation = verifyKeyAttestation(attestationInput, input.publicKeyPem, { principal: name, roots: deps.policies.policy.attestation.roots, now: at, challenge: JSON.parse(text) as TpmChallengeRecord });
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'invalid_input') return { refused: error };
+      throw error;
+    }
+    return { key: await insertEnrolledKey(deps, tx, caller, name, keyId, input, attestation) };
   });
+  if ('refused' in outcome) throw outcome.refused;
+  return outcome.key;
+}
+
+function attestationRefusal(message: string): AppError {
+  return new AppError('invalid_input', `attestation: ${message}`, { fieldErrors: [{ path: 'attestation', message }] });
+}
+
+/**
+ * The first half of an endorsement-key enrollment: a credential for the TPM whose EK
+ * certificate chains to a `tpm-ek` root, bound to the attestation key handed in and to
+ * `principal`. An approver asks for itself; an admin for anyone. Kept (meta) until it is
+ * answered or expires; the secret is kept only as its SHA-256.
+ */
+export async function createTpmChallenge(deps: ServiceDeps, caller: Caller, principal: string, body: unknown): Promise<TpmChallenge> {
+  requireRole(caller, 'approver', 'admin');
+  const name = principalParam(principal);
+  if (!caller.roles.includes('admin') && caller.principal !== name) throw new AppError('forbidden', `${caller.principal} may ask for a TPM challenge only for itself, not for ${name}`);
+  const input = parseOrThrow(TpmChallengeInputSchema, body, 'challenge');
+  const now = deps.clock();
+  const { challenge, record } = issueTpmChallenge(input, { principal: name, roots: deps.policies.policy.attestation.roots, now, id: `tpmc_${randomBytes(16).toString('hex')}` });
+  await deps.store.transaction(async (tx) => tx.setMeta(TPM_CHALLENGE_META_PREFIX + challenge.challengeId, JSON.stringify(record)));
+  return challenge;
 }
 
 export async function listKeys(deps: ServiceDeps, caller: Caller, principal: string): Promise<EnrolledKey[]> {

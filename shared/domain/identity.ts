@@ -27,6 +27,7 @@ const CertificatePemSchema = z.string().max(8000).includes('BEGIN CERTIFICATE', 
 
 /** Base64 of a TPM structure, as the TPM returns it (big-endian, TPM 2.0 Part 2). */
 const TpmBytesSchema = (max: number) => z.string().max(max).regex(/^[A-Za-z0-9+/]+={0,2}$/, { message: 'must be base64' });
+const TpmChallengeIdSchema = z.string().regex(/^tpmc_[0-9a-f]{32}$/, { message: 'must be a challenge id tpmc_ + 32 hex' });
 
 /**
  * What a token says about a key it generated.
@@ -53,9 +54,59 @@ export const KeyAttestationInputSchema = z.discriminatedUnion('kind', [
     issuedAt: TimestampSchema,
     certificates: z.array(CertificatePemSchema).min(1).max(4),
   }),
+  z.strictObject({
+    kind: z.literal('tpm-ek'),
+    /** The approver key's TPM2B_PUBLIC, TPMS_ATTEST and TPMT_SIGNATURE of TPM2_Certify by the AK, as for `tpm`. */
+    public: TpmBytesSchema(2000),
+    certifyInfo: TpmBytesSchema(2000),
+    signature: TpmBytesSchema(2000),
+    issuedAt: TimestampSchema,
+    /** The attestation key's TPM2B_PUBLIC: the one the challenge was made for (its name must match). */
+    akPublic: TpmBytesSchema(2000),
+    /** The challenge the store issued (POST /v1/approvers/:principal/tpm-challenges). */
+    challengeId: TpmChallengeIdSchema,
+    /** What TPM2_ActivateCredential released: the secret the store encrypted to the EK, base64. */
+    secret: TpmBytesSchema(100),
+  }),
 ]);
 export type KeyAttestationInput = z.infer<typeof KeyAttestationInputSchema>;
 export type TpmAttestationInput = Extract<KeyAttestationInput, { kind: 'tpm' }>;
+export type TpmEkAttestationInput = Extract<KeyAttestationInput, { kind: 'tpm-ek' }>;
+
+/**
+ * The first half of the endorsement-key enrollment (TCG credential activation, as
+ * go-attestation and Keylime do it): the TPM's EK certificate (read from NV, RSA 0x01c00002),
+ * then any intermediates up to a `tpm-ek` root of the policy (the TPM manufacturer's); the EK's
+ * TPM2B_PUBLIC; the attestation key's TPM2B_PUBLIC. The store answers with a credential only
+ * that TPM can open, and only for that AK (TPM2_MakeCredential).
+ */
+export const TpmChallengeInputSchema = z.strictObject({
+  ekCertificates: z.array(CertificatePemSchema).min(1).max(4),
+  ekPublic: TpmBytesSchema(2000),
+  akPublic: TpmBytesSchema(2000),
+});
+export type TpmChallengeInput = z.infer<typeof TpmChallengeInputSchema>;
+
+/** The store's challenge: TPM2B_ID_OBJECT and TPM2B_ENCRYPTED_SECRET for TPM2_ActivateCredential. */
+export const TpmChallengeSchema = z.strictObject({
+  challengeId: TpmChallengeIdSchema,
+  principal: PrincipalNameSchema,
+  /** The AK's name (hex nameAlg ‖ digest) the credential is bound to. */
+  akName: z.string().regex(/^[0-9a-f]+$/),
+  /** TPM2B_ID_OBJECT (size included), base64. */
+  credentialBlob: z.string(),
+  /** TPM2B_ENCRYPTED_SECRET (size included), base64. */
+  encryptedSecret: z.string(),
+  expiresAt: TimestampSchema,
+});
+export type TpmChallenge = z.infer<typeof TpmChallengeSchema>;
+
+/**
+ * How long a TPM challenge can be answered by an enrollment: the same window as a TPM
+ * certification's (the admin carries the answer from the approver's machine). Checked against
+ * the store's clock; a challenge is answered once.
+ */
+export const TPM_CHALLENGE_TTL_MS = 60 * 60_000;
 
 /**
  * How long a TPM certification stays usable for enrollment: long enough for an admin to carry
@@ -91,6 +142,26 @@ export const KeyAttestationSchema = z.strictObject({
    * adminWithPolicy, noDA: true | false) and the TPM's firmwareVersion.
    */
   policy: z.record(z.string(), z.union([z.string(), z.boolean()])),
+  /**
+   * TPM anchored in the endorsement key (root kind `tpm-ek`): the EK certificate that vouched
+   * for the TPM the attestation key proved to live in (credential activation). Absent on the
+   * AK-CA path (root kind `tpm`) and for PIV.
+   */
+  ek: z
+    .strictObject({
+      /** The EK certificate's issuer DN and serial (hex): with the root, the TPM's identity. */
+      issuer: z.string(),
+      serial: z.string(),
+      /** SHA-256 of the EK certificate's DER, hex. */
+      fingerprint: z.string(),
+      /** From the certificate's subjectAltName (TCG EK Credential Profile): TPM manufacturer, model, version, when present. */
+      manufacturer: z.string().optional(),
+      model: z.string().optional(),
+      version: z.string().optional(),
+      /** The attestation key's name (hex) that TPM2_ActivateCredential proved resident in that TPM. */
+      akName: z.string(),
+    })
+    .optional(),
 });
 export type KeyAttestation = z.infer<typeof KeyAttestationSchema>;
 

@@ -122,13 +122,16 @@ export const WebhookSchema = z.strictObject({
 export type Webhook = z.infer<typeof WebhookSchema>;
 
 /**
- * A root an attestation must chain to: a token vendor's attestation CA (Yubico's PIV root, say),
- * or for `tpm` the CA that issues attestation key certificates after checking the TPM's
- * endorsement key (an enterprise attestation CA, or a TPM vendor's AK CA).
+ * A root an attestation must chain to: a token vendor's attestation CA (Yubico's PIV root, say);
+ * for `tpm-ek` a TPM manufacturer's root that issues endorsement key certificates (the store
+ * then proves the attestation key lives in that TPM by credential activation: the stronger TPM
+ * option); for `tpm` the CA that issues attestation key certificates after checking the TPM's
+ * endorsement key (an enterprise attestation CA: the store trusts that CA's word, the weaker
+ * option, kept for existing policies).
  */
 export const AttestationRootSchema = z.strictObject({
   id: SlugSchema,
-  kind: z.enum(['piv', 'tpm']),
+  kind: z.enum(['piv', 'tpm', 'tpm-ek']),
   /** The root certificate, PEM. */
   certificate: z.string().max(8000).includes('BEGIN CERTIFICATE', { message: 'must be a PEM certificate (BEGIN CERTIFICATE)' }),
 });

@@ -12,7 +12,7 @@ import { ProviderRequestSchema } from '../gates/admission/gatekeeper';
 import { KyvernoCheckRequestSchema } from '../gates/admission/kyverno';
 import { RequestPageAssetParamsSchema, RequestPageCallbackQuerySchema, RequestPageQuerySchema, RequestPageSignInQuerySchema } from '../gates/request-link';
 import { AuthConfigSchema, SessionCreatedSchema, SessionCreateInputSchema } from '../domain/session';
-import { EnrolledKeySchema, KeyEnrollInputSchema, TokenCreatedSchema, TokenCreateInputSchema, WhoAmISchema } from '../domain/identity';
+import { EnrolledKeySchema, KeyEnrollInputSchema, TokenCreatedSchema, TokenCreateInputSchema, TpmChallengeInputSchema, TpmChallengeSchema, WhoAmISchema } from '../domain/identity';
 import { NotificationsQuerySchema, NotificationsResponseSchema } from '../domain/notification';
 import { ReportQuerySchema } from '../domain/reports';
 import { RequestInputSchema } from '../domain/request';
@@ -273,6 +273,17 @@ export const ROUTES = table({
     bodyName: 'key',
     status: 201,
     response: EnrolledKeySchema,
+  },
+  createTpmChallenge: {
+    method: 'POST',
+    path: '/v1/approvers/:principal/tpm-challenges',
+    summary: "A TPM credential-activation challenge (TPM2_MakeCredential) for an approver's attestation key, encrypted to the TPM's endorsement key; an approver asks for itself, an admin for anyone.",
+    roles: ['approver', 'admin'],
+    params: PrincipalParamsSchema,
+    body: TpmChallengeInputSchema,
+    bodyName: 'challenge',
+    status: 201,
+    response: TpmChallengeSchema,
   },
   listKeys: { method: 'GET', path: '/v1/admin/approvers/:principal/keys', summary: "An approver's enrolled keys.", roles: ADMIN, params: PrincipalParamsSchema, response: KeyListSchema },
   revokeKey: { method: 'DELETE', path: '/v1/admin/approvers/:principal/keys/:keyId', summary: "Revoke an approver's key.", roles: ADMIN, params: KeyParamsSchema, response: EnrolledKeySchema },

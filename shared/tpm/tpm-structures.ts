@@ -26,6 +26,8 @@ export const TPM_ALG = {
   ECDSA: 0x0018,
   ECDAA: 0x001a,
   ECC: 0x0023,
+  AES: 0x0006,
+  CFB: 0x0043,
 } as const;
 
 /** TPM hash algorithm → the name node:crypto and WebCrypto know it by. */
@@ -120,13 +122,14 @@ export interface TpmPublic {
   nameAlg: number;
   objectAttributes: number;
   key: TpmPublicKey;
+  /** parameters.symmetric (TPMT_SYM_DEF_OBJECT): a storage key's (an EK's) symmetric algorithm; null for TPM_ALG_NULL. */
+  symmetric?: { algorithm: number; keyBits: number; mode: number } | null;
 }
 
-function skipSymmetric(r: TpmReader): void {
-  if (r.u16('parameters.symmetric.algorithm') !== TPM_ALG.NULL) {
-    r.u16('parameters.symmetric.keyBits');
-    r.u16('parameters.symmetric.mode');
-  }
+function readSymmetric(r: TpmReader): TpmPublic['symmetric'] {
+  const algorithm = r.u16('parameters.symmetric.algorithm');
+  if (algorithm === TPM_ALG.NULL) return null;
+  return { algorithm, keyBits: r.u16('parameters.symmetric.keyBits'), mode: r.u16('parameters.symmetric.mode') };
 }
 
 function skipScheme(r: TpmReader): void {
@@ -145,14 +148,15 @@ export function readTpmtPublic(r: TpmReader): TpmPublic {
   const objectAttributes = r.u32('objectAttributes');
   r.sized('authPolicy');
   let key: TpmPublicKey;
+  let symmetric: TpmPublic['symmetric'];
   if (type === TPM_ALG.ECC) {
-    skipSymmetric(r);
+    symmetric = readSymmetric(r);
     skipScheme(r);
     const curve = r.u16('parameters.curveID');
     if (r.u16('parameters.kdf.scheme') !== TPM_ALG.NULL) r.u16('parameters.kdf.hashAlg');
     key = { type: 'ecc', curve, x: r.sized('unique.x'), y: r.sized('unique.y') };
   } else if (type === TPM_ALG.RSA) {
-    skipSymmetric(r);
+    symmetric = readSymmetric(r);
     skipScheme(r);
     const bits = r.u16('parameters.keyBits');
     const exponent = r.u32('parameters.exponent');
@@ -160,7 +164,7 @@ export function readTpmtPublic(r: TpmReader): TpmPublic {
   } else {
     throw new Error(`TPMT_PUBLIC type 0x${type.toString(16).padStart(4, '0')} is neither ECC nor RSA`);
   }
-  return { bytes: r.bytes.subarray(start, r.offset), nameAlg, objectAttributes, key };
+  return { bytes: r.bytes.subarray(start, r.offset), nameAlg, objectAttributes, key, symmetric };
 }
 
 /** A TPM2B_PUBLIC (as `tpm2_create -u` writes it): the size must match the TPMT_PUBLIC inside. */

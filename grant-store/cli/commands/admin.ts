@@ -87,7 +87,7 @@ export function registerAdmin(program: Command, ctx: CliContext): Command {
       .requiredOption('--public-key <file>', 'PEM public key file (from `breakglass keygen` or the console)')
       .option('--hardware', 'the key lives on a PKCS#11 token (recorded as claimed: enough for hardwareKeyRequired, not for attestationRequired)')
       .option('--attestation <files...>', "the token's PIV attestation: the key's attestation certificate, then the device's (slot f9) (PEM files; verified against the policy's attestation roots)")
-      .option('--tpm-attestation <file>', 'the TPM certification of the key (JSON, from `breakglass keygen --tpm`; verified against the policy\'s tpm roots)')
+      .option('--tpm-attestation <file>', "the TPM certification of the key (JSON, from `breakglass keygen --tpm`): with --ek, the answered challenge, verified against the policy's tpm-ek roots (the TPM's endorsement key); else against its tpm roots (an attestation CA)")
       .option('--label <text>', 'a note, e.g. "YubiKey 5C, serial 1234"'),
     'breakglass admin approver enroll --principal bob --public-key bob.pub.pem',
     'breakglass admin approver enroll --principal carol --public-key carol-9c.pub.pem --attestation carol-9c-attest.pem carol-f9.pem --label "YubiKey 5C"',
@@ -173,6 +173,8 @@ export function registerAdmin(program: Command, ctx: CliContext): Command {
 /** attested (piv, serial 12345678): PIN once, touch always | claimed, not attested (hardware by the admin's word) | software. */
 function hardwareText(key: EnrolledKey): string {
   const label = keyHardwareLabel(key);
+  const ek = key.attestation?.ek;
+  if (key.attestation && ek) return `${label}: ${attestationPolicyText(key.attestation)}; endorsement key certificate ${ek.serial} from ${ek.issuer}${ek.model ? ` (TPM ${[ek.manufacturer, ek.model, ek.version].filter(Boolean).join(' ')})` : ''}`;
   if (key.attestation) return `${label}: ${attestationPolicyText(key.attestation)}`;
   return key.hardwareBacked ? `${label} (hardware by the admin's word)` : label;
 }

@@ -3,12 +3,13 @@ import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { PrincipalNameSchema } from '../../../shared/domain/common';
-import { TPM_CERTIFY_MAX_AGE_MS } from '../../../shared/domain/identity';
+import { TPM_CERTIFY_MAX_AGE_MS, TPM_CHALLENGE_TTL_MS, type TpmChallenge, type TpmChallengeInput } from '../../../shared/domain/identity';
 import { AppError } from '../../../shared/errors';
 import { writeKeyPairFiles } from '../../../shared/node/signing/key-files';
 import { missingSoftwareTpmCommands } from '../../../shared/node/tpm/software-tpm';
-import { createAttestedTpmKey } from '../../../shared/node/tpm/tpm-enrollment';
-import { writeTpmKeyFiles, type TpmKeyFiles } from '../../../shared/node/tpm/tpm-keys';
+import { createAttestedTpmKey, createEkAttestedTpmKey } from '../../../shared/node/tpm/tpm-enrollment';
+import { EK_RSA_PERSISTENT_HANDLE } from '../../../shared/tpm/tpm-credential';
+import { handleText, writeTpmKeyFiles, type TpmKeyFiles } from '../../../shared/node/tpm/tpm-keys';
 import type { CliContext } from '../context';
 import { withExamples } from '../help';
 import { usageError } from '../validate';
@@ -30,6 +31,9 @@ interface KeygenFlags {
   handle?: string;
   ak?: string;
   akCert?: string[];
+  ek?: boolean;
+  ekHandle?: string;
+  ekChain?: string[];
   principal?: string;
 }
 
@@ -47,19 +51,26 @@ export function registerKeygen(program: Command, ctx: CliContext): void {
       .option('--handle <handle>', '--tpm: free persistent handle for the new key, 0x81xxxxxx')
       .option('--ak <handle>', '--tpm: persistent handle of the attestation key')
       .option('--ak-cert <files...>', "--tpm: the attestation key's certificate (PEM) and any intermediates, as your attestation CA issued them")
+      .option('--ek', "--tpm: anchor the attestation in the TPM's endorsement key (EK certificate from NV 0x01c00002, credential activation with the store at --store) instead of --ak-cert")
+      .option('--ek-handle <handle>', `--ek: persistent handle of the RSA endorsement key (default ${handleText(EK_RSA_PERSISTENT_HANDLE)}; create it with \`tpm2_createek -c ${handleText(EK_RSA_PERSISTENT_HANDLE)} -G rsa\`)`)
+      .option('--ek-chain <files...>', '--ek: intermediate certificates (PEM) between the EK certificate and the manufacturer root, if the TPM vendor uses any')
       .option('--principal <name>', '--tpm: the approver the key will be enrolled for (bound into the certification)'),
     'breakglass keygen --out ./bob.pem      # writes bob.pem and bob.pub.pem',
     'breakglass admin approver enroll --principal bob --public-key ./bob.pub.pem',
+    'breakglass keygen --tpm --ek --out ./bob --principal bob --handle 0x81000102 --ak 0x81000101 --ek-chain vendor-intermediate.pem',
     'breakglass keygen --tpm --out ./bob --principal bob --handle 0x81000102 --ak 0x81010001 --ak-cert ak.pem',
     'breakglass admin approver enroll --principal bob --public-key ./bob.pub.pem --tpm-attestation ./bob.tpm-attestation.json',
   ).action(async (flags: KeygenFlags, cmd: Command) => {
     if (flags.tpm) {
-      const files = await tpmKeygen(flags, ctx.env);
+      const files = await tpmKeygen(flags, ctx.env, (input) => ctx.client(cmd).call('createTpmChallenge', { params: { principal: flags.principal! }, body: input }));
+      const minutes = (flags.ek ? TPM_CHALLENGE_TTL_MS : TPM_CERTIFY_MAX_AGE_MS) / 60_000;
       ctx.emit(cmd, files, () =>
         [
           `TPM key file: ${files.keyFilePath} (which TPM and handle; the private key never leaves the TPM)`,
           `Public key:   ${files.publicKeyPath}`,
-          `Attestation:  ${files.attestationPath} (TPM2_Certify for ${flags.principal}; enroll within ${TPM_CERTIFY_MAX_AGE_MS / 60_000} minutes)`,
+          flags.ek
+            ? `Attestation:  ${files.attestationPath} (TPM2_Certify for ${flags.principal} and the store's challenge answered by this TPM's endorsement key; enroll within ${minutes} minutes, once)`
+            : `Attestation:  ${files.attestationPath} (TPM2_Certify for ${flags.principal}; enroll within ${minutes} minutes)`,
           `Key id:       ${files.keyId}`,
           'Next: an admin enrolls it as an attested key, and you sign with --key the TPM key file:',
           `  breakglass admin approver enroll --principal ${flags.principal} --public-key ${files.publicKeyPath} --tpm-attestation ${files.attestationPath}`,
@@ -82,29 +93,42 @@ export function registerKeygen(program: Command, ctx: CliContext): void {
   });
 }
 
-async function tpmKeygen(flags: KeygenFlags, env: NodeJS.ProcessEnv): Promise<TpmKeyFiles> {
+async function tpmKeygen(flags: KeygenFlags, env: NodeJS.ProcessEnv, challenge: (input: TpmChallengeInput) => Promise<TpmChallenge>): Promise<TpmKeyFiles> {
   const errors: { path: string; message: string }[] = [];
   const parent = flags.parent ?? DEFAULT_TPM_PARENT;
+  const ekHandle = flags.ekHandle ?? handleText(EK_RSA_PERSISTENT_HANDLE);
   if (!flags.out) errors.push({ path: '--out', message: 'with --tpm, the base path of the files to write (e.g. ./bob)' });
   if (!flags.principal || !PrincipalNameSchema.safeParse(flags.principal).success) errors.push({ path: '--principal', message: 'the approver the key is for (bound into the certification)' });
-  for (const [flag, value] of [['--parent', parent], ['--handle', flags.handle], ['--ak', flags.ak]] as const) {
+  for (const [flag, value] of [['--parent', parent], ['--handle', flags.handle], ['--ak', flags.ak], ...(flags.ek ? [['--ek-handle', ekHandle] as const] : [])] as const) {
     if (!value || !HANDLE.test(value)) errors.push({ path: flag, message: 'a persistent handle, 0x81xxxxxx' });
   }
-  if (!flags.akCert?.length) errors.push({ path: '--ak-cert', message: "the attestation key's certificate (PEM file)" });
-  if (errors.length) throw usageError('TPM key generation', errors);
-  const akCertificates: string[] = [];
-  for (const file of flags.akCert!) {
-    try {
-      akCertificates.push(await readFile(file, 'utf8'));
-    } catch (error) {
-      throw usageError('TPM key generation', [{ path: '--ak-cert', message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` }]);
-    }
+  if (flags.ek) {
+    if (flags.akCert?.length) errors.push({ path: '--ak-cert', message: 'with --ek the endorsement key vouches for the attestation key: give --ak-cert or --ek, not both' });
+  } else {
+    if (!flags.akCert?.length) errors.push({ path: '--ak-cert', message: "the attestation key's certificate (PEM file), or --ek to anchor in the TPM's endorsement key" });
+    if (flags.ekHandle) errors.push({ path: '--ek-handle', message: 'only with --ek' });
+    if (flags.ekChain?.length) errors.push({ path: '--ek-chain', message: 'only with --ek' });
   }
+  if (errors.length) throw usageError('TPM key generation', errors);
+  const readPems = async (flag: string, files: string[]): Promise<string[]> => {
+    const out: string[] = [];
+    for (const file of files) {
+      try {
+        out.push(await readFile(file, 'utf8'));
+      } catch (error) {
+        throw usageError('TPM key generation', [{ path: flag, message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` }]);
+      }
+    }
+    return out;
+  };
+  const akCertificates = await readPems('--ak-cert', flags.akCert ?? []);
+  const ekIntermediates = await readPems('--ek-chain', flags.ekChain ?? []);
   const missing = missingSoftwareTpmCommands().filter((c) => c !== 'swtpm');
   if (missing.length) throw new AppError('unavailable', `--tpm needs tpm2-tools (missing ${missing.join(', ')}): sudo apt-get install -y tpm2-tools`);
   const tcti = flags.tcti ?? env.TPM2TOOLS_TCTI ?? DEFAULT_TPM_TCTI;
   try {
-    const { key, attestation } = await createAttestedTpmKey({ tcti, parentHandle: Number(parent), handle: Number(flags.handle), akHandle: Number(flags.ak), akCertificates, principal: flags.principal!, now: new Date() });
+    const common = { tcti, parentHandle: Number(parent), handle: Number(flags.handle), akHandle: Number(flags.ak), principal: flags.principal!, now: new Date() };
+    const { key, attestation } = flags.ek ? await createEkAttestedTpmKey({ ...common, ekHandle: Number(ekHandle), ekIntermediates, challenge }) : await createAttestedTpmKey({ ...common, akCertificates });
     return await writeTpmKeyFiles(flags.out!, key, attestation);
   } catch (error) {
     if (error instanceof AppError) throw error;

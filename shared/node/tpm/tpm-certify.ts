@@ -37,11 +37,16 @@ export function runTpmTool(tool: string, args: string[], tcti: string, input?: U
   });
 }
 
-export async function tpmEnrollmentAttestation(options: TpmCertifyOptions): Promise<TpmAttestationInput> {
+/** TPM2_Certify of `keyHandle` by `akHandle` for `principal` at `now`: the fields both TPM attestation kinds carry. */
+export async function tpmCertifyForEnrollment(options: Omit<TpmCertifyOptions, 'akCertificates'>): Promise<Pick<TpmAttestationInput, 'public' | 'certifyInfo' | 'signature' | 'issuedAt'>> {
   const issuedAt = options.now.toISOString();
   const extraData = createHash('sha256').update(tpmEnrollmentChallenge(options.principal, issuedAt)).digest();
   const response = await runTpmTool('tpm2_send', [], options.tcti, certifyCommand(options.keyHandle, options.akHandle, extraData));
   const { certifyInfo, signature } = parseCertifyResponse(new Uint8Array(response));
   const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
-  return { kind: 'tpm', public: b64(options.publicArea), certifyInfo: b64(certifyInfo), signature: b64(signature), issuedAt, certificates: options.akCertificates };
+  return { public: b64(options.publicArea), certifyInfo: b64(certifyInfo), signature: b64(signature), issuedAt };
+}
+
+export async function tpmEnrollmentAttestation(options: TpmCertifyOptions): Promise<TpmAttestationInput> {
+  return { kind: 'tpm', ...(await tpmCertifyForEnrollment(options)), certificates: options.akCertificates };
 }

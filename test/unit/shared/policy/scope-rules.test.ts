@@ -1,4 +1,7 @@
+import 'reflect-metadata';
+import { webcrypto } from 'node:crypto';
 import { describe, test } from 'node:test';
+import * as x509 from '@peculiar/x509';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { AppError } from '../../../../shared/errors';
@@ -9,6 +12,8 @@ import { ruleCovers, scopeErrors, scopeRuleOf, subjectRefusal } from '../../../.
 import { sealErrors } from '../../../../shared/policy/emergency-rules';
 import type { Gate } from '../../../../shared/domain/policy';
 import { testPolicy } from './policy-fixture';
+
+x509.cryptoProvider.set(webcrypto as never);
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const gate = (over: Partial<Gate> = {}): Gate => ({ id: 'ci-tests', kind: 'slow', tier: 'low', scopeKeys: ['repo', 'branch'], allowExtraSubjectKeys: true, ...over });
@@ -95,6 +100,16 @@ describe('scope rules per gate', async () => {
     assert.doesNotThrow(() => parsePolicy(Buffer.from(withoutKeys), 'policy.yaml', { recorded: true }));
   });
 
+  test('policy load refuses a tpm-ek root that is not a CA (an EK certificate pasted as the manufacturer root), with file and line; a CA loads', async () => {
+    const rootless = example.slice(0, example.indexOf('\n# Roots that hardware key attestations'));
+    const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+    const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+    const cert = async (ca: boolean) => (await x509.X509CertificateGenerator.createSelfSigned({ serialNumber: '01', name: 'CN=TPM vendor', notBefore: new Date('2026-01-01'), notAfter: new Date('2036-01-01'), keys, signingAlgorithm: alg, extensions: [new x509.BasicConstraintsExtension(ca, undefined, true)] })).toString('pem');
+    const withRoot = (pem: string) => `${rootless}\nattestation:\n  roots:\n    - id: tpm-vendor\n      kind: tpm-ek\n      certificate: |\n${pem.split('\n').map((l) => `        ${l}`).join('\n')}\n`;
+    assert.match(loadFailure(withRoot(await cert(false))).message, /policy\.yaml:\d+:\d+: attestation\.roots\.0\.certificate: tpm-ek root tpm-vendor is not a CA certificate \(basicConstraints CA:TRUE\)/);
+    assert.equal(parsePolicy(Buffer.from(withRoot(await cert(true))), 'policy.yaml').policy.attestation.roots[0]?.kind, 'tpm-ek');
+  });
+
   test('policy load refuses a tier requiring attested keys with no attestation root to verify them against', () => {
     // The example names a root (yubico-piv): without its attestation section it names none.
     const rootless = example.slice(0, example.indexOf('\n# Roots that hardware key attestations'));
@@ -103,6 +118,10 @@ describe('scope rules per gate', async () => {
     assert.ok(error.fieldErrors?.some((e) => e.path === 'tiers.low.attestationRequired' && /names no attestation root/.test(e.message)), error.message);
     const badRoot = `${rootless}\nattestation:\n  roots:\n    - { id: bad, kind: piv, certificate: "-----BEGIN CERTIFICATE-----\\nAAAA\\n-----END CERTIFICATE-----" }\n`;
     assert.match(loadFailure(badRoot).message, /attestation\.roots\.0\.certificate: attestation root bad is not a readable certificate/);
+    // A tpm-ek root (a TPM manufacturer's) is validated the same way, with file and line, and must be a CA.
+    assert.match(loadFailure(badRoot.replace('kind: piv', 'kind: tpm-ek')).message, /policy\.yaml:\d+:\d+: attestation\.roots\.0\.certificate: attestation root bad is not a readable certificate/);
+    assert.match(loadFailure(`${rootless}\nattestation:\n  roots:\n    - { id: tpm-vendor, kind: tmp-ek, certificate: "-----BEGIN CERTIFICATE-----" }\n`).message, /policy\.yaml:\d+:\d+: attestation\.roots\.0\.kind: must be one of: piv, tpm, tpm-ek/);
+
   });
 
   test('policy load refuses patterns for undeclared keys, bad regular expressions, and standing scopes outside the keys or on a kept gate', () => {

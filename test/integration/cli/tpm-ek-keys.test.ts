@@ -1,0 +1,230 @@
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { createHash, webcrypto } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import * as x509 from '@peculiar/x509';
+import { main } from '../../../grant-store/cli/main';
+import type { CliIO } from '../../../grant-store/cli/output';
+import type { TpmChallenge, TpmChallengeInput, TpmEkAttestationInput } from '../../../shared/domain/identity';
+import type { BypassRequest } from '../../../shared/domain/request';
+import { ekEnrollmentAttestation, readEkCertificate, readPublicArea } from '../../../shared/node/tpm/tpm-ek';
+import { handleText } from '../../../shared/node/tpm/tpm-keys';
+import { EK_RSA_PERSISTENT_HANDLE } from '../../../shared/tpm/tpm-credential';
+import { startStoreFixture, type StoreFixture } from '../../support/grant-store-fixture';
+import { startSwtpm, type Swtpm, type TpmKey } from '../../support/swtpm';
+import { createTempDatabase, type TempDatabase } from '../storage/pg-temp-database';
+
+// TPM attestation anchored in the TPM's endorsement key: a real swtpm manufactured by
+// swtpm_setup --create-ek-cert (its local CA plays the TPM manufacturer, whose root the policy
+// names as a tpm-ek root), the store's TPM2_MakeCredential answered by the TPM's
+// TPM2_ActivateCredential, the approver key's TPM2_Certify by that AK.
+
+x509.cryptoProvider.set(webcrypto as never);
+
+async function cli(args: string[], env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIO = { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) };
+  const code = await main(args, io, env as NodeJS.ProcessEnv);
+  return { code, stdout, stderr };
+}
+
+function indent(pem: string): string {
+  return pem.trimEnd().split('\n').map((l) => `        ${l}`).join('\n');
+}
+
+/** The EK's key, certified by a CA that is not the TPM manufacturer the policy names. */
+async function ekCertificateFromAnotherCa(ekPem: string): Promise<string> {
+  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const ek = new x509.X509Certificate(ekPem);
+  const publicKey = await ek.publicKey.export({ name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, ['verify']);
+  const now = Date.now();
+  const cert = await x509.X509CertificateGenerator.create({ serialNumber: '0badca', subject: 'CN=unknown', issuer: 'CN=Some Other TPM Vendor', notBefore: new Date(now - 86_400_000), notAfter: new Date(now + 86_400_000 * 365), publicKey, signingKey: keys.privateKey, signingAlgorithm: alg, extensions: [new x509.BasicConstraintsExtension(false, undefined, true)] });
+  return cert.toString('pem') + '\n';
+}
+
+for (const backend of ['SQLite', 'PostgreSQL'] as const) describe(`TPM keys attested through the endorsement key: EK certificate, credential activation, certification (${backend})`, () => {
+  let tpm: Swtpm;
+  let fx: StoreFixture;
+  let db: TempDatabase | undefined;
+  let tmp: string;
+  let ak: TpmKey;
+  let admin: Record<string, string>;
+  let bobToken: string;
+  let nextHandle = 0x81000200;
+
+  const challengeAs = (token: string, principal: string) => async (input: TpmChallengeInput): Promise<TpmChallenge> => {
+    const res = await fx.call('POST', `/v1/approvers/${principal}/tpm-challenges`, { token, body: input });
+    assert.equal(res.status, 201, res.text);
+    return res.json as TpmChallenge;
+  };
+  /** A fresh approver key in the TPM and its attestation, answering a challenge asked for `principal`. */
+  async function attested(principal: string, opts: { akHandle?: number } = {}): Promise<{ key: TpmKey; attestation: TpmEkAttestationInput }> {
+    const key = await tpm.createKey();
+    const attestation = await ekEnrollmentAttestation({ tcti: tpm.tcti, keyHandle: key.handle, publicArea: key.publicArea, akHandle: opts.akHandle ?? ak.handle, ekHandle: EK_RSA_PERSISTENT_HANDLE, ekIntermediates: [tpm.manufacturer!.intermediatePem], principal, now: fx.clock.now(), challenge: challengeAs(fx.adminToken, principal) });
+    return { key, attestation };
+  }
+  async function enroll(principal: string, publicKeyPem: string, attestation: unknown): Promise<{ status: number; message: string }> {
+    const res = await fx.call('POST', `/v1/admin/approvers/${principal}/keys`, { token: fx.adminToken, body: { publicKeyPem, attestation } });
+    return { status: res.status, message: String(res.json?.error?.message ?? res.text) };
+  }
+  async function keyCount(principal: string): Promise<number> {
+    return ((await fx.call('GET', `/v1/admin/approvers/${principal}/keys`, { token: fx.adminToken })).json.keys as unknown[]).length;
+  }
+
+  before(async () => {
+    if (backend === 'PostgreSQL') db = await createTempDatabase('bg_tpm_ek');
+    tpm = await startSwtpm({ ekCertificate: true });
+    ak = await tpm.createKey({ restricted: true });
+    tmp = await mkdtemp(join(tmpdir(), 'bg-cli-tpm-ek-'));
+    await writeFile(join(tmp, 'ek-intermediate.pem'), tpm.manufacturer!.intermediatePem);
+    fx = await startStoreFixture({
+      policyYaml: `version: 1
+ttlChoices: [15m, 1h]
+tiers:
+  low: { approvals: 1, approverGroups: [leads], maxTtl: 1h, hardwareKeyRequired: true, attestationRequired: true }
+gates:
+  - { id: ci-tests, kind: slow, tier: low, scopeKeys: [repo, branch] }
+teams:
+  payments: { members: [alice] }
+  platform: { members: [bob, carol] }
+approvers:
+  leads: [bob, carol]
+attestation:
+  roots:
+    - id: swtpm-manufacturer
+      kind: tpm-ek
+      certificate: |
+${indent(tpm.manufacturer!.rootPem)}
+`,
+      databaseUrl: db?.url,
+    });
+    admin = { BREAKGLASS_STORE: fx.url, BREAKGLASS_TOKEN: fx.adminToken, XDG_CONFIG_HOME: join(tmp, 'config'), HOME: tmp };
+    bobToken = await fx.token('bob', ['approver']);
+  });
+  after(async () => {
+    await fx?.close();
+    await db?.drop();
+    await tpm?.stop();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  test('keygen --tpm --ek (bob asks the store for his challenge, his TPM answers it) → enroll → approve on an attestationRequired tier; a replayed challenge is refused', async () => {
+    const bob = { ...admin, BREAKGLASS_TOKEN: bobToken };
+    const made = await cli(['keygen', '--tpm', '--ek', '--out', join(tmp, 'bob'), '--principal', 'bob', '--tcti', tpm.tcti, '--handle', handleText(nextHandle++), '--ak', handleText(ak.handle), '--ek-chain', join(tmp, 'ek-intermediate.pem')], bob);
+    assert.equal(made.code, 0, made.stderr);
+    assert.match(made.stdout, /challenge answered by this TPM's endorsement key; enroll within 60 minutes, once/);
+    const attestation = JSON.parse(await readFile(join(tmp, 'bob.tpm-attestation.json'), 'utf8')) as TpmEkAttestationInput;
+    assert.deepEqual(Object.keys(attestation).sort(), ['akPublic', 'certifyInfo', 'challengeId', 'issuedAt', 'kind', 'public', 'secret', 'signature']);
+    assert.equal(attestation.kind, 'tpm-ek');
+
+    const enrolled = await cli(['admin', 'approver', 'enroll', '--principal', 'bob', '--public-key', join(tmp, 'bob.pub.pem'), '--tpm-attestation', join(tmp, 'bob.tpm-attestation.json')], admin);
+    assert.equal(enrolled.code, 0, enrolled.stderr);
+    const ekCert = new x509.X509Certificate(await readEkCertificate(tpm.tcti));
+    const serial = ekCert.serialNumber.toLowerCase();
+    assert.match(enrolled.stdout, new RegExp(`\\(attested \\(tpm, serial ${serial}\\): fixedTPM, fixedParent, sensitiveDataOrigin, userWithAuth, firmwareVersion 0x[0-9a-f]+; endorsement key certificate ${serial} from CN=swtpm-localca \\(TPM id:00001014 swtpm id:20191023\\)\\)`));
+
+    // The enrollment's ledger entry names the EK certificate and the AK it proved resident.
+    const entries = (await fx.call('GET', '/v1/ledger/entries?from=0&limit=1000', { token: fx.adminToken })).json.entries as { type: string; data: Record<string, unknown> }[];
+    const recorded = entries.find((e) => e.type === 'key_enrolled' && e.data.principal === 'bob')!.data.attestation as { kind: string; root: string; serial: string; ek: Record<string, string> };
+    assert.equal(recorded.kind, 'tpm');
+    assert.equal(recorded.root, 'swtpm-manufacturer');
+    assert.equal(recorded.ek.issuer, 'CN=swtpm-localca');
+    assert.equal(recorded.ek.manufacturer, 'id:00001014');
+    assert.equal(recorded.ek.akName, '000b' + createHash('sha256').update(ak.publicArea.subarray(2)).digest('hex'));
+    assert.match(recorded.ek.fingerprint, /^[0-9a-f]{64}$/);
+
+    const created = await fx.call('POST', '/v1/requests', { token: await fx.token('alice', ['requester']), body: { gate: 'ci-tests', scope: { repo: 'payments-api', branch: 'main' }, reason: 'the integration suite is down for the whole org', severity: 'sev3', ttl: '15m' } });
+    assert.equal(created.status, 201, created.text);
+    const id = (created.json.request as BypassRequest).id;
+    const approved = await cli(['approve', id, '--comment', 'checked the runner', '--key', join(tmp, 'bob.tpm.json')], bob);
+    assert.equal(approved.code, 0, approved.stderr);
+    assert.match((await cli(['status', id], bob)).stdout, new RegExp(`approvals: 1/1 \\(bob \\[attested \\(tpm, serial ${serial}\\)\\]\\)`));
+
+    // The same answer again: the challenge was used. Nothing more is enrolled.
+    const again = await enroll('bob', await readFile(join(tmp, 'bob.pub.pem'), 'utf8'), attestation);
+    assert.equal(again.status, 400);
+    assert.match(again.message, new RegExp(`replayed challenge ${attestation.challengeId}: it was already answered`));
+    assert.equal(await keyCount('bob'), 1);
+  });
+
+  test('refused, each by name: an EK certificate from another CA, a wrong secret, an AK name that does not match, a challenge for another principal, an expired challenge', async () => {
+    const ekPem = await readEkCertificate(tpm.tcti);
+    const good = await attested('carol');
+    const ekPublic = Buffer.from(await readPublicArea(tpm.tcti, EK_RSA_PERSISTENT_HANDLE)).toString('base64');
+
+    // EK certificate from another CA (the same EK key, vouched for by a vendor the policy does
+    // not name): the challenge itself is refused.
+    const foreign = await fx.call('POST', '/v1/approvers/carol/tpm-challenges', { token: fx.adminToken, body: { ekCertificates: [await ekCertificateFromAnotherCa(ekPem)], ekPublic, akPublic: good.attestation.akPublic } });
+    assert.equal(foreign.status, 400, foreign.text);
+    assert.match(String(foreign.json.error.message), /attestation: the chain does not end at a tpm-ek root the policy names \(swtpm-manufacturer\): untrusted chain/);
+
+    // An approver asks only for itself.
+    const forOther = await fx.call('POST', '/v1/approvers/carol/tpm-challenges', { token: bobToken, body: { ekCertificates: [ekPem, tpm.manufacturer!.intermediatePem], ekPublic, akPublic: good.attestation.akPublic } });
+    assert.equal(forOther.status, 403, forOther.text);
+    assert.match(String(forOther.json.error.message), /bob may ask for a TPM challenge only for itself, not for carol/);
+
+    // A challenge issued for carol presented to enroll bob.
+    const forCarol = await attested('carol');
+    const other = await enroll('bob', forCarol.key.publicKeyPem, forCarol.attestation);
+    assert.equal(other.status, 400);
+    assert.match(other.message, new RegExp(`challenge ${forCarol.attestation.challengeId} was issued for principal carol, not bob`));
+
+    // Wrong secret: not what the TPM released.
+    const wrong = await attested('carol');
+    const secret = Buffer.from(wrong.attestation.secret, 'base64');
+    secret[0]! ^= 1;
+    const wrongSecret = await enroll('carol', wrong.key.publicKeyPem, { ...wrong.attestation, secret: secret.toString('base64') });
+    assert.equal(wrongSecret.status, 400);
+    assert.match(wrongSecret.message, /wrong secret for challenge tpmc_[0-9a-f]{32}: it is not what the store encrypted to the EK/);
+    // ...and the challenge is used up: the right secret after a wrong one is a replay.
+    assert.match((await enroll('carol', wrong.key.publicKeyPem, wrong.attestation)).message, /replayed challenge/);
+
+    // AK name mismatch: the enrollment names another AK than the challenge was made for.
+    const ak2 = await tpm.createKey({ restricted: true });
+    const mismatch = await enroll('carol', good.key.publicKeyPem, { ...good.attestation, akPublic: Buffer.from(ak2.publicArea).toString('base64') });
+    assert.equal(mismatch.status, 400);
+    assert.match(mismatch.message, /AK name mismatch: the challenge was made for the attestation key named 000b[0-9a-f]{64}, not 000b[0-9a-f]{64}/);
+
+    // Expired: past TPM_CHALLENGE_TTL_MS on the store's (injected) clock.
+    const late = await attested('carol');
+    fx.clock.advance(61 * 60_000);
+    try {
+      const expired = await enroll('carol', late.key.publicKeyPem, late.attestation);
+      assert.equal(expired.status, 400);
+      assert.match(expired.message, /challenge tpmc_[0-9a-f]{32} expired at .* \(store clock .*\): run `breakglass keygen --tpm --ek` again/);
+    } finally {
+      fx.clock.offsetMs = 0;
+    }
+    assert.equal(await keyCount('carol'), 0);
+  });
+
+  test('refused at the challenge: an attestation key that is not fixedTPM, or not restricted; a public area that is not the certified EK', async () => {
+    const ekPem = await readEkCertificate(tpm.tcti);
+    const ekCertificates = [ekPem, tpm.manufacturer!.intermediatePem];
+    const ekPublic = Buffer.from(await readPublicArea(tpm.tcti, EK_RSA_PERSISTENT_HANDLE)).toString('base64');
+    const ask = async (akPublic: Uint8Array | string, ek = ekPublic) => (await fx.call('POST', '/v1/approvers/carol/tpm-challenges', { token: fx.adminToken, body: { ekCertificates, ekPublic: ek, akPublic: typeof akPublic === 'string' ? akPublic : Buffer.from(akPublic).toString('base64') } }));
+
+    const unrestricted = await tpm.createKey({ attributes: 'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign' });
+    const r1 = await ask(unrestricted.publicArea);
+    assert.equal(r1.status, 400, r1.text);
+    assert.match(String(r1.json.error.message), /the attestation key is not restricted/);
+
+    const movable = await tpm.createKey({ restricted: true, attributes: 'sensitivedataorigin|userwithauth|sign|restricted' });
+    const r2 = await ask(movable.publicArea);
+    assert.equal(r2.status, 400, r2.text);
+    assert.match(String(r2.json.error.message), /the attestation key is not fixedTPM/);
+
+    // The AK's public area handed in as the EK: not the certified endorsement key.
+    const r3 = await ask(ak.publicArea, Buffer.from(ak.publicArea).toString('base64'));
+    assert.equal(r3.status, 400, r3.text);
+    assert.match(String(r3.json.error.message), /the endorsement key is an ECC key|ekPublic is not an endorsement key|ekPublic holds another key/);
+
+    const ok = await ask(ak.publicArea);
+    assert.equal(ok.status, 201, ok.text);
+  });
+});
