@@ -70,10 +70,10 @@ export function parsePolicy(bytes: Uint8Array, path: string, options: { recorded
     throw new AppError('invalid_input', `invalid policy:\n${summary}`, { fieldErrors });
   }
   result.data.attestation.roots.forEach((root, i) => {
-    const refuseRoot = (message: string): never => {
+    function refuseRoot(message: string): never {
       const at = locate(doc, lineCounter, ['attestation', 'roots', i, 'certificate']);
       throw new AppError('invalid_input', `invalid policy:\n${path}:${at.line}:${at.col}: attestation.roots.${i}.certificate: ${message}`, { fieldErrors: [{ path: `attestation.roots.${i}.certificate`, message: `line ${at.line}: ${message}` }] });
-    };
+    }
     let cert: X509Certificate;
     try {
       cert = new X509Certificate(root.certificate);

@@ -130,7 +130,7 @@ ${indent(tpm.manufacturer!.rootPem)}
 
     // The enrollment's ledger entry names the EK certificate and the AK it proved resident.
     const entries = (await fx.call('GET', '/v1/ledger/entries?from=0&limit=1000', { token: fx.adminToken })).json.entries as { type: string; data: Record<string, unknown> }[];
-    const recorded = entries.find((e) => e.type === 'key_enrolled' && e.data.principal === 'bob')!.data.attestation as { kind: string; root: string; serial: string; ek: Record<string, string> };
+    const recorded = entries.find((e) => e.type === 'key_enrolled' && e.data.principal === 'bob')!.data.attestation as { kind: string; root: string; serial: string; ek: { issuer: string; manufacturer: string; akName: string; fingerprint: string } };
     assert.equal(recorded.kind, 'tpm');
     assert.equal(recorded.root, 'swtpm-manufacturer');
     assert.equal(recorded.ek.issuer, 'CN=swtpm-localca');
