@@ -14,15 +14,29 @@
  *
  *   node --import tsx bench/growth.ts [--sizes 10000,100000,1000000] [--rounds 5]
  *                                     [--concurrency 16] [--database-url postgres://…]
+ *                                     [--store-dir DIR]
  *
- * 1M entries take a while to build (990k checks through HTTP); pass --sizes 10000,100000 for a
- * quick run. The server runs in a child process (bench/growth-server.ts) so its RSS is its own.
+ * The store is built size after size; after each size the server is stopped and the store kept
+ * as a snapshot (the data dir, and with --database-url a PostgreSQL database copied with CREATE
+ * DATABASE … TEMPLATE). Each size is then measured on a fresh server started on a copy of its
+ * snapshot, so a build and a reuse time the same thing and the snapshot is never written to.
+ *
+ * 1M entries take a while to build (990k checks through HTTP, ~25 min on 2 cores): with
+ * --store-dir DIR the snapshots are kept in DIR (PostgreSQL: databases bg_growth_keep_<size>_…
+ * named in DIR/manifest.json) and later runs reuse them, building only the sizes DIR lacks (from
+ * its largest smaller snapshot). A DIR built with other parameters (entries per request, policy,
+ * backend) is refused. Without --store-dir the snapshots live in a temporary dir, removed at the
+ * end. The server runs in a child process (bench/growth-server.ts) so its RSS is its own.
  */
-import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { cp, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { pool, startCiTrafficStore, type BenchServer } from './support/bench-store';
+import pg from 'pg';
+import { dataDirPaths } from '../grant-store/admin/data-dir';
+import { initDataDir } from '../grant-store/admin/init';
+import { CI_TRAFFIC_POLICY, pool, startBenchServer, type BenchServer } from './support/bench-store';
 
 const TARGET_RATIO = 1.5;
 const TARGET_EXPORT_RSS_MB = 400;
@@ -35,6 +49,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '5' },
     concurrency: { type: 'string', default: '16' },
     'database-url': { type: 'string' },
+    'store-dir': { type: 'string' },
   },
 });
 const SIZES = args.sizes.split(',').map(Number);
@@ -76,7 +91,7 @@ async function token(server: BenchServer, adminToken: string, principal: string,
   return (r.json as { token: string }).token;
 }
 
-/** Run `task(i)` for i in [0, n) with `limit` in flight. */
+/** Request units filed so far in the store being built (each unit's branch is b-<its index>). */
 let units = 0;
 /** File requests and check under them until the ledger holds about `target` entries. */
 async function growTo(server: BenchServer, tokens: { alice: string; gate: string }, target: number): Promise<void> {
@@ -112,7 +127,7 @@ interface Op {
   flat: boolean;
 }
 
-/** When the current size finished building (ms since the epoch): the empty audit window starts after it. */
+/** When the measured server was ready (ms since the epoch): the empty audit window starts after it. */
 let builtAt = 0;
 
 const OPS: Op[] = [
@@ -121,7 +136,8 @@ const OPS: Op[] = [
   { name: 'GET /v1/reports/health', path: () => '/v1/reports/health', who: 'auditor', flat: true },
   // The issue's case is a recent window holding no rows. Right after a build the last 60 s hold
   // most of a small store (10k builds in well under a minute), which would time an export of
-  // thousands of rows instead: the window starts no earlier than the end of the build.
+  // thousands of rows instead: the window starts no earlier than the measured server's start
+  // (after its tokens were minted).
   { name: 'GET /v1/audit last 60 s (0 rows)', path: () => `/v1/audit?format=json&from=${new Date(Math.max(Date.now() - 60_000, builtAt)).toISOString()}`, who: 'auditor', flat: true },
   { name: 'GET /v1/audit first page (100)', path: () => '/v1/audit?format=json&limit=100', who: 'auditor', flat: true },
   { name: 'GET /v1/notifications', path: () => '/v1/notifications', who: 'alice', flat: true },
@@ -165,29 +181,172 @@ async function measure(server: BenchServer, tokens: Record<'auditor' | 'alice', 
 
 const fmtMs = (c: Cell) => `${c.min.toFixed(0)}/${c.median.toFixed(0)}/${c.max.toFixed(0)}${c.status === 200 ? '' : ` HTTP ${c.status}`}`;
 
+/** What a store dir's snapshots were built with: a dir built otherwise is refused. */
+interface BuildParams {
+  format: 1;
+  entriesPerRequest: number;
+  policySha256: string;
+  /** 'sqlite', or the PostgreSQL server (host:port) the snapshot databases live on. */
+  backend: string;
+}
+
+interface Snapshot {
+  /** Request units filed (entries ≈ units × UNIT plus the tokens and policy entries). */
+  units: number;
+  adminToken: string;
+  /** The snapshot's database on `backend` (PostgreSQL only). */
+  database?: string;
+  buildSeconds: number;
+}
+
+interface Manifest {
+  params: BuildParams;
+  snapshots: Record<string, Snapshot>;
+}
+
+const ADMIN_URL = args['database-url'];
+const PARAMS: BuildParams = {
+  format: 1,
+  entriesPerRequest: UNIT,
+  policySha256: createHash('sha256').update(CI_TRAFFIC_POLICY).digest('hex'),
+  backend: ADMIN_URL ? `postgres ${new URL(ADMIN_URL).host}` : 'sqlite',
+};
+/** A 1M store takes a while to open (start-up checks, a migration's index build). */
+const SERVER_START_TIMEOUT_MS = 15 * 60_000;
+
+async function readManifest(dir: string): Promise<Manifest> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, 'manifest.json'), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { params: PARAMS, snapshots: {} };
+    throw error;
+  }
+  const manifest = JSON.parse(text) as Manifest;
+  const theirs = JSON.stringify(manifest.params);
+  if (theirs !== JSON.stringify(PARAMS)) {
+    throw new Error(`--store-dir ${dir} was built with other parameters (${theirs}); this run builds with ${JSON.stringify(PARAMS)}: use another directory`);
+  }
+  return manifest;
+}
+
+async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
+  await writeFile(join(dir, 'manifest.json.tmp'), `${JSON.stringify(manifest, null, 2)}\n`);
+  await rename(join(dir, 'manifest.json.tmp'), join(dir, 'manifest.json'));
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+function databaseUrlOf(database: string | undefined): string | undefined {
+  if (!database) return undefined;
+  const u = new URL(ADMIN_URL!);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/** A copy of a stopped store: its data dir, and its database (PostgreSQL copies it server-side). */
+async function copyStore(fromDir: string, fromDatabase: string | undefined, toDir: string, toDatabase: string | undefined): Promise<void> {
+  await cp(fromDir, toDir, { recursive: true });
+  if (fromDatabase && toDatabase) await adminQuery(`CREATE DATABASE ${toDatabase} TEMPLATE ${fromDatabase}`);
+}
+
+async function stopServer(server: BenchServer): Promise<void> {
+  if (server.child.exitCode !== null) return;
+  const exited = new Promise((resolve) => server.child.once('exit', resolve));
+  server.child.kill('SIGTERM');
+  await exited;
+}
+
+/** Build the sizes `dir` lacks, each grown from the largest smaller snapshot (or a fresh store). */
+async function buildSnapshots(dir: string, manifest: Manifest, sizes: readonly number[], cleanups: (() => Promise<void>)[]): Promise<void> {
+  for (const size of [...sizes].sort((a, b) => a - b)) {
+    if (manifest.snapshots[size]) continue;
+    const base = Object.keys(manifest.snapshots).map(Number).filter((s) => s < size).sort((a, b) => b - a)[0];
+    const buildDir = join(dir, 'build');
+    await rm(buildDir, { recursive: true, force: true });
+    const database = ADMIN_URL ? `bg_growth_keep_${size}_${randomBytes(4).toString('hex')}` : undefined;
+    let adminToken: string;
+    if (base !== undefined) {
+      const from = manifest.snapshots[base]!;
+      await copyStore(join(dir, `size-${base}`), from.database, buildDir, database);
+      units = from.units;
+      adminToken = from.adminToken;
+    } else {
+      if (database) await adminQuery(`CREATE DATABASE ${database}`);
+      ({ adminToken } = await initDataDir(buildDir, { databaseUrl: databaseUrlOf(database) }));
+      await writeFile(dataDirPaths(buildDir).policyPath, CI_TRAFFIC_POLICY);
+      units = 0;
+    }
+    const drop = async () => {
+      if (database && !manifest.snapshots[size]) await adminQuery(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    };
+    cleanups.push(drop);
+    console.log(`  building ${size} entries${base !== undefined ? ` from the ${base} snapshot` : ''} in ${buildDir}`);
+    const server = await startBenchServer(buildDir, databaseUrlOf(database), 'growth build server', SERVER_START_TIMEOUT_MS);
+    const t0 = Date.now();
+    try {
+      const tokens = { alice: await token(server, adminToken, 'alice', ['requester']), gate: await token(server, adminToken, 'ci-gate', ['gate']) };
+      await growTo(server, tokens, size);
+    } finally {
+      await stopServer(server);
+    }
+    const buildSeconds = (Date.now() - t0) / 1000 + (base !== undefined ? manifest.snapshots[base]!.buildSeconds : 0);
+    await rename(buildDir, join(dir, `size-${size}`));
+    manifest.snapshots[size] = { units, adminToken, ...(database ? { database } : {}), buildSeconds };
+    await writeManifest(dir, manifest);
+  }
+}
+
 async function main(): Promise<void> {
   const cleanups: (() => Promise<void>)[] = [];
   try {
-    const dataDir = await mkdtemp(join(tmpdir(), 'bg-bench-growth-'));
-    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-    const { server, adminToken, databaseUrl } = await startCiTrafficStore(dataDir, { adminDatabaseUrl: args['database-url'], databasePrefix: 'bg_growth', what: 'growth server' }, cleanups);
-    const tokens = {
-      alice: await token(server, adminToken, 'alice', ['requester']),
-      gate: await token(server, adminToken, 'ci-gate', ['gate']),
-      auditor: await token(server, adminToken, 'audrey', ['auditor']),
-    };
-    console.log(`growth: backend ${databaseUrl ? 'postgres' : 'sqlite'}, node ${process.version}, sizes ${SIZES.join(', ')}, ${ROUNDS} rounds per operation (min/median/max ms)`);
+    const keep = args['store-dir'];
+    const storeDir = keep ?? (await mkdtemp(join(tmpdir(), 'bg-bench-growth-')));
+    if (keep) await mkdir(keep, { recursive: true });
+    const manifest = await readManifest(storeDir);
+    if (!keep) {
+      cleanups.push(async () => {
+        for (const s of Object.values(manifest.snapshots)) if (s.database) await adminQuery(`DROP DATABASE IF EXISTS ${s.database} WITH (FORCE)`);
+        await rm(storeDir, { recursive: true, force: true });
+      });
+    }
+    console.log(`growth: backend ${PARAMS.backend}, node ${process.version}, sizes ${SIZES.join(', ')}, ${ROUNDS} rounds per operation (min/median/max ms), store dir ${storeDir}${keep ? ` (kept; built: ${Object.keys(manifest.snapshots).join(', ') || 'none'})` : ''}`);
+    await buildSnapshots(storeDir, manifest, SIZES, cleanups);
+
     const results: { size: number; cells: Map<string, Cell>; exportPeakMb: number; rssAfterMb: number; load: number[] }[] = [];
     for (const size of SIZES) {
-      const t0 = Date.now();
-      await growTo(server, tokens, size);
-      builtAt = Date.now() + 1;
-      const buildS = (Date.now() - t0) / 1000;
-      const m = await measure(server, tokens, ROUNDS);
-      const load = loadavg();
-      results.push({ size, ...m, load });
-      const exportCell = m.cells.get('GET /v1/audit full export (jsonl)')!;
-      console.log(`  ${size} entries (built in ${buildS.toFixed(0)} s): load average ${load.map((l) => l.toFixed(2)).join(' ')}; export ${(exportCell.bytes / 1e6).toFixed(1)} MB, server peak RSS during export ${m.exportPeakMb.toFixed(0)} MB, RSS after the reads ${m.rssAfterMb.toFixed(0)} MB`);
+      const snap = manifest.snapshots[size]!;
+      const workDir = await mkdtemp(join(tmpdir(), 'bg-bench-growth-run-'));
+      const database = snap.database ? `bg_growth_run_${randomBytes(4).toString('hex')}` : undefined;
+      try {
+        await rm(workDir, { recursive: true });
+        await copyStore(join(storeDir, `size-${size}`), snap.database, workDir, database);
+        const t0 = Date.now();
+        const server = await startBenchServer(workDir, databaseUrlOf(database), 'growth server', SERVER_START_TIMEOUT_MS);
+        const startS = (Date.now() - t0) / 1000;
+        try {
+          const tokens = { alice: await token(server, snap.adminToken, 'alice', ['requester']), auditor: await token(server, snap.adminToken, 'audrey', ['auditor']) };
+          builtAt = Date.now() + 1;
+          const m = await measure(server, tokens, ROUNDS);
+          const load = loadavg();
+          results.push({ size, ...m, load });
+          const exportCell = m.cells.get('GET /v1/audit full export (jsonl)')!;
+          console.log(`  ${size} entries (built in ${snap.buildSeconds.toFixed(0)} s, server started in ${startS.toFixed(1)} s): load average ${load.map((l) => l.toFixed(2)).join(' ')}; export ${(exportCell.bytes / 1e6).toFixed(1)} MB, server peak RSS during export ${m.exportPeakMb.toFixed(0)} MB, RSS after the reads ${m.rssAfterMb.toFixed(0)} MB`);
+        } finally {
+          await stopServer(server);
+        }
+      } finally {
+        await rm(workDir, { recursive: true, force: true });
+        if (database) await adminQuery(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      }
     }
     const first = results[0]!;
     const last = results[results.length - 1]!;

@@ -53,11 +53,11 @@ export interface BenchServer {
 }
 
 /** The store in its own process (bench/growth-server.ts), so its CPU and memory are its own. */
-export async function startBenchServer(dataDir: string, databaseUrl: string | undefined, what: string): Promise<BenchServer> {
+export async function startBenchServer(dataDir: string, databaseUrl: string | undefined, what: string, timeoutMs = 60_000): Promise<BenchServer> {
   const child = spawn(process.execPath, ['--import', 'tsx', SERVER, dataDir, ...(databaseUrl ? [databaseUrl] : [])], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let errText = '';
   child.stderr!.on('data', (c: Buffer) => (errText = (errText + c.toString()).slice(-4000)));
-  const line = await waitForReadyLine(child, { what, timeoutMs: 60_000, accept: (l) => l.includes('"url"'), diagnostics: () => `\n${errText}` });
+  const line = await waitForReadyLine(child, { what, timeoutMs, accept: (l) => l.includes('"url"'), diagnostics: () => `\n${errText}` });
   const { url, pid } = JSON.parse(line) as { url: string; pid: number };
   return { url, pid, child };
 }
