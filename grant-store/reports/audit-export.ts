@@ -19,6 +19,23 @@ function ledgerFilter(q: AuditFilter): LedgerFilter {
   return { ...(q.from ? { from: q.from } : {}), ...(q.to ? { to: q.to } : {}), ...(q.gate ? { gate: q.gate } : {}), ...(q.actor ? { actor: q.actor } : {}), ...(q.team ? { team: q.team } : {}) };
 }
 
+/**
+ * The filter with the seq bounds of its time window (StoreReader.ledgerSeqRange), or null when
+ * the window holds no entry. Without the bounds, a page walks seq from the cursor testing every
+ * entry's time (a recent window of a 1M ledger: every entry). The lookup costs the window's
+ * entries (index only), so it is made once per export, and per page only when needed: the
+ * lower bound for a first page (a cursor from an earlier page is already past it), the upper
+ * bound whenever `to` is given (else the last page walks every entry after the window). With
+ * `to` alone there is no lookup (its window is the ledger's whole past); the last page walks the
+ * entries after it.
+ */
+async function withSeqBounds(store: StoreReader, filter: LedgerFilter, firstPage: boolean): Promise<LedgerFilter | null> {
+  if (filter.from === undefined || (!firstPage && filter.to === undefined)) return filter;
+  const range = await store.ledgerSeqRange(filter.from, filter.to);
+  if (range === null) return null;
+  return { ...filter, minSeq: range.first, ...(filter.to !== undefined ? { maxSeq: range.last } : {}) };
+}
+
 /** Audit records for one page of entries, joined with just the requests and reviews they mention. */
 async function recordsFor(store: StoreReader, entries: readonly LedgerEntry[], q: AuditFilter): Promise<AuditRecord[]> {
   const ids = [...new Set(entries.map(requestIdOf).filter((id): id is string => id !== null))];
@@ -34,7 +51,8 @@ async function recordsFor(store: StoreReader, entries: readonly LedgerEntry[], q
  * whatever is appended meanwhile.
  */
 export async function auditPage(store: StoreReader, q: AuditFilter, cursor: number, limit: number): Promise<{ records: AuditRecord[]; nextCursor: number | null }> {
-  const filter = ledgerFilter(q);
+  const filter = await withSeqBounds(store, ledgerFilter(q), cursor < 0);
+  if (filter === null) return { records: [], nextCursor: null };
   const records: AuditRecord[] = [];
   let after = cursor;
   for (;;) {
@@ -48,7 +66,8 @@ export async function auditPage(store: StoreReader, q: AuditFilter, cursor: numb
 
 /** Every matching record, page by page (constant memory: one page at a time). */
 export async function* auditRecords(store: StoreReader, q: AuditFilter, pageSize = AUDIT_EXPORT_PAGE): AsyncGenerator<AuditRecord[]> {
-  const filter = ledgerFilter(q);
+  const filter = await withSeqBounds(store, ledgerFilter(q), true);
+  if (filter === null) return;
   let after = -1;
   for (;;) {
     const entries = await store.auditEntries(filter, after, pageSize);

@@ -7,18 +7,28 @@ export interface LedgerDialect {
   gateExpr: string;
   /** The entry's actor, as indexed (ledger_entries_actor). */
   actorExpr: string;
+  /**
+   * Pins a FROM to one of our indexes where the planner would pick a worse one (SQLite:
+   * `INDEXED BY name`, which fails loudly if the index cannot serve the query; PostgreSQL has no
+   * hint and plans these from its statistics: '').
+   */
+  indexedBy: (index: string) => string;
 }
 
 /**
  * SELECT seq, entry_json for StoreReader.auditEntries: every filter in SQL, keyset paging on
  * seq (`seq > afterSeq ORDER BY seq LIMIT`), so a page costs the same at any ledger size and
- * position. The team filter keeps the entries about a request of the team and every entry not
+ * position. A time filter is tested row by row: the caller bounds seq to its window first
+ * (filter.minSeq / maxSeq from ledgerSeqRangeSql). The team filter keeps the entries about a request of the team and every entry not
  * about a request (target not req_…), which the caller judges on its join.
  */
 export function auditEntriesSql(d: LedgerDialect, filter: LedgerFilter, afterSeq: number, limit: number): { sql: string; params: unknown[] } {
-  const params: unknown[] = [afterSeq];
+  // One lower bound on seq (the cursor or the window's first seq, whichever is later), so the
+  // planner's range on seq (rowid, or the gate/actor index's second column) starts there.
+  const params: unknown[] = [filter.minSeq !== undefined ? Math.max(afterSeq, filter.minSeq - 1) : afterSeq];
   const clauses = [`seq > ${d.param(1)}`];
   const add = (clause: (p: string) => string, value: unknown) => clauses.push(clause(d.param(params.push(value))));
+  if (filter.maxSeq !== undefined) add((p) => `seq <= ${p}`, filter.maxSeq);
   if (filter.from !== undefined) add((p) => `time >= ${p}`, filter.from);
   if (filter.to !== undefined) add((p) => `time < ${p}`, filter.to);
   if (filter.gate !== undefined) add((p) => `${d.gateExpr} = ${p}`, filter.gate);
@@ -30,6 +40,23 @@ export function auditEntriesSql(d: LedgerDialect, filter: LedgerFilter, afterSeq
   if (filter.team !== undefined) add((p) => `(target IN (SELECT id FROM requests WHERE team = ${p}) OR substr(target, 1, 4) <> 'req_')`, filter.team);
   const limitParam = d.param(params.push(limit));
   return { sql: `SELECT seq, entry_json FROM ledger_entries WHERE ${clauses.join(' AND ')} ORDER BY seq LIMIT ${limitParam}`, params };
+}
+
+/**
+ * SELECT first, last for StoreReader.ledgerSeqRange: MIN and MAX seq over the time index's range
+ * [from, to), exact whatever the order of times across seqs. Reading the window from the index
+ * costs its entries (an empty recent window: a single index probe); the keyset query then walks
+ * seq between these bounds instead of testing the time of every entry after the cursor.
+ */
+export function ledgerSeqRangeSql(d: LedgerDialect, from: string, to: string | undefined): { sql: string; params: unknown[] } {
+  const params: unknown[] = [from];
+  const window = [`time >= ${d.param(1)}`];
+  if (to !== undefined) window.push(`time < ${d.param(params.push(to))}`);
+  // seq + 0: PostgreSQL would otherwise answer MIN/MAX(seq) by walking the primary key from
+  // either end testing each entry's time (its min/max rewrite), which costs every entry before
+  // the window; as an expression, the aggregate reads the window from the time index, index
+  // only (SQLite: the rowid in ledger_entries_time; PostgreSQL: (time, seq), migration 13).
+  return { sql: `SELECT MIN(seq + 0) AS first, MAX(seq + 0) AS last FROM ledger_entries${d.indexedBy('ledger_entries_time')} WHERE ${window.join(' AND ')}`, params };
 }
 
 /** Entries other than warns after a seq, through the partial index ledger_entries_lifecycle. */
@@ -67,9 +94,11 @@ export function notificationEntriesSql(d: LedgerDialect, principal: string, scop
   ];
   const notifyKinds = NOTIFY_LIST_KINDS.map((k) => `'${k}'`).join(', ');
   for (const gate of scope.notifyGates) {
-    parts.push(`SELECT seq, entry_json FROM ledger_entries WHERE ${d.gateExpr} = ${p(gate)} AND type <> 'evaluation_under_bypass' AND seq > ${after()} AND type IN (${notifyKinds}) ORDER BY seq LIMIT ${lim()}`);
+    parts.push(`SELECT seq, entry_json FROM ledger_entries${d.indexedBy('ledger_entries_gate_lifecycle')} WHERE ${d.gateExpr} = ${p(gate)} AND type <> 'evaluation_under_bypass' AND seq > ${after()} AND type IN (${notifyKinds}) ORDER BY seq LIMIT ${lim()}`);
   }
-  const emergency = `SELECT seq, entry_json FROM ledger_entries WHERE type IN ('emergency_used', 'emergency_refused') AND seq > ${after()}`;
+  // Pinned to the emergency index: with an actor given, SQLite otherwise walks the actor's
+  // entries (every request they filed) testing each one's type, which grows with the ledger.
+  const emergency = `SELECT seq, entry_json FROM ledger_entries${d.indexedBy('ledger_entries_emergency')} WHERE type IN ('emergency_used', 'emergency_refused') AND seq > ${after()}`;
   parts.push(`${emergency}${scope.emergencyAudience ? '' : ` AND ${d.actorExpr} = ${p(principal)}`} ORDER BY seq LIMIT ${lim()}`);
   const union = parts.map((sql, i) => `SELECT seq, entry_json FROM (${sql}) AS n${i}`).join(' UNION ');
   return { sql: `${union} ORDER BY seq LIMIT ${lim()}`, params };

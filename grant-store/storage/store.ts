@@ -87,6 +87,14 @@ export interface LedgerFilter {
   /** Entries about a request of this team, plus every entry not about a request (the caller checks those). */
   team?: string;
   types?: readonly LedgerEntry['type'][];
+  /**
+   * Inclusive seq bounds that enclose every entry the time filter can match (from
+   * StoreReader.ledgerSeqRange): pushed into SQL as a range on seq, so a time-filtered page reads
+   * only its window, whatever the entries' clock order. The caller must derive them from the same
+   * from/to.
+   */
+  minSeq?: number;
+  maxSeq?: number;
 }
 
 export interface GateBlockCount {
@@ -183,6 +191,12 @@ export interface StoreReader {
    * pass the last seq seen). Every filter is in SQL, on indexes (time, type, gate, actor, target).
    */
   auditEntries(filter: LedgerFilter, afterSeq: number, limit: number): Promise<LedgerEntry[]>;
+  /**
+   * The lowest and highest seq of the entries with from <= time < to (to: none), null when there
+   * are none; read from the time index (ledger_entries_time), so exact whatever the order of
+   * times across seqs and costing the window's entries, never the ledger's.
+   */
+  ledgerSeqRange(from: string, to?: string): Promise<{ first: number; last: number } | null>;
   /** Entries other than evaluation_under_bypass with seq > afterSeq, in seq order, at most `limit` (a partial index: notifications, inboxes). */
   lifecycleEntries(afterSeq: number, limit: number): Promise<LedgerEntry[]>;
   /**

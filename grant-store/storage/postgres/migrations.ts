@@ -388,4 +388,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX ledger_entries_emergency ON ledger_entries (seq) WHERE type IN ('emergency_used', 'emergency_refused');
     `,
   },
+  {
+    version: 13,
+    name: 'time index carries the seq: the seq bounds of a time window from the index alone',
+    // StoreReader.ledgerSeqRange (audit time filters) takes MIN/MAX(seq) over a time range. SQLite's
+    // index on (time) holds the rowid, which is the seq; PostgreSQL's needs the column to answer
+    // it with an index-only scan instead of a heap fetch per entry in the window. Same name.
+    sql: `
+      DROP INDEX ledger_entries_time;
+      CREATE INDEX ledger_entries_time ON ledger_entries (time, seq);
+    `,
+  },
 ];

@@ -9,12 +9,12 @@ import type { EmergencyCredential } from '../../../shared/domain/emergency';
 import type { Incident } from '../../../shared/domain/incident';
 import { type DigestRun, type DigestRunRow, type DocOnlyRow, type IncidentReceipt, type IncidentReceiptRow, digestRunFromRow, emergencyFromRow, incidentFromRow, receiptFromRow } from '../emergency-rows';
 import type { GateBlockCount, LedgerFilter, RequestFilter, StoreReader, StoredDecision, StoredLedgerRow, StoredRequestRow, StoredToken } from '../store';
-import { type LedgerDialect, type NotificationScope, auditEntriesSql, lifecycleEntriesSql, notificationEntriesSql } from '../ledger-filter-sql';
+import { type LedgerDialect, type NotificationScope, auditEntriesSql, ledgerSeqRangeSql, lifecycleEntriesSql, notificationEntriesSql } from '../ledger-filter-sql';
 import type { Queryable } from './connection';
 import { type CounterDbRow, type CounterFilter, type CounterItem, type CounterRow, type ItemizedMetric, counterFromRow, counterWhere } from '../counters';
 
 /** The expressions migration 6 indexes (ledger_entries_gate / _actor). */
-const PG_LEDGER: LedgerDialect = { param: (n) => `$${n}`, gateExpr: "((entry_json::jsonb) ->> 'gate')", actorExpr: "((entry_json::jsonb) ->> 'actor')" };
+const PG_LEDGER: LedgerDialect = { param: (n) => `$${n}`, gateExpr: "((entry_json::jsonb) ->> 'gate')", actorExpr: "((entry_json::jsonb) ->> 'actor')", indexedBy: () => '' };
 const LIFECYCLE_SQL = lifecycleEntriesSql((n) => `$${n}`);
 
 /** Where the times each itemized counter counts live (see StoreReader.counterItemTimes). */
@@ -259,6 +259,12 @@ export class PgReader implements StoreReader {
   async auditEntries(filter: LedgerFilter, afterSeq: number, limit: number): Promise<LedgerEntry[]> {
     const q = auditEntriesSql(PG_LEDGER, filter, afterSeq, limit);
     return (await this.db.query<{ entry_json: string }>(q.sql, q.params)).rows.map((r) => ledgerEntryFromText(r.entry_json));
+  }
+
+  async ledgerSeqRange(from: string, to?: string): Promise<{ first: number; last: number } | null> {
+    const q = ledgerSeqRangeSql(PG_LEDGER, from, to);
+    const row = (await this.db.query<{ first: string | number | null; last: string | number | null }>(q.sql, q.params)).rows[0];
+    return !row || row.first === null || row.last === null ? null : { first: Number(row.first), last: Number(row.last) };
   }
 
   async lifecycleEntries(afterSeq: number, limit: number): Promise<LedgerEntry[]> {

@@ -10,10 +10,10 @@ import type { EmergencyCredential } from '../../../shared/domain/emergency';
 import type { Incident } from '../../../shared/domain/incident';
 import { type DigestRun, type DigestRunRow, type DocOnlyRow, type IncidentReceipt, type IncidentReceiptRow, digestRunFromRow, emergencyFromRow, incidentFromRow, receiptFromRow } from '../emergency-rows';
 import type { GateBlockCount, LedgerFilter, RequestFilter, StoreReader, StoredDecision, StoredLedgerRow, StoredRequestRow, StoredToken } from '../store';
-import { type LedgerDialect, type NotificationScope, auditEntriesSql, lifecycleEntriesSql, notificationEntriesSql } from '../ledger-filter-sql';
+import { type LedgerDialect, type NotificationScope, auditEntriesSql, ledgerSeqRangeSql, lifecycleEntriesSql, notificationEntriesSql } from '../ledger-filter-sql';
 
 /** The expressions migration 6 indexes (ledger_entries_gate / _actor). */
-const SQLITE_LEDGER: LedgerDialect = { param: () => '?', gateExpr: "json_extract(entry_json, '$.gate')", actorExpr: "json_extract(entry_json, '$.actor')" };
+export const SQLITE_LEDGER: LedgerDialect = { param: () => '?', gateExpr: "json_extract(entry_json, '$.gate')", actorExpr: "json_extract(entry_json, '$.actor')", indexedBy: (index) => ` INDEXED BY ${index}` };
 import { type CounterDbRow, type CounterFilter, type CounterItem, type CounterRow, type ItemizedMetric, counterFromRow, counterWhere } from '../counters';
 
 /** Where the times each itemized counter counts live (see StoreReader.counterItemTimes). */
@@ -274,6 +274,12 @@ export class SqliteReader implements StoreReader {
   async auditEntries(filter: LedgerFilter, afterSeq: number, limit: number): Promise<LedgerEntry[]> {
     const q = auditEntriesSql(SQLITE_LEDGER, filter, afterSeq, limit);
     return (this.stmt(q.sql).all(...q.params) as { entry_json: string }[]).map((r) => ledgerEntryFromText(r.entry_json));
+  }
+
+  async ledgerSeqRange(from: string, to?: string): Promise<{ first: number; last: number } | null> {
+    const q = ledgerSeqRangeSql(SQLITE_LEDGER, from, to);
+    const row = this.stmt(q.sql).get(...q.params) as { first: number | null; last: number | null };
+    return row.first === null || row.last === null ? null : { first: row.first, last: row.last };
   }
 
   async lifecycleEntries(afterSeq: number, limit: number): Promise<LedgerEntry[]> {

@@ -17,6 +17,9 @@ import { reportInputOf } from '../../../grant-store/reports/report-input';
 import { loadMetricsExtras, loadReportInput } from '../../../grant-store/reports/report-source';
 import { PolicySchema } from '../../../shared/domain/policy';
 import { notificationsFor, notificationsFromStore } from '../../../grant-store/alerts/notifications';
+import { auditExportChunks, auditPage } from '../../../grant-store/reports/audit-export';
+import { auditRecord, auditRecordMatches } from '../../../grant-store/reports/audit-records';
+import { seededRandom } from '../../support/seeded-random';
 
 /** Items in a stable order (time, then team). */
 const sortItems = (items: readonly CounterItem[]) => [...items].sort((a, b) => a.time.localeCompare(b.time) || a.team.localeCompare(b.team));
@@ -906,6 +909,69 @@ export function storeConformanceSuite(factory: StoreBackendFactory): void {
       assert.deepEqual((await store.getRequests([reqs[2]!.id, 'req_missing', reqs[0]!.id])).map((r) => r.id).sort(), [reqs[0]!.id, reqs[2]!.id].sort());
       assert.deepEqual(await store.getRequests([]), []);
       assert.deepEqual(await store.getReviewsByRequests([reqs[0]!.id, reqs[1]!.id]), [review]);
+    });
+
+    test('audit time windows with clocks out of order: seq bounds from the time index are exact, pages never skip or repeat', async () => {
+      // Times that mostly advance but step back (a clock set back, instances whose clocks
+      // differ), repeat, and jump; entries appended between pages land inside earlier windows.
+      const rnd = seededRandom(1616);
+      const reqs = [makeRequest({ team: 'payments', gate: 'unit-tests' }), makeRequest({ team: 'search', gate: 'e2e' })];
+      await store.transaction(async (tx) => {
+        for (const r of reqs) await tx.insertRequest(r);
+      });
+      let clock = 0;
+      const draft = (): NewLedgerEntry => {
+        clock += rnd.pick([0, 1, 1, 2, 5]);
+        const minute = rnd.chance(0.15) ? Math.max(0, clock - 1 - rnd.int(40)) : clock;
+        const r = rnd.pick(reqs);
+        return entry(rnd.pick(['evaluation_under_bypass', 'evaluation_under_bypass', 'decision', 'request_created'] as const), r.id, { time: at(minute), gate: r.gate, actor: rnd.pick(['bob', 'ci-bot']) });
+      };
+      for (let batch = 0; batch < 6; batch++) await store.transaction((tx) => tx.appendLedger(Array.from({ length: 40 }, draft)));
+      const all = async () => store.getLedgerEntries(0, 10_000);
+      const before = await all();
+      assert.ok(before.some((e, i) => i > 0 && e.time < before[i - 1]!.time), 'the workload has times that step back');
+      const end = clock;
+      const windows: { from?: string; to?: string }[] = [{ from: at(end + 10) }, { from: at(end - 3) }, { to: at(4) }, { from: at(0), to: at(1) }];
+      for (let i = 0; i < 10; i++) {
+        const a = rnd.int(end + 5);
+        windows.push(rnd.chance(0.5) ? { from: at(a) } : { from: at(a), to: at(a + 1 + rnd.int(30)) });
+      }
+      for (const w of windows) {
+        const inWindow = before.filter((e) => (w.from === undefined || e.time >= w.from) && (w.to === undefined || e.time < w.to)).map((e) => e.seq);
+        if (w.from !== undefined) {
+          const range = await store.ledgerSeqRange(w.from, w.to);
+          assert.deepEqual(range, inWindow.length === 0 ? null : { first: Math.min(...inWindow), last: Math.max(...inWindow) }, JSON.stringify(w));
+        }
+      }
+      const join = async () => ({ requests: new Map(reqs.map((r) => [r.id, r])), reviews: new Map() });
+      let appendedMidway = 0;
+      for (const [i, w] of windows.entries()) {
+        for (const extra of [{}, { gate: 'e2e' }, { actor: 'bob' }, { team: 'search' }]) {
+          const q = { ...w, ...extra };
+          const limit = 1 + rnd.int(9);
+          const seen: number[] = [];
+          let cursor = -1;
+          for (let pages = 0; ; pages++) {
+            const page = await auditPage(store, q, cursor, limit);
+            assert.ok(page.records.length <= limit);
+            seen.push(...page.records.map((r) => r.seq));
+            if (page.nextCursor === null) break;
+            cursor = page.nextCursor;
+            if (pages === 0 && i % 3 === 0 && appendedMidway < 6) {
+              // Mid-paging: entries after the cursor, some with times inside this window (an earlier clock).
+              appendedMidway++;
+              await store.transaction((tx) => tx.appendLedger([draft(), { ...draft(), time: w.from ?? at(0) }]));
+            }
+          }
+          const j = await join();
+          const expected = (await all()).map((e) => auditRecord(e, j)).filter((r) => auditRecordMatches(r, q));
+          assert.deepEqual(seen, expected.map((r) => r.seq), `pages of ${JSON.stringify(q)} (limit ${limit})`);
+          let jsonl = '';
+          for await (const chunk of auditExportChunks(store, q, 'jsonl', 1 + rnd.int(7))) jsonl += chunk;
+          assert.equal(jsonl, expected.map((r) => `${JSON.stringify(r)}\n`).join(''), `export of ${JSON.stringify(q)}`);
+        }
+      }
+      assert.ok(appendedMidway > 0);
     });
 
     test('notifications: the indexed per-principal read gives exactly what the rule picks from every entry', async () => {
