@@ -5,7 +5,7 @@ import type { LedgerFilter, StoreReader } from '../storage/store';
 import { auditRecord, auditRecordMatches, requestIdOf } from './audit-records';
 
 /** Entries read per SQL page while exporting (the export's memory is a few of these pages). */
-export const AUDIT_EXPORT_PAGE = 1000;
+export const AUDIT_EXPORT_PAGE = 100;
 
 type AuditFilter = Pick<AuditQuery, 'from' | 'to' | 'gate' | 'team' | 'actor'>;
 
@@ -79,20 +79,41 @@ export async function* auditRecords(store: StoreReader, q: AuditFilter, pageSize
 }
 
 /**
+ * Characters per yielded chunk. A chunk stays well under V8's large-object threshold (128 KiB):
+ * a page joined into one string (~0.7 MB per 1,000 records) is allocated in large-object space,
+ * which only a full GC frees, so a 1M-entry export piled up hundreds of MB of dead pages between
+ * full GCs; chunks this size die young.
+ */
+export const AUDIT_EXPORT_CHUNK_CHARS = 32 * 1024;
+
+/**
  * The full audit as text chunks in `format` (jsonl: a record per line; csv: header then rows,
- * CRLF; json: `{"records":[...]}`), for a streamed HTTP body: one page in memory at a time.
+ * CRLF; json: `{"records":[...]}`), for a streamed HTTP body: one page of entries in memory at a
+ * time, yielded in chunks of about AUDIT_EXPORT_CHUNK_CHARS.
  */
 export async function* auditExportChunks(store: StoreReader, q: AuditFilter, format: AuditQuery['format'], pageSize = AUDIT_EXPORT_PAGE): AsyncGenerator<string> {
-  if (format === 'csv') yield `${csvRow(AUDIT_CSV_COLUMNS)}\r\n`;
-  if (format === 'json') yield '{"records":[';
+  const parts: string[] = [];
+  let size = 0;
+  const take = (text: string): string | null => {
+    parts.push(text);
+    size += text.length;
+    if (size < AUDIT_EXPORT_CHUNK_CHARS) return null;
+    const chunk = parts.join('');
+    parts.length = 0;
+    size = 0;
+    return chunk;
+  };
+  if (format === 'csv') take(`${csvRow(AUDIT_CSV_COLUMNS)}\r\n`);
+  if (format === 'json') take('{"records":[');
   let first = true;
   for await (const records of auditRecords(store, q, pageSize)) {
-    if (format === 'jsonl') yield records.map((r) => `${JSON.stringify(r)}\n`).join('');
-    else if (format === 'csv') yield records.map((r) => `${csvRow(AUDIT_CSV_COLUMNS.map((c) => r[c]))}\r\n`).join('');
-    else {
-      yield `${first ? '' : ','}${records.map((r) => JSON.stringify(r)).join(',')}`;
+    for (const r of records) {
+      const text = format === 'jsonl' ? `${JSON.stringify(r)}\n` : format === 'csv' ? `${csvRow(AUDIT_CSV_COLUMNS.map((c) => r[c]))}\r\n` : `${first ? '' : ','}${JSON.stringify(r)}`;
       first = false;
+      const chunk = take(text);
+      if (chunk !== null) yield chunk;
     }
   }
-  if (format === 'json') yield ']}';
+  if (format === 'json') take(']}');
+  if (parts.length > 0) yield parts.join('');
 }

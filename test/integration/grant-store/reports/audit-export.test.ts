@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { toCsv } from '../../../../shared/csv';
 import { AUDIT_CSV_COLUMNS, type AuditRecord } from '../../../../shared/domain/audit';
 import { notificationsFor, notificationsFromStore } from '../../../../grant-store/alerts/notifications';
-import { auditExportChunks, auditPage } from '../../../../grant-store/reports/audit-export';
+import { AUDIT_EXPORT_CHUNK_CHARS, auditExportChunks, auditPage } from '../../../../grant-store/reports/audit-export';
 import { auditRecord, auditRecordMatches } from '../../../../grant-store/reports/audit-records';
 import { SqliteStore } from '../../../../grant-store/storage/sqlite/sqlite-store';
 import type { NewLedgerEntry } from '../../../../grant-store/storage/store';
@@ -68,6 +68,36 @@ test('audit pages and the streamed export equal the whole-ledger computation; no
       }
     }
     assert.ok(notificationsFor('alice', entries, policy).length > 0);
+  } finally {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('the streamed export comes in small chunks (no page-sized strings), in every format', async () => {
+  // A page joined into one string (~0.7 MB per 1,000 records) lands in V8's large-object space
+  // and waits there for a full GC: a 1M export held hundreds of MB of them (bench/growth).
+  const dir = await mkdtemp(join(tmpdir(), 'bg-audit-chunks-'));
+  const store = SqliteStore.open(join(dir, 'store.db'));
+  try {
+    const r = bypass('req_a', 'integration', 5 * HOUR, { team: 'payments', requester: 'alice' });
+    await store.transaction((tx) => tx.insertRequest(r));
+    const drafts = Array.from({ length: 600 }, (_, i) => ledgerEntry('evaluation_under_bypass', 'req_a', 'integration', 'ci', ago(4 * HOUR - i * 1000), { subject: { repo: 'payments-api', branch: `b-${i}` } }));
+    await store.transaction((tx) => tx.appendLedger(drafts));
+    const entries = await store.getLedgerEntries(0, 1000);
+    const join_ = { requests: new Map([[r.id, r]]), reviews: new Map() };
+    const expected = entries.map((e) => auditRecord(e, join_));
+    const longest = Math.max(...expected.map((rec) => JSON.stringify(rec).length)) + 2;
+    for (const format of ['jsonl', 'csv', 'json'] as const) {
+      const chunks: string[] = [];
+      for await (const chunk of auditExportChunks(store, {}, format)) chunks.push(chunk);
+      assert.ok(chunks.length > 3, `${format}: ${chunks.length} chunks`);
+      for (const chunk of chunks) assert.ok(chunk.length <= AUDIT_EXPORT_CHUNK_CHARS + longest, `${format}: a chunk of ${chunk.length} characters`);
+      const text = chunks.join('');
+      if (format === 'jsonl') assert.equal(text, expected.map((rec) => `${JSON.stringify(rec)}\n`).join(''));
+      else if (format === 'csv') assert.equal(text, toCsv(AUDIT_CSV_COLUMNS, expected));
+      else assert.deepEqual(JSON.parse(text), { records: expected });
+    }
   } finally {
     await store.close();
     await rm(dir, { recursive: true, force: true });
