@@ -107,12 +107,15 @@ export async function notificationsFromStore(store: Pick<StoreReader, 'notificat
   const out: Notification[] = [];
   let after = since;
   while (out.length < limit) {
-    const entries = await store.notificationEntries(principal, scope, after, NOTIFICATION_PAGE);
+    // Read no more candidates than the answer still needs (most candidates notify): a requester
+    // with thousands of requests costs `limit` entries and requests, not a full page of 500.
+    const page = Math.min(NOTIFICATION_PAGE, limit - out.length);
+    const entries = await store.notificationEntries(principal, scope, after, page);
     if (entries.length === 0) break;
     const ids = [...new Set(entries.filter((e) => e.target.startsWith('req_')).map((e) => e.target))];
     const known = new Map((await store.getRequests(ids)).map((r) => [r.id, { requester: r.requester, gate: r.gate }]));
     out.push(...notificationsFor(principal, entries, policy, since, known));
-    if (entries.length < NOTIFICATION_PAGE) break;
+    if (entries.length < page) break;
     after = entries[entries.length - 1]!.seq;
   }
   return out.slice(0, limit);
