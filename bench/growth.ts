@@ -6,7 +6,7 @@
  *
  *   GET /v1/reports/gates, GET /metrics, GET /v1/reports/health (the console),
  *   GET /v1/audit for the last 60 s, the audit's first page (?limit=100), the full audit export
- *   (jsonl, streamed; server peak RSS during it), GET /v1/notifications (the requester's feed).
+ *   (jsonl, streamed; server peak RSS during it), GET /v1/notifications?limit=100 (the requester's feed).
  *
  * Each operation runs --rounds times per size (min / median / max). The ratio is the largest
  * size's median over the smallest's (target ≤ 1.5 for all but the export; the export must
@@ -108,10 +108,10 @@ async function growTo(server: BenchServer, tokens: { alice: string; gate: string
         method: 'POST',
         body: { gate: 'ci-tests', scope: { repo: 'payments-api', branch }, reason: 'CI rerun of the payments suite (growth bench)', severity: 'sev3', ttl: '7d' },
       });
-      if (filed.status !== 201 && filed.status !== 200) throw new Error(`file request: HTTP ${filed.status}`);
+      if (filed.status !== 201 && filed.status !== 200) throw new Error(`file request: HTTP ${filed.status} ${JSON.stringify(filed.json)}`);
       await pool(UNIT - 2, Math.max(1, Math.floor(CONCURRENCY / batch)), async () => {
         const r = await call(`${server.url}/v1/checks`, tokens.gate, { method: 'POST', body: { gate: 'ci-tests', subject: { repo: 'payments-api', branch } } });
-        if (r.status !== 200) throw new Error(`check: HTTP ${r.status}`);
+        if (r.status !== 200) throw new Error(`check: HTTP ${r.status} ${JSON.stringify(r.json)}`);
       });
     });
     if (units % 200 < 8) process.stderr.write(`\r  building: ${units * UNIT} entries (${((units * UNIT) / Math.max(1, (Date.now() - started) / 1000)).toFixed(0)} entries/s this size)   `);
@@ -140,7 +140,9 @@ const OPS: Op[] = [
   // (after its tokens were minted).
   { name: 'GET /v1/audit last 60 s (0 rows)', path: () => `/v1/audit?format=json&from=${new Date(Math.max(Date.now() - 60_000, builtAt)).toISOString()}`, who: 'auditor', flat: true },
   { name: 'GET /v1/audit first page (100)', path: () => '/v1/audit?format=json&limit=100', who: 'auditor', flat: true },
-  { name: 'GET /v1/notifications', path: () => '/v1/notifications', who: 'alice', flat: true },
+  // The requester's feed with as many answers at every size: alice has one notification per
+  // request (100 at 10k); the default limit (200) would compare 100 answers with 200.
+  { name: 'GET /v1/notifications?limit=100', path: () => '/v1/notifications?limit=100', who: 'alice', flat: true },
   { name: 'GET /v1/audit full export (jsonl)', path: () => '/v1/audit?format=jsonl', who: 'auditor', flat: false },
 ];
 
@@ -295,6 +297,8 @@ async function buildSnapshots(dir: string, manifest: Manifest, sizes: readonly n
     try {
       const tokens = { alice: await token(server, adminToken, 'alice', ['requester']), gate: await token(server, adminToken, 'ci-gate', ['gate']) };
       await growTo(server, tokens, size);
+    } catch (error) {
+      throw new Error(`building ${size} entries: ${(error as Error).message}\nthe store's log ends:\n${server.logTail()}`);
     } finally {
       await stopServer(server);
     }

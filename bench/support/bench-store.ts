@@ -50,6 +50,8 @@ export interface BenchServer {
   url: string;
   pid: number;
   child: ChildProcess;
+  /** The last few KB the store wrote to stderr (its log), for a failure's message. */
+  logTail: () => string;
 }
 
 /** The store in its own process (bench/growth-server.ts), so its CPU and memory are its own. */
@@ -59,7 +61,7 @@ export async function startBenchServer(dataDir: string, databaseUrl: string | un
   child.stderr!.on('data', (c: Buffer) => (errText = (errText + c.toString()).slice(-4000)));
   const line = await waitForReadyLine(child, { what, timeoutMs, accept: (l) => l.includes('"url"'), diagnostics: () => `\n${errText}` });
   const { url, pid } = JSON.parse(line) as { url: string; pid: number };
-  return { url, pid, child };
+  return { url, pid, child, logTail: () => errText };
 }
 
 /**
