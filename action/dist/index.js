@@ -12487,7 +12487,8 @@ var SeveritySchema = external_exports.enum(["sev1", "sev2", "sev3", "sev4"]);
 var GateKindSchema = external_exports.enum(["slow", "safety"]);
 var ScopeKeySchema = external_exports.string().regex(SCOPE_KEY_PATTERN, "scope keys are lowercase, 1-32 characters");
 var ScopeValueSchema = textField({ kind: "identifier", max: MAX_SCOPE_VALUE_LENGTH, min: 1, minMessage: "scope values cannot be empty" }).regex(
-  /^[^,=]+$/,
+  // `*`, not `+`: an empty value is already refused by the length rule above; one message is enough.
+  /^[^,=]*$/,
   'scope values cannot contain commas or "="'
 );
 var ScopeSchema = external_exports.record(ScopeKeySchema, ScopeValueSchema).refine((s) => Object.keys(s).length >= 1, "a scope needs at least one attribute (e.g. repo=payments-api)").refine((s) => Object.keys(s).length <= MAX_SCOPE_ATTRIBUTES, `a scope has at most ${MAX_SCOPE_ATTRIBUTES} attributes`);
