@@ -74,8 +74,8 @@ const NULLABLE_TEXT_FIELDS = ['target', 'gate', 'reason', 'incidentRef', 'approv
  * (every invalid entry included) is left to the schema, so errors and field paths stay the
  * schema's. test/unit/shared/domain/ledger-entry-fast.test.ts holds the two to the same verdict.
  */
-export function validLedgerEntry(json: unknown): LedgerEntry | undefined {
-  if (!isPlainData(json)) return undefined;
+export function validLedgerEntry(json: unknown, fromJsonParse = false): LedgerEntry | undefined {
+  if (!isPlainData(json, fromJsonParse)) return undefined;
   const e = json as Record<string, unknown>;
   const seq = e.seq;
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) return undefined;
@@ -89,13 +89,16 @@ export function validLedgerEntry(json: unknown): LedgerEntry | undefined {
   }
   if (!validTimestamp(e.time)) return undefined;
   if (e.expiresAt !== null && !validTimestamp(e.expiresAt)) return undefined;
-  if (!isPlainData(e.data)) return undefined;
+  if (!isPlainData(e.data, fromJsonParse)) return undefined;
   return json as LedgerEntry;
 }
 
-/** The schema's parse for anything validLedgerEntry cannot vouch for. */
-export function safeParseLedgerEntry(json: unknown): { success: true; data: LedgerEntry } | { success: false; error: z.ZodError } {
-  const fast = validLedgerEntry(json);
+/**
+ * The schema's parse for anything validLedgerEntry cannot vouch for. `fromJsonParse`: the caller
+ * vouches that `json` is what JSON.parse returned (no symbol keys, every key enumerable).
+ */
+export function safeParseLedgerEntry(json: unknown, fromJsonParse = false): { success: true; data: LedgerEntry } | { success: false; error: z.ZodError } {
+  const fast = validLedgerEntry(json, fromJsonParse);
   if (fast) return { success: true, data: fast };
   const parsed = LedgerEntrySchema.safeParse(json);
   return parsed.success ? { success: true, data: parsed.data } : { success: false, error: parsed.error };
@@ -108,12 +111,14 @@ function validTimestamp(value: unknown): boolean {
 /**
  * An object zod reads the same way JSON.parse builds it: plain prototype, `constructor` not an
  * own key, only enumerable string keys (zod walks symbols and skips non-enumerable keys; those
- * cases are left to the schema).
+ * cases are left to the schema). JSON.parse never makes a symbol or non-enumerable key, so for
+ * its objects that last check (two key arrays per object, a fifth of a verifier's entry check)
+ * is skipped.
  */
-function isPlainData(value: unknown): value is Record<string, unknown> {
+function isPlainData(value: unknown, fromJsonParse: boolean): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return false;
   if (Object.prototype.hasOwnProperty.call(value, 'constructor') || Object.prototype.hasOwnProperty.call(value, '__proto__')) return false;
-  return Reflect.ownKeys(value).length === Object.keys(value).length;
+  return fromJsonParse || Reflect.ownKeys(value).length === Object.keys(value).length;
 }
 
 /**

@@ -489,31 +489,34 @@ export function checkEntryText(text: string, index: number, hasher: TreeHasher):
   const redacted = redactedLeaf(text);
   if (redacted) return { kind: 'redacted', leaf: redacted.leaf, seq: redacted.seq };
   const leaf = leafOfText(hasher, text);
-  const bad = (code: LedgerProblemCode, message: string): CheckedEntry => ({ kind: 'bad', leaf, problem: problem(code, index, message) });
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    return bad('entry_malformed', `entry at position ${index} is not valid JSON`);
+    return badEntry(leaf, 'entry_malformed', index, `entry at position ${index} is not valid JSON`);
   }
   let canonical: boolean;
   try {
     canonical = isCanonicalJsonText(text, json);
   } catch (e) {
-    return bad('entry_malformed', `entry at position ${index}: ${(e as Error).message}`);
+    return badEntry(leaf, 'entry_malformed', index, `entry at position ${index}: ${(e as Error).message}`);
   }
-  if (!canonical) return bad('entry_not_canonical', `entry at position ${index} is not in canonical JSON form`);
-  const parsed = safeParseLedgerEntry(json);
+  if (!canonical) return badEntry(leaf, 'entry_not_canonical', index, `entry at position ${index} is not in canonical JSON form`);
+  const parsed = safeParseLedgerEntry(json, true);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
-    return bad('entry_malformed', `entry at position ${index} is not a ledger entry (${first?.path.join('.') || '(root)'}: ${first?.message})`);
+    return badEntry(leaf, 'entry_malformed', index, `entry at position ${index} is not a ledger entry (${first?.path.join('.') || '(root)'}: ${first?.message})`);
   }
   const entry = parsed.data;
   if (entry.seq !== index) {
     const why = entry.seq < index ? 'a duplicate or reordered entry' : 'an entry before it was deleted, or entries were reordered';
-    return bad('seq_mismatch', `entry at position ${index} has seq ${entry.seq}: ${why}`);
+    return badEntry(leaf, 'seq_mismatch', index, `entry at position ${index} has seq ${entry.seq}: ${why}`);
   }
   return { kind: 'entry', leaf, entry };
+}
+
+function badEntry(leaf: Uint8Array, code: LedgerProblemCode, index: number, message: string): CheckedEntry {
+  return { kind: 'bad', leaf, problem: problem(code, index, message) };
 }
 
 /** Verify a ledger held in memory (exports, tests); the CLI streams pages through LedgerVerifier. */

@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, hash, sign, verify, type KeyObject } from 'node:crypto';
 import { treeHasher, type Sha256, type TreeHasher } from '../../ledger/tree-hasher';
 import { ed25519NoteKeyHint, ed25519VerifierKeyString, type NoteSigner, type NoteVerifier } from '../../ledger/signed-note';
 import type { Cosigner, Ed25519Verify } from '../../ledger/cosignature';
@@ -11,16 +11,29 @@ export const nodeSha256: Sha256 = (data) => new Uint8Array(createHash('sha256').
 const LEAF_PREFIX = Buffer.from([0x00]);
 const NODE_PREFIX = Buffer.from([0x01]);
 const asBytes = (digest: Buffer): Uint8Array => new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
+/**
+ * 0x01 ‖ left ‖ right, rewritten for every node: crypto.hash is synchronous, so one buffer per
+ * thread serves every call.
+ */
+const nodeInput = Buffer.alloc(65, 0x01);
 
 /**
- * node:crypto's tree hasher: the prefix and the parts go to the hash one after another (no
- * concatenated copy), and an entry's text is hashed as UTF-8 straight from the string.
+ * node:crypto's tree hasher. Nodes and entry texts go through the one-shot crypto.hash, which
+ * costs half of a createHash/update/digest round (measured on this 2-core machine: 0.9 vs 2.2 us
+ * a node, 1.2 vs 2.6 us a 500-byte entry); an entry's leaf is the hash of "\0" + its text, whose
+ * UTF-8 is 0x00 followed by the text's UTF-8 (lone surrogates become U+FFFD either way).
  */
 export const nodeTreeHasher: TreeHasher = {
   ...treeHasher(nodeSha256),
   leaf: (data) => asBytes(createHash('sha256').update(LEAF_PREFIX).update(data).digest()),
-  node: (left, right) => asBytes(createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest()),
-  leafOfText: (text) => asBytes(createHash('sha256').update(LEAF_PREFIX).update(text, 'utf8').digest()),
+  node: (left, right) => {
+    // Only 32-byte children fit the buffer (a malformed proof hash may be any length).
+    if (left.length !== 32 || right.length !== 32) return asBytes(createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest());
+    nodeInput.set(left, 1);
+    nodeInput.set(right, 33);
+    return asBytes(hash('sha256', nodeInput, 'buffer'));
+  },
+  leafOfText: (text) => asBytes(hash('sha256', `\0${text}`, 'buffer')),
 };
 
 /** The 32 raw bytes of an Ed25519 public key (the signed-note key material). */

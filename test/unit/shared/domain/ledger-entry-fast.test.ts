@@ -63,6 +63,8 @@ test('validLedgerEntry accepts only what LedgerEntrySchema accepts, with the sam
       assert.ok(schema.success, `fast path accepted what the schema refuses: ${JSON.stringify(input)}`);
       assert.deepEqual(quick, schema.data);
     }
+    // The verifier's call (its input is JSON.parse's): the same verdict and value.
+    assert.deepEqual(validLedgerEntry(input, true), quick);
     const both = safeParseLedgerEntry(input);
     assert.equal(both.success, schema.success, JSON.stringify(input));
     if (schema.success) {
@@ -82,6 +84,8 @@ test('objects JSON.parse does not build are left to the schema', () => {
   assert.equal(validLedgerEntry(Object.assign(Object.create({ inherited: 1 }) as object, base)), undefined);
   assert.equal(validLedgerEntry({ ...base, data: new Map() }), undefined);
   assert.equal(validLedgerEntry(JSON.parse(JSON.stringify(base).replace('"data":{}', '"data":{"__proto__":{"x":1}}'))), undefined);
+  assert.equal(validLedgerEntry(JSON.parse(JSON.stringify(base).replace('"data":{}', '"data":{"__proto__":{"x":1}}')), true), undefined);
+  assert.equal(validLedgerEntry(JSON.parse(JSON.stringify(base).replace('"data":{}', '"data":{"constructor":1}')), true), undefined);
   const withSymbol = { ...base, [Symbol('s')]: 1 };
   assert.equal(validLedgerEntry(withSymbol), undefined);
 });

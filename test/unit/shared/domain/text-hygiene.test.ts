@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ReplyInputSchema } from '../../../../shared/domain/api';
 import { AuditQuerySchema } from '../../../../shared/domain/audit';
-import { CommentSchema, DaySchema, ReasonSchema, ScopeSchema, TimestampSchema } from '../../../../shared/domain/common';
+import { CommentSchema, DaySchema, isRealInstant, ReasonSchema, ScopeSchema, TimestampSchema } from '../../../../shared/domain/common';
 import { DecisionStatementSchema } from '../../../../shared/domain/decision';
 import { displayScope, displayText } from '../../../../shared/domain/display-text';
 import { KeyEnrollInputSchema } from '../../../../shared/domain/identity';
@@ -12,6 +12,7 @@ import { ReviewCompleteInputSchema } from '../../../../shared/domain/review';
 import { textIssue, visibleLength } from '../../../../shared/domain/text-hygiene';
 import { AppError, parseOrThrow } from '../../../../shared/errors';
 import { newDecisionStatement } from '../../../../shared/signing/decision-statement';
+import { seededRandom } from '../../../support/seeded-random';
 
 const REASON = 'The image signer is down and checkout returns 500s';
 
@@ -150,6 +151,20 @@ describe('real dates', () => {
     assert.equal(refusal(ReportQuerySchema, { now: '2026-13-45T25:61:61.000Z' }).code, 'invalid_input');
     assert.equal(refusal(AuditQuerySchema, { from: '2026-02-31T00:00:00.000Z' }).fieldErrors![0]!.path, 'from');
     assert.equal(refusal(AuditQuerySchema, { to: '2026-04-31T00:00:00.000Z' }).fieldErrors![0]!.path, 'to');
+  });
+  test('isRealInstant (which remembers the last seconds it found real) agrees with a Date round trip', () => {
+    const { int, pick } = seededRandom(22);
+    const two = (n: number) => String(n).padStart(2, '0');
+    const roundTrips = (v: string) => Number.isFinite(Date.parse(v)) && new Date(Date.parse(v)).toISOString() === v;
+    let real = 0;
+    for (let i = 0; i < 20_000; i++) {
+      // Few distinct seconds, so most values meet a remembered one; fields around their limits.
+      const value = `${pick(['2026', '2028', '0000', '9999'])}-${two(pick([1, 2, 12, 13, 0]))}-${two(pick([1, 28, 29, 30, 31, 32]))}T${two(pick([0, 23, 24]))}:${two(pick([0, 59, 60]))}:${two(pick([0, 59, 60]))}.${String(int(1000)).padStart(3, '0')}${pick(['Z', 'Z', 'Z', '+'])}`;
+      const expected = roundTrips(value);
+      if (expected) real++;
+      assert.equal(isRealInstant(value), expected, value);
+    }
+    assert.ok(real > 1_000, `only ${real} real instants generated`);
   });
   test('DaySchema (standing scope validUntil) refuses days that do not exist', () => {
     assert.equal(DaySchema.parse('2028-02-29'), '2028-02-29');
