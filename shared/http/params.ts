@@ -76,6 +76,12 @@ export const LedgerExportQuerySchema = z.strictObject({
    * `ledger verify` asks for it (`include`) only after a mismatch.
    */
   history: z.enum(['include', 'omit']).default('include'),
+  /**
+   * Whether the page carries the leaf hashes the log recorded (`leafHashes`). A verifier
+   * recomputes every leaf; the recorded ones only name the first altered entry once a root does
+   * not match, so `ledger verify` asks for them (`include`) only then.
+   */
+  leaves: z.enum(['include', 'omit']).default('include'),
 });
 
 export const DecisionBundleParamsSchema = z.strictObject({ seq: SeqSchema });

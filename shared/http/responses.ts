@@ -147,6 +147,7 @@ export const LedgerExportPageSchema = z.strictObject({
    * not see is the canonical JSON text of its redacted entry (RedactedLedgerEntrySchema) instead.
    */
   entries: z.array(z.string()),
+  /** The leaf hashes the log recorded, aligned with `entries`; empty when asked with `leaves=omit`. */
   leafHashes: z.array(Base64Schema),
   /** First page only: every signed checkpoint up to treeSize, the trusted root and the approvers' keys. */
   checkpoints: z.array(z.string()).optional(),

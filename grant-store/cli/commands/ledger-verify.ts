@@ -13,7 +13,8 @@ import { LedgerVerifier, type LedgerProblem, type LedgerStart, type LedgerVerdic
 import { witnessAddCheckpoint, type WitnessRecord } from '../../../shared/ledger/witness-core';
 import { ed25519NoteVerifier, ed25519VerifierKeyFromPem, nodeEd25519Verify, nodeSha256, nodeTreeHasher } from '../../../shared/node/ledger/node-crypto';
 import { decisionVerifierPool } from '../../../shared/node/ledger/decision-verify-pool';
-import { exportPageWorkers, inThreadPageChecker, type CheckedPage } from '../../../shared/node/ledger/export-page-pool';
+import { exportPageWorkers, parseExportPageBytes, recordedLeafAt, type CheckedPage } from '../../../shared/node/ledger/export-page-pool';
+import type { LedgerExportPage } from '../../../shared/http/responses';
 import { pageEntry } from '../../../shared/ledger/export-page-check';
 import { EXPORT_FILES } from '../../ledger/export-bundle';
 import type { Policy } from '../../../shared/domain/policy';
@@ -37,8 +38,20 @@ const WORKERS_FROM_ENTRIES = 4 * PAGE;
  * more cores the workers are expected to pay off; that is not measured yet.
  */
 const MIN_CORES_FOR_WORKERS = 4;
+/**
+ * Decision signatures are checked beside this thread, which is busy with everything sequential:
+ * one worker per other core (each holds the Sigstore libraries, ~25 MB; on 2 cores a second one
+ * only added memory).
+ */
+const SIGNATURE_THREADS = Math.max(1, availableParallelism() - 1);
 /** Pages fetched and checked ahead of the one being verified (two per worker keeps each busy). */
 const WORKER_PAGES_IN_FLIGHT = 2 * availableParallelism();
+/**
+ * Pages fetched ahead when they are checked on this thread, kept as the bytes the store sent
+ * until their turn: the store reads and sends them while this thread checks (both run at once,
+ * which on a busy machine is most of the gain), three pages (~9 MB) at most.
+ */
+const PAGES_AHEAD_IN_THREAD = 3;
 
 export interface VerifyOutcome {
   verdict: LedgerVerdict;
@@ -177,15 +190,16 @@ export async function verifyOnline(opts: OnlineOptions): Promise<VerifyOutcome> 
   const auditor = restored ? () => safeRestore(resume!.audit!)! : resume ? undefined : newAuditor;
   if (resume && !restored) opts.note('The saved state has no semantic audit state: this run checks the hashes and signatures of the new entries only.');
 
-  const signatures = decisionVerifierPool();
-  const pass = (history: 'include' | 'omit') =>
-    verifyPages(client, { hasher: nodeTreeHasher, logKey: logKey.verifier, verifyDecision: signatures.verify, trustedCheckpoint: trusted, ...(auditor ? { auditor: auditor() } : {}) }, { verifiedBefore: state.ladder, resume }, history);
+  const signatures = decisionVerifierPool({ threads: SIGNATURE_THREADS });
+  const pass = (locate: boolean) =>
+    verifyPages(client, { hasher: nodeTreeHasher, logKey: logKey.verifier, verifyDecision: signatures.verify, trustedCheckpoint: trusted, ...(auditor ? { auditor: auditor() } : {}) }, { verifiedBefore: state.ladder, resume }, locate);
   let result: Awaited<ReturnType<typeof pass>>;
   try {
     // Only the latest checkpoint (and this client's own) is needed to verify; the log's history
-    // of checkpoints only narrows down where a mismatch is, so it is fetched once one is found.
-    result = await pass('omit');
-    if (!result.verdict.ok && !resume && result.verdict.problems.some((p) => p.code === 'root_mismatch' || p.code === 'inconsistent_history')) result = await pass('include');
+    // of checkpoints and the leaf hashes it recorded only narrow down where a mismatch is, so
+    // they are fetched once one is found, for a second pass.
+    result = await pass(false);
+    if (!result.verdict.ok && result.verdict.problems.some((p) => p.code === 'root_mismatch' || p.code === 'inconsistent_history')) result = await pass(true);
   } finally {
     await signatures.close();
   }
@@ -210,41 +224,65 @@ export async function verifyOnline(opts: OnlineOptions): Promise<VerifyOutcome> 
 }
 
 /**
- * One pass over the store's pages, streamed through the verifier. Past the first page the pages
- * are checked in worker threads (export-page-pool.ts: parse, leaf hashes, canonical form, entry
- * schema), several in flight at once while this thread feeds the results in seq order to the
- * one LedgerVerifier (tree, keys, decision signatures, audit). Memory holds the pages in flight,
- * never the ledger.
+ * A page ready to feed to the verifier: checked in a worker thread (entries checked, leaves
+ * packed), or the bytes the store sent (parsed when its turn comes), or parsed (its entry texts
+ * are checked as they are fed, nothing is packed).
+ */
+type ReadyPage = { kind: 'checked'; page: CheckedPage } | { kind: 'raw'; body: ArrayBuffer } | { kind: 'parsed'; page: LedgerExportPage };
+
+type PageMeta = CheckedPage['meta'];
+
+function metaOf(ready: { kind: 'parsed'; page: LedgerExportPage }): PageMeta {
+  const { entries: _entries, leafHashes: _leafHashes, ...meta } = ready.page;
+  return meta;
+}
+
+/** Canonical JSON sorts keys, so a policy entry's text says so after `"target"`; a false hit only loads the parser early. */
+const POLICY_TYPE = '"type":"policy_loaded"';
+
+/**
+ * One pass over the store's pages, streamed through the verifier, the next pages fetched while
+ * one is verified. On 2 or 3 cores each page is parsed on this thread and its entry texts are
+ * fed straight to the verifier; with 4 or more, past the first page the pages are checked in
+ * worker threads (export-page-pool.ts: parse, leaf hashes, canonical form, entry schema) and the
+ * results fed in seq order to the one LedgerVerifier (tree, keys, decision signatures, audit).
+ * Memory holds the pages in flight, never the ledger.
  */
 async function verifyPages(
   client: StoreClient,
   options: VerifyLedgerOptions,
   start: Omit<LedgerStart, 'checkpoint' | 'history'>,
-  history: 'include' | 'omit',
-): Promise<{ verdict: LedgerVerdict; page0: CheckedPage['meta']; audit: SemanticAuditor | undefined }> {
+  locate: boolean,
+): Promise<{ verdict: LedgerVerdict; page0: PageMeta; audit: SemanticAuditor | undefined }> {
   const from = start.resume?.size ?? 0;
-  const inThread = inThreadPageChecker();
-  const page0 = await inThread.check(
-    await client.callBytes('ledgerExport', { query: { from, limit: PAGE, history } }).catch((error: unknown) => {
-      // A store from before `history` refuses the field: it always sends the history.
-      if (error instanceof AppError && error.code === 'invalid_input' && /\bhistory\b/.test(error.message)) return client.callBytes('ledgerExport', { query: { from, limit: PAGE } });
-      throw error;
-    }),
-  );
-  const meta = page0.meta;
+  const extras = locate ? ({ history: 'include', leaves: 'include' } as const) : ({ history: 'omit', leaves: 'omit' } as const);
+  // A store from before `history` or `leaves` refuses the field: it always sends both.
+  let leaves: { leaves?: 'include' | 'omit' } = { leaves: extras.leaves };
+  const first: ReadyPage = {
+    kind: 'parsed',
+    page: parseExportPageBytes(
+      await client.callBytes('ledgerExport', { query: { from, limit: PAGE, ...extras } }).catch((error: unknown) => {
+        if (!(error instanceof AppError && error.code === 'invalid_input' && /\b(history|leaves)\b/.test(error.message))) throw error;
+        leaves = {};
+        return client.callBytes('ledgerExport', { query: { from, limit: PAGE } });
+      }),
+    ),
+  };
+  const meta = metaOf(first);
   const verifier = new LedgerVerifier(options, { ...start, checkpoint: meta.checkpoint, history: meta.checkpoints ?? [] });
   const total = meta.treeSize;
   // Starting the workers (each loads the schemas) costs more than checking a few pages here,
   // and on two cores they lost to this thread at any size (see MIN_CORES_FOR_WORKERS).
-  const checker = availableParallelism() >= MIN_CORES_FOR_WORKERS && total - (from + page0.count) > WORKERS_FROM_ENTRIES ? exportPageWorkers() : inThread;
-  const window = WORKER_PAGES_IN_FLIGHT;
-  const queue: Array<{ from: number; page: Promise<CheckedPage> }> = [];
-  let nextFrom = from + page0.count;
+  const workers = availableParallelism() >= MIN_CORES_FOR_WORKERS && total - (from + first.page.entries.length) > WORKERS_FROM_ENTRIES ? exportPageWorkers() : undefined;
+  const window = workers ? WORKER_PAGES_IN_FLIGHT : PAGES_AHEAD_IN_THREAD;
+  const queue: Array<{ from: number; page: Promise<ReadyPage> }> = [];
+  let nextFrom = from + first.page.entries.length;
   const launch = () => {
     while (queue.length < window && nextFrom < total && !verifier.failedEarly) {
       const at = nextFrom;
       nextFrom = Math.min(total, at + PAGE);
-      const page = client.callBytes('ledgerExport', { query: { treeSize: total, from: at, limit: PAGE } }).then((body) => checker.check(body));
+      const body = client.callBytes('ledgerExport', { query: { treeSize: total, from: at, limit: PAGE, ...leaves } });
+      const page: Promise<ReadyPage> = workers ? body.then(async (b) => ({ kind: 'checked', page: await workers.check(b) })) : body.then((b) => ({ kind: 'raw', body: b }));
       // A failed page must not go unhandled while earlier ones are verified: it is awaited below.
       page.catch((_awaitedBelow: unknown) => undefined);
       queue.push({ from: at, page });
@@ -252,18 +290,11 @@ async function verifyPages(
   };
   try {
     launch();
-    let page: CheckedPage | undefined = page0;
-    while (page) {
-      if (page.meta.treeSize !== total) throw new AppError('verification_failed', `the store served page ${page.meta.from} for tree size ${page.meta.treeSize}, not the ${total} it was asked for`);
-      if (page.hasPolicy) await policyParserFor();
-      for (let i = 0; i < page.count; i++) {
-        const { checked, recordedLeaf } = pageEntry(page, i);
-        verifier.addChecked(checked, recordedLeaf);
-        if ((i & 255) === 255) await verifier.drain();
-      }
-      await verifier.drain();
+    let ready: ReadyPage | undefined = first;
+    while (ready) {
+      const count = await feedPage(verifier, ready, total);
       if (verifier.failedEarly || verifier.size >= total) break;
-      if (page.count === 0) break;
+      if (count === 0) break;
       let next = queue.shift();
       if (next && next.from !== verifier.size) {
         // A page came back shorter than asked: what was queued after it starts in the wrong place.
@@ -277,12 +308,44 @@ async function verifyPages(
       }
       if (!next) break;
       launch();
-      page = await next.page;
+      ready = await next.page;
     }
   } finally {
-    await checker.close();
+    await workers?.close();
   }
   return { verdict: await verifier.finish(), page0: meta, audit: options.auditor };
+}
+
+/** Feed one page's entries to the verifier in seq order; returns how many it had. */
+async function feedPage(verifier: LedgerVerifier, queued: ReadyPage, total: number): Promise<number> {
+  const ready = queued.kind === 'raw' ? ({ kind: 'parsed', page: parseExportPageBytes(queued.body) } as const) : queued;
+  const treeSize = ready.kind === 'checked' ? ready.page.meta.treeSize : ready.page.treeSize;
+  const pageFrom = ready.kind === 'checked' ? ready.page.meta.from : ready.page.from;
+  if (treeSize !== total) throw new AppError('verification_failed', `the store served page ${pageFrom} for tree size ${treeSize}, not the ${total} it was asked for`);
+  if (ready.kind === 'checked') {
+    const page = ready.page;
+    if (page.hasPolicy) await policyParserFor();
+    for (let i = 0; i < page.count; i++) {
+      const { checked, recordedLeaf } = pageEntry(page, i);
+      verifier.addChecked(checked, recordedLeaf);
+      if ((i & 255) === 255) await verifier.drain();
+    }
+    await verifier.drain();
+    return page.count;
+  }
+  const page = ready.page;
+  const { entries } = page;
+  if (!policyParser && entries.some((text) => text.includes(POLICY_TYPE))) await policyParserFor();
+  for (let i = 0; i < entries.length; i++) {
+    verifier.add(entries[i]!, recordedLeafAt(page, i));
+    if ((i & 1023) === 1023) {
+      await verifier.drain();
+      // Let the next pages' bytes in while this one is checked (a page takes longer than 1,024 entries).
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+  await verifier.drain();
+  return entries.length;
 }
 
 function leafOf(b64: string | undefined): Uint8Array | undefined {
@@ -355,7 +418,7 @@ export async function verifyOffline(dir: string, options: { pinnedKeyText?: stri
     }
   });
   const auditor = newAuditor();
-  const signatures = decisionVerifierPool();
+  const signatures = decisionVerifierPool({ threads: SIGNATURE_THREADS });
   let verdict: LedgerVerdict;
   try {
     const verifier = new LedgerVerifier({ hasher: nodeTreeHasher, logKey: logKey.verifier, verifyDecision: signatures.verify, trustedCheckpoint: options.trustedCheckpoint, auditor }, { checkpoint, history });

@@ -80,7 +80,7 @@ export const registerLedgerRoutes: RoutePlugin = async (app, ctx) => {
       checkpoint: await witnesses.cosignedNote(cp),
       from: q.from,
       entries: await visibilityFor(caller).serveTexts(rows),
-      leafHashes: q.from < end ? (await log.leafHashes(q.from, end - q.from)).map(toBase64) : [],
+      leafHashes: q.from < end && q.leaves === 'include' ? (await log.leafHashes(q.from, end - q.from)).map(toBase64) : [],
       // The rest once, with the first page: history, trust material.
       ...(first
         ? {

@@ -6,6 +6,7 @@ import { checkExportPage, type CheckedPage as AnyCheckedPage } from '../../ledge
 
 /** An export page checked (export-page-check.ts), with the page's own fields. */
 export type CheckedPage = AnyCheckedPage<Omit<LedgerExportPage, 'entries' | 'leafHashes'>>;
+import { utf8Text } from '../utf8-text';
 import { nodeTreeHasher } from './node-crypto';
 import { EXPORT_PAGE_WORKER_URL } from './export-page-worker-url';
 
@@ -36,7 +37,15 @@ const ROUTE = 'GET /v1/ledger/export';
 
 /** What a worker does with a page's bytes; also the in-thread checker's whole job. */
 export function checkExportPageBytes(body: ArrayBuffer): CheckedPage {
-  const text = Buffer.from(body).toString('utf8');
+  return checkExportPage(parseExportPageBytes(body), nodeTreeHasher, base64Leaf);
+}
+
+/**
+ * One page as the store sent it (GET /v1/ledger/export), parsed and checked against the route's
+ * schema; its entries are then checked one by one where it is verified.
+ */
+export function parseExportPageBytes(body: ArrayBuffer): LedgerExportPage {
+  const text = utf8Text(Buffer.from(body));
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -47,7 +56,7 @@ export function checkExportPageBytes(body: ArrayBuffer): CheckedPage {
   if (!parsed.success) {
     throw new AppError('internal', `the grant store's answer to ${ROUTE} does not match the API (ledgerExport): ${fieldErrorsFromZod(parsed.error).map((f) => `${f.path || '(root)'}: ${f.message}`).join('; ')}`);
   }
-  return checkExportPage(parsed.data, nodeTreeHasher, base64Leaf);
+  return parsed.data;
 }
 
 /** The store's base64 leaf hashes (the page schema already checked the alphabet), decoded natively. */
@@ -56,9 +65,12 @@ function base64Leaf(text: string): Uint8Array {
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** Pages checked on the calling thread (a run of a page or two does not pay for starting workers). */
-export function inThreadPageChecker(): ExportPageChecker {
-  return { check: async (body) => checkExportPageBytes(body), close: async () => undefined };
+/** The leaf the log says it recorded for the page's i-th entry: undefined when none was served or it is not 32 bytes. */
+export function recordedLeafAt(page: Pick<LedgerExportPage, 'leafHashes'>, i: number): Uint8Array | undefined {
+  const b64 = page.leafHashes[i];
+  if (b64 === undefined) return undefined;
+  const leaf = base64Leaf(b64);
+  return leaf.length === 32 ? leaf : undefined;
 }
 
 export function exportPageWorkers(threads = availableParallelism()): ExportPageChecker {

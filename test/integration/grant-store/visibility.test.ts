@@ -363,8 +363,9 @@ for (const backend of ['SQLite', 'PostgreSQL'] as const) {
         let text = await upstream.text();
         if (req.url?.startsWith('/v1/ledger/export') && upstream.ok) {
           const page = JSON.parse(text) as { entries: string[]; leafHashes: string[]; from?: number };
-          page.entries = page.entries.map((t, at) =>
-            t.includes(world.request.id) ? canonicalJson({ seq: (JSON.parse(t) as { seq: number }).seq, redacted: true, leafHash: page.leafHashes[at]! }) : t,
+          page.entries = page.entries.map((t) =>
+            // The leaf hash of the entry it hides, as the store computes it (the page may not carry the recorded ones).
+            t.includes(world.request.id) ? canonicalJson({ seq: (JSON.parse(t) as { seq: number }).seq, redacted: true, leafHash: toBase64(nodeTreeHasher.leafOfText!(t)) }) : t,
           );
           text = JSON.stringify(page);
         }
