@@ -13,11 +13,23 @@ const TOKEN_CACHE_MAX = 10_000;
 
 export class TokenCache {
   private readonly cache = new Map<string, { token: StoredToken; at: number }>();
+  /**
+   * Lookups in flight, by token hash: when a busy gate's entry ages out, its concurrent requests
+   * (hundreds at a few thousand checks/s) share one read instead of each taking a pooled
+   * PostgreSQL connection at once.
+   */
+  private readonly reading = new Map<string, Promise<StoredToken | undefined>>();
   private readonly unsubscribe: () => void;
+  /** Moves on every revocation, so a read that started before it is not cached. */
+  private epoch = 0;
 
   constructor(private readonly store: Store) {
     this.unsubscribe = store.onLedgerAppended((entries) => {
-      if (entries.some((e) => e.type === 'token_revoked')) this.cache.clear();
+      if (entries.some((e) => e.type === 'token_revoked')) {
+        this.cache.clear();
+        this.reading.clear();
+        this.epoch++;
+      }
     });
   }
 
@@ -30,18 +42,31 @@ export class TokenCache {
   async getTokenByHash(tokenHash: string): Promise<StoredToken | undefined> {
     const hit = this.peek(tokenHash);
     if (hit) return hit;
-    const token = await this.store.getTokenByHash(tokenHash);
-    if (token && !token.revokedAt) {
-      if (this.cache.size >= TOKEN_CACHE_MAX) this.cache.clear();
-      this.cache.set(tokenHash, { token, at: Date.now() });
-    } else {
-      this.cache.delete(tokenHash);
+    let read = this.reading.get(tokenHash);
+    if (!read) {
+      const epoch = this.epoch;
+      read = this.store.getTokenByHash(tokenHash).then((token) => {
+        // A revocation seen while the read was in flight drops what it read (it may predate it).
+        if (token && !token.revokedAt && epoch === this.epoch) {
+          if (this.cache.size >= TOKEN_CACHE_MAX) this.cache.clear();
+          this.cache.set(tokenHash, { token, at: Date.now() });
+        } else {
+          this.cache.delete(tokenHash);
+        }
+        return token;
+      });
+      this.reading.set(tokenHash, read);
+      const done = (): void => {
+        if (this.reading.get(tokenHash) === read) this.reading.delete(tokenHash);
+      };
+      read.then(done, done);
     }
-    return token;
+    return read;
   }
 
   stop(): void {
     this.unsubscribe();
     this.cache.clear();
+    this.reading.clear();
   }
 }
