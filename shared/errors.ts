@@ -60,13 +60,19 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   readonly fieldErrors?: FieldError[];
   readonly currentState?: string;
+  /**
+   * Set on `unavailable` when the condition is passing (the store shedding load): how many
+   * seconds to wait before retrying. HTTP sends it as the Retry-After header, not in the body.
+   */
+  readonly retryAfterS?: number;
 
-  constructor(code: ErrorCode, message: string, extra: { fieldErrors?: FieldError[]; currentState?: string } = {}) {
+  constructor(code: ErrorCode, message: string, extra: { fieldErrors?: FieldError[]; currentState?: string; retryAfterS?: number } = {}) {
     super(message);
     this.name = 'AppError';
     this.code = code;
     if (extra.fieldErrors) this.fieldErrors = extra.fieldErrors;
     if (extra.currentState) this.currentState = extra.currentState;
+    if (extra.retryAfterS !== undefined) this.retryAfterS = extra.retryAfterS;
   }
 
   get status(): number {

@@ -1,71 +1,152 @@
 import type { BypassRequest } from '../../shared/domain/request';
+import { AppError } from '../../shared/errors';
 import type { Store, StoreTx } from '../storage/store';
 
 /** Most transactions' work merged into one commit. */
 const MAX_BATCH = 256;
+/**
+ * Batches committing at once, per backend. SQLite: two, so the next batch runs and COMMITs while
+ * the one before waits for its WAL sync (GroupCommitter pipelines commits and syncs), and a warn
+ * waits for about one sync instead of the previous batch's and then its own; the writer is one
+ * connection, so the batches still run one after another. PostgreSQL: one, because a batch locks
+ * each request it confirms (FOR UPDATE) and then the ledger head, in its warns' order: two batches
+ * confirming the same two bypasses in another order would deadlock (detected after
+ * deadlock_timeout, a one-second stall), and the head's row lock serialises their commits anyway.
+ */
+export function batchesInFlight(backend: Store['backend']): number {
+  return backend === 'sqlite' ? 2 : 1;
+}
+/**
+ * Shed load rather than queue without bound: a warn arriving when the oldest queued one has
+ * waited this long is refused at once with 503 and Retry-After (the gate fails closed and
+ * retries), instead of waiting for a commit that cannot come in time or for a PostgreSQL pool
+ * checkout to time out. A gate's own timeout is seconds (the CLI's default is 10 s).
+ */
+export const SHED_AFTER_MS = 1_000;
+/** And never more than this many warns waiting (memory bound under a flood). */
+export const MAX_QUEUED = 8_192;
+/** What Retry-After says when a warn is shed. */
+export const SHED_RETRY_AFTER_S = 1;
 
 interface Item {
   fn: (tx: StoreTx) => Promise<unknown>;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
+  /** When it was queued (the `now` given to GroupCommit, ms). */
+  queuedAt: number;
+}
+
+export interface GroupCommitOptions {
+  /** Monotonic milliseconds, for the queue's age (tests pass a manual one). */
+  now?: () => number;
+  shedAfterMs?: number;
+  maxQueued?: number;
+  maxBatchesInFlight?: number;
 }
 
 /**
  * Group commit for small independent writes (a warn's evaluation entry): calls that arrive
- * while a commit is in flight are run together in the next transaction, so N concurrent
+ * while commits are in flight are run together in the next transaction, so N concurrent
  * evaluations cost one durable commit (one fsync with SQLite, one COMMIT with Postgres) instead
- * of N. Each caller still gets its answer only after its own write is committed.
+ * of N. Each caller still gets its answer only after its own write is committed (and, with
+ * SQLite, synced).
  *
  * The caller's `fn` must write at most once and throw only before writing (or on a database
  * error, which fails the whole batch): a throwing `fn` is reported to its caller alone and the
  * others' work still commits.
+ *
+ * When the queue backs up past what the database can commit (SHED_AFTER_MS, MAX_QUEUED), a new
+ * call is refused at once with AppError('unavailable') carrying a Retry-After; nothing is written
+ * for it and the queued calls are unaffected.
  */
 export class GroupCommit {
   private queue: Item[] = [];
-  private draining = false;
+  private head = 0;
+  private inFlight = 0;
+  private scheduled = false;
+  private readonly now: () => number;
+  private readonly shedAfterMs: number;
+  private readonly maxQueued: number;
+  private readonly maxInFlight: number;
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    options: GroupCommitOptions = {},
+  ) {
+    this.now = options.now ?? (() => performance.now());
+    this.shedAfterMs = options.shedAfterMs ?? SHED_AFTER_MS;
+    this.maxQueued = options.maxQueued ?? MAX_QUEUED;
+    this.maxInFlight = options.maxBatchesInFlight ?? batchesInFlight(store.backend);
+  }
+
+  /** Warns queued and not yet in a transaction. */
+  get queued(): number {
+    return this.queue.length - this.head;
+  }
 
   run<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    const now = this.now();
+    const oldest = this.queue[this.head];
+    if (this.queued >= this.maxQueued || (oldest !== undefined && now - oldest.queuedAt > this.shedAfterMs)) {
+      const waited = oldest ? Math.round(now - oldest.queuedAt) : 0;
+      return Promise.reject(
+        new AppError('unavailable', `the store is saturated: ${this.queued} evaluations are waiting to be recorded (the oldest for ${waited} ms), so this one was not recorded; the check is not answered (fail closed): retry in ${SHED_RETRY_AFTER_S} s`, { retryAfterS: SHED_RETRY_AFTER_S }),
+      );
+    }
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.draining) void this.drain();
+      this.queue.push({ fn, resolve: resolve as (value: unknown) => void, reject, queuedAt: now });
+      this.pump();
     });
   }
 
-  private async drain(): Promise<void> {
-    this.draining = true;
-    try {
-      // Let the calls that arrived in the same tick join the first batch.
-      await new Promise((resolve) => setImmediate(resolve));
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, MAX_BATCH);
-        let outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
-        try {
-          await this.store.transaction(async (raw) => {
-            outcomes = []; // a retried transaction (deadlock, serialization) starts over
-            const tx = withRequestCache(raw);
-            for (const item of batch) {
-              try {
-                outcomes.push({ ok: true, value: await item.fn(tx) });
-              } catch (error) {
-                outcomes.push({ ok: false, error });
-              }
-            }
-          });
-        } catch (error) {
-          for (const item of batch) item.reject(error);
-          continue;
+  /** Start batches while there is work and room; calls arriving in the same tick join the first. */
+  private pump(): void {
+    if (this.scheduled || this.queued === 0 || this.inFlight >= this.maxInFlight) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      while (this.queued > 0 && this.inFlight < this.maxInFlight) {
+        const batch = this.queue.slice(this.head, this.head + MAX_BATCH);
+        this.head += batch.length;
+        if (this.head === this.queue.length) {
+          this.queue = [];
+          this.head = 0;
+        } else if (this.head > 4 * MAX_BATCH) {
+          this.queue = this.queue.slice(this.head);
+          this.head = 0;
         }
-        batch.forEach((item, i) => {
-          const outcome = outcomes[i]!;
-          if (outcome.ok) item.resolve(outcome.value);
-          else item.reject(outcome.error);
+        this.inFlight++;
+        void this.commit(batch).finally(() => {
+          this.inFlight--;
+          this.pump();
         });
       }
-    } finally {
-      this.draining = false;
+    });
+  }
+
+  private async commit(batch: Item[]): Promise<void> {
+    let outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    try {
+      await this.store.transaction(async (raw) => {
+        outcomes = []; // a retried transaction (deadlock, serialization) starts over
+        const tx = withRequestCache(raw);
+        for (const item of batch) {
+          try {
+            outcomes.push({ ok: true, value: await item.fn(tx) });
+          } catch (error) {
+            outcomes.push({ ok: false, error });
+          }
+        }
+      });
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+      return;
     }
+    batch.forEach((item, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) item.resolve(outcome.value);
+      else item.reject(outcome.error);
+    });
   }
 }
 

@@ -41,6 +41,7 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error, request, reply) => {
     const appError = httpErrorOf(error);
     if (appError.code === 'internal') request.log.error({ err: error }, 'unhandled error');
+    if (appError.retryAfterS !== undefined) void reply.header('retry-after', String(Math.max(1, Math.ceil(appError.retryAfterS))));
     void reply.status(appError.status).send({ error: appError.toBody() });
   });
   app.setNotFoundHandler((request, reply) => {

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { AppError } from '../../../shared/errors';
 import { fallbackStoreLogger } from '../../logger';
 
 /**
@@ -45,6 +46,27 @@ export type Queryable = Pick<pg.PoolClient, 'query'>;
 
 const RETRYABLE_CODES = new Set(['40001', '40P01']);
 
+/** What Retry-After says when every pooled connection stayed busy for the whole checkout timeout. */
+export const POOL_EXHAUSTED_RETRY_AFTER_S = 1;
+
+/**
+ * pg-pool's checkout timeout (every connection busy for connectionTimeoutMillis) is load, not a
+ * fault: the caller gets 503 with Retry-After, saying so, and nothing was written. Other
+ * connect errors (server down, bad credentials) are thrown as they are.
+ */
+async function checkout(pool: pg.Pool): Promise<pg.PoolClient> {
+  try {
+    return await pool.connect();
+  } catch (error) {
+    if (error instanceof Error && error.message === 'timeout exceeded when trying to connect') {
+      throw new AppError('unavailable', `the store is saturated: all ${pool.totalCount} PostgreSQL connections stayed busy for ${CONNECT_TIMEOUT_MS} ms, so nothing was written; retry in ${POOL_EXHAUSTED_RETRY_AFTER_S} s`, {
+        retryAfterS: POOL_EXHAUSTED_RETRY_AFTER_S,
+      });
+    }
+    throw error;
+  }
+}
+
 /**
  * Run `fn` in one transaction (READ COMMITTED: the row locks taken with FOR UPDATE do the
  * serialising). Retries deadlocks and serialization failures; the caller's `fn` must therefore
@@ -52,7 +74,7 @@ const RETRYABLE_CODES = new Set(['40001', '40P01']);
  */
 export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
-    const client = await pool.connect();
+    const client = await checkout(pool);
     let broken = false;
     try {
       await client.query('BEGIN');

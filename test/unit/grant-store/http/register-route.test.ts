@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import Fastify from 'fastify';
 import type { Role } from '../../../../shared/domain/common';
+import { AppError } from '../../../../shared/errors';
 import { installErrorHandling } from '../../../../grant-store/http/error-handler';
 import { routeRegistrar } from '../../../../grant-store/http/register-route';
 
@@ -90,5 +91,20 @@ describe('registerRoute', () => {
     const boom = await fastify.inject({ method: 'POST', url: '/v1/checks', headers: { 'x-roles': 'gate' }, payload: { gate: 'boom', subject: { repo: 'x' } } });
     assert.equal(boom.statusCode, 500);
     assert.equal(boom.json().error.code, 'internal');
+  });
+
+  test('an error carrying retryAfterS (a shed warn) is 503 unavailable with Retry-After; others carry no Retry-After', async () => {
+    const { fastify, route } = app(false);
+    route('check', async ({ body }) => {
+      if (body.gate === 'busy') throw new AppError('unavailable', 'the store is saturated', { retryAfterS: 1 });
+      throw new AppError('unavailable', 'no keychain');
+    });
+    const busy = await fastify.inject({ method: 'POST', url: '/v1/checks', headers: { 'x-roles': 'gate' }, payload: { gate: 'busy', subject: { repo: 'x' } } });
+    assert.equal(busy.statusCode, 503);
+    assert.equal(busy.headers['retry-after'], '1');
+    assert.deepEqual(busy.json(), { error: { code: 'unavailable', message: 'the store is saturated' } });
+    const other = await fastify.inject({ method: 'POST', url: '/v1/checks', headers: { 'x-roles': 'gate' }, payload: { gate: 'other', subject: { repo: 'x' } } });
+    assert.equal(other.statusCode, 503);
+    assert.equal(other.headers['retry-after'], undefined);
   });
 });
