@@ -15,7 +15,7 @@ import type { EmergencyCredential, EmergencyCredentialState } from '../../../sha
 import type { Incident } from '../../../shared/domain/incident';
 import { CLAIM_DIGEST_RUN_SQL, EMERGENCY_COLUMNS, INCIDENT_COLUMNS, RECEIPT_COLUMNS, type IncidentReceipt, emergencyValues, incidentValues, receiptValues } from '../emergency-rows';
 import { SQLITE_ROWS, SqliteReader, sqliteParam } from './sqlite-reader';
-import { type CounterRow, blockCounter, counterValues, diffCounters, requestCounters, reviewCounters, upsertCounterSql, upsertWarnSql, warnGroups } from '../counters';
+import { type CounterFilter, type CounterRow, blockCounter, counterValues, diffCounters, requestCounters, reviewCounters, upsertCounterSql, upsertWarnSql, warnGroups } from '../counters';
 import type { DocRow } from '../row-mapping';
 
 const UPSERT_COUNTER = upsertCounterSql(sqliteParam, 'MIN', 'MAX');
@@ -168,9 +168,15 @@ export class SqliteTx extends SqliteReader implements StoreTx {
     this.applyCounters([blockCounter(gate, at, count)]);
   }
 
+  /** The next seq once this transaction has appended (it holds the write lock, so nobody else appends meanwhile). */
+  private nextSeq: number | undefined;
+  /** Evaluation entries whose warn counters are not written yet (one upsert per group at commit, see flushCounters). */
+  private readonly uncounted: LedgerEntry[] = [];
+
   async appendLedger(entries: readonly NewLedgerEntry[]): Promise<LedgerEntry[]> {
-    // seq is assigned here, inside the writer's transaction, so it is dense and gap-free.
-    let next = (this.stmt('SELECT COALESCE(MAX(seq), -1) + 1 AS next FROM ledger_entries').get() as { next: number }).next;
+    // seq is assigned here, inside the writer's transaction, so it is dense and gap-free; read
+    // once per transaction (a group-commit batch appends once per warn).
+    let next = this.nextSeq ?? (this.stmt('SELECT COALESCE(MAX(seq), -1) + 1 AS next FROM ledger_entries').get() as { next: number }).next;
     const insert = this.stmt('INSERT INTO ledger_entries (seq, time, type, target, entry_json, leaf_hash, binding) VALUES (?, ?, ?, ?, ?, ?, ?)');
     const out: LedgerEntry[] = [];
     for (const draft of entries) {
@@ -180,13 +186,30 @@ export class SqliteTx extends SqliteReader implements StoreTx {
       // Bound as it is written (shared/ledger/entry-binding.ts): a row without it is refused at start.
       const binding = this.binder ? Buffer.from(this.binder.bind(next, leaf)) : null;
       insert.run(next, entry.time, entry.type, entry.target, text, leaf, binding);
+      // Past the insert only: a failed insert leaves the seq to the next append.
+      this.nextSeq = ++next;
       // Hand out exactly what was hashed (canonical form, undefined fields dropped).
-      out.push(JSON.parse(text) as LedgerEntry);
-      next++;
+      const stored = JSON.parse(text) as LedgerEntry;
+      out.push(stored);
+      if (stored.type === 'evaluation_under_bypass') this.uncounted.push(stored);
     }
-    for (const g of warnGroups(out)) this.stmt(UPSERT_WARN).run(g.day, g.gate, g.target, g.count, g.firstAt, g.lastAt);
     this.appended.push(...out);
     return out;
+  }
+
+  /**
+   * The warn counters of the evaluations appended so far, grouped per day, gate and request: a
+   * batch of N warns on one bypass is one upsert, not N. Run before COMMIT (SqliteStore) and
+   * before this transaction reads the counters, so they always count its own entries.
+   */
+  flushCounters(): void {
+    if (this.uncounted.length === 0) return;
+    for (const g of warnGroups(this.uncounted.splice(0))) this.stmt(UPSERT_WARN).run(g.day, g.gate, g.target, g.count, g.firstAt, g.lastAt);
+  }
+
+  override async counterRows(filter: CounterFilter): Promise<CounterRow[]> {
+    this.flushCounters();
+    return super.counterRows(filter);
   }
 
   async setMeta(key: string, value: string): Promise<void> {
