@@ -22,10 +22,11 @@ export interface CheckHotPath {
   countBlock(gate: string, at: string): void;
   /**
    * Record a warn's evaluation: `fn` runs in a transaction shared with the other checks
-   * arriving meanwhile (group commit, see GroupCommit for what `fn` may do); resolves after
-   * the commit.
+   * arriving meanwhile (group commit, see GroupCommit for what `fn` may do, and `request`, the
+   * bypass's request it confirms); resolves after the commit, or rejects at once with 503
+   * `unavailable` and a Retry-After when the queue is backed up.
    */
-  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>, request?: string): Promise<T>;
 }
 
 export interface RunningCheckHotPath extends CheckHotPath {
@@ -45,7 +46,7 @@ export async function startCheckHotPath(store: Store, options: CheckIndexFeedOpt
     blocks,
     match: (gate, subject, nowMs, rule) => feed.match(gate, subject, nowMs, rule),
     countBlock: (gate, at) => blocks.count(gate, at),
-    transaction: (fn) => group.run(fn),
+    transaction: (fn, request) => group.run(fn, request),
     async stop() {
       feed.stop();
       await blocks.stop();

@@ -5,17 +5,16 @@ import type { Store, StoreTx } from '../storage/store';
 /** Most transactions' work merged into one commit. */
 const MAX_BATCH = 256;
 /**
- * Batches committing at once, per backend. SQLite: two, so the next batch runs and COMMITs while
- * the one before waits for its WAL sync (GroupCommitter pipelines commits and syncs), and a warn
- * waits for about one sync instead of the previous batch's and then its own; the writer is one
- * connection, so the batches still run one after another. PostgreSQL: one, because a batch locks
- * each request it confirms (FOR UPDATE) and then the ledger head, in its warns' order: two batches
- * confirming the same two bypasses in another order would deadlock (detected after
- * deadlock_timeout, a one-second stall), and the head's row lock serialises their commits anyway.
+ * Batches committing at once. SQLite: the next batch runs and COMMITs while the one before waits
+ * for its WAL sync (GroupCommitter pipelines commits and syncs), so a warn waits for about one
+ * sync instead of the previous batch's and then its own; the writer is one connection, so the
+ * batches still run one after another. PostgreSQL: the next batch's BEGIN and request reads
+ * travel while the one before commits; its FOR UPDATE reads then wait for that COMMIT, and the
+ * ledger head's row lock numbers the two in commit order. A batch locks the requests its warns
+ * confirm first, in id order, and the ledger head after them (see GroupCommit.commit), so two
+ * batches (or a batch and a decision, which locks its request and then the head) cannot deadlock.
  */
-export function batchesInFlight(backend: Store['backend']): number {
-  return backend === 'sqlite' ? 2 : 1;
-}
+export const MAX_BATCHES_IN_FLIGHT = 2;
 /**
  * Shed load rather than queue without bound: a warn arriving when the oldest queued one has
  * waited this long is refused at once with 503 and Retry-After (the gate fails closed and
@@ -34,6 +33,8 @@ interface Item {
   reject: (error: unknown) => void;
   /** When it was queued (the `now` given to GroupCommit, ms). */
   queuedAt: number;
+  /** The request `fn` confirms (reads), locked with the batch's others before any write. */
+  request: string | undefined;
 }
 
 export interface GroupCommitOptions {
@@ -76,7 +77,7 @@ export class GroupCommit {
     this.now = options.now ?? (() => performance.now());
     this.shedAfterMs = options.shedAfterMs ?? SHED_AFTER_MS;
     this.maxQueued = options.maxQueued ?? MAX_QUEUED;
-    this.maxInFlight = options.maxBatchesInFlight ?? batchesInFlight(store.backend);
+    this.maxInFlight = options.maxBatchesInFlight ?? MAX_BATCHES_IN_FLIGHT;
   }
 
   /** Warns queued and not yet in a transaction. */
@@ -84,7 +85,12 @@ export class GroupCommit {
     return this.queue.length - this.head;
   }
 
-  run<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+  /**
+   * Run `fn` in the next batch's transaction. `request`: the id of the request `fn` reads (the
+   * bypass a warn confirms); the batch reads and locks all of them first, in id order, so
+   * batches in flight together lock rows in one order. The caller must not lock other rows.
+   */
+  run<T>(fn: (tx: StoreTx) => Promise<T>, request?: string): Promise<T> {
     const now = this.now();
     const oldest = this.queue[this.head];
     if (this.queued >= this.maxQueued || (oldest !== undefined && now - oldest.queuedAt > this.shedAfterMs)) {
@@ -94,7 +100,7 @@ export class GroupCommit {
       );
     }
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, resolve: resolve as (value: unknown) => void, reject, queuedAt: now });
+      this.queue.push({ fn, resolve: resolve as (value: unknown) => void, reject, queuedAt: now, request });
       this.pump();
     });
   }
@@ -130,6 +136,10 @@ export class GroupCommit {
       await this.store.transaction(async (raw) => {
         outcomes = []; // a retried transaction (deadlock, serialization) starts over
         const tx = withRequestCache(raw);
+        // Lock order: the batch's requests by id (PostgreSQL reads them FOR UPDATE), then the
+        // ledger head when the first warn appends. A database error here fails the batch.
+        const requests = [...new Set(batch.flatMap((item) => item.request ?? []))].sort();
+        for (const id of requests) await tx.getRequest(id);
         for (const item of batch) {
           try {
             outcomes.push({ ok: true, value: await item.fn(tx) });

@@ -71,7 +71,7 @@ function hotAnswer(deps: ServiceDeps, caller: Caller, gate: GateAnswers, input: 
     const fresh = await tx.getRequest(bypass.id);
     if (fresh && fresh.state === 'active' && fresh.expiresAt && fresh.expiresAt > now.toISOString()) return underBypass(tx, caller, gate.resolved, input, fresh, now);
     return checkInTx(tx, caller, gate, input, now);
-  });
+  }, bypass.id);
 }
 
 /**

@@ -51,7 +51,7 @@ test('a failing call is reported to its caller alone; the others commit', async 
   assert.equal((await store.ledgerSize()) - before, 9);
 });
 
-test('batches pipeline (two in flight on SQLite) and the ledger stays gap-free, in order, with the warn counters equal to the entries', async () => {
+test('batches pipeline (two in flight) and the ledger stays gap-free, in order, with the warn counters equal to the entries', async () => {
   const group = new GroupCommit(store);
   const first = await store.ledgerSize();
   const delivered: number[] = [];

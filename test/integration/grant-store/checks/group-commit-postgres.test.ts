@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import pg from 'pg';
+import { GroupCommit } from '../../../../grant-store/checks/group-commit';
+import { PgStore } from '../../../../grant-store/storage/postgres/pg-store';
+import type { NewLedgerEntry } from '../../../../grant-store/storage/store';
+import type { BypassRequest } from '../../../../shared/domain/request';
+import { ledgerEntry } from '../../../support/ledger-entry-fixture';
+import { createTempDatabase, type TempDatabase } from '../../storage/pg-temp-database';
+
+/**
+ * The warn group commit on PostgreSQL with two batches in flight: each batch locks the requests
+ * its warns confirm (FOR UPDATE) in id order before the ledger head, so batches confirming the
+ * same bypasses in any order never deadlock, and seqs stay dense and in commit order.
+ */
+
+let db: TempDatabase;
+let store: PgStore;
+
+before(async () => {
+  db = await createTempDatabase('bg_group_commit');
+  store = await PgStore.open({ databaseUrl: db.url });
+});
+after(async () => {
+  await store?.close();
+  await db?.drop();
+});
+
+const T0 = new Date().toISOString();
+function activeRequest(team: string): BypassRequest {
+  const id = `req_${randomBytes(10).toString('hex')}`;
+  return {
+    id,
+    requester: 'alice',
+    team,
+    gate: 'ci-tests',
+    scope: { repo: 'svc', branch: id },
+    reason: 'the group-commit test: a bypass the warns confirm',
+    incidentRef: null,
+    severity: 'sev3',
+    ttl: '1h',
+    extends: null,
+    createdAt: T0,
+    digest: `sha256:${'ab'.repeat(32)}`,
+    state: 'active',
+    tier: 'low',
+    gateKind: 'slow',
+    approvalsRequired: 1,
+    approvals: [],
+    messages: [],
+    standingScope: 'ci',
+    bypassId: `byp_${randomBytes(10).toString('hex')}`,
+    approvedTtl: '1h',
+    activatedAt: T0,
+    expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+    closedAt: null,
+    lapsesAt: null,
+    updatedAt: T0,
+    closeComment: null,
+    closedBy: null,
+  };
+}
+
+const evaluation = (request: BypassRequest, i: number): NewLedgerEntry =>
+  ledgerEntry({ type: 'evaluation_under_bypass', actor: 'ci-gate', actorRole: 'gate', target: request.id, gate: request.gate, data: { i } });
+
+async function deadlocks(): Promise<number> {
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    return Number((await client.query<{ deadlocks: string }>('SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()')).rows[0]!.deadlocks);
+  } finally {
+    await client.end();
+  }
+}
+
+test('two batches in flight confirming the same bypasses in opposite orders: no deadlock, dense seqs in order, counters per team', async () => {
+  const requests = [activeRequest('payments'), activeRequest('platform'), activeRequest('payments')];
+  await store.transaction(async (tx) => {
+    for (const r of requests) await tx.insertRequest(r);
+  });
+  const group = new GroupCommit(store, { maxBatchesInFlight: 2 });
+  const first = await store.ledgerSize();
+  const deadlocksBefore = await deadlocks();
+  const delivered: number[] = [];
+  const unsubscribe = store.onLedgerAppended((entries) => delivered.push(...entries.map((e) => e.seq)));
+  const calls: Promise<number>[] = [];
+  const counts = new Map<string, number>();
+  for (let wave = 0; wave < 8; wave++) {
+    // Each wave confirms the bypasses in another order (reversed every other wave).
+    const order = wave % 2 === 0 ? requests : [...requests].reverse();
+    for (let i = 0; i < 30; i++) {
+      const request = order[i % order.length]!;
+      counts.set(request.team, (counts.get(request.team) ?? 0) + 1);
+      calls.push(
+        group.run(async (tx) => {
+          const fresh = await tx.getRequest(request.id);
+          assert.equal(fresh?.state, 'active');
+          return (await tx.appendLedger([evaluation(request, wave * 100 + i)]))[0]!.seq;
+        }, request.id),
+      );
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const seqs = await Promise.all(calls);
+  await store.syncLedger();
+  unsubscribe();
+  assert.deepEqual([...seqs].sort((a, b) => a - b), Array.from({ length: 240 }, (_, i) => first + i), 'dense seqs, each once');
+  assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'callers queued earlier are numbered earlier');
+  assert.deepEqual(delivered, Array.from({ length: 240 }, (_, i) => first + i), 'listeners get every entry once, in seq order');
+  assert.equal(await deadlocks(), deadlocksBefore, 'no transaction was chosen as a deadlock victim');
+  const warns = await store.counterRows({ metrics: ['warns'] });
+  const byTeam = new Map<string, number>();
+  for (const row of warns) byTeam.set(row.team, (byTeam.get(row.team) ?? 0) + row.count);
+  assert.deepEqual(Object.fromEntries(byTeam), Object.fromEntries(counts), 'warn counters equal the evaluations, per request team');
+});
