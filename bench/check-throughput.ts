@@ -19,6 +19,13 @@
  * Targets: see BLOCK_TARGET / WARN_TARGET below.
  * With --database-url, each store runs on a fresh database created on that server and dropped after,
  * and a SQLite store with the same bypasses is timed too (PostgreSQL's warn target is relative to it).
+ *
+ * The disk's limit, in the same rounds (SQLite runs): a bare Fastify route that records each
+ * request durably the way the store records a warn, with none of the store's work around it (no
+ * auth, index, ledger entry, binding, counters or listeners): one row per request through the
+ * store's own GroupCommitter on a bare WAL database, synchronous=NORMAL with the WAL fdatasync'ed
+ * after COMMIT, answered after the sync. The warn's ratio to it says how much of the gap to the
+ * bare route is the store and how much is the disk (fsync latency with 10 connections in flight).
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -26,7 +33,10 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { open } from 'node:fs/promises';
+import Database from 'better-sqlite3';
 import Fastify from 'fastify';
+import { GroupCommitter } from '../grant-store/storage/sqlite/group-commit';
 import { initDataDir } from '../grant-store/admin/init';
 import { dataDirPaths } from '../grant-store/admin/data-dir';
 import { startGrantStore, type RunningGrantStore } from '../grant-store/http/server';
@@ -173,6 +183,46 @@ async function startBare(response: unknown): Promise<{ url: string; close: () =>
 }
 
 /**
+ * The disk's limit for a durable answer (see the header): the bare route plus one row committed
+ * through GroupCommitter (the store's SQLite group commit) and synced as the store syncs, then
+ * the same bytes as a warn answer (`response`).
+ */
+async function startDurableFloor(response: unknown, entryText: string, cleanups: (() => Promise<void>)[]): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'bg-bench-floor-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'floor.db');
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.exec('CREATE TABLE entries (seq INTEGER PRIMARY KEY, entry_json TEXT NOT NULL)');
+  const insert = db.prepare('INSERT INTO entries (seq, entry_json) VALUES (?, ?)');
+  let seq = 0;
+  db.exec('BEGIN IMMEDIATE');
+  insert.run(seq++, entryText);
+  db.exec('COMMIT');
+  const wal = await open(`${path}-wal`, 'r+');
+  const committer = new GroupCommitter(db, () => undefined, () => wal.datasync());
+  const app = Fastify({ logger: false });
+  app.post('/durable', async (request) => {
+    const input = request.body as { gate: string; subject: Record<string, string> };
+    const at = await committer.submit(async () => {
+      insert.run(seq, entryText);
+      return seq++;
+    });
+    return { ...(response as object), gate: input.gate, subject: input.subject, checkedAt: new Date().toISOString(), seq: at };
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  cleanups.push(async () => {
+    await app.close();
+    await committer.idle();
+    await wal.close();
+    db.close();
+  });
+  const address = app.server.address() as { port: number };
+  return `http://127.0.0.1:${address.port}/durable`;
+}
+
+/**
  * Seed `count` active bypasses the way a user gets them: requests filed through the HTTP API
  * under the policy's standing scope (each activates on filing, so the store writes its
  * request_created and bypass_activated ledger entries, bound by the log key, and indexes the
@@ -299,15 +349,21 @@ async function main(): Promise<void> {
       ? { name: `SQLite check, ${BYPASSES} bypasses (warn+record)`, url: `${sqliteFull.running.url}/v1/checks`, body: hit, token: sqliteFull.gateToken, verdict: BYPASSES > 0 ? 'warn' : 'block' }
       : undefined;
     if (sqliteWarn) targets.push(sqliteWarn);
+        if (!POSTGRES && BYPASSES > 0) {
+      const warnSample = await fetch(`${full.running.url}/v1/checks`, { method: 'POST', headers: { authorization: `Bearer ${full.gateToken}`, 'content-type': 'application/json' }, body: JSON.stringify(hit) });
+      const warnAnswer = (await warnSample.json()) as unknown;
+      // The row: as many bytes as the warn's answer, about what its ledger entry holds.
+      targets.push({ name: 'bare route + durable group commit', url: await startDurableFloor(warnAnswer, JSON.stringify(warnAnswer), cleanups), body: hit });
+    }
     targets.push({ name: `check, ${BYPASSES} bypasses (warn+record)`, url: `${full.running.url}/v1/checks`, body: hit, token: full.gateToken, verdict: BYPASSES > 0 ? 'warn' : 'block', target: WARN_TARGET, relativeTo: sqliteWarn });
     const assertVerdicts = async (): Promise<void> => {
-      for (const target of targets) await assertVerdict(target.name, target.url, target.token!, target.body, target.verdict!);
+      for (const target of targets) if (target.verdict) await assertVerdict(target.name, target.url, target.token!, target.body, target.verdict);
     };
     await assertVerdicts();
     console.log(
       `check-throughput: backend ${args['database-url'] ? 'postgres' : 'sqlite'}, node ${process.version}; ${ROUNDS} interleaved rounds of ${DURATION}s per run; ` +
         `${CONNECTIONS} connections flat out, then ${RATE}/s fixed rate; ${BYPASSES} bypasses filed through the API and indexed in ${seedMs} ms; ` +
-        `verdicts checked (${targets.map((t) => t.verdict).join(', ')}); stores as in production (no response-schema check); load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+        `verdicts checked (${targets.flatMap((t) => t.verdict ?? []).join(', ')}); stores as in production (no response-schema check); load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
     );
     // Interleaved rounds: the machine's load drifts (other work on the same cores), so each
     // scenario's ratio is taken against the baseline measured in the same round, then the median.
@@ -343,7 +399,22 @@ async function main(): Promise<void> {
       const verdict = goal ? (ok ? 'PASS' : 'MISS') : 'info';
       const wanted = goal ? ` (target ≥ ${goal.ratio}${target.relativeTo ? ` of ${target.relativeTo.name}` : ''})` : '';
       const wantedP99 = goal ? ` (target ≤ ${goal.p99Ms} ms at ${RATE}/s)` : '';
-      console.log(`${verdict} ${target.name}: ratio ${s.ratio.toFixed(2)}${wanted}; server CPU per request ratio ${s.cpuRatio.toFixed(2)}; p99 ${s.fixed.p99.toFixed(2)} ms at ${s.fixed.rps.toFixed(0)}/s${wantedP99}`);
+      const runs = results.get(target)!;
+      const spread = (values: number[], digits: number) => `${Math.min(...values).toFixed(digits)}/${median(values).toFixed(digits)}/${Math.max(...values).toFixed(digits)}`;
+      console.log(
+        `${verdict} ${target.name}: ratio ${s.ratio.toFixed(2)}${wanted} (min/median/max ${spread(runs.map((r) => r.ratio), 2)}); server CPU per request ratio ${s.cpuRatio.toFixed(2)}; ` +
+          `p99 ${s.fixed.p99.toFixed(2)} ms at ${s.fixed.rps.toFixed(0)}/s${wantedP99} (min/median/max ${spread(runs.map((r) => r.fixed.p99), 1)} ms)`,
+      );
+    }
+    const floor = targets.find((t) => t.url.endsWith('/durable'));
+    const warn = targets.find((t) => t.target === WARN_TARGET);
+    if (floor && warn) {
+      const ratios = results.get(warn)!.map((r, i) => r.max.rps / results.get(floor)![i]!.max.rps);
+      const cpu = summary(results.get(warn)!).max.cpuUs - summary(results.get(floor)!).max.cpuUs;
+      console.log(
+        `info warn / ${floor.name} (same rounds): min/median/max ${Math.min(...ratios).toFixed(2)}/${median(ratios).toFixed(2)}/${Math.max(...ratios).toFixed(2)}; ` +
+          `the store's own server CPU per warn above it ${cpu.toFixed(1)} µs`,
+      );
     }
     console.log(`load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   } finally {
