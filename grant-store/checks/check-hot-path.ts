@@ -40,7 +40,7 @@ export async function startCheckHotPath(store: Store, options: CheckIndexFeedOpt
   const feed = new CheckIndexFeed(store, options);
   await feed.start();
   const blocks = new BlockCounter(store, undefined, options.log);
-  const group = new GroupCommit(store);
+  const group = new GroupCommit(store, { log: options.log });
   return {
     feed,
     blocks,

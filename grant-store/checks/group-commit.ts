@@ -1,5 +1,6 @@
 import type { BypassRequest } from '../../shared/domain/request';
 import { AppError } from '../../shared/errors';
+import { fallbackStoreLogger } from '../logger';
 import type { Store, StoreTx } from '../storage/store';
 
 /** Most transactions' work merged into one commit. */
@@ -43,6 +44,8 @@ export interface GroupCommitOptions {
   shedAfterMs?: number;
   maxQueued?: number;
   maxBatchesInFlight?: number;
+  /** Where the start and end of a shedding episode are reported (default: the store logger, warn level). */
+  log?: (message: string) => void;
 }
 
 /**
@@ -69,6 +72,9 @@ export class GroupCommit {
   private readonly shedAfterMs: number;
   private readonly maxQueued: number;
   private readonly maxInFlight: number;
+  private readonly log: (message: string) => void;
+  /** Calls refused since the last accepted one (a shedding episode). */
+  private shed = 0;
 
   constructor(
     private readonly store: Store,
@@ -78,6 +84,7 @@ export class GroupCommit {
     this.shedAfterMs = options.shedAfterMs ?? SHED_AFTER_MS;
     this.maxQueued = options.maxQueued ?? MAX_QUEUED;
     this.maxInFlight = options.maxBatchesInFlight ?? MAX_BATCHES_IN_FLIGHT;
+    this.log = options.log ?? ((message) => fallbackStoreLogger().warn(message));
   }
 
   /** Warns queued and not yet in a transaction. */
@@ -95,9 +102,15 @@ export class GroupCommit {
     const oldest = this.queue[this.head];
     if (this.queued >= this.maxQueued || (oldest !== undefined && now - oldest.queuedAt > this.shedAfterMs)) {
       const waited = oldest ? Math.round(now - oldest.queuedAt) : 0;
+      // Once per episode: the operator sees that gates are being refused, and why.
+      if (this.shed++ === 0) this.log(`warn path saturated: ${this.queued} evaluations queued, the oldest for ${waited} ms; refusing new warns with 503 + Retry-After until it drains`);
       return Promise.reject(
         new AppError('unavailable', `the store is saturated: ${this.queued} evaluations are waiting to be recorded (the oldest for ${waited} ms), so this one was not recorded; the check is not answered (fail closed): retry in ${SHED_RETRY_AFTER_S} s`, { retryAfterS: SHED_RETRY_AFTER_S }),
       );
+    }
+    if (this.shed > 0) {
+      this.log(`warn path drained: ${this.shed} warns were refused with 503 while it was saturated`);
+      this.shed = 0;
     }
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ fn, resolve: resolve as (value: unknown) => void, reject, queuedAt: now, request });

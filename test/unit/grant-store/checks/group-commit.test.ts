@@ -77,7 +77,8 @@ test('batches pipeline (two in flight) and the ledger stays gap-free, in order, 
 
 test('a backed-up queue sheds new calls with 503 unavailable and a Retry-After, writing nothing for them; queued calls still commit', async () => {
   let now = 0;
-  const group = new GroupCommit(store, { now: () => now, maxBatchesInFlight: 1, shedAfterMs: 1_000, maxQueued: 3 });
+  const logged: string[] = [];
+  const group = new GroupCommit(store, { now: () => now, maxBatchesInFlight: 1, shedAfterMs: 1_000, maxQueued: 3, log: (message) => logged.push(message) });
   const before = await store.ledgerSize();
   let release!: () => void;
   const held = new Promise<void>((resolve) => (release = resolve));
@@ -102,6 +103,8 @@ test('a backed-up queue sheds new calls with 503 unavailable and a Retry-After, 
   assert.equal(shed.status, 503);
   assert.equal(shed.retryAfterS, 1);
   assert.match(shed.message, /saturated: 2 evaluations are waiting to be recorded \(the oldest for 1001 ms\)/);
+  await assert.rejects(group.run(async () => 'also shed'), (error: unknown) => error instanceof AppError && error.code === 'unavailable');
+  assert.deepEqual(logged, ['warn path saturated: 2 evaluations queued, the oldest for 1001 ms; refusing new warns with 503 + Retry-After until it drains'], 'the episode is logged once, not per refused call');
   release();
   assert.deepEqual(await Promise.all([a, b, c]), [before, before + 1, before + 2]);
   assert.equal(await store.ledgerSize(), before + 3, 'nothing written for the shed call');
@@ -110,6 +113,7 @@ test('a backed-up queue sheds new calls with 503 unavailable and a Retry-After, 
   // Drained: a call long after is accepted again.
   now = 60_000;
   assert.equal(await group.run(async (tx) => (await tx.appendLedger([entry('later')]))[0]!.seq), before + 3);
+  assert.equal(logged[1], 'warn path drained: 2 warns were refused with 503 while it was saturated');
 });
 
 test('the queue is bounded: past maxQueued a call is shed at once', async () => {
