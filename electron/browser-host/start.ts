@@ -30,6 +30,8 @@ export interface ConsoleBrowserHostOptions {
   storeUrl?: string;
   /** Key files offered as a software-file signer while no OS keychain is usable (`npm start`'s demo keys). */
   softwareKeyFiles?: ConsoleOptions['softwareKeyFiles'];
+  /** This machine's TPM (default: $TPM2TOOLS_TCTI, else /dev/tpmrm0); tests pass a software TPM's. */
+  tpm?: ConsoleOptions['tpm'];
   /** Defaults to the console logger on stderr. */
   logger?: ConsoleLogger;
   /** Defaults to the system clock; the e2e stack passes one its tests can move forward. */
@@ -61,6 +63,7 @@ export async function startConsoleBrowserHost(options: ConsoleBrowserHostOptions
     sse: options.sse,
     storeUrl: options.storeUrl,
     softwareKeyFiles: options.softwareKeyFiles,
+    tpm: options.tpm,
     logger: options.logger,
     clock: options.clock,
     notify: (notification) => {

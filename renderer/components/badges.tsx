@@ -64,6 +64,14 @@ export function KeyBadge({ hardwareBacked, kind, attestation }: { hardwareBacked
       </span>
     );
   }
+  if (kind === 'tpm') {
+    // Certified by the TPM, but the store has not verified (enrolled) that certification yet.
+    return (
+      <span className="badge hw-claimed" aria-label="TPM key, not attested by the store yet" title="Made in this machine's TPM and certified there; attested once the store verifies the certification at enrollment">
+        TPM key · not attested by the store yet
+      </span>
+    );
+  }
   if (hardwareBacked) {
     return (
       <span className="badge hw-claimed" aria-label={`hardware key ${label}: no attestation was verified`} title="Hardware by the admin's word only: no attestation was verified, so nothing proves the key cannot be copied">

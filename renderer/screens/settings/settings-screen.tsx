@@ -7,6 +7,8 @@ import { useChannel, useChannelMutation } from '../../bridge/queries';
 import { KeyBadge } from '../../components/badges';
 import { Pkcs11KeyFields, type Pkcs11KeyMode } from '../../components/pkcs11-key-fields';
 import { CopyButton } from '../../components/copy-button';
+import { TpmCertification, TpmKeyFields } from '../../components/tpm-key-fields';
+import { EMPTY_TPM_KEY, tpmChoiceText, tpmKeyChoice, type TpmKeyState } from '../../lib/tpm-key-choice';
 import { ErrorNotice } from '../../components/error-notice';
 import { useNow } from '../../components/use-now';
 import { SEVERITY_LABEL } from '../../lib/severity';
@@ -80,6 +82,16 @@ function Identity({ session }: { session: Session }) {
                 </dd>
               </>
             ) : null}
+            {key.tpm ? (
+              <>
+                <dt>TPM</dt>
+                <dd className="mono" style={{ fontSize: 12 }} aria-label="TPM key">
+                  key {key.tpm.handle} · attestation key {key.tpm.akHandle}
+                  <br />
+                  {key.tpm.tcti}
+                </dd>
+              </>
+            ) : null}
             {key.file ? (
               <>
                 <dt>Key file</dt>
@@ -99,7 +111,10 @@ function Identity({ session }: { session: Session }) {
               <>
                 <dt>Enroll</dt>
                 <dd>
-                  <pre className="pem">{key.enrollCommand}</pre>
+                  <pre className="pem" style={{ whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }}>
+                    {key.enrollCommand}
+                  </pre>
+                  {key.tpm ? <TpmCertification principal={session.principal ?? ''} tpmKey={key.tpm} /> : null}
                 </dd>
               </>
             ) : null}
@@ -211,6 +226,11 @@ const DEFAULT_SOFTHSM_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 function AddHardwareKey({ session }: { session: Session }) {
   const change = useChannelMutation('console:main:change-key', ['console:main:get-session']);
   const [open, setOpen] = useState(false);
+  const [kind, setKind] = useState<'pkcs11' | 'tpm'>('pkcs11');
+  // The current TPM key's attestation key certificate is public: offered again for the next key.
+  const [tpmKey, setTpmKey] = useState<TpmKeyState>({ ...EMPTY_TPM_KEY, akHandle: session.key?.tpm?.akHandle ?? '', akCertificates: session.key?.tpm?.certification.kind === 'tpm' ? session.key.tpm.certification.certificates.join('') : '' });
+  const tpmStatus = useChannel('console:main:get-tpm-status', {}, { enabled: open });
+  const tpmChoice = tpmChoiceText(tpmStatus.data, tpmStatus.error);
   const [modulePath, setModulePath] = useState(session.key?.pkcs11?.modulePath ?? DEFAULT_SOFTHSM_MODULE);
   const [tokenLabel, setTokenLabel] = useState(session.key?.pkcs11?.tokenLabel ?? '');
   const [keyLabel, setKeyLabel] = useState('breakglass-approver');
@@ -232,17 +252,46 @@ function AddHardwareKey({ session }: { session: Session }) {
           aria-label="hardware key"
           onSubmit={(e) => {
             e.preventDefault();
-            change.mutate({ key: { kind: 'pkcs11', modulePath, tokenLabel, keyLabel, mode } }, { onSuccess: () => setOpen(false) });
+            const key = kind === 'tpm' ? tpmKeyChoice(tpmKey, tpmStatus.data) : ({ kind: 'pkcs11', modulePath, tokenLabel, keyLabel, mode } as const);
+            change.mutate({ key }, { onSuccess: () => setOpen(false) });
           }}
         >
           <p className="muted" style={{ marginTop: 0 }}>
             You stay signed in as <strong>{session.principal}</strong>. Decisions are signed with the new key once an admin enrolls it (its enroll command shows on the left).
           </p>
-          <Pkcs11KeyFields idPrefix="hw-" {...{ modulePath, setModulePath, tokenLabel, setTokenLabel, keyLabel, setKeyLabel, mode, setMode }} />
-          <ErrorNotice error={change.error} title="The key was not changed" />
+          <div className="radio-cards" role="radiogroup" aria-label="hardware key kind" style={{ marginBottom: 12 }}>
+            <label className="radio-card">
+              <input type="radio" name="hw-key-kind" checked={kind === 'pkcs11'} onChange={() => setKind('pkcs11')} aria-label="PKCS#11 token" />
+              <span>
+                <strong>PKCS#11 token</strong>
+                <span className="muted">YubiKey PIV, smart card, HSM.</span>
+              </span>
+            </label>
+            <label className="radio-card">
+              <input type="radio" name="hw-key-kind" checked={kind === 'tpm'} onChange={() => setKind('tpm')} aria-label="TPM key" aria-describedby="hw-tpm-choice-text" disabled={!tpmChoice.enabled} />
+              <span>
+                <strong>TPM 2.0 (this machine)</strong>
+                <span className="muted" id="hw-tpm-choice-text" aria-label="TPM availability">
+                  {tpmChoice.text}
+                </span>
+              </span>
+            </label>
+          </div>
+          {kind === 'tpm' && tpmStatus.data?.available ? (
+            <TpmKeyFields idPrefix="hw-" status={tpmStatus.data} state={tpmKey} setState={setTpmKey} error={change.error} />
+          ) : (
+            <Pkcs11KeyFields idPrefix="hw-" {...{ modulePath, setModulePath, tokenLabel, setTokenLabel, keyLabel, setKeyLabel, mode, setMode }} />
+          )}
+          <ErrorNotice error={change.error} title="The key was not changed" shownInline={kind === 'tpm' ? ['key.akHandle', 'key.akCertificates', 'key.handle'] : []} />
           <div className="row" style={{ marginTop: 8 }}>
             <button type="submit" className="btn primary small" disabled={change.isPending || offline}>
-              {change.isPending ? 'Waiting for the token PIN…' : mode === 'generate' ? 'Create and use this key' : 'Use this key'}
+              {change.isPending
+                ? kind === 'tpm'
+                  ? 'Making the key in the TPM…'
+                  : 'Waiting for the token PIN…'
+                : (kind === 'tpm' ? tpmKey.mode : mode) === 'generate'
+                  ? 'Create and use this key'
+                  : 'Use this key'}
             </button>
             <button type="button" className="btn small" onClick={() => setOpen(false)} disabled={change.isPending}>
               Cancel

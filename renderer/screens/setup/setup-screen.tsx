@@ -1,15 +1,17 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import type { ChannelInput, Session } from '../../../shared/ipc/contract';
-import { channelKey, useChannelMutation } from '../../bridge/queries';
+import { channelKey, useChannel, useChannelMutation } from '../../bridge/queries';
 import { KeyBadge } from '../../components/badges';
 import { Pkcs11KeyFields, type Pkcs11KeyMode } from '../../components/pkcs11-key-fields';
 import { CopyButton } from '../../components/copy-button';
+import { TpmCertification, TpmKeyFields } from '../../components/tpm-key-fields';
+import { EMPTY_TPM_KEY, tpmChoiceText, tpmKeyChoice, type TpmKeyState } from '../../lib/tpm-key-choice';
 import { ErrorNotice, fieldError } from '../../components/error-notice';
 import { useUi } from '../../app/ui-store';
 import { useSession } from '../../app/use-session';
 
-type KeyChoice = 'software' | 'pkcs11' | 'file';
+type KeyChoice = 'software' | 'pkcs11' | 'tpm' | 'file';
 const DEFAULT_STORE_URL = 'http://127.0.0.1:7410';
 const DEFAULT_SOFTHSM_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 
@@ -26,7 +28,9 @@ function EnrollmentStep({ session, onDone }: { session: Session; onDone(): void 
       <div className="panel-body">
         <p className="muted" style={{ marginTop: 0 }}>
           Signed decisions are accepted only from keys the grant store has enrolled for <strong>{session.principal}</strong>. Send the public
-          key (it is not secret) to an admin, who runs the command below.
+          key (it is not secret){key.tpm ? ', saved as ' : ''}
+          {key.tpm ? <span className="mono">{session.principal}.pub.pem</span> : null}
+          {key.tpm ? ', and the TPM certification below' : ''} to an admin, who runs the command below.
         </p>
         <dl className="facts" style={{ marginBottom: 12 }}>
           <dt>Key id</dt>
@@ -51,11 +55,14 @@ function EnrollmentStep({ session, onDone }: { session: Session; onDone(): void 
         <pre className="pem" aria-label="public key PEM">
           {key.publicKeyPem.trim()}
         </pre>
+        {key.tpm && !key.enrolled ? <TpmCertification principal={session.principal ?? ''} tpmKey={key.tpm} /> : null}
         <div className="row" style={{ justifyContent: 'space-between', margin: '12px 0 6px' }}>
           <span className="label">Enroll command (for the admin)</span>
           <CopyButton text={key.enrollCommand} label="Copy enroll command" />
         </div>
-        <pre className="pem">{key.enrollCommand}</pre>
+        <pre className="pem" style={{ whiteSpace: 'pre-wrap', overflowWrap: 'anywhere' }}>
+          {key.enrollCommand}
+        </pre>
       </div>
       <div className="dialog-foot">
         <button className="btn primary" type="button" onClick={onDone}>
@@ -87,13 +94,24 @@ export function SetupScreen() {
   const [tokenLabel, setTokenLabel] = useState('');
   const [keyLabel, setKeyLabel] = useState('breakglass-approver');
   const [mode, setMode] = useState<Pkcs11KeyMode>('generate');
+  const [tpmKey, setTpmKey] = useState<TpmKeyState>(EMPTY_TPM_KEY);
+  const tpmStatus = useChannel('console:main:get-tpm-status', {});
+  const tpmChoice = tpmChoiceText(tpmStatus.data, tpmStatus.error);
   const [done, setDone] = useState<Session | null>(null);
   const setEnrolling = useUi((s) => s.setEnrolling);
 
+  const keyChoice = (): ChannelInput<'console:main:setup'>['key'] =>
+    kind === 'software'
+      ? { kind: 'software' }
+      : kind === 'file'
+        ? { kind: 'file', path: chosenFile }
+        : kind === 'tpm'
+          ? tpmKeyChoice(tpmKey, tpmStatus.data)
+          : { kind: 'pkcs11', modulePath, tokenLabel, keyLabel, mode };
+
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    const key: ChannelInput<'console:main:setup'>['key'] =
-      kind === 'software' ? { kind: 'software' } : kind === 'file' ? { kind: 'file', path: chosenFile } : { kind: 'pkcs11', modulePath, tokenLabel, keyLabel, mode };
+    const key = keyChoice();
     // Set before the call: the session becomes configured while setup is still under way (events
     // re-read it), and this screen must stay for the enrollment step that follows.
     setEnrolling(true);
@@ -112,8 +130,7 @@ export function SetupScreen() {
 
   const idp = useChannelMutation('console:main:sign-in-idp', []);
   const signInIdp = () => {
-    const key: ChannelInput<'console:main:sign-in-idp'>['key'] =
-      kind === 'software' ? { kind: 'software' } : kind === 'file' ? { kind: 'file', path: chosenFile } : { kind: 'pkcs11', modulePath, tokenLabel, keyLabel, mode };
+    const key = keyChoice();
     setEnrolling(true);
     idp.mutate({ storeUrl, key }, { onSuccess: (session) => setDone(session), onError: () => setEnrolling(false) });
   };
@@ -190,6 +207,16 @@ export function SetupScreen() {
                     </span>
                   </span>
                 </label>
+                <label className="radio-card">
+                  <input type="radio" name="key-kind" checked={kind === 'tpm'} onChange={() => setKind('tpm')} aria-label="TPM key" aria-describedby="tpm-choice-text" disabled={filesOnly || !tpmChoice.enabled} />
+                  <span>
+                    <strong>TPM 2.0 (this machine)</strong>
+                    <span className="muted" id="tpm-choice-text" aria-label="TPM availability">
+                      {tpmChoice.text}
+                      {filesOnly && tpmChoice.enabled ? ' Needs the OS keychain for your API token, which is not available here.' : ''}
+                    </span>
+                  </span>
+                </label>
                 {keyFiles.length ? (
                   <label className="radio-card warn-card">
                     <input type="radio" name="key-kind" checked={kind === 'file'} onChange={() => setKind('file')} aria-label="software-file signer" />
@@ -225,7 +252,12 @@ export function SetupScreen() {
                 </p>
               </div>
             ) : null}
-            <ErrorNotice error={err} title="Setup failed" shownInline={['storeUrl', 'token']} />
+            {kind === 'tpm' && tpmStatus.data?.available ? (
+              <div className="panel" style={{ padding: 12, marginBottom: 12, background: '#fafbfc' }}>
+                <TpmKeyFields idPrefix="" status={tpmStatus.data} state={tpmKey} setState={setTpmKey} error={err ?? idp.error} />
+              </div>
+            ) : null}
+            <ErrorNotice error={err} title="Setup failed" shownInline={['storeUrl', 'token', 'key.akHandle', 'key.akCertificates', 'key.handle']} />
             <ErrorNotice error={idp.error} title="Sign-in through your organisation failed" />
           </div>
           <div className="dialog-foot">
@@ -234,7 +266,7 @@ export function SetupScreen() {
               {idp.isPending ? 'Waiting for the browser sign-in…' : 'Sign in with your organisation'}
             </button>
             <button className="btn primary" type="submit" disabled={setup.isPending || idp.isPending}>
-              {setup.isPending ? 'Connecting…' : kind === 'file' ? 'Connect with this key file' : 'Connect and create key'}
+              {setup.isPending ? (kind === 'tpm' ? 'Making the key in the TPM…' : 'Connecting…') : kind === 'file' ? 'Connect with this key file' : kind === 'tpm' && tpmKey.mode === 'select' ? 'Connect and certify this key' : 'Connect and create key'}
             </button>
           </div>
         </form>

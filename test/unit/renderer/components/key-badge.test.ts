@@ -72,6 +72,15 @@ describe('key badge: attested positive, claimed a caution, software neutral', ()
     assert.equal(className(software), 'sw');
   });
 
+  test('a TPM key the store has not verified yet is a caution that says so; once attested it is the green one', () => {
+    const pending = badge({ hardwareBacked: true, kind: 'tpm', attestation: null });
+    assert.equal(className(pending), 'hw-claimed');
+    assert.match(pending, />TPM key · not attested by the store yet</);
+    const attested = badge({ hardwareBacked: true, kind: 'tpm', attestation: { kind: 'tpm', serial: 'c0501e7a' } });
+    assert.equal(className(attested), 'hw');
+    assert.match(attested, /hardware key · attested \(tpm, serial c0501e7a\)/);
+  });
+
   test('only the attested badge is green; every badge has at least 4.5:1 contrast', () => {
     const attested = ruleColours('.hw');
     const claimed = ruleColours('.hw-claimed');
