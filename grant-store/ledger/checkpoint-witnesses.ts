@@ -30,6 +30,16 @@ import type { TransparencyLog } from './transparency-log';
  * without a quorum of cosignatures are older than the policy's `grace`, that is an alarm: /healthz
  * says so, /metrics carries breakglass_witness_quorum_overdue 1, and one critical alert goes
  * through the outbox for the episode.
+ *
+ * With several instances on one PostgreSQL database the log is still one: checkpoints are one
+ * sequence (each size signed once, by whichever instance stored it first), and each instance
+ * pushes the checkpoints it signed. The others learn them (TransparencyLog.onCheckpointSeen)
+ * and look again after WITNESS_TAKEOVER_MS: a listed witness that still has not cosigned the
+ * newest checkpoint (its signer died, or is backing off) gets it from them. Retries push the
+ * newest checkpoint of the log, whoever signed it, and a 409 saying the witness is already at
+ * a later checkpoint of this log is not a failure. Quorum is read from ledger_cosignatures
+ * (cosignatures kept by any instance count), and the alarm's alert key names the last
+ * checkpoint a quorum vouched for, so every instance raising it raises the same episode, once.
  */
 
 /** An error's message with its cause (fetch says only "fetch failed"; the cause names the refused connection). */
@@ -45,7 +55,13 @@ export const WITNESS_PUSH_TIMEOUT_MS = 10_000;
 export const WITNESS_RETRY_BASE_MS = 1_000;
 /** The longest wait between retries to a witness that stays down. */
 export const WITNESS_RETRY_MAX_MS = 5 * 60_000;
-/** Checkpoints this process signed while waiting for a quorum, remembered to date the oldest unwitnessed one. */
+/**
+ * After learning of a checkpoint another instance signed, wait this long before pushing the
+ * newest checkpoint to a witness that has not cosigned it: the signer's own push has answered
+ * or timed out by then.
+ */
+export const WITNESS_TAKEOVER_MS = WITNESS_PUSH_TIMEOUT_MS + 2 * WITNESS_RETRY_BASE_MS;
+/** Checkpoints signed while waiting for a quorum, remembered to date the oldest unwitnessed one. */
 const UNWITNESSED_REMEMBERED = 4096;
 
 /** Timers, injected so tests move them by hand; a timer never keeps the process alive. */
@@ -67,12 +83,16 @@ export function witnessRetryDelayMs(failures: number): number {
   return Math.min(WITNESS_RETRY_MAX_MS, WITNESS_RETRY_BASE_MS * 2 ** Math.min(30, Math.max(0, failures - 1)));
 }
 
-/** The critical alert for a log whose checkpoints went unwitnessed longer than the grace period. */
-export function witnessQuorumOverdueEvent(origin: string, status: WitnessStatus): AlertEvent {
+/**
+ * The critical alert for a log whose checkpoints went unwitnessed longer than the grace period.
+ * `witnessedSize` is the size of the last checkpoint a quorum cosigned (0: none): it names the
+ * episode, the same on every instance and across restarts, so the alert goes out once for it.
+ */
+export function witnessQuorumOverdueEvent(origin: string, status: WitnessStatus, witnessedSize: number): AlertEvent {
   const since = status.unwitnessedSince!;
   return {
     event: 'witness_quorum_overdue',
-    key: `witness_quorum_overdue:${origin}:${since}`,
+    key: `witness_quorum_overdue:${origin}:after:${witnessedSize}`,
     subject: origin,
     gate: null,
     occurredAt: since,
@@ -140,6 +160,8 @@ interface PushState {
   /** Cancels the planned retry, while backing off (new checkpoints then wait for it). */
   retry: (() => void) | undefined;
   retryAt: string | undefined;
+  /** Cancels the planned look at another instance's checkpoint (WITNESS_TAKEOVER_MS). */
+  takeover: (() => void) | undefined;
 }
 
 export interface CheckpointWitnessesOptions {
@@ -173,8 +195,8 @@ export class CheckpointWitnesses {
   private readonly unsubscribe: () => void;
   private readonly timers: WitnessTimers;
   private closed = false;
-  /** The largest checkpoint a quorum of listed witnesses cosigned (it vouches for every entry below it). */
-  private witnessedSize = 0;
+  /** The newest checkpoint a quorum of listed witnesses cosigned (it vouches for every entry below it), as read from the database. */
+  private witnessed = { checkpointId: 0, treeSize: 0 };
   /** Checkpoints past witnessedSize, oldest first: the first one dates the unwitnessed entries. */
   private unwitnessed: Array<{ treeSize: number; signedAt: string }> = [];
   private graceTimer: (() => void) | undefined;
@@ -185,18 +207,28 @@ export class CheckpointWitnesses {
 
   constructor(private readonly opts: CheckpointWitnessesOptions) {
     this.timers = opts.timers ?? systemWitnessTimers;
-    this.unsubscribe = opts.log.onCheckpointSigned((cp) => {
+    const unsigned = opts.log.onCheckpointSigned((cp) => {
       this.pushAll(cp);
       this.quorumStep(() => this.checkpointSigned(cp));
     });
+    // Another instance's checkpoint (PostgreSQL): its signer pushes it; this one dates the wait
+    // from it too and makes sure, a little later, that the witnesses got the newest one.
+    const unseen = opts.log.onCheckpointSeen((cp) => {
+      this.takeoverAll();
+      this.quorumStep(() => this.checkpointSigned(cp));
+    });
+    this.unsubscribe = () => {
+      unsigned();
+      unseen();
+    };
     // What the store signed before this start is pushed again (a witness that was down at the last
     // checkpoint gets it now), and counts as unwitnessed until a quorum cosigns it.
     const latest = opts.log.latestCheckpoint();
     if (latest) {
       this.pushAll(latest);
       this.quorumStep(async () => {
-        if (!(await this.hasQuorum(latest))) await this.checkpointSigned(latest);
-        else this.witnessedSize = latest.treeSize;
+        await this.syncWitnessed();
+        await this.checkpointSigned(latest);
       });
     }
   }
@@ -237,7 +269,12 @@ export class CheckpointWitnesses {
       throw new AppError('invalid_input', `checkpoint: ${(error as Error).message}`, { fieldErrors: [{ path: 'checkpoint', message: (error as Error).message }] });
     }
     if (parsed.origin !== this.opts.log.origin) throw new AppError('verification_failed', `the checkpoint is for log "${parsed.origin}", this store's log is "${this.opts.log.origin}"`);
-    const cp = this.signedCheckpointWithText(parsed.size, text);
+    let cp = this.signedCheckpointWithText(parsed.size, text);
+    if (!cp) {
+      // Another instance may have signed it a moment ago (PostgreSQL): learn its checkpoints first.
+      await this.opts.log.refreshCheckpoints();
+      cp = this.signedCheckpointWithText(parsed.size, text);
+    }
     if (!cp) throw new AppError('verification_failed', `this log never signed that checkpoint of size ${parsed.size} (a checkpoint from a fork, or altered)`);
     let name: string;
     try {
@@ -271,17 +308,9 @@ export class CheckpointWitnesses {
     return ttlToMs(this.policy?.grace ?? DEFAULT_WITNESS_GRACE);
   }
 
-  private async hasQuorum(cp: SignedCheckpoint): Promise<boolean> {
-    const policy = this.policy;
-    if (!policy) return true;
-    const listed = this.keys();
-    const have = new Set((await this.opts.log.cosignatures(cp.id)).map((c) => c.witness).filter((n) => listed.has(n)));
-    return have.size >= policy.quorum;
-  }
-
-  /** A checkpoint this process signed: unwitnessed until a quorum cosigns it (or a later one). */
+  /** A checkpoint of the log (this instance's or another's): unwitnessed until a quorum cosigns it (or a later one). */
   private async checkpointSigned(cp: SignedCheckpoint): Promise<void> {
-    if (!this.policy || cp.treeSize <= this.witnessedSize) return;
+    if (!this.policy || cp.treeSize <= this.witnessed.treeSize) return;
     const last = this.unwitnessed.at(-1);
     if (last && last.treeSize >= cp.treeSize) return;
     const entry = { treeSize: cp.treeSize, signedAt: cp.signedAt };
@@ -291,18 +320,25 @@ export class CheckpointWitnesses {
     if (this.unwitnessed.length === 1) this.armGrace();
   }
 
-  /** A listed witness's cosignature was kept: if that checkpoint now has a quorum, it vouches for everything below it. */
-  private async cosigned(cp: SignedCheckpoint): Promise<void> {
-    if (cp.treeSize <= this.witnessedSize || !(await this.hasQuorum(cp))) return;
-    this.witnessedSize = cp.treeSize;
+  /**
+   * Read the newest checkpoint a quorum of listed witnesses cosigned (the cosignatures any
+   * instance kept): it vouches for everything below it. Clears the wait and the alarm once
+   * nothing past it is unwitnessed.
+   */
+  private async syncWitnessed(): Promise<void> {
+    const policy = this.policy;
+    if (!policy) return;
+    const found = await this.opts.log.newestWithQuorum(this.witnessed.checkpointId, [...this.keys().keys()], policy.quorum);
+    if (!found || found.checkpointId <= this.witnessed.checkpointId) return;
+    this.witnessed = found;
     const before = this.unwitnessed[0]?.signedAt;
-    this.unwitnessed = this.unwitnessed.filter((c) => c.treeSize > cp.treeSize);
+    this.unwitnessed = this.unwitnessed.filter((c) => c.treeSize > found.treeSize);
     if (this.unwitnessed[0]?.signedAt === before) return;
     this.graceTimer?.();
     this.graceTimer = undefined;
     if (this.unwitnessed.length > 0) this.armGrace();
     else if (this.alarmed) {
-      this.opts.logger.warn({ treeSize: cp.treeSize }, `witness quorum restored: checkpoint ${cp.treeSize} is cosigned by a quorum`);
+      this.opts.logger.warn({ treeSize: found.treeSize }, `witness quorum restored: checkpoint ${found.treeSize} is cosigned by a quorum`);
       this.alarmed = false;
     }
   }
@@ -321,6 +357,7 @@ export class CheckpointWitnesses {
 
   /** The alarm, once per episode: logged, and a critical alert through the outbox. */
   private async raiseIfOverdue(): Promise<void> {
+    // Another instance may have kept the cosignatures that make the quorum (status() reads them).
     const status = await this.status();
     if (!status?.overdue || this.closed) {
       // A timer that fired early (a moved clock) looks again when the grace period really ends.
@@ -330,7 +367,7 @@ export class CheckpointWitnesses {
     if (this.alarmed) return;
     this.alarmed = true;
     this.opts.logger.error({ since: status.unwitnessedSince, quorum: status.quorum, cosigned: status.cosigned, missing: status.missing }, `WITNESS QUORUM OVERDUE: ${status.message}`);
-    await this.opts.alert?.(witnessQuorumOverdueEvent(this.opts.log.origin, status));
+    await this.opts.alert?.(witnessQuorumOverdueEvent(this.opts.log.origin, status, this.witnessed.treeSize));
   }
 
   private async keep(cp: SignedCheckpoint, cosignature: Cosignature, source: CosignatureSource): Promise<boolean> {
@@ -345,7 +382,7 @@ export class CheckpointWitnesses {
       receivedAt: this.opts.clock().toISOString(),
       source,
     });
-    this.quorumStep(() => this.cosigned(cp));
+    this.quorumStep(() => this.syncWitnessed());
     return stored;
   }
 
@@ -353,8 +390,7 @@ export class CheckpointWitnesses {
     if (this.closed) return;
     for (const [name, { url }] of this.keys()) {
       if (!url) continue;
-      const state = this.push.get(name) ?? { size: undefined, running: undefined, next: undefined, failures: 0, retry: undefined, retryAt: undefined };
-      this.push.set(name, state);
+      const state = this.pushState(name);
       // In flight, or backing off after a failure: the newest checkpoint waits for that push or retry.
       if (state.running || state.retry) {
         if (!state.next || state.next.treeSize <= cp.treeSize) state.next = cp;
@@ -362,6 +398,39 @@ export class CheckpointWitnesses {
       }
       this.startPush(name, state, cp);
     }
+  }
+
+  private pushState(name: string): PushState {
+    let state = this.push.get(name);
+    if (!state) this.push.set(name, (state = { size: undefined, running: undefined, next: undefined, failures: 0, retry: undefined, retryAt: undefined, takeover: undefined }));
+    return state;
+  }
+
+  /**
+   * Another instance signed a checkpoint: after WITNESS_TAKEOVER_MS, push the log's newest
+   * checkpoint to each witness with a URL that has not cosigned it by then (unless this
+   * instance is pushing to it or backing off already: that push or retry takes the newest).
+   */
+  private takeoverAll(): void {
+    if (this.closed) return;
+    for (const [name, { url }] of this.keys()) {
+      if (!url) continue;
+      const state = this.pushState(name);
+      if (state.takeover) continue;
+      state.takeover = this.timers.after(WITNESS_TAKEOVER_MS, () => {
+        state.takeover = undefined;
+        void this.takeover(name, state).catch((error: unknown) => this.opts.logger.warn({ witness: name, err: (error as Error).message }, `could not check whether witness ${name} cosigned the newest checkpoint (the next checkpoint looks again)`));
+      });
+    }
+  }
+
+  private async takeover(name: string, state: PushState): Promise<void> {
+    if (this.closed || state.running || state.retry) return;
+    await this.opts.log.refreshCheckpoints();
+    const latest = this.opts.log.latestCheckpoint();
+    if (!latest || this.closed || state.running || state.retry) return;
+    if ((await this.opts.log.cosignatures(latest.id)).some((c) => c.witness === name)) return;
+    this.startPush(name, state, latest);
   }
 
   private startPush(name: string, state: PushState, cp: SignedCheckpoint): void {
@@ -391,24 +460,39 @@ export class CheckpointWitnesses {
     const delay = witnessRetryDelayMs(state.failures);
     state.retryAt = new Date(this.opts.clock().getTime() + delay).toISOString();
     state.retry = this.timers.after(delay, () => {
-      state.retry = undefined;
-      state.retryAt = undefined;
-      const latest = this.opts.log.latestCheckpoint();
-      const cp = state.next && (!latest || state.next.treeSize >= latest.treeSize) ? state.next : latest;
-      state.next = undefined;
-      if (cp && !this.closed) this.startPush(name, state, cp);
+      // The newest checkpoint of the log, whichever instance signed it (learnt first).
+      void this.opts.log
+        .refreshCheckpoints()
+        .catch((error: unknown) => this.opts.logger.warn({ err: (error as Error).message }, 'could not read the checkpoints other instances signed; retrying with the ones known'))
+        .then(() => {
+          state.retry = undefined;
+          state.retryAt = undefined;
+          const latest = this.opts.log.latestCheckpoint();
+          const cp = state.next && (!latest || state.next.treeSize >= latest.treeSize) ? state.next : latest;
+          state.next = undefined;
+          if (cp && !this.closed) this.startPush(name, state, cp);
+        });
     });
   }
 
-  private async pushTo(key: VerifierKey, url: string, cp: SignedCheckpoint, state: PushState): Promise<void> {
+  private async pushTo(key: VerifierKey, url: string, first: SignedCheckpoint, state: PushState): Promise<void> {
     const endpoint = `${url.replace(/\/+$/, '')}${ADD_CHECKPOINT_PATH}`;
     const fetchFn = this.opts.fetch ?? fetch;
-    // At most two rounds: the first may learn the witness's size from a 409.
-    for (let round = 0; round < 2; round++) {
-      const oldSize = Math.min(state.size ?? 0, cp.treeSize);
+    let cp = first;
+    // At most three rounds: one may learn the witness's size from a 409, one may move on to the
+    // newer checkpoint another instance pushed it.
+    for (let round = 0; round < 3; round++) {
       if ((state.size ?? 0) > cp.treeSize) {
-        throw new AppError('verification_failed', `witness ${key.name} already cosigned size ${state.size} of this log, more than checkpoint ${cp.treeSize}: it saw a later or other history`);
+        // Another instance pushed it a later checkpoint: push the newest this log has, or fail if
+        // this log has none that large (the witness saw a later or other history).
+        await this.opts.log.refreshCheckpoints();
+        const latest = this.opts.log.latestCheckpoint();
+        if (!latest || latest.treeSize < state.size!) {
+          throw new AppError('verification_failed', `witness ${key.name} already cosigned size ${state.size} of this log, more than checkpoint ${latest?.treeSize ?? cp.treeSize}: it saw a later or other history`);
+        }
+        cp = latest;
       }
+      const oldSize = Math.min(state.size ?? 0, cp.treeSize);
       const proof = oldSize > 0 && oldSize < cp.treeSize ? (await this.opts.log.consistencyProof(oldSize, cp.treeSize)).hashes : [];
       const res = await fetchFn(endpoint, {
         method: 'POST',
@@ -430,7 +514,7 @@ export class CheckpointWitnesses {
       }
       if (res.status === 409 && (res.headers.get('content-type') ?? '').startsWith(TLOG_SIZE_CONTENT_TYPE)) {
         const witnessSize = parseTlogSize(body);
-        if (round === 0 && witnessSize !== state.size) {
+        if (round < 2 && witnessSize !== state.size) {
           state.size = witnessSize;
           continue;
         }
@@ -451,6 +535,7 @@ export class CheckpointWitnesses {
   async status(): Promise<WitnessStatus | null> {
     const policy = this.policy;
     if (!policy) return null;
+    await this.syncWitnessed();
     const names = [...this.keys().keys()];
     const cp = this.opts.log.latestCheckpoint();
     const have = new Set(cp ? (await this.opts.log.cosignatures(cp.id)).map((c) => c.witness) : []);
@@ -507,7 +592,10 @@ export class CheckpointWitnesses {
     this.closed = true;
     this.unsubscribe();
     this.graceTimer?.();
-    for (const state of this.push.values()) state.retry?.();
+    for (const state of this.push.values()) {
+      state.retry?.();
+      state.takeover?.();
+    }
     await Promise.all([...this.push.values()].map((s) => s.running));
     await this.quorumWork;
   }

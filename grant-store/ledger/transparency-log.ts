@@ -1,7 +1,7 @@
 import type { SigstoreBundleJson } from '../../shared/domain/decision';
 import { SigstoreBundleJsonSchema } from '../../shared/domain/decision';
 import { AppError } from '../../shared/errors';
-import { utf8 } from '../../shared/bytes';
+import { bytesEqual, toHex, utf8 } from '../../shared/bytes';
 import { checkpointTimeLine, formatCheckpoint } from '../../shared/ledger/checkpoint';
 import { CompactRange, frontierNodes } from '../../shared/ledger/compact-range';
 import { consistencyProof, inclusionProof, treeRoot, verifyConsistency, type NodeSource } from '../../shared/ledger/proofs';
@@ -67,6 +67,7 @@ export class TransparencyLog {
   private readonly guard: LedgerGuard | undefined;
   private readonly waiters: Array<{ size: number; resolve: () => void }> = [];
   private readonly signedListeners = new Set<(checkpoint: SignedCheckpoint) => void>();
+  private readonly seenListeners = new Set<(checkpoint: SignedCheckpoint) => void>();
   private readonly tiles: TileCache;
 
   private constructor(
@@ -182,8 +183,20 @@ export class TransparencyLog {
     return run;
   }
 
+  /**
+   * Learn the checkpoints other instances signed (PostgreSQL; nothing with SQLite) and tell the
+   * onCheckpointSeen listeners. Their rows were committed before they were signed, so rows read
+   * after this cover them.
+   */
+  async refreshCheckpoints(): Promise<void> {
+    const learnt = await this.tables.refresh();
+    if (this.closing) return;
+    for (const cp of learnt) for (const listener of this.seenListeners) listener(cp);
+  }
+
   private async integrateAndSign(): Promise<void> {
     if (this.closed || this.halted) return;
+    await this.refreshCheckpoints();
     // Page through whatever was committed after our size (no COUNT(*): it scans the table).
     for (;;) {
       const rows = await this.store.getLedgerRows(this.range.size, CATCH_UP_PAGE);
@@ -204,6 +217,8 @@ export class TransparencyLog {
     }
     const last = this.latestCheckpoint();
     if (last && last.treeSize === this.range.size) {
+      // With several instances the latest may be another's: it must be the root of these very rows.
+      if (!this.sameRoot(last)) return;
       await this.persistNodes(undefined);
       this.notifyWaiters(last.treeSize);
       return;
@@ -225,16 +240,34 @@ export class TransparencyLog {
     const signedAt = now.toISOString();
     // The signing time rides in the checkpoint itself, so a stale log's last checkpoint shows its age.
     const note = signNote(formatCheckpoint({ origin: this.key.origin, size, rootHash: root, extensions: [checkpointTimeLine(now)] }), [this.key.signer]);
-    await this.persistNodes({ size, root, note, signedAt });
+    const kept = await this.persistNodes({ size, root, note, signedAt });
     this.lastSignedAtMs = Date.now();
+    if (!kept) {
+      // Another instance stored a checkpoint of this size or a larger one first (PostgreSQL): that
+      // one is the log's, and nobody pushes ours. One of the same size must have our root.
+      await this.refreshCheckpoints();
+      const theirs = this.latestCheckpoint();
+      if (theirs && theirs.treeSize === size && !this.sameRoot(theirs)) return;
+      this.notifyWaiters(theirs?.treeSize ?? 0);
+      return;
+    }
     this.notifyWaiters(size);
     const signed = this.latestCheckpoint();
     if (signed && !this.closing) for (const listener of this.signedListeners) listener(signed);
   }
 
-  private async persistNodes(checkpoint: { size: number; root: Uint8Array; note: string; signedAt: string } | undefined): Promise<void> {
-    await this.tables.persist(this.pending, checkpoint);
+  /** Whether `cp` (of this log's size) has the root of the rows integrated here; halts when not. */
+  private sameRoot(cp: SignedCheckpoint): boolean {
+    const root = this.range.root();
+    if (bytesEqual(root, cp.rootHash)) return true;
+    this.halt(null, 'ledger_checkpoints', `refusing to go on: checkpoint ${cp.id} (size ${cp.treeSize}, signed ${cp.signedAt}) has root ${toHex(cp.rootHash)}, but the first ${cp.treeSize} rows hash to ${toHex(root)}`);
+    return false;
+  }
+
+  private async persistNodes(checkpoint: { size: number; root: Uint8Array; note: string; signedAt: string } | undefined): Promise<boolean> {
+    const kept = await this.tables.persist(this.pending, checkpoint);
     this.pending.clear();
+    return kept;
   }
 
   private notifyWaiters(size: number): void {
@@ -247,6 +280,20 @@ export class TransparencyLog {
   onCheckpointSigned(listener: (checkpoint: SignedCheckpoint) => void): () => void {
     this.signedListeners.add(listener);
     return () => this.signedListeners.delete(listener);
+  }
+
+  /**
+   * Called with each checkpoint another instance on the same database signed, as this one learns
+   * of it (PostgreSQL; never with SQLite); returns the unsubscribe.
+   */
+  onCheckpointSeen(listener: (checkpoint: SignedCheckpoint) => void): () => void {
+    this.seenListeners.add(listener);
+    return () => this.seenListeners.delete(listener);
+  }
+
+  /** The newest checkpoint after `afterCheckpointId` cosigned by `quorum` of `witnesses` (kept by any instance). */
+  newestWithQuorum(afterCheckpointId: number, witnesses: readonly string[], quorum: number): Promise<{ checkpointId: number; treeSize: number } | undefined> {
+    return this.tables.newestWithQuorum(afterCheckpointId, witnesses, quorum);
   }
 
   /** Keep a witness's verified cosignature of one of this log's checkpoints (append-only). */

@@ -58,8 +58,19 @@ export interface LogTables {
   nodes(keys: readonly NodeKey[]): Promise<Map<string, Uint8Array>>;
   /** The stored hashes of tree level `level` at indices from..from+count-1, in order, stopping at the first missing one (a tile's contents). */
   nodeRange(level: number, from: number, count: number): Promise<Uint8Array[]>;
-  /** Store new nodes (keys `level:index`; existing ones are kept) and, if given, a checkpoint, atomically. */
-  persist(nodes: ReadonlyMap<string, Uint8Array>, checkpoint: NewCheckpoint | undefined): void | Promise<void>;
+  /**
+   * Store new nodes (keys `level:index`; existing ones are kept) and, if given, a checkpoint,
+   * atomically. Answers whether the checkpoint was kept: false when another instance on the
+   * same database stored one of the same or a larger size first (checkpoints are stored in
+   * increasing size, one signer each; the caller then goes on from that one, see refresh).
+   */
+  persist(nodes: ReadonlyMap<string, Uint8Array>, checkpoint: NewCheckpoint | undefined): Promise<boolean>;
+  /**
+   * Learn the checkpoints other instances on the same database signed since this handle last
+   * looked; answers them, oldest first (always empty with SQLite: one process owns the file).
+   */
+  refresh(): Promise<SignedCheckpoint[]>;
+  /** The checkpoint of the largest size this handle knows of (the one every route serves). */
   latestCheckpoint(): SignedCheckpoint | undefined;
   checkpointOfSize(size: number): SignedCheckpoint | undefined;
   /** Oldest first. */
@@ -70,6 +81,11 @@ export interface LogTables {
   addCosignature(cosignature: StoredCosignature): Promise<boolean>;
   /** The cosignatures kept for one checkpoint, oldest first. */
   cosignatures(checkpointId: number): Promise<StoredCosignature[]>;
+  /**
+   * The newest checkpoint after `afterCheckpointId` that at least `quorum` distinct witnesses
+   * among `witnesses` cosigned (whichever instance kept the cosignatures); undefined when none.
+   */
+  newestWithQuorum(afterCheckpointId: number, witnesses: readonly string[], quorum: number): Promise<{ checkpointId: number; treeSize: number } | undefined>;
   /** Stop using the tables; the database connection belongs to the store and stays open. */
   close(): void | Promise<void>;
 }

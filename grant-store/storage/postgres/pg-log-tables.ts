@@ -9,11 +9,26 @@ import { fallbackStoreLogger } from '../../logger';
  * the primary key), never mirrored in memory, so an instance's start-up and memory do not grow
  * with the ledger; the log keeps a bounded cache of full tiles (ledger/tile-cache.ts). Writes use
  * ON CONFLICT DO NOTHING: every instance derives the same nodes from the same entries.
- * Checkpoints are loaded at start and appended by this instance; other instances sign their own,
- * all over the same tree.
+ *
+ * Checkpoints are one sequence for the whole log, whichever instance signs each: a checkpoint is
+ * stored under a transaction advisory lock, and only if none of its size or larger is stored
+ * yet, so ids grow with the tree size and no size is signed twice. Each instance loads them at
+ * start and learns the others' with refresh() (the transparency log calls it before each
+ * integration, the witnesses before each retry): ids are taken under that lock and committed
+ * before it is released, so reading past the last id seen never skips one.
  */
+/** The advisory-lock space (first of two int keys) of checkpoint storing: "bg" + 0x6370 ("cp"). */
+const CHECKPOINT_LOCK_SPACE = 0x62676370;
+
 export class PgLogTables implements LogTables {
   private readonly signed: SignedCheckpoint[] = [];
+  /** The largest id loaded: refresh() reads past it. */
+  private lastId = 0;
+  /** The largest checkpoint (the newest of that size): a database written by older releases may hold a smaller one after it. */
+  private latest: SignedCheckpoint | undefined;
+  private loading: Promise<void> = Promise.resolve();
+  /** Checkpoints other instances signed, learnt and not yet reported by refresh(). */
+  private readonly unannounced: SignedCheckpoint[] = [];
 
   private constructor(private readonly pool: pg.Pool) {}
 
@@ -21,9 +36,38 @@ export class PgLogTables implements LogTables {
     const tables = new PgLogTables(pool);
     // Another instance commits a checkpoint in the same transaction as the nodes it covers, so
     // every checkpoint read here has its nodes visible to any later read.
-    const rows = (await pool.query<CheckpointRow>('SELECT id, tree_size, root_hash, note, signed_at FROM ledger_checkpoints ORDER BY id')).rows;
-    for (const row of rows) tables.signed.push(rowToCheckpoint(row));
+    await tables.load();
+    // What was there at start is the log as opened, not news.
+    tables.unannounced.length = 0;
     return tables;
+  }
+
+  refresh(): Promise<SignedCheckpoint[]> {
+    return this.load().then(() => this.unannounced.splice(0));
+  }
+
+  /**
+   * Read the checkpoints stored past the last id seen, one read at a time; those another
+   * instance signed (not `ownId`) wait in `unannounced` for the next refresh() to report them.
+   */
+  private load(ownId?: number): Promise<void> {
+    const run = this.loading.then(async () => {
+      const rows = (await this.pool.query<CheckpointRow>('SELECT id, tree_size, root_hash, note, signed_at FROM ledger_checkpoints WHERE id > $1 ORDER BY id', [this.lastId])).rows;
+      for (const cp of rows.map(rowToCheckpoint)) {
+        if (cp.id <= this.lastId) continue;
+        this.remember(cp);
+        if (cp.id !== ownId) this.unannounced.push(cp);
+      }
+    });
+    this.loading = run.catch((error: unknown) => fallbackStoreLogger().debug({ err: error }, 'reading ledger_checkpoints failed (reported to its caller)'));
+    return run;
+  }
+
+  private remember(cp: SignedCheckpoint): void {
+    if (cp.id <= this.lastId) return;
+    this.lastId = cp.id;
+    this.signed.push(cp);
+    if (!this.latest || cp.treeSize >= this.latest.treeSize) this.latest = cp;
   }
 
   async leafCount(): Promise<number> {
@@ -53,7 +97,7 @@ export class PgLogTables implements LogTables {
     return out;
   }
 
-  async persist(nodes: ReadonlyMap<string, Uint8Array>, checkpoint: NewCheckpoint | undefined): Promise<void> {
+  async persist(nodes: ReadonlyMap<string, Uint8Array>, checkpoint: NewCheckpoint | undefined): Promise<boolean> {
     const parsed = [...nodes].map(([key, hash]) => {
       const [level, index] = key.split(':').map(Number) as [number, number];
       return { level, index, hash };
@@ -70,14 +114,14 @@ export class PgLogTables implements LogTables {
         );
       }
       if (checkpoint) {
+        // One checkpoint store at a time across instances; kept only if it is the largest yet.
+        await client.query('SELECT pg_advisory_xact_lock($1::int, 0)', [CHECKPOINT_LOCK_SPACE]);
         id = (
-          await client.query<{ id: number }>('INSERT INTO ledger_checkpoints (tree_size, root_hash, note, signed_at) VALUES ($1, $2, $3, $4) RETURNING id', [
-            checkpoint.size,
-            Buffer.from(checkpoint.root),
-            checkpoint.note,
-            checkpoint.signedAt,
-          ])
-        ).rows[0]!.id;
+          await client.query<{ id: number }>(
+            'INSERT INTO ledger_checkpoints (tree_size, root_hash, note, signed_at) SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM ledger_checkpoints WHERE tree_size >= $1) RETURNING id',
+            [checkpoint.size, Buffer.from(checkpoint.root), checkpoint.note, checkpoint.signedAt],
+          )
+        ).rows[0]?.id;
       }
       await client.query('COMMIT');
     } catch (error) {
@@ -87,11 +131,20 @@ export class PgLogTables implements LogTables {
     } finally {
       client.release();
     }
-    if (checkpoint && id !== undefined) this.signed.push({ id, treeSize: checkpoint.size, rootHash: checkpoint.root, note: checkpoint.note, signedAt: checkpoint.signedAt });
+    if (!checkpoint) return false;
+    if (id === undefined) {
+      // Another instance stored this size or a larger one first: learn it (it is what the log serves).
+      await this.load();
+      return false;
+    }
+    // Checkpoints other instances stored before this one come first.
+    if (id > this.lastId + 1) await this.load(id);
+    this.remember({ id, treeSize: checkpoint.size, rootHash: checkpoint.root, note: checkpoint.note, signedAt: checkpoint.signedAt });
+    return true;
   }
 
   latestCheckpoint(): SignedCheckpoint | undefined {
-    return this.signed.at(-1);
+    return this.latest;
   }
 
   checkpointOfSize(size: number): SignedCheckpoint | undefined {
@@ -117,6 +170,18 @@ export class PgLogTables implements LogTables {
 
   async cosignatures(checkpointId: number): Promise<StoredCosignature[]> {
     return (await this.pool.query<CosignatureRow>('SELECT * FROM ledger_cosignatures WHERE checkpoint_id = $1 ORDER BY id', [checkpointId])).rows.map(rowToCosignature);
+  }
+
+  async newestWithQuorum(afterCheckpointId: number, witnesses: readonly string[], quorum: number): Promise<{ checkpointId: number; treeSize: number } | undefined> {
+    if (witnesses.length === 0 || quorum < 1) return undefined;
+    const row = (
+      await this.pool.query<{ checkpoint_id: number; tree_size: number }>(
+        `SELECT checkpoint_id, tree_size FROM ledger_cosignatures WHERE checkpoint_id > $1 AND witness = ANY($2::text[])
+         GROUP BY checkpoint_id, tree_size HAVING COUNT(DISTINCT witness) >= $3 ORDER BY checkpoint_id DESC LIMIT 1`,
+        [afterCheckpointId, [...witnesses], quorum],
+      )
+    ).rows[0];
+    return row ? { checkpointId: row.checkpoint_id, treeSize: row.tree_size } : undefined;
   }
 
   close(): void {

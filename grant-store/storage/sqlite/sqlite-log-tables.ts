@@ -43,8 +43,9 @@ export class SqliteLogTables implements LogTables {
     return out;
   }
 
-  persist(nodes: ReadonlyMap<string, Uint8Array>, checkpoint: NewCheckpoint | undefined): Promise<void> {
-    return this.write((writer) => {
+  async persist(nodes: ReadonlyMap<string, Uint8Array>, checkpoint: NewCheckpoint | undefined): Promise<boolean> {
+    // One process owns the file (data-dir lock) and its log signs one checkpoint at a time: always kept.
+    await this.write((writer) => {
       const insertNode = writer.prepare('INSERT OR IGNORE INTO ledger_nodes (level, idx, hash) VALUES (?, ?, ?)');
       for (const [key, hash] of nodes) {
         const [level, index] = key.split(':').map(Number) as [number, number];
@@ -56,6 +57,12 @@ export class SqliteLogTables implements LogTables {
           .run(checkpoint.size, Buffer.from(checkpoint.root), checkpoint.note, checkpoint.signedAt);
       }
     });
+    return checkpoint !== undefined;
+  }
+
+  async refresh(): Promise<SignedCheckpoint[]> {
+    // Every read goes to the table: nothing to learn.
+    return [];
   }
 
   latestCheckpoint(): SignedCheckpoint | undefined {
@@ -89,6 +96,17 @@ export class SqliteLogTables implements LogTables {
 
   async cosignatures(checkpointId: number): Promise<StoredCosignature[]> {
     return (this.reader.prepare('SELECT * FROM ledger_cosignatures WHERE checkpoint_id = ? ORDER BY id').all(checkpointId) as CosignatureRow[]).map(rowToCosignature);
+  }
+
+  async newestWithQuorum(afterCheckpointId: number, witnesses: readonly string[], quorum: number): Promise<{ checkpointId: number; treeSize: number } | undefined> {
+    if (witnesses.length === 0 || quorum < 1) return undefined;
+    const row = this.reader
+      .prepare(
+        `SELECT checkpoint_id, tree_size FROM ledger_cosignatures WHERE checkpoint_id > ? AND witness IN (${witnesses.map(() => '?').join(', ')})
+         GROUP BY checkpoint_id, tree_size HAVING COUNT(DISTINCT witness) >= ? ORDER BY checkpoint_id DESC LIMIT 1`,
+      )
+      .get(afterCheckpointId, ...witnesses, quorum) as { checkpoint_id: number; tree_size: number } | undefined;
+    return row ? { checkpointId: row.checkpoint_id, treeSize: row.tree_size } : undefined;
   }
 
   close(): void {

@@ -27,10 +27,10 @@ export interface LedgerWorld {
 /**
  * `databaseUrl`: the same world on PostgreSQL instead of the embedded SQLite file; `origin`: the
  * log's origin (admin init --origin); `beforeStart`: a last change to the data dir (the policy) before the store starts;
- * `storeOptions`: an injected clock and witness timers.
+ * `storeOptions`: an injected clock, witness timers and logger.
  */
 export async function startLedgerWorld(
-  opts: { databaseUrl?: string; origin?: string; beforeStart?: (dataDir: string) => Promise<void>; storeOptions?: Pick<GrantStoreOptions, 'clock' | 'witnessTimers'> } = {},
+  opts: { databaseUrl?: string; origin?: string; beforeStart?: (dataDir: string) => Promise<void>; storeOptions?: Pick<GrantStoreOptions, 'clock' | 'witnessTimers' | 'logger'> } = {},
 ): Promise<LedgerWorld> {
   const tmp = await mkdtemp(join(tmpdir(), 'breakglass-ledger-'));
   const dataDir = join(tmp, 'data');
