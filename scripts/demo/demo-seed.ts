@@ -1,7 +1,7 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Role } from '../../shared/domain/common';
-import type { TpmAttestationInput } from '../../shared/domain/identity';
+import type { TpmChallenge, TpmChallengeInput, TpmEkAttestationInput } from '../../shared/domain/identity';
 import { AppError, ErrorResponseSchema } from '../../shared/errors';
 import { writeKeyPairFiles } from '../../shared/node/signing/key-files';
 
@@ -27,8 +27,8 @@ export interface DemoCredentials {
   tpmKeys?: Record<string, string>;
 }
 
-/** Makes an approver's TPM key and its enrollment certification (scripts/demo/demo-tpm.ts). */
-export type DemoTpmKeyMaker = (principal: string, index: number) => Promise<{ keyFile: string; attestation: TpmAttestationInput; publicKeyPem: string }>;
+/** Makes an approver's TPM key, its certification and the answer to the store's challenge (scripts/demo/demo-tpm.ts). */
+export type DemoTpmKeyMaker = (principal: string, index: number, challenge: (input: TpmChallengeInput) => Promise<TpmChallenge>) => Promise<{ keyFile: string; attestation: TpmEkAttestationInput; publicKeyPem: string }>;
 
 const CREDENTIALS_FILE = 'demo-credentials.json';
 const CREDENTIALS_MODE = 0o600;
@@ -80,7 +80,7 @@ export async function seedDemo(storeUrl: string, adminToken: string, dataDir: st
       await call(storeUrl, adminToken, 'POST', `/v1/admin/approvers/${p.name}/keys`, { publicKeyPem: written.publicKeyPem, hardwareBacked: false, label: 'demo software key' });
       credentials.keys[p.name] = relativeTo(written.privateKeyPath);
       if (tpmKey && credentials.tpmKeys) {
-        const made = await tpmKey(p.name, tpmIndex++);
+        const made = await tpmKey(p.name, tpmIndex++, (input) => call<TpmChallenge>(storeUrl, adminToken, 'POST', `/v1/approvers/${p.name}/tpm-challenges`, input));
         const keyFilePath = join(dataDir, 'keys', `${p.name}.tpm.json`);
         await writeFile(keyFilePath, made.keyFile, { mode: 0o600 });
         await call(storeUrl, adminToken, 'POST', `/v1/admin/approvers/${p.name}/keys`, { publicKeyPem: made.publicKeyPem, attestation: made.attestation, label: 'demo key in swtpm' });

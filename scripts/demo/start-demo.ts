@@ -7,7 +7,7 @@ import { initDataDir } from '../../grant-store/admin/init';
 import { startGrantStore, type RunningGrantStore } from '../../grant-store/http/server';
 import { credentialsPath, DEMO_PRINCIPALS, readCredentials, seedDemo, type DemoCredentials } from './demo-seed';
 import { launchConsole } from './console-launcher';
-import { demoTpmUnavailable, startDemoTpm, withDemoTpmRoot, type DemoTpm } from './demo-tpm';
+import { demoTpmProvisioned, demoTpmUnavailable, startDemoTpm, withDemoTpmRoot, type DemoTpm } from './demo-tpm';
 import { SOFTWARE_TPM_APT_LINE } from '../../shared/node/tpm/software-tpm';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -41,7 +41,7 @@ const DEMO_TPM_DIR = resolve(DEMO_DIR, 'tpm');
 
 /**
  * A fresh demo dir gets the example policy and, where swtpm is installed, a software TPM whose
- * attestation CA becomes a `tpm` root: the demo then keeps every rule of the example. Without
+ * manufacturer (swtpm's local CA, which issued its EK certificate) becomes a `tpm-ek` root: the demo then keeps every rule of the example. Without
  * swtpm the policy relaxes only the attestation requirement (relaxAttestation). A demo dir made
  * one way stays that way (its policy says which).
  */
@@ -50,7 +50,7 @@ async function prepare(): Promise<{ fresh: boolean; adminToken?: string; tpm?: D
     if (!existsSync(credentialsPath(DEMO_DIR))) {
       throw new AppError('conflict', `${rel(DEMO_DIR)} exists but has no demo credentials (an interrupted first run?): remove it with \`rm -rf ${rel(DEMO_DIR)}\` and run npm start again`);
     }
-    if (!existsSync(resolve(DEMO_TPM_DIR, 'ak.pem'))) return { fresh: false, noTpmReason: 'this demo dir was made without a software TPM' };
+    if (!demoTpmProvisioned(DEMO_TPM_DIR)) return { fresh: false, noTpmReason: 'this demo dir was made without a software TPM' };
     const unavailable = demoTpmUnavailable();
     if (unavailable) throw new AppError('unavailable', `${rel(DEMO_DIR)} keeps its approvers' attested keys in a software TPM, but ${unavailable}: ${SOFTWARE_TPM_APT_LINE}, or rm -rf ${rel(DEMO_DIR)} to start over without one`);
     return { fresh: false, tpm: await startDemoTpm(DEMO_TPM_DIR) };
@@ -104,7 +104,7 @@ function usage(url: string, c: DemoCredentials, noTpmReason: string | undefined)
     '  # 2. alice asks for a bypass on the critical tier (two approvers from other teams)',
     noTpmReason
       ? `  #    (a SAFETY gate: ${noTpmReason}, so the demo policy relaxes only its tier's attested-hardware-key requirement; \`serve\` would refuse that. Install swtpm swtpm-tools tpm2-tools and start over for attested keys)`
-      : "  #    (a SAFETY gate: bob and carol sign with keys in the demo's software TPM (swtpm), attested by the demo's TPM attestation CA, as the policy requires)",
+      : "  #    (a SAFETY gate: bob and carol sign with keys in the demo's software TPM (swtpm), attested through its endorsement key (credential activation), as the policy requires)",
     `  REQ=$(BREAKGLASS_TOKEN=$A npx breakglass request --gate container-signing --scope ${scope} --reason "Hotfix for INC-1190: the image signer is down" --incident INC-1190 --severity sev1 --ttl 15m --json | node -p 'JSON.parse(require("fs").readFileSync(0, "utf8")).request.id'); echo $REQ`,
     '  # 3. bob asks a question, alice answers',
     `  BREAKGLASS_TOKEN=$B npx breakglass ask $REQ --comment "Which images? Is the rollback tested?" --key ${c.keys.bob ?? '?'}`,

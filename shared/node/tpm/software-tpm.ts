@@ -1,5 +1,6 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
@@ -20,6 +21,45 @@ export const SOFTWARE_TPM_APT_LINE = 'sudo apt-get install -y --no-install-recom
 /** The commands of SOFTWARE_TPM_COMMANDS not on PATH (empty: a software TPM can run here). */
 export function missingSoftwareTpmCommands(): string[] {
   return SOFTWARE_TPM_COMMANDS.filter(([cmd]) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status !== 0).map(([cmd]) => cmd);
+}
+
+/** What manufacturing a software TPM with an EK certificate needs beyond SOFTWARE_TPM_COMMANDS (swtpm-tools). */
+export const SOFTWARE_TPM_MANUFACTURE_COMMANDS: readonly [string, string][] = [
+  ['swtpm_setup', 'swtpm-tools'],
+  ['swtpm_localca', 'swtpm-tools'],
+];
+
+/** The commands SOFTWARE_TPM_COMMANDS and SOFTWARE_TPM_MANUFACTURE_COMMANDS name that are not on PATH. */
+export function missingSoftwareTpmManufactureCommands(): string[] {
+  return [...SOFTWARE_TPM_COMMANDS, ...SOFTWARE_TPM_MANUFACTURE_COMMANDS].filter(([cmd]) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status !== 0).map(([cmd]) => cmd);
+}
+
+/**
+ * The TPM's manufacturer, as `swtpm_setup --create-ek-cert` plays it: swtpm's local CA (a root
+ * and an intermediate, made under `<stateDir>/ca`) certified the TPM's RSA EK, whose certificate
+ * is in NV index 0x01c00002 and whose key is persistent at 0x81010001. The root is what a policy
+ * names as a `tpm-ek` root.
+ */
+export interface SoftwareTpmManufacturer {
+  rootPem: string;
+  intermediatePem: string;
+}
+
+/**
+ * Manufacture the TPM state in `stateDir` (before startSoftwareTpm on it): endorsement keys and
+ * their certificates, signed by a local CA kept in `stateDir` (never swtpm's system-wide one).
+ */
+export async function manufactureSoftwareTpm(stateDir: string): Promise<SoftwareTpmManufacturer> {
+  const ca = join(stateDir, 'ca');
+  await mkdir(ca, { recursive: true, mode: 0o700 });
+  await writeFile(join(stateDir, 'localca.conf'), `statedir = ${ca}\nsigningkey = ${ca}/signkey.pem\nissuercert = ${ca}/issuercert.pem\ncertserial = ${ca}/certserial\n`);
+  await writeFile(join(stateDir, 'localca.options'), '--platform-manufacturer Breakglass\n--platform-version 2.1\n--platform-model software-tpm\n');
+  const localca = spawnSync('sh', ['-c', 'command -v swtpm_localca'], { encoding: 'utf8' }).stdout.trim() || '/usr/bin/swtpm_localca';
+  await writeFile(join(stateDir, 'setup.conf'), `create_certs_tool = ${localca}\ncreate_certs_tool_config = ${stateDir}/localca.conf\ncreate_certs_tool_options = ${stateDir}/localca.options\nactive_pcr_banks = sha256\n`);
+  await new Promise<void>((resolve, reject) =>
+    execFile('swtpm_setup', ['--tpm2', '--tpmstate', stateDir, '--create-ek-cert', '--config', join(stateDir, 'setup.conf'), '--overwrite'], (error, _stdout, stderr) => (error ? reject(new Error(`swtpm_setup failed: ${stderr.trim() || error.message}`)) : resolve())),
+  );
+  return { rootPem: await readFile(join(ca, 'swtpm-localca-rootca-cert.pem'), 'utf8'), intermediatePem: await readFile(join(ca, 'issuercert.pem'), 'utf8') };
 }
 
 export interface SoftwareTpm {
