@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { missingSoftwareTpmCommands } from '../../../shared/node/tpm/software-tpm';
+import { missingSoftwareTpmManufactureCommands } from '../../../shared/node/tpm/software-tpm';
 
 /**
  * `npm start` as a newcomer meets it: the demo store starts on a fresh data dir, prints tokens
@@ -93,8 +93,12 @@ describe('npm start (scripts/start.mjs)', { concurrency: false }, () => {
     assert.match(text, /needs_info/);
     assert.match(text, /bypass byp_\w+ is ACTIVE/);
     assert.match(text, /WARN: gate container-signing/);
-    // Where swtpm is installed the critical-tier approvals are signed with the demo's attested TPM keys.
-    if (missingSoftwareTpmCommands().length === 0) assert.match(text, /approvals: 2\/2 \(bob \[attested \(tpm, serial 0de0a1\)\], carol \[attested \(tpm, serial 0de0a1\)\]\)/);
+    // Where swtpm is installed the critical-tier approvals are signed with the demo's TPM keys,
+    // attested through the one demo TPM's endorsement key (the serial is its EK certificate's).
+    if (missingSoftwareTpmManufactureCommands().length === 0) {
+      assert.match(out, /attested through its endorsement key \(credential activation\)/);
+      assert.match(text, /approvals: 2\/2 \(bob \[attested \(tpm, serial ([0-9a-f]+)\)\], carol \[attested \(tpm, serial \1\)\]\)/);
+    }
     else assert.match(text, /approvals: 2\/2 \(bob \[software\], carol \[software\]\)/);
     assert.match(text, /Revoked req_\w+ \(state: revoked\)/);
     assert.match(text, /review_open/);
