@@ -12295,8 +12295,10 @@ var MAX_SCOPE_ATTRIBUTES = 16;
 var MAX_CONTEXT_KEY_LENGTH = 64;
 var MAX_CONTEXT_VALUE_LENGTH = 512;
 var TIMESTAMP_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+var recentRealSeconds = ["", "", "", ""];
+var nextRecent = 0;
 function isRealInstant(value) {
-  if (value.length === 24 && MILLIS_TAIL.test(value)) {
+  if (value.length === 24 && TIMESTAMP_PATTERN.test(value)) {
     const second = value.slice(0, 19);
     if (recentRealSeconds.includes(second)) return true;
     const real = roundTrips(value);
@@ -12309,9 +12311,6 @@ function roundTrips(value) {
   const ms = Date.parse(value);
   return Number.isFinite(ms) && new Date(ms).toISOString() === value;
 }
-var MILLIS_TAIL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-var recentRealSeconds = ["", "", "", ""];
-var nextRecent = 0;
 
 // shared/domain/unicode-names.ts
 var C0_NAMES = [

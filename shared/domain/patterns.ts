@@ -25,12 +25,16 @@ export const MAX_CONTEXT_VALUE_LENGTH = 512;
 
 /** UTC timestamp from the server clock, ISO 8601 with milliseconds and a Z. */
 export const TIMESTAMP_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+/** The last few `YYYY-MM-DDTHH:MM:SS` seen to round-trip (an entry's time and its expiry alternate). */
+const recentRealSeconds: string[] = ['', '', '', ''];
+let nextRecent = 0;
+
 /** `value` is a real instant: Date reads it and gives the same text back (no month 13, no 25 o'clock). */
 export function isRealInstant(value: string): boolean {
   // A verifier checks two timestamps per ledger entry, mostly in seconds it has just seen: any
   // milliseconds on a second that round-tripped round-trip too (Date parse + format was half
-  // of the entry check).
-  if (value.length === 24 && MILLIS_TAIL.test(value)) {
+  // of the entry check). TIMESTAMP_PATTERN is the 4-digit-year form toISOString writes.
+  if (value.length === 24 && TIMESTAMP_PATTERN.test(value)) {
     const second = value.slice(0, 19);
     if (recentRealSeconds.includes(second)) return true;
     const real = roundTrips(value);
@@ -44,9 +48,3 @@ function roundTrips(value: string): boolean {
   const ms = Date.parse(value);
   return Number.isFinite(ms) && new Date(ms).toISOString() === value;
 }
-
-/** `.123Z` after `YYYY-MM-DDTHH:MM:SS`: the 4-digit-year form toISOString writes. */
-const MILLIS_TAIL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-/** The last few `YYYY-MM-DDTHH:MM:SS` seen to round-trip (an entry's time and its expiry alternate). */
-const recentRealSeconds: string[] = ['', '', '', ''];
-let nextRecent = 0;
