@@ -145,6 +145,17 @@ ${indent(tpm.manufacturer!.rootPem)}
     assert.equal(approved.code, 0, approved.stderr);
     assert.match((await cli(['status', id], bob)).stdout, new RegExp(`approvals: 1/1 \\(bob \\[attested \\(tpm, serial ${serial}\\)\\]\\)`));
 
+    // ledger verify's semantic audit replays the enrollment and counts the decision as attested
+    // (once the log's checkpoint, signed within about 500 ms, covers the approval).
+    const last = (await fx.call('GET', '/v1/ledger/entries?from=0&limit=1000', { token: fx.adminToken })).json.entries.length as number;
+    for (let tries = 0; ((await fx.call('GET', '/v1/ledger/checkpoint', { token: fx.adminToken })).json.treeSize as number) < last; tries++) {
+      assert.ok(tries < 200, 'the checkpoint never covered the approval');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const verified = await cli(['ledger', 'verify'], admin);
+    assert.equal(verified.code, 0, `${verified.stdout}\n${verified.stderr}`);
+    assert.match(verified.stdout, /1 decisions? \(keys: 1 attested, 0 claimed, not attested, 0 software\).*: no violations/);
+
     // The same answer again: the challenge was used. Nothing more is enrolled.
     const again = await enroll('bob', await readFile(join(tmp, 'bob.pub.pem'), 'utf8'), attestation);
     assert.equal(again.status, 400);
