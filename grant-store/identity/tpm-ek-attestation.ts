@@ -92,12 +92,17 @@ export function checkAttestationKey(akPublicB64: string): { pub: TpmPublic; name
 export function issueTpmChallenge(input: TpmChallengeInput, ctx: { principal: string; roots: readonly AttestationRoot[]; now: Date; id: string }): { challenge: TpmChallenge; record: TpmChallengeRecord } {
   const { ek } = verifyEkCertificate(input.ekCertificates, ctx.roots, ctx.now);
   const ekPub = tpmPublic(input.ekPublic, 'ekPublic (TPM2B_PUBLIC)');
-  if (ekPub.key.type !== 'rsa') refuse('the endorsement key is an ECC key: only an RSA EK (certificate at NV index 0x01c00002) is supported for credential activation here');
   const flags = objectAttributeFlags(ekPub.objectAttributes);
   if (!flags.fixedTPM || !flags.fixedParent || !flags.restricted || !flags.decrypt || flags.sign) {
     refuse(`ekPublic is not an endorsement key: it must be a fixedTPM, fixedParent, restricted decryption key (objectAttributes 0x${ekPub.objectAttributes.toString(16).padStart(8, '0')})`);
   }
-  const ekKey = tpmPublicKeyObject(ekPub);
+  let ekKey: ReturnType<typeof tpmPublicKeyObject>;
+  try {
+    ekKey = tpmPublicKeyObject(ekPub);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'invalid_input') throw error;
+    refuse(`ekPublic's key cannot be read (${(error as Error).message})`);
+  }
   if (!spkiDer(ekKey).equals(spkiDer(ek.publicKey))) refuse('ekPublic holds another key than the EK certificate: the public area is not the certified endorsement key');
   const nameAlg = TPM_HASH_NAMES[ekPub.nameAlg];
   if (!nameAlg) refuse(`the endorsement key's nameAlg 0x${ekPub.nameAlg.toString(16)} is not SHA-1/256/384/512`);

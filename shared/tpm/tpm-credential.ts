@@ -7,8 +7,8 @@ import { TpmReader } from './tpm-structures';
  * `tpm2_activatecredential` in the file format tpm2-tools reads.
  */
 
-/** NV indexes of the EK certificates (TCG EK Credential Profile 2.0, 2.2.1.4: low range). */
-export const EK_CERT_NV_INDEX = { rsa2048: 0x01c00002, eccP256: 0x01c0000a } as const;
+/** NV indexes of the EK certificates (TCG EK Credential Profile 2.0, 2.2.1.4: low range; ECC P-384 from the high range, where swtpm puts its ECC EK's). */
+export const EK_CERT_NV_INDEX = { rsa2048: 0x01c00002, eccP256: 0x01c0000a, eccP384: 0x01c00016 } as const;
 /** The persistent handle the TCG provisioning guidance gives the RSA EK. */
 export const EK_RSA_PERSISTENT_HANDLE = 0x81010001;
 

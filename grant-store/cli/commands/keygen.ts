@@ -8,7 +8,7 @@ import { AppError } from '../../../shared/errors';
 import { writeKeyPairFiles } from '../../../shared/node/signing/key-files';
 import { missingSoftwareTpmCommands } from '../../../shared/node/tpm/software-tpm';
 import { createAttestedTpmKey, createEkAttestedTpmKey } from '../../../shared/node/tpm/tpm-enrollment';
-import { EK_RSA_PERSISTENT_HANDLE } from '../../../shared/tpm/tpm-credential';
+import { EK_CERT_NV_INDEX, EK_RSA_PERSISTENT_HANDLE } from '../../../shared/tpm/tpm-credential';
 import { handleText, writeTpmKeyFiles, type TpmKeyFiles } from '../../../shared/node/tpm/tpm-keys';
 import type { CliContext } from '../context';
 import { withExamples } from '../help';
@@ -34,6 +34,7 @@ interface KeygenFlags {
   ek?: boolean;
   ekHandle?: string;
   ekChain?: string[];
+  ekNv?: string;
   principal?: string;
 }
 
@@ -53,6 +54,7 @@ export function registerKeygen(program: Command, ctx: CliContext): void {
       .option('--ak-cert <files...>', "--tpm: the attestation key's certificate (PEM) and any intermediates, as your attestation CA issued them")
       .option('--ek', "--tpm: anchor the attestation in the TPM's endorsement key (EK certificate from NV 0x01c00002, credential activation with the store at --store) instead of --ak-cert")
       .option('--ek-handle <handle>', `--ek: persistent handle of the RSA endorsement key (default ${handleText(EK_RSA_PERSISTENT_HANDLE)}; create it with \`tpm2_createek -c ${handleText(EK_RSA_PERSISTENT_HANDLE)} -G rsa\`)`)
+      .option('--ek-nv <index>', `--ek: NV index of the EK certificate (default ${handleText(EK_CERT_NV_INDEX.rsa2048)} for the RSA EK; ${handleText(EK_CERT_NV_INDEX.eccP256)} for an ECC P-256 EK, with its --ek-handle)`)
       .option('--ek-chain <files...>', '--ek: intermediate certificates (PEM) between the EK certificate and the manufacturer root, if the TPM vendor uses any')
       .option('--principal <name>', '--tpm: the approver the key will be enrolled for (bound into the certification)'),
     'breakglass keygen --out ./bob.pem      # writes bob.pem and bob.pub.pem',
@@ -102,12 +104,15 @@ async function tpmKeygen(flags: KeygenFlags, env: NodeJS.ProcessEnv, challenge: 
   for (const [flag, value] of [['--parent', parent], ['--handle', flags.handle], ['--ak', flags.ak], ...(flags.ek ? [['--ek-handle', ekHandle] as const] : [])] as const) {
     if (!value || !HANDLE.test(value)) errors.push({ path: flag, message: 'a persistent handle, 0x81xxxxxx' });
   }
+  const ekNv = flags.ekNv ?? handleText(EK_CERT_NV_INDEX.rsa2048);
   if (flags.ek) {
+    if (!/^0x01c[0-9a-f]{5}$/i.test(ekNv)) errors.push({ path: '--ek-nv', message: 'an EK certificate NV index, 0x01c0xxxx (e.g. 0x01c00002)' });
     if (flags.akCert?.length) errors.push({ path: '--ak-cert', message: 'with --ek the endorsement key vouches for the attestation key: give --ak-cert or --ek, not both' });
   } else {
     if (!flags.akCert?.length) errors.push({ path: '--ak-cert', message: "the attestation key's certificate (PEM file), or --ek to anchor in the TPM's endorsement key" });
     if (flags.ekHandle) errors.push({ path: '--ek-handle', message: 'only with --ek' });
     if (flags.ekChain?.length) errors.push({ path: '--ek-chain', message: 'only with --ek' });
+    if (flags.ekNv) errors.push({ path: '--ek-nv', message: 'only with --ek' });
   }
   if (errors.length) throw usageError('TPM key generation', errors);
   const readPems = async (flag: string, files: string[]): Promise<string[]> => {
@@ -128,7 +133,7 @@ async function tpmKeygen(flags: KeygenFlags, env: NodeJS.ProcessEnv, challenge: 
   const tcti = flags.tcti ?? env.TPM2TOOLS_TCTI ?? DEFAULT_TPM_TCTI;
   try {
     const common = { tcti, parentHandle: Number(parent), handle: Number(flags.handle), akHandle: Number(flags.ak), principal: flags.principal!, now: new Date() };
-    const { key, attestation } = flags.ek ? await createEkAttestedTpmKey({ ...common, ekHandle: Number(ekHandle), ekIntermediates, challenge }) : await createAttestedTpmKey({ ...common, akCertificates });
+    const { key, attestation } = flags.ek ? await createEkAttestedTpmKey({ ...common, ekHandle: Number(ekHandle), ekCertNvIndex: Number(ekNv), ekIntermediates, challenge }) : await createAttestedTpmKey({ ...common, akCertificates });
     return await writeTpmKeyFiles(flags.out!, key, attestation);
   } catch (error) {
     if (error instanceof AppError) throw error;

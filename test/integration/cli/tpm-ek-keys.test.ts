@@ -12,7 +12,7 @@ import type { TpmChallenge, TpmChallengeInput, TpmEkAttestationInput } from '../
 import type { BypassRequest } from '../../../shared/domain/request';
 import { ekEnrollmentAttestation, readEkCertificate, readPublicArea } from '../../../shared/node/tpm/tpm-ek';
 import { handleText } from '../../../shared/node/tpm/tpm-keys';
-import { EK_RSA_PERSISTENT_HANDLE } from '../../../shared/tpm/tpm-credential';
+import { EK_CERT_NV_INDEX, EK_RSA_PERSISTENT_HANDLE } from '../../../shared/tpm/tpm-credential';
 import { startStoreFixture, type StoreFixture } from '../../support/grant-store-fixture';
 import { startSwtpm, type Swtpm, type TpmKey } from '../../support/swtpm';
 import { createTempDatabase, type TempDatabase } from '../storage/pg-temp-database';
@@ -63,9 +63,9 @@ for (const backend of ['SQLite', 'PostgreSQL'] as const) describe(`TPM keys atte
     return res.json as TpmChallenge;
   };
   /** A fresh approver key in the TPM and its attestation, answering a challenge asked for `principal`. */
-  async function attested(principal: string, opts: { akHandle?: number } = {}): Promise<{ key: TpmKey; attestation: TpmEkAttestationInput }> {
+  async function attested(principal: string, opts: { ekHandle?: number; ekCertNvIndex?: number } = {}): Promise<{ key: TpmKey; attestation: TpmEkAttestationInput }> {
     const key = await tpm.createKey();
-    const attestation = await ekEnrollmentAttestation({ tcti: tpm.tcti, keyHandle: key.handle, publicArea: key.publicArea, akHandle: opts.akHandle ?? ak.handle, ekHandle: EK_RSA_PERSISTENT_HANDLE, ekIntermediates: [tpm.manufacturer!.intermediatePem], principal, now: fx.clock.now(), challenge: challengeAs(fx.adminToken, principal) });
+    const attestation = await ekEnrollmentAttestation({ tcti: tpm.tcti, keyHandle: key.handle, publicArea: key.publicArea, akHandle: ak.handle, ekHandle: opts.ekHandle ?? EK_RSA_PERSISTENT_HANDLE, ekCertNvIndex: opts.ekCertNvIndex, ekIntermediates: [tpm.manufacturer!.intermediatePem], principal, now: fx.clock.now(), challenge: challengeAs(fx.adminToken, principal) });
     return { key, attestation };
   }
   async function enroll(principal: string, publicKeyPem: string, attestation: unknown): Promise<{ status: number; message: string }> {
@@ -212,6 +212,22 @@ ${indent(tpm.manufacturer!.rootPem)}
       fx.clock.offsetMs = 0;
     }
     assert.equal(await keyCount('carol'), 0);
+  });
+
+  test("an ECC endorsement key (swtpm's P-384 EK, certificate at NV 0x01c00016): the credential shared by ECDH is opened by the TPM, the key enrolls as attested", async () => {
+    const { key, attestation } = await attested('carol', { ekHandle: 0x81010016, ekCertNvIndex: EK_CERT_NV_INDEX.eccP384 });
+    const enrolled = await fx.call('POST', '/v1/admin/approvers/carol/keys', { token: fx.adminToken, body: { publicKeyPem: key.publicKeyPem, attestation } });
+    assert.equal(enrolled.status, 201, enrolled.text);
+    const ecc = new x509.X509Certificate(await readEkCertificate(tpm.tcti, EK_CERT_NV_INDEX.eccP384));
+    assert.equal(ecc.publicKey.algorithm.name, 'ECDSA');
+    assert.equal(enrolled.json.attestation.serial, ecc.serialNumber.toLowerCase());
+    assert.equal(enrolled.json.attestation.ek.issuer, 'CN=swtpm-localca');
+    // A wrong secret is refused the same way as for an RSA EK.
+    const wrong = await attested('carol', { ekHandle: 0x81010016, ekCertNvIndex: EK_CERT_NV_INDEX.eccP384 });
+    const secret = Buffer.from(wrong.attestation.secret, 'base64');
+    secret[3]! ^= 0x80;
+    assert.match((await enroll('carol', wrong.key.publicKeyPem, { ...wrong.attestation, secret: secret.toString('base64') })).message, /wrong secret for challenge/);
+    await fx.call('DELETE', `/v1/admin/approvers/carol/keys/${enrolled.json.keyId as string}`, { token: fx.adminToken });
   });
 
   test('refused at the challenge: an attestation key that is not fixedTPM, or not restricted; a public area that is not the certified EK', async () => {

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { constants, createHash, createHmac, generateKeyPairSync, privateDecrypt, randomBytes } from 'node:crypto';
+import { constants, createHash, createHmac, createPublicKey, diffieHellman, generateKeyPairSync, privateDecrypt, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { credentialBlobFor, kdfa, makeCredential } from '../../../../grant-store/identity/tpm-credential';
+import { credentialBlobFor, kdfa, kdfe, makeCredential } from '../../../../grant-store/identity/tpm-credential';
 import { IDENTITY_LABEL, credentialFile, parseCredentialFile } from '../../../../shared/tpm/tpm-credential';
+import { TpmReader } from '../../../../shared/tpm/tpm-structures';
 import { requireSwtpm } from '../../../support/swtpm';
 
 // TPM2_MakeCredential computed by the store, checked byte for byte against tpm2-tools'
@@ -63,6 +64,39 @@ describe('TPM2_MakeCredential in software (Part 1, 24)', () => {
       assert.deepEqual(Buffer.from(credentialFile(theirs.credentialBlob, theirs.encryptedSecret)), await readFile(join(dir, 'cred.out')));
     });
   }
+
+  /** The seed an ECC credential carries, recovered with the EK's private key from the ephemeral point in encryptedSecret. */
+  function eccSeed(ekPrivate: KeyObject, ekPublic: KeyObject, encryptedSecret: Uint8Array): Buffer {
+    const outer = new TpmReader(encryptedSecret, 'encryptedSecret');
+    const point = new TpmReader(outer.sized('secret'), 'TPMS_ECC_POINT');
+    const x = Buffer.from(point.sized('x'));
+    const y = Buffer.from(point.sized('y'));
+    const ephemeral = createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: x.toString('base64url'), y: y.toString('base64url') }, format: 'jwk' });
+    const z = diffieHellman({ privateKey: ekPrivate, publicKey: ephemeral });
+    return kdfe('sha256', z, 'IDENTITY', x, Buffer.from(ekPublic.export({ format: 'jwk' }).x!, 'base64url'), 256);
+  }
+
+  test("ECC EK: the credential blob equals tpm2_makecredential's, byte for byte, for the seed shared through the ephemeral key (KDFe)", async () => {
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    await writeFile(join(dir, 'ek-ecc.pem'), publicKey.export({ type: 'spki', format: 'pem' }));
+    const secret = randomBytes(32);
+    await writeFile(join(dir, 'secret'), secret);
+    // -G ecc with a PEM key: the default TCG ECC EK template (P-256, SHA-256, AES-128-CFB).
+    execFileSync('tpm2_makecredential', ['-T', 'none', '-G', 'ecc', '-u', join(dir, 'ek-ecc.pem'), '-s', join(dir, 'secret'), '-n', AK_NAME.toString('hex'), '-o', join(dir, 'cred-ecc.out')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const theirs = parseCredentialFile(new Uint8Array(await readFile(join(dir, 'cred-ecc.out'))));
+    const protector = { nameAlg: 'sha256' as const, symmetricKeyBits: 128 };
+    const seed = eccSeed(privateKey, publicKey, theirs.encryptedSecret);
+    assert.equal(credentialBlobFor(protector, AK_NAME, secret, seed).toString('hex'), Buffer.from(theirs.credentialBlob).toString('hex'));
+
+    const ours = makeCredential({ key: publicKey, ...protector }, AK_NAME, secret);
+    assert.deepEqual(ours.credentialBlob, credentialBlobFor(protector, AK_NAME, secret, eccSeed(privateKey, publicKey, ours.encryptedSecret)));
+  });
+
+  test('KDFe is the concatenation KDF over the hash: H([i]32 ‖ Z ‖ label ‖ 0x00 ‖ partyU ‖ partyV)', () => {
+    const z = Buffer.alloc(32, 7);
+    const expected = Buffer.concat([1, 2].map((i) => createHash('sha256').update(Buffer.from([0, 0, 0, i])).update(z).update('IDENTITY\0').update('u').update('v').digest())).subarray(0, 40);
+    assert.deepEqual(kdfe('sha256', z, 'IDENTITY', Buffer.from('u'), Buffer.from('v'), 320), expected);
+  });
 
   test('a credential longer than the nameAlg digest is refused', () => {
     assert.throws(() => credentialBlobFor({ nameAlg: 'sha256', symmetricKeyBits: 128 }, AK_NAME, Buffer.alloc(33), Buffer.alloc(32)), /at most 32/);
