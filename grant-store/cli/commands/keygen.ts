@@ -60,7 +60,7 @@ export function registerKeygen(program: Command, ctx: CliContext): void {
     'breakglass keygen --out ./bob.pem      # writes bob.pem and bob.pub.pem',
     'breakglass admin approver enroll --principal bob --public-key ./bob.pub.pem',
     'breakglass keygen --tpm --ek --out ./bob --principal bob --handle 0x81000102 --ak 0x81000101 --ek-chain vendor-intermediate.pem',
-    'breakglass keygen --tpm --out ./bob --principal bob --handle 0x81000102 --ak 0x81010001 --ak-cert ak.pem',
+    'breakglass keygen --tpm --out ./bob --principal bob --handle 0x81000102 --ak 0x81000101 --ak-cert ak.pem',
     'breakglass admin approver enroll --principal bob --public-key ./bob.pub.pem --tpm-attestation ./bob.tpm-attestation.json',
   ).action(async (flags: KeygenFlags, cmd: Command) => {
     if (flags.tpm) {
