@@ -9,6 +9,7 @@ import { writeKeyPairFiles } from '../../../shared/node/signing/key-files';
 import { missingSoftwareTpmCommands } from '../../../shared/node/tpm/software-tpm';
 import { createAttestedTpmKey, createEkAttestedTpmKey } from '../../../shared/node/tpm/tpm-enrollment';
 import { EK_CERT_NV_INDEX, EK_RSA_PERSISTENT_HANDLE } from '../../../shared/tpm/tpm-credential';
+import { DEFAULT_TPM_TCTI, defaultTpmTcti } from '../../../shared/node/tpm/tpm-probe';
 import { handleText, writeTpmKeyFiles, type TpmKeyFiles } from '../../../shared/node/tpm/tpm-keys';
 import type { CliContext } from '../context';
 import { withExamples } from '../help';
@@ -19,7 +20,6 @@ function defaultKeyDir(env: NodeJS.ProcessEnv): string {
   return `${join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'breakglass')}/`;
 }
 
-const DEFAULT_TPM_TCTI = 'device:/dev/tpmrm0';
 /** The usual persistent handle of the owner hierarchy's storage root key (TCG provisioning guidance). */
 const DEFAULT_TPM_PARENT = '0x81000001';
 
@@ -130,7 +130,7 @@ async function tpmKeygen(flags: KeygenFlags, env: NodeJS.ProcessEnv, challenge: 
   const ekIntermediates = await readPems('--ek-chain', flags.ekChain ?? []);
   const missing = missingSoftwareTpmCommands().filter((c) => c !== 'swtpm');
   if (missing.length) throw new AppError('unavailable', `--tpm needs tpm2-tools (missing ${missing.join(', ')}): sudo apt-get install -y tpm2-tools`);
-  const tcti = flags.tcti ?? env.TPM2TOOLS_TCTI ?? DEFAULT_TPM_TCTI;
+  const tcti = flags.tcti ?? defaultTpmTcti(env);
   try {
     const common = { tcti, parentHandle: Number(parent), handle: Number(flags.handle), akHandle: Number(flags.ak), principal: flags.principal!, now: new Date() };
     const { key, attestation } = flags.ek ? await createEkAttestedTpmKey({ ...common, ekHandle: Number(ekHandle), ekCertNvIndex: Number(ekNv), ekIntermediates, challenge }) : await createAttestedTpmKey({ ...common, akCertificates });
