@@ -1,6 +1,6 @@
 import type { SessionKey, TpmStatus } from '../../shared/ipc/contract';
 import type { AppError } from '../../shared/errors';
-import type { TpmKeyState } from '../lib/tpm-key-choice';
+import { tpmAnchor, type TpmKeyState } from '../lib/tpm-key-choice';
 import { useChannelMutation } from '../bridge/queries';
 import { formatUtc } from '../lib/time';
 import { CopyButton } from './copy-button';
@@ -9,12 +9,15 @@ import { useNow } from './use-now';
 
 /**
  * The fields of a TPM key: make a new one or use one already there, the attestation key that
- * certifies it, and that key's certificate from the attestation CA. Setup and Settings' "Add
- * hardware key" both ask for it; `idPrefix` keeps their element ids apart.
+ * certifies it, and what vouches for that attestation key: the TPM's endorsement key (offered
+ * first where the TPM has an EK certificate; the store's challenge is answered by the TPM) or a
+ * certificate from the attestation CA (the weaker fallback). Setup and Settings' "Add hardware
+ * key" both ask for it; `idPrefix` keeps their element ids apart.
  */
 export function TpmKeyFields({ idPrefix: p, status, state, setState, error }: { idPrefix: string; status: TpmStatus; state: TpmKeyState; setState: (next: TpmKeyState) => void; error: AppError | null }) {
   const set = (patch: Partial<TpmKeyState>) => setState({ ...state, ...patch });
   const akHandle = state.akHandle || status.attestationKeys[0] || '';
+  const anchor = tpmAnchor(state, status);
   return (
     <>
       <p className="muted" style={{ marginTop: 0 }}>
@@ -55,24 +58,73 @@ export function TpmKeyFields({ idPrefix: p, status, state, setState, error }: { 
           {fieldError(error, 'key.akHandle') ? <span className="error">{fieldError(error, 'key.akHandle')}</span> : <span className="hint">Certifies the new key (TPM2_Certify).</span>}
         </div>
       </div>
-      <div className="field">
-        <label htmlFor={`${p}tpm-ak-cert`}>Attestation key certificate (PEM)</label>
-        <textarea
-          id={`${p}tpm-ak-cert`}
-          className="textarea mono"
-          rows={4}
-          placeholder="-----BEGIN CERTIFICATE-----"
-          value={state.akCertificates}
-          onChange={(e) => set({ akCertificates: e.target.value })}
-          aria-invalid={Boolean(fieldError(error, 'key.akCertificates'))}
-          spellCheck={false}
-        />
-        {fieldError(error, 'key.akCertificates') ? (
-          <span className="error">{fieldError(error, 'key.akCertificates')}</span>
-        ) : (
-          <span className="hint">As your attestation CA issued it for {akHandle || 'the attestation key'}, then any intermediates. Public: it is handed to the admin with the key.</span>
-        )}
-      </div>
+      <fieldset style={{ border: 0, padding: 0, margin: '4px 0 12px', display: 'flex', flexDirection: 'column', gap: 6 }} aria-describedby={`${p}tpm-anchor-error`}>
+        <legend style={{ fontWeight: 600, fontSize: 12, padding: 0, marginBottom: 6 }}>What vouches for the attestation key</legend>
+        <label className="row" style={{ alignItems: 'flex-start', flexWrap: 'nowrap' }}>
+          <input type="radio" name={`${p}tpm-anchor`} checked={anchor === 'ek'} onChange={() => set({ anchor: 'ek' })} disabled={!status.ek.available} aria-label="Endorsement key" />
+          <span>
+            <strong>This TPM's endorsement key</strong> <span className="muted">(stronger)</span>
+            <br />
+            <span className="muted" style={{ fontSize: 12 }} aria-label="Endorsement key availability">
+              {status.ek.available
+                ? `The store checks the EK certificate from ${status.ek.issuer} and proves the attestation key is in this TPM (its challenge is answered here): nothing rests on a CA you run.`
+                : `Not available: ${status.ek.reason}.`}
+            </span>
+          </span>
+        </label>
+        <label className="row" style={{ alignItems: 'flex-start', flexWrap: 'nowrap' }}>
+          <input type="radio" name={`${p}tpm-anchor`} checked={anchor === 'ak-certificate'} onChange={() => set({ anchor: 'ak-certificate' })} aria-label="Attestation key certificate" />
+          <span>
+            <strong>A certificate from your attestation CA</strong> <span className="muted">(weaker)</span>
+            <br />
+            <span className="muted" style={{ fontSize: 12 }}>The store takes that CA's word that it checked this TPM before certifying the attestation key.</span>
+          </span>
+        </label>
+        {fieldError(error, 'key.anchor') ? (
+          <span className="error" style={{ fontSize: 12 }} id={`${p}tpm-anchor-error`}>
+            {fieldError(error, 'key.anchor')}
+          </span>
+        ) : null}
+      </fieldset>
+      {anchor === 'ek' ? (
+        <div className="field">
+          <label htmlFor={`${p}tpm-ek-chain`}>EK certificate intermediates (PEM, if your TPM vendor uses any)</label>
+          <textarea
+            id={`${p}tpm-ek-chain`}
+            className="textarea mono"
+            rows={3}
+            placeholder="-----BEGIN CERTIFICATE----- (usually empty)"
+            value={state.ekIntermediates}
+            onChange={(e) => set({ ekIntermediates: e.target.value })}
+            aria-invalid={Boolean(fieldError(error, 'key.ekIntermediates'))}
+            spellCheck={false}
+          />
+          {fieldError(error, 'key.ekIntermediates') ? (
+            <span className="error">{fieldError(error, 'key.ekIntermediates')}</span>
+          ) : (
+            <span className="hint">The EK certificate is read from the TPM. The console asks the store for a challenge for you and answers it with the endorsement key (TPM2_ActivateCredential).</span>
+          )}
+        </div>
+      ) : (
+        <div className="field">
+          <label htmlFor={`${p}tpm-ak-cert`}>Attestation key certificate (PEM)</label>
+          <textarea
+            id={`${p}tpm-ak-cert`}
+            className="textarea mono"
+            rows={4}
+            placeholder="-----BEGIN CERTIFICATE-----"
+            value={state.akCertificates}
+            onChange={(e) => set({ akCertificates: e.target.value })}
+            aria-invalid={Boolean(fieldError(error, 'key.akCertificates'))}
+            spellCheck={false}
+          />
+          {fieldError(error, 'key.akCertificates') ? (
+            <span className="error">{fieldError(error, 'key.akCertificates')}</span>
+          ) : (
+            <span className="hint">As your attestation CA issued it for {akHandle || 'the attestation key'}, then any intermediates. Public: it is handed to the admin with the key.</span>
+          )}
+        </div>
+      )}
     </>
   );
 }
@@ -100,7 +152,7 @@ export function TpmCertification({ principal, tpmKey }: { principal: string; tpm
         <span className={expired ? 'error' : 'muted'} aria-label="certification validity">
           {expired
             ? `Expired at ${formatUtc(tpmKey.certificationValidUntil)}: the store refuses it now. Certify again, then hand over the new one.`
-            : `The store accepts it until ${formatUtc(tpmKey.certificationValidUntil)} (made by the attestation key ${tpmKey.akHandle}; key at ${tpmKey.handle}).`}
+            : `The store accepts it ${tpmKey.anchor === 'ek' ? 'once, ' : ''}until ${formatUtc(tpmKey.certificationValidUntil)} (made by the attestation key ${tpmKey.akHandle}, ${tpmKey.anchor === 'ek' ? "anchored in this TPM's endorsement key" : 'anchored in its AK certificate'}; key at ${tpmKey.handle}).`}
         </span>
         <button type="button" className="btn small" onClick={() => certify.mutate({})} disabled={certify.isPending}>
           {certify.isPending ? 'Certifying…' : 'Certify again'}

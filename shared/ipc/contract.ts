@@ -90,8 +90,17 @@ export type SigningKeyKind = z.infer<typeof SigningKeyKindSchema>;
 /** A TPM persistent handle as tpm2-tools write it (0x81xxxxxx). */
 export const TpmHandleSchema = z.string().regex(/^0x81[0-9a-fA-F]{6}$/, { message: 'must be a persistent handle, 0x81xxxxxx' });
 
-/** A TPM certification of a key (what `admin approver enroll --tpm-attestation FILE` reads from FILE). */
-export const TpmCertificationSchema = KeyAttestationInputSchema.refine((a) => a.kind === 'tpm', { message: 'must be a TPM certification' });
+/** A TPM certification of a key (what `admin approver enroll --tpm-attestation FILE` reads from FILE): AK-certificate anchored (tpm) or endorsement-key anchored (tpm-ek). */
+export const TpmCertificationSchema = KeyAttestationInputSchema.refine((a) => a.kind === 'tpm' || a.kind === 'tpm-ek', { message: 'must be a TPM certification' });
+
+/**
+ * What anchors a TPM key's attestation: `ek` = the TPM's endorsement key certificate (from the
+ * manufacturer) and the store's credential-activation challenge answered by this TPM (policy root
+ * kind tpm-ek; the stronger one); `ak-certificate` = a certificate an attestation CA issued for
+ * the attestation key (policy root kind tpm; weaker: the store takes that CA's word).
+ */
+export const TpmAnchorSchema = z.enum(['ek', 'ak-certificate']);
+export type TpmAnchor = z.infer<typeof TpmAnchorSchema>;
 
 /**
  * What the console knows of this machine's TPM 2.0 (`get-tpm-status`): whether a key can be made
@@ -112,6 +121,12 @@ export const TpmStatusSchema = z.strictObject({
   signingKeys: z.array(TpmHandleSchema),
   /** Where a new key goes when no handle is given (the first free one from 0x81000100); null when unavailable. */
   nextHandle: TpmHandleSchema.nullable(),
+  /**
+   * The endorsement-key route: available when the TPM holds an EK certificate (NV 0x01c00002) and
+   * the RSA EK is persistent at `handle`; else `reason` says which is missing (null when the TPM
+   * itself is unavailable). `issuer` is the EK certificate's issuer (the TPM manufacturer's CA).
+   */
+  ek: z.strictObject({ available: z.boolean(), reason: z.string().nullable(), handle: TpmHandleSchema, issuer: z.string().nullable() }),
 });
 export type TpmStatus = z.infer<typeof TpmStatusSchema>;
 
@@ -138,6 +153,8 @@ export const SessionKeySchema = z.strictObject({
       tcti: z.string(),
       handle: TpmHandleSchema,
       akHandle: TpmHandleSchema,
+      /** What the certification rests on: the endorsement key (tpm-ek) or an AK certificate (tpm). */
+      anchor: TpmAnchorSchema,
       certification: TpmCertificationSchema,
       certificationValidUntil: TimestampSchema,
     })
@@ -302,6 +319,14 @@ const AkCertificatesInputSchema = z
       .max(4, 'at most 4 certificates: the attestation key certificate and its intermediates'),
   );
 
+/** Pasted PEM text holding the intermediates between the EK certificate and the manufacturer's root (often none). */
+const EkIntermediatesInputSchema = z
+  .string()
+  .max(24_000)
+  .refine((text) => text.trim() === '' || splitPemCertificates(text).length > 0, { message: 'paste PEM certificates (-----BEGIN CERTIFICATE-----), or leave it empty' })
+  .transform(splitPemCertificates)
+  .pipe(z.array(z.string().max(8000, 'a certificate is at most 8000 characters')).max(3, 'at most 3 intermediates between the EK certificate and the manufacturer root'));
+
 /**
  * The signing key chosen at setup: a software key, one on a PKCS#11 token (generated there or
  * selected by label), or one in this machine's TPM (generated there or selected by handle, then
@@ -328,10 +353,20 @@ const KeyChoiceSchema = z.discriminatedUnion('kind', [
       handle: TpmHandleSchema.optional(),
       /** The attestation key that certifies the key (one of TpmStatus.attestationKeys). */
       akHandle: TpmHandleSchema,
-      /** Its certificate as the attestation CA issued it, then any intermediates (PEM text). */
-      akCertificates: AkCertificatesInputSchema,
+      /**
+       * ek: the TPM's endorsement key vouches for the attestation key (the store's challenge,
+       * answered here); ak-certificate: `akCertificates` does (the weaker route).
+       */
+      anchor: TpmAnchorSchema,
+      /** ak-certificate: the AK's certificate as the attestation CA issued it, then any intermediates (PEM text). */
+      akCertificates: AkCertificatesInputSchema.optional(),
+      /** ek: intermediates between the EK certificate and the manufacturer's root, if the vendor uses any (PEM text). */
+      ekIntermediates: EkIntermediatesInputSchema.optional(),
     })
-    .refine((c) => c.mode === 'generate' || c.handle !== undefined, { path: ['handle'], message: 'choose the key to use (its persistent handle)' }),
+    .refine((c) => c.mode === 'generate' || c.handle !== undefined, { path: ['handle'], message: 'choose the key to use (its persistent handle)' })
+    .refine((c) => c.anchor === 'ek' || c.akCertificates !== undefined, { path: ['akCertificates'], message: "paste the attestation key's certificate (PEM, -----BEGIN CERTIFICATE-----)" })
+    .refine((c) => c.anchor === 'ak-certificate' || c.akCertificates === undefined, { path: ['akCertificates'], message: 'with the endorsement key, no attestation key certificate: the EK vouches for the attestation key' })
+    .refine((c) => c.anchor === 'ek' || c.ekIntermediates === undefined, { path: ['ekIntermediates'], message: 'EK intermediates only with the endorsement key' }),
 ]);
 
 export const mainContract = {
@@ -386,8 +421,9 @@ export const mainContract = {
 
   /**
    * A fresh certification of the session's TPM key (the store accepts one for an hour after it is
-   * made): certified again by the same attestation key inside the TPM. Refused unless the
-   * session's key is a TPM key.
+   * made): certified again by the same attestation key inside the TPM and, for an EK-anchored key,
+   * a new store challenge answered again (a challenge is used once). Refused unless the session's
+   * key is a TPM key.
    */
   'console:main:certify-tpm-key': { input: EmptyInputSchema, output: SessionSchema },
 

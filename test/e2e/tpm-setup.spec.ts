@@ -19,6 +19,7 @@ import { SCREENSHOT_DIR, nav, stack, storeCall } from './support/helpers';
 test.describe.configure({ mode: 'serial' });
 
 let tpm: Swtpm;
+let ekTpm: Swtpm;
 let akHandle: string;
 let akPem: string;
 const hosts: { host: RunningConsoleBrowserHost; dir: string }[] = [];
@@ -48,6 +49,8 @@ test.beforeAll(async () => {
   const ak = await tpm.createKey({ restricted: true });
   akHandle = handleText(ak.handle);
   akPem = await ca.issueAk(ak.publicKeyPem, { serial: 'e2e7a1' });
+  ekTpm = await startSwtpm({ ekCertificate: true });
+  await ekTpm.createKey({ restricted: true });
 });
 
 test.afterAll(async () => {
@@ -56,6 +59,7 @@ test.afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
   }
   await tpm?.stop();
+  await ekTpm?.stop();
 });
 
 test('no TPM reachable: the choice is disabled and says why', async ({ page }) => {
@@ -71,9 +75,13 @@ test('no TPM reachable: the choice is disabled and says why', async ({ page }) =
 test('a TPM reachable: the key is made in it and certified; the screen shows what to hand the admin', async ({ page }) => {
   const host = await startHost(tpm.tcti);
   await page.goto(host.openUrl);
-  await expect(page.getByLabel('TPM availability')).toHaveText(/^Key made and kept in this machine's TPM \(IBM\), certified by its attestation key: can be enrolled as attested\.$/);
+  await expect(page.getByLabel('TPM availability')).toHaveText("Key made and kept in this machine's TPM (IBM), certified by its attestation key with your attestation CA's certificate (the weaker route: this TPM has no endorsement key certificate (NV index 0x01c00002 is not defined)): can be enrolled as attested.");
   await page.getByRole('radio', { name: 'TPM key' }).check();
   await expect(page.getByLabel('Attestation key', { exact: true })).toHaveValue(akHandle);
+  // No EK certificate in this TPM: the stronger route is greyed out with the reason, the weaker one chosen.
+  await expect(page.getByRole('radio', { name: 'Endorsement key' })).toBeDisabled();
+  await expect(page.getByLabel('Endorsement key availability')).toHaveText('Not available: this TPM has no endorsement key certificate (NV index 0x01c00002 is not defined).');
+  await expect(page.getByRole('radio', { name: 'Attestation key certificate' })).toBeChecked();
   await page.getByLabel('API token').fill(stack().tokens.carol!);
   await shoot(page, 'setup-tpm-choice');
 
@@ -86,7 +94,7 @@ test('a TPM reachable: the key is made in it and certified; the screen shows wha
   await page.getByRole('button', { name: 'Connect and create key' }).click();
   const enrollment = page.getByRole('region', { name: 'public key for enrollment' });
   await expect(enrollment.getByLabel('TPM key, not attested by the store yet')).toBeVisible();
-  await expect(enrollment.getByLabel('certification validity')).toHaveText(/^The store accepts it until .* UTC \(made by the attestation key 0x81000002; key at 0x81000100\)\.$/);
+  await expect(enrollment.getByLabel('certification validity')).toHaveText(/^The store accepts it until .* UTC \(made by the attestation key 0x81000002, anchored in its AK certificate; key at 0x81000100\)\.$/);
   await expect(enrollment.getByText('breakglass admin approver enroll --principal carol --public-key carol.pub.pem --tpm-attestation carol.tpm-attestation.json')).toBeVisible();
   // What the screen shows is what the admin's CLI reads: the TPM's certification of this very key.
   const certification = JSON.parse(await enrollment.getByLabel('TPM certification JSON').innerText()) as { kind: string; certificates: string[] };
@@ -111,4 +119,29 @@ test('a TPM reachable: the key is made in it and certified; the screen shows wha
   await add.getByText('Use a key already in the TPM').click();
   await expect(add.getByLabel('Key', { exact: true })).toHaveValue('0x81000100');
   await shoot(page, 'settings-tpm-key');
+});
+
+test('a TPM with an EK certificate: the endorsement key is offered first and chosen, the AK certificate is the weaker fallback; the store\'s refusal of the challenge is shown', async ({ page }) => {
+  const host = await startHost(ekTpm.tcti);
+  await page.goto(host.openUrl);
+  await expect(page.getByLabel('TPM availability')).toHaveText("Key made and kept in this machine's TPM (IBM), anchored in its endorsement key (EK certificate from CN=swtpm-localca): can be enrolled as attested.");
+  await page.getByRole('radio', { name: 'TPM key' }).check();
+  await expect(page.getByRole('radio', { name: 'Endorsement key' })).toBeChecked();
+  await expect(page.getByLabel('Endorsement key availability')).toHaveText(/^The store checks the EK certificate from CN=swtpm-localca and proves the attestation key is in this TPM/);
+  await expect(page.getByLabel('Attestation key certificate (PEM)')).toHaveCount(0);
+  await expect(page.getByLabel('EK certificate intermediates (PEM, if your TPM vendor uses any)')).toBeVisible();
+  await page.getByLabel('API token').fill(stack().tokens.carol!);
+  await shoot(page, 'setup-tpm-ek-choice');
+
+  await page.getByRole('radio', { name: 'Attestation key certificate' }).check();
+  await expect(page.getByLabel('Attestation key certificate (PEM)')).toBeVisible();
+  await expect(page.getByLabel('EK certificate intermediates (PEM, if your TPM vendor uses any)')).toHaveCount(0);
+  await page.getByRole('radio', { name: 'Endorsement key' }).check();
+
+  // The e2e store's policy names no tpm-ek root for this TPM's manufacturer (swtpm's local CA, made
+  // for this run): the store refuses carol's challenge, and the screen says so.
+  await page.getByRole('button', { name: 'Connect and create key' }).click();
+  await expect(page.getByText(/tpm-ek/).first()).toBeVisible();
+  await expect(page.getByRole('region', { name: 'public key for enrollment' })).toHaveCount(0);
+  await shoot(page, 'setup-tpm-ek-refused');
 });

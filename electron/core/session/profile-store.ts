@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { parseOrThrow } from '../../../shared/errors';
-import { TpmCertificationSchema, TpmHandleSchema } from '../../../shared/ipc/contract';
+import { TpmAnchorSchema, TpmCertificationSchema, TpmHandleSchema } from '../../../shared/ipc/contract';
 import type { ConsoleClock } from '../clock';
 import { readTextIfExists, writeJsonAtomic } from '../files';
 import type { ConsoleLogger } from '../logger';
@@ -20,10 +20,22 @@ export const ProfileKeySchema = z.strictObject({
   file: z.strictObject({ path: z.string() }).nullable().default(null),
   /**
    * TPM key: which TPM (the TCTI main reached it through) and persistent handle, the attestation
-   * key and its certificates (to certify it again), and the last certification. Nothing secret.
+   * key, what anchors it (the endorsement key with its EK intermediates, or the AK's certificates)
+   * to certify it again, and the last certification. Nothing secret. Profiles written before the
+   * EK route have the AK-certificate anchor.
    */
   tpm: z
-    .strictObject({ tcti: z.string(), handle: TpmHandleSchema, akHandle: TpmHandleSchema, akCertificates: z.array(z.string()).min(1), certification: TpmCertificationSchema })
+    .strictObject({
+      tcti: z.string(),
+      handle: TpmHandleSchema,
+      akHandle: TpmHandleSchema,
+      anchor: TpmAnchorSchema.default('ak-certificate'),
+      akCertificates: z.array(z.string()),
+      ekHandle: TpmHandleSchema.nullable().default(null),
+      ekIntermediates: z.array(z.string()).default([]),
+      certification: TpmCertificationSchema,
+    })
+    .refine((t) => (t.anchor === 'ek' ? t.ekHandle !== null && t.certification.kind === 'tpm-ek' : t.akCertificates.length > 0 && t.certification.kind === 'tpm'), { message: 'a TPM key anchored in its EK needs the EK handle and a tpm-ek certification; one anchored in an AK certificate needs the certificates and a tpm certification' })
     .nullable()
     .default(null),
 });

@@ -8,6 +8,7 @@ import type { ParsedChannelInput, Session, SessionKey } from '../../../shared/ip
 import type { ConsoleClock } from '../clock';
 import type { ConsoleLogger } from '../logger';
 import type { SigningKeys } from '../signers/signing-keys';
+import type { TpmChallengeAsk } from '../signers/console-tpm';
 import { tokenAttestationText } from '../signers/token-attestation';
 import { StoreClient } from '../../../shared/node/http/store-client';
 import { loadFileKeySigner } from '../../../shared/node/signing/key-files';
@@ -159,8 +160,10 @@ export class SessionService {
             tcti: tpm.tcti,
             handle: tpm.handle,
             akHandle: tpm.akHandle,
+            anchor: tpm.anchor,
             certification: tpm.certification,
-            certificationValidUntil: new Date(Date.parse(tpm.certification.kind === 'tpm' ? tpm.certification.issuedAt : '') + TPM_CERTIFY_MAX_AGE_MS).toISOString(),
+            // The certification's hour; an EK challenge (asked after it, TPM_CHALLENGE_TTL_MS) outlasts it.
+            certificationValidUntil: new Date(Date.parse(tpm.certification.issuedAt) + TPM_CERTIFY_MAX_AGE_MS).toISOString(),
           }
         : null,
       enrolled: enrolled !== undefined,
@@ -191,7 +194,7 @@ export class SessionService {
         fieldErrors: [{ path: 'key.path', message: `not ${principal}'s key file` }],
       });
     }
-    const key = choice.kind === 'file' ? await this.deps.keys.setupFileKey(choice.path) : await this.makeKey(choice, storeUrl, principal);
+    const key = choice.kind === 'file' ? await this.deps.keys.setupFileKey(choice.path) : await this.makeKey(choice, storeUrl, principal, client);
     if (vault) await vault.setToken(storeUrl, principal, input.token);
     const profile: Profile = { storeUrl, principal, key, lastEventId: null };
     await this.deps.profiles.write(profile);
@@ -209,7 +212,7 @@ export class SessionService {
     const active = this.current();
     const { storeUrl, principal } = active.profile;
     const choice = input.key;
-    const key = choice.kind === 'file' ? await this.deps.keys.setupFileKey(await this.ownKeyFile(choice.path, principal)) : await this.makeKey(choice, storeUrl, principal);
+    const key = choice.kind === 'file' ? await this.deps.keys.setupFileKey(await this.ownKeyFile(choice.path, principal)) : await this.makeKey(choice, storeUrl, principal, active.client);
     const profile: Profile = { ...active.profile, key };
     await this.deps.profiles.write(profile);
     // Same client and event stream: only the key changed.
@@ -222,7 +225,7 @@ export class SessionService {
   /** Certify the session's TPM key again (a fresh hour for the admin to enroll it); the key itself stays. */
   async certifyTpmKey(): Promise<Session> {
     const active = this.current();
-    const key = await this.deps.keys.certifyTpmKeyAgain(active.profile.principal, active.profile.key);
+    const key = await this.deps.keys.certifyTpmKeyAgain(active.profile.principal, active.profile.key, tpmChallengeAsk(active.client, active.profile.principal));
     const profile: Profile = { ...active.profile, key };
     await this.deps.profiles.write(profile);
     this.signedIn = { profile, client: active.client };
@@ -230,9 +233,9 @@ export class SessionService {
   }
 
   /** A key made or selected now for (store, principal): in the keychain, on a PKCS#11 token or in the TPM. */
-  private makeKey(choice: Exclude<ParsedChannelInput<'console:main:setup'>['key'], { kind: 'file' }>, storeUrl: string, principal: string): Promise<ProfileKey> {
+  private makeKey(choice: Exclude<ParsedChannelInput<'console:main:setup'>['key'], { kind: 'file' }>, storeUrl: string, principal: string, client: StoreClient): Promise<ProfileKey> {
     if (choice.kind === 'software') return this.deps.keys.setupSoftwareKey(storeUrl, principal);
-    if (choice.kind === 'tpm') return this.deps.keys.setupTpmKey(principal, choice);
+    if (choice.kind === 'tpm') return this.deps.keys.setupTpmKey(principal, choice, tpmChallengeAsk(client, principal));
     return this.deps.keys.setupHardwareKey({ modulePath: choice.modulePath, tokenLabel: choice.tokenLabel, keyLabel: choice.keyLabel }, choice.mode);
   }
 
@@ -352,4 +355,9 @@ export class SessionService {
     this.signedIn = { profile, client };
     this.deps.hooks.signedIn(this.signedIn, token);
   }
+}
+
+/** The store's credential-activation challenge for the console's own principal (an approver may ask for itself). */
+function tpmChallengeAsk(client: StoreClient, principal: string): TpmChallengeAsk {
+  return (input) => client.call('createTpmChallenge', { params: { principal }, body: input });
 }

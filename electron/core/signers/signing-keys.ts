@@ -7,7 +7,7 @@ import { pinCancelled, type PinPrompt } from '../pin-prompt';
 import type { KeychainAccess } from '../session/keychain-access';
 import type { Profile, ProfileKey } from '../session/profile-store';
 import type { HardwareSigner, Pkcs11KeyRef, SignerProvider } from '../signer-provider';
-import type { ConsoleTpm, TpmKeyChoice } from './console-tpm';
+import type { ConsoleTpm, TpmChallengeAsk, TpmKeyChoice } from './console-tpm';
 import type { PinRequest } from './pkcs11-signer';
 
 export interface SigningKeysDeps {
@@ -64,14 +64,14 @@ export class SigningKeys {
     return this.deps.tpm.status();
   }
 
-  /** Make or pick an approver key in the TPM and certify it for `principal` (console-tpm.ts). */
-  setupTpmKey(principal: string, choice: TpmKeyChoice): Promise<ProfileKey> {
-    return this.deps.tpm.setupKey(principal, choice);
+  /** Make or pick an approver key in the TPM and certify it for `principal` (console-tpm.ts); `challenge` asks the store (EK anchor). */
+  setupTpmKey(principal: string, choice: TpmKeyChoice, challenge: TpmChallengeAsk): Promise<ProfileKey> {
+    return this.deps.tpm.setupKey(principal, choice, challenge);
   }
 
   /** A fresh certification of the profile's TPM key (refused for any other key). */
-  certifyTpmKeyAgain(principal: string, key: ProfileKey): Promise<ProfileKey> {
-    return this.deps.tpm.certifyAgain(principal, key);
+  certifyTpmKeyAgain(principal: string, key: ProfileKey, challenge: TpmChallengeAsk): Promise<ProfileKey> {
+    return this.deps.tpm.certifyAgain(principal, key, challenge);
   }
 
   /** A signer for the profile's key whose PIN prompt (if any) says `purpose`. */

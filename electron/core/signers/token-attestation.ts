@@ -6,9 +6,12 @@ import { basename } from 'node:path';
  * verified (docs/policy.md, "Attested hardware keys"), so the console says which tokens make one
  * and which never can.
  */
-export function tokenAttestationText(key: { kind: 'software' | 'pkcs11' | 'tpm' | 'file'; pkcs11: { modulePath: string } | null; tpm?: { akHandle: string } | null }): string {
+export function tokenAttestationText(key: { kind: 'software' | 'pkcs11' | 'tpm' | 'file'; pkcs11: { modulePath: string } | null; tpm?: { akHandle: string; anchor?: 'ek' | 'ak-certificate' } | null }): string {
   if (key.kind === 'tpm') {
     const ak = key.tpm ? `the attestation key ${key.tpm.akHandle}` : 'an attestation key';
+    if (key.tpm?.anchor === 'ek') {
+      return `Made in this machine's TPM, certified there by ${ak} (TPM2_Certify), and the store's challenge answered by this TPM's endorsement key (TPM2_ActivateCredential): hand the admin the public key and the certification; the store checks the EK certificate against its tpm-ek roots and records the key as attested. The certification is accepted once, within the hour: certify again if it runs out.`;
+    }
     return `Made in this machine's TPM and certified there by ${ak} (TPM2_Certify): hand the admin the public key and the certification; the store verifies it against its tpm roots and records the key as attested. A certification is accepted for an hour: certify again if it runs out.`;
   }
   if (key.kind !== 'pkcs11' || !key.pkcs11) return 'A software key has no attestation: it counts as a software key, never as hardware.';

@@ -86,7 +86,7 @@ function Identity({ session }: { session: Session }) {
               <>
                 <dt>TPM</dt>
                 <dd className="mono" style={{ fontSize: 12 }} aria-label="TPM key">
-                  key {key.tpm.handle} · attestation key {key.tpm.akHandle}
+                  key {key.tpm.handle} · attestation key {key.tpm.akHandle} · {key.tpm.anchor === 'ek' ? 'anchored in the endorsement key' : 'anchored in its AK certificate (weaker)'}
                   <br />
                   {key.tpm.tcti}
                 </dd>
@@ -282,7 +282,7 @@ function AddHardwareKey({ session }: { session: Session }) {
           ) : (
             <Pkcs11KeyFields idPrefix="hw-" {...{ modulePath, setModulePath, tokenLabel, setTokenLabel, keyLabel, setKeyLabel, mode, setMode }} />
           )}
-          <ErrorNotice error={change.error} title="The key was not changed" shownInline={kind === 'tpm' ? ['key.akHandle', 'key.akCertificates', 'key.handle'] : []} />
+          <ErrorNotice error={change.error} title="The key was not changed" shownInline={kind === 'tpm' ? ['key.akHandle', 'key.anchor', 'key.akCertificates', 'key.ekIntermediates', 'key.handle'] : []} />
           <div className="row" style={{ marginTop: 8 }}>
             <button type="submit" className="btn primary small" disabled={change.isPending || offline}>
               {change.isPending

@@ -257,7 +257,7 @@ export function SetupScreen() {
                 <TpmKeyFields idPrefix="" status={tpmStatus.data} state={tpmKey} setState={setTpmKey} error={err ?? idp.error} />
               </div>
             ) : null}
-            <ErrorNotice error={err} title="Setup failed" shownInline={['storeUrl', 'token', 'key.akHandle', 'key.akCertificates', 'key.handle']} />
+            <ErrorNotice error={err} title="Setup failed" shownInline={['storeUrl', 'token', 'key.akHandle', 'key.anchor', 'key.akCertificates', 'key.ekIntermediates', 'key.handle']} />
             <ErrorNotice error={idp.error} title="Sign-in through your organisation failed" />
           </div>
           <div className="dialog-foot">

@@ -99,6 +99,8 @@ ${root}
     assert.equal(status.manufacturer, 'IBM', 'swtpm reports IBM as its manufacturer');
     assert.deepEqual(status.attestationKeys, [akHandle]);
     assert.equal(status.nextHandle, '0x81000100');
+    assert.equal(status.ek.available, false, 'this swtpm was made without an EK certificate');
+    assert.equal(status.ek.reason, 'this TPM has no endorsement key certificate (NV index 0x01c00002 is not defined)');
 
     const reasons: string[] = [];
     for (const [tcti, parentHandle] of [['device:/dev/bg-no-such-tpm', undefined], [`swtpm:path=${join(dataDir, 'nobody-listens.sock')}`, undefined], [tpm.tcti, 0x81000002]] as const) {
@@ -116,7 +118,7 @@ ${root}
 
   test('setup refuses a wrong attestation key or certificate, naming the field, and writes nothing', async () => {
     const bob = await store.token('bob', ['approver']);
-    const setup = (key: Record<string, unknown>) => call<Session>('console:main:setup', { storeUrl: store.url, token: bob, key: { kind: 'tpm', mode: 'generate', akHandle, akCertificates: akPem, ...key } });
+    const setup = (key: Record<string, unknown>) => call<Session>('console:main:setup', { storeUrl: store.url, token: bob, key: { kind: 'tpm', mode: 'generate', anchor: 'ak-certificate', akHandle, akCertificates: akPem, ...key } });
     const notAk = await setup({ akHandle: '0x81000001' });
     assert.equal(notAk.ok, false);
     assert.deepEqual(!notAk.ok && notAk.error.fieldErrors?.map((f) => f.path), ['key.akHandle']);
@@ -127,6 +129,9 @@ ${root}
     assert.deepEqual(!noCert.ok && noCert.error.fieldErrors?.map((f) => f.path), ['key.akCertificates']);
     const select = await setup({ mode: 'select' });
     assert.deepEqual(!select.ok && select.error.fieldErrors?.map((f) => f.path), ['key.handle']);
+    const noEk = await setup({ anchor: 'ek', akCertificates: undefined });
+    assert.deepEqual(!noEk.ok && noEk.error.fieldErrors?.map((f) => f.path), ['key.anchor']);
+    assert.equal(!noEk.ok && noEk.error.message, 'this TPM has no endorsement key certificate (NV index 0x01c00002 is not defined)');
     const taken = await setup({ handle: '0x81000001' });
     assert.match(!taken.ok ? taken.error.message : '', /0x81000001 already holds an object in this TPM/);
     await assert.rejects(access(join(dataDir, 'console.json')), 'no profile was written');
@@ -135,7 +140,7 @@ ${root}
 
   test('setup makes the key in the TPM and certifies it; the store enrolls it as attested; the console signs inside the TPM and the decision is recorded attested (tpm, serial)', async () => {
     const bob = await store.token('bob', ['approver']);
-    const session = ok(await call<Session>('console:main:setup', { storeUrl: store.url, token: bob, key: { kind: 'tpm', mode: 'generate', akHandle, akCertificates: `${akPem}` } }));
+    const session = ok(await call<Session>('console:main:setup', { storeUrl: store.url, token: bob, key: { kind: 'tpm', mode: 'generate', anchor: 'ak-certificate', akHandle, akCertificates: `${akPem}` } }));
     const key = session.key!;
     assert.equal(key.kind, 'tpm');
     assert.equal(key.hardwareBacked, true);
@@ -143,6 +148,7 @@ ${root}
     assert.deepEqual({ tcti: key.tpm?.tcti, handle: key.tpm?.handle, akHandle: key.tpm?.akHandle }, { tcti: tpm.tcti, handle: '0x81000100', akHandle });
     const certification = key.tpm!.certification as { kind: string; issuedAt: string; certificates: string[] };
     assert.equal(certification.kind, 'tpm');
+    assert.equal(key.tpm!.anchor, 'ak-certificate');
     assert.deepEqual(certification.certificates, [akPem]);
     assert.equal(Date.parse(key.tpm!.certificationValidUntil) - Date.parse(certification.issuedAt), 60 * 60_000);
     assert.equal(key.enrollCommand, 'breakglass admin approver enroll --principal bob --public-key bob.pub.pem --tpm-attestation bob.tpm-attestation.json');

@@ -22,5 +22,8 @@ describe('what the console says a token can attest', () => {
     const text = tokenAttestationText({ kind: 'tpm', pkcs11: null, tpm: { akHandle: '0x81010001' } });
     assert.match(text, /^Made in this machine's TPM and certified there by the attestation key 0x81010001 \(TPM2_Certify\)/);
     assert.match(text, /accepted for an hour: certify again/);
+    const ek = tokenAttestationText({ kind: 'tpm', pkcs11: null, tpm: { akHandle: '0x81000101', anchor: 'ek' } });
+    assert.match(ek, /certified there by the attestation key 0x81000101 \(TPM2_Certify\), and the store's challenge answered by this TPM's endorsement key/);
+    assert.match(ek, /against its tpm-ek roots.*accepted once, within the hour/);
   });
 });
