@@ -1,11 +1,12 @@
-import { bytesEqual, toHex, utf8 } from '../../shared/bytes';
+import { bytesEqual, toHex } from '../../shared/bytes';
 import { parseCheckpoint } from '../../shared/ledger/checkpoint';
 import { CompactRange, frontierNodes } from '../../shared/ledger/compact-range';
 import type { EntryBinder } from '../../shared/ledger/entry-binding';
 import { parseSignedNote, verifyNote, type NoteVerifier } from '../../shared/ledger/signed-note';
 import { AppError } from '../../shared/errors';
 import { EVALUATION_SUFFIX, emptyProjection, projectEntry, type StateProjection } from '../../shared/ledger/state-projection';
-import type { TreeHasher } from '../../shared/ledger/tree-hasher';
+import { leafOfText, type TreeHasher } from '../../shared/ledger/tree-hasher';
+import type { BindingVerifierPool } from '../../shared/node/ledger/binding-verify-pool';
 import type { LedgerEntry } from '../../shared/domain/ledger-entry';
 import type { SignedCheckpoint } from '../storage/log-tables';
 
@@ -69,7 +70,16 @@ export interface LedgerCheckOptions {
   verifierFor?: (origin: string) => NoteVerifier;
   /** Rows read per query. */
   page?: number;
+  /**
+   * Worker threads for the bindings past the checkpoint (grant-store start-up): those rows are
+   * read first and their bindings checked there while this thread hashes every row. Without
+   * it, or for fewer rows than its minBatch, they are checked in-thread as they come.
+   */
+  bindingPool?: BindingVerifierPool;
 }
+
+/** At most this many rows past the checkpoint are read ahead for the workers (their leaves are kept until the main pass reaches them). */
+const MAX_READ_AHEAD = 262_144;
 
 const DEFAULT_PAGE = 20_000;
 
@@ -124,36 +134,70 @@ export async function checkLedgerAtStart(source: LedgerCheckSource, opts: Ledger
     }
   }
 
+  // The rows past the checkpoint first: their bindings go to the workers while every row is hashed below.
+  const ahead = opts.bindingPool ? await readAhead(source, opts, checkpointSize, page) : undefined;
   const storedLeafCount = await source.storedLeafCount();
   let seq = 0;
   let boundRows = 0;
   let firstLeafDiff: number | null = null;
   let gap = false;
+  /** The row being checked when `halt` was set (-1: before any); a binding failure found ahead at that row or an earlier one comes first. */
+  let haltAt = -1;
+  /** A row read ahead that reads differently now: its binding was checked over other bytes. */
+  let changedAhead: number | null = null;
+  const stopAt = (h: LedgerHalt, at = seq) => {
+    if (!halt) haltAt = at;
+    stop(h);
+  };
   while (!gap) {
     const rows = await source.rows(seq, page);
     const stored = seq < storedLeafCount ? await source.storedLeaves(seq, Math.min(page, storedLeafCount - seq)) : [];
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
       if (row.seq !== seq) {
-        stop({ seq, table: 'ledger_entries', reason: row.seq > seq ? `row ${seq} is missing (the next row is ${row.seq}): deleted behind the store's back` : `row ${row.seq} appears where ${seq} was expected` });
+        stopAt({ seq, table: 'ledger_entries', reason: row.seq > seq ? `row ${seq} is missing (the next row is ${row.seq}): deleted behind the store's back` : `row ${row.seq} appears where ${seq} was expected` });
         gap = true;
         break;
       }
-      const leaf = hasher.leaf(utf8(row.text));
+      const leaf = leafOfText(hasher, row.text);
       range.append(leaf);
       if (firstLeafDiff === null && i < stored.length && !bytesEqual(stored[i]!, leaf)) firstLeafDiff = seq;
       if (seq >= checkpointSize) {
-        if (opts.binder.verify(seq, leaf, row.binding)) boundRows++;
-        else stop({ seq, table: 'ledger_entries', reason: `row ${seq} is past the last checkpoint (${checkpointSize}) and ${row.binding ? 'its binding does not verify: edited, or written without the log key' : 'carries no binding: written behind the store\'s back'}` });
+        const k = seq - checkpointSize;
+        if (ahead && k < ahead.leaves.length) {
+          // Checked in a worker: the bytes must be those it checked.
+          if (changedAhead === null && !bytesEqual(ahead.leaves[k]!, leaf)) changedAhead = seq;
+        } else if (opts.binder.verify(seq, leaf, row.binding)) boundRows++;
+        else stopAt({ seq, table: 'ledger_entries', reason: unboundReason(seq, checkpointSize, row.binding) });
       }
-      if (!halt) project(projection, row, seq, stop);
+      if (!halt) project(projection, row, seq, stopAt);
       seq++;
       if (seq === checkpointSize && checkpointRoot && !bytesEqual(range.root(), checkpointRoot)) {
         const where = firstLeafDiff !== null ? `row ${firstLeafDiff} differs from the leaf the log stored when it appended it` : `a row among 0..${checkpointSize - 1} was edited, inserted or removed (and its stored leaf hash rewritten to match)`;
-        stop({ seq: firstLeafDiff, table: 'ledger_entries', reason: `the first ${checkpointSize} rows hash to ${toHex(range.root())}, but checkpoint ${latest!.id} (signed ${latest!.signedAt}) says ${toHex(checkpointRoot)}: ${where}` });
+        stopAt({ seq: firstLeafDiff, table: 'ledger_entries', reason: `the first ${checkpointSize} rows hash to ${toHex(range.root())}, but checkpoint ${latest!.id} (signed ${latest!.signedAt}) says ${toHex(checkpointRoot)}: ${where}` }, seq - 1);
       }
     }
     if (rows.length < page) break;
+  }
+  if (ahead) {
+    // The workers' verdicts, in seq order with what this pass found: the first bad seq wins, as in one pass.
+    // A worker that failed: its rows are checked here instead (never reported as bound unchecked).
+    const verdict = await ahead.bad;
+    const bad = 'bad' in verdict ? verdict.bad : ahead.leaves.map((_leaf, k) => checkpointSize + k).filter((at, k) => !opts.binder.verify(at, ahead.leaves[k]!, ahead.bindings[k] ?? null));
+    const covered = Math.min(ahead.leaves.length, Math.max(0, seq - checkpointSize));
+    const firstBad = bad.find((b) => b < checkpointSize + covered);
+    boundRows += covered - bad.filter((b) => b < checkpointSize + covered).length;
+    const first = [firstBad, changedAhead ?? undefined].filter((x): x is number => x !== undefined).sort((a, b) => a - b)[0];
+    // At one row the binding is checked before the entry is projected: a tie goes to the binding.
+    if (first !== undefined && (!halt || first <= haltAt)) {
+      halt = null;
+      const row = first === firstBad ? ahead.bindings[first - checkpointSize] : undefined;
+      stop(
+        first === firstBad
+          ? { seq: first, table: 'ledger_entries', reason: unboundReason(first, checkpointSize, row ?? null) }
+          : { seq: first, table: 'ledger_entries', reason: `row ${first} is past the last checkpoint (${checkpointSize}) and changed while it was being checked: edited behind the store's back` },
+      );
+    }
   }
   const size = seq;
   if (latest && checkpointSize > size) {
@@ -174,6 +218,43 @@ export async function checkLedgerAtStart(source: LedgerCheckSource, opts: Ledger
     }
   }
   return { size, checkpointSize, halt, projection, range, boundRows };
+}
+
+function unboundReason(seq: number, checkpointSize: number, binding: Uint8Array | null): string {
+  return `row ${seq} is past the last checkpoint (${checkpointSize}) and ${binding ? 'its binding does not verify: edited, or written without the log key' : "carries no binding: written behind the store's back"}`;
+}
+
+/**
+ * Read the rows past the checkpoint (up to MAX_READ_AHEAD), hash them and hand their bindings
+ * to the pool; the main pass then only compares each of those rows with the leaf checked here.
+ * Too few rows for the workers: none are read ahead (the main pass checks them in-thread).
+ */
+async function readAhead(source: LedgerCheckSource, opts: LedgerCheckOptions, from: number, page: number): Promise<{ leaves: Uint8Array[]; bindings: Array<Uint8Array | null>; bad: Promise<{ bad: number[] } | { error: Error }> } | undefined> {
+  const pool = opts.bindingPool!;
+  const rows: Array<{ seq: number; leaf: Uint8Array; binding: Uint8Array | null }> = [];
+  let seq = from;
+  while (rows.length < MAX_READ_AHEAD) {
+    const want = Math.min(page, MAX_READ_AHEAD - rows.length);
+    const got = await source.rows(seq, want);
+    for (const row of got) {
+      // A gap is the main pass's to report: read ahead only the contiguous rows.
+      if (row.seq !== seq) return finish();
+      rows.push({ seq, leaf: leafOfText(opts.hasher, row.text), binding: row.binding });
+      seq++;
+    }
+    if (got.length < want) break;
+  }
+  return finish();
+
+  function finish() {
+    if (rows.length < pool.minBatch) return undefined;
+    // Awaited after the main pass: settled here, so a worker failure is not an unhandled rejection meanwhile.
+    const bad = pool.verify(rows).then(
+      (seqs) => ({ bad: seqs }),
+      (error: unknown) => ({ error: error as Error }),
+    );
+    return { leaves: rows.map((r) => r.leaf), bindings: rows.map((r) => r.binding), bad };
+  }
 }
 
 function project(projection: StateProjection, row: LedgerRow, seq: number, stop: (h: LedgerHalt) => void): void {

@@ -108,21 +108,26 @@ export function ed25519Cosigner(name: string, privateKeyPem: string): Cosigner {
   return { key: verifierKey(name, 'cosignature/v1', raw, nodeSha256), sign: (message) => new Uint8Array(sign(null, message, privateKey)) };
 }
 
+/** A log's entry-binding check from its public key alone (SPKI PEM): what a worker thread verifies with. */
+export function ed25519BindingVerifier(origin: string, publicKeyPem: string): EntryBinder['verify'] {
+  const publicKey = createPublicKey(publicKeyPem);
+  return (seq, leafHash, binding) => {
+    if (!binding || binding.length !== ENTRY_BINDING_SIZE) return false;
+    try {
+      return verify(null, entryBindingMessage(origin, seq, leafHash), publicKey, binding);
+    } catch {
+      return false;
+    }
+  };
+}
+
 /** The entry binder of a log: Ed25519 signatures by its log key (PKCS#8 PEM) over entryBindingMessage. */
 export function ed25519EntryBinder(origin: string, privateKeyPem: string): EntryBinder {
   const privateKey = createPrivateKey(privateKeyPem);
-  const publicKey = createPublicKey(privateKey);
   return {
     origin,
     bind: (seq, leafHash) => new Uint8Array(sign(null, entryBindingMessage(origin, seq, leafHash), privateKey)),
-    verify: (seq, leafHash, binding) => {
-      if (!binding || binding.length !== ENTRY_BINDING_SIZE) return false;
-      try {
-        return verify(null, entryBindingMessage(origin, seq, leafHash), publicKey, binding);
-      } catch {
-        return false;
-      }
-    },
+    verify: ed25519BindingVerifier(origin, createPublicKey(privateKey).export({ format: 'pem', type: 'spki' }).toString()),
   };
 }
 

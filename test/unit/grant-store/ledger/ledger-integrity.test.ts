@@ -1,4 +1,4 @@
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { canonicalJson } from '../../../../shared/canonical-json';
 import { utf8 } from '../../../../shared/bytes';
@@ -9,6 +9,7 @@ import { treeRoot } from '../../../../shared/ledger/proofs';
 import { createPublicKey } from 'node:crypto';
 import { ed25519EntryBinder, ed25519NoteVerifier, nodeTreeHasher as hasher } from '../../../../shared/node/ledger/node-crypto';
 import { checkLedgerAtStart, type LedgerCheckSource, type LedgerRow } from '../../../../grant-store/ledger/ledger-integrity';
+import { bindingVerifierPool, type BindingVerifierPool } from '../../../../shared/node/ledger/binding-verify-pool';
 import type { SignedCheckpoint } from '../../../../grant-store/storage/log-tables';
 import { buildSyntheticLedger, ORIGIN, type SyntheticLedger } from '../../../fixtures/ledger/synthetic-ledger';
 
@@ -16,13 +17,20 @@ import { buildSyntheticLedger, ORIGIN, type SyntheticLedger } from '../../../fix
 
 const N = 40;
 
-describe('ledger check at start', () => {
+for (const variant of ['in-thread', 'binding workers'] as const) describe(`ledger check at start (bindings past the checkpoint: ${variant})`, () => {
   let l: SyntheticLedger;
+  let pool: BindingVerifierPool | undefined;
   let binder: ReturnType<typeof ed25519EntryBinder>;
 
   before(async () => {
     l = await buildSyntheticLedger(N, { decisionEvery: 5 });
     binder = ed25519EntryBinder(ORIGIN, l.logPrivateKeyPem);
+    // Workers for any number of rows: every case below then checks its bindings in them.
+    if (variant === 'binding workers') pool = bindingVerifierPool(ORIGIN, createPublicKey(l.logPrivateKeyPem).export({ type: 'spki', format: 'pem' }).toString(), { threads: 2, minBatch: 1 });
+  });
+
+  after(async () => {
+    await pool?.close();
   });
 
   /** A store's tables: rows (with bindings), stored nodes, checkpoints; `edit` tampers with them. */
@@ -49,7 +57,7 @@ describe('ledger check at start', () => {
     };
   }
 
-  const check = (source: LedgerCheckSource) => checkLedgerAtStart(source, { hasher, logKey: l.logKey, binder, page: 7 });
+  const check = (source: LedgerCheckSource) => checkLedgerAtStart(source, { hasher, logKey: l.logKey, binder, page: 7, bindingPool: pool });
 
   test('a data dir naming the log differently from the checkpoints this same key signed stops start-up with what to fix; another key still halts', async () => {
     const publicPem = createPublicKey(l.logPrivateKeyPem).export({ type: 'spki', format: 'pem' }).toString();
@@ -120,5 +128,24 @@ describe('ledger check at start', () => {
     const forgedNote = signNote(formatCheckpoint({ origin: ORIGIN, size: N, rootHash: treeRoot(hasher, l.tree, N), extensions: [] }), [other.logSigner]);
     const forged = await check({ ...source, latestCheckpoint: () => ({ id: 8, treeSize: N, rootHash: treeRoot(hasher, l.tree, N), note: forgedNote, signedAt: 'x' }) });
     assert.equal(forged.halt?.table, 'ledger_checkpoints');
+  });
+
+  test('a row past the checkpoint that reads differently on the second read is refused (its binding was checked over other bytes)', async () => {
+    const source = tables();
+    let reads = 0;
+    const edited = l.texts[N - 1]!.replace('payments', 'paymentz');
+    const racing: LedgerCheckSource = {
+      ...source,
+      // The first read of the last row gives the bound bytes, every later one an edit.
+      rows: async (from, limit) => (await source.rows(from, limit)).map((r) => (r.seq === N - 1 && reads++ > 0 ? { ...r, text: edited } : r)),
+    };
+    const r = await check(racing);
+    if (variant === 'in-thread') {
+      // In-thread each row is read once: the bytes checked are the bytes hashed.
+      assert.deepEqual([r.halt, reads], [null, 1]);
+      return;
+    }
+    assert.equal(r.halt?.seq, N - 1);
+    assert.match(r.halt!.reason, /row 39 is past the last checkpoint \(37\) and changed while it was being checked/);
   });
 });
