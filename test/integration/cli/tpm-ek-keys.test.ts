@@ -16,6 +16,7 @@ import { EK_CERT_NV_INDEX, EK_RSA_PERSISTENT_HANDLE } from '../../../shared/tpm/
 import { startStoreFixture, type StoreFixture } from '../../support/grant-store-fixture';
 import { startSwtpm, type Swtpm, type TpmKey } from '../../support/swtpm';
 import { createTempDatabase, type TempDatabase } from '../storage/pg-temp-database';
+import { attestedTierPolicy } from '../../support/attested-tier-policy';
 
 // TPM attestation anchored in the TPM's endorsement key: a real swtpm manufactured by
 // swtpm_setup --create-ek-cert (its local CA plays the TPM manufacturer, whose root the policy
@@ -32,9 +33,6 @@ async function cli(args: string[], env: Record<string, string | undefined>): Pro
   return { code, stdout, stderr };
 }
 
-function indent(pem: string): string {
-  return pem.trimEnd().split('\n').map((l) => `        ${l}`).join('\n');
-}
 
 /** The EK's key, certified by a CA that is not the TPM manufacturer the policy names. */
 async function ekCertificateFromAnotherCa(ekPem: string): Promise<string> {
@@ -83,24 +81,7 @@ for (const backend of ['SQLite', 'PostgreSQL'] as const) describe(`TPM keys atte
     tmp = await mkdtemp(join(tmpdir(), 'bg-cli-tpm-ek-'));
     await writeFile(join(tmp, 'ek-intermediate.pem'), tpm.manufacturer!.intermediatePem);
     fx = await startStoreFixture({
-      policyYaml: `version: 1
-ttlChoices: [15m, 1h]
-tiers:
-  low: { approvals: 1, approverGroups: [leads], maxTtl: 1h, hardwareKeyRequired: true, attestationRequired: true }
-gates:
-  - { id: ci-tests, kind: slow, tier: low, scopeKeys: [repo, branch] }
-teams:
-  payments: { members: [alice] }
-  platform: { members: [bob, carol] }
-approvers:
-  leads: [bob, carol]
-attestation:
-  roots:
-    - id: swtpm-manufacturer
-      kind: tpm-ek
-      certificate: |
-${indent(tpm.manufacturer!.rootPem)}
-`,
+      policyYaml: attestedTierPolicy({ tier: 'low', approvers: ['bob', 'carol'], root: { id: 'swtpm-manufacturer', kind: 'tpm-ek', pem: tpm.manufacturer!.rootPem } }),
       databaseUrl: db?.url,
     });
     admin = { BREAKGLASS_STORE: fx.url, BREAKGLASS_TOKEN: fx.adminToken, XDG_CONFIG_HOME: join(tmp, 'config'), HOME: tmp };

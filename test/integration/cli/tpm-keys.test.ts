@@ -12,6 +12,7 @@ import { startStoreFixture, type StoreFixture } from '../../support/grant-store-
 import { startSwtpm, type Swtpm } from '../../support/swtpm';
 import { createTpmCa } from '../../support/tpm-attestation-ca';
 import { createTempDatabase, type TempDatabase } from '../storage/pg-temp-database';
+import { attestedTierPolicy } from '../../support/attested-tier-policy';
 
 async function cli(args: string[], env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -36,26 +37,8 @@ for (const backend of ['SQLite', 'PostgreSQL'] as const) describe(`CLI: an appro
     akHandle = ak.handle;
     tmp = await mkdtemp(join(tmpdir(), 'bg-cli-tpm-'));
     await writeFile(join(tmp, 'ak.pem'), await ca.issueAk(ak.publicKeyPem, { serial: '7e57ab1e' }));
-    const root = ca.rootPem.trimEnd().split('\n').map((l) => `        ${l}`).join('\n');
     fx = await startStoreFixture({
-      policyYaml: `version: 1
-ttlChoices: [15m, 1h]
-tiers:
-  low: { approvals: 1, approverGroups: [leads], maxTtl: 1h, hardwareKeyRequired: true, attestationRequired: true }
-gates:
-  - { id: ci-tests, kind: slow, tier: low, scopeKeys: [repo, branch] }
-teams:
-  payments: { members: [alice] }
-  platform: { members: [bob, carol] }
-approvers:
-  leads: [bob, carol]
-attestation:
-  roots:
-    - id: test-tpm-ca
-      kind: tpm
-      certificate: |
-${root}
-`,
+      policyYaml: attestedTierPolicy({ tier: 'low', approvers: ['bob', 'carol'], root: { id: 'test-tpm-ca', kind: 'tpm', pem: ca.rootPem } }),
       databaseUrl: db?.url,
     });
     admin = { BREAKGLASS_STORE: fx.url, BREAKGLASS_TOKEN: fx.adminToken, XDG_CONFIG_HOME: join(tmp, 'config'), HOME: tmp };

@@ -18,6 +18,7 @@ import { startStoreFixture, type StoreFixture } from '../../../support/grant-sto
 import { startSwtpm, type Swtpm } from '../../../support/swtpm';
 import { fileRequest } from '../../grant-store/workflow-helpers';
 import { memoryKeychain } from './memory-keychain';
+import { attestedTierPolicy } from '../../../support/attested-tier-policy';
 
 // The console's stronger TPM route: a real swtpm manufactured with an EK certificate
 // (swtpm_setup --create-ek-cert; its local CA plays the TPM manufacturer, whose root the policy
@@ -44,26 +45,8 @@ describe('console core: a TPM key anchored in the endorsement key (real swtpm wi
     tpm = await startSwtpm({ ekCertificate: true });
     akHandle = handleText((await tpm.createKey({ restricted: true })).handle);
     ekSerial = new X509Certificate(await readEkCertificate(tpm.tcti)).serialNumber.toLowerCase();
-    const root = tpm.manufacturer!.rootPem.trimEnd().split('\n').map((l) => `        ${l}`).join('\n');
     store = await startStoreFixture({
-      policyYaml: `version: 1
-ttlChoices: [15m, 1h]
-tiers:
-  critical: { approvals: 1, approverGroups: [leads], maxTtl: 1h, hardwareKeyRequired: true, attestationRequired: true }
-gates:
-  - { id: ci-tests, kind: slow, tier: critical, scopeKeys: [repo, branch] }
-teams:
-  payments: { members: [alice] }
-  platform: { members: [bob] }
-approvers:
-  leads: [bob]
-attestation:
-  roots:
-    - id: swtpm-manufacturer
-      kind: tpm-ek
-      certificate: |
-${root}
-`,
+      policyYaml: attestedTierPolicy({ tier: 'critical', approvers: ['bob'], root: { id: 'swtpm-manufacturer', kind: 'tpm-ek', pem: tpm.manufacturer!.rootPem } }),
     });
     dataDir = await mkdtemp(join(tmpdir(), 'bg-console-tpm-ek-'));
     const clock: ConsoleClock = { now: () => store.clock.now(), after: systemClock.after };

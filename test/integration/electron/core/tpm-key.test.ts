@@ -15,6 +15,7 @@ import { startSwtpm, type Swtpm } from '../../../support/swtpm';
 import { createTpmCa } from '../../../support/tpm-attestation-ca';
 import { fileRequest } from '../../grant-store/workflow-helpers';
 import { memoryKeychain } from './memory-keychain';
+import { attestedTierPolicy } from '../../../support/attested-tier-policy';
 
 // The console core makes its signing key in a real software TPM (swtpm, started here), certifies
 // it with the TPM's attestation key through the same shared code as `breakglass keygen --tpm`,
@@ -59,26 +60,8 @@ describe('console core: a TPM 2.0 key made, certified and used by the console (r
     akHandle = handleText(ak.handle);
     akPem = await ca.issueAk(ak.publicKeyPem, { serial: AK_SERIAL });
     otherAkPem = await ca.issueAk((await tpm.createKey()).publicKeyPem, { serial: '0bad' });
-    const root = ca.rootPem.trimEnd().split('\n').map((l) => `        ${l}`).join('\n');
     store = await startStoreFixture({
-      policyYaml: `version: 1
-ttlChoices: [15m, 1h]
-tiers:
-  critical: { approvals: 1, approverGroups: [leads], maxTtl: 1h, hardwareKeyRequired: true, attestationRequired: true }
-gates:
-  - { id: ci-tests, kind: slow, tier: critical, scopeKeys: [repo, branch] }
-teams:
-  payments: { members: [alice] }
-  platform: { members: [bob] }
-approvers:
-  leads: [bob]
-attestation:
-  roots:
-    - id: console-tpm-ca
-      kind: tpm
-      certificate: |
-${root}
-`,
+      policyYaml: attestedTierPolicy({ tier: 'critical', approvers: ['bob'], root: { id: 'console-tpm-ca', kind: 'tpm', pem: ca.rootPem } }),
     });
     dataDir = await mkdtemp(join(tmpdir(), 'bg-console-tpm-'));
     core = consoleOn(tpm.tcti);
