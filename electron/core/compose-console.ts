@@ -29,6 +29,7 @@ import { SettingsStore } from './settings';
 import { SettingsService } from './settings-service';
 import { createSignerProvider, type SignerProvider } from './signer-provider';
 import { ConsoleTpm } from './signers/console-tpm';
+import { readPivAttestation } from './signers/ykcs11-attestation';
 import { SigningKeys } from './signers/signing-keys';
 import { defaultTpmTcti } from '../../shared/node/tpm/tpm-probe';
 import { CredentialVault } from './vault/credential-vault';
@@ -69,6 +70,12 @@ export interface ConsoleOptions {
    * (default 0x81000001). Main-process configuration only: renderer input never names a TPM.
    */
   tpm?: { tcti?: string; parentHandle?: number };
+  /**
+   * Which PKCS#11 modules are Yubico's ykcs11, whose PIV attestation main reads over PKCS#11
+   * (default: the module's file name says ykcs11, isYkcs11ModulePath). Main-process configuration
+   * only; tests name another module (SoftHSM2 holding ykcs11's objects).
+   */
+  isYkcs11Module?: (modulePath: string) => boolean;
   /** Show a native notification (Electron) or record it (browser host, tests). */
   notify?: (notification: ConsoleNotification) => void;
   /** Electron: shell.openExternal. Absent in the browser host (the renderer opens the checked URL). */
@@ -342,6 +349,10 @@ export function composeConsole(options: ConsoleOptions): ConsoleCore {
     'console:main:change-key': (input) => session.changeKey(input),
     'console:main:get-tpm-status': () => keys.tpmStatus(),
     'console:main:certify-tpm-key': () => session.certifyTpmKey(),
+    'console:main:read-piv-attestation': () => {
+      const { profile } = session.current();
+      return readPivAttestation(profile.principal, profile.key, { allowedModulePaths: options.allowedPkcs11Modules ?? [], isYkcs11Module: options.isYkcs11Module });
+    },
     'console:main:sign-out': async (input) => {
       const storeUrl = session.active?.profile.storeUrl;
       if (storeUrl) {

@@ -12,6 +12,7 @@ export const MAIN_METHODS = {
   changeKey: 'console:main:change-key',
   getTpmStatus: 'console:main:get-tpm-status',
   certifyTpmKey: 'console:main:certify-tpm-key',
+  readPivAttestation: 'console:main:read-piv-attestation',
   listInbox: 'console:main:list-inbox',
   listRequests: 'console:main:list-requests',
   getRequest: 'console:main:get-request',

@@ -170,6 +170,30 @@ export const SessionKeySchema = z.strictObject({
 });
 export type SessionKey = z.infer<typeof SessionKeySchema>;
 
+/** A PIV attestation (what `admin approver enroll --attestation KEY.pem F9.pem` reads): the key's attestation certificate, then the device's (slot f9). */
+export const PivAttestationInputSchema = KeyAttestationInputSchema.refine((a) => a.kind === 'piv', { message: 'must be a PIV attestation' });
+
+/**
+ * What the session's PKCS#11 token says about its key, read by main over PKCS#11. With Yubico's
+ * ykcs11 module: the slot's key attestation certificate and the device's (f9) certificate, already
+ * checked here to certify this console's key and to be signed by the f9 certificate, with the files
+ * to hand the admin and the command that enrolls them. Otherwise (another module, no attestation
+ * objects on the token) `available: false` and the plain reason.
+ */
+export const PivAttestationReadSchema = z.discriminatedUnion('available', [
+  z.strictObject({
+    available: z.literal(true),
+    /** The PIV slot holding the key (9a, 9c, 9d, 9e, 82-95), lower-case hex. */
+    slot: z.string().regex(/^(9[acde]|8[2-9a-f]|9[0-5])$/),
+    attestation: PivAttestationInputSchema,
+    /** The file names `attestation.certificates` are to be saved as, in order, and the command that enrolls them. */
+    files: z.tuple([z.string(), z.string()]),
+    enrollCommand: z.string(),
+  }),
+  z.strictObject({ available: z.literal(false), reason: z.string().min(1) }),
+]);
+export type PivAttestationRead = z.infer<typeof PivAttestationReadSchema>;
+
 export const SessionSchema = z.strictObject({
   /** False until setup has stored a token (and a key) for a store. The renderer shows the setup screen. */
   configured: z.boolean(),
@@ -426,6 +450,14 @@ export const mainContract = {
    * key is a TPM key.
    */
   'console:main:certify-tpm-key': { input: EmptyInputSchema, output: SessionSchema },
+
+  /**
+   * The PIV attestation of the session's PKCS#11 key, read from the token now (ykcs11: the YubiKey
+   * makes the key attestation certificate when it is read) and checked to certify this console's
+   * key; `available: false` with the reason for any other token. Refused (conflict) when the
+   * token's attestation certifies another key. Needs no PIN: certificates are public objects.
+   */
+  'console:main:read-piv-attestation': { input: EmptyInputSchema, output: PivAttestationReadSchema },
 
   /** Forget the token (and, with forgetKey, the software key) from the keychain. Returns the unconfigured session. */
   'console:main:sign-out': {

@@ -7,7 +7,7 @@ import type { DecisionSigner } from '../../../shared/node/signing/signer';
 import { allowedPkcs11ModulePath } from './pkcs11-allow-list';
 import { fallbackConsoleLogger } from '../logger';
 
-type Pkcs11Module = typeof Pkcs11Js;
+export type Pkcs11Module = typeof Pkcs11Js;
 type Handle = Buffer;
 
 /** DER of the P-256 curve OID 1.2.840.10045.3.1.7 (CKA_EC_PARAMS of every key we accept). */
@@ -81,7 +81,7 @@ export interface Pkcs11Signer extends DecisionSigner {
 }
 
 /** Load pkcs11js (an optional native dependency) or explain why hardware keys are unavailable. */
-async function loadPkcs11js(): Promise<Pkcs11Module> {
+export async function loadPkcs11js(): Promise<Pkcs11Module> {
   try {
     const mod = (await import('pkcs11js')) as Pkcs11Module & { default?: Pkcs11Module };
     return mod.default && typeof mod.default.PKCS11 === 'function' ? mod.default : mod;
@@ -191,7 +191,7 @@ function findSlot(pk: Pkcs11Module, lib: Pkcs11Js.PKCS11, opts: Pkcs11SignerOpti
   );
 }
 
-async function withSession<T>(pk: Pkcs11Module, opts: Pkcs11SignerOptions, rw: boolean, fn: (s: OpenSession) => Promise<T>): Promise<T> {
+export async function withSession<T>(pk: Pkcs11Module, opts: Pkcs11SignerOptions, rw: boolean, fn: (s: OpenSession) => Promise<T>): Promise<T> {
   return withModule(pk, opts.modulePath, opts.allowedModulePaths ?? [], async (lib) => {
     const { slot, tokenLabel } = findSlot(pk, lib, opts);
     const session = lib.C_OpenSession(slot, pk.CKF_SERIAL_SESSION | (rw ? pk.CKF_RW_SESSION : 0));
@@ -203,7 +203,7 @@ async function withSession<T>(pk: Pkcs11Module, opts: Pkcs11SignerOptions, rw: b
   });
 }
 
-function findObjects(lib: Pkcs11Js.PKCS11, session: Handle, template: Pkcs11Js.Template): Handle[] {
+export function findObjects(lib: Pkcs11Js.PKCS11, session: Handle, template: Pkcs11Js.Template): Handle[] {
   lib.C_FindObjectsInit(session, template);
   try {
     return lib.C_FindObjects(session, 16);
@@ -228,7 +228,7 @@ interface TokenPublicKey {
   ckaId: Buffer;
 }
 
-function readPublicKey(pk: Pkcs11Module, lib: Pkcs11Js.PKCS11, session: Handle, keyLabel: string, tokenLabel: string): TokenPublicKey | undefined {
+export function readPublicKey(pk: Pkcs11Module, lib: Pkcs11Js.PKCS11, session: Handle, keyLabel: string, tokenLabel: string): TokenPublicKey | undefined {
   const found = findObjects(lib, session, [
     { type: pk.CKA_CLASS, value: pk.CKO_PUBLIC_KEY },
     { type: pk.CKA_LABEL, value: keyLabel },
