@@ -8,6 +8,7 @@ import { KeyBadge } from '../../components/badges';
 import { Pkcs11KeyFields, type Pkcs11KeyMode } from '../../components/pkcs11-key-fields';
 import { CopyButton } from '../../components/copy-button';
 import { TpmCertification, TpmKeyFields } from '../../components/tpm-key-fields';
+import { PivAttestation } from '../../components/piv-attestation';
 import { EMPTY_TPM_KEY, tpmChoiceText, tpmKeyChoice, type TpmKeyState } from '../../lib/tpm-key-choice';
 import { ErrorNotice } from '../../components/error-notice';
 import { useNow } from '../../components/use-now';
@@ -115,6 +116,7 @@ function Identity({ session }: { session: Session }) {
                     {key.enrollCommand}
                   </pre>
                   {key.tpm ? <TpmCertification principal={session.principal ?? ''} tpmKey={key.tpm} /> : null}
+                  {key.kind === 'pkcs11' ? <PivAttestation /> : null}
                 </dd>
               </>
             ) : null}

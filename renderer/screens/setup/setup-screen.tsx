@@ -5,6 +5,7 @@ import { channelKey, useChannel, useChannelMutation } from '../../bridge/queries
 import { KeyBadge } from '../../components/badges';
 import { Pkcs11KeyFields, type Pkcs11KeyMode } from '../../components/pkcs11-key-fields';
 import { CopyButton } from '../../components/copy-button';
+import { PivAttestation } from '../../components/piv-attestation';
 import { TpmCertification, TpmKeyFields } from '../../components/tpm-key-fields';
 import { EMPTY_TPM_KEY, tpmChoiceText, tpmKeyChoice, type TpmKeyState } from '../../lib/tpm-key-choice';
 import { ErrorNotice, fieldError } from '../../components/error-notice';
@@ -56,6 +57,7 @@ function EnrollmentStep({ session, onDone }: { session: Session; onDone(): void 
           {key.publicKeyPem.trim()}
         </pre>
         {key.tpm && !key.enrolled ? <TpmCertification principal={session.principal ?? ''} tpmKey={key.tpm} /> : null}
+        {key.kind === 'pkcs11' && !key.enrolled ? <PivAttestation /> : null}
         <div className="row" style={{ justifyContent: 'space-between', margin: '12px 0 6px' }}>
           <span className="label">Enroll command (for the admin)</span>
           <CopyButton text={key.enrollCommand} label="Copy enroll command" />
