@@ -248,11 +248,21 @@ export function readPublicKey(pk: Pkcs11Module, lib: Pkcs11Js.PKCS11, session: H
 }
 
 function findPrivateKey(pk: Pkcs11Module, lib: Pkcs11Js.PKCS11, session: Handle, keyLabel: string, ckaId: Buffer, tokenLabel: string): Handle {
-  const found = findObjects(lib, session, [
+  let found = findObjects(lib, session, [
     { type: pk.CKA_CLASS, value: pk.CKO_PRIVATE_KEY },
     { type: pk.CKA_LABEL, value: keyLabel },
     ...(ckaId.length > 0 ? [{ type: pk.CKA_ID, value: ckaId }] : []),
   ]);
+  // A key pair is linked by CKA_ID; the two halves' labels may differ. Yubico's ykcs11 and
+  // OpenSC's PIV driver label them "Public key for Digital Signature" / "Private key for Digital
+  // Signature", so a key chosen by its public label is found by the ID the public key carries.
+  if (found.length === 0 && ckaId.length > 0) {
+    found = findObjects(lib, session, [
+      { type: pk.CKA_CLASS, value: pk.CKO_PRIVATE_KEY },
+      { type: pk.CKA_ID, value: ckaId },
+    ]);
+    if (found.length > 1) throw new AppError('conflict', `several private keys on token "${tokenLabel}" share the id of the public key labelled "${keyLabel}"`);
+  }
   if (found.length === 0) throw new AppError('not_found', `no private key labelled "${keyLabel}" on token "${tokenLabel}" matching its public key`);
   if (found.length > 1) throw new AppError('conflict', `several private keys labelled "${keyLabel}" on token "${tokenLabel}"`);
   return found[0]!;

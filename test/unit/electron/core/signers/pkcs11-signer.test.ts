@@ -26,13 +26,13 @@ function pinSource(...answers: string[]) {
 }
 
 /** Read attributes of the token's objects with the raw PKCS#11 API (as an attacker would try). */
-function withRawSession<T>(token: TestToken, fn: (lib: pkcs11js.PKCS11, session: Buffer) => T): T {
+function withRawSession<T>(token: TestToken, fn: (lib: pkcs11js.PKCS11, session: Buffer) => T, readWrite = false): T {
   const lib = new pk.PKCS11();
   lib.load(token.modulePath);
   lib.C_Initialize();
   try {
     const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trim() === token.label)!;
-    const session = lib.C_OpenSession(slot, pk.CKF_SERIAL_SESSION);
+    const session = lib.C_OpenSession(slot, pk.CKF_SERIAL_SESSION | (readWrite ? pk.CKF_RW_SESSION : 0));
     try {
       lib.C_Login(session, pk.CKU_USER, token.userPin);
       return fn(lib, session);
@@ -85,6 +85,30 @@ describe('PKCS#11 signer against a real SoftHSM2 token', () => {
     const { tokenLabel: _drop, ...noLabel } = base;
     const byDefault = await openPkcs11Signer({ ...noLabel, getPin: pins.getPin });
     assert.equal(byDefault.keyId, signer.keyId);
+  });
+
+  test('a pair whose halves carry different labels (as ykcs11 and OpenSC PIV label them) is found by its CKA_ID and signs', async () => {
+    const pins = pinSource(token.userPin);
+    const made = await generatePkcs11Key({ ...base, keyLabel: 'piv-style', getPin: pins.getPin });
+    withRawSession(token, (lib, session) => {
+      for (const [cls, label] of [
+        [pk.CKO_PUBLIC_KEY, 'Public key for Digital Signature'],
+        [pk.CKO_PRIVATE_KEY, 'Private key for Digital Signature'],
+      ] as const) {
+        lib.C_FindObjectsInit(session, [
+          { type: pk.CKA_CLASS, value: cls },
+          { type: pk.CKA_LABEL, value: 'piv-style' },
+        ]);
+        const [handle] = lib.C_FindObjects(session, 2);
+        lib.C_FindObjectsFinal(session);
+        assert.ok(handle);
+        lib.C_SetAttributeValue(session, handle, [{ type: pk.CKA_LABEL, value: label }]);
+      }
+    }, true);
+    const signer = await openPkcs11Signer({ ...base, keyLabel: 'Public key for Digital Signature', getPin: pins.getPin });
+    assert.equal(signer.keyId, made.keyId);
+    const data = Buffer.from('signed through the private half found by id');
+    assert.equal(verify('sha256', data, signer.publicKeyPem, await signer.sign(data)), true);
   });
 
   test('the private key is non-extractable and sensitive: its value cannot be read', () => {
