@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { workerCalls } from '../worker-calls';
 import { BINDING_VERIFY_WORKER_URL } from './binding-verify-worker-url';
 
 /**
@@ -44,61 +45,28 @@ export const BINDING_POOL_MIN_BATCH = 4096;
 
 export function bindingVerifierPool(origin: string, publicKeyPem: string, options: { threads?: number; minBatch?: number } = {}): BindingVerifierPool {
   const threads = Math.max(1, options.threads ?? availableParallelism());
+  const calls = workerCalls<number[], BindingBatchResult>('the binding check', (result) => {
+    if ('error' in result) throw new Error(`the binding check's worker thread failed: ${result.error}`);
+    return result.bad;
+  });
   const workers: Worker[] = [];
-  const pending = new Map<number, { resolve: (bad: number[]) => void; reject: (error: Error) => void; worker: Worker }>();
-  let nextId = 0;
-  let closed = false;
-
-  const start = (): void => {
-    for (let i = 0; i < threads; i++) {
-      const worker = new Worker(BINDING_VERIFY_WORKER_URL);
-      worker.on('message', (result: BindingBatchResult) => {
-        const p = pending.get(result.id);
-        if (!p) return;
-        pending.delete(result.id);
-        if ('error' in result) p.reject(new Error(`the binding check's worker thread failed: ${result.error}`));
-        else p.resolve(result.bad);
-      });
-      const fail = (error: Error) => {
-        for (const [id, p] of pending) {
-          if (p.worker !== worker) continue;
-          pending.delete(id);
-          p.reject(new Error(`the binding check's worker thread failed: ${error.message}`));
-        }
-      };
-      worker.on('error', fail);
-      worker.on('exit', (code) => {
-        if (!closed) fail(new Error(`exited with code ${code}`));
-      });
-      workers.push(worker);
-    }
-  };
 
   const send = (worker: Worker, rows: readonly BindingRow[]): Promise<number[]> => {
-    const id = nextId++;
     const leaves = new Uint8Array(rows.length * 32);
     rows.forEach((r, i) => leaves.set(r.leaf, i * 32));
-    return new Promise((resolve, reject) => {
-      pending.set(id, { resolve, reject, worker });
-      worker.postMessage({ id, origin, publicKeyPem, seqs: rows.map((r) => r.seq), leaves, bindings: rows.map((r) => r.binding) } satisfies BindingBatch, [leaves.buffer]);
-    });
+    return calls.call(worker, (id) => ({ id, origin, publicKeyPem, seqs: rows.map((r) => r.seq), leaves, bindings: rows.map((r) => r.binding) }) satisfies BindingBatch, [leaves.buffer]);
   };
 
   return {
     minBatch: options.minBatch ?? BINDING_POOL_MIN_BATCH,
     async verify(rows) {
-      if (closed) throw new Error('the binding verifier pool is closed');
+      if (calls.closed) throw new Error('the binding verifier pool is closed');
       if (rows.length === 0) return [];
-      if (workers.length === 0) start();
+      if (workers.length === 0) for (let i = 0; i < threads; i++) workers.push(calls.spawn(BINDING_VERIFY_WORKER_URL));
       const slice = Math.ceil(rows.length / workers.length);
       const parts = await Promise.all(workers.map((w, i) => (i * slice < rows.length ? send(w, rows.slice(i * slice, (i + 1) * slice)) : Promise.resolve([]))));
       return parts.flat().sort((a, b) => a - b);
     },
-    async close() {
-      closed = true;
-      await Promise.all(workers.map((w) => w.terminate()));
-      for (const p of pending.values()) p.reject(new Error('the binding verifier pool was closed'));
-      pending.clear();
-    },
+    close: () => calls.close(workers, 'the binding verifier pool was closed'),
   };
 }

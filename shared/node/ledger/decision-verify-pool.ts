@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { DecisionVerifier } from '../../ledger/verify-ledger';
 import type { verifyDecisionBundle as VerifyDecisionBundle } from '../signing/verify-decision';
+import { workerCalls } from '../worker-calls';
 import { DECISION_VERIFY_WORKER_URL } from './decision-verify-worker-url';
 
 /**
@@ -30,12 +31,6 @@ export interface DecisionVerifierPool {
   readonly inWorkers: number;
 }
 
-interface Pending {
-  resolve: (value: Awaited<ReturnType<DecisionVerifier>>) => void;
-  reject: (error: Error) => void;
-  worker: Worker;
-}
-
 /**
  * The in-thread check, loaded at its first use: the Sigstore libraries are a good part of the
  * CLI's start-up, and a ledger verify that meets no decision (an incremental run, often) needs none.
@@ -49,58 +44,25 @@ const verifyDecisionBundle: typeof VerifyDecisionBundle = async (bundle, keys, e
 export function decisionVerifierPool(options: { threads?: number; inThreadFirst?: number } = {}): DecisionVerifierPool {
   const threads = Math.max(1, options.threads ?? availableParallelism());
   const inThreadFirst = options.inThreadFirst ?? 32;
+  // A worker that dies fails what it held (reported as unverified, never as verified).
+  const calls = workerCalls<Awaited<ReturnType<DecisionVerifier>>, DecisionCheckResult>('the signature check', (result) => {
+    if (result.ok) return { statement: { requestId: result.requestId, approver: result.approver }, keyId: result.keyId };
+    throw new Error(result.message);
+  });
   const workers: Worker[] = [];
-  const load = new Map<Worker, number>();
-  const pending = new Map<number, Pending>();
   let seen = 0;
-  let nextId = 0;
   let inWorkers = 0;
-  let closed = false;
-
-  const start = (): void => {
-    for (let i = 0; i < threads; i++) {
-      const worker = new Worker(DECISION_VERIFY_WORKER_URL);
-      worker.on('message', (result: DecisionCheckResult) => {
-        const p = pending.get(result.id);
-        if (!p) return;
-        pending.delete(result.id);
-        load.set(worker, (load.get(worker) ?? 1) - 1);
-        if (result.ok) p.resolve({ statement: { requestId: result.requestId, approver: result.approver }, keyId: result.keyId });
-        else p.reject(new Error(result.message));
-      });
-      // A worker that dies fails what it held (reported as unverified, never as verified).
-      const fail = (error: Error) => {
-        for (const [id, p] of pending) {
-          if (p.worker !== worker) continue;
-          pending.delete(id);
-          p.reject(new Error(`the signature check's worker thread failed: ${error.message}`));
-        }
-      };
-      worker.on('error', fail);
-      worker.on('exit', (code) => {
-        if (!closed) fail(new Error(`exited with code ${code}`));
-      });
-      workers.push(worker);
-      load.set(worker, 0);
-    }
-  };
 
   const verify: DecisionVerifier = async (bundle, keys) => {
-    if (closed) throw new Error('the decision verifier pool is closed');
+    if (calls.closed) throw new Error('the decision verifier pool is closed');
     if (++seen <= inThreadFirst) return verifyDecisionBundle(bundle, keys);
     const keyId = hintOf(bundle);
     const key = keyId === undefined ? undefined : keys(keyId);
     // Nothing for a worker to check against: the in-thread check names what is missing.
     if (keyId === undefined || !key) return verifyDecisionBundle(bundle, keys);
-    if (workers.length === 0) start();
-    const worker = workers.reduce((a, b) => (load.get(b)! < load.get(a)! ? b : a));
-    load.set(worker, load.get(worker)! + 1);
-    const id = nextId++;
+    if (workers.length === 0) for (let i = 0; i < threads; i++) workers.push(calls.spawn(DECISION_VERIFY_WORKER_URL));
     inWorkers++;
-    return new Promise((resolve, reject) => {
-      pending.set(id, { resolve, reject, worker });
-      worker.postMessage({ id, bundle, keyId, publicKeyPem: key.publicKeyPem } satisfies DecisionCheck);
-    });
+    return calls.call(calls.leastLoaded(workers), (id) => ({ id, bundle, keyId, publicKeyPem: key.publicKeyPem }) satisfies DecisionCheck);
   };
 
   return {
@@ -108,12 +70,7 @@ export function decisionVerifierPool(options: { threads?: number; inThreadFirst?
     get inWorkers() {
       return inWorkers;
     },
-    async close() {
-      closed = true;
-      await Promise.all(workers.map((w) => w.terminate()));
-      for (const p of pending.values()) p.reject(new Error('the decision verifier pool was closed'));
-      pending.clear();
-    },
+    close: () => calls.close(workers, 'the decision verifier pool was closed'),
   };
 }
 

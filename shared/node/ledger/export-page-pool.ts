@@ -1,5 +1,4 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { AppError, fieldErrorsFromZod } from '../../errors';
 import { LedgerExportPageSchema, type LedgerExportPage } from '../../http/responses';
 import { checkExportPage, type CheckedPage as AnyCheckedPage } from '../../ledger/export-page-check';
@@ -7,6 +6,7 @@ import { checkExportPage, type CheckedPage as AnyCheckedPage } from '../../ledge
 /** An export page checked (export-page-check.ts), with the page's own fields. */
 export type CheckedPage = AnyCheckedPage<Omit<LedgerExportPage, 'entries' | 'leafHashes'>>;
 import { utf8Text } from '../utf8-text';
+import { workerCalls } from '../worker-calls';
 import { nodeTreeHasher } from './node-crypto';
 import { EXPORT_PAGE_WORKER_URL } from './export-page-worker-url';
 
@@ -74,52 +74,17 @@ export function recordedLeafAt(page: Pick<LedgerExportPage, 'leafHashes'>, i: nu
 }
 
 export function exportPageWorkers(threads = availableParallelism()): ExportPageChecker {
-  const workers: Worker[] = [];
-  const load = new Map<Worker, number>();
-  const pending = new Map<number, { resolve: (page: CheckedPage) => void; reject: (error: Error) => void; worker: Worker }>();
-  let nextId = 0;
-  let closed = false;
-  for (let i = 0; i < Math.max(1, threads); i++) {
-    const worker = new Worker(EXPORT_PAGE_WORKER_URL);
-    worker.on('message', (result: PageCheckResult) => {
-      const p = pending.get(result.id);
-      if (!p) return;
-      pending.delete(result.id);
-      load.set(worker, load.get(worker)! - 1);
-      if (result.ok) p.resolve(result.page);
-      else p.reject(new AppError('internal', result.message));
-    });
-    // A worker that dies fails the pages it held: the run fails, it never passes them.
-    const fail = (error: Error) => {
-      for (const [id, p] of pending) {
-        if (p.worker !== worker) continue;
-        pending.delete(id);
-        p.reject(new Error(`a ledger page check's worker thread failed: ${error.message}`));
-      }
-    };
-    worker.on('error', fail);
-    worker.on('exit', (code) => {
-      if (!closed) fail(new Error(`exited with code ${code}`));
-    });
-    workers.push(worker);
-    load.set(worker, 0);
-  }
+  // A worker that dies fails the pages it held: the run fails, it never passes them.
+  const calls = workerCalls<CheckedPage, PageCheckResult>('a ledger page check', (result) => {
+    if (result.ok) return result.page;
+    throw new AppError('internal', result.message);
+  });
+  const workers = Array.from({ length: Math.max(1, threads) }, () => calls.spawn(EXPORT_PAGE_WORKER_URL));
   return {
     check(body) {
-      if (closed) return Promise.reject(new Error('the ledger page checker is closed'));
-      const worker = workers.reduce((a, b) => (load.get(b)! < load.get(a)! ? b : a));
-      load.set(worker, load.get(worker)! + 1);
-      const id = nextId++;
-      return new Promise<CheckedPage>((resolve, reject) => {
-        pending.set(id, { resolve, reject, worker });
-        worker.postMessage({ id, body } satisfies PageCheckRequest, [body]);
-      });
+      if (calls.closed) return Promise.reject(new Error('the ledger page checker is closed'));
+      return calls.call(calls.leastLoaded(workers), (id) => ({ id, body }) satisfies PageCheckRequest, [body]);
     },
-    async close() {
-      closed = true;
-      await Promise.all(workers.map((w) => w.terminate()));
-      for (const p of pending.values()) p.reject(new Error('the ledger page checker was closed'));
-      pending.clear();
-    },
+    close: () => calls.close(workers, 'the ledger page checker was closed'),
   };
 }
