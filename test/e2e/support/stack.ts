@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,7 @@ import { startConsoleBrowserHost, type RunningConsoleBrowserHost } from '../../.
 import type { StackInfo } from './stack-info';
 import { waitForReadyLine } from '../../support/ready-line';
 import { JumpClock } from './jump-clock';
+import { freePort } from '../../support/free-port';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const POLICY = fileURLToPath(new URL('../fixtures/policy.yaml', import.meta.url));
@@ -30,13 +31,6 @@ const PRINCIPALS = { alice: ['requester'], dave: ['requester'], bob: ['approver'
 const cleanups: (() => Promise<void>)[] = [];
 let storeChild: ChildProcess | undefined;
 
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function startStore(dataDir: string, port: number, env: NodeJS.ProcessEnv): Promise<string> {
   const child = spawn(process.execPath, ['bin/breakglass.mjs', 'serve', '--data-dir', dataDir, '--port', String(port), '--json'], {

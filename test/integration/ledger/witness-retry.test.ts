@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { createServer as createTcpServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { dataDirPaths } from '../../../grant-store/admin/data-dir';
@@ -14,6 +14,8 @@ import { ManualClock } from '../../support/manual-clock';
 import { waitForReadyLine } from '../../support/ready-line';
 import { BIN, ROOT, runCli } from '../cli/cli-harness';
 import { fileAndDecide, startLedgerWorld, type LedgerWorld } from './ledger-harness';
+import { freePort } from '../../support/free-port';
+import { until } from '../../support/until';
 
 const ORIGIN = 'breakglass.test/retry';
 const WITNESS = 'witness.test/always-on';
@@ -34,14 +36,6 @@ interface Health {
   };
 }
 
-/** A free port on 127.0.0.1, for a witness that is down now and comes up there later. */
-async function freePort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 /**
  * The store's pushes to an always-on witness (`breakglass witness serve`, a real process) that is
@@ -64,15 +58,6 @@ describe('witness pushes are retried with backoff; a quorum missing past the gra
   const health = async (): Promise<Health> => (await (await fetch(`${world.store.url}/healthz`)).json()) as Health;
   // /metrics is cached for 5 s of the store's clock: each read here is at a later time than the one before.
   const metrics = async (): Promise<string> => (await fetch(`${world.store.url}/metrics`, { headers: { authorization: `Bearer ${world.tokens.admin}` } })).text();
-  async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-    // A bound for a loaded machine, not a timing assertion: the probe returns as soon as the event happened.
-    for (let i = 0; i < 1200; i++) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`timed out waiting for ${what}`);
-  }
   let lastHealth: Health['witnesses'] | undefined;
   const healthWhen = (what: string, ok: (h: Health['witnesses']) => boolean) =>
     until(what, async () => {

@@ -4,7 +4,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { createServer as createTcpServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -29,6 +29,8 @@ import { memoryKeychain } from '../electron/core/memory-keychain';
 import { instanceDataDir } from '../scale/instances';
 import { createTempDatabase, TEST_PG_URL, type TempDatabase } from '../storage/pg-temp-database';
 import { fileAndDecide, startLedgerWorld, type LedgerWorld } from './ledger-harness';
+import { freePort } from '../../support/free-port';
+import { until } from '../../support/until';
 
 const ORIGIN = 'breakglass.test/pg-witnessed';
 const W1 = 'witness.test/pg-w1';
@@ -45,13 +47,6 @@ interface WitnessHealth {
   overdue: boolean;
 }
 
-async function freePort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 /**
  * The witness flow of witnesses.test.ts and console-witness.test.ts on PostgreSQL, with TWO store
@@ -87,15 +82,6 @@ describe('witnessed checkpoints on PostgreSQL, two instances on one database', {
   const logger = (into: string[]) =>
     pino({ level: 'warn' }, { write: (line: string) => void into.push(line) });
   const health = async (url: string): Promise<WitnessHealth> => ((await (await fetch(`${url}/healthz`)).json()) as { witnesses: WitnessHealth }).witnesses;
-  async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-    // A bound for a loaded machine, not a timing assertion: the probe returns as soon as the event happened.
-    for (let i = 0; i < 1200; i++) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`timed out waiting for ${what}`);
-  }
   const healthWhen = (url: string, what: string, ok: (h: WitnessHealth) => boolean) =>
     until(what, async () => {
       const h = await health(url);

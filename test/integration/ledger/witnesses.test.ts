@@ -17,6 +17,7 @@ import { ed25519Cosigner, ed25519NoteSigner, ed25519NoteVerifier, ed25519Verifie
 import { waitForReadyLine } from '../../support/ready-line';
 import { BIN, ROOT, runCli } from '../cli/cli-harness';
 import { fileAndDecide, startLedgerWorld, type LedgerWorld } from './ledger-harness';
+import { until } from '../../support/until';
 
 const ORIGIN = 'breakglass.test/witnessed';
 const pem = () => generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
@@ -44,15 +45,6 @@ describe('witnessed checkpoints', { concurrency: false }, () => {
   const consoleVkey = formatVerifierKey(consoleWitness.key);
 
   const health = async (url = world.store.url): Promise<Health> => (await (await fetch(`${url}/healthz`)).json()) as Health;
-  async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-    // A bound for a loaded machine, not a timing assertion: the probe returns as soon as the event happened.
-    for (let i = 0; i < 1200; i++) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`timed out waiting for ${what}`);
-  }
   const cosignedBy = async (name: string, size: number, url = world.store.url) =>
     until(`${name} to cosign size ${size}`, async () => {
       const h = await health(url);
