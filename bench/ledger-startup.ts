@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { entryBindingMessage } from '../shared/ledger/entry-binding';
 import { checkStoreLedgerAtStart } from '../grant-store/ledger/ledger-guard';
+import { minMedianMax } from './support/stats';
 import { loadLogKey } from '../grant-store/ledger/log-key';
 import { TransparencyLog } from '../grant-store/ledger/transparency-log';
 import { SqliteStore } from '../grant-store/storage/sqlite/sqlite-store';
@@ -152,10 +153,7 @@ for (let run = 0; run < RUNS; run++) {
   checkCpus.push(last.cpu);
   console.log(`round ${run + 1}: floor ${floors.at(-1)!.toFixed(2)} s (CPU ${floorCpu.toFixed(2)} s), check ${last.s.toFixed(2)} s (CPU ${last.cpu.toFixed(2)} s, all threads) (load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`);
 }
-const stats = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return { min: s[0]!, median: s[Math.floor(s.length / 2)]!, max: s.at(-1)! };
-};
+const stats = minMedianMax;
 const f = stats(floors);
 const c = stats(checks);
 console.log(`start-up check of ${N.toLocaleString('en')} entries (${UNSIGNED.toLocaleString('en')} past the checkpoint, ${last!.projected.toLocaleString('en')} requests projected): min ${c.min.toFixed(2)} s, median ${c.median.toFixed(2)} s, max ${c.max.toFixed(2)} s`);
