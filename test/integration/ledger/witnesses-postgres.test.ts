@@ -288,7 +288,11 @@ describe('witnessed checkpoints on PostgreSQL, two instances on one database', {
     await healthWhen(b!.url, 'B to see the cosignature A kept', (w) => w.treeSize >= back.treeSize && w.cosigned.includes(W1));
     bClock.advance(WITNESS_RETRY_MAX_MS);
     const synced = await syncTo(back.treeSize);
-    assert.match(synced.witness!.storeAnswer!, /^kept: [23] of 2 witnesses cosigned checkpoint \d+$/);
+    // The console's background sync (on the ledger event) may have cosigned this size first; this
+    // sync then has nothing new to sign and no store answer (a race that failed a full run). Either
+    // way the store must have kept the console's cosignature, which its health shows.
+    if (synced.witness!.storeAnswer !== null) assert.match(synced.witness!.storeAnswer, /^kept: [23] of 2 witnesses cosigned checkpoint \d+$/);
+    await healthWhen(b!.url, 'the console cosignature kept', (w) => w.treeSize >= back.treeSize && w.cosigned.includes(synced.witness!.name));
     for (const url of [world.store.url, b!.url]) {
       const h = await healthWhen(url, `the alarm to clear on ${url}`, (w) => !w.overdue && !w.belowQuorum && Object.keys(w.failures).length === 0);
       assert.equal(h.unwitnessedSince, null);
