@@ -3,7 +3,7 @@ import type { LedgerEntry } from '../../shared/domain/ledger-entry';
 import type { Policy } from '../../shared/domain/policy';
 import type { Finding } from '../../shared/domain/reports';
 import type { NewLedgerEntry, Store, StoreTx } from '../storage/store';
-import { type AlertEvent, alertEventForFinding, alertEventsForEntry, isCriticalAlert, overBudgetEvent } from './alert-events';
+import { ALERTING_ENTRY_TYPES, type AlertEvent, alertEventForFinding, alertEventsForEntry, isCriticalAlert, overBudgetEvent } from './alert-events';
 import { teamBudgetStanding } from '../service/budget-usage';
 import type { BypassRequest } from '../../shared/domain/request';
 import {
@@ -156,6 +156,7 @@ export class AlertDispatcher {
         const now = this.opts.clock().toISOString();
         const events: AlertEvent[] = [];
         for (const entry of entries) {
+          if (!ALERTING_ENTRY_TYPES.has(entry.type)) continue;
           const request = entry.target.startsWith('req_') ? await tx.getRequest(entry.target) : undefined;
           events.push(...alertEventsForEntry(entry, policy, request));
           if (entry.type === 'bypass_activated' && request) {

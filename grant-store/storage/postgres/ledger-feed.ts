@@ -28,6 +28,16 @@ export interface LedgerFeedSource {
   entriesAfter(afterSeq: number, limit: number): Promise<LedgerEntry[]>;
 }
 
+/**
+ * Whether a NOTIFY on LEDGER_CHANNEL (payload: the last seq its transaction inserted) needs a
+ * read: not when that seq was delivered already or is one of this instance's own commits in
+ * flight (`own`, see PgLedgerFeed.expectOwn). Any other payload, or none, is read.
+ */
+export function notificationNeedsRead(payload: string | undefined, delivered: number, own: ReadonlyMap<number, unknown>): boolean {
+  const seq = payload ? Number(payload) : NaN;
+  return !(Number.isSafeInteger(seq) && (seq <= delivered || own.has(seq)));
+}
+
 export class PgLedgerFeed {
   private readonly listeners = new Set<LedgerListener>();
   private delivered: number;
@@ -40,6 +50,12 @@ export class PgLedgerFeed {
   private running: Promise<void> | undefined;
   private again = false;
   private readonly waiters: { seq: number; resolve: () => void }[] = [];
+  /**
+   * NOTIFY payloads (last seq of an insert) of this instance's transactions now committing:
+   * their entries reach the listeners through deliverCommitted, so the wake-up they send back
+   * to our own LISTEN needs no read (one query per commit saved on the warn path).
+   */
+  private readonly own = new Map<number, number>();
 
   constructor(
     private readonly databaseUrl: string,
@@ -105,6 +121,29 @@ export class PgLedgerFeed {
       return;
     }
     await this.deliverThrough(last);
+  }
+
+  /**
+   * Before this instance's COMMIT: `seqs` are the payloads of the NOTIFYs it queued. Until
+   * forgetOwn, a notification carrying one of them is not read back (deliverCommitted hands
+   * the entries over); every other notification still wakes the feed. A skipped one loses
+   * nothing: deliverCommitted reads from the table whenever its entries do not follow on.
+   */
+  expectOwn(seqs: readonly number[]): void {
+    for (const seq of seqs) this.own.set(seq, (this.own.get(seq) ?? 0) + 1);
+  }
+
+  /** After the commit (delivered) or its failure. */
+  forgetOwn(seqs: readonly number[]): void {
+    for (const seq of seqs) {
+      const n = (this.own.get(seq) ?? 0) - 1;
+      if (n > 0) this.own.set(seq, n);
+      else this.own.delete(seq);
+    }
+  }
+
+  private notified(payload: string | undefined): void {
+    if (notificationNeedsRead(payload, this.delivered, this.own)) void this.wake();
   }
 
   /** Catch up now (coalesces concurrent calls). */
@@ -192,7 +231,7 @@ export class PgLedgerFeed {
 
   private async connect(): Promise<void> {
     const client = new pg.Client(pgClientConfig(this.databaseUrl));
-    client.on('notification', () => void this.wake());
+    client.on('notification', (message) => this.notified(message.payload));
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client, new Error('connection ended')));
     try {

@@ -65,14 +65,23 @@ export class PgStore extends PgReader implements Store {
 
   async transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
     if (this.closed) throw new Error('store is closed');
-    const { result, appended } = await withTransaction(this.pool, async (client) => {
-      const tx = new PgTx(client, this.binder);
-      const value = await fn(tx);
-      await tx.beforeCommit();
-      return { result: value, appended: tx.appended };
-    });
-    if (appended.length > 0) await this.feed.deliverCommitted(appended);
-    return result;
+    // The wake-ups our own commits send back need no read (PgLedgerFeed.expectOwn); every
+    // attempt's are forgotten at the end, delivered or not.
+    const own: number[] = [];
+    try {
+      const { result, appended } = await withTransaction(this.pool, async (client) => {
+        const tx = new PgTx(client, this.binder);
+        const value = await fn(tx);
+        await tx.beforeCommit();
+        own.push(...tx.notified);
+        this.feed.expectOwn(tx.notified);
+        return { result: value, appended: tx.appended };
+      });
+      if (appended.length > 0) await this.feed.deliverCommitted(appended);
+      return result;
+    } finally {
+      this.feed.forgetOwn(own);
+    }
   }
 
   /** The transparency log's tables in this database (migration 2), mirrored in memory (pg-log-tables.ts). */

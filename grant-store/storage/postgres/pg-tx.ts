@@ -47,6 +47,8 @@ const META_LOCK_SPACE = 0x62676d65;
 export class PgTx extends PgReader implements StoreTx {
   /** Entries appended in this transaction, in seq order (the store hands them to the local listeners after COMMIT). */
   readonly appended: LedgerEntry[] = [];
+  /** The payloads (last seq of each insert) of the NOTIFYs this transaction queued: its own, for PgLedgerFeed.expectOwn. */
+  readonly notified: number[] = [];
 
   constructor(
     db: Queryable,
@@ -191,18 +193,26 @@ export class PgTx extends PgReader implements StoreTx {
     return out;
   }
 
-  /** Insert the buffered entries and queue the wake-up NOTIFY (delivered only on commit). */
+  /**
+   * Insert the buffered entries and queue the wake-up NOTIFY (delivered only on commit). The
+   * warns counters and, when later appends numbered locally, the head's move go in the same
+   * statement: a group commit's ledger work is one round trip.
+   */
   private async flushLedger(): Promise<void> {
     if (this.buffered.length === 0) return;
     const rows = this.buffered.splice(0);
-    // The warns counters go in the same statement (one round trip): grouped per day, gate and
-    // the request's team, so no key is upserted twice by one INSERT.
+    // Grouped per day, gate and the request's team, so no key is upserted twice by one INSERT.
     const warns = warnGroups(rows);
+    // We hold the head's row lock (taken by the first append), so setting it is safe here.
+    const head = this.headDirty ? this.nextSeq! : null;
+    this.headDirty = false;
+    const last = rows[rows.length - 1]!.seq;
+    this.notified.push(last);
     await this.db.query(
-      `WITH inserted AS (
+      `WITH head AS (UPDATE ledger_head SET next_seq = $14::bigint WHERE $14::bigint IS NOT NULL ),
+       inserted AS (
          INSERT INTO ledger_entries (seq, time, type, target, entry_json, leaf_hash, binding)
-         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $13::bytea[])
-         RETURNING seq),
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $13::bytea[])),
        warns AS (
          INSERT INTO counters (metric, day, gate, team, subject, count, total, first_at, last_at)
          SELECT 'warns', w.day, w.gate, COALESCE(r.team, ''), '', sum(w.n), 0, min(w.first_at), max(w.last_at)
@@ -211,7 +221,7 @@ export class PgTx extends PgReader implements StoreTx {
          GROUP BY w.day, w.gate, COALESCE(r.team, '')
          ON CONFLICT (metric, day, gate, team, subject) DO UPDATE SET count = counters.count + excluded.count,
            first_at = LEAST(counters.first_at, excluded.first_at), last_at = GREATEST(counters.last_at, excluded.last_at))
-       SELECT pg_notify('${LEDGER_CHANNEL}', (SELECT max(seq) FROM inserted)::text)`,
+       SELECT pg_notify('${LEDGER_CHANNEL}', $15::text)`,
       [
         rows.map((r) => r.seq),
         rows.map((r) => r.time),
@@ -226,17 +236,15 @@ export class PgTx extends PgReader implements StoreTx {
         warns.map((w) => w.firstAt),
         warns.map((w) => w.lastAt),
         rows.map((r) => r.binding),
+        head,
+        String(last),
       ],
     );
   }
 
-  /** PgStore calls this right before COMMIT: buffered entries in, head moved to match. */
+  /** PgStore calls this right before COMMIT: buffered entries in, head moved to match (one statement). */
   async beforeCommit(): Promise<void> {
     await this.flushLedger();
-    if (this.headDirty && this.nextSeq !== undefined) {
-      await this.db.query('UPDATE ledger_head SET next_seq = $1', [this.nextSeq]);
-      this.headDirty = false;
-    }
   }
 
   // Ledger reads inside the transaction see its own appends.

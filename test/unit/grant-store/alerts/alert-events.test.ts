@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { alertEventForFinding, alertEventsForEntry } from '../../../../grant-store/alerts/alert-events';
+import { ALERTING_ENTRY_TYPES, alertEventForFinding, alertEventsForEntry } from '../../../../grant-store/alerts/alert-events';
+import type { BypassRequest } from '../../../../shared/domain/request';
 import { isCriticalTier } from '../../../../grant-store/alerts/critical-tier';
 import { notificationsFor } from '../../../../grant-store/alerts/notifications';
 import { renderWebhookBody } from '../../../../grant-store/alerts/webhook-payload';
-import type { LedgerEntry } from '../../../../shared/domain/ledger-entry';
+import { LedgerEntryTypeSchema, type LedgerEntry } from '../../../../shared/domain/ledger-entry';
 import { PolicySchema } from '../../../../shared/domain/policy';
 import { findingsReport } from '../../../../grant-store/reports/findings-report';
 import { dominatingGate, input } from '../reports/fixtures';
@@ -112,4 +113,16 @@ test('notifications: the requester hears of every decision; the notify list of c
   assert.deepEqual(notificationsFor('dave', entries, policy).map((n) => n.decision), ['deny']);
   assert.deepEqual(notificationsFor('alice', entries, policy, entries[3]!.seq).map((n) => n.kind), ['bypass_activated', 'bypass_expired']);
   assert.deepEqual(notificationsFor('bob', entries, policy), []);
+});
+
+test('entry types outside ALERTING_ENTRY_TYPES never alert (the dispatcher skips them without reading their request)', () => {
+  const request = { id: 'req_1', requester: 'alice', team: 'payments', scope: { repo: 'x' }, severity: 'sev1', expiresAt: '2026-11-26T11:00:00.000Z' } as unknown as BypassRequest;
+  for (const type of LedgerEntryTypeSchema.options) {
+    if (ALERTING_ENTRY_TYPES.has(type)) continue;
+    for (const gate of ['ci-tests', 'secret-scan', 'signing', null]) {
+      assert.deepEqual(alertEventsForEntry(entry(type, 'req_1', gate, { data: { decision: 'approve', credentialId: 'em_1', why: 'burned', week: '2026-W48' } }), policy, request), [], `${type} on ${String(gate)}`);
+    }
+  }
+  // And the set is not vacuous: an activation alerts.
+  assert.equal(alertEventsForEntry(entry('bypass_activated', 'req_1', 'ci-tests'), policy, request).length, 1);
 });
