@@ -7,11 +7,13 @@
  * Each round spawns, one after another: `node -e 0` (the baseline: Node's own start), cold
  * `breakglass --version`, and `breakglass check` against a local store (`breakglass serve` on a
  * temp data dir, started once, a gate token from `breakglass admin token create`): a new
- * process every time, timed from spawn to exit, through bin/breakglass.mjs as a user runs it.
+ * process every time, timed from spawn to exit, through the package's bin (bin/breakglass.cjs,
+ * what `npx breakglass` runs) as a user runs it.
  * Rounds interleave the three so load drift on a shared machine hits all alike.
  * Targets (issue 13): `--version` ≤ 2× `node -e 0` (median ratio); `check` ≤ 150 ms end to end (median).
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +22,8 @@ import { parseArgs } from 'node:util';
 import { waitForReadyLine } from '../test/support/ready-line';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(ROOT, 'bin', 'breakglass.mjs');
+/** The file `npx breakglass` runs: the package's bin. */
+const BIN = join(ROOT, (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: { breakglass: string } }).bin.breakglass);
 /** Issue 13 targets. */
 const TARGET_VERSION_RATIO = 2;
 const TARGET_CHECK_MS = 150;

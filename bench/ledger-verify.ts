@@ -39,7 +39,7 @@ import { pool, startBenchServer, startCiTrafficStore, type BenchServer } from '.
 import { minMedianMax } from './support/stats';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'bin', 'breakglass.mjs');
+const CLI = join(ROOT, 'bin', 'breakglass.cjs');
 const BUILT = join(ROOT, 'dist', 'cli', 'main.mjs');
 const UNIT = 100;
 const TARGET_RATIO = 1.3;

@@ -28,7 +28,7 @@ if (files.length === 0) {
   console.error(`no test files found for ${kinds.join(', ')}${filter ? ` matching ${filter}` : ''}`);
   process.exit(1);
 }
-// Integration suites drive the real `breakglass` (bin/breakglass.mjs runs the build in dist/cli):
+// Integration suites drive the real `breakglass` (bin/breakglass.cjs runs the build in dist/cli):
 // build it from the sources under test, so a stale build is never what passes.
 if (files.some((f) => f.startsWith(join('test', 'integration')))) {
   const built = spawnSync(process.execPath, [join(root, 'build', 'build-cli.mjs')], { cwd: root, stdio: 'inherit' });

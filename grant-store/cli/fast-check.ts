@@ -1,12 +1,11 @@
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import type { CheckInput, CheckResult } from '../../shared/domain/check';
 import { validCheckInput, validCheckResult, validWorkloadCheckInput } from '../../shared/domain/check-fast';
 import { displayText } from '../../shared/domain/display-text';
 import type { WorkloadCheckInput } from '../../shared/domain/workload-check';
 import { MAX_RULE_LENGTH } from '../../shared/gates/link-text';
 import { CHECK_PATHS } from '../../shared/http/check-paths';
-import { nodeFetch } from '../../shared/node/http/node-fetch';
+import { oneShotHttp } from '../../shared/node/http/one-shot-http';
 import type { CheckSent } from './commands/check-answer';
 import { checkOutput, describeCheck, dotenv, type FailClosedResult } from './commands/check-output';
 import { configPath } from './config-path';
@@ -18,13 +17,15 @@ import { verbOf } from './verb';
 
 /**
  * `breakglass check` for a gate, without commander or zod (a gate's cold start: those two are
- * most of what the full CLI loads). bin/breakglass.mjs runs this first for a `check` command
- * line; it answers only a command line it reads exactly as the full command does and whose
+ * most of what the full CLI loads). bin/breakglass.cjs runs this first for a `check` command
+ * line, built as one CommonJS file (dist/cli/fast-check.cjs: Node sets up no ES module loader
+ * for it); it answers only a command line it reads exactly as the full command does and whose
  * flags are certainly valid: the check flags and --store, --token, --timeout, --json, with the
  * store and the credentials from flags or the environment (a token, or a CI job's ID token) and
  * no config.yaml to consult. For anything else (help, a context, a saved sign-in, a flag or
  * value it does not plainly accept) it returns undefined before doing anything, and the full
- * CLI runs, with its usage errors. It sends the same request as the full command; an answer
+ * CLI runs, with its usage errors. It sends the same request as the full command (to an http:
+ * store over a bare socket, one-shot-http.ts, rather than node:http); an answer
  * that is not plainly valid (an error, an unreachable store, a body the schema must judge) is
  * read by check-answer.ts exactly as the full command reads it. It prints with the same code
  * (check-output.ts), so the two print the same; test/integration/cli/fast-check.test.ts holds
@@ -37,7 +38,10 @@ export async function fastCheck(argv: readonly string[], env: NodeJS.ProcessEnv 
   try {
     const result = await ask(plan);
     const output = checkOutput(result, plan.body, plan.storeUrl, plan.rule);
-    if (plan.dotenv) await writeFile(plan.dotenv, dotenv(output), { mode: 0o644 });
+    if (plan.dotenv) {
+      const { writeFile } = await import('node:fs/promises');
+      await writeFile(plan.dotenv, dotenv(output), { mode: 0o644 });
+    }
     // As CliContext.emit prints: JSON, or the human rendering with nothing a terminal would act on.
     io.stdout(plan.json ? `${JSON.stringify(output, null, 2)}\n` : displayText(describeCheck(output), 'multiline'));
     return result.verdict === 'warn' ? EXIT_OK : EXIT_REFUSED;
@@ -157,12 +161,14 @@ function isHttpUrl(text: string): boolean {
 async function ask(plan: CheckPlan): Promise<CheckResult | FailClosedResult> {
   let sent: CheckSent;
   try {
-    const response = await nodeFetch(plan.url, {
+    const init = {
       method: 'POST',
       headers: { accept: 'application/json', authorization: `Bearer ${plan.bearer}`, 'content-type': 'application/json' },
       body: JSON.stringify(plan.body),
       signal: AbortSignal.timeout(plan.timeoutMs),
-    });
+    };
+    // A bare socket for an http: store (no node:http to load); TLS through node:https for https:.
+    const response = plan.url.protocol === 'http:' ? await oneShotHttp(plan.url, init) : await (await import('../../shared/node/http/node-fetch')).nodeFetch(plan.url, init);
     if (response.ok) {
       const result = validCheckResult(parseJson(await response.text()));
       if (result) return result;

@@ -1,4 +1,4 @@
-// Which verb a command line runs, read without commander: bin/breakglass.mjs's `check` fast
+// Which verb a command line runs, read without commander: bin/breakglass.cjs's `check` fast
 // path and command-table.ts (which loads only that verb's module) both ask.
 
 /** Global options that take a value (`--store URL`): the token after them is not a verb. */

@@ -115,7 +115,7 @@ function groupAlive(pid: number): boolean {
 
 /** alice files a deploy-freeze request (tier high: one approver from another team) with the real CLI. */
 function aliceRequests(demo: RunningDemo): Promise<string> {
-  const args = ['bin/breakglass.mjs', 'request', '--gate', 'deploy-freeze', '--scope', 'repo=payments-api,branch=main', '--reason', 'Hotfix for INC-2001: the freeze blocks the TLS certificate rollback', '--incident', 'INC-2001', '--severity', 'sev2', '--ttl', '1h', '--json'];
+  const args = ['bin/breakglass.cjs', 'request', '--gate', 'deploy-freeze', '--scope', 'repo=payments-api,branch=main', '--reason', 'Hotfix for INC-2001: the freeze blocks the TLS certificate rollback', '--incident', 'INC-2001', '--severity', 'sev2', '--ttl', '1h', '--json'];
   const env = { ...process.env, BREAKGLASS_STORE: demo.storeUrl, BREAKGLASS_TOKEN: demo.tokens.alice! };
   return new Promise((resolve, reject) => {
     execFile(process.execPath, args, { cwd: REPO, env }, (error, stdout, stderr) => {

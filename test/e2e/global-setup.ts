@@ -29,7 +29,7 @@ function buildRendererIfNeeded(): void {
   if (result.status !== 0) throw new Error('npm run build:renderer failed');
 }
 
-/** The stack runs `breakglass serve` (bin/breakglass.mjs → dist/cli): build it from the sources under test. */
+/** The stack runs `breakglass serve` (bin/breakglass.cjs → dist/cli): build it from the sources under test. */
 function buildCli(): void {
   const result = spawnSync(process.execPath, [join(REPO, 'build', 'build-cli.mjs')], { cwd: REPO, stdio: 'inherit' });
   if (result.status !== 0) throw new Error('build/build-cli.mjs failed');

@@ -43,7 +43,7 @@ export function cli(principal: string | null, args: string[]): Promise<CliResult
   const env: NodeJS.ProcessEnv = { ...process.env, ...s.cliEnv };
   if (principal) env.BREAKGLASS_TOKEN = principal === 'admin' ? s.adminToken : s.tokens[principal];
   return new Promise((resolve) => {
-    execFile(process.execPath, ['bin/breakglass.mjs', ...args], { cwd: REPO, env, timeout: CLI_TIMEOUT_MS }, (error, stdout, stderr) => {
+    execFile(process.execPath, ['bin/breakglass.cjs', ...args], { cwd: REPO, env, timeout: CLI_TIMEOUT_MS }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });

@@ -33,7 +33,7 @@ let storeChild: ChildProcess | undefined;
 
 
 async function startStore(dataDir: string, port: number, env: NodeJS.ProcessEnv): Promise<string> {
-  const child = spawn(process.execPath, ['bin/breakglass.mjs', 'serve', '--data-dir', dataDir, '--port', String(port), '--json'], {
+  const child = spawn(process.execPath, ['bin/breakglass.cjs', 'serve', '--data-dir', dataDir, '--port', String(port), '--json'], {
     cwd: REPO,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -55,7 +55,7 @@ describe('CI integrations: the shell snippet and the GitLab CI template, run aga
     // The CLI as a CI image has it: a `breakglass` command on PATH.
     bin = join(work, 'bin');
     await sh(`mkdir -p "${bin}"`, [], { PATH: process.env.PATH ?? '' }, work);
-    await writeFile(join(bin, 'breakglass'), `#!/bin/sh\nexec "${process.execPath}" "${ROOT}bin/breakglass.mjs" "$@"\n`);
+    await writeFile(join(bin, 'breakglass'), `#!/bin/sh\nexec "${process.execPath}" "${ROOT}bin/breakglass.cjs" "$@"\n`);
     await chmod(join(bin, 'breakglass'), 0o755);
   });
   after(async () => {

@@ -5,7 +5,7 @@ import { waitForReadyLine } from '../../support/ready-line';
 
 /** Repository root and the real `breakglass` entry point the tests drive. */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const BIN = `${ROOT}bin/breakglass.mjs`;
+export const BIN = `${ROOT}bin/breakglass.cjs`;
 
 export interface CliResult {
   code: number;
@@ -68,14 +68,33 @@ export async function startServe(args: string[], env: Record<string, string | un
 }
 
 /**
- * Run the built CLI with a module hook that writes every module URL Node loads to stderr
- * (`loaded <url>`), so a test can say what a command line costs in modules.
+ * Run the built CLI (or another `script`) and report every module file it loaded (as file: URLs),
+ * so a test can say what a command line costs in modules. Two tracers, because Node 20's module
+ * hooks see only what goes through the ES module loader: a load hook writes each ES module's URL
+ * to stderr (`loaded <url>`) as it loads, and at exit every file in require.cache (everything
+ * CommonJS loaded: the bin, the check fast path, a package or a .ts file a require hook compiled)
+ * and the public built-in modules the process loaded (`node:http`), the tracer's own included.
  */
-export async function runTracingModules(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; loaded: string[] }> {
+export async function runTracingModules(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  script: string = BIN,
+): Promise<{ code: number | null; stdout: string; loaded: string[] }> {
   const hooks = `export async function load(url, context, next) { process.stderr.write('loaded ' + url + '\\n'); return next(url, context); }`;
-  const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)});`;
+  const tracer = [
+    "import { register, createRequire } from 'node:module';",
+    "import { pathToFileURL } from 'node:url';",
+    `register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hooks)}`)});`,
+    // Any absolute path will do: every require shares one cache.
+    'const { cache } = createRequire(process.execPath);',
+    "const trace = (what) => process.stderr.write('loaded ' + what + '\\n');",
+    "process.on('exit', () => {",
+    '  for (const file of Object.keys(cache)) trace(pathToFileURL(file).href);',
+    "  for (const name of process.moduleLoadList) if (/^NativeModule (?!internal\\/)/.test(name)) trace('node:' + name.slice('NativeModule '.length));",
+    '});',
+  ].join('\n');
   // Not spawnSync: the store a test runs in its own process must go on answering meanwhile.
-  const child = spawn(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, BIN, ...args], {
+  const child = spawn(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(tracer)}`, script, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -85,14 +104,18 @@ export async function runTracingModules(args: string[], env: NodeJS.ProcessEnv =
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const [code] = (await once(child, 'close')) as [number | null];
-  const loaded = stderr
-    .split('\n')
-    .filter((l) => l.startsWith('loaded '))
-    .map((l) => l.slice('loaded '.length));
+  const loaded = [
+    ...new Set(
+      stderr
+        .split('\n')
+        .filter((l) => l.startsWith('loaded '))
+        .map((l) => l.slice('loaded '.length)),
+    ),
+  ];
   return { code, stdout, loaded };
 }
 
-/** The built files a run loaded, by name (content hashes stripped): `check`, `chunk`, `main`. */
+/** The built files a run loaded, by name (content hashes stripped): `check`, `chunk`, `main`, `fast-check`. */
 export function builtModules(loaded: string[]): string[] {
-  return loaded.filter((u) => u.includes('/dist/cli/')).map((u) => (u.split('/').pop() as string).replace(/-[A-Z0-9]{8}\.mjs$/, '').replace(/\.mjs$/, ''));
+  return loaded.filter((u) => u.includes('/dist/cli/')).map((u) => (u.split('/').pop() as string).replace(/-[A-Z0-9]{8}\.mjs$/, '').replace(/\.[cm]js$/, ''));
 }

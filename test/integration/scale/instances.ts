@@ -21,7 +21,7 @@ import { sseFrames } from '../../support/sse-frames';
  */
 
 export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-export const BIN = join(ROOT, 'bin', 'breakglass.mjs');
+export const BIN = join(ROOT, 'bin', 'breakglass.cjs');
 /** A process that has not printed its URL by then is not coming up. */
 const START_TIMEOUT_MS = 60_000;
 
