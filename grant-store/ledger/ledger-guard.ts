@@ -61,7 +61,8 @@ const LIVE_RETRY_MS = 100;
 export function ledgerCheckSource(store: Store, tables: LogTables): LedgerCheckSource {
   return {
     rows: (from, limit) => store.getLedgerRows(from, limit),
-    storedLeaves: (from, limit) => tables.leafHashes(from, limit),
+    texts: (from, count) => store.getLedgerTextRange(from, count),
+    compareStoredLeaves: (from, leaves) => tables.compareLeaves(from, leaves),
     storedLeafCount: () => tables.leafCount(),
     storedNode: async (level, index) => (await tables.nodes([{ level, index }])).get(nodeKey(level, index)),
     latestCheckpoint: () => tables.latestCheckpoint(),

@@ -30,8 +30,17 @@ export interface LedgerRow {
 export interface LedgerCheckSource {
   /** Rows seq from..from+limit-1 in order (fewer at the end). */
   rows(from: number, limit: number): Promise<LedgerRow[]>;
-  /** Stored leaf hashes (ledger_nodes level 0 or its replacement) seq from..from+limit-1. */
-  storedLeaves(from: number, limit: number): Uint8Array[] | Promise<Uint8Array[]>;
+  /**
+   * Only the texts of the rows with seq from..from+count-1, in order, missing rows left out
+   * (the rows under the checkpoint are read this way: their bindings are not needed).
+   */
+  texts(from: number, count: number): Promise<string[]>;
+  /**
+   * The stored leaf hashes (ledger_nodes level 0) of seq from..from+n-1 against `leaves`, the n
+   * recomputed ones packed 32 bytes each: how many of them are stored, and the first seq whose
+   * stored hash differs (null: none). The database compares them, nothing is read row by row.
+   */
+  compareStoredLeaves(from: number, leaves: Uint8Array): Promise<{ stored: number; firstDifference: number | null }>;
   /** Number of stored leaf hashes. */
   storedLeafCount(): number | Promise<number>;
   /** A stored perfect-subtree hash, if any (the frontier the log will extend). */
@@ -81,7 +90,9 @@ export interface LedgerCheckOptions {
 /** At most this many rows past the checkpoint are read ahead for the workers (their leaves are kept until the main pass reaches them). */
 const MAX_READ_AHEAD = 262_144;
 
-const DEFAULT_PAGE = 20_000;
+/** A power of two: pages start on a subtree boundary. */
+const DEFAULT_PAGE = 16_384;
+const LEAF_SIZE = 32;
 
 /**
  * Throws (a configuration error, not a halt) when `latest` verifies with this log key under the
@@ -140,7 +151,10 @@ export async function checkLedgerAtStart(source: LedgerCheckSource, opts: Ledger
   let seq = 0;
   let boundRows = 0;
   let firstLeafDiff: number | null = null;
+  /** The first page whose leaf hashes are not all stored (ledger_nodes never loses one below its count). */
+  let missingLeaves: { from: number; to: number; stored: number } | null = null;
   let gap = false;
+  const packed = new Uint8Array(page * LEAF_SIZE);
   /** The row being checked when `halt` was set (-1: before any); a binding failure found ahead at that row or an earlier one comes first. */
   let haltAt = -1;
   /** A row read ahead that reads differently now: its binding was checked over other bytes. */
@@ -150,34 +164,59 @@ export async function checkLedgerAtStart(source: LedgerCheckSource, opts: Ledger
     stop(h);
   };
   while (!gap) {
-    const rows = await source.rows(seq, page);
-    const stored = seq < storedLeafCount ? await source.storedLeaves(seq, Math.min(page, storedLeafCount - seq)) : [];
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!;
-      if (row.seq !== seq) {
-        stopAt({ seq, table: 'ledger_entries', reason: row.seq > seq ? `row ${seq} is missing (the next row is ${row.seq}): deleted behind the store's back` : `row ${row.seq} appears where ${seq} was expected` });
-        gap = true;
-        break;
+    // Under the checkpoint only the texts are read, in pages that end at the checkpoint (its
+    // root is checked there); when fewer come back than asked (a gap, or the end), the rows
+    // with their seqs say which. Past it every row comes with its binding.
+    const pageStart = seq;
+    const under = seq < checkpointSize;
+    const want = under ? Math.min(page, checkpointSize - seq) : page;
+    let texts: string[] | undefined = under ? await source.texts(seq, want) : undefined;
+    let rows: LedgerRow[] | undefined;
+    if (!texts || texts.length < want) {
+      rows = await source.rows(seq, want);
+      texts = undefined;
+    }
+    const count = texts ? texts.length : rows!.length;
+    for (let i = 0; i < count; i++) {
+      let text: string;
+      let binding: Uint8Array | null = null;
+      if (texts) text = texts[i]!;
+      else {
+        const row = rows![i]!;
+        if (row.seq !== seq) {
+          stopAt({ seq, table: 'ledger_entries', reason: row.seq > seq ? `row ${seq} is missing (the next row is ${row.seq}): deleted behind the store's back` : `row ${row.seq} appears where ${seq} was expected` });
+          gap = true;
+          break;
+        }
+        text = row.text;
+        binding = row.binding;
       }
-      const leaf = leafOfText(hasher, row.text);
+      const leaf = leafOfText(hasher, text);
       range.append(leaf);
-      if (firstLeafDiff === null && i < stored.length && !bytesEqual(stored[i]!, leaf)) firstLeafDiff = seq;
+      packed.set(leaf, i * LEAF_SIZE);
       if (seq >= checkpointSize) {
         const k = seq - checkpointSize;
         if (ahead && k < ahead.leaves.length) {
           // Checked in a worker: the bytes must be those it checked.
           if (changedAhead === null && !bytesEqual(ahead.leaves[k]!, leaf)) changedAhead = seq;
-        } else if (opts.binder.verify(seq, leaf, row.binding)) boundRows++;
-        else stopAt({ seq, table: 'ledger_entries', reason: unboundReason(seq, checkpointSize, row.binding) });
+        } else if (opts.binder.verify(seq, leaf, binding)) boundRows++;
+        else stopAt({ seq, table: 'ledger_entries', reason: unboundReason(seq, checkpointSize, binding) });
       }
-      if (!halt) project(projection, row, seq, stopAt);
+      if (!halt) project(projection, text, seq, stopAt);
       seq++;
-      if (seq === checkpointSize && checkpointRoot && !bytesEqual(range.root(), checkpointRoot)) {
-        const where = firstLeafDiff !== null ? `row ${firstLeafDiff} differs from the leaf the log stored when it appended it` : `a row among 0..${checkpointSize - 1} was edited, inserted or removed (and its stored leaf hash rewritten to match)`;
-        stopAt({ seq: firstLeafDiff, table: 'ledger_entries', reason: `the first ${checkpointSize} rows hash to ${toHex(range.root())}, but checkpoint ${latest!.id} (signed ${latest!.signedAt}) says ${toHex(checkpointRoot)}: ${where}` }, seq - 1);
-      }
     }
-    if (rows.length < page) break;
+    // The page's leaves against the stored ones, in one query.
+    const storedHere = Math.max(0, Math.min(seq, storedLeafCount) - pageStart);
+    if (storedHere > 0 && (firstLeafDiff === null || missingLeaves === null)) {
+      const { stored, firstDifference } = await source.compareStoredLeaves(pageStart, packed.subarray(0, storedHere * LEAF_SIZE));
+      if (firstLeafDiff === null) firstLeafDiff = firstDifference;
+      if (stored < storedHere) missingLeaves ??= { from: pageStart, to: pageStart + storedHere, stored };
+    }
+    if (seq === checkpointSize && seq > pageStart && checkpointRoot && !bytesEqual(range.root(), checkpointRoot)) {
+      const where = firstLeafDiff !== null ? `row ${firstLeafDiff} differs from the leaf the log stored when it appended it` : `a row among 0..${checkpointSize - 1} was edited, inserted or removed (and its stored leaf hash rewritten to match)`;
+      stopAt({ seq: firstLeafDiff, table: 'ledger_entries', reason: `the first ${checkpointSize} rows hash to ${toHex(range.root())}, but checkpoint ${latest!.id} (signed ${latest!.signedAt}) says ${toHex(checkpointRoot)}: ${where}` }, seq - 1);
+    }
+    if (count < want) break;
   }
   if (ahead) {
     // The workers' verdicts, in seq order with what this pass found: the first bad seq wins, as in one pass.
@@ -210,6 +249,9 @@ export async function checkLedgerAtStart(source: LedgerCheckSource, opts: Ledger
     stop({ seq: storedLeafCount, table: 'ledger_nodes', reason: `ledger_nodes holds ${storedLeafCount} leaf hashes but the latest checkpoint covers ${checkpointSize}: the node table was wiped or truncated` });
   } else if (firstLeafDiff !== null && firstLeafDiff < checkpointSize) {
     stop({ seq: firstLeafDiff, table: 'ledger_nodes', reason: `the stored leaf hash of row ${firstLeafDiff} is not the hash of the row: the node table or the row was rewritten` });
+  } else if (missingLeaves) {
+    const { from, to, stored } = missingLeaves;
+    stop({ seq: from, table: 'ledger_nodes', reason: `ledger_nodes holds ${stored} of the ${to - from} leaf hashes of rows ${from}..${to - 1} (and ${storedLeafCount} in all): leaf hashes were deleted from the node table` });
   } else if (checkpointSize > 0) {
     // The stored frontier at the checkpoint is what the log extends: it must give the signed root.
     const stored = await Promise.all(frontierNodes(checkpointSize).map(({ level, index }) => source.storedNode(level, index)));
@@ -257,15 +299,15 @@ async function readAhead(source: LedgerCheckSource, opts: LedgerCheckOptions, fr
   }
 }
 
-function project(projection: StateProjection, row: LedgerRow, seq: number, stop: (h: LedgerHalt) => void): void {
+function project(projection: StateProjection, text: string, seq: number, stop: (h: LedgerHalt) => void): void {
   // Evaluations change no state: skip the parse (the canonical text ends with its type).
-  if (row.text.endsWith(EVALUATION_SUFFIX)) {
+  if (text.endsWith(EVALUATION_SUFFIX)) {
     projection.size++;
     return;
   }
   let entry: LedgerEntry;
   try {
-    entry = JSON.parse(row.text) as LedgerEntry;
+    entry = JSON.parse(text) as LedgerEntry;
   } catch {
     stop({ seq, table: 'ledger_entries', reason: `row ${seq} is not JSON` });
     return;

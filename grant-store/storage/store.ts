@@ -215,8 +215,15 @@ export interface StoreReader {
   /** Canonical JSON text of entries from..from+limit-1 exactly as hashed. */
   getLedgerEntryTexts(from: number, limit: number): Promise<{ seq: number; text: string }[]>;
 
-  /** Ledger rows from..from+limit-1 with the binding kept at append (the start-up check reads these). */
+  /** Ledger rows from..from+limit-1 with the binding kept at append (the start-up check reads these past the checkpoint). */
   getLedgerRows(from: number, limit: number): Promise<StoredLedgerRow[]>;
+  /**
+   * Only the canonical texts of the rows with seq from..from+count-1, in seq order, missing rows
+   * left out (fewer than `count`: a gap or the end). The start-up check reads the rows under the
+   * checkpoint this way: one string a row, no per-row object (a third of the check's time was
+   * spent reading rows as objects with their bindings).
+   */
+  getLedgerTextRange(from: number, count: number): Promise<string[]>;
   /** Every requests row as stored (document and indexed columns), by id. */
   listRequestRows(): Promise<StoredRequestRow[]>;
   getRequestRow(id: string): Promise<StoredRequestRow | undefined>;

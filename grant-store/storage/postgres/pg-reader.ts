@@ -310,6 +310,12 @@ export class PgReader implements StoreReader {
     return rows.map(ledgerRowFromRow);
   }
 
+  async getLedgerTextRange(from: number, count: number): Promise<string[]> {
+    // rowMode array: one array a row instead of an object keyed by column.
+    const result = await this.db.query<[string]>({ text: 'SELECT entry_json FROM ledger_entries WHERE seq >= $1 AND seq < $2 ORDER BY seq', values: [from, from + count], rowMode: 'array' });
+    return result.rows.map((r) => r[0]);
+  }
+
   async listRequestRows(): Promise<StoredRequestRow[]> {
     return (await this.db.query<RequestColumnsRow>(`${REQUEST_ROW_SELECT} ORDER BY id`)).rows.map(PG_ROWS.requestRow);
   }

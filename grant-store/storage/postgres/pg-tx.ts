@@ -293,6 +293,11 @@ export class PgTx extends PgReader implements StoreTx {
     return super.getLedgerRows(from, limit);
   }
 
+  override async getLedgerTextRange(from: number, count: number): Promise<string[]> {
+    await this.flushLedger();
+    return super.getLedgerTextRange(from, count);
+  }
+
   async setMeta(key: string, value: string): Promise<void> {
     await this.db.query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
   }

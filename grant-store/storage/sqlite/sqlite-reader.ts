@@ -70,6 +70,8 @@ const STATEMENTS = new WeakMap<Database.Database, Map<string, Database.Statement
 
 /** StoreReader over one better-sqlite3 handle (the read connection, or the writer inside a tx). */
 export class SqliteReader implements StoreReader {
+  private textRange: Database.Statement | undefined;
+
   constructor(protected readonly db: Database.Database) {}
 
   /** Prepared statements are cached per handle (shared by every transaction on the writer): preparing dominates small queries. */
@@ -328,6 +330,13 @@ export class SqliteReader implements StoreReader {
   async getLedgerRows(from: number, limit: number): Promise<StoredLedgerRow[]> {
     const rows = this.stmt('SELECT seq, entry_json, binding FROM ledger_entries WHERE seq >= ? ORDER BY seq LIMIT ?').all(from, limit) as LedgerBindingRow[];
     return rows.map(ledgerRowFromRow);
+  }
+
+  async getLedgerTextRange(from: number, count: number): Promise<string[]> {
+    // A statement of its own: pluck() is a property of the statement (the cache shares them).
+    let statement = this.textRange;
+    if (!statement) this.textRange = statement = this.db.prepare('SELECT entry_json FROM ledger_entries WHERE seq >= ? AND seq < ? ORDER BY seq').pluck();
+    return statement.all(from, from + count) as string[];
   }
 
   async listRequestRows(): Promise<StoredRequestRow[]> {

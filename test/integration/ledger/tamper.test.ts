@@ -202,6 +202,16 @@ describe('tamper suite: the store refuses a database edited behind its back (SQL
     await expectHalt(dir, { table: 'ledger_nodes', seq: 0, reason: /ledger_nodes holds 0 leaf hashes but the latest checkpoint covers \d+: the node table was wiped/, verify: false });
   });
 
+  test('one stored leaf hash rewritten in ledger_nodes (the rows untouched): refused at start, naming the row', async () => {
+    const dir = await tampered((db) => db.exec('DROP TRIGGER ledger_nodes_no_update; UPDATE ledger_nodes SET hash = zeroblob(32) WHERE level = 0 AND idx = 3;'));
+    await expectHalt(dir, { table: 'ledger_nodes', seq: 3, reason: /the stored leaf hash of row 3 is not the hash of the row/, verify: false });
+  });
+
+  test('one stored leaf hash deleted from ledger_nodes: refused at start', async () => {
+    const dir = await tampered((db) => db.exec('DROP TRIGGER ledger_nodes_no_delete; DELETE FROM ledger_nodes WHERE level = 0 AND idx = 3;'));
+    await expectHalt(dir, { table: 'ledger_nodes', seq: 0, reason: /ledger_nodes holds \d+ of the \d+ leaf hashes of rows 0\.\.\d+ \(and \d+ in all\): leaf hashes were deleted/, verify: false });
+  });
+
   test('ledger_checkpoints wiped: refused at start', async () => {
     const dir = await tampered((db) => db.exec('DROP TRIGGER ledger_checkpoints_no_delete; DELETE FROM ledger_checkpoints;'));
     await expectHalt(dir, { table: 'ledger_checkpoints', seq: 0, reason: /ledger_checkpoints is empty but ledger_entries holds \d+ rows: the checkpoint table was wiped/, verify: false });
@@ -271,6 +281,32 @@ describe('tamper suite on PostgreSQL (real serve processes on one database)', { 
     assert.match(r.verdict.message, /log halted since/);
     // Undone: the next case starts from the untouched tables.
     await sql('UPDATE requests SET expires_at = $1 WHERE id = $2', [original, approved]);
+  });
+
+  test('one stored leaf hash rewritten in ledger_nodes: refused at start naming the row (the comparison runs in PostgreSQL)', async () => {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    const rewrite = async (hash: Buffer) => {
+      await client.query('ALTER TABLE ledger_nodes DISABLE TRIGGER ledger_nodes_append_only');
+      await client.query('UPDATE ledger_nodes SET hash = $1 WHERE level = 0 AND idx = 2', [hash]);
+      await client.query('ALTER TABLE ledger_nodes ENABLE TRIGGER ledger_nodes_append_only');
+    };
+    try {
+      const original = (await client.query<{ hash: Buffer }>('SELECT hash FROM ledger_nodes WHERE level = 0 AND idx = 2')).rows[0]!.hash;
+      await rewrite(Buffer.alloc(32, 9));
+      try {
+        const r = await haltOf();
+        assert.equal(r.health, 503);
+        assert.deepEqual([r.halted.table, r.halted.seq], ['ledger_nodes', 2]);
+        assert.match(r.halted.reason, /the stored leaf hash of row 2 is not the hash of the row/);
+        assert.equal(r.verdict.verdict, 'block');
+      } finally {
+        // Undone: the next case starts from the untouched tables.
+        await rewrite(original);
+      }
+    } finally {
+      await client.end();
+    }
   });
 
   test('rows appended behind the store\'s back (a forged key enrollment and decision) are refused with the first unbound seq', async () => {

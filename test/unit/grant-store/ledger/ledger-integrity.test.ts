@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { canonicalJson } from '../../../../shared/canonical-json';
-import { utf8 } from '../../../../shared/bytes';
+import { bytesEqual, utf8 } from '../../../../shared/bytes';
 import { formatCheckpoint } from '../../../../shared/ledger/checkpoint';
 import { MemoryTree } from '../../../../shared/ledger/memory-tree';
 import { signNote } from '../../../../shared/ledger/signed-note';
@@ -34,17 +34,38 @@ for (const variant of ['in-thread', 'binding workers'] as const) describe(`ledge
   });
 
   /** A store's tables: rows (with bindings), stored nodes, checkpoints; `edit` tampers with them. */
-  function tables(opts: { checkpointSize?: number | null; texts?: string[]; bindings?: Array<Uint8Array | null>; nodes?: MemoryTree | null } = {}): LedgerCheckSource {
+  function tables(
+    opts: {
+      checkpointSize?: number | null;
+      texts?: string[];
+      bindings?: Array<Uint8Array | null>;
+      nodes?: MemoryTree | null;
+      /** The stored leaf hash of a seq, when it differs from the node table's (an edited or deleted ledger_nodes row). */
+      leaves?: (seq: number) => Uint8Array | undefined;
+    } = {},
+  ): LedgerCheckSource {
     const texts = opts.texts ?? l.texts;
     const bindings = opts.bindings ?? texts.map((t, seq) => binder.bind(seq, hasher.leaf(utf8(t))));
     const rows: LedgerRow[] = texts.map((text, seq) => ({ seq, text, binding: bindings[seq] ?? null }));
     const nodes = opts.nodes === undefined ? l.tree : opts.nodes;
+    const storedLeaf = (seq: number) => (opts.leaves ? opts.leaves(seq) : nodes && seq < nodes.size ? nodes.perfect(0, seq) : undefined);
     const size = opts.checkpointSize === undefined ? N - 3 : opts.checkpointSize;
     const checkpoint: SignedCheckpoint | undefined =
       size === null ? undefined : { id: 7, treeSize: size, rootHash: treeRoot(hasher, l.tree, size), note: l.checkpointAt(size), signedAt: '2026-03-01T09:00:40.000Z' };
     return {
       rows: async (from, limit) => rows.filter((r) => r.seq >= from).slice(0, limit),
-      storedLeaves: (from, limit) => (nodes ? Array.from({ length: Math.max(0, Math.min(limit, nodes.size - from)) }, (_, i) => nodes.perfect(0, from + i)) : []),
+      texts: async (from, count) => rows.filter((r) => r.seq >= from && r.seq < from + count).map((r) => r.text),
+      compareStoredLeaves: async (from, leaves) => {
+        let stored = 0;
+        let firstDifference: number | null = null;
+        for (let i = 0; i < leaves.length / 32; i++) {
+          const hash = storedLeaf(from + i);
+          if (!hash) continue;
+          stored++;
+          if (firstDifference === null && !bytesEqual(hash, leaves.subarray(i * 32, i * 32 + 32))) firstDifference = from + i;
+        }
+        return { stored, firstDifference };
+      },
       storedLeafCount: () => nodes?.size ?? 0,
       storedNode: (level, index) => {
         try {
@@ -128,6 +149,19 @@ for (const variant of ['in-thread', 'binding workers'] as const) describe(`ledge
     const forgedNote = signNote(formatCheckpoint({ origin: ORIGIN, size: N, rootHash: treeRoot(hasher, l.tree, N), extensions: [] }), [other.logSigner]);
     const forged = await check({ ...source, latestCheckpoint: () => ({ id: 8, treeSize: N, rootHash: treeRoot(hasher, l.tree, N), note: forgedNote, signedAt: 'x' }) });
     assert.equal(forged.halt?.table, 'ledger_checkpoints');
+  });
+
+  test('a stored leaf hash rewritten or deleted in ledger_nodes (the rows untouched) is refused, naming the row', async () => {
+    const edited = await check(tables({ leaves: (seq) => (seq === 23 ? new Uint8Array(32).fill(7) : l.tree.perfect(0, seq)) }));
+    assert.deepEqual([edited.halt?.seq, edited.halt?.table], [23, 'ledger_nodes']);
+    assert.match(edited.halt!.reason, /the stored leaf hash of row 23 is not the hash of the row/);
+    // Deleted: proofs of its neighbour could no longer be served. Named by the page (of 7 rows here) it is missing from.
+    const deleted = await check(tables({ leaves: (seq) => (seq === 23 ? undefined : l.tree.perfect(0, seq)) }));
+    assert.deepEqual([deleted.halt?.seq, deleted.halt?.table], [21, 'ledger_nodes']);
+    assert.match(deleted.halt!.reason, /ledger_nodes holds 6 of the 7 leaf hashes of rows 21\.\.27 \(and 40 in all\): leaf hashes were deleted/);
+    // Past the checkpoint too (the log's own leaves there are persisted with the next checkpoint).
+    const late = await check(tables({ leaves: (seq) => (seq === N - 1 ? undefined : l.tree.perfect(0, seq)) }));
+    assert.equal(late.halt?.table, 'ledger_nodes');
   });
 
   test('a row past the checkpoint that reads differently on the second read is refused (its binding was checked over other bytes)', async () => {
