@@ -488,7 +488,21 @@ export function checkEntryText(text: string, index: number, hasher: TreeHasher):
   // A redacted entry (shared/policy/visibility.ts) brings its leaf hash instead of its bytes.
   const redacted = redactedLeaf(text);
   if (redacted) return { kind: 'redacted', leaf: redacted.leaf, seq: redacted.seq };
-  const leaf = leafOfText(hasher, text);
+  return checkEntry(text, leafOfText(hasher, text), index);
+}
+
+/**
+ * An entry given as its exact bytes (an entry bundle of the tlog tiles), with `leaf` the hash of
+ * those bytes: `text` is their UTF-8 decoding, or null when they are not valid UTF-8 (then no
+ * text has these bytes as its canonical form). Nothing here is a redacted stand-in: a bundle
+ * holds the entries themselves, so a stand-in's text is checked as an entry, and fails.
+ */
+export function checkEntryBytes(text: string | null, leaf: Uint8Array, index: number): CheckedEntry {
+  if (text === null) return badEntry(leaf, 'entry_malformed', index, `entry at position ${index} is not valid UTF-8`);
+  return checkEntry(text, leaf, index);
+}
+
+function checkEntry(text: string, leaf: Uint8Array, index: number): CheckedEntry {
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -9,7 +9,9 @@ import { checkpointTime, parseCheckpoint, type Checkpoint } from '../../../share
 import { SemanticAuditor, type AuditReport } from '../../../shared/ledger/semantic-audit';
 import { parseSignedNote, type NoteVerifier } from '../../../shared/ledger/signed-note';
 import { parseVerifierKey } from '../../../shared/ledger/verifier-key';
-import { LedgerVerifier, type LedgerProblem, type LedgerStart, type LedgerVerdict, type VerifyLedgerOptions } from '../../../shared/ledger/verify-ledger';
+import { checkEntryBytes, LedgerVerifier, type LedgerProblem, type LedgerStart, type LedgerVerdict, type VerifyLedgerOptions } from '../../../shared/ledger/verify-ledger';
+import { tilePath, TILE_WIDTH } from '../../../shared/ledger/tlog-tiles';
+import { readEntryBundle } from '../../../shared/node/ledger/entry-bundle-reader';
 import { witnessAddCheckpoint, type WitnessRecord } from '../../../shared/ledger/witness-core';
 import { ed25519NoteVerifier, ed25519VerifierKeyFromPem, nodeEd25519Verify, nodeSha256, nodeTreeHasher } from '../../../shared/node/ledger/node-crypto';
 import { decisionVerifierPool } from '../../../shared/node/ledger/decision-verify-pool';
@@ -191,9 +193,19 @@ export async function verifyOnline(opts: OnlineOptions): Promise<VerifyOutcome> 
   if (resume && !restored) opts.note('The saved state has no semantic audit state: this run checks the hashes and signatures of the new entries only.');
 
   const signatures = decisionVerifierPool({ threads: SIGNATURE_THREADS });
-  const pass = (locate: boolean) =>
-    verifyPages(client, { hasher: nodeTreeHasher, logKey: logKey.verifier, verifyDecision: signatures.verify, trustedCheckpoint: trusted, ...(auditor ? { auditor: auditor() } : {}) }, { verifiedBefore: state.ladder, resume }, locate);
-  let result: Awaited<ReturnType<typeof pass>>;
+  // Entry bundles while the store serves them to this caller (auditors and admins); else pages.
+  let bundles = info.checkpoint !== null;
+  const pass = async (locate: boolean): Promise<PassResult> => {
+    const options: VerifyLedgerOptions = { hasher: nodeTreeHasher, logKey: logKey.verifier, verifyDecision: signatures.verify, trustedCheckpoint: trusted, ...(auditor ? { auditor: auditor() } : {}) };
+    const start = { verifiedBefore: state.ladder, resume };
+    if (!locate && bundles && info.checkpoint !== null) {
+      const done = await verifyBundles(client, options, start, info.checkpoint, info.treeSize);
+      if (done) return done;
+      bundles = false;
+    }
+    return verifyPages(client, options, start, locate);
+  };
+  let result: PassResult;
   try {
     // Only the latest checkpoint (and this client's own) is needed to verify; the log's history
     // of checkpoints and the leaf hashes it recorded only narrow down where a mismatch is, so
@@ -203,24 +215,100 @@ export async function verifyOnline(opts: OnlineOptions): Promise<VerifyOutcome> 
   } finally {
     await signatures.close();
   }
-  const { verdict, page0, audit } = result;
+  const { verdict, checkpoint, audit } = result;
   const outcome: VerifyOutcome = {
     verdict,
     origin,
     vkey: storeVkey,
     source: resume ? `${opts.storeUrl}, incremental from entry ${resume.size}` : opts.storeUrl,
     trustedSize: sizeOf(trusted),
-    checkpointTime: timeOf(page0.checkpoint),
-    checkpointNote: page0.checkpoint,
+    checkpointTime: timeOf(checkpoint),
+    checkpointNote: checkpoint,
     halted,
   };
   if (!verdict.ok || !opts.save) return outcome;
-  const witnessed = await cosign(opts, state, logKey.verifier, page0.checkpoint, verdict.checkpoint, outcome);
+  const witnessed = await cosign(opts, state, logKey.verifier, checkpoint, verdict.checkpoint, outcome);
   if (!outcome.verdict.ok) return outcome;
   // Only after everything passed: a failed run must never move this client's anchor.
-  await saveVerified(state, { vkey: storeVkey, checkpoint: page0.checkpoint, resume: verdict.state, ...(audit ? { audit: audit.snapshot() } : {}) });
+  await saveVerified(state, { vkey: storeVkey, checkpoint, resume: verdict.state, ...(audit ? { audit: audit.snapshot() } : {}) });
   if (witnessed) await saveWitnessRecord(state, witnessed);
   return outcome;
+}
+
+/** One pass's verdict, the signed checkpoint (as served) it verified against, and the audit it ran. */
+interface PassResult {
+  verdict: LedgerVerdict;
+  checkpoint: string;
+  audit: SemanticAuditor | undefined;
+}
+
+/** Entry bundles fetched ahead of the one being verified (~150 KB each). */
+const BUNDLES_IN_FLIGHT = 8;
+
+/**
+ * One pass over the log's entry bundles (C2SP tlog-tiles, tile/entries/N) for the tree of the
+ * signed checkpoint `checkpoint` (size `total`): each bundle is the exact bytes of 256 entries,
+ * hashed as they came (entry-bundle-reader.ts), with no JSON page around them to parse and no
+ * text to encode again. Undefined when the store serves no bundles to this caller (they are for
+ * auditors and admins; a reader who gets some entries redacted reads pages) or none at all (a
+ * store from before tiles): nothing was fed, the caller reads pages instead.
+ */
+async function verifyBundles(
+  client: StoreClient,
+  options: VerifyLedgerOptions,
+  start: Omit<LedgerStart, 'checkpoint' | 'history'>,
+  checkpoint: string,
+  total: number,
+): Promise<PassResult | undefined> {
+  const from = start.resume?.size ?? 0;
+  const fetchBundle = (index: number): Promise<ArrayBuffer> => {
+    const width = Math.min(TILE_WIDTH, total - index * TILE_WIDTH);
+    const [level, a, b, c, d, ...more] = tilePath({ level: 'entries', index, width: width === TILE_WIDTH ? null : width }).slice('tile/'.length).split('/') as [string, string, ...string[]];
+    if (d !== undefined && more.length === 0) return client.callBytes('tlogTile4', { params: { level, a, b: b!, c: c!, d } });
+    if (c !== undefined && d === undefined) return client.callBytes('tlogTile3', { params: { level, a, b: b!, c } });
+    if (b !== undefined && c === undefined) return client.callBytes('tlogTile2', { params: { level, a, b } });
+    if (b === undefined) return client.callBytes('tlogTile1', { params: { level, a } });
+    // Past 4 index segments (a billion entries) the contract has no route: pages serve that far.
+    return Promise.reject(new AppError('not_found', `no tile route for ${tilePath({ level: 'entries', index, width: null })}`));
+  };
+  const first = Math.floor(from / TILE_WIDTH);
+  const end = Math.ceil(total / TILE_WIDTH);
+  const queue: Array<Promise<ArrayBuffer>> = [];
+  let next = first;
+  const launch = () => {
+    while (queue.length < BUNDLES_IN_FLIGHT && next < end) {
+      const body = fetchBundle(next++);
+      // A failed bundle must not go unhandled while earlier ones are verified: it is awaited below.
+      body.catch((_awaitedBelow: unknown) => undefined);
+      queue.push(body);
+    }
+  };
+  launch();
+  if (queue.length > 0) {
+    try {
+      await queue[0];
+    } catch (error) {
+      if (error instanceof AppError && (error.code === 'forbidden' || error.code === 'not_found')) return undefined;
+      throw error;
+    }
+  }
+  const verifier = new LedgerVerifier(options, { ...start, checkpoint, history: [] });
+  for (let index = first; index < end && !verifier.failedEarly; index++) {
+    const body = await queue.shift()!;
+    launch();
+    if (!policyParser && Buffer.from(body).indexOf(POLICY_TYPE) >= 0) await policyParserFor();
+    const width = Math.min(TILE_WIDTH, total - index * TILE_WIDTH);
+    const entries = readEntryBundle(body, index, width);
+    for (let i = Math.max(0, from - index * TILE_WIDTH); i < entries.length; i++) {
+      const seq = index * TILE_WIDTH + i;
+      verifier.addChecked(checkEntryBytes(entries[i]!.text, entries[i]!.leaf, seq));
+    }
+    await verifier.drain();
+    // Let the bundles in flight arrive while this one is checked (an awaited bundle that is
+    // already here does not give the event loop a turn).
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return { verdict: await verifier.finish(), checkpoint, audit: options.auditor };
 }
 
 /**
@@ -253,7 +341,7 @@ async function verifyPages(
   options: VerifyLedgerOptions,
   start: Omit<LedgerStart, 'checkpoint' | 'history'>,
   locate: boolean,
-): Promise<{ verdict: LedgerVerdict; page0: PageMeta; audit: SemanticAuditor | undefined }> {
+): Promise<PassResult> {
   const from = start.resume?.size ?? 0;
   const extras = locate ? ({ history: 'include', leaves: 'include' } as const) : ({ history: 'omit', leaves: 'omit' } as const);
   // A store from before `history` or `leaves` refuses the field: it always sends both.
@@ -313,7 +401,7 @@ async function verifyPages(
   } finally {
     await workers?.close();
   }
-  return { verdict: await verifier.finish(), page0: meta, audit: options.auditor };
+  return { verdict: await verifier.finish(), checkpoint: meta.checkpoint, audit: options.auditor };
 }
 
 /** Feed one page's entries to the verifier in seq order; returns how many it had. */

@@ -354,23 +354,30 @@ for (const backend of ['SQLite', 'PostgreSQL'] as const) {
       const verify = (url: string, token: string, ...extra: string[]) =>
         runCli(['ledger', 'verify', '--store', url, '--token', token, '--no-save', '--json', ...extra], { HOME: state, XDG_STATE_HOME: state, BREAKGLASS_STORE: '', BREAKGLASS_TOKEN: '' });
       // A store that serves an auditor one request's entries as leaf hashes only: every root and the
-      // semantic audit still check out (the whole request is gone, not half of it).
+      // semantic audit still check out (the whole request is gone, not half of it). It refuses the
+      // auditor the entry bundles (which hold every entry in full) as it refuses an approver, so
+      // the CLI reads the pages it redacts.
       const hiding: Server = createServer(async (req, res) => {
         const body = await new Promise<Buffer>((done) => { const parts: Buffer[] = []; req.on('data', (c: Buffer) => parts.push(c)); req.on('end', () => done(Buffer.concat(parts))); });
+        if (req.url?.startsWith('/v1/ledger/tlog/tile/entries/')) {
+          res.writeHead(403, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: { code: 'forbidden', message: 'entry bundles carry every entry in full: auditors and admins only' } }));
+          return;
+        }
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host' && k !== 'content-length') headers[k] = v;
         const upstream = await fetch(`${f.url}${req.url}`, { method: req.method, headers, ...(body.length > 0 ? { body } : {}) });
-        let text = await upstream.text();
+        let answer: Buffer | string = Buffer.from(await upstream.arrayBuffer());
         if (req.url?.startsWith('/v1/ledger/export') && upstream.ok) {
-          const page = JSON.parse(text) as { entries: string[]; leafHashes: string[]; from?: number };
+          const page = JSON.parse(answer.toString('utf8')) as { entries: string[]; leafHashes: string[]; from?: number };
           page.entries = page.entries.map((t) =>
             // The leaf hash of the entry it hides, as the store computes it (the page may not carry the recorded ones).
             t.includes(world.request.id) ? canonicalJson({ seq: (JSON.parse(t) as { seq: number }).seq, redacted: true, leafHash: toBase64(nodeTreeHasher.leafOfText!(t)) }) : t,
           );
-          text = JSON.stringify(page);
+          answer = JSON.stringify(page);
         }
         res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
-        res.end(text);
+        res.end(answer);
       });
       hiding.listen(0, '127.0.0.1');
       await new Promise((done) => hiding.once('listening', done));

@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import { canonicalJson } from '../../../../../shared/canonical-json';
+import { toBase64, utf8 } from '../../../../../shared/bytes';
+import { SemanticAuditor } from '../../../../../shared/ledger/semantic-audit';
+import { entryBundle, TILE_WIDTH } from '../../../../../shared/ledger/tlog-tiles';
+import { checkEntryBytes, LedgerVerifier, verifyLedger, type LedgerVerdict } from '../../../../../shared/ledger/verify-ledger';
+import { readEntryBundle } from '../../../../../shared/node/ledger/entry-bundle-reader';
+import { nodeSha256, nodeTreeHasher as hasher } from '../../../../../shared/node/ledger/node-crypto';
+import { verifyDecisionBundle } from '../../../../../shared/node/signing/verify-decision';
+import { buildSyntheticLedger, type SyntheticLedger } from '../../../../fixtures/ledger/synthetic-ledger';
+
+/**
+ * `ledger verify` reads an auditor's ledger as tlog-tiles entry bundles (the exact entry bytes,
+ * hashed as they came): the verdict, first bad entry and audit are the ones of the entry texts
+ * verified in one thread, and bytes that are no entry's canonical UTF-8 are refused.
+ */
+let ledger: SyntheticLedger;
+
+before(async () => {
+  ledger = await buildSyntheticLedger(1300, { decisionEvery: 250, checkpointEvery: 700 });
+});
+
+const newAuditor = () => new SemanticAuditor({ sha256: nodeSha256 });
+
+/** The bundles the store would serve for these entries (each buffer its own, as fetched). */
+function bundles(entries: readonly Uint8Array[]): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [];
+  for (let from = 0; from < entries.length; from += TILE_WIDTH) out.push(entryBundle(entries.slice(from, from + TILE_WIDTH)).slice().buffer as ArrayBuffer);
+  return out;
+}
+
+async function viaBundles(entries: readonly Uint8Array[]): Promise<LedgerVerdict> {
+  const verifier = new LedgerVerifier({ hasher, logKey: ledger.logKey, verifyDecision: verifyDecisionBundle, auditor: newAuditor() }, { checkpoint: ledger.checkpointAt(ledger.texts.length) });
+  bundles(entries).forEach((body, index) => {
+    const width = Math.min(TILE_WIDTH, entries.length - index * TILE_WIDTH);
+    readEntryBundle(body, index, width).forEach((e, i) => verifier.addChecked(checkEntryBytes(e.text, e.leaf, index * TILE_WIDTH + i)));
+  });
+  return verifier.finish();
+}
+
+function inThread(texts: readonly string[]): Promise<LedgerVerdict> {
+  return verifyLedger({ entryTexts: texts, checkpoint: ledger.checkpointAt(ledger.texts.length) }, { hasher, logKey: ledger.logKey, verifyDecision: verifyDecisionBundle, auditor: newAuditor() });
+}
+
+function summary(v: LedgerVerdict): unknown {
+  return v.ok ? { ok: true, root: v.rootHash, decisions: v.decisionsVerified, size: v.treeSize, audit: v.audit } : { ok: false, problem: v.problem, audit: v.audit };
+}
+
+describe('entry bundles read by the ledger verifier', () => {
+  test('the untouched ledger: the verdict, root, decisions and audit of the texts verified in one thread; leaves are SHA-256(0x00 ‖ bytes)', async () => {
+    const expected = await inThread(ledger.texts);
+    assert.ok(expected.ok, !expected.ok ? expected.problem.message : '');
+    assert.deepEqual(summary(await viaBundles(ledger.texts.map(utf8))), summary(expected));
+    const [first] = readEntryBundle(bundles(ledger.texts.map(utf8))[0]!, 0, TILE_WIDTH);
+    assert.deepEqual(first!.leaf, hasher.leaf(utf8(ledger.texts[0]!)));
+    assert.equal(first!.text, ledger.texts[0]);
+  });
+
+  test('a damaged entry is named as in one thread; bytes no text encodes to, and a redacted stand-in, are malformed entries', async () => {
+    const at = 1000;
+    const original = ledger.texts[at]!;
+    const cases: Record<string, string> = {
+      // Without the log's history a changed root is only bounded, not named: the same bound both ways.
+      altered: original.replace('"sourceAddress":"127.0.0.1"', '"sourceAddress":"127.0.0.2"'),
+      'not JSON': original.slice(0, -1),
+      'not canonical': original.replace('{"actor"', '{ "actor"'),
+      'wrong seq': original.replace(`"seq":${at}`, `"seq":${at + 1}`),
+    };
+    for (const [what, text] of Object.entries(cases)) {
+      assert.notEqual(text, original, what);
+      const expected = await inThread(ledger.texts.map((t, i) => (i === at ? text : t)));
+      assert.equal(expected.ok, false, what);
+      assert.deepEqual(summary(await viaBundles(ledger.texts.map((t, i) => utf8(i === at ? text : t)))), summary(expected), what);
+    }
+    const bytesCases: Record<string, Uint8Array> = {
+      // 0xff is never UTF-8: decoded with replacement characters it would be another text than the bytes hashed.
+      'invalid UTF-8': Uint8Array.from([...utf8(original).subarray(0, 20), 0xff, ...utf8(original).subarray(21)]),
+      // A byte order mark is not JSON whitespace: no canonical entry starts with one.
+      'a byte order mark': Uint8Array.from([0xef, 0xbb, 0xbf, ...utf8(original)]),
+      // In a page a stand-in brings the leaf of the entry it hides; in a bundle the bytes are the entry.
+      'a redacted stand-in': utf8(canonicalJson({ leafHash: toBase64(hasher.leaf(utf8(original))), redacted: true, seq: at })),
+    };
+    for (const [what, bytes] of Object.entries(bytesCases)) {
+      const verdict = await viaBundles(ledger.texts.map((t, i) => (i === at ? bytes : utf8(t))));
+      assert.equal(verdict.ok, false, what);
+      // (The root no longer matches either: without the log's history that is bounded from seq 0.)
+      assert.deepEqual(!verdict.ok && verdict.problems.filter((p) => p.seq === at).map((p) => p.code), ['entry_malformed'], what);
+    }
+  });
+
+  test('a bundle cut short, or holding another number of entries than asked, is refused naming it', () => {
+    const body = bundles(ledger.texts.slice(0, 3).map(utf8))[0]!;
+    assert.throws(() => readEntryBundle(body.slice(0, body.byteLength - 5), 7, 3), /entry bundle 7 is cut short inside entry 1794/);
+    assert.throws(() => readEntryBundle(body.slice(0), 7, 4), /entry bundle 7 \(entries from 1792\) holds 3 entries, not the 4 asked for/);
+    assert.equal(readEntryBundle(body.slice(0), 7, 3).length, 3);
+  });
+});
