@@ -164,11 +164,14 @@ export interface OnlineOptions {
  */
 export async function verifyOnline(opts: OnlineOptions): Promise<VerifyOutcome> {
   const { client } = opts;
-  const info = await client.call('ledgerCheckpoint');
+  // Round trips are most of an incremental run's fixed cost: the two independent ones at once.
+  const [info, published] = await Promise.all([client.call('ledgerCheckpoint'), client.call('ledgerPublicKey')]);
   const origin = info.origin;
   const state = await readLogState(opts.env, origin, opts.storeUrl);
   const halted = haltedText(info.halted);
-  const published = await client.call('ledgerPublicKey');
+  // The proof this client's witness needs to cosign the latest checkpoint, asked for while the
+  // entries are verified (used only if that is the checkpoint verified; see cosign()).
+  const witnessProof = opts.save ? prefetchWitnessProof(client, state.witness?.size ?? 0, info.treeSize) : undefined;
   const storeVkey = ed25519VerifierKeyFromPem(published.origin, published.publicKeyPem);
   const pinned = opts.pinnedKeyText ?? state.pinnedVkey;
   let logKey: { verifier: NoteVerifier; vkey: string };
@@ -227,7 +230,7 @@ export async function verifyOnline(opts: OnlineOptions): Promise<VerifyOutcome> 
     halted,
   };
   if (!verdict.ok || !opts.save) return outcome;
-  const witnessed = await cosign(opts, state, logKey.verifier, checkpoint, verdict.checkpoint, outcome);
+  const witnessed = await cosign(opts, state, logKey.verifier, checkpoint, verdict.checkpoint, outcome, witnessProof);
   if (!outcome.verdict.ok) return outcome;
   // Only after everything passed: a failed run must never move this client's anchor.
   await saveVerified(state, { vkey: storeVkey, checkpoint, resume: verdict.state, ...(audit ? { audit: audit.snapshot() } : {}) });
@@ -453,18 +456,39 @@ function safeRestore(snapshot: NonNullable<SavedLogState['resume']>['audit']): S
   }
 }
 
+interface PrefetchedProof {
+  from: number;
+  to: number;
+  /** The proof's hashes; undefined when asking failed (cosign() asks again and reports that). */
+  hashes: Promise<string[] | undefined>;
+}
+
+/** Ask for the consistency proof from this client's last cosigned size to `to`, if cosigning will need one. */
+function prefetchWitnessProof(client: StoreClient, from: number, to: number): PrefetchedProof | undefined {
+  if (from <= 0 || from >= to) return undefined;
+  return {
+    from,
+    to,
+    hashes: client.call('consistencyProof', { query: { from, to } }).then(
+      (r) => r.hashes,
+      (_askedAgainInCosign: unknown) => undefined,
+    ),
+  };
+}
+
 /**
  * This client as a witness (C2SP tlog-cosignature): cosign the checkpoint it just verified,
  * but only if it extends the one it cosigned before for this origin. A refusal here means the
  * store showed this client two histories: the run fails.
  */
-async function cosign(opts: OnlineOptions, state: SavedLogState, logKey: NoteVerifier, note: string, checkpoint: Checkpoint, outcome: VerifyOutcome): Promise<WitnessRecord | undefined> {
+async function cosign(opts: OnlineOptions, state: SavedLogState, logKey: NoteVerifier, note: string, checkpoint: Checkpoint, outcome: VerifyOutcome, prefetched?: PrefetchedProof): Promise<WitnessRecord | undefined> {
   const identity = await loadOrCreateWitnessKey(cliWitnessDir(opts.env), defaultWitnessName().replace(/\/witness$/, '/cli'));
   const record = state.witness;
   let proof: Uint8Array[] = [];
   if (record && record.size > 0 && record.size < checkpoint.size) {
-    const r = await opts.client.call('consistencyProof', { query: { from: record.size, to: checkpoint.size } });
-    proof = r.hashes.map(fromBase64);
+    const asked = prefetched && prefetched.from === record.size && prefetched.to === checkpoint.size ? prefetched.hashes : undefined;
+    const hashes = (await asked) ?? (await opts.client.call('consistencyProof', { query: { from: record.size, to: checkpoint.size } })).hashes;
+    proof = hashes.map(fromBase64);
   }
   const result = witnessAddCheckpoint(
     { oldSize: Math.min(record?.size ?? 0, checkpoint.size), proof, note },

@@ -117,6 +117,9 @@ export function registerLedgerCommands(ledger: Command, ctx: CliContext): void {
     }
     const pinnedKeyText = opts.logKey ? await readFlagFile(opts.logKey, '--log-key') : undefined;
     const trustedCheckpoint = opts.trustedCheckpoint ? await readFlagFile(opts.trustedCheckpoint, '--trusted-checkpoint') : undefined;
+    // Whether this token must see every entry in full (below), asked while the ledger is verified.
+    const fullViewAsked = opts.full || opts.offline ? undefined : fullViewRole(ctx.client(cmd));
+    fullViewAsked?.catch((_awaitedBelow: unknown) => undefined);
     const outcome = opts.offline
       ? await verifyOffline(resolve(opts.offline), { pinnedKeyText, trustedCheckpoint })
       : await verifyOnline({
@@ -134,7 +137,7 @@ export function registerLedgerCommands(ledger: Command, ctx: CliContext): void {
     const quorum = opts.witnesses !== undefined && outcome.verdict.ok ? await checkWitnessQuorum(outcome, opts.witnesses, trustedWitnesses, opts.offline ? undefined : ctx.client(cmd)) : undefined;
     // A store that serves an auditor or admin redacted entries is hiding part of the ledger from
     // the people who must see all of it: the Merkle checks pass, so only this check can say so.
-    const fullRequiredBy = opts.full ? '--full' : opts.offline ? undefined : await fullViewRole(ctx.client(cmd));
+    const fullRequiredBy = opts.full ? '--full' : await fullViewAsked;
     const withheld = fullRequiredBy && outcome.verdict.ok ? withheldEntries(outcome.verdict.redacted, fullRequiredBy) : undefined;
     const json = outcomeJson(outcome) as Record<string, unknown>;
     const ok = json.ok === true && (!quorum || quorum.ok) && !withheld;
