@@ -22,7 +22,7 @@ import { EXPORT_FILES } from '../../ledger/export-bundle';
 import type { Policy } from '../../../shared/domain/policy';
 import { loadOrCreateWitnessKey } from '../../witness/witness-key-file';
 import type { StoreClient } from '../../../shared/node/http/store-client';
-import { cliWitnessDir, readLogState, saveVerified, saveWitnessRecord, type SavedLogState } from '../ledger-client-state';
+import { cliWitnessDir, readLogState, saveVerified, type SavedLogState } from '../ledger-client-state';
 import { defaultWitnessName } from './witness';
 
 /** Entries per export page (the store's maximum). */
@@ -233,8 +233,7 @@ export async function verifyOnline(opts: OnlineOptions): Promise<VerifyOutcome> 
   const witnessed = await cosign(opts, state, logKey.verifier, checkpoint, verdict.checkpoint, outcome, witnessProof);
   if (!outcome.verdict.ok) return outcome;
   // Only after everything passed: a failed run must never move this client's anchor.
-  await saveVerified(state, { vkey: storeVkey, checkpoint, resume: verdict.state, ...(audit ? { audit: audit.snapshot() } : {}) });
-  if (witnessed) await saveWitnessRecord(state, witnessed);
+  await saveVerified(state, { vkey: storeVkey, checkpoint, resume: verdict.state, ...(audit ? { audit: audit.snapshot() } : {}), ...(witnessed ? { witness: witnessed } : {}) });
   return outcome;
 }
 
