@@ -32,7 +32,8 @@ export function oneShotHttp(url: URL, init: OneShotInit): Promise<Response> {
   return new Promise<Response>((resolve, reject) => {
     // URL keeps an IPv6 literal in brackets; a socket wants it bare.
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-    const socket = connect({ host, port: Number(url.port || DEFAULT_HTTP_PORT) });
+    // No Nagle delay, as node:http's client sets it: the whole request is one small write.
+    const socket = connect({ host, port: Number(url.port || DEFAULT_HTTP_PORT), noDelay: true });
     const reader = new AnswerReader();
     let settled = false;
     const settle = (error: unknown, answer?: Answer) => {
@@ -62,8 +63,7 @@ export function oneShotHttp(url: URL, init: OneShotInit): Promise<Response> {
       }
     });
     socket.on('close', () => settle(fetchFailed(hangUp())));
-    socket.write(head);
-    if (body) socket.write(body);
+    socket.write(body ? Buffer.concat([Buffer.from(head), body]) : head);
   });
 }
 
