@@ -24,7 +24,7 @@
  * request durably the way the store records a warn, with none of the store's work around it (no
  * auth, index, ledger entry, binding, counters or listeners): one row per request through the
  * store's own GroupCommitter on a bare WAL database, synchronous=NORMAL with the WAL fdatasync'ed
- * after COMMIT, answered after the sync. The warn's ratio to it says how much of the gap to the
+ * after COMMIT and checkpointed by the store's WalCheckpointer thread, answered after the sync. The warn's ratio to it says how much of the gap to the
  * bare route is the store and how much is the disk (fsync latency with 10 connections in flight).
  */
 import { spawn } from 'node:child_process';
@@ -37,6 +37,7 @@ import { open } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import Fastify from 'fastify';
 import { GroupCommitter } from '../grant-store/storage/sqlite/group-commit';
+import { WalCheckpointer } from '../grant-store/storage/sqlite/wal-checkpointer';
 import { initDataDir } from '../grant-store/admin/init';
 import { dataDirPaths } from '../grant-store/admin/data-dir';
 import { startGrantStore, type RunningGrantStore } from '../grant-store/http/server';
@@ -201,7 +202,9 @@ async function startDurableFloor(response: unknown, entryText: string, cleanups:
   insert.run(seq++, entryText);
   db.exec('COMMIT');
   const wal = await open(`${path}-wal`, 'r+');
-  const committer = new GroupCommitter(db, () => undefined, () => wal.datasync());
+  // Checkpoints off the event loop, as the store's (wal-checkpointer.ts).
+  const checkpointer: WalCheckpointer = new WalCheckpointer(db, { path, busyTimeoutMs: 5_000 }, (run) => committer.submitBetween(run), (message) => console.error(message));
+  const committer = new GroupCommitter(db, () => undefined, () => wal.datasync(), () => checkpointer.committed());
   const app = Fastify({ logger: false });
   app.post('/durable', async (request) => {
     const input = request.body as { gate: string; subject: Record<string, string> };
@@ -215,6 +218,7 @@ async function startDurableFloor(response: unknown, entryText: string, cleanups:
   cleanups.push(async () => {
     await app.close();
     await committer.idle();
+    await checkpointer.close();
     await wal.close();
     db.close();
   });

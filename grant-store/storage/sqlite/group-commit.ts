@@ -5,6 +5,8 @@ export const MAX_GROUP_COMMIT = 256;
 
 interface Job<T> {
   run: () => Promise<T>;
+  /** Run between batches, with no transaction open (submitBetween), not in one. */
+  between?: true;
   resolve: (value: T) => void;
   reject: (error: unknown) => void;
 }
@@ -48,12 +50,29 @@ export class GroupCommitter {
     private readonly db: Database.Database,
     private readonly afterCommit: (results: unknown[]) => void = () => undefined,
     private readonly sync?: () => Promise<void>,
+    /** Told after each COMMIT, before its sync (the WAL checkpointer counts commits). */
+    private readonly onCommit: () => void = () => undefined,
   ) {}
 
   /** Queue `run` (which must only use this writer) and resolve with its result after COMMIT. */
   submit<T>(run: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, resolve, reject } as Job<unknown>);
+      if (!this.running) {
+        this.running = true;
+        this.draining = this.drain();
+      }
+    });
+  }
+
+  /**
+   * Run `run` after the batches queued before it have committed, with no transaction open and
+   * none starting until it settles (the WAL checkpointer's last copy, see wal-checkpointer.ts).
+   * Commits already made keep syncing meanwhile.
+   */
+  submitBetween(run: () => Promise<void>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ run, resolve, reject, between: true } as Job<unknown>);
       if (!this.running) {
         this.running = true;
         this.draining = this.drain();
@@ -99,7 +118,14 @@ export class GroupCommitter {
   private async drain(): Promise<void> {
     try {
       while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, MAX_GROUP_COMMIT);
+        if (this.queue[0]!.between) {
+          const job = this.queue.shift()!;
+          await job.run().then(job.resolve, job.reject);
+          continue;
+        }
+        let size = 1;
+        while (size < MAX_GROUP_COMMIT && size < this.queue.length && !this.queue[size]!.between) size++;
+        const batch = this.queue.splice(0, size);
         // Settled promises ignore a second settle, so this only reaches jobs left hanging.
         await this.runBatch(batch).catch((error: unknown) => {
           if (this.db.inTransaction) this.db.exec('ROLLBACK');
@@ -144,6 +170,7 @@ export class GroupCommitter {
       for (const s of succeeded) s.job.reject(error);
       return;
     }
+    this.onCommit();
     if (succeeded.length === 0) return;
     if (!this.sync) {
       this.settle([{ succeeded }]);

@@ -12,6 +12,7 @@ import { SqliteLogTables } from './sqlite-log-tables';
 import type { LogTables } from '../log-tables';
 import { fallbackStoreLogger, type StoreLogger } from '../../logger';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock';
+import { WalCheckpointer } from './wal-checkpointer';
 
 /** Wait this long for a lock held by another process (e.g. `breakglass admin` on a live store). */
 const BUSY_TIMEOUT_MS = 5_000;
@@ -44,6 +45,8 @@ export class SqliteStore extends SqliteReader implements Store {
   private wal: Promise<FileHandle> | undefined;
   /** The data dir's one-writer lock, when opened for serving (openExclusive); released on close. */
   private lock: DataDirLock | undefined;
+  /** WAL checkpoints in a worker thread, not in a COMMIT on the event loop (WAL mode on a file only). */
+  private readonly checkpointer: WalCheckpointer | undefined;
 
   private constructor(
     writer: Database.Database,
@@ -53,6 +56,9 @@ export class SqliteStore extends SqliteReader implements Store {
   ) {
     super(reader);
     this.writer = writer;
+    this.checkpointer = walPath
+      ? new WalCheckpointer(writer, { path: writer.name, busyTimeoutMs: BUSY_TIMEOUT_MS }, (run) => this.committer.submitBetween(run), (message) => fallbackStoreLogger().warn(message))
+      : undefined;
     this.committer = new GroupCommitter(
       writer,
       (results) => {
@@ -60,6 +66,7 @@ export class SqliteStore extends SqliteReader implements Store {
         if (appended.length > 0) this.emit(appended);
       },
       walPath ? () => this.syncWal() : undefined,
+      () => this.checkpointer?.committed(),
     );
   }
 
@@ -155,6 +162,7 @@ export class SqliteStore extends SqliteReader implements Store {
     this.closed = true;
     // Let queued transactions finish before closing the handles.
     await this.committer.idle();
+    await this.checkpointer?.close();
     if (this.wal) await (await this.wal).close();
     this.db.close();
     this.writer.close();

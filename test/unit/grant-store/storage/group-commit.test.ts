@@ -69,3 +69,42 @@ test('off-loop durability: callers are answered (and listeners told) only after 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('submitBetween runs after the batches queued before it have committed, with no transaction open, and holds later ones until it settles', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'bg-group-commit-'));
+  const db = new Database(join(dir, 'db'));
+  try {
+    db.pragma('journal_mode = WAL');
+    db.exec('CREATE TABLE t (n INTEGER)');
+    const gc = new GroupCommitter(db);
+    const order: string[] = [];
+    const insert = (n: number) => gc.submit(async () => {
+      db.prepare('INSERT INTO t VALUES (?)').run(n);
+      order.push(`tx ${n}`);
+      return n;
+    });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const before = insert(1);
+    const between = gc.submitBetween(async () => {
+      order.push(`between (in a transaction: ${db.inTransaction}, rows: ${(db.prepare('SELECT COUNT(*) AS c FROM t').get() as { c: number }).c})`);
+      await held;
+    });
+    const afterIt = insert(2);
+    await before;
+    await tick();
+    await tick();
+    assert.deepEqual(order, ['tx 1', 'between (in a transaction: false, rows: 1)'], 'the later transaction waits while `between` runs');
+    release();
+    await between;
+    assert.equal(await afterIt, 2);
+    assert.deepEqual(order.at(-1), 'tx 2');
+    // A failing `between` is reported to its caller and the queue goes on.
+    await assert.rejects(gc.submitBetween(async () => Promise.reject(new Error('checkpoint failed'))), /checkpoint failed/);
+    assert.equal(await insert(3), 3);
+    await gc.idle();
+  } finally {
+    db.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
