@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { GroupCommitter } from '../../../../grant-store/storage/sqlite/group-commit';
+import { GroupCommitter, MAX_SYNCS_IN_FLIGHT } from '../../../../grant-store/storage/sqlite/group-commit';
 
 /** A sync the test releases by hand (stands in for the WAL fdatasync). */
 function manualSync() {
@@ -19,7 +19,7 @@ function manualSync() {
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
-test('off-loop durability: callers are answered (and listeners told) only after a sync that began after their commit; batches committed during a sync share the next one', async () => {
+test('off-loop durability: callers are answered (and listeners told) only after a sync that began after their commit, in commit order; syncs overlap up to MAX_SYNCS_IN_FLIGHT', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'bg-group-commit-'));
   const db = new Database(join(dir, 'db'));
   try {
@@ -32,6 +32,7 @@ test('off-loop durability: callers are answered (and listeners told) only after 
       db.prepare('INSERT INTO t VALUES (?)').run(n);
       return n;
     });
+    assert.equal(MAX_SYNCS_IN_FLIGHT, 3, 'this test walks through three overlapping syncs');
     const settled: number[] = [];
     const first = insert(1).then((n) => settled.push(n));
     await tick();
@@ -41,28 +42,43 @@ test('off-loop durability: callers are answered (and listeners told) only after 
     assert.equal(told.length, 0);
     const reader = new Database(join(dir, 'db'), { readonly: true });
     assert.equal((reader.prepare('SELECT COUNT(*) AS c FROM t').get() as { c: number }).c, 1);
-    // While sync 0 runs, two more transactions commit (the loop is free) and wait for sync 1.
+    // While sync 0 runs, two more batches commit (the loop is free), each starting its own sync.
     const second = insert(2).then((n) => settled.push(n));
+    await tick();
     const third = insert(3).then((n) => settled.push(n));
     await tick();
     assert.equal((reader.prepare('SELECT COUNT(*) AS c FROM t').get() as { c: number }).c, 3);
-    assert.equal(s.calls(), 1, 'one sync at a time');
-    s.release(0);
-    await first;
-    assert.deepEqual(settled, [1]);
+    assert.equal(s.calls(), MAX_SYNCS_IN_FLIGHT, 'overlapping syncs, up to the limit');
+    // A fourth commit waits for a free sync slot.
+    const fourth = insert(4).then((n) => settled.push(n));
     await tick();
-    assert.equal(s.calls(), 2, 'the next sync covers both later commits');
-    assert.deepEqual(settled, [1]);
+    assert.equal(s.calls(), MAX_SYNCS_IN_FLIGHT);
+    // Sync 1 (started after commits 1 and 2) finishing answers both, in commit order, not 3.
     s.release(1);
-    await Promise.all([second, third]);
-    assert.deepEqual(settled, [1, 2, 3]);
-    assert.deepEqual(told.flat(), [1, 2, 3], 'listeners in commit order');
-    // A failed sync rejects the transactions it covered.
-    const lost = insert(4);
+    await second;
+    await first;
+    assert.deepEqual(settled, [1, 2]);
     await tick();
-    s.fail(2, new Error('EIO'));
+    assert.equal(s.calls(), MAX_SYNCS_IN_FLIGHT + 1, 'the freed slot starts a sync covering commit 4');
+    // The last sync covers everything; the earlier ones finishing later change nothing.
+    s.release(MAX_SYNCS_IN_FLIGHT);
+    await Promise.all([third, fourth]);
+    assert.deepEqual(settled, [1, 2, 3, 4]);
+    s.release(0);
+    s.release(2);
+    await tick();
+    assert.deepEqual(told.flat(), [1, 2, 3, 4], 'listeners in commit order, once each');
+    // A failed sync rejects every commit not yet answered (an overlapping sync may not see the error).
+    const lost = insert(5);
+    await tick();
+    const alsoLost = insert(6);
+    await tick();
+    s.fail(MAX_SYNCS_IN_FLIGHT + 1, new Error('EIO'));
     await assert.rejects(lost, /could not be made durable/);
+    await assert.rejects(alsoLost, /could not be made durable/);
+    s.release(MAX_SYNCS_IN_FLIGHT + 2);
     await gc.idle();
+    assert.deepEqual(told.flat(), [1, 2, 3, 4]);
     reader.close();
   } finally {
     db.close();
