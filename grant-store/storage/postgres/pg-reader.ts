@@ -33,6 +33,9 @@ export const PG_CODEC = {
 };
 export const PG_ROWS = createRowMapping(PG_CODEC);
 
+const GET_REQUEST = { name: 'bg_request', text: 'SELECT doc FROM requests WHERE id = $1' };
+const GET_REQUEST_FOR_UPDATE = { name: 'bg_request_for_update', text: 'SELECT doc FROM requests WHERE id = $1 FOR UPDATE' };
+
 /** PostgreSQL's numbered parameters: $1, $2, ... */
 export const pgParam = (n: number): string => `$${n}`;
 
@@ -82,7 +85,9 @@ export class PgReader implements StoreReader {
   }
 
   async getRequest(id: string): Promise<BypassRequest | undefined> {
-    return (await this.requests(`SELECT doc FROM requests WHERE id = $1${this.forUpdate}`, [id]))[0];
+    // Named (prepared once per connection): every warn batch locks its bypass's row with it.
+    const query = this.locking ? GET_REQUEST_FOR_UPDATE : GET_REQUEST;
+    return (await this.db.query<DocRow>({ ...query, values: [id] })).rows.map(PG_ROWS.request)[0];
   }
 
   async listRequests(filter: RequestFilter): Promise<BypassRequest[]> {
