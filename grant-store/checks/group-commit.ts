@@ -148,11 +148,11 @@ export class GroupCommit {
     try {
       await this.store.transaction(async (raw) => {
         outcomes = []; // a retried transaction (deadlock, serialization) starts over
-        const tx = withRequestCache(raw);
-        // Lock order: the batch's requests by id (PostgreSQL reads them FOR UPDATE), then the
-        // ledger head when the first warn appends. A database error here fails the batch.
+        // Lock order: the batch's requests by id, then the ledger head, in one call (on
+        // PostgreSQL one statement, and the warns' appends then cost no round trip until the
+        // flush). A database error here fails the batch.
         const requests = [...new Set(batch.flatMap((item) => item.request ?? []))].sort();
-        for (const id of requests) await tx.getRequest(id);
+        const tx = withRequestCache(raw, requests, await raw.lockForAppend(requests));
         for (const item of batch) {
           try {
             outcomes.push({ ok: true, value: await item.fn(tx) });
@@ -175,11 +175,14 @@ export class GroupCommit {
 
 /**
  * The batch's transaction, reading each request once: many warns confirm the same bypass, and
- * inside the transaction the row cannot change under us (Postgres: the first read locks it FOR
- * UPDATE; SQLite: one writer). A write to a request drops it from the cache.
+ * inside the transaction the row cannot change under us (lockForAppend read and locked the
+ * batch's; another read locks it FOR UPDATE on PostgreSQL; SQLite: one writer). A write to a
+ * request drops it from the cache.
  */
-function withRequestCache(tx: StoreTx): StoreTx {
+function withRequestCache(tx: StoreTx, ids: readonly string[], locked: readonly BypassRequest[]): StoreTx {
   const requests = new Map<string, Promise<BypassRequest | undefined>>();
+  const found = new Map(locked.map((r) => [r.id, r]));
+  for (const id of ids) requests.set(id, Promise.resolve(found.get(id)));
   return new Proxy(tx, {
     get(target, prop) {
       if (prop === 'getRequest') {

@@ -275,6 +275,14 @@ export interface StoreTx extends StoreReader {
   updateReview(review: Review): Promise<void>;
   /** Add `count` (default 1) blocks on `gate`; the check hot path batches them per second. */
   incrementGateBlocks(gate: string, at: string, count?: number): Promise<void>;
+  /**
+   * Before appending: lock the requests with these ids (in id order) and then the ledger head,
+   * and return those requests (missing ids left out), as of the lock. A group commit of warns
+   * starts with it (grant-store/checks/group-commit.ts), so batches and decisions lock in one
+   * order. PostgreSQL: one statement (FOR UPDATE), and the appends that follow are numbered from
+   * the locked head without another round trip. SQLite: a read (its one writer excludes the rest).
+   */
+  lockForAppend(ids: readonly string[]): Promise<BypassRequest[]>;
   /** Number the entries (next seq upward), store their canonical bytes and leaf hashes. */
   appendLedger(entries: readonly NewLedgerEntry[]): Promise<LedgerEntry[]>;
   setMeta(key: string, value: string): Promise<void>;

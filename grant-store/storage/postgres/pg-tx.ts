@@ -42,6 +42,18 @@ const CLAIM_DIGEST_RUN = CLAIM_DIGEST_RUN_SQL(pgParam);
  */
 const TAKE_SEQS = { name: 'bg_take_seqs', text: 'UPDATE ledger_head SET next_seq = next_seq + $1 RETURNING next_seq - $1 AS first' };
 /**
+ * lockForAppend: the requests FOR UPDATE in id order (LockRows above the Sort), then the ledger
+ * head FOR UPDATE. The head's one-time filter reads all of r first, so every request is locked
+ * before the head is (the lock order batches and decisions share). FOR UPDATE returns the
+ * newest committed version of each row, whatever the statement's snapshot.
+ */
+const LOCK_FOR_APPEND = {
+  name: 'bg_lock_for_append',
+  text: `WITH r AS (SELECT doc FROM requests WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE),
+       h AS (SELECT next_seq FROM ledger_head WHERE (SELECT count(*) FROM r) >= 0 FOR UPDATE)
+     SELECT h.next_seq, r.doc FROM h LEFT JOIN r ON true`,
+};
+/**
  * One statement per flush: the numbered rows, the warns counters (grouped per day, gate and the
  * request's team, so no key is upserted twice), the head's move when later appends numbered
  * locally ($14, null when not), and the wake-up NOTIFY carrying the last seq ($15).
@@ -189,12 +201,20 @@ export class PgTx extends PgReader implements StoreTx {
   /** Numbered entries not yet inserted (written in one statement, see flushLedger). */
   private readonly buffered: { seq: number; time: string; type: string; target: string; gate: string | null; text: string; hash: Buffer; binding: Buffer | null }[] = [];
 
+  async lockForAppend(ids: readonly string[]): Promise<BypassRequest[]> {
+    const rows = (await this.db.query<{ next_seq: number; doc: DocRow['doc'] | null }>({ ...LOCK_FOR_APPEND, values: [[...ids]] })).rows;
+    // We hold the head now: appends number from it locally, and the flush moves it.
+    if (this.nextSeq === undefined) this.nextSeq = rows[0]!.next_seq;
+    return rows.flatMap((row) => (row.doc === null ? [] : [PG_ROWS.request({ doc: row.doc })]));
+  }
+
   async appendLedger(entries: readonly NewLedgerEntry[]): Promise<LedgerEntry[]> {
     if (entries.length === 0) return [];
     // Take the next seqs by moving the head. The row lock is held until this transaction
     // commits, so appenders on every instance are numbered in commit order, densely: a
     // rolled-back transaction also rolls back its head move and leaves no gap. Later appends
-    // in the same transaction number locally (we hold the lock), and the rows are inserted in
+    // in the same transaction (and all of them after lockForAppend, which took the lock) number
+    // locally, and the rows are inserted in
     // one statement before the next ledger read or the commit: a group commit of N warns
     // costs one head lock and one insert, not 2N round trips.
     if (this.nextSeq === undefined) {

@@ -63,6 +63,11 @@ export class SqliteTx extends SqliteReader implements StoreTx {
     this.applyCounters(requestCounters(r));
   }
 
+  /** One writer: nothing else can change them before this transaction ends, so a read is the lock. */
+  async lockForAppend(ids: readonly string[]): Promise<BypassRequest[]> {
+    return this.getRequests(ids);
+  }
+
   async updateRequest(r: BypassRequest): Promise<void> {
     const before = this.stmt('SELECT doc FROM requests WHERE id = ?').get(r.id) as DocRow | undefined;
     if (!before) throw new AppError('not_found', `request ${r.id} not found`);

@@ -392,6 +392,33 @@ export function storeConformanceSuite(factory: StoreBackendFactory): void {
       assert.deepEqual(parsed.data, { n: 1, nested: { z: true, a: [1, 'two'] } });
     });
 
+    test('lockForAppend returns the requests asked for (missing ones left out) as of the lock, and the appends after it stay dense', async () => {
+      const one = makeRequest();
+      const two = makeRequest();
+      await store.transaction(async (tx) => {
+        await tx.insertRequest(one);
+        await tx.insertRequest(two);
+      });
+      await store.transaction((tx) => tx.appendLedger([entry('request_created', one.id)]));
+      const appended = await store.transaction(async (tx) => {
+        const locked = await tx.lockForAppend([two.id, rid('req'), one.id].sort());
+        assert.deepEqual(locked.map((r) => r.id).sort(), [one.id, two.id].sort());
+        assert.deepEqual(locked.find((r) => r.id === one.id), one);
+        const first = await tx.appendLedger([entry('evaluation_under_bypass', one.id)]);
+        const second = await tx.appendLedger([entry('evaluation_under_bypass', two.id), entry('evaluation_under_bypass', one.id)]);
+        return [...first, ...second];
+      });
+      assert.deepEqual(appended.map((e) => e.seq), [1, 2, 3]);
+      // Nothing asked for: only the head is taken; the next append follows on.
+      const after = await store.transaction(async (tx) => {
+        assert.deepEqual(await tx.lockForAppend([]), []);
+        return tx.appendLedger([entry('request_created', two.id)]);
+      });
+      assert.deepEqual(after.map((e) => e.seq), [4]);
+      assert.equal(await store.ledgerSize(), 5);
+      assert.deepEqual((await store.getLedgerEntries(0, 10)).map((e) => e.seq), [0, 1, 2, 3, 4]);
+    });
+
     test('ledger tables refuse UPDATE and DELETE in the database itself', async () => {
       await store.transaction((tx) => tx.appendLedger([entry('request_created', rid('req'))]));
       await assert.rejects(sut.rawExec("UPDATE ledger_entries SET type = 'forged' WHERE seq = 0"), /append-only/);

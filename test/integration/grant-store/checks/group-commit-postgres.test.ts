@@ -7,6 +7,7 @@ import { PgStore } from '../../../../grant-store/storage/postgres/pg-store';
 import type { NewLedgerEntry } from '../../../../grant-store/storage/store';
 import type { BypassRequest } from '../../../../shared/domain/request';
 import { ledgerEntry } from '../../../support/ledger-entry-fixture';
+import { until } from '../../../support/until';
 import { createTempDatabase, type TempDatabase } from '../../storage/pg-temp-database';
 
 /**
@@ -125,4 +126,46 @@ test('two batches in flight confirming the same bypasses in opposite orders: no 
   const byTeam = new Map<string, number>();
   for (const row of warns) byTeam.set(row.team, (byTeam.get(row.team) ?? 0) + row.count);
   assert.deepEqual(Object.fromEntries(byTeam), Object.fromEntries(counts), 'warn counters equal the evaluations, per request team');
+});
+
+test('a batch waiting on a revocation that holds its bypass sees the revoked request once it commits, and its warn falls after the revocation in the ledger', async () => {
+  const request = activeRequest('payments');
+  await store.transaction((tx) => tx.insertRequest(request));
+  const group = new GroupCommit(store, { maxBatchesInFlight: 2 });
+  // The revocation locks the request (as a decision does), then we start a warn batch on it.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let locked!: () => void;
+  const isLocked = new Promise<void>((resolve) => (locked = resolve));
+  const revocation = store.transaction(async (tx) => {
+    const current = (await tx.getRequest(request.id))!;
+    await tx.updateRequest({ ...current, state: 'revoked', closedAt: new Date().toISOString(), closedBy: 'bob' });
+    locked();
+    await held;
+    return (await tx.appendLedger([ledgerEntry({ type: 'bypass_revoked', actor: 'bob', actorRole: 'approver', target: request.id, gate: request.gate })]))[0]!.seq;
+  });
+  await isLocked;
+  const warn = group.run(async (tx) => {
+    const fresh = await tx.getRequest(request.id);
+    if (fresh?.state !== 'active') return { state: fresh?.state, seq: null };
+    return { state: fresh.state, seq: (await tx.appendLedger([evaluation(request, 0)]))[0]!.seq };
+  }, request.id);
+  // The batch is queued on the request's row lock, not answered from what it read before.
+  const waiting = new pg.Client({ connectionString: db.url });
+  await waiting.connect();
+  try {
+    const blocked = await until('the warn batch to wait on the revocation\'s row lock', async () => {
+      const n = Number((await waiting.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rows[0]!.n);
+      return n > 0 ? n : undefined;
+    });
+    assert.equal(blocked, 1, 'only the batch waits');
+  } finally {
+    await waiting.end();
+  }
+  release();
+  const revokedAt = await revocation;
+  assert.deepEqual(await warn, { state: 'revoked', seq: null });
+  // A warn after it is numbered after the revocation (the head came after the request's lock).
+  const next = await group.run(async (tx) => (await tx.appendLedger([evaluation(request, 1)]))[0]!.seq, request.id);
+  assert.ok(next > revokedAt);
 });
