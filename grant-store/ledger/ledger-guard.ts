@@ -62,7 +62,7 @@ export function ledgerCheckSource(store: Store, tables: LogTables): LedgerCheckS
   return {
     rows: (from, limit) => store.getLedgerRows(from, limit),
     texts: (from, count) => store.getLedgerTextRange(from, count),
-    compareStoredLeaves: (from, leaves) => tables.compareLeaves(from, leaves),
+    compareStored: (level, from, hashes) => tables.compareNodes(level, from, hashes),
     storedLeafCount: () => tables.leafCount(),
     storedNode: async (level, index) => (await tables.nodes([{ level, index }])).get(nodeKey(level, index)),
     latestCheckpoint: () => tables.latestCheckpoint(),

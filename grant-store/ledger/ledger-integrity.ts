@@ -6,6 +6,7 @@ import { parseSignedNote, verifyNote, type NoteVerifier } from '../../shared/led
 import { AppError } from '../../shared/errors';
 import { EVALUATION_SUFFIX, emptyProjection, projectEntry, type StateProjection } from '../../shared/ledger/state-projection';
 import { leafOfText, type TreeHasher } from '../../shared/ledger/tree-hasher';
+import { TILE_HEIGHT } from '../../shared/ledger/tlog-tiles';
 import type { BindingVerifierPool } from '../../shared/node/ledger/binding-verify-pool';
 import type { LedgerEntry } from '../../shared/domain/ledger-entry';
 import type { SignedCheckpoint } from '../storage/log-tables';
@@ -36,11 +37,12 @@ export interface LedgerCheckSource {
    */
   texts(from: number, count: number): Promise<string[]>;
   /**
-   * The stored leaf hashes (ledger_nodes level 0) of seq from..from+n-1 against `leaves`, the n
-   * recomputed ones packed 32 bytes each: how many of them are stored, and the first seq whose
-   * stored hash differs (null: none). The database compares them, nothing is read row by row.
+   * The stored hashes of tree level `level` (ledger_nodes; level 0: the leaf hashes) at indices
+   * from..from+n-1 against `hashes`, the n recomputed ones packed 32 bytes each: how many of them
+   * are stored, and the first index whose stored hash differs (null: none). The database compares
+   * them, nothing is read row by row.
    */
-  compareStoredLeaves(from: number, leaves: Uint8Array): Promise<{ stored: number; firstDifference: number | null }>;
+  compareStored(level: number, from: number, hashes: Uint8Array): Promise<{ stored: number; firstDifference: number | null }>;
   /** Number of stored leaf hashes. */
   storedLeafCount(): number | Promise<number>;
   /** A stored perfect-subtree hash, if any (the frontier the log will extend). */
@@ -153,8 +155,19 @@ export async function checkLedgerAtStart(source: LedgerCheckSource, opts: Ledger
   let firstLeafDiff: number | null = null;
   /** The first page whose leaf hashes are not all stored (ledger_nodes never loses one below its count). */
   let missingLeaves: { from: number; to: number; stored: number } | null = null;
+  /** The first tile-level node (level 8, 16, …) whose stored hash differs or is missing. */
+  let nodeDiff: { level: number; index: number; missing: boolean } | null = null;
   let gap = false;
   const packed = new Uint8Array(page * LEAF_SIZE);
+  // The nodes of the tile levels the page completes (tiles and proofs are served from those
+  // levels and level 0): compared with the stored ones at the end of the page, like its leaves.
+  const tileNodes = new Map<number, { from: number; hashes: Uint8Array[] }>();
+  const onNode = (level: number, index: number, hash: Uint8Array) => {
+    if (level % TILE_HEIGHT !== 0) return;
+    let nodes = tileNodes.get(level);
+    if (!nodes) tileNodes.set(level, (nodes = { from: index, hashes: [] }));
+    nodes.hashes.push(hash);
+  };
   /** The row being checked when `halt` was set (-1: before any); a binding failure found ahead at that row or an earlier one comes first. */
   let haltAt = -1;
   /** A row read ahead that reads differently now: its binding was checked over other bytes. */
@@ -192,7 +205,7 @@ export async function checkLedgerAtStart(source: LedgerCheckSource, opts: Ledger
         binding = row.binding;
       }
       const leaf = leafOfText(hasher, text);
-      range.append(leaf);
+      range.append(leaf, onNode);
       packed.set(leaf, i * LEAF_SIZE);
       if (seq >= checkpointSize) {
         const k = seq - checkpointSize;
@@ -208,10 +221,20 @@ export async function checkLedgerAtStart(source: LedgerCheckSource, opts: Ledger
     // The page's leaves against the stored ones, in one query.
     const storedHere = Math.max(0, Math.min(seq, storedLeafCount) - pageStart);
     if (storedHere > 0 && (firstLeafDiff === null || missingLeaves === null)) {
-      const { stored, firstDifference } = await source.compareStoredLeaves(pageStart, packed.subarray(0, storedHere * LEAF_SIZE));
+      const { stored, firstDifference } = await source.compareStored(0, pageStart, packed.subarray(0, storedHere * LEAF_SIZE));
       if (firstLeafDiff === null) firstLeafDiff = firstDifference;
       if (stored < storedHere) missingLeaves ??= { from: pageStart, to: pageStart + storedHere, stored };
     }
+    for (const [level, nodes] of tileNodes) {
+      // Only the nodes over stored leaves are stored (the log persists a node when it completes it).
+      const count = Math.min(nodes.hashes.length, Math.floor(storedLeafCount / 2 ** level) - nodes.from);
+      if (count > 0 && !nodeDiff) {
+        const { stored, firstDifference } = await source.compareStored(level, nodes.from, packHashes(nodes.hashes, count));
+        if (firstDifference !== null) nodeDiff = { level, index: firstDifference, missing: false };
+        else if (stored < count) nodeDiff = { level, index: nodes.from, missing: true };
+      }
+    }
+    tileNodes.clear();
     if (seq === checkpointSize && seq > pageStart && checkpointRoot && !bytesEqual(range.root(), checkpointRoot)) {
       const where = firstLeafDiff !== null ? `row ${firstLeafDiff} differs from the leaf the log stored when it appended it` : `a row among 0..${checkpointSize - 1} was edited, inserted or removed (and its stored leaf hash rewritten to match)`;
       stopAt({ seq: firstLeafDiff, table: 'ledger_entries', reason: `the first ${checkpointSize} rows hash to ${toHex(range.root())}, but checkpoint ${latest!.id} (signed ${latest!.signedAt}) says ${toHex(checkpointRoot)}: ${where}` }, seq - 1);
@@ -252,6 +275,16 @@ export async function checkLedgerAtStart(source: LedgerCheckSource, opts: Ledger
   } else if (missingLeaves) {
     const { from, to, stored } = missingLeaves;
     stop({ seq: from, table: 'ledger_nodes', reason: `ledger_nodes holds ${stored} of the ${to - from} leaf hashes of rows ${from}..${to - 1} (and ${storedLeafCount} in all): leaf hashes were deleted from the node table` });
+  } else if (nodeDiff) {
+    const { level, index, missing } = nodeDiff;
+    const width = 2 ** level;
+    stop({
+      seq: null,
+      table: 'ledger_nodes',
+      reason: missing
+        ? `ledger_nodes lacks hashes of tree level ${level} from index ${index} on (rows ${index * width}.. are complete): nodes were deleted from the node table`
+        : `the stored hash of tree level ${level}, index ${index} (rows ${index * width}..${(index + 1) * width - 1}) is not the hash of those rows: the node table was edited`,
+    });
   } else if (checkpointSize > 0) {
     // The stored frontier at the checkpoint is what the log extends: it must give the signed root.
     const stored = await Promise.all(frontierNodes(checkpointSize).map(({ level, index }) => source.storedNode(level, index)));
@@ -260,6 +293,13 @@ export async function checkLedgerAtStart(source: LedgerCheckSource, opts: Ledger
     }
   }
   return { size, checkpointSize, halt, projection, range, boundRows };
+}
+
+/** The first `count` hashes packed 32 bytes each, as compareStored takes them. */
+function packHashes(hashes: readonly Uint8Array[], count: number): Uint8Array {
+  const out = new Uint8Array(count * LEAF_SIZE);
+  for (let i = 0; i < count; i++) out.set(hashes[i]!, i * LEAF_SIZE);
+  return out;
 }
 
 function unboundReason(seq: number, checkpointSize: number, binding: Uint8Array | null): string {

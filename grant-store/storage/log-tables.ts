@@ -78,12 +78,13 @@ export interface LogTables {
   /** Stored leaf hashes seq from..from+limit-1 (nodeRange of level 0). */
   leafHashes(from: number, limit: number): Promise<Uint8Array[]>;
   /**
-   * Compare the stored leaf hashes of seq from..from+n-1 with `leaves` (n hashes packed 32
-   * bytes each) in the database, in one query: how many of them are stored, and the first seq
-   * whose stored hash differs (null: none). The start-up check's way to see that ledger_nodes
-   * still holds the hashes of the rows without reading a million of them one by one.
+   * Compare the stored hashes of tree level `level` at indices from..from+n-1 with `hashes` (n
+   * hashes packed 32 bytes each) in the database, in one query: how many of them are stored, and
+   * the first index whose stored hash differs (null: none). The start-up check's way to see that
+   * ledger_nodes still holds the leaf hashes of the rows (and the tile levels' nodes) without
+   * reading a million of them one by one.
    */
-  compareLeaves(from: number, leaves: Uint8Array): Promise<{ stored: number; firstDifference: number | null }>;
+  compareNodes(level: number, from: number, hashes: Uint8Array): Promise<{ stored: number; firstDifference: number | null }>;
   /** Keep a verified cosignature (ledger_cosignatures, append-only); false when that witness already cosigned that checkpoint. */
   addCosignature(cosignature: StoredCosignature): Promise<boolean>;
   /** The cosignatures kept for one checkpoint, oldest first. */

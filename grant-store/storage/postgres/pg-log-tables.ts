@@ -160,12 +160,12 @@ export class PgLogTables implements LogTables {
     return this.nodeRange(0, from, limit);
   }
 
-  async compareLeaves(from: number, leaves: Uint8Array): Promise<{ stored: number; firstDifference: number | null }> {
+  async compareNodes(level: number, from: number, hashes: Uint8Array): Promise<{ stored: number; firstDifference: number | null }> {
     // substring of a bytea counts bytes from 1; IS DISTINCT FROM also catches a NULL hash.
     const row = (
       await this.pool.query<{ stored: number; first: string | null }>(
-        'SELECT count(*)::int AS stored, min(idx) FILTER (WHERE hash IS DISTINCT FROM substring($3::bytea FROM ((idx - $1) * 32 + 1)::int FOR 32)) AS first FROM ledger_nodes WHERE level = 0 AND idx >= $1 AND idx < $2',
-        [from, from + leaves.length / 32, Buffer.from(leaves.buffer, leaves.byteOffset, leaves.byteLength)],
+        'SELECT count(*)::int AS stored, min(idx) FILTER (WHERE hash IS DISTINCT FROM substring($3::bytea FROM ((idx - $1) * 32 + 1)::int FOR 32)) AS first FROM ledger_nodes WHERE level = $4 AND idx >= $1 AND idx < $2',
+        [from, from + hashes.length / 32, Buffer.from(hashes.buffer, hashes.byteOffset, hashes.byteLength), level],
       )
     ).rows[0]!;
     return { stored: row.stored, firstDifference: row.first === null ? null : Number(row.first) };

@@ -11,7 +11,7 @@ import { rowToCheckpoint, rowToCosignature, type CheckpointRow, type Cosignature
 export class SqliteLogTables implements LogTables {
   private readonly nodeQuery: Database.Statement;
   private readonly rangeQuery: Database.Statement;
-  private leafCompare: Database.Statement | undefined;
+  private nodeCompare: Database.Statement | undefined;
 
   constructor(
     private readonly reader: Database.Database,
@@ -85,12 +85,12 @@ export class SqliteLogTables implements LogTables {
     return this.nodeRange(0, from, limit);
   }
 
-  async compareLeaves(from: number, leaves: Uint8Array): Promise<{ stored: number; firstDifference: number | null }> {
+  async compareNodes(level: number, from: number, hashes: Uint8Array): Promise<{ stored: number; firstDifference: number | null }> {
     // substr of a blob counts bytes; IS NOT also catches a NULL or non-blob hash.
-    this.leafCompare ??= this.reader.prepare(
-      'SELECT count(*) AS stored, min(CASE WHEN hash IS NOT substr(@leaves, (idx - @from) * 32 + 1, 32) THEN idx END) AS first FROM ledger_nodes WHERE level = 0 AND idx >= @from AND idx < @to',
+    this.nodeCompare ??= this.reader.prepare(
+      'SELECT count(*) AS stored, min(CASE WHEN hash IS NOT substr(@hashes, (idx - @from) * 32 + 1, 32) THEN idx END) AS first FROM ledger_nodes WHERE level = @level AND idx >= @from AND idx < @to',
     );
-    const row = this.leafCompare.get({ from, to: from + leaves.length / 32, leaves: Buffer.from(leaves.buffer, leaves.byteOffset, leaves.byteLength) }) as { stored: number; first: number | null };
+    const row = this.nodeCompare.get({ level, from, to: from + hashes.length / 32, hashes: Buffer.from(hashes.buffer, hashes.byteOffset, hashes.byteLength) }) as { stored: number; first: number | null };
     return { stored: row.stored, firstDifference: row.first };
   }
 

@@ -40,45 +40,45 @@ for (const variant of ['in-thread', 'binding workers'] as const) describe(`ledge
       texts?: string[];
       bindings?: Array<Uint8Array | null>;
       nodes?: MemoryTree | null;
-      /** The stored leaf hash of a seq, when it differs from the node table's (an edited or deleted ledger_nodes row). */
-      leaves?: (seq: number) => Uint8Array | undefined;
+      /** The stored hash of a node, when it differs from the node table's (an edited or deleted ledger_nodes row). */
+      stored?: (level: number, index: number, hash: Uint8Array | undefined) => Uint8Array | undefined;
+      /** Another ledger than the 40-entry one (the checkpoint then leaves its last 3 rows out too). */
+      ledger?: SyntheticLedger;
     } = {},
   ): LedgerCheckSource {
-    const texts = opts.texts ?? l.texts;
+    const ledger = opts.ledger ?? l;
+    const texts = opts.texts ?? ledger.texts;
     const bindings = opts.bindings ?? texts.map((t, seq) => binder.bind(seq, hasher.leaf(utf8(t))));
     const rows: LedgerRow[] = texts.map((text, seq) => ({ seq, text, binding: bindings[seq] ?? null }));
-    const nodes = opts.nodes === undefined ? l.tree : opts.nodes;
-    const storedLeaf = (seq: number) => (opts.leaves ? opts.leaves(seq) : nodes && seq < nodes.size ? nodes.perfect(0, seq) : undefined);
-    const size = opts.checkpointSize === undefined ? N - 3 : opts.checkpointSize;
+    const nodes = opts.nodes === undefined ? ledger.tree : opts.nodes;
+    const storedNode = (level: number, index: number) => {
+      const hash = nodes && (index + 1) * 2 ** level <= nodes.size ? nodes.perfect(level, index) : undefined;
+      return opts.stored ? opts.stored(level, index, hash) : hash;
+    };
+    const size = opts.checkpointSize === undefined ? ledger.texts.length - 3 : opts.checkpointSize;
     const checkpoint: SignedCheckpoint | undefined =
-      size === null ? undefined : { id: 7, treeSize: size, rootHash: treeRoot(hasher, l.tree, size), note: l.checkpointAt(size), signedAt: '2026-03-01T09:00:40.000Z' };
+      size === null ? undefined : { id: 7, treeSize: size, rootHash: treeRoot(hasher, ledger.tree, size), note: ledger.checkpointAt(size), signedAt: '2026-03-01T09:00:40.000Z' };
     return {
       rows: async (from, limit) => rows.filter((r) => r.seq >= from).slice(0, limit),
       texts: async (from, count) => rows.filter((r) => r.seq >= from && r.seq < from + count).map((r) => r.text),
-      compareStoredLeaves: async (from, leaves) => {
+      compareStored: async (level, from, hashes) => {
         let stored = 0;
         let firstDifference: number | null = null;
-        for (let i = 0; i < leaves.length / 32; i++) {
-          const hash = storedLeaf(from + i);
+        for (let i = 0; i < hashes.length / 32; i++) {
+          const hash = storedNode(level, from + i);
           if (!hash) continue;
           stored++;
-          if (firstDifference === null && !bytesEqual(hash, leaves.subarray(i * 32, i * 32 + 32))) firstDifference = from + i;
+          if (firstDifference === null && !bytesEqual(hash, hashes.subarray(i * 32, i * 32 + 32))) firstDifference = from + i;
         }
         return { stored, firstDifference };
       },
       storedLeafCount: () => nodes?.size ?? 0,
-      storedNode: (level, index) => {
-        try {
-          return nodes?.perfect(level, index);
-        } catch {
-          return undefined;
-        }
-      },
+      storedNode,
       latestCheckpoint: () => checkpoint,
     };
   }
 
-  const check = (source: LedgerCheckSource) => checkLedgerAtStart(source, { hasher, logKey: l.logKey, binder, page: 7, bindingPool: pool });
+  const check = (source: LedgerCheckSource, ledger = l) => checkLedgerAtStart(source, { hasher, logKey: ledger.logKey, binder, page: 7, bindingPool: pool });
 
   test('a data dir naming the log differently from the checkpoints this same key signed stops start-up with what to fix; another key still halts', async () => {
     const publicPem = createPublicKey(l.logPrivateKeyPem).export({ type: 'spki', format: 'pem' }).toString();
@@ -152,16 +152,32 @@ for (const variant of ['in-thread', 'binding workers'] as const) describe(`ledge
   });
 
   test('a stored leaf hash rewritten or deleted in ledger_nodes (the rows untouched) is refused, naming the row', async () => {
-    const edited = await check(tables({ leaves: (seq) => (seq === 23 ? new Uint8Array(32).fill(7) : l.tree.perfect(0, seq)) }));
+    const edited = await check(tables({ stored: (level, index, hash) => (level === 0 && index === 23 ? new Uint8Array(32).fill(7) : hash) }));
     assert.deepEqual([edited.halt?.seq, edited.halt?.table], [23, 'ledger_nodes']);
     assert.match(edited.halt!.reason, /the stored leaf hash of row 23 is not the hash of the row/);
     // Deleted: proofs of its neighbour could no longer be served. Named by the page (of 7 rows here) it is missing from.
-    const deleted = await check(tables({ leaves: (seq) => (seq === 23 ? undefined : l.tree.perfect(0, seq)) }));
+    const deleted = await check(tables({ stored: (level, index, hash) => (level === 0 && index === 23 ? undefined : hash) }));
     assert.deepEqual([deleted.halt?.seq, deleted.halt?.table], [21, 'ledger_nodes']);
     assert.match(deleted.halt!.reason, /ledger_nodes holds 6 of the 7 leaf hashes of rows 21\.\.27 \(and 40 in all\): leaf hashes were deleted/);
     // Past the checkpoint too (the log's own leaves there are persisted with the next checkpoint).
-    const late = await check(tables({ leaves: (seq) => (seq === N - 1 ? undefined : l.tree.perfect(0, seq)) }));
+    const late = await check(tables({ stored: (level, index, hash) => (level === 0 && index === N - 1 ? undefined : hash) }));
     assert.equal(late.halt?.table, 'ledger_nodes');
+  });
+
+  test('a stored node of a tile level (8, 16, …: tiles and proofs are served from them) rewritten or deleted is refused', async () => {
+    // 600 rows: two complete level-8 subtrees, the checkpoint at 597.
+    const big = await buildSyntheticLedger(600, { decisionEvery: 50 });
+    const clean = await check(tables({ ledger: big }), big);
+    assert.equal(clean.halt, null, clean.halt?.reason);
+    const edited = await check(tables({ ledger: big, stored: (level, index, hash) => (level === 8 && index === 1 ? new Uint8Array(32).fill(7) : hash) }), big);
+    assert.deepEqual([edited.halt?.seq, edited.halt?.table], [null, 'ledger_nodes']);
+    assert.match(edited.halt!.reason, /the stored hash of tree level 8, index 1 \(rows 256\.\.511\) is not the hash of those rows: the node table was edited/);
+    const deleted = await check(tables({ ledger: big, stored: (level, index, hash) => (level === 8 && index === 0 ? undefined : hash) }), big);
+    assert.equal(deleted.halt?.table, 'ledger_nodes');
+    assert.match(deleted.halt!.reason, /ledger_nodes lacks hashes of tree level 8 from index 0 on/);
+    // An interior node of another level is not served (proofs are hashed from the tiles): the frontier check covers the ones the log extends.
+    const other = await check(tables({ ledger: big, stored: (level, index, hash) => (level === 3 && index === 5 ? new Uint8Array(32).fill(7) : hash) }), big);
+    assert.equal(other.halt, null, other.halt?.reason);
   });
 
   test('a row past the checkpoint that reads differently on the second read is refused (its binding was checked over other bytes)', async () => {

@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { checkStoreLedgerAtStart } from '../../../grant-store/ledger/ledger-guard';
+import { loadLogKey, type LogKey } from '../../../grant-store/ledger/log-key';
+import { TransparencyLog } from '../../../grant-store/ledger/transparency-log';
+import { PgStore } from '../../../grant-store/storage/postgres/pg-store';
+import { SqliteStore } from '../../../grant-store/storage/sqlite/sqlite-store';
+import type { NewLedgerEntry, Store } from '../../../grant-store/storage/store';
+import { ledgerEntry } from '../../support/ledger-entry-fixture';
+import { createTempDatabase } from '../storage/pg-temp-database';
+
+/**
+ * The start-up check compares the stored leaf hashes and the nodes of the tile levels (what
+ * tiles and proofs are served from) with the recomputed tree inside the database, one query a
+ * page (LogTables.compareNodes). On both backends, with a log past one level-8 subtree: a clean
+ * store passes, a rewritten level-8 node and a deleted leaf hash are each refused.
+ */
+
+const N = 600;
+const entry = (i: number): NewLedgerEntry => ledgerEntry({ type: 'request_created', actor: 'alice', actorRole: 'requester', target: `req_s${i}`, gate: 'ci-tests', data: { i } });
+
+/** Rewrite (`hash`) or delete (null) one ledger_nodes row behind the store's back, triggers off for the edit; answers the hash it held. */
+type Tamper = (edit: { level: number; index: number; hash: Buffer | null }) => Promise<Buffer | null>;
+
+interface Backend {
+  name: string;
+  open(dir: string, key: LogKey): Promise<{ store: Store; tamper: Tamper; close(): Promise<void> }>;
+}
+
+const BACKENDS: Backend[] = [
+  {
+    name: 'SQLite',
+    async open(dir, key) {
+      const path = join(dir, 'breakglass.db');
+      const store = SqliteStore.open(path, { binder: key.binder });
+      const tamper: Tamper = async ({ level, index, hash }) => {
+        const db = new Database(path);
+        try {
+          db.exec('DROP TRIGGER IF EXISTS ledger_nodes_no_update; DROP TRIGGER IF EXISTS ledger_nodes_no_delete;');
+          const before = (db.prepare('SELECT hash FROM ledger_nodes WHERE level = ? AND idx = ?').get(level, index) as { hash: Buffer } | undefined)?.hash ?? null;
+          if (hash) db.prepare('INSERT OR REPLACE INTO ledger_nodes (level, idx, hash) VALUES (?, ?, ?)').run(level, index, hash);
+          else db.prepare('DELETE FROM ledger_nodes WHERE level = ? AND idx = ?').run(level, index);
+          return before;
+        } finally {
+          db.close();
+        }
+      };
+      return { store, tamper, close: () => store.close() };
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    async open(_dir, key) {
+      const db = await createTempDatabase('bg_startup');
+      const store = await PgStore.open({ databaseUrl: db.url, binder: key.binder });
+      const tamper: Tamper = async ({ level, index, hash }) => {
+        const client = new pg.Client({ connectionString: db.url });
+        await client.connect();
+        try {
+          await client.query('ALTER TABLE ledger_nodes DISABLE TRIGGER ledger_nodes_append_only');
+          const before = (await client.query<{ hash: Buffer }>('SELECT hash FROM ledger_nodes WHERE level = $1 AND idx = $2', [level, index])).rows[0]?.hash ?? null;
+          await client.query('DELETE FROM ledger_nodes WHERE level = $1 AND idx = $2', [level, index]);
+          if (hash) await client.query('INSERT INTO ledger_nodes (level, idx, hash) VALUES ($1, $2, $3)', [level, index, hash]);
+          await client.query('ALTER TABLE ledger_nodes ENABLE TRIGGER ledger_nodes_append_only');
+          return before;
+        } finally {
+          await client.end();
+        }
+      };
+      return {
+        store,
+        tamper,
+        close: async () => {
+          await store.close();
+          await db.drop();
+        },
+      };
+    },
+  },
+];
+
+for (const backend of BACKENDS) {
+  describe(`start-up check against the stored tree (${backend.name})`, { concurrency: false }, () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    after(async () => {
+      for (const c of cleanups.reverse()) await c();
+    });
+
+    test(`${N} bound entries signed: clean; a rewritten level-8 node and a deleted leaf hash are each refused, and the restored store passes again`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'bg-startup-check-'));
+      cleanups.push(() => rm(dir, { recursive: true, force: true }));
+      const key = await loadLogKey(join(dir, 'log-key.pem'));
+      const { store, tamper, close } = await backend.open(dir, key);
+      cleanups.push(close);
+      for (let from = 0; from < N; from += 100) await store.transaction((tx) => tx.appendLedger(Array.from({ length: 100 }, (_, k) => entry(from + k))));
+      const log = await TransparencyLog.open({ store, dataDir: dir, key });
+      await log.close();
+
+      const clean = await checkStoreLedgerAtStart(store, key);
+      assert.equal(clean.halt, null, clean.halt?.reason);
+      assert.deepEqual([clean.size, clean.checkpointSize], [N, N]);
+
+      const node = await tamper({ level: 8, index: 1, hash: Buffer.alloc(32, 7) });
+      assert.ok(node, 'the log stored node 8/1');
+      const edited = await checkStoreLedgerAtStart(store, key);
+      assert.deepEqual([edited.halt?.table, edited.halt?.seq], ['ledger_nodes', null]);
+      assert.match(edited.halt!.reason, /the stored hash of tree level 8, index 1 \(rows 256\.\.511\) is not the hash of those rows: the node table was edited/);
+      await tamper({ level: 8, index: 1, hash: node });
+
+      const leaf = await tamper({ level: 0, index: 300, hash: null });
+      const deleted = await checkStoreLedgerAtStart(store, key);
+      assert.deepEqual([deleted.halt?.table, deleted.halt?.seq], ['ledger_nodes', 0]);
+      assert.match(deleted.halt!.reason, /ledger_nodes holds 599 of the 600 leaf hashes of rows 0\.\.599 \(and 600 in all\): leaf hashes were deleted/);
+      await tamper({ level: 0, index: 300, hash: leaf });
+
+      const restored = await checkStoreLedgerAtStart(store, key);
+      assert.equal(restored.halt, null, restored.halt?.reason);
+    });
+  });
+}
