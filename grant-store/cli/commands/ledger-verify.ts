@@ -191,8 +191,15 @@ export async function verifyOnline(opts: OnlineOptions): Promise<VerifyOutcome> 
   const resume = saved?.audit && !restored ? undefined : saved;
   if (saved && !resume) opts.note('The saved semantic-audit state is from an older version of breakglass: verifying everything this time.');
   else if (opts.incremental && !resume) opts.note('No saved tree state for this log yet: verifying everything this time.');
-  // A fresh auditor per pass (a second pass replays from the same start).
-  const auditor = restored ? () => safeRestore(resume!.audit!)! : resume ? undefined : newAuditor;
+  // A fresh auditor per pass (a second pass replays from the same start): the one restored
+  // above serves the first (restoring thousands of open requests is not free), a second is restored again.
+  let unused = restored;
+  const restoredOnce = () => {
+    const auditor = unused ?? safeRestore(resume!.audit!)!;
+    unused = undefined;
+    return auditor;
+  };
+  const auditor = restored ? restoredOnce : resume ? undefined : newAuditor;
   if (resume && !restored) opts.note('The saved state has no semantic audit state: this run checks the hashes and signatures of the new entries only.');
 
   const signatures = decisionVerifierPool({ threads: SIGNATURE_THREADS });
