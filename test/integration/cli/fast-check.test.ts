@@ -172,8 +172,8 @@ describe("breakglass check's fast path (no commander, no zod) answers as the ful
     assert.equal(run.code, 0, run.stdout);
     assert.match(run.stdout, /^WARN: gate ci-tests passes for repo=payments-api,branch=main under bypass byp_/);
     assert.deepEqual(builtModules(run.loaded), ['fast-check']);
-    // Only the bin and the fast path, both CommonJS (the tracer's own data: module aside): Node
-    // sets up no ES module loader for them, which a gate's start would pay for.
+    // Only the bin and the fast path, both CommonJS: no ES module file, for which Node 20 would set
+    // up its ES module loader at a gate's start (the tracer's own data: modules aside).
     assert.deepEqual(
       run.loaded.filter((u) => u.startsWith('file:')).map((u) => u.slice(`file://${ROOT}`.length)),
       ['bin/breakglass.cjs', 'dist/cli/fast-check.cjs'],
