@@ -7,9 +7,9 @@
  * the rest evaluations under those bypasses, as on a busy store), with the transparency log's
  * nodes and a signed checkpoint covering all but the last --unsigned entries. Then times the
  * store's start-up check on it (checkStoreLedgerAtStart, what LedgerGuard.start runs: every row
- * read from the database and hashed, the tree rebuilt and compared with the signed root and the
- * stored leaves, every row past the checkpoint's binding verified, the
- * state projection rebuilt), and prints its ratio to the floor measured in the same run on one
+ * read from the database and hashed, the tree rebuilt and compared with the signed root, with the
+ * stored leaves and the stored tile-level nodes (compared inside the database), every row past
+ * the checkpoint's binding verified, the state projection rebuilt), and prints its ratio to the floor measured in the same run on one
  * core: SHA-256 of every leaf and interior node (one-shot crypto.hash) plus one Ed25519 verify
  * per row past the checkpoint. Target: ≤ 2×. Wall time and CPU time (all threads) both: on a shared machine the
  * wall-time ratio moves with what else runs, the CPU-time ratio much less. Rounds alternate
