@@ -1,8 +1,8 @@
 import { isAscii } from 'node:buffer';
-import { hash } from 'node:crypto';
 import { TextDecoder } from 'node:util';
 import { AppError } from '../../errors';
 import { TILE_WIDTH } from '../../ledger/tlog-tiles';
+import { sha256OneShot } from './node-crypto';
 
 /**
  * The entries of one tlog-tiles entry bundle (shared/ledger/tlog-tiles.ts: each entry a 2-byte
@@ -33,7 +33,7 @@ export function readEntryBundle(body: ArrayBuffer, index: number, width: number)
     const end = at + 2 + ((bytes[at]! << 8) | bytes[at + 1]!);
     if (end > bytes.length) throw cutShort(index, out.length);
     bytes[at + 1] = 0x00;
-    const leaf = hash('sha256', bytes.subarray(at + 1, end), 'buffer');
+    const leaf = sha256OneShot(bytes.subarray(at + 1, end));
     const entry = bytes.subarray(at + 2, end);
     let text: string | null;
     if (isAscii(entry)) text = entry.toString('latin1');
@@ -44,7 +44,7 @@ export function readEntryBundle(body: ArrayBuffer, index: number, width: number)
         text = null;
       }
     }
-    out.push({ text, leaf: new Uint8Array(leaf.buffer, leaf.byteOffset, leaf.byteLength) });
+    out.push({ text, leaf });
     at = end;
   }
   if (out.length !== width) throw new AppError('verification_failed', `the store's entry bundle ${index} (entries from ${index * TILE_WIDTH}) holds ${out.length} entries, not the ${width} asked for`);
