@@ -390,6 +390,15 @@ export function storeConformanceSuite(factory: StoreBackendFactory): void {
       assert.deepEqual((await store.ledgerEntriesForTarget(target)).map((e) => e.seq), [0, 2]);
       const parsed: LedgerEntry = (await store.getLedgerEntries(0, 1))[0]!;
       assert.deepEqual(parsed.data, { n: 1, nested: { z: true, a: [1, 'two'] } });
+      // The start-up check's read: only the texts of a seq range, missing rows left out.
+      assert.deepEqual(await store.getLedgerTextRange(0, 3), texts.map((t) => t.text));
+      assert.deepEqual(await store.getLedgerTextRange(1, 10), texts.slice(1).map((t) => t.text));
+      assert.deepEqual(await store.getLedgerTextRange(3, 5), []);
+      // Inside a transaction it sees the rows that transaction appended.
+      await store.transaction(async (tx) => {
+        const [appended] = await tx.appendLedger([entry('decision', target, { approver: 'carol' })]);
+        assert.deepEqual(await tx.getLedgerTextRange(2, 2), [texts[2]!.text, canonicalJson(appended)]);
+      });
     });
 
     test('lockForAppend returns the requests asked for (missing ones left out) as of the lock, and the appends after it stay dense', async () => {
