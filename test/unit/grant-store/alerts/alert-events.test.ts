@@ -123,6 +123,8 @@ test('entry types outside ALERTING_ENTRY_TYPES never alert (the dispatcher skips
       assert.deepEqual(alertEventsForEntry(entry(type, 'req_1', gate, { data: { decision: 'approve', credentialId: 'em_1', why: 'burned', week: '2026-W48' } }), policy, request), [], `${type} on ${String(gate)}`);
     }
   }
+  // The dispatcher reads only lifecycleEntries (every type but this one), so it must never alert.
+  assert.equal(ALERTING_ENTRY_TYPES.has('evaluation_under_bypass'), false);
   // And the set is not vacuous: an activation alerts.
   assert.equal(alertEventsForEntry(entry('bypass_activated', 'req_1', 'ci-tests'), policy, request).length, 1);
 });
