@@ -10,7 +10,7 @@
  * read from the database and hashed, the tree rebuilt and compared with the signed root, with the
  * stored leaves and the stored tile-level nodes (compared inside the database), every row past
  * the checkpoint's binding verified, the state projection rebuilt), and prints its ratio to the floor measured in the same run on one
- * core: SHA-256 of every leaf and interior node (one-shot crypto.hash) plus one Ed25519 verify
+ * core: SHA-256 of every leaf and interior node (one-shot crypto.hash, digests as strings) plus one Ed25519 verify
  * per row past the checkpoint. Target: ≤ 2×. Wall time and CPU time (all threads) both: on a shared machine the
  * wall-time ratio moves with what else runs, the CPU-time ratio much less. Rounds alternate
  * floor and check; the floor's copy of the bytes is read before it and dropped after it, so the
@@ -111,23 +111,25 @@ async function floor(): Promise<number> {
   for (let from = 0; from < N; from += BATCH) for (const r of await store.getLedgerEntryTexts(from, BATCH)) texts.push(r.text);
   const started = process.hrtime.bigint();
   const cpuStarted = process.cpuUsage();
-  // The cheapest SHA-256 node:crypto has: one-shot hash, a leaf = SHA-256("\0" + text), a node
-  // over one reused 65-byte buffer.
-  let level: Buffer[] = texts.map((t) => hash('sha256', `\0${t}`, 'buffer'));
+  // The cheapest SHA-256 node:crypto has: one-shot hash with the digest as a "binary" (Latin-1)
+  // string (a Buffer digest costs an ArrayBuffer of its own; the check copies each into a 32-byte
+  // array, sha256OneShot), a leaf = SHA-256("\0" + text), a node over one reused 65-byte buffer.
+  let level: string[] = texts.map((t) => hash('sha256', `\0${t}`, 'binary'));
   const leaves = level;
   const nodeInput = Buffer.alloc(65, 0x01);
   while (level.length > 1) {
-    const next: Buffer[] = [];
+    const next: string[] = [];
     for (let i = 0; i + 1 < level.length; i += 2) {
-      nodeInput.set(level[i]!, 1);
-      nodeInput.set(level[i + 1]!, 33);
-      next.push(hash('sha256', nodeInput, 'buffer'));
+      nodeInput.write(level[i]!, 1, 'latin1');
+      nodeInput.write(level[i + 1]!, 33, 'latin1');
+      next.push(hash('sha256', nodeInput, 'binary'));
     }
     if (level.length % 2 === 1) next.push(level.at(-1)!);
     level = next;
   }
-  const signature = sign(null, entryBindingMessage(key.origin, N - 1, leaves[N - 1]!), privateKey);
-  for (let seq = N - UNSIGNED; seq < N; seq++) verify(null, entryBindingMessage(key.origin, seq, leaves[seq]!), publicKey, signature);
+  const leafBytes = (seq: number) => Buffer.from(leaves[seq]!, 'latin1');
+  const signature = sign(null, entryBindingMessage(key.origin, N - 1, leafBytes(N - 1)), privateKey);
+  for (let seq = N - UNSIGNED; seq < N; seq++) verify(null, entryBindingMessage(key.origin, seq, leafBytes(seq)), publicKey, signature);
   floorCpu = cpuSeconds(process.cpuUsage(cpuStarted));
   return seconds(process.hrtime.bigint() - started);
 }
