@@ -60,9 +60,11 @@ export function installClosingAnswer(app: FastifyInstance): void {
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onRequest', async (_request, reply) => {
-    if (!closing) return;
-    return reply.status(503).send({ error: new AppError('unavailable', 'the store is shutting down; retry against another instance or once it is back').toBody() });
+  // Callback style, not async: it runs on every request, and an async hook costs each one a
+  // promise and a microtask round. Sending without calling done() ends the request here.
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!closing) return done();
+    void reply.status(503).send({ error: new AppError('unavailable', 'the store is shutting down; retry against another instance or once it is back').toBody() });
   });
 }
 

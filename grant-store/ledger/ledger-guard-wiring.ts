@@ -54,15 +54,18 @@ export async function startLedgerGuard(opts: GuardStartOptions): Promise<LedgerG
 
 /** /healthz answers 503 with the halt, and /metrics carries the breakglass_ledger_halted gauge. */
 export function installLedgerGuardHttp(app: FastifyInstance, guard: LedgerGuard): void {
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.url !== '/healthz' && !request.url.startsWith('/healthz?')) return;
+  // Callback style, not async: these hooks run on every request (gate checks included), and an
+  // async hook costs each request a promise and a microtask round even when it does nothing.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.url !== '/healthz' && !request.url.startsWith('/healthz?')) return done();
     const halt = guard.halted;
-    if (!halt) return;
-    await reply.code(503).send({ ok: false, halted: { since: halt.since, seq: halt.seq, table: halt.table, reason: halt.reason }, message: guard.describe() });
+    if (!halt) return done();
+    // Answered here: a hook that sends and does not call done() ends the request.
+    void reply.code(503).send({ ok: false, halted: { since: halt.since, seq: halt.seq, table: halt.table, reason: halt.reason }, message: guard.describe() });
   });
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (reply.statusCode !== 200 || typeof payload !== 'string' || (request.url !== '/metrics' && !request.url.startsWith('/metrics?'))) return payload;
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (reply.statusCode !== 200 || typeof payload !== 'string' || (request.url !== '/metrics' && !request.url.startsWith('/metrics?'))) return done(null, payload);
     const halted = guard.halted ? 1 : 0;
-    return `${payload}${payload.endsWith('\n') || payload === '' ? '' : '\n'}# HELP ${LEDGER_HALTED_METRIC} 1 while the ledger is halted on a tamper alarm (every gate check blocks).\n# TYPE ${LEDGER_HALTED_METRIC} gauge\n${LEDGER_HALTED_METRIC} ${halted}\n`;
+    done(null, `${payload}${payload.endsWith('\n') || payload === '' ? '' : '\n'}# HELP ${LEDGER_HALTED_METRIC} 1 while the ledger is halted on a tamper alarm (every gate check blocks).\n# TYPE ${LEDGER_HALTED_METRIC} gauge\n${LEDGER_HALTED_METRIC} ${halted}\n`);
   });
 }
