@@ -14,6 +14,14 @@ const TOKEN_CACHE_MAX = 10_000;
 export class TokenCache {
   private readonly cache = new Map<string, { token: StoredToken; at: number }>();
   /**
+   * Bearer string -> its hash, for tokens found in `cache`: hashing the bearer (SHA-256) was a
+   * sizeable share of a gate check answered from memory. It only saves the hash: whether the
+   * token is still cached (fresh, not revoked) is asked of `cache` on every use, and expiry is
+   * judged by the caller on every use, exactly as without it. Cleared with `cache` (a
+   * revocation, or the bound); unknown bearers never enter it.
+   */
+  private readonly hashes = new Map<string, string>();
+  /**
    * Lookups in flight, by token hash: when a busy gate's entry ages out, its concurrent requests
    * (hundreds at a few thousand checks/s) share one read instead of each taking a pooled
    * PostgreSQL connection at once.
@@ -27,6 +35,7 @@ export class TokenCache {
     this.unsubscribe = store.onLedgerAppended((entries) => {
       if (entries.some((e) => e.type === 'token_revoked')) {
         this.cache.clear();
+        this.hashes.clear();
         this.reading.clear();
         this.epoch++;
       }
@@ -39,6 +48,22 @@ export class TokenCache {
     return hit && Date.now() - hit.at < TOKEN_CACHE_MS ? hit.token : undefined;
   }
 
+  /**
+   * peek() by the bearer itself: `hashOf(bearer)` (the token hash, identity-service.ts's
+   * hashToken) is computed once per bearer while its token stays cached.
+   */
+  peekBearer(bearer: string, hashOf: (bearer: string) => string): StoredToken | undefined {
+    const known = this.hashes.get(bearer);
+    if (known !== undefined) return this.peek(known);
+    const tokenHash = hashOf(bearer);
+    const hit = this.peek(tokenHash);
+    if (hit) {
+      if (this.hashes.size >= TOKEN_CACHE_MAX) this.hashes.clear();
+      this.hashes.set(bearer, tokenHash);
+    }
+    return hit;
+  }
+
   async getTokenByHash(tokenHash: string): Promise<StoredToken | undefined> {
     const hit = this.peek(tokenHash);
     if (hit) return hit;
@@ -48,7 +73,10 @@ export class TokenCache {
       read = this.store.getTokenByHash(tokenHash).then((token) => {
         // A revocation seen while the read was in flight drops what it read (it may predate it).
         if (token && !token.revokedAt && epoch === this.epoch) {
-          if (this.cache.size >= TOKEN_CACHE_MAX) this.cache.clear();
+          if (this.cache.size >= TOKEN_CACHE_MAX) {
+            this.cache.clear();
+            this.hashes.clear();
+          }
           this.cache.set(tokenHash, { token, at: Date.now() });
         } else {
           this.cache.delete(tokenHash);
@@ -67,6 +95,7 @@ export class TokenCache {
   stop(): void {
     this.unsubscribe();
     this.cache.clear();
+    this.hashes.clear();
     this.reading.clear();
   }
 }

@@ -26,7 +26,7 @@ export interface ServiceDeps {
    */
   checks?: CheckHotPath;
   /** Token lookups for authentication, cached (grant-store/checks/token-cache.ts); default: the store. */
-  tokens?: Pick<StoreReader, 'getTokenByHash'> & { peek?(tokenHash: string): StoredToken | undefined };
+  tokens?: Pick<StoreReader, 'getTokenByHash'> & { peekBearer?(bearer: string, hashOf: (bearer: string) => string): StoredToken | undefined };
   /** Sign-in sessions and CI workload identity (grant-store/identity); without it only admin-minted tokens authenticate. */
   identity?: IdentityServices;
   /**
