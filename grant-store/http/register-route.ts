@@ -81,7 +81,9 @@ export function routeRegistrar(app: FastifyInstance, options: RegistrarOptions):
           if (roles !== 'authenticated') requireRole(caller, ...roles);
         }
         const params = def.params ? parseParams(def, request.params) : {};
-        const query = parseOrThrow(querySchema, { ...(request.query as object) }, 'query');
+        // A route without query parameters called without any (every gate check) skips the schema:
+        // its verdict on an empty query is always an empty object.
+        const query = querySchema === NoQuerySchema && isEmpty(request.query) ? {} : parseOrThrow(querySchema, { ...(request.query as object) }, 'query');
         const raw = request.body;
         const body = def.rawBody ? (Buffer.isBuffer(raw) ? raw : Buffer.alloc(0)) : parseBody ? parseBody(raw === undefined || raw === null ? {} : raw) : undefined;
         const call = { caller, params, query, body, request, reply } as RouteCall<N>;
@@ -103,6 +105,12 @@ export function routeRegistrar(app: FastifyInstance, options: RegistrarOptions):
       scope.route(fastifyRoute);
     });
   };
+}
+
+/** No own enumerable key (Fastify's parsed query string; undefined counts as empty). */
+function isEmpty(value: unknown): boolean {
+  for (const _ in value as object) return false;
+  return true;
 }
 
 function parseParams(def: RouteDef, raw: unknown): unknown {
