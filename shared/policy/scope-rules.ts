@@ -71,6 +71,9 @@ export function scopeErrors(gate: Gate, scope: Scope, path = 'scope', options: {
  */
 export function subjectRefusal(rule: ScopeRule | undefined, subject: Scope): string | undefined {
   if (!rule) return undefined;
+  // The usual subject (every declared key, nothing else) is answered without building arrays:
+  // this runs on every gate check; the messages below are built only for a refusal.
+  if (rule.keys.every((key) => has(subject, key)) && (rule.allowExtraSubjectKeys || !hasUndeclaredKey(rule, subject))) return undefined;
   const missing = rule.keys.filter((key) => !has(subject, key));
   if (missing.length > 0) return `the subject lacks ${missing.map((k) => `"${k}"`).join(', ')} (gate ${rule.gate} matches on ${rule.keys.join(', ')})`;
   if (!rule.allowExtraSubjectKeys) {
@@ -78,6 +81,12 @@ export function subjectRefusal(rule: ScopeRule | undefined, subject: Scope): str
     if (extra.length > 0) return `the subject carries ${extra.map((k) => `"${k}"`).join(', ')}, which gate ${rule.gate} does not allow (it matches on ${rule.keys.join(', ')} only)`;
   }
   return undefined;
+}
+
+/** Whether the subject has an own enumerable key the rule does not declare. */
+function hasUndeclaredKey(rule: ScopeRule, subject: Scope): boolean {
+  for (const key in subject) if (has(subject, key) && !rule.keys.includes(key)) return true;
+  return false;
 }
 
 /**

@@ -73,6 +73,34 @@ describe('scope rules per gate', async () => {
     assert.equal(subjectRefusal(strict, { repo: 'a', branch: 'main' }), undefined);
   });
 
+  test('subjectRefusal answers every combination of declared, missing and extra keys as the full rule does', () => {
+    // The rule written out plainly (arrays built for every subject), as the store's fast path must answer.
+    const reference = (rule: NonNullable<ReturnType<typeof scopeRuleOf>>, subject: Record<string, string>): string | undefined => {
+      const missing = rule.keys.filter((key) => !Object.prototype.hasOwnProperty.call(subject, key));
+      if (missing.length > 0) return `the subject lacks ${missing.map((k) => `"${k}"`).join(', ')} (gate ${rule.gate} matches on ${rule.keys.join(', ')})`;
+      const extra = Object.keys(subject).filter((key) => !rule.keys.includes(key)).sort();
+      if (!rule.allowExtraSubjectKeys && extra.length > 0) return `the subject carries ${extra.map((k) => `"${k}"`).join(', ')}, which gate ${rule.gate} does not allow (it matches on ${rule.keys.join(', ')} only)`;
+      return undefined;
+    };
+    const keys = ['repo', 'branch', 'job', 'env'];
+    let refusals = 0;
+    for (const allowExtraSubjectKeys of [true, false]) {
+      const rule = scopeRuleOf(gate({ allowExtraSubjectKeys }))!;
+      for (let mask = 0; mask < 1 << keys.length; mask++) {
+        const subject: Record<string, string> = {};
+        for (const [i, key] of keys.entries()) if (mask & (1 << i)) subject[key] = `v${i}`;
+        // An inherited key is not the subject's: neither way counts it.
+        const withProto = Object.assign(Object.create({ inherited: 'x' }) as Record<string, string>, subject);
+        for (const s of [subject, withProto]) {
+          const want = reference(rule, s);
+          if (want !== undefined) refusals++;
+          assert.equal(subjectRefusal(rule, s), want, `${JSON.stringify(s)} allowExtra=${allowExtraSubjectKeys}`);
+        }
+      }
+    }
+    assert.ok(refusals > 0 && refusals < 64, 'both verdicts were exercised');
+  });
+
   test('requests: a scope one attribute wide, or with an extra key, is refused naming the key; bypass: never refuses any', () => {
     const policy = parsePolicy(Buffer.from(example), 'policy.yaml').policy;
     const now = new Date('2026-11-30T00:00:00Z');
