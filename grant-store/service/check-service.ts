@@ -148,6 +148,9 @@ function blockAnswer(policy: Policy, resolved: ResolvedGate, rule: ScopeRule | u
   }
   const messageHead = `BLOCKED by gate ${gate} (${bypassRuleText(resolved)}): `;
   const commandHead = `breakglass request --gate ${gate} --scope `;
+  // The request scope's text (formatScope of declaredScope) in a loop over the declared keys,
+  // sorted once here: a subject the rule does not refuse carries every one of them.
+  const sortedKeys = rule ? [...new Set(rule.keys)].sort() : undefined;
   const commandTail = ` --reason "<what is broken and why the gate must be bypassed>" --severity sev2 --incident <INC-ID> --ttl ${suggestedTtl(policy, resolved)}`;
   return (subject, at) => {
     const refusal = subjectRefusal(rule, subject);
@@ -155,7 +158,7 @@ function blockAnswer(policy: Policy, resolved: ResolvedGate, rule: ScopeRule | u
       return { verdict: 'block', gate, subject, message: `${messageHead}${refusal}, so no bypass can cover it.`, requestCommand: null, gateKind, bypassable: false, requestScope: null, bypass: null, checkedAt: at };
     }
     const requestScope = declaredScope(rule, subject);
-    const scope = formatScope(requestScope);
+    const scope = sortedKeys ? declaredScopeText(sortedKeys, subject) : formatScope(requestScope);
     const command = commandHead + scope + commandTail;
     return {
       verdict: 'block',
@@ -170,6 +173,13 @@ function blockAnswer(policy: Policy, resolved: ResolvedGate, rule: ScopeRule | u
       checkedAt: at,
     };
   };
+}
+
+/** formatScope(declaredScope(rule, subject)) for a subject carrying every declared key (`sortedKeys`, sorted as formatScope sorts). */
+function declaredScopeText(sortedKeys: readonly string[], subject: Scope): string {
+  let text = '';
+  for (let i = 0; i < sortedKeys.length; i++) text += `${i === 0 ? '' : ','}${sortedKeys[i]!}=${subject[sortedKeys[i]!]!}`;
+  return text;
 }
 
 /** The block every check gets while the ledger is halted, naming the halt. */
