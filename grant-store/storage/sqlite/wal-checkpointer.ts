@@ -83,7 +83,9 @@ export class WalCheckpointer {
     worker.ref();
     return new Promise<void>((resolve, reject) => {
       this.answer = (answer) => {
-        worker.unref();
+        // Not once closing: close() holds the worker until it has exited, and a pass answered
+        // after close() began must not let go of it (the process would exit with close() pending).
+        if (!this.closing) worker.unref();
         if (answer.ok) resolve();
         else reject(new Error(answer.error));
       };

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../../../../grant-store/storage/sqlite/sqlite-store';
@@ -53,4 +55,11 @@ test('the writer does not checkpoint on its own (wal_autocheckpoint 0): that is 
     await store.close();
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('closing the store while a checkpoint pass is still in the worker waits for the worker to exit (the process does not end with close() pending)', () => {
+  const fixture = fileURLToPath(new URL('../../../fixtures/storage/close-during-checkpoint.ts', import.meta.url));
+  const child = spawnSync(process.execPath, ['--import', 'tsx', fixture], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(child.stdout, 'closed\n', `close() never resolved (exit ${child.status}): ${child.stderr}`);
+  assert.equal(child.status, 0);
 });
