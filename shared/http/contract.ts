@@ -1,5 +1,7 @@
 import type { z } from 'zod';
 import { CHECK_ROUTES } from './check-routes';
+import { IDENTITY_ROUTES } from './identity-routes';
+import { LEDGER_ROUTES } from './ledger-routes';
 import { table } from './route-def';
 import { CancelInputSchema, HistoryQuerySchema, HistorySchema, ListRequestsQuerySchema, ReplyInputSchema, RequestCreatedSchema, RequestDetailSchema } from '../domain/api';
 import { AuditQuerySchema } from '../domain/audit';
@@ -12,20 +14,14 @@ import { ProviderRequestSchema } from '../gates/admission/gatekeeper';
 import { KyvernoCheckRequestSchema } from '../gates/admission/kyverno';
 import { RequestPageAssetParamsSchema, RequestPageCallbackQuerySchema, RequestPageQuerySchema, RequestPageSignInQuerySchema } from '../gates/request-link';
 import { AuthConfigSchema, SessionCreatedSchema, SessionCreateInputSchema } from '../domain/session';
-import { EnrolledKeySchema, KeyEnrollInputSchema, TokenCreatedSchema, TokenCreateInputSchema, TpmChallengeInputSchema, TpmChallengeSchema, WhoAmISchema } from '../domain/identity';
+import { EnrolledKeySchema, KeyEnrollInputSchema, TokenCreatedSchema, TokenCreateInputSchema, TpmChallengeInputSchema, TpmChallengeSchema } from '../domain/identity';
 import { NotificationsQuerySchema, NotificationsResponseSchema } from '../domain/notification';
 import { ReportQuerySchema } from '../domain/reports';
 import { RequestInputSchema } from '../domain/request';
 import { ReviewCompleteInputSchema, ReviewSchema } from '../domain/review';
 import {
-  ConsistencyProofQuerySchema,
-  CosignatureSubmitSchema,
   CredentialIdParamsSchema,
   DecisionBundleParamsSchema,
-  TileParams1Schema,
-  TileParams2Schema,
-  TileParams3Schema,
-  TileParams4Schema,
   DigestSendInputSchema,
   EmptyBodySchema,
   EventsQuerySchema,
@@ -34,7 +30,6 @@ import {
   InclusionProofQuerySchema,
   KeyParamsSchema,
   LedgerEntriesQuerySchema,
-  LedgerExportQuerySchema,
   PrincipalParamsSchema,
   ReportParamsSchema,
   RequestIdParamsSchema,
@@ -45,8 +40,6 @@ import {
 import {
   AdmissionReviewResponseSchema,
   AuditRecordsSchema,
-  ConsistencyProofSchema,
-  CosignatureStoredSchema,
   CredentialEnvelopeSchema,
   CredentialListSchema,
   DecisionBundleResponseSchema,
@@ -57,10 +50,7 @@ import {
   InclusionProofSchema,
   KeyListSchema,
   KyvernoCheckResponseSchema,
-  LedgerCheckpointSchema,
   LedgerEntriesSchema,
-  LedgerExportPageSchema,
-  LogPublicKeySchema,
   PolicyInfoSchema,
   PolicyReloadedSchema,
   ProviderResponseSchema,
@@ -96,7 +86,6 @@ export type { HttpMethod, RouteAccess, RouteDef } from './route-def';
 export { fillPath } from './route-def';
 
 const LEDGER_READERS = ['approver', 'auditor', 'admin'] as const;
-const TILE_CONTENT = { 'application/octet-stream': 'the tile: 32-byte hashes concatenated, or an entry bundle (2-byte big-endian length + entry, per entry)' } as const;
 const ADMIN = ['admin'] as const;
 /**
  * Who reads post-incident reviews (README role table): approvers, auditors and admins, never a
@@ -108,7 +97,7 @@ const REVIEW_READERS = ['approver', 'auditor', 'admin'] as const;
 export const ROUTES = table({
   // ── Health and identity ─────────────────────────────────────────────────────────────────
   healthz: { method: 'GET', path: '/healthz', summary: 'Liveness (no token needed).', roles: 'public', response: HealthzResponseSchema },
-  whoami: { method: 'GET', path: '/v1/whoami', summary: 'The calling principal: roles, team, approver groups and enrolled keys.', roles: 'authenticated', response: WhoAmISchema },
+  whoami: IDENTITY_ROUTES.whoami,
   policy: { method: 'GET', path: '/v1/policy', summary: 'The policy in force, its hash and when it was loaded.', roles: 'authenticated', response: PolicyInfoSchema },
   history: {
     method: 'GET',
@@ -301,37 +290,22 @@ export const ROUTES = table({
 
   // ── Ledger (transparency log) ───────────────────────────────────────────────────────────
   ledgerEntries: { method: 'GET', path: '/v1/ledger/entries', summary: "Ledger entries by range, cut at the tree size read alongside; an entry outside the caller's view (shared/policy/visibility.ts) comes redacted: its seq and leaf hash.", roles: LEDGER_READERS, query: LedgerEntriesQuerySchema, response: LedgerEntriesSchema },
-  ledgerCheckpoint: { method: 'GET', path: '/v1/ledger/checkpoint', summary: 'The latest signed C2SP checkpoint (and why the log halted, if it did).', roles: LEDGER_READERS, response: LedgerCheckpointSchema },
+  ledgerCheckpoint: LEDGER_ROUTES.ledgerCheckpoint,
   inclusionProof: { method: 'GET', path: '/v1/ledger/proof/inclusion', summary: 'RFC 9162 inclusion proof of one entry (hashes base64).', roles: LEDGER_READERS, query: InclusionProofQuerySchema, response: InclusionProofSchema },
-  consistencyProof: { method: 'GET', path: '/v1/ledger/proof/consistency', summary: 'RFC 9162 consistency proof between two tree sizes.', roles: LEDGER_READERS, query: ConsistencyProofQuerySchema, response: ConsistencyProofSchema },
-  submitCosignature: {
-    method: 'POST',
-    path: '/v1/ledger/cosignatures',
-    summary: "A witness's C2SP cosignature/v1 line on a checkpoint this log signed; kept (append-only) only if the witness is in the policy's witnesses: and it verifies. Checkpoints are then served with it appended.",
-    roles: LEDGER_READERS,
-    body: CosignatureSubmitSchema,
-    bodyName: 'cosignature',
-    response: CosignatureStoredSchema,
-  },
-  ledgerPublicKey: { method: 'GET', path: '/v1/ledger/public-key', summary: "The log's public key, key hint and log id.", roles: LEDGER_READERS, response: LogPublicKeySchema },
+  consistencyProof: LEDGER_ROUTES.consistencyProof,
+  submitCosignature: LEDGER_ROUTES.submitCosignature,
+  ledgerPublicKey: LEDGER_ROUTES.ledgerPublicKey,
   trustedRoot: { method: 'GET', path: '/v1/ledger/trusted-root', summary: "Sigstore trusted root of the log, and the approvers' public keys.", roles: LEDGER_READERS, response: TrustedRootResponseSchema },
   decisionBundle: { method: 'GET', path: '/v1/ledger/decisions/:seq/bundle', summary: 'The Sigstore bundle of a decision entry, with its tlog entry.', roles: LEDGER_READERS, params: DecisionBundleParamsSchema, response: DecisionBundleResponseSchema },
-  ledgerExport: {
-    method: 'GET',
-    path: '/v1/ledger/export',
-    summary: "A page of everything an offline verifier needs, pinned to one signed checkpoint; entries outside the caller's view come as their redacted entry's text.",
-    roles: LEDGER_READERS,
-    query: LedgerExportQuerySchema,
-    response: LedgerExportPageSchema,
-  },
+  ledgerExport: LEDGER_ROUTES.ledgerExport,
 
   // C2SP tlog-tiles below the prefix /v1/ledger/tlog (https://c2sp.org/tlog-tiles): the checkpoint,
   // 256-hash tiles and entry bundles; N's path has 1 to 4 segments (with .p/<W> for a partial tile).
   tlogCheckpoint: { method: 'GET', path: '/v1/ledger/tlog/checkpoint', summary: 'C2SP tlog-tiles: the latest signed checkpoint (text/plain signed note).', roles: LEDGER_READERS, content: { 'text/plain': 'the signed checkpoint note' } },
-  tlogTile1: { method: 'GET', path: '/v1/ledger/tlog/tile/:level/:a', summary: 'C2SP tlog-tiles: a hash tile or entry bundle whose index path has 1 segment(s) (tile/<L>/<N>[.p/<W>], tile/entries/<N>[.p/<W>]).', roles: LEDGER_READERS, params: TileParams1Schema, badParamsNotFound: 'no such tile', content: TILE_CONTENT },
-  tlogTile2: { method: 'GET', path: '/v1/ledger/tlog/tile/:level/:a/:b', summary: 'C2SP tlog-tiles: a hash tile or entry bundle whose index path has 2 segment(s) (tile/<L>/<N>[.p/<W>], tile/entries/<N>[.p/<W>]).', roles: LEDGER_READERS, params: TileParams2Schema, badParamsNotFound: 'no such tile', content: TILE_CONTENT },
-  tlogTile3: { method: 'GET', path: '/v1/ledger/tlog/tile/:level/:a/:b/:c', summary: 'C2SP tlog-tiles: a hash tile or entry bundle whose index path has 3 segment(s) (tile/<L>/<N>[.p/<W>], tile/entries/<N>[.p/<W>]).', roles: LEDGER_READERS, params: TileParams3Schema, badParamsNotFound: 'no such tile', content: TILE_CONTENT },
-  tlogTile4: { method: 'GET', path: '/v1/ledger/tlog/tile/:level/:a/:b/:c/:d', summary: 'C2SP tlog-tiles: a hash tile or entry bundle whose index path has 4 segment(s) (tile/<L>/<N>[.p/<W>], tile/entries/<N>[.p/<W>]).', roles: LEDGER_READERS, params: TileParams4Schema, badParamsNotFound: 'no such tile', content: TILE_CONTENT },
+  tlogTile1: LEDGER_ROUTES.tlogTile1,
+  tlogTile2: LEDGER_ROUTES.tlogTile2,
+  tlogTile3: LEDGER_ROUTES.tlogTile3,
+  tlogTile4: LEDGER_ROUTES.tlogTile4,
 
   // ── Reports, audit, notifications, metrics ──────────────────────────────────────────────
   report: {

@@ -4,6 +4,10 @@ import { DigestQuerySchema } from '../domain/digest';
 import { EmergencyCredentialIdSchema } from '../domain/emergency';
 import { REPORT_KINDS } from '../domain/reports';
 import { ReviewStateSchema } from '../domain/review';
+import { MAX_LEDGER_PAGE, SeqSchema } from './ledger-routes';
+
+// The ledger's query and path schemas live with the ledger routes (ledger-routes.ts).
+export { ConsistencyProofQuerySchema, CosignatureSubmitSchema, LedgerExportQuerySchema, MAX_LEDGER_PAGE, TileParams1Schema, TileParams2Schema, TileParams3Schema, TileParams4Schema } from './ledger-routes';
 
 /**
  * Path parameters and query strings of the grant store's routes that are not domain schemas of
@@ -14,13 +18,6 @@ import { ReviewStateSchema } from '../domain/review';
 export const NoQuerySchema = z.strictObject({});
 /** Bodies that must be empty objects (e.g. policy reload); an absent body counts as `{}`. */
 export const EmptyBodySchema = z.strictObject({});
-
-/** A witness hands back its cosignature: the checkpoint it cosigned (signed note or body) and its signature line. */
-export const CosignatureSubmitSchema = z.strictObject({
-  checkpoint: z.string().min(1).max(16_384),
-  /** One C2SP cosignature/v1 signature line: "— <witness name> <base64>". */
-  cosignature: z.string().min(1).max(1024),
-});
 
 export const RequestIdParamsSchema = z.strictObject({ id: RequestIdSchema });
 export const ReviewIdParamsSchema = z.strictObject({ id: ReviewIdSchema });
@@ -45,43 +42,15 @@ export const EventsQuerySchema = z.strictObject({
   excludeTypes: EntryTypeListSchema.optional(),
 });
 
-/** Largest page of ledger entries one call returns. */
-export const MAX_LEDGER_PAGE = 5000;
-
 export const LedgerEntriesQuerySchema = z.strictObject({
   from: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(MAX_LEDGER_PAGE).default(1000),
 });
 
-const SeqSchema = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-
 export const InclusionProofQuerySchema = z.strictObject({
   seq: SeqSchema,
   /** Default: the latest checkpoint's size. */
   treeSize: SeqSchema.min(1).optional(),
-});
-
-export const ConsistencyProofQuerySchema = z
-  .strictObject({ from: SeqSchema, to: SeqSchema.optional() })
-  .refine((q) => q.to === undefined || q.from <= q.to, { path: ['from'], message: 'must be at most `to`' });
-
-export const LedgerExportQuerySchema = z.strictObject({
-  /** Pin the export to the checkpoint of this size (default: the latest). */
-  treeSize: SeqSchema.optional(),
-  from: z.coerce.number().int().min(0).default(0),
-  limit: z.coerce.number().int().min(1).max(MAX_LEDGER_PAGE).default(1000),
-  /**
-   * Whether the first page lists every signed checkpoint up to treeSize (`checkpoints`). A
-   * verifier needs only the latest one; the history only narrows down where a mismatch is, so
-   * `ledger verify` asks for it (`include`) only after a mismatch.
-   */
-  history: z.enum(['include', 'omit']).default('include'),
-  /**
-   * Whether the page carries the leaf hashes the log recorded (`leafHashes`). A verifier
-   * recomputes every leaf; the recorded ones only name the first altered entry once a root does
-   * not match, so `ledger verify` asks for them (`include`) only then.
-   */
-  leaves: z.enum(['include', 'omit']).default('include'),
 });
 
 export const DecisionBundleParamsSchema = z.strictObject({ seq: SeqSchema });
@@ -92,10 +61,3 @@ export const DigestSendInputSchema = z.strictObject({ week: DigestQuerySchema.sh
 
 export const GateParamsSchema = z.strictObject({ gate: SlugSchema });
 
-/** One path segment of a C2SP tlog-tiles URL (checked against the spec by the handler: a bad one is a 404). */
-const TileSegmentSchema = z.string().max(8);
-/** tile/<level>/<N…>: the index path of 1 to 4 segments (its last two may be `NNN.p` and the width). */
-export const TileParams1Schema = z.strictObject({ level: TileSegmentSchema, a: TileSegmentSchema });
-export const TileParams2Schema = z.strictObject({ level: TileSegmentSchema, a: TileSegmentSchema, b: TileSegmentSchema });
-export const TileParams3Schema = z.strictObject({ level: TileSegmentSchema, a: TileSegmentSchema, b: TileSegmentSchema, c: TileSegmentSchema });
-export const TileParams4Schema = z.strictObject({ level: TileSegmentSchema, a: TileSegmentSchema, b: TileSegmentSchema, c: TileSegmentSchema, d: TileSegmentSchema });

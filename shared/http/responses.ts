@@ -20,6 +20,11 @@ import {
   ReviewsReportSchema,
   TeamsReportSchema,
 } from '../domain/reports';
+import { ApproverKeysJsonSchema, Base64Schema, SizeSchema, TrustedRootJsonSchema } from './ledger-routes';
+
+// The ledger verifier's answers live with the ledger routes (ledger-routes.ts).
+export { ConsistencyProofSchema, CosignatureStoredSchema, LedgerCheckpointSchema, LedgerExportPageSchema, LedgerHaltSchema, LogPublicKeySchema } from './ledger-routes';
+export type { ConsistencyProof, LedgerCheckpoint, LedgerExportPage, LedgerHalt, LogPublicKey } from './ledger-routes';
 
 /**
  * Response envelopes of the grant store's HTTP API that are not a domain object of their own
@@ -59,16 +64,6 @@ export const WitnessHealthSchema = z.strictObject({
 
 export const HealthzResponseSchema = z.strictObject({ ok: z.literal(true), witnesses: WitnessHealthSchema.optional() });
 
-export const CosignatureStoredSchema = z.strictObject({
-  treeSize: z.number().int().nonnegative(),
-  witness: z.string(),
-  /** False when this witness's cosignature of that checkpoint was already kept. */
-  stored: z.boolean(),
-  /** Listed witnesses whose cosignature of that checkpoint the store now holds. */
-  cosignatures: z.number().int().nonnegative(),
-  quorum: z.number().int(),
-});
-
 export const PolicyInfoSchema = z.strictObject({ policy: PolicySchema, hash: z.string(), loadedAt: z.string() });
 export type PolicyInfo = z.infer<typeof PolicyInfoSchema>;
 
@@ -89,72 +84,16 @@ export const AuditRecordsSchema = z.strictObject({ records: z.array(AuditRecordS
 /** GET /v1/reports/:kind answers the report of that kind. */
 export const ReportSchema = z.union([GatesReportSchema, ApproversReportSchema, DecisionTimesReportSchema, ReviewsReportSchema, TeamsReportSchema, FindingsReportSchema, HealthReportSchema]);
 
-const Base64Schema = z.string();
-const SizeSchema = z.number().int().nonnegative();
-
 /** A page of entries; entries the caller may not see (shared/policy/visibility.ts) are redacted to their leaf hash. */
 export const LedgerEntriesSchema = z.strictObject({ entries: z.array(ServedLedgerEntrySchema), treeSize: SizeSchema });
 export type LedgerEntriesPage = z.infer<typeof LedgerEntriesSchema>;
 
-/** Why the ledger is halted (a tamper alarm): every gate check blocks until the store is restored. */
-export const LedgerHaltSchema = z.strictObject({
-  since: z.string(),
-  seq: z.number().int().min(0).nullable(),
-  table: z.string(),
-  reason: z.string(),
-});
-export type LedgerHalt = z.infer<typeof LedgerHaltSchema>;
-
-export const LedgerCheckpointSchema = z.strictObject({
-  origin: z.string(),
-  treeSize: SizeSchema,
-  rootHash: Base64Schema.nullable(),
-  /** The signed C2SP checkpoint note; null before the first one is signed. */
-  checkpoint: z.string().nullable(),
-  signedAt: z.string().nullable(),
-  /**
-   * Null while the ledger governs normally. A tamper alarm (grant-store/ledger/ledger-guard.ts)
-   * is structured: since when, the first bad seq, the table and why (the console's banner and
-   * `ledger verify` show it); a log without the guard says why it stopped signing in a sentence.
-   */
-  halted: z.union([LedgerHaltSchema, z.string()]).nullable(),
-});
-export type LedgerCheckpoint = z.infer<typeof LedgerCheckpointSchema>;
-
 export const InclusionProofSchema = z.strictObject({ seq: SizeSchema, treeSize: SizeSchema, rootHash: Base64Schema, leafHash: Base64Schema, hashes: z.array(Base64Schema) });
-export const ConsistencyProofSchema = z.strictObject({ from: SizeSchema, to: SizeSchema, fromRoot: Base64Schema, toRoot: Base64Schema, hashes: z.array(Base64Schema) });
-export type ConsistencyProof = z.infer<typeof ConsistencyProofSchema>;
-
-export const LogPublicKeySchema = z.strictObject({ origin: z.string(), publicKeyPem: z.string(), keyHint: Base64Schema, logId: Base64Schema });
-export type LogPublicKey = z.infer<typeof LogPublicKeySchema>;
-
 /** A Sigstore trusted root (trustedroot+json) and the approvers' keys, as the verifiers read them. */
-const TrustedRootJsonSchema = z.record(z.string(), z.unknown());
-const ApproverKeysJsonSchema = z.record(z.string(), z.record(z.string(), z.unknown()));
 export const TrustedRootResponseSchema = z.strictObject({ trustedRoot: TrustedRootJsonSchema, publicKeys: ApproverKeysJsonSchema });
 export type TrustedRootResponse = z.infer<typeof TrustedRootResponseSchema>;
 
 export const DecisionBundleResponseSchema = z.strictObject({ seq: SizeSchema, bundle: SigstoreBundleJsonSchema });
-
-export const LedgerExportPageSchema = z.strictObject({
-  origin: z.string(),
-  publicKeyPem: z.string(),
-  treeSize: SizeSchema,
-  checkpoint: z.string(),
-  from: SizeSchema,
-  /**
-   * The entries' exact stored JSON texts (the leaves hash these bytes); an entry the caller may
-   * not see is the canonical JSON text of its redacted entry (RedactedLedgerEntrySchema) instead.
-   */
-  entries: z.array(z.string()),
-  /** The leaf hashes the log recorded, aligned with `entries`; empty when asked with `leaves=omit`. */
-  leafHashes: z.array(Base64Schema),
-  /** First page only: every signed checkpoint up to treeSize, the trusted root and the approvers' keys. */
-  checkpoints: z.array(z.string()).optional(),
-  trustedRoot: TrustedRootJsonSchema.optional(),
-  publicKeys: ApproverKeysJsonSchema.optional(),
-});
-export type LedgerExportPage = z.infer<typeof LedgerExportPageSchema>;
 
 export const CredentialListSchema = z.strictObject({ credentials: z.array(EmergencyCredentialSchema) });
 export const CredentialEnvelopeSchema = z.strictObject({ credential: EmergencyCredentialSchema });

@@ -16,7 +16,7 @@ import { witnessAddCheckpoint, type WitnessRecord } from '../../../shared/ledger
 import { ed25519NoteVerifier, ed25519VerifierKeyFromPem, nodeEd25519Verify, nodeSha256, nodeTreeHasher } from '../../../shared/node/ledger/node-crypto';
 import { decisionVerifierPool } from '../../../shared/node/ledger/decision-verify-pool';
 import { exportPageWorkers, parseExportPageBytes, recordedLeafAt, type CheckedPage } from '../../../shared/node/ledger/export-page-pool';
-import type { LedgerExportPage } from '../../../shared/http/responses';
+import { LEDGER_ROUTES, type LedgerExportPage } from '../../../shared/http/ledger-routes';
 import { pageEntry } from '../../../shared/ledger/export-page-check';
 import { EXPORT_FILES } from '../../ledger/export-bundle';
 import type { Policy } from '../../../shared/domain/policy';
@@ -165,7 +165,7 @@ export interface OnlineOptions {
 export async function verifyOnline(opts: OnlineOptions): Promise<VerifyOutcome> {
   const { client } = opts;
   // Round trips are most of an incremental run's fixed cost: the two independent ones at once.
-  const [info, published] = await Promise.all([client.call('ledgerCheckpoint'), client.call('ledgerPublicKey')]);
+  const [info, published] = await Promise.all([client.callRoute('ledgerCheckpoint', LEDGER_ROUTES.ledgerCheckpoint), client.callRoute('ledgerPublicKey', LEDGER_ROUTES.ledgerPublicKey)]);
   const origin = info.origin;
   const state = await readLogState(opts.env, origin, opts.storeUrl);
   const halted = haltedText(info.halted);
@@ -273,10 +273,10 @@ async function verifyBundles(
   const fetchBundle = (index: number): Promise<ArrayBuffer> => {
     const width = Math.min(TILE_WIDTH, total - index * TILE_WIDTH);
     const [level, a, b, c, d, ...more] = tilePath({ level: 'entries', index, width: width === TILE_WIDTH ? null : width }).slice('tile/'.length).split('/') as [string, string, ...string[]];
-    if (d !== undefined && more.length === 0) return client.callBytes('tlogTile4', { params: { level, a, b: b!, c: c!, d } });
-    if (c !== undefined && d === undefined) return client.callBytes('tlogTile3', { params: { level, a, b: b!, c } });
-    if (b !== undefined && c === undefined) return client.callBytes('tlogTile2', { params: { level, a, b } });
-    if (b === undefined) return client.callBytes('tlogTile1', { params: { level, a } });
+    if (d !== undefined && more.length === 0) return client.callRouteBytes(LEDGER_ROUTES.tlogTile4, { params: { level, a, b: b!, c: c!, d } });
+    if (c !== undefined && d === undefined) return client.callRouteBytes(LEDGER_ROUTES.tlogTile3, { params: { level, a, b: b!, c } });
+    if (b !== undefined && c === undefined) return client.callRouteBytes(LEDGER_ROUTES.tlogTile2, { params: { level, a, b } });
+    if (b === undefined) return client.callRouteBytes(LEDGER_ROUTES.tlogTile1, { params: { level, a } });
     // Past 4 index segments (a billion entries) the contract has no route: pages serve that far.
     return Promise.reject(new AppError('not_found', `no tile route for ${tilePath({ level: 'entries', index, width: null })}`));
   };
@@ -358,10 +358,10 @@ async function verifyPages(
   const first: ReadyPage = {
     kind: 'parsed',
     page: parseExportPageBytes(
-      await client.callBytes('ledgerExport', { query: { from, limit: PAGE, ...extras } }).catch((error: unknown) => {
+      await client.callRouteBytes(LEDGER_ROUTES.ledgerExport, { query: { from, limit: PAGE, ...extras } }).catch((error: unknown) => {
         if (!(error instanceof AppError && error.code === 'invalid_input' && /\b(history|leaves)\b/.test(error.message))) throw error;
         leaves = {};
-        return client.callBytes('ledgerExport', { query: { from, limit: PAGE } });
+        return client.callRouteBytes(LEDGER_ROUTES.ledgerExport, { query: { from, limit: PAGE } });
       }),
     ),
   };
@@ -378,7 +378,7 @@ async function verifyPages(
     while (queue.length < window && nextFrom < total && !verifier.failedEarly) {
       const at = nextFrom;
       nextFrom = Math.min(total, at + PAGE);
-      const body = client.callBytes('ledgerExport', { query: { treeSize: total, from: at, limit: PAGE, ...leaves } });
+      const body = client.callRouteBytes(LEDGER_ROUTES.ledgerExport, { query: { treeSize: total, from: at, limit: PAGE, ...leaves } });
       const page: Promise<ReadyPage> = workers ? body.then(async (b) => ({ kind: 'checked', page: await workers.check(b) })) : body.then((b) => ({ kind: 'raw', body: b }));
       // A failed page must not go unhandled while earlier ones are verified: it is awaited below.
       page.catch((_awaitedBelow: unknown) => undefined);
@@ -475,7 +475,7 @@ function prefetchWitnessProof(client: StoreClient, from: number, to: number): Pr
   return {
     from,
     to,
-    hashes: client.call('consistencyProof', { query: { from, to } }).then(
+    hashes: client.callRoute('consistencyProof', LEDGER_ROUTES.consistencyProof, { query: { from, to } }).then(
       (r) => r.hashes,
       (_askedAgainInCosign: unknown) => undefined,
     ),
@@ -493,7 +493,7 @@ async function cosign(opts: OnlineOptions, state: SavedLogState, logKey: NoteVer
   let proof: Uint8Array[] = [];
   if (record && record.size > 0 && record.size < checkpoint.size) {
     const asked = prefetched && prefetched.from === record.size && prefetched.to === checkpoint.size ? prefetched.hashes : undefined;
-    const hashes = (await asked) ?? (await opts.client.call('consistencyProof', { query: { from: record.size, to: checkpoint.size } })).hashes;
+    const hashes = (await asked) ?? (await opts.client.callRoute('consistencyProof', LEDGER_ROUTES.consistencyProof, { query: { from: record.size, to: checkpoint.size } })).hashes;
     proof = hashes.map(fromBase64);
   }
   const result = witnessAddCheckpoint(

@@ -5,6 +5,7 @@ import { parseVerifierKey, type VerifierKey } from '../../../shared/ledger/verif
 import { witnessQuorum, type WitnessQuorum } from '../../../shared/ledger/witness-quorum';
 import { nodeEd25519Verify, nodeSha256 } from '../../../shared/node/ledger/node-crypto';
 import type { StoreClient } from '../../../shared/node/http/store-client';
+import { LEDGER_ROUTES } from '../../../shared/http/ledger-routes';
 import { logKeyFrom, type VerifyOutcome } from './ledger-verify';
 
 /**
@@ -47,7 +48,7 @@ export async function checkWitnessQuorum(outcome: VerifyOutcome, required: numbe
   if (outcome.cosigned) note = addNoteSignatures(note, [outcome.cosigned.line]);
   if (client) {
     // Witnesses answer after the checkpoint is signed: pick up lines on the same checkpoint that arrived since.
-    const latest = (await client.call('ledgerCheckpoint')).checkpoint;
+    const latest = (await client.callRoute('ledgerCheckpoint', LEDGER_ROUTES.ledgerCheckpoint)).checkpoint;
     if (latest) {
       const fresh = parseSignedNote(latest);
       if (fresh.text === parseSignedNote(note).text) note = addNoteSignatures(note, fresh.signatures.map((s) => s.line));
@@ -64,7 +65,7 @@ export async function checkWitnessQuorum(outcome: VerifyOutcome, required: numbe
 export async function handBackCosignature(client: StoreClient, outcome: VerifyOutcome): Promise<string | null> {
   if (!outcome.cosigned || !outcome.checkpointNote) return null;
   try {
-    const kept = await client.call('submitCosignature', { body: { checkpoint: outcome.checkpointNote, cosignature: outcome.cosigned.line } });
+    const kept = await client.callRoute('submitCosignature', LEDGER_ROUTES.submitCosignature, { body: { checkpoint: outcome.checkpointNote, cosignature: outcome.cosigned.line } });
     return `the store keeps this cosignature (checkpoint ${kept.treeSize}: ${kept.cosignatures} witness cosignatures, quorum ${kept.quorum})`;
   } catch (error) {
     if (error instanceof AppError && error.code === 'forbidden') return null;

@@ -8,6 +8,7 @@ import { ed25519VerifierKeyFromPem } from '../../../shared/node/ledger/node-cryp
 import { writeExportBundle, type LedgerExportData } from '../../ledger/export-bundle';
 import type { CliContext } from '../context';
 import type { StoreClient } from '../../../shared/node/http/store-client';
+import { IDENTITY_ROUTES } from '../../../shared/http/identity-routes';
 import { withExamples } from '../help';
 import { collect, usageError, validateFlags } from '../validate';
 import { fetchAllEntries, toCsv, toJsonl } from './ledger-export';
@@ -66,7 +67,7 @@ async function readFlagFile(path: string, flag: string): Promise<string> {
 
 /** The role that entitles this token to every entry in full (auditor, admin), if it has one. */
 async function fullViewRole(client: StoreClient): Promise<string | undefined> {
-  const me = await client.call('whoami');
+  const me = await client.callRoute('whoami', IDENTITY_ROUTES.whoami);
   const role = me.roles.find((r) => r === 'auditor' || r === 'admin');
   return role ? `a token with the ${role} role` : undefined;
 }

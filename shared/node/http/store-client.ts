@@ -88,8 +88,12 @@ export class StoreClient {
    */
   async callBytes<N extends RouteName>(name: N, ...[input]: CallArgs<N>): Promise<ArrayBuffer> {
     const { ROUTES } = await import('../../http/contract');
-    const def = ROUTES[name] as RouteDef;
-    const { bytes } = await this.send(def, (input ?? {}) as RouteInput, true);
+    return this.callRouteBytes(ROUTES[name] as RouteDef, input as RouteInput);
+  }
+
+  /** callBytes() given the route's definition (e.g. LEDGER_ROUTES.ledgerExport), as callRoute() is to call(). */
+  async callRouteBytes(def: RouteDef, input?: RouteInput): Promise<ArrayBuffer> {
+    const { bytes } = await this.send(def, input ?? {}, true);
     return bytes!;
   }
 

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { AppError, fieldErrorsFromZod } from '../../errors';
-import { LedgerExportPageSchema, type LedgerExportPage } from '../../http/responses';
+import { LedgerExportPageSchema, type LedgerExportPage } from '../../http/ledger-routes';
 import { checkExportPage, type CheckedPage as AnyCheckedPage } from '../../ledger/export-page-check';
 
 /** An export page checked (export-page-check.ts), with the page's own fields. */
