@@ -77,6 +77,21 @@ describe('the prebuilt CLI (dist/cli, built by npm install / npm run build:cli)'
     }
   });
 
+  test('ledger verify --incremental calls its routes without loading the contract table or the domain schemas', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bg-verify-trace-'));
+    temp.push(dir);
+    // Nothing listens on port 9: the run stops at its first call, after loading what it needs to make it.
+    const run = await runTracingModules(['ledger', 'verify', '--incremental', '--json'], { BREAKGLASS_STORE: 'http://127.0.0.1:9', BREAKGLASS_TOKEN: 't', XDG_CONFIG_HOME: dir, XDG_STATE_HOME: dir });
+    assert.equal(run.code, 1, run.stdout);
+    const modules = builtModules(run.loaded);
+    assert.ok(modules.includes('ledger'), modules.join(', '));
+    for (const url of run.loaded.filter((u) => u.includes('/dist/cli/'))) {
+      const text = await readFile(new URL(url), 'utf8');
+      assert.doesNotMatch(text, /\/v1\/reports\//, `${url} holds the contract table`);
+      assert.doesNotMatch(text, /AdmissionReview/, `${url} holds the admission schemas (shared/http/responses.ts)`);
+    }
+  });
+
   test('without a build, the command says what to do (exit 2) instead of a stack trace', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'bg-nobuild-'));
     temp.push(dir);
