@@ -5,11 +5,10 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { composeConsole, type ConsoleCore } from '../../../../electron/core/compose-console';
+import type { ConsoleCore } from '../../../../electron/core/compose-console';
+import { consoleOnStore } from '../../../support/console-on-store';
 import { dispatch } from '../../../../electron/core/dispatch';
 import { pinCancelled } from '../../../../electron/core/pin-prompt';
-import { systemClock, type ConsoleClock } from '../../../../electron/core/clock';
 import type { TpmEkAttestationInput } from '../../../../shared/domain/identity';
 import type { IpcResult, Session, TpmStatus } from '../../../../shared/ipc/contract';
 import { readEkCertificate } from '../../../../shared/node/tpm/tpm-ek';
@@ -49,12 +48,8 @@ describe('console core: a TPM key anchored in the endorsement key (real swtpm wi
       policyYaml: attestedTierPolicy({ tier: 'critical', approvers: ['bob'], root: { id: 'swtpm-manufacturer', kind: 'tpm-ek', pem: tpm.manufacturer!.rootPem } }),
     });
     dataDir = await mkdtemp(join(tmpdir(), 'bg-console-tpm-ek-'));
-    const clock: ConsoleClock = { now: () => store.clock.now(), after: systemClock.after };
-    core = composeConsole({
+    core = consoleOnStore(store, {
       dataDir,
-      host: 'browser',
-      logger: pino({ level: 'silent' }),
-      clock,
       pinPrompt: { ask: () => Promise.reject(pinCancelled('a TPM key asks for no PIN')) },
       openVault: keychain.openVault,
       tpm: { tcti: tpm.tcti },

@@ -3,11 +3,10 @@ import assert from 'node:assert/strict';
 import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { composeConsole, type ConsoleCore } from '../../../../electron/core/compose-console';
+import type { ConsoleCore } from '../../../../electron/core/compose-console';
+import { consoleOnStore } from '../../../support/console-on-store';
 import { dispatch } from '../../../../electron/core/dispatch';
 import { pinCancelled } from '../../../../electron/core/pin-prompt';
-import { systemClock, type ConsoleClock } from '../../../../electron/core/clock';
 import type { IpcResult, Session, TpmStatus } from '../../../../shared/ipc/contract';
 import { handleText } from '../../../../shared/node/tpm/tpm-keys';
 import { startStoreFixture, type StoreFixture } from '../../../support/grant-store-fixture';
@@ -41,12 +40,8 @@ describe('console core: a TPM 2.0 key made, certified and used by the console (r
 
   /** A console on `dataDir` reaching the TPM through `tcti`; its clock is the store's (so the certification's hour runs on one clock). */
   function consoleOn(tcti: string, extra: { parentHandle?: number; dir?: string } = {}): ConsoleCore {
-    const clock: ConsoleClock = { now: () => store.clock.now(), after: systemClock.after };
-    return composeConsole({
+    return consoleOnStore(store, {
       dataDir: extra.dir ?? dataDir,
-      host: 'browser',
-      logger: pino({ level: 'silent' }),
-      clock,
       pinPrompt: { ask: () => Promise.reject(pinCancelled('a TPM key asks for no PIN')) },
       openVault: keychain.openVault,
       tpm: { tcti, parentHandle: extra.parentHandle },

@@ -4,11 +4,10 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import * as pkcs11js from 'pkcs11js';
-import { composeConsole, type ConsoleCore } from '../../../../electron/core/compose-console';
+import type { ConsoleCore } from '../../../../electron/core/compose-console';
+import { consoleOnStore } from '../../../support/console-on-store';
 import { dispatch } from '../../../../electron/core/dispatch';
-import { systemClock, type ConsoleClock } from '../../../../electron/core/clock';
 import { readPivAttestation } from '../../../../electron/core/signers/ykcs11-attestation';
 import { PivAttestationReadSchema, type IpcResult, type PivAttestationRead, type Session } from '../../../../shared/ipc/contract';
 import { startStoreFixture, type StoreFixture } from '../../../support/grant-store-fixture';
@@ -145,12 +144,8 @@ describe('console core: the PIV attestation of a ykcs11 key, read over PKCS#11 (
     });
     store = await startStoreFixture({ policyYaml: attestedTierPolicy({ tier: 'critical', approvers: ['bob'], root: { id: 'yubico-piv', kind: 'piv', pem: fixture.rootPem } }) });
     dataDir = await mkdtemp(join(tmpdir(), 'bg-console-ykcs11-'));
-    const clock: ConsoleClock = { now: () => store.clock.now(), after: systemClock.after };
-    core = composeConsole({
+    core = consoleOnStore(store, {
       dataDir,
-      host: 'browser',
-      logger: pino({ level: 'silent' }),
-      clock,
       pinPrompt: { ask: () => Promise.resolve(token.userPin) },
       openVault: memoryKeychain().openVault,
       isYkcs11Module: (modulePath) => modulePath === token.modulePath,
