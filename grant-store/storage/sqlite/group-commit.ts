@@ -66,13 +66,7 @@ export class GroupCommitter {
 
   /** Queue `run` (which must only use this writer) and resolve with its result after COMMIT. */
   submit<T>(run: () => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run, resolve, reject } as Job<unknown>);
-      if (!this.running) {
-        this.running = true;
-        this.draining = this.drain();
-      }
-    });
+    return this.enqueue(run, false);
   }
 
   /**
@@ -81,8 +75,12 @@ export class GroupCommitter {
    * Commits already made keep syncing meanwhile.
    */
   submitBetween(run: () => Promise<void>): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ run, resolve, reject, between: true } as Job<unknown>);
+    return this.enqueue(run, true);
+  }
+
+  private enqueue<T>(run: () => Promise<T>, between: boolean): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push((between ? { run, resolve, reject, between } : { run, resolve, reject }) as Job<unknown>);
       if (!this.running) {
         this.running = true;
         this.draining = this.drain();
