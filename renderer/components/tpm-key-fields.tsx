@@ -87,45 +87,40 @@ export function TpmKeyFields({ idPrefix: p, status, state, setState, error }: { 
         ) : null}
       </fieldset>
       {anchor === 'ek' ? (
-        <div className="field">
-          <label htmlFor={`${p}tpm-ek-chain`}>EK certificate intermediates (PEM, if your TPM vendor uses any)</label>
-          <textarea
-            id={`${p}tpm-ek-chain`}
-            className="textarea mono"
-            rows={3}
-            placeholder="-----BEGIN CERTIFICATE----- (usually empty)"
-            value={state.ekIntermediates}
-            onChange={(e) => set({ ekIntermediates: e.target.value })}
-            aria-invalid={Boolean(fieldError(error, 'key.ekIntermediates'))}
-            spellCheck={false}
-          />
-          {fieldError(error, 'key.ekIntermediates') ? (
-            <span className="error">{fieldError(error, 'key.ekIntermediates')}</span>
-          ) : (
-            <span className="hint">The EK certificate is read from the TPM. The console asks the store for a challenge for you and answers it with the endorsement key (TPM2_ActivateCredential).</span>
-          )}
-        </div>
+        <PemField
+          id={`${p}tpm-ek-chain`}
+          label="EK certificate intermediates (PEM, if your TPM vendor uses any)"
+          rows={3}
+          placeholder="-----BEGIN CERTIFICATE----- (usually empty)"
+          value={state.ekIntermediates}
+          onChange={(ekIntermediates) => set({ ekIntermediates })}
+          error={fieldError(error, 'key.ekIntermediates')}
+          hint="The EK certificate is read from the TPM. The console asks the store for a challenge for you and answers it with the endorsement key (TPM2_ActivateCredential)."
+        />
       ) : (
-        <div className="field">
-          <label htmlFor={`${p}tpm-ak-cert`}>Attestation key certificate (PEM)</label>
-          <textarea
-            id={`${p}tpm-ak-cert`}
-            className="textarea mono"
-            rows={4}
-            placeholder="-----BEGIN CERTIFICATE-----"
-            value={state.akCertificates}
-            onChange={(e) => set({ akCertificates: e.target.value })}
-            aria-invalid={Boolean(fieldError(error, 'key.akCertificates'))}
-            spellCheck={false}
-          />
-          {fieldError(error, 'key.akCertificates') ? (
-            <span className="error">{fieldError(error, 'key.akCertificates')}</span>
-          ) : (
-            <span className="hint">As your attestation CA issued it for {akHandle || 'the attestation key'}, then any intermediates. Public: it is handed to the admin with the key.</span>
-          )}
-        </div>
+        <PemField
+          id={`${p}tpm-ak-cert`}
+          label="Attestation key certificate (PEM)"
+          rows={4}
+          placeholder="-----BEGIN CERTIFICATE-----"
+          value={state.akCertificates}
+          onChange={(akCertificates) => set({ akCertificates })}
+          error={fieldError(error, 'key.akCertificates')}
+          hint={`As your attestation CA issued it for ${akHandle || 'the attestation key'}, then any intermediates. Public: it is handed to the admin with the key.`}
+        />
       )}
     </>
+  );
+}
+
+/** A PEM text area with its label, and under it the field's error or, without one, its hint. */
+function PemField({ id, label, rows, placeholder, value, onChange, error, hint }: { id: string; label: string; rows: number; placeholder: string; value: string; onChange: (value: string) => void; error: string | null | undefined; hint: string }) {
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <textarea id={id} className="textarea mono" rows={rows} placeholder={placeholder} value={value} onChange={(e) => onChange(e.target.value)} aria-invalid={Boolean(error)} spellCheck={false} />
+      {error ? <span className="error">{error}</span> : <span className="hint">{hint}</span>}
+    </div>
   );
 }
 
