@@ -162,9 +162,14 @@ export class AlertDispatcher {
         const policy = this.opts.policy();
         const now = this.opts.clock().toISOString();
         const events: AlertEvent[] = [];
-        for (const entry of entries) {
-          if (!ALERTING_ENTRY_TYPES.has(entry.type)) continue;
-          const request = entry.target.startsWith('req_') ? await tx.getRequest(entry.target) : undefined;
+        // The requests are read, not locked (getRequests is a plain read on both backends): an
+        // alert only describes them, and locking them here, in seq order, while warn batches
+        // lock theirs in id order then the ledger head deadlocked under CI traffic on PostgreSQL.
+        const alerting = entries.filter((entry) => ALERTING_ENTRY_TYPES.has(entry.type));
+        const requestIds = [...new Set(alerting.flatMap((entry) => (entry.target.startsWith('req_') ? [entry.target] : [])))];
+        const requests = new Map((await tx.getRequests(requestIds)).map((r) => [r.id, r]));
+        for (const entry of alerting) {
+          const request = requests.get(entry.target);
           events.push(...alertEventsForEntry(entry, policy, request));
           if (entry.type === 'bypass_activated' && request) {
             const overBudget = await this.overBudget(tx, policy, entry, request);

@@ -10,6 +10,7 @@ import { parseIncidentWebhook, payloadDigest } from './incident-payloads';
 import { nextIncidentState } from './incident-state';
 import { GENERIC_SIGNATURE_HEADER, GENERIC_TIMESTAMP_HEADER, OPSGENIE_DEFAULT_HEADER, PAGERDUTY_SIGNATURE_HEADER, verifyGenericSignature, verifyPagerDutySignature, verifySharedToken } from './webhook-auth';
 import type { SecretLookup } from '../store-config';
+import type { StoreTx } from '../storage/store';
 
 /** An event may say it happened this far in the future of the store's clock (clock skew). */
 export const INCIDENT_CLOCK_SKEW_MS = 5 * 60_000;
@@ -82,6 +83,11 @@ export async function receiveIncidentWebhook(deps: IncidentDeps, sourceId: strin
       const current = await tx.getIncident(source.id, facts.incidentId);
       const next = nextIncidentState(current, facts, source, { seq: current?.eventSeq ?? 0, payloadDigest: digest });
       const { outOfOrder } = next;
+      // A resolution revokes the bypasses it pre-approved. Lock them before the ledger head (the
+      // first append takes it): every writer locks requests in id order and then the head, so
+      // this cannot deadlock with a batch of warns confirming the same bypasses.
+      const resolving = !outOfOrder && next.incident.status === 'resolved';
+      const preApproved = resolving ? await tx.lockForAppend(await preApprovedBy(tx, source.id, facts.incidentId)) : [];
       const [entry] = await tx.appendLedger([
         auditEntry(at, 'incident_event', SYSTEM_CALLER, {
           target: `incident:${ref}`,
@@ -104,15 +110,11 @@ export async function receiveIncidentWebhook(deps: IncidentDeps, sourceId: strin
       if (outOfOrder) return { outcome: 'out_of_order' as const, incident: ref, seq, revoked: [], message: `event ${facts.eventId} is older than the state already applied (${current!.updatedAt}): recorded, state unchanged` };
       await tx.putIncident(incident);
       const revoked: string[] = [];
-      if (incident.status === 'resolved') {
-        for (const request of await tx.listRequests({ states: ['active'] })) {
-          const pre = request.preApproval;
-          if (!pre || pre.source !== source.id || pre.incidentId !== facts.incidentId) continue;
-          const fresh = await tx.getRequest(request.id);
-          if (!fresh || fresh.state !== 'active') continue;
-          await closeBypass(tx, fresh, 'revoke', SYSTEM_CALLER, now, `incident ${ref} resolved (ledger seq ${seq}): its pre-approval ended`, policy);
-          revoked.push(request.id);
-        }
+      for (const fresh of [...preApproved].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+        // As of the lock: one revoked or expired meanwhile is left alone.
+        if (fresh.state !== 'active') continue;
+        await closeBypass(tx, fresh, 'revoke', SYSTEM_CALLER, now, `incident ${ref} resolved (ledger seq ${seq}): its pre-approval ended`, policy);
+        revoked.push(fresh.id);
       }
       return { outcome: 'applied' as const, incident: ref, seq, revoked, message: `${facts.eventType}: incident ${ref} is ${incident.status}${revoked.length ? `; revoked ${revoked.join(', ')}` : ''}` };
     });
@@ -143,4 +145,10 @@ function stateData(incident: Incident, outOfOrder: boolean, principals: string[]
     priority: incident.priority,
     updatedAt: incident.updatedAt,
   };
+}
+
+/** The ids of the active bypasses pre-approved by this incident, in id order (the lock order). */
+async function preApprovedBy(tx: StoreTx, sourceId: string, incidentId: string): Promise<string[]> {
+  const active = await tx.listRequests({ states: ['active'] });
+  return active.filter((r) => r.preApproval?.source === sourceId && r.preApproval.incidentId === incidentId).map((r) => r.id).sort();
 }
