@@ -104,7 +104,8 @@ export function safeParseLedgerEntry(json: unknown, fromJsonParse = false): { su
   return parsed.success ? { success: true, data: parsed.data } : { success: false, error: parsed.error };
 }
 
-function validTimestamp(value: unknown): boolean {
+/** TimestampSchema's verdict on `value`. */
+export function validTimestamp(value: unknown): boolean {
   return typeof value === 'string' && TIMESTAMP_PATTERN.test(value) && isRealInstant(value);
 }
 

@@ -5,6 +5,7 @@ import { AppError } from '../errors';
 import { bytesEqual, fromBase64, toHex } from '../bytes';
 import { parseCheckpoint, type Checkpoint } from './checkpoint';
 import { CompactRange } from './compact-range';
+import { fastEvaluationEntry } from './entry-fast-check';
 import { decisionEntryFieldsMismatch } from './rekor-dsse';
 import type { AuditReport, SemanticAuditor } from './semantic-audit';
 import { verifyNote, type NoteVerifier } from './signed-note';
@@ -480,6 +481,7 @@ export class LedgerVerifier {
  * in seq order.
  */
 export type CheckedEntry =
+  /** `entry` may be cut to what the verifier and the audit read (auditView): evaluations under a bypass are. */
   | { kind: 'entry'; leaf: Uint8Array; entry: LedgerEntry }
   | { kind: 'redacted'; leaf: Uint8Array; seq: number }
   | { kind: 'bad'; leaf: Uint8Array; problem: LedgerProblem };
@@ -503,6 +505,17 @@ export function checkEntryBytes(text: string | null, leaf: Uint8Array, index: nu
 }
 
 function checkEntry(text: string, leaf: Uint8Array, index: number): CheckedEntry {
+  // Nearly every entry: decided in one scan of its text (entry-fast-check.ts), the rest below.
+  const fast = fastEvaluationEntry(text, index);
+  if (fast) return { kind: 'entry', leaf, entry: fast };
+  return checkEntryParsed(text, leaf, index);
+}
+
+/**
+ * The full check of one entry's text: JSON.parse, the canonical form, the entry schema, the seq.
+ * What it decides is what the fast path must agree with (test/unit/shared/ledger/entry-fast-check.test.ts).
+ */
+export function checkEntryParsed(text: string, leaf: Uint8Array, index: number): CheckedEntry {
   let json: unknown;
   try {
     json = JSON.parse(text);
