@@ -174,15 +174,22 @@ export class GroupCommitter {
       return;
     }
     const succeeded: { job: Job<unknown>; result: unknown }[] = [];
+    // A batch of one needs no savepoint: if it fails, the whole transaction is rolled back (a
+    // warn batch is one job: this saves two statements per commit).
+    const alone = batch.length === 1;
     for (let i = 0; i < batch.length; i++) {
       const job = batch[i]!;
       try {
-        this.db.exec('SAVEPOINT grant_tx');
+        if (!alone) this.db.exec('SAVEPOINT grant_tx');
         const result = await job.run();
-        this.db.exec('RELEASE grant_tx');
+        if (!alone) this.db.exec('RELEASE grant_tx');
         succeeded.push({ job, result });
       } catch (error) {
         job.reject(error);
+        if (alone) {
+          if (this.db.inTransaction) this.db.exec('ROLLBACK');
+          return;
+        }
         if (!this.rollbackToSavepoint()) {
           // The whole transaction is gone (e.g. disk full): nothing in this batch committed.
           const lost = new Error('the database aborted the transaction batch', { cause: error });
