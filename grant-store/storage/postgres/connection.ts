@@ -14,7 +14,7 @@ const STATEMENT_TIMEOUT_MS = 15_000;
 /** Give up on a connection attempt quickly so `serve` fails with a clear message. */
 const CONNECT_TIMEOUT_MS = 5_000;
 /** Retries of a transaction that lost a deadlock or serialization race (40P01, 40001). */
-const MAX_TX_ATTEMPTS = 5;
+export const MAX_TX_ATTEMPTS = 5;
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
@@ -69,8 +69,9 @@ async function checkout(pool: pg.Pool): Promise<pg.PoolClient> {
 
 /**
  * Run `fn` in one transaction (READ COMMITTED: the row locks taken with FOR UPDATE do the
- * serialising). Retries deadlocks and serialization failures; the caller's `fn` must therefore
- * be safe to run again (it only touches the database through `client`).
+ * serialising). Retries deadlocks and serialization failures (MAX_TX_ATTEMPTS in all, then
+ * AppError('unavailable') with Retry-After); the caller's `fn` must therefore be safe to run
+ * again (it only touches the database through `client`).
  */
 export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -88,7 +89,14 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
         broken = true;
       }
       const code = (error as { code?: string }).code;
-      if (code && RETRYABLE_CODES.has(code) && attempt < MAX_TX_ATTEMPTS) continue;
+      if (code && RETRYABLE_CODES.has(code)) {
+        if (attempt < MAX_TX_ATTEMPTS) continue;
+        // Contention, not a fault: the caller gets 503 with Retry-After (a gate fails closed and
+        // retries), not a 500, and nothing of this transaction was written.
+        throw new AppError('unavailable', `the database aborted this transaction ${MAX_TX_ATTEMPTS} times in a row (${code === '40P01' ? 'deadlock' : 'serialization failure'} with concurrent writers), so nothing was written; retry in ${POOL_EXHAUSTED_RETRY_AFTER_S} s`, {
+          retryAfterS: POOL_EXHAUSTED_RETRY_AFTER_S,
+        });
+      }
       throw error;
     } finally {
       client.release(broken);
