@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { LedgerEntry } from '../../../../shared/domain/ledger-entry';
 import type { Policy } from '../../../../shared/domain/policy';
-import { auditLedger, auditView, type AuditViolationKind } from '../../../../shared/ledger/semantic-audit';
+import { auditLedger, auditView, EntryTimes, type AuditViolationKind } from '../../../../shared/ledger/semantic-audit';
+import { seededRandom } from '../../../support/seeded-random';
 import { nodeSha256 } from '../../../../shared/node/ledger/node-crypto';
 import { EXAMPLE_POLICY_PATH } from '../../../../grant-store/policy/example-policy-path';
 import { parsePolicy, policyHash } from '../../../../grant-store/policy/load-policy';
@@ -347,4 +348,21 @@ describe('semantic audit: which kind of key signed each decision', () => {
     only(c, 'ineligible_decision', cSeq);
     assert.match(audit(c).violations[0]!.message, /records the signing key as claimed, but it was enrolled software/);
   });
+});
+
+test('EntryTimes reads every time as Date.parse does, also after a time of the same second', () => {
+  const { int, pick, chance } = seededRandom(0x71e5);
+  const times = new EntryTimes();
+  let previous = '2026-06-22T03:14:07.000Z';
+  for (let i = 0; i < 20_000; i++) {
+    // Mostly the second before (as a busy ledger writes them), now and then anything.
+    let time = chance(0.7) ? `${previous.slice(0, 19)}.${String(int(1000)).padStart(3, '0')}Z` : new Date(int(4_000_000_000_000)).toISOString();
+    if (chance(0.1)) {
+      const at = int(24);
+      time = time.slice(0, at) + pick(['9', '0', '2', '4', '6', 'x', '.', 'Z', ':', '-', ' ']) + time.slice(at + 1);
+    }
+    if (chance(0.02)) time = pick(['2026-06-22T24:00:00.000Z', '2026-06-22T24:00:00.500Z', '2026-02-30T00:00:00.000Z', '2026-06-22T03:14:60.000Z', '2026-06-22T03:14:07Z', '2026-06-22T03:14:07.1234Z', '+012026-06-22T03:14:07.000Z', '']);
+    assert.equal(Object.is(times.ms(time), Date.parse(time)), true, `${time}: ${times.ms(time)} vs ${Date.parse(time)}`);
+    if (Number.isFinite(Date.parse(time))) previous = time;
+  }
 });
