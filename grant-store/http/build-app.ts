@@ -1,9 +1,10 @@
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
 import type { GrantStoreServices } from '../compose-grant-store';
 import { installAuth } from './auth';
 import { clientErrorHandler, frameworkErrorHandler, installClosingAnswer, installErrorHandling } from './error-handler';
 import { buildOpenApiDocument } from './openapi';
+import { requestLogging } from './request-logger';
 import { routeRegistrar } from './register-route';
 import type { RouteContext } from './route-context';
 import { registerAdminRoutes } from './routes/admin-routes';
@@ -41,9 +42,9 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
   const { services } = opts;
   const https = opts.tls ? { cert: readFileSync(opts.tls.certPath), key: readFileSync(opts.tls.keyPath) } : null;
   const app = Fastify({
-    loggerInstance: services.logger,
-    // Request lines only with `serve --log` (Fastify 5.12 takes this through a LogController).
-    logController: new LogController({ disableRequestLogging: opts.logRequests !== true }),
+    // Request lines only with `serve --log`; without them Fastify gets no logger of its own and
+    // `request.log` is the store logger's child, built when a request logs something (request-logger.ts).
+    ...requestLogging(services.logger, opts.logRequests === true),
     bodyLimit: BODY_LIMIT_BYTES,
     // Router and HTTP parser errors answer in the documented envelope too (error-handler.ts).
     frameworkErrors: frameworkErrorHandler,
@@ -69,13 +70,14 @@ export async function buildApp(opts: AppOptions): Promise<{ app: FastifyInstance
     for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push(`${method} ${route.url}`);
   });
 
+  // /healthz answers 503 while the ledger is halted; /metrics carries the halt gauge (hooks on
+  // those two routes only, attached as they are registered below).
+  installLedgerGuardHttp(app, services.ledgerGuard);
   const route = routeRegistrar(app, { validateResponses: opts.validateResponses });
   const ctx: RouteContext = { ...services, route };
   for (const register of [registerIdentityRoutes, registerRequestRoutes, registerCheckRoutes, registerReviewRoutes, registerAdminRoutes, registerEventRoutes, registerLedgerRoutes, registerTileRoutes, registerReportRoutes, registerEmergencyRoutes, registerSessionRoutes, registerAdmissionRoutes, registerRequestPageRoutes]) {
     await register(app, ctx);
   }
-  // /healthz answers 503 while the ledger is halted; /metrics carries the halt gauge.
-  installLedgerGuardHttp(app, services.ledgerGuard);
   let openapi: unknown;
   route('openapi', ({ reply }) => reply.type('application/json; charset=utf-8').send((openapi ??= buildOpenApiDocument())));
   return { app, routes };
