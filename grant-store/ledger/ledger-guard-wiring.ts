@@ -1,4 +1,5 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, onRequestHookHandler, onSendHookHandler } from 'fastify';
+import { ROUTES } from '../../shared/http/contract';
 import type { PolicyHolder } from '../policy/policy-holder';
 import type { Store } from '../storage/store';
 import { enqueueOutboxItems, outboxItemsFor } from '../alerts/alert-dispatcher';
@@ -52,20 +53,27 @@ export async function startLedgerGuard(opts: GuardStartOptions): Promise<LedgerG
   });
 }
 
-/** /healthz answers 503 with the halt, and /metrics carries the breakglass_ledger_halted gauge. */
+/**
+ * /healthz answers 503 with the halt, and /metrics carries the breakglass_ledger_halted gauge.
+ * Call before the routes are registered: the hooks are attached to those two routes only (their
+ * GET and HEAD), so no other request, gate checks included, runs them.
+ */
 export function installLedgerGuardHttp(app: FastifyInstance, guard: LedgerGuard): void {
-  // Callback style, not async: these hooks run on every request (gate checks included), and an
-  // async hook costs each request a promise and a microtask round even when it does nothing.
-  app.addHook('onRequest', (request, reply, done) => {
-    if (request.url !== '/healthz' && !request.url.startsWith('/healthz?')) return done();
+  // Callback style, not async: an async hook costs each request a promise and a microtask round.
+  const healthz: onRequestHookHandler = (_request, reply, done) => {
     const halt = guard.halted;
     if (!halt) return done();
     // Answered here: a hook that sends and does not call done() ends the request.
     void reply.code(503).send({ ok: false, halted: { since: halt.since, seq: halt.seq, table: halt.table, reason: halt.reason }, message: guard.describe() });
-  });
-  app.addHook('onSend', (request, reply, payload, done) => {
-    if (reply.statusCode !== 200 || typeof payload !== 'string' || (request.url !== '/metrics' && !request.url.startsWith('/metrics?'))) return done(null, payload);
+  };
+  const metrics: onSendHookHandler = (_request, reply, payload, done) => {
+    if (reply.statusCode !== 200 || typeof payload !== 'string') return done(null, payload);
     const halted = guard.halted ? 1 : 0;
     done(null, `${payload}${payload.endsWith('\n') || payload === '' ? '' : '\n'}# HELP ${LEDGER_HALTED_METRIC} 1 while the ledger is halted on a tamper alarm (every gate check blocks).\n# TYPE ${LEDGER_HALTED_METRIC} gauge\n${LEDGER_HALTED_METRIC} ${halted}\n`);
+  };
+  app.addHook('onRoute', (route) => {
+    if (route.url === ROUTES.healthz.path) route.onRequest = [...[route.onRequest ?? []].flat(), healthz];
+    // First: a HEAD route's own onSend (Fastify's) turns the body into its content-length.
+    if (route.url === ROUTES.metrics.path) route.onSend = [metrics, ...[route.onSend ?? []].flat()];
   });
 }
