@@ -5,7 +5,7 @@ import { formatScope } from '../../../../shared/policy/scope-match';
 import { declaredScope, scopeRuleOf } from '../../../../shared/policy/scope-rules';
 import { resolveGate } from '../../../../shared/policy/tier-resolution';
 import { startCheckHotPath, type RunningCheckHotPath } from '../../../../grant-store/checks/check-hot-path';
-import { checkGate } from '../../../../grant-store/service/check-service';
+import { checkGate, isoInstant } from '../../../../grant-store/service/check-service';
 import { startHarness, type Harness } from '../service-harness';
 
 /**
@@ -53,4 +53,21 @@ describe('block answer scope text', () => {
       }
     });
   }
+});
+
+describe('isoInstant (a block answer\'s checkedAt)', () => {
+  test('is toISOString of the instant, whether or not the previous call was the same millisecond', () => {
+    const base = Date.parse('2026-11-30T17:00:00.000Z');
+    for (const offset of [0, 0, 1, 1, 0, 999, 1000, 86_400_000, -1, 0]) {
+      const now = new Date(base + offset);
+      assert.equal(isoInstant(now), now.toISOString());
+      assert.equal(isoInstant(new Date(now.getTime())), now.toISOString(), 'the same millisecond from another Date');
+    }
+  });
+
+  test('an invalid date throws as toISOString does, and does not poison the next call', () => {
+    assert.throws(() => isoInstant(new Date(Number.NaN)), RangeError);
+    const now = new Date('2026-11-30T17:00:00.123Z');
+    assert.equal(isoInstant(now), '2026-11-30T17:00:00.123Z');
+  });
 });
