@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify';
+import { LogController, type FastifyBaseLogger, type FastifyServerOptions } from 'fastify';
 import type { Bindings, ChildLoggerOptions } from 'pino';
 import type { StoreLogger } from '../logger';
 
@@ -65,10 +65,12 @@ class LazyRequestLogger {
  * The Fastify logging options of the store's app: with request lines (`serve --log`), Fastify logs
  * through `logger` as usual; without, `logger: false` and request loggers from LazyRequestLogger.
  */
-export function requestLogging(logger: StoreLogger, logRequests: boolean): Pick<FastifyServerOptions, 'loggerInstance' | 'logger' | 'childLoggerFactory'> {
-  if (logRequests) return { loggerInstance: logger };
+export function requestLogging(logger: StoreLogger, logRequests: boolean): Pick<FastifyServerOptions, 'loggerInstance' | 'logger' | 'logController' | 'childLoggerFactory'> {
+  if (logRequests) return { loggerInstance: logger, logController: new LogController({ disableRequestLogging: false }) };
   return {
     logger: false,
+    // Fastify 5.12 asks its LogController whether to write request lines, whatever the logger.
+    logController: new LogController({ disableRequestLogging: true }),
     // Fastify passes its null logger as the parent; the request's logger hangs off the store's.
     childLoggerFactory: (_nullLogger, bindings, options) => new LazyRequestLogger(logger, bindings, options) as unknown as FastifyBaseLogger,
   };

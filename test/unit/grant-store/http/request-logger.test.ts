@@ -28,6 +28,12 @@ describe('requestLogging', () => {
     });
     app.get('/ok', (request) => ({ logs: typeof request.log.error, level: request.log.level }));
     await app.ready();
+    const { logger: infoLogger, lines: infoLines } = memoryLogger('info');
+    const quiet = Fastify(requestLogging(infoLogger, false));
+    quiet.get('/ok', () => ({ ok: true }));
+    await quiet.inject({ method: 'GET', url: '/ok' });
+    assert.deepEqual(infoLines, [], 'no request lines, even with the store logging at info');
+    await quiet.close();
     const ok = await app.inject({ method: 'GET', url: '/ok' });
     assert.deepEqual(ok.json(), { logs: 'function', level: 'warn' });
     assert.equal(lines.length, 0, 'no request line, no line at all for a request that logs nothing');
