@@ -28,6 +28,7 @@
  * bare route is the store and how much is the disk (fsync latency with 10 connections in flight).
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,10 +114,26 @@ interface Run {
   rps: number;
   /** Server CPU (user + system) per answered request, µs: this process serves every route. */
   cpuUs: number;
+  /**
+   * Of that, the event loop's thread alone (µs per request; NaN off Linux): the work that queues
+   * requests, without what worker threads (WAL checkpoints, entry bindings) and libuv's pool
+   * (fsyncs) do beside it.
+   */
+  loopUs: number;
   p50: number;
   p99: number;
   errors: number;
   non2xx: number;
+}
+
+/** The main thread's CPU time so far (user + system, µs) from /proc (Linux; clock ticks of 10 ms), or NaN. */
+function loopCpuUs(): number {
+  try {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return NaN;
+  }
 }
 
 function autocannon(url: string, body: string, token: string | undefined, extra: string[]): Promise<Run> {
@@ -127,6 +144,7 @@ function autocannon(url: string, body: string, token: string | undefined, extra:
     // process's CPU time per request is what the server spends on it, however busy the
     // machine (a steadier comparison than req/s on shared cores).
     const cpuAtStart = process.cpuUsage();
+    const loopAtStart = loopCpuUs();
     const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -137,7 +155,8 @@ function autocannon(url: string, body: string, token: string | undefined, extra:
       if (code !== 0 || !line) return reject(new Error(`autocannon failed (${code}): ${err}`));
       const r = JSON.parse(line) as { requests: { average: number; total: number }; latency: { p50: number; p99: number }; errors: number; non2xx: number };
       const used = process.cpuUsage(cpuAtStart);
-      resolve({ rps: r.requests.average, cpuUs: (used.user + used.system) / Math.max(1, r.requests.total), p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx });
+      const requests = Math.max(1, r.requests.total);
+      resolve({ rps: r.requests.average, cpuUs: (used.user + used.system) / requests, loopUs: (loopCpuUs() - loopAtStart) / requests, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx });
     });
   });
 }
@@ -154,7 +173,7 @@ function openLoop(url: string, body: string, token: string | undefined): Promise
       const line = out.trim().split('\n').pop();
       if (code !== 0 || !line) return reject(new Error(`open-loop failed (${code}): ${err}`));
       const r = JSON.parse(line) as Run;
-      resolve({ rps: r.rps, cpuUs: NaN, p50: r.p50, p99: r.p99, errors: r.errors, non2xx: r.non2xx });
+      resolve({ rps: r.rps, cpuUs: NaN, loopUs: NaN, p50: r.p50, p99: r.p99, errors: r.errors, non2xx: r.non2xx });
     });
   });
 }
@@ -254,7 +273,7 @@ async function seedBypasses(url: string, requesterToken: string, count: number):
 
 function fmt(run: Run): string {
   const bad = run.errors + run.non2xx > 0 ? `  (${run.errors} errors, ${run.non2xx} non-2xx!)` : '';
-  const cpu = Number.isNaN(run.cpuUs) ? '' : `  cpu ${run.cpuUs.toFixed(1).padStart(5)} µs/req`;
+  const cpu = Number.isNaN(run.cpuUs) ? '' : `  cpu ${run.cpuUs.toFixed(1).padStart(5)} µs/req${Number.isNaN(run.loopUs) ? '' : ` (loop ${run.loopUs.toFixed(1).padStart(5)})`}`;
   return `${run.rps.toFixed(0).padStart(7)} req/s${cpu}  p50 ${run.p50.toFixed(2).padStart(6)} ms  p99 ${run.p99.toFixed(2).padStart(6)} ms${bad}`;
 }
 
@@ -386,7 +405,7 @@ async function main(): Promise<void> {
     await assertVerdicts();
     const summary = (runs: { max: Run; fixed: Run; ratio: number; cpuRatio: number }[]) => {
       const pick = (f: (x: { max: Run; fixed: Run }) => Run, k: keyof Run) => median(runs.map((x) => f(x)[k]));
-      const run = (f: (x: { max: Run; fixed: Run }) => Run): Run => ({ rps: pick(f, 'rps'), cpuUs: pick(f, 'cpuUs'), p50: pick(f, 'p50'), p99: pick(f, 'p99'), errors: pick(f, 'errors'), non2xx: pick(f, 'non2xx') });
+      const run = (f: (x: { max: Run; fixed: Run }) => Run): Run => ({ rps: pick(f, 'rps'), cpuUs: pick(f, 'cpuUs'), loopUs: pick(f, 'loopUs'), p50: pick(f, 'p50'), p99: pick(f, 'p99'), errors: pick(f, 'errors'), non2xx: pick(f, 'non2xx') });
       return { max: run((x) => x.max), fixed: run((x) => x.fixed), ratio: median(runs.map((x) => x.ratio)), cpuRatio: median(runs.map((x) => x.cpuRatio)) };
     };
     console.log('\nmedians over the rounds (flat out: autocannon, latency resolution 1 ms, cpu = server CPU per request, cpu ratio = baseline cpu / scenario cpu; fixed rate: bench/open-loop.mjs, timed from each request\'s due time)');
@@ -415,9 +434,10 @@ async function main(): Promise<void> {
     if (floor && warn) {
       const ratios = results.get(warn)!.map((r, i) => r.max.rps / results.get(floor)![i]!.max.rps);
       const cpu = summary(results.get(warn)!).max.cpuUs - summary(results.get(floor)!).max.cpuUs;
+      const loop = summary(results.get(warn)!).max.loopUs - summary(results.get(floor)!).max.loopUs;
       console.log(
         `info warn / ${floor.name} (same rounds): min/median/max ${Math.min(...ratios).toFixed(2)}/${median(ratios).toFixed(2)}/${Math.max(...ratios).toFixed(2)}; ` +
-          `the store's own server CPU per warn above it ${cpu.toFixed(1)} µs`,
+          `the store's own server CPU per warn above it ${cpu.toFixed(1)} µs${Number.isNaN(loop) ? '' : ` (on the event loop's thread ${loop.toFixed(1)} µs)`}`,
       );
     }
     console.log(`load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
