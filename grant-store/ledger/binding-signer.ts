@@ -20,11 +20,18 @@ export type SignBatchResult = { id: number; bindings: Uint8Array } | { id: numbe
 
 /** Idle this long, the worker thread is stopped (the next batch is signed here and starts it again). */
 export const SIGNER_IDLE_STOP_MS = 30_000;
+/**
+ * A batch the worker has not answered within this long (a batch of 256 takes ~10 ms) means it is
+ * stuck: it is stopped and what it owes is signed here, so a commit never waits on it for longer.
+ */
+export const SIGNER_ANSWER_TIMEOUT_MS = 2_000;
 
 interface Waiting {
   seqs: readonly number[];
   leaves: readonly Uint8Array[];
   resolve: (bindings: Uint8Array[]) => void;
+  /** performance.now() when it was sent. */
+  sentAt: number;
 }
 
 /**
@@ -41,13 +48,37 @@ export interface BatchSigningBinder extends BatchEntryBinder {
   whenReady(): Promise<boolean>;
 }
 
-export function batchSigningBinder(binder: EntryBinder, start: SignerStart, log: (message: string) => void = (m) => fallbackStoreLogger().warn(m)): BatchSigningBinder {
+export interface BatchSigningOptions {
+  /** Where failures are reported (default: the store logger, warn level). */
+  log?: (message: string) => void;
+  /** Default SIGNER_ANSWER_TIMEOUT_MS. */
+  answerTimeoutMs?: number;
+  /** The worker to run (default: binding-sign-worker.ts; tests pass a misbehaving one). */
+  workerUrl?: URL;
+}
+
+export function batchSigningBinder(binder: EntryBinder, start: SignerStart, options: BatchSigningOptions = {}): BatchSigningBinder {
+  const log = options.log ?? ((message: string) => fallbackStoreLogger().warn(message));
+  const answerTimeoutMs = options.answerTimeoutMs ?? SIGNER_ANSWER_TIMEOUT_MS;
   let worker: Worker | undefined;
   let ready = false;
   let failed = false;
   let nextId = 0;
   const waiting = new Map<number, Waiting>();
   let idle: NodeJS.Timeout | undefined;
+  /** Runs while batches are owed: fails the worker if the oldest has waited past SIGNER_ANSWER_TIMEOUT_MS. */
+  let watchdog: NodeJS.Timeout | undefined;
+  const watch = (): void => {
+    if (watchdog) return;
+    watchdog = setTimeout(() => {
+      watchdog = undefined;
+      const oldest = waiting.values().next().value;
+      if (!oldest) return;
+      if (performance.now() - oldest.sentAt >= answerTimeoutMs) fail(`no answer within ${answerTimeoutMs} ms`);
+      else watch();
+    }, answerTimeoutMs / 4);
+    watchdog.unref();
+  };
   /** whenReady() callers, told when the worker is ready (true) or has failed (false). */
   const readyWaiters: ((ok: boolean) => void)[] = [];
   const tellReady = (ok: boolean): void => {
@@ -75,7 +106,7 @@ export function batchSigningBinder(binder: EntryBinder, start: SignerStart, log:
     tellReady(false);
   };
   const spawn = (): void => {
-    const w = new Worker(BINDING_SIGN_WORKER_URL, { workerData: start satisfies SignerStart });
+    const w = new Worker(options.workerUrl ?? BINDING_SIGN_WORKER_URL, { workerData: start satisfies SignerStart });
     worker = w;
     w.unref();
     w.on('message', (message: SignBatchResult | 'ready') => {
@@ -139,7 +170,8 @@ export function batchSigningBinder(binder: EntryBinder, start: SignerStart, log:
       }
       const id = nextId++;
       return new Promise<Uint8Array[]>((resolve) => {
-        waiting.set(id, { seqs, leaves, resolve });
+        waiting.set(id, { seqs, leaves, resolve, sentAt: performance.now() });
+        watch();
         // Held while it owes an answer (a commit is waiting for it).
         w.ref();
         w.postMessage({ id, seqs: [...seqs], leaves: packed } satisfies SignBatch, [packed.buffer]);

@@ -15,7 +15,7 @@ describe('entry bindings signed in a batch off the event loop', () => {
     const key = pem();
     const here = ed25519EntryBinder(ORIGIN, key);
     const logged: string[] = [];
-    const binder = batchSigningBinder(here, { origin: ORIGIN, privateKeyPem: key }, (m) => logged.push(m));
+    const binder = batchSigningBinder(here, { origin: ORIGIN, privateKeyPem: key }, { log: (m) => logged.push(m) });
     assert.equal(await binder.whenReady(), true);
     for (const n of [1, 3, 64]) {
       const ls = leaves(n, `batch of ${n}`);
@@ -39,13 +39,33 @@ describe('entry bindings signed in a batch off the event loop', () => {
     const key = pem();
     const here = ed25519EntryBinder(ORIGIN, key);
     const logged: string[] = [];
-    const binder = batchSigningBinder(here, { origin: ORIGIN, privateKeyPem: 'not a PEM key' }, (m) => logged.push(m));
+    const binder = batchSigningBinder(here, { origin: ORIGIN, privateKeyPem: 'not a PEM key' }, { log: (m) => logged.push(m) });
     assert.equal(await binder.whenReady(), false);
     const ls = leaves(5, 'fallback');
     const signed = await binder.bindMany([0, 1, 2, 3, 4], ls);
     signed.forEach((b, i) => assert.equal(here.verify(i, ls[i]!, b), true));
     assert.equal(logged.length, 1);
     assert.match(logged[0]!, /entry-binding signer thread failed/);
+  });
+
+  test('a worker that stops answering is given up after the timeout: the batches it owes are signed here, once, and so are the next', async () => {
+    const key = pem();
+    const here = ed25519EntryBinder(ORIGIN, key);
+    const logged: string[] = [];
+    // Ready at once, then never answers.
+    const silent = new URL(`data:text/javascript,${encodeURIComponent("import { parentPort } from 'node:worker_threads'; parentPort.on('message', () => {}); parentPort.postMessage('ready');")}`);
+    const binder = batchSigningBinder(here, { origin: ORIGIN, privateKeyPem: key }, { log: (m) => logged.push(m), answerTimeoutMs: 200, workerUrl: silent });
+    assert.equal(await binder.whenReady(), true);
+    const ls = leaves(3, 'stuck');
+    const started = performance.now();
+    const [first, second] = await Promise.all([binder.bindMany([0, 1], ls.slice(0, 2)), binder.bindMany([2], ls.slice(2))]);
+    const waited = performance.now() - started;
+    assert.ok(waited >= 150 && waited < 2_000, `answered after ${waited.toFixed(0)} ms`);
+    [...first!, ...second!].forEach((b, i) => assert.equal(here.verify(i, ls[i]!, b), true));
+    assert.equal(logged.length, 1);
+    assert.match(logged[0]!, /no answer within 200 ms/);
+    const [later] = await binder.bindMany([9], [ls[0]!]);
+    assert.equal(here.verify(9, ls[0]!, later), true);
   });
 
   test('self-bound entries remember batch bindings: a row as signed is checked by comparison, an edited one is refused', async () => {
