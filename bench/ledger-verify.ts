@@ -36,6 +36,7 @@ import { existsSync } from 'node:fs';
 import { signDecision } from '../shared/node/signing/sign-decision';
 import { fileKeySigner, generateSoftwareKeyPair } from '../shared/node/signing/software-signer';
 import { newDecisionStatement } from '../shared/signing/decision-statement';
+import { tilePath, TILE_WIDTH } from '../shared/ledger/tlog-tiles';
 import { pool, startBenchServer, startCiTrafficStore, type BenchServer } from './support/bench-store';
 import { minMedianMax } from './support/stats';
 
@@ -165,7 +166,36 @@ interface CliRun {
   /** User + system CPU of the CLI process (all its threads), from /usr/bin/time. */
   cpuSeconds: number;
   rssMb: number;
+  /** User + system CPU the store process spent meanwhile (serving the checkpoint, hash tiles and entry bundles). */
+  storeCpuSeconds: number;
   json: { ok: boolean; treeSize?: number; entriesVerified?: number; decisionsVerified?: number; reason?: string };
+}
+
+/** User + system CPU of process `pid` so far (all its threads), from /proc/<pid>/stat (clock ticks of 1/100 s). */
+async function processCpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * Every full entry bundle of a tree of `treeSize` entries fetched once, CONCURRENCY at a time, as
+ * a verifier or a CDN filling its cache reads them: the store's CPU for it (this process only
+ * fetches and counts bytes), per bundle.
+ */
+async function serveAllBundles(server: BenchServer, token: string, treeSize: number): Promise<{ bundles: number; storeCpuSeconds: number; seconds: number; bytes: number }> {
+  const bundles = Math.floor(treeSize / TILE_WIDTH);
+  let bytes = 0;
+  const cpuStarted = await processCpuSeconds(server.pid);
+  const started = process.hrtime.bigint();
+  await pool(bundles, 4, async (n) => {
+    const res = await fetch(`${server.url}/v1/ledger/tlog/${tilePath({ level: 'entries', index: n, width: null })}`, { headers: { authorization: `Bearer ${token}` } });
+    if (res.status !== 200) throw new Error(`entry bundle ${n}: HTTP ${res.status}`);
+    bytes += (await res.arrayBuffer()).byteLength;
+  });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { bundles, storeCpuSeconds: (await processCpuSeconds(server.pid)) - cpuStarted, seconds, bytes };
 }
 
 /** One `breakglass ledger verify --json` in its own process, timed, with its peak RSS (/usr/bin/time %M). */
@@ -178,9 +208,11 @@ async function runCli(server: BenchServer, token: string, stateHome: string, ext
   let err = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  const storeCpuStarted = await processCpuSeconds(server.pid);
   const started = process.hrtime.bigint();
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const storeCpuSeconds = (await processCpuSeconds(server.pid)) - storeCpuStarted;
   const kb = Number(/BENCH_MAXRSS_KB=(\d+)/.exec(err)?.[1] ?? NaN);
   const cpu = /BENCH_CPU_S=([\d.]+)\+([\d.]+)/.exec(err);
   const cpuSeconds = cpu ? Number(cpu[1]) + Number(cpu[2]) : NaN;
@@ -191,7 +223,7 @@ async function runCli(server: BenchServer, token: string, stateHome: string, ext
     throw new Error(`ledger verify printed no JSON (exit ${code}): ${out.slice(0, 500)} ${err.slice(-1500)}`);
   }
   if (code !== 0 || !json.ok) throw new Error(`ledger verify failed (exit ${code}): ${JSON.stringify(json).slice(0, 800)}`);
-  return { seconds, cpuSeconds, rssMb: kb / 1024, json };
+  return { seconds, cpuSeconds, rssMb: kb / 1024, storeCpuSeconds, json };
 }
 
 /**
@@ -324,6 +356,12 @@ async function main(): Promise<void> {
     console.log(`  CLI peak RSS:             ${mmm(full.map((r) => r.rssMb), 0)} MB   target ≤ ${TARGET_RSS_MB} MB: ${minMedianMax(full.map((r) => r.rssMb)).max <= TARGET_RSS_MB ? 'MET' : 'NOT MET'}`);
     // CPU against CPU, per round: what a shared machine's load disturbs least (the target is on wall time).
     console.log(`  CPU, CLI (all threads):   ${mmm(full.map((r) => r.cpuSeconds))} s; floor ${mmm(floorsCpu, 3)} s (signatures included, on one thread); ratio ${mmm(full.map((r, i) => r.cpuSeconds / floorsCpu[i]!))}`);
+    console.log(`  CPU, store meanwhile:     ${mmm(full.map((r) => r.storeCpuSeconds))} s (checkpoint, hash tiles, entry bundles; ${mmm(full.map((r) => (r.storeCpuSeconds / size) * 1e6))} us an entry)`);
+    const served: Awaited<ReturnType<typeof serveAllBundles>>[] = [];
+    for (let r = 0; r < ROUNDS; r++) served.push(await serveAllBundles(server, tokens.auditor, size));
+    const b = served[0]!;
+    console.log(`every full entry bundle fetched once (${b.bundles.toLocaleString('en')} bundles, ${(b.bytes / 1e6).toFixed(0)} MB, 4 in flight), load average ${load()}:`);
+    console.log(`  store CPU: ${mmm(served.map((s) => s.storeCpuSeconds))} s; ${mmm(served.map((s) => (s.storeCpuSeconds / s.bundles) * 1e3), 3)} ms a bundle; ${mmm(served.map((s) => (s.storeCpuSeconds / (s.bundles * TILE_WIDTH)) * 1e6))} us an entry; wall ${mmm(served.map((s) => s.seconds))} s`);
 
     await growTo(server, tokens, size + INCREMENTAL);
     const grown = await checkpointAtLeast(server, tokens.auditor, units * UNIT);
