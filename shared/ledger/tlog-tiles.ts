@@ -72,13 +72,24 @@ export function tileWidthAt(level: number | 'entries', index: number, treeSize: 
   return Math.max(0, Math.min(TILE_WIDTH, available));
 }
 
-/** An entry bundle: each entry as a 2-byte big-endian length and its bytes. */
+/** The most bytes an entry may have in an entry bundle (its length is written in 2 bytes). */
+export const MAX_BUNDLED_ENTRY_BYTES = 0xffff;
+
+/** The error for an entry of `bytes` bytes that does not fit an entry bundle (every bundle writer throws it). */
+export function entryTooLargeForBundle(bytes: number): AppError {
+  return new AppError('internal', `a ledger entry of ${bytes} bytes does not fit an entry bundle (at most ${MAX_BUNDLED_ENTRY_BYTES})`);
+}
+
+/**
+ * An entry bundle: each entry as a 2-byte big-endian length and its bytes. The store frames the
+ * stored texts without encoding each first (shared/node/ledger/entry-bundle-writer.ts), to these bytes.
+ */
 export function entryBundle(entries: readonly Uint8Array[]): Uint8Array {
   const total = entries.reduce((n, e) => n + 2 + e.length, 0);
   const out = new Uint8Array(total);
   let at = 0;
   for (const e of entries) {
-    if (e.length > 0xffff) throw new AppError('internal', `a ledger entry of ${e.length} bytes does not fit an entry bundle (at most 65535)`);
+    if (e.length > MAX_BUNDLED_ENTRY_BYTES) throw entryTooLargeForBundle(e.length);
     out[at] = e.length >> 8;
     out[at + 1] = e.length & 0xff;
     out.set(e, at + 2);

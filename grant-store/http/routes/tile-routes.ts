@@ -1,7 +1,7 @@
-import { utf8 } from '../../../shared/bytes';
 import { AppError } from '../../../shared/errors';
 import { seesEverything, type Viewer } from '../../../shared/policy/visibility';
-import { entryBundle, parseTilePath, tileWidthAt, TILE_WIDTH, type TileRef } from '../../../shared/ledger/tlog-tiles';
+import { parseTilePath, tileWidthAt, TILE_WIDTH, type TileRef } from '../../../shared/ledger/tlog-tiles';
+import { EntryBundleCache } from '../../ledger/entry-bundle-cache';
 import type { RoutePlugin } from '../route-context';
 
 /**
@@ -10,10 +10,12 @@ import type { RoutePlugin } from '../route-context';
  * checkpoint covers). Full tiles never change: cached for a year; partial ones for a few seconds.
  * Entry bundles hold every entry in full, so only readers who see everything (auditors, admins)
  * get them; approvers read entries from /v1/ledger/entries, redacted where they may not see them,
- * and verify with the hash tiles, which everyone reading the ledger gets.
+ * and verify with the hash tiles, which everyone reading the ledger gets. Bundles are framed
+ * from the stored texts into one buffer, full ones kept in a bounded LRU cache (EntryBundleCache).
  */
 export const registerTileRoutes: RoutePlugin = async (_app, ctx) => {
   const { log, route } = ctx;
+  const bundles = new EntryBundleCache((from, count) => ctx.deps.store.getLedgerTextRange(from, count));
 
   route('tlogCheckpoint', async ({ reply }) => {
     const cp = log.latestCheckpoint();
@@ -33,9 +35,7 @@ export const registerTileRoutes: RoutePlugin = async (_app, ctx) => {
     }
     let body: Uint8Array;
     if (ref.level === 'entries') {
-      const rows = await ctx.deps.store.getLedgerEntryTexts(ref.index * TILE_WIDTH, width);
-      if (rows.length !== width) throw new AppError('internal', `ledger entries ${ref.index * TILE_WIDTH}..${ref.index * TILE_WIDTH + width - 1} are not all stored`);
-      body = entryBundle(rows.map((r) => utf8(r.text)));
+      body = await bundles.bundle(ref.index, width);
     } else {
       body = await log.tileHashes(ref.level, ref.index, width);
     }

@@ -20,6 +20,9 @@ import { notificationsFor, notificationsFromStore } from '../../../grant-store/a
 import { auditExportChunks, auditPage } from '../../../grant-store/reports/audit-export';
 import { auditRecord, auditRecordMatches } from '../../../grant-store/reports/audit-records';
 import { seededRandom } from '../../support/seeded-random';
+import { utf8 } from '../../../shared/bytes';
+import { entryBundle, TILE_WIDTH } from '../../../shared/ledger/tlog-tiles';
+import { EntryBundleCache } from '../../../grant-store/ledger/entry-bundle-cache';
 
 /** Items in a stable order (time, then team). */
 const sortItems = (items: readonly CounterItem[]) => [...items].sort((a, b) => a.time.localeCompare(b.time) || a.team.localeCompare(b.team));
@@ -399,6 +402,19 @@ export function storeConformanceSuite(factory: StoreBackendFactory): void {
         const [appended] = await tx.appendLedger([entry('decision', target, { approver: 'carol' })]);
         assert.deepEqual(await tx.getLedgerTextRange(2, 2), [texts[2]!.text, canonicalJson(appended)]);
       });
+    });
+
+    test('entry bundles (tile/entries) are framed from the stored texts to the bytes of entryBundle, non-ASCII included; full and partial', async () => {
+      const target = rid('req');
+      const entries = Array.from({ length: TILE_WIDTH + 44 }, (_, i) => entry('decision', target, { actor: i % 3 === 0 ? `zoë-日本-𝄞-${i}` : `bob-${i}` }));
+      await store.transaction((tx) => tx.appendLedger(entries));
+      const texts = (await store.getLedgerEntryTexts(0, TILE_WIDTH + 44)).map((t) => utf8(t.text));
+      const bundles = new EntryBundleCache((from, count) => store.getLedgerTextRange(from, count));
+      const full = await bundles.bundle(0, TILE_WIDTH);
+      assert.ok(full.equals(Buffer.from(entryBundle(texts.slice(0, TILE_WIDTH)))));
+      assert.equal(await bundles.bundle(0, TILE_WIDTH), full, 'a full bundle is read once');
+      assert.ok((await bundles.bundle(1, 44)).equals(Buffer.from(entryBundle(texts.slice(TILE_WIDTH)))));
+      await assert.rejects(bundles.bundle(1, 45), /ledger entries 256\.\.300 are not all stored/);
     });
 
     test('lockForAppend returns the requests asked for (missing ones left out) as of the lock, and the appends after it stay dense', async () => {

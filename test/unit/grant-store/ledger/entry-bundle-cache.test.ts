@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { utf8 } from '../../../../shared/bytes';
+import { entryBundle, TILE_WIDTH } from '../../../../shared/ledger/tlog-tiles';
+import { EntryBundleCache } from '../../../../grant-store/ledger/entry-bundle-cache';
+
+const text = (seq: number) => `{"seq":${seq},"note":"entrée ${seq}"}`;
+
+/** A ledger of `size` entries read as the store reads its texts, counting the reads. */
+function ledger(size: number) {
+  const reads: { from: number; count: number }[] = [];
+  let fail = false;
+  return {
+    reads,
+    failNext: () => (fail = true),
+    texts: async (from: number, count: number) => {
+      reads.push({ from, count });
+      if (fail) {
+        fail = false;
+        throw new Error('disk on fire');
+      }
+      const out: string[] = [];
+      for (let s = from; s < Math.min(from + count, size); s++) out.push(text(s));
+      return out;
+    },
+  };
+}
+
+const expected = (index: number, width: number) => Buffer.from(entryBundle(Array.from({ length: width }, (_, k) => utf8(text(index * TILE_WIDTH + k)))));
+
+test('full bundles are read once and served from the cache; partial ones are read every time', async () => {
+  const l = ledger(3 * TILE_WIDTH + 10);
+  const cache = new EntryBundleCache(l.texts);
+  assert.ok((await cache.bundle(1, TILE_WIDTH)).equals(expected(1, TILE_WIDTH)));
+  const [a, b] = await Promise.all([cache.bundle(2, TILE_WIDTH), cache.bundle(2, TILE_WIDTH)]);
+  assert.equal(a, b, 'concurrent first readers share one read');
+  assert.ok((await cache.bundle(1, TILE_WIDTH)).equals(expected(1, TILE_WIDTH)));
+  assert.deepEqual(l.reads, [{ from: 256, count: 256 }, { from: 512, count: 256 }]);
+  assert.ok((await cache.bundle(3, 10)).equals(expected(3, 10)));
+  assert.ok((await cache.bundle(3, 7)).equals(expected(3, 7)));
+  assert.equal(l.reads.length, 4);
+  assert.equal(cache.cachedBytes, expected(1, TILE_WIDTH).length + expected(2, TILE_WIDTH).length);
+});
+
+test('the cache keeps to its byte budget, dropping the least recently used bundle first', async () => {
+  const l = ledger(10 * TILE_WIDTH);
+  const one = expected(0, TILE_WIDTH).length;
+  // Room for two bundles (they differ by a few bytes: the seq digits), not three.
+  const cache = new EntryBundleCache(l.texts, 2 * one + 2 * TILE_WIDTH);
+  await cache.bundle(0, TILE_WIDTH);
+  await cache.bundle(1, TILE_WIDTH);
+  await cache.bundle(0, TILE_WIDTH); // 0 is now the most recently used
+  await cache.bundle(2, TILE_WIDTH); // drops 1
+  assert.ok(cache.cachedBytes <= 2 * one + 2 * TILE_WIDTH);
+  const before = l.reads.length;
+  await cache.bundle(0, TILE_WIDTH);
+  await cache.bundle(2, TILE_WIDTH);
+  assert.equal(l.reads.length, before, '0 and 2 are cached');
+  await cache.bundle(1, TILE_WIDTH);
+  assert.equal(l.reads.length, before + 1, '1 was dropped');
+  // A budget smaller than one bundle caches nothing.
+  const none = new EntryBundleCache(l.texts, one - 1);
+  await none.bundle(0, TILE_WIDTH);
+  assert.equal(none.cachedBytes, 0);
+});
+
+test('a missing row is an internal error naming the range, and a failed read is retried, not cached', async () => {
+  const l = ledger(TILE_WIDTH + 100);
+  const cache = new EntryBundleCache(l.texts);
+  await assert.rejects(cache.bundle(1, TILE_WIDTH), /ledger entries 256\.\.511 are not all stored/);
+  l.failNext();
+  await assert.rejects(cache.bundle(0, TILE_WIDTH), /disk on fire/);
+  assert.ok((await cache.bundle(0, TILE_WIDTH)).equals(expected(0, TILE_WIDTH)));
+  assert.equal(cache.cachedBytes, expected(0, TILE_WIDTH).length);
+});
