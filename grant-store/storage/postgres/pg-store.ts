@@ -9,6 +9,7 @@ import { applyMigrations } from './migrate';
 import { PgReader } from './pg-reader';
 import { PgTx } from './pg-tx';
 import { fallbackStoreLogger } from '../../logger';
+import { keepStatistics, type StatisticsKeeper } from './table-statistics';
 
 export interface PgStoreOptions {
   databaseUrl: string;
@@ -37,6 +38,7 @@ export class PgStore extends PgReader implements Store {
     private readonly pool: pg.Pool,
     private readonly feed: PgLedgerFeed,
     private readonly binder: EntryBinder | undefined,
+    private readonly statistics: StatisticsKeeper,
   ) {
     super(pool, false);
   }
@@ -55,7 +57,12 @@ export class PgStore extends PgReader implements Store {
         log,
       );
       await feed.start();
-      return new PgStore(pool, feed, options.binder);
+      const statistics = await keepStatistics(pool, fallbackStoreLogger()).catch((error: unknown) => {
+        // Plan quality only: the store works without them, and says so.
+        fallbackStoreLogger().warn(`could not read or refresh PostgreSQL's planner statistics for the store's tables: ${(error as Error).message}`);
+        return { stop: async () => undefined };
+      });
+      return new PgStore(pool, feed, options.binder, statistics);
     } catch (error) {
       // Opening failed: that error is thrown next; closing the half-open pool is best effort.
       await pool.end().catch((error: unknown) => fallbackStoreLogger().debug({ err: error }, 'closing the pool after a failed open'));
@@ -106,6 +113,7 @@ export class PgStore extends PgReader implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.statistics.stop();
     await this.feed.close();
     await this.pool.end();
   }
