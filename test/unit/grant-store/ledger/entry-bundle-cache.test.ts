@@ -28,18 +28,39 @@ function ledger(size: number) {
 
 const expected = (index: number, width: number) => Buffer.from(entryBundle(Array.from({ length: width }, (_, k) => utf8(text(index * TILE_WIDTH + k)))));
 
-test('full bundles are read once and served from the cache; partial ones are read every time', async () => {
+/** Read bundle `index` twice (the second read is the one cached). */
+async function twice(cache: EntryBundleCache, index: number): Promise<Buffer> {
+  await cache.bundle(index, TILE_WIDTH);
+  return cache.bundle(index, TILE_WIDTH);
+}
+
+test('a full bundle is cached on its second read and served from the cache after; partial ones are read every time', async () => {
   const l = ledger(3 * TILE_WIDTH + 10);
   const cache = new EntryBundleCache(l.texts);
   assert.ok((await cache.bundle(1, TILE_WIDTH)).equals(expected(1, TILE_WIDTH)));
-  const [a, b] = await Promise.all([cache.bundle(2, TILE_WIDTH), cache.bundle(2, TILE_WIDTH)]);
-  assert.equal(a, b, 'concurrent first readers share one read');
+  assert.equal(cache.cachedBytes, 0, 'a first read is not cached');
   assert.ok((await cache.bundle(1, TILE_WIDTH)).equals(expected(1, TILE_WIDTH)));
-  assert.deepEqual(l.reads, [{ from: 256, count: 256 }, { from: 512, count: 256 }]);
+  assert.equal(cache.cachedBytes, expected(1, TILE_WIDTH).length);
+  assert.ok((await cache.bundle(1, TILE_WIDTH)).equals(expected(1, TILE_WIDTH)));
+  assert.deepEqual(l.reads, [{ from: 256, count: 256 }, { from: 256, count: 256 }]);
+  await cache.bundle(2, TILE_WIDTH);
+  const [a, b] = await Promise.all([cache.bundle(2, TILE_WIDTH), cache.bundle(2, TILE_WIDTH)]);
+  assert.equal(a, b, 'concurrent second readers share one read');
+  assert.equal(l.reads.length, 4);
+  assert.ok((await cache.bundle(3, 10)).equals(expected(3, 10)));
   assert.ok((await cache.bundle(3, 10)).equals(expected(3, 10)));
   assert.ok((await cache.bundle(3, 7)).equals(expected(3, 7)));
-  assert.equal(l.reads.length, 4);
+  assert.equal(l.reads.length, 7);
   assert.equal(cache.cachedBytes, expected(1, TILE_WIDTH).length + expected(2, TILE_WIDTH).length);
+});
+
+test('only the last reads are remembered: a second read after too many others is a first read again', async () => {
+  const l = ledger(4 * TILE_WIDTH);
+  const cache = new EntryBundleCache(l.texts, undefined, 2);
+  for (const index of [0, 1, 2, 0]) await cache.bundle(index, TILE_WIDTH);
+  assert.equal(cache.cachedBytes, 0, '0 was forgotten when 2 was read');
+  await cache.bundle(2, TILE_WIDTH);
+  assert.equal(cache.cachedBytes, expected(2, TILE_WIDTH).length);
 });
 
 test('the cache keeps to its byte budget, dropping the least recently used bundle first', async () => {
@@ -47,10 +68,10 @@ test('the cache keeps to its byte budget, dropping the least recently used bundl
   const one = expected(0, TILE_WIDTH).length;
   // Room for two bundles (they differ by a few bytes: the seq digits), not three.
   const cache = new EntryBundleCache(l.texts, 2 * one + 2 * TILE_WIDTH);
-  await cache.bundle(0, TILE_WIDTH);
-  await cache.bundle(1, TILE_WIDTH);
+  await twice(cache, 0);
+  await twice(cache, 1);
   await cache.bundle(0, TILE_WIDTH); // 0 is now the most recently used
-  await cache.bundle(2, TILE_WIDTH); // drops 1
+  await twice(cache, 2); // drops 1
   assert.ok(cache.cachedBytes <= 2 * one + 2 * TILE_WIDTH);
   const before = l.reads.length;
   await cache.bundle(0, TILE_WIDTH);
@@ -60,7 +81,7 @@ test('the cache keeps to its byte budget, dropping the least recently used bundl
   assert.equal(l.reads.length, before + 1, '1 was dropped');
   // A budget smaller than one bundle caches nothing.
   const none = new EntryBundleCache(l.texts, one - 1);
-  await none.bundle(0, TILE_WIDTH);
+  await twice(none, 0);
   assert.equal(none.cachedBytes, 0);
 });
 
@@ -68,8 +89,11 @@ test('a missing row is an internal error naming the range, and a failed read is 
   const l = ledger(TILE_WIDTH + 100);
   const cache = new EntryBundleCache(l.texts);
   await assert.rejects(cache.bundle(1, TILE_WIDTH), /ledger entries 256\.\.511 are not all stored/);
+  await assert.rejects(cache.bundle(1, TILE_WIDTH), /ledger entries 256\.\.511 are not all stored/);
+  await cache.bundle(0, TILE_WIDTH);
   l.failNext();
   await assert.rejects(cache.bundle(0, TILE_WIDTH), /disk on fire/);
-  assert.ok((await cache.bundle(0, TILE_WIDTH)).equals(expected(0, TILE_WIDTH)));
+  assert.equal(cache.cachedBytes, 0);
+  assert.ok((await twice(cache, 0)).equals(expected(0, TILE_WIDTH)));
   assert.equal(cache.cachedBytes, expected(0, TILE_WIDTH).length);
 });

@@ -6,14 +6,15 @@ import { entryBundleFromTexts } from '../../../../../shared/node/ledger/entry-bu
 import { readEntryBundle } from '../../../../../shared/node/ledger/entry-bundle-reader';
 
 test('entryBundleFromTexts writes the bytes entryBundle writes from the encoded texts, any UTF-8 and any size that fits', () => {
-  const texts = ['', '{"a":1}', '{"who":"Zoë","note":"日本語 ✓ 𝄞"}', 'x'.repeat(255), 'y'.repeat(256), 'é'.repeat(300), 'z'.repeat(0xffff), '\u{1F600}'.repeat(1000)];
+  // Groups of ~32k characters are joined: entries on both sides of a group's end, and one longer than a group.
+  const texts = ['q'.repeat(20_000), 'r'.repeat(20_000), '', '{"a":1}', '{"who":"Zoë","note":"日本語 ✓ 𝄞"}', 'x'.repeat(255), 'y'.repeat(256), 'é'.repeat(300), 'z'.repeat(0xffff), '\u{1F600}'.repeat(1000)];
   const expected = entryBundle(texts.map(utf8));
   const written = entryBundleFromTexts(texts);
   assert.equal(written.length, expected.length);
   assert.ok(Buffer.from(expected).equals(written));
   assert.equal(entryBundleFromTexts([]).length, 0);
   // Lone surrogates are each written as U+FFFD, also when joined they would make one character.
-  for (const split of [['{"a":"x\uD83D', '\uDE00y"}', 'z'], ['\uDE00', '\uD83D'], ['\uD83D']]) {
+  for (const split of [['{"a":"x\uD83D', '\uDE00y"}', 'z'], ['\uDE00', '\uD83D'], ['\uD83D'], ['a'.repeat(40_000) + '\uD83D', '\uDE00', 'b']]) {
     assert.ok(Buffer.from(entryBundle(split.map(utf8))).equals(entryBundleFromTexts(split)), JSON.stringify(split));
   }
   // What a verifier reads back: the same texts.
