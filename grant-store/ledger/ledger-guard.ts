@@ -54,9 +54,6 @@ export interface LedgerGuardOptions {
 
 const DEFAULT_LIVE_CHECK_DELAY_MS = 200;
 const CATCH_UP_PAGE = 5000;
-/** A live difference must survive this many catch-ups before it halts (a racing writer's row is ahead only briefly). */
-const LIVE_CHECK_ATTEMPTS = 3;
-const LIVE_RETRY_MS = 100;
 /** The start-up check's view of the store's rows and the log's tables. */
 export function ledgerCheckSource(store: Store, tables: LogTables): LedgerCheckSource {
   return {
@@ -160,20 +157,12 @@ export class LedgerGuard {
       guard.raise(result.halt);
       return guard;
     }
-    // With Postgres other instances may commit while this one reads: a difference counts only
-    // if it is still there once the projection caught up with what they appended.
+    // With Postgres other instances may commit while this one reads: a row they changed after
+    // the check read the ledger is ahead of the projection, and the entries that explain it are
+    // past result.size (resolveDifferences).
     guard.next = result.size;
-    for (let attempt = 0; ; attempt++) {
-      const mismatch = haltForMismatches(compareWithProjection(guard.projection, await snapshotTables(store)));
-      if (!mismatch) break;
-      if (attempt + 1 >= LIVE_CHECK_ATTEMPTS) {
-        guard.raise(mismatch);
-        return guard;
-      }
-      await new Promise((resolve) => setTimeout(resolve, LIVE_RETRY_MS * (attempt + 1)));
-      await guard.catchUp();
-      if (guard.haltState) return guard;
-    }
+    await guard.resolveDifferences(compareWithProjection(guard.projection, await snapshotTables(store)));
+    if (guard.haltState) return guard;
     guard.touched.clear();
     // Entries appended from here on (by this or, with Postgres, any instance) extend the projection.
     guard.follow(guard.next);
@@ -264,28 +253,46 @@ export class LedgerGuard {
   }
 
   /**
-   * Bring the projection up to the ledger's head and compare the rows the new entries touched.
-   * Another writer (another instance) may commit between reading the entries and reading the
-   * rows, so a row can be ahead of the projection for a moment: a difference halts only if it
-   * is still there after catching up again, LIVE_CHECK_ATTEMPTS times. A tampered row stays.
+   * Bring the projection up to the ledger's head and compare the rows the new entries touched
+   * (differences: resolveDifferences).
    */
   async liveCheck(): Promise<void> {
     if (this.haltState) return;
     await this.catchUp();
     const touched = new Map<ProjectedTable, Set<string>>();
     this.takeTouched(touched);
-    if (touched.size === 0) return;
-    let mismatches: StateMismatch[] = [];
-    for (let attempt = 0; attempt < LIVE_CHECK_ATTEMPTS; attempt++) {
-      if (this.haltState || this.stopped) return;
-      mismatches = await this.compareTouched(touched);
-      if (mismatches.length === 0) return;
-      await new Promise((resolve) => setTimeout(resolve, LIVE_RETRY_MS * (attempt + 1)));
+    if (touched.size === 0 || this.haltState || this.stopped) return;
+    await this.resolveDifferences(await this.compareTouched(touched));
+  }
+
+  /**
+   * Tell a racing writer's row from a tampered one, without a timing budget. The rows were read
+   * after the catch-up that brought the projection to `next`, and the ledger's committed seqs are
+   * a prefix (pg-tx.ts: the head row is locked until commit) committed with the rows they
+   * describe. So a row that another instance changed after that catch-up owes its change to an
+   * entry at or past `next`, committed before the row was read: the next catch-up (started after
+   * the read) finds it. A difference on a row no such entry touched was not written through the
+   * store: that is the tamper alarm. The rows those entries touched are compared again against
+   * the projection that now includes them (and so on, while writers keep racing: each round
+   * compares only the rows the newest entries touched, the work the next live check would do).
+   * Until 2026-11-30 a difference halted when each of 3 catch-ups ~100-300 ms apart still found
+   * one, whichever rows it was on: under load, with approvals following filings, every round
+   * found a new row ahead and an instance halted as tampered (test/integration/ledger/guard-race.test.ts).
+   */
+  private async resolveDifferences(mismatches: StateMismatch[]): Promise<void> {
+    while (mismatches.length > 0 && !this.haltState && !this.stopped) {
       await this.catchUp();
-      this.takeTouched(touched);
+      if (this.haltState) return;
+      const since = new Map<ProjectedTable, Set<string>>();
+      this.takeTouched(since);
+      const unexplained = mismatches.filter((m) => !since.get(m.table as ProjectedTable)?.has(m.row));
+      const halt = haltForMismatches(unexplained);
+      if (halt) {
+        this.raise(halt);
+        return;
+      }
+      mismatches = await this.compareTouched(since);
     }
-    const halt = haltForMismatches(mismatches);
-    if (halt) this.raise(halt);
   }
 
   private async compareTouched(touched: Map<ProjectedTable, Set<string>>): Promise<StateMismatch[]> {
