@@ -162,8 +162,6 @@ export class GroupCommit {
         // flush). A database error here fails the batch.
         const requests = [...new Set(batch.flatMap((item) => item.request ?? []))].sort();
         const tx = withRequestCache(raw, requests, await raw.lockForAppend(requests));
-        // The warns' entries are bound in one batch at the end (SQLite: signed off the event loop).
-        raw.deferBindings?.();
         for (const item of batch) {
           try {
             outcomes.push({ ok: true, value: await item.fn(tx) });

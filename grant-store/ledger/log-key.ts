@@ -1,12 +1,11 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { ed25519EntryBinder, ed25519NoteSigner, nodeSha256, rawEd25519PublicKey } from '../../shared/node/ledger/node-crypto';
+import type { EntryBinder } from '../../shared/ledger/entry-binding';
 import { ed25519NoteKeyHash } from '../../shared/ledger/signed-note';
 import type { NoteSigner } from '../../shared/ledger/signed-note';
 import { AppError } from '../../shared/errors';
 import { selfBoundEntries } from './self-bound-entries';
-import { batchSigningBinder } from './binding-signer';
-import type { BatchEntryBinder } from '../storage/store';
 
 const PRIVATE_FILE_MODE = 0o600;
 /** Host part of the origin of logs from before origins were named (and of machines without a host name); the store id follows it. */
@@ -23,7 +22,7 @@ export interface LogKey {
   /** SHA-256(origin ‖ 0x0A ‖ 0x01 ‖ key): the Sigstore log id / checkpoint key id. */
   logId: Uint8Array;
   /** Binds each entry as it is appended (shared/ledger/entry-binding.ts); the store is opened with it. */
-  binder: BatchEntryBinder;
+  binder: EntryBinder;
 }
 
 /** The store id: derived from the log key, so the same key always names the same log. */
@@ -145,7 +144,6 @@ export async function loadLogKey(path: string, options: { originPath?: string } 
     rawPublicKey: rawEd25519PublicKey(signer.publicKeyPem),
     logId: ed25519NoteKeyHash(origin, signer.rawPublicKey, nodeSha256),
     // Rows this process appends are checked against the bindings it made (self-bound-entries.ts).
-    // Batches of bindings (a group commit's warns) are signed in a worker thread (binding-signer.ts).
-    binder: selfBoundEntries(batchSigningBinder(ed25519EntryBinder(origin, pem), { origin, privateKeyPem: pem })),
+    binder: selfBoundEntries(ed25519EntryBinder(origin, pem)),
   };
 }

@@ -1,6 +1,5 @@
 import { bytesEqual } from '../../shared/bytes';
 import type { EntryBinder } from '../../shared/ledger/entry-binding';
-import type { BatchEntryBinder } from '../storage/store';
 
 /**
  * Bindings this process made, remembered until the log has checked them once: at most this
@@ -18,31 +17,18 @@ export const SELF_BOUND_CAPACITY = 16_384;
  * and every row read at start are verified with the public key as before. Each remembered
  * binding answers once: it is forgotten when checked.
  */
-export function selfBoundEntries(binder: BatchEntryBinder, capacity?: number): BatchEntryBinder;
-export function selfBoundEntries(binder: EntryBinder, capacity?: number): EntryBinder;
-export function selfBoundEntries(binder: EntryBinder & Partial<BatchEntryBinder>, capacity = SELF_BOUND_CAPACITY): EntryBinder & Partial<BatchEntryBinder> {
+export function selfBoundEntries(binder: EntryBinder, capacity = SELF_BOUND_CAPACITY): EntryBinder {
   const made = new Map<number, { leaf: Uint8Array; binding: Uint8Array }>();
-  const remember = (seq: number, leafHash: Uint8Array, binding: Uint8Array): void => {
-    // A rolled-back transaction's seq is bound again by the next writer: the newest wins.
-    made.delete(seq);
-    made.set(seq, { leaf: Uint8Array.from(leafHash), binding: Uint8Array.from(binding) });
-    if (made.size > capacity) made.delete(made.keys().next().value!);
-  };
-  const bindMany = binder.bindMany?.bind(binder);
   return {
     origin: binder.origin,
     bind(seq, leafHash) {
       const binding = binder.bind(seq, leafHash);
-      remember(seq, leafHash, binding);
+      // A rolled-back transaction's seq is bound again by the next writer: the newest wins.
+      made.delete(seq);
+      made.set(seq, { leaf: Uint8Array.from(leafHash), binding: Uint8Array.from(binding) });
+      if (made.size > capacity) made.delete(made.keys().next().value!);
       return binding;
     },
-    ...(bindMany && {
-      async bindMany(seqs: readonly number[], leafHashes: readonly Uint8Array[]) {
-        const bindings = await bindMany(seqs, leafHashes);
-        for (let i = 0; i < seqs.length; i++) remember(seqs[i]!, leafHashes[i]!, bindings[i]!);
-        return bindings;
-      },
-    }),
     verify(seq, leafHash, binding) {
       const mine = made.get(seq);
       if (mine && binding && bytesEqual(mine.leaf, leafHash) && bytesEqual(mine.binding, binding)) {

@@ -59,15 +59,7 @@ export type StoredRequestRow = RequestRow;
 /** What a backend needs to bind entries as it appends them (the log key's binder). */
 export interface StoreOpenBinding {
   /** Signs each appended entry with the log key; without it rows are stored unbound. */
-  binder?: EntryBinder | BatchEntryBinder;
-}
-
-/**
- * An entry binder that also signs a batch of bindings off the event loop
- * (grant-store/ledger/binding-signer.ts): the same bindings `bind` makes, in order.
- */
-export interface BatchEntryBinder extends EntryBinder {
-  bindMany(seqs: readonly number[], leafHashes: readonly Uint8Array[]): Promise<Uint8Array[]>;
+  binder?: EntryBinder;
 }
 
 export interface RequestFilter {
@@ -291,14 +283,6 @@ export interface StoreTx extends StoreReader {
    * the locked head without another round trip. SQLite: a read (its one writer excludes the rest).
    */
   lockForAppend(ids: readonly string[]): Promise<BypassRequest[]>;
-  /**
-   * Optional (SQLite with a BatchEntryBinder): the entries this transaction appends from now on
-   * are bound together at its end, in one batch signed off the event loop, and written then
-   * (appendLedger still numbers and returns them at once). Any other statement in the
-   * transaction writes those still pending first, bound on the spot, so a read always sees
-   * them; a failure to write them fails the transaction. For a group commit of warns.
-   */
-  deferBindings?(): void;
   /** Number the entries (next seq upward), store their canonical bytes and leaf hashes. */
   appendLedger(entries: readonly NewLedgerEntry[]): Promise<LedgerEntry[]>;
   setMeta(key: string, value: string): Promise<void>;

@@ -121,7 +121,6 @@ export class SqliteStore extends SqliteReader implements Store {
     const outcome = await this.committer.submit(async () => {
       const tx = new SqliteTx(this.writer, this.binder);
       const value = await fn(tx);
-      await tx.flushLedger();
       tx.flushCounters();
       return { value, appended: tx.appended };
     });

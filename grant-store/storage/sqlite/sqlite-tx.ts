@@ -8,7 +8,7 @@ import type { Review } from '../../../shared/domain/review';
 import { AppError } from '../../../shared/errors';
 import { leafHash } from '../leaf-hash';
 import { DECISION_COLUMNS, KEY_COLUMNS, REQUEST_COLUMNS, REQUEST_UPDATE_COLUMNS, REVIEW_COLUMNS, TOKEN_COLUMNS, insertSql, updateSql } from '../row-mapping';
-import type { BatchEntryBinder, NewLedgerEntry, StoreTx, StoredDecision, StoredToken } from '../store';
+import type { NewLedgerEntry, StoreTx, StoredDecision, StoredToken } from '../store';
 import type { StoredSession } from '../../identity/stored-session';
 import { SESSION_COLUMNS, sessionValues } from '../session-rows';
 import type { EmergencyCredential, EmergencyCredentialState } from '../../../shared/domain/emergency';
@@ -19,7 +19,6 @@ import { type CounterFilter, type CounterRow, blockCounter, counterValues, diffC
 import type { DocRow } from '../row-mapping';
 
 const UPSERT_COUNTER = upsertCounterSql(sqliteParam, 'MIN', 'MAX');
-const INSERT_ENTRY = 'INSERT INTO ledger_entries (seq, time, type, target, entry_json, leaf_hash, binding) VALUES (?, ?, ?, ?, ?, ?, ?)';
 const UPSERT_WARN = upsertWarnSql(sqliteParam, 'MIN', 'MAX');
 
 const INSERT_REQUEST = insertSql('requests', REQUEST_COLUMNS, sqliteParam);
@@ -176,47 +175,6 @@ export class SqliteTx extends SqliteReader implements StoreTx {
 
   /** The next seq once this transaction has appended (it holds the write lock, so nobody else appends meanwhile). */
   private nextSeq: number | undefined;
-  /** deferBindings(): entries numbered and hashed, written with their bindings by flushLedger. */
-  private deferring = false;
-  private readonly unbound: { seq: number; time: string; type: string; target: string; text: string; leaf: Buffer }[] = [];
-  private writingUnbound = false;
-
-  /** Entries appended from now on are bound in one batch (the binder's bindMany) when the transaction ends: see StoreTx.deferBindings. */
-  deferBindings(): void {
-    if (this.binder && 'bindMany' in this.binder) this.deferring = true;
-  }
-
-  /** Every statement of this transaction first writes the entries still waiting for their binding (bound here, at once), so reads see them. */
-  protected override stmt(sql: string): Database.Statement {
-    if (this.unbound.length > 0 && !this.writingUnbound) this.writeUnbound(this.unbound.map((row) => this.binder!.bind(row.seq, row.leaf)));
-    return super.stmt(sql);
-  }
-
-  override async getLedgerTextRange(from: number, count: number): Promise<string[]> {
-    if (this.unbound.length > 0) this.writeUnbound(this.unbound.map((row) => this.binder!.bind(row.seq, row.leaf)));
-    return super.getLedgerTextRange(from, count);
-  }
-
-  /** Write the deferred entries with their bindings (one batch signed off the event loop); SqliteStore calls it before COMMIT. */
-  async flushLedger(): Promise<void> {
-    if (this.unbound.length === 0) return;
-    const bindings = await (this.binder as BatchEntryBinder).bindMany(
-      this.unbound.map((row) => row.seq),
-      this.unbound.map((row) => row.leaf),
-    );
-    this.writeUnbound(bindings);
-  }
-
-  private writeUnbound(bindings: readonly Uint8Array[]): void {
-    const rows = this.unbound.splice(0);
-    this.writingUnbound = true;
-    try {
-      const insert = this.stmt(INSERT_ENTRY);
-      rows.forEach((row, i) => insert.run(row.seq, row.time, row.type, row.target, row.text, row.leaf, Buffer.from(bindings[i]!)));
-    } finally {
-      this.writingUnbound = false;
-    }
-  }
   /** Evaluation entries whose warn counters are not written yet (one upsert per group at commit, see flushCounters). */
   private readonly uncounted: LedgerEntry[] = [];
 
@@ -224,20 +182,15 @@ export class SqliteTx extends SqliteReader implements StoreTx {
     // seq is assigned here, inside the writer's transaction, so it is dense and gap-free; read
     // once per transaction (a group-commit batch appends once per warn).
     let next = this.nextSeq ?? (this.stmt('SELECT COALESCE(MAX(seq), -1) + 1 AS next FROM ledger_entries').get() as { next: number }).next;
-    const insert = this.deferring ? undefined : this.stmt(INSERT_ENTRY);
+    const insert = this.stmt('INSERT INTO ledger_entries (seq, time, type, target, entry_json, leaf_hash, binding) VALUES (?, ?, ?, ?, ?, ?, ?)');
     const out: LedgerEntry[] = [];
     for (const draft of entries) {
       const entry = { ...draft, seq: next } as LedgerEntry;
       const text = canonicalJson(entry);
       const leaf = leafHash(Buffer.from(text, 'utf8'));
-      if (insert) {
-        // Bound as it is written (shared/ledger/entry-binding.ts): a row without it is refused at start.
-        const binding = this.binder ? Buffer.from(this.binder.bind(next, leaf)) : null;
-        insert.run(next, entry.time, entry.type, entry.target, text, leaf, binding);
-      } else {
-        // Bound with the rest of the batch and written at the end of the transaction (flushLedger).
-        this.unbound.push({ seq: next, time: entry.time, type: entry.type, target: entry.target, text, leaf });
-      }
+      // Bound as it is written (shared/ledger/entry-binding.ts): a row without it is refused at start.
+      const binding = this.binder ? Buffer.from(this.binder.bind(next, leaf)) : null;
+      insert.run(next, entry.time, entry.type, entry.target, text, leaf, binding);
       // Past the insert only: a failed insert leaves the seq to the next append.
       this.nextSeq = ++next;
       // Hand out exactly what was hashed (canonical form, undefined fields dropped).
