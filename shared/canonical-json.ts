@@ -221,7 +221,7 @@ export function plainlyCanonical(text: string): boolean {
 }
 
 /** The order of text[aStart, aEnd) and text[bStart, bEnd) by UTF-16 code units (what Array.prototype.sort does). */
-function compareSpans(text: string, aStart: number, aEnd: number, bStart: number, bEnd: number): number {
+export function compareSpans(text: string, aStart: number, aEnd: number, bStart: number, bEnd: number): number {
   const la = aEnd - aStart;
   const lb = bEnd - bStart;
   const l = la < lb ? la : lb;

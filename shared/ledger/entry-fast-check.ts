@@ -1,3 +1,4 @@
+import { compareSpans } from '../canonical-json';
 import { validLedgerEntry, validTimestamp, type LedgerEntry } from '../domain/ledger-entry';
 import { auditView } from './semantic-audit';
 
@@ -274,16 +275,4 @@ function array(text: string, i: number, depth: number): number {
  */
 function at(text: string, i: number, part: string): boolean {
   return text.slice(i, i + part.length) === part;
-}
-
-/** The order of text[aStart, aEnd) and text[bStart, bEnd) by UTF-16 code units (what Array.prototype.sort does). */
-function compareSpans(text: string, aStart: number, aEnd: number, bStart: number, bEnd: number): number {
-  const la = aEnd - aStart;
-  const lb = bEnd - bStart;
-  const l = la < lb ? la : lb;
-  for (let k = 0; k < l; k++) {
-    const d = text.charCodeAt(aStart + k) - text.charCodeAt(bStart + k);
-    if (d !== 0) return d;
-  }
-  return la - lb;
 }
