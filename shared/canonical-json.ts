@@ -196,18 +196,8 @@ export function plainlyCanonical(text: string): boolean {
         i += 5;
         continue;
       default: {
-        // A number: -?(0|[1-9][0-9]*), at most 15 digits, not -0.
-        const start = i;
-        if (c === 0x2d) i++;
-        const first = i;
-        while (i < n) {
-          const d = text.charCodeAt(i);
-          if (d < 0x30 || d > 0x39) break;
-          i++;
-        }
-        const digits = i - first;
-        if (digits === 0 || digits > 15) return false;
-        if (text.charCodeAt(first) === 0x30 && (digits > 1 || first > start)) return false;
+        i = canonicalIntegerEnd(text, i);
+        if (i < 0) return false;
         if (i < n) {
           const d = text.charCodeAt(i);
           // A fraction or exponent (or whitespace, or anything else) is not decided here.
@@ -218,6 +208,26 @@ export function plainlyCanonical(text: string): boolean {
     }
   }
   return depth === 0;
+}
+
+/**
+ * Where the number at `i` ends when it is an integer JSON.stringify writes back unchanged:
+ * -?(0|[1-9][0-9]*), at most 15 digits (a safe integer), not -0; -1 when it is not one. What
+ * follows it (a fraction, an exponent, a delimiter) is the caller's to judge.
+ */
+export function canonicalIntegerEnd(text: string, i: number): number {
+  const start = i;
+  if (text.charCodeAt(i) === 0x2d) i++;
+  const first = i;
+  for (;;) {
+    const d = text.charCodeAt(i);
+    if (!(d >= 0x30 && d <= 0x39)) break;
+    i++;
+  }
+  const digits = i - first;
+  if (digits === 0 || digits > 15) return -1;
+  if (text.charCodeAt(first) === 0x30 && (digits > 1 || first > start)) return -1;
+  return i;
 }
 
 /** The order of text[aStart, aEnd) and text[bStart, bEnd) by UTF-16 code units (what Array.prototype.sort does). */

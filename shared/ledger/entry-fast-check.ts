@@ -1,4 +1,4 @@
-import { compareSpans } from '../canonical-json';
+import { canonicalIntegerEnd, compareSpans } from '../canonical-json';
 import { validLedgerEntry, validTimestamp, type LedgerEntry } from '../domain/ledger-entry';
 import { auditView } from './semantic-audit';
 
@@ -204,21 +204,12 @@ function value(text: string, i: number, depth: number): number {
   return integer(text, i);
 }
 
-/** -?(0|[1-9][0-9]*) of at most 15 digits, not -0, followed by , } or ] (what JSON.stringify writes back unchanged). */
+/** A canonical integer (canonicalIntegerEnd) followed by , } or ]: its end, else -1. */
 function integer(text: string, i: number): number {
-  const start = i;
-  if (text.charCodeAt(i) === 0x2d) i++;
-  const first = i;
-  for (;;) {
-    const d = text.charCodeAt(i);
-    if (!(d >= 0x30 && d <= 0x39)) break;
-    i++;
-  }
-  const digits = i - first;
-  if (digits === 0 || digits > 15) return -1;
-  if (text.charCodeAt(first) === 0x30 && (digits > 1 || first > start)) return -1;
-  const next = text.charCodeAt(i);
-  return next === COMMA || next === RBRACE || next === RBRACKET ? i : -1;
+  const end = canonicalIntegerEnd(text, i);
+  if (end < 0) return -1;
+  const next = text.charCodeAt(end);
+  return next === COMMA || next === RBRACE || next === RBRACKET ? end : -1;
 }
 
 function object(text: string, i: number, depth: number, isData: boolean): number {
