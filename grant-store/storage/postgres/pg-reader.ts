@@ -85,7 +85,8 @@ export class PgReader implements StoreReader {
   }
 
   async getRequest(id: string): Promise<BypassRequest | undefined> {
-    // Named (prepared once per connection): every warn batch locks its bypass's row with it.
+    // Named (prepared once per connection): decisions, closures and reviews read (and in a
+    // transaction lock) their request with it; warn batches lock theirs with lockForAppend.
     const query = this.locking ? GET_REQUEST_FOR_UPDATE : GET_REQUEST;
     return (await this.db.query<DocRow>({ ...query, values: [id] })).rows.map(PG_ROWS.request)[0];
   }
