@@ -77,6 +77,31 @@ export class EntryBundleCache {
     return pending;
   }
 
+  /**
+   * Full bundles `first` … `first + count − 1` concatenated (each as `bundle()` serves it): the
+   * ones cached taken from memory, each run of the others read as one range. A read of several
+   * bundles is a reader going through the log (a verifier), so it neither admits nor marks as
+   * seen the bundles it reads (see the class comment).
+   */
+  async run(first: number, count: number): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    let at = first;
+    const end = first + count;
+    while (at < end) {
+      const hit = this.full.get(at);
+      if (hit) {
+        parts.push(hit);
+        at++;
+        continue;
+      }
+      let stop = at + 1;
+      while (stop < end && !this.full.has(stop)) stop++;
+      parts.push(await this.read(at, (stop - at) * TILE_WIDTH));
+      at = stop;
+    }
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
   /** Bytes held by the cached bundles. */
   get cachedBytes(): number {
     return this.bytes;
@@ -93,6 +118,7 @@ export class EntryBundleCache {
     }
   }
 
+  /** Entries from bundle `index` on, `width` of them (one bundle's, or several full ones'), framed. */
   private async read(index: number, width: number): Promise<Buffer> {
     const from = index * TILE_WIDTH;
     const texts = await this.texts(from, width);

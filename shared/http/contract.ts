@@ -306,6 +306,8 @@ export const ROUTES = table({
   tlogTile2: LEDGER_ROUTES.tlogTile2,
   tlogTile3: LEDGER_ROUTES.tlogTile3,
   tlogTile4: LEDGER_ROUTES.tlogTile4,
+  // Not C2SP: several full entry bundles in one read (fewer requests for a verifier reading them all).
+  entryBundles: LEDGER_ROUTES.entryBundles,
 
   // ── Reports, audit, notifications, metrics ──────────────────────────────────────────────
   report: {

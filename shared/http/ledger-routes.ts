@@ -55,6 +55,19 @@ export const TileParams2Schema = z.strictObject({ level: TileSegmentSchema, a: T
 export const TileParams3Schema = z.strictObject({ level: TileSegmentSchema, a: TileSegmentSchema, b: TileSegmentSchema, c: TileSegmentSchema });
 export const TileParams4Schema = z.strictObject({ level: TileSegmentSchema, a: TileSegmentSchema, b: TileSegmentSchema, c: TileSegmentSchema, d: TileSegmentSchema });
 
+/**
+ * Most full entry bundles one read of `/v1/ledger/entry-bundles` returns: 16 bundles are 4,096
+ * entries, ~2 MB. Per request the client and the store each pay a fixed cost (routing, the token,
+ * the socket round) that one bundle at a time was a good part of a verify's CPU (docs/ledger.md, Speed).
+ */
+export const MAX_ENTRY_BUNDLES_PER_READ = 16;
+
+/** `start`: the index N of the first full entry bundle (tile/entries/<N>); `count`: how many, 1..MAX_ENTRY_BUNDLES_PER_READ. */
+export const EntryBundlesQuerySchema = z.strictObject({
+  start: SeqSchema,
+  count: z.coerce.number().int().min(1).max(MAX_ENTRY_BUNDLES_PER_READ),
+});
+
 export const CosignatureStoredSchema = z.strictObject({
   treeSize: z.number().int().nonnegative(),
   witness: z.string(),
@@ -147,5 +160,14 @@ export const LEDGER_ROUTES = table({
   tlogTile1: { method: 'GET', path: '/v1/ledger/tlog/tile/:level/:a', summary: 'C2SP tlog-tiles: a hash tile or entry bundle whose index path has 1 segment(s) (tile/<L>/<N>[.p/<W>], tile/entries/<N>[.p/<W>]).', roles: LEDGER_READERS, params: TileParams1Schema, badParamsNotFound: 'no such tile', content: TILE_CONTENT },
   tlogTile2: { method: 'GET', path: '/v1/ledger/tlog/tile/:level/:a/:b', summary: 'C2SP tlog-tiles: a hash tile or entry bundle whose index path has 2 segment(s) (tile/<L>/<N>[.p/<W>], tile/entries/<N>[.p/<W>]).', roles: LEDGER_READERS, params: TileParams2Schema, badParamsNotFound: 'no such tile', content: TILE_CONTENT },
   tlogTile3: { method: 'GET', path: '/v1/ledger/tlog/tile/:level/:a/:b/:c', summary: 'C2SP tlog-tiles: a hash tile or entry bundle whose index path has 3 segment(s) (tile/<L>/<N>[.p/<W>], tile/entries/<N>[.p/<W>]).', roles: LEDGER_READERS, params: TileParams3Schema, badParamsNotFound: 'no such tile', content: TILE_CONTENT },
+  entryBundles: {
+    method: 'GET',
+    path: '/v1/ledger/entry-bundles',
+    summary:
+      'Breakglass extension to C2SP tlog-tiles: `count` consecutive FULL entry bundles from tile/entries/<start>, concatenated, each exactly the bytes tile/entries/<N> serves (so: 256·count entries, each a 2-byte big-endian length and the entry). 404 unless the latest signed checkpoint covers all of them in full; auditors and admins only, as entry bundles are.',
+    roles: LEDGER_READERS,
+    query: EntryBundlesQuerySchema,
+    content: { 'application/octet-stream': 'full entry bundles start … start+count−1, concatenated' },
+  },
   tlogTile4: { method: 'GET', path: '/v1/ledger/tlog/tile/:level/:a/:b/:c/:d', summary: 'C2SP tlog-tiles: a hash tile or entry bundle whose index path has 4 segment(s) (tile/<L>/<N>[.p/<W>], tile/entries/<N>[.p/<W>]).', roles: LEDGER_READERS, params: TileParams4Schema, badParamsNotFound: 'no such tile', content: TILE_CONTENT },
 });

@@ -11,12 +11,12 @@ import { parseSignedNote, type NoteVerifier } from '../../../shared/ledger/signe
 import { parseVerifierKey } from '../../../shared/ledger/verifier-key';
 import { checkEntryBytes, LedgerVerifier, type LedgerProblem, type LedgerStart, type LedgerVerdict, type VerifyLedgerOptions } from '../../../shared/ledger/verify-ledger';
 import { tilePath, TILE_WIDTH } from '../../../shared/ledger/tlog-tiles';
-import { readEntryBundle } from '../../../shared/node/ledger/entry-bundle-reader';
+import { EntryBundleCursor } from '../../../shared/node/ledger/entry-bundle-reader';
 import { witnessAddCheckpoint, type WitnessRecord } from '../../../shared/ledger/witness-core';
 import { ed25519NoteVerifier, ed25519VerifierKeyFromPem, nodeEd25519Verify, nodeSha256, nodeTreeHasher } from '../../../shared/node/ledger/node-crypto';
 import { decisionVerifierPool } from '../../../shared/node/ledger/decision-verify-pool';
 import { exportPageWorkers, parseExportPageBytes, recordedLeafAt, type CheckedPage } from '../../../shared/node/ledger/export-page-pool';
-import { LEDGER_ROUTES, type LedgerExportPage } from '../../../shared/http/ledger-routes';
+import { LEDGER_ROUTES, MAX_ENTRY_BUNDLES_PER_READ, type LedgerExportPage } from '../../../shared/http/ledger-routes';
 import { pageEntry } from '../../../shared/ledger/export-page-check';
 import { EXPORT_FILES } from '../../ledger/export-bundle';
 import type { Policy } from '../../../shared/domain/policy';
@@ -251,16 +251,35 @@ interface PassResult {
   audit: SemanticAuditor | undefined;
 }
 
-/** Entry bundles fetched ahead of the one being verified (~150 KB each). */
+/** Entry bundles fetched ahead of the one being verified (~150 KB each), one a request. */
 const BUNDLES_IN_FLIGHT = 8;
+/**
+ * Full bundles asked for in one request (`/v1/ledger/entry-bundles`: 4,096 entries, ~2 MB), and
+ * how many such reads are in flight ahead of the one being verified. Each request costs the client
+ * and the store a fixed share of CPU (the socket round on both sides, routing, the token): read
+ * one bundle at a time it was a good part of a fresh verify's CPU (docs/ledger.md, Speed).
+ */
+const BUNDLES_A_READ = MAX_ENTRY_BUNDLES_PER_READ;
+const READS_IN_FLIGHT = 2;
+
+/** What one request fetches: bundle `index` (of `width` entries), or `bundles` full ones from it (`several`: by /v1/ledger/entry-bundles). */
+interface BundleRead {
+  index: number;
+  bundles: number;
+  width: number;
+  several: boolean;
+  body: Promise<ArrayBuffer>;
+}
 
 /**
  * One pass over the log's entry bundles (C2SP tlog-tiles, tile/entries/N) for the tree of the
  * signed checkpoint `checkpoint` (size `total`): each bundle is the exact bytes of 256 entries,
  * hashed as they came (entry-bundle-reader.ts), with no JSON page around them to parse and no
- * text to encode again. Undefined when the store serves no bundles to this caller (they are for
- * auditors and admins; a reader who gets some entries redacted reads pages) or none at all (a
- * store from before tiles): nothing was fed, the caller reads pages instead.
+ * text to encode again. Full bundles are read BUNDLES_A_READ at a time where the store serves
+ * several at once (`/v1/ledger/entry-bundles`), else one a request as C2SP serves them; the
+ * partial last bundle always from its C2SP path. Undefined when the store serves no bundles to
+ * this caller (they are for auditors and admins; a reader who gets some entries redacted reads
+ * pages) or none at all (a store from before tiles): nothing was fed, the caller reads pages instead.
  */
 async function verifyBundles(
   client: StoreClient,
@@ -270,8 +289,7 @@ async function verifyBundles(
   total: number,
 ): Promise<PassResult | undefined> {
   const from = start.resume?.size ?? 0;
-  const fetchBundle = (index: number): Promise<ArrayBuffer> => {
-    const width = Math.min(TILE_WIDTH, total - index * TILE_WIDTH);
+  const fetchBundle = (index: number, width: number): Promise<ArrayBuffer> => {
     const [level, a, b, c, d, ...more] = tilePath({ level: 'entries', index, width: width === TILE_WIDTH ? null : width }).slice('tile/'.length).split('/') as [string, string, ...string[]];
     if (d !== undefined && more.length === 0) return client.callRouteBytes(LEDGER_ROUTES.tlogTile4, { params: { level, a, b: b!, c: c!, d } });
     if (c !== undefined && d === undefined) return client.callRouteBytes(LEDGER_ROUTES.tlogTile3, { params: { level, a, b: b!, c } });
@@ -282,40 +300,72 @@ async function verifyBundles(
   };
   const first = Math.floor(from / TILE_WIDTH);
   const end = Math.ceil(total / TILE_WIDTH);
-  const queue: Array<Promise<ArrayBuffer>> = [];
+  const fullEnd = Math.floor(total / TILE_WIDTH);
+  // Several full bundles a request unless the store shows it has no such route (older than it):
+  // until its first answer, nothing else is asked for (a fallback then wastes no request).
+  let several = true;
+  let probing = true;
+  let queue: BundleRead[] = [];
   let next = first;
   const launch = () => {
-    while (queue.length < BUNDLES_IN_FLIGHT && next < end) {
-      const body = fetchBundle(next++);
-      // A failed bundle must not go unhandled while earlier ones are verified: it is awaited below.
-      body.catch((_awaitedBelow: unknown) => undefined);
-      queue.push(body);
+    while (queue.length < (probing ? 1 : several ? READS_IN_FLIGHT : BUNDLES_IN_FLIGHT) && next < end) {
+      let read: BundleRead;
+      if (several && next < fullEnd) {
+        const bundles = Math.min(BUNDLES_A_READ, fullEnd - next);
+        read = { index: next, bundles, width: bundles * TILE_WIDTH, several: true, body: client.callRouteBytes(LEDGER_ROUTES.entryBundles, { query: { start: next, count: bundles } }) };
+      } else {
+        const width = Math.min(TILE_WIDTH, total - next * TILE_WIDTH);
+        read = { index: next, bundles: 1, width, several: false, body: fetchBundle(next, width) };
+      }
+      // A failed read must not go unhandled while earlier ones are verified: it is awaited below.
+      read.body.catch((_awaitedBelow: unknown) => undefined);
+      queue.push(read);
+      next += read.bundles;
     }
   };
   launch();
+  if (queue[0]?.several) {
+    try {
+      await queue[0].body;
+    } catch (error) {
+      // Bundles are not for this caller: it reads pages.
+      if (error instanceof AppError && error.code === 'forbidden') return undefined;
+      // A store from before /v1/ledger/entry-bundles: 404 (no such route); one that allows fewer
+      // bundles a read: 400. Either way, its C2SP paths one bundle at a time.
+      if (!(error instanceof AppError && (error.code === 'not_found' || error.code === 'invalid_input'))) throw error;
+      several = false;
+      queue = [];
+      next = first;
+    }
+  }
+  probing = false;
+  launch();
   if (queue.length > 0) {
     try {
-      await queue[0];
+      await queue[0]!.body;
     } catch (error) {
       if (error instanceof AppError && (error.code === 'forbidden' || error.code === 'not_found')) return undefined;
       throw error;
     }
   }
   const verifier = new LedgerVerifier(options, { ...start, checkpoint, history: [] });
-  for (let index = first; index < end && !verifier.failedEarly; index++) {
-    const body = await queue.shift()!;
+  while (queue.length > 0 && !verifier.failedEarly) {
+    const read = queue.shift()!;
+    const body = await read.body;
     launch();
     if (!policyParser && Buffer.from(body).indexOf(POLICY_TYPE) >= 0) await policyParserFor();
-    const width = Math.min(TILE_WIDTH, total - index * TILE_WIDTH);
-    const entries = readEntryBundle(body, index, width);
-    for (let i = Math.max(0, from - index * TILE_WIDTH); i < entries.length; i++) {
-      const seq = index * TILE_WIDTH + i;
-      verifier.addChecked(checkEntryBytes(entries[i]!.text, entries[i]!.leaf, seq));
+    const entries = new EntryBundleCursor(body, read.index, read.width, read.bundles);
+    let seq = read.index * TILE_WIDTH;
+    while (entries.next()) {
+      if (seq >= from) verifier.addChecked(checkEntryBytes(entries.text, entries.leaf, seq));
+      seq++;
+      if (seq % TILE_WIDTH === 0 || entries.read === read.width) {
+        await verifier.drain();
+        // Let the reads in flight arrive while this one is checked (an awaited read that is
+        // already here does not give the event loop a turn).
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
     }
-    await verifier.drain();
-    // Let the bundles in flight arrive while this one is checked (an awaited bundle that is
-    // already here does not give the event loop a turn).
-    await new Promise<void>((resolve) => setImmediate(resolve));
   }
   return { verdict: await verifier.finish(), checkpoint, audit: options.auditor };
 }

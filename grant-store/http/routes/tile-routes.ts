@@ -45,6 +45,21 @@ export const registerTileRoutes: RoutePlugin = async (_app, ctx) => {
       .send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
   }
 
+  // Not C2SP: full bundles start … start+count−1 in one answer, for a reader going through the log.
+  route('entryBundles', async ({ caller, query, reply }) => {
+    if (!seesEverything(caller)) {
+      throw new AppError('forbidden', 'entry bundles carry every entry in full: auditors and admins only; read entries from /v1/ledger/entries (entries outside your tiers come redacted to their leaf hash)');
+    }
+    const { start, count } = query;
+    const treeSize = log.latestCheckpoint()?.treeSize ?? 0;
+    const full = Math.floor(treeSize / TILE_WIDTH);
+    if (start + count > full) {
+      throw new AppError('not_found', `no full entry bundles ${start}..${start + count - 1}: the latest checkpoint (size ${treeSize}) covers ${full} full bundle${full === 1 ? '' : 's'}`);
+    }
+    const body = await bundles.run(start, count);
+    return reply.header('cache-control', 'max-age=31536000, immutable').type('application/octet-stream').send(body);
+  });
+
   route('tlogTile1', async ({ caller, params, reply }) => serveTile(caller, parseTilePath([params.level, params.a]), reply));
   route('tlogTile2', async ({ caller, params, reply }) => serveTile(caller, parseTilePath([params.level, params.a, params.b]), reply));
   route('tlogTile3', async ({ caller, params, reply }) => serveTile(caller, parseTilePath([params.level, params.a, params.b, params.c]), reply));

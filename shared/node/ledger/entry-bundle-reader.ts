@@ -21,36 +21,76 @@ export interface BundleEntry {
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
- * Read bundle `index` of `width` entries; the buffer is overwritten (see above). A bundle that
- * holds another number of entries, or is cut inside one, is the store's fault: refused, naming it.
+ * A cursor over the entries of entry bundle `index` of `width` entries, or of `bundles`
+ * consecutive full bundles from `index` concatenated (`/v1/ledger/entry-bundles`: 256 entries
+ * each, the same framing end to end): `next()` reads the next entry into `text` and `leaf` (no
+ * object an entry), false once the body is used up. The buffer is overwritten (see above). A body
+ * that holds another number of entries, or is cut inside one, is the store's fault: refused,
+ * naming the bundle.
  */
-export function readEntryBundle(body: ArrayBuffer, index: number, width: number): BundleEntry[] {
-  const bytes = Buffer.from(body);
-  const out: BundleEntry[] = [];
-  let at = 0;
-  while (at < bytes.length) {
-    if (at + 2 > bytes.length) throw cutShort(index, out.length);
+export class EntryBundleCursor {
+  /** The current entry's UTF-8 text; null when its bytes are not valid UTF-8. */
+  text: string | null = null;
+  /** The current entry's leaf hash. */
+  leaf: Uint8Array = new Uint8Array(0);
+  /** Entries read so far. */
+  read = 0;
+  private readonly bytes: Buffer;
+  private at = 0;
+
+  constructor(
+    body: ArrayBuffer,
+    private readonly index: number,
+    private readonly width: number,
+    private readonly bundles = 1,
+  ) {
+    this.bytes = Buffer.from(body);
+  }
+
+  next(): boolean {
+    const bytes = this.bytes;
+    const at = this.at;
+    if (at >= bytes.length) {
+      if (this.read !== this.width) throw this.wrongCount();
+      return false;
+    }
+    if (at + 2 > bytes.length) throw this.cutShort();
     const end = at + 2 + ((bytes[at]! << 8) | bytes[at + 1]!);
-    if (end > bytes.length) throw cutShort(index, out.length);
+    if (end > bytes.length) throw this.cutShort();
     bytes[at + 1] = 0x00;
-    const leaf = sha256OneShot(bytes.subarray(at + 1, end));
+    this.leaf = sha256OneShot(bytes.subarray(at + 1, end));
     const entry = bytes.subarray(at + 2, end);
-    let text: string | null;
-    if (isAscii(entry)) text = entry.toString('latin1');
+    if (isAscii(entry)) this.text = entry.toString('latin1');
     else {
       try {
-        text = UTF8.decode(entry);
+        this.text = UTF8.decode(entry);
       } catch {
-        text = null;
+        this.text = null;
       }
     }
-    out.push({ text, leaf });
-    at = end;
+    this.at = end;
+    this.read++;
+    return true;
   }
-  if (out.length !== width) throw new AppError('verification_failed', `the store's entry bundle ${index} (entries from ${index * TILE_WIDTH}) holds ${out.length} entries, not the ${width} asked for`);
-  return out;
+
+  private wrongCount(): AppError {
+    const what = this.bundles === 1 ? `entry bundle ${this.index} (entries from ${this.index * TILE_WIDTH}) holds` : `entry bundles ${this.index}..${this.index + this.bundles - 1} (entries from ${this.index * TILE_WIDTH}) hold`;
+    return new AppError('verification_failed', `the store's ${what} ${this.read} entries, not the ${this.width} asked for`);
+  }
+
+  private cutShort(): AppError {
+    const bundle = this.index + Math.floor(this.read / TILE_WIDTH);
+    return new AppError('verification_failed', `the store's entry bundle ${bundle} is cut short inside entry ${this.index * TILE_WIDTH + this.read} (each entry is a 2-byte length and that many bytes)`);
+  }
 }
 
-function cutShort(index: number, read: number): AppError {
-  return new AppError('verification_failed', `the store's entry bundle ${index} is cut short inside entry ${index * TILE_WIDTH + read} (each entry is a 2-byte length and that many bytes)`);
+/**
+ * Read bundle `index` of `width` entries at once; the buffer is overwritten (see above). A bundle
+ * that holds another number of entries, or is cut inside one, is refused, naming it.
+ */
+export function readEntryBundle(body: ArrayBuffer, index: number, width: number): BundleEntry[] {
+  const cursor = new EntryBundleCursor(body, index, width);
+  const out: BundleEntry[] = [];
+  while (cursor.next()) out.push({ text: cursor.text, leaf: cursor.leaf });
+  return out;
 }

@@ -95,6 +95,7 @@ const PROBES: Record<string, Probe> = {
   tlogTile2: { path: (w) => `/v1/ledger/tlog/tile/entries/000.p/${w.checkpointSize}`, shows: true, encoded: true },
   tlogTile3: { path: () => '/v1/ledger/tlog/tile/0/x001/000', shows: false, carries: 'hashes past the log (404)' },
   tlogTile4: { path: () => '/v1/ledger/tlog/tile/entries/x001/x000/000.p/1', shows: false, carries: 'an entry bundle past the log (404)' },
+  entryBundles: { path: () => '/v1/ledger/entry-bundles?start=0&count=1', shows: false, carries: 'full entry bundles (none is full yet: 404)' },
   report: { path: () => '/v1/reports/health', shows: true },
   audit: { path: () => '/v1/audit?format=json&limit=1000', shows: true },
   notifications: { path: () => '/v1/notifications', shows: false, carries: "the caller's own feed (alice: her request's events)" },
@@ -115,7 +116,7 @@ function allowed(route: RouteDef, roles: readonly Role[]): boolean {
  */
 function refusedBeyondRoles(name: string, roles: readonly Role[], principal: string): boolean {
   if (name === 'history') return principal !== 'alice' && !roles.some((r) => r === 'approver' || r === 'auditor' || r === 'admin');
-  return name === 'tlogTile2' && !roles.includes('admin') && !roles.includes('auditor');
+  return (name === 'tlogTile2' || name === 'entryBundles') && !roles.includes('admin') && !roles.includes('auditor');
 }
 
 /** The example policy with tier high telling nora and olga about every request, and olga approving tier low. */

@@ -97,3 +97,24 @@ test('a missing row is an internal error naming the range, and a failed read is 
   assert.ok((await twice(cache, 0)).equals(expected(0, TILE_WIDTH)));
   assert.equal(cache.cachedBytes, expected(0, TILE_WIDTH).length);
 });
+
+test('several full bundles at once: the bundles concatenated, cached ones from memory and each run of the others one read; nothing admitted or remembered', async () => {
+  const l = ledger(8 * TILE_WIDTH);
+  const cache = new EntryBundleCache(l.texts);
+  const concat = (first: number, count: number) => Buffer.concat(Array.from({ length: count }, (_, k) => expected(first + k, TILE_WIDTH)));
+  assert.ok((await cache.run(0, 3)).equals(concat(0, 3)));
+  assert.deepEqual(l.reads, [{ from: 0, count: 3 * TILE_WIDTH }], 'one read for the three');
+  assert.equal(cache.cachedBytes, 0);
+  // Bundles 0..2 were read by the run: a single read of one of them is still a first read.
+  await cache.bundle(1, TILE_WIDTH);
+  assert.equal(cache.cachedBytes, 0, 'a run marks nothing as seen');
+  await cache.bundle(1, TILE_WIDTH); // now cached
+  await twice(cache, 4);
+  const cached = cache.cachedBytes;
+  l.reads.length = 0;
+  assert.ok((await cache.run(0, 7)).equals(concat(0, 7)));
+  assert.deepEqual(l.reads, [{ from: 0, count: TILE_WIDTH }, { from: 2 * TILE_WIDTH, count: 2 * TILE_WIDTH }, { from: 5 * TILE_WIDTH, count: 2 * TILE_WIDTH }], 'around cached bundles 1 and 4');
+  assert.equal(cache.cachedBytes, cached, 'a run admits nothing');
+  assert.ok((await cache.run(4, 1)).equals(expected(4, TILE_WIDTH)));
+  await assert.rejects(cache.run(6, 3), /ledger entries 1536\.\.2303 are not all stored/);
+});

@@ -5,7 +5,7 @@ import { toBase64, utf8 } from '../../../../../shared/bytes';
 import { SemanticAuditor } from '../../../../../shared/ledger/semantic-audit';
 import { entryBundle, TILE_WIDTH } from '../../../../../shared/ledger/tlog-tiles';
 import { checkEntryBytes, LedgerVerifier, verifyLedger, type LedgerVerdict } from '../../../../../shared/ledger/verify-ledger';
-import { readEntryBundle } from '../../../../../shared/node/ledger/entry-bundle-reader';
+import { EntryBundleCursor, readEntryBundle } from '../../../../../shared/node/ledger/entry-bundle-reader';
 import { nodeSha256, nodeTreeHasher as hasher } from '../../../../../shared/node/ledger/node-crypto';
 import { verifyDecisionBundle } from '../../../../../shared/node/signing/verify-decision';
 import { buildSyntheticLedger, type SyntheticLedger } from '../../../../fixtures/ledger/synthetic-ledger';
@@ -94,5 +94,24 @@ describe('entry bundles read by the ledger verifier', () => {
     assert.throws(() => readEntryBundle(body.slice(0, body.byteLength - 5), 7, 3), /entry bundle 7 is cut short inside entry 1794/);
     assert.throws(() => readEntryBundle(body.slice(0), 7, 4), /entry bundle 7 \(entries from 1792\) holds 3 entries, not the 4 asked for/);
     assert.equal(readEntryBundle(body.slice(0), 7, 3).length, 3);
+  });
+
+  test('several full bundles concatenated (/v1/ledger/entry-bundles) read as the bundles one by one; counted and cut short as a whole, naming the bundle', () => {
+    const texts = ledger.texts.slice(0, 3 * TILE_WIDTH);
+    const parts = bundles(texts.map(utf8));
+    const run = () => Buffer.concat(parts.map((b) => new Uint8Array(b))).buffer.slice(0) as ArrayBuffer;
+    const cursor = new EntryBundleCursor(run(), 4, 3 * TILE_WIDTH, 3);
+    const read: Array<{ text: string | null; leaf: string }> = [];
+    while (cursor.next()) read.push({ text: cursor.text, leaf: Buffer.from(cursor.leaf).toString('hex') });
+    const oneByOne = parts.flatMap((b, i) => readEntryBundle(b.slice(0), 4 + i, TILE_WIDTH)).map((e) => ({ text: e.text, leaf: Buffer.from(e.leaf).toString('hex') }));
+    assert.deepEqual(read, oneByOne);
+    assert.deepEqual(read.map((e) => e.text), texts);
+    const drain = (c: EntryBundleCursor) => {
+      while (c.next());
+    };
+    assert.throws(() => drain(new EntryBundleCursor(run(), 4, 4 * TILE_WIDTH, 4)), /entry bundles 4\.\.7 \(entries from 1024\) hold 768 entries, not the 1024 asked for/);
+    const body = run();
+    assert.throws(() => drain(new EntryBundleCursor(body.slice(0, body.byteLength - 3), 4, 3 * TILE_WIDTH, 3)), /entry bundle 6 is cut short inside entry 1791/);
+    assert.throws(() => drain(new EntryBundleCursor(body.slice(0, parts[0]!.byteLength + 1), 4, 3 * TILE_WIDTH, 3)), /entry bundle 5 is cut short inside entry 1280/);
   });
 });
