@@ -111,6 +111,19 @@ describe('signDecision / verifyDecisionBundle', () => {
     await rejects(bundle, /different key id/, () => ({ publicKeyPem: alice.publicKeyPem }));
   });
 
+  test('keys parsed once per PEM text (kept between calls) still decide every call: a swapped key, and a PEM that does not parse, are refused each time', async () => {
+    const bundle = await signDecision(statementFixture(), bob);
+    await verifyDecisionBundle(bundle, lookup);
+    await verifyDecisionBundle(await signDecision(statementFixture(), alice), lookup);
+    for (let i = 0; i < 2; i++) {
+      await rejects(bundle, /different key id/, () => ({ publicKeyPem: alice.publicKeyPem }));
+      await rejects(bundle, /is not a usable public key/, () => ({ publicKeyPem: bob.publicKeyPem.replace(/[A-Za-z0-9+/]{20}\n/, 'AAAAAAAAAAAAAAAAAAAA\n') }));
+      await rejects(bundle, /is not a usable public key/, () => ({ publicKeyPem: 'no key' }));
+    }
+    // Another key's text for the same key (a PEM with CRLF line ends) is parsed on its own and verifies.
+    assert.equal((await verifyDecisionBundle(bundle, () => ({ publicKeyPem: bob.publicKeyPem.replace(/\n/g, '\r\n') }))).keyId, bob.keyId);
+  });
+
   test('a second signature is rejected', async () => {
     const bundle = clone(await signDecision(statementFixture(), bob));
     const other = await signDecision(statementFixture(), alice);
