@@ -46,6 +46,13 @@ const MIN_CORES_FOR_WORKERS = 4;
  * only added memory).
  */
 const SIGNATURE_THREADS = Math.max(1, availableParallelism() - 1);
+/**
+ * Past how many entries to verify every decision goes to the signature workers from the first:
+ * the pool otherwise checks the first 32 on this thread, which then loads the Sigstore libraries
+ * too (~70 ms of CPU on the thread everything else waits on) for a ledger that will start the
+ * workers anyway (CI traffic: a decision every ~1,000 entries).
+ */
+const DECISIONS_IN_WORKERS_FROM_ENTRIES = 100_000;
 /** Pages fetched and checked ahead of the one being verified (two per worker keeps each busy). */
 const WORKER_PAGES_IN_FLIGHT = 2 * availableParallelism();
 /**
@@ -202,7 +209,7 @@ export async function verifyOnline(opts: OnlineOptions): Promise<VerifyOutcome> 
   const auditor = restored ? restoredOnce : resume ? undefined : newAuditor;
   if (resume && !restored) opts.note('The saved state has no semantic audit state: this run checks the hashes and signatures of the new entries only.');
 
-  const signatures = decisionVerifierPool({ threads: SIGNATURE_THREADS });
+  const signatures = decisionVerifierPool({ threads: SIGNATURE_THREADS, ...(info.treeSize - (resume?.size ?? 0) > DECISIONS_IN_WORKERS_FROM_ENTRIES ? { inThreadFirst: 0 } : {}) });
   // Entry bundles while the store serves them to this caller (auditors and admins); else pages.
   let bundles = info.checkpoint !== null;
   const pass = async (locate: boolean): Promise<PassResult> => {
