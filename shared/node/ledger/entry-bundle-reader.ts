@@ -1,4 +1,3 @@
-import { isAscii } from 'node:buffer';
 import { TextDecoder } from 'node:util';
 import { AppError } from '../../errors';
 import { TILE_WIDTH } from '../../ledger/tlog-tiles';
@@ -59,11 +58,14 @@ export class EntryBundleCursor {
     if (end > bytes.length) throw this.cutShort();
     bytes[at + 1] = 0x00;
     this.leaf = sha256OneShot(bytes.subarray(at + 1, end));
-    const entry = bytes.subarray(at + 2, end);
-    if (isAscii(entry)) this.text = entry.toString('latin1');
+    // Decoded in place (no view of the entry): bytes that are not UTF-8 come out with U+FFFD in
+    // their place, so a text without one is the strict decoding; one with it (a real U+FFFD, or
+    // bytes that are not UTF-8) is decided by the strict decoder.
+    const text = bytes.toString('utf8', at + 2, end);
+    if (!text.includes('\ufffd')) this.text = text;
     else {
       try {
-        this.text = UTF8.decode(entry);
+        this.text = UTF8.decode(bytes.subarray(at + 2, end));
       } catch {
         this.text = null;
       }

@@ -114,4 +114,42 @@ describe('entry bundles read by the ledger verifier', () => {
     assert.throws(() => drain(new EntryBundleCursor(body.slice(0, body.byteLength - 3), 4, 3 * TILE_WIDTH, 3)), /entry bundle 6 is cut short inside entry 1791/);
     assert.throws(() => drain(new EntryBundleCursor(body.slice(0, parts[0]!.byteLength + 1), 4, 3 * TILE_WIDTH, 3)), /entry bundle 5 is cut short inside entry 1280/);
   });
+
+  test("an entry's text is the strict UTF-8 decoding of its bytes, or null: malformed sequences, a real U+FFFD, a BOM, every kind of character", () => {
+    const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+    const cases: number[][] = [
+      [0x7b, 0x7d],
+      [0xef, 0xbf, 0xbd], // U+FFFD itself: valid
+      [0x61, 0xef, 0xbf, 0xbd, 0x62],
+      [0xef, 0xbb, 0xbf, 0x7b, 0x7d], // BOM kept
+      [0xc3, 0xa9, 0xe6, 0x97, 0xa5, 0xf0, 0x9d, 0x84, 0x9e], // é 日 𝄞
+      [0xff],
+      [0xc0, 0xaf], // overlong
+      [0xe0, 0x80, 0xaf], // overlong
+      [0xed, 0xa0, 0x80], // a surrogate
+      [0xf4, 0x90, 0x80, 0x80], // past U+10FFFF
+      [0xe6, 0x97], // cut short
+      [0x61, 0x80, 0x62], // a lone continuation byte
+      [0xf0, 0x9d, 0x84], // cut short at the end
+      [],
+    ];
+    // And random bytes, mostly ASCII with some high ones.
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) >> 8) & 0xff;
+    for (let i = 0; i < 2000; i++) cases.push(Array.from({ length: 1 + (rnd() % 12) }, () => (rnd() < 200 ? 0x20 + (rnd() % 0x5f) : 0x80 + (rnd() % 0x80))));
+    const body = entryBundle(cases.map((c) => Uint8Array.from(c))).slice().buffer as ArrayBuffer;
+    const cursor = new EntryBundleCursor(body, 0, cases.length, Math.ceil(cases.length / TILE_WIDTH));
+    for (const bytes of cases) {
+      assert.ok(cursor.next());
+      let expected: string | null;
+      try {
+        expected = strict.decode(Uint8Array.from(bytes));
+      } catch {
+        expected = null;
+      }
+      assert.equal(cursor.text, expected, Buffer.from(bytes).toString('hex'));
+      assert.deepEqual(cursor.leaf, hasher.leaf(Uint8Array.from(bytes)));
+    }
+    assert.equal(cursor.next(), false);
+  });
 });
