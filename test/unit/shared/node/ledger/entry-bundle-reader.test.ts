@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
+import { TextDecoder } from 'node:util';
 import { canonicalJson } from '../../../../../shared/canonical-json';
 import { toBase64, utf8 } from '../../../../../shared/bytes';
 import { SemanticAuditor } from '../../../../../shared/ledger/semantic-audit';
