@@ -104,9 +104,23 @@ export function safeParseLedgerEntry(json: unknown, fromJsonParse = false): { su
   return parsed.success ? { success: true, data: parsed.data } : { success: false, error: parsed.error };
 }
 
+/** The `YYYY-MM-DDTHH:MM:SS` of the last value validTimestamp accepted. */
+let lastRealSecond = '';
+
 /** TimestampSchema's verdict on `value`. */
 export function validTimestamp(value: unknown): boolean {
-  return typeof value === 'string' && TIMESTAMP_PATTERN.test(value) && isRealInstant(value);
+  if (typeof value !== 'string') return false;
+  // A verifier asks for every entry, nearly always in the second of the one before: the same
+  // real second, a dot, three digits and Z is a real instant in TIMESTAMP_PATTERN's form (the
+  // two regular expressions and isRealInstant's lookup were ~0.1 us of the ~0.17 a call).
+  if (value.length === 24 && value.charCodeAt(19) === 0x2e && value.charCodeAt(23) === 0x5a && isDigit(value.charCodeAt(20)) && isDigit(value.charCodeAt(21)) && isDigit(value.charCodeAt(22)) && value.slice(0, 19) === lastRealSecond) return true;
+  if (!(TIMESTAMP_PATTERN.test(value) && isRealInstant(value))) return false;
+  lastRealSecond = value.slice(0, 19);
+  return true;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
 }
 
 /**

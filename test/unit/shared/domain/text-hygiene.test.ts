@@ -10,6 +10,7 @@ import { ReportQuerySchema } from '../../../../shared/domain/reports';
 import { RequestInputSchema } from '../../../../shared/domain/request';
 import { ReviewCompleteInputSchema } from '../../../../shared/domain/review';
 import { textIssue, visibleLength } from '../../../../shared/domain/text-hygiene';
+import { validTimestamp } from '../../../../shared/domain/ledger-entry';
 import { AppError, parseOrThrow } from '../../../../shared/errors';
 import { newDecisionStatement } from '../../../../shared/signing/decision-statement';
 import { seededRandom } from '../../../support/seeded-random';
@@ -165,6 +166,22 @@ describe('real dates', () => {
       assert.equal(isRealInstant(value), expected, value);
     }
     assert.ok(real > 1_000, `only ${real} real instants generated`);
+  });
+  test('validTimestamp (which remembers the last second it accepted) is TimestampSchema\'s verdict', () => {
+    const { int, pick } = seededRandom(23);
+    const two = (n: number) => String(n).padStart(2, '0');
+    let valid = 0;
+    for (let i = 0; i < 20_000; i++) {
+      // Few distinct seconds (most values meet the remembered one); the milliseconds and the end
+      // sometimes not digits, a dot or a Z; sometimes longer or shorter.
+      const ms = pick([String(int(1000)).padStart(3, '0'), String(int(1000)).padStart(3, '0'), `${int(10)}a${int(10)}`, `${int(10)}${int(10)}`, `${int(10)}${int(10)}${int(10)}${int(10)}`, '/00', ':99']);
+      const value = `${pick(['2026', '2028', '0000'])}-${two(pick([2, 12, 12, 13]))}-${two(pick([28, 28, 29, 30]))}T${two(pick([0, 23, 23, 24]))}:${two(pick([0, 59]))}:${two(pick([0, 59, 59, 60]))}${pick(['.', '.', '.', ','])}${ms}${pick(['Z', 'Z', 'Z', 'z', 'ZZ', ''])}`;
+      const expected = TimestampSchema.safeParse(value).success;
+      if (expected) valid++;
+      assert.equal(validTimestamp(value), expected, value);
+    }
+    assert.ok(valid > 500, `only ${valid} valid timestamps generated`);
+    assert.equal(validTimestamp(12), false);
   });
   test('DaySchema (standing scope validUntil) refuses days that do not exist', () => {
     assert.equal(DaySchema.parse('2028-02-29'), '2028-02-29');
