@@ -16,7 +16,9 @@
  *    against it --rounds times from a fresh client state dir (peak RSS of the CLI process from
  *    /usr/bin/time), and measures the crypto floor over the same entries: SHA-256 of every leaf
  *    and every interior node on one core, plus every decision signature in the ledger verified
- *    with node:crypto, divided across the cores.
+ *    with node:crypto, divided across the cores. Then every full entry bundle is fetched once,
+ *    --rounds times, one a request (C2SP tile/entries/N) and 16 a request
+ *    (/v1/ledger/entry-bundles): the store's CPU a bundle either way.
  * 3. Grows the store by --incremental entries and times `ledger verify --incremental` from the
  *    state saved by a full run (a fresh copy of that state for every round).
  *
@@ -37,6 +39,7 @@ import { signDecision } from '../shared/node/signing/sign-decision';
 import { fileKeySigner, generateSoftwareKeyPair } from '../shared/node/signing/software-signer';
 import { newDecisionStatement } from '../shared/signing/decision-statement';
 import { tilePath, TILE_WIDTH } from '../shared/ledger/tlog-tiles';
+import { MAX_ENTRY_BUNDLES_PER_READ } from '../shared/http/ledger-routes';
 import { pool, startBenchServer, startCiTrafficStore, type BenchServer } from './support/bench-store';
 import { minMedianMax } from './support/stats';
 
@@ -192,6 +195,27 @@ async function serveAllBundles(server: BenchServer, token: string, treeSize: num
   await pool(bundles, 4, async (n) => {
     const res = await fetch(`${server.url}/v1/ledger/tlog/${tilePath({ level: 'entries', index: n, width: null })}`, { headers: { authorization: `Bearer ${token}` } });
     if (res.status !== 200) throw new Error(`entry bundle ${n}: HTTP ${res.status}`);
+    bytes += (await res.arrayBuffer()).byteLength;
+  });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { bundles, storeCpuSeconds: (await processCpuSeconds(server.pid)) - cpuStarted, seconds, bytes };
+}
+
+/**
+ * The same full bundles read MAX_ENTRY_BUNDLES_PER_READ at a time through /v1/ledger/entry-bundles
+ * (as `ledger verify` reads them), 2 reads in flight: the store's CPU for it, per bundle.
+ */
+async function serveAllBundleRuns(server: BenchServer, token: string, treeSize: number): Promise<{ bundles: number; storeCpuSeconds: number; seconds: number; bytes: number }> {
+  const bundles = Math.floor(treeSize / TILE_WIDTH);
+  const reads = Math.ceil(bundles / MAX_ENTRY_BUNDLES_PER_READ);
+  let bytes = 0;
+  const cpuStarted = await processCpuSeconds(server.pid);
+  const started = process.hrtime.bigint();
+  await pool(reads, 2, async (k) => {
+    const start = k * MAX_ENTRY_BUNDLES_PER_READ;
+    const count = Math.min(MAX_ENTRY_BUNDLES_PER_READ, bundles - start);
+    const res = await fetch(`${server.url}/v1/ledger/entry-bundles?start=${start}&count=${count}`, { headers: { authorization: `Bearer ${token}` } });
+    if (res.status !== 200) throw new Error(`entry bundles ${start}+${count}: HTTP ${res.status}`);
     bytes += (await res.arrayBuffer()).byteLength;
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -362,6 +386,10 @@ async function main(): Promise<void> {
     const b = served[0]!;
     console.log(`every full entry bundle fetched once (${b.bundles.toLocaleString('en')} bundles, ${(b.bytes / 1e6).toFixed(0)} MB, 4 in flight), load average ${load()}:`);
     console.log(`  store CPU: ${mmm(served.map((s) => s.storeCpuSeconds))} s; ${mmm(served.map((s) => (s.storeCpuSeconds / s.bundles) * 1e3), 3)} ms a bundle; ${mmm(served.map((s) => (s.storeCpuSeconds / (s.bundles * TILE_WIDTH)) * 1e6))} us an entry; wall ${mmm(served.map((s) => s.seconds))} s`);
+    const runs: Awaited<ReturnType<typeof serveAllBundleRuns>>[] = [];
+    for (let r = 0; r < ROUNDS; r++) runs.push(await serveAllBundleRuns(server, tokens.auditor, size));
+    console.log(`the same bundles ${MAX_ENTRY_BUNDLES_PER_READ} a read (/v1/ledger/entry-bundles, 2 reads in flight), load average ${load()}:`);
+    console.log(`  store CPU: ${mmm(runs.map((s) => s.storeCpuSeconds))} s; ${mmm(runs.map((s) => (s.storeCpuSeconds / s.bundles) * 1e3), 3)} ms a bundle; ${mmm(runs.map((s) => (s.storeCpuSeconds / (s.bundles * TILE_WIDTH)) * 1e6))} us an entry; wall ${mmm(runs.map((s) => s.seconds))} s`);
 
     await growTo(server, tokens, size + INCREMENTAL);
     const grown = await checkpointAtLeast(server, tokens.auditor, units * UNIT);
