@@ -8,7 +8,22 @@ import { request as httpRequest, type IncomingMessage, type RequestOptions } fro
  * https store. Failures look like fetch's: a TypeError whose `cause` carries the system error
  * code (ECONNREFUSED, ENOTFOUND...), and the signal's reason when it aborts (TimeoutError).
  */
-export async function nodeFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
+/**
+ * What nodeFetch takes beyond RequestInit: `into`, asked with the answer's content-length, may
+ * give the bytes a place of that length (a buffer the caller reuses); each chunk is copied there
+ * as it arrives, and `arrayBuffer()` then answers that place's ArrayBuffer (see bodyOf).
+ */
+export interface NodeFetchInit extends RequestInit {
+  into?: (length: number) => Uint8Array | undefined;
+}
+
+/** The body bytes nodeFetch read into a place given by `into` (its ArrayBuffer may be longer), else undefined. */
+export function bodyOf(response: Response): Uint8Array | undefined {
+  return (response as Response & { [BODY]?: Uint8Array })[BODY];
+}
+const BODY = Symbol('nodeFetch body');
+
+export async function nodeFetch(input: string | URL | Request, init: NodeFetchInit = {}): Promise<Response> {
   const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
   const signal = init.signal ?? undefined;
   signal?.throwIfAborted();
@@ -22,16 +37,26 @@ export async function nodeFetch(input: string | URL | Request, init: RequestInit
 
   return new Promise<Response>((resolve, reject) => {
     const req = send(url, options, (res: IncomingMessage) => {
+      const status = res.statusCode ?? 0;
+      const length = Number(res.headers['content-length']);
+      // Only a successful answer of a known length goes into the caller's place (errors are read as text).
+      const place = status >= 200 && status < 300 && Number.isSafeInteger(length) && length > 0 ? init.into?.(length) : undefined;
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
+      let received = 0;
+      res.on('data', (c: Buffer) => {
+        // Copied at once: the chunk dies young, and no second copy of the whole body is made.
+        if (place && received + c.length <= place.length) place.set(c, received);
+        else chunks.push(c);
+        received += c.length;
+      });
       res.on('error', (error) => reject(fetchFailed(error)));
       res.on('end', () => {
         signal?.removeEventListener('abort', onAbort);
-        const status = res.statusCode ?? 0;
-        const bytes = Buffer.concat(chunks);
+        const whole = place !== undefined && chunks.length === 0 && received === place.length;
+        const bytes = whole ? Buffer.from(place.buffer, place.byteOffset, place.byteLength) : place ? Buffer.concat([place.subarray(0, Math.min(received, place.length)), ...chunks]) : Buffer.concat(chunks);
         // The body as bytes too (a ledger page goes to a worker thread undecoded).
         const arrayBuffer = async () => (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-        resolve({ ok: status >= 200 && status < 300, status, text: async () => bytes.toString('utf8'), arrayBuffer } as Response);
+        resolve({ ok: status >= 200 && status < 300, status, text: async () => bytes.toString('utf8'), arrayBuffer, ...(whole ? { [BODY]: place } : {}) } as Response);
       });
     });
     const onAbort = () => {

@@ -38,12 +38,12 @@ export class EntryBundleCursor {
   private at = 0;
 
   constructor(
-    body: ArrayBuffer,
+    body: ArrayBuffer | Uint8Array,
     private readonly index: number,
     private readonly width: number,
     private readonly bundles = 1,
   ) {
-    this.bytes = Buffer.from(body);
+    this.bytes = body instanceof Uint8Array ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : Buffer.from(body);
   }
 
   next(): boolean {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { nodeFetch } from '../../../../shared/node/http/node-fetch';
+import { bodyOf, nodeFetch } from '../../../../shared/node/http/node-fetch';
 
 describe('nodeFetch (the CLI transport: fetch semantics over node:http)', () => {
   let server: Server;
@@ -14,6 +14,16 @@ describe('nodeFetch (the CLI transport: fetch semantics over node:http)', () => 
       if (req.url === '/hang') {
         hang.push(() => res.end());
         arrived();
+        return;
+      }
+      if (req.url?.startsWith('/bytes/')) {
+        // 300 KB in several writes (several chunks), with its length; or the same chunked (no length).
+        const n = 300_000;
+        const bytes = Buffer.alloc(n);
+        for (let i = 0; i < n; i++) bytes[i] = (i * 7 + 3) & 0xff;
+        res.writeHead(200, req.url === '/bytes/chunked' ? {} : { 'content-length': String(n) });
+        for (let at = 0; at < n; at += 50_000) res.write(bytes.subarray(at, at + 50_000));
+        res.end();
         return;
       }
       let body = '';
@@ -57,5 +67,31 @@ describe('nodeFetch (the CLI transport: fetch semantics over node:http)', () => 
     await reached;
     controller.abort(new DOMException('no answer', 'TimeoutError'));
     await assert.rejects(call, (error: Error) => error.name === 'TimeoutError');
+  });
+
+  test('`into` gives a successful answer of known length a place (reused by the caller): the bytes land there, and arrayBuffer() is the same bytes', async () => {
+    const expected = Buffer.alloc(300_000);
+    for (let i = 0; i < expected.length; i++) expected[i] = (i * 7 + 3) & 0xff;
+    const place = new ArrayBuffer(400_000);
+    const asked: number[] = [];
+    const into = (length: number) => (asked.push(length), new Uint8Array(place, 0, length));
+    const res = await nodeFetch(`${base}/bytes/sized`, { into });
+    assert.deepEqual(asked, [300_000]);
+    const body = bodyOf(res)!;
+    assert.equal(body.buffer, place, 'read into the place given');
+    assert.ok(Buffer.from(body).equals(expected));
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(expected));
+    // No length (chunked), an error answer, or no place given: new bytes, as before.
+    const chunked = await nodeFetch(`${base}/bytes/chunked`, { into });
+    assert.equal(bodyOf(chunked), undefined);
+    assert.ok(Buffer.from(await chunked.arrayBuffer()).equals(expected));
+    const missing = await nodeFetch(`${base}/missing`, { into });
+    assert.equal(bodyOf(missing), undefined);
+    assert.equal(missing.status, 404);
+    assert.equal((JSON.parse(await missing.text()) as { method: string }).method, 'GET');
+    assert.deepEqual(asked, [300_000], 'only a successful answer of known length is asked a place');
+    const declined = await nodeFetch(`${base}/bytes/sized`, { into: () => undefined });
+    assert.equal(bodyOf(declined), undefined);
+    assert.ok(Buffer.from(await declined.arrayBuffer()).equals(expected));
   });
 });

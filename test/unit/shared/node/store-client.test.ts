@@ -4,6 +4,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { AppError } from '../../../../shared/errors';
 import { StoreClient } from '../../../../shared/node/http/store-client';
+import { nodeFetch } from '../../../../shared/node/http/node-fetch';
+import { LEDGER_ROUTES } from '../../../../shared/http/ledger-routes';
 
 /**
  * The one contract client against a real HTTP server on 127.0.0.1 whose answers each test sets:
@@ -50,6 +52,26 @@ describe('StoreClient (contract client)', () => {
     await client.call('reloadPolicy', { body: {} });
     assert.equal(seen[2]!.method, 'POST');
     assert.equal(seen[2]!.body, '{}');
+  });
+
+  test('callRouteInto: the answer read into the place given (nodeFetch), or new bytes (another fetch); errors as AppErrors', async () => {
+    const bytes = Buffer.from(Array.from({ length: 5000 }, (_, i) => i & 0xff));
+    answer = (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) });
+      res.end(bytes);
+    };
+    const place = new ArrayBuffer(8000);
+    const into = (length: number) => new Uint8Array(place, 0, length);
+    seen.length = 0;
+    const viaNode = await new StoreClient({ baseUrl: url, token: 't', timeoutMs: 2000, fetchImpl: nodeFetch }).callRouteInto(LEDGER_ROUTES.entryBundles, { query: { start: 3, count: 2 } }, into);
+    assert.equal(viaNode.buffer, place);
+    assert.ok(Buffer.from(viaNode).equals(bytes));
+    assert.equal(seen[0]!.url, '/v1/ledger/entry-bundles?start=3&count=2');
+    const viaFetch = await new StoreClient({ baseUrl: url, token: 't', timeoutMs: 2000 }).callRouteInto(LEDGER_ROUTES.entryBundles, { query: { start: 3, count: 2 } }, into);
+    assert.notEqual(viaFetch.buffer, place);
+    assert.ok(Buffer.from(viaFetch).equals(bytes));
+    answer = json(404, { error: { code: 'not_found', message: 'no route GET /v1/ledger/entry-bundles' } });
+    await assert.rejects(new StoreClient({ baseUrl: url, token: 't', timeoutMs: 2000, fetchImpl: nodeFetch }).callRouteInto(LEDGER_ROUTES.entryBundles, { query: { start: 0, count: 1 } }, into), (e: unknown) => e instanceof AppError && e.code === 'not_found');
   });
 
   test('an answer that is not the contract is internal, naming the route and the field', async () => {
