@@ -17,10 +17,23 @@ import type { EmergencyCredential, EmergencyCredentialState } from '../../../sha
 import type { Incident } from '../../../shared/domain/incident';
 import { CLAIM_DIGEST_RUN_SQL, EMERGENCY_COLUMNS, INCIDENT_COLUMNS, RECEIPT_COLUMNS, type IncidentReceipt, emergencyValues, incidentValues, receiptValues } from '../emergency-rows';
 import { PgReader, PG_ROWS, pgParam } from './pg-reader';
-import { type CounterRow, blockCounter, counterValues, diffCounters, requestCounters, reviewCounters, upsertCounterSql, warnGroups } from '../counters';
+import { type CounterFilter, type CounterRow, blockCounter, counterKeyString, diffCounters, requestCounters, reviewCounters, warnGroups } from '../counters';
 import type { DocRow } from '../row-mapping';
 
-const UPSERT_COUNTER = upsertCounterSql(pgParam, 'LEAST', 'GREATEST');
+/**
+ * A transaction's counter changes, all in one statement at commit, rows in key order (see
+ * PgTx.applyCounters for why the order and the moment matter).
+ */
+const UPSERT_COUNTERS = {
+  name: 'bg_upsert_counters',
+  text: `INSERT INTO counters (metric, day, gate, team, subject, count, total, first_at, last_at)
+    SELECT metric, day, gate, team, subject, count, total, first_at, last_at
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::text[], $9::text[])
+      WITH ORDINALITY AS c(metric, day, gate, team, subject, count, total, first_at, last_at, n)
+    ORDER BY n
+    ON CONFLICT (metric, day, gate, team, subject) DO UPDATE SET count = counters.count + excluded.count, total = counters.total + excluded.total,
+      first_at = LEAST(counters.first_at, excluded.first_at), last_at = GREATEST(counters.last_at, excluded.last_at)`,
+};
 
 // ON CONFLICT DO NOTHING where a duplicate is a refusal, not a bug: see PgTx.
 const INSERT_REQUEST = insertSql('requests', REQUEST_COLUMNS, pgParam);
@@ -95,14 +108,76 @@ export class PgTx extends PgReader implements StoreTx {
     super(db, true);
   }
 
-  /** Counter changes go in with the row change, in this transaction (see counters.ts). */
-  private async applyCounters(rows: readonly CounterRow[]): Promise<void> {
-    for (const row of rows) await this.db.query(UPSERT_COUNTER, counterValues(row));
+  /** Counter changes not yet written, merged per key (counterKeyString). */
+  private readonly pendingCounters = new Map<string, CounterRow>();
+
+  /**
+   * Counter changes go in with the row change, in this transaction (see counters.ts), but are
+   * written only at commit (flushCounters), after the ledger head, in key order. Written at
+   * once, a request's counters locked their rows before its entry took the head, while a
+   * transaction that had appended first (holding the head) waited for the same counter row:
+   * a deadlock, one second of every writer stalled, and warns shed with 503 under concurrent
+   * filings. Now every transaction takes the requests it changes, then the head, then its
+   * counter rows in one order, so no two can wait on each other in a cycle. Reads of the
+   * counters inside the transaction add what is pending (counterRows).
+   */
+  private applyCounters(rows: readonly CounterRow[]): void {
+    for (const row of rows) {
+      const key = counterKeyString(row);
+      const have = this.pendingCounters.get(key);
+      if (!have) this.pendingCounters.set(key, { ...row });
+      else {
+        have.count += row.count;
+        have.total += row.total;
+        if (row.firstAt < have.firstAt) have.firstAt = row.firstAt;
+        if (row.lastAt > have.lastAt) have.lastAt = row.lastAt;
+      }
+    }
+  }
+
+  /** The pending counter changes in one statement, in key order; issued before this returns. */
+  private flushCounters(): Promise<void> {
+    if (this.pendingCounters.size === 0) return Promise.resolve();
+    const keys = [...this.pendingCounters.keys()].sort();
+    const rows = keys.map((k) => this.pendingCounters.get(k)!);
+    this.pendingCounters.clear();
+    return this.db
+      .query({
+        ...UPSERT_COUNTERS,
+        values: [
+          rows.map((r) => r.metric),
+          rows.map((r) => r.day),
+          rows.map((r) => r.gate),
+          rows.map((r) => r.team),
+          rows.map((r) => r.subject),
+          rows.map((r) => r.count),
+          rows.map((r) => r.total),
+          rows.map((r) => r.firstAt),
+          rows.map((r) => r.lastAt),
+        ],
+      })
+      .then(() => undefined);
+  }
+
+  /** The counters as this transaction will leave them: the stored rows plus its pending changes. */
+  override async counterRows(filter: CounterFilter): Promise<CounterRow[]> {
+    const stored = await super.counterRows(filter);
+    const pending = [...this.pendingCounters.values()].filter(
+      (r) => (!filter.metrics || filter.metrics.length === 0 || filter.metrics.includes(r.metric)) && (!filter.fromDay || r.day >= filter.fromDay) && (!filter.toDay || r.day <= filter.toDay),
+    );
+    if (pending.length === 0) return stored;
+    const byKey = new Map(stored.map((r) => [counterKeyString(r), r]));
+    for (const r of pending) {
+      const have = byKey.get(counterKeyString(r));
+      if (!have) byKey.set(counterKeyString(r), { ...r });
+      else byKey.set(counterKeyString(r), { ...have, count: have.count + r.count, total: have.total + r.total, firstAt: r.firstAt < have.firstAt ? r.firstAt : have.firstAt, lastAt: r.lastAt > have.lastAt ? r.lastAt : have.lastAt });
+    }
+    return [...byKey.values()].sort((a, b) => (counterKeyString(a) < counterKeyString(b) ? -1 : counterKeyString(a) > counterKeyString(b) ? 1 : 0));
   }
 
   async insertRequest(r: BypassRequest): Promise<void> {
     await this.db.query(INSERT_REQUEST, PG_ROWS.requestValues(r));
-    await this.applyCounters(requestCounters(r));
+    this.applyCounters(requestCounters(r));
   }
 
   async updateRequest(r: BypassRequest): Promise<void> {
@@ -110,7 +185,7 @@ export class PgTx extends PgReader implements StoreTx {
     if (!before) throw new AppError('not_found', `request ${r.id} not found`);
     const result = await this.db.query(UPDATE_REQUEST, PG_ROWS.requestUpdateValues(r));
     if (result.rowCount !== 1) throw new AppError('not_found', `request ${r.id} not found`);
-    await this.applyCounters(diffCounters(requestCounters(PG_ROWS.request(before)), requestCounters(r)));
+    this.applyCounters(diffCounters(requestCounters(PG_ROWS.request(before)), requestCounters(r)));
   }
 
   async insertDecision(d: StoredDecision): Promise<void> {
@@ -177,13 +252,13 @@ export class PgTx extends PgReader implements StoreTx {
   async insertReview(r: Review): Promise<void> {
     const result = await this.db.query(INSERT_REVIEW, PG_ROWS.reviewValues(r));
     if (result.rowCount !== 1) throw new AppError('conflict', `request ${r.requestId} already has a review`);
-    await this.applyCounters(reviewCounters(r));
+    this.applyCounters(reviewCounters(r));
   }
 
   async updateReview(r: Review): Promise<void> {
     const before = (await this.db.query<DocRow>('SELECT doc FROM reviews WHERE id = $1 FOR UPDATE', [r.id])).rows[0];
     const result = await this.db.query('UPDATE reviews SET state = $1, doc = $2 WHERE id = $3', [r.state, JSON.stringify(r), r.id]);
-    if (before && result.rowCount === 1) await this.applyCounters(diffCounters(reviewCounters(PG_ROWS.review(before)), reviewCounters(r)));
+    if (before && result.rowCount === 1) this.applyCounters(diffCounters(reviewCounters(PG_ROWS.review(before)), reviewCounters(r)));
   }
 
   async incrementGateBlocks(gate: string, at: string, count = 1): Promise<void> {
@@ -191,7 +266,7 @@ export class PgTx extends PgReader implements StoreTx {
       'INSERT INTO gate_blocks (gate, count, last_at) VALUES ($1, $2, $3) ON CONFLICT (gate) DO UPDATE SET count = gate_blocks.count + excluded.count, last_at = GREATEST(gate_blocks.last_at, excluded.last_at)',
       [gate, count, at],
     );
-    await this.applyCounters([blockCounter(gate, at, count)]);
+    this.applyCounters([blockCounter(gate, at, count)]);
   }
 
   /** Next seq while this transaction holds the head row (after its first append). */
@@ -274,9 +349,13 @@ export class PgTx extends PgReader implements StoreTx {
     });
   }
 
-  /** PgStore calls this right before COMMIT: buffered entries in, head moved to match (one statement). */
+  /**
+   * PgStore calls this right before COMMIT: buffered entries in, head moved to match (one
+   * statement), then the transaction's counters (after the head it holds, see applyCounters).
+   */
   async beforeCommit(): Promise<void> {
     await this.flushLedger();
+    await this.flushCounters();
   }
 
   // Ledger reads inside the transaction see its own appends.

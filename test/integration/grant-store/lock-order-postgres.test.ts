@@ -16,6 +16,8 @@ import { PolicySchema } from '../../../shared/domain/policy';
 import type { BypassRequest } from '../../../shared/domain/request';
 import { verifyDecisionBundle } from '../../../shared/node/signing/verify-decision';
 import { fixtureBytes, PAGERDUTY_EXAMPLE, pagerDutyEvent, pagerDutySignature } from '../../support/incident-fixtures';
+import { ledgerEntry } from '../../support/ledger-entry-fixture';
+import { storedActiveRequest } from '../../support/stored-request';
 import { until } from '../../support/until';
 import { createTempDatabase, type TempDatabase } from '../storage/pg-temp-database';
 
@@ -184,3 +186,72 @@ function activeRequest(id: string, now: number): BypassRequest {
     closedAt: null, lapsesAt: null, updatedAt: at, closeComment: null, closedBy: null,
   };
 }
+
+test("counters are written after the ledger head: a filing that counted first and a writer that appended first do not deadlock", async () => {
+  // Found building bench/ledger-verify's store on PostgreSQL: a request's counters were upserted
+  // as it was inserted (locking the day's counter row), then its entry took the head; a
+  // concurrent filing that had appended first held the head and waited for that counter row. Each
+  // such deadlock stalled every writer for deadlock_timeout (1 s) and warns queued behind it were
+  // shed with 503. Here the two interleave exactly that way; each transaction must run once.
+  const first = storedActiveRequest('counted-team');
+  const second = storedActiveRequest('counted-team');
+  let firstRuns = 0;
+  let secondRuns = 0;
+  let firstCounted!: () => void;
+  let secondHasHead!: () => void;
+  const counted = new Promise<void>((resolve) => (firstCounted = resolve));
+  const hasHead = new Promise<void>((resolve) => (secondHasHead = resolve));
+  const entry = (target: string) => ledgerEntry({ type: 'request_filed', actor: 'alice', actorRole: 'requester', target, gate: 'ci-tests', data: {} });
+  const a = store.transaction(async (tx) => {
+    firstRuns++;
+    await tx.insertRequest(first);
+    firstCounted();
+    await hasHead;
+    await tx.appendLedger([entry(first.id)]);
+  });
+  await counted;
+  const b = store.transaction(async (tx) => {
+    secondRuns++;
+    await tx.appendLedger([entry(second.id)]);
+    secondHasHead();
+    await tx.insertRequest(second);
+  });
+  await Promise.all([a, b]);
+  assert.deepEqual({ firstRuns, secondRuns }, { firstRuns: 1, secondRuns: 1 }, 'neither transaction was chosen as a deadlock victim and run again');
+  // And the counters hold both filings (read outside any transaction).
+  const requests = (await store.counterRows({ metrics: ['requests'] })).filter((r) => r.team === 'counted-team');
+  assert.equal(
+    requests.reduce((n, r) => n + r.count, 0),
+    2,
+  );
+});
+
+test('inside a transaction, counter reads include its own counter changes not yet written', async () => {
+  const request = storedActiveRequest('pending-team');
+  await store.transaction(async (tx) => {
+    const before = (await tx.counterRows({ metrics: ['requests', 'bypasses'] })).filter((r) => r.team === 'pending-team');
+    assert.deepEqual(before, []);
+    await tx.insertRequest(request);
+    const during = (await tx.counterRows({ metrics: ['requests', 'bypasses'] })).filter((r) => r.team === 'pending-team');
+    assert.deepEqual(
+      during.map((r) => [r.metric, r.count]),
+      [
+        ['bypasses', 1],
+        ['requests', 1],
+      ],
+    );
+    // A filter leaves out what it does not ask for, pending or not.
+    assert.deepEqual(
+      (await tx.counterRows({ metrics: ['requests'], fromDay: '2099-01-01' })).filter((r) => r.team === 'pending-team'),
+      [],
+    );
+  });
+  const after = (await store.counterRows({ metrics: ['requests', 'bypasses'] })).filter((r) => r.team === 'pending-team');
+  assert.deepEqual(
+    after.map((r) => [r.metric, r.count]),
+    [
+      ['bypasses', 1],
+      ['requests', 1],
+    ],
+  );
+});

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { GroupCommit } from '../../../../grant-store/checks/group-commit';
@@ -7,6 +6,7 @@ import { PgStore } from '../../../../grant-store/storage/postgres/pg-store';
 import type { NewLedgerEntry } from '../../../../grant-store/storage/store';
 import type { BypassRequest } from '../../../../shared/domain/request';
 import { ledgerEntry } from '../../../support/ledger-entry-fixture';
+import { storedActiveRequest } from '../../../support/stored-request';
 import { until } from '../../../support/until';
 import { createTempDatabase, type TempDatabase } from '../../storage/pg-temp-database';
 
@@ -30,40 +30,7 @@ after(async () => {
   await db?.drop();
 });
 
-const T0 = new Date().toISOString();
-function activeRequest(team: string): BypassRequest {
-  const id = `req_${randomBytes(10).toString('hex')}`;
-  return {
-    id,
-    requester: 'alice',
-    team,
-    gate: 'ci-tests',
-    scope: { repo: 'svc', branch: id },
-    reason: 'the group-commit test: a bypass the warns confirm',
-    incidentRef: null,
-    severity: 'sev3',
-    ttl: '1h',
-    extends: null,
-    createdAt: T0,
-    digest: `sha256:${'ab'.repeat(32)}`,
-    state: 'active',
-    tier: 'low',
-    gateKind: 'slow',
-    approvalsRequired: 1,
-    approvals: [],
-    messages: [],
-    standingScope: 'ci',
-    bypassId: `byp_${randomBytes(10).toString('hex')}`,
-    approvedTtl: '1h',
-    activatedAt: T0,
-    expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
-    closedAt: null,
-    lapsesAt: null,
-    updatedAt: T0,
-    closeComment: null,
-    closedBy: null,
-  };
-}
+const activeRequest = storedActiveRequest;
 
 const evaluation = (request: BypassRequest, i: number): NewLedgerEntry =>
   ledgerEntry({ type: 'evaluation_under_bypass', actor: 'ci-gate', actorRole: 'gate', target: request.id, gate: request.gate, data: { i } });
