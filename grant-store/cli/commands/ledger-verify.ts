@@ -108,6 +108,20 @@ function fail(code: LedgerProblem['code'], message: string, seq: number | null =
   return { ok: false, problem, problems: [problem] };
 }
 
+/**
+ * The first read of the log did not reproduce the signed root and a second read (entry pages,
+ * with the log's history to locate the mismatch) did: the same log served two ways. Each read
+ * is what some reader trusts (tile readers and CDNs the bundles), so this fails.
+ */
+function twoHistories(first: Extract<LedgerVerdict, { ok: false }>, firstRead: string, treeSize: number): LedgerVerdict {
+  const problem: LedgerProblem = {
+    code: first.problem.code,
+    seq: first.problem.seq,
+    message: `the store's ${firstRead} do not reproduce its signed checkpoint at size ${treeSize}, but a second read of its entry pages does: the log is served with two different histories. The tiles or the store's rows are corrupt, or something between this client and the store (a proxy, a cache, a CDN) serves other bytes; readers of the ${firstRead} cannot trust this log until that is found. The first read: ${first.problem.message}`,
+  };
+  return { ok: false, problem, problems: [problem, ...first.problems], ...(first.audit ? { audit: first.audit } : {}) };
+}
+
 /** A log key given as a PEM public key or as a C2SP vkey (type 0x01); its name must be the checkpoint's origin. */
 export function logKeyFrom(text: string, origin: string): { verifier: NoteVerifier; vkey: string } {
   const trimmed = text.trim();
@@ -228,7 +242,14 @@ export async function verifyOnline(opts: OnlineOptions): Promise<VerifyOutcome> 
     // of checkpoints and the leaf hashes it recorded only narrow down where a mismatch is, so
     // they are fetched once one is found, for a second pass.
     result = await pass(false);
-    if (!result.verdict.ok && result.verdict.problems.some((p) => p.code === 'root_mismatch' || p.code === 'inconsistent_history')) result = await pass(true);
+    if (!result.verdict.ok && result.verdict.problems.some((p) => p.code === 'root_mismatch' || p.code === 'inconsistent_history')) {
+      const first = result.verdict;
+      const firstRead = bundles ? 'entry bundles (the C2SP tiles)' : 'entry pages';
+      result = await pass(true);
+      // The second pass reads entry pages. If they verify where the first read did not, the
+      // store (or something between) serves two histories: never a pass.
+      if (result.verdict.ok) result = { ...result, verdict: twoHistories(first, firstRead, result.verdict.treeSize) };
+    }
   } finally {
     await signatures.close();
   }

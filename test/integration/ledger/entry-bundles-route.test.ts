@@ -37,6 +37,15 @@ function entriesOf(body: Uint8Array): Uint8Array[] {
   return out;
 }
 
+/** The bundles with the last evaluation's source address changed (127.0.0.1 → 127.0.0.2): same framing, another leaf. */
+function alterOneEvaluation(body: Buffer): Buffer<ArrayBuffer> {
+  const at = body.lastIndexOf('"sourceAddress":"127.0.0.1"', undefined, 'latin1');
+  assert.ok(at >= 0, 'the bundles hold an evaluation from 127.0.0.1');
+  const altered = Buffer.from(new Uint8Array(body));
+  altered[at + '"sourceAddress":"127.0.0.'.length] = '2'.charCodeAt(0);
+  return altered;
+}
+
 /** A world whose latest checkpoint covers two full entry bundles and part of a third (512 < size < 768). */
 async function worldWithTwoFullBundles(databaseUrl?: string): Promise<{ world: LedgerWorld; size: number }> {
   const world = await startLedgerWorld(databaseUrl ? { databaseUrl } : {});
@@ -130,7 +139,7 @@ describe('breakglass ledger verify reads full bundles several at a time', { conc
   let proxyUrl = '';
   let seen: string[] = [];
   /** How the proxy treats /v1/ledger/entry-bundles: passed through, absent (a store from before it), or cut short. */
-  let mode: 'pass' | 'absent' | 'cut' = 'pass';
+  let mode: 'pass' | 'absent' | 'cut' | 'altered' = 'pass';
 
   before(async () => {
     ({ world } = await worldWithTwoFullBundles());
@@ -146,6 +155,7 @@ describe('breakglass ledger verify reads full bundles several at a time', { conc
       const upstream = await fetch(`${world.store.url}${req.url}`, { method: req.method, headers });
       let body = Buffer.from(await upstream.arrayBuffer());
       if (req.url?.startsWith('/v1/ledger/entry-bundles') && mode === 'cut' && upstream.ok) body = body.subarray(0, body.length - 10);
+      if (req.url?.startsWith('/v1/ledger/entry-bundles') && mode === 'altered' && upstream.ok) body = alterOneEvaluation(body);
       res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
       res.end(body);
     });
@@ -179,6 +189,28 @@ describe('breakglass ledger verify reads full bundles several at a time', { conc
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.ok((JSON.parse(r.stdout) as { ok: boolean }).ok);
     assert.deepEqual(bundlePaths().map((p) => p.replace(/\.p\/\d+$/, '.p/W')), ['/v1/ledger/entry-bundles?start=0&count=2', '/v1/ledger/tlog/tile/entries/000', '/v1/ledger/tlog/tile/entries/001', '/v1/ledger/tlog/tile/entries/002.p/W']);
+  });
+
+  test('bundles that differ from the entry pages fail the run, even though the pages alone verify', async () => {
+    // One evaluation's source address changed in the bundles only (same length, still a
+    // well-formed entry): the bundles miss the signed root; the second read (entry pages, to
+    // locate the mismatch) reproduces it. Two histories served for one log is never a pass.
+    mode = 'altered';
+    seen = [];
+    const r = await verify('state-altered');
+    assert.notEqual(r.code, 0, r.stdout);
+    const out = JSON.parse(r.stdout) as { ok: boolean; code: string; reason: string };
+    assert.equal(out.ok, false);
+    assert.equal(out.code, 'root_mismatch');
+    assert.match(out.reason, /entry bundles \(the C2SP tiles\) do not reproduce its signed checkpoint at size \d+, but a second read of its entry pages does/);
+    assert.ok(seen.some((p) => p.startsWith('/v1/ledger/export')), 'the second read was of the entry pages');
+    // Nothing was saved as verified: the next run starts from scratch and still fails.
+    const again = await verify('state-altered');
+    assert.notEqual(again.code, 0, again.stdout);
+    // And with honest bundles the same state verifies.
+    mode = 'pass';
+    const honest = await verify('state-altered');
+    assert.equal(honest.code, 0, honest.stdout + honest.stderr);
   });
 
   test('an answer cut short is refused, naming the bundle and the entry', async () => {
