@@ -45,7 +45,7 @@ export class PgStore extends PgReader implements Store {
 
   static async open(options: PgStoreOptions): Promise<PgStore> {
     const log = options.log ?? ((message: string) => fallbackStoreLogger().error(message));
-    const pool = createPgPool(options.databaseUrl, options.poolSize ?? DEFAULT_POOL_SIZE);
+    const pool = createPgPool(options.databaseUrl, options.poolSize ?? DEFAULT_POOL_SIZE, { pipeline: true });
     try {
       if (options.migrate !== false) await applyMigrations(pool);
       const reader = new PgReader(pool, false);
@@ -76,14 +76,21 @@ export class PgStore extends PgReader implements Store {
     // attempt's are forgotten at the end, delivered or not.
     const own: number[] = [];
     try {
-      const { result, appended } = await withTransaction(this.pool, async (client) => {
-        const tx = new PgTx(client, this.binder);
-        const value = await fn(tx);
-        await tx.beforeCommit();
-        own.push(...tx.notified);
-        this.feed.expectOwn(tx.notified);
-        return { result: value, appended: tx.appended };
-      });
+      const { result, appended } = await withTransaction(
+        this.pool,
+        async (client) => {
+          const tx = new PgTx(client, this.binder);
+          return { result: await fn(tx), appended: tx.appended, tx };
+        },
+        // The buffered entries' insert goes out with COMMIT (one round trip); the NOTIFYs it
+        // queues are known once it is issued, before COMMIT can deliver them.
+        (_client, { tx }) => {
+          const flushed = tx.beforeCommit();
+          own.push(...tx.notified);
+          this.feed.expectOwn(tx.notified);
+          return flushed;
+        },
+      );
       if (appended.length > 0) await this.feed.deliverCommitted(appended);
       return result;
     } finally {

@@ -317,8 +317,8 @@ export class PgTx extends PgReader implements StoreTx {
    * Insert the buffered entries and queue the wake-up NOTIFY (delivered only on commit), in one
    * statement (FLUSH_LEDGER): a group commit's ledger work is one round trip.
    */
-  private async flushLedger(): Promise<void> {
-    if (this.buffered.length === 0) return;
+  private flushLedger(): Promise<void> {
+    if (this.buffered.length === 0) return Promise.resolve();
     const rows = this.buffered.splice(0);
     const warns = warnGroups(rows);
     // We hold the head's row lock (taken by the first append), so setting it is safe here.
@@ -326,7 +326,7 @@ export class PgTx extends PgReader implements StoreTx {
     this.headDirty = false;
     const last = rows[rows.length - 1]!.seq;
     this.notified.push(last);
-    await this.db.query({
+    return this.db.query({
       name: 'bg_ledger_flush',
       text: FLUSH_LEDGER,
       values: [
@@ -346,16 +346,20 @@ export class PgTx extends PgReader implements StoreTx {
         head,
         String(last),
       ],
-    });
+    }).then(() => undefined);
   }
 
   /**
    * PgStore calls this right before COMMIT: buffered entries in, head moved to match (one
-   * statement), then the transaction's counters (after the head it holds, see applyCounters).
+   * statement). The statement is issued, and `notified` updated, before this returns (so that
+   * COMMIT can be written right behind it); the promise is its answer.
    */
-  async beforeCommit(): Promise<void> {
-    await this.flushLedger();
-    await this.flushCounters();
+  beforeCommit(): Promise<void> {
+    // Both issued now, in this order (pipelined: one round trip with COMMIT): the entries (and
+    // the warns counters, under the head this transaction holds), then the other counters.
+    const flushed = this.flushLedger();
+    const counted = this.flushCounters();
+    return Promise.all([flushed, counted]).then(() => undefined);
   }
 
   // Ledger reads inside the transaction see its own appends.
