@@ -17,7 +17,7 @@ import type { EmergencyCredential, EmergencyCredentialState } from '../../../sha
 import type { Incident } from '../../../shared/domain/incident';
 import { CLAIM_DIGEST_RUN_SQL, EMERGENCY_COLUMNS, INCIDENT_COLUMNS, RECEIPT_COLUMNS, type IncidentReceipt, emergencyValues, incidentValues, receiptValues } from '../emergency-rows';
 import { PgReader, PG_ROWS, pgParam } from './pg-reader';
-import { type CounterFilter, type CounterRow, blockCounter, counterKeyString, diffCounters, requestCounters, reviewCounters, warnGroups } from '../counters';
+import { type CounterFilter, type CounterRow, blockCounter, diffCounters, mergeCounters, requestCounters, reviewCounters, sortCounters, warnGroups } from '../counters';
 import type { DocRow } from '../row-mapping';
 
 /**
@@ -108,8 +108,8 @@ export class PgTx extends PgReader implements StoreTx {
     super(db, true);
   }
 
-  /** Counter changes not yet written, merged per key (counterKeyString). */
-  private readonly pendingCounters = new Map<string, CounterRow>();
+  /** Counter changes not yet written (merged per key when written or read). */
+  private readonly pendingCounters: CounterRow[] = [];
 
   /**
    * Counter changes go in with the row change, in this transaction (see counters.ts), but are
@@ -122,25 +122,13 @@ export class PgTx extends PgReader implements StoreTx {
    * counters inside the transaction add what is pending (counterRows).
    */
   private applyCounters(rows: readonly CounterRow[]): void {
-    for (const row of rows) {
-      const key = counterKeyString(row);
-      const have = this.pendingCounters.get(key);
-      if (!have) this.pendingCounters.set(key, { ...row });
-      else {
-        have.count += row.count;
-        have.total += row.total;
-        if (row.firstAt < have.firstAt) have.firstAt = row.firstAt;
-        if (row.lastAt > have.lastAt) have.lastAt = row.lastAt;
-      }
-    }
+    this.pendingCounters.push(...rows);
   }
 
   /** The pending counter changes in one statement, in key order; issued before this returns. */
   private flushCounters(): Promise<void> {
-    if (this.pendingCounters.size === 0) return Promise.resolve();
-    const keys = [...this.pendingCounters.keys()].sort();
-    const rows = keys.map((k) => this.pendingCounters.get(k)!);
-    this.pendingCounters.clear();
+    if (this.pendingCounters.length === 0) return Promise.resolve();
+    const rows = sortCounters(mergeCounters(this.pendingCounters.splice(0)));
     return this.db
       .query({
         ...UPSERT_COUNTERS,
@@ -162,17 +150,10 @@ export class PgTx extends PgReader implements StoreTx {
   /** The counters as this transaction will leave them: the stored rows plus its pending changes. */
   override async counterRows(filter: CounterFilter): Promise<CounterRow[]> {
     const stored = await super.counterRows(filter);
-    const pending = [...this.pendingCounters.values()].filter(
+    const pending = this.pendingCounters.filter(
       (r) => (!filter.metrics || filter.metrics.length === 0 || filter.metrics.includes(r.metric)) && (!filter.fromDay || r.day >= filter.fromDay) && (!filter.toDay || r.day <= filter.toDay),
     );
-    if (pending.length === 0) return stored;
-    const byKey = new Map(stored.map((r) => [counterKeyString(r), r]));
-    for (const r of pending) {
-      const have = byKey.get(counterKeyString(r));
-      if (!have) byKey.set(counterKeyString(r), { ...r });
-      else byKey.set(counterKeyString(r), { ...have, count: have.count + r.count, total: have.total + r.total, firstAt: r.firstAt < have.firstAt ? r.firstAt : have.firstAt, lastAt: r.lastAt > have.lastAt ? r.lastAt : have.lastAt });
-    }
-    return [...byKey.values()].sort((a, b) => (counterKeyString(a) < counterKeyString(b) ? -1 : counterKeyString(a) > counterKeyString(b) ? 1 : 0));
+    return pending.length === 0 ? stored : sortCounters(mergeCounters([...stored, ...pending]));
   }
 
   async insertRequest(r: BypassRequest): Promise<void> {
