@@ -96,29 +96,24 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
       // Not awaited before `fn`: pipelined, BEGIN travels with fn's first statement (written
       // after it on the same connection, so the server runs it first). Its answer is awaited
       // below, before COMMIT is sent.
-      let begun!: Promise<Settled<pg.QueryResult>>;
+      let begun!: Promise<pg.QueryResult>;
       let running!: Promise<T>;
       // One socket write for BEGIN and what fn issues before its first await.
       inOneWrite(client, () => {
-        begun = settled(client.query('BEGIN'));
+        begun = handled(client.query('BEGIN'));
         running = fn(client);
       });
-      let result: T;
-      try {
-        result = await running;
-      } finally {
-        await begun;
-      }
-      (await begun).unwrap();
-      let finished!: Promise<Settled<unknown>>;
-      let committed!: Promise<Settled<pg.QueryResult>>;
+      const result = await running;
+      await begun;
+      let finished!: Promise<unknown>;
+      let committed!: Promise<pg.QueryResult>;
       inOneWrite(client, () => {
-        finished = settled(finish ? finish(client, result) : Promise.resolve());
-        committed = settled(client.query('COMMIT'));
+        finished = handled(finish ? finish(client, result) : Promise.resolve());
+        committed = handled(client.query('COMMIT'));
       });
       // The last statements' error first: COMMIT after a failed statement only rolls back.
-      (await finished).unwrap();
-      const commit = (await committed).unwrap() as pg.QueryResult;
+      await finished;
+      const commit = await committed;
       if (commit.command !== 'COMMIT') throw new Error(`PostgreSQL answered COMMIT with ${commit.command}: the transaction was rolled back`);
       return result;
     } catch (error) {
@@ -161,17 +156,12 @@ function inOneWrite(client: pg.PoolClient, issue: () => void): void {
   }
 }
 
-/** A promise's outcome, held without an unhandled rejection until it is read. */
-interface Settled<T> {
-  unwrap(): T;
-}
-function settled<T>(promise: Promise<T>): Promise<Settled<T>> {
-  return promise.then(
-    (value) => ({ unwrap: () => value }),
-    (error: unknown) => ({
-      unwrap: () => {
-        throw error;
-      },
-    }),
-  );
+/**
+ * `promise`, its rejection marked as handled: it is awaited later (after an earlier step that may
+ * throw first), so a rejection meanwhile is not an unhandled one; awaiting it still throws.
+ */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  // The rejection reaches the caller when it awaits `promise`; here it is only marked as seen.
+  promise.catch((_awaitedLater: unknown) => undefined);
+  return promise;
 }
