@@ -254,7 +254,12 @@ export function warnGroups(entries: readonly { type: string; time: string; gate:
   return [...groups.values()];
 }
 
-/** WHERE clause for a counter filter. */
+/** Whether `row` passes `filter` (what counterWhere selects in SQL, for rows held in memory). */
+export function counterMatches(filter: CounterFilter, row: CounterKey): boolean {
+  return (!filter.metrics || filter.metrics.length === 0 || filter.metrics.includes(row.metric)) && (!filter.fromDay || row.day >= filter.fromDay) && (!filter.toDay || row.day <= filter.toDay);
+}
+
+/** WHERE clause for a counter filter (counterMatches is the same rule in memory). */
 export function counterWhere(filter: CounterFilter, param: (n: number) => string): { sql: string; params: unknown[] } {
   const clauses: string[] = [];
   const params: unknown[] = [];

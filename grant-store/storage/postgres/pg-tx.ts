@@ -17,7 +17,7 @@ import type { EmergencyCredential, EmergencyCredentialState } from '../../../sha
 import type { Incident } from '../../../shared/domain/incident';
 import { CLAIM_DIGEST_RUN_SQL, EMERGENCY_COLUMNS, INCIDENT_COLUMNS, RECEIPT_COLUMNS, type IncidentReceipt, emergencyValues, incidentValues, receiptValues } from '../emergency-rows';
 import { PgReader, PG_ROWS, pgParam } from './pg-reader';
-import { type CounterFilter, type CounterRow, blockCounter, diffCounters, mergeCounters, requestCounters, reviewCounters, sortCounters, warnGroups } from '../counters';
+import { type CounterFilter, type CounterRow, blockCounter, counterMatches, diffCounters, mergeCounters, requestCounters, reviewCounters, sortCounters, warnGroups } from '../counters';
 import type { DocRow } from '../row-mapping';
 
 /**
@@ -150,9 +150,7 @@ export class PgTx extends PgReader implements StoreTx {
   /** The counters as this transaction will leave them: the stored rows plus its pending changes. */
   override async counterRows(filter: CounterFilter): Promise<CounterRow[]> {
     const stored = await super.counterRows(filter);
-    const pending = this.pendingCounters.filter(
-      (r) => (!filter.metrics || filter.metrics.length === 0 || filter.metrics.includes(r.metric)) && (!filter.fromDay || r.day >= filter.fromDay) && (!filter.toDay || r.day <= filter.toDay),
-    );
+    const pending = this.pendingCounters.filter((r) => counterMatches(filter, r));
     return pending.length === 0 ? stored : sortCounters(mergeCounters([...stored, ...pending]));
   }
 
