@@ -113,14 +113,23 @@ export function validTimestamp(value: unknown): boolean {
   // A verifier asks for every entry, nearly always in the second of the one before: the same
   // real second, a dot, three digits and Z is a real instant in TIMESTAMP_PATTERN's form (the
   // two regular expressions and isRealInstant's lookup were ~0.1 us of the ~0.17 a call).
-  if (value.length === 24 && value.charCodeAt(19) === 0x2e && value.charCodeAt(23) === 0x5a && isDigit(value.charCodeAt(20)) && isDigit(value.charCodeAt(21)) && isDigit(value.charCodeAt(22)) && value.slice(0, 19) === lastRealSecond) return true;
+  if (millisAfterSecond(value) >= 0 && value.slice(0, 19) === lastRealSecond) return true;
   if (!(TIMESTAMP_PATTERN.test(value) && isRealInstant(value))) return false;
   lastRealSecond = value.slice(0, 19);
   return true;
 }
 
-function isDigit(c: number): boolean {
-  return c >= 0x30 && c <= 0x39;
+/**
+ * The milliseconds of `time` when it is 19 characters (its second, not checked here), a dot,
+ * three digits and Z (24 characters): else -1. For readers of many entry times that reuse what
+ * they decided about the second of the time before (validTimestamp, the audit's EntryTimes).
+ */
+export function millisAfterSecond(time: string): number {
+  if (time.length !== 24 || time.charCodeAt(19) !== 0x2e || time.charCodeAt(23) !== 0x5a) return -1;
+  const a = time.charCodeAt(20) - 0x30;
+  const b = time.charCodeAt(21) - 0x30;
+  const c = time.charCodeAt(22) - 0x30;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 && c >= 0 && c <= 9 ? a * 100 + b * 10 + c : -1;
 }
 
 /**

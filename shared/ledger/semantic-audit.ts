@@ -1,6 +1,6 @@
 import { canonicalJson } from '../canonical-json';
 import { PolicySchema, type Policy } from '../domain/policy';
-import type { LedgerEntry } from '../domain/ledger-entry';
+import { millisAfterSecond, type LedgerEntry } from '../domain/ledger-entry';
 import type { Scope } from '../domain/common';
 import type { RequestState } from '../domain/request';
 import { ttlToMs, TtlSchema, type Ttl } from '../domain/ttl';
@@ -183,12 +183,8 @@ export class EntryTimes {
   private secondMs = 0;
 
   ms(time: string): number {
-    if (time.length !== 24 || time.charCodeAt(19) !== 0x2e || time.charCodeAt(23) !== 0x5a || (time.charCodeAt(11) === 0x32 && time.charCodeAt(12) === 0x34)) return Date.parse(time);
-    const a = time.charCodeAt(20) - 0x30;
-    const b = time.charCodeAt(21) - 0x30;
-    const c = time.charCodeAt(22) - 0x30;
-    if (!(a >= 0 && a <= 9 && b >= 0 && b <= 9 && c >= 0 && c <= 9)) return Date.parse(time);
-    const millis = a * 100 + b * 10 + c;
+    const millis = millisAfterSecond(time);
+    if (millis < 0 || (time.charCodeAt(11) === 0x32 && time.charCodeAt(12) === 0x34)) return Date.parse(time);
     const second = time.slice(0, 19);
     if (second === this.second) return this.secondMs + millis;
     const ms = Date.parse(time);
