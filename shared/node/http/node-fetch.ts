@@ -42,18 +42,20 @@ export async function nodeFetch(input: string | URL | Request, init: NodeFetchIn
       // Only a successful answer of a known length goes into the caller's place (errors are read as text).
       const place = status >= 200 && status < 300 && Number.isSafeInteger(length) && length > 0 ? init.into?.(length) : undefined;
       const chunks: Buffer[] = [];
-      let received = 0;
+      /** Bytes copied into `place`, from its start; what does not fit (a body longer than announced) goes to `chunks`. */
+      let placed = 0;
       res.on('data', (c: Buffer) => {
         // Copied at once: the chunk dies young, and no second copy of the whole body is made.
-        if (place && received + c.length <= place.length) place.set(c, received);
-        else chunks.push(c);
-        received += c.length;
+        if (place && chunks.length === 0 && placed + c.length <= place.length) {
+          place.set(c, placed);
+          placed += c.length;
+        } else chunks.push(c);
       });
       res.on('error', (error) => reject(fetchFailed(error)));
       res.on('end', () => {
         signal?.removeEventListener('abort', onAbort);
-        const whole = place !== undefined && chunks.length === 0 && received === place.length;
-        const bytes = whole ? Buffer.from(place.buffer, place.byteOffset, place.byteLength) : place ? Buffer.concat([place.subarray(0, Math.min(received, place.length)), ...chunks]) : Buffer.concat(chunks);
+        const whole = place !== undefined && chunks.length === 0 && placed === place.length;
+        const bytes = whole ? Buffer.from(place.buffer, place.byteOffset, place.byteLength) : place ? Buffer.concat([place.subarray(0, placed), ...chunks]) : Buffer.concat(chunks);
         // The body as bytes too (a ledger page goes to a worker thread undecoded).
         const arrayBuffer = async () => (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
         resolve({ ok: status >= 200 && status < 300, status, text: async () => bytes.toString('utf8'), arrayBuffer, ...(whole ? { [BODY]: place } : {}) } as Response);

@@ -93,5 +93,12 @@ describe('nodeFetch (the CLI transport: fetch semantics over node:http)', () => 
     const declined = await nodeFetch(`${base}/bytes/sized`, { into: () => undefined });
     assert.equal(bodyOf(declined), undefined);
     assert.ok(Buffer.from(await declined.arrayBuffer()).equals(expected));
+    // A place shorter than the answer: what fits is placed, the rest read as new bytes, and the
+    // body is exactly the bytes sent (none of the place's unwritten bytes).
+    for (const size of [10, 120_000]) {
+      const short = await nodeFetch(`${base}/bytes/sized`, { into: () => new Uint8Array(size) });
+      assert.equal(bodyOf(short), undefined);
+      assert.ok(Buffer.from(await short.arrayBuffer()).equals(expected), `a place of ${size} bytes`);
+    }
   });
 });
