@@ -43,6 +43,7 @@ import { initDataDir } from '../grant-store/admin/init';
 import { dataDirPaths } from '../grant-store/admin/data-dir';
 import { startGrantStore, type RunningGrantStore } from '../grant-store/http/server';
 import { tempDatabase } from './support/bench-store';
+import { statCpuSeconds } from './support/proc-cpu';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const AUTOCANNON = join(ROOT, 'node_modules', 'autocannon', 'autocannon.js');
@@ -129,8 +130,7 @@ interface Run {
 /** The main thread's CPU time so far (user + system, µs) from /proc (Linux; clock ticks of 10 ms), or NaN. */
 function loopCpuUs(): number {
   try {
-    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+    return statCpuSeconds(readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')) * 1e6;
   } catch {
     return NaN;
   }

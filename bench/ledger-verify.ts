@@ -41,6 +41,7 @@ import { newDecisionStatement } from '../shared/signing/decision-statement';
 import { tilePath, TILE_WIDTH } from '../shared/ledger/tlog-tiles';
 import { MAX_ENTRY_BUNDLES_PER_READ } from '../shared/http/ledger-routes';
 import { pool, startBenchServer, startCiTrafficStore, type BenchServer } from './support/bench-store';
+import { statCpuSeconds } from './support/proc-cpu';
 import { minMedianMax } from './support/stats';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -176,46 +177,27 @@ interface CliRun {
 
 /** User + system CPU of process `pid` so far (all its threads), from /proc/<pid>/stat (clock ticks of 1/100 s). */
 async function processCpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return statCpuSeconds(await readFile(`/proc/${pid}/stat`, 'utf8'));
 }
 
 /**
- * Every full entry bundle of a tree of `treeSize` entries fetched once, CONCURRENCY at a time, as
- * a verifier or a CDN filling its cache reads them: the store's CPU for it (this process only
- * fetches and counts bytes), per bundle.
+ * Every full entry bundle of a tree of `treeSize` entries fetched once, as a verifier or a CDN
+ * filling its cache reads them: `perRead` 1, one a request by its C2SP path (tile/entries/N), 4
+ * in flight; more, that many a request through /v1/ledger/entry-bundles (as `ledger verify` reads
+ * them), 2 in flight. The store's CPU for it (this process only fetches and counts bytes).
  */
-async function serveAllBundles(server: BenchServer, token: string, treeSize: number): Promise<{ bundles: number; storeCpuSeconds: number; seconds: number; bytes: number }> {
+async function serveAllBundles(server: BenchServer, token: string, treeSize: number, perRead: number): Promise<{ bundles: number; storeCpuSeconds: number; seconds: number; bytes: number }> {
   const bundles = Math.floor(treeSize / TILE_WIDTH);
+  const reads = Math.ceil(bundles / perRead);
   let bytes = 0;
   const cpuStarted = await processCpuSeconds(server.pid);
   const started = process.hrtime.bigint();
-  await pool(bundles, 4, async (n) => {
-    const res = await fetch(`${server.url}/v1/ledger/tlog/${tilePath({ level: 'entries', index: n, width: null })}`, { headers: { authorization: `Bearer ${token}` } });
-    if (res.status !== 200) throw new Error(`entry bundle ${n}: HTTP ${res.status}`);
-    bytes += (await res.arrayBuffer()).byteLength;
-  });
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { bundles, storeCpuSeconds: (await processCpuSeconds(server.pid)) - cpuStarted, seconds, bytes };
-}
-
-/**
- * The same full bundles read MAX_ENTRY_BUNDLES_PER_READ at a time through /v1/ledger/entry-bundles
- * (as `ledger verify` reads them), 2 reads in flight: the store's CPU for it, per bundle.
- */
-async function serveAllBundleRuns(server: BenchServer, token: string, treeSize: number): Promise<{ bundles: number; storeCpuSeconds: number; seconds: number; bytes: number }> {
-  const bundles = Math.floor(treeSize / TILE_WIDTH);
-  const reads = Math.ceil(bundles / MAX_ENTRY_BUNDLES_PER_READ);
-  let bytes = 0;
-  const cpuStarted = await processCpuSeconds(server.pid);
-  const started = process.hrtime.bigint();
-  await pool(reads, 2, async (k) => {
-    const start = k * MAX_ENTRY_BUNDLES_PER_READ;
-    const count = Math.min(MAX_ENTRY_BUNDLES_PER_READ, bundles - start);
-    const res = await fetch(`${server.url}/v1/ledger/entry-bundles?start=${start}&count=${count}`, { headers: { authorization: `Bearer ${token}` } });
-    if (res.status !== 200) throw new Error(`entry bundles ${start}+${count}: HTTP ${res.status}`);
+  await pool(reads, perRead === 1 ? 4 : 2, async (k) => {
+    const start = k * perRead;
+    const count = Math.min(perRead, bundles - start);
+    const path = perRead === 1 ? `/v1/ledger/tlog/${tilePath({ level: 'entries', index: start, width: null })}` : `/v1/ledger/entry-bundles?start=${start}&count=${count}`;
+    const res = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    if (res.status !== 200) throw new Error(`${path}: HTTP ${res.status}`);
     bytes += (await res.arrayBuffer()).byteLength;
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -382,12 +364,12 @@ async function main(): Promise<void> {
     console.log(`  CPU, CLI (all threads):   ${mmm(full.map((r) => r.cpuSeconds))} s; floor ${mmm(floorsCpu, 3)} s (signatures included, on one thread); ratio ${mmm(full.map((r, i) => r.cpuSeconds / floorsCpu[i]!))}`);
     console.log(`  CPU, store meanwhile:     ${mmm(full.map((r) => r.storeCpuSeconds))} s (checkpoint, hash tiles, entry bundles; ${mmm(full.map((r) => (r.storeCpuSeconds / size) * 1e6))} us an entry)`);
     const served: Awaited<ReturnType<typeof serveAllBundles>>[] = [];
-    for (let r = 0; r < ROUNDS; r++) served.push(await serveAllBundles(server, tokens.auditor, size));
+    for (let r = 0; r < ROUNDS; r++) served.push(await serveAllBundles(server, tokens.auditor, size, 1));
     const b = served[0]!;
     console.log(`every full entry bundle fetched once (${b.bundles.toLocaleString('en')} bundles, ${(b.bytes / 1e6).toFixed(0)} MB, 4 in flight), load average ${load()}:`);
     console.log(`  store CPU: ${mmm(served.map((s) => s.storeCpuSeconds))} s; ${mmm(served.map((s) => (s.storeCpuSeconds / s.bundles) * 1e3), 3)} ms a bundle; ${mmm(served.map((s) => (s.storeCpuSeconds / (s.bundles * TILE_WIDTH)) * 1e6))} us an entry; wall ${mmm(served.map((s) => s.seconds))} s`);
-    const runs: Awaited<ReturnType<typeof serveAllBundleRuns>>[] = [];
-    for (let r = 0; r < ROUNDS; r++) runs.push(await serveAllBundleRuns(server, tokens.auditor, size));
+    const runs: Awaited<ReturnType<typeof serveAllBundles>>[] = [];
+    for (let r = 0; r < ROUNDS; r++) runs.push(await serveAllBundles(server, tokens.auditor, size, MAX_ENTRY_BUNDLES_PER_READ));
     console.log(`the same bundles ${MAX_ENTRY_BUNDLES_PER_READ} a read (/v1/ledger/entry-bundles, 2 reads in flight), load average ${load()}:`);
     console.log(`  store CPU: ${mmm(runs.map((s) => s.storeCpuSeconds))} s; ${mmm(runs.map((s) => (s.storeCpuSeconds / s.bundles) * 1e3), 3)} ms a bundle; ${mmm(runs.map((s) => (s.storeCpuSeconds / (s.bundles * TILE_WIDTH)) * 1e6))} us an entry; wall ${mmm(runs.map((s) => s.seconds))} s`);
 
