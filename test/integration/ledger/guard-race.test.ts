@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
 import { LedgerGuard } from '../../../grant-store/ledger/ledger-guard';
 import { loadLogKey, type LogKey } from '../../../grant-store/ledger/log-key';
 import { PgStore } from '../../../grant-store/storage/postgres/pg-store';
@@ -75,15 +74,6 @@ describe('ledger guard live check on PostgreSQL: rows another instance committed
     assert.equal(r.body.request.state, 'active');
   }
 
-  async function sql(text: string, params: unknown[]): Promise<void> {
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      await client.query(text, params);
-    } finally {
-      await client.end();
-    }
-  }
 
   /**
    * Instance B: its own PgStore and guard (live checks run only when the test calls liveCheck).
@@ -176,7 +166,7 @@ describe('ledger guard live check on PostgreSQL: rows another instance committed
       racing = undefined;
       // A commits the racer's approval, then someone edits the other row straight in the table.
       await approve(r.racer);
-      await sql("UPDATE requests SET expires_at = '2099-01-01T00:00:00.000Z' WHERE id = $1", [r.tampered]);
+      await db.sql("UPDATE requests SET expires_at = '2099-01-01T00:00:00.000Z' WHERE id = $1", [r.tampered]);
     });
     try {
       assert.equal(b.guard.describe(), null, b.errors.join('\n'));

@@ -243,15 +243,6 @@ describe('tamper suite on PostgreSQL (real serve processes on one database)', { 
     if (world) await rm(world.tmp, { recursive: true, force: true });
   });
 
-  async function sql(text: string, params: unknown[] = []): Promise<void> {
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      await client.query(text, params);
-    } finally {
-      await client.end();
-    }
-  }
 
   async function haltOf(): Promise<{ health: number; halted: Halted; verdict: { verdict: string; message: string } }> {
     const serve = await startServe(['--data-dir', world.dataDir, '--port', '0', '--database-url', db.url]);
@@ -271,7 +262,7 @@ describe('tamper suite on PostgreSQL (real serve processes on one database)', { 
 
   test('bypass window extended in requests.expires_at: the alarm names the request and the activation seq', async () => {
     const original = entries.filter((e) => e.target === approved && e.expiresAt).at(-1)!.expiresAt;
-    await sql("UPDATE requests SET expires_at = '2099-01-01T00:00:00.000Z' WHERE id = $1", [approved]);
+    await db.sql("UPDATE requests SET expires_at = '2099-01-01T00:00:00.000Z' WHERE id = $1", [approved]);
     const r = await haltOf();
     assert.equal(r.health, 503);
     const activation = entries.filter((e) => e.target === approved && e.expiresAt).at(-1)!.seq;
@@ -280,7 +271,7 @@ describe('tamper suite on PostgreSQL (real serve processes on one database)', { 
     assert.equal(r.verdict.verdict, 'block');
     assert.match(r.verdict.message, /log halted since/);
     // Undone: the next case starts from the untouched tables.
-    await sql('UPDATE requests SET expires_at = $1 WHERE id = $2', [original, approved]);
+    await db.sql('UPDATE requests SET expires_at = $1 WHERE id = $2', [original, approved]);
   });
 
   test('one stored leaf hash rewritten in ledger_nodes: refused at start naming the row (the comparison runs in PostgreSQL)', async () => {
@@ -318,9 +309,9 @@ describe('tamper suite on PostgreSQL (real serve processes on one database)', { 
       { ...decision, seq: size + 1 },
     ];
     for (const e of forged) {
-      await sql('INSERT INTO ledger_entries (seq, time, type, target, entry_json, leaf_hash) VALUES ($1, $2, $3, $4, $5, $6)', [e.seq, e.time, e.type, e.target, JSON.stringify(e), Buffer.alloc(32)]);
+      await db.sql('INSERT INTO ledger_entries (seq, time, type, target, entry_json, leaf_hash) VALUES ($1, $2, $3, $4, $5, $6)', [e.seq, e.time, e.type, e.target, JSON.stringify(e), Buffer.alloc(32)]);
     }
-    await sql('UPDATE ledger_head SET next_seq = $1', [size + 2]);
+    await db.sql('UPDATE ledger_head SET next_seq = $1', [size + 2]);
     const r = await haltOf();
     assert.equal(r.health, 503);
     assert.deepEqual([r.halted.table, r.halted.seq], ['ledger_entries', size]);

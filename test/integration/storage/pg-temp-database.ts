@@ -13,7 +13,20 @@ export const TEST_PG_URL = process.env.BREAKGLASS_TEST_PG_URL ?? 'postgres://pos
 export interface TempDatabase {
   url: string;
   name: string;
+  /** Run one statement in this database, on a connection of its own (a change behind the store's back). */
+  sql(text: string, params?: unknown[]): Promise<void>;
   drop(): Promise<void>;
+}
+
+/** One statement on a connection of its own to `url`, opened and closed around it. */
+export async function runSql(url: string, text: string, params: unknown[] = []): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(text, params);
+  } finally {
+    await client.end();
+  }
 }
 
 function withDatabase(url: string, database: string): string {
@@ -24,25 +37,13 @@ function withDatabase(url: string, database: string): string {
 
 export async function createTempDatabase(prefix = 'bg_test'): Promise<TempDatabase> {
   const name = `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: TEST_PG_URL });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
+  await runSql(TEST_PG_URL, `CREATE DATABASE ${name}`);
+  const url = withDatabase(TEST_PG_URL, name);
   return {
     name,
-    url: withDatabase(TEST_PG_URL, name),
-    async drop() {
-      const client = new pg.Client({ connectionString: TEST_PG_URL });
-      await client.connect();
-      try {
-        // WITH (FORCE) ends connections a crashed test left behind (PostgreSQL 13+).
-        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
-    },
+    url,
+    sql: (text, params = []) => runSql(url, text, params),
+    // WITH (FORCE) ends connections a crashed test left behind (PostgreSQL 13+).
+    drop: () => runSql(TEST_PG_URL, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
   };
 }
