@@ -16,7 +16,9 @@ import { readTextIfExists, writeFileDurably } from '../../shared/node/ledger/dur
  * - log.vkey: the log's C2SP verifier key, pinned on first use (a different key is refused);
  * - checkpoint: the last checkpoint verified (signed note as served, cosignatures included);
  * - tree-state.json: the Merkle frontier, the enrolled keys and the semantic audit's state at
- *   that checkpoint (what `verify --incremental` resumes from);
+ *   that checkpoint (what `verify --incremental` resumes from): one JSON line, then the audit's
+ *   requests one a line (AuditSnapshot.requests, texts the auditor parses only when an entry
+ *   names one; the first line counts them, so a file cut short is not resumed from);
  * - verified.jsonl: the sizes and roots of the last checkpoints verified (where two histories
  *   part, when one is rewritten);
  * - witness.json: the last checkpoint this client cosigned as a witness.
@@ -51,8 +53,31 @@ const TreeStateSchema = z.object({
   size: z.number().int().nonnegative(),
   frontier: z.array(z.string()),
   keys: z.array(z.object({ keyId: z.string(), principal: z.string(), publicKeyPem: z.string(), revoked: z.boolean() })),
-  audit: z.unknown().optional(),
+  audit: z.record(z.string(), z.unknown()).optional(),
+  /** How many request lines follow the first (absent before requests had lines of their own). */
+  requests: z.number().int().nonnegative().optional(),
 });
+
+/** tree-state.json's text: the state as one JSON line, then the audit's request texts one a line. */
+function treeStateText(resume: LedgerResumeState, audit: AuditSnapshot | undefined): string {
+  const head = { size: resume.size, frontier: resume.frontier.map(toBase64), keys: resume.keys };
+  if (!audit) return `${JSON.stringify(head)}\n`;
+  const { requests, ...rest } = audit;
+  const texts = requests.map((r) => (typeof r === 'string' ? r : JSON.stringify(r)));
+  // JSON.stringify never writes a raw newline, so a text is always exactly one line.
+  return `${JSON.stringify({ ...head, audit: rest, requests: texts.length })}\n${texts.map((t) => `${t}\n`).join('')}`;
+}
+
+/** The state tree-state.json holds (treeStateText's form, or the one-document form before it); throws if damaged. */
+function parseTreeState(text: string): LedgerResumeState & { audit?: AuditSnapshot } {
+  const newline = text.indexOf('\n');
+  const raw = TreeStateSchema.parse(JSON.parse(newline < 0 ? text : text.slice(0, newline)));
+  const lines = newline < 0 ? [] : text.slice(newline + 1).split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  if (lines.length !== (raw.requests ?? 0)) throw new Error(`tree-state.json holds ${lines.length} request line(s), not ${raw.requests ?? 0}`);
+  const audit = raw.audit ? ({ ...raw.audit, ...(raw.requests === undefined ? {} : { requests: lines }) } as unknown as AuditSnapshot) : undefined;
+  return { size: raw.size, frontier: raw.frontier.map(fromBase64), keys: raw.keys, ...(audit ? { audit } : {}) };
+}
 
 const WitnessRecordSchema = z.object({ origin: z.string(), size: z.number().int().nonnegative(), rootHash: z.string(), checkpoint: z.string(), cosignedAt: z.number().int().nonnegative() });
 
@@ -62,6 +87,8 @@ export interface SavedLogState {
   checkpoint: string | undefined;
   /** The saved tree state, only if it belongs to the saved checkpoint. */
   resume: (LedgerResumeState & { audit?: AuditSnapshot }) | undefined;
+  /** Why the saved tree state could not be read, when there is one that cannot. */
+  damaged?: string;
   /** Earlier verified checkpoints, oldest first (signed notes). */
   ladder: string[];
   witness: WitnessRecord | undefined;
@@ -90,13 +117,15 @@ export async function readLogState(env: NodeJS.ProcessEnv, origin: string, store
     }
   }
   let resume: SavedLogState['resume'];
+  let damaged: string | undefined;
   if (treeText && checkpoint) {
     try {
-      const raw = TreeStateSchema.parse(JSON.parse(treeText));
-      if (raw.size === sizeOf(checkpoint)) resume = { size: raw.size, frontier: raw.frontier.map(fromBase64), keys: raw.keys, ...(raw.audit ? { audit: raw.audit as AuditSnapshot } : {}) };
-    } catch {
+      const saved = parseTreeState(treeText);
+      if (saved.size === sizeOf(checkpoint)) resume = saved;
+    } catch (error) {
       // A damaged tree state only costs the shortcut: the next run verifies everything.
       resume = undefined;
+      damaged = error instanceof z.ZodError ? 'tree-state.json does not hold what it should' : (error as Error).message;
     }
   }
   const ladderText = await readTextIfExists(join(dir, 'verified.jsonl'));
@@ -114,7 +143,7 @@ export async function readLogState(env: NodeJS.ProcessEnv, origin: string, store
   } catch {
     witness = undefined;
   }
-  return { dir, pinnedVkey: (await readTextIfExists(join(dir, 'log.vkey')))?.trim(), checkpoint, resume, ladder, witness };
+  return { dir, pinnedVkey: (await readTextIfExists(join(dir, 'log.vkey')))?.trim(), checkpoint, resume, ...(damaged ? { damaged } : {}), ladder, witness };
 }
 
 /** Record a successful verification: pin the key, move the checkpoint, save the tree state. */
@@ -124,11 +153,10 @@ export async function readLogState(env: NodeJS.ProcessEnv, origin: string, store
  * write waits for two fsyncs, ~15 ms here); the checkpoint, the anchor the next run trusts, last.
  */
 export async function saveVerified(state: SavedLogState, update: { vkey: string; checkpoint: string; resume: LedgerResumeState; audit?: AuditSnapshot; witness?: WitnessRecord }): Promise<void> {
-  const tree = { size: update.resume.size, frontier: update.resume.frontier.map(toBase64), keys: update.resume.keys, ...(update.audit ? { audit: update.audit } : {}) };
   const ladder = [...state.ladder.filter((n) => n !== update.checkpoint), update.checkpoint].slice(-LADDER_LENGTH);
   await Promise.all([
     state.pinnedVkey ? undefined : writeFileDurably(join(state.dir, 'log.vkey'), `${update.vkey}\n`, 0o644),
-    writeFileDurably(join(state.dir, 'tree-state.json'), `${JSON.stringify(tree)}\n`),
+    writeFileDurably(join(state.dir, 'tree-state.json'), treeStateText(update.resume, update.audit)),
     writeFileDurably(join(state.dir, 'verified.jsonl'), ladder.map((n) => `${JSON.stringify(n)}\n`).join('')),
     // A witness record ahead of the checkpoint (a crash before the checkpoint is written) only
     // asks the next cosignature to extend it, which a consistent log does.

@@ -12,6 +12,7 @@ import { resolveGate, teamOf } from '../policy/tier-resolution';
 import { effectiveTtl } from '../policy/ttl-limits';
 import { emergencySignoffRefusal, emergencyTtl } from '../policy/emergency-rules';
 import { decidePreApproval } from '../policy/pre-approval';
+import { AppError } from '../errors';
 import type { Incident } from '../domain/incident';
 import { keyHardware, keyHardwareLabel, type AttestationRef, type KeyHardware } from '../domain/identity';
 import type { Sha256 } from './tree-hasher';
@@ -253,15 +254,48 @@ function copyRequest(r: RequestState_): RequestState_ {
  * snapshot grows with open work, not with the ledger.
  */
 export interface AuditSnapshot {
-  /** 2: keys carry the attestation their enrollment recorded (version 1 did not, so it cannot judge attested tiers). */
-  version: 2;
+  /**
+   * 3: `requests` are texts (requestText); 2: objects (still read). Version 1 lacked the keys'
+   * attestations, so it cannot judge attested tiers: the caller starts over.
+   */
+  version: 2 | 3;
   policy: unknown;
   keys: Array<[string, KeyState]>;
-  requests: RequestState_[];
+  /**
+   * Version 3: each request kept as its JSON text, led by what restore needs without parsing the
+   * rest (requestText). A busy ledger keeps thousands (a week of CI bypasses, reviews owed) and an
+   * incremental run names few of them again: restore indexes the texts, parses one when an entry
+   * names it, and snapshot() hands the others back as they came. Version 2: objects.
+   */
+  requests: string[] | RequestState_[];
+  /**
+   * Ids of the requests whose story ended (left out above), so that an entry about one after the
+   * checkpoint (its creation a second time above all) is still a finding. ~40 bytes a request
+   * ever filed; absent in older snapshots.
+   */
+  finished?: string[];
   counts: AuditCounts;
   /** Sealed (still usable) emergency credentials and open incidents; absent in older snapshots. */
   credentials?: Array<[string, CredentialState]>;
   incidents?: Array<[string, Incident]>;
+}
+
+/**
+ * A kept request's text: its JSON led by id, state, expiresAtMs and overdueSeenSeq in that order
+ * (REQUEST_HEAD reads them back), all a restore needs of a request no entry names again.
+ */
+function requestText(r: RequestState_): string {
+  return JSON.stringify(Object.assign({ id: r.id, state: r.state, expiresAtMs: r.expiresAtMs, overdueSeenSeq: r.overdueSeenSeq }, r));
+}
+
+const REQUEST_HEAD = /^\{"id":"([^"\\]+)","state":"([a-z_]+)","expiresAtMs":(null|\d+),"overdueSeenSeq":(null|\d+)[,}]/;
+
+/** A request text not parsed yet, and what its head says. */
+interface KeptRequest {
+  text: string;
+  state: string;
+  expiresAtMs: number | null;
+  overdueSeenSeq: number | null;
 }
 
 /**
@@ -293,6 +327,10 @@ export function auditView(entry: LedgerEntry): LedgerEntry {
 export class SemanticAuditor {
   private policy: Policy | undefined;
   private readonly requests = new Map<string, RequestState_>();
+  /** Requests restored from a snapshot as texts and not named since (AuditSnapshot.requests, version 3). */
+  private readonly kept = new Map<string, KeptRequest>();
+  /** Requests a restored snapshot left out, their story over (AuditSnapshot.finished). */
+  private readonly finished = new Set<string>();
   private readonly keys = new Map<string, KeyState>();
   private readonly credentials = new Map<string, CredentialState>();
   /** Incidents by `<source>:<id>`, as their latest incident_event says. */
@@ -345,7 +383,7 @@ export class SemanticAuditor {
       // Someone other than the store's own sweeper wrote this entry: the store was up. Any bypass
       // whose window ended before it (plus the tolerance) and is still active is overdue.
       for (const id of this.deadlines.popDue(timeMs)) {
-        const request = this.requests.get(id);
+        const request = this.lookup(id);
         if (request && request.state === 'active' && request.overdueSeenSeq === null) request.overdueSeenSeq = entry.seq;
       }
     }
@@ -408,15 +446,21 @@ export class SemanticAuditor {
 
   /** The state to resume from after the entries added so far (see AuditSnapshot). */
   snapshot(): AuditSnapshot {
-    const live = [...this.requests.values()].filter((r) => {
-      if (r.state === 'pending' || r.state === 'needs_info' || r.state === 'active') return true;
-      return (r.state === 'expired' || r.state === 'revoked') && !r.reviewed;
-    });
+    const texts: string[] = [];
+    const finished = [...this.finished];
+    for (const r of this.requests.values()) {
+      const live = r.state === 'pending' || r.state === 'needs_info' || r.state === 'active' || ((r.state === 'expired' || r.state === 'revoked') && !r.reviewed);
+      if (live) texts.push(requestText(r));
+      else finished.push(r.id);
+    }
+    // Not named since they were restored, so unchanged: their texts go back as they came.
+    for (const k of this.kept.values()) texts.push(k.text);
     return {
-      version: 2,
+      version: 3,
       policy: this.policy ?? null,
       keys: [...this.keys],
-      requests: live.map(copyRequest),
+      requests: texts,
+      finished,
       counts: { ...this.counts },
       credentials: [...this.credentials].filter(([, c]) => c.state === 'sealed').map(([id, c]) => [id, { ...c, scope: { ...c.scope }, holders: [...c.holders] }]),
       incidents: [...this.incidents].filter(([, i]) => i.status !== 'resolved').map(([ref, i]) => [ref, { ...i }]),
@@ -427,17 +471,77 @@ export class SemanticAuditor {
   static restore(snapshot: AuditSnapshot, options: SemanticAuditOptions = {}): SemanticAuditor {
     const auditor = new SemanticAuditor(options);
     // An older snapshot lacks what later entries are judged by (the keys' attestations): the caller starts over.
-    if (snapshot.version !== 2) throw new TypeError(`audit snapshot version ${String(snapshot.version)} is not the current one (2)`);
+    if (snapshot.version !== 2 && snapshot.version !== 3) throw new TypeError(`audit snapshot version ${String(snapshot.version)} is not one this version reads (2 or 3)`);
     auditor.policy = snapshot.policy === null ? undefined : PolicySchema.parse(snapshot.policy);
     for (const [id, key] of snapshot.keys) auditor.keys.set(id, { ...key });
     for (const [id, credential] of snapshot.credentials ?? []) auditor.credentials.set(id, { ...credential });
     for (const [ref, incident] of snapshot.incidents ?? []) auditor.incidents.set(ref, { ...incident });
-    for (const request of snapshot.requests) {
-      auditor.requests.set(request.id, copyRequest(request));
-      if (request.state === 'active' && request.expiresAtMs !== null && request.overdueSeenSeq === null) auditor.deadlines.push(request.expiresAtMs + auditor.tolerance, request.id);
+    for (const kept of snapshot.requests) {
+      if (typeof kept === 'string') auditor.keep(kept);
+      else auditor.restoreRequest(copyRequest(kept));
+    }
+    for (const id of snapshot.finished ?? []) {
+      if (auditor.requests.has(id) || auditor.kept.has(id)) throw new TypeError(`request ${id} is in the audit snapshot as open and as finished`);
+      auditor.finished.add(id);
     }
     Object.assign(auditor.counts, snapshot.counts);
     return auditor;
+  }
+
+  private restoreRequest(request: RequestState_): void {
+    if (this.requests.has(request.id) || this.kept.has(request.id)) throw new TypeError(`request ${request.id} is in the audit snapshot twice`);
+    this.requests.set(request.id, request);
+    this.dueAt(request.id, request);
+  }
+
+  /** An active bypass's deadline, until its overdue entry is found (see add()). */
+  private dueAt(id: string, r: { state: string; expiresAtMs: number | null; overdueSeenSeq: number | null }): void {
+    if (r.state === 'active' && r.expiresAtMs !== null && r.overdueSeenSeq === null) this.deadlines.push(r.expiresAtMs + this.tolerance, id);
+  }
+
+  /** Index a request text by its head; one without the head (or overdue: finish() reports it) is parsed now. */
+  private keep(text: string): void {
+    const head = REQUEST_HEAD.exec(text);
+    if (!head || head[4] !== 'null') {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      if (!parsed || typeof parsed !== 'object' || typeof (parsed as RequestState_).id !== 'string') throw new TypeError(`the audit snapshot holds something that is not a request: ${text.slice(0, 80)}`);
+      this.restoreRequest(parsed as RequestState_);
+      return;
+    }
+    const id = head[1]!;
+    if (this.requests.has(id) || this.kept.has(id)) throw new TypeError(`request ${id} is in the audit snapshot twice`);
+    const kept: KeptRequest = { text, state: head[2]!, expiresAtMs: head[3] === 'null' ? null : Number(head[3]), overdueSeenSeq: null };
+    this.kept.set(id, kept);
+    this.dueAt(id, kept);
+  }
+
+  /**
+   * A request by id; a kept text is parsed (and checked against its head) at its first mention
+   * and becomes a live object. Kept texts are never overdue (keep() parses those), so finish()
+   * need not look at the ones still unparsed.
+   */
+  private lookup(id: string): RequestState_ | undefined {
+    const live = this.requests.get(id);
+    if (live) return live;
+    const kept = this.kept.get(id);
+    if (kept === undefined) return undefined;
+    let request: RequestState_ | undefined;
+    try {
+      request = JSON.parse(kept.text) as RequestState_;
+    } catch {
+      request = undefined;
+    }
+    if (!request || request.id !== id || request.state !== kept.state || request.expiresAtMs !== kept.expiresAtMs || request.overdueSeenSeq !== null) {
+      throw new AppError('invalid_input', `the saved audit state is damaged (request ${id} does not read back as saved): verify again without --incremental`);
+    }
+    this.kept.delete(id);
+    this.requests.set(id, request);
+    return request;
   }
 
   /** The violations found, in seq order, with the counts of what was checked. */
@@ -454,7 +558,8 @@ export class SemanticAuditor {
         });
       }
     }
-    violations.sort((a, b) => a.seq - b.seq);
+    // By entry, then target: a resumed audit meets its requests in another order than a whole replay.
+    violations.sort((a, b) => a.seq - b.seq || (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
     return { violations, counts: { ...this.counts } };
   }
 
@@ -504,7 +609,7 @@ export class SemanticAuditor {
     const pre = data.preApproval && typeof data.preApproval === 'object' ? (data.preApproval as Record<string, unknown>) : null;
     const preApprovedBy = pre ? `${str(pre.source) ?? '?'}:${str(pre.incidentId) ?? '?'}` : null;
     const tierApprovals = this.policy && entry.gate ? (resolveGate(this.policy, entry.gate)?.tier.approvals ?? 0) : 0;
-    if (this.requests.has(entry.target)) {
+    if (this.lookup(entry.target) || this.finished.has(entry.target)) {
       this.report('illegal_transition', entry, `request ${entry.target} is created a second time at entry ${entry.seq}`);
       return;
     }
@@ -531,8 +636,11 @@ export class SemanticAuditor {
   }
 
   private request(entry: LedgerEntry): RequestState_ | undefined {
-    const request = this.requests.get(entry.target);
-    if (!request) this.report('unknown_request', entry, `entry ${entry.seq} (${entry.type}) is about request ${entry.target}, which the ledger never created`);
+    const request = this.lookup(entry.target);
+    if (!request && this.finished.has(entry.target)) {
+      // Its story ended before the checkpoint this audit resumed from, so nothing may follow.
+      this.report('illegal_transition', entry, `entry ${entry.seq} (${entry.type}) is about request ${entry.target}, which was closed (denied, cancelled, lapsed, or reviewed after its bypass ended) before the checkpoint this audit resumed from`);
+    } else if (!request) this.report('unknown_request', entry, `entry ${entry.seq} (${entry.type}) is about request ${entry.target}, which the ledger never created`);
     return request;
   }
 

@@ -207,16 +207,20 @@ export async function verifyOnline(opts: OnlineOptions): Promise<VerifyOutcome> 
   }
   const trusted = opts.trustedCheckpoint ?? state.checkpoint;
   const saved = opts.incremental && !opts.trustedCheckpoint ? state.resume : undefined;
-  const restored = saved?.audit ? safeRestore(saved.audit) : undefined;
+  const restoring = saved?.audit ? restoreAudit(saved.audit) : undefined;
+  const restored = restoring instanceof SemanticAuditor ? restoring : undefined;
   // Audit state saved by an older breakglass cannot judge the entries since: start over rather than audit less.
   const resume = saved?.audit && !restored ? undefined : saved;
-  if (saved && !resume) opts.note('The saved semantic-audit state is from an older version of breakglass: verifying everything this time.');
+  if (saved && !resume) {
+    const why = restoring instanceof Error ? restoring.message : '';
+    opts.note(/version/.test(why) ? 'The saved semantic-audit state is from an older version of breakglass: verifying everything this time.' : `The saved semantic-audit state cannot be resumed from (${why}): verifying everything this time.`);
+  } else if (opts.incremental && state.damaged) opts.note(`The saved tree state for this log cannot be read (${state.damaged}): verifying everything this time.`);
   else if (opts.incremental && !resume) opts.note('No saved tree state for this log yet: verifying everything this time.');
   // A fresh auditor per pass (a second pass replays from the same start): the one restored
   // above serves the first (restoring thousands of open requests is not free), a second is restored again.
   let unused = restored;
   const restoredOnce = () => {
-    const auditor = unused ?? safeRestore(resume!.audit!)!;
+    const auditor = unused ?? (restoreAudit(resume!.audit!) as SemanticAuditor);
     unused = undefined;
     return auditor;
   };
@@ -558,11 +562,12 @@ function leafOf(b64: string | undefined): Uint8Array | undefined {
   }
 }
 
-function safeRestore(snapshot: NonNullable<SavedLogState['resume']>['audit']): SemanticAuditor | undefined {
+/** The auditor a saved snapshot resumes, or why it cannot (an older version, a damaged file). */
+function restoreAudit(snapshot: NonNullable<NonNullable<SavedLogState['resume']>['audit']>): SemanticAuditor | Error {
   try {
-    return SemanticAuditor.restore(snapshot!, auditOptions);
-  } catch {
-    return undefined;
+    return SemanticAuditor.restore(snapshot, auditOptions);
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
   }
 }
 

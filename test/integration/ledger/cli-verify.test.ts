@@ -141,14 +141,28 @@ describe('breakglass ledger verify (real CLI) catches tampering', { concurrency:
     // Audit state saved by an older breakglass (snapshot version 1: keys without their attestation)
     // cannot judge what came since: the incremental run starts over instead of auditing less.
     const treeStatePath = join(logStateDir({ XDG_STATE_HOME: stateHome }, origin), 'tree-state.json');
-    const treeState = JSON.parse(await readFile(treeStatePath, 'utf8')) as { audit: { version: number } };
+    // The file is the state as one JSON line, then the audit's open requests one a line.
+    const [head, ...requestLines] = (await readFile(treeStatePath, 'utf8')).split('\n');
+    const treeState = JSON.parse(head!) as { audit: { version: number }; requests: number };
+    assert.equal(treeState.audit.version, 3);
+    assert.equal(requestLines.filter(Boolean).length, treeState.requests);
+    assert.ok(treeState.requests > 0, 'open requests are kept one a line');
     treeState.audit.version = 1;
-    await writeFile(treeStatePath, JSON.stringify(treeState));
+    await writeFile(treeStatePath, [JSON.stringify(treeState), ...requestLines].join('\n'));
     const older = await cli(['ledger', 'verify', '--incremental', '--json']);
     assert.equal(older.code, 0, older.stdout + older.stderr);
     const full = parse(older) as VerifyJson & { entriesVerified: number };
     assert.equal(full.entriesVerified, full.treeSize, JSON.stringify(full));
     assert.match(older.stderr, /saved semantic-audit state is from an older version/);
+    // A file cut short (a request line missing) is not resumed from: everything is verified, and the note says why.
+    const lines = (await readFile(treeStatePath, 'utf8')).split('\n');
+    assert.ok(lines.length > 2, 'the full run saved its requests a line each');
+    await writeFile(treeStatePath, `${lines.slice(0, -2).join('\n')}\n`);
+    const cut = await cli(['ledger', 'verify', '--incremental', '--json']);
+    assert.equal(cut.code, 0, cut.stdout + cut.stderr);
+    const again = parse(cut) as VerifyJson & { entriesVerified: number };
+    assert.equal(again.entriesVerified, again.treeSize, JSON.stringify(again));
+    assert.match(cut.stderr, /saved tree state for this log cannot be read \(tree-state\.json holds \d+ request line\(s\), not \d+\): verifying everything/);
     await backup('late');
   });
 

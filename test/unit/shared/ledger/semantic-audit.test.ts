@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { LedgerEntry } from '../../../../shared/domain/ledger-entry';
 import type { Policy } from '../../../../shared/domain/policy';
-import { auditLedger, auditView, EntryTimes, type AuditViolationKind } from '../../../../shared/ledger/semantic-audit';
+import { auditLedger, auditView, EntryTimes, SemanticAuditor, type AuditSnapshot, type AuditViolationKind } from '../../../../shared/ledger/semantic-audit';
 import { seededRandom } from '../../../support/seeded-random';
 import { nodeSha256 } from '../../../../shared/node/ledger/node-crypto';
 import { EXAMPLE_POLICY_PATH } from '../../../../grant-store/policy/example-policy-path';
@@ -347,6 +347,127 @@ describe('semantic audit: which kind of key signed each decision', () => {
     c.decide('req_1', 'bob', 'deny', null, 'key-bob', 'ci-tests', { hardwareBacked: true, hardware: 'claimed', attestation: null });
     only(c, 'ineligible_decision', cSeq);
     assert.match(audit(c).violations[0]!.message, /records the signing key as claimed, but it was enrolled software/);
+  });
+});
+
+describe('semantic audit: resuming from a snapshot (an incremental verify)', () => {
+  const options = { sha256: nodeSha256, parsePolicySource: (text: string) => parsePolicy(Buffer.from(text), 'policy.yaml').policy };
+
+  /** A random ledger of many requests in every state, breaking rules now and then (seeded). */
+  function workload(seed: number): Builder {
+    const rnd = seededRandom(seed);
+    const b = base();
+    const open: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      const id = `req_${i}`;
+      b.at += rnd.int(600_000);
+      const roll = rnd.random();
+      if (roll < 0.15) b.clean(id);
+      else if (roll < 0.3) b.request(id, 'alice', 'payments'); // pending
+      else {
+        b.request(id, rnd.pick(['alice', 'dave']), 'payments').decide(id, 'bob', 'approve').activate(id).evaluate(id);
+        open.push(id);
+      }
+      // Now and then something happens to an earlier request: an evaluation, an expiry (on
+      // time or late), a review, or a rule broken (a review by the requester, an evaluation
+      // after the window, a request created twice).
+      for (let k = 0; k < 2 && open.length > 0; k++) {
+        const target = rnd.pick(open);
+        const what = rnd.random();
+        if (what < 0.3) b.evaluate(target);
+        else if (what < 0.5) {
+          b.expire(target);
+          if (rnd.chance(0.5)) b.complete(target, rnd.chance(0.2) ? 'alice' : 'carol');
+        } else if (what < 0.6) b.evaluate(target, { repo: 'payments-api', branch: 'release' });
+        else if (what < 0.65) b.request(target, 'alice', 'payments');
+        else if (what < 0.7) b.complete(target, 'carol');
+      }
+      if (rnd.chance(0.1)) b.at += 3_600_000; // windows end while the store writes on: late expiries
+    }
+    return b;
+  }
+
+  /** Audit entries [0, cut), save a snapshot the way the CLI writes it (JSON), restore it, audit the rest. */
+  function resumed(entries: readonly LedgerEntry[], cut: number, through: (s: AuditSnapshot) => AuditSnapshot = (s) => JSON.parse(JSON.stringify(s)) as AuditSnapshot) {
+    const first = new SemanticAuditor(options);
+    for (const e of entries.slice(0, cut)) first.add(e);
+    const second = SemanticAuditor.restore(through(first.snapshot()), options);
+    for (const e of entries.slice(cut)) second.add(e);
+    return { report: second.finish(), snapshot: second.snapshot() };
+  }
+
+  /** The previous form: every kept request an object (version 2), as the audit read them before texts. */
+  const asVersion2 = (s: AuditSnapshot): AuditSnapshot => ({ ...s, version: 2, requests: (s.requests as string[]).map((t) => JSON.parse(t) as never) });
+  /**
+   * What a run from `cut` must report: the whole replay's findings from there on (earlier ones
+   * were the earlier run's), at the same entries about the same targets. The kind may differ for
+   * a request whose story ended before the cut: the snapshot forgets it, so an entry about it
+   * afterwards is one unknown request rather than, say, a second review and one by its requester.
+   * A finding either way.
+   */
+  const from = (violations: readonly { seq: number; target: string }[], cut: number) => [...new Set(violations.filter((v) => v.seq >= cut).map((v) => `${v.seq} ${v.target}`))];
+
+  test('at every cut, the resumed audit finds what the whole replay finds from there on, and what resuming from objects finds; untouched requests are handed on as they came', () => {
+    for (const seed of [1, 2, 3]) {
+      const b = workload(seed);
+      const whole = auditLedger(b.entries, options);
+      const kinds = new Set(whole.violations.map((v) => v.kind));
+      assert.ok(kinds.size >= 3, `seed ${seed}: the workload breaks several rules (${[...kinds].join()})`);
+      const step = Math.max(1, Math.floor(b.entries.length / 40));
+      for (let cut = 0; cut <= b.entries.length; cut += step) {
+        const { report } = resumed(b.entries, cut);
+        assert.deepEqual(report, resumed(b.entries, cut, asVersion2).report, `seed ${seed}, cut at ${cut}: texts and objects`);
+        assert.deepEqual(report.counts, whole.counts, `seed ${seed}, cut at ${cut}`);
+        assert.deepEqual(from(report.violations, cut), from(whole.violations, cut), `seed ${seed}, cut at ${cut}`);
+      }
+      // Chained: several incremental runs in a row, each from the snapshot of the one before.
+      let snapshot: AuditSnapshot | undefined;
+      let auditor = new SemanticAuditor(options);
+      let last = 0;
+      for (let at = 0; at < b.entries.length; at += 37) {
+        if (snapshot) auditor = SemanticAuditor.restore(JSON.parse(JSON.stringify(snapshot)) as AuditSnapshot, options);
+        for (const e of b.entries.slice(at, at + 37)) auditor.add(e);
+        snapshot = auditor.snapshot();
+        last = at;
+      }
+      const chained = auditor.finish();
+      assert.deepEqual(from(chained.violations, last), from(whole.violations, last), `seed ${seed}, chained`);
+      assert.deepEqual(chained.counts, whole.counts);
+    }
+    // A request no entry names after the restore goes into the next snapshot as the same text.
+    const b = workload(4);
+    const cut = b.entries.length - 3;
+    const first = new SemanticAuditor(options);
+    for (const e of b.entries.slice(0, cut)) first.add(e);
+    const before = first.snapshot().requests as string[];
+    const named = new Set(b.entries.slice(cut).map((e) => e.target));
+    const after = new Set(resumed(b.entries, cut).snapshot.requests as string[]);
+    const untouched = before.filter((t) => ![...named].some((id) => t.startsWith(`{"id":${JSON.stringify(id)},`)));
+    assert.ok(untouched.length > 10);
+    for (const text of untouched) assert.ok(after.has(text), text.slice(0, 60));
+  });
+
+  test('a version 2 snapshot (requests as objects) still resumes; version 1, a damaged text or a request twice do not', () => {
+    const b = workload(5);
+    const cut = Math.floor(b.entries.length / 2);
+    const whole = resumed(b.entries, cut).report;
+    assert.deepEqual(resumed(b.entries, cut, asVersion2).report, whole);
+    // Texts without the head (written by something else) are parsed at once and still resume.
+    const reordered = (s: AuditSnapshot): AuditSnapshot => ({ ...s, requests: (s.requests as string[]).map((t) => JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(t) as object).reverse()))) });
+    assert.deepEqual(resumed(b.entries, cut, reordered).report, whole);
+
+    assert.throws(() => resumed(b.entries, cut, (s) => ({ ...s, version: 1 as never })), /audit snapshot version 1 is not one this version reads/);
+    assert.throws(() => resumed(b.entries, cut, (s) => ({ ...s, requests: [...(s.requests as string[]), (s.requests as string[])[0]!] })), /is in the audit snapshot twice/);
+    assert.throws(() => resumed(b.entries, cut, (s) => ({ ...s, requests: ['{"id":'] })), /not a request/);
+    // A text damaged after its head is caught when an entry names the request.
+    const first = new SemanticAuditor(options);
+    for (const e of b.entries.slice(0, cut)) first.add(e);
+    const texts = first.snapshot().requests as string[];
+    const active = texts.find((t) => t.includes('"state":"active"') && t.includes('"overdueSeenSeq":null'))!;
+    const id = (JSON.parse(active) as { id: string }).id;
+    const damaged = active.slice(0, -2); // cut short: the head reads, the body does not
+    const restored = SemanticAuditor.restore({ ...first.snapshot(), requests: texts.map((t) => (t === active ? damaged : t)) }, options);
+    assert.throws(() => restored.add({ ...b.entries[cut]!, seq: cut, type: 'evaluation_under_bypass', target: id, actor: 'ci', gate: 'ci-tests', data: { subject: { repo: 'payments-api', branch: 'main' }, verdict: 'warn' } }), /the saved audit state is damaged \(request req_\d+ does not read back as saved\): verify again without --incremental/);
   });
 });
 
