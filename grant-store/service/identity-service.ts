@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { KeyEnrollInputSchema, TokenCreateInputSchema, TpmChallengeInputSchema, keyHardware, type EnrolledKey, type KeyAttestation, type KeyEnrollInput, type TokenInfo, type TpmChallenge, type WhoAmI } from '../../shared/domain/identity';
+import { KeyEnrollInputSchema, TPM_CHALLENGE_TTL_MS, TPM_CHALLENGES_OPEN_MAX, TokenCreateInputSchema, TpmChallengeInputSchema, keyHardware, type EnrolledKey, type KeyAttestation, type KeyEnrollInput, type TokenInfo, type TpmChallenge, type WhoAmI } from '../../shared/domain/identity';
 import { PrincipalNameSchema } from '../../shared/domain/common';
 import { AppError, parseOrThrow } from '../../shared/errors';
 import { approverGroupsOf, teamOf } from '../../shared/policy/tier-resolution';
@@ -192,8 +192,8 @@ function attestationRefusal(message: string): AppError {
 /**
  * The first half of an endorsement-key enrollment: a credential for the TPM whose EK
  * certificate chains to a `tpm-ek` root, bound to the attestation key handed in and to
- * `principal`. An approver asks for itself; an admin for anyone. Kept (meta) until it is
- * answered or expires; the secret is kept only as its SHA-256.
+ * `principal`. An approver asks for itself; an admin for anyone. Kept (meta), the secret only as
+ * its SHA-256, until it has expired (keepTpmChallenge); at most TPM_CHALLENGES_OPEN_MAX at once.
  */
 export async function createTpmChallenge(deps: ServiceDeps, caller: Caller, principal: string, body: unknown): Promise<TpmChallenge> {
   requireRole(caller, 'approver', 'admin');
@@ -202,8 +202,37 @@ export async function createTpmChallenge(deps: ServiceDeps, caller: Caller, prin
   const input = parseOrThrow(TpmChallengeInputSchema, body, 'challenge');
   const now = deps.clock();
   const { challenge, record } = issueTpmChallenge(input, { principal: name, roots: deps.policies.policy.attestation.roots, now, id: `tpmc_${randomBytes(16).toString('hex')}` });
-  await deps.store.transaction(async (tx) => tx.setMeta(TPM_CHALLENGE_META_PREFIX + challenge.challengeId, JSON.stringify(record)));
+  await deps.store.transaction(async (tx) => keepTpmChallenge(tx, challenge.challengeId, record, now));
   return challenge;
+}
+
+/**
+ * Store a new challenge, first removing every expired one (and its used mark: an expired
+ * challenge is refused as unknown, answered or not) and refusing a principal who already holds
+ * TPM_CHALLENGES_OPEN_MAX unexpired ones. Under one lock across instances, so the bound holds.
+ */
+async function keepTpmChallenge(tx: StoreTx, id: string, record: TpmChallengeRecord, now: Date): Promise<void> {
+  await tx.lockMeta(TPM_CHALLENGE_META_PREFIX);
+  const expired: string[] = [];
+  let held = 0;
+  for (const { key, value } of await tx.listMeta(TPM_CHALLENGE_META_PREFIX)) {
+    let kept: Partial<TpmChallengeRecord>;
+    try {
+      kept = JSON.parse(value) as Partial<TpmChallengeRecord>;
+    } catch {
+      kept = {};
+    }
+    // A record that does not read (none this store writes) cannot be answered either: removed.
+    if (typeof kept.expiresAt !== 'string' || now.toISOString() >= kept.expiresAt) {
+      const challengeId = key.slice(TPM_CHALLENGE_META_PREFIX.length);
+      expired.push(key, TPM_CHALLENGE_USED_META_PREFIX + challengeId);
+    } else if (kept.principal === record.principal) held++;
+  }
+  await tx.deleteMeta(expired);
+  if (held >= TPM_CHALLENGES_OPEN_MAX) {
+    throw new AppError('conflict', `${record.principal} already holds ${held} unexpired TPM challenges (at most ${TPM_CHALLENGES_OPEN_MAX}); answer one with an enrollment, or ask again once the oldest expires (${TPM_CHALLENGE_TTL_MS / 60_000} min after it was issued)`);
+  }
+  await tx.setMeta(TPM_CHALLENGE_META_PREFIX + id, JSON.stringify(record));
 }
 
 export async function listKeys(deps: ServiceDeps, caller: Caller, principal: string): Promise<EnrolledKey[]> {

@@ -233,6 +233,8 @@ export interface StoreReader {
   listSessions(): Promise<StoredSession[]>;
 
   getMeta(key: string): Promise<string | undefined>;
+  /** Every meta entry whose key starts with `prefix` (taken literally), in key order. */
+  listMeta(prefix: string): Promise<Array<{ key: string; value: string }>>;
 }
 
 /** Writes, only inside `Store.transaction`. */
@@ -286,6 +288,8 @@ export interface StoreTx extends StoreReader {
   /** Number the entries (next seq upward), store their canonical bytes and leaf hashes. */
   appendLedger(entries: readonly NewLedgerEntry[]): Promise<LedgerEntry[]>;
   setMeta(key: string, value: string): Promise<void>;
+  /** Remove these meta entries (keys not there are skipped). */
+  deleteMeta(keys: readonly string[]): Promise<void>;
   /**
    * Insert `key` unless it exists; true when this call inserted it. A durable once-only claim:
    * of several transactions (instances) claiming the same key, exactly one gets true.

@@ -109,6 +109,13 @@ export type TpmChallenge = z.infer<typeof TpmChallengeSchema>;
 export const TPM_CHALLENGE_TTL_MS = 60 * 60_000;
 
 /**
+ * Unexpired TPM challenges one principal may hold at once: each is kept by the store (with the
+ * EK certificates it was asked with) until it expires, so without a bound any approver could
+ * grow the store without end by asking over and over.
+ */
+export const TPM_CHALLENGES_OPEN_MAX = 10;
+
+/**
  * How long a TPM certification stays usable for enrollment: long enough for an admin to carry
  * the files from the approver's machine to the CLI, short enough that an old certification (of a
  * key since moved or revoked) cannot be replayed. Checked against the store's clock.

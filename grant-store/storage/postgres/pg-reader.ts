@@ -347,4 +347,9 @@ export class PgReader implements StoreReader {
   async getMeta(key: string): Promise<string | undefined> {
     return (await this.db.query<{ value: string }>('SELECT value FROM meta WHERE key = $1', [key])).rows[0]?.value;
   }
+
+  async listMeta(prefix: string): Promise<Array<{ key: string; value: string }>> {
+    // starts_with, not LIKE: a prefix holding % or _ is taken literally. COLLATE "C": key order is byte order, as in SQLite.
+    return (await this.db.query<{ key: string; value: string }>('SELECT key, value FROM meta WHERE starts_with(key, $1) ORDER BY key COLLATE "C"', [prefix])).rows;
+  }
 }

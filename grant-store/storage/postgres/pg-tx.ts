@@ -396,6 +396,10 @@ export class PgTx extends PgReader implements StoreTx {
     await this.db.query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
   }
 
+  async deleteMeta(keys: readonly string[]): Promise<void> {
+    if (keys.length > 0) await this.db.query('DELETE FROM meta WHERE key = ANY($1::text[])', [keys]);
+  }
+
   async lockMeta(key: string): Promise<void> {
     // A transaction-level advisory lock in its own two-key space (the migration lock uses the
     // one-key space, so they never collide): released at COMMIT or ROLLBACK, even on a crash.

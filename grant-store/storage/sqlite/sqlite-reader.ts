@@ -367,4 +367,9 @@ export class SqliteReader implements StoreReader {
     const row = this.stmt('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
     return row?.value;
   }
+
+  async listMeta(prefix: string): Promise<Array<{ key: string; value: string }>> {
+    // substr, not LIKE: a prefix holding % or _ is taken literally.
+    return this.stmt('SELECT key, value FROM meta WHERE substr(key, 1, length(?)) = ? ORDER BY key').all(prefix, prefix) as Array<{ key: string; value: string }>;
+  }
 }

@@ -221,6 +221,11 @@ export class SqliteTx extends SqliteReader implements StoreTx {
     this.stmt('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
+  async deleteMeta(keys: readonly string[]): Promise<void> {
+    const remove = this.stmt('DELETE FROM meta WHERE key = ?');
+    for (const key of keys) remove.run(key);
+  }
+
   async lockMeta(_key: string): Promise<void> {
     // Nothing to take: a SQLite transaction is BEGIN IMMEDIATE (one writer at a time) and one
     // process holds the data directory's lock, so no other writer can interleave.

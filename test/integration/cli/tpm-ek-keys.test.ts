@@ -6,9 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as x509 from '@peculiar/x509';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { dataDirPaths } from '../../../grant-store/admin/data-dir';
 import { main } from '../../../grant-store/cli/main';
 import type { CliIO } from '../../../grant-store/cli/output';
-import type { TpmChallenge, TpmChallengeInput, TpmEkAttestationInput } from '../../../shared/domain/identity';
+import { TPM_CHALLENGES_OPEN_MAX, type TpmChallenge, type TpmChallengeInput, type TpmEkAttestationInput } from '../../../shared/domain/identity';
 import type { BypassRequest } from '../../../shared/domain/request';
 import { ekEnrollmentAttestation, readEkCertificate, readPublicArea } from '../../../shared/node/tpm/tpm-ek';
 import { handleText } from '../../../shared/node/tpm/tpm-keys';
@@ -234,5 +237,58 @@ for (const backend of ['SQLite', 'PostgreSQL'] as const) describe(`TPM keys atte
 
     const ok = await ask(ak.publicArea);
     assert.equal(ok.status, 201, ok.text);
+  });
+
+  /** The meta keys of challenges and their used marks, read from the database itself. */
+  async function challengeKeys(): Promise<string[]> {
+    const sql = "SELECT key FROM meta WHERE key LIKE 'tpm-challenge%' ORDER BY key";
+    if (db) {
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      try {
+        return (await client.query<{ key: string }>(sql)).rows.map((r) => r.key);
+      } finally {
+        await client.end();
+      }
+    }
+    const file = new Database(dataDirPaths(fx.dataDir).databasePath, { readonly: true });
+    try {
+      return (file.prepare(sql).all() as { key: string }[]).map((r) => r.key);
+    } finally {
+      file.close();
+    }
+  }
+
+  test(`asking over and over cannot grow the store: at most ${TPM_CHALLENGES_OPEN_MAX} unexpired challenges a principal, expired ones (and their used marks) removed at the next ask`, async () => {
+    const ekPem = await readEkCertificate(tpm.tcti);
+    const body = { ekCertificates: [ekPem, tpm.manufacturer!.intermediatePem], ekPublic: Buffer.from(await readPublicArea(tpm.tcti, EK_RSA_PERSISTENT_HANDLE)).toString('base64'), akPublic: Buffer.from(ak.publicArea).toString('base64') };
+    const erinToken = await fx.token('erin', ['approver']);
+    const ask = (token = erinToken, principal = 'erin') => fx.call('POST', `/v1/approvers/${principal}/tpm-challenges`, { token, body });
+    // One of erin's is answered (used), so its used mark is there too.
+    const answered = await attested('erin');
+    assert.equal((await enroll('erin', answered.key.publicKeyPem, answered.attestation)).status, 201);
+    for (let i = 1; i < TPM_CHALLENGES_OPEN_MAX; i++) assert.equal((await ask()).status, 201);
+    const refused = await ask();
+    assert.equal(refused.status, 409, refused.text);
+    assert.match(String(refused.json.error.message), new RegExp(`erin already holds ${TPM_CHALLENGES_OPEN_MAX} unexpired TPM challenges \\(at most ${TPM_CHALLENGES_OPEN_MAX}\\); answer one with an enrollment, or ask again once the oldest expires \\(60 min after it was issued\\)`));
+    // An admin asking for erin meets the same bound; another principal does not.
+    assert.equal((await ask(fx.adminToken)).status, 409);
+    assert.equal((await ask(fx.adminToken, 'frank')).status, 201);
+    const before = await challengeKeys();
+    assert.ok(before.includes(`tpm-challenge-used:${answered.attestation.challengeId}`), before.join());
+
+    // An hour later every one of those has expired: the next ask removes them all and succeeds.
+    fx.clock.advance(61 * 60_000);
+    try {
+      const fresh = await ask();
+      assert.equal(fresh.status, 201, fresh.text);
+      assert.deepEqual(await challengeKeys(), [`tpm-challenge:${(fresh.json as TpmChallenge).challengeId}`]);
+      // An expired challenge, removed, is refused as unknown: never as answerable.
+      const late = await enroll('erin', answered.key.publicKeyPem, answered.attestation);
+      assert.equal(late.status, 400);
+      assert.match(late.message, new RegExp(`unknown challenge ${answered.attestation.challengeId}`));
+    } finally {
+      fx.clock.offsetMs = 0;
+    }
   });
 });
