@@ -280,6 +280,11 @@ export interface AuditSnapshot {
   incidents?: Array<[string, Incident]>;
 }
 
+/** Whether restore reads a snapshot of this version (1 lacked the keys' attestations: the caller starts over). */
+export function readsAuditSnapshotVersion(version: unknown): boolean {
+  return version === 2 || version === 3;
+}
+
 /**
  * A kept request's text: its JSON led by id, state, expiresAtMs and overdueSeenSeq in that order
  * (REQUEST_HEAD reads them back), all a restore needs of a request no entry names again.
@@ -471,7 +476,7 @@ export class SemanticAuditor {
   static restore(snapshot: AuditSnapshot, options: SemanticAuditOptions = {}): SemanticAuditor {
     const auditor = new SemanticAuditor(options);
     // An older snapshot lacks what later entries are judged by (the keys' attestations): the caller starts over.
-    if (snapshot.version !== 2 && snapshot.version !== 3) throw new TypeError(`audit snapshot version ${String(snapshot.version)} is not one this version reads (2 or 3)`);
+    if (!readsAuditSnapshotVersion(snapshot.version)) throw new TypeError(`audit snapshot version ${String(snapshot.version)} is not one this version reads (2 or 3)`);
     auditor.policy = snapshot.policy === null ? undefined : PolicySchema.parse(snapshot.policy);
     for (const [id, key] of snapshot.keys) auditor.keys.set(id, { ...key });
     for (const [id, credential] of snapshot.credentials ?? []) auditor.credentials.set(id, { ...credential });

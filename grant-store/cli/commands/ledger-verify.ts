@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { AppError } from '../../../shared/errors';
 import { fromBase64 } from '../../../shared/bytes';
 import { checkpointTime, parseCheckpoint, type Checkpoint } from '../../../shared/ledger/checkpoint';
-import { SemanticAuditor, type AuditReport } from '../../../shared/ledger/semantic-audit';
+import { readsAuditSnapshotVersion, SemanticAuditor, type AuditReport } from '../../../shared/ledger/semantic-audit';
 import { parseSignedNote, type NoteVerifier } from '../../../shared/ledger/signed-note';
 import { parseVerifierKey } from '../../../shared/ledger/verifier-key';
 import { checkEntryBytes, LedgerVerifier, type LedgerProblem, type LedgerStart, type LedgerVerdict, type VerifyLedgerOptions } from '../../../shared/ledger/verify-ledger';
@@ -211,9 +211,12 @@ export async function verifyOnline(opts: OnlineOptions): Promise<VerifyOutcome> 
   const restored = restoring instanceof SemanticAuditor ? restoring : undefined;
   // Audit state saved by an older breakglass cannot judge the entries since: start over rather than audit less.
   const resume = saved?.audit && !restored ? undefined : saved;
-  if (saved && !resume) {
-    const why = restoring instanceof Error ? restoring.message : '';
-    opts.note(/version/.test(why) ? 'The saved semantic-audit state is from an older version of breakglass: verifying everything this time.' : `The saved semantic-audit state cannot be resumed from (${why}): verifying everything this time.`);
+  if (saved?.audit && !resume) {
+    opts.note(
+      readsAuditSnapshotVersion(saved.audit.version)
+        ? `The saved semantic-audit state cannot be resumed from (${(restoring as Error).message}): verifying everything this time.`
+        : 'The saved semantic-audit state is from an older version of breakglass: verifying everything this time.',
+    );
   } else if (opts.incremental && state.damaged) opts.note(`The saved tree state for this log cannot be read (${state.damaged}): verifying everything this time.`);
   else if (opts.incremental && !resume) opts.note('No saved tree state for this log yet: verifying everything this time.');
   // A fresh auditor per pass (a second pass replays from the same start): the one restored
