@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { CheckIndexFeed } from '../../../../grant-store/checks/check-index-feed'
 import { SqliteStore } from '../../../../grant-store/storage/sqlite/sqlite-store';
 import type { NewLedgerEntry } from '../../../../grant-store/storage/store';
 import { ledgerEntry } from '../../../support/ledger-entry-fixture';
+import { storedActiveRequest } from '../../../support/stored-request';
 import type { BypassRequest } from '../../../../shared/domain/request';
 
 let dir: string;
@@ -15,39 +15,9 @@ let store: SqliteStore;
 let feed: CheckIndexFeed;
 const NOW = Date.now();
 
-function active(repo: string, overrides: Partial<BypassRequest> = {}): BypassRequest {
-  const at = new Date(NOW).toISOString();
-  return {
-    id: `req_${randomBytes(10).toString('hex')}`,
-    requester: 'alice',
-    team: 'payments',
-    gate: 'ci-tests',
-    scope: { repo },
-    reason: 'flaky suite blocks the hotfix',
-    incidentRef: null,
-    severity: 'sev3',
-    ttl: '1h',
-    extends: null,
-    createdAt: at,
-    digest: `sha256:${'0'.repeat(64)}`,
-    state: 'active',
-    tier: 'low',
-    gateKind: 'slow',
-    approvalsRequired: 1,
-    approvals: [],
-    messages: [],
-    standingScope: null,
-    bypassId: `byp_${randomBytes(10).toString('hex')}`,
-    approvedTtl: '1h',
-    activatedAt: at,
-    expiresAt: new Date(NOW + 3_600_000).toISOString(),
-    closedAt: null,
-    lapsesAt: null,
-    updatedAt: at,
-    closeComment: null,
-    closedBy: null,
-    ...overrides,
-  };
+/** An active bypass (the shared stored-request fixture) on `repo` alone, under no standing scope. */
+function active(repo: string): BypassRequest {
+  return { ...storedActiveRequest(), scope: { repo }, standingScope: null };
 }
 
 const entry = (type: NewLedgerEntry['type'], request: BypassRequest): NewLedgerEntry =>
