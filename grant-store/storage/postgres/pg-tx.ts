@@ -35,6 +35,11 @@ const UPSERT_COUNTERS = {
       first_at = LEAST(counters.first_at, excluded.first_at), last_at = GREATEST(counters.last_at, excluded.last_at)`,
 };
 
+/** One array per field, in `fields` order: the parameters of a statement that unnests them into rows. */
+function columns<T>(rows: readonly T[], fields: readonly (keyof T)[]): unknown[][] {
+  return fields.map((field) => rows.map((row) => row[field]));
+}
+
 // ON CONFLICT DO NOTHING where a duplicate is a refusal, not a bug: see PgTx.
 const INSERT_REQUEST = insertSql('requests', REQUEST_COLUMNS, pgParam);
 const UPDATE_REQUEST = updateSql('requests', REQUEST_UPDATE_COLUMNS, 'id', pgParam);
@@ -132,17 +137,7 @@ export class PgTx extends PgReader implements StoreTx {
     return this.db
       .query({
         ...UPSERT_COUNTERS,
-        values: [
-          rows.map((r) => r.metric),
-          rows.map((r) => r.day),
-          rows.map((r) => r.gate),
-          rows.map((r) => r.team),
-          rows.map((r) => r.subject),
-          rows.map((r) => r.count),
-          rows.map((r) => r.total),
-          rows.map((r) => r.firstAt),
-          rows.map((r) => r.lastAt),
-        ],
+        values: columns(rows, ['metric', 'day', 'gate', 'team', 'subject', 'count', 'total', 'firstAt', 'lastAt']),
       })
       .then(() => undefined);
   }
@@ -309,19 +304,9 @@ export class PgTx extends PgReader implements StoreTx {
       name: 'bg_ledger_flush',
       text: FLUSH_LEDGER,
       values: [
-        rows.map((r) => r.seq),
-        rows.map((r) => r.time),
-        rows.map((r) => r.type),
-        rows.map((r) => r.target),
-        rows.map((r) => r.text),
-        rows.map((r) => r.hash),
-        warns.map((w) => w.day),
-        warns.map((w) => w.gate),
-        warns.map((w) => w.target),
-        warns.map((w) => w.count),
-        warns.map((w) => w.firstAt),
-        warns.map((w) => w.lastAt),
-        rows.map((r) => r.binding),
+        ...columns(rows, ['seq', 'time', 'type', 'target', 'text', 'hash']),
+        ...columns(warns, ['day', 'gate', 'target', 'count', 'firstAt', 'lastAt']),
+        ...columns(rows, ['binding']),
         head,
         String(last),
       ],
