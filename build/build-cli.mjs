@@ -42,12 +42,11 @@ const IMPORT_META_FILES = {
   // The worker thread is its own entry point (WORKER_ENTRIES), built next to the chunks.
   'shared/node/ledger/decision-verify-worker-url.ts': () => "export const DECISION_VERIFY_WORKER_URL = new URL('./decision-verify-worker.mjs', import.meta.url);\n",
   'shared/node/ledger/export-page-worker-url.ts': () => "export const EXPORT_PAGE_WORKER_URL = new URL('./export-page-worker.mjs', import.meta.url);\n",
-  'shared/node/ledger/binding-verify-worker-url.ts': () => "export const BINDING_VERIFY_WORKER_URL = new URL('./binding-verify-worker.mjs', import.meta.url);\n",
   'grant-store/storage/sqlite/wal-checkpoint-worker-url.ts': () => "export const WAL_CHECKPOINT_WORKER_URL = new URL('./wal-checkpoint-worker.mjs', import.meta.url);\n",
 };
 
 /** Worker threads the CLI starts: each is an entry point of its own in dist/cli. */
-const WORKER_ENTRIES = { 'decision-verify-worker': 'shared/node/ledger/decision-verify-worker.ts', 'export-page-worker': 'shared/node/ledger/export-page-worker.ts', 'binding-verify-worker': 'shared/node/ledger/binding-verify-worker.ts', 'wal-checkpoint-worker': 'grant-store/storage/sqlite/wal-checkpoint-worker.ts' };
+const WORKER_ENTRIES = { 'decision-verify-worker': 'shared/node/ledger/decision-verify-worker.ts', 'export-page-worker': 'shared/node/ledger/export-page-worker.ts', 'wal-checkpoint-worker': 'grant-store/storage/sqlite/wal-checkpoint-worker.ts' };
 
 /**
  * `breakglass check`'s fast path (grant-store/cli/fast-check.ts): one file of its own, built

@@ -1,10 +1,8 @@
-import { availableParallelism } from 'node:os';
 import { AppError } from '../../shared/errors';
 import type { LedgerEntry } from '../../shared/domain/ledger-entry';
 import { compareWithProjection, describeMismatch, projectEntry, type ProjectedTable, type StateMismatch, type StateProjection, type TableSnapshot } from '../../shared/ledger/state-projection';
 import { ed25519NoteVerifier, nodeTreeHasher } from '../../shared/node/ledger/node-crypto';
 import type { Store } from '../storage/store';
-import { bindingVerifierPool } from '../../shared/node/ledger/binding-verify-pool';
 import { checkLedgerAtStart, type LedgerCheckResult, type LedgerCheckSource, type LedgerHalt } from './ledger-integrity';
 import type { LogKey } from './log-key';
 import { nodeKey, type LogTables } from '../storage/log-tables';
@@ -66,32 +64,17 @@ export function ledgerCheckSource(store: Store, tables: LogTables): LedgerCheckS
   };
 }
 
-/**
- * Binding workers only with this many cores. Measured on the 2-core development machine (load
- * 20, other jobs on both cores): 10,000 bindings took 5.0 s in two workers and 5.0 s in-thread,
- * and starting the workers cost 0.2 s (built) to 2 s (from source): nothing to win where the main
- * thread's reading and hashing already compete for the second core.
- */
-const MIN_CORES_FOR_BINDING_WORKERS = 4;
-
-/**
- * The start-up check (ledger-integrity.ts) on this store's rows and log tables, with the log
- * key; with 4 or more cores the bindings past the checkpoint are checked in worker threads
- * (binding-verify-pool.ts) while this thread hashes every row. `cores`: availableParallelism().
- */
-export async function checkStoreLedgerAtStart(store: Store, key: Pick<LogKey, 'origin' | 'publicKeyPem' | 'binder'>, cores = availableParallelism()): Promise<LedgerCheckResult> {
+/** The start-up check (ledger-integrity.ts) on this store's rows and log tables, with the log key. */
+export async function checkStoreLedgerAtStart(store: Store, key: Pick<LogKey, 'origin' | 'publicKeyPem' | 'binder'>): Promise<LedgerCheckResult> {
   const tables = await store.openLogTables();
-  const bindingPool = cores >= MIN_CORES_FOR_BINDING_WORKERS ? bindingVerifierPool(key.origin, key.publicKeyPem) : undefined;
   try {
     return await checkLedgerAtStart(ledgerCheckSource(store, tables), {
       hasher: nodeTreeHasher,
       logKey: ed25519NoteVerifier(key.origin, key.publicKeyPem),
       verifierFor: (origin) => ed25519NoteVerifier(origin, key.publicKeyPem),
       binder: key.binder,
-      bindingPool,
     });
   } finally {
-    await bindingPool?.close();
     await tables.close();
   }
 }

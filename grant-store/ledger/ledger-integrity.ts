@@ -7,7 +7,6 @@ import { AppError } from '../../shared/errors';
 import { EVALUATION_SUFFIX, emptyProjection, projectEntry, type StateProjection } from '../../shared/ledger/state-projection';
 import { leafOfText, type TreeHasher } from '../../shared/ledger/tree-hasher';
 import { TILE_HEIGHT } from '../../shared/ledger/tlog-tiles';
-import type { BindingVerifierPool } from '../../shared/node/ledger/binding-verify-pool';
 import type { LedgerEntry } from '../../shared/domain/ledger-entry';
 import type { SignedCheckpoint } from '../storage/log-tables';
 
@@ -15,7 +14,7 @@ import type { SignedCheckpoint } from '../storage/log-tables';
  * The start-up check of the ledger, before the store answers anything: every row is hashed and
  * the tree rebuilt; the rows under the latest checkpoint must reproduce its signed root (and the
  * stored leaf hashes, which proofs are served from); every row past it must carry a valid
- * binding (the log key's signature made when it was appended); and the entries are replayed
+ * binding (the log key's MAC made when it was appended); and the entries are replayed
  * into the state projection the tables are then compared with. Anything else is a halt naming
  * the first bad seq: rows inserted or edited behind the store's back, a wiped checkpoint or
  * node table, a deleted last row. Nothing is signed on top of a ledger that failed this.
@@ -81,16 +80,7 @@ export interface LedgerCheckOptions {
   verifierFor?: (origin: string) => NoteVerifier;
   /** Rows read per query. */
   page?: number;
-  /**
-   * Worker threads for the bindings past the checkpoint (grant-store start-up): those rows are
-   * read first and their bindings checked there while this thread hashes every row. Without
-   * it, or for fewer rows than its minBatch, they are checked in-thread as they come.
-   */
-  bindingPool?: BindingVerifierPool;
 }
-
-/** At most this many rows past the checkpoint are read ahead for the workers (their leaves are kept until the main pass reaches them). */
-const MAX_READ_AHEAD = 262_144;
 
 /**
  * Rows a page (a power of two, so pages start on a subtree boundary). Measured at 1M entries, CPU
@@ -151,8 +141,6 @@ export async function checkLedgerAtStart(source: LedgerCheckSource, opts: Ledger
     }
   }
 
-  // The rows past the checkpoint first: their bindings go to the workers while every row is hashed below.
-  const ahead = opts.bindingPool ? await readAhead(source, opts, checkpointSize, page) : undefined;
   const storedLeafCount = await source.storedLeafCount();
   let seq = 0;
   let boundRows = 0;
@@ -171,14 +159,6 @@ export async function checkLedgerAtStart(source: LedgerCheckSource, opts: Ledger
     let nodes = tileNodes.get(level);
     if (!nodes) tileNodes.set(level, (nodes = { from: index, hashes: [] }));
     nodes.hashes.push(hash);
-  };
-  /** The row being checked when `halt` was set (-1: before any); a binding failure found ahead at that row or an earlier one comes first. */
-  let haltAt = -1;
-  /** A row read ahead that reads differently now: its binding was checked over other bytes. */
-  let changedAhead: number | null = null;
-  const stopAt = (h: LedgerHalt, at = seq) => {
-    if (!halt) haltAt = at;
-    stop(h);
   };
   while (!gap) {
     // Under the checkpoint only the texts are read, in pages that end at the checkpoint (its
@@ -201,7 +181,7 @@ export async function checkLedgerAtStart(source: LedgerCheckSource, opts: Ledger
       else {
         const row = rows![i]!;
         if (row.seq !== seq) {
-          stopAt({ seq, table: 'ledger_entries', reason: row.seq > seq ? `row ${seq} is missing (the next row is ${row.seq}): deleted behind the store's back` : `row ${row.seq} appears where ${seq} was expected` });
+          stop({ seq, table: 'ledger_entries', reason: row.seq > seq ? `row ${seq} is missing (the next row is ${row.seq}): deleted behind the store's back` : `row ${row.seq} appears where ${seq} was expected` });
           gap = true;
           break;
         }
@@ -212,14 +192,10 @@ export async function checkLedgerAtStart(source: LedgerCheckSource, opts: Ledger
       range.append(leaf, onNode);
       packed.set(leaf, i * LEAF_SIZE);
       if (seq >= checkpointSize) {
-        const k = seq - checkpointSize;
-        if (ahead && k < ahead.leaves.length) {
-          // Checked in a worker: the bytes must be those it checked.
-          if (changedAhead === null && !bytesEqual(ahead.leaves[k]!, leaf)) changedAhead = seq;
-        } else if (opts.binder.verify(seq, leaf, binding)) boundRows++;
-        else stopAt({ seq, table: 'ledger_entries', reason: unboundReason(seq, checkpointSize, binding) });
+        if (opts.binder.verify(seq, leaf, binding)) boundRows++;
+        else stop({ seq, table: 'ledger_entries', reason: unboundReason(seq, checkpointSize, binding) });
       }
-      if (!halt) project(projection, text, seq, stopAt);
+      if (!halt) project(projection, text, seq, stop);
       seq++;
     }
     // The page's leaves against the stored ones, in one query.
@@ -241,29 +217,9 @@ export async function checkLedgerAtStart(source: LedgerCheckSource, opts: Ledger
     tileNodes.clear();
     if (seq === checkpointSize && seq > pageStart && checkpointRoot && !bytesEqual(range.root(), checkpointRoot)) {
       const where = firstLeafDiff !== null ? `row ${firstLeafDiff} differs from the leaf the log stored when it appended it` : `a row among 0..${checkpointSize - 1} was edited, inserted or removed (and its stored leaf hash rewritten to match)`;
-      stopAt({ seq: firstLeafDiff, table: 'ledger_entries', reason: `the first ${checkpointSize} rows hash to ${toHex(range.root())}, but checkpoint ${latest!.id} (signed ${latest!.signedAt}) says ${toHex(checkpointRoot)}: ${where}` }, seq - 1);
+      stop({ seq: firstLeafDiff, table: 'ledger_entries', reason: `the first ${checkpointSize} rows hash to ${toHex(range.root())}, but checkpoint ${latest!.id} (signed ${latest!.signedAt}) says ${toHex(checkpointRoot)}: ${where}` });
     }
     if (count < want) break;
-  }
-  if (ahead) {
-    // The workers' verdicts, in seq order with what this pass found: the first bad seq wins, as in one pass.
-    // A worker that failed: its rows are checked here instead (never reported as bound unchecked).
-    const verdict = await ahead.bad;
-    const bad = 'bad' in verdict ? verdict.bad : ahead.leaves.map((_leaf, k) => checkpointSize + k).filter((at, k) => !opts.binder.verify(at, ahead.leaves[k]!, ahead.bindings[k] ?? null));
-    const covered = Math.min(ahead.leaves.length, Math.max(0, seq - checkpointSize));
-    const firstBad = bad.find((b) => b < checkpointSize + covered);
-    boundRows += covered - bad.filter((b) => b < checkpointSize + covered).length;
-    const first = [firstBad, changedAhead ?? undefined].filter((x): x is number => x !== undefined).sort((a, b) => a - b)[0];
-    // At one row the binding is checked before the entry is projected: a tie goes to the binding.
-    if (first !== undefined && (!halt || first <= haltAt)) {
-      halt = null;
-      const row = first === firstBad ? ahead.bindings[first - checkpointSize] : undefined;
-      stop(
-        first === firstBad
-          ? { seq: first, table: 'ledger_entries', reason: unboundReason(first, checkpointSize, row ?? null) }
-          : { seq: first, table: 'ledger_entries', reason: `row ${first} is past the last checkpoint (${checkpointSize}) and changed while it was being checked: edited behind the store's back` },
-      );
-    }
   }
   const size = seq;
   if (latest && checkpointSize > size) {
@@ -308,39 +264,6 @@ function packHashes(hashes: readonly Uint8Array[], count: number): Uint8Array {
 
 function unboundReason(seq: number, checkpointSize: number, binding: Uint8Array | null): string {
   return `row ${seq} is past the last checkpoint (${checkpointSize}) and ${binding ? 'its binding does not verify: edited, or written without the log key' : "carries no binding: written behind the store's back"}`;
-}
-
-/**
- * Read the rows past the checkpoint (up to MAX_READ_AHEAD), hash them and hand their bindings
- * to the pool; the main pass then only compares each of those rows with the leaf checked here.
- * Too few rows for the workers: none are read ahead (the main pass checks them in-thread).
- */
-async function readAhead(source: LedgerCheckSource, opts: LedgerCheckOptions, from: number, page: number): Promise<{ leaves: Uint8Array[]; bindings: Array<Uint8Array | null>; bad: Promise<{ bad: number[] } | { error: Error }> } | undefined> {
-  const pool = opts.bindingPool!;
-  const rows: Array<{ seq: number; leaf: Uint8Array; binding: Uint8Array | null }> = [];
-  let seq = from;
-  while (rows.length < MAX_READ_AHEAD) {
-    const want = Math.min(page, MAX_READ_AHEAD - rows.length);
-    const got = await source.rows(seq, want);
-    for (const row of got) {
-      // A gap is the main pass's to report: read ahead only the contiguous rows.
-      if (row.seq !== seq) return finish();
-      rows.push({ seq, leaf: leafOfText(opts.hasher, row.text), binding: row.binding });
-      seq++;
-    }
-    if (got.length < want) break;
-  }
-  return finish();
-
-  function finish() {
-    if (rows.length < pool.minBatch) return undefined;
-    // Awaited after the main pass: settled here, so a worker failure is not an unhandled rejection meanwhile.
-    const bad = pool.verify(rows).then(
-      (seqs) => ({ bad: seqs }),
-      (error: unknown) => ({ error: error as Error }),
-    );
-    return { leaves: rows.map((r) => r.leaf), bindings: rows.map((r) => r.binding), bad };
-  }
 }
 
 function project(projection: StateProjection, text: string, seq: number, stop: (h: LedgerHalt) => void): void {

@@ -1,11 +1,10 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
-import { ed25519EntryBinder, ed25519NoteSigner, nodeSha256, rawEd25519PublicKey } from '../../shared/node/ledger/node-crypto';
+import { ed25519NoteSigner, logKeyEntryBinder, nodeSha256, rawEd25519PublicKey } from '../../shared/node/ledger/node-crypto';
 import type { EntryBinder } from '../../shared/ledger/entry-binding';
 import { ed25519NoteKeyHash } from '../../shared/ledger/signed-note';
 import type { NoteSigner } from '../../shared/ledger/signed-note';
 import { AppError } from '../../shared/errors';
-import { selfBoundEntries } from './self-bound-entries';
 
 const PRIVATE_FILE_MODE = 0o600;
 /** Host part of the origin of logs from before origins were named (and of machines without a host name); the store id follows it. */
@@ -143,7 +142,6 @@ export async function loadLogKey(path: string, options: { originPath?: string } 
     publicKeyPem: signer.publicKeyPem,
     rawPublicKey: rawEd25519PublicKey(signer.publicKeyPem),
     logId: ed25519NoteKeyHash(origin, signer.rawPublicKey, nodeSha256),
-    // Rows this process appends are checked against the bindings it made (self-bound-entries.ts).
-    binder: selfBoundEntries(ed25519EntryBinder(origin, pem)),
+    binder: logKeyEntryBinder(origin, pem),
   };
 }

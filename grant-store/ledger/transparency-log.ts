@@ -47,11 +47,7 @@ export interface TransparencyLogOptions {
   checkpointIntervalMs?: number;
   /** Where the Ed25519 log key lives; default <dataDir>/log-key.pem. */
   logKeyPath?: string;
-  /**
-   * The log key the store was opened with (its binder): given, the log checks the rows this
-   * process appended against the bindings it made (self-bound-entries.ts) instead of loading
-   * the key again from logKeyPath.
-   */
+  /** The log key the store was opened with (its binder checks each row's binding); default: loaded from logKeyPath. */
   key?: LogKey;
   /** The grant store's tamper guard watching this store (ledger-guard.ts): the log asks it before signing. */
   guard?: LedgerGuard;

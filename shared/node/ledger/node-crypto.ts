@@ -1,8 +1,8 @@
-import { createHash, createPrivateKey, createPublicKey, hash, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, createPrivateKey, createPublicKey, createSecretKey, hash, hkdfSync, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
 import { treeHasher, type Sha256, type TreeHasher } from '../../ledger/tree-hasher';
 import { ed25519NoteKeyHint, ed25519VerifierKeyString, type NoteSigner, type NoteVerifier } from '../../ledger/signed-note';
 import type { Cosigner, Ed25519Verify } from '../../ledger/cosignature';
-import { ENTRY_BINDING_SIZE, entryBindingMessage, type EntryBinder } from '../../ledger/entry-binding';
+import { ENTRY_BINDING_KEY_INFO, ENTRY_BINDING_SIZE, LEGACY_ENTRY_BINDING_SIZE, entryBindingMessage, legacyEntryBindingMessage, type EntryBinder } from '../../ledger/entry-binding';
 import { verifierKey } from '../../ledger/verifier-key';
 
 /** node:crypto SHA-256 for the pure ledger code. */
@@ -122,26 +122,31 @@ export function ed25519Cosigner(name: string, privateKeyPem: string): Cosigner {
   return { key: verifierKey(name, 'cosignature/v1', raw, nodeSha256), sign: (message) => new Uint8Array(sign(null, message, privateKey)) };
 }
 
-/** A log's entry-binding check from its public key alone (SPKI PEM): what a worker thread verifies with. */
-export function ed25519BindingVerifier(origin: string, publicKeyPem: string): EntryBinder['verify'] {
-  const publicKey = createPublicKey(publicKeyPem);
-  return (seq, leafHash, binding) => {
-    if (!binding || binding.length !== ENTRY_BINDING_SIZE) return false;
-    try {
-      return verify(null, entryBindingMessage(origin, seq, leafHash), publicKey, binding);
-    } catch {
-      return false;
-    }
-  };
-}
-
-/** The entry binder of a log: Ed25519 signatures by its log key (PKCS#8 PEM) over entryBindingMessage. */
-export function ed25519EntryBinder(origin: string, privateKeyPem: string): EntryBinder {
+/**
+ * The entry binder of a log (shared/ledger/entry-binding.ts) from its log key (PKCS#8 PEM):
+ * binds with HMAC-SHA256 under a key derived from the private seed (v2), and accepts bindings
+ * from before v2 (Ed25519 signatures by the same key). Comparisons are constant-time.
+ */
+export function logKeyEntryBinder(origin: string, privateKeyPem: string): EntryBinder {
   const privateKey = createPrivateKey(privateKeyPem);
+  if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error(`the log key is ${privateKey.asymmetricKeyType}, not Ed25519`);
+  const seed = Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url');
+  const macKey = createSecretKey(Buffer.from(hkdfSync('sha256', seed, Buffer.alloc(0), ENTRY_BINDING_KEY_INFO, 32)));
+  seed.fill(0);
+  const publicKey = createPublicKey(privateKey);
+  const mac = (seq: number, leafHash: Uint8Array): Buffer => createHmac('sha256', macKey).update(entryBindingMessage(origin, seq, leafHash)).digest();
   return {
     origin,
-    bind: (seq, leafHash) => new Uint8Array(sign(null, entryBindingMessage(origin, seq, leafHash), privateKey)),
-    verify: ed25519BindingVerifier(origin, createPublicKey(privateKey).export({ format: 'pem', type: 'spki' }).toString()),
+    bind: (seq, leafHash) => new Uint8Array(mac(seq, leafHash)),
+    verify: (seq, leafHash, binding) => {
+      try {
+        if (binding?.length === ENTRY_BINDING_SIZE) return timingSafeEqual(mac(seq, leafHash), binding);
+        if (binding?.length === LEGACY_ENTRY_BINDING_SIZE) return verify(null, legacyEntryBindingMessage(origin, seq, leafHash), publicKey, binding);
+        return false;
+      } catch {
+        return false;
+      }
+    },
   };
 }
 

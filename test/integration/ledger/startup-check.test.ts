@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { createPrivateKey, generateKeyPairSync, sign } from 'node:crypto';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { checkStoreLedgerAtStart } from '../../../grant-store/ledger/ledger-guard';
 import { loadLogKey, type LogKey } from '../../../grant-store/ledger/log-key';
 import { TransparencyLog } from '../../../grant-store/ledger/transparency-log';
+import { legacyEntryBindingMessage, type EntryBinder } from '../../../shared/ledger/entry-binding';
 import { PgStore } from '../../../grant-store/storage/postgres/pg-store';
 import { SqliteStore } from '../../../grant-store/storage/sqlite/sqlite-store';
 import type { NewLedgerEntry, Store } from '../../../grant-store/storage/store';
@@ -22,6 +24,12 @@ import { createTempDatabase } from '../storage/pg-temp-database';
  */
 
 const N = 600;
+
+/** Binds the way releases before 2026-12-01 did: an Ed25519 signature by the log key over the v1 statement. */
+function v1Binder(origin: string, privateKeyPem: string): EntryBinder {
+  const privateKey = createPrivateKey(privateKeyPem);
+  return { origin, bind: (seq, leaf) => new Uint8Array(sign(null, legacyEntryBindingMessage(origin, seq, leaf), privateKey)), verify: () => true };
+}
 const entry = (i: number): NewLedgerEntry => ledgerEntry({ type: 'request_created', actor: 'alice', actorRole: 'requester', target: `req_s${i}`, gate: 'ci-tests', data: { i } });
 
 /** Rewrite (`hash`) or delete (null) one ledger_nodes row behind the store's back, triggers off for the edit; answers the hash it held. */
@@ -120,6 +128,33 @@ for (const backend of BACKENDS) {
 
       const restored = await checkStoreLedgerAtStart(store, key);
       assert.equal(restored.halt, null, restored.halt?.reason);
+    });
+
+    test('rows past the checkpoint bound by an earlier release (Ed25519, v1) pass the start-up check; one the log key did not sign halts at it', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'bg-startup-v1-'));
+      cleanups.push(() => rm(dir, { recursive: true, force: true }));
+      const key = await loadLogKey(join(dir, 'log-key.pem'));
+      let binder = v1Binder(key.origin, await readFile(join(dir, 'log-key.pem'), 'utf8'));
+      // The store as the old release ran it: every append bound v1.
+      const old: LogKey = { ...key, binder: { origin: key.origin, bind: (seq, leaf) => binder.bind(seq, leaf), verify: (...args) => key.binder.verify(...args) } };
+      const { store, close } = await backend.open(dir, old);
+      cleanups.push(close);
+      await store.transaction((tx) => tx.appendLedger(Array.from({ length: 300 }, (_, k) => entry(k))));
+      const log = await TransparencyLog.open({ store, dataDir: dir, key: old });
+      await log.close();
+      // An unclean stop: 40 more rows appended and never signed into a checkpoint.
+      await store.transaction((tx) => tx.appendLedger(Array.from({ length: 40 }, (_, k) => entry(300 + k))));
+
+      const upgraded = await checkStoreLedgerAtStart(store, key);
+      assert.equal(upgraded.halt, null, upgraded.halt?.reason);
+      assert.deepEqual([upgraded.size, upgraded.checkpointSize, upgraded.boundRows], [340, 300, 40]);
+
+      // Whoever writes the database with another key's v1 signature is refused at that row.
+      binder = v1Binder(key.origin, generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+      await store.transaction((tx) => tx.appendLedger([entry(340)]));
+      const forged = await checkStoreLedgerAtStart(store, key);
+      assert.deepEqual([forged.halt?.table, forged.halt?.seq], ['ledger_entries', 340]);
+      assert.match(forged.halt!.reason, /row 340 is past the last checkpoint \(300\) and its binding does not verify/);
     });
   });
 }
