@@ -2,6 +2,7 @@ import type { SigstoreBundleJson } from '../../shared/domain/decision';
 import { SigstoreBundleJsonSchema } from '../../shared/domain/decision';
 import { AppError } from '../../shared/errors';
 import { bytesEqual, toHex, utf8 } from '../../shared/bytes';
+import { leafOfText } from '../../shared/ledger/tree-hasher';
 import { checkpointTimeLine, formatCheckpoint } from '../../shared/ledger/checkpoint';
 import { CompactRange, frontierNodes } from '../../shared/ledger/compact-range';
 import { consistencyProof, inclusionProof, treeRoot, verifyConsistency, type NodeSource } from '../../shared/ledger/proofs';
@@ -213,7 +214,7 @@ export class TransparencyLog {
       const rows = await this.store.getLedgerRows(this.range.size, CATCH_UP_PAGE);
       for (const row of rows) {
         if (row.seq !== this.range.size) throw new AppError('internal', `ledger entry seq ${row.seq} arrived where ${this.range.size} was expected`);
-        const leaf = nodeTreeHasher.leaf(utf8(row.text));
+        const leaf = leafOfText(nodeTreeHasher, row.text);
         // Under the guard every row must carry the binding the store made as it appended it:
         // a row written behind the store's back (or edited) is never signed into a checkpoint.
         if (this.guard && !this.key.binder.verify(row.seq, leaf, row.binding)) {

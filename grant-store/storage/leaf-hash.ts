@@ -1,6 +1,11 @@
-import { createHash } from 'node:crypto';
+import { nodeTreeHasher } from '../../shared/node/ledger/node-crypto';
 
-/** RFC 6962 leaf hash: SHA-256(0x00 || entry bytes). */
-export function leafHash(entryBytes: Uint8Array): Buffer {
-  return createHash('sha256').update(Buffer.from([0x00])).update(entryBytes).digest();
+/**
+ * RFC 6962 leaf hash of an entry's canonical text, SHA-256(0x00 ‖ utf8(text)), as the Buffer the
+ * database drivers store: the shared hasher's one-shot form (no Buffer of the text, no Hash
+ * object: 1.0 µs against 3.5 µs an entry here), viewed without a copy.
+ */
+export function leafHashOfText(text: string): Buffer {
+  const leaf = nodeTreeHasher.leafOfText!(text);
+  return Buffer.from(leaf.buffer, leaf.byteOffset, leaf.byteLength);
 }

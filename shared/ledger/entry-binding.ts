@@ -32,20 +32,25 @@ export const ENTRY_BINDING_KEY_INFO = 'breakglass entry binding key v2';
 export const LEGACY_ENTRY_BINDING_HEADER = 'breakglass-entry/v1';
 export const LEGACY_ENTRY_BINDING_SIZE = 64;
 
-function statement(header: string, origin: string, seq: number, leafHash: Uint8Array): Uint8Array {
+function statement(header: string, origin: string, seq: number, leafHash: Uint8Array): string {
   checkKeyName(origin);
   if (!Number.isSafeInteger(seq) || seq < 0) throw new RangeError(`seq must be a non-negative integer, got ${seq}`);
-  return utf8(`${header}\n${origin}\n${seq}\n${toBase64(leafHash)}\n`);
+  return `${header}\n${origin}\n${seq}\n${toBase64(leafHash)}\n`;
+}
+
+/** What a v2 binding authenticates, as text (the MAC is over its UTF-8 bytes). */
+export function entryBindingStatement(origin: string, seq: number, leafHash: Uint8Array): string {
+  return statement(ENTRY_BINDING_HEADER, origin, seq, leafHash);
 }
 
 /** What a v2 binding authenticates. */
 export function entryBindingMessage(origin: string, seq: number, leafHash: Uint8Array): Uint8Array {
-  return statement(ENTRY_BINDING_HEADER, origin, seq, leafHash);
+  return utf8(entryBindingStatement(origin, seq, leafHash));
 }
 
 /** What a v1 (Ed25519) binding signed. */
 export function legacyEntryBindingMessage(origin: string, seq: number, leafHash: Uint8Array): Uint8Array {
-  return statement(LEGACY_ENTRY_BINDING_HEADER, origin, seq, leafHash);
+  return utf8(statement(LEGACY_ENTRY_BINDING_HEADER, origin, seq, leafHash));
 }
 
 /** Makes and checks bindings for one log (the store's log key). */

@@ -4,7 +4,7 @@ import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
 import type { BypassRequest } from '../../../shared/domain/request';
 import type { Review } from '../../../shared/domain/review';
 import { AppError } from '../../../shared/errors';
-import { leafHash } from '../leaf-hash';
+import { leafHashOfText } from '../leaf-hash';
 import { DECISION_COLUMNS, KEY_COLUMNS, REQUEST_COLUMNS, REQUEST_UPDATE_COLUMNS, REVIEW_COLUMNS, TOKEN_COLUMNS, insertSql, updateSql } from '../row-mapping';
 import type { NotificationScope } from '../ledger-filter-sql';
 import type { LedgerFilter, NewLedgerEntry, StoreTx, StoredDecision, StoredLedgerRow, StoredToken } from '../store';
@@ -277,7 +277,7 @@ export class PgTx extends PgReader implements StoreTx {
       const seq = this.nextSeq++;
       const entry = { ...draft, seq } as LedgerEntry;
       const text = canonicalJson(entry);
-      const hash = leafHash(Buffer.from(text, 'utf8'));
+      const hash = leafHashOfText(text);
       // Bound as it is written (shared/ledger/entry-binding.ts): a row without it is refused at start.
       const binding = this.binder ? Buffer.from(this.binder.bind(seq, hash)) : null;
       this.buffered.push({ seq, time: entry.time, type: entry.type, target: entry.target, gate: entry.gate, text, hash, binding });

@@ -6,7 +6,7 @@ import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
 import type { BypassRequest } from '../../../shared/domain/request';
 import type { Review } from '../../../shared/domain/review';
 import { AppError } from '../../../shared/errors';
-import { leafHash } from '../leaf-hash';
+import { leafHashOfText } from '../leaf-hash';
 import { DECISION_COLUMNS, KEY_COLUMNS, REQUEST_COLUMNS, REQUEST_UPDATE_COLUMNS, REVIEW_COLUMNS, TOKEN_COLUMNS, insertSql, updateSql } from '../row-mapping';
 import type { NewLedgerEntry, StoreTx, StoredDecision, StoredToken } from '../store';
 import type { StoredSession } from '../../identity/stored-session';
@@ -187,7 +187,7 @@ export class SqliteTx extends SqliteReader implements StoreTx {
     for (const draft of entries) {
       const entry = { ...draft, seq: next } as LedgerEntry;
       const text = canonicalJson(entry);
-      const leaf = leafHash(Buffer.from(text, 'utf8'));
+      const leaf = leafHashOfText(text);
       // Bound as it is written (shared/ledger/entry-binding.ts): a row without it is refused at start.
       const binding = this.binder ? Buffer.from(this.binder.bind(next, leaf)) : null;
       insert.run(next, entry.time, entry.type, entry.target, text, leaf, binding);

@@ -2,7 +2,7 @@ import { createHash, createHmac, createPrivateKey, createPublicKey, createSecret
 import { treeHasher, type Sha256, type TreeHasher } from '../../ledger/tree-hasher';
 import { ed25519NoteKeyHint, ed25519VerifierKeyString, type NoteSigner, type NoteVerifier } from '../../ledger/signed-note';
 import type { Cosigner, Ed25519Verify } from '../../ledger/cosignature';
-import { ENTRY_BINDING_KEY_INFO, ENTRY_BINDING_SIZE, LEGACY_ENTRY_BINDING_SIZE, entryBindingMessage, legacyEntryBindingMessage, type EntryBinder } from '../../ledger/entry-binding';
+import { ENTRY_BINDING_KEY_INFO, ENTRY_BINDING_SIZE, LEGACY_ENTRY_BINDING_SIZE, entryBindingStatement, legacyEntryBindingMessage, type EntryBinder } from '../../ledger/entry-binding';
 import { verifierKey } from '../../ledger/verifier-key';
 
 /** node:crypto SHA-256 for the pure ledger code. */
@@ -134,7 +134,7 @@ export function logKeyEntryBinder(origin: string, privateKeyPem: string): EntryB
   const macKey = createSecretKey(Buffer.from(hkdfSync('sha256', seed, Buffer.alloc(0), ENTRY_BINDING_KEY_INFO, 32)));
   seed.fill(0);
   const publicKey = createPublicKey(privateKey);
-  const mac = (seq: number, leafHash: Uint8Array): Buffer => createHmac('sha256', macKey).update(entryBindingMessage(origin, seq, leafHash)).digest();
+  const mac = (seq: number, leafHash: Uint8Array): Buffer => createHmac('sha256', macKey).update(entryBindingStatement(origin, seq, leafHash), 'utf8').digest();
   return {
     origin,
     bind: (seq, leafHash) => new Uint8Array(mac(seq, leafHash)),
