@@ -158,7 +158,7 @@ const stats = minMedianMax;
 const f = stats(floors);
 const c = stats(checks);
 console.log(`start-up check of ${N.toLocaleString('en')} entries (${UNSIGNED.toLocaleString('en')} past the checkpoint, ${last!.projected.toLocaleString('en')} requests projected): min ${c.min.toFixed(2)} s, median ${c.median.toFixed(2)} s, max ${c.max.toFixed(2)} s`);
-console.log(`hashing + signature floor (one core, same bytes): min ${f.min.toFixed(2)} s, median ${f.median.toFixed(2)} s, max ${f.max.toFixed(2)} s`);
+console.log(`hashing + binding-check floor (one core, same bytes): min ${f.min.toFixed(2)} s, median ${f.median.toFixed(2)} s, max ${f.max.toFixed(2)} s`);
 const r = stats(checks.map((x, i) => x / floors[i]!));
 console.log(`ratio (median/median): ${(c.median / f.median).toFixed(2)}× (target ≤ 2×); per round (check / the floor just before it): min ${r.min.toFixed(2)}×, median ${r.median.toFixed(2)}×, max ${r.max.toFixed(2)}×`);
 const fc = stats(floorCpus);
