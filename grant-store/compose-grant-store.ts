@@ -90,7 +90,13 @@ export async function composeGrantStore(input: GrantStoreConfig): Promise<GrantS
     const paths = dataDirPaths(config.dataDir);
     const policies = await PolicyHolder.load(config.policyPath, undefined, config.demoSafetyRelaxation);
     // The log key binds every entry as it is appended (a row without it is refused).
-    const logKey = await loadLogKey(paths.logKeyPath, { originPath: paths.logOriginPath });
+    const logKey = await loadLogKey(paths.logKeyPath, { originPath: paths.logOriginPath, entryBindings: config.entryBindings });
+    if (config.entryBindings === 'v1') {
+      logger.warn(
+        { entryBindings: 'v1' },
+        'BREAKGLASS_ENTRY_BINDINGS=v1: this instance binds entries with Ed25519 signatures (v1), which instances of a release before 2026-12-01 sharing this database can check; once none is left, restart every instance without the variable (v2 bindings cost a warn ~40 µs less)',
+      );
+    }
     const store: Store = config.databaseUrl
       ? await PgStore.open({ databaseUrl: config.databaseUrl, binder: logKey.binder })
       : // One writer per SQLite data dir: a second serve is refused naming the PID holding the lock.

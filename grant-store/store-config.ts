@@ -4,6 +4,7 @@ import { AppError, fieldErrorsFromZod } from '../shared/errors';
 import type { SafetyGateRelaxation } from '../shared/policy/safety-gates';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './alerts/outbox';
 import type { StoreLogger } from './logger';
+import { ENTRY_BINDING_VERSIONS } from '../shared/ledger/entry-binding';
 
 /**
  * A secret by the environment variable name the policy gives it (webhook HMAC keys, SMTP
@@ -46,7 +47,8 @@ function wholeNumberVariable(max: number) {
 /**
  * The variables the store itself reads (secrets are looked up by the names the policy gives,
  * see SecretLookup): alert retry tuning for operators with a slow receiver and tests that cannot
- * wait minutes, and NODE_ENV. A value that is set but wrong refuses the start, naming the
+ * wait minutes, which entry bindings to write during a rolling upgrade
+ * (BREAKGLASS_ENTRY_BINDINGS, docs/scaling.md), and NODE_ENV. A value that is set but wrong refuses the start, naming the
  * variable (a typo must not quietly turn into the default the operator meant to change).
  */
 export const StoreEnvSchema = z
@@ -54,6 +56,18 @@ export const StoreEnvSchema = z
     BREAKGLASS_ALERT_MAX_ATTEMPTS: wholeNumberVariable(100),
     BREAKGLASS_ALERT_RETRY_BASE_MS: wholeNumberVariable(24 * 3_600_000),
     BREAKGLASS_ALERT_RETRY_MAX_MS: wholeNumberVariable(7 * 24 * 3_600_000),
+    BREAKGLASS_ENTRY_BINDINGS: z
+      .string()
+      .optional()
+      .transform((text, ctx) => {
+        if (text === undefined || text === '') return 'v2' as const;
+        const version = ENTRY_BINDING_VERSIONS.find((v) => v === text.trim());
+        if (!version) {
+          ctx.addIssue({ code: 'custom', message: `expected v1 (during a rolling upgrade from a release before 2026-12-01) or v2, got ${JSON.stringify(text)}` });
+          return z.NEVER;
+        }
+        return version;
+      }),
     NODE_ENV: z.string().optional(),
   })
   .transform((vars, ctx) => {
@@ -70,7 +84,7 @@ export const StoreEnvSchema = z
       });
       return z.NEVER;
     }
-    return { alertRetry, production: vars.NODE_ENV === 'production' };
+    return { alertRetry, entryBindings: vars.BREAKGLASS_ENTRY_BINDINGS, production: vars.NODE_ENV === 'production' };
   });
 export type StoreEnv = z.output<typeof StoreEnvSchema>;
 
@@ -105,6 +119,8 @@ export const GrantStoreConfigSchema = z.strictObject({
   digestCheckIntervalMs: positiveWhole.optional(),
   /** The secrets the policy names (webhook HMAC keys, SMTP, incident sources), by name. */
   secrets: z.custom<SecretLookup>((v) => typeof v === 'function', 'must be a secret lookup (secretLookup(env))'),
+  /** Which entry bindings the store writes (v1 only during a rolling upgrade; it reads both). */
+  entryBindings: z.enum(ENTRY_BINDING_VERSIONS as ['v1', 'v2']),
   /** Alert delivery retries. */
   alertRetry: z.strictObject({ maxAttempts: positiveWhole, baseDelayMs: positiveWhole, maxDelayMs: positiveWhole }),
   /** `npm start` only: safety gates whose tier takes keys without attestation (shared/policy/safety-gates.ts). */

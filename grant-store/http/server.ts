@@ -82,6 +82,7 @@ export function grantStoreConfig(opts: GrantStoreOptions, env: NodeJS.ProcessEnv
     demoSafetyRelaxation: opts.demoSafetyRelaxation,
     secrets: secretLookup(env),
     alertRetry: settings.alertRetry,
+    entryBindings: settings.entryBindings,
     witnessTimers: opts.witnessTimers,
   };
 }

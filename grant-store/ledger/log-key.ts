@@ -1,7 +1,7 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { ed25519NoteSigner, logKeyEntryBinder, nodeSha256, rawEd25519PublicKey } from '../../shared/node/ledger/node-crypto';
-import type { EntryBinder } from '../../shared/ledger/entry-binding';
+import type { EntryBinder, EntryBindingVersion } from '../../shared/ledger/entry-binding';
 import { ed25519NoteKeyHash } from '../../shared/ledger/signed-note';
 import type { NoteSigner } from '../../shared/ledger/signed-note';
 import { AppError } from '../../shared/errors';
@@ -113,9 +113,10 @@ export async function readLogOrigin(originPath: string): Promise<string | undefi
  * create it (mode 0600) when missing so a bare data dir still gets a signed log. The origin is
  * the one in `originPath` (<dataDir>/log-origin, written by `admin init`) when there is one, else
  * `breakglass.local/<id>` (data dirs initialized before origins were configurable keep the name
- * their history carries).
+ * their history carries). `entryBindings`: which bindings the store writes (default v2; v1 during a
+ * rolling upgrade from a release before v2, BREAKGLASS_ENTRY_BINDINGS).
  */
-export async function loadLogKey(path: string, options: { originPath?: string } = {}): Promise<LogKey> {
+export async function loadLogKey(path: string, options: { originPath?: string; entryBindings?: EntryBindingVersion } = {}): Promise<LogKey> {
   let pem: string;
   try {
     pem = await readFile(path, 'utf8');
@@ -142,6 +143,6 @@ export async function loadLogKey(path: string, options: { originPath?: string } 
     publicKeyPem: signer.publicKeyPem,
     rawPublicKey: rawEd25519PublicKey(signer.publicKeyPem),
     logId: ed25519NoteKeyHash(origin, signer.rawPublicKey, nodeSha256),
-    binder: logKeyEntryBinder(origin, pem),
+    binder: logKeyEntryBinder(origin, pem, options.entryBindings),
   };
 }

@@ -28,6 +28,14 @@ export const ENTRY_BINDING_SIZE = 32;
 /** HKDF info of the binding key: a key for this purpose only, never the signing key itself. */
 export const ENTRY_BINDING_KEY_INFO = 'breakglass entry binding key v2';
 
+/**
+ * Which bindings a store writes: v2 (the default), or v1 while instances of a release from before
+ * v2 still share the database (a rolling upgrade: those refuse a v2 binding as tampering); every
+ * release since reads both.
+ */
+export type EntryBindingVersion = 'v1' | 'v2';
+export const ENTRY_BINDING_VERSIONS: readonly EntryBindingVersion[] = ['v1', 'v2'];
+
 /** Bindings made before v2: an Ed25519 signature by the log key. */
 export const LEGACY_ENTRY_BINDING_HEADER = 'breakglass-entry/v1';
 export const LEGACY_ENTRY_BINDING_SIZE = 64;

@@ -2,7 +2,7 @@ import { createHash, createHmac, createPrivateKey, createPublicKey, createSecret
 import { treeHasher, type Sha256, type TreeHasher } from '../../ledger/tree-hasher';
 import { ed25519NoteKeyHint, ed25519VerifierKeyString, type NoteSigner, type NoteVerifier } from '../../ledger/signed-note';
 import type { Cosigner, Ed25519Verify } from '../../ledger/cosignature';
-import { ENTRY_BINDING_KEY_INFO, ENTRY_BINDING_SIZE, LEGACY_ENTRY_BINDING_SIZE, entryBindingStatement, legacyEntryBindingMessage, type EntryBinder } from '../../ledger/entry-binding';
+import { ENTRY_BINDING_KEY_INFO, ENTRY_BINDING_SIZE, LEGACY_ENTRY_BINDING_SIZE, entryBindingStatement, legacyEntryBindingMessage, type EntryBinder, type EntryBindingVersion } from '../../ledger/entry-binding';
 import { verifierKey } from '../../ledger/verifier-key';
 
 /** node:crypto SHA-256 for the pure ledger code. */
@@ -124,10 +124,11 @@ export function ed25519Cosigner(name: string, privateKeyPem: string): Cosigner {
 
 /**
  * The entry binder of a log (shared/ledger/entry-binding.ts) from its log key (PKCS#8 PEM):
- * binds with HMAC-SHA256 under a key derived from the private seed (v2), and accepts bindings
- * from before v2 (Ed25519 signatures by the same key). Comparisons are constant-time.
+ * binds with HMAC-SHA256 under a key derived from the private seed (v2; `write: 'v1'`: Ed25519
+ * signatures, for a rolling upgrade), and accepts bindings of both versions. Comparisons are
+ * constant-time.
  */
-export function logKeyEntryBinder(origin: string, privateKeyPem: string): EntryBinder {
+export function logKeyEntryBinder(origin: string, privateKeyPem: string, write: EntryBindingVersion = 'v2'): EntryBinder {
   const privateKey = createPrivateKey(privateKeyPem);
   if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error(`the log key is ${privateKey.asymmetricKeyType}, not Ed25519`);
   const seed = Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url');
@@ -137,7 +138,7 @@ export function logKeyEntryBinder(origin: string, privateKeyPem: string): EntryB
   const mac = (seq: number, leafHash: Uint8Array): Buffer => createHmac('sha256', macKey).update(entryBindingStatement(origin, seq, leafHash), 'utf8').digest();
   return {
     origin,
-    bind: (seq, leafHash) => new Uint8Array(mac(seq, leafHash)),
+    bind: write === 'v1' ? (seq, leafHash) => new Uint8Array(sign(null, legacyEntryBindingMessage(origin, seq, leafHash), privateKey)) : (seq, leafHash) => new Uint8Array(mac(seq, leafHash)),
     verify: (seq, leafHash, binding) => {
       try {
         if (binding?.length === ENTRY_BINDING_SIZE) return timingSafeEqual(mac(seq, leafHash), binding);

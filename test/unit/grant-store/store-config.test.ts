@@ -55,6 +55,8 @@ describe("the grant store's config: one validated object, secrets through one lo
     ['BREAKGLASS_ALERT_RETRY_BASE_MS', '5s'],
     ['BREAKGLASS_ALERT_RETRY_BASE_MS', '2.5'],
     ['BREAKGLASS_ALERT_RETRY_MAX_MS', '1e3'],
+    ['BREAKGLASS_ENTRY_BINDINGS', 'v3'],
+    ['BREAKGLASS_ENTRY_BINDINGS', 'ed25519'],
   ] as const) {
     test(`${name}=${JSON.stringify(text)} refuses the start, naming the variable and the value`, () => {
       assert.throws(
@@ -64,6 +66,13 @@ describe("the grant store's config: one validated object, secrets through one lo
       );
     });
   }
+
+  test('entry bindings: v2 unless BREAKGLASS_ENTRY_BINDINGS says v1 (a rolling upgrade); empty is unset', () => {
+    assert.equal(grantStoreConfig(OPTIONS, {}).entryBindings, 'v2');
+    assert.equal(grantStoreConfig(OPTIONS, { BREAKGLASS_ENTRY_BINDINGS: '' }).entryBindings, 'v2');
+    assert.equal(grantStoreConfig(OPTIONS, { BREAKGLASS_ENTRY_BINDINGS: 'v1' }).entryBindings, 'v1');
+    assert.equal(grantStoreConfig(OPTIONS, { BREAKGLASS_ENTRY_BINDINGS: ' v2 ' }).entryBindings, 'v2');
+  });
 
   test('a first delay longer than the cap is refused', () => {
     assert.throws(() => storeEnv({ BREAKGLASS_ALERT_RETRY_BASE_MS: '900000' }), /BREAKGLASS_ALERT_RETRY_BASE_MS: the first retry delay \(900000 ms\) is longer than the cap/);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { createHmac, createPrivateKey, generateKeyPairSync, sign } from 'node:crypto';
+import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { utf8 } from '../../../../../shared/bytes';
-import { ENTRY_BINDING_SIZE, entryBindingMessage, legacyEntryBindingMessage } from '../../../../../shared/ledger/entry-binding';
+import { ENTRY_BINDING_SIZE, LEGACY_ENTRY_BINDING_SIZE, entryBindingMessage, legacyEntryBindingMessage } from '../../../../../shared/ledger/entry-binding';
 import { logKeyEntryBinder, nodeTreeHasher as hasher } from '../../../../../shared/node/ledger/node-crypto';
 
 const ORIGIN = 'breakglass.example.com/test';
@@ -48,6 +48,16 @@ describe('entry bindings: a MAC under a key derived from the log key (v2), v1 si
     for (const junk of [null, undefined, new Uint8Array(0), new Uint8Array(31), new Uint8Array(32), new Uint8Array(64), new Uint8Array(65)]) {
       assert.equal(binder.verify(3, leaf('c'), junk), false, `${junk?.length ?? String(junk)} bytes`);
     }
+  });
+
+  test("written as v1 (a rolling upgrade): an Ed25519 signature over the v1 statement, which the previous release's check accepts; a v2 binder of the same key accepts it too", () => {
+    const key = pem();
+    const v1 = logKeyEntryBinder(ORIGIN, key, 'v1');
+    const b = v1.bind(9, leaf('i'));
+    assert.equal(b.length, LEGACY_ENTRY_BINDING_SIZE);
+    assert.equal(verify(null, legacyEntryBindingMessage(ORIGIN, 9, leaf('i')), createPublicKey(createPrivateKey(key)), b), true);
+    assert.equal(logKeyEntryBinder(ORIGIN, key).verify(9, leaf('i'), b), true);
+    assert.equal(v1.verify(9, leaf('i'), logKeyEntryBinder(ORIGIN, key).bind(9, leaf('i'))), true, 'and it accepts v2');
   });
 
   test('a log key that is not Ed25519 is refused by name', () => {
