@@ -8,6 +8,7 @@ import { createTokenInTx } from '../service/identity-service';
 import { recordPolicyLoaded } from '../service/policy-service';
 import type { Caller, ServiceDeps } from '../service/service-deps';
 import { ORIGIN_HOST, checkOrigin, loadLogKey, machineLogOrigin, originFromPublicUrl, readLogOrigin } from '../ledger/log-key';
+import type { EntryBindingVersion } from '../../shared/ledger/entry-binding';
 import { isLoopbackHost } from '../http/loopback';
 import { rawEd25519PublicKey } from '../../shared/node/ledger/node-crypto';
 import { TransparencyLog } from '../ledger/transparency-log';
@@ -75,7 +76,8 @@ export async function initDataDir(
   /** databaseUrl: a PostgreSQL database instead of <dataDir>/breakglass.db; migrated here. */
   /** origin: the log's name in every checkpoint; set once, at the first init (see publicUrl for the default). */
   /** publicUrl: the store's public address; a new log without `origin` is named after it, else after this machine (log-key.ts machineLogOrigin). */
-  opts: { adminPrincipal?: string; force?: boolean; databaseUrl?: string; origin?: string; publicUrl?: PublicUrl } = {},
+  /** entryBindings: which bindings its entries get (v1 during a rolling upgrade, docs/scaling.md); default v2. */
+  opts: { adminPrincipal?: string; force?: boolean; databaseUrl?: string; origin?: string; publicUrl?: PublicUrl; entryBindings?: EntryBindingVersion } = {},
 ): Promise<{ adminToken: string; policyPath: string; logKeyPath: string; origin: string }> {
   const { policyPath, logKeyPath, logOriginPath, databasePath } = dataDirPaths(dataDir);
   if (opts.origin !== undefined) checkOrigin(opts.origin);
@@ -104,7 +106,7 @@ export async function initDataDir(
   }
   // Entries are bound by the log key as they are appended, and a checkpoint signed before the
   // store first starts: its start-up check refuses unbound rows and rows with no checkpoint.
-  const logKey = await loadLogKey(logKeyPath, { originPath: logOriginPath });
+  const logKey = await loadLogKey(logKeyPath, { originPath: logOriginPath, entryBindings: opts.entryBindings });
   const store: Store = opts.databaseUrl ? await PgStore.open({ databaseUrl: opts.databaseUrl, binder: logKey.binder }) : SqliteStore.open(databasePath, { binder: logKey.binder });
   try {
     const policies = await PolicyHolder.load(policyPath);

@@ -39,7 +39,10 @@ export function registerAdminInit(admin: Command, ctx: CliContext): void {
             ? { url: storeUrl, from: storeSource === 'context' ? 'the context\'s store' : storeSource, explicit: false }
             : undefined;
     const { initDataDir } = await import('../../admin/init');
-    const result = await initDataDir(dataDir, { adminPrincipal, force: flags.force === true, databaseUrl, origin: flags.origin, publicUrl });
+    const { storeEnv } = await import('../../store-config');
+    // On a database other instances serve, the entries it appends are bound as theirs are (BREAKGLASS_ENTRY_BINDINGS, docs/scaling.md).
+    const { entryBindings } = storeEnv(ctx.env);
+    const result = await initDataDir(dataDir, { adminPrincipal, force: flags.force === true, databaseUrl, origin: flags.origin, publicUrl, entryBindings });
     ctx.emit(cmd, { dataDir, adminPrincipal, ...result }, () =>
       [
         `Initialized ${dataDir}`,

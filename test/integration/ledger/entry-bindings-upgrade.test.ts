@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createPublicKey, verify } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -8,6 +8,7 @@ import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { initDataDir } from '../../../grant-store/admin/init';
+import { main } from '../../../grant-store/cli/main';
 import { dataDirPaths } from '../../../grant-store/admin/data-dir';
 import { startGrantStore } from '../../../grant-store/http/server';
 import { loadLogKey } from '../../../grant-store/ledger/log-key';
@@ -127,3 +128,32 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+describe('`breakglass admin init` binds its entries as BREAKGLASS_ENTRY_BINDINGS says', () => {
+  test('v1: every entry it appends carries an Ed25519 binding; a bad value exits 2 naming the variable and writes nothing', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'bg-bindings-init-'));
+    try {
+      const dir = join(root, 'data');
+      const io = { stdout: () => undefined, stderr: (t: string) => void (stderr += t) };
+      let stderr = '';
+      const bad = await main(['admin', 'init', '--data-dir', dir], io, { ...process.env, XDG_CONFIG_HOME: root, XDG_STATE_HOME: root, BREAKGLASS_ENTRY_BINDINGS: 'v0' });
+      assert.equal(bad, 2, stderr);
+      assert.match(stderr, /BREAKGLASS_ENTRY_BINDINGS: expected v1 \(during a rolling upgrade from a release before 2026-12-01\) or v2, got "v0"/);
+      await assert.rejects(access(dir), 'nothing was written');
+
+      stderr = '';
+      const code = await main(['admin', 'init', '--data-dir', dir, '--json'], io, { ...process.env, XDG_CONFIG_HOME: root, XDG_STATE_HOME: root, BREAKGLASS_ENTRY_BINDINGS: 'v1' });
+      assert.equal(code, 0, stderr);
+      const db = new Database(dataDirPaths(dir).databasePath, { readonly: true });
+      try {
+        const sizes = (db.prepare('SELECT length(binding) AS n FROM ledger_entries').all() as { n: number }[]).map((r) => r.n);
+        assert.ok(sizes.length > 0);
+        assert.deepEqual([...new Set(sizes)], [LEGACY_ENTRY_BINDING_SIZE]);
+      } finally {
+        db.close();
+      }
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
