@@ -249,8 +249,9 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
   {
     version: 7,
     name: 'ledger entry bindings',
-    // The log key's signature over (origin, seq, leaf hash) made when the entry was appended
-    // (shared/ledger/entry-binding.ts): on start the store refuses any row past its last
+    // The log key's binding of (origin, seq, leaf hash) made when the entry was appended (an
+    // Ed25519 signature until 2026-12-01, since then an HMAC under a key derived from the log key:
+    // shared/ledger/entry-binding.ts): on start the store refuses any row past its last
     // checkpoint without a valid one. NULL for rows appended before this migration (a
     // checkpoint covers them) and for rows written behind the store's back. The column is
     // added by ALTER, which the append-only triggers (UPDATE/DELETE) do not concern.
