@@ -22,7 +22,7 @@ import { createHmac, createSecretKey, generateKeyPairSync, hash, randomBytes } f
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { entryBindingMessage } from '../shared/ledger/entry-binding';
+import { entryBindingStatement } from '../shared/ledger/entry-binding';
 import { checkStoreLedgerAtStart } from '../grant-store/ledger/ledger-guard';
 import { minMedianMax } from './support/stats';
 import { loadLogKey } from '../grant-store/ledger/log-key';
@@ -128,7 +128,7 @@ async function floor(): Promise<number> {
     level = next;
   }
   const leafBytes = (seq: number) => Buffer.from(leaves[seq]!, 'latin1');
-  for (let seq = N - UNSIGNED; seq < N; seq++) createHmac('sha256', macKey).update(entryBindingMessage(key.origin, seq, leafBytes(seq))).digest();
+  for (let seq = N - UNSIGNED; seq < N; seq++) createHmac('sha256', macKey).update(entryBindingStatement(key.origin, seq, leafBytes(seq)), 'utf8').digest();
   floorCpu = cpuSeconds(process.cpuUsage(cpuStarted));
   return seconds(process.hrtime.bigint() - started);
 }

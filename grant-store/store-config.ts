@@ -120,7 +120,7 @@ export const GrantStoreConfigSchema = z.strictObject({
   /** The secrets the policy names (webhook HMAC keys, SMTP, incident sources), by name. */
   secrets: z.custom<SecretLookup>((v) => typeof v === 'function', 'must be a secret lookup (secretLookup(env))'),
   /** Which entry bindings the store writes (v1 only during a rolling upgrade; it reads both). */
-  entryBindings: z.enum(ENTRY_BINDING_VERSIONS as ['v1', 'v2']),
+  entryBindings: z.enum(ENTRY_BINDING_VERSIONS),
   /** Alert delivery retries. */
   alertRetry: z.strictObject({ maxAttempts: positiveWhole, baseDelayMs: positiveWhole, maxDelayMs: positiveWhole }),
   /** `npm start` only: safety gates whose tier takes keys without attestation (shared/policy/safety-gates.ts). */

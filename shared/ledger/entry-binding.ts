@@ -33,8 +33,8 @@ export const ENTRY_BINDING_KEY_INFO = 'breakglass entry binding key v2';
  * v2 still share the database (a rolling upgrade: those refuse a v2 binding as tampering); every
  * release since reads both.
  */
-export type EntryBindingVersion = 'v1' | 'v2';
-export const ENTRY_BINDING_VERSIONS: readonly EntryBindingVersion[] = ['v1', 'v2'];
+export const ENTRY_BINDING_VERSIONS = ['v1', 'v2'] as const;
+export type EntryBindingVersion = (typeof ENTRY_BINDING_VERSIONS)[number];
 
 /** Bindings made before v2: an Ed25519 signature by the log key. */
 export const LEGACY_ENTRY_BINDING_HEADER = 'breakglass-entry/v1';
@@ -49,11 +49,6 @@ function statement(header: string, origin: string, seq: number, leafHash: Uint8A
 /** What a v2 binding authenticates, as text (the MAC is over its UTF-8 bytes). */
 export function entryBindingStatement(origin: string, seq: number, leafHash: Uint8Array): string {
   return statement(ENTRY_BINDING_HEADER, origin, seq, leafHash);
-}
-
-/** What a v2 binding authenticates. */
-export function entryBindingMessage(origin: string, seq: number, leafHash: Uint8Array): Uint8Array {
-  return utf8(entryBindingStatement(origin, seq, leafHash));
 }
 
 /** What a v1 (Ed25519) binding signed. */

@@ -7,7 +7,7 @@ import { MemoryTree } from '../../../../shared/ledger/memory-tree';
 import { signNote } from '../../../../shared/ledger/signed-note';
 import { treeRoot } from '../../../../shared/ledger/proofs';
 import { createPrivateKey, createPublicKey, sign } from 'node:crypto';
-import { entryBindingMessage, legacyEntryBindingMessage } from '../../../../shared/ledger/entry-binding';
+import { entryBindingStatement, legacyEntryBindingMessage } from '../../../../shared/ledger/entry-binding';
 import { logKeyEntryBinder, ed25519NoteVerifier, nodeTreeHasher as hasher } from '../../../../shared/node/ledger/node-crypto';
 import { checkLedgerAtStart, type LedgerCheckSource, type LedgerRow } from '../../../../grant-store/ledger/ledger-integrity';
 import type { SignedCheckpoint } from '../../../../grant-store/storage/log-tables';
@@ -196,7 +196,7 @@ describe('ledger check at start', () => {
     assert.equal(r.halt, null, r.halt?.reason);
     assert.equal(r.boundRows, 3);
     const otherKey = createPrivateKey((await buildSyntheticLedger(1)).logPrivateKeyPem);
-    for (const bad of [legacy(N - 2, otherKey), legacy(N - 3), legacy(N - 2, privateKey, entryBindingMessage(ORIGIN, N - 2, leafOf(N - 2))), legacy(N - 2).subarray(0, 63)]) {
+    for (const bad of [legacy(N - 2, otherKey), legacy(N - 3), legacy(N - 2, privateKey, utf8(entryBindingStatement(ORIGIN, N - 2, leafOf(N - 2)))), legacy(N - 2).subarray(0, 63)]) {
       const tampered = await check(tables({ bindings: bindings.map((b, seq) => (seq === N - 2 ? bad : b)) }));
       assert.deepEqual([tampered.halt?.seq, tampered.halt?.table], [N - 2, 'ledger_entries']);
       assert.match(tampered.halt!.reason, /binding does not verify/);

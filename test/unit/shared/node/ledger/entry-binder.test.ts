@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { utf8 } from '../../../../../shared/bytes';
-import { ENTRY_BINDING_SIZE, LEGACY_ENTRY_BINDING_SIZE, entryBindingMessage, legacyEntryBindingMessage } from '../../../../../shared/ledger/entry-binding';
+import { ENTRY_BINDING_SIZE, LEGACY_ENTRY_BINDING_SIZE, entryBindingStatement, legacyEntryBindingMessage } from '../../../../../shared/ledger/entry-binding';
 import { logKeyEntryBinder, nodeTreeHasher as hasher } from '../../../../../shared/node/ledger/node-crypto';
 
 const ORIGIN = 'breakglass.example.com/test';
@@ -32,7 +32,7 @@ describe('entry bindings: a MAC under a key derived from the log key (v2), v1 si
     const key = pem();
     const binder = logKeyEntryBinder(ORIGIN, key);
     const seed = Buffer.from(createPrivateKey(key).export({ format: 'jwk' }).d!, 'base64url');
-    const rawSeedMac = createHmac('sha256', seed).update(entryBindingMessage(ORIGIN, 1, leaf('x'))).digest();
+    const rawSeedMac = createHmac('sha256', seed).update(entryBindingStatement(ORIGIN, 1, leaf('x')), 'utf8').digest();
     assert.notDeepEqual(Buffer.from(binder.bind(1, leaf('x'))), rawSeedMac);
   });
 
@@ -43,7 +43,7 @@ describe('entry bindings: a MAC under a key derived from the log key (v2), v1 si
     const v1 = new Uint8Array(sign(null, legacyEntryBindingMessage(ORIGIN, 3, leaf('c')), privateKey));
     assert.equal(binder.verify(3, leaf('c'), v1), true);
     assert.equal(binder.verify(4, leaf('c'), v1), false);
-    assert.equal(binder.verify(3, leaf('c'), new Uint8Array(sign(null, entryBindingMessage(ORIGIN, 3, leaf('c')), privateKey))), false, 'a signature over the v2 statement');
+    assert.equal(binder.verify(3, leaf('c'), new Uint8Array(sign(null, utf8(entryBindingStatement(ORIGIN, 3, leaf('c'))), privateKey))), false, 'a signature over the v2 statement');
     assert.equal(binder.verify(3, leaf('c'), new Uint8Array(sign(null, legacyEntryBindingMessage(ORIGIN, 3, leaf('c')), createPrivateKey(pem())))), false, 'another key');
     for (const junk of [null, undefined, new Uint8Array(0), new Uint8Array(31), new Uint8Array(32), new Uint8Array(64), new Uint8Array(65)]) {
       assert.equal(binder.verify(3, leaf('c'), junk), false, `${junk?.length ?? String(junk)} bytes`);
