@@ -214,6 +214,7 @@ export async function createTpmChallenge(deps: ServiceDeps, caller: Caller, prin
 async function keepTpmChallenge(tx: StoreTx, id: string, record: TpmChallengeRecord, now: Date): Promise<void> {
   await tx.lockMeta(TPM_CHALLENGE_META_PREFIX);
   const expired: string[] = [];
+  const at = now.toISOString();
   let held = 0;
   for (const { key, value } of await tx.listMeta(TPM_CHALLENGE_META_PREFIX)) {
     let kept: Partial<TpmChallengeRecord>;
@@ -223,7 +224,7 @@ async function keepTpmChallenge(tx: StoreTx, id: string, record: TpmChallengeRec
       kept = {};
     }
     // A record that does not read (none this store writes) cannot be answered either: removed.
-    if (typeof kept.expiresAt !== 'string' || now.toISOString() >= kept.expiresAt) {
+    if (typeof kept.expiresAt !== 'string' || at >= kept.expiresAt) {
       const challengeId = key.slice(TPM_CHALLENGE_META_PREFIX.length);
       expired.push(key, TPM_CHALLENGE_USED_META_PREFIX + challengeId);
     } else if (kept.principal === record.principal) held++;

@@ -295,12 +295,11 @@ function requestText(r: RequestState_): string {
 
 const REQUEST_HEAD = /^\{"id":"([^"\\]+)","state":"([a-z_]+)","expiresAtMs":(null|\d+),"overdueSeenSeq":(null|\d+)[,}]/;
 
-/** A request text not parsed yet, and what its head says. */
+/** A request text not parsed yet, and what its head says (never overdue: keep() parses those). */
 interface KeptRequest {
   text: string;
   state: string;
   expiresAtMs: number | null;
-  overdueSeenSeq: number | null;
 }
 
 /**
@@ -496,12 +495,12 @@ export class SemanticAuditor {
   private restoreRequest(request: RequestState_): void {
     if (this.requests.has(request.id) || this.kept.has(request.id)) throw new TypeError(`request ${request.id} is in the audit snapshot twice`);
     this.requests.set(request.id, request);
-    this.dueAt(request.id, request);
+    if (request.overdueSeenSeq === null) this.dueAt(request.id, request);
   }
 
-  /** An active bypass's deadline, until its overdue entry is found (see add()). */
-  private dueAt(id: string, r: { state: string; expiresAtMs: number | null; overdueSeenSeq: number | null }): void {
-    if (r.state === 'active' && r.expiresAtMs !== null && r.overdueSeenSeq === null) this.deadlines.push(r.expiresAtMs + this.tolerance, id);
+  /** An active bypass's deadline, for a request not yet found overdue (see add()). */
+  private dueAt(id: string, r: { state: string; expiresAtMs: number | null }): void {
+    if (r.state === 'active' && r.expiresAtMs !== null) this.deadlines.push(r.expiresAtMs + this.tolerance, id);
   }
 
   /** Index a request text by its head; one without the head (or overdue: finish() reports it) is parsed now. */
@@ -520,7 +519,7 @@ export class SemanticAuditor {
     }
     const id = head[1]!;
     if (this.requests.has(id) || this.kept.has(id)) throw new TypeError(`request ${id} is in the audit snapshot twice`);
-    const kept: KeptRequest = { text, state: head[2]!, expiresAtMs: head[3] === 'null' ? null : Number(head[3]), overdueSeenSeq: null };
+    const kept: KeptRequest = { text, state: head[2]!, expiresAtMs: head[3] === 'null' ? null : Number(head[3]) };
     this.kept.set(id, kept);
     this.dueAt(id, kept);
   }
