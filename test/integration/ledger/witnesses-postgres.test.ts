@@ -292,7 +292,17 @@ describe('witnessed checkpoints on PostgreSQL, two instances on one database', {
     // sync then has nothing new to sign and no store answer (a race that failed a full run). Either
     // way the store must have kept the console's cosignature, which its health shows.
     if (synced.witness!.storeAnswer !== null) assert.match(synced.witness!.storeAnswer, /^kept: [23] of 2 witnesses cosigned checkpoint \d+$/);
-    await healthWhen(b!.url, 'the console cosignature kept', (w) => w.treeSize >= back.treeSize && w.cosigned.includes(synced.witness!.name));
+    // B's clock moved just above, so its sweeper may append (an expiry, an SLA entry) and sign a
+    // newer checkpoint after the console synced: that one lacks the console's cosignature until the
+    // console syncs again, as its background sync does on the ledger event. So the wait syncs the
+    // console to whatever B serves; what it asserts is unchanged: B's newest checkpoint, at or past
+    // \`back\`, carries the console's cosignature.
+    await until('the console cosignature kept', async () => {
+      const h = await health(b!.url);
+      if (h.treeSize >= back.treeSize && h.cosigned.includes(synced.witness!.name)) return h;
+      await syncTo(h.treeSize);
+      return undefined;
+    });
     for (const url of [world.store.url, b!.url]) {
       const h = await healthWhen(url, `the alarm to clear on ${url}`, (w) => !w.overdue && !w.belowQuorum && Object.keys(w.failures).length === 0);
       assert.equal(h.unwitnessedSince, null);
