@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LedgerEntryTypeSchema } from './ledger-entry';
 import { PrincipalNameSchema, RoleSchema, SlugSchema, TimestampSchema } from './common';
+import { TIMESTAMP_PATTERN } from './patterns';
 import { ReviewFindingSchema, ReviewStateSchema } from './review';
 
 /**
@@ -27,6 +28,11 @@ export const AuditQuerySchema = z.strictObject({
   cursor: z.coerce.number().int().min(-1).optional(),
   /** Records per page (with or without cursor). */
   limit: z.coerce.number().int().min(1).max(10_000).optional(),
+}).refine((q) => q.from === undefined || q.to === undefined || !TIMESTAMP_PATTERN.test(q.from) || !TIMESTAMP_PATTERN.test(q.to) || q.from < q.to, {
+  // An empty window is a typo (the bounds swapped), not a question with no answer. (Checked
+  // only between two timestamps: a malformed bound has its own error. Canonical UTC text sorts as time.)
+  path: ['to'],
+  error: (issue) => `must be after from (${(issue.input as { from?: string }).from}): the window [from, to) is empty`,
 });
 export type AuditQuery = z.infer<typeof AuditQuerySchema>;
 

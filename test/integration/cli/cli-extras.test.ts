@@ -106,7 +106,7 @@ describe('CLI extras (issue 13): history, audit, friendly errors, decision key f
     assert.equal(format.stderr.split('\n')[0], 'error: invalid filters: --format: must be one of: table, jsonl, csv, json');
     const window = await cli(['audit', '--from', '2026-02-01T00:00:00.000Z', '--to', '2026-01-01T00:00:00.000Z'], auditor);
     assert.equal(window.code, 2);
-    assert.match(window.stderr, /--to: must be after --from/);
+    assert.match(window.stderr, /--to: must be after from \(2026-02-01T00:00:00.000Z\)/);
     const when = await cli(['audit', '--from', 'yesterday', '--json'], auditor);
     assert.equal(when.code, 2);
     assert.deepEqual(JSON.parse(when.stderr).error.fieldErrors.map((f: { path: string }) => f.path), ['--from']);
