@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { displayScope, displayText } from '../../shared/domain/display-text';
 import type { AppError } from '../../shared/errors';
 
@@ -5,11 +6,17 @@ import type { AppError } from '../../shared/errors';
 export interface CliIO {
   stdout(text: string): void;
   stderr(text: string): void;
+  /**
+   * Resolves once stdout can take more without queueing in memory (a long export writes a page,
+   * then waits here). Absent: stdout never backs up (tests collect it in a string).
+   */
+  stdoutReady?(): Promise<void>;
 }
 
 export const processIO: CliIO = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
+  stdoutReady: () => (process.stdout.writableNeedDrain ? once(process.stdout, 'drain').then(() => undefined) : Promise.resolve()),
 };
 
 /** `breakglass ... | head` closes the pipe early: that is the reader's choice, not a failure. */
@@ -29,12 +36,34 @@ export function exitQuietlyOnBrokenPipe(): void {
 export function formatTable(headers: string[], rows: string[][], empty = 'nothing to show'): string {
   if (rows.length === 0) return `${empty}\n`;
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  return `${[line(headers), ...rows.map(line)].join('\n')}\n`;
+  return `${[tableLine(headers, widths), ...rows.map((r) => tableLine(r, widths))].join('\n')}\n`;
+}
+
+function tableLine(cells: readonly string[], widths: readonly number[]): string {
+  return cells
+    .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+    .join('  ')
+    .trimEnd();
+}
+
+/**
+ * formatTable for rows that arrive in batches (a long listing printed as it is fetched): the
+ * header and the first batch are laid out as formatTable lays them out; a column only widens
+ * for a later value longer than any before it. A single batch gives formatTable's text.
+ */
+export function streamTable(headers: string[]): { rows(rows: readonly string[][]): string; end(empty?: string): string } {
+  let widths: number[] | undefined;
+  return {
+    rows(rows) {
+      if (rows.length === 0) return '';
+      const head = widths === undefined;
+      widths = headers.map((h, i) => Math.max(widths?.[i] ?? h.length, ...rows.map((r) => (r[i] ?? '').length)));
+      const lines = rows.map((r) => tableLine(r, widths!));
+      if (head) lines.unshift(tableLine(headers, widths));
+      return `${lines.join('\n')}\n`;
+    },
+    end: (empty = 'nothing to show') => (widths === undefined ? `${empty}\n` : ''),
+  };
 }
 
 /**

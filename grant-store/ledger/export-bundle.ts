@@ -1,5 +1,6 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { FileSink } from '../../shared/node/text-sink';
 
 /**
  * The self-contained ledger export (`breakglass ledger export --format bundle`): a directory an
@@ -29,15 +30,83 @@ export interface LedgerExportData {
   publicKeys: unknown;
 }
 
+/** What the export holds besides its entries and leaf hashes (small: read at once). */
+export type LedgerExportMeta = Omit<LedgerExportData, 'entries' | 'leafHashes'>;
+
+/**
+ * An export directory written as the entries arrive, page by page (a year's ledger is a million
+ * entries, ~600 MB of text: never held at once, nor joined into one string). Every file goes to
+ * a temporary name first and is renamed into place only by finish(), the checkpoint last,
+ * after the entries it covers; abort() removes them. A failed export leaves the directory
+ * as it was (an earlier export there, replaced with --force, stays whole until the new one is).
+ */
+export class ExportBundleWriter {
+  private constructor(
+    private readonly dir: string,
+    private readonly entries: FileSink,
+    private readonly leafHashes: FileSink,
+  ) {}
+
+  static async open(dir: string): Promise<ExportBundleWriter> {
+    await mkdir(dir, { recursive: true });
+    const entries = await FileSink.create(join(dir, EXPORT_FILES.entries));
+    try {
+      return new ExportBundleWriter(dir, entries, await FileSink.create(join(dir, EXPORT_FILES.leafHashes)));
+    } catch (error) {
+      await entries.abort();
+      throw error;
+    }
+  }
+
+  /** The next entries (canonical texts, in seq order) and the leaf hashes the log recorded for them (base64). */
+  async add(entries: readonly string[], leafHashes: readonly string[]): Promise<void> {
+    await this.entries.write(entries.map((t) => `${t}\n`).join(''));
+    await this.leafHashes.write(leafHashes.map((h) => `${h}\n`).join(''));
+  }
+
+  async finish(meta: LedgerExportMeta): Promise<void> {
+    const small = new Map<string, string>([
+      [EXPORT_FILES.checkpoints, meta.checkpoints.map((n) => `${JSON.stringify(n)}\n`).join('')],
+      [EXPORT_FILES.logKey, meta.publicKeyPem],
+      [EXPORT_FILES.approverKeys, `${JSON.stringify(meta.publicKeys, null, 2)}\n`],
+      [EXPORT_FILES.trustedRoot, `${JSON.stringify(meta.trustedRoot, null, 2)}\n`],
+      // The checkpoint is what the entries are verified against: in place after them.
+      [EXPORT_FILES.checkpoint, meta.checkpoint],
+    ]);
+    const sinks: FileSink[] = [];
+    try {
+      for (const [name, text] of small) {
+        const sink = await FileSink.create(join(this.dir, name));
+        sinks.push(sink);
+        await sink.write(text);
+      }
+    } catch (error) {
+      await Promise.all(sinks.map((sink) => sink.abort()));
+      await this.abort();
+      throw error;
+    }
+    const all = [this.entries, this.leafHashes, ...sinks];
+    try {
+      for (const sink of all) await sink.commit();
+    } catch (error) {
+      await Promise.all(all.map((sink) => sink.abort()));
+      throw error;
+    }
+  }
+
+  async abort(): Promise<void> {
+    await Promise.all([this.entries.abort(), this.leafHashes.abort()]);
+  }
+}
+
+/** An export whose entries are all in memory (tests, small ledgers). */
 export async function writeExportBundle(dir: string, data: LedgerExportData): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  await Promise.all([
-    writeFile(join(dir, EXPORT_FILES.entries), data.entries.map((t) => `${t}\n`).join('')),
-    writeFile(join(dir, EXPORT_FILES.checkpoint), data.checkpoint),
-    writeFile(join(dir, EXPORT_FILES.checkpoints), data.checkpoints.map((n) => `${JSON.stringify(n)}\n`).join('')),
-    writeFile(join(dir, EXPORT_FILES.leafHashes), data.leafHashes.map((h) => `${h}\n`).join('')),
-    writeFile(join(dir, EXPORT_FILES.logKey), data.publicKeyPem),
-    writeFile(join(dir, EXPORT_FILES.approverKeys), `${JSON.stringify(data.publicKeys, null, 2)}\n`),
-    writeFile(join(dir, EXPORT_FILES.trustedRoot), `${JSON.stringify(data.trustedRoot, null, 2)}\n`),
-  ]);
+  const writer = await ExportBundleWriter.open(dir);
+  try {
+    await writer.add(data.entries, data.leafHashes);
+    await writer.finish(data);
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
 }

@@ -1,34 +1,46 @@
-import type { Command } from 'commander';
-import { toCsv as writeCsv } from '../../../shared/csv';
+import { csvRow } from '../../../shared/csv';
 import { isRedactedEntry, type ServedLedgerEntry } from '../../../shared/domain/ledger-entry';
-import type { CliContext } from '../context';
+import type { StoreClient } from '../../../shared/node/http/store-client';
 
 /** Entries fetched per GET /v1/ledger/entries call. */
-const PAGE_SIZE = 1000;
+export const ENTRY_PAGE = 1000;
 
 /** The auditor's columns, in the order ARCHITECTURE.md lists them; `data` is JSON. */
 export const CSV_COLUMNS = ['seq', 'time', 'type', 'actor', 'actorRole', 'target', 'gate', 'reason', 'incidentRef', 'approver', 'expiresAt', 'sourceAddress', 'data'] as const;
 
-/** Every ledger entry in seq order, page by page (those outside the caller's tiers redacted to their leaf hash). */
-export async function fetchAllEntries(ctx: CliContext, cmd: Command): Promise<ServedLedgerEntry[]> {
-  const client = ctx.client(cmd);
-  const all: ServedLedgerEntry[] = [];
+/**
+ * Every ledger entry in seq order, handed to `page` one page at a time and awaited before the
+ * next is fetched (a year's ledger never sits in memory at once); those outside the caller's
+ * tiers come redacted to their leaf hash. Returns how many entries, and how many redacted.
+ */
+export async function forEachEntryPage(client: StoreClient, page: (entries: ServedLedgerEntry[]) => Promise<void>, pageSize = ENTRY_PAGE): Promise<{ entries: number; redacted: number }> {
   let from = 0;
+  let entries = 0;
+  let redacted = 0;
   for (;;) {
-    const page = await client.call('ledgerEntries', { query: { from, limit: PAGE_SIZE } });
-    all.push(...page.entries);
-    const last = page.entries.at(-1);
-    if (!last || page.entries.length < PAGE_SIZE || last.seq + 1 >= page.treeSize) return all;
+    const got = await client.call('ledgerEntries', { query: { from, limit: pageSize } });
+    entries += got.entries.length;
+    redacted += got.entries.filter(isRedactedEntry).length;
+    if (got.entries.length > 0) await page(got.entries);
+    const last = got.entries.at(-1);
+    if (!last || got.entries.length < pageSize || last.seq + 1 >= got.treeSize) return { entries, redacted };
     from = last.seq + 1;
   }
 }
 
-/** The project's one CSV writer (shared/csv.ts): RFC 4180 plus formula-injection neutralising. A redacted entry is a row of its seq, type `(redacted)` and its leaf hash as data. */
-export function toCsv(entries: ServedLedgerEntry[]): string {
-  const rows = entries.map((e) => (isRedactedEntry(e) ? { seq: e.seq, type: '(redacted)', data: { leafHash: e.leafHash } } : e));
-  return writeCsv(CSV_COLUMNS, rows as unknown as Record<(typeof CSV_COLUMNS)[number], unknown>[]);
+/** The CSV's header row (the project's one CSV writer, shared/csv.ts: RFC 4180 plus formula-injection neutralising). */
+export const CSV_HEADER = `${csvRow(CSV_COLUMNS)}\r\n`;
+
+/** CSV rows of `entries` (no header). A redacted entry is a row of its seq, type `(redacted)` and its leaf hash as data. */
+export function csvRows(entries: readonly ServedLedgerEntry[]): string {
+  return entries
+    .map((e) => {
+      const row = (isRedactedEntry(e) ? { seq: e.seq, type: '(redacted)', data: { leafHash: e.leafHash } } : e) as unknown as Record<(typeof CSV_COLUMNS)[number], unknown>;
+      return `${csvRow(CSV_COLUMNS.map((c) => row[c]))}\r\n`;
+    })
+    .join('');
 }
 
-export function toJsonl(entries: ServedLedgerEntry[]): string {
+export function toJsonl(entries: readonly ServedLedgerEntry[]): string {
   return entries.map((e) => `${JSON.stringify(e)}\n`).join('');
 }

@@ -3,15 +3,15 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { AppError } from '../../../shared/errors';
-import { isRedactedEntry } from '../../../shared/domain/ledger-entry';
 import { ed25519VerifierKeyFromPem } from '../../../shared/node/ledger/node-crypto';
-import { writeExportBundle, type LedgerExportData } from '../../ledger/export-bundle';
+import { ExportBundleWriter } from '../../ledger/export-bundle';
+import { FileSink } from '../../../shared/node/text-sink';
 import type { CliContext } from '../context';
 import type { StoreClient } from '../../../shared/node/http/store-client';
 import { IDENTITY_ROUTES } from '../../../shared/http/identity-routes';
 import { withExamples } from '../help';
 import { collect, usageError, validateFlags } from '../validate';
-import { fetchAllEntries, toCsv, toJsonl } from './ledger-export';
+import { CSV_HEADER, csvRows, forEachEntryPage, toJsonl } from './ledger-export';
 import { outcomeJson, renderOutcome, verifyOffline, verifyOnline } from './ledger-verify';
 import { checkWitnessQuorum, handBackCosignature, renderWitnessQuorum, trustedWitnessKeys } from './ledger-witnesses';
 
@@ -20,27 +20,36 @@ const EXPORT_PAGE = 5000;
 const DEFAULT_BUNDLE_DIR = 'breakglass-ledger-export';
 
 
-/** Everything the store has for offline verification, pinned to one checkpoint. */
-export async function fetchExport(ctx: CliContext, cmd: Command, from = 0): Promise<LedgerExportData> {
-  const client = ctx.client(cmd);
-  const first = await client.call('ledgerExport', { query: { from, limit: EXPORT_PAGE } });
-  const data: LedgerExportData = {
-    origin: first.origin,
-    publicKeyPem: first.publicKeyPem,
-    entries: [...first.entries],
-    checkpoint: first.checkpoint,
-    checkpoints: first.checkpoints ?? [],
-    leafHashes: [...first.leafHashes],
-    trustedRoot: first.trustedRoot,
-    publicKeys: first.publicKeys,
-  };
-  while (from + data.entries.length < first.treeSize) {
-    const page = await client.call('ledgerExport', { query: { treeSize: first.treeSize, from: from + data.entries.length, limit: EXPORT_PAGE } });
-    if (page.entries.length === 0) break;
-    data.entries.push(...page.entries);
-    data.leafHashes.push(...page.leafHashes);
+/**
+ * Everything the store has for offline verification, pinned to one checkpoint, written into
+ * `dir` page by page as it arrives (ExportBundleWriter: in place only once complete). Returns
+ * the entry count, the log's origin, and the seqs of the decision entries (for their bundles).
+ */
+export async function exportBundle(client: StoreClient, dir: string, pageSize = EXPORT_PAGE): Promise<{ entries: number; origin: string; decisions: number[] }> {
+  const first = await client.call('ledgerExport', { query: { from: 0, limit: pageSize } });
+  const writer = await ExportBundleWriter.open(dir);
+  const decisions: number[] = [];
+  let entries = 0;
+  try {
+    let page = first;
+    for (;;) {
+      for (const [i, text] of page.entries.entries()) if (isDecisionText(text)) decisions.push(entries + i);
+      await writer.add(page.entries, page.leafHashes);
+      entries += page.entries.length;
+      if (page.entries.length === 0 || entries >= first.treeSize) break;
+      page = await client.call('ledgerExport', { query: { treeSize: first.treeSize, from: entries, limit: pageSize } });
+    }
+    await writer.finish({ origin: first.origin, publicKeyPem: first.publicKeyPem, checkpoint: first.checkpoint, checkpoints: first.checkpoints ?? [], trustedRoot: first.trustedRoot, publicKeys: first.publicKeys });
+  } catch (error) {
+    await writer.abort();
+    throw error;
   }
-  return data;
+  return { entries, origin: first.origin, decisions };
+}
+
+/** A decision entry's canonical text ends with its type (the last key in sorted order). */
+function isDecisionText(text: string): boolean {
+  return text.endsWith(',"type":"decision"}') && (JSON.parse(text) as { type?: string }).type === 'decision';
 }
 
 const VerifyFlagsSchema = z.strictObject({
@@ -167,27 +176,35 @@ export function registerLedgerCommands(ledger: Command, ctx: CliContext): void {
       const dir = resolve(opts.out ?? DEFAULT_BUNDLE_DIR);
       // Checked before anything is fetched: an earlier audit bundle is evidence, never overwritten by accident.
       await refuseToOverwrite(dir, 'directory', flags.force === true);
-      const data = await fetchExport(ctx, cmd);
+      const data = await exportBundle(ctx.client(cmd), dir);
       // A forced export replaces the earlier one: no stale decision bundle from it may stay next to the new entries.
       if (flags.force) await rm(join(dir, 'decisions'), { recursive: true, force: true });
-      await writeExportBundle(dir, data);
-      const bundles = flags.sigstoreBundles ? await writeDecisionBundles(ctx, cmd, dir, data.entries) : 0;
-      ctx.emit(cmd, { dir, entries: data.entries.length, origin: data.origin, sigstoreBundles: bundles }, () =>
-        `Wrote ${data.entries.length} ledger entries and checkpoint of ${data.origin} to ${dir}${bundles ? ` (+ ${bundles} Sigstore bundles in decisions/)` : ''}\nVerify offline: breakglass ledger verify --offline ${dir}\n`,
+      const bundles = flags.sigstoreBundles ? await writeDecisionBundles(ctx, cmd, dir, data.decisions) : 0;
+      ctx.emit(cmd, { dir, entries: data.entries, origin: data.origin, sigstoreBundles: bundles }, () =>
+        `Wrote ${data.entries} ledger entries and checkpoint of ${data.origin} to ${dir}${bundles ? ` (+ ${bundles} Sigstore bundles in decisions/)` : ''}\nVerify offline: breakglass ledger verify --offline ${dir}\n`,
       );
       return;
     }
     if (flags.sigstoreBundles) throw new AppError('invalid_input', '--sigstore-bundles needs --format bundle', { fieldErrors: [{ path: '--sigstore-bundles', message: 'only with --format bundle' }] });
     if (opts.out) await refuseToOverwrite(resolve(opts.out), 'file', flags.force === true);
-    const entries = await fetchAllEntries(ctx, cmd);
-    const text = opts.format === 'csv' ? toCsv(entries) : toJsonl(entries);
-    if (opts.out) {
-      await writeFile(opts.out, text);
-      const redacted = entries.filter(isRedactedEntry).length;
-      ctx.note(`Wrote ${entries.length} ledger entries to ${opts.out}${redacted > 0 ? ` (${redacted} redacted for your role: seq and leaf hash only)` : ''}.`);
-    } else {
-      ctx.io.stdout(text);
+    // Page by page into the file (in place once complete) or to stdout, never all at once.
+    const file = opts.out ? await FileSink.create(resolve(opts.out)) : undefined;
+    const write = file
+      ? (text: string) => file.write(text)
+      : async (text: string) => {
+          ctx.io.stdout(text);
+          await ctx.io.stdoutReady?.();
+        };
+    let counts;
+    try {
+      if (opts.format === 'csv') await write(CSV_HEADER);
+      counts = await forEachEntryPage(ctx.client(cmd), (entries) => write(opts.format === 'csv' ? csvRows(entries) : toJsonl(entries)));
+      await file?.commit();
+    } catch (error) {
+      await file?.abort();
+      throw error;
     }
+    if (opts.out) ctx.note(`Wrote ${counts.entries} ledger entries to ${opts.out}${counts.redacted > 0 ? ` (${counts.redacted} redacted for your role: seq and leaf hash only)` : ''}.`);
   });
 
   withExamples(
@@ -257,9 +274,8 @@ async function refuseToOverwrite(path: string, kind: 'directory' | 'file', force
 /** Concurrent bundle fetches while exporting (keeps a large export quick without flooding the store). */
 const BUNDLE_FETCH_CONCURRENCY = 8;
 
-async function writeDecisionBundles(ctx: CliContext, cmd: Command, dir: string, entries: string[]): Promise<number> {
+async function writeDecisionBundles(ctx: CliContext, cmd: Command, dir: string, seqs: readonly number[]): Promise<number> {
   const client = ctx.client(cmd);
-  const seqs = entries.flatMap((text, seq) => ((JSON.parse(text) as { type?: string }).type === 'decision' ? [seq] : []));
   await mkdir(join(dir, 'decisions'), { recursive: true });
   let next = 0;
   const worker = async () => {
