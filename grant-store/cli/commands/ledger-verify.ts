@@ -1,5 +1,5 @@
-import { createReadStream } from 'node:fs';
-import { access, readFile } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { access, readFile, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -652,7 +652,7 @@ export async function verifyOffline(dir: string, options: { pinnedKeyText?: stri
   let verdict: LedgerVerdict;
   try {
     const verifier = new LedgerVerifier({ hasher: nodeTreeHasher, logKey: logKey.verifier, verifyDecision: signatures.verify, trustedCheckpoint: options.trustedCheckpoint, auditor }, { checkpoint, history });
-    await readRequired(dir, EXPORT_FILES.entries);
+    await requireFile(dir, EXPORT_FILES.entries);
     const entries = lines(join(dir, EXPORT_FILES.entries));
     const leaves = await optionalLines(join(dir, EXPORT_FILES.leafHashes));
     let count = 0;
@@ -675,10 +675,25 @@ async function readRequired(dir: string, name: string): Promise<Buffer> {
   try {
     return await readFile(join(dir, name));
   } catch {
-    throw new AppError('invalid_input', `${join(dir, name)} is missing: not a ledger export directory (run \`breakglass ledger export --out DIR\`)`, {
-      fieldErrors: [{ path: '--offline', message: `no ${name} in ${dir}` }],
-    });
+    throw missingFromExport(dir, name);
   }
+}
+
+/** That the file is there and readable, without reading it (entries.jsonl is streamed: ~600 MB at a million entries). */
+async function requireFile(dir: string, name: string): Promise<void> {
+  try {
+    await access(join(dir, name), constants.R_OK);
+    if ((await stat(join(dir, name))).isFile()) return;
+  } catch {
+    // missing or unreadable: below
+  }
+  throw missingFromExport(dir, name);
+}
+
+function missingFromExport(dir: string, name: string): AppError {
+  return new AppError('invalid_input', `${join(dir, name)} is missing: not a ledger export directory (run \`breakglass ledger export --out DIR\`)`, {
+    fieldErrors: [{ path: '--offline', message: `no ${name} in ${dir}` }],
+  });
 }
 
 /** The lines of a file, streamed (a corrupted byte is kept as U+FFFD and reported by the verifier). */
