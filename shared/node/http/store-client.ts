@@ -157,7 +157,7 @@ export class StoreClient {
         if (placed) return { json: undefined, describe, body: placed };
         return { json: undefined, describe, bytes: await response.arrayBuffer() };
       } catch (error) {
-        throw unreachable(this.baseUrl, error, this.timeoutMs);
+        throw tooLarge(describe, error) ?? unreachable(this.baseUrl, error, this.timeoutMs);
       }
     }
     return { json: await answerJson(this.baseUrl, this.timeoutMs, describe, response), describe };
@@ -174,7 +174,7 @@ export async function answerJson(baseUrl: string, timeoutMs: number, describe: s
   try {
     text = await response.text();
   } catch (error) {
-    throw unreachable(baseUrl, error, timeoutMs);
+    throw tooLarge(describe, error) ?? unreachable(baseUrl, error, timeoutMs);
   }
   const json = parseJson(text);
   if (response.ok) {
@@ -212,6 +212,15 @@ function parseJson(text: string): unknown {
 }
 
 /** Say exactly why the store could not be reached: refused, unknown host, TLS, timeout. */
+/**
+ * An answer too large to hold as one string (V8's limit, ~512 M characters) was read: the store
+ * answered, so this is not "cannot reach" but a read to make in pages.
+ */
+function tooLarge(describe: string, error: unknown): AppError | undefined {
+  if (!(error instanceof RangeError) && (error as { code?: string })?.code !== 'ERR_STRING_TOO_LONG') return undefined;
+  return new AppError('internal', `the store's answer to ${describe} is too large for this client to read at once (${(error as Error).message}): ask for it in pages`);
+}
+
 export function unreachable(baseUrl: string, error: unknown, timeoutMs: number): AppError {
   const err = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
   let why: string;

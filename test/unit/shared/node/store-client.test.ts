@@ -97,6 +97,17 @@ describe('StoreClient (contract client)', () => {
     await assert.rejects(dead.call('whoami'), (e: unknown) => e instanceof AppError && e.code === 'store_unreachable' && e.message === `cannot reach the grant store at http://127.0.0.1:${port}: connection refused`);
   });
 
+  test('an answer too large to read as one string says so (not "cannot reach the store")', async () => {
+    const huge = Object.assign(new Error('Cannot create a string longer than 0x1fffffe8 characters'), { code: 'ERR_STRING_TOO_LONG' });
+    const fetchImpl = (async () => ({ ok: true, status: 200, headers: new Headers(), text: () => Promise.reject(huge) })) as unknown as typeof fetch;
+    const client = new StoreClient({ baseUrl: url, token: 't', timeoutMs: 2_000, fetchImpl });
+    await assert.rejects(client.call('audit', { query: { format: 'json' } }), (error: AppError) => {
+      assert.equal(error.code, 'internal');
+      assert.match(error.message, /^the store's answer to GET \/v1\/audit is too large for this client to read at once \(Cannot create a string longer .*\): ask for it in pages$/);
+      return true;
+    });
+  });
+
   test('a provided token is asked once; after a 401 a renewed one is tried once', async () => {
     seen.length = 0;
     let provided = 0;
