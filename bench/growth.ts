@@ -28,10 +28,13 @@
  * backend) is refused. Without --store-dir the snapshots live in a temporary dir, removed at the
  * end. The server runs in a child process (bench/growth-server.ts) so its RSS is its own.
  */
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { dataDirPaths } from '../grant-store/admin/data-dir';
@@ -40,6 +43,9 @@ import { CI_TRAFFIC_POLICY, pool, startBenchServer, type BenchServer } from './s
 
 const TARGET_RATIO = 1.5;
 const TARGET_EXPORT_RSS_MB = 400;
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLI = join(ROOT, 'bin', 'breakglass.cjs');
+const BUILT = join(ROOT, 'dist', 'cli', 'main.mjs');
 /** Entries per request unit: request_created + bypass_activated + 98 warns. */
 const UNIT = 100;
 
@@ -181,6 +187,47 @@ async function measure(server: BenchServer, tokens: Record<'auditor' | 'alice', 
   return { cells, exportPeakMb, rssAfterMb: (await rss(server.pid)).now };
 }
 
+/** The auditor's exports through the shipped CLI, timed with their peak RSS. */
+const CLI_EXPORTS: { name: string; args: (dir: string) => string[] }[] = [
+  { name: 'breakglass audit --format jsonl', args: () => ['audit', '--format', 'jsonl'] },
+  { name: 'breakglass ledger export --out DIR', args: (dir) => ['ledger', 'export', '--out', join(dir, 'export')] },
+];
+
+interface CliCell {
+  seconds: number;
+  peakMb: number;
+  ok: boolean;
+}
+
+/** One CLI export in its own process (stdout to /dev/null), its wall time and peak RSS (/usr/bin/time %M). */
+async function cliExport(server: BenchServer, auditorToken: string, args: string[]): Promise<CliCell> {
+  const child = spawn('/usr/bin/time', ['-f', 'BENCH_MAXRSS_KB=%M', process.execPath, CLI, ...args], {
+    env: { ...process.env, BREAKGLASS_STORE: server.url, BREAKGLASS_TOKEN: auditorToken },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  const t0 = performance.now();
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const seconds = (performance.now() - t0) / 1000;
+  const kb = Number(/BENCH_MAXRSS_KB=(\d+)/.exec(stderr)?.[1] ?? NaN);
+  if (code !== 0) process.stderr.write(`  breakglass ${args.join(' ')} failed (exit ${code}):\n${stderr}\n`);
+  return { seconds, peakMb: kb / 1024, ok: code === 0 };
+}
+
+async function measureCli(server: BenchServer, auditorToken: string): Promise<Map<string, CliCell>> {
+  const cells = new Map<string, CliCell>();
+  for (const op of CLI_EXPORTS) {
+    const dir = await mkdtemp(join(tmpdir(), 'bg-bench-growth-cli-'));
+    try {
+      cells.set(op.name, await cliExport(server, auditorToken, op.args(dir)));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  return cells;
+}
+
 const fmtMs = (c: Cell) => `${c.min.toFixed(0)}/${c.median.toFixed(0)}/${c.max.toFixed(0)}${c.status === 200 ? '' : ` HTTP ${c.status}`}`;
 
 /** What a store dir's snapshots were built with: a dir built otherwise is refused. */
@@ -310,6 +357,7 @@ async function buildSnapshots(dir: string, manifest: Manifest, sizes: readonly n
 }
 
 async function main(): Promise<void> {
+  if (!existsSync(BUILT)) throw new Error(`${BUILT} is missing: run \`npm run build:cli\` first (the bench runs the built CLI's exports)`);
   const cleanups: (() => Promise<void>)[] = [];
   try {
     const keep = args['store-dir'];
@@ -325,7 +373,7 @@ async function main(): Promise<void> {
     console.log(`growth: backend ${PARAMS.backend}, node ${process.version}, sizes ${SIZES.join(', ')}, ${ROUNDS} rounds per operation (min/median/max ms), store dir ${storeDir}${keep ? ` (kept; built: ${Object.keys(manifest.snapshots).join(', ') || 'none'})` : ''}`);
     await buildSnapshots(storeDir, manifest, SIZES, cleanups);
 
-    const results: { size: number; cells: Map<string, Cell>; exportPeakMb: number; rssAfterMb: number; load: number[] }[] = [];
+    const results: { size: number; cells: Map<string, Cell>; exportPeakMb: number; rssAfterMb: number; cli: Map<string, CliCell>; load: number[] }[] = [];
     for (const size of SIZES) {
       const snap = manifest.snapshots[size]!;
       const workDir = await mkdtemp(join(tmpdir(), 'bg-bench-growth-run-'));
@@ -340,8 +388,9 @@ async function main(): Promise<void> {
           const tokens = { alice: await token(server, snap.adminToken, 'alice', ['requester']), auditor: await token(server, snap.adminToken, 'audrey', ['auditor']) };
           builtAt = Date.now() + 1;
           const m = await measure(server, tokens, ROUNDS);
+          const cli = await measureCli(server, tokens.auditor);
           const load = loadavg();
-          results.push({ size, ...m, load });
+          results.push({ size, ...m, cli, load });
           const exportCell = m.cells.get('GET /v1/audit full export (jsonl)')!;
           console.log(`  ${size} entries (built in ${snap.buildSeconds.toFixed(0)} s, server started in ${startS.toFixed(1)} s): load average ${load.map((l) => l.toFixed(2)).join(' ')}; export ${(exportCell.bytes / 1e6).toFixed(1)} MB, server peak RSS during export ${m.exportPeakMb.toFixed(0)} MB, RSS after the reads ${m.rssAfterMb.toFixed(0)} MB`);
         } finally {
@@ -363,6 +412,11 @@ async function main(): Promise<void> {
     const exportOk = last.cells.get('GET /v1/audit full export (jsonl)')!.status === 200 && last.exportPeakMb <= TARGET_EXPORT_RSS_MB;
     console.log(`${exportOk ? 'PASS' : 'MISS'} full export at ${last.size}: HTTP ${last.cells.get('GET /v1/audit full export (jsonl)')!.status}, server peak RSS ${last.exportPeakMb.toFixed(0)} MB (target ≤ ${TARGET_EXPORT_RSS_MB} MB)`);
     console.log(`${last.rssAfterMb <= TARGET_EXPORT_RSS_MB ? 'PASS' : 'MISS'} server RSS after all reads at ${last.size}: ${last.rssAfterMb.toFixed(0)} MB (target ≤ ${TARGET_EXPORT_RSS_MB} MB)`);
+    console.log(`\n${'CLI export (seconds, peak RSS MB)'.padEnd(36)}${results.map((r) => String(r.size).padStart(18)).join('')}`);
+    for (const op of CLI_EXPORTS) {
+      const at = last.cli.get(op.name)!;
+      console.log(`${op.name.padEnd(36)}${results.map((r) => { const c = r.cli.get(op.name)!; return `${c.ok ? '' : 'FAILED '}${c.seconds.toFixed(1)} s ${c.peakMb.toFixed(0)} MB`.padStart(18); }).join('')}   ${at.ok && at.peakMb <= TARGET_EXPORT_RSS_MB ? 'PASS' : 'MISS'} (peak RSS ≤ ${TARGET_EXPORT_RSS_MB} MB at ${last.size})`);
+    }
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error: Error) => console.error(`cleanup: ${error.message}`));
   }
