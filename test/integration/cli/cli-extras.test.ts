@@ -4,13 +4,12 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { main } from '../../../grant-store/cli/main';
-import type { CliIO } from '../../../grant-store/cli/output';
 import { AuditRecordSchema } from '../../../shared/domain/audit';
 import { HistorySchema } from '../../../shared/domain/api';
 import type { BypassRequest } from '../../../shared/domain/request';
 import { generateSoftwareKeyPair } from '../../../shared/node/signing/software-signer';
 import { startStoreFixture, type StoreFixture } from '../../support/grant-store-fixture';
+import { runCliInProcess } from './cli-harness';
 
 const POLICY = `version: 1
 ttlChoices: [15m, 1h]
@@ -26,19 +25,7 @@ approvers:
   leads: [bob]
 `;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(args: string[], env: Record<string, string | undefined>): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) };
-  const code = await main(args, io, env as NodeJS.ProcessEnv);
-  return { code, stdout, stderr };
-}
+const cli = runCliInProcess;
 
 describe('CLI extras (issue 13): history, audit, friendly errors, decision key from config, export --force, completion', () => {
   let fx: StoreFixture;

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { main } from '../../../grant-store/cli/main';
-import type { CliIO } from '../../../grant-store/cli/output';
 import { FindingsReportSchema, TeamsReportSchema } from '../../../shared/domain/reports';
 import type { BypassRequest } from '../../../shared/domain/request';
 import { startStoreFixture, type StoreFixture } from '../../support/grant-store-fixture';
-import { runCli } from './cli-harness';
+import { runCli, runCliInProcess } from './cli-harness';
 
 const POLICY = `version: 1
 ttlChoices: [15m, 1h]
@@ -20,13 +18,7 @@ approvers:
   leads: [bob]
 `;
 
-async function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) };
-  const code = await main(args, io, env);
-  return { code, stdout, stderr };
-}
+const cli = runCliInProcess;
 
 describe('breakglass report', () => {
   let fx: StoreFixture;

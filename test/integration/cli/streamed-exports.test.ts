@@ -7,12 +7,11 @@ import { auditPages } from '../../../grant-store/cli/commands/audit';
 import { exportBundle } from '../../../grant-store/cli/commands/ledger';
 import { forEachEntryPage } from '../../../grant-store/cli/commands/ledger-export';
 import { verifyOffline } from '../../../grant-store/cli/commands/ledger-verify';
-import { main } from '../../../grant-store/cli/main';
-import type { CliIO } from '../../../grant-store/cli/output';
 import { AuditRecordSchema, type AuditRecord } from '../../../shared/domain/audit';
 import type { ServedLedgerEntry } from '../../../shared/domain/ledger-entry';
 import { StoreClient } from '../../../shared/node/http/store-client';
 import { startStoreFixture, type StoreFixture } from '../../support/grant-store-fixture';
+import { runCliInProcess } from './cli-harness';
 
 const POLICY = `version: 1
 ttlChoices: [15m, 1h]
@@ -28,13 +27,7 @@ approvers:
   leads: [bob]
 `;
 
-async function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) };
-  const code = await main(args, io, env as NodeJS.ProcessEnv);
-  return { code, stdout, stderr };
-}
+const cli = runCliInProcess;
 
 async function collect<T>(pages: AsyncIterable<T[]>): Promise<T[]> {
   const all: T[] = [];

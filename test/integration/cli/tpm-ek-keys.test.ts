@@ -9,8 +9,6 @@ import * as x509 from '@peculiar/x509';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { dataDirPaths } from '../../../grant-store/admin/data-dir';
-import { main } from '../../../grant-store/cli/main';
-import type { CliIO } from '../../../grant-store/cli/output';
 import { TPM_CHALLENGES_OPEN_MAX, type TpmChallenge, type TpmChallengeInput, type TpmEkAttestationInput } from '../../../shared/domain/identity';
 import type { BypassRequest } from '../../../shared/domain/request';
 import { ekEnrollmentAttestation, readEkCertificate, readPublicArea } from '../../../shared/node/tpm/tpm-ek';
@@ -20,6 +18,7 @@ import { startStoreFixture, type StoreFixture } from '../../support/grant-store-
 import { startSwtpm, type Swtpm, type TpmKey } from '../../support/swtpm';
 import { createTempDatabase, type TempDatabase } from '../storage/pg-temp-database';
 import { attestedTierPolicy } from '../../support/attested-tier-policy';
+import { runCliInProcess } from './cli-harness';
 
 // TPM attestation anchored in the TPM's endorsement key: a real swtpm manufactured by
 // swtpm_setup --create-ek-cert (its local CA plays the TPM manufacturer, whose root the policy
@@ -28,13 +27,7 @@ import { attestedTierPolicy } from '../../support/attested-tier-policy';
 
 x509.cryptoProvider.set(webcrypto as never);
 
-async function cli(args: string[], env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) };
-  const code = await main(args, io, env as NodeJS.ProcessEnv);
-  return { code, stdout, stderr };
-}
+const cli = runCliInProcess;
 
 
 /** The EK's key, certified by a CA that is not the TPM manufacturer the policy names. */

@@ -3,8 +3,6 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { main } from '../../../grant-store/cli/main';
-import type { CliIO } from '../../../grant-store/cli/output';
 import type { BypassRequest } from '../../../shared/domain/request';
 import { generateSoftwareKeyPair } from '../../../shared/node/signing/software-signer';
 import { handleText } from '../../../shared/node/tpm/tpm-keys';
@@ -13,14 +11,9 @@ import { startSwtpm, type Swtpm } from '../../support/swtpm';
 import { createTpmCa } from '../../support/tpm-attestation-ca';
 import { createTempDatabase, type TempDatabase } from '../storage/pg-temp-database';
 import { attestedTierPolicy } from '../../support/attested-tier-policy';
+import { runCliInProcess } from './cli-harness';
 
-async function cli(args: string[], env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) };
-  const code = await main(args, io, env as NodeJS.ProcessEnv);
-  return { code, stdout, stderr };
-}
+const cli = runCliInProcess;
 
 for (const backend of ['SQLite', 'PostgreSQL'] as const) describe(`CLI: an approver key made in a (software) TPM, certified, enrolled as attested, signing inside the TPM (${backend})`, () => {
   let tpm: Swtpm;
