@@ -45,12 +45,14 @@ describe('CLI exports page by page: audit, ledger export (jsonl, csv, bundle)', 
   let tmp: string;
   let admin: StoreClient;
   let env: Record<string, string>;
+  let bobToken: string;
 
   before(async () => {
     fx = await startStoreFixture({ policyYaml: POLICY });
     tmp = await mkdtemp(join(tmpdir(), 'bg-streamed-exports-'));
     const alice = await fx.token('alice', ['requester']);
     const bob = await fx.approver('bob');
+    bobToken = bob.token;
     for (let i = 0; i < 6; i++) {
       const created = await fx.call('POST', '/v1/requests', {
         token: alice,
@@ -121,6 +123,15 @@ describe('CLI exports page by page: audit, ledger export (jsonl, csv, bundle)', 
     const text = await readFile(file, 'utf8');
     assert.equal(text.split('\r\n').length, whole.length + 2, 'header, a row per entry, the last line end');
     assert.deepEqual((await readdir(tmp)).filter((f) => f.includes('partial')), []);
+    // An approver's export: what is outside their view comes redacted, counted page by page.
+    const approverFile = join(tmp, 'approver.jsonl');
+    const approver = await cli(['ledger', 'export', '--format', 'jsonl', '--out', approverFile], { ...env, BREAKGLASS_TOKEN: bobToken });
+    assert.equal(approver.code, 0, approver.stderr);
+    const seen = (await readFile(approverFile, 'utf8')).trimEnd().split('\n').map((line) => JSON.parse(line) as { seq: number; redacted?: true });
+    const redacted = seen.filter((e) => e.redacted).length;
+    assert.deepEqual(seen.map((e) => e.seq), whole.map((e) => e.seq));
+    assert.ok(redacted > 0, 'the fixture has entries outside an approver\'s view (other principals\' enrolments)');
+    assert.match(approver.stderr, new RegExp(`Wrote ${whole.length} ledger entries to .* \\(${redacted} redacted for your role: seq and leaf hash only\\)`));
   });
 
   test('ledger export (bundle): written in pages of 3 it is byte for byte the export of one read, and verifies offline', async () => {
