@@ -19,6 +19,7 @@ import { newId, sha256 } from '../service/ids';
 import { requestAudit } from '../service/request-audit';
 import type { Caller, ServiceDeps } from '../service/service-deps';
 import { timelineFrom } from '../service/timeline';
+import { timelineEntries } from '../../shared/domain/review-timeline';
 import { generateCredential, newCredentialId, parseCredential } from './credential-code';
 
 /**
@@ -249,7 +250,7 @@ export async function openEmergency(deps: ServiceDeps, caller: Caller, body: unk
       };
       await tx.insertReview(review);
       await tx.appendLedger([
-        auditEntry(at, 'review_opened', { principal: 'system', roles: [], sourceAddress: null }, requestAudit(request, { actorRole: 'system', approver: null, data: { reviewId: review.id, timelineLength: review.timeline.length, signoffsRequired: review.signoffsRequired, outsideTeamOnly: true } })),
+        auditEntry(at, 'review_opened', { principal: 'system', roles: [], sourceAddress: null }, requestAudit(request, { actorRole: 'system', approver: null, data: { reviewId: review.id, timelineLength: timelineEntries(review.timeline), signoffsRequired: review.signoffsRequired, outsideTeamOnly: true } })),
       ]);
       return { request, credentialId: credential.id, reviewId: review.id, paged, webhooks: policy.webhooks.length };
     });

@@ -10,6 +10,7 @@ import { newId } from './ids';
 import { requestAudit } from './request-audit';
 import type { Caller } from './service-deps';
 import { timelineFrom } from './timeline';
+import { timelineEntries } from '../../shared/domain/review-timeline';
 
 /**
  * End an active bypass (expiry by the store, or revocation by an approver) and open its
@@ -73,7 +74,7 @@ export async function closeBypass(
   await tx.appendLedger([
     auditEntry(at, 'review_opened', { principal: 'system', roles: [], sourceAddress: null }, requestAudit(closed, {
       actorRole: 'system',
-      data: { reviewId: review.id, timelineLength: timeline.length, assignedTo: review.assignedTo },
+      data: { reviewId: review.id, timelineLength: timelineEntries(timeline), assignedTo: review.assignedTo },
     })),
   ]);
   return { request: closed, review };

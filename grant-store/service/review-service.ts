@@ -4,6 +4,7 @@ import { isSelfReview } from '../../shared/policy/review-assignment';
 import { teamOf } from '../../shared/policy/tier-resolution';
 import { AppError, parseOrThrow } from '../../shared/errors';
 import { actingRole, requireRole } from './access';
+import { servedReview } from './timeline';
 import { auditEntry } from './audit-entry';
 import type { Caller, ServiceDeps } from './service-deps';
 import { canActOnRequest, canSeeRequest } from '../../shared/policy/visibility';
@@ -12,13 +13,13 @@ const REVIEW_ROLES = ['approver', 'auditor', 'admin'] as const;
 
 export async function listReviews(deps: ServiceDeps, caller: Caller, state: Review['state'] | undefined): Promise<Review[]> {
   const reviews = await deps.store.listReviews(state);
-  return reviews.filter((r) => canSeeRequest(deps.policies.policy, caller, r));
+  return reviews.filter((r) => canSeeRequest(deps.policies.policy, caller, r)).map(servedReview);
 }
 
 export async function getReview(deps: ServiceDeps, caller: Caller, id: string): Promise<Review> {
   const review = await deps.store.getReview(id);
   if (!review || !canSeeRequest(deps.policies.policy, caller, review)) throw new AppError('not_found', `review ${id} not found`);
-  return review;
+  return servedReview(review);
 }
 
 /** The most serious finding among sign-offs: not justified > fix the gate > justified. */
@@ -36,7 +37,9 @@ export async function completeReview(deps: ServiceDeps, caller: Caller, id: stri
   const input = parseOrThrow(ReviewCompleteInputSchema, body, 'review completion');
   const policy = deps.policies.policy;
   return deps.store.transaction(async (tx) => {
-    const review = await tx.getReview(id);
+    // Written back folded, whatever form it was stored in.
+    const stored = await tx.getReview(id);
+    const review = stored && servedReview(stored);
     if (!review || !canSeeRequest(policy, caller, review)) throw new AppError('not_found', `review ${id} not found`);
     if (!canActOnRequest(policy, caller, review)) throw new AppError('forbidden', `${caller.principal} is told about gate ${review.gate}'s requests (its tier's notify list) but does not approve for it: a review is signed off by the tier's approvers, auditors or admins`);
     if (review.requester === caller.principal) throw new AppError('forbidden', 'a review is completed by someone other than the requester');

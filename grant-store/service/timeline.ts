@@ -1,5 +1,6 @@
 import type { LedgerEntry } from '../../shared/domain/ledger-entry';
-import type { TimelineItem } from '../../shared/domain/review';
+import type { Review, TimelineItem } from '../../shared/domain/review';
+import { foldTimeline } from '../../shared/domain/review-timeline';
 import { formatScope } from '../../shared/policy/scope-match';
 import type { Scope } from '../../shared/domain/common';
 
@@ -27,9 +28,13 @@ function summarize(entry: LedgerEntry): string {
   }
 }
 
-/** A review's timeline, pre-filled from the request's ledger entries. */
+/** A review's timeline, pre-filled from the request's ledger entries, long runs (evaluations) folded. */
 export function timelineFrom(entries: readonly LedgerEntry[]): TimelineItem[] {
-  return entries
-    .filter((e) => e.type !== 'review_opened' && e.type !== 'review_completed')
-    .map((e) => ({ seq: e.seq, time: e.time, type: e.type, actor: e.actor, summary: summarize(e) }));
+  return foldTimeline(entries.filter((e) => e.type !== 'review_opened' && e.type !== 'review_completed').map((e) => ({ seq: e.seq, time: e.time, type: e.type, actor: e.actor, summary: summarize(e) })));
+}
+
+/** A stored review as served: a timeline stored before folding is folded now (the same rule). */
+export function servedReview(review: Review): Review {
+  const timeline = foldTimeline(review.timeline);
+  return timeline.length === review.timeline.length ? review : { ...review, timeline };
 }

@@ -12,6 +12,13 @@ export const TimelineItemSchema = z.strictObject({
   type: z.string(),
   actor: z.string(),
   summary: z.string(),
+  /**
+   * Present when the item stands for a run of `count` consecutive ledger entries of this type by
+   * this actor (thousands of gate evaluations under one bypass): the first is `seq`/`time`/
+   * `summary`, the last `lastSeq`/`lastTime`; every one of them is in the ledger
+   * (shared/domain/review-timeline.ts).
+   */
+  run: z.strictObject({ count: z.number().int().min(2), lastSeq: z.number().int().nonnegative(), lastTime: z.string() }).optional(),
 });
 export type TimelineItem = z.infer<typeof TimelineItemSchema>;
 
@@ -37,7 +44,7 @@ export const ReviewSchema = z.strictObject({
   team: SlugSchema,
   state: ReviewStateSchema,
   openedAt: TimestampSchema,
-  /** Pre-filled from the ledger: request, decisions, activation, evaluations, expiry. */
+  /** Pre-filled from the ledger: request, decisions, activation, evaluations (long runs folded), expiry. */
   timeline: z.array(TimelineItemSchema),
   finding: ReviewFindingSchema.nullable(),
   note: z.string().nullable(),

@@ -3,6 +3,7 @@ import { ReviewIdSchema } from '../../../shared/domain/common';
 import { ReviewCompleteInputSchema, ReviewStateSchema, type Review } from '../../../shared/domain/review';
 import type { CliContext } from '../context';
 import { withExamples } from '../help';
+import { foldTimeline } from '../../../shared/domain/review-timeline';
 import { formatTable, oneLine, textBlock } from '../output';
 import { validateFlags, withFlagNames } from '../validate';
 
@@ -30,7 +31,7 @@ export function registerReview(program: Command, ctx: CliContext): void {
   });
 
   withExamples(
-    review.command('show').description('a review with its timeline: request, decisions, activation, every evaluation under the bypass, expiry').argument('<rev>', 'review id'),
+    review.command('show').description('a review with its timeline: request, decisions, activation, the evaluations under the bypass (runs folded), expiry').argument('<rev>', 'review id'),
     'breakglass review show rev_0123456789abcdef',
   ).action(async (id: string, _flags: unknown, cmd: Command) => {
     const revId = validateFlags(ReviewIdSchema, id, 'review id', { '': 'REV' });
@@ -64,7 +65,7 @@ export function registerReview(program: Command, ctx: CliContext): void {
   });
 }
 
-function describeReview(r: Review): string {
+export function describeReview(r: Review): string {
   const lines = [
     `${r.id}  ${r.state.toUpperCase()}`,
     `  request:   ${r.requestId} (gate ${r.gate}, requester ${r.requester}, team ${r.team})`,
@@ -76,6 +77,9 @@ function describeReview(r: Review): string {
   }
   if (r.finding) lines.push(`  finding:   ${r.finding} by ${r.completedBy ?? '?'} at ${r.completedAt ?? '?'}`, `  note:      ${textBlock(r.note ?? '', 13)}`);
   lines.push('  timeline:');
-  for (const t of r.timeline) lines.push(`    #${t.seq}  ${t.time}  ${t.type.padEnd(24)} ${t.actor}: ${oneLine(t.summary)}`);
+  for (const t of foldTimeline(r.timeline)) {
+    lines.push(`    #${t.seq}  ${t.time}  ${t.type.padEnd(24)} ${t.actor}: ${oneLine(t.summary)}`);
+    if (t.run) lines.push(`    … and ${t.run.count - 1} more like it until #${t.run.lastSeq} at ${t.run.lastTime} (${t.run.count} in all; each one is in the ledger)`);
+  }
   return `${lines.join('\n')}\n`;
 }

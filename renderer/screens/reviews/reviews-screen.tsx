@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import type { Review, ReviewFinding, TimelineItem } from '../../../shared/domain/review';
+import { foldTimeline } from '../../../shared/domain/review-timeline';
 import { useSession } from '../../app/use-session';
 import { useUi } from '../../app/ui-store';
 import { useChannel, useChannelMutation } from '../../bridge/queries';
@@ -13,30 +14,6 @@ const FINDINGS: { value: ReviewFinding; label: string; hint: string }[] = [
   { value: 'fix_the_gate', label: 'Fix the gate', hint: 'The gate was wrong or too slow: file the fix.' },
 ];
 const MIN_NOTE = 10;
-/** Runs of the same event by the same actor longer than this are folded into one line. */
-const FOLD_RUN_LONGER_THAN = 2;
-
-type TimelineRow = { key: string; first: TimelineItem; last: TimelineItem; count: number };
-
-/** Fold repeated events (thousands of gate evaluations under one bypass) so the story stays readable. */
-function foldTimeline(items: readonly TimelineItem[]): TimelineRow[] {
-  const rows: TimelineRow[] = [];
-  for (const item of items) {
-    const previous = rows[rows.length - 1];
-    if (previous && previous.first.type === item.type && previous.first.actor === item.actor) {
-      previous.last = item;
-      previous.count++;
-    } else {
-      rows.push({ key: String(item.seq), first: item, last: item, count: 1 });
-    }
-  }
-  return rows.flatMap((row) =>
-    row.count > FOLD_RUN_LONGER_THAN
-      ? [row]
-      : items.filter((i) => i.seq >= row.first.seq && i.seq <= row.last.seq).map((i) => ({ key: String(i.seq), first: i, last: i, count: 1 })),
-  );
-}
-
 /** The store's summaries usually start with the actor's name; do not say it twice. */
 function withoutActor(summary: string, actor: string): string {
   return withReadableTimes(summary.startsWith(`${actor} `) ? summary.slice(actor.length + 1) : summary);
@@ -206,18 +183,18 @@ export function ReviewsScreen() {
               <div className="panel-body">
                 <h3 style={{ marginBottom: 8 }}>Timeline</h3>
                 <ul className="timeline" aria-label="review timeline">
-                  {foldTimeline(current.timeline).map(({ key, first, last, count }) => (
-                    <li key={key}>
+                  {foldTimeline(current.timeline).map((item) => (
+                    <li key={item.seq}>
                       <div className="t">
-                        {formatUtc(first.time)} · #{first.seq}
-                        {count > 1 ? `–#${last.seq}` : ''} · {first.type}
+                        {formatUtc(item.time)} · #{item.seq}
+                        {item.run ? `–#${item.run.lastSeq}` : ''} · {item.type}
                       </div>
                       <div>
-                        <strong>{first.actor}</strong> {withoutActor(first.summary, first.actor)}
+                        <strong>{item.actor}</strong> {withoutActor(item.summary, item.actor)}
                       </div>
-                      {count > 1 ? (
+                      {item.run ? (
                         <div className="group">
-                          and {(count - 1).toLocaleString('en-US')} more like it until {formatUtc(last.time)} ({count.toLocaleString('en-US')} in all)
+                          and {(item.run.count - 1).toLocaleString('en-US')} more like it until {formatUtc(item.run.lastTime)} ({item.run.count.toLocaleString('en-US')} in all)
                         </div>
                       ) : null}
                     </li>

@@ -12,7 +12,7 @@ import { submitDecision } from '../../../../grant-store/service/decision-service
 import { quarterStart } from '../../../../grant-store/service/history-service';
 import { createToken, enrollKey } from '../../../../grant-store/service/identity-service';
 import { createRequest } from '../../../../grant-store/service/request-service';
-import { completeReview } from '../../../../grant-store/service/review-service';
+import { completeReview, getReview, listReviews } from '../../../../grant-store/service/review-service';
 import { closeBypass } from '../../../../grant-store/service/closure';
 import { SYSTEM_CALLER } from '../../../../grant-store/service/service-deps';
 import { startHarness, type Harness } from '../service-harness';
@@ -92,6 +92,35 @@ describe('grant store service', () => {
       h.store.transaction(async (tx) => closeBypass(tx, (await tx.getRequest(request.id))!, 'expire', SYSTEM_CALLER, new Date(h.now.ms), null, h.deps.policies.policy)),
       (e: unknown) => e instanceof AppError && e.code === 'illegal_transition',
     );
+  });
+
+  test('a bypass evaluated many times: its review folds the run into one item (the review stays small), and serves a review stored unfolded folded', async () => {
+    const { request } = await createRequest(h.deps, h.caller('alice', 'requester'), body({ scope: { repo: 'busy', branch: 'main' } }));
+    await approve(request);
+    const EVALUATIONS = 120;
+    for (let i = 0; i < EVALUATIONS; i++) {
+      h.now.ms += 1_000;
+      assert.equal((await checkGate(h.deps, h.caller('ci', 'gate'), { gate: 'ci-tests', subject: { repo: 'busy', branch: 'main' } })).verdict, 'warn');
+    }
+    const { review } = await h.store.transaction(async (tx) => closeBypass(tx, (await tx.getRequest(request.id))!, 'expire', SYSTEM_CALLER, new Date(h.now.ms), null, h.deps.policies.policy));
+    assert.deepEqual(review.timeline.map((t) => t.type), ['request_created', 'decision', 'bypass_activated', 'evaluation_under_bypass', 'bypass_expired']);
+    const evaluations = (await h.store.ledgerEntriesForTarget(request.id)).filter((e) => e.type === 'evaluation_under_bypass');
+    const run = review.timeline[3]!;
+    assert.equal(run.seq, evaluations[0]!.seq);
+    assert.equal(run.time, evaluations[0]!.time);
+    assert.deepEqual(run.run, { count: EVALUATIONS, lastSeq: evaluations.at(-1)!.seq, lastTime: evaluations.at(-1)!.time });
+    assert.ok(JSON.stringify(review).length < 4_000, `the review is ${JSON.stringify(review).length} characters`);
+    // The ledger entry still counts every entry on the timeline.
+    const opened = (await h.store.ledgerEntriesForTarget(request.id)).find((e) => e.type === 'review_opened');
+    assert.equal((opened?.data as { timelineLength: number }).timelineLength, EVALUATIONS + 4);
+    // A review stored before folding (one item per evaluation) is served folded, and completed folded.
+    const unfolded = { ...review, timeline: [...review.timeline.slice(0, 3), ...evaluations.map((e) => ({ seq: e.seq, time: e.time, type: e.type, actor: e.actor, summary: 'gate ci-tests evaluated under the bypass' })), review.timeline[4]!] };
+    await h.store.transaction((tx) => tx.updateReview(unfolded));
+    const served = await getReview(h.deps, h.caller('audrey', 'auditor'), review.id);
+    assert.deepEqual(served.timeline.map((t) => t.run?.count ?? 1), [1, 1, 1, EVALUATIONS, 1]);
+    assert.deepEqual((await listReviews(h.deps, h.caller('audrey', 'auditor'), 'review_open')).find((r) => r.id === review.id)?.timeline.length, 5);
+    await completeReview(h.deps, h.caller('audrey', 'auditor'), review.id, { finding: 'fix_the_gate', note: 'the suite is far too slow' });
+    assert.equal((await h.store.getReview(review.id))?.timeline.length, 5, 'written back folded');
   });
 
   test('reviewing your own approval is allowed but recorded: selfReview on the review and its ledger entry', async () => {
