@@ -35,7 +35,9 @@ const PERSIST_EVERY_NODES = 1024;
  * warn's commit, while it runs: ~2,000 nodes in one write (a checkpoint at 2,000 warns/s) held
  * it for several ms twice a second. Written in slices, the event loop given back between them,
  * and the checkpoint with the last slice (so a crash between slices leaves only nodes no
- * checkpoint covers yet, as a write before the checkpoint's always could).
+ * checkpoint covers yet, as a write before the checkpoint's always could; some nodes over the
+ * leaves written may be missing then: open() goes on from the checkpoint, and the start-up check
+ * asks only for the nodes a checkpoint covers).
  */
 const PERSIST_SLICE_NODES = 256;
 
@@ -103,9 +105,19 @@ export class TransparencyLog {
     // every instance follows the same tables).
     const tables = await opts.store.openLogTables();
     // Only the frontier (one node per set bit of the size) is read to go on appending.
-    const size = await tables.leafCount();
-    const frontier = frontierNodes(size);
-    const stored = mapNodeSource(await tables.nodes(frontier), 'ledger_nodes');
+    let size = await tables.leafCount();
+    let frontier = frontierNodes(size);
+    let found = await tables.nodes(frontier);
+    if (found.size < frontier.length) {
+      // A crash between two slices of a node write (persistNodes) stored the leaves past the last
+      // checkpoint but not every node they complete. The checkpoint's nodes were committed with it:
+      // go on from there, and the rows after it are integrated again (their nodes written again,
+      // those already stored kept as they are).
+      size = tables.latestCheckpoint()?.treeSize ?? 0;
+      frontier = frontierNodes(size);
+      found = await tables.nodes(frontier);
+    }
+    const stored = mapNodeSource(found, 'ledger_nodes');
     const range = new CompactRange(nodeTreeHasher, size, frontier.map(({ level, index }) => stored.perfect(level, index)));
     const log = new TransparencyLog(opts.store, tables, key, opts.clock ?? (() => new Date()), opts.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS, opts.guard, range);
     log.unsubscribe = opts.store.onLedgerAppended(() => log.schedule());

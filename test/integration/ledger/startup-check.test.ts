@@ -9,6 +9,7 @@ import pg from 'pg';
 import { checkStoreLedgerAtStart } from '../../../grant-store/ledger/ledger-guard';
 import { loadLogKey, type LogKey } from '../../../grant-store/ledger/log-key';
 import { TransparencyLog } from '../../../grant-store/ledger/transparency-log';
+import { frontierNodes } from '../../../shared/ledger/compact-range';
 import { legacyEntryBindingMessage, type EntryBinder } from '../../../shared/ledger/entry-binding';
 import { PgStore } from '../../../grant-store/storage/postgres/pg-store';
 import { SqliteStore } from '../../../grant-store/storage/sqlite/sqlite-store';
@@ -128,6 +129,66 @@ for (const backend of BACKENDS) {
 
       const restored = await checkStoreLedgerAtStart(store, key);
       assert.equal(restored.halt, null, restored.halt?.reason);
+    });
+
+    test('a crash between two slices of the log\'s node writes: the store starts again, the log writes the missing nodes and signs; a node a checkpoint covers must still be there', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'bg-startup-torn-'));
+      cleanups.push(() => rm(dir, { recursive: true, force: true }));
+      const key = await loadLogKey(join(dir, 'log-key.pem'));
+      const { store, tamper, close } = await backend.open(dir, key);
+      cleanups.push(close);
+      await store.transaction((tx) => tx.appendLedger(Array.from({ length: N }, (_, k) => entry(k))));
+      await (await TransparencyLog.open({ store, dataDir: dir, key })).close();
+      await store.transaction((tx) => tx.appendLedger(Array.from({ length: 400 }, (_, k) => entry(N + k))));
+      // The process dies in the second slice of the next node write (before its COMMIT): the
+      // first slice's leaves and nodes are stored, the rest and the checkpoint are not.
+      let persists = 0;
+      const dying = new Proxy(store, {
+        get(target, prop) {
+          if (prop !== 'openLogTables') return Reflect.get(target, prop, target) as unknown;
+          return async () => {
+            const tables = await target.openLogTables();
+            return new Proxy(tables, {
+              get(t, p) {
+                if (p === 'persist') return (...args: Parameters<typeof t.persist>) => (++persists === 2 ? Promise.reject(new Error('killed')) : t.persist(...args));
+                const value = Reflect.get(t, p, t) as unknown;
+                return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(t) : value;
+              },
+            });
+          };
+        },
+      });
+      await assert.rejects(TransparencyLog.open({ store: dying, dataDir: dir, key }), /killed/);
+      // The torn state: leaves past the checkpoint whose nodes are not all stored. Make sure of it
+      // wherever the first slice ended: cut just after an odd leaf (one that completes nodes),
+      // before the nodes it completes (the log sets a leaf, then the nodes it completes).
+      const tables = await store.openLogTables();
+      let leaves = await tables.leafCount();
+      assert.ok(leaves > N && leaves < N + 400, `some leaves past the checkpoint are stored (${leaves})`);
+      if (leaves % 2 === 1) await tamper({ level: 0, index: --leaves, hash: null });
+      for (let level = 1; level <= 9; level++) if (leaves % 2 ** level === 0) await tamper({ level, index: leaves / 2 ** level - 1, hash: null });
+      const frontier = frontierNodes(leaves);
+      assert.ok((await tables.nodes(frontier)).size < frontier.length, 'a node the stored leaves complete is missing');
+      await tables.close();
+
+      const check = await checkStoreLedgerAtStart(store, key);
+      assert.equal(check.halt, null, check.halt?.reason);
+      assert.deepEqual([check.size, check.checkpointSize], [N + 400, N]);
+      const log = await TransparencyLog.open({ store, dataDir: dir, key });
+      assert.equal(log.latestCheckpoint()?.treeSize, N + 400, 'the log integrated the rows again and signed them');
+      await log.close();
+      const after = await store.openLogTables();
+      assert.equal((await after.nodes(frontierNodes(N + 400))).size, frontierNodes(N + 400).length);
+      await after.close();
+      const clean = await checkStoreLedgerAtStart(store, key);
+      assert.equal(clean.halt, null, clean.halt?.reason);
+
+      // A node under the checkpoint deleted is still the node table's tampering.
+      const node = await tamper({ level: 8, index: 2, hash: null });
+      assert.ok(node, 'the log stored node 8/2 (rows 512..767)');
+      const deleted = await checkStoreLedgerAtStart(store, key);
+      assert.equal(deleted.halt?.table, 'ledger_nodes');
+      assert.match(deleted.halt!.reason, /ledger_nodes lacks hashes of tree level 8 from index \d+ on/);
     });
 
     test('rows past the checkpoint bound by an earlier release (Ed25519, v1) pass the start-up check; one the log key did not sign halts at it', async () => {

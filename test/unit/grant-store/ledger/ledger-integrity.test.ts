@@ -173,6 +173,19 @@ describe('ledger check at start', () => {
     assert.equal(other.halt, null, other.halt?.reason);
   });
 
+  test('a tile-level node past the checkpoint missing (a crash between two slices of the log\'s node writes) is no tampering; rewritten, or under the checkpoint, it is', async () => {
+    const big = await buildSyntheticLedger(600, { decisionEvery: 50 });
+    // Signed up to 500: node 8/1 (rows 256..511) is past the checkpoint; its leaves are stored.
+    const missing = await check(tables({ ledger: big, checkpointSize: 500, stored: (level, index, hash) => (level === 8 && index === 1 ? undefined : hash) }), big);
+    assert.equal(missing.halt, null, missing.halt?.reason);
+    assert.deepEqual([missing.size, missing.checkpointSize], [600, 500]);
+    const rewritten = await check(tables({ ledger: big, checkpointSize: 500, stored: (level, index, hash) => (level === 8 && index === 1 ? new Uint8Array(32).fill(7) : hash) }), big);
+    assert.match(rewritten.halt!.reason, /the stored hash of tree level 8, index 1 \(rows 256\.\.511\) is not the hash of those rows/);
+    // Node 8/0 is under the checkpoint: missing, with node 8/1 missing too, it is the node table's tampering.
+    const under = await check(tables({ ledger: big, checkpointSize: 500, stored: (level, index, hash) => (level === 8 && index <= 1 ? undefined : hash) }), big);
+    assert.match(under.halt!.reason, /ledger_nodes lacks hashes of tree level 8 from index 0 on/);
+  });
+
   test('a row past the checkpoint is read once: its binding is checked over the bytes that are hashed and projected', async () => {
     const source = tables();
     let reads = 0;
