@@ -34,8 +34,17 @@ export function csvRow(values: readonly unknown[]): string {
   return values.map(csvCell).join(',');
 }
 
+/** The header line of a document with these columns, its CRLF included. */
+export function csvHeader(columns: readonly string[]): string {
+  return `${csvRow(columns)}\r\n`;
+}
+
+/** One record's line (columns in `columns` order), its CRLF included: a document streamed record by record is csvHeader then these. */
+export function csvLine<T extends object>(columns: readonly (keyof T & string)[], record: T): string {
+  return `${csvRow(columns.map((c) => record[c]))}\r\n`;
+}
+
 /** A whole document: the header row, then one row per record (columns in `columns` order), CRLF after each. */
 export function toCsv<T extends object>(columns: readonly (keyof T & string)[], records: readonly T[]): string {
-  const lines = [csvRow(columns), ...records.map((r) => csvRow(columns.map((c) => r[c])))];
-  return `${lines.join('\r\n')}\r\n`;
+  return csvHeader(columns) + records.map((r) => csvLine(columns, r)).join('');
 }

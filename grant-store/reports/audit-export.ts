@@ -1,4 +1,4 @@
-import { csvRow } from '../../shared/csv';
+import { csvHeader, csvLine } from '../../shared/csv';
 import { AUDIT_CSV_COLUMNS, type AuditQuery, type AuditRecord } from '../../shared/domain/audit';
 import type { LedgerEntry } from '../../shared/domain/ledger-entry';
 import type { LedgerFilter, StoreReader } from '../storage/store';
@@ -103,12 +103,12 @@ export async function* auditExportChunks(store: StoreReader, q: AuditFilter, for
     size = 0;
     return chunk;
   };
-  if (format === 'csv') take(`${csvRow(AUDIT_CSV_COLUMNS)}\r\n`);
+  if (format === 'csv') take(csvHeader(AUDIT_CSV_COLUMNS));
   if (format === 'json') take('{"records":[');
   let first = true;
   for await (const records of auditRecords(store, q, pageSize)) {
     for (const r of records) {
-      const text = format === 'jsonl' ? `${JSON.stringify(r)}\n` : format === 'csv' ? `${csvRow(AUDIT_CSV_COLUMNS.map((c) => r[c]))}\r\n` : `${first ? '' : ','}${JSON.stringify(r)}`;
+      const text = format === 'jsonl' ? `${JSON.stringify(r)}\n` : format === 'csv' ? csvLine(AUDIT_CSV_COLUMNS, r) : `${first ? '' : ','}${JSON.stringify(r)}`;
       first = false;
       const chunk = take(text);
       if (chunk !== null) yield chunk;

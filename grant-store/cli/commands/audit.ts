@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { csvRow } from '../../../shared/csv';
+import { csvHeader, csvLine } from '../../../shared/csv';
 import { AUDIT_CSV_COLUMNS, AuditQuerySchema, type AuditQuery, type AuditRecord } from '../../../shared/domain/audit';
 import type { StoreClient } from '../../../shared/node/http/store-client';
 import type { CliContext } from '../context';
@@ -102,8 +102,8 @@ export function auditWriter(format: z.infer<typeof AuditFormatSchema>, write: (t
     case 'jsonl':
       return { page: (records) => write(records.map((r) => `${JSON.stringify(r)}\n`).join('')), end: () => undefined };
     case 'csv':
-      write(`${csvRow(AUDIT_CSV_COLUMNS)}\r\n`);
-      return { page: (records) => write(records.map((r) => `${csvRow(AUDIT_CSV_COLUMNS.map((c) => r[c]))}\r\n`).join('')), end: () => undefined };
+      write(csvHeader(AUDIT_CSV_COLUMNS));
+      return { page: (records) => write(records.map((r) => csvLine(AUDIT_CSV_COLUMNS, r)).join('')), end: () => undefined };
     case 'json':
       return {
         // Each record indented as it sits in `{ "records": [ … ] }` pretty-printed with two spaces.

@@ -1,4 +1,4 @@
-import { csvRow } from '../../../shared/csv';
+import { csvHeader, csvLine } from '../../../shared/csv';
 import { isRedactedEntry, type ServedLedgerEntry } from '../../../shared/domain/ledger-entry';
 import type { StoreClient } from '../../../shared/node/http/store-client';
 
@@ -29,16 +29,11 @@ export async function forEachEntryPage(client: StoreClient, page: (entries: Serv
 }
 
 /** The CSV's header row (the project's one CSV writer, shared/csv.ts: RFC 4180 plus formula-injection neutralising). */
-export const CSV_HEADER = `${csvRow(CSV_COLUMNS)}\r\n`;
+export const CSV_HEADER = csvHeader(CSV_COLUMNS);
 
 /** CSV rows of `entries` (no header). A redacted entry is a row of its seq, type `(redacted)` and its leaf hash as data. */
 export function csvRows(entries: readonly ServedLedgerEntry[]): string {
-  return entries
-    .map((e) => {
-      const row = (isRedactedEntry(e) ? { seq: e.seq, type: '(redacted)', data: { leafHash: e.leafHash } } : e) as unknown as Record<(typeof CSV_COLUMNS)[number], unknown>;
-      return `${csvRow(CSV_COLUMNS.map((c) => row[c]))}\r\n`;
-    })
-    .join('');
+  return entries.map((e) => csvLine(CSV_COLUMNS, (isRedactedEntry(e) ? { seq: e.seq, type: '(redacted)', data: { leafHash: e.leafHash } } : e) as unknown as Record<(typeof CSV_COLUMNS)[number], unknown>)).join('');
 }
 
 export function toJsonl(entries: readonly ServedLedgerEntry[]): string {
