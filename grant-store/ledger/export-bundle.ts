@@ -41,11 +41,16 @@ export type LedgerExportMeta = Omit<LedgerExportData, 'entries' | 'leafHashes'>;
  * as it was (an earlier export there, replaced with --force, stays whole until the new one is).
  */
 export class ExportBundleWriter {
+  /** Every file of the export, in the order they go into place (entries first, checkpoint last). */
+  private readonly sinks: FileSink[];
+
   private constructor(
     private readonly dir: string,
     private readonly entries: FileSink,
     private readonly leafHashes: FileSink,
-  ) {}
+  ) {
+    this.sinks = [entries, leafHashes];
+  }
 
   static async open(dir: string): Promise<ExportBundleWriter> {
     await mkdir(dir, { recursive: true });
@@ -64,38 +69,27 @@ export class ExportBundleWriter {
     await this.leafHashes.write(leafHashes.map((h) => `${h}\n`).join(''));
   }
 
+  /** Write the small files and put every file in place. On failure the caller calls abort(). */
   async finish(meta: LedgerExportMeta): Promise<void> {
-    const small = new Map<string, string>([
+    const small: [string, string][] = [
       [EXPORT_FILES.checkpoints, meta.checkpoints.map((n) => `${JSON.stringify(n)}\n`).join('')],
       [EXPORT_FILES.logKey, meta.publicKeyPem],
       [EXPORT_FILES.approverKeys, `${JSON.stringify(meta.publicKeys, null, 2)}\n`],
       [EXPORT_FILES.trustedRoot, `${JSON.stringify(meta.trustedRoot, null, 2)}\n`],
       // The checkpoint is what the entries are verified against: in place after them.
       [EXPORT_FILES.checkpoint, meta.checkpoint],
-    ]);
-    const sinks: FileSink[] = [];
-    try {
-      for (const [name, text] of small) {
-        const sink = await FileSink.create(join(this.dir, name));
-        sinks.push(sink);
-        await sink.write(text);
-      }
-    } catch (error) {
-      await Promise.all(sinks.map((sink) => sink.abort()));
-      await this.abort();
-      throw error;
+    ];
+    for (const [name, text] of small) {
+      const sink = await FileSink.create(join(this.dir, name));
+      this.sinks.push(sink);
+      await sink.write(text);
     }
-    const all = [this.entries, this.leafHashes, ...sinks];
-    try {
-      for (const sink of all) await sink.commit();
-    } catch (error) {
-      await Promise.all(all.map((sink) => sink.abort()));
-      throw error;
-    }
+    for (const sink of this.sinks) await sink.commit();
   }
 
+  /** Remove every file not yet in place (those a finish() put in place stay). */
   async abort(): Promise<void> {
-    await Promise.all([this.entries.abort(), this.leafHashes.abort()]);
+    await Promise.all(this.sinks.map((sink) => sink.abort()));
   }
 }
 
