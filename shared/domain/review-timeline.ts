@@ -8,7 +8,7 @@ import type { TimelineItem } from './review';
 export const FOLD_RUN_LONGER_THAN = 2;
 
 /** The ledger entries an item stands for. */
-export function entriesOf(item: TimelineItem): number {
+function entriesOf(item: TimelineItem): number {
   return item.run?.count ?? 1;
 }
 
