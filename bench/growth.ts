@@ -165,6 +165,9 @@ function stats(ms: number[], status: number, bytes: number): Cell {
   return { min: s[0]!, median: s[Math.floor(s.length / 2)]!, max: s[s.length - 1]!, status, bytes };
 }
 
+/** Rounds of a whole export (store or CLI): hundreds of MB at 1M entries, so fewer than the flat reads. */
+const exportRounds = (rounds: number) => Math.min(rounds, 2);
+
 async function measure(server: BenchServer, tokens: Record<'auditor' | 'alice', string>, rounds: number): Promise<{ cells: Map<string, Cell>; exportPeakMb: number; rssAfterMb: number }> {
   const cells = new Map<string, Cell>();
   let exportPeakMb = 0;
@@ -172,7 +175,7 @@ async function measure(server: BenchServer, tokens: Record<'auditor' | 'alice', 
     const times: number[] = [];
     let status = 0;
     let bytes = 0;
-    const n = op.flat ? rounds : Math.min(rounds, 2);
+    const n = op.flat ? rounds : exportRounds(rounds);
     if (!op.flat) await resetPeak(server.pid);
     for (let i = 0; i < n; i++) {
       const t0 = performance.now();
@@ -193,14 +196,21 @@ const CLI_EXPORTS: { name: string; args: (dir: string) => string[] }[] = [
   { name: 'breakglass ledger export --out DIR', args: (dir) => ['ledger', 'export', '--out', join(dir, 'export')] },
 ];
 
-interface CliCell {
+interface CliRun {
   seconds: number;
   peakMb: number;
   ok: boolean;
 }
 
+/** A CLI export's rounds: wall time (min/median/max, as ms), the largest peak RSS, whether every round succeeded. */
+interface CliCell {
+  time: Cell;
+  peakMb: number;
+  ok: boolean;
+}
+
 /** One CLI export in its own process (stdout to /dev/null), its wall time and peak RSS (/usr/bin/time %M). */
-async function cliExport(server: BenchServer, auditorToken: string, args: string[]): Promise<CliCell> {
+async function cliExport(server: BenchServer, auditorToken: string, args: string[]): Promise<CliRun> {
   const child = spawn('/usr/bin/time', ['-f', 'BENCH_MAXRSS_KB=%M', process.execPath, CLI, ...args], {
     env: { ...process.env, BREAKGLASS_STORE: server.url, BREAKGLASS_TOKEN: auditorToken },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -215,18 +225,25 @@ async function cliExport(server: BenchServer, auditorToken: string, args: string
   return { seconds, peakMb: kb / 1024, ok: code === 0 };
 }
 
-async function measureCli(server: BenchServer, auditorToken: string): Promise<Map<string, CliCell>> {
+async function measureCli(server: BenchServer, auditorToken: string, rounds: number): Promise<Map<string, CliCell>> {
   const cells = new Map<string, CliCell>();
   for (const op of CLI_EXPORTS) {
-    const dir = await mkdtemp(join(tmpdir(), 'bg-bench-growth-cli-'));
-    try {
-      cells.set(op.name, await cliExport(server, auditorToken, op.args(dir)));
-    } finally {
-      await rm(dir, { recursive: true, force: true });
+    const runs: CliRun[] = [];
+    for (let i = 0; i < exportRounds(rounds); i++) {
+      const dir = await mkdtemp(join(tmpdir(), 'bg-bench-growth-cli-'));
+      try {
+        runs.push(await cliExport(server, auditorToken, op.args(dir)));
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     }
+    const ok = runs.every((r) => r.ok);
+    cells.set(op.name, { time: stats(runs.map((r) => r.seconds * 1000), ok ? 200 : 0, 0), peakMb: Math.max(...runs.map((r) => r.peakMb)), ok });
   }
   return cells;
 }
+
+const fmtCli = (c: CliCell) => `${c.ok ? '' : 'FAILED '}${[c.time.min, c.time.median, c.time.max].map((ms) => (ms / 1000).toFixed(1)).join('/')} s ${c.peakMb.toFixed(0)} MB`;
 
 const fmtMs = (c: Cell) => `${c.min.toFixed(0)}/${c.median.toFixed(0)}/${c.max.toFixed(0)}${c.status === 200 ? '' : ` HTTP ${c.status}`}`;
 
@@ -388,7 +405,7 @@ async function main(): Promise<void> {
           const tokens = { alice: await token(server, snap.adminToken, 'alice', ['requester']), auditor: await token(server, snap.adminToken, 'audrey', ['auditor']) };
           builtAt = Date.now() + 1;
           const m = await measure(server, tokens, ROUNDS);
-          const cli = await measureCli(server, tokens.auditor);
+          const cli = await measureCli(server, tokens.auditor, ROUNDS);
           const load = loadavg();
           results.push({ size, ...m, cli, load });
           const exportCell = m.cells.get('GET /v1/audit full export (jsonl)')!;
@@ -412,10 +429,11 @@ async function main(): Promise<void> {
     const exportOk = last.cells.get('GET /v1/audit full export (jsonl)')!.status === 200 && last.exportPeakMb <= TARGET_EXPORT_RSS_MB;
     console.log(`${exportOk ? 'PASS' : 'MISS'} full export at ${last.size}: HTTP ${last.cells.get('GET /v1/audit full export (jsonl)')!.status}, server peak RSS ${last.exportPeakMb.toFixed(0)} MB (target ≤ ${TARGET_EXPORT_RSS_MB} MB)`);
     console.log(`${last.rssAfterMb <= TARGET_EXPORT_RSS_MB ? 'PASS' : 'MISS'} server RSS after all reads at ${last.size}: ${last.rssAfterMb.toFixed(0)} MB (target ≤ ${TARGET_EXPORT_RSS_MB} MB)`);
-    console.log(`\n${'CLI export (seconds, peak RSS MB)'.padEnd(36)}${results.map((r) => String(r.size).padStart(18)).join('')}`);
+    console.log(`\n${'CLI export (min/median/max s, peak MB)'.padEnd(36)}${results.map((r) => String(r.size).padStart(24)).join('')}   ratio ${last.size}/${first.size} (median time)`);
     for (const op of CLI_EXPORTS) {
       const at = last.cli.get(op.name)!;
-      console.log(`${op.name.padEnd(36)}${results.map((r) => { const c = r.cli.get(op.name)!; return `${c.ok ? '' : 'FAILED '}${c.seconds.toFixed(1)} s ${c.peakMb.toFixed(0)} MB`.padStart(18); }).join('')}   ${at.ok && at.peakMb <= TARGET_EXPORT_RSS_MB ? 'PASS' : 'MISS'} (peak RSS ≤ ${TARGET_EXPORT_RSS_MB} MB at ${last.size})`);
+      const ratio = at.time.median / first.cli.get(op.name)!.time.median;
+      console.log(`${op.name.padEnd(36)}${results.map((r) => fmtCli(r.cli.get(op.name)!).padStart(24)).join('')}   ${ratio.toFixed(2)}, ${at.ok && at.peakMb <= TARGET_EXPORT_RSS_MB ? 'PASS' : 'MISS'} (peak RSS ≤ ${TARGET_EXPORT_RSS_MB} MB at ${last.size})`);
     }
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error: Error) => console.error(`cleanup: ${error.message}`));
