@@ -9,14 +9,17 @@ import { nextState } from '../../shared/policy/state-machine';
 import { resolveGate, teamOf } from '../../shared/policy/tier-resolution';
 import { requestDigest } from '../../shared/signing/request-digest';
 import { signingKeyFacts, type EnrolledKey } from '../../shared/domain/identity';
-import type { StoreReader } from '../storage/store';
-import { actingRole, hasRole, requireRole } from './access';
+import type { RequestFilter, StoreReader } from '../storage/store';
+import { actingRole, requireRole } from './access';
 import { activate } from './activation';
 import { auditEntry } from './audit-entry';
 import { newId, sha256 } from './ids';
 import { requestAudit } from './request-audit';
 import type { Caller, ServiceDeps } from './service-deps';
-import { canSeeRequest, seesOnlyOwnRequests } from '../../shared/policy/visibility';
+import { canSeeRequest, seesOnlyOwnRequests, type Viewer } from '../../shared/policy/visibility';
+import type { Policy } from '../../shared/domain/policy';
+import type { PageKey } from '../../shared/domain/page-cursor';
+import { keysetPage, pageKeyOf } from './keyset-page';
 import { parseIncidentCitation } from '../../shared/domain/incident';
 import { decidePreApproval } from '../../shared/policy/pre-approval';
 import { approvalsNeeded } from '../../shared/policy/budget';
@@ -173,38 +176,40 @@ export async function getRequestDetail(deps: ServiceDeps, caller: Caller, id: st
 /** The states a request can await a decision in. */
 const AWAITING_STATES: readonly RequestState[] = ['pending', 'needs_info'];
 
-export async function listRequests(deps: ServiceDeps, caller: Caller, rawQuery: unknown): Promise<BypassRequest[]> {
-  const query: ListRequestsQuery = parseOrThrow(ListRequestsQuerySchema, rawQuery, 'query');
-  const policy = deps.policies.policy;
+/**
+ * A page of the requests `caller` may see, newest first (GET /v1/requests). What visibility
+ * allows is pushed into SQL where it can be: a plain requester (on no notify list) only ever
+ * sees their own, so the store reads theirs only; `awaiting=me` reads only undecided states.
+ * The rest (an approver's tiers, a notify list, eligibility to decide) is checked per row, the
+ * store reading further batches after the last row scanned until the page is full (keysetPage).
+ */
+export async function requestPage(store: StoreReader, policy: Policy, caller: Viewer, query: ListRequestsQuery): Promise<{ requests: BypassRequest[]; nextCursor: string | null }> {
+  const after = pageKeyOf('requests', query.cursor);
   const asked: readonly RequestState[] | undefined = query.state === 'open' ? ['pending', 'needs_info', 'active'] : query.state ? [query.state] : undefined;
   // awaiting=me: only undecided requests can await anyone, so that filter goes into SQL too (an
   // approver's inbox must not read every request the store ever held).
   const states = query.awaiting === 'me' ? (asked ?? AWAITING_STATES).filter((s) => AWAITING_STATES.includes(s)) : asked;
-  if (states && states.length === 0) return [];
-  // Push what visibility allows into the query: a plain requester (on no notify list) only ever
-  // sees their own, auditors and admins see everything (so the limit can go to the database too).
-  const seesAll = hasRole(caller, 'auditor', 'admin');
+  if (states && states.length === 0) return { requests: [], nextCursor: null };
   const ownOnly = seesOnlyOwnRequests(policy, caller);
-  if (ownOnly && query.requester && query.requester !== caller.principal) return [];
-  const rows = await deps.store.listRequests({
-    states,
-    requester: ownOnly ? caller.principal : query.requester,
-    team: query.team,
-    gate: query.gate,
-    ...(seesAll && query.awaiting !== 'me' ? { limit: query.limit } : {}),
-  });
-  const out: BypassRequest[] = [];
-  for (const request of rows) {
-    if (!canSeeRequest(policy, caller, request)) continue;
-    if (query.awaiting === 'me') {
-      if (request.state !== 'pending' && request.state !== 'needs_info') continue;
-      if (ineligibilityReason(policy, request, caller.principal) !== undefined) continue;
-      if (request.approvals.some((a) => a.approver === caller.principal)) continue;
-    }
-    out.push(request);
-    if (out.length >= query.limit) break;
-  }
-  return out;
+  if (ownOnly && query.requester && query.requester !== caller.principal) return { requests: [], nextCursor: null };
+  const filter: RequestFilter = { states, requester: ownOnly ? caller.principal : query.requester, team: query.team, gate: query.gate };
+  const keep = (request: BypassRequest): boolean => {
+    if (!canSeeRequest(policy, caller, request)) return false;
+    if (query.awaiting !== 'me') return true;
+    if (request.state !== 'pending' && request.state !== 'needs_info') return false;
+    if (ineligibilityReason(policy, request, caller.principal) !== undefined) return false;
+    return !request.approvals.some((a) => a.approver === caller.principal);
+  };
+  const page = await keysetPage('requests', (from, limit) => store.listRequests({ ...filter, after: from, limit }), requestKey, keep, after, query.limit);
+  return { requests: page.rows, nextCursor: page.nextCursor };
+}
+
+/** A request's place in the list: createdAt, then id. */
+const requestKey = (request: BypassRequest): PageKey => ({ at: request.createdAt, id: request.id });
+
+export async function listRequests(deps: ServiceDeps, caller: Caller, rawQuery: unknown): Promise<{ requests: BypassRequest[]; nextCursor: string | null }> {
+  const query: ListRequestsQuery = parseOrThrow(ListRequestsQuerySchema, rawQuery, 'query');
+  return requestPage(deps.store, deps.policies.policy, caller, query);
 }
 
 /** The requester answers a needs_info question; the request goes back to pending. */

@@ -7,13 +7,33 @@ import { actingRole, requireRole } from './access';
 import { servedReview } from './timeline';
 import { auditEntry } from './audit-entry';
 import type { Caller, ServiceDeps } from './service-deps';
-import { canActOnRequest, canSeeRequest } from '../../shared/policy/visibility';
+import { canActOnRequest, canSeeRequest, type Viewer } from '../../shared/policy/visibility';
+import type { Policy } from '../../shared/domain/policy';
+import { ReviewListQuerySchema, type ReviewListQuery } from '../../shared/http/params';
+import type { StoreReader } from '../storage/store';
+import { keysetPage, pageKeyOf } from './keyset-page';
 
 const REVIEW_ROLES = ['approver', 'auditor', 'admin'] as const;
 
-export async function listReviews(deps: ServiceDeps, caller: Caller, state: Review['state'] | undefined): Promise<Review[]> {
-  const reviews = await deps.store.listReviews(state);
-  return reviews.filter((r) => canSeeRequest(deps.policies.policy, caller, r)).map(servedReview);
+/**
+ * A page of the reviews `caller` may see, newest opened first (GET /v1/reviews): state, keyset
+ * and limit in SQL, visibility per row, further batches read until the page is full (keysetPage).
+ */
+export async function reviewPage(store: StoreReader, policy: Policy, caller: Viewer, query: ReviewListQuery): Promise<{ reviews: Review[]; nextCursor: string | null }> {
+  const page = await keysetPage(
+    'reviews',
+    (after, limit) => store.listReviews({ state: query.state, after, limit }),
+    (review) => ({ at: review.openedAt, id: review.id }),
+    (review) => canSeeRequest(policy, caller, review),
+    pageKeyOf('reviews', query.cursor),
+    query.limit,
+  );
+  return { reviews: page.rows.map(servedReview), nextCursor: page.nextCursor };
+}
+
+export async function listReviews(deps: ServiceDeps, caller: Caller, rawQuery: unknown): Promise<{ reviews: Review[]; nextCursor: string | null }> {
+  const query: ReviewListQuery = parseOrThrow(ReviewListQuerySchema, rawQuery, 'query');
+  return reviewPage(deps.store, deps.policies.policy, caller, query);
 }
 
 export async function getReview(deps: ServiceDeps, caller: Caller, id: string): Promise<Review> {

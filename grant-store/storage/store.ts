@@ -4,6 +4,7 @@ import type { EnrolledKey } from '../../shared/domain/identity';
 import type { LedgerEntry } from '../../shared/domain/ledger-entry';
 import type { BypassRequest, RequestState } from '../../shared/domain/request';
 import type { Review } from '../../shared/domain/review';
+import type { PageKey } from '../../shared/domain/page-cursor';
 import type { StoredSession } from '../identity/stored-session';
 import type { EmergencyCredential, EmergencyCredentialState } from '../../shared/domain/emergency';
 import type { Incident } from '../../shared/domain/incident';
@@ -71,7 +72,18 @@ export interface RequestFilter {
   createdSince?: string;
   /** activatedAt >= this timestamp (so only requests that became bypasses). */
   activatedSince?: string;
+  /** Keyset paging: only the requests after this one in the list's order (createdAt, then id, descending). */
+  after?: PageKey;
   /** Newest first; defaults to all. */
+  limit?: number;
+}
+
+/** Which reviews StoreReader.listReviews reads, newest opened first (openedAt, then id, descending). */
+export interface ReviewFilter {
+  state?: Review['state'];
+  /** Keyset paging: only the reviews after this one in that order. */
+  after?: PageKey;
+  /** Defaults to all. */
   limit?: number;
 }
 
@@ -106,6 +118,7 @@ export interface GateBlockCount {
 /** Reads: available on the store (committed data) and inside a transaction (its own writes too). */
 export interface StoreReader {
   getRequest(id: string): Promise<BypassRequest | undefined>;
+  /** Requests matching `filter`, newest first; each filter's order is an index range (migration 14). */
   listRequests(filter: RequestFilter): Promise<BypassRequest[]>;
   countRequests(filter: RequestFilter): Promise<number>;
   /** Active requests on `gate` whose window has not ended at `now` (ISO time). */
@@ -148,7 +161,8 @@ export interface StoreReader {
 
   getReview(id: string): Promise<Review | undefined>;
   getReviewByRequest(requestId: string): Promise<Review | undefined>;
-  listReviews(state?: Review['state']): Promise<Review[]>;
+  /** Reviews matching `filter` (default: all), newest opened first; indexed on (state?, opened_at, id) (migration 14). */
+  listReviews(filter?: ReviewFilter): Promise<Review[]>;
 
   gateBlockCounts(): Promise<GateBlockCount[]>;
 

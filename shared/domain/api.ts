@@ -3,6 +3,7 @@ import { RequestStateSchema, BypassRequestSchema } from './request';
 import { DecisionRecordSchema } from './decision';
 import { CommentSchema, MAX_COMMENT_LENGTH, PrincipalNameSchema, SlugSchema } from './common';
 import { textField } from './text-hygiene';
+import { PageLimitSchema, pageCursorSchema } from './page-cursor';
 
 /**
  * Query strings and response envelopes of the grant store's HTTP API that are domain objects of
@@ -17,7 +18,10 @@ export const ListRequestsQuerySchema = z.strictObject({
   requester: PrincipalNameSchema.optional(),
   team: SlugSchema.optional(),
   gate: SlugSchema.optional(),
-  limit: z.coerce.number().int().min(1).max(5000).default(500),
+  /** Requests per page (newest first). */
+  limit: PageLimitSchema,
+  /** Keyset paging: the requests after this one, as a previous page's nextCursor names it (shared/domain/page-cursor.ts). */
+  cursor: pageCursorSchema('requests').optional(),
 });
 export type ListRequestsQuery = z.infer<typeof ListRequestsQuerySchema>;
 

@@ -113,7 +113,7 @@ export const ROUTES = table({
   listRequests: {
     method: 'GET',
     path: '/v1/requests',
-    summary: 'Requests the caller may see (requesters: their own; approvers: also the tiers they approve), newest first.',
+    summary: 'Requests the caller may see (requesters: their own; approvers: also the tiers they approve), newest first, a page at a time (limit, cursor; nextCursor names the next page).',
     roles: 'authenticated',
     query: ListRequestsQuerySchema,
     response: RequestListSchema,
@@ -235,7 +235,7 @@ export const ROUTES = table({
   endSession: { method: 'DELETE', path: '/v1/sessions/current', summary: 'Sign out: the session stops working at once, on every instance.', roles: 'authenticated', response: SessionEnvelopeSchema },
 
   // ── Post-incident reviews ───────────────────────────────────────────────────────────────
-  listReviews: { method: 'GET', path: '/v1/reviews', summary: 'Reviews the caller may see, optionally by state.', roles: REVIEW_READERS, query: ReviewListQuerySchema, response: ReviewListSchema },
+  listReviews: { method: 'GET', path: '/v1/reviews', summary: 'Reviews the caller may see, optionally by state, newest opened first, a page at a time (limit, cursor; nextCursor names the next page).', roles: REVIEW_READERS, query: ReviewListQuerySchema, response: ReviewListSchema },
   getReview: { method: 'GET', path: '/v1/reviews/:id', summary: 'One post-incident review.', roles: REVIEW_READERS, params: ReviewIdParamsSchema, response: ReviewSchema },
   completeReview: {
     method: 'POST',

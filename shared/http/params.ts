@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { PrincipalNameSchema, RequestIdSchema, ReviewIdSchema, SlugSchema } from '../domain/common';
 import { DigestQuerySchema } from '../domain/digest';
 import { EmergencyCredentialIdSchema } from '../domain/emergency';
+import { PageLimitSchema, pageCursorSchema } from '../domain/page-cursor';
 import { REPORT_KINDS } from '../domain/reports';
 import { ReviewStateSchema } from '../domain/review';
 import { MAX_LEDGER_PAGE, SeqSchema } from './ledger-routes';
@@ -25,7 +26,14 @@ export const TokenIdParamsSchema = z.strictObject({ id: z.string().regex(/^tok_[
 export const PrincipalParamsSchema = z.strictObject({ principal: PrincipalNameSchema });
 export const KeyParamsSchema = z.strictObject({ principal: PrincipalNameSchema, keyId: z.string().regex(/^[0-9a-f]{64}$/, 'must be a key id (64 hex)') });
 
-export const ReviewListQuerySchema = z.strictObject({ state: ReviewStateSchema.optional() });
+export const ReviewListQuerySchema = z.strictObject({
+  state: ReviewStateSchema.optional(),
+  /** Reviews per page (newest opened first). */
+  limit: PageLimitSchema,
+  /** Keyset paging: the reviews after this one, as a previous page's nextCursor names it (shared/domain/page-cursor.ts). */
+  cursor: pageCursorSchema('reviews').optional(),
+});
+export type ReviewListQuery = z.infer<typeof ReviewListQuerySchema>;
 
 /** Every report kind served at /v1/reports/:kind: the REPORT_KINDS plus `health` (all of them in one). */
 export const REPORT_ROUTE_KINDS = [...REPORT_KINDS, 'health'] as const;

@@ -67,11 +67,16 @@ export const HealthzResponseSchema = z.strictObject({ ok: z.literal(true), witne
 export const PolicyInfoSchema = z.strictObject({ policy: PolicySchema, hash: z.string(), loadedAt: z.string() });
 export type PolicyInfo = z.infer<typeof PolicyInfoSchema>;
 
-export const RequestListSchema = z.strictObject({ requests: z.array(BypassRequestSchema) });
+/** The cursor of the page after this one (shared/domain/page-cursor.ts), or null when no row follows. */
+const NextCursorSchema = z.string().nullable();
+
+/** A page of requests, newest first. */
+export const RequestListSchema = z.strictObject({ requests: z.array(BypassRequestSchema), nextCursor: NextCursorSchema });
 export const RequestEnvelopeSchema = z.strictObject({ request: BypassRequestSchema });
 export const DecisionResultSchema = z.strictObject({ request: BypassRequestSchema, decision: DecisionRecordSchema });
 export type DecisionResult = z.infer<typeof DecisionResultSchema>;
-export const ReviewListSchema = z.strictObject({ reviews: z.array(ReviewSchema) });
+/** A page of reviews, newest opened first. */
+export const ReviewListSchema = z.strictObject({ reviews: z.array(ReviewSchema), nextCursor: NextCursorSchema });
 
 export const TokenListSchema = z.strictObject({ tokens: z.array(TokenInfoSchema) });
 export const TokenEnvelopeSchema = z.strictObject({ token: TokenInfoSchema });

@@ -5,7 +5,7 @@ import type { RoutePlugin } from '../route-context';
 /** Requests: file, list, read, reply, cancel, and signed decisions on them. */
 export const registerRequestRoutes: RoutePlugin = (_app, { route, deps, sweeper }) => {
   route('createRequest', async ({ caller, body }) => createRequest(deps, caller, body));
-  route('listRequests', async ({ caller, query }) => ({ requests: await listRequests(deps, caller, query) }));
+  route('listRequests', async ({ caller, query }) => listRequests(deps, caller, query));
   route('getRequest', async ({ caller, params }) => getRequestDetail(deps, caller, params.id));
   route('replyToRequest', async ({ caller, params, body }) => ({ request: await replyToRequest(deps, caller, params.id, body.message) }));
   route('cancelRequest', async ({ caller, params, body }) => ({ request: await cancelRequest(deps, caller, params.id, body.comment) }));

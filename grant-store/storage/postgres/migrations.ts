@@ -399,4 +399,23 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX ledger_entries_time ON ledger_entries (time, seq);
     `,
   },
+  {
+    version: 14,
+    name: 'keyset pages of requests and reviews: list indexes end in (time, id)',
+    // Mirrors the SQLite migration (see there): a page of a list after its cursor is a backward
+    // range scan of an index ending in (time, id) that stops at the page's limit.
+    sql: `
+      DROP INDEX requests_created;
+      CREATE INDEX requests_created ON requests (created_at, id);
+      DROP INDEX requests_state;
+      CREATE INDEX requests_state ON requests (state, created_at, id);
+      DROP INDEX requests_requester;
+      CREATE INDEX requests_requester ON requests (requester, created_at, id);
+      DROP INDEX requests_team;
+      CREATE INDEX requests_team ON requests (team, created_at, id);
+      CREATE INDEX requests_gate_created ON requests (gate, created_at, id);
+      CREATE INDEX reviews_opened ON reviews (opened_at, id);
+      CREATE INDEX reviews_state_opened ON reviews (state, opened_at, id);
+    `,
+  },
 ];

@@ -8,9 +8,10 @@ import { LATEST_SESSIONS_SQL, sessionFromRow, type SessionRow } from '../session
 import type { EmergencyCredential } from '../../../shared/domain/emergency';
 import type { Incident } from '../../../shared/domain/incident';
 import { type DigestRun, type DigestRunRow, type DocOnlyRow, type IncidentReceipt, type IncidentReceiptRow, digestRunFromRow, emergencyFromRow, incidentFromRow, receiptFromRow } from '../emergency-rows';
-import type { GateBlockCount, LedgerFilter, RequestFilter, StoreReader, StoredDecision, StoredLedgerRow, StoredRequestRow, StoredToken } from '../store';
+import type { GateBlockCount, LedgerFilter, RequestFilter, ReviewFilter, StoreReader, StoredDecision, StoredLedgerRow, StoredRequestRow, StoredToken } from '../store';
 import { type LedgerDialect, type NotificationScope, auditEntriesSql, ledgerSeqRangeSql, lifecycleEntriesSql, notificationEntriesSql } from '../ledger-filter-sql';
 import type { Queryable } from './connection';
+import { requestListSql, requestWhereSql, reviewListSql } from '../list-page-sql';
 import { type CounterDbRow, type CounterFilter, type CounterItem, type CounterRow, type ItemizedMetric, counterFromRow, counterWhere } from '../counters';
 
 /** The expressions migration 6 indexes (ledger_entries_gate / _actor). */
@@ -38,22 +39,6 @@ const GET_REQUEST_FOR_UPDATE = { name: 'bg_request_for_update', text: 'SELECT do
 
 /** PostgreSQL's numbered parameters: $1, $2, ... */
 export const pgParam = (n: number): string => `$${n}`;
-
-function requestWhere(filter: RequestFilter): { sql: string; params: unknown[] } {
-  const clauses: string[] = [];
-  const params: unknown[] = [];
-  const add = (clause: (placeholder: string) => string, value: unknown) => {
-    params.push(value);
-    clauses.push(clause(`$${params.length}`));
-  };
-  if (filter.states && filter.states.length > 0) add((p) => `state = ANY(${p}::text[])`, [...filter.states]);
-  if (filter.requester) add((p) => `requester = ${p}`, filter.requester);
-  if (filter.team) add((p) => `team = ${p}`, filter.team);
-  if (filter.gate) add((p) => `gate = ${p}`, filter.gate);
-  if (filter.createdSince) add((p) => `created_at >= ${p}`, filter.createdSince);
-  if (filter.activatedSince) add((p) => `activated_at >= ${p}`, filter.activatedSince);
-  return { sql: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', params };
-}
 
 /**
  * StoreReader over a pool (committed data) or over a transaction's client. Inside a
@@ -92,13 +77,12 @@ export class PgReader implements StoreReader {
   }
 
   async listRequests(filter: RequestFilter): Promise<BypassRequest[]> {
-    const where = requestWhere(filter);
-    const limit = filter.limit ? ` LIMIT ${Math.floor(filter.limit)}` : '';
-    return this.requests(`SELECT doc FROM requests ${where.sql} ORDER BY created_at DESC, id DESC${limit}`, where.params);
+    const q = requestListSql(pgParam, filter);
+    return this.requests(q.sql, q.params);
   }
 
   async countRequests(filter: RequestFilter): Promise<number> {
-    const where = requestWhere(filter);
+    const where = requestWhereSql(pgParam, filter);
     return (await this.db.query<{ n: number }>(`SELECT count(*) AS n FROM requests ${where.sql}`, where.params)).rows[0]!.n;
   }
 
@@ -214,10 +198,9 @@ export class PgReader implements StoreReader {
     return (await this.reviews('SELECT doc FROM reviews WHERE request_id = $1', [requestId]))[0];
   }
 
-  async listReviews(state?: Review['state']): Promise<Review[]> {
-    return state
-      ? this.reviews('SELECT doc FROM reviews WHERE state = $1 ORDER BY opened_at DESC, id DESC', [state])
-      : this.reviews('SELECT doc FROM reviews ORDER BY opened_at DESC, id DESC', []);
+  async listReviews(filter: ReviewFilter = {}): Promise<Review[]> {
+    const q = reviewListSql(pgParam, filter);
+    return this.reviews(q.sql, q.params);
   }
 
   async gateBlockCounts(): Promise<GateBlockCount[]> {

@@ -379,6 +379,29 @@ export const MIGRATIONS: readonly SqliteMigration[] = [
     // version keeps both backends' numbering the same.
     sql: '',
   },
+  {
+    version: 14,
+    name: 'keyset pages of requests and reviews: list indexes end in (time, id)',
+    // GET /v1/requests and GET /v1/reviews are read a page at a time, newest first with the id
+    // breaking ties (grant-store/storage/list-page-sql.ts): every index a list reads by ends in
+    // (time, id), so a page after a cursor is a range read in index order that stops at its
+    // limit, whatever the filter (none, a state, a requester, a team, a gate), never a sort of
+    // every matching row. The request indexes keep their names and gain the trailing columns;
+    // the state-only index was what COUNT and the state gauges read, which the longer one serves.
+    sql: `
+      DROP INDEX requests_created;
+      CREATE INDEX requests_created ON requests(created_at, id);
+      DROP INDEX requests_state;
+      CREATE INDEX requests_state ON requests(state, created_at, id);
+      DROP INDEX requests_requester;
+      CREATE INDEX requests_requester ON requests(requester, created_at, id);
+      DROP INDEX requests_team;
+      CREATE INDEX requests_team ON requests(team, created_at, id);
+      CREATE INDEX requests_gate_created ON requests(gate, created_at, id);
+      CREATE INDEX reviews_opened ON reviews(opened_at, id);
+      CREATE INDEX reviews_state_opened ON reviews(state, opened_at, id);
+    `,
+  },
 ];
 
 /** Apply every migration newer than the database's version, each in its own transaction. */

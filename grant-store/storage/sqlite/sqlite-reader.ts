@@ -9,8 +9,9 @@ import { LATEST_SESSIONS_SQL, sessionFromRow, type SessionRow } from '../session
 import type { EmergencyCredential } from '../../../shared/domain/emergency';
 import type { Incident } from '../../../shared/domain/incident';
 import { type DigestRun, type DigestRunRow, type DocOnlyRow, type IncidentReceipt, type IncidentReceiptRow, digestRunFromRow, emergencyFromRow, incidentFromRow, receiptFromRow } from '../emergency-rows';
-import type { GateBlockCount, LedgerFilter, RequestFilter, StoreReader, StoredDecision, StoredLedgerRow, StoredRequestRow, StoredToken } from '../store';
+import type { GateBlockCount, LedgerFilter, RequestFilter, ReviewFilter, StoreReader, StoredDecision, StoredLedgerRow, StoredRequestRow, StoredToken } from '../store';
 import { type LedgerDialect, type NotificationScope, auditEntriesSql, ledgerSeqRangeSql, lifecycleEntriesSql, notificationEntriesSql } from '../ledger-filter-sql';
+import { requestListSql, requestWhereSql, reviewListSql } from '../list-page-sql';
 
 /** The expressions migration 6 indexes (ledger_entries_gate / _actor). */
 export const SQLITE_LEDGER: LedgerDialect = { param: () => '?', gateExpr: "json_extract(entry_json, '$.gate')", actorExpr: "json_extract(entry_json, '$.actor')", indexedBy: (index) => ` INDEXED BY ${index}` };
@@ -34,37 +35,6 @@ export const SQLITE_ROWS = createRowMapping(SQLITE_CODEC);
 
 /** SQLite's positional parameter. */
 export const sqliteParam = (): string => '?';
-
-/** Build a WHERE clause for a request filter. */
-function requestWhere(filter: RequestFilter): { sql: string; params: unknown[] } {
-  const clauses: string[] = [];
-  const params: unknown[] = [];
-  if (filter.states && filter.states.length > 0) {
-    clauses.push(`state IN (${filter.states.map(() => '?').join(',')})`);
-    params.push(...filter.states);
-  }
-  if (filter.requester) {
-    clauses.push('requester = ?');
-    params.push(filter.requester);
-  }
-  if (filter.team) {
-    clauses.push('team = ?');
-    params.push(filter.team);
-  }
-  if (filter.gate) {
-    clauses.push('gate = ?');
-    params.push(filter.gate);
-  }
-  if (filter.createdSince) {
-    clauses.push('created_at >= ?');
-    params.push(filter.createdSince);
-  }
-  if (filter.activatedSince) {
-    clauses.push('activated_at >= ?');
-    params.push(filter.activatedSince);
-  }
-  return { sql: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', params };
-}
 
 /** getRequests caches its statement for lists up to this long (one statement per length). */
 const CACHED_ID_LISTS = 8;
@@ -98,14 +68,12 @@ export class SqliteReader implements StoreReader {
   }
 
   async listRequests(filter: RequestFilter): Promise<BypassRequest[]> {
-    const where = requestWhere(filter);
-    const limit = filter.limit ? ` LIMIT ${Math.floor(filter.limit)}` : '';
-    const rows = this.stmt(`SELECT doc FROM requests ${where.sql} ORDER BY created_at DESC, id DESC${limit}`).all(...where.params) as DocRow[];
-    return rows.map(SQLITE_ROWS.request);
+    const q = requestListSql(sqliteParam, filter);
+    return (this.stmt(q.sql).all(...q.params) as DocRow[]).map(SQLITE_ROWS.request);
   }
 
   async countRequests(filter: RequestFilter): Promise<number> {
-    const where = requestWhere(filter);
+    const where = requestWhereSql(sqliteParam, filter);
     const row = this.stmt(`SELECT COUNT(*) AS n FROM requests ${where.sql}`).get(...where.params) as { n: number };
     return row.n;
   }
@@ -230,11 +198,9 @@ export class SqliteReader implements StoreReader {
     return row ? SQLITE_ROWS.review(row) : undefined;
   }
 
-  async listReviews(state?: Review['state']): Promise<Review[]> {
-    const rows = state
-      ? (this.stmt('SELECT doc FROM reviews WHERE state = ? ORDER BY opened_at DESC').all(state) as DocRow[])
-      : (this.stmt('SELECT doc FROM reviews ORDER BY opened_at DESC').all() as DocRow[]);
-    return rows.map(SQLITE_ROWS.review);
+  async listReviews(filter: ReviewFilter = {}): Promise<Review[]> {
+    const q = reviewListSql(sqliteParam, filter);
+    return (this.stmt(q.sql).all(...q.params) as DocRow[]).map(SQLITE_ROWS.review);
   }
 
   async gateBlockCounts(): Promise<GateBlockCount[]> {

@@ -6,6 +6,7 @@ import { startStoreFixture, type CallOptions, type CallResult, type StoreFixture
 import { ROUTES, type RouteDef } from '../../../shared/http/contract';
 import { NoQuerySchema } from '../../../shared/http/params';
 import { ENDPOINTS, UNKNOWN_IDS, type Endpoint } from './endpoints';
+import { encodePageCursor } from '../../../shared/domain/page-cursor';
 
 const TABLE = Object.entries(ROUTES as Record<string, RouteDef>);
 /** Candidate path parameter values; each route's schema picks the first it accepts. */
@@ -189,6 +190,33 @@ describe('HTTP bad input, every endpoint', () => {
         assert.ok(ids_.includes(ids.rev), `${role} ${path} should show ${ids.rev}: ${r.text}`);
       }
     }
+  });
+  test('paged lists: a malformed cursor, or one of the other list, is a 400 naming cursor; a cursor past the end is an empty last page', async () => {
+    const first = await f.call('GET', '/v1/requests?limit=1', { token: tokens.admin });
+    assert.equal(first.status, 200, first.text);
+    assert.equal(first.json.requests.length, 1);
+    const requestsCursor = first.json.nextCursor as string;
+    assert.equal(typeof requestsCursor, 'string', 'the fixture has two requests: a next page');
+    const cases: Array<[string, string, RegExp]> = [
+      ['/v1/requests', 'not!base64', /^must be the nextCursor of an earlier page of requests: it is not base64url text$/],
+      ['/v1/requests', 'x'.repeat(200), /it is longer than any cursor/],
+      ['/v1/requests', 'bm90IGEgY3Vyc29y', /it was not written by this store/],
+      ['/v1/reviews', requestsCursor, /^must be the nextCursor of an earlier page of reviews: it is a cursor of requests$/],
+      ['/v1/reviews', '', /it is empty/],
+    ];
+    for (const [path, cursor, message] of cases) {
+      const r = await unchanged(() => f.call('GET', `${path}?cursor=${encodeURIComponent(cursor)}`, { token: tokens.admin }));
+      assertError(r, 400, 'invalid_input', 'cursor');
+      assert.match(r.json.error.fieldErrors[0].message, message, r.text);
+    }
+    const pastEnd = (list: 'requests' | 'reviews') => encodePageCursor(list, { at: '2000-01-01T00:00:00.000Z', id: `${list === 'requests' ? 'req' : 'rev'}_0000000000000000` });
+    const requests = await f.call('GET', `/v1/requests?cursor=${pastEnd('requests')}`, { token: tokens.admin });
+    assert.deepEqual([requests.status, requests.json], [200, { requests: [], nextCursor: null }]);
+    const reviews = await f.call('GET', `/v1/reviews?limit=2&cursor=${pastEnd('reviews')}`, { token: tokens.approver });
+    assert.deepEqual([reviews.status, reviews.json], [200, { reviews: [], nextCursor: null }]);
+    const second = await f.call('GET', `/v1/requests?limit=1&cursor=${requestsCursor}`, { token: tokens.admin });
+    assert.equal(second.json.requests.length, 1);
+    assert.notEqual(second.json.requests[0].id, first.json.requests[0].id);
   });
   test('/healthz needs no token', async () => {
     const r = await f.call('GET', '/healthz');

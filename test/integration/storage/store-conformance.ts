@@ -7,7 +7,12 @@ import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
 import type { BypassRequest } from '../../../shared/domain/request';
 import type { Review } from '../../../shared/domain/review';
 import { AppError } from '../../../shared/errors';
-import type { NewLedgerEntry, Store, StoredDecision, StoredToken } from '../../../grant-store/storage/store';
+import type { NewLedgerEntry, RequestFilter, Store, StoredDecision, StoredToken } from '../../../grant-store/storage/store';
+import { decodePageCursor, encodePageCursor, type PageKey } from '../../../shared/domain/page-cursor';
+import type { ListRequestsQuery } from '../../../shared/domain/api';
+import { canSeeRequest, type Viewer } from '../../../shared/policy/visibility';
+import { requestPage } from '../../../grant-store/service/request-service';
+import { reviewPage } from '../../../grant-store/service/review-service';
 import type { StoredSession } from '../../../grant-store/identity/stored-session';
 import type { EmergencyCredential } from '../../../shared/domain/emergency';
 import type { Incident } from '../../../shared/domain/incident';
@@ -289,6 +294,45 @@ function makeIncident(overrides: Partial<Incident> = {}): Incident {
   };
 }
 
+/** The policy the paged lists' visibility is decided under: dave approves only the critical tier, ciso is on its notify list. */
+const PAGING_POLICY = PolicySchema.parse({
+  version: 1,
+  tiers: { standard: { approvals: 1, approverGroups: ['leads'], maxTtl: '24h' }, critical: { approvals: 1, approverGroups: ['security'], maxTtl: '4h', notify: ['ciso'] } },
+  gates: [
+    { id: 'unit-tests', kind: 'slow', tier: 'standard' },
+    { id: 'e2e', kind: 'slow', tier: 'standard' },
+    { id: 'prod-deploy', kind: 'slow', tier: 'critical' },
+  ],
+  teams: { payments: { members: ['alice', 'bob'] }, search: { members: ['sam', 'dave'] } },
+  approvers: { leads: ['bob', 'carol'], security: ['dave'] },
+});
+
+/**
+ * 40 requests over 8 creation times (so most share one with another) across requesters, teams,
+ * gates and states, some approved by bob, and a review for each closed one over 5 opening times.
+ */
+async function pagingWorkload(store: Store, rnd: ReturnType<typeof seededRandom>): Promise<{ requests: BypassRequest[]; reviews: Review[] }> {
+  const people = [
+    { requester: 'alice', team: 'payments' },
+    { requester: 'sam', team: 'search' },
+    { requester: 'dave', team: 'search' },
+    { requester: 'bob', team: 'payments' },
+  ];
+  const requests: BypassRequest[] = [];
+  const reviews: Review[] = [];
+  for (let i = 0; i < 40; i++) {
+    const state = rnd.pick(['pending', 'needs_info', 'active', 'denied', 'expired'] as const);
+    const request = makeRequest({ ...rnd.pick(people), gate: rnd.pick(['unit-tests', 'e2e', 'prod-deploy']), state, createdAt: at(rnd.int(8)), tier: 'standard', approvals: rnd.chance(0.3) ? [{ approver: 'bob', keyId: 'ab'.repeat(32), hardwareBacked: false, ttl: '1h', comment: 'looks right', at: at(9) }] : [] });
+    requests.push(request);
+    if (state === 'expired' || state === 'denied') reviews.push(makeReview(request.id, { gate: request.gate, requester: request.requester, team: request.team, openedAt: at(60 + rnd.int(5)), state: rnd.chance(0.5) ? 'reviewed' : 'review_open' }));
+  }
+  await store.transaction(async (tx) => {
+    for (const r of requests) await tx.insertRequest(r);
+    for (const r of reviews) await tx.insertReview(r);
+  });
+  return { requests, reviews };
+}
+
 export function storeConformanceSuite(factory: StoreBackendFactory): void {
   describe(`Store conformance: ${factory.name}`, () => {
     let sut: StoreUnderTest;
@@ -345,6 +389,115 @@ export function storeConformanceSuite(factory: StoreBackendFactory): void {
       assert.equal(await store.countRequests({}), 3);
       assert.equal(await store.countRequests({ requester: 'alice' }), 2);
       assert.equal(await store.countRequests({ states: ['denied'] }), 1);
+    });
+
+    test('keyset pages: listRequests and listReviews after a key, in pages of 1, 2 and 7, give the one read, ties broken by the id, filters kept', async () => {
+      const rnd = seededRandom(14);
+      const { requests, reviews } = await pagingWorkload(store, rnd);
+      const byKey = <T extends { id: string }>(time: (row: T) => string) => (a: T, b: T) => (time(b) < time(a) ? -1 : time(b) > time(a) ? 1 : b.id < a.id ? -1 : b.id > a.id ? 1 : 0);
+      const ids = (rows: readonly { id: string }[]) => rows.map((r) => r.id);
+      assert.ok(new Set(requests.map((r) => r.createdAt)).size < requests.length / 3, 'many requests share a createdAt');
+      const requestFilters: RequestFilter[] = [{}, { states: ['pending'] }, { states: ['pending', 'needs_info', 'active'] }, { requester: 'alice' }, { team: 'search' }, { gate: 'e2e' }, { gate: 'prod-deploy', states: ['expired'] }];
+      for (const filter of requestFilters) {
+        const whole = await store.listRequests(filter);
+        const matching = requests.filter((r) => (!filter.states || filter.states.includes(r.state)) && (!filter.requester || r.requester === filter.requester) && (!filter.team || r.team === filter.team) && (!filter.gate || r.gate === filter.gate));
+        assert.deepEqual(ids(whole), ids(matching.sort(byKey((r) => r.createdAt))), `one read of ${JSON.stringify(filter)}: createdAt then id, descending`);
+        assert.ok(whole.length > 0, JSON.stringify(filter));
+        for (const limit of [1, 2, 7]) {
+          const seen: BypassRequest[] = [];
+          for (let after: PageKey | undefined; ; ) {
+            const page = await store.listRequests({ ...filter, after, limit });
+            assert.ok(page.length <= limit);
+            seen.push(...page);
+            if (page.length < limit) break;
+            after = { at: page[page.length - 1]!.createdAt, id: page[page.length - 1]!.id };
+          }
+          assert.deepEqual(ids(seen), ids(whole), `pages of ${limit} of ${JSON.stringify(filter)}`);
+        }
+      }
+      for (const state of [undefined, 'review_open', 'reviewed'] as const) {
+        const whole = await store.listReviews({ state });
+        assert.deepEqual(ids(whole), ids(reviews.filter((r) => !state || r.state === state).sort(byKey((r) => r.openedAt))), `one read of reviews ${state ?? 'all'}`);
+        for (const limit of [1, 2, 7]) {
+          const seen: Review[] = [];
+          for (let after: PageKey | undefined; ; ) {
+            const page = await store.listReviews({ state, after, limit });
+            seen.push(...page);
+            if (page.length < limit) break;
+            after = { at: page[page.length - 1]!.openedAt, id: page[page.length - 1]!.id };
+          }
+          assert.deepEqual(ids(seen), ids(whole), `pages of ${limit} of reviews ${state ?? 'all'}`);
+        }
+      }
+      // A key past the oldest row: nothing after it.
+      assert.deepEqual(await store.listRequests({ after: { at: T0, id: 'req_0000000000000000' }, limit: 5 }), []);
+      assert.deepEqual(await store.listReviews({ after: { at: T0, id: 'rev_0000000000000000' }, limit: 5 }), []);
+    });
+
+    test('keyset pages for callers whose visibility is decided per row: pages of 1, 2 and 7 give the one read; a cursor names only a row the caller sees', async () => {
+      const rnd = seededRandom(41);
+      const { requests, reviews } = await pagingWorkload(store, rnd);
+      const callers: Viewer[] = [
+        { principal: 'audrey', roles: ['auditor'] },
+        { principal: 'alice', roles: ['requester'] }, // her own only, in SQL
+        { principal: 'dave', roles: ['approver'] }, // the critical tier's requests only: filtered per row
+        { principal: 'ciso', roles: ['requester'] }, // on the critical tier's notify list: filtered per row
+        { principal: 'bob', roles: ['approver', 'requester'] },
+      ];
+      const queries: Array<Omit<ListRequestsQuery, 'limit'>> = [{}, { state: 'open' }, { gate: 'prod-deploy' }, { team: 'payments' }, { awaiting: 'me' }];
+      const ids = (rows: readonly { id: string }[]) => rows.map((r) => r.id);
+      const walk = async <T extends { id: string }>(read: (cursor: string | undefined) => Promise<{ rows: T[]; nextCursor: string | null }>, limit: number, list: 'requests' | 'reviews', what: string): Promise<T[]> => {
+        const seen: T[] = [];
+        for (let cursor: string | undefined; ; ) {
+          const page = await read(cursor);
+          seen.push(...page.rows);
+          if (page.nextCursor === null) break;
+          assert.equal(page.rows.length, limit, `${what}: a page followed by another is full`);
+          const decoded = decodePageCursor(list, page.nextCursor);
+          assert.ok('key' in decoded && decoded.key.id === page.rows[page.rows.length - 1]!.id, `${what}: the cursor names the page's last row`);
+          cursor = page.nextCursor;
+        }
+        return seen;
+      };
+      let filteredPerRow = 0;
+      for (const caller of callers) {
+        for (const q of queries) {
+          const what = `${caller.principal} ${JSON.stringify(q)}`;
+          const whole = await requestPage(store, PAGING_POLICY, caller, { ...q, limit: 5000 });
+          assert.equal(whole.nextCursor, null);
+          if (q.awaiting === undefined) {
+            const states = q.state === 'open' ? ['pending', 'needs_info', 'active'] : undefined;
+            const visible = (await store.listRequests({ gate: q.gate, team: q.team, states: states as RequestFilter['states'] })).filter((r) => canSeeRequest(PAGING_POLICY, caller, r));
+            assert.deepEqual(ids(whole.requests), ids(visible), `${what}: what the caller sees, newest first`);
+          } else assert.ok(whole.requests.every((r) => canSeeRequest(PAGING_POLICY, caller, r) && ['pending', 'needs_info'].includes(r.state)), what);
+          if (whole.requests.length < requests.length) filteredPerRow++;
+          for (const limit of [1, 2, 7]) {
+            const paged = await walk((cursor) => requestPage(store, PAGING_POLICY, caller, { ...q, limit, cursor }).then((p) => ({ rows: p.requests, nextCursor: p.nextCursor })), limit, 'requests', `${what} pages of ${limit}`);
+            assert.deepEqual(ids(paged), ids(whole.requests), `${what}: pages of ${limit}`);
+          }
+        }
+        if (!caller.roles.includes('approver') && !caller.roles.includes('auditor')) continue;
+        for (const state of [undefined, 'reviewed'] as const) {
+          const whole = await reviewPage(store, PAGING_POLICY, caller, { state, limit: 5000 });
+          assert.deepEqual(ids(whole.reviews), ids((await store.listReviews({ state })).filter((r) => canSeeRequest(PAGING_POLICY, caller, r))), `${caller.principal} reviews ${state ?? 'all'}`);
+          for (const limit of [1, 2, 7]) {
+            const paged = await walk((cursor) => reviewPage(store, PAGING_POLICY, caller, { state, limit, cursor }).then((p) => ({ rows: p.reviews, nextCursor: p.nextCursor })), limit, 'reviews', `${caller.principal} reviews`);
+            assert.deepEqual(ids(paged), ids(whole.reviews), `${caller.principal} reviews ${state ?? 'all'}: pages of ${limit}`);
+          }
+        }
+      }
+      assert.ok(filteredPerRow > 5, 'most queries leave rows out');
+      assert.ok(reviews.some((r) => !canSeeRequest(PAGING_POLICY, callers[2]!, r)), 'dave does not see every review');
+
+      // A cursor past the oldest row: an empty page and no next one. A row filed mid-paging
+      // (newer than the cursor) is on no later page; nothing repeats.
+      const past = encodePageCursor('requests', { at: '2000-01-01T00:00:00.000Z', id: 'req_0000000000000000' });
+      assert.deepEqual(await requestPage(store, PAGING_POLICY, callers[0]!, { limit: 3, cursor: past }), { requests: [], nextCursor: null });
+      assert.deepEqual(await reviewPage(store, PAGING_POLICY, callers[0]!, { limit: 3, cursor: encodePageCursor('reviews', { at: '2000-01-01T00:00:00.000Z', id: 'rev_0000000000000000' }) }), { reviews: [], nextCursor: null });
+      const first = await requestPage(store, PAGING_POLICY, callers[0]!, { limit: 4 });
+      await store.transaction((tx) => tx.insertRequest(makeRequest({ createdAt: at(500) })));
+      const rest = await walk((cursor) => requestPage(store, PAGING_POLICY, callers[0]!, { limit: 4, cursor: cursor ?? first.nextCursor! }).then((p) => ({ rows: p.requests, nextCursor: p.nextCursor })), 4, 'requests', 'mid-paging');
+      assert.deepEqual([...ids(first.requests), ...ids(rest)], ids([...requests].sort((a, b) => (b.createdAt < a.createdAt ? -1 : b.createdAt > a.createdAt ? 1 : b.id < a.id ? -1 : 1))));
     });
 
     test('findActiveBypasses: only active on the gate, window not ended, longest first', async () => {
@@ -568,7 +721,7 @@ export function storeConformanceSuite(factory: StoreBackendFactory): void {
         assert.ok(await store.getReviewByRequest(r.id));
       }
       assert.equal((await store.getRequest(notYet.id))?.state, 'active');
-      assert.equal((await store.listReviews('review_open')).length, due.length);
+      assert.equal((await store.listReviews({ state: 'review_open' })).length, due.length);
       assert.equal(await store.ledgerSize(), due.length * 2);
     });
 
@@ -682,8 +835,8 @@ export function storeConformanceSuite(factory: StoreBackendFactory): void {
       const done: Review = { ...v1, state: 'reviewed', finding: 'justified', note: 'the suite was broken upstream', completedBy: 'carol', completedAt: at(90) };
       await store.transaction((tx) => tx.updateReview(done));
       assert.deepEqual(await store.getReview(v1.id), done);
-      assert.deepEqual((await store.listReviews('review_open')).map((r) => r.id), [v2.id]);
-      assert.deepEqual((await store.listReviews('reviewed')).map((r) => r.id), [v1.id]);
+      assert.deepEqual((await store.listReviews({ state: 'review_open' })).map((r) => r.id), [v2.id]);
+      assert.deepEqual((await store.listReviews({ state: 'reviewed' })).map((r) => r.id), [v1.id]);
     });
 
     test('emergency credentials: by id and secret digest, one per digest, state changes exactly once', async () => {

@@ -118,7 +118,7 @@ describe('grant store service', () => {
     await h.store.transaction((tx) => tx.updateReview(unfolded));
     const served = await getReview(h.deps, h.caller('audrey', 'auditor'), review.id);
     assert.deepEqual(served.timeline.map((t) => t.run?.count ?? 1), [1, 1, 1, EVALUATIONS, 1]);
-    assert.deepEqual((await listReviews(h.deps, h.caller('audrey', 'auditor'), 'review_open')).find((r) => r.id === review.id)?.timeline.length, 5);
+    assert.deepEqual((await listReviews(h.deps, h.caller('audrey', 'auditor'), { state: 'review_open' })).reviews.find((r) => r.id === review.id)?.timeline.length, 5);
     await completeReview(h.deps, h.caller('audrey', 'auditor'), review.id, { finding: 'fix_the_gate', note: 'the suite is far too slow' });
     assert.equal((await h.store.getReview(review.id))?.timeline.length, 5, 'written back folded');
   });

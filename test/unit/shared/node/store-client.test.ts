@@ -44,7 +44,7 @@ describe('StoreClient (contract client)', () => {
     assert.equal(r.token.principal, 'bob');
     assert.deepEqual(seen[0], { method: 'DELETE', url: '/v1/admin/tokens/tok_1%2Fx', auth: 'Bearer secret', body: '' });
 
-    answer = json(200, { requests: [] });
+    answer = json(200, { requests: [], nextCursor: null });
     await client.call('listRequests', { query: { awaiting: 'me', limit: 5, gate: undefined } });
     assert.equal(seen[1]!.url, '/v1/requests?awaiting=me&limit=5');
 
