@@ -67,6 +67,20 @@ export function streamTable(headers: string[]): { rows(rows: readonly string[][]
 }
 
 /**
+ * `{ "<key>": [ … ] }` for items that arrive in batches: the concatenated pieces are exactly
+ * `JSON.stringify({ [key]: items }, null, 2)` and a newline (what `--json` prints for a whole
+ * list), each item indented as it sits in that document.
+ */
+export function streamJsonList(key: string): { items(items: readonly unknown[]): string; end(): string } {
+  let count = 0;
+  const open = `{\n  ${JSON.stringify(key)}: [\n`;
+  return {
+    items: (items) => items.map((item) => `${count++ === 0 ? open : ',\n'}${JSON.stringify(item, null, 2).replace(/^/gm, '    ')}`).join(''),
+    end: () => (count === 0 ? `{\n  ${JSON.stringify(key)}: []\n}\n` : '\n  ]\n}\n'),
+  };
+}
+
+/**
  * `repo=payments-api,branch=main`: the same syntax the flags take, for a person to read: any
  * invisible or control character in a value shows as a <U+XXXX> marker.
  */

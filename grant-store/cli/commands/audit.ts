@@ -5,7 +5,7 @@ import { AUDIT_CSV_COLUMNS, AuditQuerySchema, type AuditQuery, type AuditRecord 
 import type { StoreClient } from '../../../shared/node/http/store-client';
 import type { CliContext } from '../context';
 import { withExamples } from '../help';
-import { formatTable, oneLine, streamTable } from '../output';
+import { formatTable, oneLine, streamJsonList, streamTable } from '../output';
 import { validateFlags, withFlagNames } from '../validate';
 
 const FLAGS = { from: '--from', to: '--to', gate: '--gate', team: '--team', actor: '--actor', format: '--format' };
@@ -97,22 +97,16 @@ export function auditTable(records: readonly AuditRecord[]): string {
  * null, 2)`), except that a table's columns are sized by the rows so far (streamTable).
  */
 export function auditWriter(format: z.infer<typeof AuditFormatSchema>, write: (text: string) => void): { page(records: readonly AuditRecord[]): void; end(): void } {
-  let count = 0;
   switch (format) {
     case 'jsonl':
       return { page: (records) => write(records.map((r) => `${JSON.stringify(r)}\n`).join('')), end: () => undefined };
     case 'csv':
       write(csvHeader(AUDIT_CSV_COLUMNS));
       return { page: (records) => write(records.map((r) => csvLine(AUDIT_CSV_COLUMNS, r)).join('')), end: () => undefined };
-    case 'json':
-      return {
-        // Each record indented as it sits in `{ "records": [ … ] }` pretty-printed with two spaces.
-        page: (records) => {
-          if (records.length === 0) return;
-          write(records.map((r) => `${count++ === 0 ? '{\n  "records": [\n' : ',\n'}${JSON.stringify(r, null, 2).replace(/^/gm, '    ')}`).join(''));
-        },
-        end: () => write(count === 0 ? '{\n  "records": []\n}\n' : '\n  ]\n}\n'),
-      };
+    case 'json': {
+      const list = streamJsonList('records');
+      return { page: (records) => write(list.items(records)), end: () => write(list.end()) };
+    }
     case 'table': {
       const table = streamTable(TABLE_HEADERS);
       return {

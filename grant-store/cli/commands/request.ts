@@ -1,11 +1,14 @@
 import type { Command } from 'commander';
+import { z } from 'zod';
+import { DEFAULT_PAGE_LIMIT } from '../../../shared/domain/page-cursor';
 import { ListRequestsQuerySchema, CancelInputSchema, ReplyInputSchema, type RequestCreated } from '../../../shared/domain/api';
 import { INCIDENT_REQUIRED_SEVERITIES, RequestIdSchema } from '../../../shared/domain/common';
 import { RequestInputSchema, type BypassRequest } from '../../../shared/domain/request';
 import { formatRemaining } from '../../../shared/domain/ttl';
 import type { CliContext } from '../context';
 import { withExamples } from '../help';
-import { formatScope, formatTable } from '../output';
+import { LIST_PAGE, listPageSize, listPages, printListPages } from '../list-pages';
+import { formatScope } from '../output';
 import { collect, parseScopeFlag, usageError, validateFlags, withFlagNames, type FlagNames } from '../validate';
 
 /** Field paths of RequestInput → the flags that set them. */
@@ -109,26 +112,35 @@ export function registerRequest(program: Command, ctx: CliContext): void {
       .option('--requester <name>', 'only this requester')
       .option('--team <team>', 'only this team')
       .option('--gate <id>', 'only this gate')
-      .option('--limit <n>', 'at most this many (1-5000)', '500'),
+      .option('--limit <n>', `at most this many (more than ${LIST_PAGE} are fetched page by page)`, String(DEFAULT_PAGE_LIMIT)),
     'breakglass request list --state open',
     'breakglass request list --awaiting-me --json',
+    'breakglass request list --state expired --limit 20000 --json > expired.json',
   ).action(async (flags: { state?: string; awaitingMe?: boolean; requester?: string; team?: string; gate?: string; limit: string }, cmd: Command) => {
-    const query = validateFlags(
-      ListRequestsQuerySchema,
+    const { limit, ...query } = validateFlags(
+      RequestListFlagsSchema,
       { state: flags.state, awaiting: flags.awaitingMe ? 'me' : undefined, requester: flags.requester, team: flags.team, gate: flags.gate, limit: flags.limit },
       'filters',
       { state: '--state', awaiting: '--awaiting-me', requester: '--requester', team: '--team', gate: '--gate', limit: '--limit' },
     );
-    const result = await ctx.client(cmd).call('listRequests', { query });
-    ctx.emit(cmd, result, () =>
-      formatTable(
-        ['ID', 'STATE', 'GATE', 'REQUESTER', 'SCOPE', 'TTL', 'EXPIRES'],
-        result.requests.map((r) => [r.id, r.state, r.gate, r.requester, formatScope(r.scope), r.approvedTtl ?? r.ttl, expiryText(r)]),
-        'no requests match',
-      ),
-    );
+    const client = ctx.client(cmd);
+    const pages = listPages((cursor, pageLimit) => client.call('listRequests', { query: { ...query, limit: pageLimit, cursor } }).then((p) => ({ rows: p.requests, nextCursor: p.nextCursor })), listPageSize(ctx.env), limit);
+    await printListPages(ctx, cmd, pages, {
+      key: 'requests',
+      headers: ['ID', 'STATE', 'GATE', 'REQUESTER', 'SCOPE', 'TTL', 'EXPIRES'],
+      row: (r: BypassRequest) => [r.id, r.state, r.gate, r.requester, formatScope(r.scope), r.approvedTtl ?? r.ttl, expiryText(r)],
+      empty: 'no requests match',
+    });
   });
 }
+
+/**
+ * `request list`'s flags: the query's filters, and a --limit that may pass one page (the CLI
+ * fetches as many pages as it takes).
+ */
+const RequestListFlagsSchema = ListRequestsQuerySchema.omit({ limit: true, cursor: true }).extend({
+  limit: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+});
 
 function expiryText(r: BypassRequest): string {
   if (!r.expiresAt) return '-';

@@ -4,7 +4,8 @@ import { ReviewCompleteInputSchema, ReviewStateSchema, type Review } from '../..
 import type { CliContext } from '../context';
 import { withExamples } from '../help';
 import { foldTimeline } from '../../../shared/domain/review-timeline';
-import { formatTable, oneLine, textBlock } from '../output';
+import { listPageSize, listPages, printListPages } from '../list-pages';
+import { oneLine, textBlock } from '../output';
 import { validateFlags, withFlagNames } from '../validate';
 
 export function registerReview(program: Command, ctx: CliContext): void {
@@ -15,19 +16,19 @@ export function registerReview(program: Command, ctx: CliContext): void {
   );
 
   withExamples(
-    review.command('list').description('list reviews (open ones by default)').option('--state <state>', 'review_open | reviewed | all', 'review_open'),
+    review.command('list').description('list reviews (open ones by default), newest opened first; every match, fetched and printed page by page').option('--state <state>', 'review_open | reviewed | all', 'review_open'),
     'breakglass review list',
     'breakglass review list --state all --json',
   ).action(async (flags: { state: string }, cmd: Command) => {
     const state = flags.state === 'all' ? undefined : validateFlags(ReviewStateSchema, flags.state, 'filters', { '': '--state' });
-    const result = await ctx.client(cmd).call('listReviews', { query: { state } });
-    ctx.emit(cmd, result, () =>
-      formatTable(
-        ['ID', 'STATE', 'REQUEST', 'GATE', 'REQUESTER', 'OPENED', 'FINDING'],
-        result.reviews.map((r) => [r.id, r.state, r.requestId, r.gate, r.requester, r.openedAt, r.finding ?? '-']),
-        'no reviews match',
-      ),
-    );
+    const client = ctx.client(cmd);
+    const pages = listPages((cursor, limit) => client.call('listReviews', { query: { state, limit, cursor } }).then((p) => ({ rows: p.reviews, nextCursor: p.nextCursor })), listPageSize(ctx.env));
+    await printListPages(ctx, cmd, pages, {
+      key: 'reviews',
+      headers: ['ID', 'STATE', 'REQUEST', 'GATE', 'REQUESTER', 'OPENED', 'FINDING'],
+      row: (r: Review) => [r.id, r.state, r.requestId, r.gate, r.requester, r.openedAt, r.finding ?? '-'],
+      empty: 'no reviews match',
+    });
   });
 
   withExamples(
