@@ -36,6 +36,8 @@ export interface ConsoleBrowserHostOptions {
   logger?: ConsoleLogger;
   /** Defaults to the system clock; the e2e stack passes one its tests can move forward. */
   clock?: ConsoleClock;
+  /** Reviews per page (ConsoleOptions.reviewPageSize); the e2e stack passes a small one. */
+  reviewPageSize?: number;
 }
 
 export interface RunningConsoleBrowserHost extends RunningBrowserHost {
@@ -66,6 +68,7 @@ export async function startConsoleBrowserHost(options: ConsoleBrowserHostOptions
     tpm: options.tpm,
     logger: options.logger,
     clock: options.clock,
+    reviewPageSize: options.reviewPageSize,
     notify: (notification) => {
       notifications.push(notification);
       options.onNotification?.(notification);

@@ -19,5 +19,10 @@ export interface ScreenRoute {
   /** The screen scrolls its own body (virtualized lists) instead of the page scrolling. */
   fill?: boolean;
   /** Sidebar counter (called as a hook on every render of the sidebar). */
-  useBadge?: () => { count: number; urgent?: boolean } | null;
+  useBadge?: () => {
+    count: number;
+    urgent?: boolean;
+    /** There are more than `count` (a list read a page at a time): shown as `count+`. */
+    more?: boolean;
+  } | null;
 }

@@ -52,8 +52,9 @@ function NavItem({ route, current }: { route: ScreenRoute; current: boolean }) {
         {/* The accessible name; in the collapsed rail it is the tooltip shown on hover and focus. */}
         <span className="nav-label">{route.label}</span>
         {badge && badge.count > 0 ? (
-          <span className={`nav-count${badge.urgent ? ' urgent' : ''}`} aria-label={`${badge.count} ${route.label.toLowerCase()}`}>
+          <span className={`nav-count${badge.urgent ? ' urgent' : ''}`} aria-label={`${badge.count}${badge.more ? '+' : ''} ${route.label.toLowerCase()}`}>
             {badge.count}
+            {badge.more ? '+' : ''}
           </span>
         ) : null}
       </button>

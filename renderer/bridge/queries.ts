@@ -1,4 +1,4 @@
-import { keepPreviousData, useMutation, useQuery, useQueryClient, type UseQueryOptions } from '@tanstack/react-query';
+import { keepPreviousData, useInfiniteQuery, useMutation, useQuery, useQueryClient, type InfiniteData, type UseQueryOptions } from '@tanstack/react-query';
 import type { AppError } from '../../shared/errors';
 import type { ChannelInput, ChannelOutput, MainChannel } from '../../shared/ipc/contract';
 import { useBridge } from './bridge-context';
@@ -24,6 +24,33 @@ export function useChannel<C extends MainChannel>(channel: C, input: ChannelInpu
     },
     ...(keepPrevious ? { placeholderData: keepPreviousData } : {}),
     ...rest,
+  });
+}
+
+/** Channels answered a page at a time: their input takes a `cursor`, their output names the next page's. */
+type PagedChannel = {
+  [C in MainChannel]: ChannelOutput<C> extends { nextCursor: string | null } ? (ChannelInput<C> extends { cursor?: string } ? C : never) : never;
+}[MainChannel];
+
+/**
+ * A paged channel's pages so far: the first page of `input`, then each next page on
+ * fetchNextPage (hasNextPage while the last page names one). Its key extends the channel's, so
+ * invalidating the channel refetches the pages loaded, from the first.
+ */
+export function useChannelPages<C extends PagedChannel>(channel: C, input: Omit<ChannelInput<C>, 'cursor'>, options: { keepPrevious?: boolean } = {}) {
+  const bridge = useBridge();
+  return useInfiniteQuery<ChannelOutput<C>, AppError, InfiniteData<ChannelOutput<C>, string | null>, readonly unknown[], string | null>({
+    queryKey: [...channelKey(channel, input as ChannelInput<C>), 'pages'],
+    initialPageParam: null,
+    queryFn: async ({ pageParam }) => {
+      try {
+        return await bridge.call(channel, { ...input, ...(pageParam === null ? {} : { cursor: pageParam }) } as ChannelInput<C>);
+      } catch (error) {
+        throw toAppError(error);
+      }
+    },
+    getNextPageParam: (last) => (last as { nextCursor: string | null }).nextCursor,
+    ...(options.keepPrevious ? { placeholderData: keepPreviousData } : {}),
   });
 }
 

@@ -16,6 +16,7 @@ import { AttestationRefSchema, KeyAttestationInputSchema } from '../domain/ident
 import { BypassRequestSchema, RequestStateSchema } from '../domain/request';
 import { DecisionRecordSchema } from '../domain/decision';
 import { HistorySchema } from '../domain/api';
+import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, pageCursorSchema } from '../domain/page-cursor';
 import { ReviewFindingSchema, ReviewSchema, ReviewStateSchema } from '../domain/review';
 import { LedgerEntrySchema, LedgerEntryTypeSchema } from '../domain/ledger-entry';
 import { TtlSchema } from '../domain/ttl';
@@ -478,7 +479,7 @@ export const mainContract = {
       requester: PrincipalNameSchema.optional(),
       team: SlugSchema.optional(),
       gate: SlugSchema.optional(),
-      limit: z.number().int().min(1).max(5000).default(500),
+      limit: z.number().int().min(1).max(MAX_PAGE_LIMIT).default(DEFAULT_PAGE_LIMIT),
     }),
     output: z.strictObject({ requests: z.array(BypassRequestSchema) }),
   },
@@ -528,10 +529,14 @@ export const mainContract = {
     output: z.strictObject({ requests: z.array(BypassRequestSchema), fetchedAt: TimestampSchema }),
   },
 
-  /** Post-incident reviews (default: waiting for sign-off). Served from the local copy when offline. */
+  /**
+   * A page of post-incident reviews (all states when `state` is absent), newest opened first;
+   * `cursor` (a previous page's nextCursor) asks for the page after it. The first page is served
+   * from the local copy when offline (then nextCursor is null: later pages need the store).
+   */
   'console:main:list-reviews': {
-    input: z.strictObject({ state: ReviewStateSchema.optional() }),
-    output: z.strictObject({ reviews: z.array(ReviewSchema), data: DataSourceSchema }),
+    input: z.strictObject({ state: ReviewStateSchema.optional(), cursor: pageCursorSchema('reviews').optional() }),
+    output: z.strictObject({ reviews: z.array(ReviewSchema), nextCursor: z.string().nullable(), data: DataSourceSchema }),
   },
 
   /** Sign off a review (someone other than the requester). Needs the store. */

@@ -3,7 +3,7 @@ import type { Review, ReviewFinding, TimelineItem } from '../../../shared/domain
 import { foldTimeline } from '../../../shared/domain/review-timeline';
 import { useSession } from '../../app/use-session';
 import { useUi } from '../../app/ui-store';
-import { useChannel, useChannelMutation } from '../../bridge/queries';
+import { useChannelMutation, useChannelPages } from '../../bridge/queries';
 import { StateBadge } from '../../components/badges';
 import { ErrorNotice, fieldError } from '../../components/error-notice';
 import { formatUtc, withReadableTimes } from '../../lib/time';
@@ -80,11 +80,14 @@ function CompleteForm({ review, disabledReason, me }: { review: Review; disabled
 
 export function ReviewsScreen() {
   const [state, setState] = useState<'review_open' | 'reviewed'>('review_open');
-  const reviews = useChannel('console:main:list-reviews', { state }, { keepPrevious: true });
+  // A page at a time (newest opened first): Show more asks the store for the next one.
+  const reviews = useChannelPages('console:main:list-reviews', { state }, { keepPrevious: true });
   const session = useSession().data;
   const openRequest = useUi((s) => s.openRequest);
   const [selected, setSelected] = useState<string | null>(null);
-  const list = reviews.data?.reviews ?? [];
+  const pages = reviews.data?.pages ?? [];
+  const list = pages.flatMap((page) => page.reviews);
+  const source = pages[0]?.data;
   const me = session?.principal;
   const assignedToMe = (r: Review) => Boolean(me && r.assignedTo?.includes(me));
   // Without a choice, the first review assigned to me (else the first one) is shown.
@@ -114,9 +117,9 @@ export function ReviewsScreen() {
         </div>
       </div>
       <ErrorNotice error={reviews.error} showingCopy={!!reviews.data} title="Could not load reviews" />
-      {reviews.data?.data.source === 'mirror' ? (
+      {source?.source === 'mirror' ? (
         <div className="notice info" style={{ marginBottom: 12 }}>
-          Showing the local copy{reviews.data.data.asOf ? ` as of ${formatUtc(reviews.data.data.asOf)}` : ''}.
+          Showing the local copy{source.asOf ? ` as of ${formatUtc(source.asOf)}` : ''}: the newest reviews only; older ones need the store.
         </div>
       ) : null}
       {list.length === 0 && !reviews.isPending ? (
@@ -159,6 +162,16 @@ export function ReviewsScreen() {
                 ))}
               </tbody>
             </table>
+            {reviews.hasNextPage ? (
+              <div className="panel-body row" style={{ borderTop: '1px solid var(--border-muted)', justifyContent: 'space-between' }}>
+                <span className="muted" style={{ fontSize: 12 }}>
+                  {list.length.toLocaleString('en-US')} newest shown
+                </span>
+                <button type="button" className="btn small" onClick={() => void reviews.fetchNextPage()} disabled={reviews.isFetchingNextPage}>
+                  {reviews.isFetchingNextPage ? 'Loading…' : 'Show more'}
+                </button>
+              </div>
+            ) : null}
           </div>
           {current ? (
             <section className="panel" aria-label={`review ${current.id} detail`}>

@@ -1,3 +1,6 @@
+/** Reviews per page of the stack's console (ConsoleOptions.reviewPageSize): a handful shows the Reviews screen's Show more. */
+export const E2E_REVIEW_PAGE = 5;
+
 /** What the e2e stack (stack.ts) prints once it is ready; the tests read it from BG_E2E_STACK. */
 export interface StackInfo {
   storeUrl: string;
@@ -16,6 +19,8 @@ export interface StackInfo {
    * ahead and fires the timers due), POST /clock/reset (back to real time).
    */
   controlUrl: string;
+  /** The console's reviews per page (E2E_REVIEW_PAGE). */
+  reviewPageSize: number;
   softhsm: { modulePath: string; tokenLabel: string; userPin: string };
   /** Environment for CLI runs (no keychain secrets; tokens are passed per call). */
   cliEnv: Record<string, string>;

@@ -13,8 +13,12 @@ import { startStoreFixture, type StoreFixture } from '../../../support/grant-sto
 import { EXAMPLE_POLICY_PATH } from '../../../../grant-store/policy/example-policy-path';
 import { fileRequest, waitFor } from '../../grant-store/workflow-helpers';
 import { memoryKeychain } from './memory-keychain';
+import { dispatch } from '../../../../electron/core/dispatch';
 import { fileKeySigner, generateSoftwareKeyPair } from '../../../../shared/node/signing/software-signer';
 import type { PinRequest } from '../../../../electron/core/signers/pkcs11-signer';
+
+/** Reviews per page of this console: small, so a few reviews take several pages. */
+const REVIEW_PAGE_SIZE = 2;
 
 describe('the console core (composeConsole) against a real grant store', () => {
   let store: StoreFixture;
@@ -57,6 +61,7 @@ describe('the console core (composeConsole) against a real grant store', () => {
       openVault: keychain.openVault,
       notify: (n) => notifications.push(n),
       sse: { initialBackoffMs: 50, maxBackoffMs: 200 },
+      reviewPageSize: REVIEW_PAGE_SIZE,
     });
     service.subscribe((event, payload) => events.push({ event, payload }));
     await service.start();
@@ -181,6 +186,30 @@ describe('the console core (composeConsole) against a real grant store', () => {
     assert.equal(after.json.verdict, 'block');
     const reviews = await service.handlers['console:main:list-reviews']({ state: 'review_open' });
     assert.ok(reviews.reviews.some((r) => r.requestId === request.id));
+  });
+
+  test('reviews come a page at a time: the pages are the store\'s list, none skipped or repeated; a bad cursor is refused naming it', async () => {
+    for (const repo of ['pager-a', 'pager-b']) {
+      const request = await fileRequest(store, alice, { gate: 'ci-tests', severity: 'sev4', scope: { repo, branch: 'main' } });
+      await service.handlers['console:main:approve']({ id: request.id, digest: request.digest, ttl: '15m', comment: 'flaky runner, reviewed' });
+      await service.handlers['console:main:revoke']({ id: request.id, digest: request.digest, comment: 'runner replaced' });
+    }
+    const whole = (await store.call('GET', '/v1/reviews?state=review_open&limit=5000', { token: bobToken })).json.reviews as Array<{ id: string }>;
+    assert.ok(whole.length > REVIEW_PAGE_SIZE, `several pages (${whole.length} reviews)`);
+    const seen: string[] = [];
+    let page = await service.handlers['console:main:list-reviews']({ state: 'review_open' });
+    for (let pages = 1; ; pages++) {
+      assert.equal(page.data.source, 'store');
+      seen.push(...page.reviews.map((r) => r.id));
+      if (page.nextCursor === null) break;
+      assert.equal(page.reviews.length, REVIEW_PAGE_SIZE);
+      assert.ok(pages < whole.length, 'the pages end');
+      page = await service.handlers['console:main:list-reviews']({ state: 'review_open', cursor: page.nextCursor });
+    }
+    assert.deepEqual(seen, whole.map((r) => r.id));
+    const refused = await dispatch(service.handlers, 'console:main:list-reviews', { state: 'review_open', cursor: 'not a cursor' });
+    assert.equal(refused.ok, false);
+    assert.deepEqual(!refused.ok && refused.error.fieldErrors?.map((f) => f.path), ['cursor']);
   });
 
   test('what you sign is what you saw: a digest other than the store\'s is refused and nothing is signed; 1 of 2 says who is left', async () => {
@@ -346,6 +375,9 @@ describe('the console core (composeConsole) against a real grant store', () => {
     assert.equal(page.history.requester?.name, 'alice');
     const reviews = await service.handlers['console:main:list-reviews']({});
     assert.equal(reviews.data.source, 'mirror');
+    // The copy is the first page; the pages after it need the store.
+    assert.equal(reviews.reviews.length, REVIEW_PAGE_SIZE);
+    assert.equal(reviews.nextCursor, null);
     await assert.rejects(service.handlers['console:main:deny']({ id: seen, digest: page.request.digest, comment: 'no longer needed' }), (e: Error & { code?: string }) => e.code === 'store_unreachable');
   });
 });
