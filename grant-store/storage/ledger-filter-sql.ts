@@ -103,3 +103,31 @@ export function notificationEntriesSql(d: LedgerDialect, principal: string, scop
   const union = parts.map((sql, i) => `SELECT seq, entry_json FROM (${sql}) AS n${i}`).join(' UNION ');
   return { sql: `${union} ORDER BY seq LIMIT ${lim()}`, params };
 }
+
+/** A row of ledgerRunsSql: an entry shown of its run, with the run's number and size. */
+export interface LedgerRunRow {
+  run: number;
+  n: number;
+  entry_json: string;
+}
+
+/**
+ * SELECT run, n, entry_json for StoreReader.ledgerRunsForTarget: a target's entries after
+ * `afterSeq` (but the `except` types; the first `limit` of them) numbered into runs of consecutive entries of one type by one actor (a run
+ * starts where type or actor differs from the entry before; window functions, so the entries
+ * between a long run's ends are counted on the target index, not read out), then the entries
+ * shown: all of a run of at most `keepUpTo`, else its first and last, in seq order.
+ */
+export function ledgerRunsSql(d: LedgerDialect, target: string, except: readonly string[], keepUpTo: number, afterSeq: number, limit?: number): { sql: string; params: unknown[] } {
+  const params: unknown[] = [target, afterSeq];
+  const notIn = except.length > 0 ? ` AND type NOT IN (${except.map((t) => d.param(params.push(t))).join(', ')})` : '';
+  const first = limit !== undefined ? ` ORDER BY seq LIMIT ${d.param(params.push(limit))}` : '';
+  const keep = d.param(params.push(keepUpTo));
+  const sql = `WITH e AS (SELECT seq, type, ${d.actorExpr} AS actor FROM ledger_entries WHERE target = ${d.param(1)} AND seq > ${d.param(2)}${notIn}${first}),
+    s AS (SELECT seq, CASE WHEN type = LAG(type) OVER (ORDER BY seq) AND actor = LAG(actor) OVER (ORDER BY seq) THEN 0 ELSE 1 END AS starts FROM e),
+    g AS (SELECT seq, SUM(starts) OVER (ORDER BY seq) AS run FROM s),
+    r AS (SELECT run, MIN(seq) AS first, MAX(seq) AS last, COUNT(*) AS n FROM g GROUP BY run),
+    w AS MATERIALIZED (SELECT g.seq, g.run, r.n FROM g JOIN r ON r.run = g.run WHERE r.n <= ${keep} OR g.seq = r.first OR g.seq = r.last)
+    SELECT CAST(w.run AS INTEGER) AS run, CAST(w.n AS INTEGER) AS n, l.entry_json FROM w JOIN ledger_entries l ON l.seq = w.seq ORDER BY w.seq`;
+  return { sql, params };
+}

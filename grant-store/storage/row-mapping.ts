@@ -2,7 +2,7 @@ import type { EnrolledKey } from '../../shared/domain/identity';
 import type { LedgerEntry } from '../../shared/domain/ledger-entry';
 import type { BypassRequest } from '../../shared/domain/request';
 import type { Review } from '../../shared/domain/review';
-import type { GateBlockCount, StoredDecision, StoredLedgerRow, StoredRequestRow, StoredToken } from './store';
+import type { GateBlockCount, LedgerRun, StoredDecision, StoredLedgerRow, StoredRequestRow, StoredToken } from './store';
 
 /**
  * Rows <-> domain objects, for every backend. The SQLite and PostgreSQL schemas have the same
@@ -123,6 +123,18 @@ export function updateSql(table: string, columns: readonly string[], keyColumn: 
 /** Ledger entry JSON is plain text on both backends: exactly the canonical bytes that were hashed. */
 export function ledgerEntryFromText(text: string): LedgerEntry {
   return JSON.parse(text) as LedgerEntry;
+}
+
+/** ledgerRunsSql's rows (in seq order) as runs. */
+export function ledgerRunsFromRows(rows: readonly { run: number; n: number; entry_json: string }[]): LedgerRun[] {
+  const runs: LedgerRun[] = [];
+  let at: number | undefined;
+  for (const row of rows) {
+    if (row.run !== at) runs.push({ count: Number(row.n), entries: [] });
+    at = row.run;
+    runs.at(-1)!.entries.push(ledgerEntryFromText(row.entry_json));
+  }
+  return runs;
 }
 
 export function ledgerTextFromRow(row: LedgerTextRow): { seq: number; text: string } {

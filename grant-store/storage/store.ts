@@ -109,6 +109,14 @@ export interface LedgerFilter {
   maxSeq?: number;
 }
 
+/** A run of a target's ledger entries (StoreReader.ledgerRunsForTarget). */
+export interface LedgerRun {
+  /** How many entries the run holds. */
+  count: number;
+  /** Every entry of the run (count ≤ keepUpTo), or its first and last. */
+  entries: LedgerEntry[];
+}
+
 export interface GateBlockCount {
   gate: string;
   count: number;
@@ -200,6 +208,15 @@ export interface StoreReader {
   getLedgerEntries(from: number, limit: number): Promise<LedgerEntry[]>;
   /** Every entry whose target is `target`, in seq order (a request's timeline). */
   ledgerEntriesForTarget(target: string): Promise<LedgerEntry[]>;
+  /**
+   * The entries of `target` after `afterSeq` (default: all; at most `limit`, the first in seq
+   * order) but those of a type in `except`, as runs: each maximal run of
+   * consecutive entries (in seq order) of one type by one actor, with its entries in full when it
+   * has at most `keepUpTo`, else only its first and last. The entries between are counted in SQL,
+   * never read: a bypass evaluated a million times costs its review the runs, not the million
+   * (a request's timeline, shared/domain/review-timeline.ts).
+   */
+  ledgerRunsForTarget(target: string, except: readonly string[], keepUpTo: number, afterSeq?: number, limit?: number): Promise<LedgerRun[]>;
   /**
    * Entries matching `filter` with seq > afterSeq, in seq order, at most `limit` (keyset paging:
    * pass the last seq seen). Every filter is in SQL, on indexes (time, type, gate, actor, target).

@@ -2,14 +2,14 @@ import type { EnrolledKey } from '../../../shared/domain/identity';
 import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
 import type { BypassRequest } from '../../../shared/domain/request';
 import type { Review } from '../../../shared/domain/review';
-import { type DecisionRow, type DocRow, type LedgerBindingRow, type RequestColumnsRow, REQUEST_ROW_SELECT, ledgerRowFromRow, type GateBlockRow, type KeyRow, type LeafHashRow, type LedgerTextRow, type TokenRow, createRowMapping, gateBlockFromRow, leafHashFromRow, ledgerEntryFromText, ledgerTextFromRow } from '../row-mapping';
+import { type DecisionRow, type DocRow, type LedgerBindingRow, type RequestColumnsRow, REQUEST_ROW_SELECT, ledgerRowFromRow, type GateBlockRow, type KeyRow, type LeafHashRow, type LedgerTextRow, type TokenRow, createRowMapping, gateBlockFromRow, leafHashFromRow, ledgerEntryFromText, ledgerRunsFromRows, ledgerTextFromRow } from '../row-mapping';
 import type { StoredSession } from '../../identity/stored-session';
 import { LATEST_SESSIONS_SQL, sessionFromRow, type SessionRow } from '../session-rows';
 import type { EmergencyCredential } from '../../../shared/domain/emergency';
 import type { Incident } from '../../../shared/domain/incident';
 import { type DigestRun, type DigestRunRow, type DocOnlyRow, type IncidentReceipt, type IncidentReceiptRow, digestRunFromRow, emergencyFromRow, incidentFromRow, receiptFromRow } from '../emergency-rows';
-import type { GateBlockCount, LedgerFilter, RequestFilter, ReviewFilter, StoreReader, StoredDecision, StoredLedgerRow, StoredRequestRow, StoredToken } from '../store';
-import { type LedgerDialect, type NotificationScope, auditEntriesSql, ledgerSeqRangeSql, lifecycleEntriesSql, notificationEntriesSql } from '../ledger-filter-sql';
+import type { GateBlockCount, LedgerFilter, LedgerRun, RequestFilter, ReviewFilter, StoreReader, StoredDecision, StoredLedgerRow, StoredRequestRow, StoredToken } from '../store';
+import { type LedgerDialect, type NotificationScope, auditEntriesSql, ledgerRunsSql, type LedgerRunRow, ledgerSeqRangeSql, lifecycleEntriesSql, notificationEntriesSql } from '../ledger-filter-sql';
 import type { Queryable } from './connection';
 import { requestListSql, requestWhereSql, reviewListSql } from '../list-page-sql';
 import { type CounterDbRow, type CounterFilter, type CounterItem, type CounterRow, type ItemizedMetric, counterFromRow, counterWhere } from '../counters';
@@ -287,6 +287,11 @@ export class PgReader implements StoreReader {
   async ledgerEntriesForTarget(target: string): Promise<LedgerEntry[]> {
     const rows = (await this.db.query<{ entry_json: string }>('SELECT entry_json FROM ledger_entries WHERE target = $1 ORDER BY seq', [target])).rows;
     return rows.map((r) => ledgerEntryFromText(r.entry_json));
+  }
+
+  async ledgerRunsForTarget(target: string, except: readonly string[], keepUpTo: number, afterSeq = -1, limit?: number): Promise<LedgerRun[]> {
+    const q = ledgerRunsSql(PG_LEDGER, target, except, keepUpTo, afterSeq, limit);
+    return ledgerRunsFromRows((await this.db.query<LedgerRunRow>(q.sql, q.params)).rows);
   }
 
   async getLeafHashes(from: number, limit: number): Promise<Uint8Array[]> {

@@ -7,7 +7,7 @@ import { AppError } from '../../../shared/errors';
 import { leafHashOfText } from '../leaf-hash';
 import { DECISION_COLUMNS, KEY_COLUMNS, REQUEST_COLUMNS, REQUEST_UPDATE_COLUMNS, REVIEW_COLUMNS, TOKEN_COLUMNS, insertSql, updateSql } from '../row-mapping';
 import type { NotificationScope } from '../ledger-filter-sql';
-import type { LedgerFilter, NewLedgerEntry, StoreTx, StoredDecision, StoredLedgerRow, StoredToken } from '../store';
+import type { LedgerFilter, LedgerRun, NewLedgerEntry, StoreTx, StoredDecision, StoredLedgerRow, StoredToken } from '../store';
 import type { EntryBinder } from '../../../shared/ledger/entry-binding';
 import type { Queryable } from './connection';
 import { LEDGER_CHANNEL } from './ledger-feed';
@@ -340,6 +340,11 @@ export class PgTx extends PgReader implements StoreTx {
   override async ledgerEntriesForTarget(target: string): Promise<LedgerEntry[]> {
     await this.flushLedger();
     return super.ledgerEntriesForTarget(target);
+  }
+
+  override async ledgerRunsForTarget(target: string, except: readonly string[], keepUpTo: number, afterSeq = -1, limit?: number): Promise<LedgerRun[]> {
+    await this.flushLedger();
+    return super.ledgerRunsForTarget(target, except, keepUpTo, afterSeq, limit);
   }
 
   override async auditEntries(filter: LedgerFilter, afterSeq: number, limit: number): Promise<LedgerEntry[]> {

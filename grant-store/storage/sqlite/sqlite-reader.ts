@@ -3,14 +3,14 @@ import type { EnrolledKey } from '../../../shared/domain/identity';
 import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
 import type { BypassRequest } from '../../../shared/domain/request';
 import type { Review } from '../../../shared/domain/review';
-import { type DecisionRow, type DocRow, type LedgerBindingRow, type RequestColumnsRow, REQUEST_ROW_SELECT, ledgerRowFromRow, type GateBlockRow, type KeyRow, type LeafHashRow, type LedgerTextRow, type TokenRow, createRowMapping, gateBlockFromRow, leafHashFromRow, ledgerEntryFromText, ledgerTextFromRow } from '../row-mapping';
+import { type DecisionRow, type DocRow, type LedgerBindingRow, type RequestColumnsRow, REQUEST_ROW_SELECT, ledgerRowFromRow, type GateBlockRow, type KeyRow, type LeafHashRow, type LedgerTextRow, type TokenRow, createRowMapping, gateBlockFromRow, leafHashFromRow, ledgerEntryFromText, ledgerRunsFromRows, ledgerTextFromRow } from '../row-mapping';
 import type { StoredSession } from '../../identity/stored-session';
 import { LATEST_SESSIONS_SQL, sessionFromRow, type SessionRow } from '../session-rows';
 import type { EmergencyCredential } from '../../../shared/domain/emergency';
 import type { Incident } from '../../../shared/domain/incident';
 import { type DigestRun, type DigestRunRow, type DocOnlyRow, type IncidentReceipt, type IncidentReceiptRow, digestRunFromRow, emergencyFromRow, incidentFromRow, receiptFromRow } from '../emergency-rows';
-import type { GateBlockCount, LedgerFilter, RequestFilter, ReviewFilter, StoreReader, StoredDecision, StoredLedgerRow, StoredRequestRow, StoredToken } from '../store';
-import { type LedgerDialect, type NotificationScope, auditEntriesSql, ledgerSeqRangeSql, lifecycleEntriesSql, notificationEntriesSql } from '../ledger-filter-sql';
+import type { GateBlockCount, LedgerFilter, LedgerRun, RequestFilter, ReviewFilter, StoreReader, StoredDecision, StoredLedgerRow, StoredRequestRow, StoredToken } from '../store';
+import { type LedgerDialect, type NotificationScope, auditEntriesSql, ledgerRunsSql, type LedgerRunRow, ledgerSeqRangeSql, lifecycleEntriesSql, notificationEntriesSql } from '../ledger-filter-sql';
 import { requestListSql, requestWhereSql, reviewListSql } from '../list-page-sql';
 
 /** The expressions migration 6 indexes (ledger_entries_gate / _actor). */
@@ -288,6 +288,11 @@ export class SqliteReader implements StoreReader {
   async ledgerEntriesForTarget(target: string): Promise<LedgerEntry[]> {
     const rows = this.stmt('SELECT entry_json FROM ledger_entries WHERE target = ? ORDER BY seq').all(target) as { entry_json: string }[];
     return rows.map((r) => ledgerEntryFromText(r.entry_json));
+  }
+
+  async ledgerRunsForTarget(target: string, except: readonly string[], keepUpTo: number, afterSeq = -1, limit?: number): Promise<LedgerRun[]> {
+    const q = ledgerRunsSql(SQLITE_LEDGER, target, except, keepUpTo, afterSeq, limit);
+    return ledgerRunsFromRows(this.db.prepare(q.sql).all(...q.params) as LedgerRunRow[]);
   }
 
   async getLeafHashes(from: number, limit: number): Promise<Uint8Array[]> {

@@ -557,6 +557,53 @@ export function storeConformanceSuite(factory: StoreBackendFactory): void {
       });
     });
 
+    test('ledgerRunsForTarget: runs of one type by one actor counted in SQL equal the runs of every entry; long runs come as first and last; a transaction sees its own appends', async () => {
+      const rnd = seededRandom(23);
+      const target = rid('req');
+      const other = rid('req');
+      const EXCEPT = ['review_opened'];
+      // Long runs (evaluations by one gate), short ones, other actors and excluded types between, other targets' entries interleaved.
+      const kinds: Array<[NewLedgerEntry['type'], string]> = [['evaluation_under_bypass', 'ci'], ['evaluation_under_bypass', 'deploy-bot'], ['decision', 'bob'], ['info_requested', 'bob'], ['review_opened', 'system']];
+      for (let batch = 0; batch < 30; batch++) {
+        const [type, actor] = rnd.pick(kinds);
+        const length = rnd.chance(0.3) ? 1 + rnd.int(40) : 1 + rnd.int(3);
+        await store.transaction((tx) => tx.appendLedger(Array.from({ length }, () => (rnd.chance(0.15) ? entry('decision', other, { actor: 'bob' }) : entry(type, target, { actor, time: at(batch) })))));
+      }
+      // The rule read from every entry: a run starts where type or actor differs from the entry before.
+      const expected = (entries: readonly LedgerEntry[], except: readonly string[], keepUpTo: number) => {
+        const runs: LedgerEntry[][] = [];
+        let previous: LedgerEntry | undefined;
+        for (const e of entries.filter((x) => !except.includes(x.type))) {
+          if (!previous || previous.type !== e.type || previous.actor !== e.actor) runs.push([]);
+          runs.at(-1)!.push(e);
+          previous = e;
+        }
+        // A run of one or two is its own first and last.
+        return runs.map((r) => ({ count: r.length, entries: r.length <= Math.max(keepUpTo, 2) ? r : [r[0]!, r.at(-1)!] }));
+      };
+      const all = await store.ledgerEntriesForTarget(target);
+      for (const keepUpTo of [0, 1, 2, 5]) {
+        assert.deepEqual(await store.ledgerRunsForTarget(target, EXCEPT, keepUpTo), expected(all, EXCEPT, keepUpTo), `keepUpTo ${keepUpTo}`);
+        assert.deepEqual(await store.ledgerRunsForTarget(target, [], keepUpTo), expected(all, [], keepUpTo), `keepUpTo ${keepUpTo}, nothing excepted`);
+      }
+      // After a seq: the runs of the entries after it (a run cut there starts afresh).
+      for (const cut of [all[0]!.seq, all[Math.floor(all.length / 2)]!.seq, all.at(-1)!.seq]) {
+        assert.deepEqual(await store.ledgerRunsForTarget(target, EXCEPT, 2, cut), expected(all.filter((e) => e.seq > cut), EXCEPT, 2), `after seq ${cut}`);
+      }
+      const runs = await store.ledgerRunsForTarget(target, EXCEPT, 2);
+      assert.ok(runs.some((r) => r.count > 2) && runs.some((r) => r.count <= 2), 'the workload has long and short runs');
+      assert.equal(runs.reduce((n, r) => n + r.count, 0), all.filter((e) => !EXCEPT.includes(e.type)).length);
+      assert.deepEqual(await store.ledgerRunsForTarget(rid('req'), EXCEPT, 2), []);
+      // Inside a transaction the run it is extending grows by what it appended.
+      await store.transaction(async (tx) => {
+        const last = all.at(-1)!;
+        const [appended] = await tx.appendLedger([entry(last.type, target, { actor: last.actor })]);
+        const inside = await tx.ledgerRunsForTarget(target, [], 2);
+        assert.equal(inside.at(-1)!.entries.at(-1)!.seq, appended!.seq);
+        assert.equal(inside.reduce((n, r) => n + r.count, 0), all.length + 1);
+      });
+    });
+
     test('entry bundles (tile/entries) are framed from the stored texts to the bytes of entryBundle, non-ASCII included; full and partial', async () => {
       const target = rid('req');
       const entries = Array.from({ length: TILE_WIDTH + 44 }, (_, i) => entry('decision', target, { actor: i % 3 === 0 ? `zoë-日本-𝄞-${i}` : `bob-${i}` }));
