@@ -18,7 +18,7 @@ import { auditEntry } from '../service/audit-entry';
 import { newId, sha256 } from '../service/ids';
 import { requestAudit } from '../service/request-audit';
 import type { Caller, ServiceDeps } from '../service/service-deps';
-import { timelineFrom } from '../service/timeline';
+import { timelineOf } from '../service/timeline';
 import { timelineEntries } from '../../shared/domain/review-timeline';
 import { generateCredential, newCredentialId, parseCredential } from './credential-code';
 
@@ -239,7 +239,7 @@ export async function openEmergency(deps: ServiceDeps, caller: Caller, body: unk
         team,
         state: 'review_open',
         openedAt: at,
-        timeline: timelineFrom(await tx.ledgerEntriesForTarget(request.id)),
+        timeline: await timelineOf(tx, request.id),
         finding: null,
         note: null,
         completedBy: null,

@@ -1,4 +1,5 @@
 import { closeBypass, lapseRequest } from '../service/closure';
+import { timelineSoFar } from '../service/timeline';
 import { SYSTEM_CALLER, type ServiceDeps } from '../service/service-deps';
 import { fallbackStoreLogger } from '../logger';
 
@@ -31,10 +32,12 @@ export function startExpirySweeper(deps: ServiceDeps, intervalMs = DEFAULT_SWEEP
     const at = now.toISOString();
     let closed = 0;
     for (const due of await deps.store.dueForExpiry(at)) {
+      // The review's timeline up to now, read before the transaction (see timelineSoFar).
+      const soFar = await timelineSoFar(deps.store, due.id);
       const done = await deps.store.transaction(async (tx) => {
         const fresh = await tx.getRequest(due.id);
         if (!fresh || fresh.state !== 'active' || !fresh.expiresAt || fresh.expiresAt > at) return false;
-        await closeBypass(tx, fresh, 'expire', SYSTEM_CALLER, deps.clock(), null, deps.policies.policy);
+        await closeBypass(tx, fresh, 'expire', SYSTEM_CALLER, deps.clock(), null, deps.policies.policy, soFar);
         return true;
       });
       if (done) closed++;

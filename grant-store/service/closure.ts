@@ -9,7 +9,7 @@ import { auditEntry } from './audit-entry';
 import { newId } from './ids';
 import { requestAudit } from './request-audit';
 import type { Caller } from './service-deps';
-import { timelineFrom } from './timeline';
+import { timelineOf, type TimelineSoFar } from './timeline';
 import { timelineEntries } from '../../shared/domain/review-timeline';
 
 /**
@@ -17,7 +17,9 @@ import { timelineEntries } from '../../shared/domain/review-timeline';
  * post-incident review in the same transaction. The caller must have re-read `request` inside
  * `tx`; the state machine refuses a second closure, and the reviews table has one row per
  * request, so each closure and each review opening happens exactly once. The review is assigned
- * under `policy` (the one in force now): see shared/policy/review-assignment.
+ * under `policy` (the one in force now): see shared/policy/review-assignment. `soFar`: the
+ * review's timeline read before the transaction (timelineSoFar), so that only the entries since
+ * are read while it holds the store's writes.
  */
 export async function closeBypass(
   tx: StoreTx,
@@ -27,6 +29,7 @@ export async function closeBypass(
   now: Date,
   comment: string | null,
   policy: Policy,
+  soFar?: TimelineSoFar,
 ): Promise<{ request: BypassRequest; review: Review }> {
   const at = now.toISOString();
   const closed: BypassRequest = {
@@ -46,7 +49,7 @@ export async function closeBypass(
       data: { bypassId: closed.bypassId, comment, activatedAt: closed.activatedAt },
     })),
   ]);
-  const timeline = timelineFrom(await tx.ledgerEntriesForTarget(request.id));
+  const timeline = await timelineOf(tx, request.id, soFar);
   // An emergency credential's review opened with the bypass: it gets the whole timeline now.
   const opened = await tx.getReviewByRequest(request.id);
   if (opened) {

@@ -10,6 +10,7 @@ import type { StoreTx } from '../storage/store';
 import { requireRole } from './access';
 import { activate } from './activation';
 import { auditEntry } from './audit-entry';
+import { timelineSoFar, type TimelineSoFar } from './timeline';
 import { closeBypass } from './closure';
 import { rekorDsseBody } from './rekor-dsse-body';
 import { requestAudit } from './request-audit';
@@ -49,6 +50,8 @@ export async function submitDecision(deps: ServiceDeps, caller: Caller, requestI
   if (statement.approver !== caller.principal) throw new AppError('forbidden', `the statement is signed as approver ${statement.approver}, but the caller is ${caller.principal}`);
   if (statement.requestId !== requestId) throw new AppError('verification_failed', `the bundle decides on ${statement.requestId}, not on ${requestId}`);
 
+  // A revocation opens the review: its timeline so far is read before the transaction (see timelineSoFar).
+  const soFar = statement.decision === 'revoke' ? await timelineSoFar(deps.store, requestId) : undefined;
   return deps.store.transaction(async (tx) => {
     const request = await loadVisibleRequest(deps, caller, requestId, tx);
     // The key was read before verifying (outside the transaction): a revocation committed since
@@ -93,13 +96,13 @@ export async function submitDecision(deps: ServiceDeps, caller: Caller, requestI
       at,
       seq: recorded!.seq,
     };
-    const updated = await applyDecision(deps, tx, caller, request, statement, key, now);
+    const updated = await applyDecision(deps, tx, caller, request, statement, key, now, soFar);
     await tx.insertDecision({ ...record, signatureDigest: verified.signatureDigest, nonce: statement.nonce, bundle });
     return { request: updated, decision: { ...record, ...signingKeyFacts(key) } };
   });
 }
 
-async function applyDecision(deps: ServiceDeps, tx: StoreTx, caller: Caller, request: BypassRequest, statement: DecisionStatement, key: EnrolledKey, now: Date): Promise<BypassRequest> {
+async function applyDecision(deps: ServiceDeps, tx: StoreTx, caller: Caller, request: BypassRequest, statement: DecisionStatement, key: EnrolledKey, now: Date, soFar: TimelineSoFar | undefined): Promise<BypassRequest> {
   const policy = deps.policies.policy;
   const at = now.toISOString();
   switch (statement.decision) {
@@ -152,7 +155,7 @@ async function applyDecision(deps: ServiceDeps, tx: StoreTx, caller: Caller, req
     case 'revoke': {
       nextState(request.state, 'revoke');
       assertMayRevoke(deps.policies.policy, request, caller.principal);
-      return (await closeBypass(tx, request, 'revoke', caller, now, statement.comment, deps.policies.policy)).request;
+      return (await closeBypass(tx, request, 'revoke', caller, now, statement.comment, deps.policies.policy, soFar)).request;
     }
   }
 }

@@ -1,6 +1,8 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { LedgerEntry } from '../../shared/domain/ledger-entry';
 import type { Review, TimelineItem } from '../../shared/domain/review';
-import { foldTimeline } from '../../shared/domain/review-timeline';
+import { FOLD_RUN_LONGER_THAN, foldTimeline } from '../../shared/domain/review-timeline';
+import type { LedgerRun, StoreReader } from '../storage/store';
 import { formatScope } from '../../shared/policy/scope-match';
 import type { Scope } from '../../shared/domain/common';
 
@@ -28,9 +30,69 @@ function summarize(entry: LedgerEntry): string {
   }
 }
 
-/** A review's timeline, pre-filled from the request's ledger entries, long runs (evaluations) folded. */
-export function timelineFrom(entries: readonly LedgerEntry[]): TimelineItem[] {
-  return foldTimeline(entries.filter((e) => e.type !== 'review_opened' && e.type !== 'review_completed').map((e) => ({ seq: e.seq, time: e.time, type: e.type, actor: e.actor, summary: summarize(e) })));
+/** Entries about a request that its review's timeline leaves out (the review's own). */
+const NOT_ON_TIMELINE = ['review_opened', 'review_completed'] as const;
+
+/** A ledger entry as a timeline item. */
+export function timelineItem(e: LedgerEntry): TimelineItem {
+  return { seq: e.seq, time: e.time, type: e.type, actor: e.actor, summary: summarize(e) };
+}
+
+/** A request's timeline as read so far: its items (folded) through ledger seq `throughSeq` (-1: none yet). */
+export interface TimelineSoFar {
+  throughSeq: number;
+  items: TimelineItem[];
+}
+
+type RunsReader = Pick<StoreReader, 'ledgerRunsForTarget'>;
+
+function itemsOf(runs: readonly LedgerRun[]): TimelineItem[] {
+  return runs.flatMap(({ count, entries }) => {
+    if (count <= FOLD_RUN_LONGER_THAN) return entries.map(timelineItem);
+    const first = entries[0]!;
+    const last = entries.at(-1)!;
+    return [{ ...timelineItem(first), run: { count, lastSeq: last.seq, lastTime: last.time } }];
+  });
+}
+
+/**
+ * A review's timeline, pre-filled from the request's ledger entries (but the review's own), long
+ * runs folded: what foldTimeline makes of every entry as a timelineItem, read by runs. A long run
+ * (a bypass's evaluations, each its own entry) is read as its first and last entry and a count.
+ * With `soFar` (timelineSoFar, read before the transaction that closes the bypass), only the
+ * entries after it are read here: foldTimeline joins a run cut in two by the read exactly as if
+ * it had been read whole.
+ */
+export async function timelineOf(reader: RunsReader, requestId: string, soFar?: TimelineSoFar): Promise<TimelineItem[]> {
+  const runs = await reader.ledgerRunsForTarget(requestId, NOT_ON_TIMELINE, FOLD_RUN_LONGER_THAN, soFar?.throughSeq ?? -1);
+  return foldTimeline([...(soFar?.items ?? []), ...itemsOf(runs)]);
+}
+
+/**
+ * Entries of a request read at a time by timelineSoFar: on SQLite a read holds the event loop
+ * (~20 ms for 5,000 evaluations here), so a long history is read in such steps with other work
+ * between them.
+ */
+const SO_FAR_STEP = 5_000;
+
+/**
+ * The timeline so far, read outside any transaction: the closure's transaction then reads only
+ * what came after, so a bypass evaluated a million times does not hold the store's writes (every
+ * warn waits on that transaction) while its evaluations are counted. Read in steps of `step`
+ * entries, the event loop turning between them; foldTimeline joins runs across the
+ * steps. The ledger is read as a prefix (seqs are given in commit order), so nothing at or
+ * before `throughSeq` can appear later.
+ */
+export async function timelineSoFar(reader: RunsReader, requestId: string, step = SO_FAR_STEP): Promise<TimelineSoFar> {
+  let soFar: TimelineSoFar = { throughSeq: -1, items: [] };
+  for (;;) {
+    const runs = await reader.ledgerRunsForTarget(requestId, NOT_ON_TIMELINE, FOLD_RUN_LONGER_THAN, soFar.throughSeq, step);
+    const read = runs.reduce((n, run) => n + run.count, 0);
+    if (read === 0) return soFar;
+    soFar = { throughSeq: runs.at(-1)!.entries.at(-1)!.seq, items: foldTimeline([...soFar.items, ...itemsOf(runs)]) };
+    if (read < step) return soFar;
+    await yieldToEventLoop();
+  }
 }
 
 /** A stored review as served: a timeline stored before folding is folded now (the same rule). */

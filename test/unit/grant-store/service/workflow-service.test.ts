@@ -14,6 +14,8 @@ import { createToken, enrollKey } from '../../../../grant-store/service/identity
 import { createRequest } from '../../../../grant-store/service/request-service';
 import { completeReview, getReview, listReviews } from '../../../../grant-store/service/review-service';
 import { closeBypass } from '../../../../grant-store/service/closure';
+import { timelineItem, timelineOf, timelineSoFar, type TimelineSoFar } from '../../../../grant-store/service/timeline';
+import { foldTimeline } from '../../../../shared/domain/review-timeline';
 import { SYSTEM_CALLER } from '../../../../grant-store/service/service-deps';
 import { startHarness, type Harness } from '../service-harness';
 
@@ -121,6 +123,30 @@ describe('grant store service', () => {
     assert.deepEqual((await listReviews(h.deps, h.caller('audrey', 'auditor'), { state: 'review_open' })).reviews.find((r) => r.id === review.id)?.timeline.length, 5);
     await completeReview(h.deps, h.caller('audrey', 'auditor'), review.id, { finding: 'fix_the_gate', note: 'the suite is far too slow' });
     assert.equal((await h.store.getReview(review.id))?.timeline.length, 5, 'written back folded');
+  });
+
+  test('the timeline of a review, read by runs, is the fold of every entry of the request, runs by several gates and short runs included', async () => {
+    const { request } = await createRequest(h.deps, h.caller('alice', 'requester'), body({ scope: { repo: 'two-gates', branch: 'main' } }));
+    await approve(request);
+    // The timeline read so far after every evaluation: runs cut anywhere, short ones that grow long.
+    const readsSoFar: TimelineSoFar[] = [await timelineSoFar(h.store, request.id)];
+    for (const [principal, times] of [['ci', 5], ['cd', 1], ['ci', 2], ['cd', 40], ['ci', 3]] as const) {
+      for (let i = 0; i < times; i++) {
+        h.now.ms += 1_000;
+        assert.equal((await checkGate(h.deps, h.caller(principal, 'gate'), { gate: 'ci-tests', subject: { repo: 'two-gates', branch: 'main' } })).verdict, 'warn');
+        readsSoFar.push(await timelineSoFar(h.store, request.id));
+      }
+    }
+    const { review } = await h.store.transaction(async (tx) => closeBypass(tx, (await tx.getRequest(request.id))!, 'revoke', h.caller('bob', 'approver'), new Date(h.now.ms), 'fixed', h.deps.policies.policy, readsSoFar[20]));
+    const entries = (await h.store.ledgerEntriesForTarget(request.id)).filter((e) => e.type !== 'review_opened' && e.type !== 'review_completed');
+    assert.deepEqual(review.timeline, foldTimeline(entries.map(timelineItem)));
+    assert.deepEqual(review.timeline.map((t) => `${t.actor}:${t.run?.count ?? 1}`), ['alice:1', 'bob:1', 'bob:1', 'ci:5', 'cd:1', 'ci:1', 'ci:1', 'cd:40', 'ci:3', 'bob:1']);
+    // Whatever was read before, the rest read after gives the same timeline.
+    for (const [i, soFar] of readsSoFar.entries()) assert.deepEqual(await timelineOf(h.store, request.id, soFar), review.timeline, `read so far after ${i} evaluations`);
+    // Read in steps of any size, the same.
+    const whole = await timelineSoFar(h.store, request.id);
+    for (const step of [1, 2, 3, 7, 40]) assert.deepEqual(await timelineSoFar(h.store, request.id, step), whole, `steps of ${step}`);
+    assert.deepEqual(whole.items, review.timeline, 'read after the closure: the whole timeline');
   });
 
   test('reviewing your own approval is allowed but recorded: selfReview on the review and its ledger entry', async () => {
