@@ -7,6 +7,8 @@ export interface LedgerDialect {
   gateExpr: string;
   /** The entry's actor, as indexed (ledger_entries_actor). */
   actorExpr: string;
+  /** The entry's actor read row by row, where no index is matched: the cheapest way to parse it. */
+  actorValueExpr: string;
   /**
    * Pins a FROM to one of our indexes where the planner would pick a worse one (SQLite:
    * `INDEXED BY name`, which fails loudly if the index cannot serve the query; PostgreSQL has no
@@ -123,7 +125,7 @@ export function ledgerRunsSql(d: LedgerDialect, target: string, except: readonly
   const notIn = except.length > 0 ? ` AND type NOT IN (${except.map((t) => d.param(params.push(t))).join(', ')})` : '';
   const first = limit !== undefined ? ` ORDER BY seq LIMIT ${d.param(params.push(limit))}` : '';
   const keep = d.param(params.push(keepUpTo));
-  const sql = `WITH e AS (SELECT seq, type, ${d.actorExpr} AS actor FROM ledger_entries WHERE target = ${d.param(1)} AND seq > ${d.param(2)}${notIn}${first}),
+  const sql = `WITH e AS (SELECT seq, type, ${d.actorValueExpr} AS actor FROM ledger_entries WHERE target = ${d.param(1)} AND seq > ${d.param(2)}${notIn}${first}),
     s AS (SELECT seq, CASE WHEN type = LAG(type) OVER (ORDER BY seq) AND actor = LAG(actor) OVER (ORDER BY seq) THEN 0 ELSE 1 END AS starts FROM e),
     g AS (SELECT seq, SUM(starts) OVER (ORDER BY seq) AS run FROM s),
     r AS (SELECT run, MIN(seq) AS first, MAX(seq) AS last, COUNT(*) AS n FROM g GROUP BY run),

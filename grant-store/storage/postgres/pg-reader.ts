@@ -15,7 +15,14 @@ import { requestListSql, requestWhereSql, reviewListSql } from '../list-page-sql
 import { type CounterDbRow, type CounterFilter, type CounterItem, type CounterRow, type ItemizedMetric, counterFromRow, counterWhere } from '../counters';
 
 /** The expressions migration 6 indexes (ledger_entries_gate / _actor). */
-const PG_LEDGER: LedgerDialect = { param: (n) => `$${n}`, gateExpr: "((entry_json::jsonb) ->> 'gate')", actorExpr: "((entry_json::jsonb) ->> 'actor')", indexedBy: () => '' };
+const PG_LEDGER: LedgerDialect = {
+  param: (n) => `$${n}`,
+  gateExpr: "((entry_json::jsonb) ->> 'gate')",
+  actorExpr: "((entry_json::jsonb) ->> 'actor')",
+  // json, not jsonb: read once and dropped, the text parse costs a third of building a jsonb (100k entries: 0.25 s against 0.79 s).
+  actorValueExpr: "((entry_json::json) ->> 'actor')",
+  indexedBy: () => '',
+};
 const LIFECYCLE_SQL = lifecycleEntriesSql((n) => `$${n}`);
 
 /** Where the times each itemized counter counts live (see StoreReader.counterItemTimes). */

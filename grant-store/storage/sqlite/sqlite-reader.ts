@@ -14,7 +14,7 @@ import { type LedgerDialect, type NotificationScope, auditEntriesSql, ledgerRuns
 import { requestListSql, requestWhereSql, reviewListSql } from '../list-page-sql';
 
 /** The expressions migration 6 indexes (ledger_entries_gate / _actor). */
-export const SQLITE_LEDGER: LedgerDialect = { param: () => '?', gateExpr: "json_extract(entry_json, '$.gate')", actorExpr: "json_extract(entry_json, '$.actor')", indexedBy: (index) => ` INDEXED BY ${index}` };
+export const SQLITE_LEDGER: LedgerDialect = { param: () => '?', gateExpr: "json_extract(entry_json, '$.gate')", actorExpr: "json_extract(entry_json, '$.actor')", actorValueExpr: "json_extract(entry_json, '$.actor')", indexedBy: (index) => ` INDEXED BY ${index}` };
 import { type CounterDbRow, type CounterFilter, type CounterItem, type CounterRow, type ItemizedMetric, counterFromRow, counterWhere } from '../counters';
 
 /** Where the times each itemized counter counts live (see StoreReader.counterItemTimes). */
