@@ -6,8 +6,8 @@
 
 /** Gate, tier, team, group ids: lowercase slugs. */
 export const SLUG_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-/** A principal's name: 1-64 characters, letters, digits, . _ @ -. */
-export const PRINCIPAL_NAME_PATTERN = /^[a-z0-9][a-z0-9._@-]{0,63}$/i;
+/** A principal's name: 1-64 characters, letters, digits, . _ @ -. Spelled without flags: OpenAPI (JSON Schema) patterns carry none. */
+export const PRINCIPAL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 
 export const SCOPE_KEY_PATTERN = /^[a-z][a-z0-9_.-]{0,31}$/;
 /**

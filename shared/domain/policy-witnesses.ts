@@ -12,7 +12,7 @@ import { TtlSchema } from './ttl';
  */
 
 /** `<name>+<8 hex>+<base64 of 33 bytes>`; the first byte is the cosignature/v1 type 0x04 (base64 "B" then A-P). */
-const WITNESS_VKEY = /^[^\s+]+\+[0-9a-f]{8}\+B[A-P][A-Za-z0-9+/]{42}$/u;
+const WITNESS_VKEY = /^[^\s+]+\+[0-9a-f]{8}\+B[A-P][A-Za-z0-9+/]{42}$/;
 
 export const WitnessVkeySchema = z
   .string()

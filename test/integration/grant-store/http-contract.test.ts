@@ -79,4 +79,27 @@ describe('HTTP contract', () => {
       assert.deepEqual(paramNames, [...route.path.matchAll(/:(\w+)/g)].map((m) => m[1]!).sort(), `${name}: path parameters`);
     }
   });
+
+  test('every pattern in /openapi.json is a plain ECMA-262 pattern a client can run as written (no flags)', async () => {
+    const doc = (await f.call('GET', '/openapi.json')).json;
+    const patterns: string[] = [];
+    const walk = (node: unknown): void => {
+      if (Array.isArray(node)) node.forEach(walk);
+      else if (node && typeof node === 'object') {
+        for (const [key, value] of Object.entries(node)) {
+          if (key === 'pattern' && typeof value === 'string') patterns.push(value);
+          else walk(value);
+        }
+      }
+    };
+    walk(doc);
+    assert.ok(patterns.length > 10, `patterns found: ${patterns.length}`);
+    for (const pattern of patterns) {
+      assert.doesNotThrow(() => new RegExp(pattern, 'u'), `not a valid pattern: ${pattern}`);
+      assert.doesNotMatch(pattern, /\/[dgimsuy]+$/, `a JavaScript flag leaked into ${pattern}`);
+    }
+    // A principal's name allows capitals, as the store's own check does.
+    const requester = doc.paths['/v1/requests'].get.parameters.find((p: { name: string }) => p.name === 'requester');
+    assert.match('Alice.Smith@corp', new RegExp(requester.schema.pattern, 'u'));
+  });
 });
