@@ -6,6 +6,7 @@ import { useUi } from '../../app/ui-store';
 import { useChannelMutation, useChannelPages } from '../../bridge/queries';
 import { StateBadge } from '../../components/badges';
 import { ErrorNotice, fieldError } from '../../components/error-notice';
+import { ShowMore } from '../../components/show-more';
 import { formatUtc, withReadableTimes } from '../../lib/time';
 
 const FINDINGS: { value: ReviewFinding; label: string; hint: string }[] = [
@@ -162,16 +163,7 @@ export function ReviewsScreen() {
                 ))}
               </tbody>
             </table>
-            {reviews.hasNextPage ? (
-              <div className="panel-body row" style={{ borderTop: '1px solid var(--border-muted)', justifyContent: 'space-between' }}>
-                <span className="muted" style={{ fontSize: 12 }}>
-                  {list.length.toLocaleString('en-US')} newest shown
-                </span>
-                <button type="button" className="btn small" onClick={() => void reviews.fetchNextPage()} disabled={reviews.isFetchingNextPage}>
-                  {reviews.isFetchingNextPage ? 'Loading…' : 'Show more'}
-                </button>
-              </div>
-            ) : null}
+            {reviews.hasNextPage ? <ShowMore shown={list.length} loading={reviews.isFetchingNextPage} onMore={() => void reviews.fetchNextPage()} /> : null}
           </div>
           {current ? (
             <section className="panel" aria-label={`review ${current.id} detail`}>
