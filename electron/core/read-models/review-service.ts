@@ -1,10 +1,11 @@
-import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '../../../shared/domain/page-cursor';
+import { DEFAULT_PAGE_LIMIT } from '../../../shared/domain/page-cursor';
 import type { Review } from '../../../shared/domain/review';
 import type { ChannelOutput, ParsedChannelInput } from '../../../shared/ipc/contract';
 import type { ConsoleClock } from '../clock';
 import type { ConnectionTracker } from '../session/connection-tracker';
 import type { SessionService } from '../session/session-service';
 import type { OfflineFallback } from './offline-fallback';
+import { checkedPageSize } from './page-size';
 
 /** Reviews per page of the Reviews screen: the store's default page (GET /v1/reviews). */
 export const REVIEW_PAGE = DEFAULT_PAGE_LIMIT;
@@ -18,7 +19,7 @@ export class ReviewService {
     private readonly clock: ConsoleClock,
     private readonly pageSize: number = REVIEW_PAGE,
   ) {
-    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_LIMIT) throw new RangeError(`reviewPageSize must be a whole number from 1 to ${MAX_PAGE_LIMIT} (the store's largest page), got ${pageSize}`);
+    checkedPageSize('reviewPageSize', pageSize);
   }
 
   async listReviews(input: ParsedChannelInput<'console:main:list-reviews'>): Promise<ChannelOutput<'console:main:list-reviews'>> {
