@@ -38,6 +38,8 @@ export interface ConsoleBrowserHostOptions {
   clock?: ConsoleClock;
   /** Reviews per page (ConsoleOptions.reviewPageSize); the e2e stack passes a small one. */
   reviewPageSize?: number;
+  /** Requests per page (ConsoleOptions.requestPageSize); the e2e stack passes a small one. */
+  requestPageSize?: number;
 }
 
 export interface RunningConsoleBrowserHost extends RunningBrowserHost {
@@ -69,6 +71,7 @@ export async function startConsoleBrowserHost(options: ConsoleBrowserHostOptions
     logger: options.logger,
     clock: options.clock,
     reviewPageSize: options.reviewPageSize,
+    requestPageSize: options.requestPageSize,
     notify: (notification) => {
       notifications.push(notification);
       options.onNotification?.(notification);

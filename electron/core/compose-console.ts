@@ -97,6 +97,8 @@ export interface ConsoleOptions {
   sse?: { initialBackoffMs?: number; maxBackoffMs?: number };
   /** Reviews per page of the Reviews screen (default REVIEW_PAGE, the store's default page); tests page through a few. */
   reviewPageSize?: number;
+  /** Requests per page of the Requests screen (default REQUEST_PAGE, the store's default page); tests page through a few. */
+  requestPageSize?: number;
 }
 
 /** The console core as every transport (Electron main, the browser host, tests) holds it. */
@@ -219,7 +221,7 @@ export function composeConsole(options: ConsoleOptions): ConsoleCore {
 
   const fallback = new OfflineFallback(new OfflineCache(dataDir, logger), connection, clock);
   const mirror = new MirrorService(dataDir, session, connection, clock, { keychain, logger });
-  const readModels = new ReadModels({ session, connection, fallback, settings: settingsStore, clock, ledgerEntriesFor: (id) => mirror.mirror.entriesFor(id).filter((e) => mirror.mirror.verificationOf(e.seq) !== 'failed') });
+  const readModels = new ReadModels({ session, connection, fallback, settings: settingsStore, clock, requestPageSize: options.requestPageSize, ledgerEntriesFor: (id) => mirror.mirror.entriesFor(id).filter((e) => mirror.mirror.verificationOf(e.seq) !== 'failed') });
   const reviews = new ReviewService(session, connection, fallback, clock, options.reviewPageSize);
   // Every notification goes to the host (native in Electron, recorded in the browser host) and to the renderer.
   const notifyAll = (notification: ConsoleNotification) => {

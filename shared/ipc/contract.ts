@@ -16,7 +16,7 @@ import { AttestationRefSchema, KeyAttestationInputSchema } from '../domain/ident
 import { BypassRequestSchema, RequestStateSchema } from '../domain/request';
 import { DecisionRecordSchema } from '../domain/decision';
 import { HistorySchema } from '../domain/api';
-import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, pageCursorSchema } from '../domain/page-cursor';
+import { pageCursorSchema } from '../domain/page-cursor';
 import { ReviewFindingSchema, ReviewSchema, ReviewStateSchema } from '../domain/review';
 import { LedgerEntrySchema, LedgerEntryTypeSchema } from '../domain/ledger-entry';
 import { TtlSchema } from '../domain/ttl';
@@ -472,16 +472,20 @@ export const mainContract = {
     output: z.strictObject({ items: z.array(InboxItemSchema), fetchedAt: TimestampSchema }),
   },
 
-  /** Requests by filter (all fields optional). Needs the store. */
+  /**
+   * A page of the requests I may see by filter (all fields optional), newest first; `cursor` (a
+   * previous page's nextCursor, with the same filters) asks for the page after it. The page size
+   * is the console core's. Needs the store.
+   */
   'console:main:list-requests': {
     input: z.strictObject({
       state: z.union([RequestStateSchema, z.literal('open')]).optional(),
       requester: PrincipalNameSchema.optional(),
       team: SlugSchema.optional(),
       gate: SlugSchema.optional(),
-      limit: z.number().int().min(1).max(MAX_PAGE_LIMIT).default(DEFAULT_PAGE_LIMIT),
+      cursor: pageCursorSchema('requests').optional(),
     }),
-    output: z.strictObject({ requests: z.array(BypassRequestSchema) }),
+    output: z.strictObject({ requests: z.array(BypassRequestSchema), nextCursor: z.string().nullable() }),
   },
 
   /**

@@ -1,6 +1,7 @@
 import { AppError } from '../../../shared/errors';
 import type { ChannelOutput, ParsedChannelInput } from '../../../shared/ipc/contract';
 import { HealthReportSchema } from '../../../shared/domain/reports';
+import { DEFAULT_PAGE_LIMIT } from '../../../shared/domain/page-cursor';
 import type { ConsoleClock } from '../clock';
 import { canApprove, canDecide, grantableTtls, type ApproverView } from '../decisions/decision-rules';
 import type { ConnectionTracker } from '../session/connection-tracker';
@@ -8,8 +9,12 @@ import type { SessionService } from '../session/session-service';
 import type { SettingsStore } from '../settings';
 import { gateInfo } from './gate-info';
 import type { OfflineFallback } from './offline-fallback';
+import { checkedPageSize } from './page-size';
 import { correctFromLedger } from './ledger-correction';
 import type { LedgerEntry } from '../../../shared/domain/ledger-entry';
+
+/** Requests per page of the Requests screen: the store's default page (GET /v1/requests). */
+export const REQUEST_PAGE = DEFAULT_PAGE_LIMIT;
 
 type RequestPage = ChannelOutput<'console:main:get-request'>;
 /** What is kept for offline reading: the page as the store answered it. */
@@ -23,6 +28,8 @@ export interface ReadModelsDeps {
   fallback: OfflineFallback;
   settings: SettingsStore;
   clock: ConsoleClock;
+  /** Requests per page of list-requests (default REQUEST_PAGE). */
+  requestPageSize?: number;
 }
 
 export function requestCacheKey(id: string): string {
@@ -30,16 +37,22 @@ export function requestCacheKey(id: string): string {
 }
 
 /**
- * What the console shows from the store: request lists, request pages (with history and what I
+ * What the console shows from the store: request lists (a page at a time), request pages (with history and what I
  * may do), active bypasses, gate health. Pages and health stay readable offline through the one
  * OfflineFallback; an offline page disables every action, saying why.
  */
 export class ReadModels {
-  constructor(private readonly deps: ReadModelsDeps) {}
+  private readonly requestPageSize: number;
 
+  constructor(private readonly deps: ReadModelsDeps) {
+    this.requestPageSize = checkedPageSize('requestPageSize', deps.requestPageSize ?? REQUEST_PAGE);
+  }
+
+  /** A page of requests (the first, or the one after `cursor`), from the store only: no copy is kept for offline reading. */
   async listRequests(input: ParsedChannelInput<'console:main:list-requests'>): Promise<ChannelOutput<'console:main:list-requests'>> {
     const { client } = this.deps.session.current();
-    return { requests: await this.deps.connection.track(client.call('listRequests', { query: input }).then((r) => r.requests)) };
+    const page = await this.deps.connection.track(client.call('listRequests', { query: { ...input, limit: this.requestPageSize } }));
+    return { requests: page.requests, nextCursor: page.nextCursor };
   }
 
   async listActive(): Promise<ChannelOutput<'console:main:list-active'>> {

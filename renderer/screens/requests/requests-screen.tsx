@@ -2,31 +2,34 @@ import { useState } from 'react';
 import { RequestStateSchema, type RequestState } from '../../../shared/domain/request';
 import { useSession } from '../../app/use-session';
 import { useUi } from '../../app/ui-store';
-import { useChannel } from '../../bridge/queries';
+import { useChannelPages } from '../../bridge/queries';
 import { GateKindBadge, SeverityBadge, StateBadge, TierBadge } from '../../components/badges';
 import { ErrorNotice } from '../../components/error-notice';
 import { ScopeChips } from '../../components/scope-chips';
+import { ShowMore } from '../../components/show-more';
 import { Age } from '../../components/timers';
-import { compareInbox } from '../../lib/severity';
 
-/** Rows shown at once: this is a browsing view; the inbox is the work queue. */
-const REQUESTS_LIMIT = 500;
-
-/** Every request by state, including my own and ones already decided: the wider view next to the inbox. */
+/**
+ * Every request by state, including my own and ones already decided: the wider view next to the
+ * inbox (the work queue, ordered by severity). A browsing view of a store that holds years of
+ * requests, so it reads a page at a time and lists them in the store's order, newest first: a
+ * next page adds older requests below, never among the ones already shown.
+ */
 export function RequestsScreen() {
   const [state, setState] = useState<RequestState | 'open'>('open');
   const [mineOnly, setMineOnly] = useState(false);
   const session = useSession().data;
   const me = session?.principal ?? undefined;
-  const requests = useChannel('console:main:list-requests', { state, limit: REQUESTS_LIMIT, ...(mineOnly && me ? { requester: me } : {}) }, { keepPrevious: true });
+  // A filter is part of the query's key: changing one starts again from the first page.
+  const requests = useChannelPages('console:main:list-requests', { state, ...(mineOnly && me ? { requester: me } : {}) }, { keepPrevious: true });
   const openRequest = useUi((s) => s.openRequest);
-  const rows = [...(requests.data?.requests ?? [])].sort(compareInbox);
+  const rows = (requests.data?.pages ?? []).flatMap((page) => page.requests);
   return (
     <>
       <div className="page-head">
         <div>
           <h1>Requests</h1>
-          <p>All requests the store shows you, including your own (which you can follow but not decide).</p>
+          <p>All requests the store shows you, newest first, including your own (which you can follow but not decide).</p>
         </div>
         <div className="row">
           <label className="row" style={{ gap: 4 }}>
@@ -95,6 +98,7 @@ export function RequestsScreen() {
             <strong>No requests in this state</strong>
           </div>
         ) : null}
+        {requests.hasNextPage ? <ShowMore shown={rows.length} loading={requests.isFetchingNextPage} onMore={() => void requests.fetchNextPage()} /> : null}
       </div>
     </>
   );

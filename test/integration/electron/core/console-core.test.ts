@@ -19,6 +19,8 @@ import type { PinRequest } from '../../../../electron/core/signers/pkcs11-signer
 
 /** Reviews per page of this console: small, so a few reviews take several pages. */
 const REVIEW_PAGE_SIZE = 2;
+/** Requests per page of this console: small, so a few requests take several pages. */
+const REQUEST_PAGE_SIZE = 2;
 
 describe('the console core (composeConsole) against a real grant store', () => {
   let store: StoreFixture;
@@ -62,6 +64,7 @@ describe('the console core (composeConsole) against a real grant store', () => {
       notify: (n) => notifications.push(n),
       sse: { initialBackoffMs: 50, maxBackoffMs: 200 },
       reviewPageSize: REVIEW_PAGE_SIZE,
+      requestPageSize: REQUEST_PAGE_SIZE,
     });
     service.subscribe((event, payload) => events.push({ event, payload }));
     await service.start();
@@ -157,7 +160,7 @@ describe('the console core (composeConsole) against a real grant store', () => {
   });
 
   test('the request page carries history and refuses self-approval with the reason', async () => {
-    const own = (await service.handlers['console:main:list-requests']({ requester: 'bob', state: 'pending', limit: 500 })).requests[0]!;
+    const own = (await service.handlers['console:main:list-requests']({ requester: 'bob', state: 'pending' })).requests[0]!;
     const page = await service.handlers['console:main:get-request']({ id: own.id });
     assert.equal(page.canApprove.allowed, false);
     assert.equal(page.canApprove.reason, 'you filed this request: no self-approval');
@@ -210,6 +213,37 @@ describe('the console core (composeConsole) against a real grant store', () => {
     const refused = await dispatch(service.handlers, 'console:main:list-reviews', { state: 'review_open', cursor: 'not a cursor' });
     assert.equal(refused.ok, false);
     assert.deepEqual(!refused.ok && refused.error.fieldErrors?.map((f) => f.path), ['cursor']);
+  });
+
+  test('requests come a page at a time for each filter: the pages are the store\'s list, none skipped or repeated; a bad cursor is refused naming it', async () => {
+    for (const repo of ['pager-c', 'pager-d', 'pager-e']) await fileRequest(store, alice, { gate: 'ci-tests', severity: 'sev4', scope: { repo, branch: 'main' } });
+    const filters = [{}, { state: 'open' }, { state: 'pending', requester: 'alice' }, { gate: 'ci-tests' }] as const;
+    for (const filter of filters) {
+      const whole = (await store.call('GET', `/v1/requests?${new URLSearchParams({ ...filter, limit: '5000' })}`, { token: bobToken })).json.requests as Array<{ id: string }>;
+      assert.ok(whole.length > REQUEST_PAGE_SIZE, `several pages of ${JSON.stringify(filter)} (${whole.length} requests)`);
+      const seen: string[] = [];
+      let page = await service.handlers['console:main:list-requests'](filter);
+      let pages = 1;
+      for (; page.nextCursor !== null; pages++) {
+        assert.equal(page.requests.length, REQUEST_PAGE_SIZE);
+        assert.ok(pages < whole.length, 'the pages end');
+        seen.push(...page.requests.map((r) => r.id));
+        page = await service.handlers['console:main:list-requests']({ ...filter, cursor: page.nextCursor });
+      }
+      seen.push(...page.requests.map((r) => r.id));
+      assert.deepEqual(seen, whole.map((r) => r.id), `the pages of ${JSON.stringify(filter)}`);
+      // Pages of the console's size (requestPageSize), the last one holding what is left.
+      assert.equal(pages, Math.ceil(whole.length / REQUEST_PAGE_SIZE));
+    }
+    const refused = await dispatch(service.handlers, 'console:main:list-requests', { state: 'open', cursor: 'not a cursor' });
+    assert.equal(refused.ok, false);
+    assert.deepEqual(!refused.ok && refused.error.fieldErrors?.map((f) => f.path), ['cursor']);
+    // A cursor of the reviews list is not one of the requests list's.
+    const reviewCursor = (await service.handlers['console:main:list-reviews']({})).nextCursor;
+    assert.ok(reviewCursor, 'the reviews run past a page');
+    const otherList = await dispatch(service.handlers, 'console:main:list-requests', { cursor: reviewCursor });
+    assert.equal(otherList.ok, false);
+    assert.deepEqual(!otherList.ok && otherList.error.fieldErrors?.map((f) => [f.path, f.message]), [['cursor', 'must be the nextCursor of an earlier page of requests: it is a cursor of reviews']]);
   });
 
   test('what you sign is what you saw: a digest other than the store\'s is refused and nothing is signed; 1 of 2 says who is left', async () => {
@@ -378,6 +412,8 @@ describe('the console core (composeConsole) against a real grant store', () => {
     // The copy is the first page; the pages after it need the store.
     assert.equal(reviews.reviews.length, REVIEW_PAGE_SIZE);
     assert.equal(reviews.nextCursor, null);
+    // The requests list keeps no copy (it never did): it needs the store, and says so.
+    await assert.rejects(service.handlers['console:main:list-requests']({}), (e: Error & { code?: string }) => e.code === 'store_unreachable');
     await assert.rejects(service.handlers['console:main:deny']({ id: seen, digest: page.request.digest, comment: 'no longer needed' }), (e: Error & { code?: string }) => e.code === 'store_unreachable');
   });
 });
