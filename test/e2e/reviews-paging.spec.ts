@@ -8,7 +8,7 @@ import { newDecisionStatement } from '../../shared/signing/decision-statement';
 import { control, cspViolationsOf, ensureConsoleReady, ipc, nav, screenshot, stack, storeCall } from './support/helpers';
 
 /**
- * The Reviews screen reads its lists a page at a time (the stack's console: E2E_REVIEW_PAGE per
+ * The Reviews screen reads its lists a page at a time (the stack's console: E2E_LIST_PAGE per
  * page): the Completed list shows the newest page, and Show more adds the next until the store
  * has no more, every completed review shown once. Works after the other specs or on its own.
  */

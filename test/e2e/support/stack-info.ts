@@ -1,5 +1,8 @@
-/** Reviews per page of the stack's console (ConsoleOptions.reviewPageSize): a handful shows the Reviews screen's Show more. */
-export const E2E_REVIEW_PAGE = 5;
+/**
+ * Rows per page of the stack's console lists (ConsoleOptions.reviewPageSize and requestPageSize):
+ * a handful shows the Reviews and Requests screens' Show more.
+ */
+export const E2E_LIST_PAGE = 5;
 
 /** What the e2e stack (stack.ts) prints once it is ready; the tests read it from BG_E2E_STACK. */
 export interface StackInfo {
@@ -19,8 +22,10 @@ export interface StackInfo {
    * ahead and fires the timers due), POST /clock/reset (back to real time).
    */
   controlUrl: string;
-  /** The console's reviews per page (E2E_REVIEW_PAGE). */
+  /** The console's reviews per page (E2E_LIST_PAGE). */
   reviewPageSize: number;
+  /** The console's requests per page (E2E_LIST_PAGE). */
+  requestPageSize: number;
   softhsm: { modulePath: string; tokenLabel: string; userPin: string };
   /** Environment for CLI runs (no keychain secrets; tokens are passed per call). */
   cliEnv: Record<string, string>;

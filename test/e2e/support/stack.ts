@@ -15,7 +15,7 @@ import { startTestKeyring } from '../../support/keyring';
 import { createSoftHsmToken } from '../../support/softhsm';
 import { initDataDir } from '../../../grant-store/admin/init';
 import { startConsoleBrowserHost, type RunningConsoleBrowserHost } from '../../../electron/browser-host/start';
-import { E2E_REVIEW_PAGE, type StackInfo } from './stack-info';
+import { E2E_LIST_PAGE, type StackInfo } from './stack-info';
 import { waitForReadyLine } from '../../support/ready-line';
 import { JumpClock } from './jump-clock';
 import { freePort } from '../../support/free-port';
@@ -101,8 +101,8 @@ async function main(): Promise<void> {
   // past real time. The store keeps real time: the rules the tests move time for (SLA, a bypass
   // ending soon, the follow-up tick) are the console's.
   const clock = new JumpClock();
-  // Reviews a few at a time, so the Reviews screen's Show more is reached with a handful.
-  const hostOptions = { dataDir: consoleDir, sse: { initialBackoffMs: 200, maxBackoffMs: 1000 }, clock, reviewPageSize: E2E_REVIEW_PAGE };
+  // Reviews and requests a few at a time, so the Reviews and Requests screens' Show more is reached with a handful.
+  const hostOptions = { dataDir: consoleDir, sse: { initialBackoffMs: 200, maxBackoffMs: 1000 }, clock, reviewPageSize: E2E_LIST_PAGE, requestPageSize: E2E_LIST_PAGE };
   let host: RunningConsoleBrowserHost = await startConsoleBrowserHost({ ...hostOptions, port: 0 });
   const hostPort = Number(new URL(host.url).port);
   const originalToken = host.token;
@@ -160,7 +160,8 @@ async function main(): Promise<void> {
     consoleToken: host.token,
     openUrl: host.openUrl,
     controlUrl,
-    reviewPageSize: E2E_REVIEW_PAGE,
+    reviewPageSize: E2E_LIST_PAGE,
+    requestPageSize: E2E_LIST_PAGE,
     softhsm: { modulePath: token.modulePath, tokenLabel: token.label, userPin: token.userPin },
     cliEnv: { HOME: keyring.env.HOME!, BREAKGLASS_STORE: storeUrl },
   };
