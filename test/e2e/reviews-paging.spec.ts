@@ -1,11 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { expect, test } from '@playwright/test';
 import type { BypassRequest } from '../../shared/domain/request';
 import type { Review } from '../../shared/domain/review';
-import { fileKeySigner, generateSoftwareKeyPair } from '../../shared/node/signing/software-signer';
-import { signDecision } from '../../shared/node/signing/sign-decision';
-import { newDecisionStatement } from '../../shared/signing/decision-statement';
-import { control, cspViolationsOf, ensureConsoleReady, ipc, nav, screenshot, stack, storeCall } from './support/helpers';
+import { generateSoftwareKeyPair } from '../../shared/node/signing/software-signer';
+import { control, cspViolationsOf, decideAs, ensureConsoleReady, ipc, nav, screenshot, stack, storeCall } from './support/helpers';
 
 /**
  * The Reviews screen reads its lists a page at a time (the stack's console: E2E_LIST_PAGE per
@@ -19,18 +16,7 @@ const carol = generateSoftwareKeyPair();
 const completed: Review[] = [];
 let didSetup = false;
 
-async function carolDecides(request: BypassRequest, decision: 'approve' | 'revoke', comment: string): Promise<void> {
-  const statement = newDecisionStatement({
-    request: { id: request.id, digest: request.digest },
-    decision,
-    approver: 'carol',
-    comment,
-    ...(decision === 'approve' ? { ttl: request.ttl } : {}),
-    nonceHex: randomBytes(16).toString('hex'),
-    now: new Date(),
-  });
-  await storeCall('POST', `/v1/requests/${request.id}/decisions`, stack().tokens.carol!, { bundle: await signDecision(statement, fileKeySigner(carol.privateKeyPem)) });
-}
+const carolDecides = (request: BypassRequest, decision: 'approve' | 'revoke', comment: string) => decideAs('carol', carol.privateKeyPem, request, decision, comment);
 
 test.beforeAll(async () => {
   const s = stack();

@@ -1,12 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { expect, test, type Page } from '@playwright/test';
 import type { BypassRequest } from '../../shared/domain/request';
-import { fileKeySigner, generateSoftwareKeyPair } from '../../shared/node/signing/software-signer';
-import { signDecision } from '../../shared/node/signing/sign-decision';
-import { newDecisionStatement } from '../../shared/signing/decision-statement';
-import { control, cspViolationsOf, ensureConsoleReady as ensureReady, ipc, nav, screenshot, stack, storeCall } from './support/helpers';
+import { generateSoftwareKeyPair } from '../../shared/node/signing/software-signer';
+import { control, cspViolationsOf, decideAs, ensureConsoleReady as ensureReady, ipc, nav, screenshot, stack, storeCall } from './support/helpers';
 
 /**
  * Every screen and state at 1440×900 and 1024×700: axe-core finds no critical or serious
@@ -37,19 +34,7 @@ async function file(principal: string, body: Record<string, unknown>): Promise<B
   return (await storeCall<{ request: BypassRequest }>('POST', '/v1/requests', stack().tokens[principal]!, body)).request;
 }
 
-async function carolDecides(request: BypassRequest, decision: 'approve' | 'revoke', comment: string): Promise<void> {
-  const statement = newDecisionStatement({
-    request: { id: request.id, digest: request.digest },
-    decision,
-    approver: 'carol',
-    comment,
-    ...(decision === 'approve' ? { ttl: request.ttl } : {}),
-    nonceHex: randomBytes(16).toString('hex'),
-    now: new Date(),
-  });
-  const bundle = await signDecision(statement, fileKeySigner(carol.privateKeyPem));
-  await storeCall('POST', `/v1/requests/${request.id}/decisions`, stack().tokens.carol!, { bundle });
-}
+const carolDecides = (request: BypassRequest, decision: 'approve' | 'revoke', comment: string) => decideAs('carol', carol.privateKeyPem, request, decision, comment);
 
 test.beforeAll(async () => {
   const s = stack();

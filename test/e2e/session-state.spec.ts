@@ -1,10 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { expect, test } from '@playwright/test';
 import type { BypassRequest } from '../../shared/domain/request';
-import { fileKeySigner, generateSoftwareKeyPair } from '../../shared/node/signing/software-signer';
-import { signDecision } from '../../shared/node/signing/sign-decision';
-import { newDecisionStatement } from '../../shared/signing/decision-statement';
-import { control, cspViolationsOf, ensureConsoleReady, ipc, nav, openConsole, recordWebNotifications, screenshot, shownNotifications, stack, storeCall } from './support/helpers';
+import { generateSoftwareKeyPair } from '../../shared/node/signing/software-signer';
+import { control, cspViolationsOf, decideAs, ensureConsoleReady, ipc, nav, openConsole, recordWebNotifications, screenshot, shownNotifications, stack, storeCall } from './support/helpers';
 
 /**
  * Honest state, end to end: an offline request page corrected by the verified mirror's newer
@@ -19,18 +16,7 @@ test.describe.configure({ mode: 'serial' });
 const TOKEN_REJECTED_WITHIN_MS = 2_000;
 const carol = generateSoftwareKeyPair();
 
-async function carolDecides(request: BypassRequest, decision: 'approve' | 'revoke', comment: string): Promise<void> {
-  const statement = newDecisionStatement({
-    request: { id: request.id, digest: request.digest },
-    decision,
-    approver: 'carol',
-    comment,
-    ...(decision === 'approve' ? { ttl: request.ttl } : {}),
-    nonceHex: randomBytes(16).toString('hex'),
-    now: new Date(),
-  });
-  await storeCall('POST', `/v1/requests/${request.id}/decisions`, stack().tokens.carol!, { bundle: await signDecision(statement, fileKeySigner(carol.privateKeyPem)) });
-}
+const carolDecides = (request: BypassRequest, decision: 'approve' | 'revoke', comment: string) => decideAs('carol', carol.privateKeyPem, request, decision, comment);
 
 test.beforeAll(async () => {
   await control('POST', '/store/start');

@@ -2,6 +2,11 @@ import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect, type Page } from '@playwright/test';
+import { randomBytes } from 'node:crypto';
+import type { BypassRequest } from '../../../shared/domain/request';
+import { fileKeySigner } from '../../../shared/node/signing/software-signer';
+import { signDecision } from '../../../shared/node/signing/sign-decision';
+import { newDecisionStatement } from '../../../shared/signing/decision-statement';
 import type { StackInfo } from './stack-info';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -24,6 +29,25 @@ export async function storeCall<T>(method: string, path: string, token: string, 
   const text = await response.text();
   if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${text}`);
   return (text ? JSON.parse(text) : {}) as T;
+}
+
+/**
+ * `approver` signs a decision on `request` with `privateKeyPem` (a software key enrolled for them)
+ * and submits it through the store's API with their stack token: an approver acting beside the
+ * console under test.
+ */
+export async function decideAs(approver: string, privateKeyPem: string, request: Pick<BypassRequest, 'id' | 'digest' | 'ttl'>, decision: 'approve' | 'revoke', comment: string): Promise<void> {
+  const statement = newDecisionStatement({
+    request: { id: request.id, digest: request.digest },
+    decision,
+    approver,
+    comment,
+    ...(decision === 'approve' ? { ttl: request.ttl } : {}),
+    nonceHex: randomBytes(16).toString('hex'),
+    now: new Date(),
+  });
+  const bundle = await signDecision(statement, fileKeySigner(privateKeyPem));
+  await storeCall('POST', `/v1/requests/${request.id}/decisions`, stack().tokens[approver]!, { bundle });
 }
 
 /** Open a console screen from the main navigation (its label may carry a count). */
