@@ -5,12 +5,13 @@ import { AppError } from '../../shared/errors';
 import { assignedPrincipals } from '../../shared/policy/pre-approval';
 import { auditEntry } from '../service/audit-entry';
 import { closeBypass } from '../service/closure';
+import { timelineSoFar, type TimelineSoFar } from '../service/timeline';
 import { SYSTEM_CALLER, type ServiceDeps } from '../service/service-deps';
 import { parseIncidentWebhook, payloadDigest } from './incident-payloads';
 import { nextIncidentState } from './incident-state';
 import { GENERIC_SIGNATURE_HEADER, GENERIC_TIMESTAMP_HEADER, OPSGENIE_DEFAULT_HEADER, PAGERDUTY_SIGNATURE_HEADER, verifyGenericSignature, verifyPagerDutySignature, verifySharedToken } from './webhook-auth';
 import type { SecretLookup } from '../store-config';
-import type { StoreTx } from '../storage/store';
+import type { StoreReader } from '../storage/store';
 
 /** An event may say it happened this far in the future of the store's clock (clock skew). */
 export const INCIDENT_CLOCK_SKEW_MS = 5 * 60_000;
@@ -78,6 +79,11 @@ export async function receiveIncidentWebhook(deps: IncidentDeps, sourceId: strin
 
   const digest = payloadDigest(raw);
   const at = now.toISOString();
+  // A resolution revokes the bypasses the incident pre-approved and opens their reviews: their
+  // timelines so far are read before the transaction (see timelineSoFar); one the event turns out
+  // not to close, or one filed meanwhile, is read whole inside it.
+  const soFar = new Map<string, TimelineSoFar>();
+  if (facts.status === 'resolved') for (const id of await preApprovedBy(deps.store, source.id, facts.incidentId)) soFar.set(id, await timelineSoFar(deps.store, id));
   try {
     return await deps.store.transaction(async (tx) => {
       const current = await tx.getIncident(source.id, facts.incidentId);
@@ -113,7 +119,7 @@ export async function receiveIncidentWebhook(deps: IncidentDeps, sourceId: strin
       for (const fresh of [...preApproved].sort((a, b) => (a.id < b.id ? -1 : 1))) {
         // As of the lock: one revoked or expired meanwhile is left alone.
         if (fresh.state !== 'active') continue;
-        await closeBypass(tx, fresh, 'revoke', SYSTEM_CALLER, now, `incident ${ref} resolved (ledger seq ${seq}): its pre-approval ended`, policy);
+        await closeBypass(tx, fresh, 'revoke', SYSTEM_CALLER, now, `incident ${ref} resolved (ledger seq ${seq}): its pre-approval ended`, policy, soFar.get(fresh.id));
         revoked.push(fresh.id);
       }
       return { outcome: 'applied' as const, incident: ref, seq, revoked, message: `${facts.eventType}: incident ${ref} is ${incident.status}${revoked.length ? `; revoked ${revoked.join(', ')}` : ''}` };
@@ -148,7 +154,7 @@ function stateData(incident: Incident, outOfOrder: boolean, principals: string[]
 }
 
 /** The ids of the active bypasses pre-approved by this incident, in id order (the lock order). */
-async function preApprovedBy(tx: StoreTx, sourceId: string, incidentId: string): Promise<string[]> {
-  const active = await tx.listRequests({ states: ['active'] });
+async function preApprovedBy(reader: StoreReader, sourceId: string, incidentId: string): Promise<string[]> {
+  const active = await reader.listRequests({ states: ['active'] });
   return active.filter((r) => r.preApproval?.source === sourceId && r.preApproval.incidentId === incidentId).map((r) => r.id).sort();
 }

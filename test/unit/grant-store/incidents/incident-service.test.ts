@@ -6,6 +6,9 @@ import { after, before, describe, test } from 'node:test';
 import { receiveIncidentWebhook, type IncidentDeps } from '../../../../grant-store/incidents/incident-service';
 import { signGenericWebhook } from '../../../../grant-store/incidents/webhook-auth';
 import { createRequest } from '../../../../grant-store/service/request-service';
+import { checkGate } from '../../../../grant-store/service/check-service';
+import { timelineItem } from '../../../../grant-store/service/timeline';
+import { foldTimeline } from '../../../../shared/domain/review-timeline';
 import { AppError } from '../../../../shared/errors';
 import { OPSGENIE, PAGERDUTY_EXAMPLE, fixtureBytes, pagerDutyEvent, pagerDutySignature } from '../../../support/incident-fixtures';
 import { startHarness, type Harness } from '../service-harness';
@@ -118,14 +121,25 @@ describe('on-call pre-approval (service, SQLite)', () => {
     const daves = await ask('dave');
     assert.equal(daves.request.state, 'active');
 
+    // Gates evaluate under the pre-approved bypasses while the incident runs.
+    for (let i = 0; i < 5; i++) assert.equal((await checkGate(h.deps, h.caller('ci', 'gate'), { gate: r.gate, subject: r.scope })).verdict, 'warn');
+
     // Resolved: both pre-approved bypasses are revoked in the same transaction, each with its review.
     h.now.ms = Date.parse('2020-10-02T19:00:05.000Z');
     const resolved = await pd(pagerDutyEvent({ id: 'evt-resolved', type: 'incident.resolved', occurredAt: '2020-10-02T19:00:00.000Z', status: 'resolved' }));
     assert.deepEqual(resolved.revoked.sort(), [r.id, daves.request.id].sort());
     for (const id of resolved.revoked) {
       assert.equal((await h.store.getRequest(id))?.state, 'revoked');
-      assert.ok(await h.store.getReviewByRequest(id));
+      const review = await h.store.getReviewByRequest(id);
+      assert.ok(review);
+      // Its timeline (read before the resolution's transaction, the rest inside it) is the fold of every entry.
+      const entries = (await h.store.ledgerEntriesForTarget(id)).filter((e) => e.type !== 'review_opened' && e.type !== 'review_completed');
+      assert.deepEqual(review.timeline, foldTimeline(entries.map(timelineItem)));
+      assert.equal(review.timeline.at(-1)?.type, 'bypass_revoked');
     }
+    // The five evaluations went to one of the two bypasses (both cover the scope): its review shows them as one run.
+    const runs = await Promise.all(resolved.revoked.map(async (id) => (await h.store.getReviewByRequest(id))?.timeline.find((t) => t.type === 'evaluation_under_bypass')?.run?.count));
+    assert.deepEqual(runs.filter((n) => n !== undefined), [5]);
     await assert.rejects(ask('dave'), /is resolved/);
   });
 
