@@ -12288,7 +12288,7 @@ function date4(params) {
 
 // shared/domain/patterns.ts
 var SLUG_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-var PRINCIPAL_NAME_PATTERN = /^[a-z0-9][a-z0-9._@-]{0,63}$/i;
+var PRINCIPAL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 var SCOPE_KEY_PATTERN = /^[a-z][a-z0-9_.-]{0,31}$/;
 var MAX_SCOPE_VALUE_LENGTH = 256;
 var MAX_SCOPE_ATTRIBUTES = 16;
