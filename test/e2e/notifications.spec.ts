@@ -1,13 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { expect, test, type Page } from '@playwright/test';
 import type { BypassRequest } from '../../shared/domain/request';
 import type { Review } from '../../shared/domain/review';
-import { fileKeySigner, generateSoftwareKeyPair } from '../../shared/node/signing/software-signer';
-import { signDecision } from '../../shared/node/signing/sign-decision';
-import { newDecisionStatement } from '../../shared/signing/decision-statement';
-import { control, cspViolationsOf, ensureConsoleReady, ipc, nav, recordWebNotifications, screenshot, type ShownNotification, shownNotifications, stack, storeCall } from './support/helpers';
+import { generateSoftwareKeyPair } from '../../shared/node/signing/software-signer';
+import { control, cspViolationsOf, decideAs, ensureConsoleReady, ipc, nav, recordWebNotifications, screenshot, type ShownNotification, shownNotifications, stack, storeCall } from './support/helpers';
 
 /**
  * Notifications that follow the work, as the browser host shows them (the renderer's Web
@@ -40,18 +37,9 @@ async function file(principal: 'alice' | 'dave', body: Record<string, unknown>):
 }
 
 async function decide(approver: 'bob' | 'carol', request: BypassRequest, decision: 'approve' | 'revoke' | 'request_info', comment: string): Promise<void> {
+  // Signed over the request as it is now (a reply since changes its digest).
   const current = (await storeCall<{ request: BypassRequest }>('GET', `/v1/requests/${request.id}`, stack().tokens[approver]!)).request;
-  const statement = newDecisionStatement({
-    request: { id: current.id, digest: current.digest },
-    decision,
-    approver,
-    comment,
-    ...(decision === 'approve' ? { ttl: current.ttl } : {}),
-    nonceHex: randomBytes(16).toString('hex'),
-    now: new Date(),
-  });
-  const bundle = await signDecision(statement, fileKeySigner(keys[approver].privateKeyPem));
-  await storeCall('POST', `/v1/requests/${request.id}/decisions`, stack().tokens[approver]!, { bundle });
+  await decideAs(approver, keys[approver].privateKeyPem, current, decision, comment);
 }
 
 /** The open review of `requestId`, as the store lists it. */

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect, type Page } from '@playwright/test';
 import { randomBytes } from 'node:crypto';
+import type { DecisionKind } from '../../../shared/domain/decision';
 import type { BypassRequest } from '../../../shared/domain/request';
 import { fileKeySigner } from '../../../shared/node/signing/software-signer';
 import { signDecision } from '../../../shared/node/signing/sign-decision';
@@ -36,7 +37,7 @@ export async function storeCall<T>(method: string, path: string, token: string, 
  * and submits it through the store's API with their stack token: an approver acting beside the
  * console under test.
  */
-export async function decideAs(approver: string, privateKeyPem: string, request: Pick<BypassRequest, 'id' | 'digest' | 'ttl'>, decision: 'approve' | 'revoke', comment: string): Promise<void> {
+export async function decideAs(approver: string, privateKeyPem: string, request: Pick<BypassRequest, 'id' | 'digest' | 'ttl'>, decision: DecisionKind, comment: string): Promise<void> {
   const statement = newDecisionStatement({
     request: { id: request.id, digest: request.digest },
     decision,
