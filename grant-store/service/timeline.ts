@@ -46,6 +46,8 @@ export interface TimelineSoFar {
 
 type RunsReader = Pick<StoreReader, 'ledgerRunsForTarget'>;
 
+const NOTHING_YET: TimelineSoFar = { throughSeq: -1, items: [] };
+
 function itemsOf(runs: readonly LedgerRun[]): TimelineItem[] {
   return runs.flatMap(({ count, entries }) => {
     if (count <= FOLD_RUN_LONGER_THAN) return entries.map(timelineItem);
@@ -63,9 +65,16 @@ function itemsOf(runs: readonly LedgerRun[]): TimelineItem[] {
  * entries after it are read here: foldTimeline joins a run cut in two by the read exactly as if
  * it had been read whole.
  */
-export async function timelineOf(reader: RunsReader, requestId: string, soFar?: TimelineSoFar): Promise<TimelineItem[]> {
-  const runs = await reader.ledgerRunsForTarget(requestId, NOT_ON_TIMELINE, FOLD_RUN_LONGER_THAN, soFar?.throughSeq ?? -1);
-  return foldTimeline([...(soFar?.items ?? []), ...itemsOf(runs)]);
+export async function timelineOf(reader: RunsReader, requestId: string, soFar: TimelineSoFar = NOTHING_YET): Promise<TimelineItem[]> {
+  return (await readOn(reader, requestId, soFar)).soFar.items;
+}
+
+/** The entries after `soFar` (at most `limit`) read by runs and folded onto it; `read`: how many entries that was. */
+async function readOn(reader: RunsReader, requestId: string, soFar: TimelineSoFar, limit?: number): Promise<{ soFar: TimelineSoFar; read: number }> {
+  const runs = await reader.ledgerRunsForTarget(requestId, NOT_ON_TIMELINE, FOLD_RUN_LONGER_THAN, soFar.throughSeq, limit);
+  const read = runs.reduce((n, run) => n + run.count, 0);
+  if (read === 0) return { soFar, read };
+  return { soFar: { throughSeq: runs.at(-1)!.entries.at(-1)!.seq, items: foldTimeline([...soFar.items, ...itemsOf(runs)]) }, read };
 }
 
 /**
@@ -85,13 +94,11 @@ const SO_FAR_STEP = 1_000;
  * before `throughSeq` can appear later.
  */
 export async function timelineSoFar(reader: RunsReader, requestId: string, step = SO_FAR_STEP): Promise<TimelineSoFar> {
-  let soFar: TimelineSoFar = { throughSeq: -1, items: [] };
+  let soFar = NOTHING_YET;
   for (;;) {
-    const runs = await reader.ledgerRunsForTarget(requestId, NOT_ON_TIMELINE, FOLD_RUN_LONGER_THAN, soFar.throughSeq, step);
-    const read = runs.reduce((n, run) => n + run.count, 0);
-    if (read === 0) return soFar;
-    soFar = { throughSeq: runs.at(-1)!.entries.at(-1)!.seq, items: foldTimeline([...soFar.items, ...itemsOf(runs)]) };
-    if (read < step) return soFar;
+    const next = await readOn(reader, requestId, soFar, step);
+    soFar = next.soFar;
+    if (next.read < step) return soFar;
     await yieldToEventLoop();
   }
 }
