@@ -115,10 +115,11 @@ export interface LedgerRunRow {
 
 /**
  * SELECT run, n, entry_json for StoreReader.ledgerRunsForTarget: a target's entries after
- * `afterSeq` (but the `except` types; the first `limit` of them) numbered into runs of consecutive entries of one type by one actor (a run
- * starts where type or actor differs from the entry before; window functions, so the entries
- * between a long run's ends are counted on the target index, not read out), then the entries
- * shown: all of a run of at most `keepUpTo`, else its first and last, in seq order.
+ * `afterSeq` (but the `except` types; the first `limit` of them) numbered into runs of
+ * consecutive entries of one type by one actor (a run starts where type or actor differs from
+ * the entry before; window functions, so the entries between a long run's ends are counted on
+ * the target index, not read out), then the entries shown: all of a run of at most `keepUpTo`,
+ * else its first and last, in seq order.
  */
 export function ledgerRunsSql(d: LedgerDialect, target: string, except: readonly string[], keepUpTo: number, afterSeq: number, limit?: number): { sql: string; params: unknown[] } {
   const params: unknown[] = [target, afterSeq];

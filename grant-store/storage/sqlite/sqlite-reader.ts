@@ -292,7 +292,7 @@ export class SqliteReader implements StoreReader {
 
   async ledgerRunsForTarget(target: string, except: readonly string[], keepUpTo: number, afterSeq = -1, limit?: number): Promise<LedgerRun[]> {
     const q = ledgerRunsSql(SQLITE_LEDGER, target, except, keepUpTo, afterSeq, limit);
-    return ledgerRunsFromRows(this.db.prepare(q.sql).all(...q.params) as LedgerRunRow[]);
+    return ledgerRunsFromRows(this.stmt(q.sql).all(...q.params) as LedgerRunRow[]);
   }
 
   async getLeafHashes(from: number, limit: number): Promise<Uint8Array[]> {
