@@ -14,14 +14,21 @@ interface Query {
   params: unknown[];
 }
 
+/** Parameters bound in order: `next(value)` adds one and writes its placeholder. */
+function binder(param: Param, params: unknown[] = []): { params: unknown[]; next: (value: unknown) => string } {
+  return {
+    params,
+    next: (value) => {
+      params.push(value);
+      return param(params.length);
+    },
+  };
+}
+
 /** The WHERE clause of a request filter (its `limit` is the caller's). */
 export function requestWhereSql(param: Param, filter: RequestFilter): Query {
   const clauses: string[] = [];
-  const params: unknown[] = [];
-  const next = (value: unknown) => {
-    params.push(value);
-    return param(params.length);
-  };
+  const { params, next } = binder(param);
   if (filter.states && filter.states.length > 0) clauses.push(`state IN (${filter.states.map((s) => next(s)).join(', ')})`);
   if (filter.requester) clauses.push(`requester = ${next(filter.requester)}`);
   if (filter.team) clauses.push(`team = ${next(filter.team)}`);
@@ -35,23 +42,15 @@ export function requestWhereSql(param: Param, filter: RequestFilter): Query {
 /** Requests matching `filter`, newest first (created_at, then id, descending), at most `filter.limit`. */
 export function requestListSql(param: Param, filter: RequestFilter): Query {
   const where = requestWhereSql(param, filter);
-  const params = [...where.params];
-  let limit = '';
-  if (filter.limit !== undefined) {
-    params.push(Math.floor(filter.limit));
-    limit = ` LIMIT ${param(params.length)}`;
-  }
+  const { params, next } = binder(param, [...where.params]);
+  const limit = filter.limit !== undefined ? ` LIMIT ${next(Math.floor(filter.limit))}` : '';
   return { sql: `SELECT doc FROM requests ${where.sql} ORDER BY created_at DESC, id DESC${limit}`, params };
 }
 
 /** Reviews matching `filter`, newest opened first (opened_at, then id, descending), at most `filter.limit`. */
 export function reviewListSql(param: Param, filter: ReviewFilter): Query {
   const clauses: string[] = [];
-  const params: unknown[] = [];
-  const next = (value: unknown) => {
-    params.push(value);
-    return param(params.length);
-  };
+  const { params, next } = binder(param);
   if (filter.state) clauses.push(`state = ${next(filter.state)}`);
   if (filter.after) clauses.push(`(opened_at, id) < (${next(filter.after.at)}, ${next(filter.after.id)})`);
   const where = clauses.length > 0 ? ` WHERE ${clauses.join(' AND ')}` : '';
