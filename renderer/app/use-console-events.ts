@@ -12,6 +12,20 @@ const PIN_POPUP_FEATURES = 'popup=yes,width=440,height=420';
  */
 const REFRESH_COALESCE_MS = 400;
 
+/**
+ * The reads a store event can change (main emits inbox-changed after each coalesced refresh, for
+ * every ledger entry but CI evaluations). Only the queries on screen refetch; the rest go stale.
+ * A paged list refetches the pages it shows, from the newest, so a new row appears at the top.
+ */
+const REFRESHED_BY_STORE_EVENTS = [
+  'console:main:list-inbox',
+  'console:main:list-requests',
+  'console:main:list-active',
+  'console:main:list-reviews',
+  'console:main:get-request',
+  'console:main:query-ledger',
+] as const;
+
 /** Main → renderer events: refresh what changed, follow notification clicks, show PIN prompts. */
 export function useConsoleEvents() {
   const bridge = useBridge();
@@ -22,7 +36,7 @@ export function useConsoleEvents() {
       if (pending) return;
       pending = setTimeout(() => {
         pending = null;
-        for (const channel of ['console:main:list-inbox', 'console:main:list-active', 'console:main:list-reviews', 'console:main:get-request', 'console:main:query-ledger'] as const) {
+        for (const channel of REFRESHED_BY_STORE_EVENTS) {
           void client.invalidateQueries({ queryKey: [channel] });
         }
       }, REFRESH_COALESCE_MS);

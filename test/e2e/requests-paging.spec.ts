@@ -6,7 +6,8 @@ import { control, cspViolationsOf, ensureConsoleReady, ipc, nav, screenshot, sta
  * The Requests screen reads a page at a time (the stack's console: E2E_LIST_PAGE per page): it
  * shows the newest page, and Show more (here pressed from the keyboard) adds the next until the
  * store has no more, every request shown once in the store's order; a filter change starts again
- * from the first page. Works after the other specs or on its own.
+ * from the first page; a request filed meanwhile appears at the top by itself (the store's push).
+ * Works after the other specs or on its own.
  */
 test.describe.configure({ mode: 'serial' });
 
@@ -98,4 +99,33 @@ test('Mine only: the newest page first, Show more from the keyboard adds the nex
   await more.click();
   await expect.poll(() => shownIds(rows)).toEqual(open.slice(0, 2 * size));
   expect(cspViolationsOf(page)).toEqual([]);
+});
+
+test('a request filed while the list is open appears at the top by itself, and the pages shown stay in the store order', async ({ page }) => {
+  const s = stack();
+  const size = s.requestPageSize;
+  didSetup = (await ensureConsoleReady(page)) || didSetup;
+  await nav(page, 'All requests');
+  const table = page.getByRole('table', { name: 'Requests' });
+  const rows = table.getByRole('row', { name: /^req_/ });
+  const more = page.getByRole('button', { name: 'Show more' });
+  await page.getByLabel('Mine only').uncheck();
+  await expect.poll(() => shownIds(rows)).toEqual((await storeList('state=open')).slice(0, size));
+  await more.click();
+  await expect(rows).toHaveCount(2 * size);
+
+  // Filed by someone else through the API: nothing on this screen is touched.
+  const { request } = await storeCall<{ request: BypassRequest }>('POST', '/v1/requests', s.tokens.bob!, {
+    gate: 'ci-tests',
+    scope: { repo: 'paging-req-live', branch: 'main' },
+    reason: 'Suite of paging-req-live is red on a fixture outage',
+    severity: 'sev4',
+    ttl: '15m',
+  });
+  filed.push(request);
+  // The two pages shown are read again from the newest: the new request first, the rest moved down one.
+  const open = await storeList('state=open');
+  expect(open[0]).toBe(request.id);
+  await expect.poll(() => shownIds(rows), { timeout: 10_000 }).toEqual(open.slice(0, 2 * size));
+  await expect(more).toBeVisible();
 });
